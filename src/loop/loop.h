@@ -1,0 +1,57 @@
+/* One epoll event loop per thread, with a hashed timing wheel.
+ * Shared by the server, the load generator, the prober and the exporter.
+ *
+ * Error convention: functions returning int give 0 on success, -errno on
+ * failure. Callbacks may close their own fd or free their timer's owner;
+ * the loop re-checks registrations after every callback, so a stale event
+ * for a closed fd is dropped (never delivered to a reused fd's new owner
+ * within the same batch). */
+#ifndef CLOSER_LOOP_H
+#define CLOSER_LOOP_H
+#include <stdbool.h>
+#include <stdint.h>
+
+struct loop;
+
+enum {
+    LOOP_READ = 1u << 0,
+    LOOP_WRITE = 1u << 1,
+    LOOP_EDGE = 1u << 2,  /* edge-triggered registration (EPOLLET) */
+    LOOP_HUP = 1u << 3,   /* reported only: EPOLLHUP / EPOLLRDHUP */
+    LOOP_ERROR = 1u << 4, /* reported only: EPOLLERR */
+};
+
+typedef void (*loop_io_fn)(struct loop *l, int fd, void *data, unsigned events);
+
+/* Intrusive timer: embed it in the object it times (container_of back). */
+struct timer;
+typedef void (*timer_fn)(struct loop *l, struct timer *t);
+struct timer {
+    struct timer *next, *prev; /* wheel slot list; NULL when not armed */
+    uint64_t expires_ms;       /* absolute, loop clock */
+    timer_fn fn;
+};
+
+struct loop *loop_new(void);
+void loop_free(struct loop *l);
+
+int loop_add(struct loop *l, int fd, unsigned mask, loop_io_fn fn, void *data);
+int loop_mod(struct loop *l, int fd, unsigned mask);
+int loop_del(struct loop *l, int fd); /* call before close(fd) */
+
+void timer_init(struct timer *t, timer_fn fn);
+/* (Re)arms t to fire once, delay_ms from now. O(1). */
+void loop_timer_arm(struct loop *l, struct timer *t, uint64_t delay_ms);
+void loop_timer_cancel(struct loop *l, struct timer *t); /* no-op if idle */
+static inline bool timer_armed(const struct timer *t) { return t->prev != 0; }
+
+/* Monotonic milliseconds, cached once per loop iteration. */
+uint64_t loop_now_ms(const struct loop *l);
+/* Monotonic nanoseconds, read now (for latency measurement). */
+uint64_t loop_clock_ns(void);
+
+/* Runs until loop_stop(); returns 0, or -errno if epoll_wait fails. */
+int loop_run(struct loop *l);
+void loop_stop(struct loop *l);
+
+#endif

@@ -1,0 +1,130 @@
+#include "util/json.h"
+#include <math.h>
+#include <string.h>
+
+void json_init(struct json *j, FILE *out, bool pretty)
+{
+    *j = (struct json){.out = out, .pretty = pretty};
+}
+
+static void indent(struct json *j)
+{
+    if (!j->pretty)
+        return;
+    fputc('\n', j->out);
+    for (int i = 0; i < j->depth; i++)
+        fputs("  ", j->out);
+}
+
+static void write_escaped(FILE *out, const char *s, size_t len)
+{
+    fputc('"', out);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        switch (c) {
+        case '"': fputs("\\\"", out); break;
+        case '\\': fputs("\\\\", out); break;
+        case '\n': fputs("\\n", out); break;
+        case '\r': fputs("\\r", out); break;
+        case '\t': fputs("\\t", out); break;
+        default:
+            if (c < 0x20)
+                fprintf(out, "\\u%04x", c);
+            else
+                fputc(c, out);
+        }
+    }
+    fputc('"', out);
+}
+
+/* Writes the separator and the key (if any) before a value. */
+static void prefix(struct json *j, const char *key)
+{
+    if (j->depth > 0) {
+        if (j->has_items[j->depth])
+            fputc(',', j->out);
+        j->has_items[j->depth] = true;
+        indent(j);
+    }
+    if (key) {
+        write_escaped(j->out, key, strlen(key));
+        fputs(j->pretty ? ": " : ":", j->out);
+    }
+}
+
+static void open(struct json *j, const char *key, char c)
+{
+    prefix(j, key);
+    fputc(c, j->out);
+    if (j->depth + 1 < JSON_MAX_DEPTH)
+        j->depth++;
+    j->has_items[j->depth] = false;
+}
+
+static void close_(struct json *j, char c)
+{
+    bool had = j->has_items[j->depth];
+    if (j->depth > 0)
+        j->depth--;
+    if (had)
+        indent(j);
+    fputc(c, j->out);
+}
+
+void json_obj_begin(struct json *j, const char *key) { open(j, key, '{'); }
+void json_obj_end(struct json *j) { close_(j, '}'); }
+void json_arr_begin(struct json *j, const char *key) { open(j, key, '['); }
+void json_arr_end(struct json *j) { close_(j, ']'); }
+
+void json_strn(struct json *j, const char *key, const char *val, size_t len)
+{
+    prefix(j, key);
+    write_escaped(j->out, val, len);
+}
+
+void json_str(struct json *j, const char *key, const char *val)
+{
+    if (!val) {
+        json_null(j, key);
+        return;
+    }
+    json_strn(j, key, val, strlen(val));
+}
+
+void json_int(struct json *j, const char *key, long long val)
+{
+    prefix(j, key);
+    fprintf(j->out, "%lld", val);
+}
+
+void json_uint(struct json *j, const char *key, unsigned long long val)
+{
+    prefix(j, key);
+    fprintf(j->out, "%llu", val);
+}
+
+void json_double(struct json *j, const char *key, double val)
+{
+    prefix(j, key);
+    if (isfinite(val))
+        fprintf(j->out, "%.6g", val);
+    else
+        fputs("null", j->out);
+}
+
+void json_bool(struct json *j, const char *key, bool val)
+{
+    prefix(j, key);
+    fputs(val ? "true" : "false", j->out);
+}
+
+void json_null(struct json *j, const char *key)
+{
+    prefix(j, key);
+    fputs("null", j->out);
+}
+
+void json_finish(struct json *j)
+{
+    fputc('\n', j->out);
+}
