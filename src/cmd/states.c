@@ -1,0 +1,126 @@
+/* closer states: the TCP socket table, like `ss -tan`, with owners, timers
+ * and the reason a socket has no owner. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "cmd/cmd.h"
+#include "doctor/states_view.h"
+#include "kernel/netns.h"
+#include "snapshot/snapshot.h"
+#include "util/cli.h"
+#include "util/parse.h"
+
+static void usage(void)
+{
+    printf("usage: closer states [options]\n\n"
+           "Lists TCP sockets (IPv4 and IPv6) from the kernel's socket table\n"
+           "(netlink sock_diag; /proc/net/tcp{,6} when netlink is unavailable).\n\n"
+           "  -s, --state LIST   only these states, comma-separated ss names:\n"
+           "                     established syn-sent syn-recv fin-wait-1 fin-wait-2\n"
+           "                     time-wait close-wait last-ack listening closing\n"
+           "                     unconnected; groups: all connected synchronized\n"
+           "                     bucket big\n"
+           "      --sport PORT   local port\n"
+           "      --dport PORT   peer port\n"
+           "  -4, -6             only IPv4 / only IPv6\n"
+           "  -p, --processes    show owning processes (pid, comm, fd)\n"
+           "      --summary      count per state\n"
+           "      --json         JSON output\n"
+           "  -N, --netns NAME   run inside network namespace NAME (/run/netns/NAME)\n"
+           "      --proc         read /proc/net/tcp{,6} instead of netlink\n"
+           "      --record FILE  save the raw netlink dump to FILE\n"
+           "      --replay FILE  read a recorded dump instead of the kernel\n"
+           "  -H, --no-header    no header line\n"
+           "  -h, --help         this text\n\n"
+           "exit status: 0 ok, 2 usage or runtime error\n");
+}
+
+int cmd_states(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"state", required_argument, 0, 's'}, {"sport", required_argument, 0, 'S'},
+        {"dport", required_argument, 0, 'D'}, {"processes", no_argument, 0, 'p'},
+        {"summary", no_argument, 0, 'm'},     {"json", no_argument, 0, 'j'},
+        {"netns", required_argument, 0, 'N'}, {"proc", no_argument, 0, 'P'},
+        {"record", required_argument, 0, 'r'}, {"replay", required_argument, 0, 'R'},
+        {"no-header", no_argument, 0, 'H'},   {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    struct states_view_opts vo = {.header = true};
+    struct snapshot_opts so = {0};
+    bool summary = false, json = false;
+    const char *netns = NULL;
+    int c;
+    cli_begin();
+    while ((c = getopt_long(argc, argv, ":s:46pN:Hh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 's': {
+            char *list = strdup(optarg), *save = NULL;
+            for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                uint32_t m = tcp_state_parse(tok);
+                if (!m) {
+                    free(list);
+                    return cli_bad_value("states", "--state", tok, "an ss state name, e.g. time-wait");
+                }
+                vo.filter.states |= m;
+            }
+            free(list);
+            break;
+        }
+        case 'S':
+            if (parse_port(optarg, &vo.filter.sport) < 0)
+                return cli_bad_value("states", "--sport", optarg, "a port 1-65535");
+            break;
+        case 'D':
+            if (parse_port(optarg, &vo.filter.dport) < 0)
+                return cli_bad_value("states", "--dport", optarg, "a port 1-65535");
+            break;
+        case '4': vo.filter.family = AF_INET; break;
+        case '6': vo.filter.family = AF_INET6; break;
+        case 'p': vo.processes = true; break;
+        case 'm': summary = true; break;
+        case 'j': json = true; break;
+        case 'N': netns = optarg; break;
+        case 'P': so.force_proc = true; break;
+        case 'r': so.record = optarg; break;
+        case 'R': so.replay = optarg; break;
+        case 'H': vo.header = false; break;
+        case 'h': usage(); return 0;
+        default: return cli_bad_option("states", c, argv);
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "closer states: unexpected argument '%s'\n", argv[optind]);
+        return EXIT_USAGE;
+    }
+    char err[256];
+    if (netns && netns_enter(netns, err, sizeof err) < 0) {
+        fprintf(stderr, "closer states: %s\n", err);
+        return EXIT_USAGE;
+    }
+    so.states = vo.filter.states;
+    so.owners = vo.processes;
+    struct snapshot *s = malloc(sizeof *s);
+    if (!s || snapshot_take(s, &so, err, sizeof err) < 0) {
+        fprintf(stderr, "closer states: %s\n", s ? err : "out of memory");
+        free(s);
+        return EXIT_USAGE;
+    }
+    if (s->source_note[0] && !so.force_proc)
+        fprintf(stderr, "closer states: note: %s\n", s->source_note);
+    if (vo.processes && s->procs_denied)
+        fprintf(stderr, "closer states: note: %u processes' fds not readable (run as root to see all owners)\n",
+                s->procs_denied);
+    static char obuf[1 << 20];
+    setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
+    if (json)
+        states_print_json(stdout, s, &vo, summary);
+    else if (summary)
+        states_print_summary(stdout, s, &vo);
+    else
+        states_print_table(stdout, s, &vo);
+    snapshot_free(s);
+    free(s);
+    return 0;
+}

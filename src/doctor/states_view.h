@@ -1,0 +1,26 @@
+/* Rendering of the socket table (closer states): ss-like text, a per-state
+ * summary, and JSON. Pure functions of a snapshot; write to out. */
+#ifndef CLOSER_DOCTOR_STATES_VIEW_H
+#define CLOSER_DOCTOR_STATES_VIEW_H
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "snapshot/snapshot.h"
+
+struct states_view_opts {
+    struct sock_filter filter;
+    bool processes; /* owner column (needs snapshot with owners) */
+    bool header;
+};
+
+/* Counts per state (index tcp_state; NEW_SYN_RECV folded into SYN_RECV). */
+void states_count(const struct snapshot *s, const struct sock_filter *f, size_t counts[TS_MAX]);
+
+void states_print_table(FILE *out, const struct snapshot *s, const struct states_view_opts *o);
+void states_print_summary(FILE *out, const struct snapshot *s, const struct states_view_opts *o);
+void states_print_json(FILE *out, const struct snapshot *s, const struct states_view_opts *o,
+                       bool summary_only);
+/* "(in accept queue)", "(orphan)", "-" for sockets without an owner fd. */
+const char *states_ownerless_reason(const struct snapshot *s, const struct tcp_sock *t);
+
+#endif

@@ -1,0 +1,157 @@
+#include "kernel/diag.h"
+#include <errno.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+/* ss uses 1 MiB of socket buffer; at 1M sockets a bigger receive buffer
+ * means fewer recv calls. 32 KiB * 8 per recv keeps syscalls rare. */
+#define DIAG_RCVBUF (4 << 20)
+#define DIAG_RECV_CHUNK (256 << 10)
+
+static void fill_sock(struct tcp_sock *s, const struct inet_diag_msg *m)
+{
+    memset(s, 0, sizeof *s);
+    s->family = m->idiag_family;
+    s->state = m->idiag_state;
+    s->timer = m->idiag_timer;
+    s->retrans = m->idiag_retrans;
+    s->sport = ntohs(m->id.idiag_sport);
+    s->dport = ntohs(m->id.idiag_dport);
+    s->expires_ms = m->idiag_expires;
+    s->rqueue = m->idiag_rqueue;
+    s->wqueue = m->idiag_wqueue;
+    s->uid = m->idiag_uid;
+    s->inode = m->idiag_inode;
+    size_t alen = m->idiag_family == AF_INET ? 4 : 16;
+    memcpy(s->src, m->id.idiag_src, alen);
+    memcpy(s->dst, m->id.idiag_dst, alen);
+}
+
+int diag_decode(const void *buf, size_t len, diag_sock_fn fn, void *arg, int *intr)
+{
+    const struct nlmsghdr *h = buf;
+    int n = (int)len;
+    for (; NLMSG_OK(h, (unsigned)n); h = NLMSG_NEXT(h, n)) {
+        if (h->nlmsg_flags & NLM_F_DUMP_INTR)
+            *intr = 1;
+        if (h->nlmsg_type == NLMSG_DONE)
+            return 1;
+        if (h->nlmsg_type == NLMSG_ERROR) {
+            const struct nlmsgerr *e = NLMSG_DATA(h);
+            if (h->nlmsg_len < NLMSG_LENGTH(sizeof *e))
+                return -EBADMSG;
+            return e->error ? e->error : -EPROTO;
+        }
+        if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY)
+            continue;
+        if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
+            return -EBADMSG;
+        const struct inet_diag_msg *m = NLMSG_DATA(h);
+        if (m->idiag_family != AF_INET && m->idiag_family != AF_INET6)
+            return -EBADMSG;
+        struct tcp_sock s;
+        fill_sock(&s, m);
+        int rc = fn(&s, arg);
+        if (rc)
+            return rc;
+    }
+    if (n != 0)
+        return -EBADMSG; /* a truncated message */
+    return 0;
+}
+
+static int send_request(int fd, int family, uint32_t states)
+{
+    struct {
+        struct nlmsghdr nlh;
+        struct inet_diag_req_v2 r;
+    } req = {
+        .nlh = {.nlmsg_len = sizeof req, .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+                .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1},
+        .r = {.sdiag_family = (uint8_t)family, .sdiag_protocol = IPPROTO_TCP,
+              .idiag_states = states},
+    };
+    struct sockaddr_nl nladdr = {.nl_family = AF_NETLINK};
+    struct iovec iov = {&req, sizeof req};
+    struct msghdr msg = {.msg_name = &nladdr, .msg_namelen = sizeof nladdr,
+                         .msg_iov = &iov, .msg_iovlen = 1};
+    return sendmsg(fd, &msg, 0) < 0 ? -errno : 0;
+}
+
+static int record_chunk(FILE *record, const void *buf, uint32_t len)
+{
+    if (fwrite(&len, sizeof len, 1, record) != 1 || fwrite(buf, 1, len, record) != len)
+        return -EIO;
+    return 0;
+}
+
+int diag_dump(int family, uint32_t states, diag_sock_fn fn, void *arg, FILE *record)
+{
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (fd < 0)
+        return -errno;
+    int rcvbuf = DIAG_RCVBUF;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    int rc = send_request(fd, family, states);
+    char *buf = rc ? NULL : malloc(DIAG_RECV_CHUNK);
+    if (!rc && !buf)
+        rc = -ENOMEM;
+    int intr = 0;
+    while (!rc) {
+        ssize_t got = recv(fd, buf, DIAG_RECV_CHUNK, 0);
+        if (got < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = -errno;
+            break;
+        }
+        if (got == 0) {
+            rc = -ECONNRESET;
+            break;
+        }
+        if (record && (rc = record_chunk(record, buf, (uint32_t)got)) < 0)
+            break;
+        rc = diag_decode(buf, (size_t)got, fn, arg, &intr);
+    }
+    free(buf);
+    close(fd);
+    if (rc == 1)
+        rc = 0;
+    if (!rc && intr)
+        errno = EINTR; /* reported by the caller as a note, not an error */
+    return rc;
+}
+
+int diag_replay(const char *path, diag_sock_fn fn, void *arg)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -errno;
+    int rc = 0, intr = 0;
+    uint32_t len;
+    char *buf = NULL;
+    while (rc == 0 && fread(&len, sizeof len, 1, f) == 1) {
+        char *nb = realloc(buf, len ? len : 1);
+        if (!nb) {
+            rc = -ENOMEM;
+            break;
+        }
+        buf = nb;
+        if (fread(buf, 1, len, f) != len) {
+            rc = -EBADMSG;
+            break;
+        }
+        rc = diag_decode(buf, len, fn, arg, &intr);
+        if (rc == 1)
+            rc = 0; /* a recording holds one DONE per family */
+    }
+    free(buf);
+    fclose(f);
+    return rc;
+}

@@ -1,0 +1,31 @@
+/* TCP socket dump through NETLINK_SOCK_DIAG (inet_diag_req_v2), the same
+ * interface ss uses. The state mask is applied in the kernel.
+ *
+ * Error convention: negative errno on failure, 0 on success. The callback
+ * returns 0 to continue or a negative errno to stop (that value is returned). */
+#ifndef CLOSER_KERNEL_DIAG_H
+#define CLOSER_KERNEL_DIAG_H
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "kernel/sock.h"
+
+typedef int (*diag_sock_fn)(const struct tcp_sock *s, void *arg);
+
+/* Dumps TCP sockets of one family (AF_INET / AF_INET6) whose state is in
+ * states (bit mask of 1 << tcp_state). If record is non-NULL, every raw
+ * netlink datagram is appended to it (length-prefixed) for diag_replay. */
+int diag_dump(int family, uint32_t states, diag_sock_fn fn, void *arg, FILE *record);
+
+/* Decodes a buffer of netlink messages (one recv's worth). Returns 1 when
+ * NLMSG_DONE was seen, 0 when more is expected, negative errno on an
+ * NLMSG_ERROR or malformed data, or the callback's non-zero value. *intr is
+ * set when the kernel flagged NLM_F_DUMP_INTR (the table changed during
+ * the dump: counts may be off by the churn). */
+int diag_decode(const void *buf, size_t len, diag_sock_fn fn, void *arg, int *intr);
+
+/* Replays a file written through diag_dump's record argument. */
+int diag_replay(const char *path, diag_sock_fn fn, void *arg);
+
+#endif

@@ -1,0 +1,248 @@
+#include "kernel/procfd.h"
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+long procfd_parse_epoll_fdinfo(const char *text, uint64_t *inos, size_t max)
+{
+    if (!strstr(text, "tfd:") && !strstr(text, "eventpoll"))
+        return strncmp(text, "pos:", 4) == 0 ? 0 : -1;
+    long n = 0;
+    for (const char *p = strstr(text, "tfd:"); p; p = strstr(p + 4, "tfd:")) {
+        const char *ino = strstr(p, "ino:");
+        const char *eol = strchr(p, '\n');
+        if (!ino || (eol && ino > eol))
+            continue;
+        if ((size_t)n < max)
+            inos[n] = strtoull(ino + 4, NULL, 16);
+        n++;
+    }
+    return n;
+}
+
+static int push_fd(struct procfd_table *t, struct fd_ref r)
+{
+    if (t->nfds == t->fds_cap) {
+        size_t cap = t->fds_cap ? t->fds_cap * 2 : 1024;
+        struct fd_ref *n = realloc(t->fds, cap * sizeof *n);
+        if (!n)
+            return -ENOMEM;
+        t->fds = n;
+        t->fds_cap = cap;
+    }
+    t->fds[t->nfds++] = r;
+    return 0;
+}
+
+static int push_proc(struct procfd_table *t, struct proc_info p)
+{
+    if (t->nprocs == t->procs_cap) {
+        size_t cap = t->procs_cap ? t->procs_cap * 2 : 256;
+        struct proc_info *n = realloc(t->procs, cap * sizeof *n);
+        if (!n)
+            return -ENOMEM;
+        t->procs = n;
+        t->procs_cap = cap;
+    }
+    t->procs[t->nprocs++] = p;
+    return 0;
+}
+
+static void read_comm(int pidfd, char comm[16])
+{
+    int fd = openat(pidfd, "comm", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, comm, 15) : -1;
+    if (fd >= 0)
+        close(fd);
+    if (n <= 0)
+        n = 0;
+    comm[n] = 0;
+    char *nl = strchr(comm, '\n');
+    if (nl)
+        *nl = 0;
+}
+
+struct epoll_set {
+    uint64_t *inos;
+    size_t n, cap;
+};
+
+/* Adds the interest list of epoll fd `fd` of this process to set. */
+static int read_epoll(int pidfd, const char *fd, struct epoll_set *set, bool *denied)
+{
+    char path[64], text[65536];
+    snprintf(path, sizeof path, "fdinfo/%s", fd);
+    int f = openat(pidfd, path, O_RDONLY | O_CLOEXEC);
+    if (f < 0) {
+        *denied = true;
+        return 0;
+    }
+    /* An fdinfo larger than text (thousands of registrations) is read in
+     * full through a growing heap buffer. */
+    size_t cap = sizeof text, len = 0;
+    char *buf = text;
+    for (;;) {
+        ssize_t r = read(f, buf + len, cap - len - 1);
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+        if (len + 1 == cap) {
+            char *nb = malloc(cap * 2);
+            if (!nb)
+                break;
+            memcpy(nb, buf, len);
+            if (buf != text)
+                free(buf);
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    close(f);
+    buf[len] = 0;
+    long n = procfd_parse_epoll_fdinfo(buf, NULL, 0);
+    int rc = 0;
+    if (n > 0) {
+        if (set->n + (size_t)n > set->cap) {
+            size_t c = (set->n + (size_t)n) * 2;
+            uint64_t *ni = realloc(set->inos, c * sizeof *ni);
+            if (!ni)
+                rc = -ENOMEM;
+            else
+                set->inos = ni, set->cap = c;
+        }
+        if (!rc)
+            set->n += (size_t)procfd_parse_epoll_fdinfo(buf, set->inos + set->n, (size_t)n);
+    }
+    if (buf != text)
+        free(buf);
+    return rc;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void mark_polled(struct fd_ref *refs, size_t n, struct epoll_set *set)
+{
+    if (!set->n)
+        return;
+    qsort(set->inos, set->n, sizeof *set->inos, cmp_u64);
+    for (size_t i = 0; i < n; i++)
+        refs[i].polled = bsearch(&refs[i].inode, set->inos, set->n,
+                                 sizeof *set->inos, cmp_u64) != NULL;
+}
+
+static int scan_pid(int procfd, const char *pidname, struct procfd_table *t)
+{
+    int pidfd = openat(procfd, pidname, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (pidfd < 0)
+        return 0; /* exited meanwhile */
+    int fddir = openat(pidfd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fddir < 0) {
+        if (errno == EACCES || errno == EPERM)
+            t->denied++;
+        close(pidfd);
+        return 0;
+    }
+    DIR *d = fdopendir(fddir);
+    if (!d) {
+        close(fddir);
+        close(pidfd);
+        return 0;
+    }
+    struct proc_info p = {.pid = atoi(pidname)};
+    struct stat st;
+    if (fstat(pidfd, &st) == 0)
+        p.uid = st.st_uid;
+    size_t first = t->nfds;
+    struct epoll_set eset = {0};
+    int rc = 0;
+    bool denied = false;
+    struct dirent *de;
+    while (!rc && (de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char link[64];
+        ssize_t n = readlinkat(fddir, de->d_name, link, sizeof link - 1);
+        if (n <= 0) {
+            /* The directory may list while its links stay unreadable
+             * (ptrace access mode checks, e.g. for a container's init). */
+            denied |= n < 0 && (errno == EACCES || errno == EPERM);
+            continue;
+        }
+        link[n] = 0;
+        p.nfds++;
+        if (!strncmp(link, "socket:[", 8)) {
+            p.nsockets++;
+            rc = push_fd(t, (struct fd_ref){.inode = strtoull(link + 8, NULL, 10),
+                                            .pid = p.pid, .fd = atoi(de->d_name),
+                                            .proc = (uint32_t)t->nprocs});
+        } else if (!strcmp(link, "anon_inode:[eventpoll]")) {
+            p.nepoll++;
+            rc = read_epoll(pidfd, de->d_name, &eset, &p.fdinfo_denied);
+        }
+    }
+    closedir(d);
+    t->denied += denied;
+    if (!rc && p.nsockets) {
+        read_comm(pidfd, p.comm);
+        mark_polled(t->fds + first, t->nfds - first, &eset);
+        rc = push_proc(t, p);
+    }
+    free(eset.inos);
+    close(pidfd);
+    return rc;
+}
+
+static int cmp_ref(const void *a, const void *b)
+{
+    const struct fd_ref *x = a, *y = b;
+    if (x->inode != y->inode)
+        return x->inode < y->inode ? -1 : 1;
+    if (x->pid != y->pid)
+        return x->pid < y->pid ? -1 : 1;
+    return (x->fd > y->fd) - (x->fd < y->fd);
+}
+
+int procfd_scan(const char *proc_root, struct procfd_table *t)
+{
+    int procfd = open(proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (procfd < 0)
+        return -errno;
+    DIR *d = fdopendir(dup(procfd));
+    if (!d) {
+        close(procfd);
+        return -errno;
+    }
+    pid_t self = getpid();
+    int rc = 0;
+    struct dirent *de;
+    while (!rc && (de = readdir(d))) {
+        if (!isdigit((unsigned char)de->d_name[0]))
+            continue;
+        /* Our own netlink/proc fds are not what the user asked about. */
+        if (atoi(de->d_name) == self)
+            continue;
+        rc = scan_pid(procfd, de->d_name, t);
+    }
+    closedir(d);
+    close(procfd);
+    if (!rc)
+        qsort(t->fds, t->nfds, sizeof *t->fds, cmp_ref);
+    return rc;
+}
+
+void procfd_free(struct procfd_table *t)
+{
+    free(t->fds);
+    free(t->procs);
+    *t = (struct procfd_table){0};
+}

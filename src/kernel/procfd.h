@@ -1,0 +1,51 @@
+/* Who owns which socket: walks /proc/PID/fd for "socket:[INODE]" links and
+ * reads /proc/PID/fdinfo of every epoll fd to learn which sockets sit in an
+ * epoll interest list. Only root (or the owner) can read another process's
+ * fds; what could not be read is counted, not hidden.
+ *
+ * Error convention: 0 ok, negative errno (only for failures that make the
+ * whole scan meaningless, e.g. no /proc or out of memory). */
+#ifndef CLOSER_KERNEL_PROCFD_H
+#define CLOSER_KERNEL_PROCFD_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* One (socket inode, process, fd) triple from /proc/PID/fd. */
+struct fd_ref {
+    uint64_t inode;
+    pid_t pid;
+    int fd;
+    uint32_t proc;  /* index into the process table */
+    bool polled;    /* inode is in an epoll instance of the same process */
+};
+
+struct proc_info {
+    pid_t pid;
+    uid_t uid;
+    char comm[16];
+    uint32_t nfds;       /* open fds */
+    uint32_t nsockets;   /* of which sockets */
+    uint32_t nepoll;     /* epoll instances */
+    bool fdinfo_denied;  /* an epoll fdinfo could not be read */
+};
+
+struct procfd_table {
+    struct fd_ref *fds;  /* sorted by (inode, pid, fd) after the scan */
+    size_t nfds, fds_cap;
+    struct proc_info *procs; /* only processes owning at least one socket */
+    size_t nprocs, procs_cap;
+    uint32_t denied;     /* processes whose fd directory we could not read */
+};
+
+/* Scans proc_root ("/proc"). Frees nothing on error: call procfd_free. */
+int procfd_scan(const char *proc_root, struct procfd_table *t);
+void procfd_free(struct procfd_table *t);
+
+/* Parses the text of /proc/PID/fdinfo/EPFD; stores the "ino:" values of up
+ * to max "tfd:" lines into inos and returns how many lines there were (which
+ * may exceed max). Returns -1 if the text is not an epoll fdinfo. */
+long procfd_parse_epoll_fdinfo(const char *text, uint64_t *inos, size_t max);
+
+#endif

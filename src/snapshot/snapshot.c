@@ -1,0 +1,233 @@
+#include "snapshot/snapshot.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "kernel/diag.h"
+#include "kernel/proctcp.h"
+#include "kernel/sysctl.h"
+
+struct sock_vec {
+    struct snapshot *s;
+    size_t cap;
+};
+
+static int collect(const struct tcp_sock *t, void *arg)
+{
+    struct sock_vec *v = arg;
+    struct snapshot *s = v->s;
+    if (s->nsocks == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 4096;
+        struct tcp_sock *n = realloc(s->socks, cap * sizeof *n);
+        if (!n)
+            return -ENOMEM;
+        s->socks = n;
+        v->cap = cap;
+    }
+    s->socks[s->nsocks++] = *t;
+    return 0;
+}
+
+static int read_sockets(struct snapshot *s, const struct snapshot_opts *o, char *err, size_t errlen)
+{
+    uint32_t states = o->states ? o->states : TS_ALL_MASK;
+    /* SYN_RECV requests live as NEW_SYN_RECV minisockets in the kernel. */
+    if (states & (1u << TS_SYN_RECV))
+        states |= 1u << TS_NEW_SYN_RECV;
+    struct sock_vec v = {.s = s};
+    int rc;
+    if (o->replay) {
+        rc = diag_replay(o->replay, collect, &v);
+        if (rc < 0)
+            snprintf(err, errlen, "replay %s: %s", o->replay, strerror(-rc));
+        s->source = SNAP_NETLINK;
+        return rc < 0 ? -1 : 0;
+    }
+    if (!o->force_proc) {
+        FILE *rec = NULL;
+        if (o->record && !(rec = fopen(o->record, "wbe"))) {
+            snprintf(err, errlen, "record %s: %s", o->record, strerror(errno));
+            return -1;
+        }
+        rc = diag_dump(AF_INET, states, collect, &v, rec);
+        if (!rc)
+            rc = diag_dump(AF_INET6, states, collect, &v, rec);
+        if (rec && fclose(rec) != 0 && !rc)
+            rc = -EIO;
+        if (!rc) {
+            s->source = SNAP_NETLINK;
+            return 0;
+        }
+        if (rc == -ENOMEM) {
+            snprintf(err, errlen, "out of memory reading the socket table");
+            return -1;
+        }
+        snprintf(s->source_note, sizeof s->source_note,
+                 "netlink sock_diag unavailable (%s); read /proc/net/tcp{,6}", strerror(-rc));
+        s->nsocks = 0;
+    } else {
+        snprintf(s->source_note, sizeof s->source_note, "read /proc/net/tcp{,6} (forced)");
+    }
+    s->source = SNAP_PROC;
+    rc = proctcp_read("/proc/net/tcp", AF_INET, states, collect, &v);
+    if (!rc || rc == -ENOENT)
+        rc = proctcp_read("/proc/net/tcp6", AF_INET6, states, collect, &v);
+    if (rc == -ENOENT) /* IPv6 disabled */
+        rc = 0;
+    if (rc < 0)
+        snprintf(err, errlen, "cannot read the socket table: %s", strerror(-rc));
+    return rc < 0 ? -1 : 0;
+}
+
+static void read_sysctls(struct sysctls *y)
+{
+    y->fin_timeout = sysctl_read("net/ipv4/tcp_fin_timeout", NULL);
+    y->tw_reuse = sysctl_read("net/ipv4/tcp_tw_reuse", NULL);
+    y->tw_reuse_delay = sysctl_read("net/ipv4/tcp_tw_reuse_delay", NULL);
+    y->max_tw_buckets = sysctl_read("net/ipv4/tcp_max_tw_buckets", NULL);
+    y->max_syn_backlog = sysctl_read("net/ipv4/tcp_max_syn_backlog", NULL);
+    y->timestamps = sysctl_read("net/ipv4/tcp_timestamps", NULL);
+    y->syncookies = sysctl_read("net/ipv4/tcp_syncookies", NULL);
+    y->somaxconn = sysctl_read("net/core/somaxconn", NULL);
+    y->port_lo = sysctl_read("net/ipv4/ip_local_port_range", &y->port_hi);
+    y->tw_recycle = sysctl_read("net/ipv4/tcp_tw_recycle", NULL);
+    y->orphan_retries = sysctl_read("net/ipv4/tcp_orphan_retries", NULL);
+    y->max_orphans = sysctl_read("net/ipv4/tcp_max_orphans", NULL);
+    y->synack_retries = sysctl_read("net/ipv4/tcp_synack_retries", NULL);
+}
+
+static void read_counters(struct tcp_counters *c)
+{
+    static char text[16384];
+    long n = proc_read_file("/proc/net/netstat", text, sizeof text);
+    const char *t = n > 0 ? text : "";
+    c->listen_overflows = netstat_lookup(t, "TcpExt", "ListenOverflows");
+    c->listen_drops = netstat_lookup(t, "TcpExt", "ListenDrops");
+    c->tw_overflow = netstat_lookup(t, "TcpExt", "TCPTimeWaitOverflow");
+    c->tw = netstat_lookup(t, "TcpExt", "TW");
+    c->tw_recycled = netstat_lookup(t, "TcpExt", "TWRecycled");
+    c->tw_killed = netstat_lookup(t, "TcpExt", "TWKilled");
+    c->abort_on_close = netstat_lookup(t, "TcpExt", "TCPAbortOnClose");
+    c->abort_on_data = netstat_lookup(t, "TcpExt", "TCPAbortOnData");
+    c->abort_on_linger = netstat_lookup(t, "TcpExt", "TCPAbortOnLinger");
+    c->abort_on_memory = netstat_lookup(t, "TcpExt", "TCPAbortOnMemory");
+    c->abort_on_timeout = netstat_lookup(t, "TcpExt", "TCPAbortOnTimeout");
+    c->syncookies_sent = netstat_lookup(t, "TcpExt", "SyncookiesSent");
+    n = proc_read_file("/proc/net/snmp", text, sizeof text);
+    t = n > 0 ? text : "";
+    c->active_opens = netstat_lookup(t, "Tcp", "ActiveOpens");
+    c->passive_opens = netstat_lookup(t, "Tcp", "PassiveOpens");
+    c->estab_resets = netstat_lookup(t, "Tcp", "EstabResets");
+    c->curr_estab = netstat_lookup(t, "Tcp", "CurrEstab");
+}
+
+static double now_s(clockid_t clk)
+{
+    struct timespec ts;
+    clock_gettime(clk, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void index_listeners(struct snapshot *s)
+{
+    memset(s->listen_bits, 0, sizeof s->listen_bits);
+    for (size_t i = 0; i < s->nsocks; i++)
+        if (s->socks[i].state == TS_LISTEN)
+            s->listen_bits[s->socks[i].sport >> 3] |= (uint8_t)(1u << (s->socks[i].sport & 7));
+}
+
+int snapshot_take(struct snapshot *s, const struct snapshot_opts *o, char *err, size_t errlen)
+{
+    double t0 = now_s(CLOCK_MONOTONIC);
+    memset(s, 0, sizeof *s);
+    s->taken_at = now_s(CLOCK_REALTIME);
+    if (read_sockets(s, o, err, errlen) < 0) {
+        snapshot_free(s);
+        return -1;
+    }
+    index_listeners(s);
+    read_sysctls(&s->sys);
+    read_counters(&s->ctr);
+    if (o->owners && !o->replay) {
+        struct procfd_table t = {0};
+        int rc = procfd_scan("/proc", &t);
+        if (rc < 0) {
+            snprintf(err, errlen, "cannot read /proc: %s", strerror(-rc));
+            procfd_free(&t);
+            snapshot_free(s);
+            return -1;
+        }
+        s->fds = t.fds;
+        s->nfds = t.nfds;
+        s->procs = t.procs;
+        s->nprocs = t.nprocs;
+        s->procs_denied = t.denied;
+        s->owners_read = true;
+    }
+    s->took_ms = (now_s(CLOCK_MONOTONIC) - t0) * 1000;
+    return 0;
+}
+
+void snapshot_free(struct snapshot *s)
+{
+    free(s->socks);
+    free(s->fds);
+    free(s->procs);
+    s->socks = NULL;
+    s->fds = NULL;
+    s->procs = NULL;
+    s->nsocks = s->nfds = s->nprocs = 0;
+}
+
+size_t snapshot_owners(const struct snapshot *s, uint64_t inode, const struct fd_ref **first)
+{
+    *first = NULL;
+    if (!inode || !s->nfds)
+        return 0;
+    size_t lo = 0, hi = s->nfds;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->fds[mid].inode < inode)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t n = 0;
+    while (lo + n < s->nfds && s->fds[lo + n].inode == inode)
+        n++;
+    if (n)
+        *first = &s->fds[lo];
+    return n;
+}
+
+bool sock_filter_match(const struct sock_filter *f, const struct tcp_sock *s)
+{
+    int state = s->state == TS_NEW_SYN_RECV ? TS_SYN_RECV : s->state;
+    if (f->states && !(f->states & (1u << state)))
+        return false;
+    if (f->family && f->family != s->family)
+        return false;
+    if (f->sport && f->sport != s->sport)
+        return false;
+    return !f->dport || f->dport == s->dport;
+}
+
+bool snapshot_is_listen_port(const struct snapshot *s, uint16_t port)
+{
+    return s->listen_bits[port >> 3] & (1u << (port & 7));
+}
+
+uint32_t snapshot_ephemeral_size(const struct snapshot *s)
+{
+    if (s->sys.port_lo < 0 || s->sys.port_hi < s->sys.port_lo)
+        return 0;
+    return (uint32_t)(s->sys.port_hi - s->sys.port_lo + 1);
+}
+
+bool snapshot_port_ephemeral(const struct snapshot *s, uint16_t port)
+{
+    return s->sys.port_lo >= 0 && port >= s->sys.port_lo && port <= s->sys.port_hi;
+}

@@ -1,0 +1,81 @@
+/* The snapshot: everything closer knows about one network namespace at one
+ * moment — sockets, the processes and fds that own them, which fds sit in an
+ * epoll instance, the sysctls and the kernel counters. Built once per run (or
+ * per tick in top/exporter); every layer above reads it and never goes back
+ * to the kernel.
+ *
+ * Error convention: snapshot_take returns 0, or -1 with a message in err. */
+#ifndef CLOSER_SNAPSHOT_H
+#define CLOSER_SNAPSHOT_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "kernel/procfd.h"
+#include "kernel/sock.h"
+
+/* Values of -1 mean "not available in this kernel / namespace". */
+struct sysctls {
+    long fin_timeout, tw_reuse, tw_reuse_delay, max_tw_buckets, max_syn_backlog,
+        timestamps, syncookies, somaxconn, port_lo, port_hi, tw_recycle,
+        orphan_retries, max_orphans, synack_retries;
+};
+
+/* TcpExt (/proc/net/netstat) and Tcp (/proc/net/snmp) counters; -1 = absent. */
+struct tcp_counters {
+    long long listen_overflows, listen_drops, tw_overflow, tw, tw_recycled,
+        tw_killed, abort_on_close, abort_on_data, abort_on_linger,
+        abort_on_memory, abort_on_timeout, active_opens, passive_opens,
+        estab_resets, curr_estab, syncookies_sent;
+};
+
+enum snap_source { SNAP_NETLINK, SNAP_PROC };
+
+struct snapshot_opts {
+    uint32_t states;  /* mask of 1 << tcp_state; 0 = all */
+    bool owners;      /* walk /proc/PID/fd (and fdinfo for epoll) */
+    bool force_proc;  /* read /proc/net/tcp{,6} even if netlink works */
+    const char *replay;  /* read a recorded netlink dump instead (tests) */
+    const char *record;  /* save the raw netlink dump to this file */
+};
+
+struct snapshot {
+    struct tcp_sock *socks;
+    size_t nsocks;
+    struct fd_ref *fds;      /* sorted by inode */
+    size_t nfds;
+    struct proc_info *procs;
+    size_t nprocs;
+    struct sysctls sys;
+    struct tcp_counters ctr;
+    enum snap_source source;
+    char source_note[128];   /* why the fallback was used, if it was */
+    bool owners_read;
+    uint32_t procs_denied;   /* processes whose fds we could not read */
+    double taken_at;         /* CLOCK_REALTIME seconds */
+    double took_ms;          /* time to build */
+    uint8_t listen_bits[8192]; /* bitmap of listening ports */
+};
+
+/* Which sockets a view shows: states mask, family (0 = both), ports (0 =
+ * any). Pure. */
+struct sock_filter {
+    uint32_t states;
+    int family;
+    uint16_t sport, dport;
+};
+bool sock_filter_match(const struct sock_filter *f, const struct tcp_sock *s);
+
+int snapshot_take(struct snapshot *s, const struct snapshot_opts *o, char *err, size_t errlen);
+void snapshot_free(struct snapshot *s);
+
+/* The fd_refs of inode (fds sorted); returns how many, *first the first. */
+size_t snapshot_owners(const struct snapshot *s, uint64_t inode, const struct fd_ref **first);
+/* Is port a listening port (any address, v4 or v6)? O(1) after take. */
+bool snapshot_is_listen_port(const struct snapshot *s, uint16_t port);
+/* Ephemeral port range size (hi - lo + 1), or 0 if unknown. */
+uint32_t snapshot_ephemeral_size(const struct snapshot *s);
+bool snapshot_port_ephemeral(const struct snapshot *s, uint16_t port);
+
+#endif
