@@ -1,0 +1,113 @@
+#include "doctor/doctor.h"
+#include <stdlib.h>
+#include <string.h>
+
+struct doctor_opts doctor_default_opts(void)
+{
+    return (struct doctor_opts){
+        .server_tw_warn = 100,
+        .client_min_sockets = 100,
+        .client_warn_pct = 50,
+        .client_crit_pct = 90,
+        .close_wait_warn = 3,
+        .close_wait_crit = 100,
+        .orphan_pile = 100,
+        .syn_recv_pile = 128,
+        .listen_near_pct = 80,
+    };
+}
+
+const char *severity_name(enum severity s)
+{
+    static const char *const n[] = {"info", "warning", "critical"};
+    return n[s];
+}
+
+struct finding *doctor_add(struct doctor_report *r, const char *id, enum severity sev)
+{
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 16;
+        struct finding *n = realloc(r->items, cap * sizeof *n);
+        if (!n)
+            return NULL;
+        r->items = n;
+        r->cap = cap;
+    }
+    struct finding *f = &r->items[r->n++];
+    memset(f, 0, sizeof *f);
+    f->id = id;
+    f->seq = (unsigned)r->n;
+    f->severity = sev;
+    f->port = -1;
+    return f;
+}
+
+void finding_fact(struct finding *f, const char *key, double value)
+{
+    if (f->nfacts < FINDING_MAX_FACTS)
+        f->facts[f->nfacts++] = (struct fact){key, value};
+}
+
+void finding_add_fd(struct finding *f, int fd)
+{
+    if (f->nfds < FINDING_MAX_FDS)
+        f->fds[f->nfds++] = fd;
+}
+
+static void count_states(const struct snapshot *s, struct doctor_report *r)
+{
+    for (size_t i = 0; i < s->nsocks; i++) {
+        const struct tcp_sock *t = &s->socks[i];
+        int st = t->state == TS_NEW_SYN_RECV ? TS_SYN_RECV : t->state;
+        if (st < TS_MAX)
+            r->counts[st]++;
+    }
+}
+
+/* Critical first, then warnings, then info; within a severity the rules'
+ * own order (biggest first) survives. */
+static int by_severity(const void *a, const void *b)
+{
+    const struct finding *x = a, *y = b;
+    if (x->severity != y->severity)
+        return x->severity > y->severity ? -1 : 1;
+    return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+int doctor_analyze(const struct snapshot *s, const struct doctor_opts *o, struct doctor_report *r)
+{
+    memset(r, 0, sizeof *r);
+    count_states(s, r);
+    int (*const rules[])(const struct snapshot *, const struct doctor_opts *,
+                         struct doctor_report *) = {
+        rules_time_wait, rules_client, rules_close_wait, rules_listen, rules_orphans, rules_sysctl,
+    };
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
+        if (rules[i](s, o, r) < 0) {
+            doctor_report_free(r);
+            return -1;
+        }
+    qsort(r->items, r->n, sizeof *r->items, by_severity);
+    return 0;
+}
+
+void doctor_report_free(struct doctor_report *r)
+{
+    free(r->items);
+    r->items = NULL;
+    r->n = r->cap = 0;
+}
+
+enum severity doctor_worst(const struct doctor_report *r)
+{
+    enum severity w = SEV_INFO;
+    for (size_t i = 0; i < r->n; i++)
+        if (r->items[i].severity > w)
+            w = r->items[i].severity;
+    return w;
+}
+
+int doctor_exit_code(const struct doctor_report *r)
+{
+    return doctor_worst(r) > SEV_INFO;
+}

@@ -1,0 +1,97 @@
+/* The doctor: turns one snapshot into findings — who closes first, why
+ * sockets pile up in TIME_WAIT / CLOSE_WAIT / SYN_RECV, what it costs and
+ * what to change. Pure functions of the snapshot: no I/O here except the
+ * renderers' FILE*.
+ *
+ * Finding ids are a public contract (doctor --json, exporter labels, lab
+ * assertions): add ids, never rename them.
+ *
+ * Error convention: doctor_analyze returns 0, or -1 when out of memory. */
+#ifndef CLOSER_DOCTOR_H
+#define CLOSER_DOCTOR_H
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "snapshot/snapshot.h"
+
+enum severity { SEV_INFO, SEV_WARNING, SEV_CRITICAL };
+
+#define FINDING_MAX_FDS 16
+#define FINDING_MAX_FACTS 12
+
+struct fact {
+    const char *key; /* json key, stable */
+    double value;
+};
+
+struct finding {
+    const char *id;
+    unsigned seq;          /* insertion order, for a stable sort */
+    enum severity severity;
+    char title[200];
+    unsigned long long count;
+    int port;              /* local (listening) port, -1 when not about one */
+    pid_t pid;             /* owning process, 0 when not about one */
+    char comm[16];
+    char dest[64];         /* "ip:port" peer destination (client side) */
+    char source[48];       /* local address (client side) */
+    unsigned long long recv_q; /* unread bytes (CLOSE_WAIT) */
+    int fds[FINDING_MAX_FDS];
+    size_t nfds;           /* fds listed (up to FINDING_MAX_FDS) */
+    struct fact facts[FINDING_MAX_FACTS];
+    size_t nfacts;
+    char why[700];
+    char fix[1000];
+};
+
+/* Thresholds; doctor_default_opts() gives the documented defaults. */
+struct doctor_opts {
+    unsigned server_tw_warn;      /* TIME_WAIT per port rate (closes/s) to warn */
+    unsigned client_min_sockets;  /* report a destination from this many sockets */
+    unsigned client_warn_pct;     /* of the ephemeral range: warning */
+    unsigned client_crit_pct;     /* critical */
+    unsigned close_wait_warn;     /* CLOSE_WAIT per group: warning */
+    unsigned close_wait_crit;
+    unsigned orphan_pile;         /* FIN_WAIT2 / LAST_ACK count: warning */
+    unsigned syn_recv_pile;       /* SYN_RECV per listener: warning */
+    unsigned listen_near_pct;     /* accept queue / backlog: warning */
+};
+struct doctor_opts doctor_default_opts(void);
+
+struct doctor_report {
+    struct finding *items;
+    size_t n, cap;
+    size_t counts[TS_MAX];       /* sockets per state */
+    size_t tw_server, tw_client, tw_other; /* TIME_WAIT by role */
+    size_t close_wait_owned, close_wait_unaccepted;
+};
+
+int doctor_analyze(const struct snapshot *s, const struct doctor_opts *o, struct doctor_report *r);
+void doctor_report_free(struct doctor_report *r);
+enum severity doctor_worst(const struct doctor_report *r);
+/* 0 when nothing is above info, 1 otherwise (the doctor's exit status). */
+int doctor_exit_code(const struct doctor_report *r);
+const char *severity_name(enum severity s);
+
+struct doctor_view {
+    const char *netns;  /* for the header; NULL = the current namespace */
+    bool color;
+    bool verbose;       /* print info findings with their why/fix too */
+};
+void doctor_print_text(FILE *out, const struct snapshot *s, const struct doctor_report *r,
+                       const struct doctor_view *v);
+void doctor_print_json(FILE *out, const struct snapshot *s, const struct doctor_report *r,
+                       const struct doctor_view *v);
+
+/* For the rules (src/doctor/rules_*.c). */
+struct finding *doctor_add(struct doctor_report *r, const char *id, enum severity sev);
+void finding_fact(struct finding *f, const char *key, double value);
+void finding_add_fd(struct finding *f, int fd);
+int rules_time_wait(const struct snapshot *s, const struct doctor_opts *o, struct doctor_report *r);
+int rules_client(const struct snapshot *s, const struct doctor_opts *o, struct doctor_report *r);
+int rules_close_wait(const struct snapshot *s, const struct doctor_opts *o, struct doctor_report *r);
+int rules_listen(const struct snapshot *s, const struct doctor_opts *o, struct doctor_report *r);
+int rules_orphans(const struct snapshot *s, const struct doctor_opts *o, struct doctor_report *r);
+int rules_sysctl(const struct snapshot *s, const struct doctor_opts *o, struct doctor_report *r);
+
+#endif

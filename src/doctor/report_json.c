@@ -1,0 +1,73 @@
+#include <string.h>
+
+#include "doctor/doctor.h"
+#include "util/json.h"
+
+static void finding_json(struct json *j, const struct finding *f)
+{
+    json_obj_begin(j, NULL);
+    json_str(j, "id", f->id);
+    json_str(j, "severity", severity_name(f->severity));
+    json_str(j, "title", f->title);
+    json_uint(j, "count", f->count);
+    if (f->port >= 0)
+        json_int(j, "port", f->port);
+    else
+        json_null(j, "port");
+    if (f->pid) {
+        json_int(j, "pid", f->pid);
+        json_str(j, "comm", f->comm);
+    } else {
+        json_null(j, "pid");
+    }
+    if (f->dest[0]) {
+        json_str(j, "dest", f->dest);
+        json_str(j, "source", f->source);
+    }
+    json_arr_begin(j, "fds");
+    for (size_t i = 0; i < f->nfds; i++)
+        json_int(j, NULL, f->fds[i]);
+    json_arr_end(j);
+    json_uint(j, "recv_q", f->recv_q);
+    json_obj_begin(j, "facts");
+    for (size_t i = 0; i < f->nfacts; i++)
+        json_double(j, f->facts[i].key, f->facts[i].value);
+    json_obj_end(j);
+    json_str(j, "why", f->why);
+    json_str(j, "fix", f->fix);
+    json_obj_end(j);
+}
+
+void doctor_print_json(FILE *out, const struct snapshot *s, const struct doctor_report *r,
+                       const struct doctor_view *v)
+{
+    struct json j;
+    json_init(&j, out, false);
+    json_obj_begin(&j, NULL);
+    json_str(&j, "netns", v->netns);
+    json_str(&j, "source", s->source == SNAP_NETLINK ? "netlink" : "proc");
+    if (s->source_note[0])
+        json_str(&j, "source_note", s->source_note);
+    json_double(&j, "taken_at", s->taken_at);
+    json_uint(&j, "sockets", s->nsocks);
+    json_obj_begin(&j, "states");
+    for (int st = 1; st < TS_MAX; st++)
+        if (st != TS_NEW_SYN_RECV)
+            json_uint(&j, tcp_state_name(st), r->counts[st]);
+    json_obj_end(&j);
+    json_obj_begin(&j, "time_wait");
+    json_uint(&j, "server_side", r->tw_server);
+    json_uint(&j, "client_side", r->tw_client);
+    json_uint(&j, "other", r->tw_other);
+    json_obj_end(&j);
+    json_bool(&j, "owners_read", s->owners_read);
+    json_uint(&j, "processes_not_visible", s->procs_denied);
+    json_arr_begin(&j, "findings");
+    for (size_t i = 0; i < r->n; i++)
+        finding_json(&j, &r->items[i]);
+    json_arr_end(&j);
+    json_str(&j, "worst", severity_name(doctor_worst(r)));
+    json_int(&j, "exit_code", doctor_exit_code(r));
+    json_obj_end(&j);
+    json_finish(&j);
+}

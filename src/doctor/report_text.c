@@ -1,0 +1,139 @@
+/* Human report: aligned, colour only when asked (a TTY). */
+#include <string.h>
+#include <time.h>
+
+#include "doctor/doctor.h"
+
+#define WRAP_COL 100
+#define INDENT 19
+
+static const char *sev_color(enum severity s, bool color)
+{
+    if (!color)
+        return "";
+    return s == SEV_CRITICAL ? "\033[1;31m" : s == SEV_WARNING ? "\033[1;33m" : "\033[36m";
+}
+
+/* Prints text word-wrapped, every line after the first indented. */
+static void wrap(FILE *out, const char *label, const char *text)
+{
+    fprintf(out, "%*s%-*s", 10, "", INDENT - 10, label);
+    int col = INDENT;
+    const char *p = text;
+    while (*p) {
+        const char *w = p;
+        while (*p && *p != ' ')
+            p++;
+        int len = (int)(p - w);
+        if (col > INDENT && col + 1 + len > WRAP_COL) {
+            fprintf(out, "\n%*s", INDENT, "");
+            col = INDENT;
+        } else if (col > INDENT) {
+            fputc(' ', out);
+            col++;
+        }
+        fwrite(w, 1, (size_t)len, out);
+        col += len;
+        while (*p == ' ')
+            p++;
+    }
+    fputc('\n', out);
+}
+
+static void numbers(FILE *out, const struct finding *f)
+{
+    char buf[1024];
+    size_t off = 0;
+#define PUT(...) off += (size_t)snprintf(buf + off, off < sizeof buf ? sizeof buf - off : 0, __VA_ARGS__)
+    PUT("count=%llu", f->count);
+    if (f->port >= 0)
+        PUT(" port=%d", f->port);
+    if (f->pid)
+        PUT(" pid=%d comm=%s", (int)f->pid, f->comm);
+    if (f->nfds) {
+        PUT(" fds=");
+        for (size_t i = 0; i < f->nfds; i++)
+            PUT("%s%d", i ? "," : "", f->fds[i]);
+        if (f->nfds == FINDING_MAX_FDS && f->count > f->nfds)
+            PUT(",...");
+    }
+    if (f->dest[0])
+        PUT(" dest=%s src=%s", f->dest, f->source);
+    for (size_t i = 0; i < f->nfacts; i++) {
+        double v = f->facts[i].value;
+        if (v == (double)(long long)v)
+            PUT(" %s=%lld", f->facts[i].key, (long long)v);
+        else
+            PUT(" %s=%.1f", f->facts[i].key, v);
+    }
+#undef PUT
+    if (off >= sizeof buf)
+        off = sizeof buf - 1;
+    wrap(out, "numbers", buf);
+}
+
+static void header(FILE *out, const struct snapshot *s, const struct doctor_report *r,
+                   const struct doctor_view *v)
+{
+    char when[32];
+    time_t t = (time_t)s->taken_at;
+    struct tm tm;
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&t, &tm));
+    fprintf(out, "closer doctor — network namespace %s, %zu TCP sockets via %s, %s\n\n",
+            v->netns ? v->netns : "(current)", s->nsocks,
+            s->source == SNAP_NETLINK ? "netlink sock_diag" : "/proc/net/tcp", when);
+    if (s->source_note[0])
+        fprintf(out, "note: %s\n\n", s->source_note);
+    static const int shown[] = {TS_ESTABLISHED, TS_TIME_WAIT, TS_CLOSE_WAIT, TS_LISTEN,
+                                TS_SYN_RECV, TS_FIN_WAIT1, TS_FIN_WAIT2, TS_LAST_ACK,
+                                TS_CLOSING, TS_SYN_SENT};
+    fprintf(out, "sockets   ");
+    for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++)
+        if (r->counts[shown[i]] || shown[i] <= TS_TIME_WAIT || shown[i] == TS_CLOSE_WAIT)
+            fprintf(out, "%s %zu  ", tcp_state_label(shown[i]), r->counts[shown[i]]);
+    fprintf(out, "\n");
+    fprintf(out, "closes    TIME_WAIT: %zu server-side (this host closed accepted connections "
+                 "first), %zu client-side (this host closed its outgoing connections first)",
+            r->tw_server, r->tw_client);
+    if (r->tw_other)
+        fprintf(out, ", %zu other", r->tw_other);
+    fprintf(out, "\n          CLOSE_WAIT: %zu in accept queues, %zu held by processes\n\n",
+            r->close_wait_unaccepted, r->counts[TS_CLOSE_WAIT] - r->close_wait_unaccepted);
+}
+
+void doctor_print_text(FILE *out, const struct snapshot *s, const struct doctor_report *r,
+                       const struct doctor_view *v)
+{
+    header(out, s, r, v);
+    const char *reset = v->color ? "\033[0m" : "";
+    size_t per_sev[3] = {0};
+    bool audit_title = false;
+    for (size_t i = 0; i < r->n; i++) {
+        const struct finding *f = &r->items[i];
+        per_sev[f->severity]++;
+        bool sysctl_info = f->severity == SEV_INFO && !strncmp(f->id, "sysctl-", 7);
+        if (sysctl_info && !v->verbose) {
+            if (!audit_title)
+                fprintf(out, "sysctl audit (info; --verbose for the why and the fix)\n");
+            audit_title = true;
+            fprintf(out, "  %-28s %s\n", f->id, f->title);
+            continue;
+        }
+        fprintf(out, "%s%-9s%s %s\n", sev_color(f->severity, v->color),
+                severity_name(f->severity), reset, f->id);
+        wrap(out, "", f->title);
+        numbers(out, f);
+        wrap(out, "why", f->why);
+        wrap(out, "fix", f->fix);
+        fputc('\n', out);
+    }
+    if (audit_title)
+        fputc('\n', out);
+    if (!s->owners_read)
+        fprintf(out, "owners: not read\n");
+    else if (s->procs_denied)
+        fprintf(out, "not visible: the fds of %u processes (permission denied; as root closer "
+                     "sees every process's sockets and epoll registrations)\n", s->procs_denied);
+    fprintf(out, "result: %zu critical, %zu warning, %zu info\n", per_sev[SEV_CRITICAL],
+            per_sev[SEV_WARNING], per_sev[SEV_INFO]);
+}
