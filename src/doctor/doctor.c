@@ -48,10 +48,15 @@ void finding_fact(struct finding *f, const char *key, double value)
         f->facts[f->nfacts++] = (struct fact){key, value};
 }
 
+/* Keeps the listed fds ascending: the lowest are the oldest, usually. */
 void finding_add_fd(struct finding *f, int fd)
 {
-    if (f->nfds < FINDING_MAX_FDS)
-        f->fds[f->nfds++] = fd;
+    if (f->nfds == FINDING_MAX_FDS)
+        return;
+    size_t i = f->nfds++;
+    for (; i > 0 && f->fds[i - 1] > fd; i--)
+        f->fds[i] = f->fds[i - 1];
+    f->fds[i] = fd;
 }
 
 static void count_states(const struct snapshot *s, struct doctor_report *r)
