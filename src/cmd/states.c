@@ -110,7 +110,7 @@ int cmd_states(int argc, char **argv)
     if (s->source_note[0] && !so.force_proc)
         fprintf(stderr, "closer states: note: %s\n", s->source_note);
     if (vo.processes && s->procs_denied)
-        fprintf(stderr, "closer states: note: %u processes' fds not readable (run as root to see all owners)\n",
+        fprintf(stderr, "closer states: note: the fds of %u processes are not readable (permission denied): their sockets show no owner\n",
                 s->procs_denied);
     static char obuf[1 << 20];
     setvbuf(stdout, obuf, _IOFBF, sizeof obuf);

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Differential test: closer states against ss -tan on the same quiet
+# namespace holding several real piles (LISTEN, TIME_WAIT, CLOSE_WAIT,
+# FIN_WAIT2, ESTAB in an accept queue, SYN_SENT), and netlink against the
+# /proc/net/tcp fallback and a recorded dump.
+. "$(dirname "$0")/../lib/lib.sh"
+need_root
+tmp=$(mktemp -d); trap '__cleanup; rm -rf "$tmp"' EXIT
+
+netns_new NS
+for spec in "server-tw 8080 30" "cw-not-closed 8081 5" "accept-full 8082 4" "client-tw 8083 7"; do
+    set -- $spec
+    rm -f "$tmp/ready"
+    bg P ip netns exec "$NS" "$HELPERS/mkpile" "$1" "$2" "$3" "$tmp/ready"
+    wait_for 10 test -s "$tmp/ready" || fail "pile_$1" "not ready"
+done
+# An IPv6 listener and connection, so both families are compared.
+bg P ip netns exec "$NS" python3 -c "
+import socket,time
+s=socket.socket(socket.AF_INET6); s.bind(('::1',8090)); s.listen(4)
+c=socket.create_connection(('::1',8090)); a,_=s.accept(); time.sleep(60)"
+wait_listen "$NS" 8090
+
+# Counts per state, "STATE N" lines sorted, in ss's spelling.
+ss_counts() { ip netns exec "$NS" ss -Htan "$@" | awk '{print $1}' | sort | uniq -c | awk '{print $2, $1}'; }
+closer_counts() {
+    ip netns exec "$NS" "$CLOSER" states --summary --json "$@" | python3 -c "
+import json,sys
+names={'established':'ESTAB','syn-sent':'SYN-SENT','syn-recv':'SYN-RECV','fin-wait-1':'FIN-WAIT-1',
+ 'fin-wait-2':'FIN-WAIT-2','time-wait':'TIME-WAIT','unconnected':'UNCONN','close-wait':'CLOSE-WAIT',
+ 'last-ack':'LAST-ACK','listening':'LISTEN','closing':'CLOSING'}
+d=json.load(sys.stdin)
+for k,v in sorted((names[k],v) for k,v in d['summary'].items() if v): print(k, v)"
+}
+# Settle: the accept-full clients' SYNs are retransmitted, nothing else moves.
+sleep 0.3
+want=$(ss_counts); got=$(closer_counts)
+check_eq summary_matches_ss "$got" "$want"
+check summary_has_five_states test "$(echo "$got" | wc -l)" -ge 5
+check_eq summary_time_wait "$(echo "$got" | awk '$1=="TIME-WAIT"{print $2}')" 37
+
+# The full listing: the same (state, local, peer) rows as ss.
+norm_ss() { ip netns exec "$NS" ss -Htan "$@" | awk '{s=$1; gsub("-","_",s); if(s=="ESTAB")s="ESTAB"; print s, $4, $5}' | sed 's/FIN_WAIT_2/FIN_WAIT2/;s/FIN_WAIT_1/FIN_WAIT1/' | sort; }
+norm_closer() { ip netns exec "$NS" "$CLOSER" states -H "$@" | awk '{p=$5; if($1=="LISTEN"){sub(/:\*$/,":*",p)} print $1, $4, p}' | sed -E 's/^LISTEN ([^ ]*) .*/LISTEN \1 */' | sort; }
+a=$(norm_ss | sed -E 's/^LISTEN ([^ ]*) .*/LISTEN \1 */'); b=$(norm_closer)
+check listing_not_empty test "$(echo "$a" | wc -l)" -gt 50
+check_eq listing_matches_ss "$b" "$a"
+
+# Filters agree with ss's filters.
+check_eq filter_state_tw "$(ip netns exec "$NS" "$CLOSER" states -H -s time-wait | wc -l)" "$(ip netns exec "$NS" ss -Htan state time-wait | wc -l)"
+check_eq filter_sport "$(ip netns exec "$NS" "$CLOSER" states -H --sport 8081 | wc -l)" "$(ip netns exec "$NS" ss -Htan 'sport = :8081' | wc -l)"
+check_eq filter_dport "$(ip netns exec "$NS" "$CLOSER" states -H --dport 8083 | wc -l)" "$(ip netns exec "$NS" ss -Htan 'dport = :8083' | wc -l)"
+check_eq filter_v6 "$(ip netns exec "$NS" "$CLOSER" states -H -6 | wc -l)" "$(ip netns exec "$NS" ss -Htan -6 | wc -l)"
+check_eq filter_two_states "$(ip netns exec "$NS" "$CLOSER" states -H -s close-wait,fin-wait-2 | wc -l)" 10
+
+# The /proc/net/tcp fallback sees the same table.
+check_eq proc_fallback_matches "$(closer_counts --proc)" "$want"
+check proc_fallback_says_so sh -c "ip netns exec '$NS' '$CLOSER' states --summary --json --proc | grep -q '\"source\":\"proc\"'"
+
+# Record and replay: the replayed table is the recorded one.
+ip netns exec "$NS" "$CLOSER" states --record "$tmp/dump" > "$tmp/live.txt"
+"$CLOSER" states --replay "$tmp/dump" > "$tmp/replay.txt"
+check replay_equals_record cmp -s "$tmp/live.txt" "$tmp/replay.txt"
+
+# Owners: -p names the pile's process on its CLOSE_WAIT fds, as ss -p does.
+check_eq owners_match_ss "$(ip netns exec "$NS" "$CLOSER" states -H -p -s close-wait | grep -o 'fd=[0-9]*' | sort)" "$(ip netns exec "$NS" ss -Htanp state close-wait | grep -o 'fd=[0-9]*' | sort)"
+check tw_has_no_owner sh -c "ip netns exec '$NS' '$CLOSER' states -H -p -s time-wait | grep -q 'timewait minisocket: no fd'"
+check listen_queue_columns sh -c "ip netns exec '$NS' '$CLOSER' states -H -s listening --sport 8082 | awk '{exit !(\$2==5 && \$3==4)}'"
+
+# Bad input.
+"$CLOSER" states -s nonsense 2>/dev/null; check_eq bad_state_exit $? 2
+"$CLOSER" states --sport 0 2>/dev/null; check_eq bad_port_exit $? 2
+"$CLOSER" states extra 2>/dev/null; check_eq extra_arg_exit $? 2
