@@ -3,14 +3,18 @@
 #include <stdlib.h>
 
 #define MAX_TESTS 512
-static struct { const char *name; test_fn fn; } tests[MAX_TESTS];
+struct test_entry {
+    const char *name;
+    test_fn fn;
+};
+static struct test_entry tests[MAX_TESTS];
 static int ntests, current_failed;
 static const char *current_name;
 
 void test_register(const char *name, test_fn fn)
 {
     if (ntests < MAX_TESTS)
-        tests[ntests++] = (typeof(tests[0])){name, fn};
+        tests[ntests++] = (struct test_entry){name, fn};
 }
 
 void test_fail(const char *file, int line, const char *fmt, ...)
