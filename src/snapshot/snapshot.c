@@ -131,7 +131,7 @@ static double now_s(clockid_t clk)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void index_listeners(struct snapshot *s)
+void snapshot_reindex(struct snapshot *s)
 {
     memset(s->listen_bits, 0, sizeof s->listen_bits);
     for (size_t i = 0; i < s->nsocks; i++)
@@ -148,7 +148,7 @@ int snapshot_take(struct snapshot *s, const struct snapshot_opts *o, char *err, 
         snapshot_free(s);
         return -1;
     }
-    index_listeners(s);
+    snapshot_reindex(s);
     read_sysctls(&s->sys);
     read_counters(&s->ctr);
     if (o->owners && !o->replay) {

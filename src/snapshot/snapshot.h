@@ -69,6 +69,9 @@ bool sock_filter_match(const struct sock_filter *f, const struct tcp_sock *s);
 
 int snapshot_take(struct snapshot *s, const struct snapshot_opts *o, char *err, size_t errlen);
 void snapshot_free(struct snapshot *s);
+/* Rebuilds the derived indexes (listening ports) after the socket array was
+ * filled by hand (tests, replays). fds must already be sorted by inode. */
+void snapshot_reindex(struct snapshot *s);
 
 /* The fd_refs of inode (fds sorted); returns how many, *first the first. */
 size_t snapshot_owners(const struct snapshot *s, uint64_t inode, const struct fd_ref **first);

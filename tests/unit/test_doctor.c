@@ -1,0 +1,266 @@
+/* The doctor's rules on hand-built snapshots: each rule fires on the state it
+ * names, with the numbers behind it, and stays quiet otherwise. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "doctor/doctor.h"
+#include "test.h"
+
+static struct snapshot snap;
+static struct tcp_sock socks[4096];
+static struct fd_ref fds[64];
+static struct proc_info procs[4];
+
+static void reset(void)
+{
+    memset(&snap, 0, sizeof snap);
+    snap.socks = socks;
+    snap.fds = fds;
+    snap.procs = procs;
+    snap.owners_read = true;
+    snap.sys = (struct sysctls){.fin_timeout = 60, .tw_reuse = 2, .max_tw_buckets = 262144,
+                                .timestamps = 1, .syncookies = 1, .somaxconn = 4096,
+                                .port_lo = 32768, .port_hi = 60999, .tw_recycle = -1};
+    snap.ctr.tw_overflow = 0;
+}
+
+static struct tcp_sock *add(int state, uint16_t sport, uint16_t dport)
+{
+    struct tcp_sock *t = &socks[snap.nsocks++];
+    memset(t, 0, sizeof *t);
+    t->family = AF_INET;
+    t->state = (uint8_t)state;
+    t->sport = sport;
+    t->dport = dport;
+    t->src[0] = 10, t->src[3] = 1;
+    t->dst[0] = 10, t->dst[3] = 2;
+    return t;
+}
+
+static struct doctor_report rep;
+
+static void analyze(void)
+{
+    snapshot_reindex(&snap);
+    doctor_report_free(&rep);
+    struct doctor_opts o = doctor_default_opts();
+    if (doctor_analyze(&snap, &o, &rep) < 0)
+        abort();
+}
+
+static const struct finding *find(const char *id, int nth)
+{
+    for (size_t i = 0; i < rep.n; i++)
+        if (!strcmp(rep.items[i].id, id) && nth-- == 0)
+            return &rep.items[i];
+    return NULL;
+}
+
+static double fact(const struct finding *f, const char *key)
+{
+    for (size_t i = 0; i < f->nfacts; i++)
+        if (!strcmp(f->facts[i].key, key))
+            return f->facts[i].value;
+    return -12345;
+}
+
+TEST(server_time_wait_per_port_with_rates)
+{
+    reset();
+    add(TS_LISTEN, 80, 0);
+    add(TS_LISTEN, 443, 0);
+    /* 30 on port 80: 10 closed in the last 10 s, 20 older. */
+    for (int i = 0; i < 30; i++) {
+        struct tcp_sock *t = add(TS_TIME_WAIT, 80, (uint16_t)(40000 + i));
+        t->timer = TT_TIMEWAIT;
+        t->expires_ms = i < 10 ? 55000 : 20000;
+    }
+    for (int i = 0; i < 5; i++)
+        add(TS_TIME_WAIT, 443, (uint16_t)(41000 + i))->expires_ms = 59000;
+    add(TS_ESTABLISHED, 80, 50000);
+    analyze();
+    const struct finding *f = find("server-time-wait", 0);
+    CHECK(f);
+    CHECK_EQ_INT(f->port, 80);
+    CHECK_EQ_INT(f->count, 30);
+    CHECK_EQ_INT(f->severity, SEV_INFO);
+    CHECK(fact(f, "closes_per_s_60s") == 0.5);
+    CHECK(fact(f, "closes_per_s_10s") == 1.0);
+    CHECK(fact(f, "oldest_age_s") == 40.0);
+    CHECK(fact(f, "established_on_port") == 1);
+    f = find("server-time-wait", 1);
+    CHECK(f && f->port == 443 && f->count == 5);
+    CHECK(!find("server-time-wait", 2));
+    CHECK(!find("client-port-pressure", 0));
+    CHECK_EQ_INT(rep.tw_server, 35);
+    CHECK_EQ_INT(doctor_exit_code(&rep), 0);
+}
+
+TEST(server_time_wait_warns_at_high_close_rate)
+{
+    reset();
+    add(TS_LISTEN, 8080, 0);
+    for (int i = 0; i < 4000; i++)
+        add(TS_TIME_WAIT, 8080, (uint16_t)(30000 + i))->expires_ms = 30000;
+    analyze();
+    /* 4000 / 60 s = 66/s: below the default 100/s warning. */
+    CHECK_EQ_INT(find("server-time-wait", 0)->severity, SEV_INFO);
+}
+
+TEST(client_port_pressure_against_range)
+{
+    reset();
+    snap.sys.port_lo = 40000;
+    snap.sys.port_hi = 40999; /* 1000 ports */
+    for (int i = 0; i < 600; i++)
+        add(TS_TIME_WAIT, (uint16_t)(40000 + i), 5432);
+    for (int i = 0; i < 20; i++)
+        add(TS_ESTABLISHED, (uint16_t)(40600 + i), 5432);
+    /* Another destination, small: below the report threshold. */
+    for (int i = 0; i < 5; i++)
+        add(TS_TIME_WAIT, (uint16_t)(40700 + i), 6379);
+    analyze();
+    const struct finding *f = find("client-port-pressure", 0);
+    CHECK(f);
+    CHECK_EQ_STR(f->dest, "10.0.0.2:5432");
+    CHECK_EQ_STR(f->source, "10.0.0.1");
+    CHECK_EQ_INT(f->count, 600);
+    CHECK(fact(f, "sockets") == 620);
+    CHECK(fact(f, "range_used_pct") == 62.0);
+    CHECK_EQ_INT(f->severity, SEV_WARNING);
+    CHECK(!find("client-port-pressure", 1));
+    CHECK(!find("server-time-wait", 0));
+    CHECK(strstr(f->fix, "connection pool"));
+    CHECK(strstr(f->fix, "tcp_timestamps"));
+    CHECK_EQ_INT(doctor_exit_code(&rep), 1);
+}
+
+TEST(close_wait_three_classes)
+{
+    reset();
+    add(TS_LISTEN, 8080, 0)->inode = 100;
+    snap.nprocs = 2;
+    procs[0] = (struct proc_info){.pid = 10, .comm = "web", .nfds = 9, .nepoll = 1};
+    procs[1] = (struct proc_info){.pid = 20, .comm = "worker", .nfds = 5, .nepoll = 1};
+    fds[snap.nfds++] = (struct fd_ref){.inode = 100, .pid = 10, .fd = 3, .proc = 0};
+    /* 4 in the accept queue (no inode). */
+    for (int i = 0; i < 4; i++)
+        add(TS_CLOSE_WAIT, 8080, (uint16_t)(50000 + i))->rqueue = 10;
+    /* 3 owned by web, not polled; 5 owned by worker, polled. */
+    for (int i = 0; i < 3; i++) {
+        add(TS_CLOSE_WAIT, 8080, (uint16_t)(51000 + i))->inode = (uint64_t)(200 + i);
+        fds[snap.nfds++] = (struct fd_ref){.inode = (uint64_t)(200 + i), .pid = 10,
+                                           .fd = 7 + i, .proc = 0};
+    }
+    for (int i = 0; i < 5; i++) {
+        add(TS_CLOSE_WAIT, 8080, (uint16_t)(52000 + i))->inode = (uint64_t)(300 + i);
+        fds[snap.nfds++] = (struct fd_ref){.inode = (uint64_t)(300 + i), .pid = 20,
+                                           .fd = 20 - i, .proc = 1, .polled = true};
+    }
+    analyze();
+    const struct finding *u = find("close-wait-unaccepted", 0);
+    const struct finding *np = find("close-wait-not-polled", 0);
+    const struct finding *nc = find("close-wait-not-closed", 0);
+    CHECK(u && np && nc);
+    CHECK_EQ_INT(u->count, 4);
+    CHECK_EQ_INT(u->recv_q, 40);
+    CHECK_EQ_INT(u->pid, 10); /* the listener's owner */
+    CHECK_EQ_INT(np->count, 3);
+    CHECK_EQ_INT(np->pid, 10);
+    CHECK_EQ_INT(np->nfds, 3);
+    CHECK_EQ_INT(np->fds[0], 7);
+    CHECK_EQ_INT(nc->count, 5);
+    CHECK_EQ_INT(nc->pid, 20);
+    CHECK_EQ_STR(nc->comm, "worker");
+    CHECK_EQ_INT(nc->fds[0], 16); /* sorted ascending */
+    CHECK_EQ_INT(nc->port, 8080);
+    CHECK_EQ_INT(nc->severity, SEV_WARNING);
+    CHECK_EQ_INT(rep.close_wait_unaccepted, 4);
+}
+
+TEST(close_wait_hidden_owner_without_root)
+{
+    reset();
+    snap.owners_read = true;
+    add(TS_CLOSE_WAIT, 5000, 40000)->inode = 999;
+    analyze();
+    CHECK(find("close-wait-owner-hidden", 0));
+    CHECK(!find("close-wait-not-polled", 0));
+}
+
+TEST(listen_overflow_and_syn_recv)
+{
+    reset();
+    struct tcp_sock *l = add(TS_LISTEN, 80, 0);
+    l->rqueue = 129;
+    l->wqueue = 128;
+    struct tcp_sock *ok = add(TS_LISTEN, 81, 0);
+    ok->rqueue = 3;
+    ok->wqueue = 128;
+    for (int i = 0; i < 130; i++)
+        add(TS_SYN_RECV, 80, (uint16_t)(30000 + i));
+    snap.ctr.listen_overflows = 77;
+    analyze();
+    const struct finding *f = find("listen-overflow", 0);
+    CHECK(f);
+    CHECK_EQ_INT(f->port, 80);
+    CHECK_EQ_INT(f->severity, SEV_CRITICAL);
+    CHECK(fact(f, "ListenOverflows") == 77);
+    CHECK(fact(f, "syn_recv") == 130);
+    CHECK(!find("listen-overflow", 1));
+    CHECK(find("syn-recv-pile", 0) && find("syn-recv-pile", 0)->count == 130);
+}
+
+TEST(tw_bucket_overflow_from_counter_and_cap)
+{
+    reset();
+    snap.ctr.tw_overflow = 12;
+    analyze();
+    CHECK(find("tw-bucket-overflow", 0));
+    CHECK_EQ_INT(find("tw-bucket-overflow", 0)->severity, SEV_WARNING);
+    reset();
+    snap.sys.max_tw_buckets = 100;
+    for (int i = 0; i < 95; i++)
+        add(TS_TIME_WAIT, 1000, (uint16_t)(2000 + i));
+    analyze();
+    CHECK_EQ_INT(find("tw-bucket-overflow", 0)->severity, SEV_CRITICAL);
+    reset();
+    analyze();
+    CHECK(!find("tw-bucket-overflow", 0));
+}
+
+TEST(orphan_piles)
+{
+    reset();
+    for (int i = 0; i < 150; i++)
+        add(TS_FIN_WAIT2, 443, (uint16_t)(10000 + i));
+    for (int i = 0; i < 99; i++)
+        add(TS_LAST_ACK, 80, (uint16_t)(10000 + i));
+    analyze();
+    const struct finding *f = find("fin-wait-2-pile", 0);
+    CHECK(f && f->count == 150 && f->port == 443);
+    CHECK(fact(f, "orphaned") == 150);
+    CHECK(!find("last-ack-pile", 0));
+}
+
+TEST(sysctl_audit_states_myths)
+{
+    reset();
+    analyze();
+    const struct finding *f = find("sysctl-tcp-fin-timeout", 0);
+    CHECK(f && strstr(f->title, "not TIME_WAIT's"));
+    f = find("sysctl-tcp-tw-recycle", 0);
+    CHECK(f && strstr(f->title, "removed in Linux 4.12"));
+    CHECK_EQ_INT(doctor_exit_code(&rep), 0);
+    snap.sys.tw_reuse = 1;
+    snap.sys.timestamps = 0;
+    analyze();
+    CHECK_EQ_INT(find("sysctl-tcp-tw-reuse", 0)->severity, SEV_WARNING);
+    CHECK(find("sysctl-tcp-timestamps", 0));
+    snap.sys.tw_recycle = 1;
+    analyze();
+    CHECK_EQ_INT(find("sysctl-tcp-tw-recycle", 0)->severity, SEV_CRITICAL);
+    /* Critical findings sort first. */
+    CHECK_EQ_STR(rep.items[0].id, "sysctl-tcp-tw-recycle");
+}
