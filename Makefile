@@ -2,7 +2,7 @@
 CC      ?= cc
 VERSION := 0.1.0
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -DCLOSER_VERSION='"$(VERSION)"'
+override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -DCLOSER_VERSION='"$(VERSION)"'
 LDFLAGS ?=
 LDLIBS  += -lm -lpthread
 BUILD   ?= build

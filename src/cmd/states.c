@@ -60,8 +60,10 @@ int cmd_states(int argc, char **argv)
             for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
                 uint32_t m = tcp_state_parse(tok);
                 if (!m) {
+                    int rc = cli_bad_value("states", "--state", tok,
+                                           "an ss state name, e.g. time-wait");
                     free(list);
-                    return cli_bad_value("states", "--state", tok, "an ss state name, e.g. time-wait");
+                    return rc;
                 }
                 vo.filter.states |= m;
             }

@@ -92,7 +92,8 @@ int doctor_analyze(const struct snapshot *s, const struct doctor_opts *o, struct
             doctor_report_free(r);
             return -1;
         }
-    qsort(r->items, r->n, sizeof *r->items, by_severity);
+    if (r->n)
+        qsort(r->items, r->n, sizeof *r->items, by_severity);
     return 0;
 }
 

@@ -155,7 +155,8 @@ int rules_client(const struct snapshot *s, const struct doctor_opts *o, struct d
     for (size_t i = 0; i < tb.cap; i++)
         if (tb.slots[i].used)
             tb.slots[n++] = tb.slots[i];
-    qsort(tb.slots, n, sizeof *tb.slots, by_total);
+    if (n)
+        qsort(tb.slots, n, sizeof *tb.slots, by_total);
     int rc = 0;
     for (size_t i = 0; i < n && !rc; i++) {
         const struct dest *d = &tb.slots[i];

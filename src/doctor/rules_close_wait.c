@@ -202,7 +202,8 @@ int rules_close_wait(const struct snapshot *s, const struct doctor_opts *o, stru
             free(gs.g);
             return -1;
         }
-    qsort(gs.g, gs.n, sizeof *gs.g, by_count);
+    if (gs.n)
+        qsort(gs.g, gs.n, sizeof *gs.g, by_count);
     int rc = 0;
     for (size_t i = 0; i < gs.n && !rc; i++) {
         const struct cw_group *g = &gs.g[i];

@@ -235,7 +235,7 @@ int procfd_scan(const char *proc_root, struct procfd_table *t)
     }
     closedir(d);
     close(procfd);
-    if (!rc)
+    if (!rc && t->nfds)
         qsort(t->fds, t->nfds, sizeof *t->fds, cmp_ref);
     return rc;
 }
