@@ -90,3 +90,13 @@ check quiet_mentions_fin_timeout_myth grep -q "tcp_fin_timeout=.*FIN_WAIT2's tim
 "$CLOSER" doctor --bogus 2> "$tmp/err.txt"; check_eq bad_flag_exit $? 2
 check bad_flag_message grep -q "unknown option '--bogus'" "$tmp/err.txt"
 "$CLOSER" doctor -N closer-no-such-ns 2> "$tmp/err.txt"; check_eq bad_netns_exit $? 2
+
+# 9. Without root: the socket table is still read (sock_diag needs no
+#    privilege), owners are reported as not visible instead of guessed.
+if pile nonroot_setup cw-not-closed 8085 4; then
+    ip netns exec "$NS" setpriv --reuid=65534 --regid=65534 --clear-groups "$CLOSER" doctor --json > "$tmp/nonroot.json"
+    check_eq nonroot_exit_code $? 1
+    check_eq nonroot_hidden_finding "$(finding nonroot close-wait-owner-hidden)" "4 8085 None"
+    check_eq nonroot_no_false_class "$(finding nonroot close-wait-not-polled)" none
+    check nonroot_says_what_it_missed test "$(json_get "$tmp/nonroot.json" "d['processes_not_visible']")" -gt 0
+fi
