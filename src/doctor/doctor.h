@@ -35,7 +35,7 @@ struct finding {
     char comm[16];
     char dest[64];         /* "ip:port" peer destination (client side) */
     char source[48];       /* local address (client side) */
-    unsigned long long recv_q; /* unread bytes (CLOSE_WAIT) */
+    unsigned long long recv_q; /* CLOSE_WAIT recv-q sum (+1 each until EOF is read) */
     int fds[FINDING_MAX_FDS];
     size_t nfds;           /* fds listed (up to FINDING_MAX_FDS) */
     struct fact facts[FINDING_MAX_FACTS];

@@ -107,7 +107,8 @@ static void describe(struct finding *f, const struct cw_group *g, const struct s
     f->count = g->n;
     f->port = g->port;
     f->recv_q = g->recv_q;
-    finding_fact(f, "recv_q_bytes", (double)g->recv_q);
+    /* Includes the FIN's sequence number until the process reads EOF. */
+    finding_fact(f, "recv_q", (double)g->recv_q);
     if (g->cls == CW_UNACCEPTED) {
         uint32_t backlog = 0, queued = 0;
         const struct fd_ref *lo = listener_owner(s, g->port, &backlog, &queued);

@@ -107,7 +107,7 @@ void json_double(struct json *j, const char *key, double val)
 {
     prefix(j, key);
     if (isfinite(val))
-        fprintf(j->out, "%.6g", val);
+        fprintf(j->out, "%.15g", val);
     else
         fputs("null", j->out);
 }
