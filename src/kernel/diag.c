@@ -91,7 +91,7 @@ static int record_chunk(FILE *record, const void *buf, uint32_t len)
     return 0;
 }
 
-int diag_dump(int family, uint32_t states, diag_sock_fn fn, void *arg, FILE *record)
+int diag_dump(int family, uint32_t states, diag_sock_fn fn, void *arg, FILE *record, int *intr)
 {
     int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
     if (fd < 0)
@@ -102,7 +102,6 @@ int diag_dump(int family, uint32_t states, diag_sock_fn fn, void *arg, FILE *rec
     char *buf = rc ? NULL : malloc(DIAG_RECV_CHUNK);
     if (!rc && !buf)
         rc = -ENOMEM;
-    int intr = 0;
     while (!rc) {
         ssize_t got = recv(fd, buf, DIAG_RECV_CHUNK, 0);
         if (got < 0) {
@@ -117,15 +116,11 @@ int diag_dump(int family, uint32_t states, diag_sock_fn fn, void *arg, FILE *rec
         }
         if (record && (rc = record_chunk(record, buf, (uint32_t)got)) < 0)
             break;
-        rc = diag_decode(buf, (size_t)got, fn, arg, &intr);
+        rc = diag_decode(buf, (size_t)got, fn, arg, intr);
     }
     free(buf);
     close(fd);
-    if (rc == 1)
-        rc = 0;
-    if (!rc && intr)
-        errno = EINTR; /* reported by the caller as a note, not an error */
-    return rc;
+    return rc == 1 ? 0 : rc;
 }
 
 int diag_replay(const char *path, diag_sock_fn fn, void *arg)

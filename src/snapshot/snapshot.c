@@ -52,15 +52,21 @@ static int read_sockets(struct snapshot *s, const struct snapshot_opts *o, char 
             snprintf(err, errlen, "record %s: %s", o->record, strerror(errno));
             return -1;
         }
-        rc = diag_dump(AF_INET, states, collect, &v, rec);
+        int intr = 0;
+        rc = diag_dump(AF_INET, states, collect, &v, rec, &intr);
         if (!rc)
-            rc = diag_dump(AF_INET6, states, collect, &v, rec);
+            rc = diag_dump(AF_INET6, states, collect, &v, rec, &intr);
+        if (intr)
+            snprintf(s->source_note, sizeof s->source_note,
+                     "the socket table changed during the dump (NLM_F_DUMP_INTR): counts may be "
+                     "off by the churn");
         if (rec && fclose(rec) != 0 && !rc)
             rc = -EIO;
         if (!rc) {
             s->source = SNAP_NETLINK;
             return 0;
         }
+        s->source_note[0] = 0;
         if (rc == -ENOMEM) {
             snprintf(err, errlen, "out of memory reading the socket table");
             return -1;

@@ -159,7 +159,8 @@ TEST(live_dump_sees_own_listener)
     ngot = 0;
     memset(got, 0, sizeof got);
     /* Filter to LISTEN only; our socket must be among them. */
-    int rc = diag_dump(AF_INET, 1u << TS_LISTEN, collect, NULL, NULL);
+    int intr = 0;
+    int rc = diag_dump(AF_INET, 1u << TS_LISTEN, collect, NULL, NULL, &intr);
     close(fd);
     CHECK_EQ_INT(rc, 0);
     int found = 0;
