@@ -37,7 +37,9 @@ int diag_decode(const void *buf, size_t len, diag_sock_fn fn, void *arg, int *in
 {
     const struct nlmsghdr *h = buf;
     int n = (int)len;
-    for (; NLMSG_OK(h, (unsigned)n); h = NLMSG_NEXT(h, n)) {
+    /* n stays signed: after the last message NLMSG_NEXT may take it below
+     * zero (missing tail padding), which must end the loop. */
+    for (; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
         if (h->nlmsg_flags & NLM_F_DUMP_INTR)
             *intr = 1;
         if (h->nlmsg_type == NLMSG_DONE)
@@ -61,7 +63,7 @@ int diag_decode(const void *buf, size_t len, diag_sock_fn fn, void *arg, int *in
         if (rc)
             return rc;
     }
-    if (n != 0)
+    if (n > 0)
         return -EBADMSG; /* a truncated message */
     return 0;
 }

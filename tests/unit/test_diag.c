@@ -169,3 +169,19 @@ TEST(live_dump_sees_own_listener)
             found = 1;
     CHECK(found);
 }
+
+/* Found by fuzz_diag: a message whose length is not a multiple of 4 at the
+ * end of the buffer made the signed remainder negative, and an unsigned
+ * cast turned that into "plenty left". */
+TEST(unpadded_last_message_does_not_overrun)
+{
+    unsigned char in[18] = {0x12, 0, 0, 0, 0, 0x12};
+    int intr = 0;
+    ngot = 0;
+    char *heap = malloc(sizeof in);
+    memcpy(heap, in, sizeof in);
+    int rc = diag_decode(heap, sizeof in, collect, NULL, &intr);
+    free(heap);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_INT(ngot, 0);
+}
