@@ -152,6 +152,8 @@ static void describe(struct finding *f, const struct cw_group *g, const struct s
     for (size_t i = 0; i < g->nfds; i++)
         finding_add_fd(f, g->fds[i]);
     finding_fact(f, "process_fds", p->nfds);
+    if (p->fd_limit)
+        finding_fact(f, "process_fd_limit", (double)p->fd_limit);
     finding_fact(f, "process_epoll_instances", p->nepoll);
     if (g->cls == CW_NOT_POLLED) {
         snprintf(f->title, sizeof f->title,

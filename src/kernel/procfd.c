@@ -68,6 +68,23 @@ static void read_comm(int pidfd, char comm[16])
         *nl = 0;
 }
 
+/* Soft "Max open files" from /proc/PID/limits: what a CLOSE_WAIT leak
+ * eventually runs into (EMFILE). */
+static uint64_t read_fd_limit(int pidfd)
+{
+    char text[4096];
+    int fd = openat(pidfd, "limits", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    text[n] = 0;
+    const char *p = strstr(text, "Max open files");
+    return p ? strtoull(p + strlen("Max open files"), NULL, 10) : 0;
+}
+
 struct epoll_set {
     uint64_t *inos;
     size_t n, cap;
@@ -194,6 +211,7 @@ static int scan_pid(int procfd, const char *pidname, struct procfd_table *t)
     t->denied += denied;
     if (!rc && p.nsockets) {
         read_comm(pidfd, p.comm);
+        p.fd_limit = read_fd_limit(pidfd);
         mark_polled(t->fds + first, t->nfds - first, &eset);
         rc = push_proc(t, p);
     }

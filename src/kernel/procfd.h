@@ -28,6 +28,7 @@ struct proc_info {
     uint32_t nfds;       /* open fds */
     uint32_t nsockets;   /* of which sockets */
     uint32_t nepoll;     /* epoll instances */
+    uint64_t fd_limit;   /* soft RLIMIT_NOFILE, 0 if unknown */
     bool fdinfo_denied;  /* an epoll fdinfo could not be read */
 };
 
