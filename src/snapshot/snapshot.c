@@ -43,6 +43,9 @@ static int read_sockets(struct snapshot *s, const struct snapshot_opts *o, char 
         rc = diag_replay(o->replay, collect, &v);
         if (rc < 0)
             snprintf(err, errlen, "replay %s: %s", o->replay, strerror(-rc));
+        snprintf(s->source_note, sizeof s->source_note,
+                 "replayed from %s: sysctls and counters are this host's, owners unknown",
+                 o->replay);
         s->source = SNAP_NETLINK;
         return rc < 0 ? -1 : 0;
     }

@@ -62,6 +62,15 @@ ip netns exec "$NS" "$CLOSER" states --record "$tmp/dump" > "$tmp/live.txt"
 "$CLOSER" states --replay "$tmp/dump" > "$tmp/replay.txt"
 check replay_equals_record cmp -s "$tmp/live.txt" "$tmp/replay.txt"
 
+# The doctor reads a recording without root or live sockets: the same
+# TIME_WAIT split as the live run (owners are not part of a recording).
+ip netns exec "$NS" "$CLOSER" doctor --json > "$tmp/live.json"
+chmod 755 "$tmp"; chmod 644 "$tmp/dump"
+setpriv --reuid=65534 --regid=65534 --clear-groups "$CLOSER" doctor --json --replay "$tmp/dump" > "$tmp/replayed.json"
+split='(d["time_wait"]["server_side"], d["time_wait"]["client_side"], d["states"]["close-wait"])'
+check_eq doctor_replay_same_split "$(json_get "$tmp/replayed.json" "$split")" "$(json_get "$tmp/live.json" "$split")"
+check_eq doctor_replay_no_owners "$(json_get "$tmp/replayed.json" "d['owners_read']")" False
+
 # Owners: -p names the pile's process on its CLOSE_WAIT fds, as ss -p does.
 check_eq owners_match_ss "$(ip netns exec "$NS" "$CLOSER" states -H -p -s close-wait | grep -o 'fd=[0-9]*' | sort)" "$(ip netns exec "$NS" ss -Htanp state close-wait | grep -o 'fd=[0-9]*' | sort)"
 check tw_has_no_owner sh -c "ip netns exec '$NS' '$CLOSER' states -H -p -s time-wait | grep -q 'timewait minisocket: no fd'"
