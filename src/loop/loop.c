@@ -1,0 +1,209 @@
+/* epoll event loop with a hashed timing wheel (see loop.h).
+ *
+ * Registrations live in a table indexed by fd. Each fd carries a generation
+ * number; events from one epoll_wait batch whose generation no longer
+ * matches (the fd was closed and maybe reused by a callback earlier in the
+ * batch) are dropped, as nginx does with its instance bit. */
+#include "loop/loop.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "loop/wheel.h"
+
+#define LOOP_BATCH 256
+
+struct reg {
+    loop_io_fn fn;
+    void *data;
+    uint32_t gen;   /* bumped on every add/del */
+    unsigned mask;
+    bool active;
+};
+
+struct loop {
+    int epfd;
+    bool stop;
+    uint64_t now_ms;
+    struct reg *regs;
+    size_t nregs;
+    struct wheel wheel;
+};
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t loop_clock_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+struct loop *loop_new(void)
+{
+    struct loop *l = calloc(1, sizeof *l);
+    if (!l)
+        return NULL;
+    l->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (l->epfd < 0) {
+        free(l);
+        return NULL;
+    }
+    l->now_ms = mono_ms();
+    wheel_init(&l->wheel, l->now_ms);
+    return l;
+}
+
+void loop_free(struct loop *l)
+{
+    if (!l)
+        return;
+    close(l->epfd);
+    free(l->regs);
+    free(l);
+}
+
+static int ensure_reg(struct loop *l, int fd)
+{
+    if ((size_t)fd < l->nregs)
+        return 0;
+    size_t n = l->nregs ? l->nregs : 64;
+    while (n <= (size_t)fd)
+        n *= 2;
+    struct reg *r = realloc(l->regs, n * sizeof *r);
+    if (!r)
+        return -ENOMEM;
+    memset(r + l->nregs, 0, (n - l->nregs) * sizeof *r);
+    l->regs = r;
+    l->nregs = n;
+    return 0;
+}
+
+static uint32_t to_epoll(unsigned mask)
+{
+    uint32_t ev = EPOLLRDHUP;
+    if (mask & LOOP_READ)
+        ev |= EPOLLIN;
+    if (mask & LOOP_WRITE)
+        ev |= EPOLLOUT;
+    if (mask & LOOP_EDGE)
+        ev |= EPOLLET;
+    return ev;
+}
+
+/* data.u64 = fd | generation << 32, so a stale event is recognisable. */
+static int ctl(struct loop *l, int op, int fd, unsigned mask)
+{
+    struct epoll_event ev = {.events = to_epoll(mask)};
+    ev.data.u64 = (uint64_t)(uint32_t)fd | (uint64_t)l->regs[fd].gen << 32;
+    return epoll_ctl(l->epfd, op, fd, &ev) < 0 ? -errno : 0;
+}
+
+int loop_add(struct loop *l, int fd, unsigned mask, loop_io_fn fn, void *data)
+{
+    if (fd < 0)
+        return -EBADF;
+    int rc = ensure_reg(l, fd);
+    if (rc)
+        return rc;
+    struct reg *r = &l->regs[fd];
+    r->gen++;
+    r->fn = fn;
+    r->data = data;
+    r->mask = mask;
+    rc = ctl(l, EPOLL_CTL_ADD, fd, mask);
+    r->active = rc == 0;
+    return rc;
+}
+
+int loop_mod(struct loop *l, int fd, unsigned mask)
+{
+    if (fd < 0 || (size_t)fd >= l->nregs || !l->regs[fd].active)
+        return -ENOENT;
+    if (l->regs[fd].mask == mask)
+        return 0;
+    l->regs[fd].mask = mask;
+    return ctl(l, EPOLL_CTL_MOD, fd, mask);
+}
+
+int loop_del(struct loop *l, int fd)
+{
+    if (fd < 0 || (size_t)fd >= l->nregs || !l->regs[fd].active)
+        return -ENOENT;
+    l->regs[fd].active = false;
+    l->regs[fd].gen++;
+    return epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL) < 0 ? -errno : 0;
+}
+
+void timer_init(struct timer *t, timer_fn fn)
+{
+    t->next = t->prev = NULL;
+    t->expires_ms = 0;
+    t->fn = fn;
+}
+
+void loop_timer_arm(struct loop *l, struct timer *t, uint64_t delay_ms)
+{
+    wheel_remove(t);
+    t->expires_ms = l->now_ms + delay_ms;
+    wheel_insert(&l->wheel, t);
+}
+
+void loop_timer_cancel(struct loop *l, struct timer *t)
+{
+    (void)l;
+    wheel_remove(t);
+}
+
+uint64_t loop_now_ms(const struct loop *l) { return l->now_ms; }
+
+void loop_stop(struct loop *l) { l->stop = true; }
+
+static void dispatch(struct loop *l, const struct epoll_event *ev)
+{
+    int fd = (int)(uint32_t)ev->data.u64;
+    uint32_t gen = (uint32_t)(ev->data.u64 >> 32);
+    if ((size_t)fd >= l->nregs)
+        return;
+    struct reg *r = &l->regs[fd];
+    if (!r->active || r->gen != gen)
+        return; /* closed (and maybe reused) earlier in this batch */
+    unsigned events = 0;
+    if (ev->events & (EPOLLIN | EPOLLPRI))
+        events |= LOOP_READ;
+    if (ev->events & EPOLLOUT)
+        events |= LOOP_WRITE;
+    if (ev->events & (EPOLLHUP | EPOLLRDHUP))
+        events |= LOOP_HUP | LOOP_READ;
+    if (ev->events & EPOLLERR)
+        events |= LOOP_ERROR | LOOP_READ | LOOP_WRITE;
+    r->fn(l, fd, r->data, events);
+}
+
+int loop_run(struct loop *l)
+{
+    struct epoll_event evs[LOOP_BATCH];
+    l->stop = false;
+    while (!l->stop) {
+        int timeout = wheel_next_timeout(&l->wheel, l->now_ms);
+        int n = epoll_wait(l->epfd, evs, LOOP_BATCH, timeout);
+        if (n < 0 && errno != EINTR)
+            return -errno;
+        l->now_ms = mono_ms();
+        for (int i = 0; i < n && !l->stop; i++)
+            dispatch(l, &evs[i]);
+        struct timer *t;
+        while ((t = wheel_pop_expired(&l->wheel, l->now_ms)))
+            t->fn(l, t);
+    }
+    return 0;
+}
