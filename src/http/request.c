@@ -1,0 +1,318 @@
+#include "http/request.h"
+
+#include <string.h>
+
+/* RFC 9110 tchar. */
+static bool is_tchar(unsigned char c)
+{
+    static const char extra[] = "!#$%&'*+-.^_`|~";
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c && strchr(extra, c));
+}
+
+/* Finds the end of the line starting at p: returns the index of the LF, or
+ * -2 when absent, -1 on a CR not followed by LF (bare CR). */
+static long line_end(const char *buf, size_t from, size_t len)
+{
+    for (size_t i = from; i < len; i++) {
+        if (buf[i] == '\n')
+            return (long)i;
+        if (buf[i] == '\r' && i + 1 < len && buf[i + 1] != '\n')
+            return -1;
+    }
+    return -2;
+}
+
+static size_t trim_cr(const char *buf, size_t start, size_t lf)
+{
+    return lf > start && buf[lf - 1] == '\r' ? lf - 1 : lf;
+}
+
+static int fail(struct http_request *r, int status)
+{
+    r->status = status;
+    return -1;
+}
+
+static int parse_request_line(const char *b, size_t end, struct http_request *r,
+                              const struct http_limits *lim)
+{
+    size_t i = 0;
+    while (i < end && is_tchar((unsigned char)b[i]))
+        i++;
+    if (i == 0 || i >= end || b[i] != ' ')
+        return fail(r, 400);
+    r->method = (struct slice){b, i};
+    size_t t = ++i;
+    while (i < end && b[i] != ' ') {
+        if ((unsigned char)b[i] <= 0x20 || b[i] == 0x7f)
+            return fail(r, 400);
+        i++;
+    }
+    if (i - t > lim->max_uri)
+        return fail(r, 414);
+    if (i == t || i >= end)
+        return fail(r, 400);
+    r->target = (struct slice){b + t, i - t};
+    i++;
+    if (end - i != 8 || memcmp(b + i, "HTTP/", 5) != 0 || b[i + 6] != '.' ||
+        b[i + 5] < '0' || b[i + 5] > '9' || b[i + 7] < '0' || b[i + 7] > '9')
+        return fail(r, 400);
+    if (b[i + 5] != '1')
+        return fail(r, 505);
+    r->minor = b[i + 7] - '0';
+    return r->minor > 1 ? fail(r, 505) : 0;
+}
+
+static int parse_content_length(struct slice v, uint64_t *out)
+{
+    if (v.len == 0 || v.len > 18)
+        return -1;
+    uint64_t n = 0;
+    for (size_t i = 0; i < v.len; i++) {
+        if (v.ptr[i] < '0' || v.ptr[i] > '9')
+            return -1;
+        n = n * 10 + (uint64_t)(v.ptr[i] - '0');
+    }
+    *out = n;
+    return 0;
+}
+
+/* Comma-separated tokens of Connection. */
+static unsigned connection_tokens(struct slice v)
+{
+    unsigned m = 0;
+    size_t i = 0;
+    while (i < v.len) {
+        while (i < v.len && (v.ptr[i] == ' ' || v.ptr[i] == '\t' || v.ptr[i] == ','))
+            i++;
+        size_t s = i;
+        while (i < v.len && v.ptr[i] != ',' && v.ptr[i] != ' ' && v.ptr[i] != '\t')
+            i++;
+        struct slice tok = {v.ptr + s, i - s};
+        if (slice_eq_ci(tok, "close"))
+            m |= CONN_HDR_CLOSE;
+        else if (slice_eq_ci(tok, "keep-alive"))
+            m |= CONN_HDR_KEEPALIVE;
+    }
+    return m;
+}
+
+/* Applies what a header means for framing and persistence. */
+static int interpret(struct http_request *r, const struct http_header *h, bool *seen_cl,
+                     bool *seen_te, bool *seen_host)
+{
+    if (slice_eq_ci(h->name, "content-length")) {
+        if (*seen_cl || parse_content_length(h->value, &r->content_length) < 0)
+            return fail(r, 400);
+        *seen_cl = true;
+    } else if (slice_eq_ci(h->name, "transfer-encoding")) {
+        if (*seen_te)
+            return fail(r, 400);
+        *seen_te = true;
+        if (!slice_eq_ci(h->value, "chunked"))
+            return fail(r, 501);
+    } else if (slice_eq_ci(h->name, "host")) {
+        if (*seen_host)
+            return fail(r, 400);
+        *seen_host = true;
+        r->host = h->value;
+    } else if (slice_eq_ci(h->name, "connection")) {
+        r->connection |= connection_tokens(h->value);
+    } else if (slice_eq_ci(h->name, "expect")) {
+        if (!slice_eq_ci(h->value, "100-continue"))
+            return fail(r, 417);
+        r->expect_continue = true;
+    } else if (slice_eq_ci(h->name, "if-modified-since")) {
+        r->if_modified_since = h->value;
+    }
+    return 0;
+}
+
+static int parse_header(const char *b, size_t s, size_t end, struct http_header *h)
+{
+    if (b[s] == ' ' || b[s] == '\t')
+        return -1; /* obs-fold */
+    size_t i = s;
+    while (i < end && is_tchar((unsigned char)b[i]))
+        i++;
+    if (i == s || i >= end || b[i] != ':')
+        return -1; /* empty name, or whitespace/garbage before the colon */
+    h->name = (struct slice){b + s, i - s};
+    i++;
+    while (i < end && (b[i] == ' ' || b[i] == '\t'))
+        i++;
+    size_t v = i, vend = end;
+    while (vend > v && (b[vend - 1] == ' ' || b[vend - 1] == '\t'))
+        vend--;
+    for (size_t k = v; k < vend; k++) {
+        unsigned char c = (unsigned char)b[k];
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
+            return -1;
+    }
+    h->value = (struct slice){b + v, vend - v};
+    return 0;
+}
+
+int http_parse_request(const char *buf, size_t len, struct http_request *r,
+                       const struct http_limits *lim)
+{
+    memset(r, 0, offsetof(struct http_request, headers));
+    r->nheaders = 0;
+    r->body = BODY_NONE;
+    r->content_length = 0;
+    r->connection = 0;
+    r->expect_continue = false;
+    r->host = r->if_modified_since = (struct slice){0};
+    r->status = 0;
+    size_t pos = 0;
+    /* RFC 9112 2.2: ignore at least one empty line before the request. */
+    while (pos < len && (buf[pos] == '\r' || buf[pos] == '\n') && pos < 4)
+        pos++;
+    long lf = line_end(buf, pos, len);
+    if (lf == -1)
+        return fail(r, 400);
+    if (lf == -2) {
+        if (len - pos > lim->max_uri + 64)
+            return fail(r, 414);
+        return -2;
+    }
+    if (parse_request_line(buf + pos, trim_cr(buf, pos, (size_t)lf) - pos, r, lim) < 0)
+        return -1;
+    bool seen_cl = false, seen_te = false, seen_host = false;
+    pos = (size_t)lf + 1;
+    for (;;) {
+        lf = line_end(buf, pos, len);
+        if (lf == -1)
+            return fail(r, 400);
+        if (lf == -2)
+            return len > lim->max_head ? fail(r, 431) : -2;
+        if ((size_t)lf + 1 > lim->max_head)
+            return fail(r, 431);
+        size_t end = trim_cr(buf, pos, (size_t)lf);
+        if (end == pos)
+            break; /* the empty line ends the head */
+        if (r->nheaders == HTTP_MAX_HEADERS)
+            return fail(r, 431);
+        struct http_header *h = &r->headers[r->nheaders];
+        if (parse_header(buf, pos, end, h) < 0)
+            return fail(r, 400);
+        r->nheaders++;
+        if (interpret(r, h, &seen_cl, &seen_te, &seen_host) < 0)
+            return -1;
+        pos = (size_t)lf + 1;
+    }
+    if (seen_cl && seen_te)
+        return fail(r, 400);
+    if (seen_te && r->minor == 0)
+        return fail(r, 400);
+    if (r->minor == 1 && !seen_host)
+        return fail(r, 400);
+    r->body = seen_te ? BODY_CHUNKED : seen_cl && r->content_length ? BODY_LENGTH : BODY_NONE;
+    return (int)((size_t)lf + 1);
+}
+
+enum { CH_SIZE, CH_EXT, CH_SIZE_LF, CH_DATA, CH_DATA_CR, CH_DATA_LF, CH_TRAILER, CH_DONE };
+
+#define CHUNK_LINE_MAX 4096
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = (char)(c | 0x20);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+int http_chunked_consume(struct http_chunked *c, const char *buf, size_t len, size_t *used)
+{
+    size_t i = 0;
+    while (i < len && c->state != CH_DONE) {
+        char ch = buf[i];
+        switch (c->state) {
+        case CH_SIZE: {
+            int v = hexval(ch);
+            if (v >= 0) {
+                if (c->remaining >> 56 || ++c->line > 16)
+                    return -1; /* absurd size */
+                c->remaining = c->remaining * 16 + (uint64_t)v;
+                i++;
+                break;
+            }
+            if (c->line == 0)
+                return -1; /* no digits */
+            if (ch == ';') {
+                c->state = CH_EXT;
+            } else if (ch == '\r') {
+                c->state = CH_SIZE_LF;
+            } else if (ch == '\n') {
+                c->state = c->remaining ? CH_DATA : CH_TRAILER;
+                c->line = 0;
+            } else {
+                return -1;
+            }
+            i++;
+            break;
+        }
+        case CH_EXT:
+            if (ch == '\n') {
+                c->state = c->remaining ? CH_DATA : CH_TRAILER;
+                c->line = 0;
+            } else if (++c->line > CHUNK_LINE_MAX || (ch == '\r' && i + 1 < len && buf[i + 1] != '\n')) {
+                return -1;
+            }
+            i++;
+            break;
+        case CH_SIZE_LF:
+            if (ch != '\n')
+                return -1;
+            c->state = c->remaining ? CH_DATA : CH_TRAILER;
+            c->line = 0;
+            i++;
+            break;
+        case CH_DATA: {
+            size_t take = len - i < c->remaining ? len - i : (size_t)c->remaining;
+            c->remaining -= take;
+            c->total += take;
+            i += take;
+            if (!c->remaining)
+                c->state = CH_DATA_CR;
+            break;
+        }
+        case CH_DATA_CR:
+            if (ch == '\r') {
+                c->state = CH_DATA_LF;
+            } else if (ch == '\n') {
+                c->state = CH_SIZE;
+                c->line = 0;
+            } else {
+                return -1;
+            }
+            i++;
+            break;
+        case CH_DATA_LF:
+            if (ch != '\n')
+                return -1;
+            c->state = CH_SIZE;
+            c->line = 0;
+            i++;
+            break;
+        case CH_TRAILER:
+            /* Trailer lines are skipped; an empty line ends the body. */
+            if (ch == '\n') {
+                if (c->line == 0) {
+                    c->state = CH_DONE;
+                } else {
+                    c->line = 0;
+                }
+            } else if (ch != '\r' || c->line) {
+                if (++c->line > CHUNK_LINE_MAX)
+                    return -1;
+            }
+            i++;
+            break;
+        }
+    }
+    *used = i;
+    return c->state == CH_DONE;
+}

@@ -1,0 +1,179 @@
+/* The request parser: valid heads, every prefix incomplete, byte-by-byte
+ * equals all-at-once, and each smuggling vector rejected. Inputs are copied
+ * to end right before a PROT_NONE page, so any over-read crashes. */
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "http/persist.h"
+#include "http/request.h"
+#include "test.h"
+
+static const struct http_limits lim = {.max_head = 8192, .max_uri = 4096};
+static char *page;
+static size_t pagesz;
+
+/* Returns a copy of s ending exactly at a guard page. */
+static const char *guarded(const char *s, size_t len)
+{
+    if (!page) {
+        pagesz = (size_t)sysconf(_SC_PAGESIZE);
+        page = mmap(NULL, pagesz * 4, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        mprotect(page + pagesz * 3, pagesz, PROT_NONE);
+    }
+    char *dst = page + pagesz * 3 - len;
+    memcpy(dst, s, len);
+    return dst;
+}
+
+static int parse(const char *s, struct http_request *r)
+{
+    size_t len = strlen(s);
+    return http_parse_request(guarded(s, len), len, r, &lim);
+}
+
+static int status_of(const char *s)
+{
+    struct http_request r;
+    int rc = parse(s, &r);
+    return rc == -1 ? r.status : rc == -2 ? -2 : 0;
+}
+
+TEST(simple_get)
+{
+    struct http_request r;
+    const char *s = "GET /index.html HTTP/1.1\r\nHost: a.example\r\nUser-Agent: t\r\n\r\n";
+    CHECK_EQ_INT(parse(s, &r), (int)strlen(s));
+    CHECK(slice_eq_ci(r.method, "GET"));
+    CHECK(r.target.len == 11 && !memcmp(r.target.ptr, "/index.html", 11));
+    CHECK_EQ_INT(r.minor, 1);
+    CHECK_EQ_INT(r.nheaders, 2);
+    CHECK(slice_eq_ci(r.headers[1].value, "t"));
+    CHECK(slice_eq_ci(r.host, "a.example"));
+    CHECK_EQ_INT(r.body, BODY_NONE);
+    CHECK(http_client_wants_keepalive(&r));
+}
+
+TEST(every_prefix_is_incomplete_and_bytewise_equals_whole)
+{
+    const char *s = "POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nConnection: keep-alive, Upgrade\r\n\r\nhello";
+    size_t head = strlen(s) - 5;
+    struct http_request whole, part;
+    CHECK_EQ_INT(http_parse_request(guarded(s, strlen(s)), strlen(s), &whole, &lim), (int)head);
+    for (size_t n = 0; n < head; n++)
+        CHECK_EQ_INT(http_parse_request(guarded(s, n), n, &part, &lim), -2);
+    CHECK_EQ_INT(http_parse_request(guarded(s, head), head, &part, &lim), (int)head);
+    CHECK_EQ_INT(part.content_length, 5);
+    CHECK_EQ_INT(part.body, BODY_LENGTH);
+    CHECK_EQ_INT(part.connection, whole.connection);
+    CHECK_EQ_INT(part.nheaders, whole.nheaders);
+}
+
+TEST(pipelined_requests_parse_one_at_a_time)
+{
+    const char *s = "GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n";
+    struct http_request r;
+    int n = parse(s, &r);
+    CHECK(n > 0 && r.target.ptr[1] == 'a');
+    const char *rest = s + n;
+    CHECK_EQ_INT(http_parse_request(guarded(rest, strlen(rest)), strlen(rest), &r, &lim), (int)strlen(rest));
+    CHECK(r.target.ptr[1] == 'b');
+}
+
+TEST(persistence_matrix)
+{
+    struct http_request r;
+    parse("GET / HTTP/1.0\r\n\r\n", &r);
+    CHECK(!http_client_wants_keepalive(&r));
+    parse("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", &r);
+    CHECK(http_client_wants_keepalive(&r));
+    parse("GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", &r);
+    CHECK(!http_client_wants_keepalive(&r));
+    parse("GET / HTTP/1.1\r\nHost: h\r\n\r\n", &r);
+    CHECK(http_client_wants_keepalive(&r));
+}
+
+TEST(lf_only_lines_accepted_bare_cr_rejected)
+{
+    CHECK_EQ_INT(status_of("GET / HTTP/1.1\nHost: h\n\n"), 0);
+    CHECK_EQ_INT(status_of("GET / HTTP/1.1\rHost: h\r\n\r\n"), 400);
+    CHECK_EQ_INT(status_of("GET / HTTP/1.1\r\nHost: h\rX: y\r\n\r\n"), 400);
+}
+
+TEST(smuggling_vectors_are_400)
+{
+    CHECK_EQ_INT(status_of("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"), 400);
+    CHECK_EQ_INT(status_of("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n"), 400);
+    CHECK_EQ_INT(status_of("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"), 400);
+    CHECK_EQ_INT(status_of("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: +5\r\n\r\n"), 400);
+    CHECK_EQ_INT(status_of("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5, 5\r\n\r\n"), 400);
+    CHECK_EQ_INT(status_of("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0x5\r\n\r\n"), 400);
+    CHECK_EQ_INT(status_of("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999999999999999\r\n\r\n"), 400);
+    CHECK_EQ_INT(status_of("GET / HTTP/1.1\r\nHost: h\r\nX-A: 1\r\n folded\r\n\r\n"), 400);
+    CHECK_EQ_INT(status_of("GET / HTTP/1.1\r\nHost: h\r\nContent-Length : 5\r\n\r\n"), 400);
+    CHECK_EQ_INT(status_of("GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"), 400);
+    CHECK_EQ_INT(status_of("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"), 400);
+    CHECK_EQ_INT(status_of("GET / HTTP/1.1\r\n\r\n"), 400); /* no Host */
+    CHECK_EQ_INT(status_of("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"), 400);
+    CHECK_EQ_INT(status_of("GET / HTTP/1.1\r\nHost: h\r\nX: a\x01z\r\n\r\n"), 400);
+    CHECK_EQ_INT(status_of("GET / HTTP/1.1\r\nHost: h\r\n: empty\r\n\r\n"), 400);
+}
+
+TEST(other_errors_have_their_status)
+{
+    CHECK_EQ_INT(status_of("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"), 501);
+    CHECK_EQ_INT(status_of("GET / HTTP/2.0\r\n\r\n"), 505);
+    CHECK_EQ_INT(status_of("GET / HTTP/1.9\r\n\r\n"), 505);
+    CHECK_EQ_INT(status_of("GET / HTTX/1.1\r\n\r\n"), 400);
+    CHECK_EQ_INT(status_of("G@T / HTTP/1.1\r\n\r\n"), 400);
+    CHECK_EQ_INT(status_of("GET  / HTTP/1.1\r\n\r\n"), 400);
+    CHECK_EQ_INT(status_of("GET / HTTP/1.1\r\nHost: h\r\nExpect: 200-ok\r\n\r\n"), 417);
+    static char big[9000];
+    memset(big, 'a', sizeof big - 1);
+    memcpy(big, "GET /", 5);
+    CHECK_EQ_INT(status_of(big), 414);
+    static char hdrs[9100];
+    strcpy(hdrs, "GET / HTTP/1.1\r\nHost: h\r\nX: ");
+    memset(hdrs + strlen(hdrs), 'b', 9000);
+    CHECK_EQ_INT(status_of(hdrs), 431);
+    struct http_request r;
+    CHECK_EQ_INT(parse("GET / HTTP/1.1\r\nHost: h\r\nExpect: 100-Continue\r\nContent-Length: 3\r\n\r\n", &r) > 0, 1);
+    CHECK(r.expect_continue);
+}
+
+static int chunked(const char *body, size_t *used, uint64_t *total)
+{
+    struct http_chunked c = {0};
+    size_t len = strlen(body);
+    int rc = http_chunked_consume(&c, guarded(body, len), len, used);
+    *total = c.total;
+    return rc;
+}
+
+TEST(chunked_bodies)
+{
+    size_t used;
+    uint64_t total;
+    const char *ok = "5\r\nhello\r\n1a;ext=1\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\nTrailer: x\r\n\r\nGET";
+    CHECK_EQ_INT(chunked(ok, &used, &total), 1);
+    CHECK_EQ_INT(used, strlen(ok) - 3);
+    CHECK_EQ_INT(total, 31);
+    CHECK_EQ_INT(chunked("0\r\n\r\n", &used, &total), 1);
+    CHECK_EQ_INT(chunked("5\r\nhel", &used, &total), 0);
+    CHECK_EQ_INT(chunked("zz\r\n", &used, &total), -1);
+    CHECK_EQ_INT(chunked("\r\n", &used, &total), -1);
+    CHECK_EQ_INT(chunked("5\r\nhelloXX", &used, &total), -1);
+    CHECK_EQ_INT(chunked("fffffffffffffffffff\r\n", &used, &total), -1);
+    CHECK_EQ_INT(chunked("-1\r\n", &used, &total), -1);
+    /* Byte by byte reaches the same end. */
+    struct http_chunked c = {0};
+    int rc = 0;
+    size_t i;
+    for (i = 0; i < strlen(ok) && rc == 0; i++) {
+        size_t u;
+        rc = http_chunked_consume(&c, guarded(ok + i, 1), 1, &u);
+        CHECK(rc < 0 || u == 1);
+    }
+    CHECK_EQ_INT(rc, 1);
+    CHECK_EQ_INT(i, strlen(ok) - 3);
+}
