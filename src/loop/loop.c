@@ -90,9 +90,11 @@ static int ensure_reg(struct loop *l, int fd)
 
 static uint32_t to_epoll(unsigned mask)
 {
-    uint32_t ev = EPOLLRDHUP;
+    /* A mask of 0 keeps the fd registered but silent (only EPOLLERR and
+     * EPOLLHUP, which epoll always reports). */
+    uint32_t ev = 0;
     if (mask & LOOP_READ)
-        ev |= EPOLLIN;
+        ev |= EPOLLIN | EPOLLRDHUP;
     if (mask & LOOP_WRITE)
         ev |= EPOLLOUT;
     if (mask & LOOP_EDGE)

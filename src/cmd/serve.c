@@ -1,0 +1,186 @@
+/* closer serve: an epoll HTTP/1.1 server with nginx's closing knobs. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "server/server.h"
+#include "util/cli.h"
+#include "util/log.h"
+#include "util/parse.h"
+
+static void usage(void)
+{
+    printf(
+        "usage: closer serve --listen ADDR:PORT [options]\n\n"
+        "An epoll HTTP/1.1 server that gets closing right (nginx's knobs, nginx's defaults).\n\n"
+        "  -l, --listen ADDR:PORT        listen here (repeat for more; v4 or [v6])\n"
+        "      --backlog N               listen() backlog (511)\n"
+        "  -w, --workers N               event loops with SO_REUSEPORT (default: cores)\n"
+        "      --root DIR                serve files from DIR (index.html, MIME, 304)\n"
+        "      --return CODE TEXT        answer every request with CODE and body TEXT\n"
+        "      --status PATH             counters like nginx stub_status (PATH.json: JSON)\n"
+        "      --keepalive on|off        keep-alive at all (on)\n"
+        "      --keepalive-timeout DUR   idle keep-alive timeout (75s; 0 = off)\n"
+        "      --keepalive-requests N    requests per connection (1000)\n"
+        "      --keepalive-time DUR      max connection age for keep-alive (1h)\n"
+        "      --client-header-timeout DUR (60s)  --client-body-timeout DUR (60s)\n"
+        "      --send-timeout DUR        between two successful writes (60s)\n"
+        "      --lingering-close on|off|always (on)\n"
+        "      --lingering-time DUR (30s)  --lingering-timeout DUR (5s)\n"
+        "      --reset-timedout-connection  close timed-out connections with RST\n"
+        "      --close-policy server|client  who sends the first FIN after the last\n"
+        "                                response: server (default) or client (the server\n"
+        "                                waits up to lingering-time for the client's FIN,\n"
+        "                                so TIME_WAIT lands on the client)\n"
+        "      --linger-zero             close with SO_LINGER {1,0}: RST, no TIME_WAIT\n"
+        "      --max-connections N       stop accepting above N (65536)\n"
+        "      --max-body SIZE           request body limit, 413 above (1m)\n"
+        "      --access-log              one line per request on stdout\n"
+        "  -v, --verbose                 log more\n"
+        "      --fault MODE              TEST ONLY: reproduce a CLOSE_WAIT bug on purpose:\n"
+        "                                listener-not-polled, no-accept, not-registered,\n"
+        "                                no-close\n"
+        "  -h, --help\n\n"
+        "SIGTERM / SIGQUIT / SIGINT: graceful stop (stop accepting, finish responses, close\n"
+        "idle connections). exit status: 0 after a graceful stop, 2 usage or startup error\n");
+}
+
+static int duration(const char *opt, const char *arg, uint64_t *out)
+{
+    if (parse_duration_ms(arg, out) < 0)
+        return cli_bad_value("serve", opt, arg, "a duration like 5s or 250ms");
+    return 0;
+}
+
+static int choice(const char *opt, const char *arg, const char *const *names, int n, int *out)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(arg, names[i])) {
+            *out = i;
+            return 0;
+        }
+    return cli_bad_value("serve", opt, arg, "see --help for the choices");
+}
+
+enum {
+    O_BACKLOG = 256, O_ROOT, O_RETURN, O_STATUS, O_KA, O_KA_TIMEOUT, O_KA_REQ, O_KA_TIME,
+    O_HDR_TO, O_BODY_TO, O_SEND_TO, O_LINGER, O_LINGER_TIME, O_LINGER_TO, O_RESET_TO,
+    O_POLICY, O_LINGER_ZERO, O_MAXCONN, O_MAXBODY, O_FAULT, O_ACCESS,
+};
+
+static int parse_opts(int argc, char **argv, struct srv_config *c)
+{
+    static const struct option o[] = {
+        {"listen", 1, 0, 'l'}, {"backlog", 1, 0, O_BACKLOG}, {"workers", 1, 0, 'w'},
+        {"root", 1, 0, O_ROOT}, {"return", 1, 0, O_RETURN}, {"status", 1, 0, O_STATUS},
+        {"keepalive", 1, 0, O_KA}, {"keepalive-timeout", 1, 0, O_KA_TIMEOUT},
+        {"keepalive-requests", 1, 0, O_KA_REQ}, {"keepalive-time", 1, 0, O_KA_TIME},
+        {"client-header-timeout", 1, 0, O_HDR_TO}, {"client-body-timeout", 1, 0, O_BODY_TO},
+        {"send-timeout", 1, 0, O_SEND_TO}, {"lingering-close", 1, 0, O_LINGER},
+        {"lingering-time", 1, 0, O_LINGER_TIME}, {"lingering-timeout", 1, 0, O_LINGER_TO},
+        {"reset-timedout-connection", 0, 0, O_RESET_TO}, {"close-policy", 1, 0, O_POLICY},
+        {"linger-zero", 0, 0, O_LINGER_ZERO}, {"max-connections", 1, 0, O_MAXCONN},
+        {"max-body", 1, 0, O_MAXBODY}, {"fault", 1, 0, O_FAULT}, {"access-log", 0, 0, O_ACCESS},
+        {"verbose", 0, 0, 'v'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    static const char *const onoff[] = {"off", "on"};
+    static const char *const linger[] = {"off", "on", "always"};
+    static const char *const policy[] = {"server", "client"};
+    static const char *const faults[] = {"none", "listener-not-polled", "no-accept",
+                                         "not-registered", "no-close"};
+    int ch, rc = 0, v = 0;
+    uint64_t u;
+    cli_begin();
+    while (!rc && (ch = getopt_long(argc, argv, ":l:w:vh", o, NULL)) != -1) {
+        switch (ch) {
+        case 'l':
+            if (c->nlisten == SRV_MAX_LISTEN)
+                return cli_bad_value("serve", "--listen", optarg, "at most 8 addresses");
+            if (parse_hostport(optarg, &c->listen[c->nlisten], &c->listen_len[c->nlisten]) < 0)
+                return cli_bad_value("serve", "--listen", optarg, "ADDR:PORT, [V6]:PORT or PORT");
+            c->nlisten++;
+            break;
+        case O_BACKLOG:
+            if (parse_u64(optarg, 1, 1 << 20, &u) < 0)
+                return cli_bad_value("serve", "--backlog", optarg, "1..1048576");
+            c->backlog = (int)u;
+            break;
+        case 'w':
+            if (parse_u64(optarg, 1, 256, &u) < 0)
+                return cli_bad_value("serve", "--workers", optarg, "1..256");
+            c->workers = (int)u;
+            break;
+        case O_ROOT: c->root = optarg; break;
+        case O_RETURN:
+            if (parse_u64(optarg, 200, 599, &u) < 0 || optind >= argc)
+                return cli_bad_value("serve", "--return", optarg, "CODE (200-599) then TEXT");
+            c->return_code = (int)u;
+            c->return_body = argv[optind++];
+            break;
+        case O_STATUS:
+            if (optarg[0] != '/')
+                return cli_bad_value("serve", "--status", optarg, "a path starting with /");
+            c->status_path = optarg;
+            break;
+        case O_KA: rc = choice("--keepalive", optarg, onoff, 2, &v); c->keepalive = v; break;
+        case O_KA_TIMEOUT: rc = duration("--keepalive-timeout", optarg, &c->keepalive_timeout); break;
+        case O_KA_REQ:
+            if (parse_u64(optarg, 0, UINT64_MAX >> 1, &c->keepalive_requests) < 0)
+                return cli_bad_value("serve", "--keepalive-requests", optarg, "a count");
+            break;
+        case O_KA_TIME: rc = duration("--keepalive-time", optarg, &c->keepalive_time); break;
+        case O_HDR_TO: rc = duration("--client-header-timeout", optarg, &c->client_header_timeout); break;
+        case O_BODY_TO: rc = duration("--client-body-timeout", optarg, &c->client_body_timeout); break;
+        case O_SEND_TO: rc = duration("--send-timeout", optarg, &c->send_timeout); break;
+        case O_LINGER: rc = choice("--lingering-close", optarg, linger, 3, &v); c->lingering_close = v; break;
+        case O_LINGER_TIME: rc = duration("--lingering-time", optarg, &c->lingering_time); break;
+        case O_LINGER_TO: rc = duration("--lingering-timeout", optarg, &c->lingering_timeout); break;
+        case O_RESET_TO: c->reset_timedout_connection = true; break;
+        case O_POLICY: rc = choice("--close-policy", optarg, policy, 2, &v); c->close_policy = v; break;
+        case O_LINGER_ZERO: c->linger_zero = true; break;
+        case O_MAXCONN:
+            if (parse_u64(optarg, 1, 10000000, &c->max_connections) < 0)
+                return cli_bad_value("serve", "--max-connections", optarg, "a count");
+            break;
+        case O_MAXBODY:
+            if (parse_size(optarg, &c->max_body) < 0)
+                return cli_bad_value("serve", "--max-body", optarg, "a size like 1m");
+            break;
+        case O_FAULT: rc = choice("--fault", optarg, faults, 5, &v); c->fault = v; break;
+        case O_ACCESS: c->access_log = true; break;
+        case 'v': log_threshold = LOG_INFO; break;
+        case 'h': usage(); return -1;
+        default: return cli_bad_option("serve", ch, argv);
+        }
+    }
+    if (rc)
+        return rc;
+    if (optind < argc) {
+        fprintf(stderr, "closer serve: unexpected argument '%s'\n", argv[optind]);
+        return EXIT_USAGE;
+    }
+    if (!c->nlisten) {
+        fprintf(stderr, "closer serve: --listen ADDR:PORT is required\n");
+        return EXIT_USAGE;
+    }
+    if (!c->root && !c->return_code) {
+        fprintf(stderr, "closer serve: give --root DIR or --return CODE TEXT\n");
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    struct srv_config cfg;
+    srv_config_defaults(&cfg);
+    int rc = parse_opts(argc, argv, &cfg);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    char err[256];
+    if (srv_run(&cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "closer serve: %s\n", err);
+        return EXIT_USAGE;
+    }
+    return 0;
+}

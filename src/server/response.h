@@ -1,0 +1,29 @@
+/* Response heads: status line, Date (cached per second), persistence
+ * headers, MIME types. Writes into a caller's buffer; returns its length,
+ * or 0 if it did not fit. */
+#ifndef CLOSER_SERVER_RESPONSE_H
+#define CLOSER_SERVER_RESPONSE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct resp_head {
+    int status;
+    int minor;                 /* answer in the request's HTTP/1.x */
+    const char *content_type;  /* NULL: none */
+    uint64_t content_length;
+    bool keepalive;
+    uint64_t keepalive_timeout_s; /* > 0: send Keep-Alive: timeout=N */
+    time_t last_modified;      /* 0: none */
+};
+
+size_t resp_write_head(char *buf, size_t len, const struct resp_head *h);
+const char *resp_reason(int status);
+const char *resp_mime(const char *path);
+/* "Sun, 06 Nov 1994 08:49:37 GMT" */
+void resp_http_date(time_t t, char out[32]);
+/* Parses an IMF-fixdate; -1 if it is not one. */
+time_t resp_parse_http_date(const char *s, size_t len);
+
+#endif
