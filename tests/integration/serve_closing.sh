@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# closer serve's closing behaviour, checked from the outside: a raw-socket
+# client (tests/lib/rawhttp.py) and curl as referees, closer's own socket
+# table for which side holds TIME_WAIT, the server's cause counters.
+. "$(dirname "$0")/../lib/lib.sh"
+need_root
+tmp=$(mktemp -d); trap '__cleanup; rm -rf "$tmp"' EXIT
+RAW="python3 $(dirname "$0")/../lib/rawhttp.py"
+PORT=8080
+
+# serve NAME ARGS...: a fresh namespace running closer serve; sets NS.
+serve() {
+    local name=$1; shift
+    netns_new NS
+    bg SPID ip netns exec "$NS" "$CLOSER" serve --listen 127.0.0.1:$PORT --workers 1 --status /status "$@"
+    wait_listen "$NS" $PORT || { fail "$name" "server did not start"; return 1; }
+}
+raw() { ip netns exec "$NS" $RAW 127.0.0.1 $PORT "$@"; }
+field() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print($2)" "$1" 2>/dev/null; }
+status_json() { ip netns exec "$NS" curl -s "http://127.0.0.1:$PORT/status.json"; }
+closed() { field "$(status_json)" "d['closed']['$1']"; }
+# TIME_WAIT on the server's listening port / on the client's side.
+tw_server() { ip netns exec "$NS" "$CLOSER" states -H -s time-wait --sport $PORT | wc -l; }
+tw_client() { ip netns exec "$NS" "$CLOSER" states -H -s time-wait --dport $PORT | wc -l; }
+
+# 1. Persistence matrix: HTTP/1.1 keeps alive; Connection: close ends it;
+#    HTTP/1.0 only with Connection: keep-alive (answered with Keep-Alive).
+serve matrix --return 200 ok
+r=$(raw --requests 3 --wait 0.5)
+check_eq http11_keepalive "$(field "$r" "d['responses'], d['connection'], d['ended']")" "3 ['keep-alive', 'keep-alive', 'keep-alive'] open"
+r=$(raw --requests 2 --close-header)
+check_eq http11_close "$(field "$r" "d['responses'], d['connection'][-1], d['ended']")" "2 close server-fin"
+r=$(raw --http10 --requests 1)
+check_eq http10_no_keepalive "$(field "$r" "d['connection'][0], d['ended']")" "close server-fin"
+r=$(raw --http10 --keepalive-header --requests 2 --wait 0.5)
+check_eq http10_keepalive "$(field "$r" "d['responses'], d['connection'][0], d['keep_alive'][0], d['ended']")" "2 keep-alive timeout=75 open"
+# Where the server closed first (close header, HTTP/1.0) the TIME_WAIT is
+# the server's; the two keep-alive runs ended by the client closing put
+# theirs on the client. (Checked before asking /status: curl's own
+# connections close client-first.)
+check_eq server_closed_first_tw "$(tw_server)" 2
+check_eq client_closed_first_tw "$(tw_client)" 2
+check_eq cause_client_asked "$(closed client_asked_close)" 1
+check_eq cause_http10 "$(closed http10)" 1
+
+# 2. Pipelining: answered in order, the last one closes.
+r=$(raw --requests 5 --pipeline --close-header)
+check_eq pipelined "$(field "$r" "d['responses'], d['statuses'], d['connection'][-1]")" "5 [200, 200, 200, 200, 200] close"
+
+# 3. Request cap: keepalive_requests 3 -> the 3rd response says close and
+#    the server closes (cause request_cap, TIME_WAIT on the server).
+serve cap --return 200 ok --keepalive-requests 3
+r=$(raw --requests 5)
+check_eq request_cap "$(field "$r" "d['responses'], d['connection'], d['ended']")" "3 ['keep-alive', 'keep-alive', 'close'] server-fin"
+check_eq request_cap_tw_server "$(tw_server)" 1
+check_eq cause_request_cap "$(closed request_cap)" 1
+
+# 4. Idle timeout: the server's FIN after ~keepalive_timeout.
+serve idle --return 200 ok --keepalive-timeout 1s
+r=$(raw --requests 1 --wait 4)
+check_eq idle_timeout_closes "$(field "$r" "d['ended']")" server-fin
+check idle_timeout_timed python3 -c "import sys; t=$(field "$r" "d['fin_after_s']"); sys.exit(not 0.8 <= t <= 2.5)"
+check_eq idle_tw_server "$(tw_server)" 1
+check_eq cause_idle "$(closed idle_timeout)" 1
+
+# 5. Keep-alive off: every response closes (cause keepalive_off).
+serve kaoff --return 200 ok --keepalive off
+r=$(raw --requests 2)
+check_eq keepalive_off "$(field "$r" "d['responses'], d['connection'][0], d['ended']")" "1 close server-fin"
+check_eq cause_keepalive_off "$(closed keepalive_off)" 1
+
+# 6. Close policy client: Connection: close announced, the client's FIN
+#    comes first, TIME_WAIT on the client side.
+serve policy --return 200 ok --keepalive off --close-policy client --lingering-time 5s
+for i in 1 2 3; do ip netns exec "$NS" curl -s -o /dev/null "http://127.0.0.1:$PORT/"; done
+sleep 0.3
+check_eq policy_client_tw_on_client "$(tw_client)" 3
+check_eq policy_client_no_server_tw "$(tw_server)" 0
+
+# 7. Linger zero: RST, no TIME_WAIT anywhere.
+serve lz --return 200 ok --keepalive off --linger-zero
+r=$(raw --requests 1)
+check_eq linger_zero_reset "$(field "$r" "d['responses'], d['ended']")" "1 reset"
+check_eq linger_zero_no_tw "$(( $(tw_server) + $(tw_client) ))" 0
+
+# 8. Lingering close keeps the response when unread input follows: an
+#    error response followed by garbage still arrives whole.
+serve lingering --return 200 ok
+r=$(raw --requests 1 --close-header --extra "$(printf 'X%.0s' $(seq 1 3000))")
+check_eq lingering_close_response_intact "$(field "$r" "d['responses'], d['statuses'][0]")" "1 200"
+check_eq lingering_close_fin_not_rst "$(field "$r" "d['ended']")" server-fin
+
+# 9. Strict parsing: a smuggling vector is a 400 and a close.
+r=$(ip netns exec "$NS" python3 -c "
+import socket; s=socket.create_connection(('127.0.0.1',$PORT))
+s.sendall(b'POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n')
+d=b''
+while True:
+    x=s.recv(4096)
+    if not x: break
+    d+=x
+print(d.split(b'\r\n')[0].decode(), b'Connection: close' in d)")
+check_eq smuggling_400_close "$r" "HTTP/1.1 400 Bad Request True"
+
+# 10. Graceful stop with a request in flight: the response arrives, exit 0.
+serve graceful --return 200 ok
+ip netns exec "$NS" python3 -c "
+import socket,time,subprocess
+s=socket.create_connection(('127.0.0.1',$PORT))
+s.sendall(b'GET / HTTP/1.1\r\nHost: h\r\n')   # head not finished yet
+time.sleep(0.2)
+subprocess.run(['kill','-TERM','$SPID'])
+time.sleep(0.2)
+s.sendall(b'\r\n')
+d=b''
+while True:
+    x=s.recv(4096)
+    if not x: break
+    d+=x
+print(d.split(b'\r\n')[0].decode(), b'Connection: close' in d)" > "$tmp/graceful"
+check_eq graceful_inflight_answered "$(cat "$tmp/graceful")" "HTTP/1.1 200 OK True"
+wait "$SPID"; check_eq graceful_exit_zero $? 0
+
+# 11. Static files: content, 404, HEAD, 304, no escape from the root.
+mkdir -p "$tmp/www/sub" && echo "<h1>hi</h1>" > "$tmp/www/index.html" && echo secret > "$tmp/outside.txt"
+ln -s "$tmp/outside.txt" "$tmp/www/link.txt"
+serve files --root "$tmp/www"
+u="http://127.0.0.1:$PORT"
+check_eq file_index "$(ip netns exec "$NS" curl -s "$u/")" "<h1>hi</h1>"
+check_eq file_type "$(ip netns exec "$NS" curl -s -o /dev/null -w '%{content_type}' "$u/index.html")" "text/html"
+check_eq file_404 "$(ip netns exec "$NS" curl -s -o /dev/null -w '%{http_code}' "$u/nope")" 404
+check_eq file_dotdot "$(ip netns exec "$NS" curl -s --path-as-is -o /dev/null -w '%{http_code}' "$u/../outside.txt")" 403
+check_eq file_encoded_dots "$(ip netns exec "$NS" curl -s --path-as-is -o /dev/null -w '%{http_code}' "$u/%2e%2e/outside.txt")" 403
+check_eq file_symlink_out "$(ip netns exec "$NS" curl -s -o /dev/null -w '%{http_code}' "$u/link.txt")" 403
+lm=$(ip netns exec "$NS" curl -sI "$u/index.html" | tr -d '\r' | sed -n 's/^Last-Modified: //p')
+check_eq file_304 "$(ip netns exec "$NS" curl -s -o /dev/null -w '%{http_code}' -H "If-Modified-Since: $lm" "$u/index.html")" 304
+check_eq file_head "$(ip netns exec "$NS" curl -sI "$u/index.html" | tr -d '\r' | grep -c '^Content-Length: 12$')" 1
+
+# 12. Bad usage exits 2.
+"$CLOSER" serve --listen 127.0.0.1:1 2>/dev/null; check_eq serve_needs_content $? 2
+"$CLOSER" serve --return 200 x 2>/dev/null; check_eq serve_needs_listen $? 2
+"$CLOSER" serve --listen nowhere --return 200 x 2>/dev/null; check_eq serve_bad_listen $? 2
+"$CLOSER" serve --listen 127.0.0.1:1 --return 200 x --keepalive-timeout 5x 2>/dev/null; check_eq serve_bad_duration $? 2
