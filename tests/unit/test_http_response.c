@@ -1,0 +1,47 @@
+#include <string.h>
+
+#include "http/response.h"
+#include "test.h"
+
+static int parse(const char *s, struct http_response *r, bool head)
+{
+    return http_parse_response(s, strlen(s), r, head);
+}
+
+TEST(framing_and_persistence)
+{
+    struct http_response r;
+    const char *s = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5, max=100\r\n\r\nhello";
+    CHECK_EQ_INT(parse(s, &r, false), (int)strlen(s) - 5);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK_EQ_INT(r.framing, FRAME_LENGTH);
+    CHECK_EQ_INT(r.content_length, 5);
+    CHECK(http_response_keeps_alive(&r));
+    CHECK_EQ_INT(http_keep_alive_timeout(&r), 5);
+    parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n", &r, false);
+    CHECK_EQ_INT(r.framing, FRAME_CHUNKED);
+    CHECK(!http_response_keeps_alive(&r));
+    parse("HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\n", &r, false);
+    CHECK(!http_response_keeps_alive(&r));
+    parse("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\n", &r, false);
+    CHECK(http_response_keeps_alive(&r));
+    parse("HTTP/1.1 200 OK\r\n\r\n", &r, false);
+    CHECK_EQ_INT(r.framing, FRAME_UNTIL_CLOSE);
+    CHECK(!http_response_keeps_alive(&r));
+    parse("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", &r, true);
+    CHECK_EQ_INT(r.framing, FRAME_NONE);
+    parse("HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n", &r, false);
+    CHECK_EQ_INT(r.framing, FRAME_NONE);
+}
+
+TEST(incomplete_and_malformed)
+{
+    struct http_response r;
+    const char *s = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n";
+    for (size_t n = 0; n < strlen(s); n++)
+        CHECK_EQ_INT(http_parse_response(s, n, &r, false), -2);
+    CHECK_EQ_INT(parse("HTTP/2 200 OK\r\n\r\n", &r, false), -1);
+    CHECK_EQ_INT(parse("HTTP/1.1 2x0 OK\r\n\r\n", &r, false), -1);
+    CHECK_EQ_INT(parse("HTTP/1.1 200 OK\r\nContent-Length: 5x\r\n\r\n", &r, false), -1);
+    CHECK_EQ_INT(parse("HTTP/1.1 200 OK\r\nNoColon\r\n\r\n", &r, false), -1);
+}
