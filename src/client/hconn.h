@@ -1,0 +1,72 @@
+/* One client HTTP/1.x connection on the event loop, shared by load and
+ * probe: connect, send a request, parse the response (Content-Length,
+ * chunked, until-close), then either send the next one, close (client
+ * first), or sit idle watching for the server's FIN.
+ *
+ * Error convention: hconn_connect returns 0 or -errno (EADDRNOTAVAIL etc.
+ * at once); later failures arrive through ops->on_end. */
+#ifndef CLOSER_CLIENT_HCONN_H
+#define CLOSER_CLIENT_HCONN_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "http/response.h"
+#include "loop/loop.h"
+
+enum hconn_end {
+    HC_END_SERVER_FIN,   /* the server's FIN came first */
+    HC_END_RESET,        /* ECONNRESET / EPIPE */
+    HC_END_REFUSED,      /* connect: ECONNREFUSED */
+    HC_END_TIMEOUT,      /* no complete response within the timeout */
+    HC_END_BAD_RESPONSE, /* unparseable response */
+    HC_END_EARLY_CLOSE,  /* server closed in the middle of a response */
+    HC_END_ERROR,        /* anything else (errno in err) */
+};
+
+struct hconn;
+struct hconn_ops {
+    /* A complete response; the callback sends, closes or leaves it idle. */
+    void (*on_response)(struct hconn *c, const struct http_response *r, uint64_t bytes);
+    /* The connection ended without hconn_close; the fd is already closed. */
+    void (*on_end)(struct hconn *c, enum hconn_end how, int err);
+};
+
+enum hconn_state { HC_CONNECTING, HC_SENDING, HC_READING, HC_IDLE, HC_CLOSED };
+
+struct hconn {
+    struct loop *loop;
+    int fd;
+    enum hconn_state st;
+    const struct hconn_ops *ops;
+    void *user;
+    const char *req;
+    size_t req_len, req_off;
+    bool head_req, queued;
+    char *buf;
+    size_t len, cap;
+    struct http_response resp;
+    bool have_head;
+    uint64_t body_left, bytes;
+    struct http_chunked chunk;
+    struct timer timer;
+    uint64_t timeout_ms;      /* per request, 0 = none */
+    uint64_t connect_ns;      /* when the connection was established */
+    /* Copied from the last response head (its slices die with the buffer). */
+    char hdr_connection[64], hdr_keep_alive[64];
+    long keep_alive_timeout;  /* Keep-Alive: timeout=N, or -1 */
+};
+
+int hconn_connect(struct hconn *c, struct loop *l, const struct hconn_ops *ops, void *user,
+                  const struct sockaddr *dst, socklen_t dlen, const struct sockaddr *src,
+                  socklen_t slen);
+/* Sends (or queues until connected) one request. req must outlive it. */
+void hconn_send(struct hconn *c, const char *req, size_t len, bool head_request);
+/* The client closes (sends the first FIN unless the server's came first). */
+void hconn_close(struct hconn *c);
+/* After a response: has the server's FIN already arrived (non-blocking
+ * peek)? Lets a caller tell who really closed first. */
+bool hconn_server_fin_pending(struct hconn *c);
+void hconn_free(struct hconn *c);
+
+#endif

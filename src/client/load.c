@@ -1,0 +1,405 @@
+#include "client/load.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client/hconn.h"
+#include "loop/loop.h"
+
+volatile sig_atomic_t load_interrupted;
+
+struct lconn {
+    struct hconn hc;
+    struct lthread *t;
+    uint64_t on_conn;       /* requests answered on this connection */
+    uint64_t intended_ns;   /* when the current request should have gone */
+    bool busy, closing;
+    struct timer pause;     /* --idle, or a reconnect back-off */
+};
+
+struct lthread {
+    const struct load_opts *o;
+    struct loop *loop;
+    struct lconn *conns;
+    unsigned nconns;
+    struct load_result r;
+    char *req;
+    size_t req_len;
+    bool head;
+    struct timer tick;
+    double rate;             /* this thread's share */
+    uint64_t next_ns;        /* next intended send (open loop) */
+    uint64_t *backlog;       /* intended times not yet sent (ring) */
+    size_t bl_head, bl_len, bl_cap;
+    unsigned src_next;
+    pthread_t thread;
+};
+
+static atomic_ullong issued, completed;
+static atomic_bool stopping;
+static uint64_t deadline_ns;
+
+static const struct hconn_ops ops;
+
+static bool want_more(const struct load_opts *o)
+{
+    if (atomic_load(&stopping) || load_interrupted)
+        return false;
+    if (o->requests)
+        return atomic_fetch_add(&issued, 1) < o->requests;
+    return loop_clock_ns() < deadline_ns;
+}
+
+static void send_request(struct lconn *lc, uint64_t intended)
+{
+    lc->busy = true;
+    lc->intended_ns = intended;
+    hconn_send(&lc->hc, lc->t->req, lc->t->req_len, lc->t->head);
+}
+
+static void open_conn(struct lconn *lc);
+
+static void on_pause(struct loop *l, struct timer *t)
+{
+    (void)l;
+    struct lconn *lc = (struct lconn *)((char *)t - offsetof(struct lconn, pause));
+    if (lc->hc.fd < 0) {
+        open_conn(lc);
+        return;
+    }
+    if (lc->t->rate == 0 && want_more(lc->t->o))
+        send_request(lc, loop_clock_ns());
+}
+
+/* A connection is free: in closed loop it sends again; in open loop it takes
+ * the oldest request that is already due. */
+static void next_request(struct lconn *lc)
+{
+    struct lthread *t = lc->t;
+    lc->busy = false;
+    if (t->o->idle_ms && lc->on_conn) {
+        loop_timer_arm(t->loop, &lc->pause, t->o->idle_ms);
+        return;
+    }
+    if (t->rate == 0) {
+        if (want_more(t->o))
+            send_request(lc, loop_clock_ns());
+        return;
+    }
+    if (t->bl_len) {
+        uint64_t intended = t->backlog[t->bl_head];
+        t->bl_head = (t->bl_head + 1) % t->bl_cap;
+        t->bl_len--;
+        send_request(lc, intended);
+    }
+}
+
+static void open_conn(struct lconn *lc)
+{
+    struct lthread *t = lc->t;
+    const struct load_opts *o = t->o;
+    if (atomic_load(&stopping) || load_interrupted)
+        return;
+    /* With -n, no new connection once every request has been handed out. */
+    if (o->requests && atomic_load(&issued) >= o->requests)
+        return;
+    const struct sockaddr *src = NULL;
+    socklen_t slen = 0;
+    if (o->nsources) {
+        src = (const struct sockaddr *)&o->sources[t->src_next++ % o->nsources];
+        slen = src->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+    }
+    lc->hc.timeout_ms = o->timeout_ms;
+    lc->on_conn = 0;
+    lc->busy = false;
+    int rc = hconn_connect(&lc->hc, t->loop, &ops, lc, (const struct sockaddr *)&o->dst,
+                           o->dst_len, src, slen);
+    if (rc < 0) {
+        t->r.errors[rc == -EADDRNOTAVAIL ? LE_ADDRNOTAVAIL : LE_OTHER]++;
+        /* Back off a little: no hot loop on an exhausted port range. */
+        loop_timer_arm(t->loop, &lc->pause, 10);
+        return;
+    }
+    t->r.connections++;
+    next_request(lc);
+}
+
+/* The client ends a connection (it decided to close first). */
+static void client_close(struct lconn *lc)
+{
+    struct lthread *t = lc->t;
+    t->r.closed_first[hconn_server_fin_pending(&lc->hc) ? LC_SERVER : LC_CLIENT]++;
+    hconn_close(&lc->hc);
+    open_conn(lc);
+}
+
+static void on_response(struct hconn *c, const struct http_response *resp, uint64_t bytes)
+{
+    struct lconn *lc = c->user;
+    struct lthread *t = lc->t;
+    const struct load_opts *o = t->o;
+    uint64_t now = loop_clock_ns();
+    lc->busy = false;
+    hist_record(&t->r.latency, (now - lc->intended_ns) / 1000);
+    t->r.requests++;
+    t->r.bytes += bytes;
+    if (resp->status >= 200 && resp->status < 300)
+        t->r.status_2xx++;
+    else
+        t->r.status_other++;
+    atomic_fetch_add_explicit(&completed, 1, memory_order_relaxed);
+    lc->on_conn++;
+    bool server_keeps = http_response_keeps_alive(resp);
+    if (!server_keeps) {
+        /* The server announced its close: wait for its FIN (it closes
+         * first), unless told to close at once. */
+        if (o->client_close)
+            client_close(lc);
+        return;
+    }
+    if (!o->keepalive || (o->requests_per_conn && lc->on_conn >= o->requests_per_conn)) {
+        client_close(lc);
+        return;
+    }
+    next_request(lc);
+}
+
+static void on_end(struct hconn *c, enum hconn_end how, int err)
+{
+    (void)err;
+    struct lconn *lc = c->user;
+    struct lthread *t = lc->t;
+    /* A request that ends in an error still counts towards -n. */
+    if (lc->busy)
+        atomic_fetch_add_explicit(&completed, 1, memory_order_relaxed);
+    switch (how) {
+    case HC_END_SERVER_FIN:
+        t->r.closed_first[LC_SERVER]++;
+        break;
+    case HC_END_RESET:
+        t->r.closed_first[LC_RESET]++;
+        if (lc->busy)
+            t->r.errors[LE_RESET]++;
+        break;
+    case HC_END_REFUSED: t->r.errors[LE_REFUSED]++; break;
+    case HC_END_TIMEOUT: t->r.errors[LE_TIMEOUT]++; break;
+    case HC_END_BAD_RESPONSE: t->r.errors[LE_BAD_RESPONSE]++; break;
+    case HC_END_EARLY_CLOSE:
+        t->r.errors[LE_EARLY_CLOSE]++;
+        t->r.closed_first[LC_SERVER]++;
+        break;
+    case HC_END_ERROR: t->r.errors[LE_OTHER]++; break;
+    }
+    if (how == HC_END_REFUSED || how == HC_END_ERROR)
+        loop_timer_arm(t->loop, &lc->pause, 10);
+    else
+        open_conn(lc);
+}
+
+static const struct hconn_ops ops = {on_response, on_end};
+
+static void push_backlog(struct lthread *t, uint64_t intended)
+{
+    if (t->bl_len == t->bl_cap) {
+        size_t cap = t->bl_cap ? t->bl_cap * 2 : 1024;
+        uint64_t *n = malloc(cap * sizeof *n);
+        if (!n)
+            return; /* drop: counted nowhere, but bounded memory wins */
+        for (size_t i = 0; i < t->bl_len; i++)
+            n[i] = t->backlog[(t->bl_head + i) % t->bl_cap];
+        free(t->backlog);
+        t->backlog = n;
+        t->bl_head = 0;
+        t->bl_cap = cap;
+    }
+    t->backlog[(t->bl_head + t->bl_len) % t->bl_cap] = intended;
+    t->bl_len++;
+}
+
+/* Every millisecond: the open-loop schedule, and the end of the run. */
+static void on_tick(struct loop *l, struct timer *tm)
+{
+    struct lthread *t = (struct lthread *)((char *)tm - offsetof(struct lthread, tick));
+    const struct load_opts *o = t->o;
+    uint64_t now = loop_clock_ns();
+    bool done = load_interrupted || atomic_load(&stopping) ||
+                (o->duration_ms && now >= deadline_ns) ||
+                (o->requests && atomic_load(&completed) >= o->requests);
+    if (done) {
+        atomic_store(&stopping, true);
+        loop_stop(l);
+        return;
+    }
+    if (t->rate > 0) {
+        uint64_t step = (uint64_t)(1e9 / t->rate);
+        while (t->next_ns <= now) {
+            if (!want_more(o))
+                break;
+            push_backlog(t, t->next_ns);
+            t->next_ns += step;
+        }
+        for (unsigned i = 0; i < t->nconns && t->bl_len; i++) {
+            struct lconn *lc = &t->conns[i];
+            if (!lc->busy && lc->hc.st == HC_IDLE && !timer_armed(&lc->pause))
+                next_request(lc);
+        }
+    }
+    loop_timer_arm(l, tm, 1);
+}
+
+static void *thread_main(void *arg)
+{
+    struct lthread *t = arg;
+    for (unsigned i = 0; i < t->nconns; i++) {
+        t->conns[i].t = t;
+        timer_init(&t->conns[i].pause, on_pause);
+        open_conn(&t->conns[i]);
+    }
+    timer_init(&t->tick, on_tick);
+    loop_timer_arm(t->loop, &t->tick, 1);
+    loop_run(t->loop);
+    for (unsigned i = 0; i < t->nconns; i++) {
+        if (t->conns[i].hc.fd >= 0)
+            t->r.open_at_end++;
+        loop_timer_cancel(t->loop, &t->conns[i].pause);
+        hconn_free(&t->conns[i].hc);
+    }
+    return NULL;
+}
+
+static int build_request(const struct load_opts *o, char **out, size_t *len)
+{
+    size_t cap = 4096 + o->body_len;
+    for (size_t i = 0; i < o->nheaders; i++)
+        cap += strlen(o->headers[i]) + 2;
+    char *b = malloc(cap);
+    if (!b)
+        return -1;
+    int n = snprintf(b, cap, "%s %s HTTP/1.%d\r\nHost: %s\r\n", o->method, o->url_path,
+                     o->http10 ? 0 : 1, o->url_host);
+    for (size_t i = 0; i < o->nheaders; i++)
+        n += snprintf(b + n, cap - (size_t)n, "%s\r\n", o->headers[i]);
+    if (o->close_header)
+        n += snprintf(b + n, cap - (size_t)n, "Connection: close\r\n");
+    else if (o->http10 && o->http10_keepalive)
+        n += snprintf(b + n, cap - (size_t)n, "Connection: keep-alive\r\n");
+    if (o->body)
+        n += snprintf(b + n, cap - (size_t)n, "Content-Length: %zu\r\n", o->body_len);
+    n += snprintf(b + n, cap - (size_t)n, "\r\n");
+    if (o->body) {
+        memcpy(b + n, o->body, o->body_len);
+        n += (int)o->body_len;
+    }
+    *out = b;
+    *len = (size_t)n;
+    return 0;
+}
+
+static void progress(const struct load_opts *o, double elapsed, uint64_t last, uint64_t *prev)
+{
+    if (!o->progress)
+        return;
+    uint64_t now = atomic_load(&completed);
+    fprintf(stderr, "\r  %5.1f s  %10llu requests  %9.0f req/s  ", elapsed,
+            (unsigned long long)now, (double)(now - last));
+    *prev = now;
+}
+
+int load_run(const struct load_opts *o, struct load_result *res, char *err, size_t errlen)
+{
+    atomic_store(&issued, 0);
+    atomic_store(&completed, 0);
+    atomic_store(&stopping, false);
+    unsigned nt = o->threads ? o->threads : 1;
+    if (nt > o->connections)
+        nt = o->connections;
+    struct lthread *ts = calloc(nt, sizeof *ts);
+    struct lconn *conns = calloc(o->connections, sizeof *conns);
+    char *req = NULL;
+    size_t req_len = 0;
+    if (!ts || !conns || build_request(o, &req, &req_len) < 0) {
+        snprintf(err, errlen, "out of memory");
+        free(ts);
+        free(conns);
+        return -1;
+    }
+    uint64_t t0 = loop_clock_ns();
+    deadline_ns = t0 + o->duration_ms * 1000000ull;
+    unsigned given = 0;
+    for (unsigned i = 0; i < nt; i++) {
+        struct lthread *t = &ts[i];
+        t->o = o;
+        t->loop = loop_new();
+        t->nconns = o->connections / nt + (i < o->connections % nt);
+        t->conns = conns + given;
+        given += t->nconns;
+        t->req = req;
+        t->req_len = req_len;
+        t->head = !strcmp(o->method, "HEAD");
+        t->rate = o->rate / nt;
+        t->next_ns = t0;
+        t->src_next = i * 7919u;
+        hist_init(&t->r.latency);
+        if (!t->loop) {
+            snprintf(err, errlen, "cannot create an event loop");
+            return -1;
+        }
+    }
+    for (unsigned i = 0; i < nt; i++)
+        pthread_create(&ts[i].thread, NULL, thread_main, &ts[i]);
+    uint64_t prev = 0;
+    while (!atomic_load(&stopping) && !load_interrupted) {
+        usleep(o->progress ? 1000000 : 50000);
+        if (o->progress)
+            progress(o, (loop_clock_ns() - t0) / 1e9, prev, &prev);
+    }
+    atomic_store(&stopping, true);
+    for (unsigned i = 0; i < nt; i++)
+        pthread_join(ts[i].thread, NULL);
+    if (o->progress)
+        fprintf(stderr, "\r%60s\r", "");
+    memset(res, 0, sizeof *res);
+    hist_init(&res->latency);
+    res->seconds = (loop_clock_ns() - t0) / 1e9;
+    res->interrupted = load_interrupted;
+    for (unsigned i = 0; i < nt; i++) {
+        struct load_result *r = &ts[i].r;
+        res->requests += r->requests;
+        res->bytes += r->bytes;
+        res->connections += r->connections;
+        res->open_at_end += r->open_at_end;
+        res->status_2xx += r->status_2xx;
+        res->status_other += r->status_other;
+        for (int e = 0; e < LE_MAX; e++)
+            res->errors[e] += r->errors[e];
+        for (int c = 0; c < LC_MAX; c++)
+            res->closed_first[c] += r->closed_first[c];
+        hist_merge(&res->latency, &r->latency);
+        loop_free(ts[i].loop);
+        free(ts[i].backlog);
+    }
+    free(req);
+    free(ts);
+    free(conns);
+    return 0;
+}
+
+const char *load_err_name(enum load_err e)
+{
+    static const char *const n[] = {"refused", "reset", "timeout", "eaddrnotavail",
+                                    "bad_response", "closed_early", "other"};
+    return n[e];
+}
+
+const char *load_closer_name(enum load_closer c)
+{
+    static const char *const n[] = {"server", "client", "reset"};
+    return n[c];
+}

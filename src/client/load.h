@@ -1,0 +1,65 @@
+/* The load generator: N connections over T threads (one loop each), closed
+ * loop by default or open loop at a constant rate (--rate: latency counted
+ * from the intended send time, so coordinated omission cannot hide
+ * stalls), with every closing pattern a client can have.
+ *
+ * Error convention: load_run returns 0, or -1 with a message in err. */
+#ifndef CLOSER_CLIENT_LOAD_H
+#define CLOSER_CLIENT_LOAD_H
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "client/hist.h"
+
+#define LOAD_MAX_SOURCES 4096
+
+struct load_opts {
+    struct sockaddr_storage dst;
+    socklen_t dst_len;
+    char url_host[256], url_path[2048], target_text[300];
+    unsigned connections, threads;
+    uint64_t duration_ms;     /* 0: use requests */
+    uint64_t requests;        /* 0: use duration */
+    double rate;              /* requests/s in total, 0 = closed loop */
+    uint64_t timeout_ms;
+    const char *method;
+    const char *headers[32];
+    size_t nheaders;
+    const char *body;         /* loaded body */
+    size_t body_len;
+    bool keepalive;           /* false: the client closes after each response */
+    bool close_header;        /* send Connection: close */
+    bool http10;
+    bool http10_keepalive;    /* HTTP/1.0 + Connection: keep-alive */
+    uint64_t requests_per_conn; /* the client closes after N (0 = never) */
+    uint64_t idle_ms;         /* pause between requests on a connection */
+    bool client_close;        /* close at once when the server says close */
+    struct sockaddr_storage sources[LOAD_MAX_SOURCES];
+    size_t nsources;
+    bool progress;            /* a progress line on stderr */
+};
+
+enum load_err { LE_REFUSED, LE_RESET, LE_TIMEOUT, LE_ADDRNOTAVAIL, LE_BAD_RESPONSE,
+                LE_EARLY_CLOSE, LE_OTHER, LE_MAX };
+enum load_closer { LC_SERVER, LC_CLIENT, LC_RESET, LC_MAX };
+
+struct load_result {
+    uint64_t requests, bytes, connections, errors[LE_MAX], closed_first[LC_MAX];
+    uint64_t open_at_end, status_2xx, status_other;
+    double seconds;
+    struct hist latency;       /* microseconds */
+    bool interrupted;
+    long time_wait_towards_target; /* -1 unknown */
+    long time_wait_at_target;      /* server-side TIME_WAIT, if the target is local */
+};
+
+extern volatile sig_atomic_t load_interrupted;
+
+int load_run(const struct load_opts *o, struct load_result *r, char *err, size_t errlen);
+const char *load_err_name(enum load_err e);
+const char *load_closer_name(enum load_closer c);
+
+#endif

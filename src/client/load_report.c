@@ -1,0 +1,136 @@
+#include "client/load_report.h"
+
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "snapshot/snapshot.h"
+#include "util/json.h"
+
+static bool same_addr(int family, const uint8_t a[16], const struct sockaddr_storage *ss, uint16_t *port)
+{
+    if (ss->ss_family == AF_INET && family == AF_INET) {
+        const struct sockaddr_in *v4 = (const void *)ss;
+        *port = ntohs(v4->sin_port);
+        return !memcmp(a, &v4->sin_addr, 4);
+    }
+    if (ss->ss_family == AF_INET6 && family == AF_INET6) {
+        const struct sockaddr_in6 *v6 = (const void *)ss;
+        *port = ntohs(v6->sin6_port);
+        return !memcmp(a, &v6->sin6_addr, 16);
+    }
+    return false;
+}
+
+void load_count_time_wait(const struct target *t, struct load_result *r)
+{
+    r->time_wait_towards_target = r->time_wait_at_target = -1;
+    struct snapshot *s = malloc(sizeof *s);
+    struct snapshot_opts so = {.states = 1u << TS_TIME_WAIT};
+    char err[128];
+    if (!s || snapshot_take(s, &so, err, sizeof err) < 0) {
+        free(s);
+        return;
+    }
+    r->time_wait_towards_target = r->time_wait_at_target = 0;
+    for (size_t i = 0; i < s->nsocks; i++) {
+        const struct tcp_sock *k = &s->socks[i];
+        uint16_t port;
+        if (same_addr(k->family, k->dst, &t->addr, &port) && k->dport == port)
+            r->time_wait_towards_target++;
+        if (same_addr(k->family, k->src, &t->addr, &port) && k->sport == port)
+            r->time_wait_at_target++;
+    }
+    snapshot_free(s);
+    free(s);
+}
+
+static void ms(char *buf, size_t len, uint64_t us)
+{
+    if (us >= 1000000)
+        snprintf(buf, len, "%.2fs", us / 1e6);
+    else if (us >= 1000)
+        snprintf(buf, len, "%.2fms", us / 1e3);
+    else
+        snprintf(buf, len, "%lluus", (unsigned long long)us);
+}
+
+void load_print_text(FILE *out, const struct load_opts *o, const struct load_result *r)
+{
+    char p[6][16];
+    static const double pct[] = {50, 90, 99, 99.9};
+    for (int i = 0; i < 4; i++)
+        ms(p[i], sizeof p[i], hist_percentile(&r->latency, pct[i]));
+    ms(p[4], sizeof p[4], r->latency.max);
+    ms(p[5], sizeof p[5], (uint64_t)hist_mean(&r->latency));
+    fprintf(out, "closer load http://%s%s: %u connections, %u threads, %.2f s%s%s\n", o->target_text,
+            o->url_path, o->connections, o->threads, r->seconds,
+            o->rate > 0 ? ", open loop" : "", r->interrupted ? " (interrupted)" : "");
+    fprintf(out, "  requests       %llu  (%.1f req/s), %llu 2xx, %llu other status\n",
+            (unsigned long long)r->requests, r->seconds > 0 ? r->requests / r->seconds : 0,
+            (unsigned long long)r->status_2xx, (unsigned long long)r->status_other);
+    fprintf(out, "  read           %.2f MB (%.2f MB/s)\n", r->bytes / 1e6,
+            r->seconds > 0 ? r->bytes / 1e6 / r->seconds : 0);
+    fprintf(out, "  latency        p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  mean %s%s\n", p[0],
+            p[1], p[2], p[3], p[4], p[5], o->rate > 0 ? "  (from intended send time)" : "");
+    fprintf(out, "  connections    %llu opened, %.1f requests per connection\n",
+            (unsigned long long)r->connections,
+            r->connections ? (double)r->requests / r->connections : 0);
+    fprintf(out, "  closed first   server %llu, client %llu, reset %llu  (%llu open at the end)\n",
+            (unsigned long long)r->closed_first[LC_SERVER],
+            (unsigned long long)r->closed_first[LC_CLIENT],
+            (unsigned long long)r->closed_first[LC_RESET], (unsigned long long)r->open_at_end);
+    fprintf(out, "  errors        ");
+    for (int e = 0; e < LE_MAX; e++)
+        fprintf(out, " %s %llu", load_err_name(e), (unsigned long long)r->errors[e]);
+    fprintf(out, "\n");
+    if (r->time_wait_towards_target >= 0)
+        fprintf(out, "  TIME_WAIT      %ld on this host towards %s (this client closed first)%s\n",
+                r->time_wait_towards_target, o->target_text,
+                r->time_wait_at_target > 0 ? "" : "");
+    if (r->time_wait_at_target > 0)
+        fprintf(out, "                 %ld on %s itself (the server closed first; it is in this "
+                     "network namespace)\n", r->time_wait_at_target, o->target_text);
+}
+
+void load_print_json(FILE *out, const struct load_opts *o, const struct load_result *r)
+{
+    struct json j;
+    json_init(&j, out, false);
+    json_obj_begin(&j, NULL);
+    json_str(&j, "target", o->target_text);
+    json_str(&j, "path", o->url_path);
+    json_uint(&j, "connections", o->connections);
+    json_uint(&j, "threads", o->threads);
+    json_double(&j, "rate", o->rate);
+    json_double(&j, "seconds", r->seconds);
+    json_bool(&j, "interrupted", r->interrupted);
+    json_uint(&j, "requests", r->requests);
+    json_double(&j, "requests_per_s", r->seconds > 0 ? r->requests / r->seconds : 0);
+    json_uint(&j, "bytes", r->bytes);
+    json_uint(&j, "status_2xx", r->status_2xx);
+    json_uint(&j, "status_other", r->status_other);
+    json_obj_begin(&j, "latency_us");
+    json_uint(&j, "p50", hist_percentile(&r->latency, 50));
+    json_uint(&j, "p90", hist_percentile(&r->latency, 90));
+    json_uint(&j, "p99", hist_percentile(&r->latency, 99));
+    json_uint(&j, "p99_9", hist_percentile(&r->latency, 99.9));
+    json_uint(&j, "max", r->latency.max);
+    json_double(&j, "mean", hist_mean(&r->latency));
+    json_obj_end(&j);
+    json_uint(&j, "connections_opened", r->connections);
+    json_double(&j, "requests_per_connection", r->connections ? (double)r->requests / r->connections : 0);
+    json_obj_begin(&j, "closed_first");
+    for (int c = 0; c < LC_MAX; c++)
+        json_uint(&j, load_closer_name(c), r->closed_first[c]);
+    json_uint(&j, "open_at_end", r->open_at_end);
+    json_obj_end(&j);
+    json_obj_begin(&j, "errors");
+    for (int e = 0; e < LE_MAX; e++)
+        json_uint(&j, load_err_name(e), r->errors[e]);
+    json_obj_end(&j);
+    json_int(&j, "time_wait_towards_target", r->time_wait_towards_target);
+    json_int(&j, "time_wait_at_target", r->time_wait_at_target);
+    json_obj_end(&j);
+    json_finish(&j);
+}

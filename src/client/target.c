@@ -1,0 +1,113 @@
+#include "client/target.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/parse.h"
+
+int target_parse(const char *url, struct target *t, char *err, size_t errlen)
+{
+    memset(t, 0, sizeof *t);
+    if (strncmp(url, "http://", 7) != 0) {
+        snprintf(err, errlen, "'%s': only http:// URLs are supported", url);
+        return -1;
+    }
+    const char *h = url + 7, *slash = strchr(h, '/');
+    size_t hl = slash ? (size_t)(slash - h) : strlen(h);
+    if (!hl || hl >= sizeof t->host) {
+        snprintf(err, errlen, "'%s': no host", url);
+        return -1;
+    }
+    memcpy(t->host, h, hl);
+    snprintf(t->path, sizeof t->path, "%s", slash ? slash : "/");
+    char name[256], port[8] = "80";
+    const char *hp = t->host;
+    if (hp[0] == '[') {
+        const char *close = strchr(hp, ']');
+        if (!close) {
+            snprintf(err, errlen, "'%s': bad IPv6 literal", url);
+            return -1;
+        }
+        snprintf(name, sizeof name, "%.*s", (int)(close - hp - 1), hp + 1);
+        if (close[1] == ':')
+            snprintf(port, sizeof port, "%s", close + 2);
+    } else {
+        const char *colon = strchr(hp, ':');
+        snprintf(name, sizeof name, "%.*s", colon ? (int)(colon - hp) : (int)strlen(hp), hp);
+        if (colon)
+            snprintf(port, sizeof port, "%s", colon + 1);
+    }
+    uint16_t p;
+    if (parse_port(port, &p) < 0) {
+        snprintf(err, errlen, "'%s': bad port", url);
+        return -1;
+    }
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+    int rc = getaddrinfo(name, port, &hints, &ai);
+    if (rc || !ai) {
+        snprintf(err, errlen, "'%s': cannot resolve %s: %s", url, name, gai_strerror(rc));
+        return -1;
+    }
+    memcpy(&t->addr, ai->ai_addr, ai->ai_addrlen);
+    t->len = ai->ai_addrlen;
+    freeaddrinfo(ai);
+    char a[64];
+    if (t->addr.ss_family == AF_INET)
+        snprintf(t->text, sizeof t->text, "%s:%u",
+                 inet_ntop(AF_INET, &((struct sockaddr_in *)&t->addr)->sin_addr, a, sizeof a), p);
+    else
+        snprintf(t->text, sizeof t->text, "[%s]:%u",
+                 inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&t->addr)->sin6_addr, a, sizeof a), p);
+    return 0;
+}
+
+long source_range_parse(const char *spec, struct sockaddr_storage *out, size_t max)
+{
+    char a[64], b[64];
+    uint32_t lo, hi;
+    struct in_addr x;
+    const char *dash = strchr(spec, '-'), *sl = strchr(spec, '/');
+    if (dash) {
+        snprintf(a, sizeof a, "%.*s", (int)(dash - spec), spec);
+        snprintf(b, sizeof b, "%s", dash + 1);
+        if (inet_pton(AF_INET, a, &x) != 1)
+            return -1;
+        lo = ntohl(x.s_addr);
+        if (inet_pton(AF_INET, b, &x) != 1)
+            return -1;
+        hi = ntohl(x.s_addr);
+    } else if (sl) {
+        snprintf(a, sizeof a, "%.*s", (int)(sl - spec), spec);
+        int bits = atoi(sl + 1);
+        if (inet_pton(AF_INET, a, &x) != 1 || bits < 8 || bits > 32)
+            return -1;
+        uint32_t mask = bits == 32 ? 0xffffffffu : ~((1u << (32 - bits)) - 1);
+        lo = ntohl(x.s_addr) & mask;
+        hi = lo | ~mask;
+        if (bits < 31)
+            lo++, hi--; /* skip network and broadcast */
+    } else {
+        if (inet_pton(AF_INET, spec, &x) != 1) {
+            struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)out;
+            memset(out, 0, sizeof *out);
+            if (inet_pton(AF_INET6, spec, &v6->sin6_addr) != 1)
+                return -1;
+            v6->sin6_family = AF_INET6;
+            return 1;
+        }
+        lo = hi = ntohl(x.s_addr);
+    }
+    if (hi < lo)
+        return -1;
+    size_t n = 0;
+    for (uint64_t v = lo; v <= hi && n < max; v++, n++) {
+        struct sockaddr_in *s = (struct sockaddr_in *)&out[n];
+        memset(&out[n], 0, sizeof out[n]);
+        s->sin_family = AF_INET;
+        s->sin_addr.s_addr = htonl((uint32_t)v);
+    }
+    return (long)n;
+}

@@ -1,0 +1,205 @@
+/* closer load URL: drive a server with any closing pattern and measure. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client/load.h"
+#include "client/load_report.h"
+#include "client/target.h"
+#include "cmd/cmd.h"
+#include "util/cli.h"
+#include "util/parse.h"
+
+static void usage(void)
+{
+    printf(
+        "usage: closer load URL (-d DURATION | -n REQUESTS) [options]\n\n"
+        "A wrk-class load generator that can produce every closing pattern.\n\n"
+        "  -c, --connections N     concurrent connections (10)\n"
+        "  -t, --threads N         threads, one event loop each (1)\n"
+        "  -d, --duration DUR      run this long (e.g. 10s)\n"
+        "  -n, --requests N        or send this many requests\n"
+        "      --rate R            open loop: R requests/s in total, latency measured from\n"
+        "                          the intended send time (no coordinated omission)\n"
+        "  -H, --header 'K: V'     add a request header (repeatable)\n"
+        "      --method M          request method (GET)\n"
+        "      --body FILE         request body from FILE\n"
+        "      --timeout DUR       per request (10s)\n"
+        "  closing patterns:\n"
+        "      --keepalive on|off  off: a new connection per request, the client closes\n"
+        "      --close-header      send Connection: close (the server closes)\n"
+        "      --http1.0           HTTP/1.0 requests (add --keepalive on for\n"
+        "                          Connection: keep-alive)\n"
+        "      --requests-per-conn N  the client closes after N requests\n"
+        "      --idle MS           pause between requests on a connection\n"
+        "      --client-close      close at once when the server says Connection: close,\n"
+        "                          instead of waiting for the server's FIN\n"
+        "      --bind-range ADDRS  source addresses: A-B, CIDR or one address\n"
+        "      --json              JSON report\n"
+        "  -h, --help\n\n"
+        "Ctrl-C prints the partial report. exit status: 0 ok, 1 no request succeeded,\n"
+        "2 usage or runtime error\n");
+}
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    load_interrupted = 1;
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
+        free(b);
+        b = NULL;
+    }
+    fclose(f);
+    *len = (size_t)n;
+    return b;
+}
+
+enum { O_RATE = 256, O_METHOD, O_BODY, O_TIMEOUT, O_KA, O_CLOSEH, O_H10, O_RPC, O_IDLE,
+       O_CCLOSE, O_BIND, O_JSON };
+
+int cmd_load(int argc, char **argv)
+{
+    static const struct option lo[] = {
+        {"connections", 1, 0, 'c'}, {"threads", 1, 0, 't'}, {"duration", 1, 0, 'd'},
+        {"requests", 1, 0, 'n'}, {"rate", 1, 0, O_RATE}, {"header", 1, 0, 'H'},
+        {"method", 1, 0, O_METHOD}, {"body", 1, 0, O_BODY}, {"timeout", 1, 0, O_TIMEOUT},
+        {"keepalive", 1, 0, O_KA}, {"close-header", 0, 0, O_CLOSEH}, {"http1.0", 0, 0, O_H10},
+        {"requests-per-conn", 1, 0, O_RPC}, {"idle", 1, 0, O_IDLE},
+        {"client-close", 0, 0, O_CCLOSE}, {"bind-range", 1, 0, O_BIND}, {"json", 0, 0, O_JSON},
+        {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    static struct load_opts o;
+    memset(&o, 0, sizeof o);
+    o.connections = 10;
+    o.threads = 1;
+    o.timeout_ms = 10000;
+    o.method = "GET";
+    o.keepalive = true;
+    bool json = false, ka_given = false;
+    const char *body_file = NULL;
+    uint64_t v;
+    int ch;
+    cli_begin();
+    while ((ch = getopt_long(argc, argv, ":c:t:d:n:H:h", lo, NULL)) != -1) {
+        switch (ch) {
+        case 'c':
+            if (parse_u64(optarg, 1, 100000, &v) < 0)
+                return cli_bad_value("load", "-c", optarg, "1..100000");
+            o.connections = (unsigned)v;
+            break;
+        case 't':
+            if (parse_u64(optarg, 1, 256, &v) < 0)
+                return cli_bad_value("load", "-t", optarg, "1..256");
+            o.threads = (unsigned)v;
+            break;
+        case 'd':
+            if (parse_duration_ms(optarg, &o.duration_ms) < 0 || !o.duration_ms)
+                return cli_bad_value("load", "-d", optarg, "a duration like 10s");
+            break;
+        case 'n':
+            if (parse_u64(optarg, 1, UINT64_MAX >> 2, &o.requests) < 0)
+                return cli_bad_value("load", "-n", optarg, "a positive count");
+            break;
+        case O_RATE: {
+            char *end;
+            o.rate = strtod(optarg, &end);
+            if (*end || o.rate <= 0 || o.rate > 1e8)
+                return cli_bad_value("load", "--rate", optarg, "requests per second > 0");
+            break;
+        }
+        case 'H':
+            if (o.nheaders == 32 || !strchr(optarg, ':'))
+                return cli_bad_value("load", "-H", optarg, "'Name: value', at most 32");
+            o.headers[o.nheaders++] = optarg;
+            break;
+        case O_METHOD: o.method = optarg; break;
+        case O_BODY: body_file = optarg; break;
+        case O_TIMEOUT:
+            if (parse_duration_ms(optarg, &o.timeout_ms) < 0)
+                return cli_bad_value("load", "--timeout", optarg, "a duration");
+            break;
+        case O_KA:
+            if (strcmp(optarg, "on") && strcmp(optarg, "off"))
+                return cli_bad_value("load", "--keepalive", optarg, "on or off");
+            o.keepalive = !strcmp(optarg, "on");
+            ka_given = true;
+            break;
+        case O_CLOSEH: o.close_header = true; break;
+        case O_H10: o.http10 = true; break;
+        case O_RPC:
+            if (parse_u64(optarg, 1, UINT64_MAX >> 2, &o.requests_per_conn) < 0)
+                return cli_bad_value("load", "--requests-per-conn", optarg, "a positive count");
+            break;
+        case O_IDLE:
+            if (parse_u64(optarg, 0, 3600000, &o.idle_ms) < 0)
+                return cli_bad_value("load", "--idle", optarg, "milliseconds");
+            break;
+        case O_CCLOSE: o.client_close = true; break;
+        case O_BIND: {
+            long n = source_range_parse(optarg, o.sources, LOAD_MAX_SOURCES);
+            if (n <= 0)
+                return cli_bad_value("load", "--bind-range", optarg, "A-B, CIDR or an address");
+            o.nsources = (size_t)n;
+            break;
+        }
+        case O_JSON: json = true; break;
+        case 'h': usage(); return 0;
+        default: return cli_bad_option("load", ch, argv);
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "closer load: give exactly one URL\nTry 'closer load --help'.\n");
+        return EXIT_USAGE;
+    }
+    if (!o.duration_ms == !o.requests) {
+        fprintf(stderr, "closer load: give -d DURATION or -n REQUESTS (one of them: a run is always bounded)\n");
+        return EXIT_USAGE;
+    }
+    o.http10_keepalive = o.http10 && ka_given && o.keepalive;
+    char err[512];
+    struct target t;
+    if (target_parse(argv[optind], &t, err, sizeof err) < 0) {
+        fprintf(stderr, "closer load: %s\n", err);
+        return EXIT_USAGE;
+    }
+    o.dst = t.addr;
+    o.dst_len = t.len;
+    snprintf(o.url_host, sizeof o.url_host, "%s", t.host);
+    snprintf(o.url_path, sizeof o.url_path, "%s", t.path);
+    snprintf(o.target_text, sizeof o.target_text, "%s", t.text);
+    char *body = NULL;
+    if (body_file && !(body = read_file(body_file, &o.body_len))) {
+        fprintf(stderr, "closer load: --body %s: cannot read\n", body_file);
+        return EXIT_USAGE;
+    }
+    o.body = body;
+    o.progress = !json && isatty(STDERR_FILENO);
+    struct sigaction sa = {.sa_handler = on_sigint};
+    sigaction(SIGINT, &sa, NULL);
+    load_interrupted = 0;
+    static struct load_result r;
+    int rc = load_run(&o, &r, err, sizeof err);
+    free(body);
+    if (rc < 0) {
+        fprintf(stderr, "closer load: %s\n", err);
+        return EXIT_USAGE;
+    }
+    load_count_time_wait(&t, &r);
+    if (json)
+        load_print_json(stdout, &o, &r);
+    else
+        load_print_text(stdout, &o, &r);
+    return r.requests ? 0 : 1;
+}
