@@ -16,6 +16,7 @@ static const struct command commands[] = {
     {"doctor", cmd_doctor, "explain TIME_WAIT / CLOSE_WAIT / SYN_RECV piles and what to change"},
     {"states", cmd_states, "the TCP socket table (like ss -tan), with owners and timers"},
     {"load", cmd_load, "drive a server with any closing pattern; latency, errors, who closed"},
+    {"probe", cmd_probe, "measure how a server treats connections: keep-alive, cap, idle timeout"},
     {"serve", cmd_serve, "an epoll HTTP/1.1 server that gets closing right (nginx's knobs)"},
 };
 
