@@ -17,6 +17,7 @@ static const struct command commands[] = {
     {"states", cmd_states, "the TCP socket table (like ss -tan), with owners and timers"},
     {"load", cmd_load, "drive a server with any closing pattern; latency, errors, who closed"},
     {"probe", cmd_probe, "measure how a server treats connections: keep-alive, cap, idle timeout"},
+    {"exporter", cmd_exporter, "Prometheus /metrics: sockets by state, port, destination, process; findings"},
     {"serve", cmd_serve, "an epoll HTTP/1.1 server that gets closing right (nginx's knobs)"},
 };
 

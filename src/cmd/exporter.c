@@ -1,0 +1,210 @@
+/* closer exporter: the socket table, the doctor's findings and the kernel's
+ * TCP counters as Prometheus metrics on /metrics, until SIGTERM. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+#include "doctor/doctor.h"
+#include "export/httpd.h"
+#include "export/metrics.h"
+#include "kernel/netns.h"
+#include "loop/loop.h"
+#include "snapshot/snapshot.h"
+#include "util/cli.h"
+#include "util/log.h"
+#include "util/parse.h"
+
+struct exporter {
+    struct snapshot_opts so;
+    struct metrics_opts mo;
+    int doctor;
+};
+
+static void usage(void)
+{
+    printf("usage: closer exporter [options]\n\n"
+           "Serves /metrics in the Prometheus text format (0.0.4) and / (a link\n"
+           "to it); answers GET and HEAD only. Runs until SIGTERM or SIGINT.\n\n"
+           "  -l, --listen ADDR:PORT     where to listen (default :9337)\n"
+           "  -N, --netns NAME           export namespace NAME (/run/netns/NAME); the\n"
+           "                             listening socket stays in the current one\n"
+           "      --top-ports N          server ports with their own series (default 10)\n"
+           "      --top-destinations N   client destinations with their own series (10)\n"
+           "      --top-processes N      CLOSE_WAIT owners with their own series (10)\n"
+           "      --no-owners            do not walk /proc for socket owners (cheaper;\n"
+           "                             CLOSE_WAIT by process then shows pid=\"none\")\n"
+           "      --no-doctor            do not export closer_doctor_findings\n"
+           "      --cache DURATION       scrapes within this share a snapshot (500ms)\n"
+           "      --timeout DURATION     per connection read/write/idle timeout (10s)\n"
+           "      --max-conns N          concurrent scrape connections (256)\n"
+           "  -h, --help                 this text\n\n"
+           "exit status: 0 stopped by a signal, 2 usage or runtime error\n");
+}
+
+static double mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int render(void *ctx, FILE *out)
+{
+    struct exporter *e = ctx;
+    struct snapshot s;
+    char err[256];
+    if (snapshot_take(&s, &e->so, err, sizeof err)) {
+        log_error("exporter: snapshot: %s", err);
+        return -1;
+    }
+    struct metrics_opts mo = e->mo;
+    struct doctor_report r = {0};
+    struct metrics_finding *fs = NULL;
+    double t0 = mono_ms();
+    if (e->doctor) {
+        struct doctor_opts dopt = doctor_default_opts();
+        if (doctor_analyze(&s, &dopt, &r) == 0 && r.n && (fs = calloc(r.n, sizeof *fs))) {
+            for (size_t i = 0; i < r.n; i++)
+                fs[i] = (struct metrics_finding){r.items[i].id, severity_name(r.items[i].severity)};
+            mo.findings = fs;
+            mo.nfindings = r.n;
+        }
+    }
+    mo.findings_ms = mono_ms() - t0;
+    int rc = metrics_write(out, &s, &mo);
+    free(fs);
+    doctor_report_free(&r);
+    snapshot_free(&s);
+    return rc;
+}
+
+static int open_listener(const char *spec, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (parse_hostport(spec, &ss, &len) < 0) {
+        snprintf(err, errlen, "bad address '%s'", spec);
+        return -1;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
+        bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 511)) {
+        snprintf(err, errlen, "listen on %s: %s", spec, strerror(errno));
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void on_signal(struct loop *l, int fd, void *data, unsigned events)
+{
+    (void)data;
+    (void)events;
+    struct signalfd_siginfo si;
+    if (read(fd, &si, sizeof si) == (ssize_t)sizeof si) loop_stop(l);
+}
+
+static int parse_count(const char *opt, const char *arg, unsigned *out)
+{
+    uint64_t v;
+    if (parse_u64(arg, 0, 100000, &v) < 0) return cli_bad_value("exporter", opt, arg, "a count 0-100000");
+    *out = (unsigned)v;
+    return 0;
+}
+
+static int serve(int lfd, struct exporter *e, const struct httpd_opts *ho)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    struct loop *l = loop_new();
+    char err[256];
+    struct httpd *h = l && sfd >= 0 ? httpd_start(l, lfd, ho, render, e, err, sizeof err) : NULL;
+    if (!h) {
+        fprintf(stderr, "closer exporter: %s\n", l && sfd >= 0 ? err : "cannot start the event loop");
+        if (l) loop_free(l);
+        if (sfd >= 0) close(sfd);
+        close(lfd);
+        return EXIT_USAGE;
+    }
+    loop_add(l, sfd, LOOP_READ, on_signal, NULL);
+    int rc = loop_run(l);
+    log_info("exporter: stopping after %llu scrapes", httpd_scrapes(h));
+    loop_del(l, sfd);
+    close(sfd);
+    httpd_stop(h);
+    loop_free(l);
+    return rc ? EXIT_USAGE : 0;
+}
+
+int cmd_exporter(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"listen", required_argument, 0, 'l'},    {"netns", required_argument, 0, 'N'},
+        {"top-ports", required_argument, 0, 'P'}, {"top-destinations", required_argument, 0, 'D'},
+        {"top-processes", required_argument, 0, 'R'}, {"no-owners", no_argument, 0, 'o'},
+        {"no-doctor", no_argument, 0, 'd'},       {"cache", required_argument, 0, 'c'},
+        {"timeout", required_argument, 0, 't'},   {"max-conns", required_argument, 0, 'm'},
+        {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
+    struct exporter e = {.so = {.owners = true}, .doctor = 1,
+                         .mo = {.top_ports = 10, .top_destinations = 10, .top_processes = 10}};
+    struct httpd_opts ho = {.cache_ms = 500, .timeout_ms = 10000, .max_conns = 256};
+    const char *listen_spec = ":9337", *netns = NULL;
+    int c, rc;
+    unsigned max_conns = 0;
+    cli_begin();
+    while ((c = getopt_long(argc, argv, ":l:N:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'l': listen_spec = optarg; break;
+        case 'N': netns = optarg; break;
+        case 'P': if ((rc = parse_count("--top-ports", optarg, &e.mo.top_ports))) return rc; break;
+        case 'D': if ((rc = parse_count("--top-destinations", optarg, &e.mo.top_destinations))) return rc; break;
+        case 'R': if ((rc = parse_count("--top-processes", optarg, &e.mo.top_processes))) return rc; break;
+        case 'o': e.so.owners = false; break;
+        case 'd': e.doctor = 0; break;
+        case 'c':
+            if (parse_duration_ms(optarg, &ho.cache_ms) < 0)
+                return cli_bad_value("exporter", "--cache", optarg, "a duration, e.g. 500ms");
+            break;
+        case 't':
+            if (parse_duration_ms(optarg, &ho.timeout_ms) < 0 || !ho.timeout_ms)
+                return cli_bad_value("exporter", "--timeout", optarg, "a duration, e.g. 10s");
+            break;
+        case 'm':
+            if ((rc = parse_count("--max-conns", optarg, &max_conns))) return rc;
+            if (!max_conns) return cli_bad_value("exporter", "--max-conns", optarg, "at least 1");
+            ho.max_conns = max_conns;
+            break;
+        case 'h': usage(); return 0;
+        default: return cli_bad_option("exporter", c, argv);
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "closer exporter: unexpected argument '%s'\n", argv[optind]);
+        return EXIT_USAGE;
+    }
+    char err[256];
+    /* Bind first: the listener stays reachable from where Prometheus runs. */
+    int lfd = open_listener(listen_spec, err, sizeof err);
+    if (lfd < 0) {
+        fprintf(stderr, "closer exporter: %s\n", err);
+        return EXIT_USAGE;
+    }
+    if (netns && netns_enter(netns, err, sizeof err)) {
+        fprintf(stderr, "closer exporter: %s\n", err);
+        close(lfd);
+        return EXIT_USAGE;
+    }
+    return serve(lfd, &e, &ho);
+}

@@ -1,0 +1,230 @@
+/* Rendering the snapshot as Prometheus metric families. Label sets are
+ * bounded: the top N of each grouping get their own series, the rest are
+ * summed into one "other" series so a fleet's cardinality stays fixed. */
+#include "export/metrics.h"
+
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include "export/aggregate.h"
+#include "export/prom.h"
+
+/* The states worth a per-role series (the rest are in closer_tcp_sockets). */
+static const int role_states[] = {TS_ESTABLISHED, TS_SYN_SENT, TS_SYN_RECV, TS_FIN_WAIT1,
+                                  TS_FIN_WAIT2, TS_TIME_WAIT, TS_CLOSE_WAIT, TS_LAST_ACK,
+                                  TS_CLOSING};
+#define NROLE_STATES (sizeof role_states / sizeof role_states[0])
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void write_states(struct prom *p, const struct agg *a)
+{
+    prom_family(p, "closer_tcp_sockets", "gauge", "TCP sockets by state.");
+    for (int st = 1; st < TS_NEW_SYN_RECV; st++) /* NEW_SYN_RECV is counted as SYN_RECV */
+        prom_sample(p, "", a->states[st], "state", tcp_state_label(st), NULL);
+}
+
+static void write_ports(struct prom *p, struct agg *a, unsigned top)
+{
+    agg_sort_ports(a, 0);
+    prom_family(p, "closer_server_sockets", "gauge",
+                "Sockets on local listening ports by port and state (top ports by count; the rest in port=\"other\").");
+    uint32_t other[TS_MAX] = {0};
+    char port[8];
+    for (size_t i = 0; i < a->nports; i++) {
+        for (size_t k = 0; k < NROLE_STATES; k++) {
+            int st = role_states[k];
+            if (i >= top) {
+                other[st] += a->ports[i].n[st];
+                continue;
+            }
+            snprintf(port, sizeof port, "%u", a->ports[i].port);
+            prom_sample(p, "", a->ports[i].n[st], "port", port, "state", tcp_state_label(st), NULL);
+        }
+    }
+    for (size_t k = 0; k < NROLE_STATES; k++)
+        prom_sample(p, "", other[role_states[k]], "port", "other", "state",
+                    tcp_state_label(role_states[k]), NULL);
+}
+
+static void write_dests(struct prom *p, const struct snapshot *s, struct agg *a, unsigned top)
+{
+    agg_sort_dests(a, 0);
+    prom_family(p, "closer_client_sockets", "gauge",
+                "Sockets from non-listening local ports by destination and state (top destinations; the rest in destination=\"other\").");
+    uint32_t other[TS_MAX] = {0};
+    char name[64];
+    for (size_t i = 0; i < a->ndests; i++) {
+        agg_dest_name(&a->dests[i], name);
+        for (size_t k = 0; k < NROLE_STATES; k++) {
+            int st = role_states[k];
+            if (i >= top) other[st] += a->dests[i].n[st];
+            else prom_sample(p, "", a->dests[i].n[st], "destination", name, "state", tcp_state_label(st), NULL);
+        }
+    }
+    for (size_t k = 0; k < NROLE_STATES; k++)
+        prom_sample(p, "", other[role_states[k]], "destination", "other", "state",
+                    tcp_state_label(role_states[k]), NULL);
+
+    prom_family(p, "closer_ephemeral_ports", "gauge",
+                "Size of the ephemeral port range (net.ipv4.ip_local_port_range).");
+    prom_sample(p, "", snapshot_ephemeral_size(s), NULL);
+    prom_family(p, "closer_ephemeral_ports_used", "gauge",
+                "Sockets to a destination whose local port is in the ephemeral range (a destination runs out at closer_ephemeral_ports).");
+    uint64_t rest = 0;
+    for (size_t i = 0; i < a->ndests; i++) {
+        if (i >= top) {
+            rest += a->dests[i].ephemeral_used;
+            continue;
+        }
+        prom_sample(p, "", a->dests[i].ephemeral_used, "destination", agg_dest_name(&a->dests[i], name), NULL);
+    }
+    prom_sample(p, "", (double)rest, "destination", "other", NULL);
+}
+
+static void write_tw_age(struct prom *p, const struct agg *a)
+{
+    prom_family(p, "closer_time_wait_age_seconds", "histogram",
+                "Age of TIME_WAIT sockets (60 s minus the timer left); the count over time gives the close rate.");
+    char le[16];
+    for (int b = 0; b < AGG_TW_BUCKETS; b++) {
+        snprintf(le, sizeof le, "%g", agg_tw_bucket_le[b]);
+        prom_sample(p, "_bucket", (double)a->tw_buckets[b], "le", le, NULL);
+    }
+    prom_sample(p, "_bucket", (double)a->tw_count, "le", "+Inf", NULL);
+    prom_sample(p, "_sum", a->tw_age_sum, NULL);
+    prom_sample(p, "_count", (double)a->tw_count, NULL);
+}
+
+static void write_close_wait(struct prom *p, const struct snapshot *s, struct agg *a, unsigned top)
+{
+    agg_sort_procs(a);
+    prom_family(p, "closer_close_wait_sockets", "gauge",
+                "CLOSE_WAIT sockets by owning process (top processes; the rest in pid=\"other\"; pid=\"none\": unaccepted or owner not visible).");
+    char pid[16];
+    uint64_t rest = 0;
+    for (size_t i = 0; i < a->nprocs; i++) {
+        if (i >= top) {
+            rest += a->procs[i].close_wait;
+            continue;
+        }
+        snprintf(pid, sizeof pid, "%d", (int)a->procs[i].pid);
+        prom_sample(p, "", a->procs[i].close_wait, "pid", pid, "comm", a->procs[i].comm, NULL);
+    }
+    prom_sample(p, "", (double)rest, "pid", "other", "comm", "", NULL);
+    prom_sample(p, "", a->close_wait_unowned, "pid", "none", "comm", "", NULL);
+    prom_family(p, "closer_owners_visible", "gauge",
+                "1 when socket owners (processes) were read, 0 when not (no root, or disabled).");
+    prom_sample(p, "", s->owners_read, NULL);
+}
+
+static void write_listen(struct prom *p, const struct agg *a)
+{
+    char name[64];
+    prom_family(p, "closer_listen_queue_length", "gauge",
+                "Connections waiting in a listener's accept queue.");
+    for (size_t i = 0; i < a->nlistens; i++)
+        prom_sample(p, "", a->listens[i].queue, "listen", agg_listen_name(&a->listens[i], name), NULL);
+    prom_family(p, "closer_listen_backlog", "gauge", "A listener's accept queue limit (backlog).");
+    for (size_t i = 0; i < a->nlistens; i++)
+        prom_sample(p, "", a->listens[i].backlog, "listen", agg_listen_name(&a->listens[i], name), NULL);
+}
+
+static void write_findings(struct prom *p, const struct metrics_opts *o)
+{
+    prom_family(p, "closer_doctor_findings", "gauge",
+                "Findings of closer doctor by id and severity (see closer doctor for why and the fix).");
+    for (size_t i = 0; i < o->nfindings; i++) {
+        /* One series per (id, severity): count the first of each pair only. */
+        int seen = 0;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = !strcmp(o->findings[j].id, o->findings[i].id) &&
+                   !strcmp(o->findings[j].severity, o->findings[i].severity);
+        if (seen) continue;
+        unsigned n = 0;
+        for (size_t j = i; j < o->nfindings; j++)
+            n += !strcmp(o->findings[j].id, o->findings[i].id) &&
+                 !strcmp(o->findings[j].severity, o->findings[i].severity);
+        prom_sample(p, "", n, "id", o->findings[i].id, "severity", o->findings[i].severity, NULL);
+    }
+}
+
+struct counter_row { const char *name, *kernel_name, *help; long long value; };
+
+static void write_counters(struct prom *p, const struct tcp_counters *c)
+{
+    const struct counter_row rows[] = {
+        {"listen_overflows", "TcpExt:ListenOverflows", "Accept queue full: SYN or ACK dropped.", c->listen_overflows},
+        {"listen_drops", "TcpExt:ListenDrops", "Connection requests dropped at a listener (any reason).", c->listen_drops},
+        {"time_wait_overflow", "TcpExt:TCPTimeWaitOverflow", "TIME_WAIT not created: tcp_max_tw_buckets reached.", c->tw_overflow},
+        {"time_wait", "TcpExt:TW", "Sockets that finished TIME_WAIT (fast timer).", c->tw},
+        {"time_wait_recycled", "TcpExt:TWRecycled", "TIME_WAIT sockets reused for a new connection.", c->tw_recycled},
+        {"time_wait_killed", "TcpExt:TWKilled", "TIME_WAIT sockets killed early.", c->tw_killed},
+        {"abort_on_close", "TcpExt:TCPAbortOnClose", "RST sent on close() with unread data.", c->abort_on_close},
+        {"abort_on_data", "TcpExt:TCPAbortOnData", "RST sent on data after close.", c->abort_on_data},
+        {"abort_on_linger", "TcpExt:TCPAbortOnLinger", "RST sent because of SO_LINGER 0 / linger timeout.", c->abort_on_linger},
+        {"active_opens", "Tcp:ActiveOpens", "Connections opened by connect().", c->active_opens},
+        {"passive_opens", "Tcp:PassiveOpens", "Connections accepted from a listener.", c->passive_opens},
+        {"estab_resets", "Tcp:EstabResets", "Established connections reset.", c->estab_resets},
+    };
+    char name[96], help[200];
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        if (rows[i].value < 0) continue; /* absent in this kernel */
+        snprintf(name, sizeof name, "closer_tcp_%s_total", rows[i].name);
+        snprintf(help, sizeof help, "%s (%s)", rows[i].help, rows[i].kernel_name);
+        prom_family(p, name, "counter", help);
+        prom_sample(p, "", (double)rows[i].value, NULL);
+    }
+}
+
+static void write_sysctls(struct prom *p, const struct sysctls *y)
+{
+    const struct { const char *name; long v; } rows[] = {
+        {"net.ipv4.tcp_fin_timeout", y->fin_timeout},
+        {"net.ipv4.tcp_tw_reuse", y->tw_reuse},
+        {"net.ipv4.tcp_max_tw_buckets", y->max_tw_buckets},
+        {"net.ipv4.tcp_max_syn_backlog", y->max_syn_backlog},
+        {"net.ipv4.tcp_timestamps", y->timestamps},
+        {"net.ipv4.tcp_syncookies", y->syncookies},
+        {"net.core.somaxconn", y->somaxconn},
+        {"net.ipv4.ip_local_port_range_low", y->port_lo},
+        {"net.ipv4.ip_local_port_range_high", y->port_hi},
+        {"net.ipv4.tcp_orphan_retries", y->orphan_retries},
+        {"net.ipv4.tcp_max_orphans", y->max_orphans},
+        {"net.ipv4.tcp_synack_retries", y->synack_retries},
+    };
+    prom_family(p, "closer_sysctl", "gauge", "TCP sysctls that govern closing (absent ones are not exported).");
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        if (rows[i].v >= 0) prom_sample(p, "", (double)rows[i].v, "name", rows[i].name, NULL);
+}
+
+int metrics_write(FILE *out, const struct snapshot *s, const struct metrics_opts *o)
+{
+    double t0 = now_ms();
+    struct agg a;
+    if (agg_build(&a, s)) return -1;
+    struct prom p;
+    prom_init(&p, out);
+    write_states(&p, &a);
+    write_ports(&p, &a, o->top_ports);
+    write_dests(&p, s, &a, o->top_destinations);
+    write_tw_age(&p, &a);
+    write_close_wait(&p, s, &a, o->top_processes);
+    write_listen(&p, &a);
+    write_findings(&p, o);
+    write_counters(&p, &s->ctr);
+    write_sysctls(&p, &s->sys);
+    agg_free(&a);
+    prom_family(&p, "closer_snapshot_duration_seconds", "gauge", "Time to read the sockets, owners, sysctls and counters.");
+    prom_sample(&p, "", s->took_ms / 1e3, NULL);
+    prom_family(&p, "closer_scrape_duration_seconds", "gauge",
+                "Time to build this exposition: snapshot, doctor and rendering.");
+    prom_sample(&p, "", (s->took_ms + o->findings_ms + (now_ms() - t0)) / 1e3, NULL);
+    return ferror(out) ? -1 : 0;
+}

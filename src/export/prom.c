@@ -1,0 +1,71 @@
+/* Prometheus text exposition writer (format 0.0.4). */
+#include "export/prom.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <string.h>
+
+void prom_init(struct prom *p, FILE *out)
+{
+    p->out = out;
+    p->family[0] = 0;
+}
+
+void prom_escape_help(FILE *out, const char *v)
+{
+    for (; *v; v++) {
+        if (*v == '\\') fputs("\\\\", out);
+        else if (*v == '\n') fputs("\\n", out);
+        else fputc(*v, out);
+    }
+}
+
+void prom_escape_label(FILE *out, const char *v)
+{
+    for (; *v; v++) {
+        if (*v == '\\') fputs("\\\\", out);
+        else if (*v == '"') fputs("\\\"", out);
+        else if (*v == '\n') fputs("\\n", out);
+        else fputc(*v, out);
+    }
+}
+
+void prom_value(FILE *out, double v)
+{
+    if (isnan(v)) fputs("NaN", out);
+    else if (isinf(v)) fputs(v > 0 ? "+Inf" : "-Inf", out);
+    /* Exact integers below 2^53 print without an exponent or a fraction. */
+    else if (v == floor(v) && fabs(v) < 9007199254740992.0) fprintf(out, "%.0f", v);
+    else fprintf(out, "%.17g", v);
+}
+
+void prom_family(struct prom *p, const char *name, const char *type, const char *help)
+{
+    snprintf(p->family, sizeof p->family, "%s", name);
+    fprintf(p->out, "# HELP %s ", name);
+    prom_escape_help(p->out, help);
+    fprintf(p->out, "\n# TYPE %s %s\n", name, type);
+}
+
+void prom_sample(struct prom *p, const char *suffix, double value, ...)
+{
+    fputs(p->family, p->out);
+    fputs(suffix, p->out);
+    va_list ap;
+    va_start(ap, value);
+    const char *key = va_arg(ap, const char *);
+    if (key) {
+        fputc('{', p->out);
+        for (int first = 1; key; key = va_arg(ap, const char *), first = 0) {
+            const char *val = va_arg(ap, const char *);
+            fprintf(p->out, "%s%s=\"", first ? "" : ",", key);
+            prom_escape_label(p->out, val ? val : "");
+            fputc('"', p->out);
+        }
+        fputc('}', p->out);
+    }
+    va_end(ap);
+    fputc(' ', p->out);
+    prom_value(p->out, value);
+    fputc('\n', p->out);
+}
