@@ -18,6 +18,7 @@ static const struct command commands[] = {
     {"load", cmd_load, "drive a server with any closing pattern; latency, errors, who closed"},
     {"probe", cmd_probe, "measure how a server treats connections: keep-alive, cap, idle timeout"},
     {"exporter", cmd_exporter, "Prometheus /metrics: sockets by state, port, destination, process; findings"},
+    {"top", cmd_top, "a live view: states with deltas, top ports, destinations, processes"},
     {"serve", cmd_serve, "an epoll HTTP/1.1 server that gets closing right (nginx's knobs)"},
 };
 

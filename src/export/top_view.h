@@ -1,0 +1,30 @@
+/* closer top's screens, drawn from an aggregate: the full-screen view
+ * (state counts with per-second deltas, top ports, destinations, processes,
+ * listen queues) and the one-line-per-interval batch view. Pure rendering to
+ * a FILE*: the command owns the terminal.
+ *
+ * Error convention: none; writes go to the FILE*. */
+#ifndef CLOSER_EXPORT_TOP_VIEW_H
+#define CLOSER_EXPORT_TOP_VIEW_H
+#include <stdint.h>
+#include <stdio.h>
+
+#include "export/aggregate.h"
+
+struct top_view {
+    int rows, cols;     /* terminal size */
+    int sort_state;     /* TS_TIME_WAIT, TS_CLOSE_WAIT or TS_ESTABLISHED */
+    uint16_t port;      /* 0 = all ports */
+    double interval_s;  /* between this aggregate and prev */
+    const char *netns;
+    const char *prompt; /* non-NULL while a port is being typed */
+};
+
+/* prev may be NULL (first frame: no deltas). Sorts a's tables. */
+void top_draw(FILE *out, struct agg *a, const uint32_t *prev_states, const struct snapshot *s,
+              const struct top_view *v);
+void top_batch_header(FILE *out);
+void top_batch_line(FILE *out, const struct agg *a, const uint32_t *prev_states, double interval_s,
+                    double now);
+
+#endif
