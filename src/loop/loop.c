@@ -146,6 +146,15 @@ int loop_del(struct loop *l, int fd)
     return epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL) < 0 ? -errno : 0;
 }
 
+int loop_forget(struct loop *l, int fd)
+{
+    if (fd < 0 || (size_t)fd >= l->nregs || !l->regs[fd].active)
+        return -ENOENT;
+    l->regs[fd].active = false;
+    l->regs[fd].gen++;
+    return 0;
+}
+
 void timer_init(struct timer *t, timer_fn fn)
 {
     t->next = t->prev = NULL;

@@ -38,6 +38,10 @@ void loop_free(struct loop *l);
 int loop_add(struct loop *l, int fd, unsigned mask, loop_io_fn fn, void *data);
 int loop_mod(struct loop *l, int fd, unsigned mask);
 int loop_del(struct loop *l, int fd); /* call before close(fd) */
+/* Drops fd's registration without epoll_ctl, for a caller that closes fd
+ * right after (close() leaves the epoll set by itself when fd was never
+ * dup'ed): one system call less per connection. */
+int loop_forget(struct loop *l, int fd);
 
 void timer_init(struct timer *t, timer_fn fn);
 /* (Re)arms t to fire once, delay_ms from now. O(1). */

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -90,7 +92,7 @@ void conn_close(struct conn *c, enum close_cause cause)
 {
     atomic_fetch_add_explicit(&srv_status.closed[cause], 1, memory_order_relaxed);
     loop_timer_cancel(c->w->loop, &c->timer);
-    loop_del(c->w->loop, c->fd);
+    loop_forget(c->w->loop, c->fd); /* close() below leaves epoll */
     bool reset = C_CFG(c)->linger_zero ||
                  (cause == CAUSE_TIMEOUT && C_CFG(c)->reset_timedout_connection);
     if (reset) {
@@ -137,6 +139,14 @@ static void peer_gone(struct conn *c, ssize_t n)
 
 static void start_write(struct conn *c)
 {
+    /* Like nginx's tcp_nodelay: only once a second write could wait on
+     * Nagle (a keep-alive connection's next response, a head + file). A
+     * one-request connection's single writev never does: no setsockopt. */
+    if (!c->nodelay && (c->requests > 1 || c->file_left)) {
+        int one = 1;
+        setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        c->nodelay = true;
+    }
     set_state(c, CS_WRITE);
     arm(c, C_CFG(c)->send_timeout);
 }
@@ -504,9 +514,14 @@ static void on_readable(struct conn *c)
         return;
     /* Bounded reads per wake-up so one connection cannot starve others. */
     for (int i = 0; i < 4 && c->rlen < CONN_RBUF; i++) {
-        ssize_t n = read(c->fd, c->rbuf + c->rlen, CONN_RBUF - c->rlen);
+        size_t room = CONN_RBUF - c->rlen;
+        ssize_t n = read(c->fd, c->rbuf + c->rlen, room);
         if (n > 0) {
             c->rlen += (size_t)n;
+            /* A short read drained the socket: skip the read that would
+             * only say EAGAIN (level-triggered, so more data wakes us). */
+            if ((size_t)n < room)
+                break;
             continue;
         }
         if (n < 0 && errno == EINTR)

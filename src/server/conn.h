@@ -39,6 +39,7 @@ struct conn {
     uint64_t body_left;
     bool chunked_body;
     bool keepalive;          /* after this response */
+    bool nodelay;            /* TCP_NODELAY set */
     enum close_cause cause;  /* when not keepalive */
     /* Output: head from hbuf, then body bytes or a file. */
     char hbuf[512];

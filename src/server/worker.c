@@ -124,8 +124,6 @@ static void on_accept(struct loop *l, int lfd, void *data, unsigned events)
             keep_unregistered(w, fd);
             continue;
         }
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         if (!conn_new(w, fd)) {
             close(fd);
             continue;

@@ -155,3 +155,45 @@ TEST(stale_events_are_dropped)
     CHECK_EQ_INT(victim, -1);
     loop_free(L);
 }
+
+/* loop_forget + close: the fd leaves epoll with the close, its events stop,
+ * and the number can be registered again (loop_add would fail with EEXIST
+ * if the kernel still had it). */
+static int forgotten_calls;
+static void on_forgotten(struct loop *l, int fd, void *data, unsigned ev)
+{
+    (void)l, (void)fd, (void)data, (void)ev;
+    forgotten_calls++;
+}
+
+TEST(forget_then_close_leaves_epoll)
+{
+    L = loop_new();
+    int a[2];
+    socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, a);
+    CHECK_EQ_INT(loop_add(L, a[0], LOOP_READ, on_forgotten, NULL), 0);
+    CHECK_EQ_INT(loop_forget(L, a[0]), 0);
+    CHECK_EQ_INT(loop_forget(L, a[0]), -ENOENT);
+    int num = a[0];
+    close(a[0]);
+    int b[2];
+    socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, b);
+    int fd = b[0] == num ? b[0] : (dup2(b[0], num) == num ? num : -1);
+    CHECK_EQ_INT(fd, num);
+    CHECK_EQ_INT(loop_add(L, fd, LOOP_READ, on_forgotten, NULL), 0);
+    send(a[1], "x", 1, MSG_NOSIGNAL); /* the old peer: nobody hears it */
+    struct timer stop;
+    timer_init(&stop, stop_cb);
+    loop_timer_arm(L, &stop, 20);
+    forgotten_calls = 0;
+    loop_run(L);
+    CHECK_EQ_INT(forgotten_calls, 0);
+    write(b[1], "y", 1);
+    loop_timer_arm(L, &stop, 20);
+    loop_run(L);
+    CHECK(forgotten_calls >= 1);
+    loop_free(L);
+    close(a[1]), close(b[1]), close(fd);
+    if (b[0] != num)
+        close(b[0]);
+}

@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# closer serve against nginx (the anchor), same run, same machine, same
+# response ("ok\n" via return), same worker count, access log off, both in
+# private namespaces on loopback, driven by wrk: keep-alive and
+# "Connection: close". Prints medians of RUNS runs: req/s, p99 latency,
+# server CPU seconds per request (utime+stime from /proc/PID/stat of every
+# server process), and ratios closer/nginx.
+# Goals: CPU/request <= 0.6x nginx keep-alive, <= 0.9x with close; req/s >= nginx.
+# Then 10,000 idle keep-alive connections: the server's RSS growth per
+# connection (goal <= 1 KiB).
+#   bench/serve.sh [RUNS] [SECONDS] [WORKERS] [IDLE]
+. "$(dirname "$0")/lib.sh"
+bench_need_root
+command -v wrk >/dev/null && command -v nginx >/dev/null || { echo "bench: needs wrk and nginx"; exit 2; }
+RUNS=${1:-3} SECS=${2:-4} WORKERS=${3:-1} IDLE=${4:-10000}
+CONNS=${CONNS:-64}
+PORT=8080
+TMP=$(mktemp -d); trap '__bench_cleanup; rm -rf "$TMP"' EXIT
+HZ=$(getconf CLK_TCK)
+
+nginx_conf() {
+    mkdir -p "$TMP/nginx/logs"
+    cat > "$TMP/nginx/nginx.conf" <<CONF
+worker_processes $WORKERS;
+worker_rlimit_nofile 40000;
+daemon off;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/logs/error.log crit;
+events { worker_connections 30000; multi_accept off; }
+http {
+    access_log off;
+    server_tokens off;
+    keepalive_requests 1000000;
+    client_body_temp_path $TMP/nginx/body;
+    proxy_temp_path $TMP/nginx/proxy;
+    fastcgi_temp_path $TMP/nginx/fastcgi;
+    uwsgi_temp_path $TMP/nginx/uwsgi;
+    scgi_temp_path $TMP/nginx/scgi;
+    server {
+        listen 127.0.0.1:$PORT reuseport backlog=4096;
+        location / { return 200 "ok\n"; }
+    }
+}
+CONF
+}
+
+wait_port() {
+    local i
+    for i in $(seq 1 100); do
+        ip netns exec "$1" ss -Hltn "sport = :$PORT" | grep -q . && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# start_server NAME NS: starts it in NS, sets SERVER_PID.
+start_server() {
+    case $1 in
+    nginx) ip netns exec "$2" nginx -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx" & ;;
+    closer) ip netns exec "$2" "$CLOSER" serve --listen 127.0.0.1:$PORT --workers "$WORKERS" \
+                --backlog 4096 --keepalive-requests 1000000 --max-connections 40000 \
+                --return 200 "ok"$'\n' 2>"$TMP/closer.log" & ;;
+    esac
+    SERVER_PID=$!
+    __bench_pids+=("$SERVER_PID")
+    wait_port "$2" || { echo "bench: $1 did not start"; exit 1; }
+}
+
+stop_server() { kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; }
+
+# The server's processes: the PID and its children (nginx's workers).
+server_pids() { echo "$SERVER_PID" $(pgrep -P "$SERVER_PID"); }
+cpu_ticks() {
+    local p t=0
+    for p in $(server_pids); do
+        t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+    done
+    echo "$t"
+}
+rss_kib() {
+    local p t=0
+    for p in $(server_pids); do
+        t=$((t + $(awk '/^VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)))
+    done
+    echo "$t"
+}
+
+# one_run NAME MODE: prints "req_per_s p99_ms cpu_us_per_req errors".
+one_run() {
+    local name=$1 mode=$2 ns out c0 c1 hdr=()
+    bench_netns ns
+    ip netns exec "$ns" sysctl -qw net.ipv4.ip_local_port_range="1024 65000"
+    ip netns exec "$ns" sysctl -qw net.ipv4.tcp_tw_reuse=1
+    ip netns exec "$ns" sysctl -qw net.core.somaxconn=4096
+    start_server "$name" "$ns"
+    [ "$mode" = close ] && hdr=(-H "Connection: close")
+    c0=$(cpu_ticks)
+    out=$(ip netns exec "$ns" wrk -t1 -c"$CONNS" -d"${SECS}s" --latency "${hdr[@]}" "http://127.0.0.1:$PORT/" 2>&1)
+    c1=$(cpu_ticks)
+    stop_server
+    ip netns del "$ns"
+    echo "$out" > "$TMP/wrk.$name.$mode"
+    echo "$out" | awk -v ticks=$((c1 - c0)) -v hz="$HZ" '
+        /requests in/ { n = $1 }
+        /Requests\/sec/ { rps = $2 }
+        / 99%/ { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
+                 p99 = (u == "us") ? v / 1000 : (u == "s") ? v * 1000 : v }
+        /Socket errors/ { gsub(/,/, ""); err += $4 + $6 + $8 + $10 }
+        /Non-2xx/ { err += $NF }
+        END { printf "%.0f %.3f %.2f %d\n", rps, p99, n ? ticks / hz / n * 1e6 : 0, err }'
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2}'; }
+
+nginx_conf
+echo "== serve: closer serve vs nginx $(nginx -v 2>&1 | sed 's/.*\///'), $WORKERS worker(s), wrk -t1 -c$CONNS ${SECS}s, median of $RUNS runs"
+printf '%-11s %-7s %10s %9s %12s %7s\n' mode server req_per_s p99_ms cpu_us_req errors
+for mode in keepalive close; do
+    declare -A R=()
+    for name in nginx closer; do
+        rs=() ps=() cs=() es=0
+        for ((i = 0; i < RUNS; i++)); do
+            read -r r p c e < <(one_run "$name" "$mode")
+            rs+=("$r") ps+=("$p") cs+=("$c") es=$((es + e))
+        done
+        R[$name.r]=$(printf '%s\n' "${rs[@]}" | median)
+        R[$name.p]=$(printf '%s\n' "${ps[@]}" | median)
+        R[$name.c]=$(printf '%s\n' "${cs[@]}" | median)
+        printf '%-11s %-7s %10s %9s %12s %7s\n' "$mode" "$name" "${R[$name.r]}" "${R[$name.p]}" "${R[$name.c]}" "$es"
+    done
+    goal=0.6; [ "$mode" = close ] && goal=0.9
+    printf '%-11s %-7s %10s %9s %12s   (goal: req/s >= 1.00, cpu/req <= %s)\n' "$mode" ratio \
+        "$(ratio "${R[closer.r]}" "${R[nginx.r]}")" "$(ratio "${R[closer.p]}" "${R[nginx.p]}")" \
+        "$(ratio "${R[closer.c]}" "${R[nginx.c]}")" "$goal"
+done
+
+# Idle keep-alive connections: RSS before and after IDLE connections that
+# each made one request and then sit idle.
+idle_rss() {
+    local name=$1 ns before after
+    bench_netns ns
+    ip netns exec "$ns" sysctl -qw net.ipv4.ip_local_port_range="1024 65000"
+    start_server "$name" "$ns"
+    before=$(rss_kib)
+    mkfifo "$TMP/hold.$name"
+    ip netns exec "$ns" python3 - "$PORT" "$IDLE" > "$TMP/idle.$name" 2>&1 < "$TMP/hold.$name" <<'PY' &
+import resource, socket, sys
+port, n = int(sys.argv[1]), int(sys.argv[2])
+resource.setrlimit(resource.RLIMIT_NOFILE, (n + 100, n + 100))
+socks = []
+for i in range(n):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    socks.append(s)
+ok = 0
+for s in socks:
+    data = b""
+    while b"ok\n" not in data:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    ok += b"ok\n" in data
+print(ok, flush=True)
+sys.stdin.read()
+PY
+    local py=$!
+    exec 9>"$TMP/hold.$name"
+    for _ in $(seq 1 600); do [ -s "$TMP/idle.$name" ] && break; sleep 0.1; done
+    sleep 0.3
+    after=$(rss_kib)
+    exec 9>&-
+    wait "$py" 2>/dev/null
+    stop_server
+    ip netns del "$ns"
+    echo "$(head -1 "$TMP/idle.$name") $before $after"
+}
+echo
+echo "== serve: $IDLE idle keep-alive connections, server RSS growth (goal: closer <= 1 KiB/connection)"
+printf '%-7s %8s %11s %10s %13s\n' server answered rss_before rss_after bytes_per_conn
+for name in nginx closer; do
+    read -r ok b a < <(idle_rss "$name")
+    printf '%-7s %8s %11s %10s %13s\n' "$name" "$ok" "$b" "$a" "$(awk -v b="$b" -v a="$a" -v n="$IDLE" 'BEGIN { printf "%.0f", (a - b) * 1024 / n }')"
+done
