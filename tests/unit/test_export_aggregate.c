@@ -1,0 +1,157 @@
+/* Grouping a hand-built snapshot: roles by listening port, destinations and
+ * their ephemeral use, CLOSE_WAIT owners, TIME_WAIT ages, and the metric
+ * families' bounded cardinality ("other" series). */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "export/aggregate.h"
+#include "export/httpd.h"
+#include "export/metrics.h"
+#include "test.h"
+
+static struct snapshot snap;
+static struct tcp_sock socks[256];
+static struct fd_ref fds[8];
+static struct proc_info procs[2];
+
+static struct tcp_sock *add(int state, uint16_t sport, uint8_t dst_last, uint16_t dport)
+{
+    struct tcp_sock *t = &socks[snap.nsocks++];
+    memset(t, 0, sizeof *t);
+    t->family = AF_INET;
+    t->state = (uint8_t)state;
+    t->sport = sport;
+    t->dport = dport;
+    t->src[0] = 10, t->src[3] = 1;
+    t->dst[0] = 10, t->dst[3] = dst_last;
+    return t;
+}
+
+static void build(void)
+{
+    memset(&snap, 0, sizeof snap);
+    snap.socks = socks;
+    snap.fds = fds;
+    snap.procs = procs;
+    snap.owners_read = true;
+    snap.sys = (struct sysctls){.port_lo = 40000, .port_hi = 40999, .fin_timeout = 60,
+                                .tw_reuse = -1, .max_tw_buckets = -1, .max_syn_backlog = -1,
+                                .timestamps = -1, .syncookies = -1, .somaxconn = -1,
+                                .tw_recycle = -1, .orphan_retries = -1, .max_orphans = -1,
+                                .synack_retries = -1};
+    memset(&snap.ctr, 0xff, sizeof snap.ctr); /* all -1: absent */
+    struct tcp_sock *l = add(TS_LISTEN, 80, 0, 0);
+    l->rqueue = 3, l->wqueue = 511;
+    for (int i = 0; i < 5; i++) add(TS_TIME_WAIT, 80, 2, (uint16_t)(50000 + i))->expires_ms = 59500; /* age 0.5 s */
+    for (int i = 0; i < 2; i++) add(TS_TIME_WAIT, 80, 2, (uint16_t)(51000 + i))->expires_ms = 10000; /* age 50 s */
+    add(TS_CLOSE_WAIT, 80, 3, 52000)->inode = 77;
+    add(TS_CLOSE_WAIT, 80, 3, 52001)->inode = 78;
+    add(TS_CLOSE_WAIT, 80, 3, 52002); /* in the accept queue: no owner */
+    for (int i = 0; i < 4; i++) add(TS_TIME_WAIT, (uint16_t)(40000 + i), 9, 443)->expires_ms = 30000;
+    add(TS_ESTABLISHED, 30000, 9, 443); /* not in the ephemeral range */
+    add(TS_TIME_WAIT, 40100, 8, 5432)->expires_ms = 30000;
+    procs[0] = (struct proc_info){.pid = 4242, .comm = "leaky"};
+    snap.nprocs = 1;
+    fds[0] = (struct fd_ref){.inode = 77, .pid = 4242, .fd = 5, .proc = 0};
+    fds[1] = (struct fd_ref){.inode = 78, .pid = 4242, .fd = 6, .proc = 0};
+    snap.nfds = 2;
+    snapshot_reindex(&snap);
+}
+
+TEST(groups_by_role_destination_process_listener)
+{
+    build();
+    struct agg a;
+    CHECK_EQ_INT(agg_build(&a, &snap), 0);
+    CHECK_EQ_INT(a.states[TS_TIME_WAIT], 12);
+    CHECK_EQ_INT(a.states[TS_CLOSE_WAIT], 3);
+    CHECK_EQ_INT(a.nports, 1);
+    CHECK_EQ_INT(a.ports[0].port, 80);
+    CHECK_EQ_INT(a.ports[0].n[TS_TIME_WAIT], 7);
+    CHECK_EQ_INT(a.ports[0].n[TS_CLOSE_WAIT], 3);
+    CHECK_EQ_INT(a.ndests, 2);
+    agg_sort_dests(&a, TS_TIME_WAIT);
+    char name[64];
+    CHECK_EQ_STR(agg_dest_name(&a.dests[0], name), "10.0.0.9:443");
+    CHECK_EQ_INT(a.dests[0].n[TS_TIME_WAIT], 4);
+    CHECK_EQ_INT(a.dests[0].total, 5);
+    CHECK_EQ_INT(a.dests[0].ephemeral_used, 4);
+    CHECK_EQ_INT(a.nprocs, 1);
+    CHECK_EQ_INT(a.procs[0].close_wait, 2);
+    CHECK_EQ_INT(a.close_wait_unowned, 1);
+    CHECK_EQ_INT(a.nlistens, 1);
+    CHECK_EQ_INT(a.listens[0].queue, 3);
+    CHECK_EQ_INT(a.listens[0].backlog, 511);
+    /* Ages: 5 at 0.5 s, 5 at 30 s, 2 at 50 s; buckets are cumulative. */
+    CHECK_EQ_INT(a.tw_count, 12);
+    CHECK_EQ_INT(a.tw_buckets[0], 5);  /* le 1 */
+    CHECK_EQ_INT(a.tw_buckets[5], 5);  /* le 20 */
+    CHECK_EQ_INT(a.tw_buckets[6], 10); /* le 30 */
+    CHECK_EQ_INT(a.tw_buckets[8], 12); /* le 50 */
+    CHECK(a.tw_age_sum > 252.4 && a.tw_age_sum < 252.6);
+    agg_free(&a);
+}
+
+static char *render(unsigned top)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    struct metrics_finding fs[] = {{"client-time-wait", "warning"}, {"client-time-wait", "warning"},
+                                   {"close-wait-leak", "critical"}};
+    struct metrics_opts o = {.top_ports = top, .top_destinations = top, .top_processes = top,
+                             .findings = fs, .nfindings = 3};
+    if (metrics_write(f, &snap, &o)) abort();
+    fclose(f);
+    return buf;
+}
+
+TEST(metrics_bounded_by_top_n_rest_in_other)
+{
+    build();
+    char *full = render(10), *one = render(1);
+    CHECK(strstr(full, "closer_client_sockets{destination=\"10.0.0.8:5432\",state=\"TIME_WAIT\"} 1\n"));
+    CHECK(strstr(full, "closer_client_sockets{destination=\"other\",state=\"TIME_WAIT\"} 0\n"));
+    /* With one destination shown, the smaller one is summed into "other". */
+    CHECK(strstr(one, "closer_client_sockets{destination=\"10.0.0.9:443\",state=\"TIME_WAIT\"} 4\n"));
+    CHECK(!strstr(one, "10.0.0.8:5432"));
+    CHECK(strstr(one, "closer_client_sockets{destination=\"other\",state=\"TIME_WAIT\"} 1\n"));
+    CHECK(strstr(full, "closer_server_sockets{port=\"80\",state=\"CLOSE_WAIT\"} 3\n"));
+    CHECK(strstr(full, "closer_close_wait_sockets{pid=\"4242\",comm=\"leaky\"} 2\n"));
+    CHECK(strstr(full, "closer_close_wait_sockets{pid=\"none\",comm=\"\"} 1\n"));
+    CHECK(strstr(full, "closer_tcp_sockets{state=\"TIME_WAIT\"} 12\n"));
+    CHECK(strstr(full, "closer_time_wait_age_seconds_bucket{le=\"+Inf\"} 12\n"));
+    CHECK(strstr(full, "closer_time_wait_age_seconds_count 12\n"));
+    CHECK(strstr(full, "closer_listen_queue_length{listen=\"10.0.0.1:80\"} 3\n"));
+    CHECK(strstr(full, "closer_ephemeral_ports 1000\n"));
+    CHECK(strstr(full, "closer_ephemeral_ports_used{destination=\"10.0.0.9:443\"} 4\n"));
+    CHECK(strstr(full, "closer_doctor_findings{id=\"client-time-wait\",severity=\"warning\"} 2\n"));
+    CHECK(strstr(full, "closer_doctor_findings{id=\"close-wait-leak\",severity=\"critical\"} 1\n"));
+    CHECK(strstr(full, "closer_sysctl{name=\"net.ipv4.tcp_fin_timeout\"} 60\n"));
+    CHECK(!strstr(full, "tcp_max_tw_buckets")); /* -1: absent, not exported */
+    CHECK(!strstr(full, "closer_tcp_listen_overflows_total")); /* absent counter */
+    free(full);
+    free(one);
+}
+
+TEST(request_head_parsing)
+{
+    struct httpd_req r;
+    const char *ok = "GET /metrics?x=1 HTTP/1.1\r\nHost: a\r\nConnection: Close\r\n\r\nGET";
+    CHECK_EQ_INT(httpd_parse_head(ok, strlen(ok), &r), (long)strlen(ok) - 3);
+    CHECK_EQ_INT(r.method_len, 3);
+    CHECK_EQ_INT(r.path_len, 12);
+    CHECK_EQ_INT(r.keep_alive, 0);
+    const char *ten = "HEAD / HTTP/1.0\r\n\r\n";
+    CHECK_EQ_INT(httpd_parse_head(ten, strlen(ten), &r), (long)strlen(ten));
+    CHECK_EQ_INT(r.keep_alive, 0);
+    const char *ka = "GET / HTTP/1.0\r\nconnection: keep-alive\r\n\r\n";
+    CHECK(httpd_parse_head(ka, strlen(ka), &r) > 0 && r.keep_alive == 1);
+    const char *part = "GET /metrics HTTP/1.1\r\nHost: a\r\n";
+    CHECK_EQ_INT(httpd_parse_head(part, strlen(part), &r), -2);
+    const char *bad = "GET /metrics HTTP/2.0\r\n\r\n";
+    CHECK_EQ_INT(httpd_parse_head(bad, strlen(bad), &r), -1);
+    const char *nocolon = "GET / HTTP/1.1\r\nHost\r\n\r\n";
+    CHECK_EQ_INT(httpd_parse_head(nocolon, strlen(nocolon), &r), -1);
+}

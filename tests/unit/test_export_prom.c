@@ -1,0 +1,71 @@
+/* The exposition writer: HELP/TYPE lines, label and HELP escaping, values as
+ * Prometheus parses them. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "export/prom.h"
+#include "test.h"
+
+static char *buf;
+static size_t len;
+
+static struct prom start(FILE **f)
+{
+    *f = open_memstream(&buf, &len);
+    struct prom p;
+    prom_init(&p, *f);
+    return p;
+}
+
+TEST(family_has_help_and_type_then_samples)
+{
+    FILE *f;
+    struct prom p = start(&f);
+    prom_family(&p, "x_total", "counter", "Things.");
+    prom_sample(&p, "", 3, NULL);
+    prom_sample(&p, "", 4, "a", "1", "b", "2", NULL);
+    fclose(f);
+    CHECK_EQ_STR(buf, "# HELP x_total Things.\n# TYPE x_total counter\nx_total 3\nx_total{a=\"1\",b=\"2\"} 4\n");
+    free(buf);
+}
+
+TEST(label_values_escape_backslash_quote_newline)
+{
+    FILE *f;
+    struct prom p = start(&f);
+    prom_family(&p, "m", "gauge", "h");
+    prom_sample(&p, "", 1, "comm", "a\\b\"c\nd", NULL);
+    fclose(f);
+    CHECK(strstr(buf, "m{comm=\"a\\\\b\\\"c\\nd\"} 1\n") != NULL);
+    free(buf);
+}
+
+TEST(help_escapes_backslash_and_newline_but_not_quotes)
+{
+    FILE *f;
+    struct prom p = start(&f);
+    prom_family(&p, "m", "gauge", "say \"x\\y\"\nnext");
+    fclose(f);
+    CHECK_EQ_STR(buf, "# HELP m say \"x\\\\y\"\\nnext\n# TYPE m gauge\n");
+    free(buf);
+}
+
+TEST(values_integers_floats_and_specials)
+{
+    FILE *f;
+    struct prom p = start(&f);
+    prom_family(&p, "h", "histogram", "h");
+    prom_sample(&p, "_bucket", 300000, "le", "+Inf", NULL);
+    prom_sample(&p, "_sum", 0.25, NULL);
+    prom_sample(&p, "_count", INFINITY, NULL);
+    prom_sample(&p, "_x", NAN, NULL);
+    prom_sample(&p, "_y", -INFINITY, NULL);
+    fclose(f);
+    CHECK(strstr(buf, "h_bucket{le=\"+Inf\"} 300000\n") != NULL);
+    CHECK(strstr(buf, "h_sum 0.25\n") != NULL);
+    CHECK(strstr(buf, "h_count +Inf\n") != NULL);
+    CHECK(strstr(buf, "h_x NaN\n") != NULL);
+    CHECK(strstr(buf, "h_y -Inf\n") != NULL);
+    free(buf);
+}
