@@ -1,0 +1,463 @@
+/* Lab harness: namespaces, processes, sysctls, counters, sampler. */
+#include "lab/env.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kernel/sysctl.h"
+#include "snapshot/snapshot.h"
+
+volatile sig_atomic_t lab_interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    lab_interrupted = 1;
+}
+
+void lab_signals_install(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static double mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+double lab_now_ms(const struct lab_env *e) { return mono_ms() - e->t0; }
+
+void lab_setup_note(struct lab_env *e, const char *fmt, ...)
+{
+    if (e->setup_len >= sizeof e->setup - 2)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(e->setup + e->setup_len, sizeof e->setup - e->setup_len - 1, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    e->setup_len += (size_t)n;
+    if (e->setup_len > sizeof e->setup - 2)
+        e->setup_len = sizeof e->setup - 2;
+    e->setup[e->setup_len++] = '\n';
+    e->setup[e->setup_len] = 0;
+}
+
+static void note_argv(struct lab_env *e, enum lab_host h, char *const argv[], const char *suffix)
+{
+    char line[512];
+    size_t len = 0;
+    if (h != LAB_HOME)
+        len = (size_t)snprintf(line, sizeof line, "ip netns exec %s ", e->ns[h]);
+    for (int i = 0; argv[i] && len < sizeof line; i++)
+        len += (size_t)snprintf(line + len, sizeof line - len, "%s%s", i ? " " : "", argv[i]);
+    lab_setup_note(e, "%s%s", line, suffix);
+}
+
+/* The child side of lab_run/lab_spawn: enter h, wire stdout, exec. */
+static void child_exec(struct lab_env *e, enum lab_host h, char *const argv[], int out_fd)
+{
+    if (h != LAB_HOME && setns(e->nsfd[h], CLONE_NEWNET) < 0)
+        _exit(126);
+    int devnull = open("/dev/null", O_RDWR);
+    if (devnull >= 0) {
+        dup2(devnull, 0);
+        dup2(out_fd >= 0 ? out_fd : devnull, 1);
+        if (!getenv("CLOSER_LAB_VERBOSE"))
+            dup2(devnull, 2);
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    if (!strcmp(argv[0], "closer"))
+        execv(e->self, argv);
+    else
+        execvp(argv[0], argv);
+    _exit(127);
+}
+
+static int status_code(int st)
+{
+    if (WIFEXITED(st))
+        return WEXITSTATUS(st);
+    return 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+int lab_run(struct lab_env *e, enum lab_host h, char *const argv[], char *out, size_t outlen,
+            int timeout_ms)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0) {
+        snprintf(e->err, sizeof e->err, "pipe: %s", strerror(errno));
+        return -1;
+    }
+    note_argv(e, h, argv, "");
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(e->err, sizeof e->err, "fork: %s", strerror(errno));
+        close(p[0]);
+        close(p[1]);
+        return -1;
+    }
+    if (pid == 0)
+        child_exec(e, h, argv, p[1]);
+    close(p[1]);
+    size_t got = 0;
+    double deadline = mono_ms() + timeout_ms;
+    bool killed = false;
+    for (;;) {
+        double left = deadline - mono_ms();
+        if ((left <= 0 || lab_interrupted) && !killed) {
+            kill(pid, SIGKILL);
+            killed = true;
+        }
+        struct pollfd pfd = {.fd = p[0], .events = POLLIN};
+        int r = poll(&pfd, 1, killed ? 1000 : (int)(left < 100 ? left + 1 : 100));
+        if (r < 0 && errno != EINTR)
+            break;
+        if (r <= 0)
+            continue;
+        char tmp[4096];
+        ssize_t n = read(p[0], tmp, sizeof tmp);
+        if (n <= 0)
+            break;
+        size_t take = (size_t)n;
+        if (outlen && got + take > outlen - 1)
+            take = outlen - 1 - got;
+        if (out && take)
+            memcpy(out + got, tmp, take);
+        got += take;
+    }
+    if (out && outlen)
+        out[got] = 0;
+    close(p[0]);
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    return status_code(st);
+}
+
+pid_t lab_spawn(struct lab_env *e, enum lab_host h, char *const argv[])
+{
+    if (e->npids >= LAB_MAX_PIDS) {
+        snprintf(e->err, sizeof e->err, "too many processes");
+        return -1;
+    }
+    note_argv(e, h, argv, " &");
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(e->err, sizeof e->err, "fork: %s", strerror(errno));
+        return -1;
+    }
+    if (pid == 0)
+        child_exec(e, h, argv, -1);
+    e->pids[e->npids++] = pid;
+    return pid;
+}
+
+static bool reaped(pid_t pid, int wait_ms)
+{
+    double end = mono_ms() + wait_ms;
+    do {
+        pid_t r = waitpid(pid, NULL, WNOHANG);
+        if (r == pid || (r < 0 && errno == ECHILD))
+            return true;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    } while (mono_ms() < end);
+    return false;
+}
+
+void lab_stop(struct lab_env *e, pid_t pid)
+{
+    for (int i = 0; i < e->npids; i++) {
+        if (e->pids[i] != pid)
+            continue;
+        kill(pid, SIGTERM);
+        if (!reaped(pid, 2000)) {
+            kill(pid, SIGKILL);
+            while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+        }
+        e->pids[i] = e->pids[--e->npids];
+        return;
+    }
+}
+
+int lab_enter(struct lab_env *e, enum lab_host h)
+{
+    if (setns(e->nsfd[h], CLONE_NEWNET) < 0) {
+        snprintf(e->err, sizeof e->err, "setns %s: %s", e->ns[h], strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+void lab_leave(struct lab_env *e)
+{
+    if (setns(e->home_fd, CLONE_NEWNET) < 0)
+        snprintf(e->err, sizeof e->err, "setns home: %s", strerror(errno));
+}
+
+static int run_ip(struct lab_env *e, char *const argv[])
+{
+    int rc = lab_run(e, LAB_HOME, argv, NULL, 0, 5000);
+    if (rc != 0) {
+        snprintf(e->err, sizeof e->err, "'%s %s %s %s' failed (exit %d)", argv[0], argv[1],
+                 argv[2], argv[3] ? argv[3] : "", rc);
+        return -1;
+    }
+    return 0;
+}
+
+static int open_ns(struct lab_env *e, int h)
+{
+    char path[80];
+    snprintf(path, sizeof path, "/run/netns/%s", e->ns[h]);
+    e->nsfd[h] = open(path, O_RDONLY | O_CLOEXEC);
+    if (e->nsfd[h] < 0) {
+        snprintf(e->err, sizeof e->err, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int make_links(struct lab_env *e, const char *vc, const char *vs)
+{
+    char *c = e->ns[0], *s = e->ns[1];
+    char *cmds[][12] = {
+        {"ip", "link", "add", (char *)vc, "type", "veth", "peer", "name", (char *)vs, NULL},
+        {"ip", "link", "set", (char *)vc, "netns", c, NULL},
+        {"ip", "link", "set", (char *)vs, "netns", s, NULL},
+        {"ip", "-n", c, "addr", "add", LAB_CLIENT_IP "/24", "dev", (char *)vc, NULL},
+        {"ip", "-n", s, "addr", "add", LAB_SERVER_IP "/24", "dev", (char *)vs, NULL},
+        {"ip", "-n", c, "link", "set", "lo", "up", NULL},
+        {"ip", "-n", s, "link", "set", "lo", "up", NULL},
+        {"ip", "-n", c, "link", "set", (char *)vc, "up", NULL},
+        {"ip", "-n", s, "link", "set", (char *)vs, "up", NULL},
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        if (run_ip(e, cmds[i]) < 0)
+            return -1;
+    return 0;
+}
+
+int lab_env_up(struct lab_env *e, const char *tag)
+{
+    static int seq;
+    memset(e, 0, sizeof *e);
+    e->nsfd[0] = e->nsfd[1] = -1;
+    e->self = "/proc/self/exe";
+    e->t0 = mono_ms();
+    e->home_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (e->home_fd < 0) {
+        snprintf(e->err, sizeof e->err, "/proc/self/ns/net: %s", strerror(errno));
+        return -1;
+    }
+    int id = ++seq;
+    snprintf(e->ns[0], sizeof e->ns[0], "closer-lab-%d-%d-%.8s-c", (int)getpid(), id, tag);
+    snprintf(e->ns[1], sizeof e->ns[1], "closer-lab-%d-%d-%.8s-s", (int)getpid(), id, tag);
+    char vc[16], vs[16];
+    snprintf(vc, sizeof vc, "lc%d_%d", (int)getpid() % 1000000, id % 100);
+    snprintf(vs, sizeof vs, "ls%d_%d", (int)getpid() % 1000000, id % 100);
+    for (int h = 0; h < 2; h++) {
+        char *argv[] = {"ip", "netns", "add", e->ns[h], NULL};
+        if (run_ip(e, argv) < 0 || (e->ns_made[h] = true, open_ns(e, h) < 0))
+            goto fail;
+    }
+    if (make_links(e, vc, vs) < 0)
+        goto fail;
+    e->setup_len = 0;
+    e->setup[0] = 0;
+    lab_setup_note(e, "namespaces %s (client, %s/24) and %s (server, %s/24), veth pair, no route out",
+                   e->ns[0], LAB_CLIENT_IP, e->ns[1], LAB_SERVER_IP);
+    return 0;
+fail:;
+    char keep[sizeof e->err];
+    memcpy(keep, e->err, sizeof keep);
+    lab_env_down(e);
+    memcpy(e->err, keep, sizeof keep);
+    return -1;
+}
+
+void lab_env_down(struct lab_env *e)
+{
+    for (int i = 0; i < e->npids; i++)
+        kill(e->pids[i], SIGKILL);
+    for (int i = 0; i < e->npids; i++)
+        while (waitpid(e->pids[i], NULL, 0) < 0 && errno == EINTR)
+            ;
+    e->npids = 0;
+    for (int h = 0; h < 2; h++) {
+        if (e->nsfd[h] >= 0)
+            close(e->nsfd[h]);
+        e->nsfd[h] = -1;
+        if (!e->ns_made[h])
+            continue;
+        char *argv[] = {"ip", "netns", "del", e->ns[h], NULL};
+        lab_run(e, LAB_HOME, argv, NULL, 0, 5000);
+        e->ns_made[h] = false;
+    }
+    if (e->home_fd >= 0) {
+        setns(e->home_fd, CLONE_NEWNET);
+        close(e->home_fd);
+    }
+    e->home_fd = -1;
+}
+
+int lab_sysctl(struct lab_env *e, enum lab_host h, const char *name, const char *value)
+{
+    char path[160];
+    snprintf(path, sizeof path, "/proc/sys/%s", name);
+    if (lab_enter(e, h) < 0)
+        return -1;
+    int rc = -1;
+    FILE *f = fopen(path, "w");
+    if (f) {
+        rc = fputs(value, f) < 0 ? -1 : 0;
+        if (fclose(f) != 0)
+            rc = -1;
+    }
+    if (rc < 0)
+        snprintf(e->err, sizeof e->err, "cannot write %s: %s", path, strerror(errno));
+    lab_leave(e);
+    char dotted[160];
+    snprintf(dotted, sizeof dotted, "%s", name);
+    for (char *p = dotted; *p; p++)
+        if (*p == '/')
+            *p = '.';
+    lab_setup_note(e, "ip netns exec %s sysctl -w %s=\"%s\"", e->ns[h], dotted, value);
+    return rc;
+}
+
+long long lab_counter(struct lab_env *e, enum lab_host h, const char *prefix, const char *name)
+{
+    static char buf[65536];
+    if (lab_enter(e, h) < 0)
+        return -1;
+    const char *path = strcmp(prefix, "Tcp") == 0 ? "/proc/net/snmp" : "/proc/net/netstat";
+    long long v = -1;
+    if (proc_read_file(path, buf, sizeof buf) >= 0)
+        v = netstat_lookup(buf, prefix, name);
+    lab_leave(e);
+    return v;
+}
+
+static int take(struct lab_env *e, enum lab_host h, struct snapshot *s)
+{
+    if (lab_enter(e, h) < 0)
+        return -1;
+    struct snapshot_opts o = {0};
+    int rc = snapshot_take(s, &o, e->err, sizeof e->err);
+    lab_leave(e);
+    return rc;
+}
+
+int lab_count(struct lab_env *e, enum lab_host h, int state, uint16_t port, struct lab_count *out)
+{
+    struct snapshot s;
+    memset(out, 0, sizeof *out);
+    out->exp_min = UINT32_MAX;
+    if (take(e, h, &s) < 0)
+        return -1;
+    for (size_t i = 0; i < s.nsocks; i++) {
+        const struct tcp_sock *k = &s.socks[i];
+        if (state && k->state != state)
+            continue;
+        if (port && k->sport != port && k->dport != port)
+            continue;
+        out->n++;
+        if (k->expires_ms < out->exp_min)
+            out->exp_min = k->expires_ms;
+        if (k->expires_ms > out->exp_max)
+            out->exp_max = k->expires_ms;
+        if (k->retrans > out->retrans_max)
+            out->retrans_max = k->retrans;
+    }
+    if (!out->n)
+        out->exp_min = 0;
+    snapshot_free(&s);
+    return 0;
+}
+
+void lab_sample(struct lab_env *e)
+{
+    for (int h = 0; h < 2; h++) {
+        struct lab_series *ser = &e->series[h];
+        if (ser->n >= LAB_MAX_SAMPLES)
+            continue;
+        struct snapshot s;
+        if (take(e, (enum lab_host)h, &s) < 0)
+            continue;
+        struct lab_sample *smp = &ser->s[ser->n++];
+        memset(smp, 0, sizeof *smp);
+        smp->t_ms = (uint32_t)lab_now_ms(e);
+        for (size_t i = 0; i < s.nsocks; i++)
+            if (s.socks[i].state < TS_MAX)
+                smp->count[s.socks[i].state]++;
+        snapshot_free(&s);
+    }
+}
+
+bool lab_watch(struct lab_env *e, int ms, int step_ms)
+{
+    double end = mono_ms() + ms;
+    lab_sample(e);
+    while (!lab_interrupted) {
+        double left = end - mono_ms();
+        if (left <= 0)
+            return true;
+        double nap = left < step_ms ? left : step_ms;
+        struct timespec ts = {(time_t)(nap / 1000), (long)((long)nap % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        lab_sample(e);
+    }
+    return false;
+}
+
+int lab_wait_listen(struct lab_env *e, enum lab_host h, uint16_t port)
+{
+    for (int i = 0; i < 100 && !lab_interrupted; i++) {
+        struct lab_count c;
+        if (lab_count(e, h, TS_LISTEN, port, &c) == 0 && c.n > 0)
+            return 0;
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    snprintf(e->err, sizeof e->err, "nothing listens on port %u in %s after 5 s", port, e->ns[h]);
+    return -1;
+}
+
+double lab_json_num(const char *text, const char *key)
+{
+    char pat[80];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = strstr(text, pat);
+    if (!p)
+        return -1;
+    p += strlen(pat);
+    while (*p == ' ')
+        p++;
+    char *end;
+    double v = strtod(p, &end);
+    return end == p ? -1 : v;
+}

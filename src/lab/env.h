@@ -1,0 +1,104 @@
+/* The lab's harness: two network namespaces (client, server) joined by a
+ * veth pair, 198.18.0.1/24 (client) and 198.18.0.2/24 (server), no route
+ * out; processes started inside them; sysctls and counters read inside
+ * them; a sampler of both socket tables over time. Everything made here is
+ * undone by lab_env_down, whatever happened before.
+ *
+ * Error convention: int functions return 0 (or a count / exit status) on
+ * success and -1 on failure with a message in e->err. */
+#ifndef CLOSER_LAB_ENV_H
+#define CLOSER_LAB_ENV_H
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "kernel/sock.h"
+
+enum lab_host { LAB_CLIENT = 0, LAB_SERVER = 1, LAB_HOME = 2 };
+#define LAB_CLIENT_IP "198.18.0.1"
+#define LAB_SERVER_IP "198.18.0.2"
+#define LAB_MAX_PIDS 16
+#define LAB_MAX_SAMPLES 1200
+
+/* Set by SIGINT / SIGTERM (lab_signals_install); every wait returns early. */
+extern volatile sig_atomic_t lab_interrupted;
+void lab_signals_install(void);
+
+struct lab_sample {
+    uint32_t t_ms;                 /* since lab_env_up */
+    uint32_t count[TS_MAX];        /* sockets per TCP state, both families */
+};
+
+struct lab_series {
+    struct lab_sample s[LAB_MAX_SAMPLES];
+    size_t n;
+};
+
+struct lab_env {
+    char ns[2][40];        /* namespace names (/run/netns/NAME) */
+    int nsfd[2];
+    int home_fd;           /* our own namespace, to come back to */
+    bool ns_made[2];
+    pid_t pids[LAB_MAX_PIDS];
+    int npids;
+    const char *self;      /* binary re-executed for "closer" argv (/proc/self/exe) */
+    double t0;
+    struct lab_series series[2];
+    char setup[4096];      /* commands and sysctls, one per line, for the report */
+    size_t setup_len;
+    char err[256];
+};
+
+/* Creates both namespaces (names from tag and our pid), the veth pair, the
+ * addresses, lo up. On failure everything made so far is already removed. */
+int lab_env_up(struct lab_env *e, const char *tag);
+/* Kills every process started here, deletes both namespaces. Idempotent. */
+void lab_env_down(struct lab_env *e);
+
+/* Moves this (single-threaded) process into host's namespace and back:
+ * sockets created in between belong to that namespace for their life. */
+int lab_enter(struct lab_env *e, enum lab_host h);
+void lab_leave(struct lab_env *e);
+
+/* Writes /proc/sys/<name> inside h's namespace and records it in setup. */
+int lab_sysctl(struct lab_env *e, enum lab_host h, const char *name, const char *value);
+/* Reads a TcpExt (/proc/net/netstat) or Tcp (/proc/net/snmp) counter inside
+ * h's namespace; prefix "TcpExt" or "Tcp". -1 if absent. */
+long long lab_counter(struct lab_env *e, enum lab_host h, const char *prefix, const char *name);
+
+/* Runs argv inside h (argv[0] "closer" = this binary), stdout captured into
+ * out (NUL-terminated), killed after timeout_ms. Returns its exit status
+ * (128+sig if killed), -1 if it could not start. Recorded in setup. */
+int lab_run(struct lab_env *e, enum lab_host h, char *const argv[], char *out, size_t outlen,
+            int timeout_ms);
+/* Starts argv in the background inside h; the pid is killed by
+ * lab_env_down (or lab_stop). Recorded in setup. */
+pid_t lab_spawn(struct lab_env *e, enum lab_host h, char *const argv[]);
+/* SIGTERM, wait up to 2 s, then SIGKILL. */
+void lab_stop(struct lab_env *e, pid_t pid);
+/* Waits (up to 5 s) for a TCP listener on port in h. */
+int lab_wait_listen(struct lab_env *e, enum lab_host h, uint16_t port);
+
+/* Sleeps ms while sampling both socket tables every step_ms; false if
+ * interrupted. */
+bool lab_watch(struct lab_env *e, int ms, int step_ms);
+/* One sample of both hosts now (appended to the series). */
+void lab_sample(struct lab_env *e);
+/* The sockets of h right now: count in state (0 = any) with local or remote
+ * port == port (0 = any); also min/max timer expiry in ms of those. */
+struct lab_count {
+    long n;
+    uint32_t exp_min, exp_max;
+    uint32_t retrans_max;
+};
+int lab_count(struct lab_env *e, enum lab_host h, int state, uint16_t port, struct lab_count *out);
+
+/* Appends one line to the setup record. */
+void lab_setup_note(struct lab_env *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+double lab_now_ms(const struct lab_env *e);
+
+/* Finds "key": NUMBER in a JSON text (first match, any depth); -1 if absent. */
+double lab_json_num(const char *text, const char *key);
+#endif

@@ -1,0 +1,159 @@
+/* Who closes first: Connection: close, keep-alive off, HTTP/1.0, client
+ * close, close policy client, SO_LINGER {1,0}. Real closer serve and closer
+ * load processes; the socket tables of both namespaces are the referee. */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lab/scenarios.h"
+#include "lab/wire.h"
+
+struct tw_pair {
+    long server, client, conns, requests;
+};
+
+/* Starts serve with serve_extra, runs load with load_args, lets closes
+ * settle, counts TIME_WAIT on both sides of port 8080. */
+static int traffic(struct lab_env *e, struct lab_result *r, const char *const serve_extra[],
+                   const char *const load_args[], struct tw_pair *tw)
+{
+    static char out[16384];
+    memset(tw, 0, sizeof *tw);
+    pid_t srv = lab_serve(e, r, serve_extra);
+    if (srv < 0)
+        return 0;
+    lab_sample(e);
+    int rc = lab_load(e, load_args, out, sizeof out);
+    lab_watch(e, 400, 100);
+    tw->conns = (long)lab_json_num(out, "connections_opened");
+    tw->requests = (long)lab_json_num(out, "requests");
+    struct lab_count s, c;
+    if (lab_count(e, LAB_SERVER, TS_TIME_WAIT, LAB_PORT, &s) < 0 ||
+        lab_count(e, LAB_CLIENT, TS_TIME_WAIT, LAB_PORT, &c) < 0)
+        return -1;
+    tw->server = s.n;
+    tw->client = c.n;
+    lab_measured(r, "closer load exit %d: %ld requests on %ld connections", rc, tw->requests,
+                 tw->conns);
+    lab_measured(r, "TIME_WAIT on the server: %ld; on the client: %ld", tw->server, tw->client);
+    lab_expect(r, rc == 0 && tw->requests > 0, "closer load failed (exit %d)", rc);
+    return 0;
+}
+
+static void expect_on(struct lab_result *r, const struct tw_pair *tw, bool server_side)
+{
+    long want_here = tw->conns, there = server_side ? tw->client : tw->server;
+    long here = server_side ? tw->server : tw->client;
+    lab_expect(r, here == want_here, "TIME_WAIT on the %s: %ld, expected one per connection (%ld)",
+               server_side ? "server" : "client", here, want_here);
+    lab_expect(r, there == 0, "TIME_WAIT on the %s: %ld, expected none",
+               server_side ? "client" : "server", there);
+}
+
+int lab_sc_close_header(struct lab_env *e, struct lab_result *r)
+{
+    const char *load[] = {LAB_URL, "-n", "200", "-c", "4", "--close-header", NULL};
+    struct tw_pair tw;
+    if (traffic(e, r, NULL, load, &tw) < 0)
+        return -1;
+    expect_on(r, &tw, true);
+    return 0;
+}
+
+int lab_sc_keepalive_off(struct lab_env *e, struct lab_result *r)
+{
+    const char *serve[] = {"--keepalive", "off", NULL};
+    const char *load[] = {LAB_URL, "-n", "200", "-c", "4", NULL};
+    struct tw_pair tw;
+    if (traffic(e, r, serve, load, &tw) < 0)
+        return -1;
+    expect_on(r, &tw, true);
+    return 0;
+}
+
+int lab_sc_http10(struct lab_env *e, struct lab_result *r)
+{
+    const char *plain[] = {LAB_URL, "-n", "50", "-c", "1", "--http1.0", NULL};
+    struct tw_pair a, b;
+    lab_measured(r, "HTTP/1.0, no Connection header:");
+    if (traffic(e, r, NULL, plain, &a) < 0)
+        return -1;
+    lab_expect(r, a.conns == a.requests, "HTTP/1.0: %ld connections for %ld requests, expected "
+               "one each", a.conns, a.requests);
+    lab_expect(r, a.server == a.conns, "HTTP/1.0: server TIME_WAIT %ld, expected %ld (the "
+               "server closes)", a.server, a.conns);
+    lab_stop(e, e->pids[0]);
+    const char *ka[] = {LAB_URL, "-n", "50", "-c", "1", "--http1.0", "--keepalive", "on", NULL};
+    lab_measured(r, "HTTP/1.0 with Connection: keep-alive:");
+    if (traffic(e, r, NULL, ka, &b) < 0)
+        return -1;
+    lab_expect(r, b.conns == 1 && b.requests == 50, "HTTP/1.0 keep-alive: %ld connections for "
+               "%ld requests, expected 1 for 50", b.conns, b.requests);
+    lab_expect(r, b.server == a.server, "HTTP/1.0 keep-alive added %ld server TIME_WAIT, "
+               "expected none", b.server - a.server);
+    return 0;
+}
+
+int lab_sc_client_closes(struct lab_env *e, struct lab_result *r)
+{
+    const char *load[] = {LAB_URL, "-n", "200", "-c", "4", "--requests-per-conn", "10", NULL};
+    struct tw_pair tw;
+    if (traffic(e, r, NULL, load, &tw) < 0)
+        return -1;
+    expect_on(r, &tw, false);
+    long long pass_close = lab_counter(e, LAB_SERVER, "Tcp", "PassiveOpens");
+    lab_measured(r, "server PassiveOpens %lld; the server's CLOSE_WAIT -> LAST_ACK passage "
+                 "lasts microseconds (closer serve closes on EOF at once), see lost-last-ack "
+                 "for LAST_ACK held", pass_close);
+    return 0;
+}
+
+int lab_sc_close_policy_client(struct lab_env *e, struct lab_result *r)
+{
+    const char *serve[] = {"--close-policy", "client", NULL};
+    const char *load[] = {LAB_URL, "-n", "200", "-c", "4", "--close-header", "--client-close",
+                          NULL};
+    struct tw_pair tw;
+    lab_measured(r, "Connection: close traffic (as close-header), server close policy client:");
+    if (traffic(e, r, serve, load, &tw) < 0)
+        return -1;
+    expect_on(r, &tw, false);
+    return 0;
+}
+
+int lab_sc_linger_zero(struct lab_env *e, struct lab_result *r)
+{
+    const char *serve[] = {"--linger-zero", NULL};
+    if (lab_serve(e, r, serve) < 0)
+        return 0;
+    long long resets0 = lab_counter(e, LAB_CLIENT, "Tcp", "EstabResets");
+    int n = 20, responses = 0, econnreset = 0, eof = 0;
+    for (int i = 0; i < n; i++) {
+        int fd = wire_connect(e, LAB_CLIENT, LAB_SERVER_IP, LAB_PORT);
+        if (fd < 0)
+            return -1;
+        char buf[2048];
+        if (wire_http(fd, "GET / HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n\r\n", buf,
+                      sizeof buf) > 0 && !strncmp(buf, "HTTP/1.1 200", 12))
+            responses++;
+        int end = wire_wait_end(fd, 2000);
+        econnreset += end == ECONNRESET;
+        eof += end == 0;
+        close(fd);
+    }
+    lab_sample(e);
+    struct lab_count s, c;
+    if (lab_count(e, LAB_SERVER, TS_TIME_WAIT, 0, &s) < 0 ||
+        lab_count(e, LAB_CLIENT, TS_TIME_WAIT, 0, &c) < 0)
+        return -1;
+    long long resets = lab_counter(e, LAB_CLIENT, "Tcp", "EstabResets") - resets0;
+    lab_measured(r, "%d requests with Connection: close, %d responses read", n, responses);
+    lab_measured(r, "after the response the client's recv(): ECONNRESET %d times, EOF %d times",
+                 econnreset, eof);
+    lab_measured(r, "client EstabResets +%lld", resets);
+    lab_measured(r, "TIME_WAIT on the server: %ld; on the client: %ld", s.n, c.n);
+    lab_expect(r, s.n == 0 && c.n == 0, "TIME_WAIT left: server %ld, client %ld", s.n, c.n);
+    lab_expect(r, econnreset == n, "ECONNRESET seen %d times of %d", econnreset, n);
+    lab_expect(r, responses == n, "only %d responses of %d arrived before the RST", responses, n);
+    return 0;
+}

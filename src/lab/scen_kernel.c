@@ -1,0 +1,278 @@
+/* Kernel facts: ephemeral ports and tcp_tw_reuse, tcp_max_tw_buckets, the
+ * lost last ACK, the TIME_WAIT length vs tcp_fin_timeout, tcp_tw_reuse on a
+ * server. Timers are read from the socket table instead of waited out. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lab/scenarios.h"
+#include "lab/wire.h"
+
+#define WIRE_PORT 9000
+
+static void nap_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* closer load from the client; EADDRNOTAVAIL and requests from its JSON. */
+static int load_counts(struct lab_env *e, const char *const args[], long *req, long *noaddr)
+{
+    static char out[16384];
+    int rc = lab_load(e, args, out, sizeof out);
+    *req = (long)lab_json_num(out, "requests");
+    *noaddr = (long)lab_json_num(out, "eaddrnotavail");
+    return rc;
+}
+
+int lab_sc_port_exhaustion(struct lab_env *e, struct lab_result *r)
+{
+    const char *serve[] = {"--listen", LAB_SERVER_IP ":8081", NULL};
+    if (lab_sysctl(e, LAB_CLIENT, "net/ipv4/ip_local_port_range", "40000 40009") < 0 ||
+        lab_sysctl(e, LAB_CLIENT, "net/ipv4/tcp_tw_reuse", "0") < 0 ||
+        lab_sysctl(e, LAB_CLIENT, "net/ipv4/tcp_timestamps", "1") < 0)
+        return -1;
+    if (lab_serve(e, r, serve) < 0)
+        return 0;
+    long req, noaddr;
+    const char *a[] = {LAB_URL, "--keepalive", "off", "--rate", "10", "-d", "2s", "-c", "1", NULL};
+    int rc = load_counts(e, a, &req, &noaddr);
+    lab_watch(e, 200, 100);
+    lab_measured(r, "10 ephemeral ports, tcp_tw_reuse=0, a new connection per request to :8080 "
+                 "at 10/s for 2 s: %ld requests ok, %ld EADDRNOTAVAIL (load exit %d)", req,
+                 noaddr, rc);
+    lab_expect(r, noaddr > 0, "no EADDRNOTAVAIL with 10 ports and %ld connections", req);
+    lab_expect(r, req > 0 && req <= 10, "%ld requests succeeded, expected at most 10 (ports)", req);
+    const char *c[] = {"http://" LAB_SERVER_IP ":8081/", "--keepalive", "off", "-n", "8", "-c",
+                       "1", NULL};
+    rc = load_counts(e, c, &req, &noaddr);
+    lab_measured(r, "same client, tcp_tw_reuse=0, 8 connections to :8081 (another 4-tuple): "
+                 "%ld ok, %ld EADDRNOTAVAIL", req, noaddr);
+    lab_expect(r, req == 8 && noaddr == 0, "to the second port: %ld ok, %ld EADDRNOTAVAIL", req,
+               noaddr);
+    if (lab_sysctl(e, LAB_CLIENT, "net/ipv4/tcp_tw_reuse", "1") < 0)
+        return -1;
+    const char *b[] = {LAB_URL, "--keepalive", "off", "--rate", "5", "-d", "3s", "-c", "1", NULL};
+    rc = load_counts(e, b, &req, &noaddr);
+    lab_watch(e, 200, 100);
+    lab_measured(r, "tcp_tw_reuse=1 (timestamps on), :8080 again at 5/s for 3 s: %ld ok, %ld "
+                 "EADDRNOTAVAIL", req, noaddr);
+    lab_expect(r, req >= 10 && noaddr == 0, "with tcp_tw_reuse=1: %ld ok, %ld EADDRNOTAVAIL", req,
+               noaddr);
+    return 0;
+}
+
+int lab_sc_tw_buckets(struct lab_env *e, struct lab_result *r)
+{
+    if (lab_sysctl(e, LAB_SERVER, "net/ipv4/tcp_max_tw_buckets", "5") < 0)
+        return -1;
+    if (lab_serve(e, r, NULL) < 0)
+        return 0;
+    long long over0 = lab_counter(e, LAB_SERVER, "TcpExt", "TCPTimeWaitOverflow");
+    static char out[16384];
+    const char *a[] = {LAB_URL, "-n", "30", "-c", "1", "--close-header", NULL};
+    int rc = lab_load(e, a, out, sizeof out);
+    lab_watch(e, 300, 100);
+    long conns = (long)lab_json_num(out, "connections_opened");
+    long long over = lab_counter(e, LAB_SERVER, "TcpExt", "TCPTimeWaitOverflow") - over0;
+    struct lab_count tw;
+    if (lab_count(e, LAB_SERVER, TS_TIME_WAIT, LAB_PORT, &tw) < 0)
+        return -1;
+    lab_measured(r, "tcp_max_tw_buckets=5 on the server, %ld server-closed connections (load "
+                 "exit %d)", conns, rc);
+    lab_measured(r, "server TIME_WAIT %ld, TCPTimeWaitOverflow +%lld", tw.n, over);
+    lab_expect(r, tw.n == 5, "server TIME_WAIT %ld, expected the cap (5)", tw.n);
+    lab_expect(r, over == conns - 5, "TCPTimeWaitOverflow +%lld, expected %ld", over, conns - 5);
+    return 0;
+}
+
+static int nft(struct lab_env *e, const char *const args[], char *out, size_t outlen)
+{
+    char *argv[16] = {"nft"};
+    int n = 1;
+    for (int i = 0; args[i] && n < 15; i++)
+        argv[n++] = (char *)args[i];
+    argv[n] = NULL;
+    return lab_run(e, LAB_CLIENT, argv, out, outlen, 5000);
+}
+
+/* Drops every pure ACK the client sends to WIRE_PORT from now on. */
+static int drop_last_acks(struct lab_env *e)
+{
+    const char *t[] = {"add", "table", "inet", "lab", NULL};
+    const char *c[] = {"add", "chain", "inet", "lab", "out",
+                       "{ type filter hook output priority 0 ; }", NULL};
+    const char *rule[] = {"add", "rule", "inet", "lab", "out", "tcp", "dport", "9000", "tcp",
+                          "flags", "==", "ack", "counter", "drop", NULL};
+    if (nft(e, t, NULL, 0) || nft(e, c, NULL, 0) || nft(e, rule, NULL, 0)) {
+        snprintf(e->err, sizeof e->err, "nft rule in the client namespace failed");
+        return -1;
+    }
+    return 0;
+}
+
+static long dropped_acks(struct lab_env *e)
+{
+    char out[4096];
+    const char *l[] = {"list", "chain", "inet", "lab", "out", NULL};
+    if (nft(e, l, out, sizeof out))
+        return -1;
+    const char *p = strstr(out, "packets ");
+    return p ? strtol(p + 8, NULL, 10) : -1;
+}
+
+/* Client closes first, server half-closes after the client's FIN: the
+ * server is the passive closer in LAST_ACK. Returns the server fd. */
+static int passive_close(struct lab_env *e, int lfd)
+{
+    int cfd = wire_connect(e, LAB_CLIENT, LAB_SERVER_IP, WIRE_PORT);
+    if (cfd < 0)
+        return -1;
+    int sfd = wire_accept(e, lfd);
+    if (sfd < 0) {
+        close(cfd);
+        return -1;
+    }
+    nap_ms(100);
+    close(cfd);
+    if (wire_wait_end(sfd, 2000) != 0)
+        snprintf(e->err, sizeof e->err, "no FIN from the client");
+    shutdown(sfd, SHUT_WR);
+    return sfd;
+}
+
+static int so_error(int fd)
+{
+    int v = 0;
+    socklen_t len = sizeof v;
+    getsockopt(fd, SOL_SOCKET, SO_ERROR, &v, &len);
+    return v;
+}
+
+int lab_sc_lost_last_ack(struct lab_env *e, struct lab_result *r)
+{
+    int lfd = wire_listen(e, LAB_SERVER, LAB_SERVER_IP, WIRE_PORT);
+    if (lfd < 0)
+        return -1;
+    int rc = -1, s1 = -1, s2 = -1;
+    if (drop_last_acks(e) < 0 || (s1 = passive_close(e, lfd)) < 0)
+        goto out;
+    lab_watch(e, 1500, 100);
+    struct lab_count la, tw;
+    if (lab_count(e, LAB_SERVER, TS_LAST_ACK, WIRE_PORT, &la) < 0 ||
+        lab_count(e, LAB_CLIENT, TS_TIME_WAIT, WIRE_PORT, &tw) < 0)
+        goto out;
+    long drops = dropped_acks(e);
+    lab_measured(r, "client ACKs to :%d dropped by nftables in the client namespace",
+                 WIRE_PORT);
+    lab_measured(r, "with TIME_WAIT: server LAST_ACK %ld (FIN retransmitted %u times in 1.5 s), "
+                 "client TIME_WAIT %ld, client ACKs dropped %ld (the last ACK and the answers "
+                 "to retransmitted FINs)", la.n, la.retrans_max, tw.n, drops);
+    lab_expect(r, la.n == 1 && la.retrans_max >= 1, "server LAST_ACK %ld retrans %u, expected "
+               "1 retransmitting", la.n, la.retrans_max);
+    lab_expect(r, tw.n == 1 && drops >= 2, "client TIME_WAIT %ld and %ld answered FINs, expected "
+               "1 and >= 2", tw.n, drops);
+    if (lab_sysctl(e, LAB_CLIENT, "net/ipv4/tcp_max_tw_buckets", "0") < 0)
+        goto out;
+    long long rsts0 = lab_counter(e, LAB_CLIENT, "Tcp", "OutRsts");
+    if ((s2 = passive_close(e, lfd)) < 0)
+        goto out;
+    int err = 0;
+    for (int i = 0; i < 50 && !(err = so_error(s2)); i++)
+        lab_watch(e, 100, 100);
+    long long rsts = lab_counter(e, LAB_CLIENT, "Tcp", "OutRsts") - rsts0;
+    lab_measured(r, "without TIME_WAIT (client tcp_max_tw_buckets=0): the retransmitted FIN got "
+                 "%lld RST from the client; the server socket's error: %s", rsts,
+                 err ? strerror(err) : "none");
+    lab_expect(r, err == ECONNRESET, "server socket error %d, expected ECONNRESET", err);
+    lab_expect(r, rsts >= 1, "client sent %lld RST, expected >= 1", rsts);
+    rc = 0;
+out:
+    if (s1 >= 0)
+        close(s1);
+    if (s2 >= 0)
+        close(s2);
+    close(lfd);
+    return rc;
+}
+
+int lab_sc_tw_length(struct lab_env *e, struct lab_result *r)
+{
+    if (lab_sysctl(e, LAB_SERVER, "net/ipv4/tcp_fin_timeout", "5") < 0 ||
+        lab_sysctl(e, LAB_CLIENT, "net/ipv4/tcp_fin_timeout", "5") < 0)
+        return -1;
+    if (lab_serve(e, r, NULL) < 0)
+        return 0;
+    static char out[16384];
+    const char *a[] = {LAB_URL, "-n", "3", "-c", "1", "--close-header", NULL};
+    lab_load(e, a, out, sizeof out);
+    int lfd = wire_listen(e, LAB_SERVER, LAB_SERVER_IP, WIRE_PORT);
+    if (lfd < 0)
+        return -1;
+    int cfd = wire_connect(e, LAB_CLIENT, LAB_SERVER_IP, WIRE_PORT);
+    int sfd = cfd >= 0 ? wire_accept(e, lfd) : -1;
+    if (cfd >= 0)
+        close(cfd); /* orphaned: the server never closes, FIN_WAIT_2 */
+    lab_watch(e, 200, 100);
+    struct lab_count tw, fw2, tw_after, fw2_after;
+    int rc = -1;
+    if (sfd < 0 || lab_count(e, LAB_SERVER, TS_TIME_WAIT, LAB_PORT, &tw) < 0 ||
+        lab_count(e, LAB_CLIENT, TS_FIN_WAIT2, WIRE_PORT, &fw2) < 0)
+        goto out;
+    lab_watch(e, 6000, 200);
+    if (lab_count(e, LAB_SERVER, TS_TIME_WAIT, LAB_PORT, &tw_after) < 0 ||
+        lab_count(e, LAB_CLIENT, TS_FIN_WAIT2, WIRE_PORT, &fw2_after) < 0)
+        goto out;
+    lab_measured(r, "tcp_fin_timeout=5 in both namespaces");
+    lab_measured(r, "server TIME_WAIT: %ld, timers %.1f..%.1f s left just after the close",
+                 tw.n, tw.exp_min / 1e3, tw.exp_max / 1e3);
+    lab_measured(r, "orphaned client FIN_WAIT_2: %ld, timer %.1f s left", fw2.n,
+                 fw2.exp_max / 1e3);
+    lab_measured(r, "6 s later: TIME_WAIT %ld (timers %.1f..%.1f s left), orphaned FIN_WAIT_2 %ld",
+                 tw_after.n, tw_after.exp_min / 1e3, tw_after.exp_max / 1e3, fw2_after.n);
+    lab_expect(r, tw.n == 3 && tw.exp_min > 50000 && tw.exp_max <= 60000,
+               "TIME_WAIT timers %u..%u ms, expected near 60 s", tw.exp_min, tw.exp_max);
+    lab_expect(r, tw_after.n == 3, "TIME_WAIT gone after 6 s (%ld left)", tw_after.n);
+    lab_expect(r, fw2.n == 1 && fw2.exp_max <= 5000, "orphan FIN_WAIT_2 %ld with %u ms left, "
+               "expected 1 with <= 5 s", fw2.n, fw2.exp_max);
+    lab_expect(r, fw2_after.n == 0, "orphan FIN_WAIT_2 still there after 6 s");
+    rc = 0;
+out:
+    if (sfd >= 0)
+        close(sfd);
+    close(lfd);
+    return rc;
+}
+
+int lab_sc_tw_reuse_server(struct lab_env *e, struct lab_result *r)
+{
+    if (lab_sysctl(e, LAB_SERVER, "net/ipv4/tcp_tw_reuse", "0") < 0)
+        return -1;
+    if (lab_serve(e, r, NULL) < 0)
+        return 0;
+    static char out[16384];
+    const char *a[] = {LAB_URL, "-n", "100", "-c", "2", "--close-header", NULL};
+    long made[2], conns[2], before = 0;
+    for (int i = 0; i < 2; i++) {
+        if (i && lab_sysctl(e, LAB_SERVER, "net/ipv4/tcp_tw_reuse", "1") < 0)
+            return -1;
+        int rc = lab_load(e, a, out, sizeof out);
+        lab_watch(e, 300, 100);
+        conns[i] = (long)lab_json_num(out, "connections_opened");
+        struct lab_count tw;
+        if (lab_count(e, LAB_SERVER, TS_TIME_WAIT, LAB_PORT, &tw) < 0)
+            return -1;
+        made[i] = tw.n - before;
+        before = tw.n;
+        lab_measured(r, "server tcp_tw_reuse=%d: %ld server-closed connections -> %ld new server "
+                     "TIME_WAIT (load exit %d)", i, conns[i], made[i], rc);
+        lab_expect(r, made[i] == conns[i], "tcp_tw_reuse=%d: %ld TIME_WAIT for %ld connections",
+                   i, made[i], conns[i]);
+    }
+    return 0;
+}

@@ -1,0 +1,131 @@
+/* Lab socket engine: listen, connect, accept, one HTTP exchange, wait for
+ * the end of a connection. */
+#include "lab/wire.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+static int make_sock(struct lab_env *e, enum lab_host h)
+{
+    if (lab_enter(e, h) < 0)
+        return -1;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int saved = errno;
+    lab_leave(e);
+    if (fd < 0)
+        snprintf(e->err, sizeof e->err, "socket: %s", strerror(saved));
+    return fd;
+}
+
+static struct sockaddr_in addr_of(const char *ip, uint16_t port)
+{
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    inet_pton(AF_INET, ip, &a.sin_addr);
+    return a;
+}
+
+int wire_listen(struct lab_env *e, enum lab_host h, const char *ip, uint16_t port)
+{
+    int fd = make_sock(e, h);
+    if (fd < 0)
+        return -1;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in a = addr_of(ip, port);
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 128) < 0) {
+        snprintf(e->err, sizeof e->err, "listen %s:%u: %s", ip, port, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int wire_connect(struct lab_env *e, enum lab_host h, const char *ip, uint16_t port)
+{
+    int fd = make_sock(e, h);
+    if (fd < 0)
+        return -1;
+    struct timeval tv = {2, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    struct sockaddr_in a = addr_of(ip, port);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+        int saved = errno;
+        snprintf(e->err, sizeof e->err, "connect %s:%u: %s", ip, port, strerror(saved));
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+int wire_accept(struct lab_env *e, int lfd)
+{
+    struct pollfd p = {.fd = lfd, .events = POLLIN};
+    if (poll(&p, 1, 2000) != 1) {
+        snprintf(e->err, sizeof e->err, "accept: nothing to accept in 2 s");
+        return -1;
+    }
+    int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd < 0)
+        snprintf(e->err, sizeof e->err, "accept: %s", strerror(errno));
+    return fd;
+}
+
+int wire_http(int fd, const char *req, char *buf, int cap)
+{
+    size_t len = strlen(req);
+    if (send(fd, req, len, MSG_NOSIGNAL) != (ssize_t)len)
+        return -1;
+    int got = 0;
+    for (;;) {
+        ssize_t n = recv(fd, buf + got, (size_t)(cap - 1 - got), 0);
+        if (n <= 0)
+            return got ? got : -1;
+        got += (int)n;
+        buf[got] = 0;
+        char *end = strstr(buf, "\r\n\r\n");
+        if (!end)
+            continue;
+        char *cl = strcasestr(buf, "content-length:");
+        long body = cl && cl < end ? strtol(cl + 15, NULL, 10) : 0;
+        if (got >= (end + 4 - buf) + body || got >= cap - 1)
+            return got;
+    }
+}
+
+int wire_wait_end(int fd, int ms)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    for (;;) {
+        int r = poll(&p, 1, ms);
+        if (r == 0)
+            return -2;
+        if (r < 0)
+            return errno;
+        char tmp[512];
+        ssize_t n = recv(fd, tmp, sizeof tmp, MSG_DONTWAIT);
+        if (n == 0)
+            return 0;
+        if (n < 0 && errno != EAGAIN)
+            return errno;
+    }
+}
+
+void wire_close_rst(int fd)
+{
+    struct linger l = {1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    close(fd);
+}

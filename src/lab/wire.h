@@ -1,0 +1,25 @@
+/* The lab's own small socket engine, for claims that need a socket held in
+ * a state no HTTP program would hold it in (an orphan, a half-close, a
+ * never-closed peer). Sockets are created inside a lab namespace and stay
+ * there. Error convention: -1 with a message in e->err. */
+#ifndef CLOSER_LAB_WIRE_H
+#define CLOSER_LAB_WIRE_H
+#include <stdint.h>
+
+#include "lab/env.h"
+
+/* A listener on ip:port inside h. */
+int wire_listen(struct lab_env *e, enum lab_host h, const char *ip, uint16_t port);
+/* A blocking connect from h to ip:port (2 s timeouts set). */
+int wire_connect(struct lab_env *e, enum lab_host h, const char *ip, uint16_t port);
+/* accept() with a 2 s wait. */
+int wire_accept(struct lab_env *e, int lfd);
+/* Sends req, reads one HTTP response (headers and a Content-Length body).
+ * Returns the response length, -1 on error (errno kept). */
+int wire_http(int fd, const char *req, char *buf, int cap);
+/* Reads until EOF or error within ms: 0 = EOF, an errno value, or -2 on
+ * timeout. */
+int wire_wait_end(int fd, int ms);
+/* close() with SO_LINGER {1,0}: RST, no TIME_WAIT. */
+void wire_close_rst(int fd);
+#endif
