@@ -30,21 +30,50 @@ bench_build_c() {
     cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -o "$ROOT/build/bench/$1" "$ROOT/bench/$1.c" || exit 2
 }
 
+# bench_usec: now in microseconds (bash's EPOCHREALTIME always has 6 decimals).
+bench_usec() { local t=$EPOCHREALTIME; echo "${t/[.,]/}"; }
+
+# bench_median V...: the median of the values (mean of the middle two when even).
+bench_median() {
+    printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {
+        if (NR == 0) { print "n/a"; exit }
+        printf "%.3f\n", (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2 }'
+}
+
+# bench_once NS CMD...: runs CMD once (output discarded), inside namespace NS
+# unless NS is "-". Sets BENCH_S (wall seconds, including the ip netns exec
+# that every row pays alike), BENCH_KIB (peak RSS of CMD itself, measured
+# inside the namespace by /usr/bin/time -f %M) and BENCH_RC (CMD's status).
+bench_once() {
+    local ns=$1 f t0 t1; shift
+    f=$(mktemp)
+    t0=$(bench_usec)
+    if [ "$ns" = - ]; then
+        /usr/bin/time -o "$f" -f %M "$@" >/dev/null 2>&1
+    else
+        ip netns exec "$ns" /usr/bin/time -o "$f" -f %M "$@" >/dev/null 2>&1
+    fi
+    BENCH_RC=$?
+    t1=$(bench_usec)
+    BENCH_S=$(awk -v d=$((t1 - t0)) 'BEGIN { printf "%.4f", d / 1e6 }')
+    BENCH_KIB=$(tail -1 "$f")
+    rm -f "$f"
+}
+
 # bench_time RUNS CMD...: prints "median_seconds peak_rss_kib" of RUNS runs
 # (stdout of CMD discarded).
 bench_time() {
-    local runs=$1; shift
-    local i out times=() rss=0 f
-    f=$(mktemp)
+    local runs=$1 i times=() rss=0; shift
     for ((i = 0; i < runs; i++)); do
-        /usr/bin/time -o "$f" -f '%e %M' "$@" >/dev/null 2>&1
-        out=$(tail -1 "$f")
-        times+=("${out% *}")
-        [ "${out#* }" -gt "$rss" ] && rss=${out#* }
+        bench_once - "$@"
+        times+=("$BENCH_S")
+        [ "${BENCH_KIB:-0}" -gt "$rss" ] 2>/dev/null && rss=$BENCH_KIB
     done
-    rm -f "$f"
-    printf '%s\n' "${times[@]}" | sort -g | awk -v r="$rss" '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f %d\n", m, r}'
+    echo "$(bench_median "${times[@]}") $rss"
 }
+
+# bench_summary TEXT: one line that bench/run.sh repeats in its summary.
+bench_summary() { echo "summary: $*"; }
 
 # ratio A B: A/B with 2 decimals.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
