@@ -102,8 +102,9 @@ static int status_code(int st)
     return 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 }
 
-int lab_run(struct lab_env *e, enum lab_host h, char *const argv[], char *out, size_t outlen,
-            int timeout_ms)
+/* interruptible: a Ctrl-C kills it at once; cleanup commands are not. */
+static int run_child(struct lab_env *e, enum lab_host h, char *const argv[], char *out,
+                     size_t outlen, int timeout_ms, bool interruptible)
 {
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0) {
@@ -126,7 +127,7 @@ int lab_run(struct lab_env *e, enum lab_host h, char *const argv[], char *out, s
     bool killed = false;
     for (;;) {
         double left = deadline - mono_ms();
-        if ((left <= 0 || lab_interrupted) && !killed) {
+        if ((left <= 0 || (interruptible && lab_interrupted)) && !killed) {
             kill(pid, SIGKILL);
             killed = true;
         }
@@ -154,6 +155,12 @@ int lab_run(struct lab_env *e, enum lab_host h, char *const argv[], char *out, s
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
         ;
     return status_code(st);
+}
+
+int lab_run(struct lab_env *e, enum lab_host h, char *const argv[], char *out, size_t outlen,
+            int timeout_ms)
+{
+    return run_child(e, h, argv, out, outlen, timeout_ms, true);
 }
 
 pid_t lab_spawn(struct lab_env *e, enum lab_host h, char *const argv[])
@@ -314,7 +321,7 @@ void lab_env_down(struct lab_env *e)
         if (!e->ns_made[h])
             continue;
         char *argv[] = {"ip", "netns", "del", e->ns[h], NULL};
-        lab_run(e, LAB_HOME, argv, NULL, 0, 5000);
+        run_child(e, LAB_HOME, argv, NULL, 0, 5000, false);
         e->ns_made[h] = false;
     }
     if (e->home_fd >= 0) {

@@ -101,15 +101,18 @@ static int nft(struct lab_env *e, const char *const args[], char *out, size_t ou
     return lab_run(e, LAB_CLIENT, argv, out, outlen, 5000);
 }
 
-/* Drops every pure ACK the client sends to WIRE_PORT from now on. */
-static int drop_last_acks(struct lab_env *e)
+/* Drops every pure ACK the client sends to WIRE_PORT (on), or nothing (off).
+ * Only switched on once the handshake is done: its last ACK is pure too. */
+static int drop_last_acks(struct lab_env *e, bool on)
 {
     const char *t[] = {"add", "table", "inet", "lab", NULL};
     const char *c[] = {"add", "chain", "inet", "lab", "out",
                        "{ type filter hook output priority 0 ; }", NULL};
+    const char *flush[] = {"flush", "chain", "inet", "lab", "out", NULL};
     const char *rule[] = {"add", "rule", "inet", "lab", "out", "tcp", "dport", "9000", "tcp",
                           "flags", "==", "ack", "counter", "drop", NULL};
-    if (nft(e, t, NULL, 0) || nft(e, c, NULL, 0) || nft(e, rule, NULL, 0)) {
+    if (nft(e, t, NULL, 0) || nft(e, c, NULL, 0) || nft(e, flush, NULL, 0) ||
+        (on && nft(e, rule, NULL, 0))) {
         snprintf(e->err, sizeof e->err, "nft rule in the client namespace failed");
         return -1;
     }
@@ -134,7 +137,9 @@ static int passive_close(struct lab_env *e, int lfd)
     if (cfd < 0)
         return -1;
     int sfd = wire_accept(e, lfd);
-    if (sfd < 0) {
+    if (sfd < 0 || drop_last_acks(e, true) < 0) {
+        if (sfd >= 0)
+            close(sfd);
         close(cfd);
         return -1;
     }
@@ -160,7 +165,7 @@ int lab_sc_lost_last_ack(struct lab_env *e, struct lab_result *r)
     if (lfd < 0)
         return -1;
     int rc = -1, s1 = -1, s2 = -1;
-    if (drop_last_acks(e) < 0 || (s1 = passive_close(e, lfd)) < 0)
+    if ((s1 = passive_close(e, lfd)) < 0)
         goto out;
     lab_watch(e, 1500, 100);
     struct lab_count la, tw;
@@ -180,7 +185,7 @@ int lab_sc_lost_last_ack(struct lab_env *e, struct lab_result *r)
     if (lab_sysctl(e, LAB_CLIENT, "net/ipv4/tcp_max_tw_buckets", "0") < 0)
         goto out;
     long long rsts0 = lab_counter(e, LAB_CLIENT, "Tcp", "OutRsts");
-    if ((s2 = passive_close(e, lfd)) < 0)
+    if (drop_last_acks(e, false) < 0 || (s2 = passive_close(e, lfd)) < 0)
         goto out;
     int err = 0;
     for (int i = 0; i < 50 && !(err = so_error(s2)); i++)

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The lab suite: every scenario of `closer lab run --all` is one verdict
+# (PASS name / FAIL name: the failed expectations), then the harness's own
+# promises: report.md + one SVG per scenario, no namespace or process left,
+# Ctrl-C cleans up too.
+. "$(dirname "$0")/lib/lib.sh"
+need_root
+tmp=$(mktemp -d); trap '__cleanup; rm -rf "$tmp"' EXIT
+
+"$CLOSER" lab run --all --json --report "$tmp/report" >"$tmp/lab.json" 2>"$tmp/lab.err" &
+LAB=$!
+wait $LAB; rc=$?
+python3 - "$tmp/lab.json" <<'PY' || fail lab_json "closer lab exited $rc with no readable JSON: $(head -c 300 "$tmp/lab.err")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+for s in d["scenarios"]:
+    if s["pass"]:
+        print("PASS " + s["name"])
+    else:
+        print("FAIL %s: %s" % (s["name"], "; ".join(s["failures"])))
+PY
+want=$("$CLOSER" lab list | wc -l)
+check_eq lab_exit_status "$rc" "$(python3 -c "import json;print(0 if json.load(open('$tmp/lab.json'))['failed']==0 else 1)" 2>/dev/null)"
+check_eq lab_report_sections "$(grep -c '^## ' "$tmp/report/report.md" 2>/dev/null)" "$want"
+check_eq lab_report_plots "$(ls "$tmp/report"/*.svg 2>/dev/null | wc -l)" "$want"
+check lab_plots_are_svg python3 -c "
+import glob, xml.dom.minidom as m
+fs = glob.glob('$tmp/report/*.svg'); assert fs
+for f in fs: assert m.parse(f).documentElement.tagName == 'svg'"
+check_eq lab_no_namespace_left "$(ip netns list | grep -c "closer-lab-$LAB-")" 0
+
+# Ctrl-C in the middle of a scenario: the namespaces and serve go away too.
+"$CLOSER" lab run tw-length >"$tmp/int.out" 2>&1 &
+LAB=$!
+wait_for 5 sh -c "ip netns list | grep -q closer-lab-$LAB-" || fail lab_interrupt "scenario did not start"
+sleep 1
+kids=$(pgrep -P $LAB)
+kill -INT $LAB; wait $LAB; rc=$?
+check_eq lab_interrupt_exit "$rc" 2
+check_eq lab_interrupt_no_namespace "$(ip netns list | grep -c "closer-lab-$LAB-")" 0
+left=0; for k in $kids; do kill -0 "$k" 2>/dev/null && left=$((left + 1)); done
+check_eq lab_interrupt_no_process "$left ($(echo $kids | wc -w) children seen)" "0 ($(echo $kids | wc -w) children seen)"
+
+"$CLOSER" lab run no-such 2>/dev/null; check_eq lab_unknown_scenario_exit $? 2
+"$CLOSER" lab --bogus 2>/dev/null; check_eq lab_bad_flag_exit $? 2
+check lab_help sh -c "'$CLOSER' lab --help | grep -q 'closer lab run'"

@@ -1,0 +1,139 @@
+/* The lab harness: namespaces and processes are gone after a scenario,
+ * also one that fails half-way; JSON number lookup; result helpers. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lab/lab.h"
+#include "lab/wire.h"
+#include "kernel/sysctl.h"
+#include "test.h"
+
+static long sysctl_probe_fin_timeout(void) { return sysctl_read("net/ipv4/tcp_fin_timeout", NULL); }
+
+static bool ns_exists(const char *name)
+{
+    char path[128];
+    struct stat st;
+    snprintf(path, sizeof path, "/run/netns/%s", name);
+    return stat(path, &st) == 0;
+}
+
+static bool pid_gone(pid_t pid) { return kill(pid, 0) < 0 && errno == ESRCH; }
+
+static struct lab_env env;
+static pid_t spawned;
+
+TEST(env_up_makes_two_namespaces_and_down_removes_them_and_processes)
+{
+    CHECK(geteuid() == 0);  /* the lab needs root; the suite runs as root */
+    CHECK_EQ_INT(lab_env_up(&env, "unit"), 0);
+    CHECK(ns_exists(env.ns[LAB_CLIENT]));
+    CHECK(ns_exists(env.ns[LAB_SERVER]));
+    char *sleeper[] = {"sleep", "30", NULL};
+    pid_t pid = lab_spawn(&env, LAB_SERVER, sleeper);
+    CHECK(pid > 0);
+    /* the veth pair works: the client reaches the server's address */
+    int lfd = wire_listen(&env, LAB_SERVER, LAB_SERVER_IP, 9999);
+    int cfd = lfd >= 0 ? wire_connect(&env, LAB_CLIENT, LAB_SERVER_IP, 9999) : -1;
+    if (cfd >= 0)
+        close(cfd);
+    if (lfd >= 0)
+        close(lfd);
+    char c[2][40];
+    memcpy(c, env.ns, sizeof c);
+    lab_env_down(&env);
+    CHECK(!ns_exists(c[0]));
+    CHECK(!ns_exists(c[1]));
+    CHECK(pid_gone(pid));
+    CHECK(lfd >= 0);
+    CHECK(cfd >= 0);
+}
+
+/* A scenario that starts a process and then fails in the harness. */
+static int failing_run(struct lab_env *e, struct lab_result *r)
+{
+    char *sleeper[] = {"sleep", "30", NULL};
+    spawned = lab_spawn(e, LAB_CLIENT, sleeper);
+    lab_measured(r, "started %d", (int)spawned);
+    snprintf(e->err, sizeof e->err, "deliberate failure");
+    return -1;
+}
+
+TEST(failing_scenario_leaves_no_namespace_or_process)
+{
+    CHECK(geteuid() == 0);
+    static const struct lab_scenario sc = {"unit-fail", "a claim", NULL, failing_run};
+    static struct lab_result r;
+    lab_run_scenario(&sc, &env, &r);
+    CHECK(!r.ok);
+    CHECK(strstr(r.failures, "harness: deliberate failure") != NULL);
+    CHECK(spawned > 0);
+    CHECK(pid_gone(spawned));
+    CHECK(!ns_exists(env.ns[LAB_CLIENT]));
+    CHECK(!ns_exists(env.ns[LAB_SERVER]));
+}
+
+TEST(sysctl_and_counters_are_per_namespace)
+{
+    CHECK(geteuid() == 0);
+    CHECK_EQ_INT(lab_env_up(&env, "unit"), 0);
+    int rc = lab_sysctl(&env, LAB_SERVER, "net/ipv4/tcp_fin_timeout", "7");
+    long server = -1, client = -1;
+    struct lab_count cnt;
+    if (rc == 0 && lab_enter(&env, LAB_SERVER) == 0) {
+        server = sysctl_probe_fin_timeout();
+        lab_leave(&env);
+    }
+    if (lab_enter(&env, LAB_CLIENT) == 0) {
+        client = sysctl_probe_fin_timeout();
+        lab_leave(&env);
+    }
+    int crc = lab_count(&env, LAB_SERVER, 0, 0, &cnt);
+    long long tw = lab_counter(&env, LAB_SERVER, "TcpExt", "TW");
+    lab_env_down(&env);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_INT(server, 7);
+    CHECK_EQ_INT(client, 60);
+    CHECK_EQ_INT(crc, 0);
+    CHECK_EQ_INT(cnt.n, 0); /* a fresh namespace has no sockets */
+    CHECK_EQ_INT(tw, 0);
+    CHECK(strstr(env.setup, "sysctl -w net.ipv4.tcp_fin_timeout=\"7\"") != NULL);
+}
+
+TEST(json_number_lookup)
+{
+    const char *j = "{\"a\":1,\"requests\": 250,\"errors\":{\"eaddrnotavail\":12},\"x\":-3.5}";
+    CHECK_EQ_INT((long)lab_json_num(j, "requests"), 250);
+    CHECK_EQ_INT((long)lab_json_num(j, "eaddrnotavail"), 12);
+    CHECK(lab_json_num(j, "x") == -3.5);
+    CHECK(lab_json_num(j, "missing") == -1);
+}
+
+TEST(expect_records_failures_and_keeps_successes_silent)
+{
+    static struct lab_result r;
+    memset(&r, 0, sizeof r);
+    r.ok = true;
+    CHECK(lab_expect(&r, true, "never shown"));
+    CHECK(r.ok && r.failures_len == 0);
+    CHECK(!lab_expect(&r, false, "got %d", 3));
+    CHECK(!r.ok);
+    CHECK_EQ_STR(r.failures, "got 3\n");
+    lab_measured(&r, "x=%d", 1);
+    lab_measured(&r, "y=%d", 2);
+    CHECK_EQ_STR(r.measured, "x=1\ny=2\n");
+}
+
+TEST(registry_names_are_unique_and_found)
+{
+    CHECK(lab_nscenarios >= 14);
+    for (size_t i = 0; i < lab_nscenarios; i++) {
+        CHECK(lab_find(lab_scenarios[i].name) == &lab_scenarios[i]);
+        CHECK(lab_scenarios[i].claim && lab_scenarios[i].run);
+    }
+    CHECK(lab_find("no-such-scenario") == NULL);
+}
