@@ -111,7 +111,8 @@ static int run_child(struct lab_env *e, enum lab_host h, char *const argv[], cha
         snprintf(e->err, sizeof e->err, "pipe: %s", strerror(errno));
         return -1;
     }
-    note_argv(e, h, argv, "");
+    if (interruptible)
+        note_argv(e, h, argv, "");
     pid_t pid = fork();
     if (pid < 0) {
         snprintf(e->err, sizeof e->err, "fork: %s", strerror(errno));
@@ -295,6 +296,7 @@ int lab_env_up(struct lab_env *e, const char *tag)
         goto fail;
     e->setup_len = 0;
     e->setup[0] = 0;
+    e->t0 = mono_ms(); /* plots start when the namespaces are ready */
     lab_setup_note(e, "namespaces %s (client, %s/24) and %s (server, %s/24), veth pair, no route out",
                    e->ns[0], LAB_CLIENT_IP, e->ns[1], LAB_SERVER_IP);
     return 0;

@@ -128,6 +128,8 @@ int lab_sc_linger_zero(struct lab_env *e, struct lab_result *r)
         return 0;
     long long resets0 = lab_counter(e, LAB_CLIENT, "Tcp", "EstabResets");
     int n = 20, responses = 0, econnreset = 0, eof = 0;
+    lab_setup_note(e, "client: %d connections from the lab's socket engine, 'GET / HTTP/1.1' "
+                   "with 'Connection: close', then recv() until EOF or error", n);
     for (int i = 0; i < n; i++) {
         int fd = wire_connect(e, LAB_CLIENT, LAB_SERVER_IP, LAB_PORT);
         if (fd < 0)
