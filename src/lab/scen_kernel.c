@@ -91,44 +91,6 @@ int lab_sc_tw_buckets(struct lab_env *e, struct lab_result *r)
     return 0;
 }
 
-static int nft(struct lab_env *e, const char *const args[], char *out, size_t outlen)
-{
-    char *argv[16] = {"nft"};
-    int n = 1;
-    for (int i = 0; args[i] && n < 15; i++)
-        argv[n++] = (char *)args[i];
-    argv[n] = NULL;
-    return lab_run(e, LAB_CLIENT, argv, out, outlen, 5000);
-}
-
-/* Drops every pure ACK the client sends to WIRE_PORT (on), or nothing (off).
- * Only switched on once the handshake is done: its last ACK is pure too. */
-static int drop_last_acks(struct lab_env *e, bool on)
-{
-    const char *t[] = {"add", "table", "inet", "lab", NULL};
-    const char *c[] = {"add", "chain", "inet", "lab", "out",
-                       "{ type filter hook output priority 0 ; }", NULL};
-    const char *flush[] = {"flush", "chain", "inet", "lab", "out", NULL};
-    const char *rule[] = {"add", "rule", "inet", "lab", "out", "tcp", "dport", "9000", "tcp",
-                          "flags", "==", "ack", "counter", "drop", NULL};
-    if (nft(e, t, NULL, 0) || nft(e, c, NULL, 0) || nft(e, flush, NULL, 0) ||
-        (on && nft(e, rule, NULL, 0))) {
-        snprintf(e->err, sizeof e->err, "nft rule in the client namespace failed");
-        return -1;
-    }
-    return 0;
-}
-
-static long dropped_acks(struct lab_env *e)
-{
-    char out[4096];
-    const char *l[] = {"list", "chain", "inet", "lab", "out", NULL};
-    if (nft(e, l, out, sizeof out))
-        return -1;
-    const char *p = strstr(out, "packets ");
-    return p ? strtol(p + 8, NULL, 10) : -1;
-}
-
 /* Client closes first, server half-closes after the client's FIN: the
  * server is the passive closer in LAST_ACK. Returns the server fd. */
 static int passive_close(struct lab_env *e, int lfd)
@@ -137,7 +99,7 @@ static int passive_close(struct lab_env *e, int lfd)
     if (cfd < 0)
         return -1;
     int sfd = wire_accept(e, lfd);
-    if (sfd < 0 || drop_last_acks(e, true) < 0) {
+    if (sfd < 0 || wire_drop_acks(e, WIRE_PORT, true) < 0) {
         if (sfd >= 0)
             close(sfd);
         close(cfd);
@@ -177,7 +139,7 @@ int lab_sc_lost_last_ack(struct lab_env *e, struct lab_result *r)
     if (lab_count(e, LAB_SERVER, TS_LAST_ACK, WIRE_PORT, &la) < 0 ||
         lab_count(e, LAB_CLIENT, TS_TIME_WAIT, WIRE_PORT, &tw) < 0)
         goto out;
-    long drops = dropped_acks(e);
+    long drops = wire_dropped_acks(e);
     lab_measured(r, "client ACKs to :%d dropped by nftables in the client namespace",
                  WIRE_PORT);
     lab_measured(r, "with TIME_WAIT: server LAST_ACK %ld (FIN retransmitted %u times in 1.5 s), "
@@ -190,7 +152,7 @@ int lab_sc_lost_last_ack(struct lab_env *e, struct lab_result *r)
     if (lab_sysctl(e, LAB_CLIENT, "net/ipv4/tcp_max_tw_buckets", "0") < 0)
         goto out;
     long long rsts0 = lab_counter(e, LAB_CLIENT, "Tcp", "OutRsts");
-    if (drop_last_acks(e, false) < 0 || (s2 = passive_close(e, lfd)) < 0)
+    if (wire_drop_acks(e, WIRE_PORT, false) < 0 || (s2 = passive_close(e, lfd)) < 0)
         goto out;
     int err = 0;
     for (int i = 0; i < 50 && !(err = so_error(s2)); i++)

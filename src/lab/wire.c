@@ -129,3 +129,41 @@ void wire_close_rst(int fd)
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
     close(fd);
 }
+
+static int nft(struct lab_env *e, const char *const args[], char *out, size_t outlen)
+{
+    char *argv[16] = {"nft"};
+    int n = 1;
+    for (int i = 0; args[i] && n < 15; i++)
+        argv[n++] = (char *)args[i];
+    argv[n] = NULL;
+    return lab_run(e, LAB_CLIENT, argv, out, outlen, 5000);
+}
+
+int wire_drop_acks(struct lab_env *e, uint16_t port, bool on)
+{
+    char p[8];
+    snprintf(p, sizeof p, "%u", port);
+    const char *t[] = {"add", "table", "inet", "lab", NULL};
+    const char *c[] = {"add", "chain", "inet", "lab", "out",
+                       "{ type filter hook output priority 0 ; }", NULL};
+    const char *flush[] = {"flush", "chain", "inet", "lab", "out", NULL};
+    const char *rule[] = {"add", "rule", "inet", "lab", "out", "tcp", "dport", p, "tcp",
+                          "flags", "==", "ack", "counter", "drop", NULL};
+    if (nft(e, t, NULL, 0) || nft(e, c, NULL, 0) || nft(e, flush, NULL, 0) ||
+        (on && nft(e, rule, NULL, 0))) {
+        snprintf(e->err, sizeof e->err, "nft rule in the client namespace failed");
+        return -1;
+    }
+    return 0;
+}
+
+long wire_dropped_acks(struct lab_env *e)
+{
+    char out[4096];
+    const char *l[] = {"list", "chain", "inet", "lab", "out", NULL};
+    if (nft(e, l, out, sizeof out))
+        return -1;
+    const char *p = strstr(out, "packets ");
+    return p ? strtol(p + 8, NULL, 10) : -1;
+}

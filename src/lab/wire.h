@@ -4,6 +4,7 @@
  * there. Error convention: -1 with a message in e->err. */
 #ifndef CLOSER_LAB_WIRE_H
 #define CLOSER_LAB_WIRE_H
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "lab/env.h"
@@ -22,4 +23,10 @@ int wire_http(int fd, const char *req, char *buf, int cap);
 int wire_wait_end(int fd, int ms);
 /* close() with SO_LINGER {1,0}: RST, no TIME_WAIT. */
 void wire_close_rst(int fd);
+/* nftables in the client namespace: drop (on) or stop dropping (off) every
+ * pure ACK the client sends to port — the last ACK of a close. Switch it on
+ * only after the handshake: its last ACK is pure too. */
+int wire_drop_acks(struct lab_env *e, uint16_t port, bool on);
+/* Packets dropped by that rule since it was last switched on; -1 unknown. */
+long wire_dropped_acks(struct lab_env *e);
 #endif
