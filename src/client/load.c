@@ -74,6 +74,8 @@ static void on_pause(struct loop *l, struct timer *t)
         open_conn(lc);
         return;
     }
+    if (lc->busy || lc->closing || lc->hc.st != HC_IDLE)
+        return;
     if (lc->t->rate == 0 && want_more(lc->t->o))
         send_request(lc, loop_clock_ns());
 }
@@ -116,9 +118,13 @@ static void open_conn(struct lconn *lc)
         src = (const struct sockaddr *)&o->sources[t->src_next++ % o->nsources];
         slen = src->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
     }
+    /* A pause armed on the previous connection (--idle) must not fire into
+     * this one while its first request is in flight. */
+    loop_timer_cancel(t->loop, &lc->pause);
     lc->hc.timeout_ms = o->timeout_ms;
     lc->on_conn = 0;
     lc->busy = false;
+    lc->closing = false;
     int rc = hconn_connect(&lc->hc, t->loop, &ops, lc, (const struct sockaddr *)&o->dst,
                            o->dst_len, src, slen);
     if (rc < 0) {
@@ -159,7 +165,8 @@ static void on_response(struct hconn *c, const struct http_response *resp, uint6
     bool server_keeps = http_response_keeps_alive(resp);
     if (!server_keeps) {
         /* The server announced its close: wait for its FIN (it closes
-         * first), unless told to close at once. */
+         * first), unless told to close at once. Nothing more is sent on it. */
+        lc->closing = true;
         if (o->client_close)
             client_close(lc);
         return;
@@ -247,7 +254,7 @@ static void on_tick(struct loop *l, struct timer *tm)
         }
         for (unsigned i = 0; i < t->nconns && t->bl_len; i++) {
             struct lconn *lc = &t->conns[i];
-            if (!lc->busy && lc->hc.st == HC_IDLE && !timer_armed(&lc->pause))
+            if (!lc->busy && !lc->closing && lc->hc.st == HC_IDLE && !timer_armed(&lc->pause))
                 next_request(lc);
         }
     }
