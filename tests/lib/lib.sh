@@ -17,7 +17,15 @@ check() { local n=$1; shift; if "$@"; then pass "$n"; else fail "$n" "command fa
 check_eq() { if [ "$2" == "$3" ]; then pass "$1"; else fail "$1" "got '$2', want '$3'"; fi; }
 
 __cleanup() {
-    local p ns
+    local p ns i
+    # TERM first so servers stop their children (nginx workers), then KILL.
+    for p in "${__pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    for i in 1 2 3 4 5 6 7 8 9 10; do
+        local alive=0
+        for p in "${__pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+        [ $alive = 0 ] && break
+        sleep 0.1
+    done
     for p in "${__pids[@]}"; do kill -9 "$p" 2>/dev/null; done
     for p in "${__pids[@]}"; do wait "$p" 2>/dev/null; done
     for ns in "${__netns_list[@]}"; do ip netns del "$ns" 2>/dev/null; done
