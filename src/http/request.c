@@ -1,5 +1,6 @@
 #include "http/request.h"
 
+#include <ctype.h>
 #include <string.h>
 
 /* RFC 9110 tchar. */
@@ -11,12 +12,15 @@ static bool is_tchar(unsigned char c)
 }
 
 /* Finds the end of the line starting at p: returns the index of the LF, or
- * -2 when absent, -1 on a CR not followed by LF (bare CR). */
+ * -2 when absent, -1 on a CR not followed by LF (bare CR) or an LF without
+ * its CR (bare LF). RFC 9112 2.2 lets a recipient accept a bare LF; closer
+ * does not, since parsers that disagree on line ends are how requests get
+ * smuggled past a proxy (llhttp's strict mode agrees). */
 static long line_end(const char *buf, size_t from, size_t len)
 {
     for (size_t i = from; i < len; i++) {
         if (buf[i] == '\n')
-            return (long)i;
+            return i > from && buf[i - 1] == '\r' ? (long)i : -1;
         if (buf[i] == '\r' && i + 1 < len && buf[i + 1] != '\n')
             return -1;
     }
@@ -34,6 +38,20 @@ static int fail(struct http_request *r, int status)
     return -1;
 }
 
+/* RFC 9112 3.2: origin-form ("/path"), absolute-form ("scheme://..."),
+ * asterisk-form ("*"). Authority-form is CONNECT's, and closer is no proxy. */
+static bool target_form_ok(struct slice t)
+{
+    if (t.ptr[0] == '/' || (t.len == 1 && t.ptr[0] == '*'))
+        return true;
+    size_t i = 0;
+    while (i < t.len && (isalnum((unsigned char)t.ptr[i]) || t.ptr[i] == '+' ||
+                         t.ptr[i] == '-' || t.ptr[i] == '.'))
+        i++;
+    return i > 0 && isalpha((unsigned char)t.ptr[0]) && t.len - i > 3 &&
+           memcmp(t.ptr + i, "://", 3) == 0;
+}
+
 static int parse_request_line(const char *b, size_t end, struct http_request *r,
                               const struct http_limits *lim)
 {
@@ -45,7 +63,9 @@ static int parse_request_line(const char *b, size_t end, struct http_request *r,
     r->method = (struct slice){b, i};
     size_t t = ++i;
     while (i < end && b[i] != ' ') {
-        if ((unsigned char)b[i] <= 0x20 || b[i] == 0x7f)
+        /* URI syntax is visible ASCII; raw bytes >= 0x7f must be
+         * percent-encoded (llhttp agrees). */
+        if ((unsigned char)b[i] <= 0x20 || (unsigned char)b[i] >= 0x7f)
             return fail(r, 400);
         i++;
     }
@@ -54,6 +74,8 @@ static int parse_request_line(const char *b, size_t end, struct http_request *r,
     if (i == t || i >= end)
         return fail(r, 400);
     r->target = (struct slice){b + t, i - t};
+    if (!target_form_ok(r->target))
+        return fail(r, 400);
     i++;
     if (end - i != 8 || memcmp(b + i, "HTTP/", 5) != 0 || b[i + 6] != '.' ||
         b[i + 5] < '0' || b[i + 5] > '9' || b[i + 7] < '0' || b[i + 7] > '9')
@@ -166,9 +188,9 @@ int http_parse_request(const char *buf, size_t len, struct http_request *r,
     r->host = r->if_modified_since = (struct slice){0};
     r->status = 0;
     size_t pos = 0;
-    /* RFC 9112 2.2: ignore at least one empty line before the request. */
-    while (pos < len && (buf[pos] == '\r' || buf[pos] == '\n') && pos < 4)
-        pos++;
+    /* RFC 9112 2.2: ignore at least one empty line (CRLF) before the request. */
+    while (pos + 1 < len && buf[pos] == '\r' && buf[pos + 1] == '\n' && pos < 4)
+        pos += 2;
     long lf = line_end(buf, pos, len);
     if (lf == -1)
         return fail(r, 400);
@@ -212,7 +234,10 @@ int http_parse_request(const char *buf, size_t len, struct http_request *r,
     return (int)((size_t)lf + 1);
 }
 
-enum { CH_SIZE, CH_EXT, CH_SIZE_LF, CH_DATA, CH_DATA_CR, CH_DATA_LF, CH_TRAILER, CH_DONE };
+/* Every line of a chunked body ends in CRLF, checked one byte at a time
+ * (the reader never looks ahead, so it answers the same fed whole or byte
+ * by byte): a bare CR or bare LF anywhere is an error. */
+enum { CH_SIZE, CH_EXT, CH_SIZE_LF, CH_DATA, CH_DATA_CR, CH_DATA_LF, CH_TRAILER, CH_TRAILER_LF, CH_DONE };
 
 #define CHUNK_LINE_MAX 4096
 
@@ -245,9 +270,6 @@ int http_chunked_consume(struct http_chunked *c, const char *buf, size_t len, si
                 c->state = CH_EXT;
             } else if (ch == '\r') {
                 c->state = CH_SIZE_LF;
-            } else if (ch == '\n') {
-                c->state = c->remaining ? CH_DATA : CH_TRAILER;
-                c->line = 0;
             } else {
                 return -1;
             }
@@ -255,12 +277,10 @@ int http_chunked_consume(struct http_chunked *c, const char *buf, size_t len, si
             break;
         }
         case CH_EXT:
-            if (ch == '\n') {
-                c->state = c->remaining ? CH_DATA : CH_TRAILER;
-                c->line = 0;
-            } else if (++c->line > CHUNK_LINE_MAX || (ch == '\r' && i + 1 < len && buf[i + 1] != '\n')) {
+            if (ch == '\r')
+                c->state = CH_SIZE_LF;
+            else if (ch == '\n' || ++c->line > CHUNK_LINE_MAX)
                 return -1;
-            }
             i++;
             break;
         case CH_SIZE_LF:
@@ -280,14 +300,9 @@ int http_chunked_consume(struct http_chunked *c, const char *buf, size_t len, si
             break;
         }
         case CH_DATA_CR:
-            if (ch == '\r') {
-                c->state = CH_DATA_LF;
-            } else if (ch == '\n') {
-                c->state = CH_SIZE;
-                c->line = 0;
-            } else {
+            if (ch != '\r')
                 return -1;
-            }
+            c->state = CH_DATA_LF;
             i++;
             break;
         case CH_DATA_LF:
@@ -299,16 +314,17 @@ int http_chunked_consume(struct http_chunked *c, const char *buf, size_t len, si
             break;
         case CH_TRAILER:
             /* Trailer lines are skipped; an empty line ends the body. */
-            if (ch == '\n') {
-                if (c->line == 0) {
-                    c->state = CH_DONE;
-                } else {
-                    c->line = 0;
-                }
-            } else if (ch != '\r' || c->line) {
-                if (++c->line > CHUNK_LINE_MAX)
-                    return -1;
-            }
+            if (ch == '\r')
+                c->state = CH_TRAILER_LF;
+            else if (ch == '\n' || ++c->line > CHUNK_LINE_MAX)
+                return -1;
+            i++;
+            break;
+        case CH_TRAILER_LF:
+            if (ch != '\n')
+                return -1;
+            c->state = c->line == 0 ? CH_DONE : CH_TRAILER;
+            c->line = 0;
             i++;
             break;
         }

@@ -93,9 +93,16 @@ TEST(persistence_matrix)
     CHECK(http_client_wants_keepalive(&r));
 }
 
-TEST(lf_only_lines_accepted_bare_cr_rejected)
+TEST(bare_lf_and_bare_cr_rejected)
 {
-    CHECK_EQ_INT(status_of("GET / HTTP/1.1\nHost: h\n\n"), 0);
+    CHECK_EQ_INT(status_of("GET / HTTP/1.1\nHost: h\n\n"), 400);
+    CHECK_EQ_INT(status_of("GET / HTTP/1.1\r\nHost: h\n\r\n"), 400);
+    CHECK_EQ_INT(status_of("GET / HTTP/1.1\r\nHost: h\r\n\n"), 400);
+    CHECK_EQ_INT(status_of("\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n"), 0);
+    CHECK_EQ_INT(status_of("GET /\xff HTTP/1.1\r\nHost: h\r\n\r\n"), 400); /* raw byte in target */
+    CHECK_EQ_INT(status_of("GET x/ HTTP/1.1\r\nHost: h\r\n\r\n"), 400); /* no form */
+    CHECK_EQ_INT(status_of("GET http://h/x HTTP/1.1\r\nHost: h\r\n\r\n"), 0);
+    CHECK_EQ_INT(status_of("OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n"), 0);
     CHECK_EQ_INT(status_of("GET / HTTP/1.1\rHost: h\r\n\r\n"), 400);
     CHECK_EQ_INT(status_of("GET / HTTP/1.1\r\nHost: h\rX: y\r\n\r\n"), 400);
 }
@@ -165,6 +172,14 @@ TEST(chunked_bodies)
     CHECK_EQ_INT(chunked("5\r\nhelloXX", &used, &total), -1);
     CHECK_EQ_INT(chunked("fffffffffffffffffff\r\n", &used, &total), -1);
     CHECK_EQ_INT(chunked("-1\r\n", &used, &total), -1);
+    /* Bare LF / bare CR in size, extension, data end and trailer lines. */
+    CHECK_EQ_INT(chunked("5\nhello\r\n0\r\n\r\n", &used, &total), -1);
+    CHECK_EQ_INT(chunked("5;a=b\nhello\r\n0\r\n\r\n", &used, &total), -1);
+    CHECK_EQ_INT(chunked("5;a\rb\r\nhello\r\n0\r\n\r\n", &used, &total), -1);
+    CHECK_EQ_INT(chunked("5\r\nhello\n0\r\n\r\n", &used, &total), -1);
+    CHECK_EQ_INT(chunked("0\r\nT: x\n\r\n", &used, &total), -1);
+    CHECK_EQ_INT(chunked("0\r\n\n", &used, &total), -1);
+    CHECK_EQ_INT(chunked("5;a=b\r\nhello\r\n0\r\nT: x\r\n\r\n", &used, &total), 1);
     /* Byte by byte reaches the same end. */
     struct http_chunked c = {0};
     int rc = 0;
