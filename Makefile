@@ -17,8 +17,9 @@ HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/helpers/%)
 .PHONY: all test unit asan bench fuzz clean deps
 all: closer
 
+# Replace by rename: a running ./closer (a test's server) keeps its inode.
 closer: $(BUILD)/closer
-	cp $< $@
+	cp $< $@.tmp && mv -f $@.tmp $@
 
 $(BUILD)/closer: $(BUILD)/src/main.o $(BUILD)/libcloser.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
