@@ -44,6 +44,7 @@ struct lthread {
 
 static atomic_ullong issued, completed;
 static atomic_bool stopping;
+static atomic_ullong stopped_ns; /* when the first thread saw the end */
 static uint64_t deadline_ns;
 
 static const struct hconn_ops ops;
@@ -195,7 +196,10 @@ static void on_end(struct hconn *c, enum hconn_end how, int err)
         if (lc->busy)
             t->r.errors[LE_RESET]++;
         break;
-    case HC_END_REFUSED: t->r.errors[LE_REFUSED]++; break;
+    case HC_END_REFUSED:
+        t->r.errors[LE_REFUSED]++;
+        t->r.connections--; /* counted when connect() started; never established */
+        break;
     case HC_END_TIMEOUT: t->r.errors[LE_TIMEOUT]++; break;
     case HC_END_BAD_RESPONSE: t->r.errors[LE_BAD_RESPONSE]++; break;
     case HC_END_EARLY_CLOSE:
@@ -240,6 +244,8 @@ static void on_tick(struct loop *l, struct timer *tm)
                 (o->duration_ms && now >= deadline_ns) ||
                 (o->requests && atomic_load(&completed) >= o->requests);
     if (done) {
+        unsigned long long zero = 0;
+        atomic_compare_exchange_strong(&stopped_ns, &zero, now);
         atomic_store(&stopping, true);
         loop_stop(l);
         return;
@@ -266,6 +272,7 @@ static void *thread_main(void *arg)
     struct lthread *t = arg;
     for (unsigned i = 0; i < t->nconns; i++) {
         t->conns[i].t = t;
+        t->conns[i].hc.fd = -1; /* never opened (yet): nothing to close */
         timer_init(&t->conns[i].pause, on_pause);
         open_conn(&t->conns[i]);
     }
@@ -273,8 +280,13 @@ static void *thread_main(void *arg)
     loop_timer_arm(t->loop, &t->tick, 1);
     loop_run(t->loop);
     for (unsigned i = 0; i < t->nconns; i++) {
-        if (t->conns[i].hc.fd >= 0)
+        /* Still open when the run ends: the client closes it now, so it
+         * counts as a client close unless the server's FIN is already
+         * waiting. Every connection opened is then counted once. */
+        if (t->conns[i].hc.fd >= 0 && t->conns[i].hc.st != HC_CONNECTING) {
             t->r.open_at_end++;
+            t->r.closed_first[hconn_server_fin_pending(&t->conns[i].hc) ? LC_SERVER : LC_CLIENT]++;
+        }
         loop_timer_cancel(t->loop, &t->conns[i].pause);
         hconn_free(&t->conns[i].hc);
     }
@@ -324,6 +336,7 @@ int load_run(const struct load_opts *o, struct load_result *res, char *err, size
     atomic_store(&issued, 0);
     atomic_store(&completed, 0);
     atomic_store(&stopping, false);
+    atomic_store(&stopped_ns, 0);
     unsigned nt = o->threads ? o->threads : 1;
     if (nt > o->connections)
         nt = o->connections;
@@ -362,9 +375,11 @@ int load_run(const struct load_opts *o, struct load_result *res, char *err, size
     for (unsigned i = 0; i < nt; i++)
         pthread_create(&ts[i].thread, NULL, thread_main, &ts[i]);
     uint64_t prev = 0;
-    while (!atomic_load(&stopping) && !load_interrupted) {
-        usleep(o->progress ? 1000000 : 50000);
-        if (o->progress)
+    /* Short naps so the end is noticed at once; the progress line once a
+     * second. */
+    for (unsigned nap = 1; !atomic_load(&stopping) && !load_interrupted; nap++) {
+        usleep(20000);
+        if (o->progress && nap % 50 == 0)
             progress(o, (loop_clock_ns() - t0) / 1e9, prev, &prev);
     }
     atomic_store(&stopping, true);
@@ -374,7 +389,8 @@ int load_run(const struct load_opts *o, struct load_result *res, char *err, size
         fprintf(stderr, "\r%60s\r", "");
     memset(res, 0, sizeof *res);
     hist_init(&res->latency);
-    res->seconds = (loop_clock_ns() - t0) / 1e9;
+    uint64_t end = atomic_load(&stopped_ns);
+    res->seconds = ((end ? end : loop_clock_ns()) - t0) / 1e9;
     res->interrupted = load_interrupted;
     for (unsigned i = 0; i < nt; i++) {
         struct load_result *r = &ts[i].r;

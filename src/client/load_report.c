@@ -76,7 +76,7 @@ void load_print_text(FILE *out, const struct load_opts *o, const struct load_res
     fprintf(out, "  connections    %llu opened, %.1f requests per connection\n",
             (unsigned long long)r->connections,
             r->connections ? (double)r->requests / r->connections : 0);
-    fprintf(out, "  closed first   server %llu, client %llu, reset %llu  (%llu open at the end)\n",
+    fprintf(out, "  closed first   server %llu, client %llu, reset %llu  (%llu of them still open at the end)\n",
             (unsigned long long)r->closed_first[LC_SERVER],
             (unsigned long long)r->closed_first[LC_CLIENT],
             (unsigned long long)r->closed_first[LC_RESET], (unsigned long long)r->open_at_end);
