@@ -22,6 +22,16 @@ static int hex(char c)
  * "." segments. Returns 0, or 400/403. */
 static int clean_path(struct slice t, char *out, size_t cap)
 {
+    /* Absolute-form ("http://host/path", RFC 9112 3.2.2): the path part. */
+    const char *sep = t.len && t.ptr[0] != '/' ? memmem(t.ptr, t.len, "://", 3) : NULL;
+    if (sep) {
+        const char *p = sep + 3, *stop = t.ptr + t.len;
+        while (p < stop && *p != '/' && *p != '?' && *p != '#')
+            p++;
+        if (p == stop || *p != '/')
+            p = "/", stop = p + 1;
+        t = (struct slice){p, (size_t)(stop - p)};
+    }
     size_t end = 0;
     while (end < t.len && t.ptr[end] != '?' && t.ptr[end] != '#')
         end++;

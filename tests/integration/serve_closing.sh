@@ -135,6 +135,8 @@ check_eq file_symlink_out "$(ip netns exec "$NS" curl -s -o /dev/null -w '%{http
 lm=$(ip netns exec "$NS" curl -sI "$u/index.html" | tr -d '\r' | sed -n 's/^Last-Modified: //p')
 check_eq file_304 "$(ip netns exec "$NS" curl -s -o /dev/null -w '%{http_code}' -H "If-Modified-Since: $lm" "$u/index.html")" 304
 check_eq file_head "$(ip netns exec "$NS" curl -sI "$u/index.html" | tr -d '\r' | grep -c '^Content-Length: 12$')" 1
+# Absolute-form target (RFC 9112 3.2.2): the path part is served.
+check_eq file_absolute_form "$(ip netns exec "$NS" curl -s --request-target "http://x/index.html" "$u/")" "<h1>hi</h1>"
 
 # 12. Bad usage exits 2.
 "$CLOSER" serve --listen 127.0.0.1:1 2>/dev/null; check_eq serve_needs_content $? 2
