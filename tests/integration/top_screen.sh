@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# closer top: batch mode (one line per interval, counts against ss) and the
+# live screen under tmux (read with capture-pane; sort, port filter, resize,
+# q quits).
+. "$(dirname "$0")/../lib/lib.sh"
+need_root
+command -v tmux >/dev/null || { echo "SKIP: no tmux"; exit 0; }
+tmp=$(mktemp -d)
+SESSION="closer-top-$$"
+trap 'tmux kill-session -t "$SESSION" 2>/dev/null; __cleanup; rm -rf "$tmp"' EXIT
+
+netns_new NS
+for spec in "server-tw 8080 30" "cw-not-closed 8081 5" "client-tw 8083 7"; do
+    set -- $spec
+    rm -f "$tmp/ready"
+    bg P ip netns exec "$NS" "$HELPERS/mkpile" "$1" "$2" "$3" "$tmp/ready"
+    wait_for 10 test -s "$tmp/ready" || fail "pile_$1" "not ready"
+    [ "$1" = cw-not-closed ] && CW_PID=$(cat "$tmp/ready")
+done
+TW=$(ip netns exec "$NS" ss -Htan state time-wait | wc -l)
+
+# Batch: a header and exactly N lines; the counts are ss's.
+ip netns exec "$NS" "$CLOSER" top --batch -n 3 -d 200ms > "$tmp/batch"
+check_eq batch_lines "$(wc -l < "$tmp/batch")" 4
+check_eq batch_header "$(head -1 "$tmp/batch" | awk '{print $1, $4, $5}')" "time time_wait close_wait"
+check_eq batch_time_wait "$(awk 'NR==2{print $4}' "$tmp/batch")" "$TW"
+check_eq batch_close_wait "$(awk 'NR==2{print $5}' "$tmp/batch")" 5
+check_eq batch_first_delta_zero "$(awk 'NR==2{print $10}' "$tmp/batch")" "+0.0"
+# Without a TTY (a pipe) it is batch mode too.
+check_eq pipe_is_batch "$(ip netns exec "$NS" "$CLOSER" top -n 1 | wc -l)" 2
+"$CLOSER" top --delay 5ms >/dev/null 2>&1; check_eq bad_delay_exit_2 $? 2
+"$CLOSER" top --help | grep -q -- '--batch'; check_eq help_exit_0 $? 0
+
+# The live screen.
+tmux new-session -d -s "$SESSION" -x 120 -y 50 "ip netns exec $NS $CLOSER top -d 300ms; echo EXITED; sleep 30"
+screen() { tmux capture-pane -p -t "$SESSION"; }
+wait_for 10 bash -c "tmux capture-pane -p -t '$SESSION' | grep -q '^TIME_WAIT'" || fail screen_drawn "no state table"
+screen > "$tmp/s1"
+check_eq screen_time_wait "$(awk '$1=="TIME_WAIT"{print $2; exit}' "$tmp/s1")" "$TW"
+check_eq screen_close_wait "$(awk '$1=="CLOSE_WAIT"{print $2; exit}' "$tmp/s1")" 5
+check_eq screen_port_8080_tw "$(awk '$1=="8080"{print $2; exit}' "$tmp/s1")" 30
+check_eq screen_process "$(awk -v p="$CW_PID" '$1==p{print $2, $3}' "$tmp/s1")" "mkpile 5"
+check screen_dest_listed grep -q '^127.0.0.1:8083 ' "$tmp/s1"
+check screen_sorted_by_tw grep -q 'sort TIME_WAIT' "$tmp/s1"
+
+tmux send-keys -t "$SESSION" c
+wait_for 5 bash -c "tmux capture-pane -p -t '$SESSION' | grep -q 'sort CLOSE_WAIT'"; check_eq key_c_sorts $? 0
+# Port filter: p 8081 Enter shows only that port in the port table.
+tmux send-keys -t "$SESSION" p 8 0 8 1 Enter
+wait_for 5 bash -c "tmux capture-pane -p -t '$SESSION' | grep -q 'port 8081 '"; check_eq key_p_filters $? 0
+screen > "$tmp/s2"
+check_eq filter_hides_8080 "$(grep -c '^8080 ' "$tmp/s2")" 0
+check_eq filter_shows_8081_cw "$(awk '$1=="8081"{print $3; exit}' "$tmp/s2")" 5
+tmux send-keys -t "$SESSION" a
+# Resize: the screen is redrawn to the new width (no line longer than it).
+tmux resize-window -t "$SESSION" -x 60 -y 30 2>/dev/null || tmux resize-pane -t "$SESSION" -x 60 -y 30
+sleep 0.8
+check_eq resize_fits "$(screen | awk 'length > 60' | wc -l)" 0
+check resize_still_shows_states bash -c "tmux capture-pane -p -t '$SESSION' | grep -q '^TIME_WAIT'"
+tmux send-keys -t "$SESSION" q
+wait_for 5 bash -c "tmux capture-pane -p -t '$SESSION' | grep -q EXITED"; check_eq key_q_quits $? 0
