@@ -352,6 +352,7 @@ static void serve_request(struct conn *c, const struct http_request *r)
     if (cfg->status_path && r->target.len == strlen(cfg->status_path) &&
         !memcmp(r->target.ptr, cfg->status_path, r->target.len)) {
         static _Thread_local char text[2048];
+        set_state(c, CS_WRITE); /* as nginx counts it: this request is "writing" */
         size_t n = srv_status_render(text, sizeof text, 0);
         respond(c, 200, r->minor, text, n, "text/plain", NULL, head);
         return;
@@ -360,6 +361,7 @@ static void serve_request(struct conn *c, const struct http_request *r)
         !memcmp(r->target.ptr, cfg->status_path, strlen(cfg->status_path)) &&
         !memcmp(r->target.ptr + strlen(cfg->status_path), ".json", 5)) {
         static _Thread_local char text[2048];
+        set_state(c, CS_WRITE);
         size_t n = srv_status_render(text, sizeof text, 1);
         respond(c, 200, r->minor, text, n, "application/json", NULL, head);
         return;

@@ -49,7 +49,32 @@ if wait_listen "$NS" $PORT; then
 else
     fail h2load_pipelined_cap_same_as_nginx "nginx did not start"
 fi
-kill "$NGPID"; wait "$NGPID" 2>/dev/null; rm -rf "$ngdir"
+kill "$NGPID"; wait "$NGPID" 2>/dev/null
+# 1b. The status gauges read like nginx's stub_status: with one idle
+#     keep-alive connection held open, both say the same
+#     "Reading: 0 Writing: 1 Waiting: 1" (the status request is writing).
+gauges() { # NS URL
+    ip netns exec "$1" python3 -c "
+import socket, sys, time, urllib.request
+s = socket.create_connection(('127.0.0.1', $PORT))
+s.sendall(b'GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+s.recv(4096)
+time.sleep(0.2)
+body = urllib.request.urlopen(sys.argv[1]).read().decode()
+print([l for l in body.splitlines() if l.startswith('Reading')][0].strip())" "$2" 2>&1
+}
+sed -i 's|location / {|location = /stub { stub_status; } location / {|' "$ngdir/nginx.conf"
+bg NGPID ip netns exec "$NS" nginx -c "$ngdir/nginx.conf" -p "$ngdir"
+if wait_listen "$NS" $PORT; then
+    ng_gauges=$(gauges "$NS" "http://127.0.0.1:$PORT/stub")
+    kill "$NGPID"; wait "$NGPID" 2>/dev/null
+    serve --return 200 ok --workers 1
+    check_eq status_gauges_as_nginx "$(gauges "$NS" "http://127.0.0.1:$PORT/status")" "$ng_gauges"
+    kill "$SPID"; wait "$SPID" 2>/dev/null
+else
+    fail status_gauges_as_nginx "nginx did not start"
+fi
+rm -rf "$ngdir"
 serve --return 200 ok --keepalive-requests 10
 
 # 2. wrk against the same cap: 0 socket errors of any kind.
