@@ -106,8 +106,11 @@ static void on_accept(struct loop *l, int lfd, void *data, unsigned events)
     for (int i = 0; i < 64; i++) {
         if ((uint64_t)atomic_load(&srv_active_total) >= w->cfg->max_connections) {
             /* Stop accepting until a connection goes: never busy-loop on a
-             * level-triggered listener. */
+             * level-triggered listener. The cap is global, and the one that
+             * goes may be another worker's: look again in 100 ms too. */
             set_accepting(w, false);
+            if (!timer_armed(&w->accept_retry))
+                loop_timer_arm(w->loop, &w->accept_retry, 100);
             return;
         }
         int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
