@@ -81,3 +81,30 @@ c1=$(cpu)
 hz=$(getconf CLK_TCK)
 if [ $((c1 - c0)) -lt $((hz / 3)) ]; then pass max_connections_no_spin
 else fail max_connections_no_spin "$((c1 - c0)) ticks of CPU in 1 s at the cap"; fi
+kill "$SPID"; wait "$SPID" 2>/dev/null
+
+# 5. keepalive_time: a connection older than it gets Connection: close on
+#    its next response (cause keepalive_time), the server's FIN follows.
+serve --return 200 ok --workers 1 --keepalive-time 1s
+r=$(ip netns exec "$NS" python3 "$(dirname "$0")/../lib/rawhttp.py" 127.0.0.1 $PORT --requests 3 --idle 0.7)
+check_eq keepalive_time_closes "$(python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(d['connection'], d['ended'])" "$r")" \
+    "['keep-alive', 'keep-alive', 'close'] server-fin"
+kt=$(ip netns exec "$NS" curl -s "http://127.0.0.1:$PORT/status.json" | python3 -c "import json,sys; print(json.load(sys.stdin)['closed']['keepalive_time'])")
+check_eq cause_keepalive_time "$kt" 1
+kill "$SPID"; wait "$SPID" 2>/dev/null
+
+# 6. reset_timedout_connection: a head that never completes is cut by
+#    client_header_timeout with an RST (not a FIN).
+serve --return 200 ok --workers 1 --client-header-timeout 1s --reset-timedout-connection
+r=$(py "
+import socket
+s = socket.create_connection(('127.0.0.1', $PORT))
+s.sendall(b'GET / HTTP/1.1\r\nHost: x\r\n')
+s.settimeout(5)
+try:
+    print('fin' if s.recv(4096) == b'' else 'data')
+except ConnectionResetError:
+    print('reset')
+except socket.timeout:
+    print('open')")
+check_eq reset_timedout_connection "$r" reset
