@@ -37,9 +37,11 @@ int diag_decode(const void *buf, size_t len, diag_sock_fn fn, void *arg, int *in
 {
     const struct nlmsghdr *h = buf;
     int n = (int)len;
-    /* n stays signed: after the last message NLMSG_NEXT may take it below
-     * zero (missing tail padding), which must end the loop. */
-    for (; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
+    /* NLMSG_OK spelled out with n signed: after the last message
+     * NLMSG_NEXT may take n below zero (missing tail padding), which must
+     * end the loop (and clang rejects the macro's mixed-sign compare). */
+    for (; n >= (int)sizeof *h && h->nlmsg_len >= sizeof *h && h->nlmsg_len <= (unsigned)n;
+         h = NLMSG_NEXT(h, n)) {
         if (h->nlmsg_flags & NLM_F_DUMP_INTR)
             *intr = 1;
         if (h->nlmsg_type == NLMSG_DONE)
