@@ -3,6 +3,7 @@
  * load processes; the socket tables of both namespaces are the referee. */
 #include <errno.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -123,7 +124,12 @@ static int held_passive_close(struct lab_env *e, struct lab_result *r, pid_t srv
     if (lab_count(e, LAB_CLIENT, TS_TIME_WAIT, LAB_PORT, &tw0) < 0 ||
         wire_drop_acks(e, LAB_PORT, false) < 0)
         return -1;
+    /* The stop is asynchronous: a worker thread on the other core could
+     * still read the FIN. waitpid(WUNTRACED) returns once all are stopped. */
     kill(srv, SIGSTOP);
+    int st;
+    while (waitpid(srv, &st, WUNTRACED) < 0 && errno == EINTR)
+        ;
     for (int i = 0; i < HELD; i++)
         close(fds[i]);
     lab_watch(e, 300, 100);
