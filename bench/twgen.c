@@ -206,14 +206,16 @@ static int run_batch(const struct plan *p, int listener, int n, long made, unsig
     for (int i = 0; i < n; i++)
         if ((sv[i] = accept(listener, NULL, NULL)) < 0)
             return fail("accept");
+    /* Pair by pair: the second close follows the first within microseconds.
+     * Closing a whole batch first left the peer's delayed ACK of the FIN
+     * (ATO >= 40 ms) time to fire from a timer on the other CPU and arrive
+     * after our FIN: the fresh TIME_WAIT saw an older timestamp (PAWS),
+     * answered with an ACK, the closed peer with a RST, and it died. */
     int *first = p->server_side ? sv : cl, *second = p->server_side ? cl : sv;
-    for (int i = 0; i < n; i++)
-        close(first[i]);
-    /* The FIN is already queued: read sees EOF at once, then our close()
-     * answers it and the first closer moves to TIME_WAIT. */
     char b;
     for (int i = 0; i < n; i++) {
-        while (read(second[i], &b, 1) > 0)
+        close(first[i]);
+        while (read(second[i], &b, 1) > 0) /* EOF: the FIN is already here */
             ;
         close(second[i]);
     }
@@ -325,8 +327,9 @@ int main(int argc, char **argv)
     for (unsigned j = 0; j < jobs; j++)
         if ((listeners[j] = open_listener(j, plan.port)) < 0)
             return fail("listen");
-    /* A rare race (a late ACK with an older timestamp, PAWS, RST from the
-     * closed peer) can kill a fresh TIME_WAIT: top up what is missing. */
+    /* Guard: whatever still goes missing (tcp_tw_reuse recycling on the
+     * client side, a late ACK killing a fresh TIME_WAIT, see run_batch) is
+     * made again with fresh 4-tuples. */
     double t0 = now();
     long present = 0, overflow = 0, made = 0;
     unsigned round;
