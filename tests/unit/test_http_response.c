@@ -45,3 +45,38 @@ TEST(incomplete_and_malformed)
     CHECK_EQ_INT(parse("HTTP/1.1 200 OK\r\nContent-Length: 5x\r\n\r\n", &r, false), -1);
     CHECK_EQ_INT(parse("HTTP/1.1 200 OK\r\nNoColon\r\n\r\n", &r, false), -1);
 }
+
+/* Every prefix of a complete head is -2; the whole gives the same result as
+ * one call, with slices pointing into the caller's buffer. */
+TEST(byte_by_byte_same_result)
+{
+    static const char s[] = "HTTP/1.0 503 Busy\r\nServer: x\r\nConnection: Keep-Alive, close\r\n"
+                            "Keep-Alive: max=5, timeout=12\r\nContent-Length: 3\r\n\r\nabc";
+    size_t head = sizeof s - 1 - 3;
+    struct http_response r;
+    for (size_t n = 1; n < head; n++)
+        CHECK_EQ_INT(http_parse_response(s, n, &r, false), -2);
+    CHECK_EQ_INT(http_parse_response(s, head, &r, false), (int)head);
+    CHECK_EQ_INT(r.minor, 0);
+    CHECK_EQ_INT(r.status, 503);
+    CHECK_EQ_INT(r.nheaders, 4);
+    CHECK(r.headers[0].value.ptr == s + 27);
+    CHECK_EQ_INT(r.connection, CONN_HDR_CLOSE | CONN_HDR_KEEPALIVE);
+    CHECK(!http_response_keeps_alive(&r)); /* close wins */
+    CHECK_EQ_INT(http_keep_alive_timeout(&r), 12);
+    CHECK_EQ_INT(r.framing, FRAME_LENGTH);
+}
+
+TEST(informational_and_no_body)
+{
+    struct http_response r;
+    CHECK_EQ_INT(parse("HTTP/1.1 100 Continue\r\n\r\n", &r, false), 25);
+    CHECK_EQ_INT(r.status, 100);
+    CHECK_EQ_INT(r.framing, FRAME_NONE);
+    parse("HTTP/1.1 204 No Content\r\n\r\n", &r, false);
+    CHECK_EQ_INT(r.framing, FRAME_NONE);
+    CHECK(http_response_keeps_alive(&r));
+    parse("HTTP/1.1 200 OK\nContent-Length: 0\n\n", &r, false); /* bare LF tolerated */
+    CHECK_EQ_INT(r.framing, FRAME_NONE);
+    CHECK(http_response_keeps_alive(&r));
+}
