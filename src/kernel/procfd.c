@@ -1,4 +1,5 @@
 #include "kernel/procfd.h"
+#include "util/vec.h"
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -28,30 +29,18 @@ long procfd_parse_epoll_fdinfo(const char *text, uint64_t *inos, size_t max)
 
 static int push_fd(struct procfd_table *t, struct fd_ref r)
 {
-    if (t->nfds == t->fds_cap) {
-        size_t cap = t->fds_cap ? t->fds_cap * 2 : 1024;
-        struct fd_ref *n = realloc(t->fds, cap * sizeof *n);
-        if (!n)
-            return -ENOMEM;
-        t->fds = n;
-        t->fds_cap = cap;
-    }
-    t->fds[t->nfds++] = r;
-    return 0;
+    int rc = vec_reserve((void **)&t->fds, &t->fds_cap, t->nfds + 1, sizeof *t->fds, 1024);
+    if (!rc)
+        t->fds[t->nfds++] = r;
+    return rc;
 }
 
 static int push_proc(struct procfd_table *t, struct proc_info p)
 {
-    if (t->nprocs == t->procs_cap) {
-        size_t cap = t->procs_cap ? t->procs_cap * 2 : 256;
-        struct proc_info *n = realloc(t->procs, cap * sizeof *n);
-        if (!n)
-            return -ENOMEM;
-        t->procs = n;
-        t->procs_cap = cap;
-    }
-    t->procs[t->nprocs++] = p;
-    return 0;
+    int rc = vec_reserve((void **)&t->procs, &t->procs_cap, t->nprocs + 1, sizeof *t->procs, 256);
+    if (!rc)
+        t->procs[t->nprocs++] = p;
+    return rc;
 }
 
 static void read_comm(int pidfd, char comm[16])

@@ -9,6 +9,7 @@
 #include "kernel/diag.h"
 #include "kernel/proctcp.h"
 #include "kernel/sysctl.h"
+#include "util/vec.h"
 
 struct sock_vec {
     struct snapshot *s;
@@ -19,16 +20,10 @@ static int collect(const struct tcp_sock *t, void *arg)
 {
     struct sock_vec *v = arg;
     struct snapshot *s = v->s;
-    if (s->nsocks == v->cap) {
-        size_t cap = v->cap ? v->cap * 2 : 4096;
-        struct tcp_sock *n = realloc(s->socks, cap * sizeof *n);
-        if (!n)
-            return -ENOMEM;
-        s->socks = n;
-        v->cap = cap;
-    }
-    s->socks[s->nsocks++] = *t;
-    return 0;
+    int rc = vec_reserve((void **)&s->socks, &v->cap, s->nsocks + 1, sizeof *s->socks, 4096);
+    if (!rc)
+        s->socks[s->nsocks++] = *t;
+    return rc;
 }
 
 static int read_sockets(struct snapshot *s, const struct snapshot_opts *o, char *err, size_t errlen)
