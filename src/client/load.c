@@ -39,6 +39,7 @@ struct lthread {
     uint64_t *backlog;       /* intended times not yet sent (ring) */
     size_t bl_head, bl_len, bl_cap;
     unsigned src_next;
+    uint64_t grace_ns;       /* end of the wait for announced server closes */
     pthread_t thread;
 };
 
@@ -235,6 +236,14 @@ static void push_backlog(struct lthread *t, uint64_t intended)
 }
 
 /* Every millisecond: the open-loop schedule, and the end of the run. */
+static bool closing_pending(const struct lthread *t)
+{
+    for (unsigned i = 0; i < t->nconns; i++)
+        if (t->conns[i].closing && t->conns[i].hc.fd >= 0)
+            return true;
+    return false;
+}
+
 static void on_tick(struct loop *l, struct timer *tm)
 {
     struct lthread *t = (struct lthread *)((char *)tm - offsetof(struct lthread, tick));
@@ -247,6 +256,17 @@ static void on_tick(struct loop *l, struct timer *tm)
         unsigned long long zero = 0;
         atomic_compare_exchange_strong(&stopped_ns, &zero, now);
         atomic_store(&stopping, true);
+        /* A connection whose last response announced Connection: close is
+         * the server's to close: give its FIN a moment instead of racing it
+         * (which would move that TIME_WAIT to this host). */
+        if (!load_interrupted && closing_pending(t)) {
+            if (!t->grace_ns)
+                t->grace_ns = now + 500000000ull;
+            if (now < t->grace_ns) {
+                loop_timer_arm(l, tm, 1);
+                return;
+            }
+        }
         loop_stop(l);
         return;
     }
