@@ -36,6 +36,8 @@ void load_count_time_wait(const struct target *t, struct load_result *r)
     for (size_t i = 0; i < s->nsocks; i++) {
         const struct tcp_sock *k = &s->socks[i];
         uint16_t port;
+        if (k->state != TS_TIME_WAIT)
+            continue; /* the snapshot also holds the listeners */
         if (same_addr(k->family, k->dst, &t->addr, &port) && k->dport == port)
             r->time_wait_towards_target++;
         if (same_addr(k->family, k->src, &t->addr, &port) && k->sport == port)

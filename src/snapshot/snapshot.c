@@ -32,6 +32,10 @@ static int read_sockets(struct snapshot *s, const struct snapshot_opts *o, char 
     /* SYN_RECV requests live as NEW_SYN_RECV minisockets in the kernel. */
     if (states & (1u << TS_SYN_RECV))
         states |= 1u << TS_NEW_SYN_RECV;
+    /* Listeners are always read: the listening-port index says which side
+     * a socket is on and whether an inode-0 socket sits in an accept queue.
+     * Views filter them out again (sock_filter); there are few of them. */
+    states |= 1u << TS_LISTEN;
     struct sock_vec v = {.s = s};
     int rc;
     if (o->replay) {

@@ -33,7 +33,7 @@ struct tcp_counters {
 enum snap_source { SNAP_NETLINK, SNAP_PROC };
 
 struct snapshot_opts {
-    uint32_t states;  /* mask of 1 << tcp_state; 0 = all */
+    uint32_t states;  /* mask of 1 << tcp_state; 0 = all; LISTEN is always read */
     bool owners;      /* walk /proc/PID/fd (and fdinfo for epoll) */
     bool force_proc;  /* read /proc/net/tcp{,6} even if netlink works */
     const char *replay;  /* read a recorded netlink dump instead (tests) */

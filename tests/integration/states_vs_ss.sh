@@ -74,6 +74,10 @@ check_eq doctor_replay_no_owners "$(json_get "$tmp/replayed.json" "d['owners_rea
 # Owners: -p names the pile's process on its CLOSE_WAIT fds, as ss -p does.
 check_eq owners_match_ss "$(ip netns exec "$NS" "$CLOSER" states -H -p -s close-wait | grep -o 'fd=[0-9]*' | sort)" "$(ip netns exec "$NS" ss -Htanp state close-wait | grep -o 'fd=[0-9]*' | sort)"
 check tw_has_no_owner sh -c "ip netns exec '$NS' '$CLOSER' states -H -p -s time-wait | grep -q 'timewait minisocket: no fd'"
+# A state filter without listening sockets still knows the listeners: the
+# accept-full pile's queued connections are named as such, not as orphans.
+check unaccepted_named_under_filter sh -c "ip netns exec '$NS' '$CLOSER' states -H -p -s established --sport 8082 | grep -q 'in accept queue'"
+check unaccepted_not_orphan sh -c "! ip netns exec '$NS' '$CLOSER' states -H -p -s established --sport 8082 | grep -q orphan"
 check listen_queue_columns sh -c "ip netns exec '$NS' '$CLOSER' states -H -s listening --sport 8082 | awk '{exit !(\$2==5 && \$3==4)}'"
 
 # Bad input.
