@@ -62,7 +62,9 @@ struct doctor_report {
     struct finding *items;
     size_t n, cap;
     size_t counts[TS_MAX];       /* sockets per state */
-    size_t tw_server, tw_client, tw_other; /* TIME_WAIT by role */
+    /* TIME_WAIT by local port: listening (server closed first), ephemeral
+     * (client closed first), other (an explicit bind). */
+    size_t tw_server, tw_client, tw_other;
     size_t close_wait_owned, close_wait_unaccepted;
 };
 

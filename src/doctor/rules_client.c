@@ -146,11 +146,7 @@ int rules_client(const struct snapshot *s, const struct doctor_opts *o, struct d
         d->total++;
         d->tw += t->state == TS_TIME_WAIT;
         d->estab += t->state == TS_ESTABLISHED;
-        r->tw_client += t->state == TS_TIME_WAIT;
     }
-    /* The TIME_WAIT that is neither server- nor client-side (a non-ephemeral
-     * local port that is not listening: explicit bind()). */
-    r->tw_other = r->tw_other >= r->tw_client ? r->tw_other - r->tw_client : 0;
     size_t n = 0;
     for (size_t i = 0; i < tb.cap; i++)
         if (tb.slots[i].used)

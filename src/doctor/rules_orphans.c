@@ -1,28 +1,25 @@
 /* fin-wait-2-pile and last-ack-pile: the two states where one side waits
  * on the other after a close. */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "doctor/doctor.h"
 
+/* The local port holding most sockets in state; -1 when none (or no
+ * memory: the finding is still made, without a port). */
 static int busiest_port(const struct snapshot *s, int state, unsigned *n_out)
 {
-    /* A small count-min over ports would do; a full table is 256 KiB and
-     * exact. */
-    static unsigned counts[65536];
+    unsigned *counts = calloc(65536, sizeof *counts);
     int best = -1;
-    unsigned bestn = 0;
-    for (size_t i = 0; i < s->nsocks; i++)
-        if (s->socks[i].state == state)
-            counts[s->socks[i].sport]++;
+    *n_out = 0;
+    if (!counts)
+        return -1;
     for (size_t i = 0; i < s->nsocks; i++) {
         uint16_t p = s->socks[i].sport;
-        if (s->socks[i].state == state && counts[p] > bestn)
-            bestn = counts[p], best = p;
+        if (s->socks[i].state == state && ++counts[p] > *n_out)
+            *n_out = counts[p], best = p;
     }
-    for (size_t i = 0; i < s->nsocks; i++)
-        if (s->socks[i].state == state)
-            counts[s->socks[i].sport] = 0;
-    *n_out = bestn;
+    free(counts);
     return best;
 }
 

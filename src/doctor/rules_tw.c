@@ -71,11 +71,8 @@ static int server_tw(const struct snapshot *s, const struct doctor_opts *o, stru
         return -1;
     for (size_t i = 0; i < s->nsocks; i++) {
         const struct tcp_sock *t = &s->socks[i];
-        if (!snapshot_is_listen_port(s, t->sport)) {
-            if (t->state == TS_TIME_WAIT)
-                r->tw_other++;
+        if (!snapshot_is_listen_port(s, t->sport))
             continue;
-        }
         struct tw_port *p = &ports[t->sport];
         if (t->state == TS_ESTABLISHED) {
             p->estab++;
@@ -85,7 +82,6 @@ static int server_tw(const struct snapshot *s, const struct doctor_opts *o, stru
             p->last10s += age <= 10000;
             if (age > p->oldest_ms)
                 p->oldest_ms = age;
-            r->tw_server++;
         }
     }
     /* Biggest piles first. */
@@ -148,6 +144,5 @@ int rules_time_wait(const struct snapshot *s, const struct doctor_opts *o, struc
 {
     if (server_tw(s, o, r) < 0)
         return -1;
-    r->tw_client = 0; /* set by rules_client, which knows the ephemeral range */
     return tw_buckets(s, r);
 }
