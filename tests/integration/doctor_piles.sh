@@ -9,9 +9,8 @@ tmp=$(mktemp -d); trap '__cleanup; rm -rf "$tmp"' EXIT
 # pile NAME KIND PORT N: starts mkpile in a fresh namespace; sets NS and PID.
 pile() {
     netns_new NS
-    rm -f "$tmp/ready"
-    bg PID ip netns exec "$NS" "$HELPERS/mkpile" "$2" "$3" "$4" "$tmp/ready"
-    if ! wait_for 10 test -s "$tmp/ready"; then fail "$1" "mkpile $2 did not get ready"; return 1; fi
+    mkpile "$NS" "$2" "$3" "$4" || return 1
+    PID=$PILE_PID
     ip netns exec "$NS" "$CLOSER" doctor --json > "$tmp/$1.json"
     echo $? > "$tmp/$1.rc"
 }
@@ -36,16 +35,12 @@ fi
 #    150 sockets = 75% of the range -> warning, exit 1.
 netns_new NS
 ip netns exec "$NS" sysctl -qw net.ipv4.ip_local_port_range="40000 40199"
-rm -f "$tmp/ready"
-bg PID ip netns exec "$NS" "$HELPERS/mkpile" client-tw 9090 150 "$tmp/ready"
-if wait_for 10 test -s "$tmp/ready"; then
+if mkpile "$NS" client-tw 9090 150; then
     ip netns exec "$NS" "$CLOSER" doctor --json > "$tmp/client.json"; rc=$?
     check_eq client_tw_ss "$(ss_count "$NS" time-wait)" 150
     check_eq client_tw_finding "$(json_get "$tmp/client.json" "[(f['count'], f['dest'], f['severity'], f['facts']['ephemeral_range']) for f in d['findings'] if f['id']=='client-port-pressure']")" "[(150, '127.0.0.1:9090', 'warning', 200)]"
     check_eq client_tw_no_server_finding "$(finding client server-time-wait)" none
     check_eq client_tw_exit_code "$rc" 1
-else
-    fail client_tw "mkpile client-tw did not get ready"
 fi
 
 # 3. CLOSE_WAIT never accepted: in the accept queue, no inode.

@@ -9,13 +9,9 @@ tmp=$(mktemp -d); trap '__cleanup; rm -rf "$tmp"' EXIT
 ROOTDIR=$(cd "$(dirname "$0")/../.." && pwd)
 
 netns_new NS
-for spec in "server-tw 8080 30" "cw-not-closed 8081 5" "client-tw 8083 7"; do
-    set -- $spec
-    rm -f "$tmp/ready"
-    bg P ip netns exec "$NS" "$HELPERS/mkpile" "$1" "$2" "$3" "$tmp/ready"
-    wait_for 10 test -s "$tmp/ready" || fail "pile_$1" "not ready"
-    [ "$1" = cw-not-closed ] && CW_PID=$(cat "$tmp/ready")
-done
+mkpile "$NS" server-tw 8080 30
+mkpile "$NS" cw-not-closed 8081 5 && CW_PID=$PILE_PID
+mkpile "$NS" client-tw 8083 7
 
 # The exporter listens inside the namespace (so nothing leaves it).
 bg EXP ip netns exec "$NS" "$CLOSER" exporter --listen 127.0.0.1:9337 --timeout 1s --cache 0ms

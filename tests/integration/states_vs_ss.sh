@@ -9,10 +9,7 @@ tmp=$(mktemp -d); trap '__cleanup; rm -rf "$tmp"' EXIT
 
 netns_new NS
 for spec in "server-tw 8080 30" "cw-not-closed 8081 5" "accept-full 8082 4" "client-tw 8083 7"; do
-    set -- $spec
-    rm -f "$tmp/ready"
-    bg P ip netns exec "$NS" "$HELPERS/mkpile" "$1" "$2" "$3" "$tmp/ready"
-    wait_for 10 test -s "$tmp/ready" || fail "pile_$1" "not ready"
+    mkpile "$NS" $spec
 done
 # An IPv6 listener and connection, so both families are compared.
 bg P ip netns exec "$NS" python3 -c "

@@ -10,13 +10,9 @@ SESSION="closer-top-$$"
 trap 'tmux kill-session -t "$SESSION" 2>/dev/null; __cleanup; rm -rf "$tmp"' EXIT
 
 netns_new NS
-for spec in "server-tw 8080 30" "cw-not-closed 8081 5" "client-tw 8083 7"; do
-    set -- $spec
-    rm -f "$tmp/ready"
-    bg P ip netns exec "$NS" "$HELPERS/mkpile" "$1" "$2" "$3" "$tmp/ready"
-    wait_for 10 test -s "$tmp/ready" || fail "pile_$1" "not ready"
-    [ "$1" = cw-not-closed ] && CW_PID=$(cat "$tmp/ready")
-done
+mkpile "$NS" server-tw 8080 30
+mkpile "$NS" cw-not-closed 8081 5 && CW_PID=$PILE_PID
+mkpile "$NS" client-tw 8083 7
 TW=$(ip netns exec "$NS" ss -Htan state time-wait | wc -l)
 
 # Batch: a header and exactly N lines; the counts are ss's.

@@ -73,5 +73,21 @@ wait_listen() {
     wait_for 5 sh -c "ip netns exec '$1' ss -Htln 'sport = :$2' | grep -q ."
 }
 
+# mkpile NS KIND PORT N: starts tests/helpers/mkpile (see its header) in NS
+# and waits until the pile is in place; its pid goes in PILE_PID. Returns 1
+# (after a FAIL line) when it does not get ready.
+mkpile() {
+    local ready
+    ready=$(mktemp)
+    rm -f "$ready"
+    bg PILE_PID ip netns exec "$1" "$HELPERS/mkpile" "$2" "$3" "$4" "$ready"
+    if ! wait_for 10 test -s "$ready"; then
+        fail "pile_$2" "mkpile $2 $3 $4 did not get ready"
+        rm -f "$ready"
+        return 1
+    fi
+    rm -f "$ready"
+}
+
 # jq-free JSON queries: json_get FILE PYTHON_EXPR (d is the document)
 json_get() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
