@@ -111,20 +111,12 @@ static int read_epoll(int pidfd, const char *fd, struct epoll_set *set, bool *de
     }
     close(f);
     buf[len] = 0;
+    /* Count first, then fill: the registrations go straight into the set. */
     long n = procfd_parse_epoll_fdinfo(buf, NULL, 0);
     int rc = 0;
-    if (n > 0) {
-        if (set->n + (size_t)n > set->cap) {
-            size_t c = (set->n + (size_t)n) * 2;
-            uint64_t *ni = realloc(set->inos, c * sizeof *ni);
-            if (!ni)
-                rc = -ENOMEM;
-            else
-                set->inos = ni, set->cap = c;
-        }
-        if (!rc)
-            set->n += (size_t)procfd_parse_epoll_fdinfo(buf, set->inos + set->n, (size_t)n);
-    }
+    if (n > 0 && !(rc = vec_reserve((void **)&set->inos, &set->cap, set->n + (size_t)n,
+                                     sizeof *set->inos, 64)))
+        set->n += (size_t)procfd_parse_epoll_fdinfo(buf, set->inos + set->n, (size_t)n);
     if (buf != text)
         free(buf);
     return rc;

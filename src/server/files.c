@@ -54,8 +54,8 @@ static int clean_path(struct slice t, char *out, size_t cap)
     }
     dec[n] = 0;
     size_t o = 0;
-    for (char *seg = dec, *save = NULL; (seg = strtok_r(seg == dec ? dec : NULL, "/", &save));
-         seg = NULL) {
+    char *save = NULL;
+    for (char *seg = strtok_r(dec, "/", &save); seg; seg = strtok_r(NULL, "/", &save)) {
         if (!strcmp(seg, "."))
             continue;
         if (!strcmp(seg, ".."))
