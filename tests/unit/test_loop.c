@@ -50,11 +50,63 @@ TEST(wheel_cancel_and_rearm)
     timers[0].expires_ms = 10;
     wheel_insert(&w, &timers[0]);
     CHECK(timer_armed(&timers[0]));
-    wheel_remove(&timers[0]);
+    wheel_remove(&w, &timers[0]);
     CHECK(!timer_armed(&timers[0]));
-    wheel_remove(&timers[0]); /* idempotent */
+    wheel_remove(&w, &timers[0]); /* idempotent */
     CHECK(wheel_pop_expired(&w, 100) == NULL);
     CHECK_EQ_INT(wheel_next_timeout(&w, 100), WHEEL_SLOTS);
+}
+
+/* Against a brute-force model: random arms, cancels and clock jumps (from
+ * 1 ms to several revolutions); every pop is due, nothing due is left behind,
+ * and the advertised timeout never sleeps past a deadline. */
+TEST(wheel_matches_brute_force)
+{
+    enum { N = 64 };
+    static struct timer ts[N];
+    struct wheel w;
+    uint64_t now = 5000, seed = 12345;
+    wheel_init(&w, now);
+    for (int i = 0; i < N; i++)
+        timer_init(&ts[i], on_timer);
+    int bad_pop = 0, left_behind = 0, late_timeout = 0, fired_n = 0;
+    for (int step = 0; step < 20000; step++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        unsigned r = (unsigned)(seed >> 33);
+        struct timer *t = &ts[r % N];
+        switch ((r >> 8) % 4) {
+        case 0:
+        case 1: {
+            static const uint64_t span[] = {1, 10, 700, 1500, 5000, 60000};
+            wheel_remove(&w, t);
+            t->expires_ms = now + (r >> 12) % span[(r >> 10) % 6];
+            wheel_insert(&w, t);
+            break;
+        }
+        case 2: wheel_remove(&w, t); break;
+        default: {
+            int timeout = wheel_next_timeout(&w, now);
+            uint64_t next = UINT64_MAX;
+            for (int i = 0; i < N; i++)
+                if (timer_armed(&ts[i]) && ts[i].expires_ms < next)
+                    next = ts[i].expires_ms;
+            if (next != UINT64_MAX && now + (uint64_t)timeout > (next > now ? next : now))
+                late_timeout++;
+            now += (r >> 12) % 3 ? (uint64_t)timeout : (r >> 14) % 5000;
+            struct timer *p;
+            while ((p = wheel_pop_expired(&w, now))) {
+                bad_pop += p->expires_ms > now || timer_armed(p);
+                fired_n++;
+            }
+            for (int i = 0; i < N; i++)
+                left_behind += timer_armed(&ts[i]) && ts[i].expires_ms <= now;
+        }
+        }
+    }
+    CHECK_EQ_INT(bad_pop, 0);
+    CHECK_EQ_INT(left_behind, 0);
+    CHECK_EQ_INT(late_timeout, 0);
+    CHECK(fired_n > 1000);
 }
 
 static struct loop *L;
