@@ -23,6 +23,7 @@ struct reg {
     uint32_t gen;   /* bumped on every add/del */
     unsigned mask;
     bool active;
+    bool in_epoll;  /* false while a deferred add is not committed */
 };
 
 struct loop {
@@ -110,7 +111,7 @@ static int ctl(struct loop *l, int op, int fd, unsigned mask)
     return epoll_ctl(l->epfd, op, fd, &ev) < 0 ? -errno : 0;
 }
 
-int loop_add(struct loop *l, int fd, unsigned mask, loop_io_fn fn, void *data)
+static int reg_set(struct loop *l, int fd, unsigned mask, loop_io_fn fn, void *data)
 {
     if (fd < 0)
         return -EBADF;
@@ -122,7 +123,31 @@ int loop_add(struct loop *l, int fd, unsigned mask, loop_io_fn fn, void *data)
     r->fn = fn;
     r->data = data;
     r->mask = mask;
-    rc = ctl(l, EPOLL_CTL_ADD, fd, mask);
+    r->active = true;
+    r->in_epoll = false;
+    return 0;
+}
+
+int loop_add(struct loop *l, int fd, unsigned mask, loop_io_fn fn, void *data)
+{
+    int rc = reg_set(l, fd, mask, fn, data);
+    return rc ? rc : loop_commit(l, fd);
+}
+
+int loop_add_deferred(struct loop *l, int fd, unsigned mask, loop_io_fn fn, void *data)
+{
+    return reg_set(l, fd, mask, fn, data);
+}
+
+int loop_commit(struct loop *l, int fd)
+{
+    if (fd < 0 || (size_t)fd >= l->nregs || !l->regs[fd].active)
+        return -ENOENT;
+    struct reg *r = &l->regs[fd];
+    if (r->in_epoll)
+        return 0;
+    int rc = ctl(l, EPOLL_CTL_ADD, fd, r->mask);
+    r->in_epoll = rc == 0;
     r->active = rc == 0;
     return rc;
 }
@@ -131,18 +156,23 @@ int loop_mod(struct loop *l, int fd, unsigned mask)
 {
     if (fd < 0 || (size_t)fd >= l->nregs || !l->regs[fd].active)
         return -ENOENT;
-    if (l->regs[fd].mask == mask)
+    struct reg *r = &l->regs[fd];
+    if (r->mask == mask)
         return 0;
-    l->regs[fd].mask = mask;
-    return ctl(l, EPOLL_CTL_MOD, fd, mask);
+    r->mask = mask;
+    return r->in_epoll ? ctl(l, EPOLL_CTL_MOD, fd, mask) : 0;
 }
 
 int loop_del(struct loop *l, int fd)
 {
     if (fd < 0 || (size_t)fd >= l->nregs || !l->regs[fd].active)
         return -ENOENT;
-    l->regs[fd].active = false;
-    l->regs[fd].gen++;
+    struct reg *r = &l->regs[fd];
+    r->active = false;
+    r->gen++;
+    if (!r->in_epoll)
+        return 0;
+    r->in_epoll = false;
     return epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL) < 0 ? -errno : 0;
 }
 
@@ -151,6 +181,7 @@ int loop_forget(struct loop *l, int fd)
     if (fd < 0 || (size_t)fd >= l->nregs || !l->regs[fd].active)
         return -ENOENT;
     l->regs[fd].active = false;
+    l->regs[fd].in_epoll = false;
     l->regs[fd].gen++;
     return 0;
 }
@@ -164,15 +195,14 @@ void timer_init(struct timer *t, timer_fn fn)
 
 void loop_timer_arm(struct loop *l, struct timer *t, uint64_t delay_ms)
 {
-    wheel_remove(t);
+    wheel_remove(&l->wheel, t);
     t->expires_ms = l->now_ms + delay_ms;
     wheel_insert(&l->wheel, t);
 }
 
 void loop_timer_cancel(struct loop *l, struct timer *t)
 {
-    (void)l;
-    wheel_remove(t);
+    wheel_remove(&l->wheel, t);
 }
 
 uint64_t loop_now_ms(const struct loop *l) { return l->now_ms; }

@@ -36,6 +36,14 @@ struct loop *loop_new(void);
 void loop_free(struct loop *l);
 
 int loop_add(struct loop *l, int fd, unsigned mask, loop_io_fn fn, void *data);
+/* Registers fd without telling epoll yet: a caller that will try the fd at
+ * once (a fresh connection whose request has usually arrived) often
+ * finishes with it before it ever needs to wait, and then saves the
+ * EPOLL_CTL_ADD and the kernel's epoll bookkeeping at close. loop_mod only
+ * records the mask until loop_commit adds fd with it (no-op once added or
+ * after loop_del/loop_forget). */
+int loop_add_deferred(struct loop *l, int fd, unsigned mask, loop_io_fn fn, void *data);
+int loop_commit(struct loop *l, int fd);
 int loop_mod(struct loop *l, int fd, unsigned mask);
 int loop_del(struct loop *l, int fd); /* call before close(fd) */
 /* Drops fd's registration without epoll_ctl, for a caller that closes fd

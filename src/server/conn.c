@@ -58,12 +58,27 @@ static void arm(struct conn *c, uint64_t ms)
 
 static bool ensure_rbuf(struct conn *c)
 {
+    struct worker *w = c->w;
     if (!c->rbuf)
-        c->rbuf = malloc(CONN_RBUF);
+        c->rbuf = w->nspare ? w->spare_rbufs[--w->nspare] : malloc(CONN_RBUF);
     return c->rbuf != NULL;
 }
 
-struct conn *conn_new(struct worker *w, int fd)
+static void release_rbuf(struct conn *c)
+{
+    struct worker *w = c->w;
+    if (!c->rbuf)
+        return;
+    if (w->nspare < sizeof w->spare_rbufs / sizeof w->spare_rbufs[0])
+        w->spare_rbufs[w->nspare++] = c->rbuf;
+    else
+        free(c->rbuf);
+    c->rbuf = NULL;
+}
+
+static void on_readable(struct conn *c);
+
+static struct conn *conn_new(struct worker *w, int fd)
 {
     struct conn *c = calloc(1, sizeof *c);
     if (!c)
@@ -74,8 +89,8 @@ struct conn *conn_new(struct worker *w, int fd)
     c->state = CS_LEAKED; /* no gauge until set_state */
     c->started_ms = loop_now_ms(w->loop);
     timer_init(&c->timer, on_timer);
-    if (!ensure_rbuf(c) || loop_add(w->loop, fd, LOOP_READ, on_io, c) < 0) {
-        free(c->rbuf);
+    if (!ensure_rbuf(c) || loop_add_deferred(w->loop, fd, LOOP_READ, on_io, c) < 0) {
+        release_rbuf(c);
         free(c);
         return NULL;
     }
@@ -84,6 +99,23 @@ struct conn *conn_new(struct worker *w, int fd)
     atomic_fetch_add_explicit(&srv_status.active, 1, memory_order_relaxed);
     worker_conn_track(w, c);
     return c;
+}
+
+bool conn_accept(struct worker *w, int fd)
+{
+    struct conn *c = conn_new(w, fd);
+    if (!c)
+        return false;
+    atomic_fetch_add_explicit(&srv_status.handled, 1, memory_order_relaxed);
+    /* The request usually arrived right behind the handshake: answer it
+     * now, and enter epoll only if the connection has to wait (a one-
+     * request connection then costs no epoll_ctl at all). c may be gone
+     * after on_readable; the worker's table says whether it is. */
+    on_readable(c);
+    int rc = loop_commit(w->loop, fd);
+    if (rc < 0 && rc != -ENOENT && (size_t)fd < w->conns_cap && w->conns[fd])
+        conn_close(w->conns[fd], CAUSE_ERROR);
+    return true;
 }
 
 bool conn_is_idle(const struct conn *c) { return c->state == CS_IDLE; }
@@ -105,8 +137,8 @@ void conn_close(struct conn *c, enum close_cause cause)
         close(c->file_fd);
     set_state(c, CS_LEAKED);
     atomic_fetch_sub_explicit(&srv_status.active, 1, memory_order_relaxed);
+    release_rbuf(c);
     worker_conn_gone(c->w, c);
-    free(c->rbuf);
     free(c);
 }
 
@@ -151,6 +183,20 @@ static void start_write(struct conn *c)
     arm(c, C_CFG(c)->send_timeout);
 }
 
+/* The last response of a connection the server closes at once with a FIN:
+ * MSG_MORE keeps its tail segment queued, and the close (or the lingering
+ * close's shutdown) then sends data and FIN in one segment - one packet,
+ * and one receive pass at the client, less per connection. Never before a
+ * RST close (unsent data would be discarded) or a wait for the client's FIN
+ * (the response must not sit corked). */
+static bool holds_for_fin(const struct conn *c)
+{
+    const struct srv_config *cfg = C_CFG(c);
+    return !c->keepalive && !c->file_left && !cfg->linger_zero &&
+           cfg->close_policy == CLOSE_POLICY_SERVER &&
+           !(c->cause == CAUSE_TIMEOUT && cfg->reset_timedout_connection);
+}
+
 /* Returns 1 done, 0 would block, -1 error. */
 static int flush_out(struct conn *c)
 {
@@ -161,7 +207,13 @@ static int flush_out(struct conn *c)
             iov[n++] = (struct iovec){c->hbuf + c->hoff, c->hlen - c->hoff};
         if (c->boff < c->blen)
             iov[n++] = (struct iovec){(void *)(c->body + c->boff), c->blen - c->boff};
-        ssize_t w = writev(c->fd, iov, n);
+        ssize_t w;
+        if (holds_for_fin(c)) {
+            struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+            w = sendmsg(c->fd, &m, MSG_MORE | MSG_NOSIGNAL);
+        } else {
+            w = writev(c->fd, iov, n);
+        }
         if (w < 0)
             return errno == EAGAIN ? 0 : errno == EINTR ? flush_out(c) : -1;
         size_t left = (size_t)w, h = c->hlen - c->hoff;
@@ -205,8 +257,7 @@ static void after_response(struct conn *c)
         return;
     }
     /* Idle keep-alive: give the buffer back, one timer, wait. */
-    free(c->rbuf);
-    c->rbuf = NULL;
+    release_rbuf(c);
     set_state(c, CS_IDLE);
     arm(c, C_CFG(c)->keepalive_timeout);
     loop_mod(c->w->loop, c->fd, LOOP_READ);

@@ -54,7 +54,9 @@ struct conn {
     struct conn *next_leaked;
 };
 
-struct conn *conn_new(struct worker *w, int fd);
+/* Takes over an accepted fd (answers what already arrived); false when no
+ * connection could be set up and the caller still owns fd. */
+bool conn_accept(struct worker *w, int fd);
 void conn_close(struct conn *c, enum close_cause cause);
 /* Ends an idle keep-alive connection for a graceful stop. */
 void conn_shutdown_idle(struct conn *c);

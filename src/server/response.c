@@ -1,5 +1,7 @@
 #include "server/response.h"
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -66,26 +68,68 @@ static const char *cached_date(void)
     return text;
 }
 
+/* A bounded appender: the head is built on every response, and snprintf's
+ * format interpretation was a visible share of a small response's cost. */
+struct out {
+    char *p, *end;
+    bool full;
+};
+
+static void put(struct out *o, const char *s, size_t n)
+{
+    if (o->full || (size_t)(o->end - o->p) < n) {
+        o->full = true;
+        return;
+    }
+    memcpy(o->p, s, n);
+    o->p += n;
+}
+
+static void puts_(struct out *o, const char *s) { put(o, s, strlen(s)); }
+#define PUT_LIT(o, lit) put(o, lit, sizeof lit - 1)
+
+static void put_u64(struct out *o, uint64_t v)
+{
+    char d[20];
+    size_t i = sizeof d;
+    do
+        d[--i] = (char)('0' + v % 10);
+    while ((v /= 10));
+    put(o, d + i, sizeof d - i);
+}
+
 size_t resp_write_head(char *buf, size_t len, const struct resp_head *h)
 {
-    char lm[64] = "", ka[48] = "", ct[96] = "";
+    struct out o = {buf, buf + len, false};
+    PUT_LIT(&o, "HTTP/1.");
+    put(&o, h->minor ? "1 " : "0 ", 2);
+    put_u64(&o, (uint64_t)h->status);
+    PUT_LIT(&o, " ");
+    puts_(&o, resp_reason(h->status));
+    PUT_LIT(&o, "\r\nServer: closer\r\nDate: ");
+    puts_(&o, cached_date());
+    if (h->content_type) {
+        PUT_LIT(&o, "\r\nContent-Type: ");
+        puts_(&o, h->content_type);
+    }
+    PUT_LIT(&o, "\r\nContent-Length: ");
+    put_u64(&o, h->content_length);
     if (h->last_modified) {
         char d[32];
         resp_http_date(h->last_modified, d);
-        snprintf(lm, sizeof lm, "Last-Modified: %s\r\n", d);
+        PUT_LIT(&o, "\r\nLast-Modified: ");
+        puts_(&o, d);
     }
-    if (h->keepalive && h->keepalive_timeout_s)
-        snprintf(ka, sizeof ka, "Keep-Alive: timeout=%llu\r\n",
-                 (unsigned long long)h->keepalive_timeout_s);
-    if (h->content_type)
-        snprintf(ct, sizeof ct, "Content-Type: %s\r\n", h->content_type);
-    int n = snprintf(buf, len,
-                     "HTTP/1.%d %d %s\r\nServer: closer\r\nDate: %s\r\n%sContent-Length: %llu\r\n"
-                     "%sConnection: %s\r\n%s\r\n",
-                     h->minor, h->status, resp_reason(h->status), cached_date(), ct,
-                     (unsigned long long)h->content_length, lm,
-                     h->keepalive ? "keep-alive" : "close", ka);
-    return n > 0 && (size_t)n < len ? (size_t)n : 0;
+    if (h->keepalive)
+        PUT_LIT(&o, "\r\nConnection: keep-alive");
+    else
+        PUT_LIT(&o, "\r\nConnection: close");
+    if (h->keepalive && h->keepalive_timeout_s) {
+        PUT_LIT(&o, "\r\nKeep-Alive: timeout=");
+        put_u64(&o, h->keepalive_timeout_s);
+    }
+    PUT_LIT(&o, "\r\n\r\n");
+    return o.full ? 0 : (size_t)(o.p - buf);
 }
 
 const char *resp_mime(const char *path)

@@ -127,11 +127,8 @@ static void on_accept(struct loop *l, int lfd, void *data, unsigned events)
             keep_unregistered(w, fd);
             continue;
         }
-        if (!conn_new(w, fd)) {
+        if (!conn_accept(w, fd))
             close(fd);
-            continue;
-        }
-        atomic_fetch_add_explicit(&srv_status.handled, 1, memory_order_relaxed);
     }
 }
 
@@ -222,6 +219,8 @@ void worker_free(struct worker *w)
     for (size_t fd = 0; fd < w->conns_cap; fd++)
         if (w->conns[fd])
             conn_close(w->conns[fd], CAUSE_SHUTDOWN);
+    while (w->nspare)
+        free(w->spare_rbufs[--w->nspare]);
     for (size_t i = 0; i < w->nlisten; i++)
         close(w->listen_fds[i]);
     if (w->wake_fd >= 0)

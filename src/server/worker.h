@@ -27,6 +27,11 @@ struct worker {
     size_t conns_cap;
     long active;             /* connections of this worker */
     struct conn *leaked;     /* fault modes: kept open on purpose */
+    /* Read buffers given back by idle or closed connections, reused LIFO:
+     * malloc/free of 8 KiB per request churns the heap top (trim, madvise,
+     * page faults). Small, so idle memory stays per connection. */
+    char *spare_rbufs[16];
+    size_t nspare;
     pthread_t thread;
 };
 

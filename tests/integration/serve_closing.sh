@@ -143,3 +143,25 @@ check_eq file_absolute_form "$(ip netns exec "$NS" curl -s --request-target "htt
 "$CLOSER" serve --return 200 x 2>/dev/null; check_eq serve_needs_listen $? 2
 "$CLOSER" serve --listen nowhere --return 200 x 2>/dev/null; check_eq serve_bad_listen $? 2
 "$CLOSER" serve --listen 127.0.0.1:1 --return 200 x --keepalive-timeout 5x 2>/dev/null; check_eq serve_bad_duration $? 2
+
+# 13. A server-closed connection's last response leaves with the FIN in the
+#     same segment (MSG_MORE, then close): counted by nft on the wire, as
+#     segments from the server with FIN set and payload. A client-policy
+#     close (the server waits for the client's FIN) must not hold data back:
+#     its response segments carry no FIN.
+fin_with_data() {
+    ip netns exec "$NS" nft -f - <<'NFT'
+table inet wire {
+    chain out {
+        type filter hook output priority 0;
+        tcp sport 8080 tcp flags & fin == fin ip length > 52 counter
+    }
+}
+NFT
+    for _ in 1 2 3 4 5; do raw --requests 1 "$@" >/dev/null; done
+    ip netns exec "$NS" nft list table inet wire | sed -n 's/.*counter packets \([0-9]*\).*/\1/p'
+}
+serve finseg --return 200 ok
+check_eq last_response_carries_fin "$(fin_with_data --close-header)" 5
+serve finseg_client --return 200 ok --close-policy client
+check_eq client_policy_response_not_held "$(fin_with_data --close-header --client-close)" 0

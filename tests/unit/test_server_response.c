@@ -1,0 +1,68 @@
+/* The response head writer: exact bytes, every optional header, and a
+ * buffer too small is refused whole (never a truncated head on the wire). */
+#include <string.h>
+
+#include "server/response.h"
+#include "test.h"
+
+/* Replaces the Date value (it changes each second) with "D". */
+static void blank_date(char *s)
+{
+    char *d = strstr(s, "Date: ");
+    if (!d)
+        return;
+    char *end = strstr(d, "\r\n");
+    memmove(d + 7, end, strlen(end) + 1);
+    d[6] = 'D';
+}
+
+TEST(head_keepalive_http11)
+{
+    char buf[512];
+    struct resp_head h = {.status = 200, .minor = 1, .content_length = 3, .keepalive = true};
+    size_t n = resp_write_head(buf, sizeof buf, &h);
+    CHECK(n > 0);
+    buf[n] = 0;
+    blank_date(buf);
+    CHECK_EQ_STR(buf, "HTTP/1.1 200 OK\r\nServer: closer\r\nDate: D\r\nContent-Length: 3\r\n"
+                      "Connection: keep-alive\r\n\r\n");
+}
+
+TEST(head_http10_keepalive_with_type_and_last_modified)
+{
+    char buf[512];
+    struct resp_head h = {.status = 404, .minor = 0, .content_type = "text/plain",
+                          .content_length = 18446744073709551615ull, .keepalive = true,
+                          .keepalive_timeout_s = 75, .last_modified = 784111777};
+    size_t n = resp_write_head(buf, sizeof buf, &h);
+    CHECK(n > 0);
+    buf[n] = 0;
+    blank_date(buf);
+    CHECK_EQ_STR(buf, "HTTP/1.0 404 Not Found\r\nServer: closer\r\nDate: D\r\n"
+                      "Content-Type: text/plain\r\nContent-Length: 18446744073709551615\r\n"
+                      "Last-Modified: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+                      "Connection: keep-alive\r\nKeep-Alive: timeout=75\r\n\r\n");
+}
+
+TEST(head_close_and_zero_length)
+{
+    char buf[512];
+    struct resp_head h = {.status = 431, .minor = 1, .keepalive = false, .keepalive_timeout_s = 5};
+    size_t n = resp_write_head(buf, sizeof buf, &h);
+    CHECK(n > 0);
+    buf[n] = 0;
+    blank_date(buf);
+    CHECK_EQ_STR(buf, "HTTP/1.1 431 Request Header Fields Too Large\r\nServer: closer\r\nDate: D\r\n"
+                      "Content-Length: 0\r\nConnection: close\r\n\r\n");
+}
+
+TEST(head_refused_when_it_does_not_fit)
+{
+    char buf[512];
+    struct resp_head h = {.status = 200, .minor = 1, .content_length = 3, .keepalive = true};
+    size_t full = resp_write_head(buf, sizeof buf, &h);
+    CHECK(full > 0);
+    CHECK_EQ_INT((int)resp_write_head(buf, full, &h), (int)full);
+    CHECK_EQ_INT((int)resp_write_head(buf, full - 1, &h), 0);
+    CHECK_EQ_INT((int)resp_write_head(buf, 10, &h), 0);
+}
