@@ -13,12 +13,16 @@
 
 typedef int (*diag_sock_fn)(const struct tcp_sock *s, void *arg);
 
-/* Dumps TCP sockets of one family (AF_INET / AF_INET6) whose state is in
+/* Dumps TCP sockets of one family (AF_INET / AF_INET6, or AF_UNSPEC for
+ * both in one kernel walk) whose state is in
  * states (bit mask of 1 << tcp_state). If record is non-NULL, every raw
  * netlink datagram is appended to it (length-prefixed) for diag_replay.
  * *intr is set when the kernel flagged the dump as interrupted (the table
  * changed under it: a socket may be missing or counted twice). */
 int diag_dump(int family, uint32_t states, diag_sock_fn fn, void *arg, FILE *record, int *intr);
+/* Both families: one AF_UNSPEC walk, or one dump per family on a kernel
+ * that refuses it. */
+int diag_dump_tcp(uint32_t states, diag_sock_fn fn, void *arg, FILE *record, int *intr);
 
 /* Decodes a buffer of netlink messages (one recv's worth). Returns 1 when
  * NLMSG_DONE was seen, 0 when more is expected, negative errno on an

@@ -55,9 +55,7 @@ static int read_sockets(struct snapshot *s, const struct snapshot_opts *o, char 
             return -1;
         }
         int intr = 0;
-        rc = diag_dump(AF_INET, states, collect, &v, rec, &intr);
-        if (!rc)
-            rc = diag_dump(AF_INET6, states, collect, &v, rec, &intr);
+        rc = diag_dump_tcp(states, collect, &v, rec, &intr);
         if (intr)
             snprintf(s->source_note, sizeof s->source_note,
                      "the socket table changed during the dump (NLM_F_DUMP_INTR): counts may be "

@@ -170,6 +170,43 @@ TEST(live_dump_sees_own_listener)
     CHECK(found);
 }
 
+/* One AF_UNSPEC walk returns both families: a v4 and a v6 listener of our
+ * own are both there, and (compared to per-family dumps) nothing else
+ * differs in count. */
+TEST(live_dump_both_families_in_one_walk)
+{
+    int f4 = socket(AF_INET, SOCK_STREAM, 0), f6 = socket(AF_INET6, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    CHECK(bind(f4, (struct sockaddr *)&a, sizeof a) == 0 && listen(f4, 5) == 0);
+    int have6 = bind(f6, (struct sockaddr *)&a6, sizeof a6) == 0 && listen(f6, 6) == 0;
+    socklen_t len = sizeof a;
+    getsockname(f4, (struct sockaddr *)&a, &len);
+    len = sizeof a6;
+    getsockname(f6, (struct sockaddr *)&a6, &len);
+    int intr = 0, seen4 = 0, seen6 = 0;
+    ngot = 0;
+    memset(got, 0, sizeof got);
+    CHECK_EQ_INT(diag_dump(AF_UNSPEC, 1u << TS_LISTEN, collect, NULL, NULL, &intr), 0);
+    int both = ngot;
+    for (int i = 0; i < ngot; i++) {
+        seen4 |= got[i].family == AF_INET && got[i].sport == ntohs(a.sin_port) && got[i].wqueue == 5;
+        seen6 |= got[i].family == AF_INET6 && got[i].sport == ntohs(a6.sin6_port) && got[i].wqueue == 6;
+    }
+    ngot = 0;
+    CHECK_EQ_INT(diag_dump(AF_INET, 1u << TS_LISTEN, collect, NULL, NULL, &intr), 0);
+    CHECK_EQ_INT(diag_dump(AF_INET6, 1u << TS_LISTEN, collect, NULL, NULL, &intr), 0);
+    int per_family = ngot;
+    ngot = 0;
+    CHECK_EQ_INT(diag_dump_tcp(1u << TS_LISTEN, collect, NULL, NULL, &intr), 0);
+    close(f4), close(f6);
+    CHECK(seen4);
+    if (have6) /* a host without IPv6 on lo still checks v4 */
+        CHECK(seen6);
+    CHECK_EQ_INT(both, per_family);
+    CHECK_EQ_INT(ngot, both);
+}
+
 /* Found by fuzz_diag: a message whose length is not a multiple of 4 at the
  * end of the buffer made the signed remainder negative, and an unsigned
  * cast turned that into "plenty left". */
