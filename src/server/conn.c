@@ -277,6 +277,27 @@ static void write_some(struct conn *c)
 
 /* ---- closing ---- */
 
+/* Whether input may still arrive after the last response: unread bytes
+ * already here, or a client that took the connection for persistent (the
+ * server ends it on its own: request cap, keepalive_time, stop, error,
+ * keep-alive off) and may have pipelined requests still on the wire. A
+ * plain close would answer those with a RST, which can destroy the last
+ * response in the client's buffers and fails its in-flight requests
+ * instead of letting it retry them. */
+static bool may_send_more(const struct conn *c, enum close_cause cause)
+{
+    if (c->rlen > 0 || c->body_left > 0 || c->chunked_body)
+        return true;
+    switch (cause) {
+    case CAUSE_REQUEST_CAP:
+    case CAUSE_KEEPALIVE_TIME:
+    case CAUSE_SHUTDOWN:
+    case CAUSE_ERROR:
+    case CAUSE_KEEPALIVE_OFF: return true;
+    default: return false;
+    }
+}
+
 /* The server decided this is the last response (cause says why). */
 static void finish(struct conn *c, enum close_cause cause)
 {
@@ -296,9 +317,8 @@ static void finish(struct conn *c, enum close_cause cause)
         loop_mod(c->w->loop, c->fd, LOOP_READ);
         return;
     }
-    bool unread = c->rlen > 0 || c->body_left > 0 || c->chunked_body;
     if (cfg->lingering_close == LINGER_ALWAYS ||
-        (cfg->lingering_close == LINGER_ON && unread)) {
+        (cfg->lingering_close == LINGER_ON && may_send_more(c, cause))) {
         /* RFC 9112 9.6: close the write side, drain, then close, so unread
          * input cannot turn the close into a RST that destroys the
          * response in the client's buffers. */

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # closer serve judged by independent clients: h2load (nghttp2, HTTP/1.1
-# pipelining depth 4) and wrk against a request cap of 10, so every 10th
+# pipelining depth 4), undici (npm, pipelining 4) and wrk against a request cap of 10, so every 10th
 # response ends a connection with requests possibly already pipelined behind
 # it: the close must be announced (Connection: close) and staged (shutdown,
 # drain, close) so no client sees an error. Then slowhttptest's slowloris
@@ -50,6 +50,23 @@ else
     fail h2load_pipelined_cap_same_as_nginx "nginx did not start"
 fi
 kill "$NGPID"; wait "$NGPID" 2>/dev/null
+# 1a. undici (npm) does retry what was pipelined behind a Connection: close
+#     response, but only if the close is staged: a plain close() answers
+#     those in-flight requests with a RST and undici fails them (EPIPE,
+#     ECONNRESET). With the cap closes staged, all 2000 succeed.
+UNDICI=${UNDICI_DIR:-/var/cache/closer/undici-6.21.0}/package
+if [ -f "$UNDICI/index.js" ] && command -v node >/dev/null; then
+    serve --return 200 ok --keepalive-requests 10
+    u=$(ip netns exec "$NS" node "$(dirname "$0")/../lib/undici_pipeline.js" "$UNDICI" \
+        "http://127.0.0.1:$PORT" 2000 4)
+    check_eq undici_pipelined_cap_no_errors "$(field "$u" "d['ok'], d['errors'], d['codes']")" "2000 0 {}"
+    cap=$(field "$(status_json)" "d['closed']['request_cap']")
+    if [ "${cap:-0}" -ge 150 ]; then pass undici_closes_counted_as_request_cap
+    else fail undici_closes_counted_as_request_cap "request_cap=$cap (want >= 150)"; fi
+    kill "$SPID"; wait "$SPID" 2>/dev/null
+else
+    fail undici_pipelined_cap_no_errors "undici or node missing (scripts/deps.sh installs them)"
+fi
 # 1b. The status gauges read like nginx's stub_status: with one idle
 #     keep-alive connection held open, both say the same
 #     "Reading: 0 Writing: 1 Waiting: 1" (the status request is writing).
