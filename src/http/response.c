@@ -71,10 +71,14 @@ int http_parse_response(const char *b, size_t len, struct http_response *r, bool
             if (!h->value.len)
                 return -1;
             for (size_t i = 0; i < h->value.len; i++) {
-                if (h->value.ptr[i] < '0' || h->value.ptr[i] > '9')
+                if (h->value.ptr[i] < '0' || h->value.ptr[i] > '9' || n > UINT64_MAX / 10 - 1)
                     return -1;
                 n = n * 10 + (uint64_t)(h->value.ptr[i] - '0');
             }
+            /* RFC 9112 6.3: repeated lengths must agree, or the framing
+             * is unknowable (a response-splitting vector). */
+            if (has_cl && n != r->content_length)
+                return -1;
             r->content_length = n;
             has_cl = true;
         } else if (slice_eq_ci(h->name, "transfer-encoding")) {

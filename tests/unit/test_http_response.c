@@ -46,6 +46,21 @@ TEST(incomplete_and_malformed)
     CHECK_EQ_INT(parse("HTTP/1.1 200 OK\r\nNoColon\r\n\r\n", &r, false), -1);
 }
 
+/* RFC 9112 6.3: lengths that disagree leave the framing unknowable (a
+ * response-splitting vector): an error; repeated equal ones are one length. */
+TEST(duplicate_content_length)
+{
+    struct http_response r;
+    CHECK_EQ_INT(parse("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", &r, false), -1);
+    const char *same = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\ncontent-length: 5\r\n\r\n";
+    CHECK_EQ_INT(parse(same, &r, false), (int)strlen(same));
+    CHECK_EQ_INT(r.framing, FRAME_LENGTH);
+    CHECK_EQ_INT(r.content_length, 5);
+    CHECK_EQ_INT(parse("HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n", &r, false), -1);
+    const char *max = "HTTP/1.1 200 OK\r\nContent-Length: 1844674407370955160\r\n\r\n";
+    CHECK_EQ_INT(parse(max, &r, false), (int)strlen(max));
+}
+
 /* Every prefix of a complete head is -2; the whole gives the same result as
  * one call, with slices pointing into the caller's buffer. */
 TEST(byte_by_byte_same_result)
