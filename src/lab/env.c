@@ -60,14 +60,35 @@ void lab_setup_note(struct lab_env *e, const char *fmt, ...)
     e->setup[e->setup_len] = 0;
 }
 
+/* Appends arg to line as one shell word: the report's setup block is meant
+ * to be pasted into a shell (nft's "{ type filter ... ; }" must stay one
+ * argument). */
+static size_t put_shell_word(char *line, size_t len, size_t cap, const char *arg)
+{
+    bool plain = *arg != 0;
+    for (const char *p = arg; *p; p++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=,+@%", *p))
+            plain = false;
+    if (plain)
+        return len + (size_t)snprintf(line + len, cap - len, "%s", arg);
+    len += (size_t)snprintf(line + len, cap - len, "'");
+    for (const char *p = arg; *p && len < cap; p++)
+        len += (size_t)snprintf(line + len, cap - len, *p == '\'' ? "'\\''" : "%c", *p);
+    return len < cap ? len + (size_t)snprintf(line + len, cap - len, "'") : len;
+}
+
 static void note_argv(struct lab_env *e, enum lab_host h, char *const argv[], const char *suffix)
 {
     char line[512];
     size_t len = 0;
     if (h != LAB_HOME)
         len = (size_t)snprintf(line, sizeof line, "ip netns exec %s ", e->ns[h]);
-    for (int i = 0; argv[i] && len < sizeof line; i++)
-        len += (size_t)snprintf(line + len, sizeof line - len, "%s%s", i ? " " : "", argv[i]);
+    for (int i = 0; argv[i] && len < sizeof line; i++) {
+        if (i)
+            len += (size_t)snprintf(line + len, sizeof line - len, " ");
+        if (len < sizeof line)
+            len = put_shell_word(line, len, sizeof line, argv[i]);
+    }
     lab_setup_note(e, "%s%s", line, suffix);
 }
 

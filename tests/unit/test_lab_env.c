@@ -53,6 +53,24 @@ TEST(env_up_makes_two_namespaces_and_down_removes_them_and_processes)
     CHECK(cfd >= 0);
 }
 
+/* The setup block is meant to be pasted into a shell: arguments with
+ * spaces, braces, semicolons or quotes come out as one shell word each. */
+TEST(setup_notes_quote_shell_words)
+{
+    CHECK_EQ_INT(lab_env_up(&env, "quote"), 0);
+    char *argv[] = {"true", "add", "{ type filter hook output priority 0 ; }", "it's", "a=b", NULL};
+    CHECK_EQ_INT(lab_run(&env, LAB_CLIENT, argv, NULL, 0, 5000), 0);
+    char want[256];
+    snprintf(want, sizeof want,
+             "ip netns exec %s true add '{ type filter hook output priority 0 ; }' 'it'\\''s' a=b\n",
+             env.ns[LAB_CLIENT]);
+    bool found = strstr(env.setup, want) != NULL;
+    if (!found)
+        fprintf(stderr, "setup:\n%s\nwanted: %s", env.setup, want);
+    lab_env_down(&env);
+    CHECK(found);
+}
+
 /* A scenario that starts a process and then fails in the harness. */
 static int failing_run(struct lab_env *e, struct lab_result *r)
 {
