@@ -108,6 +108,24 @@ load -c 2 -d 1s --keepalive off
 check eaddrnotavail_counted [ "$(q "d['errors']['eaddrnotavail']")" -gt 0 ]
 check_eq eaddrnotavail_tw_vs_ss "$(q "d['time_wait_towards_target']")" "$TW_CLI"
 
+# Response framing other servers use (tests/lib/framing_server.py): a chunked
+# body in pieces with an extension and a trailer keeps the connection; a body
+# ended by the server's close counts one server close per request; a chunk
+# size that is not hex is a bad response, not a hang.
+netns_new NS
+bg FPID ip netns exec "$NS" python3 "$(dirname "$0")/../lib/framing_server.py" $PORT
+if wait_listen "$NS" $PORT; then
+    URL=http://127.0.0.1:$PORT/chunked load -c 2 -n 50
+    check_eq chunked_keepalive "$(q "d['requests'], d['status_2xx'], d['connections_opened'], sum(d['errors'].values())")" "50 50 2 0"
+    URL=http://127.0.0.1:$PORT/eof load -c 2 -n 50
+    check_eq close_delimited "$(q "d['requests'], d['status_2xx'], d['connections_opened'], d['closed_first']['server'], sum(d['errors'].values())")" "50 50 50 50 0"
+    URL=http://127.0.0.1:$PORT/badchunk load -c 1 -n 5 --timeout 5s
+    check_eq bad_chunk_is_bad_response "$(q "d['status_2xx'], d['errors']['bad_response'], d['errors']['timeout']")" "0 5 0"
+else
+    fail framing_server "python framing server did not start"
+fi
+kill "$FPID" 2>/dev/null; wait "$FPID" 2>/dev/null
+
 # Refused, and usage errors.
 in_ns "$NS" "$CLOSER" load http://127.0.0.1:1/ -n 5 --json > "$tmp/l.json"
 check_eq refused_exit $? 1
