@@ -207,12 +207,13 @@ static int flush_out(struct conn *c)
             iov[n++] = (struct iovec){c->hbuf + c->hoff, c->hlen - c->hoff};
         if (c->boff < c->blen)
             iov[n++] = (struct iovec){(void *)(c->body + c->boff), c->blen - c->boff};
+        int flags = MSG_NOSIGNAL | (holds_for_fin(c) ? MSG_MORE : 0);
         ssize_t w;
-        if (holds_for_fin(c)) {
-            struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)n};
-            w = sendmsg(c->fd, &m, MSG_MORE | MSG_NOSIGNAL);
+        if (n == 1) { /* send(): no iovec to import, the common small answer */
+            w = send(c->fd, iov[0].iov_base, iov[0].iov_len, flags);
         } else {
-            w = writev(c->fd, iov, n);
+            struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+            w = sendmsg(c->fd, &m, flags);
         }
         if (w < 0)
             return errno == EAGAIN ? 0 : errno == EINTR ? flush_out(c) : -1;
@@ -395,6 +396,12 @@ static void respond(struct conn *c, int status, int minor, const char *body, siz
     c->body = head_only ? NULL : body;
     c->blen = head_only || file ? 0 : blen;
     c->boff = 0;
+    if (c->blen && c->hlen && c->blen <= sizeof c->hbuf - c->hlen) {
+        /* A small body joins the head: one buffer, one send(). */
+        memcpy(c->hbuf + c->hlen, c->body, c->blen);
+        c->hlen += c->blen;
+        c->blen = 0;
+    }
     if (file && !head_only) {
         c->file_fd = file->fd;
         c->file_off = 0;
@@ -588,7 +595,7 @@ static void on_readable(struct conn *c)
     /* Bounded reads per wake-up so one connection cannot starve others. */
     for (int i = 0; i < 4 && c->rlen < CONN_RBUF; i++) {
         size_t room = CONN_RBUF - c->rlen;
-        ssize_t n = read(c->fd, c->rbuf + c->rlen, room);
+        ssize_t n = recv(c->fd, c->rbuf + c->rlen, room, 0);
         if (n > 0) {
             c->rlen += (size_t)n;
             /* A short read drained the socket: skip the read that would
