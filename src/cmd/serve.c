@@ -1,4 +1,6 @@
 /* closer serve: an epoll HTTP/1.1 server with nginx's closing knobs. */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,6 +8,7 @@
 #include "cmd/cmd.h"
 #include "server/server.h"
 #include "util/cli.h"
+#include "util/conf.h"
 #include "util/log.h"
 #include "util/parse.h"
 
@@ -38,6 +41,9 @@ static void usage(void)
         "      --max-body SIZE           request body limit, 413 above (1m)\n"
         "      --access-log              one line per request on stdout\n"
         "  -v, --verbose                 log more\n"
+        "      --config FILE             directives with the options' names, nginx style\n"
+        "                                (keepalive_timeout 5s; return 200 \"ok\";), read\n"
+        "                                first: the command line overrides them\n"
         "      --fault MODE              TEST ONLY: reproduce a CLOSE_WAIT bug on purpose:\n"
         "                                listener-not-polled, no-accept, not-registered,\n"
         "                                no-close\n"
@@ -66,23 +72,27 @@ static int choice(const char *opt, const char *arg, const char *const *names, in
 enum {
     O_BACKLOG = 256, O_ROOT, O_RETURN, O_STATUS, O_KA, O_KA_TIMEOUT, O_KA_REQ, O_KA_TIME,
     O_HDR_TO, O_BODY_TO, O_SEND_TO, O_LINGER, O_LINGER_TIME, O_LINGER_TO, O_RESET_TO,
-    O_POLICY, O_LINGER_ZERO, O_MAXCONN, O_MAXBODY, O_FAULT, O_ACCESS,
+    O_POLICY, O_LINGER_ZERO, O_MAXCONN, O_MAXBODY, O_FAULT, O_ACCESS, O_CONFIG,
 };
 
-static int parse_opts(int argc, char **argv, struct srv_config *c)
+static const struct option serve_opts[] = {
+    {"listen", 1, 0, 'l'}, {"backlog", 1, 0, O_BACKLOG}, {"workers", 1, 0, 'w'},
+    {"root", 1, 0, O_ROOT}, {"return", 1, 0, O_RETURN}, {"status", 1, 0, O_STATUS},
+    {"keepalive", 1, 0, O_KA}, {"keepalive-timeout", 1, 0, O_KA_TIMEOUT},
+    {"keepalive-requests", 1, 0, O_KA_REQ}, {"keepalive-time", 1, 0, O_KA_TIME},
+    {"client-header-timeout", 1, 0, O_HDR_TO}, {"client-body-timeout", 1, 0, O_BODY_TO},
+    {"send-timeout", 1, 0, O_SEND_TO}, {"lingering-close", 1, 0, O_LINGER},
+    {"lingering-time", 1, 0, O_LINGER_TIME}, {"lingering-timeout", 1, 0, O_LINGER_TO},
+    {"reset-timedout-connection", 0, 0, O_RESET_TO}, {"close-policy", 1, 0, O_POLICY},
+    {"linger-zero", 0, 0, O_LINGER_ZERO}, {"max-connections", 1, 0, O_MAXCONN},
+    {"max-body", 1, 0, O_MAXBODY}, {"fault", 1, 0, O_FAULT}, {"access-log", 0, 0, O_ACCESS},
+    {"verbose", 0, 0, 'v'}, {"help", 0, 0, 'h'}, {"config", 1, 0, O_CONFIG}, {0, 0, 0, 0}};
+
+/* Parses options into c. from_file: one directive of a --config file (the
+ * final checks wait for the command line). */
+static int parse_opts(int argc, char **argv, struct srv_config *c, bool from_file)
 {
-    static const struct option o[] = {
-        {"listen", 1, 0, 'l'}, {"backlog", 1, 0, O_BACKLOG}, {"workers", 1, 0, 'w'},
-        {"root", 1, 0, O_ROOT}, {"return", 1, 0, O_RETURN}, {"status", 1, 0, O_STATUS},
-        {"keepalive", 1, 0, O_KA}, {"keepalive-timeout", 1, 0, O_KA_TIMEOUT},
-        {"keepalive-requests", 1, 0, O_KA_REQ}, {"keepalive-time", 1, 0, O_KA_TIME},
-        {"client-header-timeout", 1, 0, O_HDR_TO}, {"client-body-timeout", 1, 0, O_BODY_TO},
-        {"send-timeout", 1, 0, O_SEND_TO}, {"lingering-close", 1, 0, O_LINGER},
-        {"lingering-time", 1, 0, O_LINGER_TIME}, {"lingering-timeout", 1, 0, O_LINGER_TO},
-        {"reset-timedout-connection", 0, 0, O_RESET_TO}, {"close-policy", 1, 0, O_POLICY},
-        {"linger-zero", 0, 0, O_LINGER_ZERO}, {"max-connections", 1, 0, O_MAXCONN},
-        {"max-body", 1, 0, O_MAXBODY}, {"fault", 1, 0, O_FAULT}, {"access-log", 0, 0, O_ACCESS},
-        {"verbose", 0, 0, 'v'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+
     static const char *const onoff[] = {"off", "on"};
     static const char *const linger[] = {"off", "on", "always"};
     static const char *const policy[] = {"server", "client"};
@@ -91,7 +101,7 @@ static int parse_opts(int argc, char **argv, struct srv_config *c)
     int ch, rc = 0, v = 0;
     uint64_t u;
     cli_begin();
-    while (!rc && (ch = getopt_long(argc, argv, ":l:w:vh", o, NULL)) != -1) {
+    while (!rc && (ch = getopt_long(argc, argv, ":l:w:vh", serve_opts, NULL)) != -1) {
         switch (ch) {
         case 'l':
             if (c->nlisten == SRV_MAX_LISTEN)
@@ -149,6 +159,7 @@ static int parse_opts(int argc, char **argv, struct srv_config *c)
         case O_FAULT: rc = choice("--fault", optarg, faults, 5, &v); c->fault = v; break;
         case O_ACCESS: c->access_log = true; break;
         case 'v': log_threshold = LOG_INFO; break;
+        case O_CONFIG: break; /* read before the command line, in cmd_serve */
         case 'h': usage(); return -1;
         default: return cli_bad_option("serve", ch, argv);
         }
@@ -159,6 +170,8 @@ static int parse_opts(int argc, char **argv, struct srv_config *c)
         fprintf(stderr, "closer serve: unexpected argument '%s'\n", argv[optind]);
         return EXIT_USAGE;
     }
+    if (from_file)
+        return 0;
     if (!c->nlisten) {
         fprintf(stderr, "closer serve: --listen ADDR:PORT is required\n");
         return EXIT_USAGE;
@@ -170,17 +183,114 @@ static int parse_opts(int argc, char **argv, struct srv_config *c)
     return 0;
 }
 
+/* On/off directives for the options that are bare flags on the command line. */
+static bool *flag_field(struct srv_config *c, const char *name)
+{
+    if (!strcmp(name, "reset-timedout-connection"))
+        return &c->reset_timedout_connection;
+    if (!strcmp(name, "linger-zero"))
+        return &c->linger_zero;
+    if (!strcmp(name, "access-log"))
+        return &c->access_log;
+    return NULL;
+}
+
+struct conf_ctx {
+    struct srv_config *c;
+    const char *path;
+};
+
+static const struct option *find_opt(const char *name)
+{
+    for (const struct option *o = serve_opts; o->name; o++)
+        if (!strcmp(o->name, name))
+            return o;
+    return NULL;
+}
+
+/* One directive: "keepalive_timeout 5s;" is parsed as --keepalive-timeout 5s;
+ * a bare flag (--linger-zero) is written "linger_zero on;". */
+static int apply_directive(int line, int n, char **w, void *arg)
+{
+    struct conf_ctx *x = arg;
+    char opt[64];
+    int len = snprintf(opt, sizeof opt, "--%s", w[0]);
+    const struct option *o = NULL;
+    if ((size_t)len < sizeof opt && !strchr(w[0], '-')) {
+        for (char *p = opt + 2; *p; p++)
+            if (*p == '_')
+                *p = '-';
+        o = find_opt(opt + 2);
+    }
+    if (!o || !strcmp(o->name, "help") || !strcmp(o->name, "config")) {
+        fprintf(stderr, "closer serve: %s:%d: unknown directive '%s'\n", x->path, line, w[0]);
+        return EXIT_USAGE;
+    }
+    if (!o->has_arg) {
+        bool on = n == 2 && !strcmp(w[1], "on");
+        if (n != 2 || (!on && strcmp(w[1], "off"))) {
+            fprintf(stderr, "closer serve: %s:%d: %s takes on or off\n", x->path, line, w[0]);
+            return EXIT_USAGE;
+        }
+        bool *flag = flag_field(x->c, o->name);
+        if (flag)
+            *flag = on;
+        else if (on) /* verbose */
+            log_threshold = LOG_INFO;
+        return 0;
+    }
+    char *av[CONF_MAX_WORDS + 1] = {"serve", opt};
+    for (int i = 1; i < n; i++)
+        av[i + 1] = w[i];
+    if (parse_opts(n + 1, av, x->c, true)) {
+        fprintf(stderr, "closer serve: %s:%d: in directive '%s'\n", x->path, line, w[0]);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* --config FILE anywhere on the command line: its directives come first. */
+static int read_config(int argc, char **argv, struct srv_config *c, char **text)
+{
+    const char *path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--"))
+            break;
+        if (!strcmp(argv[i], "--config") && i + 1 < argc)
+            path = argv[++i];
+        else if (!strncmp(argv[i], "--config=", 9))
+            path = argv[i] + 9;
+    }
+    if (!path)
+        return 0;
+    if (!(*text = conf_read_file(path))) {
+        fprintf(stderr, "closer serve: --config %s: %s\n", path, strerror(errno));
+        return EXIT_USAGE;
+    }
+    char err[160];
+    struct conf_ctx x = {c, path};
+    int rc = conf_parse(*text, apply_directive, &x, err, sizeof err);
+    if (rc < 0)
+        fprintf(stderr, "closer serve: %s:%s\n", path, err);
+    return rc ? EXIT_USAGE : 0;
+}
+
 int cmd_serve(int argc, char **argv)
 {
     struct srv_config cfg;
     srv_config_defaults(&cfg);
-    int rc = parse_opts(argc, argv, &cfg);
-    if (rc)
+    char *text = NULL; /* the config's words stay referenced by cfg */
+    int rc = read_config(argc, argv, &cfg, &text);
+    if (!rc)
+        rc = parse_opts(argc, argv, &cfg, false);
+    if (rc) {
+        free(text);
         return rc < 0 ? 0 : rc;
-    char err[256];
-    if (srv_run(&cfg, err, sizeof err) < 0) {
-        fprintf(stderr, "closer serve: %s\n", err);
-        return EXIT_USAGE;
     }
-    return 0;
+    char err[256];
+    rc = srv_run(&cfg, err, sizeof err) < 0 ? EXIT_USAGE : 0;
+    if (rc)
+        fprintf(stderr, "closer serve: %s\n", err);
+    free(text);
+    return rc;
 }

@@ -165,3 +165,28 @@ serve finseg --return 200 ok
 check_eq last_response_carries_fin "$(fin_with_data --close-header)" 5
 serve finseg_client --return 200 ok --close-policy client
 check_eq client_policy_response_not_held "$(fin_with_data --close-header --client-close)" 0
+
+# 14. --config FILE: the options as nginx-style directives, read first (the
+#     command line overrides them); errors name the file and line, exit 2.
+cat > "$tmp/serve.conf" <<CONF
+# closer serve, request cap 3
+keepalive_requests 3;   keepalive_timeout 5s;
+return 200 "from config";
+lingering_close always;
+reset_timedout_connection on;
+CONF
+serve config --config "$tmp/serve.conf"
+r=$(raw --requests 5)
+check_eq config_request_cap "$(field "$r" "d['responses'], d['connection'], d['ended']")" "3 ['keep-alive', 'keep-alive', 'close'] server-fin"
+check_eq config_return_body "$(ip netns exec "$NS" curl -s "http://127.0.0.1:$PORT/")" "from config"
+serve config_override --config "$tmp/serve.conf" --keepalive-requests 2 --return 201 cli
+r=$(raw --requests 5)
+check_eq config_cli_overrides "$(field "$r" "d['responses'], d['statuses'], d['connection'][-1]")" "2 [201, 201] close"
+printf 'keepalive_requests 3;\nkeepalive_timeout 5x;\n' > "$tmp/bad.conf"
+msg=$("$CLOSER" serve --config "$tmp/bad.conf" --listen 127.0.0.1:1 --return 200 x 2>&1); rc=$?
+check_eq config_bad_value_exit "$rc" 2
+check config_bad_value_names_line grep -q "bad.conf:2: in directive 'keepalive_timeout'" <<<"$msg"
+printf 'listen 127.0.0.1:1;\nreturn 200 x;\nno_such_knob on;\n' > "$tmp/bad.conf"
+msg=$("$CLOSER" serve --config "$tmp/bad.conf" 2>&1); rc=$?
+check_eq config_unknown_directive "$rc $(grep -c "bad.conf:3: unknown directive 'no_such_knob'" <<<"$msg")" "2 1"
+"$CLOSER" serve --config "$tmp/missing.conf" 2>/dev/null; check_eq config_missing_file $? 2
