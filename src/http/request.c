@@ -48,8 +48,26 @@ static bool target_form_ok(struct slice t)
     while (i < t.len && (isalnum((unsigned char)t.ptr[i]) || t.ptr[i] == '+' ||
                          t.ptr[i] == '-' || t.ptr[i] == '.'))
         i++;
-    return i > 0 && isalpha((unsigned char)t.ptr[0]) && t.len - i > 3 &&
-           memcmp(t.ptr + i, "://", 3) == 0;
+    if (!(i > 0 && isalpha((unsigned char)t.ptr[0]) && t.len - i > 3 &&
+          memcmp(t.ptr + i, "://", 3) == 0))
+        return false;
+    /* The authority (RFC 3986 3.2): unreserved, pct-encoded, sub-delims,
+     * ':', '@', '[' and ']' up to the path or query. */
+    int ats = 0; /* userinfo "@" host: one at most */
+    for (i += 3; i < t.len && t.ptr[i] != '/' && t.ptr[i] != '?'; i++) {
+        unsigned char c = (unsigned char)t.ptr[i];
+        if (c == '@' && ++ats > 1)
+            return false;
+        if (c == '%') {
+            if (i + 2 >= t.len || !isxdigit((unsigned char)t.ptr[i + 1]) ||
+                !isxdigit((unsigned char)t.ptr[i + 2]))
+                return false;
+            i += 2;
+        } else if (!isalnum(c) && (!c || !strchr("-._~!$&'()*+,;=:@[]", c))) {
+            return false;
+        }
+    }
+    return true;
 }
 
 static int parse_request_line(const char *b, size_t end, struct http_request *r,
@@ -61,11 +79,16 @@ static int parse_request_line(const char *b, size_t end, struct http_request *r,
     if (i == 0 || i >= end || b[i] != ' ')
         return fail(r, 400);
     r->method = (struct slice){b, i};
+    /* "PRI" is the HTTP/2 connection preface (RFC 9113 3.4), never an
+     * HTTP/1.1 method: a client that sends it does not speak 1.1. */
+    if (i == 3 && memcmp(b, "PRI", 3) == 0)
+        return fail(r, 400);
     size_t t = ++i;
     while (i < end && b[i] != ' ') {
         /* URI syntax is visible ASCII; raw bytes >= 0x7f must be
-         * percent-encoded (llhttp agrees). */
-        if ((unsigned char)b[i] <= 0x20 || (unsigned char)b[i] >= 0x7f)
+         * percent-encoded (llhttp agrees). A request target never carries
+         * a fragment (RFC 9112 3.2: no "#" in any of its forms). */
+        if ((unsigned char)b[i] <= 0x20 || (unsigned char)b[i] >= 0x7f || b[i] == '#')
             return fail(r, 400);
         i++;
     }
@@ -162,6 +185,12 @@ static int parse_header(const char *b, size_t s, size_t end, struct http_header 
         return -1; /* empty name, or whitespace/garbage before the colon */
     h->name = (struct slice){b + s, i - s};
     i++;
+    /* A tab around a framing value is OWS to RFC 9110 but not to every
+     * parser (llhttp keeps it, and then "chunked\t" is not chunked): a
+     * framing disagreement with a proxy in front is a smuggling vector. */
+    if (memchr(b + i, '\t', end - i) &&
+        (slice_eq_ci(h->name, "content-length") || slice_eq_ci(h->name, "transfer-encoding")))
+        return -1;
     while (i < end && (b[i] == ' ' || b[i] == '\t'))
         i++;
     size_t v = i, vend = end;

@@ -115,6 +115,10 @@ TEST(smuggling_vectors_are_400)
     CHECK_EQ_INT(status_of("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: +5\r\n\r\n"), 400);
     CHECK_EQ_INT(status_of("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5, 5\r\n\r\n"), 400);
     CHECK_EQ_INT(status_of("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0x5\r\n\r\n"), 400);
+    /* tabs around a framing value: OWS to RFC 9110, not to llhttp (fuzz_llhttp) */
+    CHECK_EQ_INT(status_of("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\t \r\n\r\n"), 400);
+    CHECK_EQ_INT(status_of("POST / HTTP/1.1\r\nHost: h\r\nContent-Length:\t5\r\n\r\n"), 400);
+    CHECK(status_of("GET / HTTP/1.1\r\nHost: h\r\nX-Other:\tfine\t\r\n\r\n") == 0);
     CHECK_EQ_INT(status_of("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999999999999999\r\n\r\n"), 400);
     CHECK_EQ_INT(status_of("GET / HTTP/1.1\r\nHost: h\r\nX-A: 1\r\n folded\r\n\r\n"), 400);
     CHECK_EQ_INT(status_of("GET / HTTP/1.1\r\nHost: h\r\nContent-Length : 5\r\n\r\n"), 400);
@@ -133,6 +137,8 @@ TEST(other_errors_have_their_status)
     CHECK_EQ_INT(status_of("GET / HTTP/1.9\r\n\r\n"), 505);
     CHECK_EQ_INT(status_of("GET / HTTX/1.1\r\n\r\n"), 400);
     CHECK_EQ_INT(status_of("G@T / HTTP/1.1\r\n\r\n"), 400);
+    CHECK_EQ_INT(status_of("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), 400); /* an h2 preface */
+    CHECK_EQ_INT(status_of("PRI / HTTP/1.0\r\n\r\n"), 400);
     CHECK_EQ_INT(status_of("GET  / HTTP/1.1\r\n\r\n"), 400);
     CHECK_EQ_INT(status_of("GET / HTTP/1.1\r\nHost: h\r\nExpect: 200-ok\r\n\r\n"), 417);
     static char big[9000];
@@ -146,6 +152,26 @@ TEST(other_errors_have_their_status)
     struct http_request r;
     CHECK_EQ_INT(parse("GET / HTTP/1.1\r\nHost: h\r\nExpect: 100-Continue\r\nContent-Length: 3\r\n\r\n", &r) > 0, 1);
     CHECK(r.expect_continue);
+}
+
+/* RFC 9112 3.2.2 absolute-form: a scheme per RFC 3986 3.1, an authority of
+ * RFC 3986 3.2's characters only (found by fuzz_llhttp: '{' was let in). */
+TEST(absolute_form_targets)
+{
+    struct http_request r;
+    CHECK(parse("GET http://example.com:8080/a?b HTTP/1.1\r\nHost: example.com\r\n\r\n", &r) > 0);
+    CHECK(parse("GET http://u%40x@[::1]:80/ HTTP/1.1\r\nHost: h\r\n\r\n", &r) > 0);
+    CHECK(parse("GET h2c+x.y-z://a=b!$&'()*,;/ HTTP/1.0\r\n\r\n", &r) > 0);
+    CHECK(parse("GET http://h?x HTTP/1.0\r\n\r\n", &r) > 0);
+    CHECK_EQ_INT(status_of("GET http://a{b}/ HTTP/1.1\r\nHost: h\r\n\r\n"), 400);
+    CHECK_EQ_INT(status_of("GET http://a|b/ HTTP/1.1\r\nHost: h\r\n\r\n"), 400);
+    CHECK_EQ_INT(status_of("GET http://a%zzb/ HTTP/1.1\r\nHost: h\r\n\r\n"), 400);
+    CHECK_EQ_INT(status_of("GET http://a%4/ HTTP/1.1\r\nHost: h\r\n\r\n"), 400);
+    CHECK_EQ_INT(status_of("GET 1http://a/ HTTP/1.1\r\nHost: h\r\n\r\n"), 400);
+    CHECK_EQ_INT(status_of("GET http://a@b@c/ HTTP/1.1\r\nHost: h\r\n\r\n"), 400);
+    /* no fragment in any form */
+    CHECK_EQ_INT(status_of("GET http://a#f HTTP/1.1\r\nHost: h\r\n\r\n"), 400);
+    CHECK_EQ_INT(status_of("GET /a?x#f HTTP/1.1\r\nHost: h\r\n\r\n"), 400);
 }
 
 static int chunked(const char *body, size_t *used, uint64_t *total)
