@@ -32,6 +32,7 @@ static void usage(void)
         "      --lingering-close on|off|always (on)\n"
         "      --lingering-time DUR (30s)  --lingering-timeout DUR (5s)\n"
         "      --reset-timedout-connection  close timed-out connections with RST\n"
+        "                                (this and the other bare flags also take =on|off)\n"
         "      --close-policy server|client  who sends the first FIN after the last\n"
         "                                response: server (default) or client (the server\n"
         "                                waits up to lingering-time for the client's FIN,\n"
@@ -69,6 +70,17 @@ static int choice(const char *opt, const char *arg, const char *const *names, in
     return cli_bad_value("serve", opt, arg, "see --help for the choices");
 }
 
+/* A bare flag: on when given alone, or --flag=on|off (a config file's
+ * "linger_zero off;"). */
+static int flag(const char *opt, const char *arg, bool *out)
+{
+    static const char *const onoff[] = {"off", "on"};
+    int v = 1;
+    int rc = arg ? choice(opt, arg, onoff, 2, &v) : 0;
+    *out = v;
+    return rc;
+}
+
 enum {
     O_BACKLOG = 256, O_ROOT, O_RETURN, O_STATUS, O_KA, O_KA_TIMEOUT, O_KA_REQ, O_KA_TIME,
     O_HDR_TO, O_BODY_TO, O_SEND_TO, O_LINGER, O_LINGER_TIME, O_LINGER_TO, O_RESET_TO,
@@ -83,10 +95,10 @@ static const struct option serve_opts[] = {
     {"client-header-timeout", 1, 0, O_HDR_TO}, {"client-body-timeout", 1, 0, O_BODY_TO},
     {"send-timeout", 1, 0, O_SEND_TO}, {"lingering-close", 1, 0, O_LINGER},
     {"lingering-time", 1, 0, O_LINGER_TIME}, {"lingering-timeout", 1, 0, O_LINGER_TO},
-    {"reset-timedout-connection", 0, 0, O_RESET_TO}, {"close-policy", 1, 0, O_POLICY},
-    {"linger-zero", 0, 0, O_LINGER_ZERO}, {"max-connections", 1, 0, O_MAXCONN},
-    {"max-body", 1, 0, O_MAXBODY}, {"fault", 1, 0, O_FAULT}, {"access-log", 0, 0, O_ACCESS},
-    {"verbose", 0, 0, 'v'}, {"help", 0, 0, 'h'}, {"config", 1, 0, O_CONFIG}, {0, 0, 0, 0}};
+    {"reset-timedout-connection", 2, 0, O_RESET_TO}, {"close-policy", 1, 0, O_POLICY},
+    {"linger-zero", 2, 0, O_LINGER_ZERO}, {"max-connections", 1, 0, O_MAXCONN},
+    {"max-body", 1, 0, O_MAXBODY}, {"fault", 1, 0, O_FAULT}, {"access-log", 2, 0, O_ACCESS},
+    {"verbose", 2, 0, 'v'}, {"help", 0, 0, 'h'}, {"config", 1, 0, O_CONFIG}, {0, 0, 0, 0}};
 
 /* Parses options into c. from_file: one directive of a --config file (the
  * final checks wait for the command line). */
@@ -145,9 +157,9 @@ static int parse_opts(int argc, char **argv, struct srv_config *c, bool from_fil
         case O_LINGER: rc = choice("--lingering-close", optarg, linger, 3, &v); c->lingering_close = v; break;
         case O_LINGER_TIME: rc = duration("--lingering-time", optarg, &c->lingering_time); break;
         case O_LINGER_TO: rc = duration("--lingering-timeout", optarg, &c->lingering_timeout); break;
-        case O_RESET_TO: c->reset_timedout_connection = true; break;
+        case O_RESET_TO: rc = flag("--reset-timedout-connection", optarg, &c->reset_timedout_connection); break;
         case O_POLICY: rc = choice("--close-policy", optarg, policy, 2, &v); c->close_policy = v; break;
-        case O_LINGER_ZERO: c->linger_zero = true; break;
+        case O_LINGER_ZERO: rc = flag("--linger-zero", optarg, &c->linger_zero); break;
         case O_MAXCONN:
             if (parse_u64(optarg, 1, 10000000, &c->max_connections) < 0)
                 return cli_bad_value("serve", "--max-connections", optarg, "a count");
@@ -157,8 +169,13 @@ static int parse_opts(int argc, char **argv, struct srv_config *c, bool from_fil
                 return cli_bad_value("serve", "--max-body", optarg, "a size like 1m");
             break;
         case O_FAULT: rc = choice("--fault", optarg, faults, 5, &v); c->fault = v; break;
-        case O_ACCESS: c->access_log = true; break;
-        case 'v': log_threshold = LOG_INFO; break;
+        case O_ACCESS: rc = flag("--access-log", optarg, &c->access_log); break;
+        case 'v': {
+            bool on;
+            if (!(rc = flag("--verbose", optarg, &on)) && on)
+                log_threshold = LOG_INFO;
+            break;
+        }
         case O_CONFIG: break; /* read before the command line, in cmd_serve */
         case 'h': usage(); return -1;
         default: return cli_bad_option("serve", ch, argv);
@@ -183,18 +200,6 @@ static int parse_opts(int argc, char **argv, struct srv_config *c, bool from_fil
     return 0;
 }
 
-/* On/off directives for the options that are bare flags on the command line. */
-static bool *flag_field(struct srv_config *c, const char *name)
-{
-    if (!strcmp(name, "reset-timedout-connection"))
-        return &c->reset_timedout_connection;
-    if (!strcmp(name, "linger-zero"))
-        return &c->linger_zero;
-    if (!strcmp(name, "access-log"))
-        return &c->access_log;
-    return NULL;
-}
-
 struct conf_ctx {
     struct srv_config *c;
     const char *path;
@@ -208,8 +213,8 @@ static const struct option *find_opt(const char *name)
     return NULL;
 }
 
-/* One directive: "keepalive_timeout 5s;" is parsed as --keepalive-timeout 5s;
- * a bare flag (--linger-zero) is written "linger_zero on;". */
+/* One directive: "keepalive_timeout 5s;" is parsed as --keepalive-timeout 5s,
+ * "linger_zero on;" as --linger-zero=on. */
 static int apply_directive(int line, int n, char **w, void *arg)
 {
     struct conf_ctx *x = arg;
@@ -226,23 +231,19 @@ static int apply_directive(int line, int n, char **w, void *arg)
         fprintf(stderr, "closer serve: %s:%d: unknown directive '%s'\n", x->path, line, w[0]);
         return EXIT_USAGE;
     }
-    if (!o->has_arg) {
-        bool on = n == 2 && !strcmp(w[1], "on");
-        if (n != 2 || (!on && strcmp(w[1], "off"))) {
+    char *av[CONF_MAX_WORDS + 1] = {"serve", opt};
+    int ac = n + 1;
+    for (int i = 1; i < n; i++)
+        av[i + 1] = w[i];
+    if (o->has_arg == optional_argument) { /* a flag: "linger_zero on;" */
+        if (n != 2 || strlen(opt) + 1 + strlen(w[1]) >= sizeof opt) {
             fprintf(stderr, "closer serve: %s:%d: %s takes on or off\n", x->path, line, w[0]);
             return EXIT_USAGE;
         }
-        bool *flag = flag_field(x->c, o->name);
-        if (flag)
-            *flag = on;
-        else if (on) /* verbose */
-            log_threshold = LOG_INFO;
-        return 0;
+        strcat(strcat(opt, "="), w[1]);
+        ac = 2;
     }
-    char *av[CONF_MAX_WORDS + 1] = {"serve", opt};
-    for (int i = 1; i < n; i++)
-        av[i + 1] = w[i];
-    if (parse_opts(n + 1, av, x->c, true)) {
+    if (parse_opts(ac, av, x->c, true)) {
         fprintf(stderr, "closer serve: %s:%d: in directive '%s'\n", x->path, line, w[0]);
         return EXIT_USAGE;
     }

@@ -111,7 +111,7 @@ static int ctl(struct loop *l, int op, int fd, unsigned mask)
     return epoll_ctl(l->epfd, op, fd, &ev) < 0 ? -errno : 0;
 }
 
-static int reg_set(struct loop *l, int fd, unsigned mask, loop_io_fn fn, void *data)
+int loop_add_deferred(struct loop *l, int fd, unsigned mask, loop_io_fn fn, void *data)
 {
     if (fd < 0)
         return -EBADF;
@@ -130,13 +130,8 @@ static int reg_set(struct loop *l, int fd, unsigned mask, loop_io_fn fn, void *d
 
 int loop_add(struct loop *l, int fd, unsigned mask, loop_io_fn fn, void *data)
 {
-    int rc = reg_set(l, fd, mask, fn, data);
+    int rc = loop_add_deferred(l, fd, mask, fn, data);
     return rc ? rc : loop_commit(l, fd);
-}
-
-int loop_add_deferred(struct loop *l, int fd, unsigned mask, loop_io_fn fn, void *data)
-{
-    return reg_set(l, fd, mask, fn, data);
 }
 
 int loop_commit(struct loop *l, int fd)

@@ -120,14 +120,20 @@ bool conn_accept(struct worker *w, int fd)
 
 bool conn_is_idle(const struct conn *c) { return c->state == CS_IDLE; }
 
+/* Whether closing for this cause sends a RST (SO_LINGER {1,0}) instead of
+ * a FIN. */
+static bool closes_with_rst(const struct conn *c, enum close_cause cause)
+{
+    return C_CFG(c)->linger_zero ||
+           (cause == CAUSE_TIMEOUT && C_CFG(c)->reset_timedout_connection);
+}
+
 void conn_close(struct conn *c, enum close_cause cause)
 {
     atomic_fetch_add_explicit(&srv_status.closed[cause], 1, memory_order_relaxed);
     loop_timer_cancel(c->w->loop, &c->timer);
     loop_forget(c->w->loop, c->fd); /* close() below leaves epoll */
-    bool reset = C_CFG(c)->linger_zero ||
-                 (cause == CAUSE_TIMEOUT && C_CFG(c)->reset_timedout_connection);
-    if (reset) {
+    if (closes_with_rst(c, cause)) {
         /* SO_LINGER {1,0}: close() sends RST, no FIN, no TIME_WAIT. */
         struct linger lz = {1, 0};
         setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lz, sizeof lz);
@@ -191,10 +197,8 @@ static void start_write(struct conn *c)
  * (the response must not sit corked). */
 static bool holds_for_fin(const struct conn *c)
 {
-    const struct srv_config *cfg = C_CFG(c);
-    return !c->keepalive && !c->file_left && !cfg->linger_zero &&
-           cfg->close_policy == CLOSE_POLICY_SERVER &&
-           !(c->cause == CAUSE_TIMEOUT && cfg->reset_timedout_connection);
+    return !c->keepalive && !c->file_left && C_CFG(c)->close_policy == CLOSE_POLICY_SERVER &&
+           !closes_with_rst(c, c->cause);
 }
 
 /* Returns 1 done, 0 would block, -1 error. */

@@ -190,3 +190,10 @@ printf 'listen 127.0.0.1:1;\nreturn 200 x;\nno_such_knob on;\n' > "$tmp/bad.conf
 msg=$("$CLOSER" serve --config "$tmp/bad.conf" 2>&1); rc=$?
 check_eq config_unknown_directive "$rc $(grep -c "bad.conf:3: unknown directive 'no_such_knob'" <<<"$msg")" "2 1"
 "$CLOSER" serve --config "$tmp/missing.conf" 2>/dev/null; check_eq config_missing_file $? 2
+"$CLOSER" serve --listen 127.0.0.1:1 --return 200 x --linger-zero=maybe 2>/dev/null; check_eq flag_bad_value_exit $? 2
+# "linger_zero off;" after "on" turns it off again: the cap close is a FIN
+# (TIME_WAIT on the server), not a RST.
+printf 'return 200 x;\nkeepalive_requests 1;\nlinger_zero on;\nlinger_zero off;\n' > "$tmp/flags.conf"
+serve config_flag_off --config "$tmp/flags.conf"
+r=$(raw --requests 1)
+check_eq config_flag_off_fin "$(field "$r" "d['ended']") $(tw_server)" "server-fin 1"
