@@ -74,7 +74,7 @@ static void peers_text(struct finding *f, const struct cw_group *g)
         snprintf(f->peers + off, len - off, " (the server; %llu connection%s)", g->n,
                  g->n == 1 ? "" : "s");
     else if (g->n > g->npeers && off < len)
-        snprintf(f->peers + off, len - off, " (+%llu more connections)", g->n - g->npeers);
+        snprintf(f->peers + off, len - off, " (+%llu more)", g->n - g->npeers);
 }
 
 /* The other end when it is on this host: its state and who holds it. */

@@ -264,9 +264,12 @@ void cw_text_pool(struct finding *f, const struct cw_group *g, const struct proc
              "%llu idle pooled connection%s of pid %d (%s) to %s in CLOSE_WAIT: the server "
              "closed them", g->n, g->n == 1 ? "" : "s", (int)g->pid, f->comm, server);
     char idle[128] = "", growth[160];
-    if (g->with_info)
-        snprintf(idle, sizeof idle, " (its FIN came %.1f to %.1f s after the last response: "
-                 "about that timeout)", g->idle_min_ms / 1000.0, g->idle_max_ms / 1000.0);
+    if (g->with_info && g->idle_max_ms - g->idle_min_ms < 100)
+        snprintf(idle, sizeof idle, " (its FIN came %.1f s after the last response: about "
+                 "that timeout)", g->idle_max_ms / 1000.0);
+    else if (g->with_info)
+        snprintf(idle, sizeof idle, " (its FINs came %.1f to %.1f s after the last response)",
+                 g->idle_min_ms / 1000.0, g->idle_max_ms / 1000.0);
     if (g->fresh)
         snprintf(growth, sizeof growth, "Growing: %llu more appeared during the second look.",
                  g->fresh);
