@@ -73,6 +73,17 @@ void cw_text_hidden(struct finding *f, const struct cw_group *g, const struct sn
 {
     char w[64];
     where(w, sizeof w, g);
+    if (!s->owners_read) {
+        snprintf(f->title, sizeof f->title, "%s: %llu CLOSE_WAIT, owners not read", w, g->n);
+        snprintf(f->why, sizeof f->why,
+                 "The peer closed and a process still holds these sockets (recv_q %llu: %s), "
+                 "but this run read no owners: %s.%s", g->recv_q,
+                 g->recv_q ? "some EOF unread" : "every EOF read",
+                 s->source_note[0] ? s->source_note : "owners were not asked for", age);
+        snprintf(f->fix, sizeof f->fix, "Run closer doctor on the live host (as root) to name "
+                 "the process and the class.");
+        return;
+    }
     snprintf(f->title, sizeof f->title,
              "%s: %llu CLOSE_WAIT owned by a process closer cannot see", w, g->n);
     snprintf(f->why, sizeof f->why,
