@@ -9,6 +9,7 @@
 #include "kernel/diag.h"
 #include "kernel/proctcp.h"
 #include "kernel/sysctl.h"
+#include "snapshot/ssfilter.h"
 #include "util/vec.h"
 
 struct sock_vec {
@@ -218,7 +219,9 @@ bool sock_filter_match(const struct sock_filter *f, const struct tcp_sock *s)
         return false;
     if (f->sport && f->sport != s->sport)
         return false;
-    return !f->dport || f->dport == s->dport;
+    if (f->dport && f->dport != s->dport)
+        return false;
+    return !f->expr || ssf_match(f->expr, s);
 }
 
 bool snapshot_is_listen_port(const struct snapshot *s, uint16_t port)
