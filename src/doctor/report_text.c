@@ -95,6 +95,8 @@ static void header(FILE *out, const struct snapshot *s, const struct doctor_repo
     fprintf(out, "closes    TIME_WAIT: %zu server-side (this host closed accepted connections "
                  "first), %zu client-side (this host closed its outgoing connections first)",
             r->tw_server, r->tw_client);
+    if (r->tw_server_gone)
+        fprintf(out, ", of the server-side %zu on ports with no listener now", r->tw_server_gone);
     if (r->tw_other)
         fprintf(out, ", %zu other", r->tw_other);
     fprintf(out, "\n          CLOSE_WAIT: %zu in accept queues, %zu held by processes\n\n",

@@ -123,6 +123,10 @@ static void read_counters(struct tcp_counters *c)
     c->abort_on_memory = netstat_lookup(t, "TcpExt", "TCPAbortOnMemory");
     c->abort_on_timeout = netstat_lookup(t, "TcpExt", "TCPAbortOnTimeout");
     c->syncookies_sent = netstat_lookup(t, "TcpExt", "SyncookiesSent");
+    c->syncookies_recv = netstat_lookup(t, "TcpExt", "SyncookiesRecv");
+    c->syncookies_failed = netstat_lookup(t, "TcpExt", "SyncookiesFailed");
+    c->reqq_full_do_cookies = netstat_lookup(t, "TcpExt", "TCPReqQFullDoCookies");
+    c->reqq_full_drop = netstat_lookup(t, "TcpExt", "TCPReqQFullDrop");
     n = proc_read_file("/proc/net/snmp", text, sizeof text);
     t = n > 0 ? text : "";
     c->active_opens = netstat_lookup(t, "Tcp", "ActiveOpens");

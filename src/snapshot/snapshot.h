@@ -28,6 +28,7 @@ struct tcp_counters {
         tw_killed, abort_on_close, abort_on_data, abort_on_linger,
         abort_on_memory, abort_on_timeout, active_opens, passive_opens,
         estab_resets, curr_estab, syncookies_sent;
+    long long syncookies_recv, syncookies_failed, reqq_full_do_cookies, reqq_full_drop;
 };
 
 enum snap_source { SNAP_NETLINK, SNAP_PROC };
