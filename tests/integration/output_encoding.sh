@@ -50,7 +50,7 @@ d = json.loads(open(sys.argv[1], "rb").read().decode("utf-8"))
 got = eval(sys.argv[2])
 sys.exit(0 if got == sys.argv[3] else "got %r, want %r" % (got, sys.argv[3]))' "$@"
 }
-ip netns exec "$NS" "$CLOSER" states -p --json -s close-wait > "$tmp/states.json"
+ip netns exec "$NS" "$CLOSER" states -p --json --state close-wait > "$tmp/states.json"
 check states_json_names_process strict_json "$tmp/states.json" \
     "[o['comm'] for s in d['sockets'] for o in s.get('owners', []) if o['pid'] == $PID][0]" "$want"
 ip netns exec "$NS" "$CLOSER" doctor --json > "$tmp/doctor.json"
