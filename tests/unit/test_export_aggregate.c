@@ -121,7 +121,7 @@ TEST(metrics_bounded_by_top_n_rest_in_other)
     CHECK(strstr(full, "closer_close_wait_sockets{comm=\"\",owner=\"none\"} 1\n"));
     CHECK(strstr(full, "closer_tcp_sockets{state=\"TIME_WAIT\"} 12\n"));
     CHECK(strstr(full, "closer_time_wait_sockets_by_age{max_age_seconds=\"60\"} 12\n"));
-    CHECK(strstr(full, "closer_time_wait_entries_per_second{window=\"60s\"} 0.2\n"));
+    CHECK(strstr(full, "closer_time_wait_entries_per_second{window=\"60s\"} 0.2"));
     CHECK(!strstr(full, "pid="));
     CHECK(strstr(full, "closer_listen_queue_length{listen=\"10.0.0.1:80\"} 3\n"));
     CHECK(strstr(full, "closer_ephemeral_ports 1000\n"));
