@@ -68,6 +68,9 @@ struct doctor_report {
     size_t tw_server, tw_client, tw_other;
     size_t tw_server_gone; /* of tw_server: on ports nobody listens on now */
     size_t close_wait_owned, close_wait_unaccepted;
+    /* Second looks: CLOSE_WAIT closed between the dump and the /proc walk;
+     * with --confirm, those not there at both looks (closed or new). */
+    size_t close_wait_gone, close_wait_transient;
 };
 
 int doctor_analyze(const struct snapshot *s, const struct doctor_opts *o, struct doctor_report *r);

@@ -8,9 +8,11 @@
 #include "kernel/diag.h"
 #include "kernel/proctcp.h"
 
-static int sink(const struct tcp_sock *s, void *arg)
+static int sink(const struct tcp_sock *s, const struct tcp_activity *act, void *arg)
 {
     (void)arg;
+    if (act && act->data_segs_in == 0xdeadbeef)
+        return -1;
     return s->state == 255 ? -1 : 0;
 }
 
