@@ -33,6 +33,8 @@ static void finding_json(struct json *j, const struct finding *f)
     for (size_t i = 0; i < f->nfacts; i++)
         json_double(j, f->facts[i].key, f->facts[i].value);
     json_obj_end(j);
+    if (f->runtime)
+        json_str(j, "runtime", f->runtime);
     if (f->cause)
         json_str(j, "cause", f->cause);
     json_str(j, "why", f->why);
