@@ -1,7 +1,8 @@
 /* The doctor's rules on socket tables recorded from real programs (by
- * tests/integration/doctor_real_tw.sh with RECORD_DIR, `closer states
- * --record` in the test's namespace), replayed without root. The sysctls of
- * a replay are this host's, so each test sets the namespace's own. */
+ * tests/integration/doctor_real_tw.sh with RECORD_DIR: `closer doctor
+ * --record` in the test's namespace, tcp_info included), replayed without
+ * root. The sysctls of a replay are this host's, so each test sets the
+ * namespace's own. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,7 +18,7 @@ static void replay(const char *file, long port_lo, long port_hi, long tw_reuse)
 {
     char err[256];
     snapshot_free(&snap);
-    struct snapshot_opts o = {.replay = file};
+    struct snapshot_opts o = {.replay = file, .info_states = 1u << TS_ESTABLISHED};
     if (snapshot_take(&snap, &o, err, sizeof err) < 0) {
         fprintf(stderr, "%s\n", err);
         abort();
@@ -94,4 +95,32 @@ TEST(nginx_proxy_fills_the_port_range)
     replay(DATA "nginx_proxy_no_upstream_keepalive.dump", 40000, 40999, 1);
     f = find("client-port-pressure", -1);
     CHECK(f && !strstr(f->title, "fails now"));
+}
+
+/* nginx keepalive_requests 20 under wrk -c16: busy connections, several
+ * requests each, closed by the server -> request cap, at most 20. */
+TEST(nginx_request_cap_under_wrk)
+{
+    replay(DATA "nginx_keepalive_requests_20_wrk.dump", 32768, 60999, 2);
+    const struct finding *f = find("server-time-wait", 8083);
+    CHECK(f);
+    CHECK_EQ_STR(f->cause, "request cap");
+    CHECK(fact(f, "sampled_connections") >= 3);
+    CHECK(fact(f, "max_requests_per_connection") <= 20);
+    CHECK(fact(f, "max_requests_per_connection") >= 10);
+    CHECK(strstr(f->fix, "keepalive_requests"));
+}
+
+/* nginx keepalive_timeout 3s, Node http.Agent keep-alive pools idling:
+ * six closed at 3 s, six idle -> idle timeout. */
+TEST(nginx_idle_timeout_with_node_agents)
+{
+    replay(DATA "nginx_keepalive_timeout_3s_node_agent.dump", 32768, 60999, 2);
+    const struct finding *f = find("server-time-wait", 8084);
+    CHECK(f);
+    CHECK_EQ_INT(f->count, 6);
+    CHECK_EQ_STR(f->cause, "idle timeout");
+    CHECK(fact(f, "idle_connections") == 6);
+    CHECK(fact(f, "max_idle_s") >= 1 && fact(f, "max_idle_s") < 3);
+    CHECK(strstr(f->fix, "keepalive_timeout"));
 }
