@@ -199,8 +199,8 @@ static void owners_text(const struct snapshot *s, const struct dest *d, char *bu
     buf[0] = 0;
     for (uint8_t i = 0; i < d->nowners && off < len; i++) {
         const struct proc_info *p = &s->procs[d->owner_proc[i]];
-        int n = snprintf(buf + off, len - off, "%s%s (pid %d, runtime %s, %u ESTABLISHED or "
-                         "other open socket%s)", i ? ", " : "", p->comm, (int)p->pid,
+        int n = snprintf(buf + off, len - off, "%s%s (pid %d, runtime %s, %u open socket%s)",
+                         i ? ", " : "", p->comm, (int)p->pid,
                          program_name(client_program(s, d->owner_proc[i])), d->owner_socks[i],
                          d->owner_socks[i] == 1 ? "" : "s");
         if (n < 0)
