@@ -43,6 +43,7 @@ struct finding {
     char why[1200];
     char fix[1400];
     const char *cause;     /* server-time-wait: the verdict ("no keep-alive", ...), or NULL */
+    const char *runtime;   /* the owner's runtime ("nginx", "go", ...) when a rule read it */
 };
 
 /* Thresholds; doctor_default_opts() gives the documented defaults. */

@@ -39,6 +39,8 @@ void doctor_finding_json_fields(struct json *j, const struct finding *f)
     for (size_t i = 0; i < f->nfacts; i++)
         json_double(j, f->facts[i].key, f->facts[i].value);
     json_obj_end(j);
+    if (f->runtime)
+        json_str(j, "runtime", f->runtime);
     if (f->cause)
         json_str(j, "cause", f->cause);
     json_str(j, "why", f->why);
