@@ -127,8 +127,8 @@ void pcache_exec(struct pcache *pc, int32_t pid, int32_t tid, const char *comm)
     struct pentry *e = add(pc, pid, tid);
     if (!e)
         return;
-    /* `ip netns exec` enters the namespace between fork and exec. */
-    read_proc(pc, e);
+    if (!e->netns)
+        read_proc(pc, e);
     snprintf(e->comm, sizeof e->comm, "%s", comm);
     clean_comm(e->comm);
 }
@@ -141,8 +141,10 @@ void pcache_fork(struct pcache *pc, int32_t ppid, int32_t ptid, int32_t pid, int
     struct pentry *e = add(pc, pid, tid);
     if (!e || !pe)
         return;
-    memcpy(e->comm, pe->comm, sizeof e->comm);
-    e->netns = pe->netns;
+    if (!e->comm[0])
+        memcpy(e->comm, pe->comm, sizeof e->comm);
+    if (!e->netns) /* the NAMESPACES record of the child may come first */
+        e->netns = pe->netns;
 }
 
 void pcache_exit(struct pcache *pc, int32_t tid)
@@ -154,4 +156,14 @@ void pcache_exit(struct pcache *pc, int32_t tid)
         free(e);
         pc->entries--;
     }
+}
+
+void pcache_netns(struct pcache *pc, int32_t pid, int32_t tid, uint64_t netns)
+{
+    struct pentry *e = add(pc, pid, tid);
+    if (!e)
+        return;
+    if (!e->comm[0])
+        read_proc(pc, e);
+    e->netns = netns;
 }

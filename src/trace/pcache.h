@@ -34,6 +34,8 @@ void pcache_exec(struct pcache *pc, int32_t pid, int32_t tid, const char *comm);
 /* A new process or thread tid (of process pid) made by thread ptid of ppid. */
 void pcache_fork(struct pcache *pc, int32_t ppid, int32_t ptid, int32_t pid, int32_t tid);
 void pcache_exit(struct pcache *pc, int32_t tid);
+/* The kernel's word on a thread's namespace (PERF_RECORD_NAMESPACES). */
+void pcache_netns(struct pcache *pc, int32_t pid, int32_t tid, uint64_t netns);
 /* Inode of the network namespace at path (/proc/self/ns/net, /run/netns/X). */
 uint64_t netns_inode(const char *path);
 

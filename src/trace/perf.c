@@ -76,6 +76,7 @@ static int open_cpu(struct perf_set *ps, int cpu, const struct perf_tp *tps, uns
         if (i == 0) {
             a.comm = 1;
             a.task = 1;
+            a.namespaces = 1;
             a.sample_id_all = 1;
         }
         int fd = sys_perf_event_open(&a, cpu, -1);
@@ -204,6 +205,22 @@ static void dispatch(struct perf_set *ps, const uint8_t *rec, uint16_t size,
         trailer(rec, size, &r);
         fn(ctx, &r);
         return;
+    case PERF_RECORD_NAMESPACES: {
+        uint64_t nr;
+        /* {pid, tid, nr, {dev, inode}[nr]}: index 0 is NET_NS_INDEX */
+        if (body < 16 + 16 + 24)
+            return;
+        memcpy(&nr, p + 8, 8);
+        if (nr < 1 || 16 + nr * 16 > body)
+            return;
+        r.kind = PREC_NETNS;
+        memcpy(&r.pid, p, 4);
+        memcpy(&r.tid, p + 4, 4);
+        memcpy(&r.netns, p + 16 + 8, 8);
+        trailer(rec, size, &r);
+        fn(ctx, &r);
+        return;
+    }
     case PERF_RECORD_FORK:
     case PERF_RECORD_EXIT:
         if (body < 24)

@@ -2,14 +2,15 @@
  * side filters, all of a CPU's events redirected into one ring buffer
  * (PERF_EVENT_IOC_SET_OUTPUT). Samples carry TID, TIME (CLOCK_MONOTONIC),
  * CPU and RAW; the CPU's first event also reports task records (comm, fork,
- * exit) so pids get names without racing /proc. Error convention: 0 ok, -1
+ * exit, namespaces on fork/setns/unshare) so pids get names and network
+ * namespaces without racing /proc. Error convention: 0 ok, -1
  * with a message in err. */
 #ifndef CLOSER_TRACE_PERF_H
 #define CLOSER_TRACE_PERF_H
 #include <stddef.h>
 #include <stdint.h>
 
-enum prec_kind { PREC_SAMPLE, PREC_COMM, PREC_FORK, PREC_EXIT };
+enum prec_kind { PREC_SAMPLE, PREC_COMM, PREC_FORK, PREC_EXIT, PREC_NETNS };
 
 /* One record out of a ring, copied (raw points into a scratch buffer valid
  * until the next perf_read). */
@@ -21,6 +22,7 @@ struct prec {
     const uint8_t *raw;
     uint32_t raw_len;
     char comm[16];
+    uint64_t netns; /* PREC_NETNS: the task's network namespace inode */
 };
 
 struct perf_ring {

@@ -15,6 +15,7 @@ struct bitem {
     int kind; /* PREC_* */
     int32_t pid, ppid, tid, ptid;
     char comm[16];
+    uint64_t netns;
     struct tev ev;
 };
 
@@ -138,6 +139,11 @@ static void on_nosock(void *ctx, const struct tev *ev)
     struct trace_session *s = ctx;
     if (s->o.port && ev->lport != s->o.port && ev->rport != s->o.port)
         return;
+    /* No socket, no process: only the namespace's own addresses tell. */
+    struct trace_rec r = {.family = ev->family};
+    memcpy(r.laddr, ev->laddr, 16);
+    if (s->netns && !own_addr(s, &r))
+        return;
     summary_nosock_rst(&s->sum, ev->reason);
 }
 
@@ -244,6 +250,7 @@ static void collect(void *ctx, const struct prec *r)
     b->ppid = r->ppid;
     b->tid = r->tid;
     b->ptid = r->ptid;
+    b->netns = r->netns;
     if (r->kind == PREC_COMM)
         memcpy(b->comm, r->comm, sizeof b->comm);
     if (r->kind == PREC_SAMPLE) {
@@ -284,6 +291,7 @@ void trace_step(struct trace_session *s, int timeout_ms)
         case PREC_SAMPLE: tracker_event(&s->tr, &b->ev); break;
         case PREC_COMM: pcache_exec(&s->pc, b->pid, b->tid, b->comm); break;
         case PREC_FORK: pcache_fork(&s->pc, b->ppid, b->ptid, b->pid, b->tid); break;
+        case PREC_NETNS: pcache_netns(&s->pc, b->pid, b->tid, b->netns); break;
         case PREC_EXIT:
             pcache_exit(&s->pc, b->tid);
             break;
