@@ -12,9 +12,14 @@
 #define PACE_MS 100 /* the paced connection of the limit search */
 
 enum role { R_KA11, R_KA10, R_CLOSE, R_IDLE, R_FAST, R_PACED };
-/* SENDING: a request is in flight; WAIT: the server's close is awaited
- * (idle, or after an announced close); DONE: nothing more. */
-enum pstate { P_SENDING, P_WAIT, P_DONE };
+/* PENDING: not connected yet (a staggered start); SENDING: a request is
+ * in flight; WAIT: the server's close is awaited (idle, or after an
+ * announced close); DONE: nothing more. */
+enum pstate { P_PENDING, P_SENDING, P_WAIT, P_DONE };
+
+/* Idle samples start this far apart, so a server's coarse timer shows as
+ * a spread (lighttpd checks idle connections once a second). */
+#define IDLE_STAGGER_MS 250
 
 struct probe;
 struct pconn {
@@ -31,6 +36,7 @@ struct pconn {
     struct timer timer;       /* pace, or the bound of a wait */
     struct probe_close_obs obs;
     double end_age_s;         /* age when it ended, whoever ended it */
+    bool waited_out;          /* a close wait ended without the server's close */
 };
 
 struct probe {
@@ -168,10 +174,16 @@ static void on_end(struct hconn *h, enum hconn_end how, int err)
     loop_stop(c->p->loop);
 }
 
+static int connect_and_send(struct pconn *c);
+
 static void on_timer(struct loop *l, struct timer *t)
 {
     (void)l;
     struct pconn *c = (struct pconn *)((char *)t - offsetof(struct pconn, timer));
+    if (c->st == P_PENDING) {
+        connect_and_send(c);
+        return;
+    }
     if (c->st != P_WAIT)
         return;
     if (c->wait_start_ns == 0) {
@@ -179,6 +191,7 @@ static void on_timer(struct loop *l, struct timer *t)
         return;
     }
     /* The wait is over without a close: the client ends it. */
+    c->waited_out = true;
     c->obs.how = PC_NONE;
     c->obs.after_s = secs(loop_clock_ns() - c->wait_start_ns);
     finish(c);
@@ -186,7 +199,7 @@ static void on_timer(struct loop *l, struct timer *t)
 
 static const struct hconn_ops ops = {on_response, on_end, NULL};
 
-static int start(struct probe *p, struct pconn *c, enum role role, int minor, const char *conn_hdr)
+static void prepare(struct probe *p, struct pconn *c, enum role role, int minor, const char *conn_hdr)
 {
     const struct probe_opts *o = p->o;
     memset(&c->obs, 0, sizeof c->obs);
@@ -197,22 +210,46 @@ static int start(struct probe *p, struct pconn *c, enum role role, int minor, co
     c->keeps = c->ended_by_server = false;
     c->wait_start_ns = 0;
     c->end_how = HC_END_ERROR;
+    c->waited_out = false;
+    c->st = P_PENDING;
     timer_init(&c->timer, on_timer);
     int n = snprintf(c->req, sizeof c->req, "GET %s HTTP/1.%d\r\nHost: %s\r\n%s%s%s\r\n", o->t.path,
                      minor, o->t.host, conn_hdr ? "Connection: " : "", conn_hdr ? conn_hdr : "",
                      conn_hdr ? "\r\n" : "");
     c->req_len = (size_t)n;
+}
+
+static int connect_and_send(struct pconn *c)
+{
+    struct probe *p = c->p;
+    const struct probe_opts *o = p->o;
     c->hc.timeout_ms = o->request_timeout_ms;
     int rc = hconn_connect(&c->hc, p->loop, &ops, c, (const struct sockaddr *)&o->t.addr, o->t.len,
                            NULL, 0);
     if (rc < 0) {
         c->st = P_DONE;
         c->end_how = HC_END_ERROR;
+        loop_stop(p->loop);
         return rc;
     }
     p->r->connections++;
     send_one(c);
     return 0;
+}
+
+static int start(struct probe *p, struct pconn *c, enum role role, int minor, const char *conn_hdr)
+{
+    prepare(p, c, role, minor, conn_hdr);
+    return connect_and_send(c);
+}
+
+static void start_later(struct probe *p, struct pconn *c, enum role role, uint64_t delay_ms)
+{
+    prepare(p, c, role, 1, NULL);
+    if (delay_ms)
+        loop_timer_arm(p->loop, &c->timer, delay_ms);
+    else
+        connect_and_send(c);
 }
 
 static const char *phase_name(const struct probe *p)
@@ -393,7 +430,7 @@ int probe_run(const struct probe_opts *o, struct probe_result *r, char *err, siz
     memset(r, 0, sizeof *r);
     r->hint_timeout_s = r->hint_max = -1;
     r->cap = -1;
-    r->tw_towards_delta = r->tw_at_delta = -1;
+    r->tw_towards_delta = r->tw_at_delta = r->tw_all_delta = -1;
     unsigned nidle = o->idle_samples ? o->idle_samples : 1;
     if (nidle > PROBE_MAX_IDLE)
         nidle = PROBE_MAX_IDLE;
@@ -411,8 +448,8 @@ int probe_run(const struct probe_opts *o, struct probe_result *r, char *err, siz
         p.pc[i].hc.fd = -1;
         p.pc[i].st = P_DONE;
     }
-    long tw_towards0, tw_at0;
-    load_count_time_wait(&o->t, &tw_towards0, &tw_at0);
+    long tw_towards0, tw_at0, tw_all0;
+    load_count_time_wait(&o->t, &tw_towards0, &tw_at0, &tw_all0);
     p.t0_ns = loop_clock_ns();
     p.deadline_ns = p.t0_ns + o->deadline_ms * 1000000ull;
     timer_init(&p.tick, on_tick);
@@ -438,7 +475,7 @@ int probe_run(const struct probe_opts *o, struct probe_result *r, char *err, siz
         start(&p, &p.pc[3], R_FAST, 1, NULL);
         start(&p, &p.pc[4], R_PACED, 1, NULL);
         for (unsigned i = 0; i < nidle; i++)
-            start(&p, &p.pc[5 + i], R_IDLE, 1, NULL);
+            start_later(&p, &p.pc[5 + i], R_IDLE, i * IDLE_STAGGER_MS);
     }
     run_until_done(&p, 1, npc, &p.pc[3], &p.pc[4]);
     if (p.stop) /* the deadline: whatever is still open is closed now */
@@ -449,7 +486,7 @@ int probe_run(const struct probe_opts *o, struct probe_result *r, char *err, siz
                 finish(&p.pc[i]);
             }
     r->keepalive_10 = p.pc[1].responses == 2;
-    if (p.pc[2].responses) {
+    if (p.pc[2].responses && (p.pc[2].ended_by_server || p.pc[2].waited_out)) {
         r->close_measured = true;
         r->after_close = p.pc[2].obs;
     }
@@ -457,7 +494,8 @@ int probe_run(const struct probe_opts *o, struct probe_result *r, char *err, siz
         summarize_limit(r, &p.pc[3], &p.pc[4]);
         summarize_idle(r, &p.pc[5], nidle);
     }
-    r->kind = probe_identify(r->server, r->keep_alive_11, r->kind_evidence, sizeof r->kind_evidence);
+    r->kind = probe_identify(r->server, r->keepalive_11 ? r->connection_11 : "-", r->keep_alive_11,
+                             r->kind_evidence, sizeof r->kind_evidence);
     rc = 0;
 out:
     if (o->progress)
@@ -465,12 +503,13 @@ out:
     r->elapsed_s = secs(loop_clock_ns() - p.t0_ns);
     for (unsigned i = 0; i < npc; i++)
         hconn_free(&p.pc[i].hc);
-    long tw_towards1, tw_at1;
-    load_count_time_wait(&o->t, &tw_towards1, &tw_at1);
+    long tw_towards1, tw_at1, tw_all1;
+    load_count_time_wait(&o->t, &tw_towards1, &tw_at1, &tw_all1);
     if (tw_towards0 >= 0 && tw_towards1 >= 0) {
         /* Older TIME_WAIT may expire meanwhile: a net change below 0 is 0. */
         r->tw_towards_delta = tw_towards1 > tw_towards0 ? tw_towards1 - tw_towards0 : 0;
         r->tw_at_delta = tw_at1 > tw_at0 ? tw_at1 - tw_at0 : 0;
+        r->tw_all_delta = tw_all1 > tw_all0 ? tw_all1 - tw_all0 : 0;
     }
     loop_timer_cancel(p.loop, &p.tick);
     loop_free(p.loop);

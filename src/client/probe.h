@@ -63,7 +63,7 @@ struct probe_result {
     int status;
     char server[96];          /* the Server header, "" when none */
     enum server_kind kind;
-    char kind_evidence[96];
+    char kind_evidence[160];
     char connection_11[64], keep_alive_11[64], connection_10[64], keep_alive_10[64];
     bool keepalive_11, keepalive_10;
     long hint_timeout_s, hint_max; /* Keep-Alive: timeout= / max= (1.1 or 1.0), -1 none */
@@ -86,6 +86,7 @@ struct probe_result {
     uint64_t requests_sent, connections;
     uint64_t server_closed_first, client_closed_first;
     long tw_towards_delta, tw_at_delta; /* -1 unknown */
+    long tw_all_delta;        /* every TIME_WAIT in this namespace (a proxy's backend side too) */
     double elapsed_s;
     bool deadline_hit;
 };
@@ -95,9 +96,12 @@ void probe_print_text(FILE *out, const struct probe_opts *o, const struct probe_
 void probe_print_json(FILE *out, const struct probe_opts *o, const struct probe_result *r);
 
 /* Which server answered: the Server header, else behaviour (Node's http
- * module sends no Server header and Keep-Alive: timeout=5). */
-enum server_kind probe_identify(const char *server_hdr, const char *keep_alive_hdr,
-                                char *evidence, size_t len);
+ * module sends no Server header and Keep-Alive: timeout=5; nginx always
+ * sends Connection: keep-alive, so a "Server: nginx" reply without it came
+ * through a proxy that strips it, as HAProxy does). connection_hdr is the
+ * Connection header of a kept-alive HTTP/1.1 reply. */
+enum server_kind probe_identify(const char *server_hdr, const char *connection_hdr,
+                                const char *keep_alive_hdr, char *evidence, size_t len);
 const char *probe_kind_name(enum server_kind k);
 /* The knob of that server for: "idle", "cap", "lifetime", "keepalive"
  * (on/off), "hint" (how to announce Keep-Alive: timeout=). */

@@ -8,7 +8,7 @@
 
 /* A server FIN this soon after the response reaches the client with it:
  * even a client that closes at once on Connection: close sees it first. */
-#define PROMPT_FIN_S 0.005
+#define PROMPT_FIN_S 0.001
 
 static const char *close_name(enum probe_close c)
 {
@@ -108,6 +108,12 @@ static void print_after_close(FILE *out, const struct probe_opts *o, const struc
 static void verdict(FILE *out, const struct probe_result *r)
 {
     enum server_kind k = r->kind;
+    if (r->unsolicited_bytes) {
+        fprintf(out, "\nverdict: the server sends bytes after its responses that no request asked for:\n"
+                "  a client cannot match responses to requests on a kept connection (a body longer than\n"
+                "  its Content-Length?). Fix the server's framing first; nothing else here can be trusted.\n");
+        return;
+    }
     fprintf(out, "\nverdict: where TIME_WAIT accumulates (%s)\n", probe_kind_name(k));
     if (!r->keepalive_11) {
         fprintf(out, "  every client                  -> on %s: it closes after each response (no "
@@ -165,9 +171,12 @@ static void left_behind(FILE *out, const struct probe_opts *o, const struct prob
         fprintf(out, ";\n  TIME_WAIT %+ld on this host towards %s", r->tw_towards_delta, o->t.text);
     if (r->tw_at_delta > 0)
         fprintf(out, ", %+ld at %s (the server, in this namespace)", r->tw_at_delta, o->t.text);
-    else
+    else if (r->server_closed_first)
         fprintf(out, " (and up to %llu on the server's host, one per FIN it sent first)",
                 (unsigned long long)r->server_closed_first);
+    if (r->tw_all_delta > r->tw_towards_delta + (r->tw_at_delta > 0 ? r->tw_at_delta : 0))
+        fprintf(out, ";\n  %+ld TIME_WAIT in this network namespace in all (others: a proxy's "
+                "connections to its backends?)", r->tw_all_delta);
     fprintf(out, "\n");
 }
 
@@ -175,12 +184,13 @@ void probe_print_text(FILE *out, const struct probe_opts *o, const struct probe_
 {
     fprintf(out, "closer probe http://%s%s (status %d)\n\n", o->t.text, o->t.path, r->status);
     fprintf(out, "  server                       %s (%s)\n", probe_kind_name(r->kind), r->kind_evidence);
+    const char *no = r->unsolicited_bytes ? "unknown" : "NOT honoured";
     fprintf(out, "  HTTP/1.1 keep-alive          %s   (Connection: %s%s%s)\n",
-            r->keepalive_11 ? "honoured" : "NOT honoured",
+            r->keepalive_11 ? "honoured" : no,
             r->connection_11[0] ? r->connection_11 : "-", r->keep_alive_11[0] ? ", Keep-Alive: " : "",
             r->keep_alive_11);
     fprintf(out, "  HTTP/1.0 + keep-alive        %s   (Connection: %s%s%s)\n",
-            r->keepalive_10 ? "honoured" : "NOT honoured",
+            r->keepalive_10 ? "honoured" : no,
             r->connection_10[0] ? r->connection_10 : "-", r->keep_alive_10[0] ? ", Keep-Alive: " : "",
             r->keep_alive_10);
     if (r->hint_timeout_s >= 0 || r->hint_max >= 0) {
@@ -188,7 +198,7 @@ void probe_print_text(FILE *out, const struct probe_opts *o, const struct probe_
         if (r->hint_timeout_s >= 0)
             fprintf(out, " timeout=%ld s", r->hint_timeout_s);
         if (r->hint_max >= 0)
-            fprintf(out, " max=%ld more requests", r->hint_max);
+            fprintf(out, " max=%ld", r->hint_max);
         fprintf(out, "\n");
     }
     if (r->unsolicited_bytes)
@@ -360,6 +370,7 @@ void probe_print_json(FILE *out, const struct probe_opts *o, const struct probe_
     json_uint(&j, "client_closed_first", r->client_closed_first);
     long_or_null(&j, "time_wait_here", r->tw_towards_delta);
     long_or_null(&j, "time_wait_at_target", r->tw_at_delta);
+    long_or_null(&j, "time_wait_namespace", r->tw_all_delta);
     json_obj_end(&j);
     json_obj_end(&j);
     json_finish(&j);

@@ -53,9 +53,15 @@ static const struct kind_row *row(enum server_kind k)
     return &rows[0];
 }
 
-enum server_kind probe_identify(const char *server, const char *keep_alive, char *ev, size_t len)
+enum server_kind probe_identify(const char *server, const char *connection, const char *keep_alive,
+                                char *ev, size_t len)
 {
     ev[0] = 0;
+    if (strcasestr(server, "nginx") && !connection[0]) {
+        snprintf(ev, len, "Server: %.40s, but no Connection header (nginx always sends one): a proxy "
+                 "in front, as HAProxy", server);
+        return SK_HAPROXY;
+    }
     for (size_t i = 1; i < sizeof rows / sizeof rows[0]; i++)
         if (rows[i].server_match && server[0] && strcasestr(server, rows[i].server_match)) {
             snprintf(ev, len, "Server: %.80s", server);
