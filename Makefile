@@ -26,7 +26,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/helpers/%)
 
-.PHONY: all test unit asan bench fuzz clean deps doc install uninstall FORCE
+.PHONY: all test unit asan bench fuzz clean deps doc install uninstall version FORCE
 all: closer doc
 
 # Replace by rename: a running ./closer (a test's server) keeps its inode.
@@ -93,6 +93,10 @@ install: closer doc
 	$(INSTALL) -m 644 $(CONTRIB) $(DESTDIR)$(CONTRIBDIR)/
 	sed 's|@BINDIR@|$(BINDIR)|g' contrib/closer-exporter.service.in > $(BUILD)/closer-exporter.service
 	$(INSTALL) -m 644 $(BUILD)/closer-exporter.service $(DESTDIR)$(UNITDIR)/closer-exporter.service
+
+# The version closer --version prints (tests compare the two).
+version:
+	@echo '$(FULL_VERSION)'
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/closer $(DESTDIR)$(MANDIR)/man1/closer.1 $(DESTDIR)$(MANDIR)/man1/closer-*.1 \
