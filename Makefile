@@ -116,7 +116,7 @@ asan:
 	$(MAKE) BUILD=build-asan CC=gcc CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	  LDFLAGS="-fsanitize=address,undefined" asan-run
 
-asan-run: $(UNIT_BINS) $(HELPER_BINS)
+asan-run: $(UNIT_BINS) $(HELPER_BINS) doc
 	@BUILD=$(BUILD) CLOSER=$(abspath $(BUILD)/closer) ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1 bash tests/run.sh
 

@@ -12,7 +12,8 @@
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d)
 trap '__cleanup; rm -rf "$tmp"' EXIT
-unset MAKEFLAGS MAKELEVEL MFLAGS
+# A clean packager environment: `make asan` exports its CFLAGS and LDFLAGS.
+unset MAKEFLAGS MAKELEVEL MFLAGS CC CFLAGS CPPFLAGS LDFLAGS
 commands=$("$CLOSER" --help | awk '/^commands:/ {on = 1; next} on && /^  [a-z]/ {print $1} on && /^$/ {on = 0}' | grep -vx help)
 [ -n "$commands" ] || fail commands_listed "closer --help lists no command"
 
@@ -70,7 +71,7 @@ man_flags() {
     sed -n '/^\.SH OPTIONS/,/^\.SH /p' "$1" | awk 'prev == ".TP" {print} {prev = $0}' |
         sed -e 's/\\f[BIR]//g' -e 's/\\-/-/g' | tr ' ' '\n' | sed 's/,$//' | grep '^-' | sed 's/=.*//' | sort -u
 }
-man=$ROOT/build/man
+man=$ROOT/${BUILD:-build}/man
 for c in $commands; do
     srcs=$(ls "$ROOT"/src/cmd/"$c".c "$ROOT"/src/cmd/"$c"_*.c 2>/dev/null)
     if [ -z "$srcs" ] || [ ! -f "$man/closer-$c.1" ]; then
@@ -94,7 +95,7 @@ check_eq man_version_is_binary_version "$(sed -n 's/^\.TH [^ ]* 1 "[^"]*" "\(clo
     "$("$CLOSER" --version)"
 
 # --- completion -----------------------------------------------------------
-bashc=$ROOT/build/completion/closer zshc=$ROOT/build/completion/_closer
+bashc=$ROOT/${BUILD:-build}/completion/closer zshc=$ROOT/${BUILD:-build}/completion/_closer
 check completion_bash_syntax bash -n "$bashc"
 if command -v zsh >/dev/null; then check completion_zsh_syntax zsh -n "$zshc"; else fail completion_zsh_syntax "no zsh (scripts/deps.sh installs it)"; fi
 # complete WORD...: what bash completion offers for the last word.

@@ -13,7 +13,8 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d)
 chmod 755 "$tmp"
 trap '__cleanup; rm -rf "$tmp"' EXIT
-unset MAKEFLAGS MAKELEVEL MFLAGS
+# A clean packager environment: `make asan` exports its CFLAGS and LDFLAGS.
+unset MAKEFLAGS MAKELEVEL MFLAGS CC CFLAGS CPPFLAGS LDFLAGS
 for tool in dpkg-buildpackage dh lintian systemd-analyze setpriv; do
     command -v $tool >/dev/null || { fail "have_$tool" "not installed (scripts/deps.sh installs it)"; exit 0; }
 done
