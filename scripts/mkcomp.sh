@@ -102,7 +102,9 @@ _closer() {
     commands=(
 EOF
     printf '%s\n' "$top" | awk -F '\t' '$1 == "K" && $2 != "help" { print $2 "\t" $3 }' |
-        while IFS="$tab" read -r name sum; do printf "        '%s:%s'\n" "$name" "$(zq "$sum")"; done
+        while IFS="$tab" read -r name sum; do
+            printf "        '%s:%s'\n" "$name" "$(printf '%s' "$sum" | sed "s/'/'\\\\''/g")"
+        done
     cat <<'EOF'
     )
     if (( CURRENT == 2 )); then
