@@ -42,7 +42,7 @@ static void on_end(struct hconn *c, enum hconn_end how, int err)
     loop_stop(s->loop);
 }
 
-static const struct hconn_ops ops = {on_response, on_end};
+static const struct hconn_ops ops = {on_response, on_end, NULL};
 
 static void on_limit(struct loop *l, struct timer *t)
 {

@@ -24,8 +24,10 @@ nginx_ns() { netns_new NS; n=$((n + 1)); nginx_start "$NS" $PORT "$tmp/ng$n" "$1
 
 # Keep-alive with a server cap of 7: the server closes every 7th response
 # (one connection, so 200 = 28 x 7 + 4 is exact; the client closes the last).
+# --close-wait 1s: the client waits for the FIN nginx sends after its
+# announced close, so every one of those closes is the server's.
 nginx_ns "keepalive_requests 7;"
-load -c 1 -n 200
+load -c 1 -n 200 --close-wait 1s
 check_eq nginx_cap_counts_match_stub "$(q "d['connections_opened'], d['requests']" | tr -d '(),')" "$(stub)"
 check_eq nginx_cap_server_closes "$(q "d['closed_first']['server'], d['closed_first']['client'], d['errors']['closed_early'], d['status_2xx']")" "28 1 0 200"
 check_eq nginx_cap_tw_on_server_vs_ss "$(q "d['time_wait_at_target']")" "$TW_SRV"
@@ -39,13 +41,20 @@ check_eq ka_off_client_closes "$(q "d['closed_first']['client'], d['closed_first
 check_eq ka_off_tw_towards_target_vs_ss "$(q "d['time_wait_towards_target']")" "$TW_CLI"
 check_eq ka_off_tw_is_200 "$(q "d['time_wait_towards_target'], d['time_wait_at_target']")" "200 0"
 
-# --close-header: the server closes after each response; TIME_WAIT on the server.
+# --close-header, waiting for the server's FIN: TIME_WAIT on the server.
 nginx_ns ""
-load -c 4 -n 200 --close-header
+load -c 4 -n 200 --close-header --close-wait 1s
 check_eq close_header_counts_match_stub "$(q "d['connections_opened'], d['requests']" | tr -d '(),')" "$(stub)"
-check_eq close_header_server_closes "$(q "d['closed_first']['server'], d['closed_first']['client']")" "200 0"
+check_eq close_header_server_closes "$(q "d['closed_first']['server'], d['closed_first']['client'], d['announced_closes']")" "200 0 200"
 check_eq close_header_tw_vs_ss "$(q "d['time_wait_at_target'], d['time_wait_towards_target']")" "$TW_SRV $TW_CLI"
 check_eq close_header_tw_on_server "$(q "d['time_wait_at_target'], d['time_wait_towards_target']")" "200 0"
+# By default the client closes at once after an announced close (as wrk):
+# whoever's FIN went first is counted, every close once, and ss agrees.
+nginx_ns ""
+load -c 4 -n 200 --close-header
+check_eq close_at_once_sum "$(q "d['closed_first']['server'] + d['closed_first']['client'] + d['closed_first']['reset'], d['connections_opened'], d['announced_closes']")" "200 200 200"
+check_eq close_at_once_client_first_counted "$(q "d['closed_first']['client']")" "$(q "d['announced_closes_client_first']")"
+check_eq close_at_once_tw_vs_ss "$(q "d['time_wait_at_target'], d['time_wait_towards_target']")" "$TW_SRV $TW_CLI"
 
 # --client-close: the server says close, the client does not wait for its FIN.
 nginx_ns ""
@@ -56,7 +65,7 @@ check_eq client_close_tw_vs_ss "$(q "d['time_wait_at_target'] + d['time_wait_tow
 
 # HTTP/1.0: one connection per request; with Connection: keep-alive nginx keeps it.
 nginx_ns ""
-load -c 2 -n 40 --http1.0
+load -c 2 -n 40 --http1.0 --close-wait 1s
 check_eq http10_one_per_request "$(q "d['requests'], d['connections_opened'], d['closed_first']['server']")" "40 40 40"
 load -c 2 -n 40 --http1.0 --keepalive on
 check_eq http10_keepalive_two_conns "$(q "d['requests'], d['connections_opened'], d['closed_first']['open_at_end'], d['closed_first']['client']")" "40 2 2 2"
@@ -70,7 +79,7 @@ check_eq rpc_client_closes "$(q "d['connections_opened'], d['closed_first']['cli
 # --idle crosses the server's idle timeout: every connection ends with the
 # server's FIN while the client pauses.
 nginx_ns "keepalive_timeout 1s;"
-load -c 2 -n 4 --idle 1500
+load -c 2 -n 4 --idle 1500ms
 check_eq idle_server_fin "$(q "d['requests'], d['connections_opened'], d['closed_first']['server'], d['errors']['closed_early']")" "4 4 2 0"
 
 # Open loop: never more than the schedule, and every one counted by nginx.

@@ -264,3 +264,130 @@ TEST(sysctl_audit_states_myths)
     /* Critical findings sort first. */
     CHECK_EQ_STR(rep.items[0].id, "sysctl-tcp-tw-recycle");
 }
+
+TEST(server_time_wait_listener_gone_is_reported)
+{
+    reset();
+    /* A restarted server: 2000 TIME_WAIT on port 8080, nothing listens. */
+    for (int i = 0; i < 2000; i++)
+        add(TS_TIME_WAIT, 8080, (uint16_t)(33000 + i))->expires_ms = 50000;
+    /* Port in the ephemeral range, listener gone: shared by many peers. */
+    for (int i = 0; i < 40; i++)
+        add(TS_TIME_WAIT, 40000, (uint16_t)(33000 + i))->expires_ms = 50000;
+    /* A client's own TIME_WAIT (ephemeral local, server's port as peer). */
+    for (int i = 0; i < 3; i++)
+        add(TS_TIME_WAIT, (uint16_t)(45000 + i), 80)->expires_ms = 50000;
+    analyze();
+    const struct finding *f = find("server-time-wait", 0);
+    CHECK(f && f->port == 8080 && f->count == 2000);
+    CHECK(fact(f, "listener") == 0);
+    CHECK(strstr(f->title, "no listener now"));
+    CHECK(strstr(f->fix, "SO_REUSEADDR"));
+    f = find("server-time-wait", 1);
+    CHECK(f && f->port == 40000 && f->count == 40);
+    CHECK_EQ_INT(rep.tw_server, 2040);
+    CHECK_EQ_INT(rep.tw_server_gone, 2040);
+    CHECK_EQ_INT(rep.tw_client, 3);
+    CHECK_EQ_INT(rep.tw_other, 0);
+}
+
+TEST(server_time_wait_peak_rate_over_one_second)
+{
+    reset();
+    add(TS_LISTEN, 80, 0);
+    /* ab: 2000 closes within 0.24 s, 20 s ago. */
+    for (int i = 0; i < 2000; i++)
+        add(TS_TIME_WAIT, 80, (uint16_t)(33000 + i))->expires_ms = 40000 - (uint32_t)(i % 240);
+    /* Plus a trickle: one every 2 s. */
+    for (int i = 0; i < 20; i++)
+        add(TS_TIME_WAIT, 80, (uint16_t)(36000 + i))->expires_ms = 59000 - (uint32_t)i * 2000;
+    analyze();
+    const struct finding *f = find("server-time-wait", 0);
+    CHECK(f && f->count == 2020);
+    CHECK(fact(f, "peak_closes_per_s_1s") == 2000);
+    CHECK(fact(f, "peak_age_s") >= 20.0 && fact(f, "peak_age_s") < 20.3);
+    CHECK(fact(f, "closes_per_s_60s") > 33 && fact(f, "closes_per_s_60s") < 34);
+    CHECK(strstr(f->title, "peak 2000 closes in 1 s"));
+    /* No ESTABLISHED connection to learn from: undecided, and it says so. */
+    CHECK_EQ_STR(f->cause, "undecided");
+    CHECK(strstr(f->why, "too little"));
+}
+
+TEST(client_port_pressure_names_nginx_and_its_fix)
+{
+    reset();
+    snap.sys.port_lo = 40000;
+    snap.sys.port_hi = 40999;
+    snap.sys.tw_reuse = 0;
+    snap.nprocs = 2;
+    procs[0] = (struct proc_info){.pid = 77, .comm = "nginx", .nfds = 9, .nepoll = 1};
+    procs[1] = (struct proc_info){.pid = 88, .comm = "curl", .nfds = 3};
+    for (int i = 0; i < 990; i++)
+        add(TS_TIME_WAIT, (uint16_t)(40000 + i), 9000);
+    for (int i = 0; i < 10; i++) {
+        struct tcp_sock *t = add(TS_ESTABLISHED, (uint16_t)(40990 + i), 9000);
+        t->inode = (uint64_t)(500 + i);
+        fds[snap.nfds++] = (struct fd_ref){.inode = t->inode, .pid = i < 9 ? 77 : 88,
+                                           .fd = 20 + i, .proc = i < 9 ? 0 : 1};
+    }
+    analyze();
+    const struct finding *f = find("client-port-pressure", 0);
+    CHECK(f);
+    CHECK_EQ_INT(f->pid, 77);
+    CHECK_EQ_STR(f->comm, "nginx");
+    CHECK(fact(f, "owner_sockets") == 9);
+    CHECK(fact(f, "range_used_pct") == 100);
+    CHECK_EQ_INT(f->severity, SEV_CRITICAL);
+    CHECK(strstr(f->title, "connect() fails now (EADDRNOTAVAIL)"));
+    CHECK(strstr(f->fix, "keepalive 32"));
+    CHECK(strstr(f->fix, "proxy_http_version 1.1"));
+    CHECK(strstr(f->fix, "proxy_set_header Connection \"\""));
+    CHECK(strstr(f->why, "curl (pid 88"));
+    /* With tcp_tw_reuse for this destination a full range is not a failure. */
+    snap.sys.tw_reuse = 1;
+    analyze();
+    f = find("client-port-pressure", 0);
+    CHECK(f && !strstr(f->title, "fails now") && strstr(f->title, "the range is full"));
+    /* HAProxy gets its own knob; an unknown program the generic fix. */
+    snprintf(procs[0].comm, sizeof procs[0].comm, "haproxy");
+    analyze();
+    CHECK(strstr(find("client-port-pressure", 0)->fix, "http-server-close"));
+    snprintf(procs[0].comm, sizeof procs[0].comm, "myapp");
+    analyze();
+    CHECK(strstr(find("client-port-pressure", 0)->fix, "connection pool"));
+}
+
+TEST(syn_advice_knows_syncookies_and_syn_sent_clients)
+{
+    reset();
+    snap.sys.max_syn_backlog = 4096;
+    snap.sys.synack_retries = 5;
+    snap.ctr.syncookies_sent = 42;
+    snap.ctr.reqq_full_do_cookies = 40;
+    struct tcp_sock *l = add(TS_LISTEN, 80, 0);
+    l->src[0] = 127, l->src[3] = 1;
+    l->rqueue = 129;
+    l->wqueue = 128;
+    for (int i = 0; i < 130; i++)
+        add(TS_SYN_RECV, 80, (uint16_t)(30000 + i));
+    for (int i = 0; i < 7; i++) {
+        struct tcp_sock *t = add(TS_SYN_SENT, (uint16_t)(35000 + i), 80);
+        memset(t->dst, 0, 16);
+        t->dst[0] = 127, t->dst[3] = 1;
+    }
+    analyze();
+    const struct finding *f = find("listen-overflow", 0);
+    CHECK(f && fact(f, "syn_sent_local_clients") == 7);
+    CHECK(strstr(f->title, "in this network namespace"));
+    CHECK(!strstr(f->title, "since boot"));
+    CHECK(strstr(f->why, "drops new SYNs"));
+    CHECK(strstr(f->why, "7 client sockets on this host sit in SYN_SENT"));
+    f = find("syn-recv-pile", 0);
+    CHECK(f && fact(f, "SyncookiesSent") == 42 && fact(f, "TCPReqQFullDoCookies") == 40);
+    CHECK(strstr(f->fix, "bounded by the listen backlog (128"));
+    CHECK(strstr(f->fix, "not by tcp_max_syn_backlog=4096"));
+    snap.sys.syncookies = 0;
+    analyze();
+    f = find("syn-recv-pile", 0);
+    CHECK(f && strstr(f->fix, "TCPReqQFullDrop") && strstr(f->fix, "3/4 of tcp_max_syn_backlog"));
+}

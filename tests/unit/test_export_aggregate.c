@@ -6,7 +6,6 @@
 #include <sys/socket.h>
 
 #include "export/aggregate.h"
-#include "export/httpd.h"
 #include "export/metrics.h"
 #include "test.h"
 
@@ -133,25 +132,4 @@ TEST(metrics_bounded_by_top_n_rest_in_other)
     CHECK(!strstr(full, "closer_tcp_listen_overflows_total")); /* absent counter */
     free(full);
     free(one);
-}
-
-TEST(request_head_parsing)
-{
-    struct httpd_req r;
-    const char *ok = "GET /metrics?x=1 HTTP/1.1\r\nHost: a\r\nConnection: Close\r\n\r\nGET";
-    CHECK_EQ_INT(httpd_parse_head(ok, strlen(ok), &r), (long)strlen(ok) - 3);
-    CHECK_EQ_INT(r.method_len, 3);
-    CHECK_EQ_INT(r.path_len, 12);
-    CHECK_EQ_INT(r.keep_alive, 0);
-    const char *ten = "HEAD / HTTP/1.0\r\n\r\n";
-    CHECK_EQ_INT(httpd_parse_head(ten, strlen(ten), &r), (long)strlen(ten));
-    CHECK_EQ_INT(r.keep_alive, 0);
-    const char *ka = "GET / HTTP/1.0\r\nconnection: keep-alive\r\n\r\n";
-    CHECK(httpd_parse_head(ka, strlen(ka), &r) > 0 && r.keep_alive == 1);
-    const char *part = "GET /metrics HTTP/1.1\r\nHost: a\r\n";
-    CHECK_EQ_INT(httpd_parse_head(part, strlen(part), &r), -2);
-    const char *bad = "GET /metrics HTTP/2.0\r\n\r\n";
-    CHECK_EQ_INT(httpd_parse_head(bad, strlen(bad), &r), -1);
-    const char *nocolon = "GET / HTTP/1.1\r\nHost\r\n\r\n";
-    CHECK_EQ_INT(httpd_parse_head(nocolon, strlen(nocolon), &r), -1);
 }
