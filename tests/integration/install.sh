@@ -130,7 +130,9 @@ if command -v zsh >/dev/null; then
     done
 fi
 check_eq complete_state_names "$(complete_words "$CLOSER" states --state time | tr '\n' ' ')" "time-wait "
-check_eq complete_state_list "$(complete_words "$CLOSER" states -s established,fin-wait | tr '\n' ' ')" \
+check_eq complete_state_filter_word "$(complete_words "$CLOSER" states -p state close | tr '\n' ' ')" "close-wait "
+check_eq complete_filter_keywords "$(complete_words "$CLOSER" states -p '' | tr '\n' ' ')" "exclude state "
+check_eq complete_state_list "$(complete_words "$CLOSER" states --state established,fin-wait | tr '\n' ' ')" \
     "established,fin-wait-1 established,fin-wait-2 "
 check_eq complete_color "$(complete_words "$CLOSER" doctor --color '' | tr '\n' ' ')" "always auto never "
 check_eq complete_lingering "$(complete_words "$CLOSER" serve --lingering-close '' | tr '\n' ' ')" "always off on "
