@@ -55,14 +55,13 @@ void cw_threads_text(char *buf, size_t len, const struct proc_model *m)
     }
 }
 
-static void runtime_label(char *buf, size_t len, const struct proc_model *m)
+static const char *runtime_label(const struct proc_model *m)
 {
     if (!m)
-        snprintf(buf, len, "unknown");
-    else if (m->runtime == RT_PYTHON)
-        snprintf(buf, len, "python%s", m->asyncio ? "-asyncio" : "");
-    else
-        snprintf(buf, len, "%s", runtime_name(m->runtime));
+        return NULL;
+    if (m->runtime == RT_PYTHON && m->asyncio)
+        return "python-asyncio";
+    return runtime_name(m->runtime);
 }
 
 static void peers_text(struct finding *f, const struct cw_group *g)
@@ -132,7 +131,7 @@ static void numbers(struct finding *f, const struct cw_group *g, const struct sn
     const struct proc_info *p = &s->procs[g->proc];
     f->pid = g->pid;
     snprintf(f->comm, sizeof f->comm, "%s", p->comm);
-    runtime_label(f->runtime, sizeof f->runtime, m);
+    f->runtime = runtime_label(m);
     finding_fact(f, "process_fds", p->nfds);
     if (p->fd_limit)
         finding_fact(f, "process_fd_limit", (double)p->fd_limit);

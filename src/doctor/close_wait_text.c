@@ -48,7 +48,7 @@ void cw_text_unaccepted(struct finding *f, const struct cw_group *g, const struc
         finding_add_fd(f, lo->fd);
         const struct proc_model *m = snapshot_model(s, lo->proc);
         if (m)
-            snprintf(f->runtime, sizeof f->runtime, "%s", runtime_name(m->runtime));
+            f->runtime = runtime_name(m->runtime);
     }
     finding_fact(f, "accept_queue", queued);
     finding_fact(f, "backlog", backlog);

@@ -50,7 +50,7 @@ static void numbers(FILE *out, const struct finding *f)
         PUT(" port=%d", f->port);
     if (f->pid)
         PUT(" pid=%d comm=%s", (int)f->pid, f->comm);
-    if (f->runtime[0])
+    if (f->runtime)
         PUT(" runtime=%s", f->runtime);
     if (f->nfds) {
         PUT(" fds=");
@@ -97,6 +97,8 @@ static void header(FILE *out, const struct snapshot *s, const struct doctor_repo
     fprintf(out, "closes    TIME_WAIT: %zu server-side (this host closed accepted connections "
                  "first), %zu client-side (this host closed its outgoing connections first)",
             r->tw_server, r->tw_client);
+    if (r->tw_server_gone)
+        fprintf(out, ", of the server-side %zu on ports with no listener now", r->tw_server_gone);
     if (r->tw_other)
         fprintf(out, ", %zu other", r->tw_other);
     fprintf(out, "\n          CLOSE_WAIT: %zu in accept queues, %zu held by processes",
@@ -155,8 +157,8 @@ void doctor_print_text(FILE *out, const struct snapshot *s, const struct doctor_
             fprintf(out, "  %-28s %s\n", f->id, f->title);
             continue;
         }
-        fprintf(out, "%s%-9s%s %s\n", sev_color(f->severity, v->color),
-                severity_name(f->severity), reset, f->id);
+        fprintf(out, "%s%-9s%s %s%s%s\n", sev_color(f->severity, v->color),
+                severity_name(f->severity), reset, f->id, v->tag ? "  " : "", v->tag ? v->tag : "");
         wrap(out, "", f->title);
         numbers(out, f);
         if (f->peers[0])

@@ -9,6 +9,7 @@
 #include "kernel/diag.h"
 #include "kernel/proctcp.h"
 #include "kernel/sysctl.h"
+#include "snapshot/ssfilter.h"
 #include "snapshot/evidence_take.h"
 #include "util/vec.h"
 
@@ -26,7 +27,7 @@ static int collect(const struct tcp_sock *t, const struct tcp_activity *act, voi
     if (rc)
         return rc;
     /* Sockets arrive in order, so the activity records stay sorted. */
-    if (act && (v->info_states & (1u << t->state))) {
+    if (act && t->state < 32 && (v->info_states & (1u << t->state))) {
         rc = vec_reserve((void **)&s->acts, &v->acts_cap, s->nacts + 1, sizeof *s->acts, 256);
         if (rc)
             return rc;
@@ -133,6 +134,10 @@ static void read_counters(struct tcp_counters *c)
     c->abort_on_memory = netstat_lookup(t, "TcpExt", "TCPAbortOnMemory");
     c->abort_on_timeout = netstat_lookup(t, "TcpExt", "TCPAbortOnTimeout");
     c->syncookies_sent = netstat_lookup(t, "TcpExt", "SyncookiesSent");
+    c->syncookies_recv = netstat_lookup(t, "TcpExt", "SyncookiesRecv");
+    c->syncookies_failed = netstat_lookup(t, "TcpExt", "SyncookiesFailed");
+    c->reqq_full_do_cookies = netstat_lookup(t, "TcpExt", "TCPReqQFullDoCookies");
+    c->reqq_full_drop = netstat_lookup(t, "TcpExt", "TCPReqQFullDrop");
     n = proc_read_file("/proc/net/snmp", text, sizeof text);
     t = n > 0 ? text : "";
     c->active_opens = netstat_lookup(t, "Tcp", "ActiveOpens");
@@ -237,13 +242,17 @@ size_t snapshot_owners(const struct snapshot *s, uint64_t inode, const struct fd
 bool sock_filter_match(const struct sock_filter *f, const struct tcp_sock *s)
 {
     int state = s->state == TS_NEW_SYN_RECV ? TS_SYN_RECV : s->state;
-    if (f->states && !(f->states & (1u << state)))
+    /* A state byte past the mask's width (a mutated replay) matches no
+     * filter; shifting by it would be undefined. */
+    if (f->states && (state >= 32 || !(f->states & (1u << state))))
         return false;
     if (f->family && f->family != s->family)
         return false;
     if (f->sport && f->sport != s->sport)
         return false;
-    return !f->dport || f->dport == s->dport;
+    if (f->dport && f->dport != s->dport)
+        return false;
+    return !f->expr || ssf_match(f->expr, s);
 }
 
 bool snapshot_is_listen_port(const struct snapshot *s, uint16_t port)

@@ -28,6 +28,7 @@ struct tcp_counters {
         tw_killed, abort_on_close, abort_on_data, abort_on_linger,
         abort_on_memory, abort_on_timeout, active_opens, passive_opens,
         estab_resets, curr_estab, syncookies_sent;
+    long long syncookies_recv, syncookies_failed, reqq_full_do_cookies, reqq_full_drop;
 };
 
 enum snap_source { SNAP_NETLINK, SNAP_PROC };
@@ -89,10 +90,12 @@ struct snapshot {
 
 /* Which sockets a view shows: states mask, family (0 = both), ports (0 =
  * any). Pure. */
+struct ssf;
 struct sock_filter {
     uint32_t states;
     int family;
     uint16_t sport, dport;
+    const struct ssf *expr; /* an ss filter expression (snapshot/ssfilter.h), or NULL */
 };
 bool sock_filter_match(const struct sock_filter *f, const struct tcp_sock *s);
 
