@@ -37,6 +37,15 @@ static const struct fd_ref *listener_owner(const struct snapshot *s, int port, u
     return NULL;
 }
 
+/* The owner's epoll instances, as numbers() recorded them. */
+static uint32_t epoll_instances(const struct finding *f)
+{
+    for (size_t i = 0; i < f->nfacts; i++)
+        if (!strcmp(f->facts[i].key, "process_epoll_instances"))
+            return (uint32_t)f->facts[i].value;
+    return 0;
+}
+
 void cw_text_unaccepted(struct finding *f, const struct cw_group *g, const struct snapshot *s,
                         const char *age)
 {
@@ -170,10 +179,7 @@ void cw_text_not_polled(struct finding *f, const struct cw_group *g, const struc
 {
     char w[64];
     where(w, sizeof w, g);
-    uint32_t nepoll = 0;
-    for (size_t i = 0; i < f->nfacts; i++)
-        if (!strcmp(f->facts[i].key, "process_epoll_instances"))
-            nepoll = (uint32_t)f->facts[i].value;
+    uint32_t nepoll = epoll_instances(f);
     snprintf(f->title, sizeof f->title,
              "%s: %llu CLOSE_WAIT held by pid %d (%s), EOF unread, fds in no epoll set", w,
              g->n, (int)g->pid, f->comm);
@@ -218,11 +224,19 @@ void cw_text_blocked(struct finding *f, const struct cw_group *g, const struct p
     snprintf(f->title, sizeof f->title,
              "%s: %llu CLOSE_WAIT held by pid %d (%s), EOF unread, a thread per connection "
              "blocked elsewhere", w, g->n, (int)g->pid, f->comm);
+    uint32_t nepoll = epoll_instances(f);
+    char model[160];
+    if (nepoll)
+        snprintf(model, sizeof model, "serves each request on a worker thread of its own (its "
+                 "%u epoll instances do not hold these fds, as a poller hands a connection to "
+                 "a worker)", nepoll);
+    else
+        snprintf(model, sizeof model, "has no epoll instance: it serves each connection on a "
+                 "thread of its own");
     snprintf(f->why, sizeof f->why,
-             "The peer sent FIN and the EOF is unread (recv_q %llu). pid %d has no epoll "
-             "instance: it serves each connection on a thread of its own, and those threads "
-             "are busy elsewhere, so nobody reads these sockets. Now %s.%s",
-             g->recv_q, (int)g->pid, threads, age);
+             "The peer sent FIN and the EOF is unread (recv_q %llu). pid %d %s, and those "
+             "threads are busy elsewhere, so nobody reads these sockets. Now %s.%s",
+             g->recv_q, (int)g->pid, model, threads, age);
     const char *fix;
     switch (rt_of(m)) {
     case RT_PYTHON:

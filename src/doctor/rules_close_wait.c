@@ -7,8 +7,10 @@
  *   owned, but the owner is not visible            -> close-wait-owner-hidden
  *   outgoing, only the FIN unread                  -> close-wait-client-pool
  *   EOF read (recv_q 0), or fd registered in epoll -> close-wait-not-closed
- *   EOF unread, the process has epoll instances    -> close-wait-not-polled
- *   EOF unread, no event loop (thread per conn.)   -> close-wait-blocked-thread
+ *   EOF unread, a thread per connection            -> close-wait-blocked-thread
+ *     (no epoll at all, or a JVM/Ruby/PHP/threaded Python process with as
+ *     many threads busy outside epoll_wait as such sockets)
+ *   EOF unread, otherwise an event loop            -> close-wait-not-polled
  * asyncio and libuv read the EOF and then drop the fd from epoll, so "in no
  * epoll set" alone proves nothing. Sockets closed between the dump and the
  * /proc walk, and (with --confirm) those not there at both looks, are
@@ -92,20 +94,74 @@ static struct cw_group *group_for(struct cw_groups *gs, enum cw_class cls, pid_t
     return g;
 }
 
-/* The class of an owned socket, from the EOF, the direction and epoll. */
-static enum cw_class owned_class(const struct snapshot *s, const struct tcp_sock *t,
-                                 const struct fd_ref *refs, size_t nref)
+/* Is the process serving connections on threads of their own? No epoll
+ * at all says so. A JVM, Ruby, PHP or threaded Python process keeps epoll
+ * instances for other work (NIO pollers hand a connection to a worker and
+ * drop it from epoll meanwhile), so there the threads decide: as many
+ * threads busy outside epoll_wait as unread, unpolled CLOSE_WAIT. Event
+ * loops (Node, asyncio, Go's netpoller, nginx, HAProxy, Envoy) never. */
+static bool thread_per_connection(const struct snapshot *s, uint32_t proc, uint32_t unread)
 {
-    bool polled = false;
+    if (s->procs[proc].nepoll == 0)
+        return true;
+    const struct proc_model *m = snapshot_model(s, proc);
+    if (!m || (m->runtime == RT_PYTHON && m->asyncio))
+        return false;
+    if (m->runtime != RT_JVM && m->runtime != RT_RUBY && m->runtime != RT_PHP_FPM &&
+        m->runtime != RT_PYTHON)
+        return false;
+    uint32_t in_epoll = 0;
+    for (size_t i = 0; i < m->nwaits; i++)
+        if (!strncmp(m->waits[i].wchan, "do_epoll_wait", 13) ||
+            !strncmp(m->waits[i].wchan, "ep_poll", 7))
+            in_epoll += m->waits[i].n;
+    return m->nthreads - in_epoll >= unread;
+}
+
+/* Only the FIN unread on a connection this host opened: the client left
+ * it idle (in a pool) and has not looked at it since. */
+static bool idle_in_pool(const struct snapshot *s, const struct tcp_sock *t)
+{
+    return t->rqueue == 1 && snapshot_conn_direction(s, t) == CONN_OUTGOING;
+}
+
+static bool any_polled(const struct fd_ref *refs, size_t nref)
+{
     for (size_t i = 0; i < nref; i++)
-        polled |= refs[i].polled;
-    /* Only the FIN unread on a connection this host opened: the client
-     * left it idle (in a pool) and has not looked at it since. */
-    if (t->rqueue == 1 && snapshot_conn_direction(s, t) == CONN_OUTGOING && !polled)
+        if (refs[i].polled)
+            return true;
+    return false;
+}
+
+/* Per process: owned CLOSE_WAIT of accepted connections with the EOF
+ * unread and the fd in no epoll set (what thread_per_connection weighs). */
+static uint32_t *count_unread(const struct snapshot *s)
+{
+    uint32_t *unread = calloc(s->nprocs ? s->nprocs : 1, sizeof *unread);
+    for (size_t i = 0; unread && i < s->nsocks; i++) {
+        const struct tcp_sock *t = &s->socks[i];
+        const struct fd_ref *refs;
+        size_t nref;
+        if (t->state != TS_CLOSE_WAIT || !t->rqueue || !(nref = snapshot_owners(s, t->inode, &refs)))
+            continue;
+        if (!any_polled(refs, nref) && !idle_in_pool(s, t))
+            unread[refs[0].proc]++;
+    }
+    return unread;
+}
+
+/* The class of an owned socket, from the EOF, the direction, epoll and the
+ * process model. */
+static enum cw_class owned_class(const struct snapshot *s, const struct tcp_sock *t,
+                                 const struct fd_ref *refs, size_t nref, const uint32_t *unread)
+{
+    bool polled = any_polled(refs, nref);
+    if (idle_in_pool(s, t) && !polled)
         return CW_CLIENT_POOL;
     if (t->rqueue == 0 || polled)
         return CW_NOT_CLOSED;
-    return s->procs[refs[0].proc].nepoll > 0 ? CW_NOT_POLLED : CW_BLOCKED_THREAD;
+    return thread_per_connection(s, refs[0].proc, unread[refs[0].proc]) ? CW_BLOCKED_THREAD
+                                                                        : CW_NOT_POLLED;
 }
 
 /* The first distinct peers (a client pool has one: the server). */
@@ -138,9 +194,17 @@ static void add_activity(struct cw_group *g, const struct tcp_activity *a)
     g->segs_in += a->data_segs_in;
 }
 
+/* What classify needs besides the socket. */
+struct cw_ctx {
+    const struct peer_index *ix;
+    const uint32_t *unread;
+    struct cw_groups *gs;
+};
+
 static int classify(const struct snapshot *s, const struct tcp_sock *t, bool persisted,
-                    const struct peer_index *ix, struct cw_groups *gs, struct doctor_report *r)
+                    const struct cw_ctx *c, struct doctor_report *r)
 {
+    struct cw_groups *gs = c->gs;
     static const uint8_t none[16];
     int port = snapshot_conn_direction(s, t) == CONN_ACCEPTED ? t->sport : -1;
     const struct fd_ref *refs;
@@ -151,7 +215,7 @@ static int classify(const struct snapshot *s, const struct tcp_sock *t, bool per
     } else if (nref == 0) {
         g = group_for(gs, CW_HIDDEN, 0, port, none, 0);
     } else {
-        enum cw_class cls = owned_class(s, t, refs, nref);
+        enum cw_class cls = owned_class(s, t, refs, nref, c->unread);
         bool pool = cls == CW_CLIENT_POOL;
         g = group_for(gs, cls, refs[0].pid, pool ? -1 : port, pool ? t->dst : none,
                       pool ? t->dport : 0);
@@ -179,7 +243,7 @@ static int classify(const struct snapshot *s, const struct tcp_sock *t, bool per
     const struct tcp_activity *a = snapshot_activity(s, t);
     if (a)
         add_activity(g, a);
-    const struct tcp_sock *p = peers_find(ix, s, t);
+    const struct tcp_sock *p = peers_find(c->ix, s, t);
     if (p && !g->peer_local++)
         g->peer_sock = p;
     return 0;
@@ -270,8 +334,12 @@ int rules_close_wait(const struct snapshot *s, const struct doctor_opts *o, stru
         r->close_wait_transient += closed_since_first_look(s, 0);
         return 0;
     }
-    if (peers_build(&ix, s, 1u << TS_FIN_WAIT2 | 1u << TS_FIN_WAIT1) < 0)
+    uint32_t *unread = count_unread(s);
+    if (!unread || peers_build(&ix, s, 1u << TS_FIN_WAIT2 | 1u << TS_FIN_WAIT1) < 0) {
+        free(unread);
         return -1;
+    }
+    struct cw_ctx ctx = {&ix, unread, &gs};
     int rc = 0;
     for (size_t i = 0; i < s->nsocks && !rc; i++) {
         const struct tcp_sock *t = &s->socks[i];
@@ -283,7 +351,7 @@ int rules_close_wait(const struct snapshot *s, const struct doctor_opts *o, stru
         }
         bool kept = snapshot_cw_persisted(s, t);
         persisted += kept;
-        rc = classify(s, t, kept, &ix, &gs, r);
+        rc = classify(s, t, kept, &ctx, r);
     }
     r->close_wait_transient += closed_since_first_look(s, persisted);
     if (!rc) {
@@ -291,6 +359,7 @@ int rules_close_wait(const struct snapshot *s, const struct doctor_opts *o, stru
         rc = emit(s, o, &gs, r);
     }
     peers_free(&ix);
+    free(unread);
     free(gs.g);
     free(gs.slots);
     return rc;

@@ -162,6 +162,27 @@ TEST(event_loop_with_unread_eof_is_not_polled)
     CHECK(strstr(f->fix, "socket.setTimeout()"));
 }
 
+/* A JVM keeps epoll instances (NIO) yet serves a request per worker
+ * thread: with workers blocked outside epoll_wait, it is blocked-thread. */
+TEST(jvm_workers_blocked_is_blocked_thread)
+{
+    struct proc_info srv = proc(100, "java", 2, RT_JVM, false);
+    for (int i = 0; i < 12; i++)
+        proctask_count_wait(&srv.model, "futex_wait_queue");
+    struct proc_info cli = proc(200, "curl", 0, RT_GENERIC, false);
+    CHECK_EQ_INT(load("threading", 8002, &srv, &cli), 0);
+    const struct finding *f = find("close-wait-blocked-thread");
+    CHECK(f);
+    CHECK(strstr(f->why, "12 in a lock or queue (futex) (futex_wait_queue)"));
+    CHECK(strstr(f->fix, "JDBC socketTimeout"));
+    /* the same JVM with all its threads in epoll_wait: not polled */
+    struct proc_info idle = proc(100, "java", 2, RT_JVM, false);
+    for (int i = 0; i < 12; i++)
+        proctask_count_wait(&idle.model, "do_epoll_wait");
+    CHECK_EQ_INT(load("threading", 8002, &idle, &cli), 0);
+    CHECK(find("close-wait-not-polled"));
+}
+
 /* requests.Session against nginx: outgoing, only the FIN unread. */
 TEST(requests_pool_is_client_pool)
 {
