@@ -148,8 +148,10 @@ void cw_text_not_closed(struct finding *f, const struct cw_group *g, const struc
         break;
     case RT_NODE:
         fix = "Node: call socket.end() (or socket.destroy()) in the 'end' handler, or do not "
-              "set allowHalfOpen: true (net.createServer / net.Socket option; http's "
-              "httpAllowHalfOpen); every path after 'end' must end the socket.";
+              "set allowHalfOpen: true (net.createServer / net.Socket option); an http server "
+              "with httpAllowHalfOpen keeps the socket until the pending response ends: finish "
+              "every response (res.end(), also on errors and timeouts) or drop "
+              "httpAllowHalfOpen.";
         break;
     case RT_JVM:
         fix = "JVM: close the Socket/SocketChannel when read() returns -1 "

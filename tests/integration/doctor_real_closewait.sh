@@ -2,7 +2,7 @@
 # CLOSE_WAIT from real programs nobody on this project wrote, each in a
 # private namespace: an asyncio server that never closes, a
 # ThreadingHTTPServer blocked in its handler, a requests.Session pool idling
-# past nginx's keepalive_timeout, a Node allowHalfOpen server, a Node
+# past nginx's keepalive_timeout, Node allowHalfOpen servers (net and http), a Node
 # http.Agent pool (which closes at the server's FIN: doctor must stay
 # quiet), and an asyncio server that closes late (--confirm: transient).
 # Each asserts the finding id, pid/comm, runtime, peer and the fix's knob;
@@ -117,6 +117,22 @@ if wait_listen "$NS" 8004; then
     check node_halfopen_knob field_has node_halfopen close-wait-not-closed fix "allowHalfOpen"
 else
     fail node_halfopen_listen "node_halfopen.js did not listen"
+fi
+
+# 4b. Node http server with httpAllowHalfOpen and a handler that never
+#     ends its response: the clients time out and leave.
+netns_new NS
+bg SRV ip netns exec "$NS" node "$LIB/node_http_halfopen.js" 8005
+if wait_listen "$NS" 8005; then
+    curls "$NS" 8005 2 1
+    wait_for 5 test "$(cw_count "$NS")" -ge 2
+    doctor_json node_http "$NS"
+    pid=$(ip netns exec "$NS" ss -Htlnp 'sport = :8005' | grep -o 'pid=[0-9]*' | cut -d= -f2)
+    check_eq node_http_class "$(cw_ids node_http)" "['close-wait-not-closed']"
+    check_eq node_http_who "$(field node_http close-wait-not-closed "(f['count'], f['port'], f['pid'], f['comm'], f['runtime'])")" "(2, 8005, $pid, 'node', 'node')"
+    check node_http_fix field_has node_http close-wait-not-closed fix "res.end()"
+else
+    fail node_http_listen "node_http_halfopen.js did not listen"
 fi
 
 # 5. Node http.Agent keepAlive pool against nginx keepalive_timeout 1s:
