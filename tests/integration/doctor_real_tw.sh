@@ -201,6 +201,27 @@ else
     echo "note: node missing: idle-timeout case skipped"
 fi
 
+# 8. A listener nobody accepts from (backlog 2) and 12 curl clients: once
+#    the accept queue is full the kernel drops their SYNs, so the clients
+#    wait in SYN_SENT (ss is the referee) — said as such, not as lost ACKs.
+netns_new NS
+bg LPID ip netns exec "$NS" /usr/bin/python3 -c "
+import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', 8090)); s.listen(2); time.sleep(30)"
+wait_listen "$NS" 8090
+for i in $(seq 12); do
+    bg CPID ip netns exec "$NS" curl -s --max-time 8 -o /dev/null http://127.0.0.1:8090/
+done
+wait_for 5 sh -c "[ \$(ip netns exec $NS ss -Htan state syn-sent '( dport = :8090 )' | wc -l) -ge 3 ]"
+ip netns exec "$NS" "$CLOSER" doctor --json --confirm 0 > "$tmp/listen.json"
+syn_sent=$(ip netns exec "$NS" ss -Htan state syn-sent '( dport = :8090 )' | wc -l)
+check_eq listen_full "$(f "$tmp/listen.json" listen-overflow "(f['port'], f['severity'], f['pid'] == $LPID)")" "(8090, 'critical', True)"
+got=$(f "$tmp/listen.json" listen-overflow "int(f['facts']['syn_sent_local_clients'])")
+# Clients move on between the two looks; both saw a pile.
+check listen_syn_sent_clients test "$got" -ge 3 -a "$syn_sent" -ge 3
+check_eq listen_says_syns_dropped "$(f "$tmp/listen.json" listen-overflow "('drops new SYNs' in f['why'], 'SYN_SENT' in f['why'], 'in this network namespace' in f['title'], 'since boot' in f['title'])")" "(True, True, True, False)"
+
 # Recorded dumps for the unit tests (tests/data/doctor), when asked.
 if [ -n "${RECORD_DIR:-}" ]; then
     mkdir -p "$RECORD_DIR"
