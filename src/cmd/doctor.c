@@ -9,6 +9,7 @@
 
 #include "cmd/cmd.h"
 #include "doctor/doctor.h"
+#include "doctor/multi.h"
 #include "kernel/netns.h"
 #include "snapshot/snapshot.h"
 #include "util/cli.h"
@@ -21,7 +22,11 @@ static void usage(void)
            "fdinfo), the sysctls and /proc/net/netstat, and explains who closes\n"
            "connections first, why TIME_WAIT / CLOSE_WAIT / SYN_RECV pile up, what it\n"
            "costs and what to change.\n\n"
-           "  -N, --netns NAME       analyse network namespace NAME (/run/netns/NAME)\n"
+           "  -N, --netns NS         analyse network namespace NS: NAME (/run/netns/NAME),\n"
+           "                         a path (/proc/PID/ns/net, a bind mount), or pid:PID\n"
+           "      --all-netns        every network namespace on the host (containers, pods,\n"
+           "                         unshare --net, ip netns): one report, ranked by worst\n"
+           "                         finding; each finding names its namespace\n"
            "      --json             JSON: {\"findings\":[{\"id\",\"severity\",\"count\",\"port\",\"pid\",...}]}\n"
            "  -v, --verbose          print the why and fix of the sysctl audit too\n"
            "      --color WHEN       auto (default: on a TTY), always, never\n"
@@ -48,6 +53,34 @@ static int parse_threshold(const char *opt, const char *arg, unsigned *out)
         return cli_bad_value("doctor", opt, arg, "a positive integer");
     *out = (unsigned)v;
     return 0;
+}
+
+static int doctor_all_netns(const struct snapshot_opts *so, const struct doctor_opts *dopts,
+                            const struct doctor_view *view, bool json)
+{
+    char err[256];
+    struct multi_snapshot m;
+    if (multi_snapshot_take(&m, so, err, sizeof err) < 0) {
+        fprintf(stderr, "closer doctor: %s\n", err);
+        return EXIT_USAGE;
+    }
+    struct doctor_multi d;
+    if (doctor_analyze_multi(&m, dopts, &d) < 0) {
+        fprintf(stderr, "closer doctor: out of memory\n");
+        multi_snapshot_free(&m);
+        return EXIT_USAGE;
+    }
+    if (json)
+        doctor_print_multi_json(stdout, &d, view);
+    else
+        doctor_print_multi_text(stdout, &d, view);
+    /* Nothing could be read at all: a runtime error, not a clean bill. */
+    int rc = d.entered ? doctor_multi_exit_code(&d) : EXIT_USAGE;
+    if (!d.entered)
+        fprintf(stderr, "closer doctor: no network namespace could be read\n");
+    doctor_multi_free(&d);
+    multi_snapshot_free(&m);
+    return rc;
 }
 
 static bool has_close_wait(const struct snapshot *s)
@@ -98,6 +131,7 @@ int cmd_doctor(int argc, char **argv)
         {"close-wait-warn", required_argument, 0, 'w'},
         {"client-warn-pct", required_argument, 0, 'c'},
         {"pile", required_argument, 0, 'p'},     {"help", no_argument, 0, 'h'},
+        {"all-netns", no_argument, 0, 'A'},
         {"record", required_argument, 0, 'r'},   {"confirm", required_argument, 0, 'f'},
         {0, 0, 0, 0}};
     /* tcp_info for the states whose rules read idle times and segment
@@ -110,13 +144,14 @@ int cmd_doctor(int argc, char **argv)
     uint64_t confirm_ms = 1000;
     struct doctor_opts dopts = doctor_default_opts();
     struct doctor_view view = {.color = isatty(STDOUT_FILENO)};
-    bool json = false;
+    bool json = false, all = false;
     int c, rc;
     cli_begin();
     while ((c = getopt_long(argc, argv, ":N:vh", longopts, NULL)) != -1) {
         switch (c) {
         case 'N': view.netns = optarg; break;
         case 'j': json = true; break;
+        case 'A': all = true; break;
         case 'v': view.verbose = true; break;
         case 'C':
             if (!strcmp(optarg, "always"))
@@ -154,6 +189,13 @@ int cmd_doctor(int argc, char **argv)
         fprintf(stderr, "closer doctor: unexpected argument '%s'\n", argv[optind]);
         return EXIT_USAGE;
     }
+    if (all && (view.netns || so.replay || so.force_proc)) {
+        fprintf(stderr, "closer doctor: --all-netns does not go with %s\n",
+                view.netns ? "-N/--netns" : so.replay ? "--replay" : "--proc");
+        return EXIT_USAGE;
+    }
+    if (all)
+        return doctor_all_netns(&so, &dopts, &view, json);
     char err[256];
     if (view.netns && netns_enter(view.netns, err, sizeof err) < 0) {
         fprintf(stderr, "closer doctor: %s\n", err);

@@ -85,11 +85,15 @@ struct doctor_view {
     const char *netns;  /* for the header; NULL = the current namespace */
     bool color;
     bool verbose;       /* print info findings with their why/fix too */
+    const char *tag;    /* printed after each finding's id (its namespace), or NULL */
 };
 void doctor_print_text(FILE *out, const struct snapshot *s, const struct doctor_report *r,
                        const struct doctor_view *v);
 void doctor_print_json(FILE *out, const struct snapshot *s, const struct doctor_report *r,
                        const struct doctor_view *v);
+struct json;
+/* The members of one finding's JSON object (the caller opens and closes it). */
+void doctor_finding_json_fields(struct json *j, const struct finding *f);
 
 /* For the rules (src/doctor/rules_*.c). */
 struct finding *doctor_add(struct doctor_report *r, const char *id, enum severity sev);

@@ -6,6 +6,12 @@
 static void finding_json(struct json *j, const struct finding *f)
 {
     json_obj_begin(j, NULL);
+    doctor_finding_json_fields(j, f);
+    json_obj_end(j);
+}
+
+void doctor_finding_json_fields(struct json *j, const struct finding *f)
+{
     json_str(j, "id", f->id);
     json_str(j, "severity", severity_name(f->severity));
     json_str(j, "title", f->title);
@@ -39,7 +45,6 @@ static void finding_json(struct json *j, const struct finding *f)
         json_str(j, "cause", f->cause);
     json_str(j, "why", f->why);
     json_str(j, "fix", f->fix);
-    json_obj_end(j);
 }
 
 void doctor_print_json(FILE *out, const struct snapshot *s, const struct doctor_report *r,

@@ -155,8 +155,8 @@ void doctor_print_text(FILE *out, const struct snapshot *s, const struct doctor_
             fprintf(out, "  %-28s %s\n", f->id, f->title);
             continue;
         }
-        fprintf(out, "%s%-9s%s %s\n", sev_color(f->severity, v->color),
-                severity_name(f->severity), reset, f->id);
+        fprintf(out, "%s%-9s%s %s%s%s\n", sev_color(f->severity, v->color),
+                severity_name(f->severity), reset, f->id, v->tag ? "  " : "", v->tag ? v->tag : "");
         wrap(out, "", f->title);
         numbers(out, f);
         wrap(out, "why", f->why);

@@ -84,7 +84,12 @@ int diag_decode(const void *buf, size_t len, diag_sock_fn fn, void *arg, int *in
             const struct nlmsgerr *e = NLMSG_DATA(h);
             if (h->nlmsg_len < NLMSG_LENGTH(sizeof *e))
                 return -EBADMSG;
-            return e->error ? e->error : -EPROTO;
+            /* The kernel sends a negative errno; any other value (a mutated
+             * recording) is malformed, and callers negate it for strerror
+             * (-INT_MIN overflows). */
+            if (e->error < 0 && e->error >= -4095)
+                return e->error;
+            return e->error ? -EBADMSG : -EPROTO;
         }
         if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY && h->nlmsg_type != TCPDIAG_GETSOCK)
             continue;

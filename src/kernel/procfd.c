@@ -46,15 +46,20 @@ static int push_proc(struct procfd_table *t, struct proc_info p)
 static void read_comm(int pidfd, char comm[16])
 {
     int fd = openat(pidfd, "comm", O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd >= 0 ? read(fd, comm, 15) : -1;
+    char line[17]; /* up to 15 bytes of comm and the kernel's newline */
+    ssize_t n = fd >= 0 ? read(fd, line, 16) : -1;
     if (fd >= 0)
         close(fd);
     if (n <= 0)
         n = 0;
+    /* Only the last newline is the kernel's: a name may hold one itself
+     * (prctl(PR_SET_NAME) takes any bytes), and outputs escape it. */
+    if (n > 0 && line[n - 1] == '\n')
+        n--;
+    if (n > 15)
+        n = 15;
+    memcpy(comm, line, (size_t)n);
     comm[n] = 0;
-    char *nl = strchr(comm, '\n');
-    if (nl)
-        *nl = 0;
 }
 
 /* Soft "Max open files" from /proc/PID/limits: what a CLOSE_WAIT leak

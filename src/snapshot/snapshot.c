@@ -9,6 +9,7 @@
 #include "kernel/diag.h"
 #include "kernel/proctcp.h"
 #include "kernel/sysctl.h"
+#include "snapshot/ssfilter.h"
 #include "snapshot/evidence_take.h"
 #include "util/vec.h"
 
@@ -241,13 +242,17 @@ size_t snapshot_owners(const struct snapshot *s, uint64_t inode, const struct fd
 bool sock_filter_match(const struct sock_filter *f, const struct tcp_sock *s)
 {
     int state = s->state == TS_NEW_SYN_RECV ? TS_SYN_RECV : s->state;
-    if (f->states && !(f->states & (1u << state)))
+    /* A state byte past the mask's width (a mutated replay) matches no
+     * filter; shifting by it would be undefined. */
+    if (f->states && (state >= 32 || !(f->states & (1u << state))))
         return false;
     if (f->family && f->family != s->family)
         return false;
     if (f->sport && f->sport != s->sport)
         return false;
-    return !f->dport || f->dport == s->dport;
+    if (f->dport && f->dport != s->dport)
+        return false;
+    return !f->expr || ssf_match(f->expr, s);
 }
 
 bool snapshot_is_listen_port(const struct snapshot *s, uint16_t port)

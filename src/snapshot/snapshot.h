@@ -90,10 +90,12 @@ struct snapshot {
 
 /* Which sockets a view shows: states mask, family (0 = both), ports (0 =
  * any). Pure. */
+struct ssf;
 struct sock_filter {
     uint32_t states;
     int family;
     uint16_t sport, dport;
+    const struct ssf *expr; /* an ss filter expression (snapshot/ssfilter.h), or NULL */
 };
 bool sock_filter_match(const struct sock_filter *f, const struct tcp_sock *s);
 

@@ -115,6 +115,21 @@ TEST(kernel_error_is_returned)
     CHECK_EQ_INT(decode(&intr), -EPERM);
 }
 
+/* A mutated recording's error field: callers print strerror(-rc), so only
+ * a real negative errno may come back (-INT_MIN overflowed; a positive
+ * value read as success with the dump cut short). */
+TEST(bogus_error_values_are_malformed)
+{
+    static const int bogus[] = {-2147483647 - 1, -4096, 5, 1};
+    for (size_t i = 0; i < sizeof bogus / sizeof bogus[0]; i++) {
+        used = 0;
+        struct nlmsgerr e = {.error = bogus[i]};
+        add_msg(NLMSG_ERROR, 0, &e, sizeof e);
+        int intr;
+        CHECK_EQ_INT(decode(&intr), -EBADMSG);
+    }
+}
+
 TEST(truncated_message_is_an_error)
 {
     used = 0;
