@@ -26,7 +26,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/helpers/%)
 
-.PHONY: all test unit asan bench fuzz clean deps doc install uninstall FORCE
+.PHONY: all test unit asan bench fuzz clean deps doc install uninstall version FORCE
 all: closer doc
 
 # Replace by rename: a running ./closer (a test's server) keeps its inode.
@@ -94,6 +94,10 @@ install: closer doc
 	sed 's|@BINDIR@|$(BINDIR)|g' contrib/closer-exporter.service.in > $(BUILD)/closer-exporter.service
 	$(INSTALL) -m 644 $(BUILD)/closer-exporter.service $(DESTDIR)$(UNITDIR)/closer-exporter.service
 
+# The version closer --version prints (tests compare the two).
+version:
+	@echo '$(FULL_VERSION)'
+
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/closer $(DESTDIR)$(MANDIR)/man1/closer.1 $(DESTDIR)$(MANDIR)/man1/closer-*.1 \
 	  $(DESTDIR)$(BASHCOMPDIR)/closer $(DESTDIR)$(ZSHCOMPDIR)/_closer $(DESTDIR)$(UNITDIR)/closer-exporter.service
@@ -112,7 +116,7 @@ asan:
 	$(MAKE) BUILD=build-asan CC=gcc CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	  LDFLAGS="-fsanitize=address,undefined" asan-run
 
-asan-run: $(UNIT_BINS) $(HELPER_BINS)
+asan-run: $(UNIT_BINS) $(HELPER_BINS) doc
 	@BUILD=$(BUILD) CLOSER=$(abspath $(BUILD)/closer) ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1 bash tests/run.sh
 

@@ -8,7 +8,7 @@
 # kind and values are read from the help itself: "on|off" metavars, a
 # comma-separated list of words ("auto (default: on a TTY), always, never";
 # "...: listener-not-polled, no-accept"), a LIST of names after "names:",
-# FILE/PATH, DIR, and a NAME of a network namespace.
+# FILE/PATH, DIR, and a network namespace (the text names /run/netns/).
 
 function trim(s) { sub(/^[ \t]+/, "", s); sub(/[ \t]+$/, "", s); return s }
 
@@ -44,10 +44,10 @@ function flush(    n, i, t, w, flags, meta, kind, vals, s) {
             s = substr(text, index(text, "names:") + 6)
             gsub(/groups:/, " ", s); gsub(/[;,.]/, " ", s); gsub(/  +/, " ", s)
             kind = "list"; vals = trim(s)
-        } else if ((vals = word_list(text)) != "") kind = "words"
+        } else if (index(text, "/run/netns/")) kind = "netns"
+        else if ((vals = word_list(text)) != "") kind = "words"
         else if (meta == "FILE" || meta == "PATH") kind = "file"
         else if (meta == "DIR") kind = "dir"
-        else if (meta == "NAME" && index(text, "/run/netns/")) kind = "netns"
     }
     printf "%s\t%s\t%s\t%s\t%s\n", flags, kind, vals, meta, text
     head = ""; text = ""

@@ -4,7 +4,8 @@
 #
 # Output, one record per line, fields separated by a tab:
 #   U <line>                  a usage (synopsis) line, "usage: " removed
-#   D <line>                  description text; an empty D is a paragraph break
+#   D <line>                  description text, indented lines as printed (an
+#                             example); an empty D is a paragraph break
 #   O <header> <text>         an option: header as printed ("-N, --netns NAME"),
 #                             and the first line of its description (may be empty)
 #   C <text>                  continuation of the last option's description
@@ -86,5 +87,7 @@ BEGIN { phase = "usage"; blank = 0 }
     if (blank && phase == "desc") printf "D\t\n"
     if (blank && phase == "footer") printf "F\t\n"
     blank = 0
-    printf "%s\t%s\n", (phase == "desc" ? "D" : "F"), trim(line)
+    # Description lines keep their indentation (examples, a grammar).
+    if (phase == "desc") { sub(/[ \t]+$/, "", line); printf "D\t%s\n", line }
+    else printf "F\t%s\n", trim(line)
 }
