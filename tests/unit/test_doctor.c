@@ -277,9 +277,17 @@ TEST(server_time_wait_listener_gone_is_reported)
     /* Port in the ephemeral range, listener gone: shared by many peers. */
     for (int i = 0; i < 40; i++)
         add(TS_TIME_WAIT, 40000, (uint16_t)(33000 + i))->expires_ms = 50000;
+    /* Port 9443, listener gone, macOS/Windows clients (ports above this
+     * host's range). */
+    for (int i = 0; i < 30; i++)
+        add(TS_TIME_WAIT, 9443, (uint16_t)(61000 + i))->expires_ms = 50000;
     /* A client's own TIME_WAIT (ephemeral local, server's port as peer). */
     for (int i = 0; i < 3; i++)
         add(TS_TIME_WAIT, (uint16_t)(45000 + i), 80)->expires_ms = 50000;
+    /* A client bound to port 5000 (not ephemeral) talking to 3 servers:
+     * neither a server nor a pile. */
+    for (int i = 0; i < 3; i++)
+        add(TS_TIME_WAIT, 5000, (uint16_t)(80 + i))->expires_ms = 50000;
     analyze();
     const struct finding *f = find("server-time-wait", 0);
     CHECK(f && f->port == 8080 && f->count == 2000);
@@ -288,10 +296,13 @@ TEST(server_time_wait_listener_gone_is_reported)
     CHECK(strstr(f->fix, "SO_REUSEADDR"));
     f = find("server-time-wait", 1);
     CHECK(f && f->port == 40000 && f->count == 40);
-    CHECK_EQ_INT(rep.tw_server, 2040);
-    CHECK_EQ_INT(rep.tw_server_gone, 2040);
+    f = find("server-time-wait", 2);
+    CHECK(f && f->port == 9443 && f->count == 30);
+    CHECK(!find("server-time-wait", 3));
+    CHECK_EQ_INT(rep.tw_server, 2070);
+    CHECK_EQ_INT(rep.tw_server_gone, 2070);
     CHECK_EQ_INT(rep.tw_client, 3);
-    CHECK_EQ_INT(rep.tw_other, 0);
+    CHECK_EQ_INT(rep.tw_other, 3);
 }
 
 TEST(server_time_wait_peak_rate_over_one_second)
