@@ -222,15 +222,19 @@ static int report_ports(const struct snapshot *s, const struct doctor_opts *o,
         peak_window(ages, ports[p].n, &ports[p]);
     }
     qsort_r(order, (size_t)nports, sizeof *order, by_count, ports);
+    struct tw_estab_index x = {0};
+    if (nports && tw_estab_index_build(s, &x) < 0)
+        rc = -1;
     for (int i = 0; i < nports && !rc; i++) {
         struct tw_evidence ev;
-        tw_cause_gather(s, order[i], ports[order[i]].peak_1s, ports[order[i]].n, &ev);
+        tw_cause_gather(s, &x, order[i], ports[order[i]].peak_1s, ports[order[i]].n, &ev);
         struct finding *f = doctor_add(r, "server-time-wait", SEV_INFO);
         if (!f)
             rc = -1;
         else
             describe_server_tw(f, order[i], &ports[order[i]], &ev, o);
     }
+    tw_estab_index_free(&x);
     free(order);
     return rc;
 }
