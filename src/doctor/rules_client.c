@@ -234,6 +234,7 @@ static void describe(struct finding *f, const struct dest *d, const struct snaps
         prog = client_program(s, d->owner_proc[0]);
         f->runtime = program_name(prog);
         finding_fact(f, "owner_sockets", d->owner_socks[0]);
+        finding_fact(f, "owner_processes", d->nowners);
     }
     finding_fact(f, "sockets", d->total);
     finding_fact(f, "time_wait", d->tw);

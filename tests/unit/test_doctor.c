@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include "doctor/doctor.h"
+#include "kernel/proctask.h"
 #include "test.h"
 
 static struct snapshot snap;
@@ -370,6 +371,14 @@ TEST(client_port_pressure_names_nginx_and_its_fix)
     snprintf(procs[0].comm, sizeof procs[0].comm, "myapp");
     analyze();
     CHECK(strstr(find("client-port-pressure", 0)->fix, "connection pool"));
+    CHECK_EQ_STR(find("client-port-pressure", 0)->runtime, "generic");
+    /* The process model, when read, decides over the name: a Go binary. */
+    procs[0].model = (struct proc_model){.read = true, .runtime = RT_GO};
+    analyze();
+    f = find("client-port-pressure", 0);
+    CHECK(strstr(f->fix, "MaxIdleConnsPerHost"));
+    CHECK_EQ_STR(f->runtime, "go");
+    CHECK(fact(f, "owner_processes") == 2);
 }
 
 TEST(syn_advice_knows_syncookies_and_syn_sent_clients)
