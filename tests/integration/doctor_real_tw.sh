@@ -222,6 +222,43 @@ got=$(f "$tmp/listen.json" listen-overflow "int(f['facts']['syn_sent_local_clien
 check listen_syn_sent_clients test "$got" -ge 3 -a "$syn_sent" -ge 3
 check_eq listen_says_syns_dropped "$(f "$tmp/listen.json" listen-overflow "('drops new SYNs' in f['why'], 'SYN_SENT' in f['why'], 'in this network namespace' in f['title'], 'since boot' in f['title'])")" "(True, True, True, False)"
 
+# 9. HAProxy with `option http-server-close` in front of the same backend:
+#    HAProxy ends each server connection with RST (SO_LINGER 0; TcpExt
+#    TCPAbortOnData is the referee), so it holds no TIME_WAIT and doctor
+#    must not invent port pressure; its own accepted side closes first.
+if command -v haproxy >/dev/null; then
+    netns_new NS
+    ip netns exec "$NS" sysctl -qw net.ipv4.ip_local_port_range="40000 40999" net.ipv4.tcp_tw_reuse=0
+    backend "$NS"
+    cat > "$tmp/haproxy.cfg" <<CFG
+global
+    maxconn 2000
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+    option http-server-close
+frontend fe
+    bind 127.0.0.1:8085
+    default_backend be
+backend be
+    server s1 127.0.0.1:9000
+CFG
+    bg HAP_PID ip netns exec "$NS" haproxy -f "$tmp/haproxy.cfg" -db
+    wait_listen "$NS" 8085
+    ip netns exec "$NS" nstat -n >/dev/null
+    ip netns exec "$NS" ab -q -n 1300 -c 4 http://127.0.0.1:8085/small > "$tmp/ab9.txt" 2>&1
+    rsts=$(ip netns exec "$NS" nstat -a TcpExtTCPAbortOnData | awk '/TCPAbortOnData/ {print $2}')
+    ip netns exec "$NS" "$CLOSER" doctor --json --confirm 0 > "$tmp/haproxy.json"
+    check haproxy_resets_server_side test "${rsts:-0}" -ge 1300
+    check_eq haproxy_no_upstream_tw "$(tw_on "$NS" "dport = :9000")" 0
+    check_eq haproxy_no_pressure "$(f "$tmp/haproxy.json" client-port-pressure "f['dest']")" none
+    check_eq haproxy_front_tw "$(fport "$tmp/haproxy.json" 8085 "f['count'] > 0")" True
+else
+    echo "note: haproxy missing: HAProxy case skipped"
+fi
+
 # Recorded dumps for the unit tests (tests/data/doctor), when asked.
 if [ -n "${RECORD_DIR:-}" ]; then
     mkdir -p "$RECORD_DIR"
