@@ -259,6 +259,37 @@ else
     echo "note: haproxy missing: HAProxy case skipped"
 fi
 
+# 10. SYN_RECV with tcp_syncookies=1: a listener with backlog 150, 300
+#    clients whose final ACKs nft drops. The kernel keeps backlog+1 requests
+#    and answers the rest with cookies although tcp_max_syn_backlog is 4096;
+#    doctor must say the backlog bounds the pile and show the cookie counters.
+if command -v nft >/dev/null; then
+    netns_new NS
+    ip netns exec "$NS" sysctl -qw net.ipv4.tcp_syncookies=1 net.ipv4.tcp_max_syn_backlog=4096
+    bg SYNL ip netns exec "$NS" /usr/bin/python3 -c "
+import socket, time
+s = socket.socket(); s.bind(('127.0.0.1', 8091)); s.listen(150); time.sleep(30)"
+    wait_listen "$NS" 8091
+    printf 'table inet closer_t {\n chain in {\n  type filter hook input priority 0;\n  tcp dport 8091 tcp flags == ack drop\n }\n}\n' |
+        ip netns exec "$NS" nft -f -
+    bg SYNC ip netns exec "$NS" /usr/bin/python3 -c "
+import socket, time
+socks = []
+for i in range(300):
+    s = socket.socket(); s.setblocking(False); s.connect_ex(('127.0.0.1', 8091)); socks.append(s)
+time.sleep(20)"
+    wait_for 5 sh -c "[ \$(ip netns exec $NS nstat -a TcpExtSyncookiesSent | awk '/Syncookies/ {print \$2}') -ge 100 ]"
+    ip netns exec "$NS" "$CLOSER" doctor --json --confirm 0 > "$tmp/syn.json"
+    ss_syn=$(ip netns exec "$NS" ss -Htan state syn-recv | wc -l)
+    cookies=$(ip netns exec "$NS" nstat -a TcpExtSyncookiesSent | awk '/Syncookies/ {print $2}')
+    check syn_pile_bounded_by_backlog test "$ss_syn" -le 151 -a "$ss_syn" -ge 128
+    check_eq syn_pile_finding "$(f "$tmp/syn.json" syn-recv-pile "(f['port'], f['count'], f['pid'] == $SYNL)")" "(8091, $ss_syn, True)"
+    check_eq syn_cookies_shown "$(f "$tmp/syn.json" syn-recv-pile "int(f['facts']['SyncookiesSent'])")" "$cookies"
+    check_eq syn_advice_backlog "$(f "$tmp/syn.json" syn-recv-pile "('bounded by the listen backlog (150' in f['fix'], 'not by tcp_max_syn_backlog=4096' in f['fix'])")" "(True, True)"
+else
+    echo "note: nft missing: SYN_RECV case skipped"
+fi
+
 # Recorded dumps for the unit tests (tests/data/doctor), when asked.
 if [ -n "${RECORD_DIR:-}" ]; then
     mkdir -p "$RECORD_DIR"
