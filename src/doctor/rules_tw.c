@@ -123,9 +123,9 @@ static void describe_server_tw(struct finding *f, uint16_t port, const struct tw
                        "Only the side that sends the first FIN enters TIME_WAIT, for 60 s fixed "
                        "on Linux. %s %u TIME_WAIT mean %.1f closes/s on average over 60 s; the "
                        "timers put the busiest second %.1f s ago with %u closes. ",
-                       p->gone ? "Nothing listens on this port now, but its peers' ports are "
-                                 "clients' (ephemeral) and many share this one: a server that "
-                                 "stopped or restarted closed these connections first, and "
+                       p->gone ? "Nothing listens on this port now, but the peers' ports are "
+                                 "clients' (ephemeral) while this one is a server's: a server "
+                                 "that stopped or restarted closed these connections first, and "
                                  "TIME_WAIT outlives it by up to 60 s."
                                : "These sockets sit on a listening port, so the server closed "
                                  "first.",

@@ -180,12 +180,18 @@ void tw_cause_why(const struct tw_evidence *ev, char *buf, size_t len)
                  ev->busy, ev->tw, ev->max_segs_in);
         break;
     case TW_CAUSE_UNDECIDED:
-        if (ev->sampled < TW_CAUSE_MIN_SAMPLES)
+        if (ev->estab == 0)
+            snprintf(buf, len,
+                     "Cause undecided: no ESTABLISHED connection is left on the port, and only "
+                     "open connections (their tcp_info) tell no keep-alive from a request cap "
+                     "or an idle timeout: look while the traffic flows.");
+        else if (ev->sampled < TW_CAUSE_MIN_SAMPLES)
             snprintf(buf, len,
                      "Cause undecided: %u ESTABLISHED connection%s on the port (%u with "
-                     "tcp_info) is too little to tell no keep-alive from a request cap or an "
-                     "idle timeout; run doctor while the traffic flows.",
-                     ev->estab, ev->estab == 1 ? "" : "s", ev->sampled);
+                     "tcp_info) %s too few to tell no keep-alive from a request cap or an idle "
+                     "timeout; look while more traffic flows.",
+                     ev->estab, ev->estab == 1 ? "" : "s", ev->sampled,
+                     ev->estab == 1 ? "is" : "are");
         else
             snprintf(buf, len,
                      "Cause undecided: of %u ESTABLISHED connections on the port %u carried "
