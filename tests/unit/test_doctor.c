@@ -151,9 +151,11 @@ TEST(close_wait_three_classes)
     /* 4 in the accept queue (no inode). */
     for (int i = 0; i < 4; i++)
         add(TS_CLOSE_WAIT, 8080, (uint16_t)(50000 + i))->rqueue = 10;
-    /* 3 owned by web, not polled; 5 owned by worker, polled. */
+    /* 3 owned by web, not polled, EOF unread; 5 owned by worker, polled. */
     for (int i = 0; i < 3; i++) {
-        add(TS_CLOSE_WAIT, 8080, (uint16_t)(51000 + i))->inode = (uint64_t)(200 + i);
+        struct tcp_sock *t = add(TS_CLOSE_WAIT, 8080, (uint16_t)(51000 + i));
+        t->inode = (uint64_t)(200 + i);
+        t->rqueue = 1;
         fds[snap.nfds++] = (struct fd_ref){.inode = (uint64_t)(200 + i), .pid = 10,
                                            .fd = 7 + i, .proc = 0};
     }
