@@ -9,7 +9,7 @@
 #include "test.h"
 
 static struct snapshot snap;
-static struct tcp_sock socks[4096];
+static struct tcp_sock socks[12288];
 static struct fd_ref fds[64];
 static struct proc_info procs[4];
 static struct sock_activity acts[256];
@@ -494,4 +494,32 @@ TEST(server_time_wait_cause_from_the_open_connections)
     f = find("server-time-wait", 0);
     CHECK_EQ_STR(f->cause, "undecided");
     CHECK(strstr(f->why, "2 ESTABLISHED connections on the port (2 with tcp_info) are too few"));
+}
+
+/* A big pile takes the histogram path: the same peak as counting by hand. */
+TEST(server_time_wait_peak_of_a_big_pile)
+{
+    reset();
+    add(TS_LISTEN, 80, 0);
+    uint32_t ages[10000];
+    int n = 0;
+    for (int i = 0; i < 6000; i++) /* a burst 20.0-20.6 s ago */
+        ages[n++] = 20000 + (uint32_t)(i % 600);
+    for (int i = 0; i < 4000; i++) /* one every 10 ms over 40 s */
+        ages[n++] = (uint32_t)i * 10;
+    for (int i = 0; i < n; i++)
+        add(TS_TIME_WAIT, 80, (uint16_t)(1024 + i))->expires_ms = 60000 - ages[i];
+    unsigned want = 0;
+    for (uint32_t lo = 0; lo <= 60000; lo++) {
+        unsigned in = 0;
+        for (int i = 0; i < n; i++)
+            in += ages[i] >= lo && ages[i] < lo + 1000;
+        if (in > want)
+            want = in;
+    }
+    analyze();
+    const struct finding *f = find("server-time-wait", 0);
+    CHECK(f && f->count == 10000);
+    CHECK_EQ_INT((unsigned)fact(f, "peak_closes_per_s_1s"), want);
+    CHECK(fact(f, "peak_age_s") >= 19.4 && fact(f, "peak_age_s") <= 20.0);
 }
