@@ -27,7 +27,7 @@ static void on_timer(struct loop *l, struct timer *t);
 static void run(struct conn *c);
 
 #define CFG(c) ((c)->x->cfg)
-#define COUNT(c, field, d) atomic_fetch_add_explicit(&(c)->x->status->field, d, memory_order_relaxed)
+#define COUNT(c, field, d) srv_add(&(c)->x->status->field, d)
 /* Room for a response head at the start of obuf; the rest is the scratch
  * a handler may write a body into (it then joins the head: one send). */
 #define HEAD_ROOM 1024
@@ -89,12 +89,12 @@ static void set_state(struct conn *c, enum conn_state s)
     atomic_llong *from = gauge_of(st, c->state), *to = gauge_of(st, s);
     if (from != to) {
         if (from)
-            atomic_fetch_sub_explicit(from, 1, memory_order_relaxed);
+            srv_gauge(from, -1);
         if (to)
-            atomic_fetch_add_explicit(to, 1, memory_order_relaxed);
+            srv_gauge(to, 1);
     }
     c->state = s;
-    bool reclaimable = s == CS_IDLE || s == CS_HEAD;
+    bool reclaimable = c->x->reclaim_at_cap && (s == CS_IDLE || s == CS_HEAD);
     if (reclaimable && !c->reclaimable) { /* append: the list is oldest first */
         struct srv_ctx *x = c->x;
         c->older = x->newest;
@@ -195,9 +195,8 @@ static struct conn *conn_new(struct srv_ctx *x, int fd)
         free(c);
         return NULL;
     }
-    set_state(c, CS_HEAD);
-    arm(c, CFG(c)->client_header_timeout); /* a deadline for the whole head */
-    atomic_fetch_add_explicit(&x->status->active, 1, memory_order_relaxed);
+    set_state(c, CS_HEAD); /* the head's deadline is armed if it has to wait */
+    srv_gauge(&x->status->active, 1);
     track(x, c);
     return c;
 }
@@ -253,7 +252,7 @@ void conn_close(struct conn *c, enum close_cause cause)
     close(c->fd);
     drop_output(c);
     set_state(c, CS_LEAKED);
-    atomic_fetch_sub_explicit(&x->status->active, 1, memory_order_relaxed);
+    srv_gauge(&x->status->active, -1);
     srv_buf_put(x, c->rbuf);
     srv_buf_put(x, c->obuf);
     untrack(x, c);
@@ -412,7 +411,6 @@ static int flush_out(struct conn *c)
         } else {
             c->hoff += (uint32_t)left;
         }
-        arm(c, CFG(c)->send_timeout);
     }
     while (c->file_left) {
         ssize_t w = sendfile(c->fd, c->file_fd, &c->file_off,
@@ -424,7 +422,6 @@ static int flush_out(struct conn *c)
         if (w == 0)
             return -1; /* the file shrank */
         c->file_left -= (uint64_t)w;
-        arm(c, CFG(c)->send_timeout);
     }
     return 1;
 }
@@ -525,15 +522,22 @@ static void consume(struct conn *c, size_t n)
     c->rlen -= (uint32_t)n;
 }
 
-/* Waiting for more input: a client that half-closed sends none. */
+/* Waiting for more input: a client that half-closed sends none. A head
+ * gets one deadline, armed when it first has to wait (a request that
+ * arrives whole costs no timer work); a body read gets its timeout each
+ * time (nginx's client_body_timeout is between two reads). */
 static enum step wait_input(struct conn *c, uint64_t timeout)
 {
     if (c->eof) {
         peer_gone(c, 0);
         return STOP;
     }
-    if (timeout)
+    if (timeout) {
         arm(c, timeout);
+    } else if (!c->head_timer) {
+        arm(c, CFG(c)->client_header_timeout);
+        c->head_timer = true;
+    }
     loop_mod(c->x->loop, c->fd, LOOP_READ);
     return STOP;
 }
@@ -543,6 +547,7 @@ static enum step wait_input(struct conn *c, uint64_t timeout)
 static void on_head(struct conn *c, const struct http_request *r)
 {
     c->requests++;
+    c->head_timer = false;
     enum close_cause cause = why_not_keepalive(c, r, &c->keepalive);
     c->cause = (uint8_t)cause;
     c->chunked_body = r->body == BODY_CHUNKED;
@@ -645,9 +650,8 @@ static enum step step_write(struct conn *c)
         conn_close(c, CAUSE_RESET);
         return STOP;
     }
-    if (rc == 0) {
-        if (!timer_armed(&c->timer) || c->hoff == 0)
-            arm(c, CFG(c)->send_timeout);
+    if (rc == 0) { /* send_timeout: between two writes that made progress */
+        arm(c, CFG(c)->send_timeout);
         loop_mod(c->x->loop, c->fd, LOOP_WRITE);
         return STOP;
     }
@@ -661,7 +665,6 @@ static enum step step_write(struct conn *c)
     }
     if (c->rlen || c->eof) { /* pipelined requests are answered at once, in order */
         set_state(c, CS_HEAD);
-        arm(c, CFG(c)->client_header_timeout);
         return NEXT;
     }
     /* Idle keep-alive: give the buffer back, one timer, wait. */
@@ -702,7 +705,6 @@ static void on_readable(struct conn *c)
             return;
         }
         set_state(c, CS_HEAD);
-        arm(c, CFG(c)->client_header_timeout);
     }
     if (c->state != CS_HEAD && c->state != CS_BODY)
         return;

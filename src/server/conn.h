@@ -48,6 +48,7 @@ struct conn {
     bool body_owned;
     bool eof;                    /* the client's FIN was read */
     bool reclaimable;            /* on the x->oldest..newest list */
+    bool head_timer;             /* the timer is this head's deadline */
 };
 
 bool conn_accept(struct srv_ctx *x, int fd);
