@@ -26,7 +26,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/helpers/%)
 
-.PHONY: all test unit asan bench fuzz clean deps doc install uninstall version FORCE
+.PHONY: all test unit asan tsan bench fuzz clean deps doc install uninstall version FORCE
 all: closer doc
 
 # Replace by rename: a running ./closer (a test's server) keeps its inode.
@@ -120,6 +120,13 @@ asan-run: $(UNIT_BINS) $(HELPER_BINS) doc
 	@BUILD=$(BUILD) CLOSER=$(abspath $(BUILD)/closer) ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1 bash tests/run.sh
 
+# ThreadSanitizer over the serve, load and exporter tests (tests/tsan.sh).
+TSAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=thread
+tsan: closer $(HELPER_BINS)
+	$(MAKE) BUILD=build-tsan CC=gcc CFLAGS="$(TSAN_FLAGS)" LDFLAGS="-fsanitize=thread" \
+	  build-tsan/closer build-tsan/tests/test_server_conn build-tsan/tests/test_loop
+	@BUILD=build-tsan bash tests/tsan.sh
+
 bench: closer
 	@bash bench/run.sh
 
@@ -127,6 +134,6 @@ fuzz:
 	@bash tests/fuzz/build.sh
 
 clean:
-	rm -rf build build-asan build-fuzz closer
+	rm -rf build build-asan build-tsan build-fuzz closer
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
