@@ -1,4 +1,4 @@
-/* epoll event loop with a hashed timing wheel (see loop.h).
+/* epoll event loop with a hierarchical timing wheel (see loop.h).
  *
  * Registrations live in a table indexed by fd. Each fd carries a generation
  * number; events from one epoll_wait batch whose generation no longer
@@ -186,11 +186,14 @@ void timer_init(struct timer *t, timer_fn fn)
     t->next = t->prev = NULL;
     t->expires_ms = 0;
     t->fn = fn;
+    t->wheel_pos = 0;
 }
 
 void loop_timer_arm(struct loop *l, struct timer *t, uint64_t delay_ms)
 {
     wheel_remove(&l->wheel, t);
+    if (delay_ms > WHEEL_HORIZON_MS)
+        delay_ms = WHEEL_HORIZON_MS; /* and now_ms + delay_ms cannot wrap */
     t->expires_ms = l->now_ms + delay_ms;
     wheel_insert(&l->wheel, t);
 }
