@@ -198,6 +198,17 @@ void loop_timer_arm(struct loop *l, struct timer *t, uint64_t delay_ms)
     wheel_insert(&l->wheel, t);
 }
 
+void loop_timer_arm_lazy(struct loop *l, struct timer *t, uint64_t delay_ms, uint64_t slack_ms)
+{
+    if (timer_armed(t) && delay_ms <= WHEEL_HORIZON_MS) {
+        uint64_t at = l->now_ms + delay_ms;
+        uint64_t diff = at > t->expires_ms ? at - t->expires_ms : t->expires_ms - at;
+        if (diff <= slack_ms)
+            return;
+    }
+    loop_timer_arm(l, t, delay_ms);
+}
+
 void loop_timer_cancel(struct loop *l, struct timer *t)
 {
     wheel_remove(&l->wheel, t);

@@ -58,6 +58,11 @@ void timer_init(struct timer *t, timer_fn fn);
 /* (Re)arms t to fire once, delay_ms from now (at most ~35,000 years).
  * O(1), and O(1) amortised work per timer until it fires, at any delay. */
 void loop_timer_arm(struct loop *l, struct timer *t, uint64_t delay_ms);
+/* Like loop_timer_arm, but leaves an armed timer alone when its deadline
+ * is within slack_ms of the new one (nginx re-arms lazily within 300 ms):
+ * an idle timeout pushed back on every write then costs a compare. The
+ * timer may fire up to slack_ms early or late. */
+void loop_timer_arm_lazy(struct loop *l, struct timer *t, uint64_t delay_ms, uint64_t slack_ms);
 void loop_timer_cancel(struct loop *l, struct timer *t); /* no-op if idle */
 static inline bool timer_armed(const struct timer *t) { return t->prev != 0; }
 

@@ -256,6 +256,30 @@ TEST(loop_delivers_io_and_timers)
     (void)stale_seen;
 }
 
+/* Lazy re-arm: within the slack the deadline stays; beyond it (either
+ * way) it moves; an idle timer is always armed. */
+TEST(lazy_rearm_skips_small_moves)
+{
+    L = loop_new();
+    struct timer t;
+    timer_init(&t, stop_cb);
+    loop_timer_arm_lazy(L, &t, 1000, 300);
+    CHECK(timer_armed(&t));
+    uint64_t first = t.expires_ms;
+    CHECK_EQ_INT(first, loop_now_ms(L) + 1000);
+    loop_timer_arm_lazy(L, &t, 1300, 300);
+    CHECK_EQ_INT(t.expires_ms, first);
+    loop_timer_arm_lazy(L, &t, 700, 300);
+    CHECK_EQ_INT(t.expires_ms, first);
+    loop_timer_arm_lazy(L, &t, 1301, 300);
+    CHECK_EQ_INT(t.expires_ms, first + 301);
+    loop_timer_arm_lazy(L, &t, 10, 300);
+    CHECK_EQ_INT(t.expires_ms, loop_now_ms(L) + 10);
+    loop_timer_cancel(L, &t);
+    CHECK(!timer_armed(&t));
+    loop_free(L);
+}
+
 /* A callback that closes another fd whose event is in the same batch and
  * registers a new fd under the same number: the stale event must not reach
  * the number's new owner. Both fds are readable before the loop runs, so
