@@ -5,6 +5,7 @@
 
 #include "client/probe.h"
 #include "cmd/cmd.h"
+#include "kernel/netns.h"
 #include "util/cli.h"
 #include "util/parse.h"
 
@@ -20,6 +21,8 @@ static void usage(void)
            "      --max-wait DUR     bound for the idle timeout wait (120s)\n"
            "      --close-wait DUR   wait for the server's FIN after Connection: close (2s)\n"
            "      --json             JSON output\n"
+           "  -N, --netns NS         run inside network namespace NS: NAME (/run/netns/NAME),\n"
+           "                         a path (/proc/PID/ns/net), or pid:PID\n"
            "  -h, --help\n\n"
            "exit status: 0 measured, 2 usage error or server unreachable\n");
 }
@@ -29,12 +32,13 @@ int cmd_probe(int argc, char **argv)
     enum { O_MAXREQ = 256, O_MAXWAIT, O_CLOSEWAIT, O_JSON };
     static const struct option lo[] = {{"max-requests", 1, 0, O_MAXREQ}, {"max-wait", 1, 0, O_MAXWAIT},
                                        {"close-wait", 1, 0, O_CLOSEWAIT}, {"json", 0, 0, O_JSON},
-                                       {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+                                       {"netns", 1, 0, 'N'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     struct probe_opts o = {.max_requests = 10000, .max_wait_ms = 120000, .close_wait_ms = 2000};
     bool json = false;
+    const char *netns = NULL;
     int ch;
     cli_begin();
-    while ((ch = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":N:h", lo, NULL)) != -1) {
         switch (ch) {
         case O_MAXREQ:
             if (parse_u64(optarg, 1, 10000000, &o.max_requests) < 0)
@@ -49,6 +53,7 @@ int cmd_probe(int argc, char **argv)
                 return cli_bad_value("probe", "--close-wait", optarg, "a duration");
             break;
         case O_JSON: json = true; break;
+        case 'N': netns = optarg; break;
         case 'h': usage(); return 0;
         default: return cli_bad_option("probe", ch, argv);
         }
@@ -58,6 +63,10 @@ int cmd_probe(int argc, char **argv)
         return EXIT_USAGE;
     }
     char err[512];
+    if (netns && netns_enter(netns, err, sizeof err) < 0) {
+        fprintf(stderr, "closer probe: %s\n", err);
+        return EXIT_USAGE;
+    }
     if (target_parse(argv[optind], &o.t, err, sizeof err) < 0) {
         fprintf(stderr, "closer probe: %s\n", err);
         return EXIT_USAGE;

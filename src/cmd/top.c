@@ -45,7 +45,8 @@ static void usage(void)
            "  -n, --iterations N     stop after N intervals (default: until stopped)\n"
            "  -d, --delay DURATION   interval (default 1s)\n"
            "  -p, --port PORT        only this port in the tables\n"
-           "  -N, --netns NAME       watch namespace NAME (/run/netns/NAME)\n"
+           "  -N, --netns NS         watch namespace NS: NAME (/run/netns/NAME), a path\n"
+           "                         (/proc/PID/ns/net), or pid:PID\n"
            "      --no-owners        do not walk /proc (no CLOSE_WAIT by process)\n"
            "  -h, --help             this text\n\n"
            "exit status: 0 ok, 2 usage or runtime error\n");
