@@ -180,10 +180,73 @@ static int scan_run_netns(const char *run_netns, struct netns_list *l, size_t *c
             e->inode = (uint64_t)st.st_ino;
         }
         snprintf(e->name, sizeof e->name, "%s", de->d_name);
-        snprintf(e->path, sizeof e->path, "%s", path);
+        if (!e->pid)
+            snprintf(e->path, sizeof e->path, "%s", path);
+        e->mounted = true;
     }
     closedir(d);
     return 0;
+}
+
+/* "\040" in a mountinfo path is a space (octal escapes for space, tab, \n, \\). */
+static void unescape_mount_path(char *p)
+{
+    char *w = p;
+    for (; *p; p++) {
+        if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
+            p[3] >= '0' && p[3] <= '7') {
+            *w++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+            p += 3;
+        } else {
+            *w++ = *p;
+        }
+    }
+    *w = 0;
+}
+
+/* Every network namespace bind-mounted anywhere (ip netns under /run/netns,
+ * docker under /run/docker/netns, CNI plugins, unshare --net=FILE), from
+ * mountinfo: "ID PARENT MAJ:MIN net:[INODE] MOUNTPOINT ... - nsfs ...". */
+static int scan_mountinfo(const char *proc_root, struct netns_list *l, size_t *cap)
+{
+    char path[96];
+    snprintf(path, sizeof path, "%s/self/mountinfo", proc_root);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return 0;
+    char line[4096];
+    int rc = 0;
+    while (!rc && fgets(line, sizeof line, f)) {
+        char root[64], mnt[300];
+        unsigned long long inode;
+        if (!strstr(line, " - nsfs ") ||
+            sscanf(line, "%*s %*s %*s %63s %299s", root, mnt) != 2 ||
+            sscanf(root, "net:[%llu]", &inode) != 1)
+            continue;
+        unescape_mount_path(mnt);
+        struct netns_entry *e = NULL;
+        for (size_t i = 0; i < l->n && !e; i++)
+            if (l->items[i].inode == inode)
+                e = &l->items[i];
+        if (e && e->name[0])
+            continue; /* mounted twice: the first name */
+        if (!e) {
+            if (!(e = add_entry(l, cap))) {
+                rc = -ENOMEM;
+                break;
+            }
+            e->inode = inode;
+            snprintf(e->path, sizeof e->path, "%s", mnt);
+        }
+        const char *base = strrchr(mnt, '/');
+        base = base && base[1] ? base + 1 : mnt;
+        size_t bl = strnlen(base, sizeof e->name - 1);
+        memcpy(e->name, base, bl);
+        e->name[bl] = 0;
+        e->mounted = true;
+    }
+    fclose(f);
+    return rc;
 }
 
 static int cmp_entry(const void *a, const void *b)
@@ -232,6 +295,8 @@ int nsdiscover(const char *proc_root, const char *run_netns, struct netns_list *
     struct stat self;
     char selfpath[96];
     snprintf(selfpath, sizeof selfpath, "%s/self/ns/net", proc_root);
+    if (scan_mountinfo(proc_root, out, &cap) < 0)
+        goto oom;
     if (stat(selfpath, &self) == 0 && scan_run_netns(run_netns, out, &cap, self.st_dev) < 0)
         goto oom;
     if (out->n)
