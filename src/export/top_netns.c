@@ -113,9 +113,17 @@ void top_ns_batch_header(FILE *out)
 
 void top_ns_batch_line(FILE *out, const struct top_ns_row *r, double dt, double now)
 {
+    /* One word, so columns stay fields for awk: "pod:UID,containerd:ID". */
     char who[200];
-    snprintf(who, sizeof who, "%s%s%s", r->ns->name, r->ns->name[0] ? " " : "", r->who);
-    fprintf(out, "%-11llu %-24.24s ", (unsigned long long)r->ns->inode, who);
+    size_t k = 0;
+    snprintf(who, sizeof who, "%s%s%s", r->ns->name, r->ns->name[0] ? "/" : "", r->who);
+    for (size_t i = 0; who[i]; i++) {
+        if (who[i] == ',' && who[i + 1] == ' ')
+            continue;
+        who[k++] = who[i] == ' ' ? (i && who[i - 1] == ',' ? ',' : ':') : who[i];
+    }
+    who[k] = 0;
+    fprintf(out, "%-11llu %-24s ", (unsigned long long)r->ns->inode, who);
     if (!r->ok) {
         fprintf(out, "not read: %s\n", r->error);
         return;
