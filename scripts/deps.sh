@@ -5,6 +5,7 @@ set -eu
 pkgs="build-essential make iproute2 net-tools curl python3 tmux nginx-light wrk
       prometheus nghttp2-client slowhttptest node-llhttp prometheus-node-exporter
       nftables iptables clang libclang-rt-14-dev time procps psmisc hyperfine nodejs"
+pkgs="$pkgs python3-yaml util-linux"  # netns_all.sh: contrib YAML parses; nsenter, unshare, setpriv
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -199,3 +199,20 @@ check exporter_other_present grep -q 'closer_tcp_sockets{netns="other",state="TI
 total_tw=$(awk '/^closer_tcp_sockets\{netns=.*state="TIME_WAIT"\}/ {s+=$2} END {print s}' "$tmp/m3")
 want_tw=$(( $(in_pid "$PA" ss -Htan state time-wait | wc -l) + 12 ))
 check_eq exporter_other_sums "$([ "$total_tw" -ge "$want_tw" ] && echo ok || echo "$total_tw < $want_tw")" ok
+
+# contrib/: the DaemonSet and the scrape config parse; the scrape config
+# passes promtool with its service discovery swapped for a static target.
+ROOTDIR=$(cd "$(dirname "$0")/../.." && pwd)
+check contrib_yaml_parses /usr/bin/python3 -c 'import yaml,sys; [list(yaml.safe_load_all(open(f))) for f in sys.argv[1:]]' \
+    "$ROOTDIR/contrib/closer-exporter-daemonset.yaml" "$ROOTDIR/contrib/prometheus-closer-scrape.yml"
+check_eq daemonset_shape "$(/usr/bin/python3 -c '
+import yaml,sys
+d=yaml.safe_load(open(sys.argv[1])); s=d["spec"]["template"]["spec"]; c=s["containers"][0]
+print(d["kind"], s["hostPID"], "--all-netns" in c["args"], sorted(c["securityContext"]["capabilities"]["add"]))' \
+    "$ROOTDIR/contrib/closer-exporter-daemonset.yaml")" "DaemonSet True True ['DAC_READ_SEARCH', 'SYS_ADMIN', 'SYS_PTRACE']"
+/usr/bin/python3 -c '
+import yaml,sys
+d=yaml.safe_load(open(sys.argv[1])); j=d["scrape_configs"][0]
+del j["kubernetes_sd_configs"]; j["static_configs"]=[{"targets":["127.0.0.1:9337"]}]
+yaml.safe_dump(d, open(sys.argv[2],"w"))' "$ROOTDIR/contrib/prometheus-closer-scrape.yml" "$tmp/scrape.yml"
+check scrape_config_promtool promtool check config "$tmp/scrape.yml"
