@@ -54,6 +54,9 @@ void nsdiscover_free(struct netns_list *l);
  * container or pod was found, 0 when only a systemd unit or nothing. Pure. */
 int ns_owner_parse_cgroup(const char *text, struct ns_owner *out);
 
+/* Control bytes and bytes that are not well-formed UTF-8 become '?', in place. */
+void ns_text_sanitize(char *s);
+
 /* One short human label: "4026532801 web (pod 1d2c…, containerd 0123456789ab)",
  * "4026531840 host", "4026532999 (python3)". */
 void netns_entry_label(const struct netns_entry *e, char *buf, size_t len);
