@@ -12,7 +12,7 @@
 
 #include "cmd/cmd.h"
 #include "doctor/doctor.h"
-#include "export/httpd.h"
+#include "export/scrape.h"
 #include "export/metrics.h"
 #include "export/metrics_netns.h"
 #include "kernel/netns.h"
@@ -52,8 +52,10 @@ static void usage(void)
            "                             CLOSE_WAIT by process then shows pid=\"none\")\n"
            "      --no-doctor            do not export closer_doctor_findings\n"
            "      --cache DURATION       scrapes within this share a snapshot (500ms)\n"
-           "      --timeout DURATION     per connection read/write/idle timeout (10s)\n"
-           "      --max-conns N          concurrent scrape connections (256)\n"
+           "      --timeout DURATION     per connection: deadline for the request head,\n"
+           "                             and each body read, write and keep-alive idle (10s)\n"
+           "      --max-conns N          concurrent connections (256); at the cap the\n"
+           "                             oldest idle or slow one is closed for a new one\n"
            "  -h, --help                 this text\n\n"
            "exit status: 0 stopped by a signal, 2 usage or runtime error\n");
 }
@@ -173,7 +175,7 @@ static int parse_count(const char *opt, const char *arg, unsigned *out)
     return 0;
 }
 
-static int serve(int lfd, struct exporter *e, const struct httpd_opts *ho)
+static int serve(int lfd, struct exporter *e, const struct scrape_opts *ho)
 {
     sigset_t set;
     sigemptyset(&set);
@@ -183,7 +185,7 @@ static int serve(int lfd, struct exporter *e, const struct httpd_opts *ho)
     int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
     struct loop *l = loop_new();
     char err[256];
-    struct httpd *h = l && sfd >= 0 ? httpd_start(l, lfd, ho, render, e, err, sizeof err) : NULL;
+    struct scrape *h = l && sfd >= 0 ? scrape_start(l, lfd, ho, render, e, err, sizeof err) : NULL;
     if (!h) {
         fprintf(stderr, "closer exporter: %s\n", l && sfd >= 0 ? err : "cannot start the event loop");
         if (l) loop_free(l);
@@ -193,10 +195,10 @@ static int serve(int lfd, struct exporter *e, const struct httpd_opts *ho)
     }
     loop_add(l, sfd, LOOP_READ, on_signal, NULL);
     int rc = loop_run(l);
-    log_info("exporter: stopping after %llu scrapes", httpd_scrapes(h));
+    log_info("exporter: stopping after %llu scrapes", scrape_count(h));
     loop_del(l, sfd);
     close(sfd);
-    httpd_stop(h);
+    scrape_stop(h);
     loop_free(l);
     return rc ? EXIT_USAGE : 0;
 }
@@ -213,7 +215,7 @@ int cmd_exporter(int argc, char **argv)
         {"top-netns", required_argument, 0, 'T'}, {0, 0, 0, 0}};
     struct exporter e = {.so = {.owners = true}, .doctor = 1, .top_netns = 20,
                          .mo = {.top_ports = 10, .top_destinations = 10, .top_processes = 10}};
-    struct httpd_opts ho = {.cache_ms = 500, .timeout_ms = 10000, .max_conns = 256};
+    struct scrape_opts ho = {.cache_ms = 500, .timeout_ms = 10000, .max_conns = 256};
     const char *listen_spec = ":9337", *netns = NULL;
     int c, rc;
     unsigned max_conns = 0;

@@ -42,6 +42,8 @@ static void usage(void)
         "      --max-connections N       stop accepting above N (65536)\n"
         "      --max-body SIZE           request body limit, 413 above (1m)\n"
         "      --access-log              one line per request on stdout\n"
+        "      --reuseport               share a port another process already serves\n"
+        "                                (SO_REUSEPORT); without it such a port is refused\n"
         "  -v, --verbose                 log more\n"
         "  -N, --netns NS                listen inside network namespace NS: NAME\n"
         "                                (/run/netns/NAME), a path, or pid:PID\n"
@@ -87,7 +89,7 @@ static int flag(const char *opt, const char *arg, bool *out)
 enum {
     O_BACKLOG = 256, O_ROOT, O_RETURN, O_STATUS, O_KA, O_KA_TIMEOUT, O_KA_REQ, O_KA_TIME,
     O_HDR_TO, O_BODY_TO, O_SEND_TO, O_LINGER, O_LINGER_TIME, O_LINGER_TO, O_RESET_TO,
-    O_POLICY, O_LINGER_ZERO, O_MAXCONN, O_MAXBODY, O_FAULT, O_ACCESS, O_CONFIG,
+    O_POLICY, O_LINGER_ZERO, O_MAXCONN, O_MAXBODY, O_FAULT, O_ACCESS, O_CONFIG, O_REUSEPORT,
 };
 
 static const struct option serve_opts[] = {
@@ -102,7 +104,7 @@ static const struct option serve_opts[] = {
     {"linger-zero", 2, 0, O_LINGER_ZERO}, {"max-connections", 1, 0, O_MAXCONN},
     {"max-body", 1, 0, O_MAXBODY}, {"fault", 1, 0, O_FAULT}, {"access-log", 2, 0, O_ACCESS},
     {"verbose", 2, 0, 'v'}, {"help", 0, 0, 'h'}, {"config", 1, 0, O_CONFIG},
-    {"netns", 1, 0, 'N'}, {0, 0, 0, 0}};
+    {"reuseport", 2, 0, O_REUSEPORT}, {"netns", 1, 0, 'N'}, {0, 0, 0, 0}};
 
 /* -N: entered by cmd_serve before any worker thread exists (they inherit it). */
 static const char *serve_netns;
@@ -177,6 +179,7 @@ static int parse_opts(int argc, char **argv, struct srv_config *c, bool from_fil
             break;
         case O_FAULT: rc = choice("--fault", optarg, faults, 5, &v); c->fault = v; break;
         case O_ACCESS: rc = flag("--access-log", optarg, &c->access_log); break;
+        case O_REUSEPORT: rc = flag("--reuseport", optarg, &c->reuseport); break;
         case 'v': {
             bool on;
             if (!(rc = flag("--verbose", optarg, &on)) && on)

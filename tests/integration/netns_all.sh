@@ -140,7 +140,7 @@ check text_finding_tagged grep -q "^warning   close-wait-not-closed  \[netns $IA
 check_eq n_pid_form "$(json_get "$tmp/a.json" 'd["sockets"]')" "$(ss_total -t "$PA" -n)"
 "$CLOSER" states -N "/proc/$PB/ns/net" -H | wc -l > "$tmp/b.n"
 check_eq n_path_form "$(cat "$tmp/b.n")" "$(ss_total -t "$PB" -n)"
-check_eq n_bind_mount_form "$("$CLOSER" states -N "$tmp/nsC" -H -s time-wait | wc -l)" 12
+check_eq n_bind_mount_form "$("$CLOSER" states -N "$tmp/nsC" -H --state time-wait | wc -l)" 12
 "$CLOSER" doctor -N "$PA" >/dev/null 2>"$tmp/err"; check_eq n_bare_pid_exit_2 $? 2
 check n_bare_pid_hint grep -q "use pid:$PA" "$tmp/err"
 "$CLOSER" doctor -N pid:0 >/dev/null 2>&1; check_eq n_pid0_exit_2 $? 2
