@@ -209,7 +209,9 @@ static int scan_run_netns(const char *run_netns, struct netns_list *l, size_t *c
             }
             e->inode = (uint64_t)st.st_ino;
         }
-        snprintf(e->name, sizeof e->name, "%s", de->d_name);
+        size_t nl = strnlen(de->d_name, sizeof e->name - 1); /* longer names were skipped */
+        memcpy(e->name, de->d_name, nl);
+        e->name[nl] = 0;
         ns_text_sanitize(e->name);
         if (!e->pid)
             snprintf(e->path, sizeof e->path, "%s", path);
