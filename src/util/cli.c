@@ -47,8 +47,11 @@ int cli_bad_value(const char *cmd, const char *opt, const char *arg, const char 
 int cli_finish_stdout(int rc)
 {
     if (fflush(stdout) != 0 || ferror(stdout)) {
-        if (errno != EPIPE)
-            fprintf(stderr, "closer: write error on stdout: %s\n", strerror(errno));
+        /* The reader went away (closer states | head -1): quiet, as ss and
+         * other filters end; whatever was asked has been answered. */
+        if (errno == EPIPE)
+            return rc;
+        fprintf(stderr, "closer: write error on stdout: %s\n", strerror(errno));
         return rc ? rc : EXIT_USAGE;
     }
     return rc;
