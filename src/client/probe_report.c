@@ -128,6 +128,10 @@ static void verdict(FILE *out, const struct probe_result *r)
                 "    announcing the timeout lets clients close first: %s.\n",
                 r->idle_min, side_of(r->idle_rst ? PC_RST : PC_FIN), r->idle_min,
                 probe_knob(k, "idle"), probe_knob(k, "hint"));
+    if (r->idle_early)
+        fprintf(out, "    the server closed at %.1f s, before the timeout=%ld it announces: a client that trusts\n"
+                "    the announcement reuses connections already closed (errors on reuse, CLOSE_WAIT in its pool).\n",
+                r->idle_min, r->hint_timeout_s);
     if (r->limit == PL_CAP) {
         const struct probe_busy *f = &r->fast;
         bool late = f->announced && (f->fin.how == PC_NONE || f->fin.after_s > PROMPT_FIN_S);
