@@ -26,6 +26,8 @@ usr/local/lib/systemd/system/closer-exporter.service
 usr/local/share/bash-completion/completions/closer
 usr/local/share/closer/closer-alerts.yml
 usr/local/share/closer/closer-grafana.json
+usr/local/share/doc/closer/README.md
+usr/local/share/doc/closer/CHANGELOG.md
 usr/local/share/man/man1/closer.1
 usr/local/share/zsh/site-functions/_closer"
 for c in $commands; do want="$want
@@ -49,6 +51,12 @@ for page in "$dest"/usr/local/share/man/man1/*.1; do
         pass "man_renders_$name"
     fi
 done
+
+# No control byte slipped into a page (an echo that read "\f" in "\fB").
+check_eq man_sources_plain_text "$(cat "$dest"/usr/local/share/man/man1/*.1 | tr -d '\n\t' | LC_ALL=C grep -c '[[:cntrl:]]')" 0
+MANWIDTH=200 man -l "$dest/usr/local/share/man/man1/closer.1" 2>/dev/null | grep -A3 '^SEE ALSO' >"$tmp/seealso"
+missing=$(for c in $commands; do grep -q "closer-$c(1)" "$tmp/seealso" || echo "$c"; done | tr '\n' ' ')
+check_eq man_closer_see_also_every_command "$missing" ""
 
 make -s -C "$ROOT" uninstall DESTDIR="$dest" PREFIX=/usr/local >/dev/null 2>&1
 check_eq uninstall_leaves_no_file "$(find "$dest" -type f | sed "s|$dest/||")" ""

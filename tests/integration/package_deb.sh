@@ -40,6 +40,7 @@ usr/share/bash-completion/completions/closer
 usr/share/closer/closer-alerts.yml
 usr/share/closer/closer-grafana.json
 usr/share/doc/closer/copyright
+usr/share/doc/closer/README.md
 usr/share/man/man1/closer.1.gz
 usr/share/zsh/vendor-completions/_closer"
 for c in $commands; do want="$want
@@ -53,6 +54,9 @@ check_eq deb_fortified "$(nm -D "$tmp/x/usr/bin/closer" | grep -c '_chk@' | awk 
 check_eq deb_pie_bindnow "$(readelf -d "$tmp/x/usr/bin/closer" | grep -c 'Flags: NOW PIE')" 1
 grep -q -- '-D_FORTIFY_SOURCE=2 .*-Wall -Wextra  -MMD' "$tmp/build.log" && ! grep -q -- ' -Werror ' "$tmp/build.log"
 check_eq deb_build_flags_no_werror $? 0
+# The pages name the docs where the package puts them.
+zcat "$tmp/x/usr/share/man/man1/closer.1.gz" | grep -q '/usr/share/doc/closer/README.md'
+check_eq deb_man_names_docdir $? 0
 check deb_unit_tests_ran grep -q '^--- unit/test_' "$tmp/build.log"
 
 # --- the systemd unit -----------------------------------------------------
