@@ -5,7 +5,7 @@ set -eu
 pkgs="build-essential make iproute2 net-tools curl python3 tmux nginx-light wrk
       prometheus nghttp2-client slowhttptest node-llhttp prometheus-node-exporter
       nftables iptables clang libclang-rt-14-dev time procps psmisc hyperfine nodejs
-      debhelper lintian zsh man-db systemd strace"
+      apache2-utils debhelper lintian zsh man-db systemd strace"
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

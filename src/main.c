@@ -20,6 +20,7 @@ static const struct command commands[] = {
     {"exporter", cmd_exporter, "Prometheus /metrics: sockets by state, port, destination, process; findings"},
     {"top", cmd_top, "a live view: states with deltas, top ports, destinations, processes"},
     {"serve", cmd_serve, "an epoll HTTP/1.1 server that gets closing right (nginx's knobs)"},
+    {"trace", cmd_trace, "who closed each connection, from kernel tracepoints, with the process"},
     {"lab", cmd_lab, "every claim about TIME_WAIT / CLOSE_WAIT, reproduced in namespaces"},
 };
 

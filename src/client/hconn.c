@@ -120,7 +120,8 @@ void hconn_send(struct hconn *c, const char *req, size_t len, bool head_request)
         return;
     }
     c->st = HC_SENDING;
-    try_send(c);
+    if (!c->doomed)
+        try_send(c);
 }
 
 void hconn_close(struct hconn *c)
@@ -217,6 +218,7 @@ static void complete(struct hconn *c)
     unsigned gen = c->gen;
     c->len = 0;
     c->st = HC_IDLE;
+    c->doomed = extra != 0;
     loop_timer_cancel(c->loop, &c->timer);
     c->ops->on_response(c, &c->resp, c->bytes);
     if (extra && c->gen == gen) {

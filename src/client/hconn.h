@@ -50,6 +50,8 @@ struct hconn {
     const char *req;
     size_t req_len, req_off;
     bool head_req, queued;
+    bool doomed;              /* unsolicited bytes seen: ends after on_response,
+                               * a request sent from it is never written */
     char *buf;
     size_t len, cap;
     struct http_response resp;
@@ -71,7 +73,9 @@ struct hconn {
 int hconn_connect(struct hconn *c, struct loop *l, const struct hconn_ops *ops, void *user,
                   const struct sockaddr *dst, socklen_t dlen, const struct sockaddr *src,
                   socklen_t slen);
-/* Sends (or queues until connected) one request. req must outlive it. */
+/* Sends (or queues until connected) one request. req must outlive it.
+ * Called from on_response on a connection about to end with
+ * HC_END_EXTRA_BYTES, nothing is written (the request was never sent). */
 void hconn_send(struct hconn *c, const char *req, size_t len, bool head_request);
 /* The client closes (sends the first FIN unless the server's came first). */
 void hconn_close(struct hconn *c);

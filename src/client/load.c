@@ -215,8 +215,12 @@ static void on_end(struct hconn *c, enum hconn_end how, int err)
     struct lthread *t = lc->t;
     bool established = c->connect_ns != 0;
     loop_timer_cancel(t->loop, &lc->pause);
-    /* A request that ends in an error still counts towards -n. */
-    if (lc->busy)
+    /* A request that ends in an error still counts towards -n; one never
+     * written (the connection ended on unsolicited bytes as it was handed
+     * over) goes back to the pool. */
+    if (lc->busy && how == HC_END_EXTRA_BYTES)
+        atomic_fetch_sub(&issued, 1);
+    else if (lc->busy)
         atomic_fetch_add_explicit(&completed, 1, memory_order_relaxed);
     /* The first FIN or RST decides who closed; a close this client made
      * (timeout, unparseable or unsolicited bytes) is the client's. */

@@ -23,9 +23,9 @@ static bool same_addr(int family, const uint8_t a[16], const struct sockaddr_sto
     return false;
 }
 
-void load_count_time_wait(const struct target *t, long *towards, long *at)
+void load_count_time_wait(const struct target *t, long *towards, long *at, long *all)
 {
-    *towards = *at = -1;
+    *towards = *at = *all = -1;
     struct snapshot *s = malloc(sizeof *s);
     struct snapshot_opts so = {.states = 1u << TS_TIME_WAIT};
     char err[128];
@@ -33,12 +33,13 @@ void load_count_time_wait(const struct target *t, long *towards, long *at)
         free(s);
         return;
     }
-    *towards = *at = 0;
+    *towards = *at = *all = 0;
     for (size_t i = 0; i < s->nsocks; i++) {
         const struct tcp_sock *k = &s->socks[i];
         uint16_t port;
         if (k->state != TS_TIME_WAIT)
             continue; /* the snapshot also holds the listeners */
+        (*all)++;
         if (same_addr(k->family, k->dst, &t->addr, &port) && k->dport == port)
             (*towards)++;
         if (same_addr(k->family, k->src, &t->addr, &port) && k->sport == port)

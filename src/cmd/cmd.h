@@ -11,5 +11,6 @@ int cmd_probe(int argc, char **argv);
 int cmd_lab(int argc, char **argv);
 int cmd_exporter(int argc, char **argv);
 int cmd_top(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
 
 #endif

@@ -214,8 +214,8 @@ int cmd_load(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     load_interrupted = 0;
     static struct load_result r;
-    long tw_towards, tw_at;
-    load_count_time_wait(&t, &tw_towards, &tw_at);
+    long tw_towards, tw_at, tw_all;
+    load_count_time_wait(&t, &tw_towards, &tw_at, &tw_all);
     int rc = load_run(&o, &r, err, sizeof err);
     free(body);
     if (rc < 0) {
@@ -224,7 +224,7 @@ int cmd_load(int argc, char **argv)
     }
     r.tw_towards_before = tw_towards;
     r.tw_at_before = tw_at;
-    load_count_time_wait(&t, &r.tw_towards_after, &r.tw_at_after);
+    load_count_time_wait(&t, &r.tw_towards_after, &r.tw_at_after, &tw_all);
     if (json)
         load_print_json(stdout, &o, &r);
     else

@@ -148,8 +148,9 @@ int cmd_states(int argc, char **argv)
     if (s->source_note[0] && !so.force_proc)
         fprintf(stderr, "closer states: note: %s\n", s->source_note);
     if (vo.processes && s->procs_denied)
-        fprintf(stderr, "closer states: note: the fds of %u processes are not readable (permission denied): their sockets show no owner\n",
-                s->procs_denied);
+        fprintf(stderr, "closer states: note: the fds of %u processes are not readable (%s): "
+                        "their sockets show no owner\n", s->procs_denied,
+                s->visibility_limit[0] ? s->visibility_limit : "permission denied");
     static char obuf[1 << 20];
     setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
     if (json)

@@ -43,6 +43,7 @@ struct finding {
     char why[1200];
     char fix[1400];
     const char *cause;     /* server-time-wait: the verdict ("no keep-alive", ...), or NULL */
+    const char *runtime;   /* the owner's runtime ("nginx", "go", ...) when a rule read it */
 };
 
 /* Thresholds; doctor_default_opts() gives the documented defaults. */
@@ -68,6 +69,9 @@ struct doctor_report {
     size_t tw_server, tw_client, tw_other;
     size_t tw_server_gone; /* of tw_server: on ports nobody listens on now */
     size_t close_wait_owned, close_wait_unaccepted;
+    /* Second looks: CLOSE_WAIT closed between the dump and the /proc walk;
+     * with --confirm, those not there at both looks (closed or new). */
+    size_t close_wait_gone, close_wait_transient;
 };
 
 int doctor_analyze(const struct snapshot *s, const struct doctor_opts *o, struct doctor_report *r);

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include "doctor/doctor.h"
+#include "kernel/proctask.h"
 
 /* Owners kept per destination; a pool is usually one process. */
 #define DEST_OWNERS 4
@@ -91,21 +92,24 @@ static int grow(struct dest_table *tb)
     return 0;
 }
 
-/* The program behind a destination's sockets decides which knob to name. */
+/* The program behind a destination's sockets decides which knob to name:
+ * the runtime from the process model (exe, cmdline, maps), else comm. */
 enum program { PROG_GENERIC, PROG_NGINX, PROG_HAPROXY, PROG_GO, PROG_NODE, PROG_PYTHON, PROG_JVM };
 
 static enum program client_program(const struct snapshot *s, uint32_t proc)
 {
-    static const struct {
-        const char *comm;
-        enum program prog;
-    } names[] = {{"nginx", PROG_NGINX}, {"haproxy", PROG_HAPROXY}, {"node", PROG_NODE},
-                 {"python", PROG_PYTHON}, {"java", PROG_JVM}};
-    const char *comm = s->procs[proc].comm;
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (!strncmp(comm, names[i].comm, strlen(names[i].comm)))
-            return names[i].prog;
-    return PROG_GENERIC;
+    const struct proc_model *m = snapshot_model(s, proc);
+    enum runtime rt = m ? (enum runtime)m->runtime
+                        : proctask_runtime_from_names(s->procs[proc].comm, "");
+    switch (rt) {
+    case RT_NGINX: return PROG_NGINX;
+    case RT_HAPROXY: return PROG_HAPROXY;
+    case RT_GO: return PROG_GO;
+    case RT_NODE: return PROG_NODE;
+    case RT_PYTHON: return PROG_PYTHON;
+    case RT_JVM: return PROG_JVM;
+    default: return PROG_GENERIC;
+    }
 }
 
 static const char *program_name(enum program p)
@@ -195,8 +199,8 @@ static void owners_text(const struct snapshot *s, const struct dest *d, char *bu
     buf[0] = 0;
     for (uint8_t i = 0; i < d->nowners && off < len; i++) {
         const struct proc_info *p = &s->procs[d->owner_proc[i]];
-        int n = snprintf(buf + off, len - off, "%s%s (pid %d, runtime %s, %u ESTABLISHED or "
-                         "other open socket%s)", i ? ", " : "", p->comm, (int)p->pid,
+        int n = snprintf(buf + off, len - off, "%s%s (pid %d, runtime %s, %u open socket%s)",
+                         i ? ", " : "", p->comm, (int)p->pid,
                          program_name(client_program(s, d->owner_proc[i])), d->owner_socks[i],
                          d->owner_socks[i] == 1 ? "" : "s");
         if (n < 0)
@@ -228,6 +232,7 @@ static void describe(struct finding *f, const struct dest *d, const struct snaps
         f->pid = p->pid;
         snprintf(f->comm, sizeof f->comm, "%s", p->comm);
         prog = client_program(s, d->owner_proc[0]);
+        f->runtime = program_name(prog);
         finding_fact(f, "owner_sockets", d->owner_socks[0]);
     }
     finding_fact(f, "sockets", d->total);

@@ -6,9 +6,10 @@
  *   idle timeout   most open connections sit idle after a response: the
  *                  server closes connections that wait, at about the longest
  *                  idle time seen;
- *   request cap    busy connections carry several requests each, young and
- *                  old side by side under one ceiling: the server closes them
- *                  at the cap even though they are busy.
+ *   request cap    busy connections carry several requests each and the
+ *                  server closed more connections in the last minute than are
+ *                  open: it closes busy ones, at the cap (the most requests
+ *                  seen on one connection is its lower bound).
  * Anything else, or fewer than TW_CAUSE_MIN_SAMPLES connections, is
  * "undecided", with what is missing. */
 #include "doctor/tw_cause.h"
@@ -24,8 +25,12 @@ struct conn_act {
 /* tcp_info of socket i, false when the snapshot has none for it. */
 static bool conn_activity(const struct snapshot *s, size_t i, struct conn_act *a)
 {
-    (void)s, (void)i, (void)a;
-    return false;
+    const struct tcp_activity *act = snapshot_activity(s, &s->socks[i]);
+    if (!act)
+        return false;
+    *a = (struct conn_act){act->data_segs_in, act->data_segs_out, act->last_data_recv_ms,
+                           act->last_data_sent_ms};
+    return true;
 }
 
 const char *tw_cause_name(enum tw_cause c)
@@ -52,8 +57,11 @@ static void decide(struct tw_evidence *ev)
         ev->cause = TW_CAUSE_IDLE_TIMEOUT;
     else if (multi == 0)
         ev->cause = TW_CAUSE_NO_KEEPALIVE;
+    /* Busy keep-alive connections are closed by the server only at a cap
+     * (or a maximum age): more closes in the last minute than connections
+     * open now, while the open ones carry several requests each. */
     else if (multi >= TW_CAUSE_MIN_SAMPLES && ev->busy * 2 >= ev->sampled &&
-             ev->min_multi_segs_in * 2 <= ev->max_segs_in && ev->near_ceiling >= 2)
+             ev->single * 4 <= ev->sampled && ev->tw >= ev->sampled)
         ev->cause = TW_CAUSE_REQUEST_CAP;
     else
         ev->cause = TW_CAUSE_UNDECIDED;
@@ -134,11 +142,12 @@ void tw_cause_why(const struct tw_evidence *ev, char *buf, size_t len)
         snprintf(buf, len,
                  "Cause, from the evidence: the keep-alive request cap. %u of the %u "
                  "ESTABLISHED connections on the port carried several requests (tcp_info "
-                 "data_segs_in from %u up to %u) and %u are busy (data in the last second), "
-                 "yet the server keeps closing connections: busy connections of every age "
-                 "stay under one ceiling of about %u requests, where the server closes them.",
-                 multi, ev->sampled, ev->min_multi_segs_in, ev->max_segs_in, ev->busy,
-                 ev->max_segs_in);
+                 "data_segs_in from %u up to %u, %u of them in the top quarter) and %u are "
+                 "busy (data in the last second), yet %u connections closed in the last 60 s: "
+                 "the server closes busy connections, at a cap of about %u requests (the "
+                 "most seen on one connection).",
+                 multi, ev->sampled, ev->min_multi_segs_in, ev->max_segs_in, ev->near_ceiling,
+                 ev->busy, ev->tw, ev->max_segs_in);
         break;
     case TW_CAUSE_UNDECIDED:
         if (ev->sampled < TW_CAUSE_MIN_SAMPLES)

@@ -71,7 +71,7 @@ int proctcp_read(const char *path, int family, uint32_t states, diag_sock_fn fn,
             continue;
         if (states && (s.state >= 32 || !(states & (1u << s.state))))
             continue;
-        rc = fn(&s, arg);
+        rc = fn(&s, NULL, arg);
     }
     fclose(f);
     return rc;

@@ -11,7 +11,7 @@
 
 /* Every decoded socket goes through the filters the views apply (a state
  * byte is any of 0..255 here). */
-static int sink(const struct tcp_sock *s, void *arg)
+static int sink(const struct tcp_sock *s, const struct tcp_activity *act, void *arg)
 {
     (void)arg;
     static const struct sock_filter filters[] = {
@@ -20,6 +20,8 @@ static int sink(const struct tcp_sock *s, void *arg)
     for (size_t i = 0; i < sizeof filters / sizeof filters[0]; i++)
         hits += sock_filter_match(&filters[i], s);
     (void)tcp_state_name(s->state);
+    if (act && act->data_segs_in == 0xdeadbeef)
+        return -1;
     return s->state == 255 && hits ? -1 : 0;
 }
 

@@ -143,3 +143,44 @@ check_eq refused_counted "$(q "d['errors']['refused'], d['connections_opened'], 
 "$CLOSER" load "$URL" -n 1 --bogus 2>/dev/null; check_eq bad_flag_exit $? 2
 "$CLOSER" load "$URL" -n 1 --keepalive maybe 2>/dev/null; check_eq bad_value_exit $? 2
 "$CLOSER" load --help | grep -q -- --requests-per-conn; check_eq help_exit $? 0
+
+# Command-line input (issue 11 item 8): every value bounded and checked, a
+# clear message and exit 2; nothing with CR/LF reaches the wire.
+usage_err() { "$CLOSER" "$@" 2>&1 >/dev/null; echo "rc=$?"; }
+long=$(printf 'A%.0s' $(seq 5000))
+check_eq method_too_long "$(usage_err load "$URL" -n 1 --method "$long")" \
+    "closer load: bad value for --method: '$(printf 'A%.0s' $(seq 64))...' (5000 bytes; longer than 32 bytes)
+rc=2"
+check_eq method_crlf "$(usage_err load "$URL" -n 1 --method "$(printf 'GET\r\nX-Injected: 1')")" \
+    "closer load: bad value for --method: 'GET\\x0d\\x0aX-Injected: 1' (contains CR or LF (header injection))
+rc=2"
+check_eq header_crlf "$(usage_err load "$URL" -n 1 -H "$(printf 'X-A: 1\r\nX-Injected: 1')")" \
+    "closer load: bad value for -H: 'X-A: 1\\x0d\\x0aX-Injected: 1' (contains CR or LF (header injection))
+rc=2"
+check_eq header_bad_name "$(usage_err load "$URL" -n 1 -H 'X A: 1')" \
+    "closer load: bad value for -H: 'X A: 1' (the name is not an HTTP token (no spaces or control bytes))
+rc=2"
+check_eq url_crlf_load "$(usage_err load "$(printf 'http://127.0.0.1:8080/a\r\nX: y')" -n 1)" \
+    "closer load: the URL has a CR (0x0d) at byte 23: refused, it would break the request line
+rc=2"
+check_eq url_crlf_probe "$(usage_err probe "$(printf 'http://127.0.0.1:8080/a b')")" \
+    "closer probe: the URL has a space (0x20) at byte 23: refused, it would break the request line
+rc=2"
+check_eq path_too_long "$(usage_err load "http://127.0.0.1:8080/$(printf 'a%.0s' $(seq 3000))" -n 1)" \
+    "closer load: the URL path is 3001 bytes, longer than the limit (2047)
+rc=2"
+for bad in nan inf 0x10 " 5" "5 " 1e3 1e-300 -1 0; do
+    check_eq "rate_rejects_'$bad'" "$(usage_err load "$URL" -n 1 --rate "$bad" | tail -1)" rc=2
+done
+for bad in nan inf 0x10 " 5s" "5s " 1e3 1e-300 0.0001s 5sjunk 30s1m 0; do
+    check_eq "duration_rejects_'$bad'" "$(usage_err load "$URL" -d "$bad" | tail -1)" rc=2
+    check_eq "probe_deadline_rejects_'$bad'" "$(usage_err probe "$URL" --deadline "$bad" | tail -1)" rc=2
+done
+check_eq idle_needs_unit "$(usage_err load "$URL" -n 1 --idle 1500)" \
+    "closer load: bad value for --idle: '1500' (a duration with a unit, up to 1h, like 1500ms or 2s)
+rc=2"
+check_eq size_rejects_hex "$(usage_err serve --max-body 0x10 | tail -1)" rc=2
+# Compound durations are accepted (nginx's syntax), and a valid method goes out.
+nginx_ns ""
+load -n 2 -c 1 --timeout 2m30s --idle 1s500ms --close-wait 0s --method HEAD
+check_eq compound_durations_accepted "$(q "d['requests'], d['status_2xx']")" "2 2"

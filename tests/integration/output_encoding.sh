@@ -37,11 +37,11 @@ ip netns exec "$NS" curl -s --max-time 5 http://127.0.0.1:9339/metrics > "$tmp/m
 check promtool_accepts_odd_name promtool check metrics < "$tmp/metrics"
 check metrics_are_utf8 "$PY" -c 'import sys; open(sys.argv[1], "rb").read().decode("utf-8")' "$tmp/metrics"
 check_eq close_wait_series_names_process \
-    "$(grep -F "closer_close_wait_sockets{pid=\"$PID\"," "$tmp/metrics")" \
-    "closer_close_wait_sockets{pid=\"$PID\",comm=\"$want_label\"} 3"
+    "$(grep -F "closer_close_wait_sockets{comm=\"$want_label\"," "$tmp/metrics")" \
+    "closer_close_wait_sockets{comm=\"$want_label\",owner=\"process\"} 3"
 check_eq cut_character_is_one_replacement \
-    "$(grep -F "closer_close_wait_sockets{pid=\"$PID2\"," "$tmp/metrics")" \
-    "closer_close_wait_sockets{pid=\"$PID2\",comm=\"x日本語サ"$'\xef\xbf\xbd'"\"} 2"
+    "$(grep -F "closer_close_wait_sockets{comm=\"x日本語サ" "$tmp/metrics")" \
+    "closer_close_wait_sockets{comm=\"x日本語サ"$'\xef\xbf\xbd'"\",owner=\"process\"} 2"
 
 # JSON: strict UTF-8, strict json, and the name as the referee decodes it.
 strict_json() {  # FILE PYTHON_EXPR(d) WANT

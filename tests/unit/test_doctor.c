@@ -11,6 +11,7 @@ static struct snapshot snap;
 static struct tcp_sock socks[4096];
 static struct fd_ref fds[64];
 static struct proc_info procs[4];
+static struct sock_activity acts[256];
 
 static void reset(void)
 {
@@ -18,6 +19,8 @@ static void reset(void)
     snap.socks = socks;
     snap.fds = fds;
     snap.procs = procs;
+    snap.acts = acts;
+    snap.nacts = 0;
     snap.owners_read = true;
     snap.sys = (struct sysctls){.fin_timeout = 60, .tw_reuse = 2, .max_tw_buckets = 262144,
                                 .timestamps = 1, .syncookies = 1, .somaxconn = 4096,
@@ -335,6 +338,7 @@ TEST(client_port_pressure_names_nginx_and_its_fix)
     CHECK(f);
     CHECK_EQ_INT(f->pid, 77);
     CHECK_EQ_STR(f->comm, "nginx");
+    CHECK_EQ_STR(f->runtime, "nginx");
     CHECK(fact(f, "owner_sockets") == 9);
     CHECK(fact(f, "range_used_pct") == 100);
     CHECK_EQ_INT(f->severity, SEV_CRITICAL);
@@ -390,4 +394,82 @@ TEST(syn_advice_knows_syncookies_and_syn_sent_clients)
     analyze();
     f = find("syn-recv-pile", 0);
     CHECK(f && strstr(f->fix, "TCPReqQFullDrop") && strstr(f->fix, "3/4 of tcp_max_syn_backlog"));
+}
+
+/* An accepted ESTABLISHED connection on port with tcp_info. */
+static void estab_with(uint16_t port, uint16_t peer, uint32_t segs_in, uint32_t segs_out,
+                       uint32_t idle_recv_ms, uint32_t idle_sent_ms)
+{
+    struct tcp_sock *t = add(TS_ESTABLISHED, port, peer);
+    acts[snap.nacts++] = (struct sock_activity){
+        .sock = (uint32_t)(t - socks),
+        .a = {.data_segs_in = segs_in, .data_segs_out = segs_out,
+              .last_data_recv_ms = idle_recv_ms, .last_data_sent_ms = idle_sent_ms}};
+}
+
+static void tw_pile(uint16_t port, int n)
+{
+    for (int i = 0; i < n; i++)
+        add(TS_TIME_WAIT, port, (uint16_t)(33000 + i))->expires_ms = 50000;
+}
+
+TEST(server_time_wait_cause_from_the_open_connections)
+{
+    /* ab (HTTP/1.0): every open connection carried one request. */
+    reset();
+    add(TS_LISTEN, 80, 0);
+    tw_pile(80, 500);
+    for (int i = 0; i < 6; i++)
+        estab_with(80, (uint16_t)(50000 + i), (uint32_t)(i % 2), 0, 1, 1);
+    analyze();
+    const struct finding *f = find("server-time-wait", 0);
+    CHECK_EQ_STR(f->cause, "no keep-alive");
+    CHECK(strstr(f->title, "cause: no keep-alive"));
+    CHECK(strstr(f->why, "None of the 6 ESTABLISHED connections"));
+    CHECK(strstr(f->fix, "Connection: keep-alive"));
+    CHECK(fact(f, "single_request_connections") == 6);
+
+    /* keepalive_requests 20 under wrk: busy, several requests each. */
+    reset();
+    add(TS_LISTEN, 80, 0);
+    tw_pile(80, 300);
+    for (int i = 0; i < 16; i++)
+        estab_with(80, (uint16_t)(50000 + i), (uint32_t)(5 + i % 16), 20, 2, 2);
+    analyze();
+    f = find("server-time-wait", 0);
+    CHECK_EQ_STR(f->cause, "request cap");
+    CHECK(fact(f, "max_requests_per_connection") == 20);
+    CHECK(strstr(f->fix, "keepalive_requests"));
+    /* The same busy connections with no closes to explain: no verdict. */
+    reset();
+    add(TS_LISTEN, 80, 0);
+    tw_pile(80, 5);
+    for (int i = 0; i < 16; i++)
+        estab_with(80, (uint16_t)(50000 + i), (uint32_t)(5 + i % 16), 20, 2, 2);
+    analyze();
+    CHECK_EQ_STR(find("server-time-wait", 0)->cause, "undecided");
+
+    /* Idle keep-alive connections (keepalive_timeout 3s). */
+    reset();
+    add(TS_LISTEN, 80, 0);
+    tw_pile(80, 20);
+    for (int i = 0; i < 8; i++)
+        estab_with(80, (uint16_t)(50000 + i), 1, 1, 1500 + (uint32_t)i * 150,
+                   1500 + (uint32_t)i * 150);
+    analyze();
+    f = find("server-time-wait", 0);
+    CHECK_EQ_STR(f->cause, "idle timeout");
+    CHECK(fact(f, "max_idle_s") == 2.55);
+    CHECK(strstr(f->fix, "keepalive_timeout"));
+
+    /* Two connections are too few to decide. */
+    reset();
+    add(TS_LISTEN, 80, 0);
+    tw_pile(80, 20);
+    estab_with(80, 50000, 1, 1, 1, 1);
+    estab_with(80, 50001, 1, 1, 1, 1);
+    analyze();
+    f = find("server-time-wait", 0);
+    CHECK_EQ_STR(f->cause, "undecided");
+    CHECK(strstr(f->why, "too little"));
 }

@@ -117,11 +117,12 @@ TEST(metrics_bounded_by_top_n_rest_in_other)
     CHECK(!strstr(one, "10.0.0.8:5432"));
     CHECK(strstr(one, "closer_client_sockets{destination=\"other\",state=\"TIME_WAIT\"} 1\n"));
     CHECK(strstr(full, "closer_server_sockets{port=\"80\",state=\"CLOSE_WAIT\"} 3\n"));
-    CHECK(strstr(full, "closer_close_wait_sockets{pid=\"4242\",comm=\"leaky\"} 2\n"));
-    CHECK(strstr(full, "closer_close_wait_sockets{pid=\"none\",comm=\"\"} 1\n"));
+    CHECK(strstr(full, "closer_close_wait_sockets{comm=\"leaky\",owner=\"process\"} 2\n"));
+    CHECK(strstr(full, "closer_close_wait_sockets{comm=\"\",owner=\"none\"} 1\n"));
     CHECK(strstr(full, "closer_tcp_sockets{state=\"TIME_WAIT\"} 12\n"));
-    CHECK(strstr(full, "closer_time_wait_age_seconds_bucket{le=\"+Inf\"} 12\n"));
-    CHECK(strstr(full, "closer_time_wait_age_seconds_count 12\n"));
+    CHECK(strstr(full, "closer_time_wait_sockets_by_age{max_age_seconds=\"60\"} 12\n"));
+    CHECK(strstr(full, "closer_time_wait_entries_per_second{window=\"60s\"} 0.2"));
+    CHECK(!strstr(full, "pid="));
     CHECK(strstr(full, "closer_listen_queue_length{listen=\"10.0.0.1:80\"} 3\n"));
     CHECK(strstr(full, "closer_ephemeral_ports 1000\n"));
     CHECK(strstr(full, "closer_ephemeral_ports_used{destination=\"10.0.0.9:443\"} 4\n"));

@@ -1,0 +1,259 @@
+/* closer trace: who closed each TCP connection, measured by the kernel's
+ * tracepoints (perf_event_open, no BPF), with the process that did it. */
+#include <arpa/inet.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "cmd/cmd.h"
+#include "trace/session.h"
+#include "util/cli.h"
+#include "util/json.h"
+#include "util/parse.h"
+
+static volatile sig_atomic_t stop_flag;
+static void on_signal(int sig) { (void)sig; stop_flag = 1; }
+
+struct view {
+    struct trace_session *s;
+    bool json, stream;
+    FILE *out;
+};
+
+static void usage(void)
+{
+    printf("usage: closer trace [options]\n\n"
+           "Follows every TCP connection to its end through the kernel's tracepoints\n"
+           "(sock:inet_sock_set_state, tcp:tcp_send_reset, tcp:tcp_receive_reset) with\n"
+           "perf_event_open: no BPF. One line per finished connection: who closed first\n"
+           "(local, peer, reset), the process that closed (pid, comm), the lifetime, how\n"
+           "long the program sat in CLOSE_WAIT before close(), where TIME_WAIT landed.\n"
+           "Needs root or CAP_PERFMON. Ctrl-C prints the summary so far.\n\n"
+           "  -d, --duration DUR   stop after DUR (e.g. 30s); default: until Ctrl-C\n"
+           "  -s, --summary DUR    no live lines: trace DUR, then print the summary per\n"
+           "                       port and per process\n"
+           "      --json           JSON lines: one per connection, a summary line last\n"
+           "  -p, --port PORT      only connections with this local or peer port\n"
+           "      --pid PID        only connections this process closed or opened\n"
+           "  -N, --netns NAME     only this network namespace (/run/netns/NAME, a path,\n"
+           "                       or pid:PID); default: the namespace closer runs in\n"
+           "      --all-netns      every namespace (events carry their namespace)\n"
+           "      --buffer SIZE    ring buffer per CPU (1m); raise it if events are lost\n"
+           "      --max-conns N    open connections followed at once (1048576)\n"
+           "      --tracefs DIR    tracefs to read formats from (default: found or\n"
+           "                       mounted privately)\n"
+           "  -H, --no-header      no header line\n"
+           "  -h, --help           this text\n\n"
+           "exit status: 0 ok, 2 usage or runtime error (no privilege, no tracefs, a\n"
+           "tracepoint this kernel lacks)\n");
+}
+
+static void fmt_addr(char *buf, size_t len, int family, const uint8_t *a, uint16_t port)
+{
+    char ip[INET6_ADDRSTRLEN] = "?";
+    inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, a, ip, sizeof ip);
+    snprintf(buf, len, family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, port);
+}
+
+static const char *end_text(const struct trace_session *s, const struct trace_rec *r, char *buf, size_t len)
+{
+    char rb[32];
+    if (r->rst & RST_SENT)
+        snprintf(buf, len, "rst-out %s",
+                 r->rst_reason >= 0 ? trace_reason_name(s->sum.rst_format, r->rst_reason, rb, sizeof rb) : "");
+    else if (r->rst & RST_RECEIVED)
+        snprintf(buf, len, "rst-in");
+    else
+        snprintf(buf, len, "%s", r->tw == TW_LOCAL ? "time-wait-here" : r->tw == TW_PEER ? "time-wait-peer" : "-");
+    return buf;
+}
+
+static void print_json(struct view *v, const struct trace_rec *r)
+{
+    char buf[80], rb[32];
+    struct json j;
+    json_init(&j, v->out, false);
+    json_obj_begin(&j, NULL);
+    json_str(&j, "type", "close");
+    trace_fmt_time(v->s, r->t_end, buf, sizeof buf, true);
+    json_str(&j, "time", buf);
+    if (r->netns)
+        json_uint(&j, "netns", r->netns);
+    else
+        json_null(&j, "netns");
+    fmt_addr(buf, sizeof buf, r->family, r->laddr, r->lport);
+    json_str(&j, "local", buf);
+    fmt_addr(buf, sizeof buf, r->family, r->raddr, r->rport);
+    json_str(&j, "peer", buf);
+    json_str(&j, "role", trace_role_name(r->role));
+    json_str(&j, "first", trace_first_name(r->first));
+    if (r->pid) {
+        json_int(&j, "pid", r->pid);
+        json_str(&j, "comm", r->comm);
+    } else {
+        json_null(&j, "pid");
+    }
+    if (r->owner_pid) {
+        json_int(&j, "owner_pid", r->owner_pid);
+        json_str(&j, "owner_comm", r->owner_comm);
+    }
+    if (r->t_open)
+        json_uint(&j, "lifetime_us", (r->t_end - r->t_open) / 1000);
+    else
+        json_null(&j, "lifetime_us");
+    if (r->t_close_wait && r->t_last_ack)
+        json_uint(&j, "close_wait_us", (r->t_last_ack - r->t_close_wait) / 1000);
+    else if (r->t_close_wait)
+        json_uint(&j, "close_wait_us", (r->t_end - r->t_close_wait) / 1000);
+    json_str(&j, "time_wait", r->tw == TW_LOCAL ? "here" : r->tw == TW_PEER ? "peer" : "none");
+    json_str(&j, "rst", r->rst == (RST_SENT | RST_RECEIVED) ? "both" : r->rst & RST_SENT ? "sent"
+                        : r->rst & RST_RECEIVED ? "received" : "none");
+    if ((r->rst & RST_SENT) && r->rst_reason >= 0)
+        json_str(&j, "rst_reason", trace_reason_name(v->s->sum.rst_format, r->rst_reason, rb, sizeof rb));
+    json_str(&j, "end_state", tcp_state_name(r->end_from));
+    json_obj_end(&j);
+    json_finish(&j);
+}
+
+static void print_line(void *ctx, const struct trace_rec *r)
+{
+    struct view *v = ctx;
+    if (!v->stream)
+        return;
+    if (v->json) {
+        print_json(v, r);
+        return;
+    }
+    char t[32], l[64], p[64], life[16] = "-", cw[16] = "-", end[64], who[40] = "-";
+    trace_fmt_time(v->s, r->t_end, t, sizeof t, false);
+    fmt_addr(l, sizeof l, r->family, r->laddr, r->lport);
+    fmt_addr(p, sizeof p, r->family, r->raddr, r->rport);
+    if (r->t_open)
+        trace_fmt_dur(life, sizeof life, r->t_end - r->t_open);
+    if (r->t_close_wait)
+        trace_fmt_dur(cw, sizeof cw, (r->t_last_ack ? r->t_last_ack : r->t_end) - r->t_close_wait);
+    if (r->pid)
+        snprintf(who, sizeof who, "%d/%.15s", (int)r->pid, r->comm[0] ? r->comm : "?");
+    fprintf(v->out, "%-12s %-24s %-24s %-8s %-5s %-22s %9s %10s  %s\n", t, l, p, trace_role_name(r->role),
+            trace_first_name(r->first), who, life, cw, end_text(v->s, r, end, sizeof end));
+}
+
+static int trace_main(const struct trace_opts *o, uint64_t duration_ms, bool json, bool stream, bool header)
+{
+    struct trace_session s;
+    struct view v = {&s, json, stream, stdout};
+    char err[512];
+    if (trace_open(&s, o, print_line, &v, err, sizeof err) < 0) {
+        fprintf(stderr, "closer trace: %s\n", err);
+        trace_close(&s);
+        return EXIT_USAGE;
+    }
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    if (stream && header && !json)
+        printf("%-12s %-24s %-24s %-8s %-5s %-22s %9s %10s  %s\n", "TIME", "LOCAL", "PEER", "ROLE", "FIRST",
+               "CLOSED BY", "LIFETIME", "CLOSE_WAIT", "END");
+    fflush(stdout);
+    uint64_t end = duration_ms ? s.start_ns + duration_ms * 1000000ull : 0;
+    while (!stop_flag) {
+        uint64_t now = trace_now_ns();
+        if (end && now >= end)
+            break;
+        int wait = 100;
+        if (end && (end - now) / 1000000 < (uint64_t)wait)
+            wait = (int)((end - now) / 1000000) + 1;
+        trace_step(&s, wait);
+        if (s.perf.lost != s.reported_lost) {
+            if (json)
+                printf("{\"type\":\"lost\",\"events\":%llu}\n", (unsigned long long)(s.perf.lost - s.reported_lost));
+            else
+                fprintf(stderr, "closer trace: the kernel dropped %llu events (ring full; --buffer)\n",
+                        (unsigned long long)(s.perf.lost - s.reported_lost));
+            s.reported_lost = s.perf.lost;
+        }
+        fflush(stdout);
+    }
+    trace_finish(&s);
+    char scope[128];
+    trace_scope(&s, scope, sizeof scope);
+    struct summary_meta m = {(double)(trace_now_ns() - s.start_ns) / 1e9, s.perf.lost, s.tr.st.events,
+                             s.tr.st.dropped_full, s.tr.st.rst_unmatched, scope};
+    if (json)
+        summary_print_json(&s.sum, &m, stdout);
+    else
+        summary_print_text(&s.sum, &m, stdout);
+    trace_close(&s);
+    return 0;
+}
+
+int cmd_trace(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"duration", required_argument, 0, 'd'}, {"summary", required_argument, 0, 's'},
+        {"json", no_argument, 0, 'j'},            {"port", required_argument, 0, 'p'},
+        {"pid", required_argument, 0, 'P'},       {"netns", required_argument, 0, 'N'},
+        {"all-netns", no_argument, 0, 'A'},       {"buffer", required_argument, 0, 'b'},
+        {"max-conns", required_argument, 0, 'm'}, {"tracefs", required_argument, 0, 'T'},
+        {"no-header", no_argument, 0, 'H'},       {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    struct trace_opts o = {.ring_pages = 256};
+    uint64_t duration = 0, v;
+    bool json = false, stream = true, header = true;
+    int c;
+    cli_begin();
+    while ((c = getopt_long(argc, argv, ":d:s:p:N:Hh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+        case 's':
+            if (parse_duration_ms(optarg, &duration) < 0 || duration == 0)
+                return cli_bad_value("trace", c == 'd' ? "--duration" : "--summary", optarg,
+                                     "a duration above 0 like 500ms, 30s, 5m");
+            if (c == 's')
+                stream = false;
+            break;
+        case 'j': json = true; break;
+        case 'p':
+            if (parse_port(optarg, &o.port) < 0)
+                return cli_bad_value("trace", "--port", optarg, "1..65535");
+            break;
+        case 'P':
+            if (parse_u64(optarg, 1, 0x3fffffff, &v) < 0)
+                return cli_bad_value("trace", "--pid", optarg, "a process id");
+            o.pid = (int32_t)v;
+            break;
+        case 'N': o.netns = optarg; break;
+        case 'A': o.all_netns = true; break;
+        case 'b': {
+            long page = 4096;
+            if (parse_size(optarg, &v) < 0 || v < 8192 || v > (1ull << 30))
+                return cli_bad_value("trace", "--buffer", optarg, "a size from 8k to 1g");
+            unsigned pages = 1;
+            while ((uint64_t)pages * 2 * (uint64_t)page <= v)
+                pages *= 2;
+            o.ring_pages = pages;
+            break;
+        }
+        case 'm':
+            if (parse_u64(optarg, 16, 1ull << 26, &v) < 0)
+                return cli_bad_value("trace", "--max-conns", optarg, "16..67108864");
+            o.max_conns = (size_t)v;
+            break;
+        case 'T': o.tracefs = optarg; break;
+        case 'H': header = false; break;
+        case 'h': usage(); return 0;
+        default: return cli_bad_option("trace", c, argv);
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "closer trace: unexpected argument '%s'\n", argv[optind]);
+        return EXIT_USAGE;
+    }
+    if (o.netns && o.all_netns) {
+        fprintf(stderr, "closer trace: -N and --all-netns exclude each other\n");
+        return EXIT_USAGE;
+    }
+    return trace_main(&o, duration, json, stream, header);
+}

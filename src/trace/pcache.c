@@ -1,0 +1,169 @@
+#include "trace/pcache.h"
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void pcache_init(struct pcache *pc, const char *proc_root)
+{
+    memset(pc, 0, sizeof *pc);
+    pc->proc = proc_root ? proc_root : "/proc";
+}
+
+void pcache_free(struct pcache *pc)
+{
+    for (unsigned i = 0; i < PCACHE_BUCKETS; i++)
+        while (pc->buckets[i]) {
+            struct pentry *e = pc->buckets[i];
+            pc->buckets[i] = e->next;
+            free(e);
+        }
+    pc->entries = 0;
+}
+
+uint64_t netns_inode(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
+/* comm is raw bytes (prctl PR_SET_NAME, truncated at 15): keep whole UTF-8
+ * sequences, replace control bytes and broken sequences with '?', so JSON
+ * and terminals get valid text. */
+static void clean_comm(char *c)
+{
+    unsigned char *s = (unsigned char *)c;
+    for (size_t i = 0; s[i];) {
+        size_t n = s[i] < 0x80 ? 1 : (s[i] & 0xe0) == 0xc0 ? 2 : (s[i] & 0xf0) == 0xe0 ? 3
+                 : (s[i] & 0xf8) == 0xf0 ? 4 : 0;
+        bool ok = n > 0 && (n > 1 || (s[i] >= 0x20 && s[i] != 0x7f));
+        for (size_t k = 1; ok && k < n; k++)
+            ok = (s[i + k] & 0xc0) == 0x80;
+        if (ok && n == 2 && s[i] < 0xc2)
+            ok = false; /* overlong */
+        if (ok && n == 3 && ((s[i] == 0xe0 && s[i + 1] < 0xa0) || (s[i] == 0xed && s[i + 1] >= 0xa0)))
+            ok = false; /* overlong or surrogate */
+        if (ok && n == 4 && ((s[i] == 0xf0 && s[i + 1] < 0x90) || s[i] > 0xf4 ||
+                             (s[i] == 0xf4 && s[i + 1] >= 0x90)))
+            ok = false;
+        if (!ok) {
+            s[i++] = '?';
+            continue;
+        }
+        i += n;
+    }
+}
+
+static struct pentry **slot(struct pcache *pc, int32_t tid)
+{
+    struct pentry **p = &pc->buckets[(uint32_t)tid % PCACHE_BUCKETS];
+    while (*p && (*p)->tid != tid)
+        p = &(*p)->next;
+    return p;
+}
+
+static void read_proc(struct pcache *pc, struct pentry *e)
+{
+    char path[96];
+    snprintf(path, sizeof path, "%s/%d/comm", pc->proc, (int)e->pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t n = read(fd, e->comm, sizeof e->comm - 1);
+        close(fd);
+        if (n > 0) {
+            e->comm[n] = 0;
+            char *nl = strchr(e->comm, '\n');
+            if (nl)
+                *nl = 0;
+            clean_comm(e->comm);
+        }
+    }
+    snprintf(path, sizeof path, "%s/%d/task/%d/ns/net", pc->proc, (int)e->pid, (int)e->tid);
+    uint64_t ns = netns_inode(path);
+    if (ns)
+        e->netns = ns;
+}
+
+static struct pentry *add(struct pcache *pc, int32_t pid, int32_t tid)
+{
+    struct pentry **p = slot(pc, tid);
+    if (*p) {
+        (*p)->pid = pid;
+        return *p;
+    }
+    struct pentry *e = calloc(1, sizeof *e);
+    if (!e)
+        return NULL;
+    e->pid = pid;
+    e->tid = tid;
+    *p = e;
+    pc->entries++;
+    return e;
+}
+
+const struct pentry *pcache_get(struct pcache *pc, int32_t pid, int32_t tid)
+{
+    if (pid <= 0 || tid <= 0)
+        return NULL;
+    struct pentry **p = slot(pc, tid);
+    if (*p)
+        return *p;
+    struct pentry *e = add(pc, pid, tid);
+    if (!e)
+        return NULL;
+    read_proc(pc, e);
+    if (!e->comm[0] && !e->netns) {
+        pcache_exit(pc, tid);
+        return NULL;
+    }
+    return e;
+}
+
+void pcache_exec(struct pcache *pc, int32_t pid, int32_t tid, const char *comm)
+{
+    struct pentry *e = add(pc, pid, tid);
+    if (!e)
+        return;
+    if (!e->netns)
+        read_proc(pc, e);
+    snprintf(e->comm, sizeof e->comm, "%s", comm);
+    clean_comm(e->comm);
+}
+
+void pcache_fork(struct pcache *pc, int32_t ppid, int32_t ptid, int32_t pid, int32_t tid)
+{
+    if (tid == ptid)
+        return;
+    const struct pentry *pe = pcache_get(pc, ppid, ptid);
+    struct pentry *e = add(pc, pid, tid);
+    if (!e || !pe)
+        return;
+    if (!e->comm[0])
+        memcpy(e->comm, pe->comm, sizeof e->comm);
+    if (!e->netns) /* the NAMESPACES record of the child may come first */
+        e->netns = pe->netns;
+}
+
+void pcache_exit(struct pcache *pc, int32_t tid)
+{
+    struct pentry **p = slot(pc, tid);
+    if (*p) {
+        struct pentry *e = *p;
+        *p = e->next;
+        free(e);
+        pc->entries--;
+    }
+}
+
+void pcache_netns(struct pcache *pc, int32_t pid, int32_t tid, uint64_t netns)
+{
+    struct pentry *e = add(pc, pid, tid);
+    if (!e)
+        return;
+    if (!e->comm[0])
+        read_proc(pc, e);
+    e->netns = netns;
+}

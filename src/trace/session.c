@@ -1,0 +1,359 @@
+#include "trace/session.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+struct bitem {
+    uint64_t time, seq;
+    int kind; /* PREC_* */
+    int32_t pid, ppid, tid, ptid;
+    char comm[16];
+    uint64_t netns;
+    struct tev ev;
+};
+
+static const struct {
+    const char *system, *event;
+    bool required;
+} tracepoints[TEV_KINDS] = {
+    [TEV_STATE] = {"sock", "inet_sock_set_state", true},
+    [TEV_SEND_RST] = {"tcp", "tcp_send_reset", false},
+    [TEV_RECV_RST] = {"tcp", "tcp_receive_reset", false},
+};
+
+uint64_t trace_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int resolve_netns(const char *spec, uint64_t *ino, char *path, size_t plen, char *err, size_t errlen)
+{
+    if (!strncmp(spec, "pid:", 4))
+        snprintf(path, plen, "/proc/%s/ns/net", spec + 4);
+    else if (strchr(spec, '/'))
+        snprintf(path, plen, "%s", spec);
+    else
+        snprintf(path, plen, "/run/netns/%s", spec);
+    *ino = netns_inode(path);
+    if (!*ino) {
+        snprintf(err, errlen, "network namespace '%s': %s: %s", spec, path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* The namespace's own addresses, for connections no process touched while
+ * traced (reset before accept, timeouts): loopback is in every namespace,
+ * so it never attributes. Read inside the namespace, then back. */
+static void load_addrs(struct trace_session *s, const char *nspath)
+{
+    int self = -1, target = -1;
+    if (nspath) {
+        self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        target = open(nspath, O_RDONLY | O_CLOEXEC);
+        if (self < 0 || target < 0 || setns(target, CLONE_NEWNET) < 0)
+            goto out;
+    }
+    struct ifaddrs *ifa = NULL;
+    if (getifaddrs(&ifa) == 0) {
+        for (struct ifaddrs *i = ifa; i; i = i->ifa_next) {
+            if (!i->ifa_addr || (i->ifa_addr->sa_family != AF_INET && i->ifa_addr->sa_family != AF_INET6))
+                continue;
+            uint8_t a[17] = {(uint8_t)i->ifa_addr->sa_family};
+            if (a[0] == AF_INET) {
+                memcpy(a + 1, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, 4);
+                if (a[1] == 127)
+                    continue;
+            } else {
+                struct in6_addr *v6 = &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+                if (IN6_IS_ADDR_LOOPBACK(v6) || IN6_IS_ADDR_LINKLOCAL(v6))
+                    continue;
+                memcpy(a + 1, v6, 16);
+            }
+            void *na = realloc(s->addrs, (s->naddrs + 1) * sizeof *s->addrs);
+            if (!na)
+                break;
+            s->addrs = na;
+            memcpy(s->addrs[s->naddrs++], a, 17);
+        }
+        freeifaddrs(ifa);
+    }
+    if (nspath)
+        (void)setns(self, CLONE_NEWNET);
+out:
+    if (self >= 0)
+        close(self);
+    if (target >= 0)
+        close(target);
+}
+
+static bool own_addr(const struct trace_session *s, const struct trace_rec *r)
+{
+    for (size_t i = 0; i < s->naddrs; i++)
+        if (s->addrs[i][0] == r->family && !memcmp(s->addrs[i] + 1, r->laddr, r->family == AF_INET ? 4 : 16))
+            return true;
+    return false;
+}
+
+static bool keep(struct trace_session *s, const struct trace_rec *r)
+{
+    if (s->o.port && r->lport != s->o.port && r->rport != s->o.port)
+        return false;
+    if (s->o.pid && r->pid != s->o.pid && r->owner_pid != s->o.pid)
+        return false;
+    if (s->netns) {
+        uint64_t ns = r->netns;
+        if (!ns && own_addr(s, r))
+            ns = s->netns;
+        if (!ns) {
+            s->sum.unattributed++;
+            return false;
+        }
+        if (ns != s->netns)
+            return false;
+    }
+    return true;
+}
+
+static void on_record(void *ctx, const struct trace_rec *r)
+{
+    struct trace_session *s = ctx;
+    if (!keep(s, r))
+        return;
+    summary_add(&s->sum, r);
+    if (s->sink)
+        s->sink(s->sink_ctx, r);
+}
+
+static void on_nosock(void *ctx, const struct tev *ev)
+{
+    struct trace_session *s = ctx;
+    if (s->o.port && ev->lport != s->o.port && ev->rport != s->o.port)
+        return;
+    /* No socket, no process: only the namespace's own addresses tell. */
+    struct trace_rec r = {.family = ev->family};
+    memcpy(r.laddr, ev->laddr, 16);
+    if (s->netns && !own_addr(s, &r))
+        return;
+    summary_nosock_rst(&s->sum, ev->reason);
+}
+
+static char *filter_for(int kind, uint16_t port, char *buf, size_t len)
+{
+    char portf[64] = "";
+    if (port)
+        snprintf(portf, sizeof portf, " && (sport == %u || dport == %u)", port, port);
+    if (kind == TEV_STATE) {
+        /* Only the transitions the records need: ESTABLISHED, FIN_WAIT2,
+         * CLOSING and LISTEN stay in the kernel (a third of the events). */
+        snprintf(buf, len, "protocol == 6 && (newstate == 2 || newstate == 3 || newstate == 4 || "
+                           "newstate == 7 || newstate == 8 || newstate == 9)%s", portf);
+        return buf;
+    }
+    if (kind == TEV_RECV_RST && port) {
+        snprintf(buf, len, "%s", portf + 4);
+        return buf;
+    }
+    return NULL;
+}
+
+static int open_formats(struct trace_session *s, char *err, size_t errlen)
+{
+    char dir[512];
+    if (tracefs_locate(s->o.tracefs, dir, sizeof dir, err, errlen) < 0)
+        return -1;
+    for (int k = 0; k < TEV_KINDS; k++) {
+        char e2[256];
+        if (tracefs_read_format(dir, tracepoints[k].system, tracepoints[k].event, &s->fmt[k], e2,
+                                sizeof e2) < 0 ||
+            tev_layout(&s->fmt[k], k, &s->layout[k], e2, sizeof e2) < 0) {
+            if (tracepoints[k].required) {
+                snprintf(err, errlen, "%s", e2);
+                return -1;
+            }
+            fprintf(stderr, "closer trace: %s; resets are seen only through state changes\n", e2);
+            continue;
+        }
+        s->have[k] = true;
+    }
+    return 0;
+}
+
+int trace_open(struct trace_session *s, const struct trace_opts *o, trace_sink sink, void *ctx,
+               char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    s->o = *o;
+    if (!s->o.ring_pages)
+        s->o.ring_pages = 256;
+    if (!s->o.max_conns)
+        s->o.max_conns = 1 << 20;
+    s->sink = sink;
+    s->sink_ctx = ctx;
+    char nspath[300];
+    if (o->netns) {
+        if (resolve_netns(o->netns, &s->netns, nspath, sizeof nspath, err, errlen) < 0)
+            return -1;
+    } else if (!o->all_netns) {
+        s->netns = netns_inode("/proc/self/ns/net");
+    }
+    if (open_formats(s, err, errlen) < 0)
+        return -1;
+    if (s->netns)
+        load_addrs(s, o->netns ? nspath : NULL);
+    struct perf_tp tps[TEV_KINDS];
+    char filters[TEV_KINDS][256];
+    unsigned n = 0;
+    for (int k = 0; k < TEV_KINDS; k++)
+        if (s->have[k])
+            tps[n++] = (struct perf_tp){s->fmt[k].id, filter_for(k, o->port, filters[k], sizeof filters[k]),
+                                        tracepoints[k].event};
+    if (perf_open(&s->perf, tps, n, s->o.ring_pages, err, errlen) < 0)
+        return -1;
+    pcache_init(&s->pc, NULL);
+    tracker_init(&s->tr, &s->pc, s->o.max_conns, on_record, on_nosock, s);
+    summary_init(&s->sum, s->have[TEV_SEND_RST] ? &s->fmt[TEV_SEND_RST] : NULL);
+    struct timespec rt;
+    clock_gettime(CLOCK_REALTIME, &rt);
+    s->start_ns = trace_now_ns();
+    s->mono_to_real_ns = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec - s->start_ns;
+    return 0;
+}
+
+static void collect(void *ctx, const struct prec *r)
+{
+    struct trace_session *s = ctx;
+    if (s->nbatch == s->cap_batch) {
+        size_t cap = s->cap_batch ? s->cap_batch * 2 : 4096;
+        struct bitem *nb = realloc(s->batch, cap * sizeof *nb);
+        if (!nb) {
+            s->perf.lost++; /* counted, never silent */
+            return;
+        }
+        s->batch = nb;
+        s->cap_batch = cap;
+    }
+    struct bitem *b = &s->batch[s->nbatch];
+    b->time = r->time_ns;
+    b->seq = s->nbatch;
+    b->kind = r->kind;
+    b->pid = r->pid;
+    b->ppid = r->ppid;
+    b->tid = r->tid;
+    b->ptid = r->ptid;
+    b->netns = r->netns;
+    if (r->kind == PREC_COMM)
+        memcpy(b->comm, r->comm, sizeof b->comm);
+    if (r->kind == PREC_SAMPLE) {
+        if (r->raw_len < 2)
+            return;
+        uint16_t type;
+        memcpy(&type, r->raw, 2);
+        int k = 0;
+        while (k < TEV_KINDS && !(s->have[k] && s->layout[k].id == type))
+            k++;
+        if (k == TEV_KINDS || tev_decode(&s->layout[k], r->raw, r->raw_len, &b->ev) < 0)
+            return;
+        b->ev.time_ns = r->time_ns;
+        b->ev.pid = r->pid;
+        b->ev.tid = r->tid;
+    }
+    s->nbatch++;
+}
+
+static int by_time(const void *a, const void *b)
+{
+    const struct bitem *x = a, *y = b;
+    if (x->time != y->time)
+        return x->time < y->time ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+void trace_step(struct trace_session *s, int timeout_ms)
+{
+    if (timeout_ms > 0)
+        perf_wait(&s->perf, timeout_ms);
+    s->nbatch = 0;
+    perf_read(&s->perf, collect, s);
+    qsort(s->batch, s->nbatch, sizeof *s->batch, by_time);
+    for (size_t i = 0; i < s->nbatch; i++) {
+        struct bitem *b = &s->batch[i];
+        switch (b->kind) {
+        case PREC_SAMPLE: tracker_event(&s->tr, &b->ev); break;
+        case PREC_COMM: pcache_exec(&s->pc, b->pid, b->tid, b->comm); break;
+        case PREC_FORK: pcache_fork(&s->pc, b->ppid, b->ptid, b->pid, b->tid); break;
+        case PREC_NETNS: pcache_netns(&s->pc, b->pid, b->tid, b->netns); break;
+        case PREC_EXIT:
+            pcache_exit(&s->pc, b->tid);
+            break;
+        }
+    }
+    tracker_flush(&s->tr);
+}
+
+static void count_close_wait(void *ctx, const struct trace_rec *r)
+{
+    struct trace_session *s = ctx;
+    if (!r->t_close_wait || r->t_last_ack)
+        return;
+    if (s->o.port && r->lport != s->o.port && r->rport != s->o.port)
+        return;
+    if (s->netns && r->netns && r->netns != s->netns)
+        return;
+    s->sum.close_wait_open++;
+    uint64_t age = trace_now_ns() - r->t_close_wait;
+    if (age > s->sum.close_wait_oldest_ns)
+        s->sum.close_wait_oldest_ns = age;
+}
+
+void trace_finish(struct trace_session *s)
+{
+    trace_step(s, 0);
+    tracker_flush_all(&s->tr);
+    s->sum.close_wait_open = 0;
+    s->sum.close_wait_oldest_ns = 0;
+    tracker_each_open(&s->tr, count_close_wait, s);
+}
+
+void trace_close(struct trace_session *s)
+{
+    perf_close(&s->perf);
+    tracker_free(&s->tr);
+    pcache_free(&s->pc);
+    summary_free(&s->sum);
+    free(s->batch);
+    free(s->addrs);
+}
+
+void trace_scope(const struct trace_session *s, char *buf, size_t len)
+{
+    if (s->o.netns)
+        snprintf(buf, len, "network namespace %s", s->o.netns);
+    else if (s->netns)
+        snprintf(buf, len, "this network namespace");
+    else
+        snprintf(buf, len, "all network namespaces");
+}
+
+void trace_fmt_time(const struct trace_session *s, uint64_t mono_ns, char *buf, size_t len, bool iso)
+{
+    uint64_t real = mono_ns + s->mono_to_real_ns;
+    time_t sec = (time_t)(real / 1000000000ull);
+    struct tm tm;
+    gmtime_r(&sec, &tm);
+    char base[32];
+    strftime(base, sizeof base, iso ? "%Y-%m-%dT%H:%M:%S" : "%H:%M:%S", &tm);
+    if (iso)
+        snprintf(buf, len, "%s.%06lluZ", base, (unsigned long long)(real % 1000000000ull / 1000));
+    else
+        snprintf(buf, len, "%s.%03llu", base, (unsigned long long)(real % 1000000000ull / 1000000));
+}

@@ -1,0 +1,64 @@
+/* A tracing session: tracefs formats, perf rings on the TCP tracepoints,
+ * the connection tracker, filters and the summary. cmd/trace.c prints its
+ * records; doctor and exporter read its summary. Error convention: 0 ok,
+ * -1 with a message in err. */
+#ifndef CLOSER_TRACE_SESSION_H
+#define CLOSER_TRACE_SESSION_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "trace/decode.h"
+#include "trace/pcache.h"
+#include "trace/perf.h"
+#include "trace/summary.h"
+#include "trace/track.h"
+
+struct trace_opts {
+    uint16_t port;          /* local or peer port; 0 any */
+    int32_t pid;            /* closing or connecting process; 0 any */
+    const char *netns;      /* NAME (/run/netns), a path, or pid:PID; NULL: closer's own */
+    bool all_netns;
+    const char *tracefs;    /* NULL: find one, or mount a private one */
+    unsigned ring_pages;    /* per CPU, power of two */
+    size_t max_conns;       /* open connections tracked at once */
+};
+
+struct trace_session;
+typedef void (*trace_sink)(void *ctx, const struct trace_rec *r);
+
+struct trace_session {
+    struct trace_opts o;
+    struct tp_format fmt[TEV_KINDS];
+    struct tp_layout layout[TEV_KINDS];
+    bool have[TEV_KINDS];
+    struct perf_set perf;
+    struct pcache pc;
+    struct tracker tr;
+    struct summary sum;
+    uint64_t netns;         /* inode to keep; 0 all */
+    uint8_t (*addrs)[17];   /* the namespace's own non-loopback addresses: family, 16 bytes */
+    size_t naddrs;
+    uint64_t mono_to_real_ns, start_ns;
+    trace_sink sink;
+    void *sink_ctx;
+    struct bitem *batch;
+    size_t nbatch, cap_batch;
+    uint64_t reported_lost;
+};
+
+int trace_open(struct trace_session *s, const struct trace_opts *o, trace_sink sink, void *ctx,
+               char *err, size_t errlen);
+/* Waits up to timeout_ms, then reads and decodes every ring and hands the
+ * connections that ended to the sink. */
+void trace_step(struct trace_session *s, int timeout_ms);
+/* Emits what is still pending and counts connections left in CLOSE_WAIT. */
+void trace_finish(struct trace_session *s);
+void trace_close(struct trace_session *s);
+uint64_t trace_now_ns(void);
+/* "namespace NAME", "all namespaces" ... */
+void trace_scope(const struct trace_session *s, char *buf, size_t len);
+/* ISO time of a record's monotonic timestamp. */
+void trace_fmt_time(const struct trace_session *s, uint64_t mono_ns, char *buf, size_t len, bool iso);
+
+#endif
