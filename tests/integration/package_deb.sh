@@ -94,9 +94,9 @@ check_eq caps_both_show_owner "$(owner_as_nobody +dac_read_search,+sys_ptrace)" 
 
 # The exporter itself under the unit's identity: as nobody with the unit's two
 # capabilities it names the owner of root's CLOSE_WAIT sockets (without them:
-# pid="none"), and every system call it makes while serving scrapes is one
+# owner="none"), and every system call it makes while serving scrapes is one
 # the unit's SystemCallFilter allows (traced with strace).
-mkpile "$NS" cw-not-closed 8081 3 && CW_PID=$PILE_PID
+mkpile "$NS" cw-not-closed 8081 3
 caps=$(sed -n 's/^AmbientCapabilities=//p' "$unit" | tr 'A-Z' 'a-z' | sed 's/cap_/+/g; s/ /,/g')
 scrape_as_nobody() {  # PORT CAPS [strace-output]: /metrics of an exporter run as nobody
     local port=$1 caps=$2 trace=${3:-} opts=() pre=() body pid
@@ -111,10 +111,10 @@ scrape_as_nobody() {  # PORT CAPS [strace-output]: /metrics of an exporter run a
     pid=$(ip netns exec "$NS" ss -Htlnp "sport = :$port" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2)
     [ -n "$pid" ] && kill -TERM "$pid"
     wait "$runner" 2>/dev/null
-    printf '%s\n' "$body" | grep '^closer_close_wait_sockets{' | grep -v 'pid="other"'
+    printf '%s\n' "$body" | grep '^closer_close_wait_sockets{' | grep -v 'owner="other"'
 }
-check_eq exporter_unit_caps_name_owner "$(scrape_as_nobody 9556 "$caps" "$tmp/strace" | grep -c "pid=\"$CW_PID\".* 3$")" 1
-check_eq exporter_no_caps_owner_hidden "$(scrape_as_nobody 9557 "" | grep -c 'pid="none".* 3$')" 1
+check_eq exporter_unit_caps_name_owner "$(scrape_as_nobody 9556 "$caps" "$tmp/strace" | grep -c 'comm="mkpile",owner="process"} 3$')" 1
+check_eq exporter_no_caps_owner_hidden "$(scrape_as_nobody 9557 "" | grep -c 'owner="none"} 3$')" 1
 expand_group() {  # @GROUP or a syscall -> syscall names
     case $1 in
     @*) systemd-analyze syscall-filter "$1" | awk 'NR > 1 && !/^ *#/ { for (i = 1; i <= NF; i++) print $i }' |
