@@ -142,6 +142,8 @@ check_eq complete_filter_keywords "$(complete_words "$CLOSER" states -p '' | tr 
 check_eq complete_state_list "$(complete_words "$CLOSER" states --state established,fin-wait | tr '\n' ' ')" \
     "established,fin-wait-1 established,fin-wait-2 "
 check_eq complete_color "$(complete_words "$CLOSER" doctor --color '' | tr '\n' ' ')" "always auto never "
+check_eq complete_flag_equals "$(complete_words "$CLOSER" doctor --color = | tr '\n' ' ')" "always auto never "
+check_eq complete_flag_equals_prefix "$(complete_words "$CLOSER" doctor --color = al | tr '\n' ' ')" "always "
 check_eq complete_lingering "$(complete_words "$CLOSER" serve --lingering-close '' | tr '\n' ' ')" "always off on "
 check_eq complete_lab_action "$(complete_words "$CLOSER" lab '' | tr '\n' ' ')" "list run "
 first=$("$CLOSER" lab list | awk 'NR == 1 {print $1}')
