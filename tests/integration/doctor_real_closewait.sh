@@ -160,19 +160,21 @@ else
     fail node_agent_nginx "nginx did not start"
 fi
 
-# 6. --confirm: an asyncio server that closes 0.4 s after the EOF. The
-#    CLOSE_WAIT are there at the first look and gone at the second.
+# 6. --confirm: an asyncio server that closes 2 s after the EOF. The
+#    CLOSE_WAIT are there at the first look and gone at the second (4 s on).
 netns_new NS
-bg SRV ip netns exec "$NS" "$PY" "$LIB/asyncio_server.py" 8006 0.4
+bg SRV ip netns exec "$NS" "$PY" "$LIB/asyncio_server.py" 8006 2
 if wait_listen "$NS" 8006; then
     curls "$NS" 8006 3
-    ip netns exec "$NS" "$CLOSER" doctor --json --confirm 1s > "$tmp/late.json"
+    wait_for 2 test "$(cw_count "$NS" 'sport = :8006')" -ge 3
+    ip netns exec "$NS" "$CLOSER" doctor --json --confirm 4s > "$tmp/late.json"
     check_eq late_transient "$(json_get "$tmp/late.json" "(d['close_wait'].get('transient'), [f['id'] for f in d['findings'] if f['id'].startswith('close-wait')])")" "(3, [])"
     # without the second look the same moment is a finding
     bg SRV2 ip netns exec "$NS" "$PY" "$LIB/asyncio_server.py" 8016 30
     wait_listen "$NS" 8016 && curls "$NS" 8016 2
+    wait_for 5 test "$(cw_count "$NS" 'sport = :8016')" -ge 2
     ip netns exec "$NS" "$CLOSER" doctor --json --confirm 0 > "$tmp/late0.json"
-    check_eq late_no_confirm "$(json_get "$tmp/late0.json" "[f['count'] for f in d['findings'] if f['id']=='close-wait-not-closed']")" "[2]"
+    check_eq late_no_confirm "$(json_get "$tmp/late0.json" "[(f['count'], f['port']) for f in d['findings'] if f['id'].startswith('close-wait')]")" "[(2, 8016)]"
 else
     fail late_listen "asyncio_server.py did not listen"
 fi
