@@ -185,8 +185,8 @@ void evidence__read_models(struct snapshot *s, uint32_t states)
     for (size_t i = 0; i < s->nsocks; i++) {
         const struct tcp_sock *t = &s->socks[i];
         const struct fd_ref *r;
-        if (!(states & (1u << t->state)))
-            continue;
+        if (t->state >= 32 || !(states & (1u << t->state)))
+            continue; /* a mutated replay's state byte: no such state */
         size_t n = snapshot_owners(s, t->inode, &r);
         for (size_t k = 0; k < n; k++) {
             struct proc_info *p = &s->procs[r[k].proc];
