@@ -132,7 +132,8 @@ static int add_inode(const struct tcp_sock *t, const struct tcp_activity *act, v
 static bool ownerless(const struct snapshot *s, const struct tcp_sock *t)
 {
     const struct fd_ref *r;
-    return t->inode && t->state != TS_TIME_WAIT && !snapshot_owners(s, t->inode, &r);
+    return t->inode && t->state != TS_TIME_WAIT && t->state < 32 &&
+           !snapshot_owners(s, t->inode, &r);
 }
 
 int evidence__second_look(struct snapshot *s)
@@ -186,7 +187,7 @@ void evidence__read_models(struct snapshot *s, uint32_t states)
         const struct tcp_sock *t = &s->socks[i];
         const struct fd_ref *r;
         if (t->state >= 32 || !(states & (1u << t->state)))
-            continue; /* a mutated replay's state byte: no such state */
+            continue;
         size_t n = snapshot_owners(s, t->inode, &r);
         for (size_t k = 0; k < n; k++) {
             struct proc_info *p = &s->procs[r[k].proc];
