@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include "http/persist.h"
-#include "server/accept.h"
 #include "util/log.h"
 
 static void on_io(struct loop *l, int fd, void *data, unsigned events);
