@@ -18,6 +18,8 @@
  * a handler may write a body into (it then joins the head: one send). */
 #define HEAD_ROOM 1024
 
+/* Whether closing for this cause sends a RST (SO_LINGER {1,0}) instead of
+ * a FIN. */
 bool conn_closes_with_rst(const struct conn *c, enum close_cause cause)
 {
     return CFG(c)->linger_zero || (cause == CAUSE_TIMEOUT && CFG(c)->reset_timedout_connection);
