@@ -159,8 +159,14 @@ void cw_text_not_closed(struct finding *f, const struct cw_group *g, const struc
               "ChannelInputShutdownEvent.";
         break;
     case RT_GO:
-        fix = "Go: close the net.Conn when Read returns io.EOF (defer conn.Close() at the top "
-              "of the handler goroutine).";
+        /* Go's netpoller keeps every fd in epoll; an outgoing one that
+         * stays open after the server's FIN is an HTTP response body that
+         * was never closed (the connection is not back in the pool). */
+        fix = g->port < 0 ? "Go client: close every resp.Body (defer resp.Body.Close(), read to "
+                            "EOF): an open body holds the connection outside the Transport's "
+                            "pool, which would otherwise close it at the server's FIN."
+                          : "Go: close the net.Conn when Read returns io.EOF (defer "
+                            "conn.Close() at the top of the handler goroutine).";
         break;
     case RT_RUBY:
         fix = "Ruby: close the socket when read returns nil or raises EOFError (ensure "
