@@ -153,6 +153,19 @@ static int trace_main(const struct trace_opts *o, uint64_t duration_ms, bool jso
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    char scope[128];
+    trace_scope(&s, scope, sizeof scope);
+    if (json) {
+        /* a first line says tracing has begun: scripts wait for it */
+        struct json j;
+        json_init(&j, stdout, false);
+        json_obj_begin(&j, NULL);
+        json_str(&j, "type", "start");
+        json_str(&j, "scope", scope);
+        json_bool(&j, "rst_reasons", s.have[TEV_SEND_RST] && s.fmt[TEV_SEND_RST].nreasons > 0);
+        json_obj_end(&j);
+        json_finish(&j);
+    }
     if (stream && header && !json)
         printf("%-12s %-24s %-24s %-8s %-5s %-22s %9s %10s  %s\n", "TIME", "LOCAL", "PEER", "ROLE", "FIRST",
                "CLOSED BY", "LIFETIME", "CLOSE_WAIT", "END");
@@ -177,8 +190,6 @@ static int trace_main(const struct trace_opts *o, uint64_t duration_ms, bool jso
         fflush(stdout);
     }
     trace_finish(&s);
-    char scope[128];
-    trace_scope(&s, scope, sizeof scope);
     struct summary_meta m = {(double)(trace_now_ns() - s.start_ns) / 1e9, s.perf.lost, s.tr.st.events,
                              s.tr.st.dropped_full, s.tr.st.rst_unmatched, scope};
     if (json)

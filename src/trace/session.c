@@ -188,6 +188,33 @@ static int open_formats(struct trace_session *s, char *err, size_t errlen)
     return 0;
 }
 
+/* CAP_PERFMON (38) or CAP_SYS_ADMIN (21) in the effective set, or a
+ * perf_event_paranoid of -1, lets perf sample tracepoints. Checked first so
+ * a user without them hears that, not a tracefs error. */
+static int check_privilege(char *err, size_t errlen)
+{
+    FILE *f = fopen("/proc/self/status", "re");
+    char line[256];
+    unsigned long long eff = ~0ull;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "CapEff:", 7))
+            eff = strtoull(line + 7, NULL, 16);
+    if (f)
+        fclose(f);
+    int paranoid = 2;
+    f = fopen("/proc/sys/kernel/perf_event_paranoid", "re");
+    if (f) {
+        if (fscanf(f, "%d", &paranoid) != 1)
+            paranoid = 2;
+        fclose(f);
+    }
+    if ((eff & (1ull << 38)) || (eff & (1ull << 21)) || paranoid <= -1)
+        return 0;
+    snprintf(err, errlen, "needs root or CAP_PERFMON (kernel.perf_event_paranoid is %d); "
+             "run it with sudo, or: setcap cap_perfmon,cap_sys_admin+ep closer", paranoid);
+    return -1;
+}
+
 int trace_open(struct trace_session *s, const struct trace_opts *o, trace_sink sink, void *ctx,
                char *err, size_t errlen)
 {
@@ -206,7 +233,7 @@ int trace_open(struct trace_session *s, const struct trace_opts *o, trace_sink s
     } else if (!o->all_netns) {
         s->netns = netns_inode("/proc/self/ns/net");
     }
-    if (open_formats(s, err, errlen) < 0)
+    if (check_privilege(err, errlen) < 0 || open_formats(s, err, errlen) < 0)
         return -1;
     if (s->netns)
         load_addrs(s, o->netns ? nspath : NULL);
