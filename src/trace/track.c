@@ -115,6 +115,8 @@ static struct tnode *new_node(struct tracker *t, const struct tev *ev)
 
 static void on_state(struct tracker *t, const struct tev *ev)
 {
+    if (ev->newstate == TS_LISTEN)
+        return;
     struct tnode **slot = find(t, ev->skaddr);
     struct tnode *n = *slot;
     if (n && n->ended) {
