@@ -4,7 +4,8 @@
 set -eu
 pkgs="build-essential make iproute2 net-tools curl python3 tmux nginx-light wrk
       prometheus nghttp2-client slowhttptest node-llhttp prometheus-node-exporter
-      nftables iptables clang libclang-rt-14-dev time procps psmisc hyperfine nodejs"
+      nftables iptables clang libclang-rt-14-dev time procps psmisc hyperfine nodejs
+      bpftrace python3-requests"
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -221,7 +221,7 @@ int trace_open(struct trace_session *s, const struct trace_opts *o, trace_sink s
     memset(s, 0, sizeof *s);
     s->o = *o;
     if (!s->o.ring_pages)
-        s->o.ring_pages = 256;
+        s->o.ring_pages = 1024;
     if (!s->o.max_conns)
         s->o.max_conns = 1 << 20;
     s->sink = sink;
