@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include "cmd/cmd.h"
+#include "doctor/rules_trace.h"
 #include "trace/session.h"
 #include "util/cli.h"
 #include "util/json.h"
@@ -267,4 +268,77 @@ int cmd_trace(int argc, char **argv)
         return EXIT_USAGE;
     }
     return trace_main(&o, duration, json, stream, header);
+}
+
+/* For closer doctor --trace: traces ms milliseconds of namespace netns (NULL:
+ * this one) and fills m with one row per (port, role, process), most closes
+ * first. m->rows is malloc'd. 0, or -1 with err. */
+int trace_measure(const char *netns, uint64_t ms, struct measured_closes *m, char *err, size_t errlen)
+{
+    struct trace_opts o = {.netns = netns};
+    struct trace_session *s = malloc(sizeof *s);
+    memset(m, 0, sizeof *m);
+    if (!s || trace_open(s, &o, NULL, NULL, err, errlen) < 0) {
+        if (s)
+            trace_close(s);
+        else
+            snprintf(err, errlen, "out of memory");
+        free(s);
+        return -1;
+    }
+    uint64_t end = s->start_ns + ms * 1000000ull;
+    for (uint64_t now; (now = trace_now_ns()) < end;)
+        trace_step(s, (int)((end - now) / 1000000 < 100 ? (end - now) / 1000000 + 1 : 100));
+    trace_finish(s);
+    summary_sort(&s->sum);
+    struct sgroups *g = &s->sum.port_procs;
+    struct measured_close *rows = calloc(g->n ? g->n : 1, sizeof *rows);
+    if (!rows) {
+        trace_close(s);
+        free(s);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < g->n; i++) {
+        const struct sgroup *x = &g->g[i];
+        struct measured_close *c = &rows[i];
+        c->port = x->port;
+        c->accepted = x->role == ROLE_ACCEPTED;
+        c->outgoing = x->role == ROLE_OUTGOING;
+        c->pid = x->pid;
+        memcpy(c->comm, x->comm, sizeof c->comm);
+        c->closes = x->closes;
+        c->local_first = x->by_first[FIRST_LOCAL];
+        c->peer_first = x->by_first[FIRST_PEER];
+        c->reset = x->by_first[FIRST_RESET];
+        c->abort = x->by_first[FIRST_ABORT];
+        c->rst_sent = x->rst_sent;
+        c->rst_received = x->rst_received;
+        c->tw_here = x->tw_local;
+        c->tw_peer = x->tw_peer;
+        size_t off = 0;
+        for (int k = 0; k < SUM_REASONS && off < sizeof c->rst_reasons; k++)
+            if (x->reasons[k]) {
+                char rb[32];
+                off += (size_t)snprintf(c->rst_reasons + off, sizeof c->rst_reasons - off, "%s%s %llu",
+                                        off ? ", " : "", trace_reason_name(s->sum.rst_format, k, rb, sizeof rb),
+                                        (unsigned long long)x->reasons[k]);
+            }
+        const struct lat *l = &x->close_after_fin;
+        c->fin_to_close_n = l->n;
+        if (l->n) {
+            c->fin_to_close_p50_ms = summary_pct(l, 50) / 1000.0;
+            c->fin_to_close_p99_ms = summary_pct(l, 99) / 1000.0;
+            c->fin_to_close_max_ms = l->us[l->n - 1] / 1000.0;
+        }
+    }
+    m->seconds = (double)(trace_now_ns() - s->start_ns) / 1e9;
+    m->lost_events = s->perf.lost;
+    m->unattributed = s->sum.unattributed;
+    m->close_wait_open = s->sum.close_wait_open;
+    m->rows = rows;
+    m->n = g->n;
+    trace_close(s);
+    free(s);
+    return 0;
 }

@@ -37,7 +37,7 @@ struct sgroups {
 };
 
 struct summary {
-    struct sgroups ports, procs;
+    struct sgroups ports, procs, port_procs; /* port_procs: (role, port, process) */
     uint64_t closes, by_first[5], rst_nosock, nosock_reasons[SUM_REASONS];
     uint64_t unattributed; /* filtered out: no namespace known */
     uint64_t close_wait_open, close_wait_oldest_ns;
@@ -48,6 +48,10 @@ void summary_init(struct summary *s, const struct tp_format *rst_format);
 void summary_add(struct summary *s, const struct trace_rec *r);
 void summary_nosock_rst(struct summary *s, int32_t reason);
 void summary_free(struct summary *s);
+/* Sorts the groups by closes and the latencies (before reading them). */
+void summary_sort(struct summary *s);
+/* Nearest-rank percentile (0..100] of sorted close-after-FIN times, us. */
+uint32_t summary_pct(const struct lat *l, double p);
 
 const char *trace_first_name(int first);
 const char *trace_role_name(int role);
