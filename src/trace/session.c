@@ -129,7 +129,8 @@ static void on_record(void *ctx, const struct trace_rec *r)
     struct trace_session *s = ctx;
     if (!keep(s, r))
         return;
-    summary_add(&s->sum, r);
+    if (!s->o.no_summary)
+        summary_add(&s->sum, r);
     if (s->sink)
         s->sink(s->sink_ctx, r);
 }
@@ -324,7 +325,8 @@ void trace_step(struct trace_session *s, int timeout_ms)
             break;
         }
     }
-    tracker_flush(&s->tr);
+    /* a reset traced right after its CLOSE arrives within microseconds */
+    tracker_flush(&s->tr, trace_now_ns() - 20000000ull);
 }
 
 static void count_close_wait(void *ctx, const struct trace_rec *r)

@@ -22,6 +22,7 @@ struct trace_opts {
     const char *tracefs;    /* NULL: find one, or mount a private one */
     unsigned ring_pages;    /* per CPU, power of two */
     size_t max_conns;       /* open connections tracked at once */
+    bool no_summary;        /* records go to the sink only (a long-running exporter) */
 };
 
 struct trace_session;

@@ -242,14 +242,17 @@ static void finish(struct tracker *t, struct tnode *n)
     free(n);
 }
 
-void tracker_flush(struct tracker *t)
+void tracker_flush(struct tracker *t, uint64_t cutoff_ns)
 {
-    size_t old = t->split < t->npending ? t->split : t->npending;
-    for (size_t i = 0; i < old; i++)
-        finish(t, t->pending[i]);
-    memmove(t->pending, t->pending + old, (t->npending - old) * sizeof *t->pending);
-    t->npending -= old;
-    t->split = t->npending;
+    size_t kept = 0;
+    for (size_t i = 0; i < t->npending; i++) {
+        struct tnode *n = t->pending[i];
+        if (n->r.t_end <= cutoff_ns)
+            finish(t, n);
+        else
+            t->pending[kept++] = n;
+    }
+    t->npending = kept;
 }
 
 void tracker_flush_all(struct tracker *t)
@@ -257,7 +260,6 @@ void tracker_flush_all(struct tracker *t)
     for (size_t i = 0; i < t->npending; i++)
         finish(t, t->pending[i]);
     t->npending = 0;
-    t->split = 0;
 }
 
 void tracker_each_open(struct tracker *t, void (*fn)(void *, const struct trace_rec *), void *ctx)
