@@ -15,6 +15,7 @@
 #include "export/top_view.h"
 #include "kernel/netns.h"
 #include "snapshot/snapshot.h"
+#include "trace/session.h"
 #include "util/cli.h"
 #include "util/parse.h"
 
@@ -30,7 +31,49 @@ struct top_run {
     char typed[8];
     size_t ntyped;
     int typing;
+    struct trace_session *trace; /* --trace: closes/s by side, measured */
+    uint64_t closes[5], shown[5];  /* by enum trace_first; shown: at the last line */
+    char trace_line[160];          /* the screen's rates, once per snapshot */
 };
+
+static void on_trace_close(void *ctx, const struct trace_rec *rec)
+{
+    struct top_run *r = ctx;
+    r->closes[rec->first < 5 ? rec->first : FIRST_ABORT]++;
+}
+
+/* Sleeps up to ms (or until stdin is readable when fd >= 0), reading the
+ * trace rings as they fill. Returns poll's answer for stdin. */
+static int wait_tracing(struct top_run *r, int fd, uint64_t ms)
+{
+    if (!r->trace) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        return fd >= 0 ? poll(&pfd, 1, (int)ms) : (usleep((useconds_t)(ms * 1000)), 0);
+    }
+    uint64_t end = trace_now_ns() + ms * 1000000ull;
+    for (uint64_t now; (now = trace_now_ns()) < end;) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        uint64_t left = (end - now) / 1000000 + 1;
+        int n = fd >= 0 ? poll(&pfd, 1, 0) : 0;
+        if (n != 0)
+            return n;
+        trace_step(r->trace, (int)(left < 100 ? left : 100));
+    }
+    trace_step(r->trace, 0);
+    return 0;
+}
+
+/* "closes/s  local 12.0  peer 3.0  reset 0.0" since the last call. */
+static void trace_rates(struct top_run *r, char *buf, size_t len, double interval_s)
+{
+    double d[5];
+    for (int i = 0; i < 5; i++) {
+        d[i] = interval_s > 0 ? (double)(r->closes[i] - r->shown[i]) / interval_s : 0;
+        r->shown[i] = r->closes[i];
+    }
+    snprintf(buf, len, "closes/s (traced)  local %.1f  peer %.1f  reset %.1f  abort %.1f%s", d[FIRST_LOCAL],
+             d[FIRST_PEER], d[FIRST_RESET], d[FIRST_ABORT], r->trace->perf.lost ? "  (events lost)" : "");
+}
 
 static void usage(void)
 {
@@ -47,6 +90,8 @@ static void usage(void)
            "  -p, --port PORT        only this port in the tables\n"
            "  -N, --netns NAME       watch namespace NAME (/run/netns/NAME)\n"
            "      --no-owners        do not walk /proc (no CLOSE_WAIT by process)\n"
+           "      --trace            also closes/s by side (local, peer, reset) measured with\n"
+           "                         closer trace's tracepoints (root or CAP_PERFMON)\n"
            "  -h, --help             this text\n\n"
            "exit status: 0 ok, 2 usage or runtime error\n");
 }
@@ -72,11 +117,17 @@ static int run_batch(struct top_run *r)
     int have_prev = 0;
     top_batch_header(stdout);
     for (uint64_t i = 0; !stopping && (!r->iterations || i < r->iterations); i++) {
-        if (i) usleep((useconds_t)(r->interval_ms * 1000));
+        if (i)
+            wait_tracing(r, -1, r->interval_ms);
         struct snapshot s;
         struct agg a;
         if (take(r, &s, &a)) return EXIT_USAGE;
         top_batch_line(stdout, &a, have_prev ? prev : NULL, r->interval_ms / 1e3, s.taken_at);
+        if (r->trace) {
+            char line[160];
+            trace_rates(r, line, sizeof line, i ? r->interval_ms / 1e3 : 0);
+            printf("  %s\n", line);
+        }
         memcpy(prev, a.states, sizeof prev);
         have_prev = 1;
         agg_free(&a);
@@ -146,16 +197,21 @@ static int run_screen(struct top_run *r)
             break;
         }
         uint64_t due = (uint64_t)(s.taken_at * 1000) + r->interval_ms;
+        if (r->trace)
+            trace_rates(r, r->trace_line, sizeof r->trace_line, have_prev ? r->interval_ms / 1e3 : 0);
         for (;;) { /* redraw on keys and resizes until the next snapshot is due */
             term_size(&r->view);
             r->view.prompt = r->typing ? r->typed : NULL;
             top_draw(stdout, &a, have_prev ? prev : NULL, &s, &r->view);
+            if (r->trace) {
+                printf("\033[%d;1H\033[2K%s", r->view.rows, r->trace_line);
+                fflush(stdout);
+            }
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             uint64_t now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
             if (now >= due || quit || stopping) break;
-            struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
-            int n = poll(&pfd, 1, (int)(due - now));
+            int n = wait_tracing(r, STDIN_FILENO, due - now);
             if (n < 0 && errno != EINTR) break;
             char k;
             while (n > 0 && read(STDIN_FILENO, &k, 1) == 1 && !quit) quit = on_key(r, k);
@@ -178,10 +234,10 @@ int cmd_top(int argc, char **argv)
         {"batch", no_argument, 0, 'b'}, {"iterations", required_argument, 0, 'n'},
         {"delay", required_argument, 0, 'd'}, {"port", required_argument, 0, 'p'},
         {"netns", required_argument, 0, 'N'}, {"no-owners", no_argument, 0, 'o'},
-        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"help", no_argument, 0, 'h'}, {"trace", no_argument, 0, 'T'}, {0, 0, 0, 0}};
     struct top_run r = {.so = {.owners = true}, .interval_ms = 1000,
                         .view = {.sort_state = TS_TIME_WAIT}};
-    int batch = 0, c;
+    int batch = 0, c, want_trace = 0;
     const char *netns = NULL;
     cli_begin();
     while ((c = getopt_long(argc, argv, ":bn:d:p:N:h", longopts, NULL)) != -1) {
@@ -201,6 +257,7 @@ int cmd_top(int argc, char **argv)
             break;
         case 'N': netns = optarg; break;
         case 'o': r.so.owners = false; break;
+        case 'T': want_trace = 1; break;
         case 'h': usage(); return 0;
         default: return cli_bad_option("top", c, argv);
         }
@@ -219,6 +276,18 @@ int cmd_top(int argc, char **argv)
     struct sigaction sa = {.sa_handler = on_stop};
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    if (batch || !isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO)) return run_batch(&r);
-    return run_screen(&r);
+    struct trace_session ts;
+    if (want_trace) {
+        struct trace_opts to = {.no_summary = true}; /* this (entered) namespace */
+        if (trace_open(&ts, &to, on_trace_close, &r, err, sizeof err) < 0) {
+            fprintf(stderr, "closer top: --trace: %s\n", err);
+            trace_close(&ts);
+            return EXIT_USAGE;
+        }
+        r.trace = &ts;
+    }
+    int rc = batch || !isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO) ? run_batch(&r) : run_screen(&r);
+    if (r.trace)
+        trace_close(r.trace);
+    return rc;
 }

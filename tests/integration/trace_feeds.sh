@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# closer exporter --trace: measured closes as Prometheus counters. closer
-# load closes 30 connections first, serve --linger-zero resets 5: the
-# counters say so exactly, promtool accepts the exposition.
+# The feeds of closer trace. closer exporter --trace: measured closes as
+# Prometheus counters; closer load closes 30 connections first, serve
+# --linger-zero resets 5: the counters say so exactly, promtool accepts the
+# exposition. closer top --trace: closes/s by side add up to the
+# connections made.
 . "$(dirname "$0")/../lib/lib.sh"
 need_root
 tmp=$(mktemp -d)
@@ -28,4 +30,15 @@ check_eq "no lost events" "$(g 'closer_trace_lost_events_total')" 0
 if command -v promtool >/dev/null; then
     check "promtool accepts the exposition" sh -c "promtool check metrics < '$tmp/m.txt'"
 fi
+
+# top --batch --trace: 1 s lines; 100 connections made during them.
+ip netns exec "$NS" "$CLOSER" top --batch --trace -n 4 -d 1s >"$tmp/top.txt" 2>&1 &
+TOP=$!
+sleep 1.2
+ip netns exec "$NS" "$CLOSER" load http://127.0.0.1:8080/ -n 100 -c 1 --keepalive off >/dev/null
+wait $TOP
+sum() { grep -o "$1 [0-9.]*" "$tmp/top.txt" | awk '{s += $2} END {printf "%.0f", s}'; }
+check_eq "top --trace: local closes/s add up to 100" "$(sum local)" 100
+check_eq "top --trace: peer closes/s add up to 100" "$(sum peer)" 100
+check_eq "top --trace: no resets" "$(sum reset)" 0
 rm -rf "$tmp"
