@@ -114,12 +114,12 @@ static int resets(const struct measured_closes *m, const struct measured_close *
     if (!f)
         return -1;
     base(f, c, m->seconds);
-    f->count = c->reset;
+    f->count = c->rst_sent + c->rst_received;
     char w[64];
     who(w, sizeof w, c);
     snprintf(f->title, sizeof f->title,
-             "port %u (%s), %.40s: %llu of %llu connections ended by a reset (%llu sent, %llu received)",
-             c->port, role_text(c), w, c->reset, c->closes, c->rst_sent, c->rst_received);
+             "port %u (%s), %.40s: %llu of %llu connections ended with a reset (%llu sent, %llu received)",
+             c->port, role_text(c), w, f->count, c->closes, c->rst_sent, c->rst_received);
     snprintf(f->why, sizeof f->why,
              "Reasons the kernel gave for the resets sent: %s. A reset ends a connection without FIN: no TIME_WAIT, but data in flight can be lost "
              "(a close() with unread input sends RST and can erase the response in the peer's "
@@ -175,7 +175,8 @@ static int rules_trace_add(const struct measured_closes *m, struct doctor_report
             return -1;
         if (c->fin_to_close_n && c->fin_to_close_p99_ms >= TRACE_SLOW_CLOSE_MS && slow_close(m, c, r) < 0)
             return -1;
-        if (c->reset && c->reset * 10 >= c->closes && resets(m, c, r) < 0)
+        unsigned long long rst = c->rst_sent + c->rst_received;
+        if (rst && rst * 10 >= c->closes && resets(m, c, r) < 0)
             return -1;
     }
     return 0;
