@@ -92,7 +92,10 @@ static void print_json(struct view *v, const struct trace_rec *r)
     json_str(&j, "first", trace_first_name(r->first));
     if (r->pid) {
         json_int(&j, "pid", r->pid);
-        json_str(&j, "comm", r->comm);
+        if (r->comm[0])
+            json_str(&j, "comm", r->comm);
+        else
+            json_null(&j, "comm"); /* gone before closer could name it */
     } else {
         json_null(&j, "pid");
     }

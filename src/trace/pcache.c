@@ -1,4 +1,5 @@
 #include "trace/pcache.h"
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -166,4 +167,42 @@ void pcache_netns(struct pcache *pc, int32_t pid, int32_t tid, uint64_t netns)
     if (!e->comm[0])
         read_proc(pc, e);
     e->netns = netns;
+}
+
+static bool all_digits(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
+
+unsigned long pcache_seed(struct pcache *pc)
+{
+    DIR *d = opendir(pc->proc);
+    unsigned long n = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (!all_digits(de->d_name))
+            continue;
+        int32_t pid = (int32_t)atoi(de->d_name);
+        char path[96];
+        snprintf(path, sizeof path, "%s/%d/task", pc->proc, (int)pid);
+        DIR *t = opendir(path);
+        struct dirent *te;
+        while (t && (te = readdir(t))) {
+            if (!all_digits(te->d_name))
+                continue;
+            int32_t tid = (int32_t)atoi(te->d_name);
+            if (pcache_get(pc, pid, tid))
+                n++;
+        }
+        if (t)
+            closedir(t);
+    }
+    if (d)
+        closedir(d);
+    return n;
 }

@@ -248,6 +248,7 @@ int trace_open(struct trace_session *s, const struct trace_opts *o, trace_sink s
     if (perf_open(&s->perf, tps, n, s->o.ring_pages, err, errlen) < 0)
         return -1;
     pcache_init(&s->pc, NULL);
+    pcache_seed(&s->pc);
     tracker_init(&s->tr, &s->pc, s->o.max_conns, on_record, on_nosock, s);
     summary_init(&s->sum, s->have[TEV_SEND_RST] ? &s->fmt[TEV_SEND_RST] : NULL);
     struct timespec rt;

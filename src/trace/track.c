@@ -228,7 +228,13 @@ void tracker_event(struct tracker *t, const struct tev *ev)
 static void finish(struct tracker *t, struct tnode *n)
 {
     struct trace_rec *r = &n->r;
-    if (!r->first)
+    /* A connection whose first FIN came before tracing began still tells
+     * by the state it ends from. */
+    if (!r->first && (r->end_from == TS_FIN_WAIT1 || r->end_from == TS_FIN_WAIT2 || r->end_from == TS_CLOSING))
+        r->first = FIRST_LOCAL;
+    else if (!r->first && (r->end_from == TS_LAST_ACK || r->end_from == TS_CLOSE_WAIT))
+        r->first = FIRST_PEER;
+    else if (!r->first)
         r->first = r->rst ? FIRST_RESET : FIRST_ABORT;
     if (!r->rst && (r->end_from == TS_FIN_WAIT1 || r->end_from == TS_FIN_WAIT2 ||
                     r->end_from == TS_CLOSING))
