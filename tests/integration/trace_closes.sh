@@ -85,6 +85,14 @@ s.close()
 ' &
 POOL=$!
 wait $POOL
+# A process whose name is not UTF-8 (prctl PR_SET_NAME): JSON must stay valid.
+ip netns exec "$NS" $PY -c '
+import ctypes, socket
+ctypes.CDLL(None).prctl(15, b"\xffbad\xc3", 0, 0, 0)
+s = socket.create_connection(("127.0.0.1", 8080)); s.close()
+' &
+ODD=$!
+wait $ODD
 wait $CW
 sleep 0.3
 kill -INT "$T_IN" "$T_HOST"
@@ -93,10 +101,10 @@ wait "$T_IN" "$T_HOST"
 check_eq "tracefs mounts on the host unchanged" "$(grep -c tracefs /proc/mounts)" "$mounts_before"
 
 for f in in host; do
-$PY - "$tmp/$f.json" "$f" "$SERVE" "$LZ" "$POOLSRV" "$OTHER" "$L0" "$L1" "$L2" "$L3" "$CW" "$CWC" "$POOL" <<'PYEOF'
+$PY - "$tmp/$f.json" "$f" "$SERVE" "$LZ" "$POOLSRV" "$OTHER" "$L0" "$L1" "$L2" "$L3" "$CW" "$CWC" "$POOL" "$ODD" <<'PYEOF'
 import json, sys
 path, tag = sys.argv[1], sys.argv[2]
-SERVE, LZ, POOLSRV, OTHER, L0, L1, L2, L3, CW, CWC, POOL = map(int, sys.argv[3:])
+SERVE, LZ, POOLSRV, OTHER, L0, L1, L2, L3, CW, CWC, POOL, ODD = map(int, sys.argv[3:])
 recs, summary = [], None
 for line in open(path, encoding="utf-8"):
     d = json.loads(line)
@@ -112,15 +120,17 @@ def pids(rs): return sorted(set(r.get("pid") for r in rs))
 check("summary printed on Ctrl-C", summary is not None)
 check("no lost events", summary is not None and summary["lost_events"] == 0, summary and summary["lost_events"])
 check("other namespace's processes absent", not [r for r in recs if r.get("pid") in (OTHER, L0) or r.get("owner_pid") == L0])
+odd = [r for r in recs if r.get("pid") == ODD]
+check("a non-UTF-8 process name comes out as valid UTF-8", len(odd) == 1 and odd[0]["comm"] == "?bad?", [r.get("comm") for r in odd])
 a = sel("accepted", 8080)
-check("serve: 90 accepted connections on :8080", len(a) == 90, len(a))
+check("serve: 91 accepted connections on :8080", len(a) == 91, len(a))
 sf = sel("accepted", 8080, "local")
 check("serve closed first 40 (Connection: close)", len(sf) == 40 and pids(sf) == [SERVE], (len(sf), pids(sf)))
 check("serve's closes leave TIME_WAIT at the server", all(r["time_wait"] == "here" for r in sf))
 pf = sel("accepted", 8080, "peer")
-check("load closed first 50 (no keep-alive), serve close()d after", len(pf) == 50 and pids(pf) == [SERVE], (len(pf), pids(pf)))
+check("load (50, no keep-alive) and the odd-named client (1) closed first, serve close()d after", len(pf) == 51 and pids(pf) == [SERVE], (len(pf), pids(pf)))
 check("close after FIN measured for each", all("close_wait_us" in r for r in pf))
-o1 = sel("outgoing", 8080, "local")
+o1 = [r for r in sel("outgoing", 8080, "local") if r.get("pid") != ODD]
 check("load closing first: pid and TIME_WAIT here", len(o1) == 50 and pids(o1) == [L1] and all(r["time_wait"] == "here" for r in o1), (len(o1), pids(o1)))
 o2 = sel("outgoing", 8080, "peer")
 check("load after the server's FIN: its pid, comm closer", len(o2) == 40 and pids(o2) == [L2] and all(r["comm"] == "closer" for r in o2), (len(o2), pids(o2)))
@@ -147,7 +157,7 @@ check("requests pool: the last connection closed by python first", len(pl) == 1 
 ps = sel("accepted", 8083, "local")
 check("requests pool: serve's idle timeout closed first once", len(ps) == 1 and pids(ps) == [POOLSRV], len(ps))
 pr = [p for p in summary["ports"] if p["port"] == 8080 and p["role"] == "accepted"] if summary else []
-check("summary :8080 accepted by side", pr and pr[0]["local_first"] == 40 and pr[0]["peer_first"] == 50 and pr[0]["close_after_fin_us"]["count"] == 50, pr)
+check("summary :8080 accepted by side", pr and pr[0]["local_first"] == 40 and pr[0]["peer_first"] == 51 and pr[0]["close_after_fin_us"]["count"] == 51, pr)
 PYEOF
 done
 rm -rf "$tmp"

@@ -40,5 +40,15 @@ expect "help" 0 "usage: closer trace" "$CLOSER" trace --help
 # A bounded run with nothing to see ends by itself with a summary.
 netns_new NS
 expect "bounded run in an idle namespace" 0 "closed connections in" in_ns "$NS" "$CLOSER" trace -d 300ms
+# No spin: a tracer whose kernel filter passes nothing (a port no one uses)
+# stays asleep; CPU ticks over 2 s, not a timing of closer's speed.
+"$CLOSER" trace -p 1 -d 3s >/dev/null 2>&1 &
+TR=$!
+sleep 0.5
+t0=$(awk '{print $14 + $15}' /proc/$TR/stat)
+sleep 2
+t1=$(awk '{print $14 + $15}' /proc/$TR/stat)
+wait $TR
+check "idle tracer does not spin ($((t1 - t0)) ticks in 2 s)" test $((t1 - t0)) -le 10
 check_eq "tracefs mounts on the host unchanged" "$(grep -c tracefs /proc/mounts)" "$mounts_before"
 rm -rf "$tmp"
