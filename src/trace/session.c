@@ -313,7 +313,8 @@ void trace_step(struct trace_session *s, int timeout_ms)
         perf_wait(&s->perf, timeout_ms);
     s->nbatch = 0;
     perf_read(&s->perf, collect, s);
-    qsort(s->batch, s->nbatch, sizeof *s->batch, by_time);
+    if (s->nbatch > 1)
+        qsort(s->batch, s->nbatch, sizeof *s->batch, by_time);
     for (size_t i = 0; i < s->nbatch; i++) {
         struct bitem *b = &s->batch[i];
         switch (b->kind) {

@@ -192,8 +192,11 @@ void summary_sort(struct summary *s)
     for (int k = 0; k < 3; k++) {
         for (size_t i = 0; i < all[k]->n; i++) {
             struct lat *l = &all[k]->g[i].close_after_fin;
-            qsort(l->us, l->n, sizeof *l->us, cmp_u32);
+            if (l->n > 1)
+                qsort(l->us, l->n, sizeof *l->us, cmp_u32);
         }
+        if (all[k]->n < 2 || !all[k]->index)
+            continue;
         qsort(all[k]->g, all[k]->n, sizeof *all[k]->g, cmp_groups);
         /* the index now points at the wrong slots: rebuild on demand */
         memset(all[k]->index, 0xff, 2 * SUM_MAX_GROUPS * sizeof *all[k]->index);
