@@ -5,6 +5,7 @@ set -eu
 pkgs="build-essential make iproute2 net-tools curl python3 tmux nginx-light wrk
       prometheus nghttp2-client slowhttptest node-llhttp prometheus-node-exporter
       nftables iptables clang libclang-rt-14-dev time procps psmisc hyperfine nodejs
+      apache2-utils debhelper lintian zsh man-db systemd
       bpftrace python3-requests"
 missing=""
 for p in $pkgs; do
@@ -25,16 +26,22 @@ if [ -n "$missing" ]; then
 fi
 
 # undici (npm), a pipelining HTTP/1.1 client used as a referee by
-# serve_referees.sh: the registry tarball of one pinned version, checked
-# against the registry's published SHA-1, unpacked outside the tree.
+# serve_referees.sh: one pinned version fetched with the npm client by package
+# name (`npm pack` checks the tarball against the registry's integrity field),
+# then checked again against our pinned SHA-512 and SHA-1, unpacked outside the
+# tree. The repository names no registry host: npm's own configuration does.
 UNDICI_VERSION=6.21.0
 UNDICI_SHA1=4b3d3afaef984e07b48e7620c34ed8a285ed4cd4
+UNDICI_SHA512=0548095dcef9d8aa2ede8388b94d62fb2659ca9c9946a34f5b4beaa0c3e5f156a86a549f791d03f3fb788804b7ca2aecefd492313c536a0f990bceaeb30bfe0b
 UNDICI_DIR=${UNDICI_DIR:-/var/cache/closer/undici-$UNDICI_VERSION}
 if [ ! -f "$UNDICI_DIR/package/index.js" ] && [ "$(id -u)" = 0 ]; then
+  command -v npm >/dev/null || apt-get install -y -qq --no-install-recommends npm >/dev/null
   mkdir -p "$UNDICI_DIR"
-  tgz="$UNDICI_DIR/undici.tgz"
-  curl -fsSL --retry 3 -o "$tgz" "https://registry.npmjs.org/undici/-/undici-$UNDICI_VERSION.tgz"
+  packdir=$(mktemp -d)
+  (cd "$packdir" && npm pack --silent "undici@$UNDICI_VERSION" >/dev/null)
+  tgz="$packdir/undici-$UNDICI_VERSION.tgz"
+  echo "$UNDICI_SHA512  $tgz" | sha512sum -c --quiet -
   echo "$UNDICI_SHA1  $tgz" | sha1sum -c --quiet -
   tar -xzf "$tgz" -C "$UNDICI_DIR"
-  rm -f "$tgz"
+  rm -rf "$packdir"
 fi

@@ -27,6 +27,35 @@ check lab_plots_are_svg python3 -c "
 import glob, xml.dom.minidom as m
 fs = glob.glob('$tmp/report/*.svg'); assert fs
 for f in fs: assert m.parse(f).documentElement.tagName == 'svg'"
+# Each plot has its samples beside it, and the plot says what the samples say:
+# the legend's peak per state equals the CSV's column maximum.
+check_eq lab_report_csvs "$(ls "$tmp/report"/*.csv 2>/dev/null | wc -l)" "$want"
+check lab_plot_matches_csv python3 -c "
+import csv, glob, re
+for svg in glob.glob('$tmp/report/*.svg'):
+    text = open(svg).read()
+    assert 'sockets' in text and 'time since the namespaces were up (s)' in text, svg
+    rows = list(csv.DictReader(open(svg[:-4] + '.csv')))
+    peaks = {}
+    for r in rows:
+        for k, v in r.items():
+            if k not in ('host', 't_s'):
+                peaks[(r['host'], k)] = max(peaks.get((r['host'], k), 0), int(v))
+    legend = re.findall(r'>([A-Z_0-9]+) \(max (\d+)\)<', text)
+    want = sorted((k[1], v) for k, v in peaks.items() if v)
+    got = sorted((s, int(n)) for s, n in legend)
+    assert got == want, (svg, got, want)"
+check lab_events_marked sh -c "grep -q 'keepalive-timeout (2 s) due' '$tmp/report/idle-timeout.svg' && grep -q '^3\. .*keepalive-timeout' '$tmp/report/report.md'"
+# The setup block is a script: run idle-timeout's and see its server listen.
+awk '/^## idle-timeout/{f=1} f&&/^```sh/{s=1;next} s&&/^```/{exit} s' "$tmp/report/report.md" >"$tmp/setup.sh"
+mkdir -p "$tmp/bin"; ln -sf "$CLOSER" "$tmp/bin/closer"
+setup_ns=$(grep -o 'ip netns add [^ ]*' "$tmp/setup.sh" | awk '{print $4}')
+PATH="$tmp/bin:$PATH" bash -e "$tmp/setup.sh" >/dev/null 2>&1 &
+setup_pid=$!
+srv_ns=$(echo "$setup_ns" | tail -1)
+if wait_for 5 sh -c "ip netns exec '$srv_ns' ss -Htln 'sport = :8080' | grep -q ."; then pass lab_setup_runnable; else fail lab_setup_runnable "$(cat "$tmp/setup.sh")"; fi
+wait $setup_pid 2>/dev/null
+for n in $setup_ns; do ip netns pids "$n" 2>/dev/null | xargs -r kill 2>/dev/null; ip netns del "$n" 2>/dev/null; done
 check_eq lab_no_namespace_left "$(ip netns list | grep -c "closer-lab-$LAB-")" 0
 
 # Ctrl-C in the middle of a scenario: the namespaces and serve go away too.

@@ -2,7 +2,8 @@
 # Runs every test and prints "N passed, N failed" last. Each test program
 # prints "PASS name" / "FAIL name: why" lines; a program that dies without
 # printing its verdicts counts as one failure.
-#   tests/run.sh [unit|integration|lab]...   (default: all)
+#   tests/run.sh [unit|integration|lab|unit/test_X|integration/X]...
+# (default: all). An unknown name is a failure, never an empty pass.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -41,6 +42,15 @@ for s in $suites; do
         done ;;
     lab)
         if [ -f tests/lab.sh ]; then run_one lab bash tests/lab.sh; fi ;;
+    unit/*)
+        if [ -x "$BUILD/tests/${s#unit/}" ]; then run_one "$s" "$BUILD/tests/${s#unit/}"
+        else echo "FAIL $s: no such unit test binary in $BUILD/tests"; failed=$((failed + 1)); fi ;;
+    integration/*)
+        if [ -f "tests/$s.sh" ]; then run_one "$s" bash "tests/$s.sh"
+        else echo "FAIL $s: no such integration test"; failed=$((failed + 1)); fi ;;
+    *)
+        echo "FAIL $s: unknown suite (unit, integration, lab, unit/test_X, integration/X)"
+        failed=$((failed + 1)) ;;
     esac
 done
 echo "$passed passed, $failed failed"

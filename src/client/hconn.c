@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <stdbool.h>
 #include <unistd.h>
 
 #define HC_BUF 16384
@@ -24,6 +26,7 @@ static void on_timeout(struct loop *l, struct timer *t)
 
 static void end(struct hconn *c, enum hconn_end how, int err)
 {
+    c->gen++;
     loop_timer_cancel(c->loop, &c->timer);
     loop_del(c->loop, c->fd);
     close(c->fd);
@@ -38,8 +41,10 @@ int hconn_connect(struct hconn *c, struct loop *l, const struct hconn_ops *ops, 
 {
     uint64_t timeout = c->timeout_ms;
     char *buf = c->buf;
+    unsigned gen = c->gen + 1;
     memset(c, 0, sizeof *c);
     c->timeout_ms = timeout;
+    c->gen = gen;
     c->buf = buf ? buf : malloc(HC_BUF);
     c->cap = HC_BUF;
     c->loop = l;
@@ -71,6 +76,7 @@ int hconn_connect(struct hconn *c, struct loop *l, const struct hconn_ops *ops, 
     }
     c->fd = fd;
     c->st = HC_CONNECTING;
+    c->start_ns = loop_clock_ns();
     if (loop_add(l, fd, LOOP_WRITE, on_io, c) < 0) {
         close(fd);
         c->fd = -1;
@@ -114,13 +120,15 @@ void hconn_send(struct hconn *c, const char *req, size_t len, bool head_request)
         return;
     }
     c->st = HC_SENDING;
-    try_send(c);
+    if (!c->doomed)
+        try_send(c);
 }
 
 void hconn_close(struct hconn *c)
 {
     if (c->fd < 0)
         return;
+    c->gen++;
     loop_timer_cancel(c->loop, &c->timer);
     loop_del(c->loop, c->fd);
     close(c->fd);
@@ -177,6 +185,58 @@ static void copy_header(const struct http_response *r, const char *name, char *o
         }
 }
 
+/* "timeout=5, max=100" (RFC 2068 19.7.1.1; Apache sends it on HTTP/1.0
+ * replies too): each -1 when absent or not a number. */
+static void keep_alive_params(const char *v, long *timeout, long *max)
+{
+    *timeout = *max = -1;
+    while (*v) {
+        while (*v == ' ' || *v == '\t' || *v == ',')
+            v++;
+        long *dst = !strncasecmp(v, "timeout=", 8) ? timeout : !strncasecmp(v, "max=", 4) ? max : NULL;
+        if (dst) {
+            const char *d = strchr(v, '=') + 1;
+            long n = 0;
+            bool ok = *d >= '0' && *d <= '9';
+            for (; *d >= '0' && *d <= '9'; d++)
+                n = n < 100000000 ? n * 10 + (*d - '0') : n;
+            if (ok)
+                *dst = n;
+            v = d;
+        }
+        while (*v && *v != ',')
+            v++;
+    }
+}
+
+/* A response is complete: bytes left in the buffer were not asked for
+ * (one request is in flight at a time). They must not be read as the next
+ * answer: the response is delivered, then the connection ends. */
+static void complete(struct hconn *c)
+{
+    uint64_t extra = c->len;
+    unsigned gen = c->gen;
+    c->len = 0;
+    c->st = HC_IDLE;
+    c->doomed = extra != 0;
+    loop_timer_cancel(c->loop, &c->timer);
+    c->ops->on_response(c, &c->resp, c->bytes);
+    if (extra && c->gen == gen) {
+        c->extra_bytes = extra;
+        end(c, HC_END_EXTRA_BYTES, EPROTO);
+    }
+}
+
+static void note_first_bytes(struct hconn *c)
+{
+    size_t n = c->len < sizeof c->first_bytes - 1 ? c->len : sizeof c->first_bytes - 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char b = (unsigned char)c->buf[i];
+        c->first_bytes[i] = b >= 0x20 && b < 0x7f ? (char)b : '.';
+    }
+    c->first_bytes[n] = 0;
+}
+
 static void parse_buffer(struct hconn *c)
 {
     while (c->st == HC_READING && c->len) {
@@ -185,6 +245,7 @@ static void parse_buffer(struct hconn *c)
             if (n == -2)
                 return;
             if (n < 0) {
+                note_first_bytes(c);
                 end(c, HC_END_BAD_RESPONSE, EPROTO);
                 return;
             }
@@ -192,7 +253,7 @@ static void parse_buffer(struct hconn *c)
              * callers read. */
             copy_header(&c->resp, "connection", c->hdr_connection, sizeof c->hdr_connection);
             copy_header(&c->resp, "keep-alive", c->hdr_keep_alive, sizeof c->hdr_keep_alive);
-            c->keep_alive_timeout = http_keep_alive_timeout(&c->resp);
+            keep_alive_params(c->hdr_keep_alive, &c->keep_alive_timeout, &c->keep_alive_max);
             c->have_head = true;
             c->bytes += (uint64_t)n;
             c->body_left = c->resp.content_length;
@@ -203,18 +264,12 @@ static void parse_buffer(struct hconn *c)
                 c->have_head = false; /* 100 Continue: the real answer follows */
                 continue;
             }
-            if (c->resp.framing == FRAME_NONE) {
-                c->st = HC_IDLE;
-                loop_timer_cancel(c->loop, &c->timer);
-                c->ops->on_response(c, &c->resp, c->bytes);
-                if (c->fd >= 0) {
-                    memmove(c->buf, c->buf + n, c->len - (size_t)n);
-                    c->len -= (size_t)n;
-                }
-                return;
-            }
             memmove(c->buf, c->buf + n, c->len - (size_t)n);
             c->len -= (size_t)n;
+            if (c->resp.framing == FRAME_NONE) {
+                complete(c);
+                return;
+            }
         }
         size_t used;
         int rc = take_body(c, &used);
@@ -226,9 +281,7 @@ static void parse_buffer(struct hconn *c)
             return;
         }
         if (rc == 1) {
-            c->st = HC_IDLE;
-            loop_timer_cancel(c->loop, &c->timer);
-            c->ops->on_response(c, &c->resp, c->bytes);
+            complete(c);
             return;
         }
         if (!used)
@@ -252,7 +305,9 @@ static void on_readable(struct hconn *c)
         if (n > 0) {
             c->len += (size_t)n;
             if (c->st == HC_IDLE) {
-                end(c, HC_END_BAD_RESPONSE, EPROTO); /* data nobody asked for */
+                c->extra_bytes = c->len; /* data nobody asked for */
+                c->len = 0;
+                end(c, HC_END_EXTRA_BYTES, EPROTO);
                 return;
             }
             parse_buffer(c);
@@ -270,14 +325,17 @@ static void on_readable(struct hconn *c)
         }
         /* EOF */
         if (c->st == HC_READING && c->have_head && c->resp.framing == FRAME_UNTIL_CLOSE) {
+            unsigned gen = c->gen;
             c->bytes += c->len;
             c->len = 0;
             c->st = HC_IDLE;
             loop_timer_cancel(c->loop, &c->timer);
             c->ops->on_response(c, &c->resp, c->bytes);
-            if (c->fd < 0)
-                return;
+            if (c->gen != gen)
+                return; /* closed (and maybe reopened) by the callback */
         }
+        if (c->st != HC_IDLE && !c->have_head)
+            note_first_bytes(c);
         end(c, c->st == HC_IDLE ? HC_END_SERVER_FIN : HC_END_EARLY_CLOSE, 0);
         return;
     }
@@ -299,6 +357,11 @@ static void on_io(struct loop *l, int fd, void *data, unsigned events)
         c->connect_ns = loop_clock_ns();
         c->st = HC_IDLE;
         loop_mod(c->loop, c->fd, LOOP_READ);
+        unsigned gen = c->gen;
+        if (c->ops->on_connect)
+            c->ops->on_connect(c);
+        if (c->gen != gen)
+            return;
         if (c->queued) {
             c->queued = false;
             c->st = HC_SENDING;
@@ -306,8 +369,9 @@ static void on_io(struct loop *l, int fd, void *data, unsigned events)
         }
         return;
     }
+    unsigned gen = c->gen;
     if ((events & LOOP_WRITE) && c->st == HC_SENDING)
         try_send(c);
-    if ((events & LOOP_READ) && c->fd >= 0)
+    if ((events & LOOP_READ) && c->gen == gen)
         on_readable(c);
 }

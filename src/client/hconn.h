@@ -22,6 +22,8 @@ enum hconn_end {
     HC_END_BAD_RESPONSE, /* unparseable response */
     HC_END_EARLY_CLOSE,  /* server closed in the middle of a response */
     HC_END_ERROR,        /* anything else (errno in err) */
+    HC_END_EXTRA_BYTES,  /* bytes after a complete response that nothing asked for
+                          * (the client closes: they are not the next answer) */
 };
 
 struct hconn;
@@ -30,6 +32,8 @@ struct hconn_ops {
     void (*on_response)(struct hconn *c, const struct http_response *r, uint64_t bytes);
     /* The connection ended without hconn_close; the fd is already closed. */
     void (*on_end)(struct hconn *c, enum hconn_end how, int err);
+    /* Optional: the handshake completed (connect_ns is set). */
+    void (*on_connect)(struct hconn *c);
 };
 
 enum hconn_state { HC_CONNECTING, HC_SENDING, HC_READING, HC_IDLE, HC_CLOSED };
@@ -37,12 +41,17 @@ enum hconn_state { HC_CONNECTING, HC_SENDING, HC_READING, HC_IDLE, HC_CLOSED };
 struct hconn {
     struct loop *loop;
     int fd;
+    unsigned gen;             /* bumped by every connect and close: a callback
+                               * may close this connection and open the next in
+                               * the same struct; the caller must notice */
     enum hconn_state st;
     const struct hconn_ops *ops;
     void *user;
     const char *req;
     size_t req_len, req_off;
     bool head_req, queued;
+    bool doomed;              /* unsolicited bytes seen: ends after on_response,
+                               * a request sent from it is never written */
     char *buf;
     size_t len, cap;
     struct http_response resp;
@@ -51,16 +60,22 @@ struct hconn {
     struct http_chunked chunk;
     struct timer timer;
     uint64_t timeout_ms;      /* per request, 0 = none */
-    uint64_t connect_ns;      /* when the connection was established */
+    uint64_t start_ns;        /* when connect() was called */
+    uint64_t connect_ns;      /* when the connection was established (0: not yet) */
+    uint64_t extra_bytes;     /* unsolicited bytes that ended it (HC_END_EXTRA_BYTES) */
+    char first_bytes[48];     /* the start of an unparseable response, for messages */
     /* Copied from the last response head (its slices die with the buffer). */
     char hdr_connection[64], hdr_keep_alive[64];
     long keep_alive_timeout;  /* Keep-Alive: timeout=N, or -1 */
+    long keep_alive_max;      /* Keep-Alive: max=N, or -1 */
 };
 
 int hconn_connect(struct hconn *c, struct loop *l, const struct hconn_ops *ops, void *user,
                   const struct sockaddr *dst, socklen_t dlen, const struct sockaddr *src,
                   socklen_t slen);
-/* Sends (or queues until connected) one request. req must outlive it. */
+/* Sends (or queues until connected) one request. req must outlive it.
+ * Called from on_response on a connection about to end with
+ * HC_END_EXTRA_BYTES, nothing is written (the request was never sent). */
 void hconn_send(struct hconn *c, const char *req, size_t len, bool head_request);
 /* The client closes (sends the first FIN unless the server's came first). */
 void hconn_close(struct hconn *c);

@@ -67,6 +67,7 @@ static void send_request(struct lconn *lc, uint64_t intended)
 }
 
 static void open_conn(struct lconn *lc);
+static void client_close(struct lconn *lc);
 
 static void on_pause(struct loop *l, struct timer *t)
 {
@@ -76,7 +77,11 @@ static void on_pause(struct loop *l, struct timer *t)
         open_conn(lc);
         return;
     }
-    if (lc->busy || lc->closing || lc->hc.st != HC_IDLE)
+    if (lc->closing) {
+        client_close(lc); /* the announced close: its FIN did not come in time */
+        return;
+    }
+    if (lc->busy || lc->hc.st != HC_IDLE)
         return;
     if (lc->t->rate == 0 && want_more(lc->t->o))
         send_request(lc, loop_clock_ns());
@@ -135,17 +140,34 @@ static void open_conn(struct lconn *lc)
         loop_timer_arm(t->loop, &lc->pause, 10);
         return;
     }
-    t->r.connections++;
     next_request(lc);
+}
+
+/* Who closed an established connection the client is about to close: the
+ * server if its FIN is already queued, else the client. */
+static void count_close(struct lconn *lc)
+{
+    struct load_result *r = &lc->t->r;
+    bool server = hconn_server_fin_pending(&lc->hc);
+    r->closed_first[server ? LC_SERVER : LC_CLIENT]++;
+    if (!server && lc->closing)
+        r->announced_client_first++;
 }
 
 /* The client ends a connection (it decided to close first). */
 static void client_close(struct lconn *lc)
 {
-    struct lthread *t = lc->t;
-    t->r.closed_first[hconn_server_fin_pending(&lc->hc) ? LC_SERVER : LC_CLIENT]++;
+    count_close(lc);
+    loop_timer_cancel(lc->t->loop, &lc->pause);
     hconn_close(&lc->hc);
     open_conn(lc);
+}
+
+static void on_connect(struct hconn *c)
+{
+    struct lconn *lc = c->user;
+    lc->t->r.connections++;
+    hist_record(&lc->t->r.connect, (c->connect_ns - c->start_ns) / 1000);
 }
 
 static void on_response(struct hconn *c, const struct http_response *resp, uint64_t bytes)
@@ -166,11 +188,17 @@ static void on_response(struct hconn *c, const struct http_response *resp, uint6
     lc->on_conn++;
     bool server_keeps = http_response_keeps_alive(resp);
     if (!server_keeps) {
-        /* The server announced its close: wait for its FIN (it closes
-         * first), unless told to close at once. Nothing more is sent on it. */
+        /* The server announced its close: nothing more is sent on it. A
+         * client that honours Connection: close closes now (wrk, browsers);
+         * --close-wait gives the server's FIN a bounded moment to come
+         * first. A server that announces and then holds the connection
+         * (Node's maxRequestsPerSocket) cannot stall the run either way. */
+        t->r.announced_closes++;
         lc->closing = true;
-        if (o->client_close)
+        if (!o->close_wait_ms)
             client_close(lc);
+        else
+            loop_timer_arm(t->loop, &lc->pause, o->close_wait_ms);
         return;
     }
     if (!o->keepalive || (o->requests_per_conn && lc->on_conn >= o->requests_per_conn)) {
@@ -185,37 +213,44 @@ static void on_end(struct hconn *c, enum hconn_end how, int err)
     (void)err;
     struct lconn *lc = c->user;
     struct lthread *t = lc->t;
-    /* A request that ends in an error still counts towards -n. */
-    if (lc->busy)
+    bool established = c->connect_ns != 0;
+    loop_timer_cancel(t->loop, &lc->pause);
+    /* A request that ends in an error still counts towards -n; one never
+     * written (the connection ended on unsolicited bytes as it was handed
+     * over) goes back to the pool. */
+    if (lc->busy && how == HC_END_EXTRA_BYTES)
+        atomic_fetch_sub(&issued, 1);
+    else if (lc->busy)
         atomic_fetch_add_explicit(&completed, 1, memory_order_relaxed);
+    /* The first FIN or RST decides who closed; a close this client made
+     * (timeout, unparseable or unsolicited bytes) is the client's. */
+    enum load_closer who = LC_CLIENT;
     switch (how) {
-    case HC_END_SERVER_FIN:
-        t->r.closed_first[LC_SERVER]++;
-        break;
+    case HC_END_SERVER_FIN: who = LC_SERVER; break;
     case HC_END_RESET:
-        t->r.closed_first[LC_RESET]++;
-        if (lc->busy)
+        who = LC_RESET;
+        if (lc->busy || !established)
             t->r.errors[LE_RESET]++;
         break;
-    case HC_END_REFUSED:
-        t->r.errors[LE_REFUSED]++;
-        t->r.connections--; /* counted when connect() started; never established */
-        break;
+    case HC_END_REFUSED: t->r.errors[LE_REFUSED]++; break;
     case HC_END_TIMEOUT: t->r.errors[LE_TIMEOUT]++; break;
     case HC_END_BAD_RESPONSE: t->r.errors[LE_BAD_RESPONSE]++; break;
     case HC_END_EARLY_CLOSE:
         t->r.errors[LE_EARLY_CLOSE]++;
-        t->r.closed_first[LC_SERVER]++;
+        who = LC_SERVER;
         break;
     case HC_END_ERROR: t->r.errors[LE_OTHER]++; break;
+    case HC_END_EXTRA_BYTES: t->r.errors[LE_UNSOLICITED]++; break;
     }
+    if (established)
+        t->r.closed_first[who]++;
     if (how == HC_END_REFUSED || how == HC_END_ERROR)
         loop_timer_arm(t->loop, &lc->pause, 10);
     else
         open_conn(lc);
 }
 
-static const struct hconn_ops ops = {on_response, on_end};
+static const struct hconn_ops ops = {on_response, on_end, on_connect};
 
 static void push_backlog(struct lthread *t, uint64_t intended)
 {
@@ -261,7 +296,7 @@ static void on_tick(struct loop *l, struct timer *tm)
          * (which would move that TIME_WAIT to this host). */
         if (!load_interrupted && closing_pending(t)) {
             if (!t->grace_ns)
-                t->grace_ns = now + 500000000ull;
+                t->grace_ns = now + o->close_wait_ms * 1000000ull;
             if (now < t->grace_ns) {
                 loop_timer_arm(l, tm, 1);
                 return;
@@ -305,7 +340,9 @@ static void *thread_main(void *arg)
          * waiting. Every connection opened is then counted once. */
         if (t->conns[i].hc.fd >= 0 && t->conns[i].hc.st != HC_CONNECTING) {
             t->r.open_at_end++;
-            t->r.closed_first[hconn_server_fin_pending(&t->conns[i].hc) ? LC_SERVER : LC_CLIENT]++;
+            count_close(&t->conns[i]);
+        } else if (t->conns[i].hc.fd >= 0) {
+            t->r.connecting_at_end++; /* aborted in the handshake: never opened */
         }
         loop_timer_cancel(t->loop, &t->conns[i].pause);
         hconn_free(&t->conns[i].hc);
@@ -313,9 +350,18 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
+/* The request, sized exactly: every part was bounded and checked for
+ * CR/LF by the command (target_method_error, target_header_error), so
+ * nothing here can overflow or inject. */
 static int build_request(const struct load_opts *o, char **out, size_t *len)
 {
-    size_t cap = 4096 + o->body_len;
+    static const char conn_close[] = "Connection: close\r\n", conn_ka[] = "Connection: keep-alive\r\n";
+    char clen[48] = "";
+    if (o->body)
+        snprintf(clen, sizeof clen, "Content-Length: %zu\r\n", o->body_len);
+    const char *conn = o->close_header ? conn_close : o->http10 && o->http10_keepalive ? conn_ka : "";
+    size_t cap = strlen(o->method) + strlen(o->url_path) + strlen(o->url_host) + 32 + strlen(conn) +
+                 strlen(clen) + 2 + o->body_len + 1;
     for (size_t i = 0; i < o->nheaders; i++)
         cap += strlen(o->headers[i]) + 2;
     char *b = malloc(cap);
@@ -325,13 +371,7 @@ static int build_request(const struct load_opts *o, char **out, size_t *len)
                      o->http10 ? 0 : 1, o->url_host);
     for (size_t i = 0; i < o->nheaders; i++)
         n += snprintf(b + n, cap - (size_t)n, "%s\r\n", o->headers[i]);
-    if (o->close_header)
-        n += snprintf(b + n, cap - (size_t)n, "Connection: close\r\n");
-    else if (o->http10 && o->http10_keepalive)
-        n += snprintf(b + n, cap - (size_t)n, "Connection: keep-alive\r\n");
-    if (o->body)
-        n += snprintf(b + n, cap - (size_t)n, "Content-Length: %zu\r\n", o->body_len);
-    n += snprintf(b + n, cap - (size_t)n, "\r\n");
+    n += snprintf(b + n, cap - (size_t)n, "%s%s\r\n", conn, clen);
     if (o->body) {
         memcpy(b + n, o->body, o->body_len);
         n += (int)o->body_len;
@@ -387,13 +427,25 @@ int load_run(const struct load_opts *o, struct load_result *res, char *err, size
         t->next_ns = t0;
         t->src_next = i * 7919u;
         hist_init(&t->r.latency);
+        hist_init(&t->r.connect);
         if (!t->loop) {
             snprintf(err, errlen, "cannot create an event loop");
-            return -1;
+            nt = i;
+            goto fail;
         }
     }
-    for (unsigned i = 0; i < nt; i++)
-        pthread_create(&ts[i].thread, NULL, thread_main, &ts[i]);
+    unsigned started = 0;
+    for (; started < nt; started++) {
+        int e = pthread_create(&ts[started].thread, NULL, thread_main, &ts[started]);
+        if (e) {
+            /* Stop the ones running and join only those. */
+            atomic_store(&stopping, true);
+            for (unsigned i = 0; i < started; i++)
+                pthread_join(ts[i].thread, NULL);
+            snprintf(err, errlen, "cannot start thread %u of %u: %s", started + 1, nt, strerror(e));
+            goto fail;
+        }
+    }
     uint64_t prev = 0;
     /* Short naps so the end is noticed at once; the progress line once a
      * second. */
@@ -409,6 +461,7 @@ int load_run(const struct load_opts *o, struct load_result *res, char *err, size
         fprintf(stderr, "\r%60s\r", "");
     memset(res, 0, sizeof *res);
     hist_init(&res->latency);
+    hist_init(&res->connect);
     uint64_t end = atomic_load(&stopped_ns);
     res->seconds = ((end ? end : loop_clock_ns()) - t0) / 1e9;
     res->interrupted = load_interrupted;
@@ -418,6 +471,9 @@ int load_run(const struct load_opts *o, struct load_result *res, char *err, size
         res->bytes += r->bytes;
         res->connections += r->connections;
         res->open_at_end += r->open_at_end;
+        res->connecting_at_end += r->connecting_at_end;
+        res->announced_closes += r->announced_closes;
+        res->announced_client_first += r->announced_client_first;
         res->status_2xx += r->status_2xx;
         res->status_other += r->status_other;
         for (int e = 0; e < LE_MAX; e++)
@@ -425,6 +481,7 @@ int load_run(const struct load_opts *o, struct load_result *res, char *err, size
         for (int c = 0; c < LC_MAX; c++)
             res->closed_first[c] += r->closed_first[c];
         hist_merge(&res->latency, &r->latency);
+        hist_merge(&res->connect, &r->connect);
         loop_free(ts[i].loop);
         free(ts[i].backlog);
     }
@@ -432,12 +489,21 @@ int load_run(const struct load_opts *o, struct load_result *res, char *err, size
     free(ts);
     free(conns);
     return 0;
+fail:
+    for (unsigned i = 0; i < nt; i++) {
+        loop_free(ts[i].loop);
+        free(ts[i].backlog);
+    }
+    free(req);
+    free(ts);
+    free(conns);
+    return -1;
 }
 
 const char *load_err_name(enum load_err e)
 {
     static const char *const n[] = {"refused", "reset", "timeout", "eaddrnotavail",
-                                    "bad_response", "closed_early", "other"};
+                                    "bad_response", "closed_early", "other", "unsolicited_bytes"};
     return n[e];
 }
 

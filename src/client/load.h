@@ -36,24 +36,33 @@ struct load_opts {
     bool http10_keepalive;    /* HTTP/1.0 + Connection: keep-alive */
     uint64_t requests_per_conn; /* the client closes after N (0 = never) */
     uint64_t idle_ms;         /* pause between requests on a connection */
-    bool client_close;        /* close at once when the server says close */
+    uint64_t close_wait_ms;   /* after a response announcing the server's close
+                               * (Connection: close, HTTP/1.0): wait this long
+                               * for its FIN, then close; 0 = at once, as wrk */
     struct sockaddr_storage sources[LOAD_MAX_SOURCES];
     size_t nsources;
     bool progress;            /* a progress line on stderr */
 };
 
 enum load_err { LE_REFUSED, LE_RESET, LE_TIMEOUT, LE_ADDRNOTAVAIL, LE_BAD_RESPONSE,
-                LE_EARLY_CLOSE, LE_OTHER, LE_MAX };
+                LE_EARLY_CLOSE, LE_OTHER, LE_UNSOLICITED, LE_MAX };
 enum load_closer { LC_SERVER, LC_CLIENT, LC_RESET, LC_MAX };
 
+/* Every established connection is counted once in closed_first (server +
+ * client + reset == connections); one still connecting when the run ends
+ * is aborted, counted in connecting_at_end only. */
 struct load_result {
     uint64_t requests, bytes, connections, errors[LE_MAX], closed_first[LC_MAX];
-    uint64_t open_at_end, status_2xx, status_other;
+    uint64_t open_at_end, connecting_at_end, status_2xx, status_other;
+    uint64_t announced_closes;       /* responses that announced the server's close */
+    uint64_t announced_client_first; /* ... after which the client still closed first */
     double seconds;
     struct hist latency;       /* microseconds */
+    struct hist connect;       /* connect() to established, microseconds */
     bool interrupted;
-    long time_wait_towards_target; /* -1 unknown */
-    long time_wait_at_target;      /* server-side TIME_WAIT, if the target is local */
+    /* TIME_WAIT in this network namespace before and after the run; -1 unknown. */
+    long tw_towards_before, tw_towards_after; /* this host -> target (client closed first) */
+    long tw_at_before, tw_at_after;           /* at the target, when it is local */
 };
 
 extern volatile sig_atomic_t load_interrupted;

@@ -1,6 +1,7 @@
 #include "client/load_report.h"
 
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,9 +23,9 @@ static bool same_addr(int family, const uint8_t a[16], const struct sockaddr_sto
     return false;
 }
 
-void load_count_time_wait(const struct target *t, struct load_result *r)
+void load_count_time_wait(const struct target *t, long *towards, long *at, long *all)
 {
-    r->time_wait_towards_target = r->time_wait_at_target = -1;
+    *towards = *at = *all = -1;
     struct snapshot *s = malloc(sizeof *s);
     struct snapshot_opts so = {.states = 1u << TS_TIME_WAIT};
     char err[128];
@@ -32,16 +33,17 @@ void load_count_time_wait(const struct target *t, struct load_result *r)
         free(s);
         return;
     }
-    r->time_wait_towards_target = r->time_wait_at_target = 0;
+    *towards = *at = *all = 0;
     for (size_t i = 0; i < s->nsocks; i++) {
         const struct tcp_sock *k = &s->socks[i];
         uint16_t port;
         if (k->state != TS_TIME_WAIT)
             continue; /* the snapshot also holds the listeners */
+        (*all)++;
         if (same_addr(k->family, k->dst, &t->addr, &port) && k->dport == port)
-            r->time_wait_towards_target++;
+            (*towards)++;
         if (same_addr(k->family, k->src, &t->addr, &port) && k->sport == port)
-            r->time_wait_at_target++;
+            (*at)++;
     }
     snapshot_free(s);
     free(s);
@@ -57,14 +59,27 @@ static void ms(char *buf, size_t len, uint64_t us)
         snprintf(buf, len, "%lluus", (unsigned long long)us);
 }
 
+static long delta(long before, long after)
+{
+    return before < 0 || after < 0 ? 0 : after - before;
+}
+
+static bool close_mode(const struct load_result *r)
+{
+    return r->connections && (double)r->requests / (double)r->connections < 1.5;
+}
+
 void load_print_text(FILE *out, const struct load_opts *o, const struct load_result *r)
 {
-    char p[6][16];
+    char p[6][16], cp[3][16];
     static const double pct[] = {50, 90, 99, 99.9};
     for (int i = 0; i < 4; i++)
         ms(p[i], sizeof p[i], hist_percentile(&r->latency, pct[i]));
     ms(p[4], sizeof p[4], r->latency.max);
     ms(p[5], sizeof p[5], (uint64_t)hist_mean(&r->latency));
+    ms(cp[0], sizeof cp[0], hist_percentile(&r->connect, 50));
+    ms(cp[1], sizeof cp[1], hist_percentile(&r->connect, 99));
+    ms(cp[2], sizeof cp[2], r->connect.max);
     fprintf(out, "closer load http://%s%s: %u connections, %u threads, %.2f s%s%s\n", o->target_text,
             o->url_path, o->connections, o->threads, r->seconds,
             o->rate > 0 ? ", open loop" : "", r->interrupted ? " (interrupted)" : "");
@@ -75,24 +90,60 @@ void load_print_text(FILE *out, const struct load_opts *o, const struct load_res
             r->seconds > 0 ? r->bytes / 1e6 / r->seconds : 0);
     fprintf(out, "  latency        p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  mean %s%s\n", p[0],
             p[1], p[2], p[3], p[4], p[5], o->rate > 0 ? "  (from intended send time)" : "");
-    fprintf(out, "  connections    %llu opened, %.1f requests per connection\n",
+    if (close_mode(r))
+        fprintf(out, "                 (a new connection per request: latency includes connect)\n");
+    fprintf(out, "  connect        p50 %s  p99 %s  max %s  (%llu handshakes)\n", cp[0], cp[1], cp[2],
+            (unsigned long long)r->connect.total);
+    fprintf(out, "  connections    %llu opened, %.1f requests per connection",
             (unsigned long long)r->connections,
             r->connections ? (double)r->requests / r->connections : 0);
+    if (r->connecting_at_end)
+        fprintf(out, "; %llu still connecting at the end (aborted, not counted)",
+                (unsigned long long)r->connecting_at_end);
+    fprintf(out, "\n");
     fprintf(out, "  closed first   server %llu, client %llu, reset %llu  (%llu of them still open at the end)\n",
             (unsigned long long)r->closed_first[LC_SERVER],
             (unsigned long long)r->closed_first[LC_CLIENT],
             (unsigned long long)r->closed_first[LC_RESET], (unsigned long long)r->open_at_end);
+    if (r->announced_closes)
+        fprintf(out, "  announced      %llu responses said the server would close; the client closed "
+                "first on %llu of them (%s)\n", (unsigned long long)r->announced_closes,
+                (unsigned long long)r->announced_client_first,
+                o->close_wait_ms ? "its FIN did not come within --close-wait"
+                                 : "at once, as wrk does; --close-wait waits for the server's FIN");
     fprintf(out, "  errors        ");
     for (int e = 0; e < LE_MAX; e++)
         fprintf(out, " %s %llu", load_err_name(e), (unsigned long long)r->errors[e]);
     fprintf(out, "\n");
-    if (r->time_wait_towards_target >= 0)
-        fprintf(out, "  TIME_WAIT      %ld on this host towards %s (this client closed first)%s\n",
-                r->time_wait_towards_target, o->target_text,
-                r->time_wait_at_target > 0 ? "" : "");
-    if (r->time_wait_at_target > 0)
-        fprintf(out, "                 %ld on %s itself (the server closed first; it is in this "
-                     "network namespace)\n", r->time_wait_at_target, o->target_text);
+    if (r->tw_towards_after >= 0) {
+        fprintf(out, "  TIME_WAIT      %+ld on this host towards %s during this run (this client "
+                "closed first; total now %ld)\n", delta(r->tw_towards_before, r->tw_towards_after),
+                o->target_text, r->tw_towards_after);
+        if (r->tw_at_after > 0)
+            fprintf(out, "                 %+ld at %s itself during this run (the server closed "
+                    "first; it is in this network namespace; total now %ld)\n",
+                    delta(r->tw_at_before, r->tw_at_after), o->target_text, r->tw_at_after);
+    }
+}
+
+static void hist_json(struct json *j, const char *name, const struct hist *h)
+{
+    json_obj_begin(j, name);
+    json_uint(j, "p50", hist_percentile(h, 50));
+    json_uint(j, "p90", hist_percentile(h, 90));
+    json_uint(j, "p99", hist_percentile(h, 99));
+    json_uint(j, "p99_9", hist_percentile(h, 99.9));
+    json_uint(j, "max", h->max);
+    json_double(j, "mean", hist_mean(h));
+    json_obj_end(j);
+}
+
+static void tw_json(struct json *j, const char *name, long before, long after)
+{
+    if (after < 0)
+        json_null(j, name);
+    else
+        json_int(j, name, delta(before, after));
 }
 
 void load_print_json(FILE *out, const struct load_opts *o, const struct load_result *r)
@@ -112,27 +163,34 @@ void load_print_json(FILE *out, const struct load_opts *o, const struct load_res
     json_uint(&j, "bytes", r->bytes);
     json_uint(&j, "status_2xx", r->status_2xx);
     json_uint(&j, "status_other", r->status_other);
-    json_obj_begin(&j, "latency_us");
-    json_uint(&j, "p50", hist_percentile(&r->latency, 50));
-    json_uint(&j, "p90", hist_percentile(&r->latency, 90));
-    json_uint(&j, "p99", hist_percentile(&r->latency, 99));
-    json_uint(&j, "p99_9", hist_percentile(&r->latency, 99.9));
-    json_uint(&j, "max", r->latency.max);
-    json_double(&j, "mean", hist_mean(&r->latency));
-    json_obj_end(&j);
+    hist_json(&j, "latency_us", &r->latency);
+    json_bool(&j, "latency_includes_connect", close_mode(r));
+    hist_json(&j, "connect_us", &r->connect);
     json_uint(&j, "connections_opened", r->connections);
+    json_uint(&j, "connecting_at_end", r->connecting_at_end);
     json_double(&j, "requests_per_connection", r->connections ? (double)r->requests / r->connections : 0);
     json_obj_begin(&j, "closed_first");
     for (int c = 0; c < LC_MAX; c++)
         json_uint(&j, load_closer_name(c), r->closed_first[c]);
     json_uint(&j, "open_at_end", r->open_at_end);
     json_obj_end(&j);
+    json_uint(&j, "announced_closes", r->announced_closes);
+    json_uint(&j, "announced_closes_client_first", r->announced_client_first);
+    json_uint(&j, "close_wait_ms", o->close_wait_ms);
     json_obj_begin(&j, "errors");
     for (int e = 0; e < LE_MAX; e++)
         json_uint(&j, load_err_name(e), r->errors[e]);
     json_obj_end(&j);
-    json_int(&j, "time_wait_towards_target", r->time_wait_towards_target);
-    json_int(&j, "time_wait_at_target", r->time_wait_at_target);
+    /* This run's own TIME_WAIT (after - before), then the namespace totals. */
+    tw_json(&j, "time_wait_towards_target", r->tw_towards_before, r->tw_towards_after);
+    tw_json(&j, "time_wait_at_target", r->tw_at_before, r->tw_at_after);
+    if (r->tw_towards_after < 0) {
+        json_null(&j, "time_wait_towards_target_total");
+        json_null(&j, "time_wait_at_target_total");
+    } else {
+        json_int(&j, "time_wait_towards_target_total", r->tw_towards_after);
+        json_int(&j, "time_wait_at_target_total", r->tw_at_after);
+    }
     json_obj_end(&j);
     json_finish(&j);
 }

@@ -6,10 +6,12 @@
 #include "client/load.h"
 #include "client/target.h"
 
-/* Counts this host's TIME_WAIT towards the target (client side) and on it
- * (server side, when the target is in this namespace) from closer's socket
- * table. */
-void load_count_time_wait(const struct target *t, struct load_result *r);
+/* Counts this namespace's TIME_WAIT towards the target (client side) and on
+ * it (server side, when the target is in this namespace) from closer's
+ * socket table: totals, whoever made them; -1 each when unreadable. load
+ * takes them before and after a run and reports the difference as the
+ * run's own. all: every TIME_WAIT in the namespace. probe uses it too. */
+void load_count_time_wait(const struct target *t, long *towards, long *at, long *all);
 void load_print_text(FILE *out, const struct load_opts *o, const struct load_result *r);
 void load_print_json(FILE *out, const struct load_opts *o, const struct load_result *r);
 

@@ -2,196 +2,517 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "client/hconn.h"
+#include "client/load_report.h"
 #include "loop/loop.h"
 
-/* A synchronous facade over the loop: each call runs the loop until the
- * exchange it started reports back through the callbacks. */
-struct session {
-    struct loop *loop;
+#define PACE_MS 100 /* the paced connection of the limit search */
+
+enum role { R_KA11, R_KA10, R_CLOSE, R_IDLE, R_FAST, R_PACED };
+/* PENDING: not connected yet (a staggered start); SENDING: a request is
+ * in flight; WAIT: the server's close is awaited (idle, or after an
+ * announced close); DONE: nothing more. */
+enum pstate { P_PENDING, P_SENDING, P_WAIT, P_DONE };
+
+/* Idle samples start this far apart, so a server's coarse timer shows as
+ * a spread (lighttpd checks idle connections once a second). */
+#define IDLE_STAGGER_MS 250
+
+struct probe;
+struct pconn {
     struct hconn hc;
-    const struct probe_opts *o;
-    bool got_response, ended;
-    enum hconn_end how;
-    int status;
-    bool keeps;
-    char req[2600];
-    struct timer limit, tick;
-    uint64_t started_ns;
-    bool timed_out;
+    struct probe *p;
+    enum role role;
+    enum pstate st;
+    int minor;
+    char req[2400];
+    size_t req_len;
+    uint64_t responses, wait_start_ns;
+    bool keeps, ended_by_server;
+    enum hconn_end end_how;   /* how it ended, when it did */
+    struct timer timer;       /* pace, or the bound of a wait */
+    struct probe_close_obs obs;
+    double end_age_s;         /* age when it ended, whoever ended it */
+    bool waited_out;          /* a close wait ended without the server's close */
 };
 
-static void on_response(struct hconn *c, const struct http_response *r, uint64_t bytes)
+struct probe {
+    const struct probe_opts *o;
+    struct probe_result *r;
+    struct loop *loop;
+    struct pconn *pc;
+    unsigned npc;
+    uint64_t t0_ns, deadline_ns;
+    struct timer tick;
+    bool stop;
+};
+
+static double secs(uint64_t ns)
+{
+    return ns / 1e9;
+}
+
+static void finish(struct pconn *c)
+{
+    c->st = P_DONE;
+    loop_timer_cancel(c->p->loop, &c->timer);
+    if (c->hc.fd >= 0) {
+        if (c->hc.connect_ns)
+            c->end_age_s = secs(loop_clock_ns() - c->hc.connect_ns);
+        if (hconn_server_fin_pending(&c->hc))
+            c->p->r->server_closed_first++;
+        else
+            c->p->r->client_closed_first++;
+        hconn_close(&c->hc);
+    }
+    loop_stop(c->p->loop);
+}
+
+static void send_one(struct pconn *c)
+{
+    c->st = P_SENDING;
+    c->p->r->requests_sent++;
+    hconn_send(&c->hc, c->req, c->req_len, false);
+}
+
+/* Waits for the server to end the connection: FIN, RST, or nothing within
+ * bound_ms (0: until the deadline). */
+static void wait_close(struct pconn *c, uint64_t bound_ms)
+{
+    c->st = P_WAIT;
+    c->wait_start_ns = loop_clock_ns();
+    c->obs.how = PC_NONE;
+    if (bound_ms)
+        loop_timer_arm(c->p->loop, &c->timer, bound_ms);
+}
+
+static void on_response(struct hconn *h, const struct http_response *resp, uint64_t bytes)
 {
     (void)bytes;
-    struct session *s = c->user;
-    s->got_response = true;
-    s->status = r->status;
-    s->keeps = http_response_keeps_alive(r);
-    loop_stop(s->loop);
+    struct pconn *c = h->user;
+    struct probe_result *r = c->p->r;
+    const struct probe_opts *o = c->p->o;
+    c->responses++;
+    c->keeps = http_response_keeps_alive(resp);
+    if (c->role == R_KA11 && c->responses == 1) {
+        r->status = resp->status;
+        snprintf(r->connection_11, sizeof r->connection_11, "%s", h->hdr_connection);
+        snprintf(r->keep_alive_11, sizeof r->keep_alive_11, "%s", h->hdr_keep_alive);
+        for (size_t i = 0; i < resp->nheaders; i++)
+            if (slice_eq_ci(resp->headers[i].name, "server"))
+                snprintf(r->server, sizeof r->server, "%.*s", (int)resp->headers[i].value.len,
+                         resp->headers[i].value.ptr);
+    }
+    if (c->role == R_KA10 && c->responses == 1) {
+        snprintf(r->connection_10, sizeof r->connection_10, "%s", h->hdr_connection);
+        snprintf(r->keep_alive_10, sizeof r->keep_alive_10, "%s", h->hdr_keep_alive);
+    }
+    /* The hint as announced: HTTP/1.1 first, else what an HTTP/1.0 reply said. */
+    if ((c->role == R_KA11 || (c->role == R_KA10 && r->hint_timeout_s < 0 && r->hint_max < 0)) &&
+        c->responses == 1) {
+        r->hint_timeout_s = h->keep_alive_timeout;
+        r->hint_max = h->keep_alive_max;
+    }
+    switch (c->role) {
+    case R_KA11:
+    case R_KA10:
+        if (c->responses == 1 && c->keeps)
+            send_one(c);
+        else
+            finish(c); /* honoured when the second one was answered */
+        break;
+    case R_CLOSE:
+        wait_close(c, o->close_wait_ms);
+        break;
+    case R_IDLE:
+        if (c->keeps)
+            wait_close(c, o->max_wait_ms);
+        else
+            finish(c);
+        break;
+    case R_FAST:
+    case R_PACED:
+        if (!c->keeps) {
+            wait_close(c, o->close_wait_ms); /* the announced close: how late is its FIN? */
+        } else if (c->responses >= o->max_requests) {
+            finish(c);
+        } else if (c->role == R_FAST) {
+            send_one(c);
+        } else {
+            c->st = P_WAIT; /* not a close wait: the pace */
+            c->wait_start_ns = 0;
+            loop_timer_arm(c->p->loop, &c->timer, PACE_MS);
+        }
+        break;
+    }
 }
 
-static void on_end(struct hconn *c, enum hconn_end how, int err)
+static void on_end(struct hconn *h, enum hconn_end how, int err)
 {
     (void)err;
-    struct session *s = c->user;
-    s->ended = true;
-    s->how = how;
-    loop_stop(s->loop);
+    struct pconn *c = h->user;
+    struct probe_result *r = c->p->r;
+    uint64_t now = loop_clock_ns();
+    c->end_how = how;
+    if (how == HC_END_EXTRA_BYTES)
+        r->unsolicited_bytes += h->extra_bytes;
+    c->ended_by_server = how == HC_END_SERVER_FIN || how == HC_END_RESET || how == HC_END_EARLY_CLOSE;
+    if (c->ended_by_server) {
+        r->server_closed_first++;
+        c->obs.how = how == HC_END_RESET ? PC_RST : PC_FIN;
+        c->obs.after_s = c->wait_start_ns ? secs(now - c->wait_start_ns) : 0;
+        c->obs.age_s = h->connect_ns ? secs(now - h->connect_ns) : 0;
+    } else if (how != HC_END_REFUSED) {
+        r->client_closed_first++;
+    }
+    c->end_age_s = h->connect_ns ? secs(now - h->connect_ns) : 0;
+    c->st = P_DONE;
+    loop_timer_cancel(c->p->loop, &c->timer);
+    loop_stop(c->p->loop);
 }
 
-static const struct hconn_ops ops = {on_response, on_end};
+static int connect_and_send(struct pconn *c);
 
-static void on_limit(struct loop *l, struct timer *t)
+static void on_timer(struct loop *l, struct timer *t)
 {
-    struct session *s = (struct session *)((char *)t - offsetof(struct session, limit));
-    s->timed_out = true;
-    loop_stop(l);
+    (void)l;
+    struct pconn *c = (struct pconn *)((char *)t - offsetof(struct pconn, timer));
+    if (c->st == P_PENDING) {
+        connect_and_send(c);
+        return;
+    }
+    if (c->st != P_WAIT)
+        return;
+    if (c->wait_start_ns == 0) {
+        send_one(c); /* the pace */
+        return;
+    }
+    /* The wait is over without a close: the client ends it. */
+    c->waited_out = true;
+    c->obs.how = PC_NONE;
+    c->obs.after_s = secs(loop_clock_ns() - c->wait_start_ns);
+    finish(c);
+}
+
+static const struct hconn_ops ops = {on_response, on_end, NULL};
+
+static void prepare(struct probe *p, struct pconn *c, enum role role, int minor, const char *conn_hdr)
+{
+    const struct probe_opts *o = p->o;
+    memset(&c->obs, 0, sizeof c->obs);
+    c->p = p;
+    c->role = role;
+    c->minor = minor;
+    c->responses = 0;
+    c->keeps = c->ended_by_server = false;
+    c->wait_start_ns = 0;
+    c->end_how = HC_END_ERROR;
+    c->waited_out = false;
+    c->st = P_PENDING;
+    timer_init(&c->timer, on_timer);
+    int n = snprintf(c->req, sizeof c->req, "GET %s HTTP/1.%d\r\nHost: %s\r\n%s%s%s\r\n", o->t.path,
+                     minor, o->t.host, conn_hdr ? "Connection: " : "", conn_hdr ? conn_hdr : "",
+                     conn_hdr ? "\r\n" : "");
+    c->req_len = (size_t)n;
+}
+
+static int connect_and_send(struct pconn *c)
+{
+    struct probe *p = c->p;
+    const struct probe_opts *o = p->o;
+    c->hc.timeout_ms = o->request_timeout_ms;
+    int rc = hconn_connect(&c->hc, p->loop, &ops, c, (const struct sockaddr *)&o->t.addr, o->t.len,
+                           NULL, 0);
+    if (rc < 0) {
+        c->st = P_DONE;
+        c->end_how = HC_END_ERROR;
+        loop_stop(p->loop);
+        return rc;
+    }
+    p->r->connections++;
+    send_one(c);
+    return 0;
+}
+
+static int start(struct probe *p, struct pconn *c, enum role role, int minor, const char *conn_hdr)
+{
+    prepare(p, c, role, minor, conn_hdr);
+    return connect_and_send(c);
+}
+
+static void start_later(struct probe *p, struct pconn *c, enum role role, uint64_t delay_ms)
+{
+    prepare(p, c, role, 1, NULL);
+    if (delay_ms)
+        loop_timer_arm(p->loop, &c->timer, delay_ms);
+    else
+        connect_and_send(c);
+}
+
+static const char *phase_name(const struct probe *p)
+{
+    for (unsigned i = 0; i < p->npc; i++)
+        if (p->pc[i].st != P_DONE && (p->pc[i].role == R_FAST || p->pc[i].role == R_PACED))
+            return "limit search";
+    for (unsigned i = 0; i < p->npc; i++)
+        if (p->pc[i].st != P_DONE && p->pc[i].role == R_IDLE)
+            return "idle timeout";
+    return "keep-alive checks";
 }
 
 static void on_tick(struct loop *l, struct timer *t)
 {
-    struct session *s = (struct session *)((char *)t - offsetof(struct session, tick));
-    fprintf(stderr, "\r  waiting for the server to close an idle connection: %.0f s ",
-            (loop_clock_ns() - s->started_ns) / 1e9);
-    loop_timer_arm(l, t, 1000);
-}
-
-static void run(struct session *s, uint64_t limit_ms)
-{
-    s->timed_out = false;
-    loop_timer_arm(s->loop, &s->limit, limit_ms);
-    loop_run(s->loop);
-    loop_timer_cancel(s->loop, &s->limit);
-}
-
-static int open_conn(struct session *s)
-{
-    s->ended = false;
-    s->hc.timeout_ms = 0;
-    return hconn_connect(&s->hc, s->loop, &ops, s, (const struct sockaddr *)&s->o->t.addr,
-                         s->o->t.len, NULL, 0);
-}
-
-/* One request; returns 1 response, 0 the connection ended, -1 timeout. */
-static int exchange(struct session *s, int minor, const char *conn_hdr)
-{
-    if (s->hc.fd < 0)
-        return 0;
-    int n = snprintf(s->req, sizeof s->req, "GET %s HTTP/1.%d\r\nHost: %s\r\n%s%s%s\r\n",
-                     s->o->t.path, minor, s->o->t.host, conn_hdr ? "Connection: " : "",
-                     conn_hdr ? conn_hdr : "", conn_hdr ? "\r\n" : "");
-    s->got_response = false;
-    hconn_send(&s->hc, s->req, (size_t)n, false);
-    run(s, 10000);
-    if (s->got_response)
-        return 1;
-    return s->ended ? 0 : -1;
-}
-
-/* Waits for the server to end an idle connection: FIN, RST or nothing. */
-static enum probe_close wait_close(struct session *s, uint64_t max_ms, double *after_s, bool tick)
-{
-    s->started_ns = loop_clock_ns();
-    if (tick)
-        loop_timer_arm(s->loop, &s->tick, 1000);
-    run(s, max_ms);
-    loop_timer_cancel(s->loop, &s->tick);
-    if (tick)
-        fprintf(stderr, "\r%70s\r", "");
-    *after_s = (loop_clock_ns() - s->started_ns) / 1e9;
-    if (!s->ended) {
-        hconn_close(&s->hc);
-        return PC_NONE;
-    }
-    return s->how == HC_END_RESET ? PC_RST : PC_FIN;
-}
-
-static int keepalive_check(struct session *s, int minor, const char *hdr, bool *honoured,
-                           char *conn, char *ka, struct probe_result *r)
-{
-    if (open_conn(s) < 0)
-        return -1;
-    int rc = exchange(s, minor, hdr);
-    if (rc != 1) {
-        hconn_close(&s->hc);
-        return -1;
-    }
-    r->status = s->status;
-    snprintf(conn, 64, "%s", s->hc.hdr_connection);
-    snprintf(ka, 64, "%s", s->hc.hdr_keep_alive);
-    if (minor == 1)
-        r->keep_alive_hint_s = s->hc.keep_alive_timeout;
-    /* Honoured means a second request on the same connection is answered. */
-    *honoured = s->keeps && exchange(s, minor, hdr) == 1;
-    hconn_close(&s->hc);
-    return 0;
-}
-
-static void find_cap(struct session *s, struct probe_result *r)
-{
-    r->cap = -1;
-    if (open_conn(s) < 0)
+    struct probe *p = (struct probe *)((char *)t - offsetof(struct probe, tick));
+    uint64_t now = loop_clock_ns();
+    if (now >= p->deadline_ns) {
+        p->stop = true;
+        p->r->deadline_hit = true;
+        loop_stop(l);
         return;
-    for (uint64_t i = 1; i <= s->o->max_requests; i++) {
-        int rc = exchange(s, 1, NULL);
-        if (rc != 1) {
-            r->cap = (long)i - 1; /* closed without announcing it */
-            break;
-        }
-        if (!s->keeps) {
-            r->cap = (long)i;
-            r->cap_announced = true;
-            break;
+    }
+    if (p->o->progress) {
+        unsigned idle = 0, closed = 0;
+        for (unsigned i = 0; i < p->npc; i++)
+            if (p->pc[i].role == R_IDLE) {
+                idle++;
+                closed += p->pc[i].st == P_DONE;
+            }
+        fprintf(stderr, "\r  probe %3.0f s of %.0f: %s; %llu requests; idle %u/%u closed   ",
+                secs(now - p->t0_ns), p->o->deadline_ms / 1000.0, phase_name(p),
+                (unsigned long long)p->r->requests_sent, closed, idle);
+    }
+    loop_stop(l); /* let the driver re-check its conditions */
+    loop_timer_arm(l, t, 250);
+}
+
+static bool all_done(const struct probe *p, unsigned from, unsigned to)
+{
+    for (unsigned i = from; i < to; i++)
+        if (p->pc[i].st != P_DONE)
+            return false;
+    return true;
+}
+
+/* The paced connection only tells a lifetime limit from a request cap:
+ * once the fast one was closed at age A, the paced one surviving well past
+ * A is the answer; it is also stopped when nothing else runs. */
+static void maybe_stop_paced(struct probe *p, struct pconn *fast, struct pconn *paced)
+{
+    if (paced->st == P_DONE || fast->st != P_DONE || !paced->hc.connect_ns)
+        return;
+    double age = secs(loop_clock_ns() - paced->hc.connect_ns);
+    bool others = false;
+    for (unsigned i = 0; i < p->npc; i++)
+        if (&p->pc[i] != paced && p->pc[i].st != P_DONE)
+            others = true;
+    if ((fast->ended_by_server && age > 2 * fast->obs.age_s + 1) || !others)
+        finish(paced);
+}
+
+static void run_until_done(struct probe *p, unsigned from, unsigned to, struct pconn *fast,
+                           struct pconn *paced)
+{
+    while (!p->stop && !all_done(p, from, to)) {
+        loop_run(p->loop);
+        if (fast && paced)
+            maybe_stop_paced(p, fast, paced);
+    }
+}
+
+static const char *first_error(const struct pconn *c, char *buf, size_t len)
+{
+    const struct hconn *h = &c->hc;
+    switch (c->end_how) {
+    case HC_END_REFUSED: return "connection refused";
+    case HC_END_RESET:
+        return "the server reset the connection (RST) before answering";
+    case HC_END_EARLY_CLOSE:
+        if (h->first_bytes[0])
+            snprintf(buf, len, "the server closed the connection (FIN) before a complete response "
+                     "(it began '%s')", h->first_bytes);
+        else
+            snprintf(buf, len, "the server closed the connection (FIN) without answering");
+        return buf;
+    case HC_END_BAD_RESPONSE:
+        snprintf(buf, len, "the answer is not an HTTP/1.x response: '%s'", h->first_bytes);
+        return buf;
+    case HC_END_TIMEOUT:
+        snprintf(buf, len, h->connect_ns ? "no response within %.0f s (the connection was accepted)"
+                                         : "no answer to the connection attempt within %.0f s",
+                 c->p->o->request_timeout_ms / 1000.0);
+        return buf;
+    case HC_END_EXTRA_BYTES: return "bytes after the response that no request asked for";
+    default: return "the connection failed";
+    }
+}
+
+static void summarize_limit(struct probe_result *r, const struct pconn *fast, const struct pconn *paced)
+{
+    struct probe_busy *b[2] = {&r->fast, &r->paced};
+    const struct pconn *c[2] = {fast, paced};
+    for (int i = 0; i < 2; i++) {
+        b[i]->responses = c[i]->responses;
+        b[i]->closed = c[i]->ended_by_server;
+        b[i]->announced = !c[i]->keeps && c[i]->responses > 0;
+        b[i]->stopped_at_max = !b[i]->closed && !b[i]->announced && c[i]->responses >= fast->p->o->max_requests;
+        b[i]->fin = c[i]->obs;
+        b[i]->age_s = b[i]->closed ? c[i]->obs.age_s : c[i]->end_age_s;
+        if (b[i]->announced) {
+            b[i]->closed = true; /* announced: the cap is this count, FIN or not */
+            if (!c[i]->ended_by_server)
+                b[i]->age_s = c[i]->hc.connect_ns ? secs(c[i]->wait_start_ns - c[i]->hc.connect_ns) : 0;
+            else
+                b[i]->age_s -= c[i]->obs.after_s; /* age at the announcing response */
         }
     }
-    hconn_close(&s->hc);
+    r->limit_measured = true;
+    const struct probe_busy *f = &r->fast, *s = &r->paced;
+    if (!f->closed && !s->closed) {
+        r->limit = PL_NONE;
+    } else if (f->closed && s->closed) {
+        double da = f->age_s > s->age_s ? f->age_s - s->age_s : s->age_s - f->age_s;
+        if (f->responses == s->responses) {
+            r->limit = PL_CAP, r->cap = (long)f->responses;
+        } else if (da <= 0.5 || da <= 0.25 * (f->age_s > s->age_s ? f->age_s : s->age_s)) {
+            r->limit = PL_LIFETIME, r->lifetime_s = (f->age_s + s->age_s) / 2;
+        } else {
+            r->limit = PL_UNKNOWN;
+        }
+    } else if (f->closed) {
+        /* The paced one outlived the fast one's age: a count, not an age. */
+        r->limit = s->age_s > f->age_s ? PL_CAP : PL_UNKNOWN;
+        r->cap = (long)f->responses;
+    } else {
+        /* The fast one survived more requests than the paced one was
+         * allowed: the paced one met an age limit. */
+        r->limit = s->responses < f->responses ? PL_LIFETIME : PL_UNKNOWN;
+        r->lifetime_s = s->age_s;
+        r->cap = (long)s->responses;
+    }
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void summarize_idle(struct probe_result *r, const struct pconn *pc, unsigned n)
+{
+    double v[PROBE_MAX_IDLE];
+    unsigned k = 0;
+    for (unsigned i = 0; i < n; i++) {
+        if (!pc[i].keeps || !pc[i].responses)
+            continue;
+        r->idle[r->idle_n++] = pc[i].obs;
+        if (pc[i].obs.how != PC_NONE && pc[i].ended_by_server) {
+            v[k++] = pc[i].obs.after_s;
+            r->idle_rst |= pc[i].obs.how == PC_RST;
+        }
+    }
+    r->idle_closed = k;
+    if (!k)
+        return;
+    qsort(v, k, sizeof v[0], cmp_double);
+    r->idle_min = v[0];
+    r->idle_max = v[k - 1];
+    r->idle_median = k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
+    /* lighttpd's one-second timer: 2.0-3.6 s for a 2 s timeout. */
+    r->idle_spread = r->idle_max - r->idle_min > 0.5 && r->idle_max - r->idle_min > 0.1 * r->idle_median;
+    r->idle_early = r->hint_timeout_s > 0 && r->idle_min < r->hint_timeout_s - 0.5;
 }
 
 int probe_run(const struct probe_opts *o, struct probe_result *r, char *err, size_t errlen)
 {
     memset(r, 0, sizeof *r);
-    r->idle_timeout_s = -1;
-    r->keep_alive_hint_s = -1;
-    struct session s = {.o = o, .loop = loop_new()};
-    if (!s.loop) {
-        snprintf(err, errlen, "cannot create the event loop");
+    r->hint_timeout_s = r->hint_max = -1;
+    r->cap = -1;
+    r->tw_towards_delta = r->tw_at_delta = r->tw_all_delta = -1;
+    unsigned nidle = o->idle_samples ? o->idle_samples : 1;
+    if (nidle > PROBE_MAX_IDLE)
+        nidle = PROBE_MAX_IDLE;
+    /* [0] KA11, [1] KA10, [2] CLOSE, [3] FAST, [4] PACED, [5..] IDLE */
+    unsigned npc = 5 + nidle;
+    struct probe p = {.o = o, .r = r, .loop = loop_new(), .npc = npc};
+    p.pc = calloc(npc, sizeof *p.pc);
+    if (!p.loop || !p.pc) {
+        snprintf(err, errlen, "out of memory");
+        loop_free(p.loop);
+        free(p.pc);
         return -1;
     }
-    timer_init(&s.limit, on_limit);
-    timer_init(&s.tick, on_tick);
+    for (unsigned i = 0; i < npc; i++) {
+        p.pc[i].hc.fd = -1;
+        p.pc[i].st = P_DONE;
+    }
+    long tw_towards0, tw_at0, tw_all0;
+    load_count_time_wait(&o->t, &tw_towards0, &tw_at0, &tw_all0);
+    p.t0_ns = loop_clock_ns();
+    p.deadline_ns = p.t0_ns + o->deadline_ms * 1000000ull;
+    timer_init(&p.tick, on_tick);
+    loop_timer_arm(p.loop, &p.tick, 250);
     int rc = -1;
-    if (keepalive_check(&s, 1, NULL, &r->keepalive_11, r->connection_11, r->keep_alive_11, r) < 0) {
-        snprintf(err, errlen, "no HTTP response from %s (%s)", o->t.text,
-                 s.how == HC_END_REFUSED ? "connection refused" : "connection failed or timed out");
+    char why[160];
+    int e = start(&p, &p.pc[0], R_KA11, 1, NULL);
+    if (e < 0) {
+        snprintf(err, errlen, "cannot connect to %s: %s", o->t.text, strerror(-e));
         goto out;
     }
-    keepalive_check(&s, 0, "keep-alive", &r->keepalive_10, r->connection_10, r->keep_alive_10, r);
-    /* Who closes after Connection: close, and how. */
-    if (open_conn(&s) == 0 && exchange(&s, 1, "close") == 1) {
-        r->close_after_close = wait_close(&s, o->close_wait_ms, &r->close_after_s, false);
-        r->server_waits_for_client = r->close_after_close == PC_NONE;
-    } else {
-        r->close_after_close = s.how == HC_END_RESET ? PC_RST : PC_FIN;
-        hconn_close(&s.hc);
+    run_until_done(&p, 0, 1, NULL, NULL);
+    if (!p.pc[0].responses) {
+        snprintf(err, errlen, "no HTTP response from %s: %s", o->t.text,
+                 p.stop ? "the probe's deadline passed" : first_error(&p.pc[0], why, sizeof why));
+        goto out;
+    }
+    r->keepalive_11 = p.pc[0].responses == 2;
+    /* Everything else at once: each waits on its own connection. */
+    start(&p, &p.pc[1], R_KA10, 0, "keep-alive");
+    start(&p, &p.pc[2], R_CLOSE, 1, "close");
+    if (r->keepalive_11) {
+        start(&p, &p.pc[3], R_FAST, 1, NULL);
+        start(&p, &p.pc[4], R_PACED, 1, NULL);
+        for (unsigned i = 0; i < nidle; i++)
+            start_later(&p, &p.pc[5 + i], R_IDLE, i * IDLE_STAGGER_MS);
+    }
+    run_until_done(&p, 1, npc, &p.pc[3], &p.pc[4]);
+    if (p.stop) /* the deadline: whatever is still open is closed now */
+        for (unsigned i = 0; i < npc; i++)
+            if (p.pc[i].st != P_DONE) {
+                if (p.pc[i].st == P_WAIT && p.pc[i].wait_start_ns)
+                    p.pc[i].obs.after_s = secs(loop_clock_ns() - p.pc[i].wait_start_ns);
+                finish(&p.pc[i]);
+            }
+    r->keepalive_10 = p.pc[1].responses == 2;
+    if (p.pc[2].responses && (p.pc[2].ended_by_server || p.pc[2].waited_out)) {
+        r->close_measured = true;
+        r->after_close = p.pc[2].obs;
     }
     if (r->keepalive_11) {
-        find_cap(&s, r);
-        /* The idle timeout: one idle connection, timed to the server's FIN. */
-        if (open_conn(&s) == 0 && exchange(&s, 1, NULL) == 1 && s.keeps) {
-            double after;
-            enum probe_close how = wait_close(&s, o->max_wait_ms, &after, o->progress);
-            if (how != PC_NONE)
-                r->idle_timeout_s = after;
-        } else {
-            hconn_close(&s.hc);
-        }
+        summarize_limit(r, &p.pc[3], &p.pc[4]);
+        summarize_idle(r, &p.pc[5], nidle);
     }
+    r->kind = probe_identify(r->server, r->keepalive_11 ? r->connection_11 : "-", r->keep_alive_11,
+                             r->kind_evidence, sizeof r->kind_evidence);
     rc = 0;
 out:
-    hconn_free(&s.hc);
-    loop_free(s.loop);
+    if (o->progress)
+        fprintf(stderr, "\r%78s\r", "");
+    r->elapsed_s = secs(loop_clock_ns() - p.t0_ns);
+    for (unsigned i = 0; i < npc; i++)
+        hconn_free(&p.pc[i].hc);
+    long tw_towards1, tw_at1, tw_all1;
+    load_count_time_wait(&o->t, &tw_towards1, &tw_at1, &tw_all1);
+    if (tw_towards0 >= 0 && tw_towards1 >= 0) {
+        /* Older TIME_WAIT may expire meanwhile: a net change below 0 is 0. */
+        r->tw_towards_delta = tw_towards1 > tw_towards0 ? tw_towards1 - tw_towards0 : 0;
+        r->tw_at_delta = tw_at1 > tw_at0 ? tw_at1 - tw_at0 : 0;
+        r->tw_all_delta = tw_all1 > tw_all0 ? tw_all1 - tw_all0 : 0;
+    }
+    loop_timer_cancel(p.loop, &p.tick);
+    loop_free(p.loop);
+    free(p.pc);
     return rc;
 }

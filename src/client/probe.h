@@ -1,11 +1,19 @@
-/* closer probe: how a server treats connections, measured. Each question
- * is answered by real exchanges on the shared event loop: keep-alive for
- * HTTP/1.1 and HTTP/1.0, the request cap, the idle timeout (one timeout's
- * wait on an idle connection, not a search), and who closes after
- * Connection: close, how fast, FIN or RST.
+/* closer probe: how a server treats connections, measured. Every question
+ * is answered by real exchanges on one event loop, all running at once
+ * after a first keep-alive check, under one total deadline:
+ *   - keep-alive for HTTP/1.1 and for HTTP/1.0 + Connection: keep-alive,
+ *     with the Connection and Keep-Alive (timeout=, max=) headers sent;
+ *   - who closes after a Connection: close exchange, FIN or RST, how late;
+ *   - the idle timeout, sampled on several idle connections in parallel
+ *     (min / median / max, spread and early closes flagged);
+ *   - the limit on a busy connection: one connection sends back to back,
+ *     one paced; equal counts at close are a request cap, equal ages with
+ *     different counts a lifetime limit (nginx keepalive_time). Every close
+ *     records FIN or RST, the connection's age, and after an announced
+ *     close the delay of the server's FIN.
  *
  * Error convention: probe_run returns 0, or -1 with a message in err when
- * the server cannot be reached at all. */
+ * no HTTP exchange was possible at all (the message says what happened). */
 #ifndef CLOSER_CLIENT_PROBE_H
 #define CLOSER_CLIENT_PROBE_H
 #include <stdbool.h>
@@ -14,31 +22,89 @@
 
 #include "client/target.h"
 
+#define PROBE_MAX_IDLE 16
+
 struct probe_opts {
     struct target t;
-    uint64_t max_requests;   /* request cap search bound (10000) */
-    uint64_t max_wait_ms;    /* idle timeout bound (120 s) */
-    uint64_t close_wait_ms;  /* how long to wait for the server's FIN after Connection: close */
+    uint64_t deadline_ms;     /* the whole probe (60 s) */
+    uint64_t max_requests;    /* per connection in the limit search (1000) */
+    uint64_t max_wait_ms;     /* idle timeout bound (0: until the deadline) */
+    uint64_t close_wait_ms;   /* wait for the FIN after an announced close (5 s) */
+    uint64_t request_timeout_ms; /* per request (10 s) */
+    unsigned idle_samples;    /* idle connections sampled in parallel (4) */
     bool progress;
 };
 
 enum probe_close { PC_FIN, PC_RST, PC_NONE };
 
+/* How one connection ended on the server's side. */
+struct probe_close_obs {
+    enum probe_close how;     /* PC_NONE: not within the wait */
+    double after_s;           /* since the last response (or the wait began) */
+    double age_s;             /* since the connection was established */
+};
+
+/* One connection of the limit search. */
+struct probe_busy {
+    uint64_t responses;
+    bool closed;              /* the server ended it */
+    bool announced;           /* ... after a response saying Connection: close */
+    bool stopped_at_max;      /* the client stopped at max_requests */
+    double age_s;             /* at the server's close, or when the client stopped */
+    struct probe_close_obs fin; /* FIN/RST and its delay after the last response */
+};
+
+enum probe_limit { PL_NONE, PL_CAP, PL_LIFETIME, PL_UNKNOWN };
+
+enum server_kind { SK_UNKNOWN, SK_NGINX, SK_APACHE, SK_LIGHTTPD, SK_H2O, SK_HAPROXY, SK_NODE,
+                   SK_PYTHON, SK_CLOSER };
+
 struct probe_result {
     int status;
+    char server[96];          /* the Server header, "" when none */
+    enum server_kind kind;
+    char kind_evidence[160];
     char connection_11[64], keep_alive_11[64], connection_10[64], keep_alive_10[64];
     bool keepalive_11, keepalive_10;
-    long cap;                /* responses on one connection before the server closed; -1 = none up to max */
-    bool cap_announced;      /* the last one carried Connection: close */
-    double idle_timeout_s;   /* -1: no close within max_wait */
-    long keep_alive_hint_s;  /* Keep-Alive: timeout=N the server sent, -1 none */
-    enum probe_close close_after_close; /* after a Connection: close exchange */
-    double close_after_s;
-    bool server_waits_for_client; /* no FIN within close_wait: the client must close */
+    long hint_timeout_s, hint_max; /* Keep-Alive: timeout= / max= (1.1 or 1.0), -1 none */
+    uint64_t unsolicited_bytes;    /* sent after a response, asked by no request */
+    /* After a Connection: close exchange. */
+    bool close_measured;
+    struct probe_close_obs after_close;
+    /* The limit search. */
+    bool limit_measured;
+    struct probe_busy fast, paced;
+    enum probe_limit limit;
+    long cap;                 /* PL_CAP */
+    double lifetime_s;        /* PL_LIFETIME */
+    /* The idle timeout. */
+    unsigned idle_n, idle_closed;
+    struct probe_close_obs idle[PROBE_MAX_IDLE];
+    double idle_min, idle_median, idle_max;
+    bool idle_spread, idle_early, idle_rst;
+    /* Cost: what the probe did and left behind. */
+    uint64_t requests_sent, connections;
+    uint64_t server_closed_first, client_closed_first;
+    long tw_towards_delta, tw_at_delta; /* -1 unknown */
+    long tw_all_delta;        /* every TIME_WAIT in this namespace (a proxy's backend side too) */
+    double elapsed_s;
+    bool deadline_hit;
 };
 
 int probe_run(const struct probe_opts *o, struct probe_result *r, char *err, size_t errlen);
 void probe_print_text(FILE *out, const struct probe_opts *o, const struct probe_result *r);
 void probe_print_json(FILE *out, const struct probe_opts *o, const struct probe_result *r);
+
+/* Which server answered: the Server header, else behaviour (Node's http
+ * module sends no Server header and Keep-Alive: timeout=5; nginx always
+ * sends Connection: keep-alive, so a "Server: nginx" reply without it came
+ * through a proxy that strips it, as HAProxy does). connection_hdr is the
+ * Connection header of a kept-alive HTTP/1.1 reply. */
+enum server_kind probe_identify(const char *server_hdr, const char *connection_hdr,
+                                const char *keep_alive_hdr, char *evidence, size_t len);
+const char *probe_kind_name(enum server_kind k);
+/* The knob of that server for: "idle", "cap", "lifetime", "keepalive"
+ * (on/off), "hint" (how to announce Keep-Alive: timeout=). */
+const char *probe_knob(enum server_kind k, const char *what);
 
 #endif

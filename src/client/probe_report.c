@@ -1,76 +1,303 @@
-/* closer probe's report: the measurements with their evidence, then the
- * verdict — where TIME_WAIT accumulates for each client behaviour. */
+/* closer probe's report: the measurements with their evidence, the
+ * verdict (where TIME_WAIT accumulates for each client behaviour, with the
+ * knob of the server that answered), and what the probe left behind. */
 #include <string.h>
 
 #include "client/probe.h"
 #include "util/json.h"
+
+/* A server FIN this soon after the response reaches the client with it:
+ * even a client that closes at once on Connection: close sees it first. */
+#define PROMPT_FIN_S 0.001
 
 static const char *close_name(enum probe_close c)
 {
     return c == PC_FIN ? "fin" : c == PC_RST ? "rst" : "none";
 }
 
+static const char *limit_name(enum probe_limit l)
+{
+    static const char *const n[] = {"none", "cap", "lifetime", "unknown"};
+    return n[l];
+}
+
+/* Where TIME_WAIT lands when the server ends a connection this way. */
+static const char *side_of(enum probe_close how)
+{
+    return how == PC_RST ? "NEITHER side (the server resets: no TIME_WAIT, but data in flight is lost)"
+                         : "the SERVER";
+}
+
+static void ms_or_s(char *b, size_t n, double s)
+{
+    if (s < 1)
+        snprintf(b, n, "%.1f ms", s * 1000);
+    else
+        snprintf(b, n, "%.2f s", s);
+}
+
+static void print_limit(FILE *out, const struct probe_opts *o, const struct probe_result *r)
+{
+    const struct probe_busy *f = &r->fast, *p = &r->paced;
+    char fin[32];
+    ms_or_s(fin, sizeof fin, f->fin.after_s);
+    switch (r->limit) {
+    case PL_CAP:
+        fprintf(out, "  request cap                  %ld requests per connection (%s)\n", r->cap,
+                f->announced ? "the last response said Connection: close" : "closed without announcing it");
+        if (f->announced)
+            fprintf(out, "                               then the server's %s %s%s\n",
+                    f->fin.how == PC_NONE ? "FIN did not come within" : f->fin.how == PC_RST ? "RST" : "FIN",
+                    f->fin.how == PC_NONE ? "" : "after ", f->fin.how == PC_NONE ? "" : fin);
+        if (f->fin.how == PC_NONE && f->announced)
+            fprintf(out, "                               (%.1f s, --close-wait)\n", o->close_wait_ms / 1000.0);
+        break;
+    case PL_LIFETIME:
+        fprintf(out, "  connection lifetime          %.2f s: the server closes connections by age, not "
+                "count (%llu requests back to back, %llu paced, closed at %.2f s and %.2f s)\n",
+                r->lifetime_s, (unsigned long long)f->responses, (unsigned long long)p->responses,
+                f->age_s, p->age_s);
+        break;
+    case PL_NONE:
+        fprintf(out, "  request cap                  none up to %llu requests back to back; none on a "
+                "paced connection within %.1f s (%llu requests)\n",
+                (unsigned long long)f->responses, p->age_s, (unsigned long long)p->responses);
+        break;
+    case PL_UNKNOWN:
+        fprintf(out, "  request limit                unclear: back to back closed after %llu requests at "
+                "%.2f s, paced after %llu at %.2f s\n", (unsigned long long)f->responses, f->age_s,
+                (unsigned long long)p->responses, p->age_s);
+        break;
+    }
+}
+
+static void print_idle(FILE *out, const struct probe_opts *o, const struct probe_result *r)
+{
+    if (!r->idle_closed) {
+        fprintf(out, "  idle timeout                 none within %.1f s (%u idle connections; %s)\n",
+                r->idle_n ? r->idle[0].after_s : 0, r->idle_n,
+                r->deadline_hit ? "the probe's deadline: --deadline to wait longer" : "--max-wait");
+        return;
+    }
+    fprintf(out, "  idle timeout                 %.2f s median (min %.2f, max %.2f; %u of %u idle "
+            "connections closed, by %s)\n", r->idle_median, r->idle_min, r->idle_max, r->idle_closed,
+            r->idle_n, r->idle_rst ? "RST" : "FIN");
+    if (r->idle_spread)
+        fprintf(out, "                               SPREAD: %.2f s between the first and last close "
+                "(a coarse server timer, or load)\n", r->idle_max - r->idle_min);
+    if (r->idle_early)
+        fprintf(out, "                               EARLY: closed at %.2f s, before the advertised "
+                "Keep-Alive timeout=%ld (worker pressure?)\n", r->idle_min, r->hint_timeout_s);
+    (void)o;
+}
+
+static void print_after_close(FILE *out, const struct probe_opts *o, const struct probe_result *r)
+{
+    char t[32];
+    ms_or_s(t, sizeof t, r->after_close.after_s);
+    if (!r->close_measured)
+        fprintf(out, "  after Connection: close      not measured (no response)\n");
+    else if (r->after_close.how == PC_NONE)
+        fprintf(out, "  after Connection: close      no close within %.1f s: the server waits for the "
+                "client's FIN\n", o->close_wait_ms / 1000.0);
+    else
+        fprintf(out, "  after Connection: close      the server closes, with a %s %s after the response\n",
+                r->after_close.how == PC_RST ? "RST" : "FIN", t);
+}
+
 static void verdict(FILE *out, const struct probe_result *r)
 {
-    fprintf(out, "\nverdict: where TIME_WAIT accumulates\n");
+    enum server_kind k = r->kind;
+    if (r->unsolicited_bytes) {
+        fprintf(out, "\nverdict: the server sends bytes after its responses that no request asked for:\n"
+                "  a client cannot match responses to requests on a kept connection (a body longer than\n"
+                "  its Content-Length?). Fix the server's framing first; nothing else here can be trusted.\n");
+        return;
+    }
+    fprintf(out, "\nverdict: where TIME_WAIT accumulates (%s)\n", probe_kind_name(k));
     if (!r->keepalive_11) {
-        fprintf(out, "  every client                 -> on the SERVER: it closes after each response "
-                     "(no keep-alive).\n    change: turn keep-alive on (nginx keepalive_timeout > 0).\n");
+        fprintf(out, "  every client                  -> on %s: it closes after each response (no "
+                "keep-alive).\n    change: turn keep-alive on (%s).\n",
+                r->close_measured ? side_of(r->after_close.how) : "the SERVER", probe_knob(k, "keepalive"));
         return;
     }
     fprintf(out, "  keep-alive client that closes -> on the CLIENT (it sends the first FIN).\n");
-    if (r->idle_timeout_s > 0)
-        fprintf(out, "  client idle > %.1f s            -> on the SERVER (it closes idle connections).\n"
-                     "    change: client pool idle timeout below %.1f s, or a longer server keepalive_timeout;\n"
-                     "    a server can send Keep-Alive: timeout=N a little below its timeout so clients close first.\n",
-                r->idle_timeout_s, r->idle_timeout_s);
-    if (r->cap > 0)
-        fprintf(out, "  > %ld requests per connection -> on the SERVER, one close every %ld requests.\n"
-                     "    change: raise the server's keepalive_requests, or let the client recycle first.\n",
-                r->cap, r->cap);
-    fprintf(out, "  Connection: close / HTTP/1.0  -> on the %s.\n",
-            r->server_waits_for_client ? "CLIENT (the server waits for the client's FIN)"
-            : r->close_after_close == PC_RST ? "nobody: the server resets (RST), the response can be lost"
-                                            : "SERVER (it closes first)");
+    if (r->idle_closed)
+        fprintf(out, "  client idle > %.1f s           -> on %s (it closes idle connections).\n"
+                "    change: client pool idle timeout below %.1f s, or a longer %s;\n"
+                "    announcing the timeout lets clients close first: %s.\n",
+                r->idle_min, side_of(r->idle_rst ? PC_RST : PC_FIN), r->idle_min,
+                probe_knob(k, "idle"), probe_knob(k, "hint"));
+    if (r->limit == PL_CAP) {
+        const struct probe_busy *f = &r->fast;
+        bool late = f->announced && (f->fin.how == PC_NONE || f->fin.after_s > PROMPT_FIN_S);
+        if (late)
+            fprintf(out, "  > %ld requests per connection -> on the CLIENT for a client that honours "
+                    "Connection: close at once\n    (the server's FIN came %s%.2f s later); on the server "
+                    "for one that waits for the FIN.\n", r->cap, f->fin.how == PC_NONE ? "> " : "",
+                    f->fin.after_s);
+        else
+            fprintf(out, "  > %ld requests per connection -> on %s, one close every %ld requests.\n",
+                    r->cap, side_of(f->fin.how), r->cap);
+        fprintf(out, "    change: raise %s, or let the client recycle its connections first.\n",
+                probe_knob(k, "cap"));
+    }
+    if (r->limit == PL_LIFETIME)
+        fprintf(out, "  connections older than %.1f s -> on the SERVER (a lifetime limit).\n"
+                "    change: raise %s, or let the client recycle connections younger than that.\n",
+                r->lifetime_s, probe_knob(k, "lifetime"));
+    if (!r->close_measured)
+        return;
+    const struct probe_close_obs *c = &r->after_close;
+    if (c->how == PC_NONE)
+        fprintf(out, "  Connection: close / HTTP/1.0  -> on the CLIENT (the server waits for its FIN).\n");
+    else if (c->how == PC_FIN && c->after_s > PROMPT_FIN_S)
+        fprintf(out, "  Connection: close / HTTP/1.0  -> on the CLIENT for a client that closes at once "
+                "(the server's FIN comes %.1f ms later), else on the server.\n", c->after_s * 1000);
+    else
+        fprintf(out, "  Connection: close / HTTP/1.0  -> on %s.\n", side_of(c->how));
     if (!r->keepalive_10)
-        fprintf(out, "    HTTP/1.0 clients cannot keep connections here: each request costs a server TIME_WAIT.\n");
+        fprintf(out, "    HTTP/1.0 clients cannot keep connections here: each request costs a TIME_WAIT.\n");
+}
+
+static void left_behind(FILE *out, const struct probe_opts *o, const struct probe_result *r)
+{
+    fprintf(out, "\nleft behind: %llu connections, %llu requests in %.1f s%s; the server closed first "
+            "%llu times, this client %llu",
+            (unsigned long long)r->connections, (unsigned long long)r->requests_sent, r->elapsed_s,
+            r->deadline_hit ? " (deadline reached)" : "", (unsigned long long)r->server_closed_first,
+            (unsigned long long)r->client_closed_first);
+    if (r->tw_towards_delta >= 0)
+        fprintf(out, ";\n  TIME_WAIT %+ld on this host towards %s", r->tw_towards_delta, o->t.text);
+    if (r->tw_at_delta > 0)
+        fprintf(out, ", %+ld at %s (the server, in this namespace)", r->tw_at_delta, o->t.text);
+    else if (r->server_closed_first)
+        fprintf(out, " (and up to %llu on the server's host, one per FIN it sent first)",
+                (unsigned long long)r->server_closed_first);
+    if (r->tw_all_delta > r->tw_towards_delta + (r->tw_at_delta > 0 ? r->tw_at_delta : 0))
+        fprintf(out, ";\n  %+ld TIME_WAIT in this network namespace in all (others: a proxy's "
+                "connections to its backends?)", r->tw_all_delta);
+    fprintf(out, "\n");
 }
 
 void probe_print_text(FILE *out, const struct probe_opts *o, const struct probe_result *r)
 {
     fprintf(out, "closer probe http://%s%s (status %d)\n\n", o->t.text, o->t.path, r->status);
+    fprintf(out, "  server                       %s (%s)\n", probe_kind_name(r->kind), r->kind_evidence);
+    const char *no = r->unsolicited_bytes ? "unknown" : "NOT honoured";
     fprintf(out, "  HTTP/1.1 keep-alive          %s   (Connection: %s%s%s)\n",
-            r->keepalive_11 ? "honoured" : "NOT honoured",
+            r->keepalive_11 ? "honoured" : no,
             r->connection_11[0] ? r->connection_11 : "-", r->keep_alive_11[0] ? ", Keep-Alive: " : "",
             r->keep_alive_11);
     fprintf(out, "  HTTP/1.0 + keep-alive        %s   (Connection: %s%s%s)\n",
-            r->keepalive_10 ? "honoured" : "NOT honoured",
+            r->keepalive_10 ? "honoured" : no,
             r->connection_10[0] ? r->connection_10 : "-", r->keep_alive_10[0] ? ", Keep-Alive: " : "",
             r->keep_alive_10);
+    if (r->hint_timeout_s >= 0 || r->hint_max >= 0) {
+        fprintf(out, "  Keep-Alive hint             ");
+        if (r->hint_timeout_s >= 0)
+            fprintf(out, " timeout=%ld s", r->hint_timeout_s);
+        if (r->hint_max >= 0)
+            fprintf(out, " max=%ld", r->hint_max);
+        fprintf(out, "\n");
+    }
+    if (r->unsolicited_bytes)
+        fprintf(out, "  UNSOLICITED BYTES            %llu bytes after a response that no request asked "
+                "for (not taken as the next answer)\n", (unsigned long long)r->unsolicited_bytes);
     if (!r->keepalive_11)
         fprintf(out, "  request cap                  - (no keep-alive)\n  idle timeout                 - (no keep-alive)\n");
     else {
-        if (r->cap > 0)
-            fprintf(out, "  request cap                  %ld requests per connection (%s)\n", r->cap,
-                    r->cap_announced ? "the last response said Connection: close" : "closed without announcing it");
-        else
-            fprintf(out, "  request cap                  none up to %llu requests\n",
-                    (unsigned long long)o->max_requests);
-        if (r->idle_timeout_s >= 0)
-            fprintf(out, "  idle timeout                 %.2f s (server FIN on an idle connection)%s\n",
-                    r->idle_timeout_s, r->keep_alive_hint_s >= 0 ? "" : "");
-        else
-            fprintf(out, "  idle timeout                 none within %.0f s\n", o->max_wait_ms / 1000.0);
-        if (r->keep_alive_hint_s >= 0)
-            fprintf(out, "  Keep-Alive hint              timeout=%ld s\n", r->keep_alive_hint_s);
+        print_limit(out, o, r);
+        print_idle(out, o, r);
     }
-    if (r->server_waits_for_client)
-        fprintf(out, "  after Connection: close      the server did not close within %.1f s: it waits for the client's FIN\n",
-                o->close_wait_ms / 1000.0);
-    else
-        fprintf(out, "  after Connection: close      the server closes first, with a %s, %.1f ms after the response\n",
-                r->close_after_close == PC_RST ? "RST" : "FIN", r->close_after_s * 1000);
+    print_after_close(out, o, r);
     verdict(out, r);
+    left_behind(out, o, r);
+}
+
+static void str_or_null(struct json *j, const char *key, const char *v)
+{
+    if (v && v[0])
+        json_str(j, key, v);
+    else
+        json_null(j, key);
+}
+
+static void long_or_null(struct json *j, const char *key, long v)
+{
+    if (v >= 0)
+        json_int(j, key, v);
+    else
+        json_null(j, key);
+}
+
+static void busy_json(struct json *j, const char *key, const struct probe_busy *b)
+{
+    json_obj_begin(j, key);
+    json_uint(j, "responses", b->responses);
+    json_bool(j, "server_closed", b->closed);
+    json_bool(j, "announced", b->announced);
+    json_bool(j, "stopped_at_max", b->stopped_at_max);
+    json_double(j, "age_s", b->age_s);
+    json_str(j, "close", b->closed ? close_name(b->fin.how) : "none");
+    if (b->announced && b->fin.how != PC_NONE)
+        json_double(j, "fin_after_announce_s", b->fin.after_s);
+    else
+        json_null(j, "fin_after_announce_s");
+    json_obj_end(j);
+}
+
+static void idle_json(struct json *j, const struct probe_result *r)
+{
+    if (r->idle_closed)
+        json_double(j, "idle_timeout_s", r->idle_median);
+    else
+        json_null(j, "idle_timeout_s");
+    json_obj_begin(j, "idle");
+    json_uint(j, "samples", r->idle_n);
+    json_uint(j, "closed", r->idle_closed);
+    if (r->idle_closed) {
+        json_double(j, "min_s", r->idle_min);
+        json_double(j, "median_s", r->idle_median);
+        json_double(j, "max_s", r->idle_max);
+    } else {
+        json_null(j, "min_s");
+        json_null(j, "median_s");
+        json_null(j, "max_s");
+    }
+    json_bool(j, "spread", r->idle_spread);
+    json_bool(j, "before_advertised_timeout", r->idle_early);
+    json_arr_begin(j, "connections");
+    for (unsigned i = 0; i < r->idle_n; i++) {
+        json_obj_begin(j, NULL);
+        json_str(j, "close", close_name(r->idle[i].how));
+        json_double(j, "after_s", r->idle[i].after_s);
+        json_obj_end(j);
+    }
+    json_arr_end(j);
+    json_obj_end(j);
+}
+
+static const char *tw_side(enum probe_close how)
+{
+    return how == PC_RST ? "none" : "server";
+}
+
+static void verdict_json(struct json *j, const struct probe_result *r)
+{
+    const struct probe_close_obs *c = &r->after_close;
+    bool cap_late = r->fast.announced && (r->fast.fin.how == PC_NONE || r->fast.fin.after_s > PROMPT_FIN_S);
+    json_obj_begin(j, "time_wait_on");
+    json_str(j, "client_closes", r->keepalive_11 ? "client" : r->close_measured ? tw_side(c->how) : "server");
+    json_str(j, "client_idle_too_long",
+             r->keepalive_11 && r->idle_closed ? tw_side(r->idle_rst ? PC_RST : PC_FIN) : "none");
+    json_str(j, "request_cap_reached", !r->keepalive_11 || r->limit != PL_CAP ? "none"
+                                       : cap_late ? "client" : tw_side(r->fast.fin.how));
+    json_str(j, "lifetime_reached", r->keepalive_11 && r->limit == PL_LIFETIME ? "server" : "none");
+    json_str(j, "connection_close", !r->close_measured ? "none" : c->how == PC_NONE ? "client"
+                                    : c->how == PC_FIN && c->after_s > PROMPT_FIN_S ? "client"
+                                    : tw_side(c->how));
+    json_obj_end(j);
 }
 
 void probe_print_json(FILE *out, const struct probe_opts *o, const struct probe_result *r)
@@ -81,37 +308,69 @@ void probe_print_json(FILE *out, const struct probe_opts *o, const struct probe_
     json_str(&j, "target", o->t.text);
     json_str(&j, "path", o->t.path);
     json_int(&j, "status", r->status);
+    json_double(&j, "elapsed_s", r->elapsed_s);
+    json_bool(&j, "deadline_hit", r->deadline_hit);
+    json_obj_begin(&j, "server");
+    str_or_null(&j, "header", r->server);
+    json_str(&j, "kind", probe_kind_name(r->kind));
+    json_str(&j, "evidence", r->kind_evidence);
+    json_obj_end(&j);
     json_obj_begin(&j, "http11");
     json_bool(&j, "keepalive", r->keepalive_11);
-    json_str(&j, "connection", r->connection_11);
-    json_str(&j, "keep_alive", r->keep_alive_11);
+    str_or_null(&j, "connection", r->connection_11);
+    str_or_null(&j, "keep_alive", r->keep_alive_11);
     json_obj_end(&j);
     json_obj_begin(&j, "http10_keepalive");
     json_bool(&j, "keepalive", r->keepalive_10);
-    json_str(&j, "connection", r->connection_10);
-    json_str(&j, "keep_alive", r->keep_alive_10);
+    str_or_null(&j, "connection", r->connection_10);
+    str_or_null(&j, "keep_alive", r->keep_alive_10);
     json_obj_end(&j);
-    if (r->keepalive_11 && r->cap > 0)
+    long_or_null(&j, "keep_alive_hint_s", r->hint_timeout_s);
+    long_or_null(&j, "keep_alive_hint_max", r->hint_max);
+    json_uint(&j, "unsolicited_bytes", r->unsolicited_bytes);
+    if (r->keepalive_11 && r->limit == PL_CAP)
         json_int(&j, "request_cap", r->cap);
     else
         json_null(&j, "request_cap");
-    json_bool(&j, "request_cap_announced", r->cap_announced);
-    if (r->idle_timeout_s >= 0)
-        json_double(&j, "idle_timeout_s", r->idle_timeout_s);
-    else
-        json_null(&j, "idle_timeout_s");
-    json_int(&j, "keep_alive_hint_s", r->keep_alive_hint_s);
-    json_obj_begin(&j, "after_connection_close");
-    json_str(&j, "server_close", close_name(r->close_after_close));
-    json_double(&j, "after_s", r->close_after_s);
-    json_bool(&j, "server_waits_for_client", r->server_waits_for_client);
+    json_bool(&j, "request_cap_announced", r->limit == PL_CAP && r->fast.announced);
+    json_obj_begin(&j, "limit");
+    if (r->limit_measured) {
+        json_str(&j, "kind", limit_name(r->limit));
+        if (r->limit == PL_LIFETIME)
+            json_double(&j, "lifetime_s", r->lifetime_s);
+        else
+            json_null(&j, "lifetime_s");
+        busy_json(&j, "back_to_back", &r->fast);
+        busy_json(&j, "paced", &r->paced);
+    } else {
+        json_null(&j, "kind");
+    }
     json_obj_end(&j);
-    json_obj_begin(&j, "time_wait_on");
-    json_str(&j, "client_closes", r->keepalive_11 ? "client" : "server");
-    json_str(&j, "client_idle_too_long", r->keepalive_11 && r->idle_timeout_s >= 0 ? "server" : "none");
-    json_str(&j, "request_cap_reached", r->keepalive_11 && r->cap > 0 ? "server" : "none");
-    json_str(&j, "connection_close", r->server_waits_for_client ? "client"
-                                     : r->close_after_close == PC_RST ? "none" : "server");
+    idle_json(&j, r);
+    json_obj_begin(&j, "after_connection_close");
+    json_str(&j, "server_close", r->close_measured ? close_name(r->after_close.how) : "none");
+    if (r->close_measured && r->after_close.how != PC_NONE)
+        json_double(&j, "after_s", r->after_close.after_s);
+    else
+        json_null(&j, "after_s");
+    json_bool(&j, "server_waits_for_client", r->close_measured && r->after_close.how == PC_NONE);
+    json_obj_end(&j);
+    verdict_json(&j, r);
+    json_obj_begin(&j, "knobs");
+    json_str(&j, "idle", probe_knob(r->kind, "idle"));
+    json_str(&j, "cap", probe_knob(r->kind, "cap"));
+    json_str(&j, "lifetime", probe_knob(r->kind, "lifetime"));
+    json_str(&j, "keepalive", probe_knob(r->kind, "keepalive"));
+    json_str(&j, "hint", probe_knob(r->kind, "hint"));
+    json_obj_end(&j);
+    json_obj_begin(&j, "cost");
+    json_uint(&j, "requests", r->requests_sent);
+    json_uint(&j, "connections", r->connections);
+    json_uint(&j, "server_closed_first", r->server_closed_first);
+    json_uint(&j, "client_closed_first", r->client_closed_first);
+    long_or_null(&j, "time_wait_here", r->tw_towards_delta);
+    long_or_null(&j, "time_wait_at_target", r->tw_at_delta);
+    long_or_null(&j, "time_wait_namespace", r->tw_all_delta);
     json_obj_end(&j);
     json_obj_end(&j);
     json_finish(&j);

@@ -2,11 +2,68 @@
 
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/parse.h"
+
+#define METHOD_MAX 32
+#define HEADER_MAX 8192
+
+static bool is_tchar(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') ||
+           (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+/* Control bytes, space and DEL: never inside a request line's parts. */
+static const char *bad_byte(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s <= 0x20 || (unsigned char)*s == 0x7f)
+            return s;
+    return NULL;
+}
+
+static const char *byte_name(char c)
+{
+    return c == '\r' ? "a CR" : c == '\n' ? "a LF" : c == ' ' ? "a space" : c == '\t' ? "a tab"
+                                                                                      : "a control byte";
+}
+
+const char *target_method_error(const char *m)
+{
+    size_t n = strlen(m);
+    if (!n)
+        return "empty";
+    if (n > METHOD_MAX)
+        return "longer than 32 bytes";
+    for (size_t i = 0; i < n; i++)
+        if (!is_tchar((unsigned char)m[i]))
+            return m[i] == '\r' || m[i] == '\n' ? "contains CR or LF (header injection)"
+                   : (unsigned char)m[i] <= 0x20 || m[i] == 0x7f ? "contains a space or a control byte"
+                   : "not an HTTP token (letters, digits, !#$%&'*+-.^_`|~)";
+    return NULL;
+}
+
+const char *target_header_error(const char *h)
+{
+    if (strlen(h) > HEADER_MAX)
+        return "longer than 8 KB";
+    const char *colon = strchr(h, ':');
+    if (!colon || colon == h)
+        return "not 'Name: value'";
+    for (const char *p = h; p < colon; p++)
+        if (!is_tchar((unsigned char)*p))
+            return "the name is not an HTTP token (no spaces or control bytes)";
+    for (const char *p = colon + 1; *p; p++)
+        if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f)
+            return *p == '\r' || *p == '\n' ? "contains CR or LF (header injection)"
+                                             : "contains a control byte";
+    return NULL;
+}
 
 int target_parse(const char *url, struct target *t, char *err, size_t errlen)
 {
@@ -17,12 +74,33 @@ int target_parse(const char *url, struct target *t, char *err, size_t errlen)
     }
     const char *h = url + 7, *slash = strchr(h, '/');
     size_t hl = slash ? (size_t)(slash - h) : strlen(h);
-    if (!hl || hl >= sizeof t->host) {
+    if (!hl) {
         snprintf(err, errlen, "'%s': no host", url);
         return -1;
     }
+    if (hl >= sizeof t->host) {
+        snprintf(err, errlen, "the URL's host is %zu bytes, longer than the limit (%zu)", hl,
+                 sizeof t->host - 1);
+        return -1;
+    }
     memcpy(t->host, h, hl);
-    snprintf(t->path, sizeof t->path, "%s", slash ? slash : "/");
+    const char *path = slash ? slash : "/", *bad;
+    if (strlen(path) >= sizeof t->path) {
+        snprintf(err, errlen, "the URL path is %zu bytes, longer than the limit (%zu)", strlen(path),
+                 sizeof t->path - 1);
+        return -1;
+    }
+    size_t at = 0;
+    if ((bad = bad_byte(t->host)))
+        at = 7 + (size_t)(bad - t->host);
+    else if ((bad = bad_byte(path)))
+        at = slash ? (size_t)(bad - url) : 0;
+    if (bad) {
+        snprintf(err, errlen, "the URL has %s (0x%02x) at byte %zu: refused, it would break the "
+                 "request line", byte_name(*bad), (unsigned char)*bad, at);
+        return -1;
+    }
+    snprintf(t->path, sizeof t->path, "%s", path);
     char name[256], port[8] = "80";
     const char *hp = t->host;
     if (hp[0] == '[') {

@@ -15,7 +15,16 @@ struct target {
     char text[300];   /* "ip:port" as the socket table shows it */
 };
 
+/* Rejects a path longer than path[] (never cut), control bytes or spaces in
+ * the host or path (they would end the request line early: injection). */
 int target_parse(const char *url, struct target *t, char *err, size_t errlen);
+/* What goes onto the wire from the command line, checked before it does:
+ * NULL when fine, else why not. A method is an RFC 9110 token of at most
+ * 32 bytes; a header is "Name: value", a token name and a value without
+ * control bytes other than tab (no CR/LF: no header injection), at most
+ * 8 KB. */
+const char *target_method_error(const char *method);
+const char *target_header_error(const char *header);
 /* Fills up to max addresses; returns how many, or -1. */
 long source_range_parse(const char *spec, struct sockaddr_storage *out, size_t max);
 

@@ -1,13 +1,16 @@
 /* closer doctor: reads the snapshot, runs the rules, prints the findings.
  * Exit: 0 nothing above info, 1 warnings or worse, 2 usage/runtime error. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cmd/cmd.h"
 #include "doctor/doctor.h"
 #include "doctor/rules_trace.h"
+#include "doctor/multi.h"
 #include "kernel/netns.h"
 #include "snapshot/snapshot.h"
 #include "util/cli.h"
@@ -20,12 +23,19 @@ static void usage(void)
            "fdinfo), the sysctls and /proc/net/netstat, and explains who closes\n"
            "connections first, why TIME_WAIT / CLOSE_WAIT / SYN_RECV pile up, what it\n"
            "costs and what to change.\n\n"
-           "  -N, --netns NAME       analyse network namespace NAME (/run/netns/NAME)\n"
+           "  -N, --netns NS         analyse network namespace NS: NAME (/run/netns/NAME),\n"
+           "                         a path (/proc/PID/ns/net, a bind mount), or pid:PID\n"
+           "      --all-netns        every network namespace on the host (containers, pods,\n"
+           "                         unshare --net, ip netns): one report, ranked by worst\n"
+           "                         finding; each finding names its namespace\n"
            "      --json             JSON: {\"findings\":[{\"id\",\"severity\",\"count\",\"port\",\"pid\",...}]}\n"
            "  -v, --verbose          print the why and fix of the sysctl audit too\n"
            "      --color WHEN       auto (default: on a TTY), always, never\n"
            "      --proc             read /proc/net/tcp{,6} instead of netlink\n"
-           "      --replay FILE      analyse a dump saved with 'closer states --record'\n"
+           "      --record FILE      save the raw netlink dump (with tcp_info) to FILE\n"
+           "      --replay FILE      analyse a dump saved with --record (here or in states)\n"
+           "      --confirm DUR      when CLOSE_WAIT is present, look again after DUR (default\n"
+           "                         1s; 0 skips) and report only the ones that persist\n"
            "      --close-wait-warn N   CLOSE_WAIT per group to warn (default 3)\n"
            "      --client-warn-pct N   ephemeral range used per destination to warn (default 50)\n"
            "      --pile N           FIN_WAIT2 / LAST_ACK count to warn (default 100)\n"
@@ -49,6 +59,73 @@ static int parse_threshold(const char *opt, const char *arg, unsigned *out)
     return 0;
 }
 
+static int doctor_all_netns(const struct snapshot_opts *so, const struct doctor_opts *dopts,
+                            const struct doctor_view *view, bool json)
+{
+    char err[256];
+    struct multi_snapshot m;
+    if (multi_snapshot_take(&m, so, err, sizeof err) < 0) {
+        fprintf(stderr, "closer doctor: %s\n", err);
+        return EXIT_USAGE;
+    }
+    struct doctor_multi d;
+    if (doctor_analyze_multi(&m, dopts, &d) < 0) {
+        fprintf(stderr, "closer doctor: out of memory\n");
+        multi_snapshot_free(&m);
+        return EXIT_USAGE;
+    }
+    if (json)
+        doctor_print_multi_json(stdout, &d, view);
+    else
+        doctor_print_multi_text(stdout, &d, view);
+    /* Nothing could be read at all: a runtime error, not a clean bill. */
+    int rc = d.entered ? doctor_multi_exit_code(&d) : EXIT_USAGE;
+    if (!d.entered)
+        fprintf(stderr, "closer doctor: no network namespace could be read\n");
+    doctor_multi_free(&d);
+    multi_snapshot_free(&m);
+    return rc;
+}
+
+static bool has_close_wait(const struct snapshot *s)
+{
+    for (size_t i = 0; i < s->nsocks; i++)
+        if (s->socks[i].state == TS_CLOSE_WAIT)
+            return true;
+    return false;
+}
+
+/* The second look of --confirm: a CLOSE_WAIT that is there DUR later too
+ * is a leak; one that came and went is a connection being closed. The
+ * second snapshot is the one analysed (and recorded). */
+static int look_again(struct snapshot **first, const struct snapshot_opts *so, uint64_t ms,
+                      char *err, size_t errlen)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+    struct snapshot *later = malloc(sizeof *later);
+    if (!later || snapshot_take(later, so, err, errlen) < 0) {
+        if (!later)
+            snprintf(err, errlen, "out of memory");
+        free(later);
+        snapshot_free(*first);
+        free(*first);
+        return EXIT_USAGE;
+    }
+    int rc = snapshot_confirm(later, *first, later->taken_at - (*first)->taken_at);
+    snapshot_free(*first);
+    free(*first);
+    *first = later;
+    if (rc < 0) {
+        snprintf(err, errlen, "out of memory");
+        snapshot_free(later);
+        free(later);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
 int cmd_doctor(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -59,11 +136,20 @@ int cmd_doctor(int argc, char **argv)
         {"client-warn-pct", required_argument, 0, 'c'},
         {"pile", required_argument, 0, 'p'},     {"help", no_argument, 0, 'h'},
         {"trace", required_argument, 0, 'T'},
+        {"all-netns", no_argument, 0, 'A'},
+        {"record", required_argument, 0, 'r'},   {"confirm", required_argument, 0, 'f'},
         {0, 0, 0, 0}};
-    struct snapshot_opts so = {.owners = true};
+    /* tcp_info for the states whose rules read idle times and segment
+     * counts; the process model of whoever holds them. */
+    const uint32_t evidence_states = 1u << TS_ESTABLISHED | 1u << TS_CLOSE_WAIT |
+                                     1u << TS_FIN_WAIT1 | 1u << TS_FIN_WAIT2 |
+                                     1u << TS_LAST_ACK | 1u << TS_CLOSING;
+    struct snapshot_opts so = {.owners = true, .info_states = evidence_states,
+                               .model_states = evidence_states | 1u << TS_LISTEN};
+    uint64_t confirm_ms = 1000;
     struct doctor_opts dopts = doctor_default_opts();
     struct doctor_view view = {.color = isatty(STDOUT_FILENO)};
-    bool json = false;
+    bool json = false, all = false;
     uint64_t trace_ms = 0;
     struct measured_closes measured = {0};
     int c, rc;
@@ -72,6 +158,7 @@ int cmd_doctor(int argc, char **argv)
         switch (c) {
         case 'N': view.netns = optarg; break;
         case 'j': json = true; break;
+        case 'A': all = true; break;
         case 'v': view.verbose = true; break;
         case 'C':
             if (!strcmp(optarg, "always"))
@@ -83,6 +170,12 @@ int cmd_doctor(int argc, char **argv)
             break;
         case 'P': so.force_proc = true; break;
         case 'R': so.replay = optarg; break;
+        case 'r': so.record = optarg; break;
+        case 'f':
+            if (parse_duration_ms(optarg, &confirm_ms) < 0 || confirm_ms > 600000)
+                return cli_bad_value("doctor", "--confirm", optarg,
+                                     "a duration up to 10m, e.g. 1s, 500ms, 0");
+            break;
         case 'w':
             if ((rc = parse_threshold("--close-wait-warn", optarg, &dopts.close_wait_warn)))
                 return rc;
@@ -107,6 +200,13 @@ int cmd_doctor(int argc, char **argv)
         fprintf(stderr, "closer doctor: unexpected argument '%s'\n", argv[optind]);
         return EXIT_USAGE;
     }
+    if (all && (view.netns || so.replay || so.force_proc || trace_ms)) {
+        fprintf(stderr, "closer doctor: --all-netns does not go with %s\n",
+                view.netns ? "-N/--netns" : so.replay ? "--replay" : so.force_proc ? "--proc" : "--trace");
+        return EXIT_USAGE;
+    }
+    if (all)
+        return doctor_all_netns(&so, &dopts, &view, json);
     char err[512];
     if (trace_ms && so.replay) {
         fprintf(stderr, "closer doctor: --trace measures the live kernel, not a replay\n");
@@ -130,6 +230,12 @@ int cmd_doctor(int argc, char **argv)
         free((void *)measured.rows);
         free(s);
         return EXIT_USAGE;
+    }
+    if (confirm_ms && !so.replay && has_close_wait(s) && (rc = look_again(&s, &so, confirm_ms, err,
+                                                                           sizeof err))) {
+        fprintf(stderr, "closer doctor: %s\n", err);
+        free((void *)measured.rows);
+        return rc;
     }
     struct doctor_report r;
     if (doctor_analyze(s, &dopts, &r) < 0 || (trace_ms && rules_trace(&measured, &r) < 0)) {

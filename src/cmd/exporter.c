@@ -12,9 +12,10 @@
 
 #include "cmd/cmd.h"
 #include "doctor/doctor.h"
-#include "export/httpd.h"
+#include "export/scrape.h"
 #include "export/metrics.h"
 #include "export/trace_metrics.h"
+#include "export/metrics_netns.h"
 #include "kernel/netns.h"
 #include "loop/loop.h"
 #include "snapshot/snapshot.h"
@@ -29,6 +30,9 @@ struct exporter {
     int doctor;
     struct trace_session *trace; /* --trace: NULL when off */
     struct trace_metrics *tm;
+    int all_netns;
+    unsigned top_netns;
+    struct doctor_report cur; /* the namespace being rendered (--all-netns) */
 };
 
 /* --trace: each finished connection into the counters. */
@@ -59,8 +63,14 @@ static void usage(void)
            "Serves /metrics in the Prometheus text format (0.0.4) and / (a link\n"
            "to it); answers GET and HEAD only. Runs until SIGTERM or SIGINT.\n\n"
            "  -l, --listen ADDR:PORT     where to listen (default :9337)\n"
-           "  -N, --netns NAME           export namespace NAME (/run/netns/NAME); the\n"
+           "  -N, --netns NS             export namespace NS: NAME (/run/netns/NAME), a\n"
+           "                             path (/proc/PID/ns/net), or pid:PID; the\n"
            "                             listening socket stays in the current one\n"
+           "      --all-netns            every network namespace on the host, each series\n"
+           "                             labelled netns=\"INODE\" (container=, pod= where\n"
+           "                             known); needs root (setns), see contrib/\n"
+           "      --top-netns N          namespaces with their own series, by sockets\n"
+           "                             (default 20); the rest are summed in netns=\"other\"\n"
            "      --top-ports N          server ports with their own series (default 10)\n"
            "      --top-destinations N   client destinations with their own series (10)\n"
            "      --top-processes N      CLOSE_WAIT owners with their own series (10)\n"
@@ -71,8 +81,10 @@ static void usage(void)
            "                             {port,role,side}, resets, TIME_WAIT side, and the\n"
            "                             close-after-FIN histogram (root or CAP_PERFMON)\n"
            "      --cache DURATION       scrapes within this share a snapshot (500ms)\n"
-           "      --timeout DURATION     per connection read/write/idle timeout (10s)\n"
-           "      --max-conns N          concurrent scrape connections (256)\n"
+           "      --timeout DURATION     per connection: deadline for the request head,\n"
+           "                             and each body read, write and keep-alive idle (10s)\n"
+           "      --max-conns N          concurrent connections (256); at the cap the\n"
+           "                             oldest idle or slow one is closed for a new one\n"
            "  -h, --help                 this text\n\n"
            "exit status: 0 stopped by a signal, 2 usage or runtime error\n");
 }
@@ -84,9 +96,64 @@ static double mono_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+static void findings_get(void *ctx, const struct snapshot *s, struct metrics_opts *mo)
+{
+    struct exporter *e = ctx;
+    double t0 = mono_ms();
+    mo->findings = NULL;
+    mo->nfindings = 0;
+    memset(&e->cur, 0, sizeof e->cur);
+    struct doctor_opts dopt = doctor_default_opts();
+    struct metrics_finding *fs = NULL;
+    struct doctor_report *r = &e->cur;
+    if (e->doctor && doctor_analyze(s, &dopt, r) == 0 && r->n && (fs = calloc(r->n, sizeof *fs))) {
+        for (size_t i = 0; i < r->n; i++)
+            fs[i] = (struct metrics_finding){r->items[i].id, severity_name(r->items[i].severity)};
+        mo->findings = fs;
+        mo->nfindings = r->n;
+    }
+    mo->findings_ms = mono_ms() - t0;
+}
+
+static void findings_done(void *ctx, struct metrics_opts *mo)
+{
+    struct exporter *e = ctx;
+    free((void *)mo->findings);
+    mo->findings = NULL;
+    doctor_report_free(&e->cur);
+}
+
+/* --trace: the counters, after reading what the rings hold. */
+static int write_trace(struct exporter *e, FILE *out, int rc)
+{
+    if (!e->trace)
+        return rc;
+    trace_step(e->trace, 0);
+    e->tm->events = e->trace->tr.st.events;
+    e->tm->lost = e->trace->perf.lost;
+    tm_write(out, e->tm);
+    return rc || ferror(out) ? -1 : 0;
+}
+
+static int render_all(struct exporter *e, FILE *out)
+{
+    struct multi_snapshot m;
+    char err[256];
+    if (multi_snapshot_take(&m, &e->so, err, sizeof err)) {
+        log_error("exporter: %s", err);
+        return -1;
+    }
+    struct netns_findings_fn fn = {findings_get, findings_done, e};
+    int rc = metrics_write_netns(out, &m, &e->mo, e->top_netns, &fn);
+    multi_snapshot_free(&m);
+    return write_trace(e, out, rc);
+}
+
 static int render(void *ctx, FILE *out)
 {
     struct exporter *e = ctx;
+    if (e->all_netns)
+        return render_all(e, out);
     struct snapshot s;
     char err[256];
     if (snapshot_take(&s, &e->so, err, sizeof err)) {
@@ -107,14 +174,7 @@ static int render(void *ctx, FILE *out)
         }
     }
     mo.findings_ms = mono_ms() - t0;
-    int rc = metrics_write(out, &s, &mo);
-    if (e->trace) {
-        trace_step(e->trace, 0);
-        e->tm->events = e->trace->tr.st.events;
-        e->tm->lost = e->trace->perf.lost;
-        tm_write(out, e->tm);
-        rc = rc || ferror(out) ? -1 : 0;
-    }
+    int rc = write_trace(e, out, metrics_write(out, &s, &mo));
     free(fs);
     doctor_report_free(&r);
     snapshot_free(&s);
@@ -156,7 +216,7 @@ static int parse_count(const char *opt, const char *arg, unsigned *out)
     return 0;
 }
 
-static int serve(int lfd, struct exporter *e, const struct httpd_opts *ho)
+static int serve(int lfd, struct exporter *e, const struct scrape_opts *ho)
 {
     sigset_t set;
     sigemptyset(&set);
@@ -166,7 +226,7 @@ static int serve(int lfd, struct exporter *e, const struct httpd_opts *ho)
     int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
     struct loop *l = loop_new();
     char err[256];
-    struct httpd *h = l && sfd >= 0 ? httpd_start(l, lfd, ho, render, e, err, sizeof err) : NULL;
+    struct scrape *h = l && sfd >= 0 ? scrape_start(l, lfd, ho, render, e, err, sizeof err) : NULL;
     if (!h) {
         fprintf(stderr, "closer exporter: %s\n", l && sfd >= 0 ? err : "cannot start the event loop");
         if (l) loop_free(l);
@@ -179,10 +239,10 @@ static int serve(int lfd, struct exporter *e, const struct httpd_opts *ho)
         if (e->trace->perf.rings[cpu].base)
             loop_add(l, e->trace->perf.rings[cpu].fd, LOOP_READ, on_trace_ring, e);
     int rc = loop_run(l);
-    log_info("exporter: stopping after %llu scrapes", httpd_scrapes(h));
+    log_info("exporter: stopping after %llu scrapes", scrape_count(h));
     loop_del(l, sfd);
     close(sfd);
-    httpd_stop(h);
+    scrape_stop(h);
     loop_free(l);
     return rc ? EXIT_USAGE : 0;
 }
@@ -195,11 +255,12 @@ int cmd_exporter(int argc, char **argv)
         {"top-processes", required_argument, 0, 'R'}, {"no-owners", no_argument, 0, 'o'},
         {"no-doctor", no_argument, 0, 'd'},       {"cache", required_argument, 0, 'c'},
         {"timeout", required_argument, 0, 't'},   {"max-conns", required_argument, 0, 'm'},
-        {"help", no_argument, 0, 'h'},            {"trace", no_argument, 0, 'T'},
+        {"help", no_argument, 0, 'h'},            {"all-netns", no_argument, 0, 'A'},
+        {"top-netns", required_argument, 0, 'T'}, {"trace", no_argument, 0, 'X'},
         {0, 0, 0, 0}};
-    struct exporter e = {.so = {.owners = true}, .doctor = 1,
+    struct exporter e = {.so = {.owners = true}, .doctor = 1, .top_netns = 20,
                          .mo = {.top_ports = 10, .top_destinations = 10, .top_processes = 10}};
-    struct httpd_opts ho = {.cache_ms = 500, .timeout_ms = 10000, .max_conns = 256};
+    struct scrape_opts ho = {.cache_ms = 500, .timeout_ms = 10000, .max_conns = 256};
     const char *listen_spec = ":9337", *netns = NULL;
     int c, rc;
     unsigned max_conns = 0;
@@ -209,12 +270,17 @@ int cmd_exporter(int argc, char **argv)
         switch (c) {
         case 'l': listen_spec = optarg; break;
         case 'N': netns = optarg; break;
+        case 'A': e.all_netns = 1; break;
+        case 'T':
+            if ((rc = parse_count("--top-netns", optarg, &e.top_netns))) return rc;
+            if (!e.top_netns) return cli_bad_value("exporter", "--top-netns", optarg, "at least 1");
+            break;
         case 'P': if ((rc = parse_count("--top-ports", optarg, &e.mo.top_ports))) return rc; break;
         case 'D': if ((rc = parse_count("--top-destinations", optarg, &e.mo.top_destinations))) return rc; break;
         case 'R': if ((rc = parse_count("--top-processes", optarg, &e.mo.top_processes))) return rc; break;
         case 'o': e.so.owners = false; break;
         case 'd': e.doctor = 0; break;
-        case 'T': want_trace = true; break;
+        case 'X': want_trace = true; break;
         case 'c':
             if (parse_duration_ms(optarg, &ho.cache_ms) < 0)
                 return cli_bad_value("exporter", "--cache", optarg, "a duration, e.g. 500ms");
@@ -236,6 +302,10 @@ int cmd_exporter(int argc, char **argv)
         fprintf(stderr, "closer exporter: unexpected argument '%s'\n", argv[optind]);
         return EXIT_USAGE;
     }
+    if (netns && e.all_netns) {
+        fprintf(stderr, "closer exporter: --all-netns does not go with -N/--netns\n");
+        return EXIT_USAGE;
+    }
     char err[256];
     /* Bind first: the listener stays reachable from where Prometheus runs. */
     int lfd = open_listener(listen_spec, err, sizeof err);
@@ -252,7 +322,7 @@ int cmd_exporter(int argc, char **argv)
     struct trace_metrics tm = {0};
     if (want_trace) {
         /* the namespace entered above is "this one" for the tracer */
-        struct trace_opts to = {.no_summary = true};
+        struct trace_opts to = {.no_summary = true, .all_netns = e.all_netns != 0};
         if (trace_open(&ts, &to, on_trace_close, &e, err, sizeof err) < 0) {
             fprintf(stderr, "closer exporter: --trace: %s\n", err);
             trace_close(&ts);

@@ -1,5 +1,6 @@
 /* closer load URL: drive a server with any closing pattern and measure. */
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,12 +34,16 @@ static void usage(void)
         "      --http1.0           HTTP/1.0 requests (add --keepalive on for\n"
         "                          Connection: keep-alive)\n"
         "      --requests-per-conn N  the client closes after N requests\n"
-        "      --idle MS           pause between requests on a connection\n"
-        "      --client-close      close at once when the server says Connection: close,\n"
-        "                          instead of waiting for the server's FIN\n"
+        "      --idle DUR          pause between requests on a connection (with a unit:\n"
+        "                          500ms, 2s, 1m30s)\n"
+        "      --close-wait DUR    after a response announcing the server's close\n"
+        "                          (Connection: close, HTTP/1.0), wait up to DUR for its\n"
+        "                          FIN before closing (0 = close at once, as wrk: default)\n"
+        "      --client-close      the same as --close-wait 0\n"
         "      --bind-range ADDRS  source addresses: A-B, CIDR or one address\n"
         "      --json              JSON report\n"
         "  -h, --help\n\n"
+        "Durations use nginx's syntax: 500ms, 10s, 2m30s, 1h (a bare number is seconds).\n"
         "Ctrl-C prints the partial report. exit status: 0 ok, 1 no request succeeded,\n"
         "2 usage or runtime error\n");
 }
@@ -68,7 +73,15 @@ static char *read_file(const char *path, size_t *len)
 }
 
 enum { O_RATE = 256, O_METHOD, O_BODY, O_TIMEOUT, O_KA, O_CLOSEH, O_H10, O_RPC, O_IDLE,
-       O_CCLOSE, O_BIND, O_JSON };
+       O_CCLOSE, O_BIND, O_JSON, O_CLOSEWAIT };
+
+/* A duration that must carry its unit: --idle was a bare count of
+ * milliseconds once, so a bare number now would silently mean 1000x more. */
+static bool has_unit(const char *s)
+{
+    size_t n = strlen(s);
+    return n && ((s[n - 1] | 0x20) >= 'a' && (s[n - 1] | 0x20) <= 'z');
+}
 
 int cmd_load(int argc, char **argv)
 {
@@ -79,6 +92,7 @@ int cmd_load(int argc, char **argv)
         {"keepalive", 1, 0, O_KA}, {"close-header", 0, 0, O_CLOSEH}, {"http1.0", 0, 0, O_H10},
         {"requests-per-conn", 1, 0, O_RPC}, {"idle", 1, 0, O_IDLE},
         {"client-close", 0, 0, O_CCLOSE}, {"bind-range", 1, 0, O_BIND}, {"json", 0, 0, O_JSON},
+        {"close-wait", 1, 0, O_CLOSEWAIT},
         {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     static struct load_opts o;
     memset(&o, 0, sizeof o);
@@ -88,6 +102,7 @@ int cmd_load(int argc, char **argv)
     o.method = "GET";
     o.keepalive = true;
     bool json = false, ka_given = false;
+    const char *why;
     const char *body_file = NULL;
     uint64_t v;
     int ch;
@@ -106,29 +121,32 @@ int cmd_load(int argc, char **argv)
             break;
         case 'd':
             if (parse_duration_ms(optarg, &o.duration_ms) < 0 || !o.duration_ms)
-                return cli_bad_value("load", "-d", optarg, "a duration like 10s");
+                return cli_bad_value("load", "-d", optarg, "a duration > 0 like 10s or 2m30s");
             break;
         case 'n':
             if (parse_u64(optarg, 1, UINT64_MAX >> 2, &o.requests) < 0)
                 return cli_bad_value("load", "-n", optarg, "a positive count");
             break;
-        case O_RATE: {
-            char *end;
-            o.rate = strtod(optarg, &end);
-            if (*end || o.rate <= 0 || o.rate > 1e8)
-                return cli_bad_value("load", "--rate", optarg, "requests per second > 0");
+        case O_RATE:
+            if (parse_decimal(optarg, 0, 1e8, &o.rate) < 0 || o.rate < 0.001)
+                return cli_bad_value("load", "--rate", optarg, "requests per second, 0.001 to 100000000");
             break;
-        }
         case 'H':
-            if (o.nheaders == 32 || !strchr(optarg, ':'))
-                return cli_bad_value("load", "-H", optarg, "'Name: value', at most 32");
+            if (o.nheaders == 32)
+                return cli_bad_value("load", "-H", optarg, "at most 32 headers");
+            if ((why = target_header_error(optarg)))
+                return cli_bad_value("load", "-H", optarg, why);
             o.headers[o.nheaders++] = optarg;
             break;
-        case O_METHOD: o.method = optarg; break;
+        case O_METHOD:
+            if ((why = target_method_error(optarg)))
+                return cli_bad_value("load", "--method", optarg, why);
+            o.method = optarg;
+            break;
         case O_BODY: body_file = optarg; break;
         case O_TIMEOUT:
-            if (parse_duration_ms(optarg, &o.timeout_ms) < 0)
-                return cli_bad_value("load", "--timeout", optarg, "a duration");
+            if (parse_duration_ms(optarg, &o.timeout_ms) < 0 || !o.timeout_ms)
+                return cli_bad_value("load", "--timeout", optarg, "a duration > 0 like 10s");
             break;
         case O_KA:
             if (strcmp(optarg, "on") && strcmp(optarg, "off"))
@@ -143,10 +161,16 @@ int cmd_load(int argc, char **argv)
                 return cli_bad_value("load", "--requests-per-conn", optarg, "a positive count");
             break;
         case O_IDLE:
-            if (parse_u64(optarg, 0, 3600000, &o.idle_ms) < 0)
-                return cli_bad_value("load", "--idle", optarg, "milliseconds");
+            if (!has_unit(optarg) || parse_duration_ms(optarg, &o.idle_ms) < 0 ||
+                o.idle_ms > 3600000)
+                return cli_bad_value("load", "--idle", optarg,
+                                     "a duration with a unit, up to 1h, like 1500ms or 2s");
             break;
-        case O_CCLOSE: o.client_close = true; break;
+        case O_CCLOSE: o.close_wait_ms = 0; break;
+        case O_CLOSEWAIT:
+            if (parse_duration_ms(optarg, &o.close_wait_ms) < 0 || o.close_wait_ms > 600000)
+                return cli_bad_value("load", "--close-wait", optarg, "a duration up to 10m, like 1s");
+            break;
         case O_BIND: {
             long n = source_range_parse(optarg, o.sources, LOAD_MAX_SOURCES);
             if (n <= 0)
@@ -190,13 +214,17 @@ int cmd_load(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     load_interrupted = 0;
     static struct load_result r;
+    long tw_towards, tw_at, tw_all;
+    load_count_time_wait(&t, &tw_towards, &tw_at, &tw_all);
     int rc = load_run(&o, &r, err, sizeof err);
     free(body);
     if (rc < 0) {
         fprintf(stderr, "closer load: %s\n", err);
         return EXIT_USAGE;
     }
-    load_count_time_wait(&t, &r);
+    r.tw_towards_before = tw_towards;
+    r.tw_at_before = tw_at;
+    load_count_time_wait(&t, &r.tw_towards_after, &r.tw_at_after, &tw_all);
     if (json)
         load_print_json(stdout, &o, &r);
     else

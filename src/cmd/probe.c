@@ -11,42 +11,67 @@
 static void usage(void)
 {
     printf("usage: closer probe URL [options]\n\n"
-           "Measures, with real exchanges: whether HTTP/1.1 keep-alive and HTTP/1.0 +\n"
-           "Connection: keep-alive are honoured (and the Connection / Keep-Alive headers\n"
-           "sent), the keep-alive request cap, the idle timeout, who closes after a\n"
-           "Connection: close exchange (FIN or RST, how fast), and where TIME_WAIT will\n"
-           "accumulate for each client behaviour.\n\n"
-           "      --max-requests N   bound for the request cap search (10000)\n"
-           "      --max-wait DUR     bound for the idle timeout wait (120s)\n"
-           "      --close-wait DUR   wait for the server's FIN after Connection: close (2s)\n"
+           "Measures, with real exchanges, all within one deadline: whether HTTP/1.1\n"
+           "keep-alive and HTTP/1.0 + Connection: keep-alive are honoured (and the\n"
+           "Connection / Keep-Alive headers sent), the request cap or connection lifetime\n"
+           "limit, the idle timeout (several idle connections in parallel), who closes\n"
+           "after a Connection: close exchange (FIN or RST, how fast), which server this\n"
+           "is, where TIME_WAIT will accumulate for each client behaviour and the\n"
+           "server's knob for each, and what the probe itself left behind.\n\n"
+           "      --deadline DUR     the whole probe (60s); an idle timeout longer than\n"
+           "                         this is reported as 'none within'\n"
+           "      --max-requests N   per connection in the cap search (1000)\n"
+           "      --max-wait DUR     bound for the idle timeout wait (the deadline)\n"
+           "      --close-wait DUR   wait for the server's FIN after an announced close (5s)\n"
+           "      --idle-samples N   idle connections sampled in parallel (4, 1..16)\n"
+           "      --timeout DUR      per request (10s)\n"
            "      --json             JSON output\n"
            "  -h, --help\n\n"
-           "exit status: 0 measured, 2 usage error or server unreachable\n");
+           "Durations use nginx's syntax: 500ms, 10s, 2m30s. Progress goes to stderr on a TTY.\n"
+           "exit status: 0 measured, 2 usage error or no HTTP exchange possible\n");
 }
 
 int cmd_probe(int argc, char **argv)
 {
-    enum { O_MAXREQ = 256, O_MAXWAIT, O_CLOSEWAIT, O_JSON };
+    enum { O_MAXREQ = 256, O_MAXWAIT, O_CLOSEWAIT, O_JSON, O_DEADLINE, O_SAMPLES, O_TIMEOUT };
     static const struct option lo[] = {{"max-requests", 1, 0, O_MAXREQ}, {"max-wait", 1, 0, O_MAXWAIT},
                                        {"close-wait", 1, 0, O_CLOSEWAIT}, {"json", 0, 0, O_JSON},
+                                       {"deadline", 1, 0, O_DEADLINE}, {"idle-samples", 1, 0, O_SAMPLES},
+                                       {"timeout", 1, 0, O_TIMEOUT},
                                        {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
-    struct probe_opts o = {.max_requests = 10000, .max_wait_ms = 120000, .close_wait_ms = 2000};
+    struct probe_opts o = {.max_requests = 1000, .close_wait_ms = 5000, .deadline_ms = 60000,
+                           .idle_samples = 4, .request_timeout_ms = 10000};
     bool json = false;
+    uint64_t v;
     int ch;
     cli_begin();
     while ((ch = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
         switch (ch) {
         case O_MAXREQ:
             if (parse_u64(optarg, 1, 10000000, &o.max_requests) < 0)
-                return cli_bad_value("probe", "--max-requests", optarg, "a positive count");
+                return cli_bad_value("probe", "--max-requests", optarg, "a count, 1 to 10000000");
             break;
         case O_MAXWAIT:
             if (parse_duration_ms(optarg, &o.max_wait_ms) < 0 || !o.max_wait_ms)
-                return cli_bad_value("probe", "--max-wait", optarg, "a duration");
+                return cli_bad_value("probe", "--max-wait", optarg, "a duration > 0 like 30s");
             break;
         case O_CLOSEWAIT:
             if (parse_duration_ms(optarg, &o.close_wait_ms) < 0 || !o.close_wait_ms)
-                return cli_bad_value("probe", "--close-wait", optarg, "a duration");
+                return cli_bad_value("probe", "--close-wait", optarg, "a duration > 0 like 2s");
+            break;
+        case O_DEADLINE:
+            if (parse_duration_ms(optarg, &o.deadline_ms) < 0 || o.deadline_ms < 1000 ||
+                o.deadline_ms > 86400000)
+                return cli_bad_value("probe", "--deadline", optarg, "a duration from 1s to 1d");
+            break;
+        case O_TIMEOUT:
+            if (parse_duration_ms(optarg, &o.request_timeout_ms) < 0 || !o.request_timeout_ms)
+                return cli_bad_value("probe", "--timeout", optarg, "a duration > 0 like 10s");
+            break;
+        case O_SAMPLES:
+            if (parse_u64(optarg, 1, PROBE_MAX_IDLE, &v) < 0)
+                return cli_bad_value("probe", "--idle-samples", optarg, "1 to 16");
+            o.idle_samples = (unsigned)v;
             break;
         case O_JSON: json = true; break;
         case 'h': usage(); return 0;
@@ -62,7 +87,7 @@ int cmd_probe(int argc, char **argv)
         fprintf(stderr, "closer probe: %s\n", err);
         return EXIT_USAGE;
     }
-    o.progress = !json && isatty(STDERR_FILENO);
+    o.progress = isatty(STDERR_FILENO);
     struct probe_result r;
     if (probe_run(&o, &r, err, sizeof err) < 0) {
         fprintf(stderr, "closer probe: %s\n", err);
@@ -72,5 +97,5 @@ int cmd_probe(int argc, char **argv)
         probe_print_json(stdout, &o, &r);
     else
         probe_print_text(stdout, &o, &r);
-    return 0;
+    return cli_finish_stdout(0);
 }

@@ -41,6 +41,8 @@ static void usage(void)
         "      --max-connections N       stop accepting above N (65536)\n"
         "      --max-body SIZE           request body limit, 413 above (1m)\n"
         "      --access-log              one line per request on stdout\n"
+        "      --reuseport               share a port another process already serves\n"
+        "                                (SO_REUSEPORT); without it such a port is refused\n"
         "  -v, --verbose                 log more\n"
         "      --config FILE             directives with the options' names, nginx style\n"
         "                                (keepalive_timeout 5s; return 200 \"ok\";), read\n"
@@ -84,7 +86,7 @@ static int flag(const char *opt, const char *arg, bool *out)
 enum {
     O_BACKLOG = 256, O_ROOT, O_RETURN, O_STATUS, O_KA, O_KA_TIMEOUT, O_KA_REQ, O_KA_TIME,
     O_HDR_TO, O_BODY_TO, O_SEND_TO, O_LINGER, O_LINGER_TIME, O_LINGER_TO, O_RESET_TO,
-    O_POLICY, O_LINGER_ZERO, O_MAXCONN, O_MAXBODY, O_FAULT, O_ACCESS, O_CONFIG,
+    O_POLICY, O_LINGER_ZERO, O_MAXCONN, O_MAXBODY, O_FAULT, O_ACCESS, O_CONFIG, O_REUSEPORT,
 };
 
 static const struct option serve_opts[] = {
@@ -98,7 +100,8 @@ static const struct option serve_opts[] = {
     {"reset-timedout-connection", 2, 0, O_RESET_TO}, {"close-policy", 1, 0, O_POLICY},
     {"linger-zero", 2, 0, O_LINGER_ZERO}, {"max-connections", 1, 0, O_MAXCONN},
     {"max-body", 1, 0, O_MAXBODY}, {"fault", 1, 0, O_FAULT}, {"access-log", 2, 0, O_ACCESS},
-    {"verbose", 2, 0, 'v'}, {"help", 0, 0, 'h'}, {"config", 1, 0, O_CONFIG}, {0, 0, 0, 0}};
+    {"verbose", 2, 0, 'v'}, {"help", 0, 0, 'h'}, {"config", 1, 0, O_CONFIG},
+    {"reuseport", 2, 0, O_REUSEPORT}, {0, 0, 0, 0}};
 
 /* Parses options into c. from_file: one directive of a --config file (the
  * final checks wait for the command line). */
@@ -170,6 +173,7 @@ static int parse_opts(int argc, char **argv, struct srv_config *c, bool from_fil
             break;
         case O_FAULT: rc = choice("--fault", optarg, faults, 5, &v); c->fault = v; break;
         case O_ACCESS: rc = flag("--access-log", optarg, &c->access_log); break;
+        case O_REUSEPORT: rc = flag("--reuseport", optarg, &c->reuseport); break;
         case 'v': {
             bool on;
             if (!(rc = flag("--verbose", optarg, &on)) && on)

@@ -9,24 +9,35 @@
 #include "doctor/states_view.h"
 #include "kernel/netns.h"
 #include "snapshot/snapshot.h"
+#include "snapshot/ssfilter.h"
 #include "util/cli.h"
 #include "util/parse.h"
 
 static void usage(void)
 {
-    printf("usage: closer states [options]\n\n"
+    printf("usage: closer states [options] [state NAME]... [exclude NAME]... [FILTER]\n\n"
            "Lists TCP sockets (IPv4 and IPv6) from the kernel's socket table\n"
-           "(netlink sock_diag; /proc/net/tcp{,6} when netlink is unavailable).\n\n"
-           "  -s, --state LIST   only these states, comma-separated ss names:\n"
+           "(netlink sock_diag; /proc/net/tcp{,6} when netlink is unavailable).\n"
+           "Every state is shown by default (ss needs -a for that).\n\n"
+           "FILTER is ss's filter language:\n"
+           "  sport|dport [OP] :PORT     OP: = != < > <= >= (eq ne lt gt le ge)\n"
+           "  src|dst ADDR[/PREFIX][:PORT], [V6]:PORT, :PORT\n"
+           "  joined by and (&&), or (||), not (!), ( ); e.g.\n"
+           "  closer states state time-wait '( dport = :443 or sport = :443 )'\n\n"
+           "      --state LIST   only these states, comma-separated ss names:\n"
            "                     established syn-sent syn-recv fin-wait-1 fin-wait-2\n"
            "                     time-wait close-wait last-ack listening closing\n"
            "                     unconnected; groups: all connected synchronized\n"
            "                     bucket big\n"
-           "      --sport PORT   local port\n"
-           "      --dport PORT   peer port\n"
+           "      --sport PORT   local port (PORT or :PORT)\n"
+           "      --dport PORT   peer port (PORT or :PORT)\n"
+           "  -l, --listening    only listening sockets\n"
            "  -4, -6             only IPv4 / only IPv6\n"
            "  -p, --processes    show owning processes (pid, comm, fd)\n"
-           "      --summary      count per state\n"
+           "  -e, --extended     show uid and inode\n"
+           "  -s, --summary      count per state\n"
+           "  -t, -a, -n, -o     accepted as in ss (TCP only, every state, numeric,\n"
+           "                     timers: closer always does these)\n"
            "      --json         JSON output\n"
            "  -N, --netns NAME   run inside network namespace NAME (/run/netns/NAME)\n"
            "      --proc         read /proc/net/tcp{,6} instead of netlink\n"
@@ -34,15 +45,23 @@ static void usage(void)
            "      --replay FILE  read a recorded dump instead of the kernel\n"
            "  -H, --no-header    no header line\n"
            "  -h, --help         this text\n\n"
-           "exit status: 0 ok, 2 usage or runtime error\n");
+           "exit status: 0 ok (also when the reader of stdout goes away),\n"
+           "2 usage or runtime error\n");
+}
+
+/* "443" or ss's ":443". */
+static int parse_port_arg(const char *arg, uint16_t *out)
+{
+    return parse_port(arg[0] == ':' ? arg + 1 : arg, out);
 }
 
 int cmd_states(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"state", required_argument, 0, 's'}, {"sport", required_argument, 0, 'S'},
+        {"state", required_argument, 0, 'T'}, {"sport", required_argument, 0, 'S'},
         {"dport", required_argument, 0, 'D'}, {"processes", no_argument, 0, 'p'},
-        {"summary", no_argument, 0, 'm'},     {"json", no_argument, 0, 'j'},
+        {"summary", no_argument, 0, 's'},     {"json", no_argument, 0, 'j'},
+        {"listening", no_argument, 0, 'l'},   {"extended", no_argument, 0, 'e'},
         {"netns", required_argument, 0, 'N'}, {"proc", no_argument, 0, 'P'},
         {"record", required_argument, 0, 'r'}, {"replay", required_argument, 0, 'R'},
         {"no-header", no_argument, 0, 'H'},   {"help", no_argument, 0, 'h'},
@@ -53,9 +72,9 @@ int cmd_states(int argc, char **argv)
     const char *netns = NULL;
     int c;
     cli_begin();
-    while ((c = getopt_long(argc, argv, ":s:46pN:Hh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":46pN:Hhstanoel", longopts, NULL)) != -1) {
         switch (c) {
-        case 's': {
+        case 'T': {
             char *list = strdup(optarg), *save = NULL;
             for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
                 uint32_t m = tcp_state_parse(tok);
@@ -71,17 +90,20 @@ int cmd_states(int argc, char **argv)
             break;
         }
         case 'S':
-            if (parse_port(optarg, &vo.filter.sport) < 0)
+            if (parse_port_arg(optarg, &vo.filter.sport) < 0)
                 return cli_bad_value("states", "--sport", optarg, "a port 1-65535");
             break;
         case 'D':
-            if (parse_port(optarg, &vo.filter.dport) < 0)
+            if (parse_port_arg(optarg, &vo.filter.dport) < 0)
                 return cli_bad_value("states", "--dport", optarg, "a port 1-65535");
             break;
         case '4': vo.filter.family = AF_INET; break;
         case '6': vo.filter.family = AF_INET6; break;
         case 'p': vo.processes = true; break;
-        case 'm': summary = true; break;
+        case 's': summary = true; break;
+        case 'l': vo.filter.states |= 1u << TS_LISTEN; break;
+        case 'e': vo.extended = true; break;
+        case 't': case 'a': case 'n': case 'o': break; /* what closer always does */
         case 'j': json = true; break;
         case 'N': netns = optarg; break;
         case 'P': so.force_proc = true; break;
@@ -92,13 +114,26 @@ int cmd_states(int argc, char **argv)
         default: return cli_bad_option("states", c, argv);
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "closer states: unexpected argument '%s'\n", argv[optind]);
-        return EXIT_USAGE;
-    }
     char err[256];
+    struct ssf *expr = NULL;
+    if (optind < argc) {
+        uint32_t words_states;
+        if (ssf_parse(argc - optind, argv + optind, &words_states, &expr, err, sizeof err) < 0) {
+            fprintf(stderr, "closer states: %s\n", err);
+            return EXIT_USAGE;
+        }
+        if (words_states)
+            vo.filter.states = vo.filter.states ? vo.filter.states & words_states : words_states;
+        if (!vo.filter.states && words_states) {
+            fprintf(stderr, "closer states: the state options and words select no state\n");
+            ssf_free(expr);
+            return EXIT_USAGE;
+        }
+        vo.filter.expr = expr;
+    }
     if (netns && netns_enter(netns, err, sizeof err) < 0) {
         fprintf(stderr, "closer states: %s\n", err);
+        ssf_free(expr);
         return EXIT_USAGE;
     }
     so.states = vo.filter.states;
@@ -107,13 +142,15 @@ int cmd_states(int argc, char **argv)
     if (!s || snapshot_take(s, &so, err, sizeof err) < 0) {
         fprintf(stderr, "closer states: %s\n", s ? err : "out of memory");
         free(s);
+        ssf_free(expr);
         return EXIT_USAGE;
     }
     if (s->source_note[0] && !so.force_proc)
         fprintf(stderr, "closer states: note: %s\n", s->source_note);
     if (vo.processes && s->procs_denied)
-        fprintf(stderr, "closer states: note: the fds of %u processes are not readable (permission denied): their sockets show no owner\n",
-                s->procs_denied);
+        fprintf(stderr, "closer states: note: the fds of %u processes are not readable (%s): "
+                        "their sockets show no owner\n", s->procs_denied,
+                s->visibility_limit[0] ? s->visibility_limit : "permission denied");
     static char obuf[1 << 20];
     setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
     if (json)
@@ -124,5 +161,6 @@ int cmd_states(int argc, char **argv)
         states_print_table(stdout, s, &vo);
     snapshot_free(s);
     free(s);
+    ssf_free(expr);
     return 0;
 }

@@ -66,18 +66,10 @@ static void count_states(const struct snapshot *s, struct doctor_report *r)
         int st = t->state == TS_NEW_SYN_RECV ? TS_SYN_RECV : t->state;
         if (st < TS_MAX)
             r->counts[st]++;
-        if (st != TS_TIME_WAIT)
-            continue;
-        /* Who closed first, by the local port: a listening port means this
-         * host closed an accepted connection; an ephemeral one, its own. */
-        if (snapshot_is_listen_port(s, t->sport))
-            r->tw_server++;
-        else if (snapshot_port_ephemeral(s, t->sport))
-            r->tw_client++;
-        else
-            r->tw_other++;
     }
 }
+
+/* TIME_WAIT by side is counted by rules_time_wait (tw_side). */
 
 /* Critical first, then warnings, then info; within a severity the rules'
  * own order (biggest first) survives. */

@@ -17,7 +17,7 @@
 enum severity { SEV_INFO, SEV_WARNING, SEV_CRITICAL };
 
 #define FINDING_MAX_FDS 16
-#define FINDING_MAX_FACTS 12
+#define FINDING_MAX_FACTS 20
 
 struct fact {
     const char *key; /* json key, stable */
@@ -28,7 +28,7 @@ struct finding {
     const char *id;
     unsigned seq;          /* insertion order, for a stable sort */
     enum severity severity;
-    char title[200];
+    char title[320];
     unsigned long long count;
     int port;              /* local (listening) port, -1 when not about one */
     pid_t pid;             /* owning process, 0 when not about one */
@@ -40,8 +40,10 @@ struct finding {
     size_t nfds;           /* fds listed (up to FINDING_MAX_FDS) */
     struct fact facts[FINDING_MAX_FACTS];
     size_t nfacts;
-    char why[700];
-    char fix[1000];
+    char why[1200];
+    char fix[1400];
+    const char *cause;     /* server-time-wait: the verdict ("no keep-alive", ...), or NULL */
+    const char *runtime;   /* the owner's runtime ("nginx", "go", ...) when a rule read it */
 };
 
 /* Thresholds; doctor_default_opts() gives the documented defaults. */
@@ -65,7 +67,11 @@ struct doctor_report {
     /* TIME_WAIT by local port: listening (server closed first), ephemeral
      * (client closed first), other (an explicit bind). */
     size_t tw_server, tw_client, tw_other;
+    size_t tw_server_gone; /* of tw_server: on ports nobody listens on now */
     size_t close_wait_owned, close_wait_unaccepted;
+    /* Second looks: CLOSE_WAIT closed between the dump and the /proc walk;
+     * with --confirm, those not there at both looks (closed or new). */
+    size_t close_wait_gone, close_wait_transient;
 };
 
 int doctor_analyze(const struct snapshot *s, const struct doctor_opts *o, struct doctor_report *r);
@@ -79,11 +85,15 @@ struct doctor_view {
     const char *netns;  /* for the header; NULL = the current namespace */
     bool color;
     bool verbose;       /* print info findings with their why/fix too */
+    const char *tag;    /* printed after each finding's id (its namespace), or NULL */
 };
 void doctor_print_text(FILE *out, const struct snapshot *s, const struct doctor_report *r,
                        const struct doctor_view *v);
 void doctor_print_json(FILE *out, const struct snapshot *s, const struct doctor_report *r,
                        const struct doctor_view *v);
+struct json;
+/* The members of one finding's JSON object (the caller opens and closes it). */
+void doctor_finding_json_fields(struct json *j, const struct finding *f);
 
 /* For the rules (src/doctor/rules_*.c). */
 struct finding *doctor_add(struct doctor_report *r, const char *id, enum severity sev);

@@ -6,6 +6,12 @@
 static void finding_json(struct json *j, const struct finding *f)
 {
     json_obj_begin(j, NULL);
+    doctor_finding_json_fields(j, f);
+    json_obj_end(j);
+}
+
+void doctor_finding_json_fields(struct json *j, const struct finding *f)
+{
     json_str(j, "id", f->id);
     json_str(j, "severity", severity_name(f->severity));
     json_str(j, "title", f->title);
@@ -33,9 +39,12 @@ static void finding_json(struct json *j, const struct finding *f)
     for (size_t i = 0; i < f->nfacts; i++)
         json_double(j, f->facts[i].key, f->facts[i].value);
     json_obj_end(j);
+    if (f->runtime)
+        json_str(j, "runtime", f->runtime);
+    if (f->cause)
+        json_str(j, "cause", f->cause);
     json_str(j, "why", f->why);
     json_str(j, "fix", f->fix);
-    json_obj_end(j);
 }
 
 void doctor_print_json(FILE *out, const struct snapshot *s, const struct doctor_report *r,
@@ -59,9 +68,20 @@ void doctor_print_json(FILE *out, const struct snapshot *s, const struct doctor_
     json_uint(&j, "server_side", r->tw_server);
     json_uint(&j, "client_side", r->tw_client);
     json_uint(&j, "other", r->tw_other);
+    json_uint(&j, "server_side_no_listener", r->tw_server_gone);
     json_obj_end(&j);
     json_bool(&j, "owners_read", s->owners_read);
     json_uint(&j, "processes_not_visible", s->procs_denied);
+    if (s->visibility_limit[0])
+        json_str(&j, "not_visible_because", s->visibility_limit);
+    json_obj_begin(&j, "close_wait");
+    json_uint(&j, "unaccepted", r->close_wait_unaccepted);
+    json_uint(&j, "closed_during_look", r->close_wait_gone);
+    if (s->confirm_s > 0) {
+        json_double(&j, "confirm_s", s->confirm_s);
+        json_uint(&j, "transient", r->close_wait_transient);
+    }
+    json_obj_end(&j);
     json_arr_begin(&j, "findings");
     for (size_t i = 0; i < r->n; i++)
         finding_json(&j, &r->items[i]);

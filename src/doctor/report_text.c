@@ -95,10 +95,46 @@ static void header(FILE *out, const struct snapshot *s, const struct doctor_repo
     fprintf(out, "closes    TIME_WAIT: %zu server-side (this host closed accepted connections "
                  "first), %zu client-side (this host closed its outgoing connections first)",
             r->tw_server, r->tw_client);
+    if (r->tw_server_gone)
+        fprintf(out, ", of the server-side %zu on ports with no listener now", r->tw_server_gone);
     if (r->tw_other)
         fprintf(out, ", %zu other", r->tw_other);
-    fprintf(out, "\n          CLOSE_WAIT: %zu in accept queues, %zu held by processes\n\n",
+    fprintf(out, "\n          CLOSE_WAIT: %zu in accept queues, %zu held by processes",
             r->close_wait_unaccepted, r->counts[TS_CLOSE_WAIT] - r->close_wait_unaccepted);
+    if (r->close_wait_gone)
+        fprintf(out, ", %zu closed during the look (no owner by then, gone when asked again)",
+                r->close_wait_gone);
+    if (s->confirm_s > 0)
+        fprintf(out, "\n          second look after %.1f s: %zu transient (closed or new in "
+                     "between), only those present at both looks are findings",
+                s->confirm_s, r->close_wait_transient);
+    fprintf(out, "\n\n");
+}
+
+/* Which processes of this namespace closer could not look into, and what
+ * is missing (a capability, a user namespace, a security module). */
+static void not_visible(FILE *out, const struct snapshot *s)
+{
+    fprintf(out, "not visible: the fds of %u process%s that may own sockets here (", s->procs_denied,
+            s->procs_denied == 1 ? "" : "es");
+    for (uint32_t i = 0; i < s->procs_denied && i < PROCFD_MAX_DENIED_LISTED; i++)
+        fprintf(out, "%spid %d %s uid %u", i ? ", " : "", (int)s->denied_list[i].pid,
+                s->denied_list[i].comm, (unsigned)s->denied_list[i].uid);
+    if (s->procs_denied > PROCFD_MAX_DENIED_LISTED)
+        fprintf(out, ", ...");
+    fprintf(out, "): %s", s->visibility_limit[0] ? s->visibility_limit : "permission denied");
+    size_t hidden = 0;
+    for (size_t i = 0; i < s->nsocks; i++) {
+        const struct tcp_sock *t = &s->socks[i];
+        const struct fd_ref *ref;
+        hidden += t->inode && t->state != TS_TIME_WAIT && !snapshot_owners(s, t->inode, &ref) &&
+                  !snapshot_sock_gone(s, t);
+    }
+    if (hidden)
+        fprintf(out, "; %zu socket%s here %s an owner closer cannot see\n", hidden,
+                hidden == 1 ? "" : "s", hidden == 1 ? "has" : "have");
+    else
+        fprintf(out, "; every socket of this namespace has a visible owner\n");
 }
 
 void doctor_print_text(FILE *out, const struct snapshot *s, const struct doctor_report *r,
@@ -119,8 +155,8 @@ void doctor_print_text(FILE *out, const struct snapshot *s, const struct doctor_
             fprintf(out, "  %-28s %s\n", f->id, f->title);
             continue;
         }
-        fprintf(out, "%s%-9s%s %s\n", sev_color(f->severity, v->color),
-                severity_name(f->severity), reset, f->id);
+        fprintf(out, "%s%-9s%s %s%s%s\n", sev_color(f->severity, v->color),
+                severity_name(f->severity), reset, f->id, v->tag ? "  " : "", v->tag ? v->tag : "");
         wrap(out, "", f->title);
         numbers(out, f);
         wrap(out, "why", f->why);
@@ -132,8 +168,7 @@ void doctor_print_text(FILE *out, const struct snapshot *s, const struct doctor_
     if (!s->owners_read)
         fprintf(out, "owners: not read\n");
     else if (s->procs_denied)
-        fprintf(out, "not visible: the fds of %u processes (permission denied; as root closer "
-                     "sees every process's sockets and epoll registrations)\n", s->procs_denied);
+        not_visible(out, s);
     fprintf(out, "result: %zu critical, %zu warning, %zu info\n", per_sev[SEV_CRITICAL],
             per_sev[SEV_WARNING], per_sev[SEV_INFO]);
 }

@@ -7,12 +7,21 @@
 #include <sys/socket.h>
 
 #include "doctor/doctor.h"
+#include "kernel/proctask.h"
+
+/* Owners kept per destination; a pool is usually one process. */
+#define DEST_OWNERS 4
 
 struct dest {
     uint8_t family, used;
     uint16_t dport;
     uint8_t src[16], dst[16];
-    unsigned total, tw, estab;
+    unsigned total, tw, estab, syn_sent;
+    /* Processes holding full sockets to this destination (TIME_WAIT has no
+     * owner): the most sockets first once sorted. */
+    uint32_t owner_proc[DEST_OWNERS];
+    unsigned owner_socks[DEST_OWNERS];
+    uint8_t nowners;
 };
 
 struct dest_table {
@@ -83,50 +92,199 @@ static int grow(struct dest_table *tb)
     return 0;
 }
 
+/* The program behind a destination's sockets decides which knob to name:
+ * the runtime from the process model (exe, cmdline, maps), else comm. */
+enum program { PROG_GENERIC, PROG_NGINX, PROG_HAPROXY, PROG_GO, PROG_NODE, PROG_PYTHON, PROG_JVM };
+
+static enum program client_program(const struct snapshot *s, uint32_t proc)
+{
+    const struct proc_model *m = snapshot_model(s, proc);
+    enum runtime rt = m ? (enum runtime)m->runtime
+                        : proctask_runtime_from_names(s->procs[proc].comm, "");
+    switch (rt) {
+    case RT_NGINX: return PROG_NGINX;
+    case RT_HAPROXY: return PROG_HAPROXY;
+    case RT_GO: return PROG_GO;
+    case RT_NODE: return PROG_NODE;
+    case RT_PYTHON: return PROG_PYTHON;
+    case RT_JVM: return PROG_JVM;
+    default: return PROG_GENERIC;
+    }
+}
+
+static const char *program_name(enum program p)
+{
+    static const char *const n[] = {"generic", "nginx", "haproxy", "go", "node", "python", "jvm"};
+    return n[p];
+}
+
+static const char *program_fix(enum program p)
+{
+    switch (p) {
+    case PROG_NGINX:
+        return "nginx opens one upstream connection per request unless the upstream block keeps "
+               "them: `upstream NAME { server ADDR; keepalive 32; }` (idle connections kept per "
+               "worker) and, in the location that proxies, `proxy_http_version 1.1;` and "
+               "`proxy_set_header Connection \"\";` (by default nginx speaks HTTP/1.0 with "
+               "`Connection: close` upstream).";
+    case PROG_HAPROXY:
+        return "HAProxy: reuse server connections (`http-reuse safe`, the default since 2.0, "
+               "or `aggressive`/`always`) and drop `option http-server-close` / `option "
+               "httpclose` from the backend and defaults: they close the server side after "
+               "every response.";
+    case PROG_GO:
+        return "Go net/http keeps only Transport.MaxIdleConnsPerHost idle connections per host "
+               "(2 by default) and closes the rest after use: raise MaxIdleConnsPerHost (and "
+               "MaxIdleConns) to the concurrency, and read every response body to EOF and "
+               "Close() it so the connection goes back to the pool.";
+    case PROG_NODE:
+        return "Node: send requests through one http.Agent with keepAlive: true (the global "
+               "agent keeps alive since Node 19) and maxSockets / maxFreeSockets at the "
+               "concurrency; undici's Pool does the same.";
+    case PROG_PYTHON:
+        return "Python: one requests.Session (not requests.get per call) with "
+               "HTTPAdapter(pool_maxsize=N) at the concurrency, or one urllib3.PoolManager / "
+               "httpx.Client shared by the callers.";
+    case PROG_JVM:
+        return "JVM: share one pooled client (Apache HttpClient "
+               "PoolingHttpClientConnectionManager with setDefaultMaxPerRoute, OkHttp's "
+               "ConnectionPool, java.net.http.HttpClient reused) instead of one per request.";
+    case PROG_GENERIC:
+        break;
+    }
+    return "The real fix is to stop opening a connection per request: a connection pool with "
+           "keep-alive in the client (and keep-alive honoured by the server).";
+}
+
 static int by_total(const void *a, const void *b)
 {
     const struct dest *x = a, *y = b;
     return (x->total < y->total) - (x->total > y->total);
 }
 
+/* Counts the owner of a full socket towards its destination. */
+static void count_owner(const struct snapshot *s, const struct tcp_sock *t, struct dest *d)
+{
+    const struct fd_ref *ref;
+    if (!snapshot_owners(s, t->inode, &ref))
+        return;
+    for (uint8_t i = 0; i < d->nowners; i++)
+        if (d->owner_proc[i] == ref->proc) {
+            d->owner_socks[i]++;
+            return;
+        }
+    if (d->nowners < DEST_OWNERS) {
+        d->owner_proc[d->nowners] = ref->proc;
+        d->owner_socks[d->nowners++] = 1;
+    }
+}
+
+static void sort_owners(struct dest *d)
+{
+    for (uint8_t i = 1; i < d->nowners; i++)
+        for (uint8_t j = i; j > 0 && d->owner_socks[j] > d->owner_socks[j - 1]; j--) {
+            unsigned n = d->owner_socks[j];
+            uint32_t p = d->owner_proc[j];
+            d->owner_socks[j] = d->owner_socks[j - 1];
+            d->owner_proc[j] = d->owner_proc[j - 1];
+            d->owner_socks[j - 1] = n;
+            d->owner_proc[j - 1] = p;
+        }
+}
+
+/* "nginx (pid 12, 4 sockets), curl (pid 20, 1 socket)" */
+static void owners_text(const struct snapshot *s, const struct dest *d, char *buf, size_t len)
+{
+    size_t off = 0;
+    buf[0] = 0;
+    for (uint8_t i = 0; i < d->nowners && off < len; i++) {
+        const struct proc_info *p = &s->procs[d->owner_proc[i]];
+        int n = snprintf(buf + off, len - off, "%s%s (pid %d, runtime %s, %u open socket%s)",
+                         i ? ", " : "", p->comm, (int)p->pid,
+                         program_name(client_program(s, d->owner_proc[i])), d->owner_socks[i],
+                         d->owner_socks[i] == 1 ? "" : "s");
+        if (n < 0)
+            break;
+        off += (size_t)n;
+    }
+}
+
+static bool reuse_applies(const struct snapshot *s, const struct dest *d)
+{
+    if (s->sys.timestamps == 0)
+        return false;
+    return s->sys.tw_reuse == 1 || (s->sys.tw_reuse == 2 && tcp_addr_is_loopback(d->family, d->dst));
+}
+
 static void describe(struct finding *f, const struct dest *d, const struct snapshot *s,
                      uint32_t range)
 {
-    char addr[64];
+    char addr[64], owners[300];
     tcp_addr_format(f->dest, d->family, d->dst, d->dport);
     tcp_addr_format(addr, d->family, d->src, 0);
     snprintf(f->source, sizeof f->source, "%.*s", (int)strlen(addr) - 2, addr);
     f->count = d->tw;
     double pct = range ? 100.0 * d->total / range : 0;
+    bool full = range && d->total >= range, reuse = reuse_applies(s, d);
+    enum program prog = PROG_GENERIC;
+    if (d->nowners) {
+        const struct proc_info *p = &s->procs[d->owner_proc[0]];
+        f->pid = p->pid;
+        snprintf(f->comm, sizeof f->comm, "%s", p->comm);
+        prog = client_program(s, d->owner_proc[0]);
+        f->runtime = program_name(prog);
+        finding_fact(f, "owner_sockets", d->owner_socks[0]);
+    }
     finding_fact(f, "sockets", d->total);
     finding_fact(f, "time_wait", d->tw);
     finding_fact(f, "established", d->estab);
+    finding_fact(f, "syn_sent", d->syn_sent);
     finding_fact(f, "ephemeral_range", range);
     finding_fact(f, "range_used_pct", pct);
     finding_fact(f, "tcp_tw_reuse", (double)s->sys.tw_reuse);
     finding_fact(f, "tcp_timestamps", (double)s->sys.timestamps);
+    owners_text(s, d, owners, sizeof owners);
     snprintf(f->title, sizeof f->title,
              "%s from %s: %u sockets (%u TIME_WAIT, %u ESTAB) use %.1f%% of the %u-port "
-             "ephemeral range", f->dest, f->source, d->total, d->tw, d->estab, pct, range);
-    snprintf(f->why, sizeof f->why,
+             "ephemeral range%s%s%s", f->dest, f->source, d->total, d->tw, d->estab, pct, range,
+             full ? (reuse ? "; the range is full" : "; connect() fails now (EADDRNOTAVAIL)") : "",
+             d->nowners ? "; held by " : "", d->nowners ? s->procs[d->owner_proc[0]].comm : "");
+    int off = snprintf(f->why, sizeof f->why,
              "This host is the client and closed these connections first, so it holds their "
              "TIME_WAIT for 60 s. Each connection to %s from %s needs its own local port from "
              "net.ipv4.ip_local_port_range (%ld-%ld); when they are all in use connect() fails "
-             "with EADDRNOTAVAIL.", f->dest, f->source, s->sys.port_lo, s->sys.port_hi);
-    const char *reuse =
+             "with EADDRNOTAVAIL (\"Cannot assign requested address\"; nginx logs \"connect() "
+             "failed (99: ...)\" and answers 502). ", f->dest, f->source, s->sys.port_lo,
+             s->sys.port_hi);
+    if (off > 0 && (size_t)off < sizeof f->why) {
+        if (full)
+            off += snprintf(f->why + off, sizeof f->why - (size_t)off, "%s ",
+                            reuse ? "All the ports are taken: new connections live only by "
+                                    "taking over TIME_WAIT ports older than 1 s "
+                                    "(tcp_tw_reuse)."
+                                  : "All the ports are taken and tcp_tw_reuse does not apply "
+                                    "here: connect() to this destination fails now.");
+    }
+    if (off > 0 && (size_t)off < sizeof f->why)
+        snprintf(f->why + off, sizeof f->why - (size_t)off, "%s%s",
+                 d->nowners ? "The open sockets to this destination belong to: "
+                            : "No open socket to this destination is left to name the program "
+                              "(TIME_WAIT has no owner): run doctor while the traffic flows.",
+                 d->nowners ? owners : "");
+    const char *reuse_text =
         s->sys.tw_reuse == 1 ? "tcp_tw_reuse=1 is on: connect() may already reuse a TIME_WAIT "
                                "port after 1 s when timestamps are on"
         : s->sys.tw_reuse == 2 ? "tcp_tw_reuse=2 (the default) reuses TIME_WAIT ports for "
                                  "loopback destinations only"
                                : "tcp_tw_reuse=0: no reuse";
-    snprintf(f->fix, sizeof f->fix,
-             "The real fix is to stop opening a connection per request: a connection pool with "
-             "keep-alive in the client (and keep-alive honoured by the server). %s. "
-             "tcp_tw_reuse=1 (needs tcp_timestamps=1, now %ld) lets new OUTGOING connections "
-             "take over a TIME_WAIT port safely; it changes nothing for server-side TIME_WAIT "
-             "and does not shorten TIME_WAIT. More source addresses or a wider "
-             "ip_local_port_range add room; tcp_fin_timeout has no effect on TIME_WAIT.",
-             reuse, s->sys.timestamps);
+    off = snprintf(f->fix, sizeof f->fix, "%s ", program_fix(prog));
+    if (off > 0 && (size_t)off < sizeof f->fix)
+        snprintf(f->fix + off, sizeof f->fix - (size_t)off,
+                 "%s. tcp_tw_reuse=1 (needs tcp_timestamps=1, now %ld) lets new OUTGOING "
+                 "connections take over a TIME_WAIT port safely; it changes nothing for "
+                 "server-side TIME_WAIT and does not shorten TIME_WAIT. More source addresses or "
+                 "a wider ip_local_port_range add room; tcp_fin_timeout has no effect on "
+                 "TIME_WAIT.", reuse_text, s->sys.timestamps);
 }
 
 int rules_client(const struct snapshot *s, const struct doctor_opts *o, struct doctor_report *r)
@@ -146,6 +304,9 @@ int rules_client(const struct snapshot *s, const struct doctor_opts *o, struct d
         d->total++;
         d->tw += t->state == TS_TIME_WAIT;
         d->estab += t->state == TS_ESTABLISHED;
+        d->syn_sent += t->state == TS_SYN_SENT;
+        if (t->inode)
+            count_owner(s, t, d);
     }
     size_t n = 0;
     for (size_t i = 0; i < tb.cap; i++)
@@ -155,7 +316,7 @@ int rules_client(const struct snapshot *s, const struct doctor_opts *o, struct d
         qsort(tb.slots, n, sizeof *tb.slots, by_total);
     int rc = 0;
     for (size_t i = 0; i < n && !rc; i++) {
-        const struct dest *d = &tb.slots[i];
+        struct dest *d = &tb.slots[i];
         unsigned pct = range ? (unsigned)(100ull * d->total / range) : 0;
         if (d->total < o->client_min_sockets && pct < 10)
             break; /* sorted: the rest are smaller */
@@ -163,10 +324,12 @@ int rules_client(const struct snapshot *s, const struct doctor_opts *o, struct d
                             : pct >= o->client_warn_pct ? SEV_WARNING
                                                         : SEV_INFO;
         struct finding *f = doctor_add(r, "client-port-pressure", sev);
-        if (!f)
+        if (!f) {
             rc = -1;
-        else
+        } else {
+            sort_owners(d);
             describe(f, d, s, range);
+        }
     }
     free(tb.slots);
     return rc;

@@ -197,14 +197,36 @@ static int by_count(const void *a, const void *b)
     return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
+/* The CLOSE_WAIT of the first --confirm look that were closed by the
+ * second: counted as transient beside the new ones that did not persist. */
+static size_t closed_since_first_look(const struct snapshot *s, size_t persisted)
+{
+    return s->confirm_s > 0 && s->ncw_before > persisted ? s->ncw_before - persisted : 0;
+}
+
 int rules_close_wait(const struct snapshot *s, const struct doctor_opts *o, struct doctor_report *r)
 {
     struct cw_groups gs = {0};
-    for (size_t i = 0; i < s->nsocks; i++)
-        if (s->socks[i].state == TS_CLOSE_WAIT && classify(s, &s->socks[i], &gs, r) < 0) {
+    size_t persisted = 0;
+    for (size_t i = 0; i < s->nsocks; i++) {
+        const struct tcp_sock *t = &s->socks[i];
+        if (t->state != TS_CLOSE_WAIT)
+            continue;
+        if (snapshot_sock_gone(s, t)) {
+            r->close_wait_gone++;
+            continue;
+        }
+        if (!snapshot_cw_persisted(s, t)) {
+            r->close_wait_transient++;
+            continue;
+        }
+        persisted++;
+        if (classify(s, t, &gs, r) < 0) {
             free(gs.g);
             return -1;
         }
+    }
+    r->close_wait_transient += closed_since_first_look(s, persisted);
     if (gs.n)
         qsort(gs.g, gs.n, sizeof *gs.g, by_count);
     int rc = 0;

@@ -1,17 +1,29 @@
 /* server-time-wait and tw-bucket-overflow: TIME_WAIT on this host's own
- * listening ports means this host sent the first FIN on those accepted
- * connections. */
+ * server ports means this host sent the first FIN on those accepted
+ * connections. The side is decided per socket (tw_side); the rate comes from
+ * the TIME_WAIT timers (each socket's age = 60 s - time left); the cause
+ * (no keep-alive, request cap, idle timeout) from the ESTABLISHED
+ * connections still on the port (tw_cause.c). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "doctor/doctor.h"
+#include "doctor/tw_cause.h"
 
 /* Linux TCP_TIMEWAIT_LEN: fixed, not a sysctl. */
 #define TW_LEN_MS 60000u
+/* A local port in the ephemeral range still counts as a server's port when
+ * this many TIME_WAIT on it come from peers' ephemeral ports: connect()
+ * shares a local port only between different destinations, never across a
+ * pile of one client's ports. */
+#define TW_SHARED_PORT_MIN 16
 
 struct tw_port {
-    unsigned n, last10s, estab;
-    unsigned oldest_ms;
+    unsigned n, last10s;
+    unsigned oldest_ms, newest_ms;
+    unsigned peak_1s, peak_age_ms; /* most closes in one 1 s window, and when */
+    bool gone;                     /* no listener on the port now */
 };
 
 static unsigned tw_age_ms(const struct tcp_sock *t)
@@ -19,8 +31,58 @@ static unsigned tw_age_ms(const struct tcp_sock *t)
     return t->expires_ms >= TW_LEN_MS ? 0 : TW_LEN_MS - t->expires_ms;
 }
 
+/* Who sent the first FIN of a TIME_WAIT socket, from its ports: a listening
+ * local port is a server's; so is a local port outside the ephemeral range
+ * whose peer's port is inside it (the listener is gone: a restarted or
+ * stopped server), or one that many peers' ephemeral ports share. */
+enum tw_side tw_side(const struct snapshot *s, const struct tcp_sock *t, const uint32_t *shared)
+{
+    if (snapshot_is_listen_port(s, t->sport))
+        return TW_SERVER;
+    bool local_eph = snapshot_port_ephemeral(s, t->sport);
+    bool peer_eph = snapshot_port_ephemeral(s, t->dport);
+    if (peer_eph && (!local_eph || (shared && shared[t->sport] >= TW_SHARED_PORT_MIN)))
+        return TW_SERVER_GONE;
+    return local_eph ? TW_CLIENT : TW_OTHER;
+}
+
+/* shared[port] = TIME_WAIT on local port whose peer port is ephemeral. */
+static uint32_t *count_shared(const struct snapshot *s)
+{
+    uint32_t *shared = calloc(65536, sizeof *shared);
+    if (!shared)
+        return NULL;
+    for (size_t i = 0; i < s->nsocks; i++) {
+        const struct tcp_sock *t = &s->socks[i];
+        if (t->state == TS_TIME_WAIT && snapshot_port_ephemeral(s, t->dport))
+            shared[t->sport]++;
+    }
+    return shared;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Most closes in any 1 s window, from the ages (ms) of one port's TIME_WAIT
+ * sockets, sorted ascending. */
+static void peak_window(const uint32_t *ages, size_t n, struct tw_port *p)
+{
+    size_t lo = 0;
+    for (size_t hi = 0; hi < n; hi++) {
+        while (ages[hi] - ages[lo] >= 1000)
+            lo++;
+        if (hi - lo + 1 > p->peak_1s) {
+            p->peak_1s = (unsigned)(hi - lo + 1);
+            p->peak_age_ms = ages[lo];
+        }
+    }
+}
+
 static void describe_server_tw(struct finding *f, uint16_t port, const struct tw_port *p,
-                               const struct doctor_opts *o)
+                               const struct tw_evidence *ev, const struct doctor_opts *o)
 {
     double rate60 = p->n / 60.0, rate10 = p->last10s / 10.0;
     f->port = port;
@@ -29,81 +91,149 @@ static void describe_server_tw(struct finding *f, uint16_t port, const struct tw
         f->severity = SEV_WARNING;
     finding_fact(f, "closes_per_s_60s", rate60);
     finding_fact(f, "closes_per_s_10s", rate10);
+    finding_fact(f, "peak_closes_per_s_1s", p->peak_1s);
+    finding_fact(f, "peak_age_s", p->peak_age_ms / 1000.0);
+    finding_fact(f, "closes_span_s", (p->oldest_ms - p->newest_ms) / 1000.0);
     finding_fact(f, "oldest_age_s", p->oldest_ms / 1000.0);
-    finding_fact(f, "established_on_port", p->estab);
+    finding_fact(f, "listener", !p->gone);
+    finding_fact(f, "established_on_port", ev->estab);
+    char span[64] = "";
+    if (p->n > 1)
+        snprintf(span, sizeof span, ", all %u within %.2f s", p->n,
+                 (p->oldest_ms - p->newest_ms) / 1000.0);
     snprintf(f->title, sizeof f->title,
-             "port %u: %u TIME_WAIT — this host closed those accepted connections first "
-             "(%.1f closes/s over 60 s, %.1f/s over the last 10 s)",
-             port, p->n, rate60, rate10);
-    snprintf(f->why, sizeof f->why,
-             "Only the side that sends the first FIN enters TIME_WAIT, for 60 s fixed on Linux. "
-             "These sockets sit on listening port %u, so the server closed first. Each one "
-             "stays 60 s; %u of them mean about %.1f server-side closes per second.",
-             port, p->n, rate60);
-    snprintf(f->fix, sizeof f->fix,
-             "Find which of the three usual causes it is: (1) keep-alive off or `Connection: "
-             "close` from either side, or HTTP/1.0 without keep-alive: one request per "
-             "connection, the close rate equals the request rate and few connections (%u now) "
-             "stay ESTABLISHED; (2) the keep-alive idle timeout (nginx keepalive_timeout): "
-             "closes follow idle periods, rate far below the request rate, clients reconnect "
-             "after pauses; (3) the keep-alive request cap (keepalive_requests): the close rate "
-             "is the request rate / cap. `closer probe URL` measures the cap and the idle "
-             "timeout. Fix: keep-alive on both sides, a higher request cap, and "
-             "`Keep-Alive: timeout=N` a little below the server's idle timeout so clients close "
-             "first. Server-side TIME_WAIT costs no ephemeral ports; tcp_tw_reuse does not "
-             "apply to it and tcp_fin_timeout does not shorten it.",
-             p->estab);
+             "port %u%s: %u TIME_WAIT — this host closed those accepted connections first "
+             "(peak %u closes in 1 s%s; %.1f/s over 60 s, %.1f/s over 10 s); cause: %s",
+             port, p->gone ? " (no listener now)" : "", p->n, p->peak_1s,
+             p->n > 1 && p->oldest_ms - p->newest_ms < 1000 ? span : "", rate60, rate10,
+             tw_cause_name(ev->cause));
+    int off = snprintf(f->why, sizeof f->why,
+                       "Only the side that sends the first FIN enters TIME_WAIT, for 60 s fixed "
+                       "on Linux. %s %u TIME_WAIT mean %.1f closes/s on average over 60 s; the "
+                       "timers put the busiest second %.1f s ago with %u closes. ",
+                       p->gone ? "Nothing listens on this port now, but the peers' ports are "
+                                 "ephemeral and this one is not: a server that stopped or "
+                                 "restarted closed these connections first, and TIME_WAIT "
+                                 "outlives it by up to 60 s."
+                               : "These sockets sit on a listening port, so the server closed "
+                                 "first.",
+                       p->n, rate60, p->peak_age_ms / 1000.0, p->peak_1s);
+    if (off > 0 && (size_t)off < sizeof f->why)
+        tw_cause_why(ev, f->why + off, sizeof f->why - (size_t)off);
+    off = 0;
+    if (p->gone)
+        off = snprintf(f->fix, sizeof f->fix,
+                       "The pile expires by itself within %.0f s. A new server on port %u "
+                       "needs SO_REUSEADDR to bind() while it lasts (without it bind() fails "
+                       "with EADDRINUSE). ", (TW_LEN_MS - p->newest_ms) / 1000.0, port);
+    if (off >= 0 && (size_t)off < sizeof f->fix)
+        tw_cause_fix(ev, f->fix + off, sizeof f->fix - (size_t)off);
+    tw_cause_facts(ev, f);
 }
 
-static const struct tw_port *sort_ctx;
-static int by_count(const void *a, const void *b)
+static int by_count(const void *a, const void *b, void *ctx)
 {
-    unsigned x = sort_ctx[*(const uint16_t *)a].n, y = sort_ctx[*(const uint16_t *)b].n;
-    if (x != y)
-        return x > y ? -1 : 1;
-    return (*(const uint16_t *)a > *(const uint16_t *)b) - (*(const uint16_t *)a < *(const uint16_t *)b);
+    const struct tw_port *ports = ctx;
+    uint16_t pa = *(const uint16_t *)a, pb = *(const uint16_t *)b;
+    if (ports[pa].n != ports[pb].n)
+        return ports[pa].n > ports[pb].n ? -1 : 1;
+    return (pa > pb) - (pa < pb);
+}
+
+/* Ages of the server-side TIME_WAIT, grouped by port (counting sort), each
+ * group sorted. */
+struct tw_ages {
+    uint32_t *ages;
+    uint32_t *start; /* 65537 offsets */
+};
+
+static int collect_ages(const struct snapshot *s, const uint32_t *shared, struct tw_port *ports,
+                        struct doctor_report *r, struct tw_ages *a)
+{
+    a->start = calloc(65537, sizeof *a->start);
+    if (!a->start)
+        return -1;
+    for (size_t i = 0; i < s->nsocks; i++) {
+        const struct tcp_sock *t = &s->socks[i];
+        if (t->state != TS_TIME_WAIT)
+            continue;
+        enum tw_side side = tw_side(s, t, shared);
+        r->tw_server += side == TW_SERVER || side == TW_SERVER_GONE;
+        r->tw_server_gone += side == TW_SERVER_GONE;
+        r->tw_client += side == TW_CLIENT;
+        r->tw_other += side == TW_OTHER;
+        if (side != TW_SERVER && side != TW_SERVER_GONE)
+            continue;
+        struct tw_port *p = &ports[t->sport];
+        unsigned age = tw_age_ms(t);
+        if (!p->n || age < p->newest_ms)
+            p->newest_ms = age;
+        if (age > p->oldest_ms)
+            p->oldest_ms = age;
+        p->n++;
+        p->last10s += age <= 10000;
+        p->gone = side == TW_SERVER_GONE;
+        a->start[t->sport + 1]++;
+    }
+    for (int p = 1; p <= 65536; p++)
+        a->start[p] += a->start[p - 1];
+    a->ages = malloc((a->start[65536] + 1) * sizeof *a->ages);
+    uint32_t *fill = malloc(65536 * sizeof *fill);
+    if (!a->ages || !fill) {
+        free(fill);
+        return -1;
+    }
+    memcpy(fill, a->start, 65536 * sizeof *fill);
+    for (size_t i = 0; i < s->nsocks; i++) {
+        const struct tcp_sock *t = &s->socks[i];
+        if (t->state == TS_TIME_WAIT && ports[t->sport].n &&
+            (tw_side(s, t, shared) == TW_SERVER || tw_side(s, t, shared) == TW_SERVER_GONE))
+            a->ages[fill[t->sport]++] = tw_age_ms(t);
+    }
+    free(fill);
+    return 0;
+}
+
+static int report_ports(const struct snapshot *s, const struct doctor_opts *o,
+                        struct doctor_report *r, struct tw_port *ports, const struct tw_ages *a)
+{
+    uint16_t *order = malloc(65536 * sizeof *order);
+    if (!order)
+        return -1;
+    int nports = 0, rc = 0;
+    for (int p = 1; p < 65536; p++) {
+        if (!ports[p].n)
+            continue;
+        order[nports++] = (uint16_t)p;
+        uint32_t *ages = a->ages + a->start[p];
+        qsort(ages, ports[p].n, sizeof *ages, cmp_u32);
+        peak_window(ages, ports[p].n, &ports[p]);
+    }
+    qsort_r(order, (size_t)nports, sizeof *order, by_count, ports);
+    for (int i = 0; i < nports && !rc; i++) {
+        struct tw_evidence ev;
+        tw_cause_gather(s, order[i], ports[order[i]].peak_1s, ports[order[i]].n, &ev);
+        struct finding *f = doctor_add(r, "server-time-wait", SEV_INFO);
+        if (!f)
+            rc = -1;
+        else
+            describe_server_tw(f, order[i], &ports[order[i]], &ev, o);
+    }
+    free(order);
+    return rc;
 }
 
 static int server_tw(const struct snapshot *s, const struct doctor_opts *o, struct doctor_report *r)
 {
     struct tw_port *ports = calloc(65536, sizeof *ports);
-    if (!ports)
-        return -1;
-    for (size_t i = 0; i < s->nsocks; i++) {
-        const struct tcp_sock *t = &s->socks[i];
-        if (!snapshot_is_listen_port(s, t->sport))
-            continue;
-        struct tw_port *p = &ports[t->sport];
-        if (t->state == TS_ESTABLISHED) {
-            p->estab++;
-        } else if (t->state == TS_TIME_WAIT) {
-            unsigned age = tw_age_ms(t);
-            p->n++;
-            p->last10s += age <= 10000;
-            if (age > p->oldest_ms)
-                p->oldest_ms = age;
-        }
-    }
-    /* Biggest piles first. */
-    int rc = 0, nports = 0;
-    uint16_t *order = malloc(65536 * sizeof *order);
-    if (!order) {
-        free(ports);
-        return -1;
-    }
-    for (int p = 1; p < 65536; p++)
-        if (ports[p].n)
-            order[nports++] = (uint16_t)p;
-    sort_ctx = ports;
-    qsort(order, (size_t)nports, sizeof *order, by_count);
-    for (int i = 0; i < nports && !rc; i++) {
-        struct finding *f = doctor_add(r, "server-time-wait", SEV_INFO);
-        if (!f)
-            rc = -1;
-        else
-            describe_server_tw(f, order[i], &ports[order[i]], o);
-    }
-    free(order);
+    uint32_t *shared = count_shared(s);
+    struct tw_ages a = {0};
+    int rc = -1;
+    if (ports && shared && collect_ages(s, shared, ports, r, &a) == 0)
+        rc = report_ports(s, o, r, ports, &a);
+    free(a.ages);
+    free(a.start);
+    free(shared);
     free(ports);
     return rc;
 }
@@ -125,7 +255,8 @@ static int tw_buckets(const struct snapshot *s, struct doctor_report *r)
     finding_fact(f, "TCPTimeWaitOverflow", (double)overflow);
     snprintf(f->title, sizeof f->title,
              "TIME_WAIT table %s: %zu of tcp_max_tw_buckets=%ld; TCPTimeWaitOverflow=%lld",
-             near ? "at its cap" : "overflowed since boot", tw, cap, overflow);
+             near ? "at its cap" : "overflowed (counted in this network namespace)", tw, cap,
+             overflow);
     snprintf(f->why, sizeof f->why,
              "Beyond net.ipv4.tcp_max_tw_buckets the kernel does not create the TIME_WAIT "
              "socket at all (the connection is destroyed at once) and counts "

@@ -91,8 +91,13 @@ void states_print_table(FILE *out, const struct snapshot *s, const struct states
         format_timer(tm, sizeof tm, t);
         if (o->processes)
             format_owners(own, sizeof own, s, t);
-        fprintf(out, "%-11s %6u %6u %-*s %-*s %-16s%s%s\n", tcp_state_label(t->state),
+        fprintf(out, "%-11s %6u %6u %-*s %-*s %-16s%s%s", tcp_state_label(t->state),
                 t->rqueue, t->wqueue, lw, l, pw, p, tm, o->processes ? " " : "", own);
+        if (o->extended)
+            fprintf(out, " uid:%u ino:%llu", t->uid, (unsigned long long)t->inode);
+        /* A reader that went away (closer states | head) ends the listing. */
+        if (putc('\n', out) == EOF)
+            break;
     }
 }
 

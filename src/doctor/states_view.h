@@ -11,6 +11,7 @@ struct states_view_opts {
     struct sock_filter filter;
     bool processes; /* owner column (needs snapshot with owners) */
     bool header;
+    bool extended;  /* uid and inode, as ss -e */
 };
 
 /* Counts per state (index tcp_state; NEW_SYN_RECV folded into SYN_RECV). */

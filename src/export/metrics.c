@@ -4,6 +4,8 @@
 #include "export/metrics.h"
 
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -88,37 +90,54 @@ static void write_dests(struct prom *p, const struct snapshot *s, struct agg *a,
     prom_sample(p, "", (double)rest, "destination", "other", NULL);
 }
 
+/* Gauges, not a histogram: these are the sockets present now, so their
+ * counts go down as TIME_WAIT expires, which a histogram's counters must
+ * never do (rate() would read every expiry as a reset). */
 static void write_tw_age(struct prom *p, const struct agg *a)
 {
-    prom_family(p, "closer_time_wait_age_seconds", "histogram",
-                "Age of TIME_WAIT sockets (60 s minus the timer left); the count over time gives the close rate.");
+    prom_family(p, "closer_time_wait_sockets_by_age", "gauge",
+                "TIME_WAIT sockets at most max_age_seconds old (60 s minus the timer left), cumulative.");
     char le[16];
     for (int b = 0; b < AGG_TW_BUCKETS; b++) {
         snprintf(le, sizeof le, "%g", agg_tw_bucket_le[b]);
-        prom_sample(p, "_bucket", (double)a->tw_buckets[b], "le", le, NULL);
+        prom_sample(p, "", (double)a->tw_buckets[b], "max_age_seconds", le, NULL);
     }
-    prom_sample(p, "_bucket", (double)a->tw_count, "le", "+Inf", NULL);
-    prom_sample(p, "_sum", a->tw_age_sum, NULL);
-    prom_sample(p, "_count", (double)a->tw_count, NULL);
+    prom_family(p, "closer_time_wait_entries_per_second", "gauge",
+                "Sockets that entered TIME_WAIT per second, averaged over the window (each stays 60 s).");
+    for (int b = 0; b < AGG_TW_BUCKETS; b++)
+        if (agg_tw_bucket_le[b] == 10)
+            prom_sample(p, "", (double)a->tw_buckets[b] / 10, "window", "10s", NULL);
+    prom_sample(p, "", (double)a->tw_count / 60, "window", "60s", NULL);
 }
 
+/* CLOSE_WAIT by process name, not pid: a pid label makes new series at every
+ * restart, and the name is what an alert should say. */
 static void write_close_wait(struct prom *p, const struct snapshot *s, struct agg *a, unsigned top)
 {
     agg_sort_procs(a);
+    struct named { const char *comm; uint64_t n; } *by = calloc(a->nprocs + 1, sizeof *by);
+    size_t nby = 0;
+    for (size_t i = 0; by && i < a->nprocs; i++) {
+        size_t k = 0;
+        while (k < nby && strcmp(by[k].comm, a->procs[i].comm))
+            k++;
+        if (k == nby)
+            by[nby++].comm = a->procs[i].comm;
+        by[k].n += a->procs[i].close_wait;
+    }
     prom_family(p, "closer_close_wait_sockets", "gauge",
-                "CLOSE_WAIT sockets by owning process (top processes; the rest in pid=\"other\"; pid=\"none\": unaccepted or owner not visible).");
-    char pid[16];
+                "CLOSE_WAIT sockets by owning process name (owner=\"process\"; the rest summed in owner=\"other\"; owner=\"none\": unaccepted or owner not visible).");
     uint64_t rest = 0;
-    for (size_t i = 0; i < a->nprocs; i++) {
+    for (size_t i = 0; i < nby; i++) { /* procs were sorted by count: names come in that order */
         if (i >= top) {
-            rest += a->procs[i].close_wait;
+            rest += by[i].n;
             continue;
         }
-        snprintf(pid, sizeof pid, "%d", (int)a->procs[i].pid);
-        prom_sample(p, "", a->procs[i].close_wait, "pid", pid, "comm", a->procs[i].comm, NULL);
+        prom_sample(p, "", (double)by[i].n, "comm", by[i].comm, "owner", "process", NULL);
     }
-    prom_sample(p, "", (double)rest, "pid", "other", "comm", "", NULL);
-    prom_sample(p, "", a->close_wait_unowned, "pid", "none", "comm", "", NULL);
+    free(by);
+    prom_sample(p, "", (double)rest, "comm", "", "owner", "other", NULL);
+    prom_sample(p, "", a->close_wait_unowned, "comm", "", "owner", "none", NULL);
     prom_family(p, "closer_owners_visible", "gauge",
                 "1 when socket owners (processes) were read, 0 when not (no root, or disabled).");
     prom_sample(p, "", s->owners_read, NULL);
@@ -141,6 +160,10 @@ static void write_findings(struct prom *p, const struct metrics_opts *o)
     prom_family(p, "closer_doctor_findings", "gauge",
                 "Findings of closer doctor by id and severity (see closer doctor for why and the fix).");
     for (size_t i = 0; i < o->nfindings; i++) {
+        /* The sysctl audit is always there at info: a series that is always
+         * 1 says nothing (doctor shows it). */
+        if (!strncmp(o->findings[i].id, "sysctl-", 7) && !strcmp(o->findings[i].severity, "info"))
+            continue;
         /* One series per (id, severity): count the first of each pair only. */
         int seen = 0;
         for (size_t j = 0; j < i && !seen; j++)
@@ -204,6 +227,13 @@ static void write_sysctls(struct prom *p, const struct sysctls *y)
         if (rows[i].v >= 0) prom_sample(p, "", (double)rows[i].v, "name", rows[i].name, NULL);
 }
 
+static void write_build_info(struct prom *p)
+{
+    prom_family(p, "closer_build_info", "gauge",
+                "Always 1; the labels say which closer build answers (version, compiler).");
+    prom_sample(p, "", 1, "version", CLOSER_VERSION, "compiler", __VERSION__, NULL);
+}
+
 int metrics_write(FILE *out, const struct snapshot *s, const struct metrics_opts *o)
 {
     double t0 = now_ms();
@@ -211,6 +241,7 @@ int metrics_write(FILE *out, const struct snapshot *s, const struct metrics_opts
     if (agg_build(&a, s)) return -1;
     struct prom p;
     prom_init(&p, out);
+    write_build_info(&p);
     write_states(&p, &a);
     write_ports(&p, &a, o->top_ports);
     write_dests(&p, s, &a, o->top_destinations);

@@ -5,30 +5,46 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "util/utf8.h"
+
 void prom_init(struct prom *p, FILE *out)
 {
     p->out = out;
     p->family[0] = 0;
 }
 
-void prom_escape_help(FILE *out, const char *v)
+/* The exposition format is UTF-8 with no escape for a raw byte: bytes that
+ * are not UTF-8 (a process name cut mid-character by the kernel) become
+ * U+FFFD, one per maximal ill-formed subpart (as JSON output does). Left
+ * raw, they make Prometheus reject the scrape and mark the whole target
+ * down. quote: also escape '"' (label values; HELP text leaves quotes as
+ * they are). */
+static void write_escaped(FILE *out, const char *v, int quote)
 {
-    for (; *v; v++) {
-        if (*v == '\\') fputs("\\\\", out);
-        else if (*v == '\n') fputs("\\n", out);
-        else fputc(*v, out);
+    size_t len = strlen(v);
+    for (size_t i = 0; i < len;) {
+        int n = utf8_next(v + i, len - i);
+        if (n < 0) {
+            fputs(UTF8_REPLACEMENT, out);
+            i += (size_t)-n;
+            continue;
+        }
+        char c = v[i];
+        if (n == 1 && c == '\\')
+            fputs("\\\\", out);
+        else if (n == 1 && c == '\n')
+            fputs("\\n", out);
+        else if (n == 1 && c == '"' && quote)
+            fputs("\\\"", out);
+        else
+            fwrite(v + i, 1, (size_t)n, out);
+        i += (size_t)n;
     }
 }
 
-void prom_escape_label(FILE *out, const char *v)
-{
-    for (; *v; v++) {
-        if (*v == '\\') fputs("\\\\", out);
-        else if (*v == '"') fputs("\\\"", out);
-        else if (*v == '\n') fputs("\\n", out);
-        else fputc(*v, out);
-    }
-}
+void prom_escape_help(FILE *out, const char *v) { write_escaped(out, v, 0); }
+
+void prom_escape_label(FILE *out, const char *v) { write_escaped(out, v, 1); }
 
 void prom_value(FILE *out, double v)
 {

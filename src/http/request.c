@@ -70,11 +70,59 @@ static bool target_form_ok(struct slice t)
     return true;
 }
 
+/* Methods are case-sensitive (RFC 9110 9.1) and every registered one is
+ * upper case: "head" is not HEAD, and a proxy that forwards it as an
+ * unknown method could frame the response differently. As nginx: 400. */
+static bool is_method_char(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || c == '_' || c == '-';
+}
+
+/* The Host value (RFC 9110 7.2): uri-host [":" port], where uri-host is an
+ * IP-literal in brackets or a reg-name (RFC 3986 3.2.2). As nginx, also no
+ * empty host, no leading dot and no ".." (it would name a directory). */
+static bool host_ok(struct slice v)
+{
+    size_t i = 0;
+    if (v.len && v.ptr[0] == '[') {
+        for (i = 1; i < v.len && v.ptr[i] != ']'; i++)
+            if (!isxdigit((unsigned char)v.ptr[i]) && !strchr(":.vV", v.ptr[i]))
+                return false;
+        if (i == v.len || i == 1)
+            return false;
+        i++;
+    } else {
+        for (; i < v.len && v.ptr[i] != ':'; i++) {
+            unsigned char c = (unsigned char)v.ptr[i];
+            if (c == '%') {
+                if (i + 2 >= v.len || !isxdigit((unsigned char)v.ptr[i + 1]) ||
+                    !isxdigit((unsigned char)v.ptr[i + 2]))
+                    return false;
+                i += 2;
+            } else if (!isalnum(c) && (!c || !strchr("-._~!$&'()*+,;=", c))) {
+                return false;
+            } else if (c == '.' && (i == 0 || v.ptr[i - 1] == '.')) {
+                return false;
+            }
+        }
+        if (i == 0)
+            return false;
+    }
+    if (i == v.len)
+        return true;
+    if (v.ptr[i] != ':' || v.len - i - 1 > 5)
+        return false;
+    for (i++; i < v.len; i++)
+        if (!isdigit((unsigned char)v.ptr[i]))
+            return false;
+    return true;
+}
+
 static int parse_request_line(const char *b, size_t end, struct http_request *r,
                               const struct http_limits *lim)
 {
     size_t i = 0;
-    while (i < end && is_tchar((unsigned char)b[i]))
+    while (i < end && is_method_char((unsigned char)b[i]))
         i++;
     if (i == 0 || i >= end || b[i] != ' ')
         return fail(r, 400);
@@ -162,6 +210,8 @@ static int interpret(struct http_request *r, const struct http_header *h, bool *
             return fail(r, 400);
         *seen_host = true;
         r->host = h->value;
+        if (!host_ok(h->value))
+            return fail(r, 400);
     } else if (slice_eq_ci(h->name, "connection")) {
         r->connection |= connection_tokens(h->value);
     } else if (slice_eq_ci(h->name, "expect")) {

@@ -2,7 +2,9 @@
 #include <errno.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
+#include <linux/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -33,6 +35,38 @@ static void fill_sock(struct tcp_sock *s, const struct inet_diag_msg *m)
     memcpy(s->dst, m->id.idiag_dst, alen);
 }
 
+/* Finds INET_DIAG_INFO among the attributes after the message and copies
+ * the fields closer uses. An older kernel's shorter tcp_info leaves the
+ * newer fields 0; a malformed attribute list is ignored, not trusted. */
+static bool find_activity(const struct nlmsghdr *h, struct tcp_activity *a)
+{
+    size_t off = NLMSG_LENGTH(sizeof(struct inet_diag_msg));
+    off = NLMSG_ALIGN(off);
+    while (off + sizeof(struct rtattr) <= h->nlmsg_len) {
+        const struct rtattr *at = (const struct rtattr *)((const char *)h + off);
+        if (at->rta_len < sizeof *at || at->rta_len > h->nlmsg_len - off)
+            return false;
+        if (at->rta_type == INET_DIAG_INFO) {
+            struct tcp_info ti;
+            size_t n = at->rta_len - RTA_LENGTH(0);
+            memset(&ti, 0, sizeof ti);
+            memcpy(&ti, RTA_DATA(at), n < sizeof ti ? n : sizeof ti);
+            *a = (struct tcp_activity){
+                .last_data_recv_ms = ti.tcpi_last_data_recv,
+                .last_data_sent_ms = ti.tcpi_last_data_sent,
+                .last_ack_recv_ms = ti.tcpi_last_ack_recv,
+                .data_segs_in = ti.tcpi_data_segs_in,
+                .data_segs_out = ti.tcpi_data_segs_out,
+                .bytes_acked = ti.tcpi_bytes_acked,
+                .bytes_received = ti.tcpi_bytes_received,
+            };
+            return true;
+        }
+        off += RTA_ALIGN(at->rta_len);
+    }
+    return false;
+}
+
 int diag_decode(const void *buf, size_t len, diag_sock_fn fn, void *arg, int *intr)
 {
     const struct nlmsghdr *h = buf;
@@ -50,7 +84,12 @@ int diag_decode(const void *buf, size_t len, diag_sock_fn fn, void *arg, int *in
             const struct nlmsgerr *e = NLMSG_DATA(h);
             if (h->nlmsg_len < NLMSG_LENGTH(sizeof *e))
                 return -EBADMSG;
-            return e->error ? e->error : -EPROTO;
+            /* The kernel sends a negative errno; any other value (a mutated
+             * recording) is malformed, and callers negate it for strerror
+             * (-INT_MIN overflows). */
+            if (e->error < 0 && e->error >= -4095)
+                return e->error;
+            return e->error ? -EBADMSG : -EPROTO;
         }
         if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY && h->nlmsg_type != TCPDIAG_GETSOCK)
             continue;
@@ -60,8 +99,9 @@ int diag_decode(const void *buf, size_t len, diag_sock_fn fn, void *arg, int *in
         if (m->idiag_family != AF_INET && m->idiag_family != AF_INET6)
             return -EBADMSG;
         struct tcp_sock s;
+        struct tcp_activity act;
         fill_sock(&s, m);
-        int rc = fn(&s, arg);
+        int rc = fn(&s, find_activity(h, &act) ? &act : NULL, arg);
         if (rc)
             return rc;
     }
@@ -70,8 +110,9 @@ int diag_decode(const void *buf, size_t len, diag_sock_fn fn, void *arg, int *in
     return 0;
 }
 
-static int send_request(int fd, int family, uint32_t states)
+static int send_request(int fd, int family, uint32_t states, bool with_info)
 {
+    uint8_t ext = with_info ? 1u << (INET_DIAG_INFO - 1) : 0;
     /* AF_UNSPEC: the original TCPDIAG_GETSOCK request, the only one that
      * dumps both families in one walk of the kernel's hash tables (a v6
      * dump walks every v4 socket again to skip it: ~40% of the time at
@@ -90,12 +131,14 @@ static int send_request(int fd, int family, uint32_t states)
         req.nlh.nlmsg_type = TCPDIAG_GETSOCK;
         req.nlh.nlmsg_len = NLMSG_LENGTH(sizeof req.r.compat);
         req.r.compat.idiag_states = states;
+        req.r.compat.idiag_ext = ext;
     } else {
         req.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
         req.nlh.nlmsg_len = NLMSG_LENGTH(sizeof req.r.v2);
         req.r.v2.sdiag_family = (uint8_t)family;
         req.r.v2.sdiag_protocol = IPPROTO_TCP;
         req.r.v2.idiag_states = states;
+        req.r.v2.idiag_ext = ext;
     }
     struct sockaddr_nl nladdr = {.nl_family = AF_NETLINK};
     struct iovec iov = {&req, req.nlh.nlmsg_len};
@@ -111,14 +154,15 @@ static int record_chunk(FILE *record, const void *buf, uint32_t len)
     return 0;
 }
 
-int diag_dump(int family, uint32_t states, diag_sock_fn fn, void *arg, FILE *record, int *intr)
+int diag_dump(int family, uint32_t states, bool with_info, diag_sock_fn fn, void *arg, FILE *record,
+              int *intr)
 {
     int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
     if (fd < 0)
         return -errno;
     int rcvbuf = DIAG_RCVBUF;
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-    int rc = send_request(fd, family, states);
+    int rc = send_request(fd, family, states, with_info);
     char *buf = rc ? NULL : malloc(DIAG_RECV_CHUNK);
     if (!rc && !buf)
         rc = -ENOMEM;
@@ -149,17 +193,18 @@ struct counted {
     size_t n;
 };
 
-static int count_one(const struct tcp_sock *s, void *arg)
+static int count_one(const struct tcp_sock *s, const struct tcp_activity *act, void *arg)
 {
     struct counted *c = arg;
     c->n++;
-    return c->fn(s, c->arg);
+    return c->fn(s, act, c->arg);
 }
 
-int diag_dump_tcp(uint32_t states, diag_sock_fn fn, void *arg, FILE *record, int *intr)
+int diag_dump_tcp(uint32_t states, bool with_info, diag_sock_fn fn, void *arg, FILE *record,
+                  int *intr)
 {
     struct counted c = {fn, arg, 0};
-    int rc = diag_dump(AF_UNSPEC, states, count_one, &c, record, intr);
+    int rc = diag_dump(AF_UNSPEC, states, with_info, count_one, &c, record, intr);
     if (rc == 0 || c.n > 0 || rc == -ENOMEM)
         return rc;
     /* A kernel without the two-family request: one dump per family, and a
@@ -171,8 +216,8 @@ int diag_dump_tcp(uint32_t states, diag_sock_fn fn, void *arg, FILE *record, int
         rewind(record);
     }
     *intr = 0;
-    rc = diag_dump(AF_INET, states, fn, arg, record, intr);
-    return rc ? rc : diag_dump(AF_INET6, states, fn, arg, record, intr);
+    rc = diag_dump(AF_INET, states, with_info, fn, arg, record, intr);
+    return rc ? rc : diag_dump(AF_INET6, states, with_info, fn, arg, record, intr);
 }
 
 int diag_replay(const char *path, diag_sock_fn fn, void *arg)

@@ -5,24 +5,32 @@
  * returns 0 to continue or a negative errno to stop (that value is returned). */
 #ifndef CLOSER_KERNEL_DIAG_H
 #define CLOSER_KERNEL_DIAG_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "kernel/sock.h"
 
-typedef int (*diag_sock_fn)(const struct tcp_sock *s, void *arg);
+/* act is the socket's tcp_info when the dump asked for it and the kernel
+ * sent it (full sockets only), else NULL. */
+typedef int (*diag_sock_fn)(const struct tcp_sock *s, const struct tcp_activity *act, void *arg);
 
 /* Dumps TCP sockets of one family (AF_INET / AF_INET6, or AF_UNSPEC for
  * both in one kernel walk) whose state is in
- * states (bit mask of 1 << tcp_state). If record is non-NULL, every raw
+ * states (bit mask of 1 << tcp_state). with_info asks for tcp_info
+ * (INET_DIAG_INFO): the kernel attaches it to full sockets only, so a dump
+ * of TIME_WAIT minisockets costs the same with or without it. If record is
+ * non-NULL, every raw
  * netlink datagram is appended to it (length-prefixed) for diag_replay.
  * *intr is set when the kernel flagged the dump as interrupted (the table
  * changed under it: a socket may be missing or counted twice). */
-int diag_dump(int family, uint32_t states, diag_sock_fn fn, void *arg, FILE *record, int *intr);
+int diag_dump(int family, uint32_t states, bool with_info, diag_sock_fn fn, void *arg, FILE *record,
+              int *intr);
 /* Both families: one AF_UNSPEC walk, or one dump per family on a kernel
  * that refuses it. */
-int diag_dump_tcp(uint32_t states, diag_sock_fn fn, void *arg, FILE *record, int *intr);
+int diag_dump_tcp(uint32_t states, bool with_info, diag_sock_fn fn, void *arg, FILE *record,
+                  int *intr);
 
 /* Decodes a buffer of netlink messages (one recv's worth). Returns 1 when
  * NLMSG_DONE was seen, 0 when more is expected, negative errno on an

@@ -46,15 +46,20 @@ static int push_proc(struct procfd_table *t, struct proc_info p)
 static void read_comm(int pidfd, char comm[16])
 {
     int fd = openat(pidfd, "comm", O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd >= 0 ? read(fd, comm, 15) : -1;
+    char line[17]; /* up to 15 bytes of comm and the kernel's newline */
+    ssize_t n = fd >= 0 ? read(fd, line, 16) : -1;
     if (fd >= 0)
         close(fd);
     if (n <= 0)
         n = 0;
+    /* Only the last newline is the kernel's: a name may hold one itself
+     * (prctl(PR_SET_NAME) takes any bytes), and outputs escape it. */
+    if (n > 0 && line[n - 1] == '\n')
+        n--;
+    if (n > 15)
+        n = 15;
+    memcpy(comm, line, (size_t)n);
     comm[n] = 0;
-    char *nl = strchr(comm, '\n');
-    if (nl)
-        *nl = 0;
 }
 
 /* Soft "Max open files" from /proc/PID/limits: what a CLOSE_WAIT leak
@@ -138,15 +143,42 @@ static void mark_polled(struct fd_ref *refs, size_t n, struct epoll_set *set)
                                  sizeof *set->inos, cmp_u64) != NULL;
 }
 
+/* The network namespace of a process, as the inode of /proc/PID/ns/net;
+ * 0 when unreadable (the same ptrace check that hid its fds). */
+static uint64_t netns_of(int pidfd)
+{
+    struct stat st;
+    return fstatat(pidfd, "ns/net", &st, 0) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
+/* Counts a process whose fds are hidden, unless it is known to live in
+ * another network namespace (its sockets are not the ones asked about). */
+static void note_denied(int pidfd, pid_t pid, uid_t uid, struct procfd_table *t)
+{
+    uint64_t ns = netns_of(pidfd);
+    if (ns && t->netns && ns != t->netns) {
+        t->denied_elsewhere++;
+        return;
+    }
+    if (t->denied < PROCFD_MAX_DENIED_LISTED) {
+        struct denied_proc *d = &t->denied_list[t->denied];
+        *d = (struct denied_proc){.pid = pid, .uid = uid};
+        read_comm(pidfd, d->comm);
+    }
+    t->denied++;
+}
+
 static int scan_pid(int procfd, const char *pidname, struct procfd_table *t)
 {
     int pidfd = openat(procfd, pidname, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (pidfd < 0)
         return 0; /* exited meanwhile */
+    struct stat st;
+    uid_t uid = fstat(pidfd, &st) == 0 ? st.st_uid : (uid_t)-1;
     int fddir = openat(pidfd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fddir < 0) {
         if (errno == EACCES || errno == EPERM)
-            t->denied++;
+            note_denied(pidfd, atoi(pidname), uid, t);
         close(pidfd);
         return 0;
     }
@@ -156,10 +188,7 @@ static int scan_pid(int procfd, const char *pidname, struct procfd_table *t)
         close(pidfd);
         return 0;
     }
-    struct proc_info p = {.pid = atoi(pidname)};
-    struct stat st;
-    if (fstat(pidfd, &st) == 0)
-        p.uid = st.st_uid;
+    struct proc_info p = {.pid = atoi(pidname), .uid = uid};
     size_t first = t->nfds;
     struct epoll_set eset = {0};
     int rc = 0;
@@ -189,7 +218,8 @@ static int scan_pid(int procfd, const char *pidname, struct procfd_table *t)
         }
     }
     closedir(d);
-    t->denied += denied;
+    if (denied)
+        note_denied(pidfd, p.pid, uid, t);
     if (!rc && p.nsockets) {
         read_comm(pidfd, p.comm);
         p.fd_limit = read_fd_limit(pidfd);
@@ -222,6 +252,8 @@ int procfd_scan(const char *proc_root, struct procfd_table *t)
         return -errno;
     }
     pid_t self = getpid();
+    struct stat st;
+    t->netns = fstatat(procfd, "self/ns/net", &st, 0) == 0 ? (uint64_t)st.st_ino : 0;
     int rc = 0;
     struct dirent *de;
     while (!rc && (de = readdir(d))) {

@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "kernel/proctask.h"
+
 /* One (socket inode, process, fd) triple from /proc/PID/fd. */
 struct fd_ref {
     uint64_t inode;
@@ -30,14 +32,28 @@ struct proc_info {
     uint32_t nepoll;     /* epoll instances */
     uint64_t fd_limit;   /* soft RLIMIT_NOFILE, 0 if unknown */
     bool fdinfo_denied;  /* an epoll fdinfo could not be read */
+    struct proc_model model; /* read only for owners of sockets a rule looks at */
 };
+
+/* A process whose fds could not be read, as far as /proc still tells. */
+struct denied_proc {
+    pid_t pid;
+    uid_t uid;
+    char comm[16];
+};
+#define PROCFD_MAX_DENIED_LISTED 8
 
 struct procfd_table {
     struct fd_ref *fds;  /* sorted by (inode, pid, fd) after the scan */
     size_t nfds, fds_cap;
     struct proc_info *procs; /* only processes owning at least one socket */
     size_t nprocs, procs_cap;
-    uint32_t denied;     /* processes whose fd directory we could not read */
+    /* Processes whose fds we could not read and that may live in this
+     * network namespace (theirs is ours, or unreadable as well); those
+     * known to be in another namespace only count in denied_elsewhere. */
+    uint32_t denied, denied_elsewhere;
+    uint64_t netns;      /* inode of the namespace asked about (/proc/self/ns/net) */
+    struct denied_proc denied_list[PROCFD_MAX_DENIED_LISTED];
 };
 
 /* Scans proc_root ("/proc"). Frees nothing on error: call procfd_free. */

@@ -69,9 +69,9 @@ int proctcp_read(const char *path, int family, uint32_t states, diag_sock_fn fn,
         struct tcp_sock s;
         if (proctcp_parse_line(line, family, &s) < 0)
             continue;
-        if (states && !(states & (1u << s.state)))
+        if (states && (s.state >= 32 || !(states & (1u << s.state))))
             continue;
-        rc = fn(&s, arg);
+        rc = fn(&s, NULL, arg);
     }
     fclose(f);
     return rc;

@@ -29,6 +29,17 @@ struct tcp_sock {
     uint8_t src[16], dst[16];
 };
 
+/* What tcp_info (sock_diag INET_DIAG_INFO) tells about a full socket's
+ * activity: idle times in ms since the event (a CLOSE_WAIT's age is about
+ * last_data_recv_ms: the FIN was the last thing received) and traffic
+ * (data_segs_in ~ requests on a server connection). TIME_WAIT minisockets
+ * and SYN_RECV requests have none. */
+struct tcp_activity {
+    uint32_t last_data_recv_ms, last_data_sent_ms, last_ack_recv_ms;
+    uint32_t data_segs_in, data_segs_out;
+    uint64_t bytes_acked, bytes_received;
+};
+
 /* ss's names: "established", "time-wait", ... NULL for out of range. */
 const char *tcp_state_name(int state);
 /* Upper-case kernel names: "TIME_WAIT"; for tables. */

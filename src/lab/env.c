@@ -43,21 +43,54 @@ static double mono_ms(void)
 
 double lab_now_ms(const struct lab_env *e) { return mono_ms() - e->t0; }
 
-void lab_setup_note(struct lab_env *e, const char *fmt, ...)
+static void setup_vline(struct lab_env *e, const char *prefix, const char *fmt, va_list ap)
 {
     if (e->setup_len >= sizeof e->setup - 2)
         return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(e->setup + e->setup_len, sizeof e->setup - e->setup_len - 1, fmt, ap);
-    va_end(ap);
+    int n = snprintf(e->setup + e->setup_len, sizeof e->setup - e->setup_len - 1, "%s", prefix);
     if (n < 0)
         return;
     e->setup_len += (size_t)n;
+    if (e->setup_len < sizeof e->setup - 2) {
+        n = vsnprintf(e->setup + e->setup_len, sizeof e->setup - e->setup_len - 1, fmt, ap);
+        if (n < 0)
+            return;
+        e->setup_len += (size_t)n;
+    }
     if (e->setup_len > sizeof e->setup - 2)
         e->setup_len = sizeof e->setup - 2;
     e->setup[e->setup_len++] = '\n';
     e->setup[e->setup_len] = 0;
+}
+
+/* A command, as a shell line: the setup block is a script a reader can run. */
+static void setup_command(struct lab_env *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void setup_command(struct lab_env *e, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    setup_vline(e, "", fmt, ap);
+    va_end(ap);
+}
+
+void lab_setup_note(struct lab_env *e, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    setup_vline(e, "# ", fmt, ap);
+    va_end(ap);
+}
+
+void lab_mark(struct lab_env *e, double t_ms, const char *fmt, ...)
+{
+    if (e->nmarks >= LAB_MAX_MARKS)
+        return;
+    struct lab_mark *m = &e->marks[e->nmarks++];
+    m->t_ms = (uint32_t)(t_ms < 0 ? lab_now_ms(e) : t_ms);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m->label, sizeof m->label, fmt, ap);
+    va_end(ap);
 }
 
 /* Appends arg to line as one shell word: the report's setup block is meant
@@ -89,7 +122,7 @@ static void note_argv(struct lab_env *e, enum lab_host h, char *const argv[], co
         if (len < sizeof line)
             len = put_shell_word(line, len, sizeof line, argv[i]);
     }
-    lab_setup_note(e, "%s%s", line, suffix);
+    setup_command(e, "%s%s", line, suffix);
 }
 
 /* The child side of lab_run/lab_spawn: enter h, wire stdout, exec. */
@@ -308,6 +341,8 @@ int lab_env_up(struct lab_env *e, const char *tag)
     char vc[16], vs[16];
     snprintf(vc, sizeof vc, "lc%d_%d", (int)getpid() % 1000000, id % 100);
     snprintf(vs, sizeof vs, "ls%d_%d", (int)getpid() % 1000000, id % 100);
+    lab_setup_note(e, "run as root; client %s in %s, server %s in %s, a veth pair, no route out",
+                   LAB_CLIENT_IP, e->ns[0], LAB_SERVER_IP, e->ns[1]);
     for (int h = 0; h < 2; h++) {
         char *argv[] = {"ip", "netns", "add", e->ns[h], NULL};
         if (run_ip(e, argv) < 0 || (e->ns_made[h] = true, open_ns(e, h) < 0))
@@ -315,11 +350,7 @@ int lab_env_up(struct lab_env *e, const char *tag)
     }
     if (make_links(e, vc, vs) < 0)
         goto fail;
-    e->setup_len = 0;
-    e->setup[0] = 0;
     e->t0 = mono_ms(); /* plots start when the namespaces are ready */
-    lab_setup_note(e, "namespaces %s (client, %s/24) and %s (server, %s/24), veth pair, no route out",
-                   e->ns[0], LAB_CLIENT_IP, e->ns[1], LAB_SERVER_IP);
     return 0;
 fail:;
     char keep[sizeof e->err];
@@ -375,7 +406,7 @@ int lab_sysctl(struct lab_env *e, enum lab_host h, const char *name, const char 
     for (char *p = dotted; *p; p++)
         if (*p == '/')
             *p = '.';
-    lab_setup_note(e, "ip netns exec %s sysctl -w %s=\"%s\"", e->ns[h], dotted, value);
+    setup_command(e, "ip netns exec %s sysctl -w %s=%s", e->ns[h], dotted, value);
     return rc;
 }
 

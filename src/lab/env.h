@@ -36,6 +36,13 @@ struct lab_series {
     size_t n;
 };
 
+#define LAB_MAX_MARKS 8
+/* Something the scenario did at a moment (drawn on the plot). */
+struct lab_mark {
+    uint32_t t_ms;
+    char label[48];
+};
+
 struct lab_env {
     char ns[2][40];        /* namespace names (/run/netns/NAME) */
     int nsfd[2];
@@ -46,7 +53,9 @@ struct lab_env {
     const char *self;      /* binary re-executed for "closer" argv (/proc/self/exe) */
     double t0;
     struct lab_series series[2];
-    char setup[4096];      /* commands and sysctls, one per line, for the report */
+    struct lab_mark marks[LAB_MAX_MARKS];
+    int nmarks;
+    char setup[4096];      /* a shell script: commands, and '#' lines for the rest */
     size_t setup_len;
     char err[256];
 };
@@ -95,8 +104,11 @@ struct lab_count {
 };
 int lab_count(struct lab_env *e, enum lab_host h, int state, uint16_t port, struct lab_count *out);
 
-/* Appends one line to the setup record. */
+/* Appends a note to the setup script, as a '#' comment (commands run through
+ * lab_run / lab_spawn / lab_sysctl are recorded by themselves). */
 void lab_setup_note(struct lab_env *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Marks an event on the plot at t_ms since the start (< 0: now). */
+void lab_mark(struct lab_env *e, double t_ms, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 double lab_now_ms(const struct lab_env *e);
 
 /* Finds "key": NUMBER in a JSON text (first match, any depth); -1 if absent. */

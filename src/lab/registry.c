@@ -90,6 +90,7 @@ pid_t lab_serve(struct lab_env *e, struct lab_result *r, const char *const extra
         lab_expect(r, false, "closer serve did not start: %s", e->err);
         return -1;
     }
+    lab_mark(e, -1, "closer serve listening");
     return pid;
 }
 
@@ -100,5 +101,14 @@ int lab_load(struct lab_env *e, const char *const args[], char *out, size_t outl
     for (int i = 0; args[i] && n < 31; i++)
         argv[n++] = (char *)args[i];
     argv[n] = NULL;
-    return lab_run(e, LAB_CLIENT, argv, out, outlen, 30000);
+    /* The mark names the run by its options (the URL is always the lab's). */
+    char what[48] = "load";
+    size_t len = strlen(what);
+    for (int i = 0; args[i] && len < sizeof what - 1; i++)
+        if (strncmp(args[i], "http://", 7))
+            len += (size_t)snprintf(what + len, sizeof what - len, " %s", args[i]);
+    lab_mark(e, -1, "%s", what);
+    int rc = lab_run(e, LAB_CLIENT, argv, out, outlen, 30000);
+    lab_mark(e, -1, "load done");
+    return rc;
 }

@@ -1,5 +1,5 @@
-/* report.md, one SVG plot of socket states over time per scenario, and the
- * JSON form of the results. */
+/* report.md (the plots themselves are lab/plot.c) and the JSON form of the
+ * results. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -7,62 +7,6 @@
 
 #include "lab/lab.h"
 #include "util/json.h"
-
-static const struct {
-    int state;
-    const char *color;
-} plotted[] = {
-    {TS_ESTABLISHED, "#2b7bba"}, {TS_TIME_WAIT, "#d62728"}, {TS_CLOSE_WAIT, "#ff7f0e"},
-    {TS_FIN_WAIT1, "#9467bd"},   {TS_FIN_WAIT2, "#8c564b"}, {TS_LAST_ACK, "#2ca02c"},
-};
-#define NPLOT (sizeof plotted / sizeof plotted[0])
-
-static void svg_panel(FILE *f, const struct lab_series *s, const char *title, int y0,
-                      uint32_t tmax)
-{
-    const int x0 = 60, w = 620, h = 150;
-    uint32_t cmax = 1;
-    for (size_t i = 0; i < s->n; i++)
-        for (size_t k = 0; k < NPLOT; k++)
-            if (s->s[i].count[plotted[k].state] > cmax)
-                cmax = s->s[i].count[plotted[k].state];
-    fprintf(f, "<text x='%d' y='%d' font-size='13'>%s</text>\n", x0, y0 - 6, title);
-    fprintf(f, "<rect x='%d' y='%d' width='%d' height='%d' fill='none' stroke='#999'/>\n", x0, y0,
-            w, h);
-    fprintf(f, "<text x='%d' y='%d' font-size='11' text-anchor='end'>%u</text>\n", x0 - 4, y0 + 10,
-            cmax);
-    fprintf(f, "<text x='%d' y='%d' font-size='11' text-anchor='end'>0</text>\n", x0 - 4, y0 + h);
-    for (size_t k = 0; k < NPLOT; k++) {
-        fprintf(f, "<polyline fill='none' stroke='%s' stroke-width='1.5' points='",
-                plotted[k].color);
-        for (size_t i = 0; i < s->n; i++)
-            fprintf(f, "%.1f,%.1f ", x0 + (double)s->s[i].t_ms * w / tmax,
-                    y0 + h - (double)s->s[i].count[plotted[k].state] * h / cmax);
-        fprintf(f, "'/>\n");
-    }
-}
-
-int lab_write_svg(const char *path, const struct lab_env *e)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    uint32_t tmax = 1;
-    for (int h = 0; h < 2; h++)
-        if (e->series[h].n && e->series[h].s[e->series[h].n - 1].t_ms > tmax)
-            tmax = e->series[h].s[e->series[h].n - 1].t_ms;
-    fprintf(f, "<svg xmlns='http://www.w3.org/2000/svg' width='720' height='440' "
-               "font-family='sans-serif'>\n<rect width='720' height='440' fill='white'/>\n");
-    svg_panel(f, &e->series[LAB_CLIENT], "client (" LAB_CLIENT_IP ")", 30, tmax);
-    svg_panel(f, &e->series[LAB_SERVER], "server (" LAB_SERVER_IP ")", 220, tmax);
-    fprintf(f, "<text x='60' y='388' font-size='11'>0 s</text><text x='680' y='388' "
-               "font-size='11' text-anchor='end'>%.1f s</text>\n", tmax / 1e3);
-    for (size_t k = 0; k < NPLOT; k++)
-        fprintf(f, "<text x='%zu' y='420' font-size='12' fill='%s'>%s</text>\n", 60 + k * 105,
-                plotted[k].color, tcp_state_label(plotted[k].state));
-    fprintf(f, "</svg>\n");
-    return fclose(f) == 0 ? 0 : -1;
-}
 
 static const char *verdict(const struct lab_done *d)
 {
@@ -107,7 +51,9 @@ int lab_write_report(const char *dir, const struct lab_done *d, size_t n, char *
                 d[i].sc->claim);
         if (d[i].sc->truth)
             fprintf(f, "**Correction:** %s\n\n", d[i].sc->truth);
-        fprintf(f, "**Setup:**\n\n```\n%s```\n\n**Measured:**\n\n", d[i].env.setup);
+        fprintf(f, "**Setup** (a script: run it as root to reproduce the scenario; remove with "
+                   "`ip netns del %s; ip netns del %s`):\n\n```sh\n%s```\n\n**Measured:**\n\n",
+                d[i].env.ns[0], d[i].env.ns[1], d[i].env.setup);
         md_lines(f, d[i].res.measured, "- ");
         if (!d[i].res.ok) {
             fprintf(f, "\n**Failed expectations:**\n\n");
@@ -117,6 +63,15 @@ int lab_write_report(const char *dir, const struct lab_done *d, size_t n, char *
         if (lab_write_svg(path, &d[i].env) == 0)
             fprintf(f, "\n![socket states over time, client and server](%s.svg)\n",
                     d[i].sc->name);
+        snprintf(path, sizeof path, "%s/%s.csv", dir, d[i].sc->name);
+        if (lab_write_csv(path, &d[i].env) == 0)
+            fprintf(f, "\nThe samples: [%s.csv](%s.csv) (sockets per state, per host, over time).\n",
+                    d[i].sc->name, d[i].sc->name);
+        if (d[i].env.nmarks)
+            fprintf(f, "\nEvents marked on the plot:\n\n");
+        for (int k = 0; k < d[i].env.nmarks; k++)
+            fprintf(f, "%d. %.2f s: %s\n", k + 1, d[i].env.marks[k].t_ms / 1e3,
+                    d[i].env.marks[k].label);
     }
     if (fclose(f) != 0) {
         snprintf(err, errlen, "report.md: %s", strerror(errno));

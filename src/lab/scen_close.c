@@ -130,19 +130,23 @@ static int held_passive_close(struct lab_env *e, struct lab_result *r, pid_t srv
     int st;
     while (waitpid(srv, &st, WUNTRACED) < 0 && errno == EINTR)
         ;
+    lab_mark(e, -1, "serve stopped (SIGSTOP)");
     for (int i = 0; i < HELD; i++)
         close(fds[i]);
+    lab_mark(e, -1, "%d clients close", HELD);
     lab_watch(e, 300, 100);
     int rc = lab_count(e, LAB_SERVER, TS_CLOSE_WAIT, LAB_PORT, &cw);
     if (rc == 0)
         rc = wire_drop_acks(e, LAB_PORT, true);
     kill(srv, SIGCONT);
+    lab_mark(e, -1, "serve resumed, client ACKs dropped");
     if (rc < 0)
         return -1;
     lab_watch(e, 500, 100);
     if (lab_count(e, LAB_SERVER, TS_LAST_ACK, LAB_PORT, &la) < 0 ||
         wire_drop_acks(e, LAB_PORT, false) < 0)
         return -1;
+    lab_mark(e, -1, "ACKs allowed again");
     for (int i = 0; i < 40; i++) {  /* the next FIN retransmission gets its ACK */
         lab_watch(e, 100, 100);
         if (lab_count(e, LAB_SERVER, TS_LAST_ACK, LAB_PORT, &la_end) < 0)

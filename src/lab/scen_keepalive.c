@@ -33,6 +33,8 @@ int lab_sc_idle_timeout(struct lab_env *e, struct lab_result *r)
                                 sizeof buf) > 0, "request %d got no response", i);
         answered[i] = lab_now_ms(e);
     }
+    lab_mark(e, answered[0], "first response; idle from here");
+    lab_mark(e, answered[0] + IDLE_TIMEOUT_MS, "keepalive-timeout (2 s) due");
     lab_watch(e, IDLE_TIMEOUT_MS - 500, 100);
     double lo = 1e9, hi = 0;
     int eofs = 0;

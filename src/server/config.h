@@ -44,6 +44,7 @@ struct srv_config {
     size_t max_header;
     size_t max_uri;
     bool access_log;
+    bool reuseport;            /* --reuseport: share a port another process listens on */
 };
 
 void srv_config_defaults(struct srv_config *c);

@@ -1,7 +1,7 @@
-/* One client connection and its life: read the head, read or discard the
- * body, write the response, then idle (keep-alive) or close. Every close
- * goes through conn_close(c, cause), which counts the cause. Private to
- * src/server. */
+/* One client connection of the engine and its life: read the head, read
+ * or discard the body, write the response, then idle (keep-alive) or
+ * close. Every close goes through conn_close(c, cause), which counts the
+ * cause. Private to src/server (engine.h is the interface). */
 #ifndef CLOSER_SERVER_CONN_H
 #define CLOSER_SERVER_CONN_H
 #include <stdbool.h>
@@ -10,10 +10,7 @@
 
 #include "http/request.h"
 #include "loop/loop.h"
-#include "server/config.h"
-#include "server/status.h"
-
-struct worker;
+#include "server/engine.h"
 
 enum conn_state {
     CS_HEAD,     /* reading a request head */
@@ -25,41 +22,42 @@ enum conn_state {
     CS_LEAKED,   /* a fault mode keeps it open on purpose */
 };
 
-#define CONN_RBUF 8192
-
+/* Kept small: an idle keep-alive connection is this struct and one slot
+ * of the fd table, nothing else (buffers go back to the pool). */
 struct conn {
-    struct worker *w;
-    int fd;
-    enum conn_state state;
+    struct srv_ctx *x;
     struct timer timer;
-    char *rbuf;
-    size_t rlen;
-    /* The request being answered. */
-    struct http_chunked chunk;
-    uint64_t body_left;
-    bool chunked_body;
-    bool keepalive;          /* after this response */
-    bool nodelay;            /* TCP_NODELAY set */
-    enum close_cause cause;  /* when not keepalive */
-    /* Output: head from hbuf, then body bytes or a file. */
-    char hbuf[512];
-    size_t hlen, hoff;
-    const char *body;
-    size_t blen, boff;
-    int file_fd;
-    off_t file_off;
+    struct conn *older, *newer;  /* the reclaimable list, or the leaked one */
+    char *rbuf;                  /* input, SRV_BUF bytes, from the pool */
+    char *obuf;                  /* response head (+ small body), from the pool */
+    const char *body;            /* a body not in obuf */
+    uint64_t body_left;          /* request body bytes still to discard */
     uint64_t file_left;
+    off_t file_off;
     uint64_t requests;
     uint64_t started_ms, linger_deadline_ms;
-    struct conn *next_leaked;
+    struct http_chunked chunk;
+    size_t blen, boff;
+    uint32_t rlen, hlen, hoff;
+    int fd, file_fd;
+    uint8_t state;               /* enum conn_state */
+    uint8_t cause;               /* enum close_cause, when not keepalive */
+    bool keepalive;              /* after this response */
+    bool nodelay;                /* TCP_NODELAY set */
+    bool chunked_body;
+    bool body_owned;
+    bool eof;                    /* the client's FIN was read */
+    bool reclaimable;            /* on the x->oldest..newest list */
 };
 
-/* Takes over an accepted fd (answers what already arrived); false when no
- * connection could be set up and the caller still owns fd. */
-bool conn_accept(struct worker *w, int fd);
+bool conn_accept(struct srv_ctx *x, int fd);
 void conn_close(struct conn *c, enum close_cause cause);
-/* Ends an idle keep-alive connection for a graceful stop. */
-void conn_shutdown_idle(struct conn *c);
 bool conn_is_idle(const struct conn *c);
+/* The oldest idle or head-reading connection of x, or NULL. */
+struct conn *conn_oldest_reclaimable(struct srv_ctx *x);
+
+/* The engine's buffer pool (SRV_BUF bytes each). */
+char *srv_buf_get(struct srv_ctx *x);
+void srv_buf_put(struct srv_ctx *x, char *b);
 
 #endif

@@ -120,6 +120,10 @@ size_t resp_write_head(char *buf, size_t len, const struct resp_head *h)
         PUT_LIT(&o, "\r\nLast-Modified: ");
         puts_(&o, d);
     }
+    if (h->extra) {
+        PUT_LIT(&o, "\r\n");
+        puts_(&o, h->extra);
+    }
     if (h->keepalive)
         PUT_LIT(&o, "\r\nConnection: keep-alive");
     else

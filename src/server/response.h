@@ -16,6 +16,7 @@ struct resp_head {
     bool keepalive;
     uint64_t keepalive_timeout_s; /* > 0: send Keep-Alive: timeout=N */
     time_t last_modified;      /* 0: none */
+    const char *extra;         /* one more "Name: value" line (no CRLF), or NULL */
 };
 
 size_t resp_write_head(char *buf, size_t len, const struct resp_head *h);

@@ -59,33 +59,36 @@ int srv_run(const struct srv_config *cfg, char *err, size_t errlen)
     struct worker *ws = calloc((size_t)n, sizeof *ws);
     if (!ws) {
         snprintf(err, errlen, "out of memory");
+        if (root_fd >= 0)
+            close(root_fd);
         return -1;
     }
-    int started = 0, rc = 0;
+    int started = 0, rc = worker_check_ports(cfg, err, errlen);
+    /* Each worker starts before the next is made: when worker i cannot be
+     * made or started, workers 0..i-1 are running and are stopped and
+     * joined below before their loops are freed. */
     for (int i = 0; i < n && !rc; i++) {
-        if (worker_init(&ws[i], i, cfg, root_fd, err, errlen) < 0)
+        if (worker_init(&ws[i], i, cfg, root_fd, err, errlen) < 0) {
             rc = -1;
-        else
+        } else if ((errno = pthread_create(&ws[i].thread, NULL, worker_main, &ws[i])) != 0) {
+            snprintf(err, errlen, "cannot start worker thread %d: %s", i, strerror(errno));
+            rc = -1;
+        } else {
             started++;
-    }
-    for (int i = 0; i < started && !rc; i++)
-        if (pthread_create(&ws[i].thread, NULL, worker_main, &ws[i]) != 0) {
-            snprintf(err, errlen, "cannot start worker threads");
-            rc = -1;
-            started = i;
         }
+    }
     if (!rc) {
         announce(cfg);
         int sig = 0;
         sigwait(&stop, &sig);
         fprintf(stderr, "closer serve: %s: graceful stop\n", strsignal(sig));
-        for (int i = 0; i < started; i++)
-            worker_request_stop(&ws[i]);
-        for (int i = 0; i < started; i++)
-            pthread_join(ws[i].thread, NULL);
     }
+    for (int i = 0; i < started; i++)
+        worker_request_stop(&ws[i]);
+    for (int i = 0; i < started; i++)
+        pthread_join(ws[i].thread, NULL);
     for (int i = 0; i < n; i++)
-        if (ws[i].loop)
+        if (i < started || ws[i].loop || ws[i].wake_fd > 0)
             worker_free(&ws[i]);
     free(ws);
     if (root_fd >= 0)

@@ -9,21 +9,32 @@
 #include "kernel/diag.h"
 #include "kernel/proctcp.h"
 #include "kernel/sysctl.h"
+#include "snapshot/ssfilter.h"
+#include "snapshot/evidence_take.h"
 #include "util/vec.h"
 
 struct sock_vec {
     struct snapshot *s;
-    size_t cap;
+    size_t cap, acts_cap;
+    uint32_t info_states;
 };
 
-static int collect(const struct tcp_sock *t, void *arg)
+static int collect(const struct tcp_sock *t, const struct tcp_activity *act, void *arg)
 {
     struct sock_vec *v = arg;
     struct snapshot *s = v->s;
     int rc = vec_reserve((void **)&s->socks, &v->cap, s->nsocks + 1, sizeof *s->socks, 4096);
-    if (!rc)
-        s->socks[s->nsocks++] = *t;
-    return rc;
+    if (rc)
+        return rc;
+    /* Sockets arrive in order, so the activity records stay sorted. */
+    if (act && (v->info_states & (1u << t->state))) {
+        rc = vec_reserve((void **)&s->acts, &v->acts_cap, s->nacts + 1, sizeof *s->acts, 256);
+        if (rc)
+            return rc;
+        s->acts[s->nacts++] = (struct sock_activity){(uint32_t)s->nsocks, *act};
+    }
+    s->socks[s->nsocks++] = *t;
+    return 0;
 }
 
 static int read_sockets(struct snapshot *s, const struct snapshot_opts *o, char *err, size_t errlen)
@@ -36,7 +47,7 @@ static int read_sockets(struct snapshot *s, const struct snapshot_opts *o, char 
      * a socket is on and whether an inode-0 socket sits in an accept queue.
      * Views filter them out again (sock_filter); there are few of them. */
     states |= 1u << TS_LISTEN;
-    struct sock_vec v = {.s = s};
+    struct sock_vec v = {.s = s, .info_states = o->info_states};
     int rc;
     if (o->replay) {
         rc = diag_replay(o->replay, collect, &v);
@@ -55,7 +66,8 @@ static int read_sockets(struct snapshot *s, const struct snapshot_opts *o, char 
             return -1;
         }
         int intr = 0;
-        rc = diag_dump_tcp(states, collect, &v, rec, &intr);
+        /* A recording keeps tcp_info too, so a replay analyses the same. */
+        rc = diag_dump_tcp(states, o->info_states || rec, collect, &v, rec, &intr);
         if (intr)
             snprintf(s->source_note, sizeof s->source_note,
                      "the socket table changed during the dump (NLM_F_DUMP_INTR): counts may be "
@@ -73,7 +85,7 @@ static int read_sockets(struct snapshot *s, const struct snapshot_opts *o, char 
         }
         snprintf(s->source_note, sizeof s->source_note,
                  "netlink sock_diag unavailable (%s); read /proc/net/tcp{,6}", strerror(-rc));
-        s->nsocks = 0;
+        s->nsocks = s->nacts = 0;
     } else {
         snprintf(s->source_note, sizeof s->source_note, "read /proc/net/tcp{,6} (forced)");
     }
@@ -122,6 +134,10 @@ static void read_counters(struct tcp_counters *c)
     c->abort_on_memory = netstat_lookup(t, "TcpExt", "TCPAbortOnMemory");
     c->abort_on_timeout = netstat_lookup(t, "TcpExt", "TCPAbortOnTimeout");
     c->syncookies_sent = netstat_lookup(t, "TcpExt", "SyncookiesSent");
+    c->syncookies_recv = netstat_lookup(t, "TcpExt", "SyncookiesRecv");
+    c->syncookies_failed = netstat_lookup(t, "TcpExt", "SyncookiesFailed");
+    c->reqq_full_do_cookies = netstat_lookup(t, "TcpExt", "TCPReqQFullDoCookies");
+    c->reqq_full_drop = netstat_lookup(t, "TcpExt", "TCPReqQFullDrop");
     n = proc_read_file("/proc/net/snmp", text, sizeof text);
     t = n > 0 ? text : "";
     c->active_opens = netstat_lookup(t, "Tcp", "ActiveOpens");
@@ -171,7 +187,16 @@ int snapshot_take(struct snapshot *s, const struct snapshot_opts *o, char *err, 
         s->procs = t.procs;
         s->nprocs = t.nprocs;
         s->procs_denied = t.denied;
+        s->procs_denied_elsewhere = t.denied_elsewhere;
+        memcpy(s->denied_list, t.denied_list, sizeof s->denied_list);
         s->owners_read = true;
+        if (evidence__second_look(s) == -ENOMEM) {
+            snprintf(err, errlen, "out of memory");
+            snapshot_free(s);
+            return -1;
+        }
+        evidence__read_models(s, o->model_states);
+        evidence__visibility(s);
     }
     s->took_ms = (now_s(CLOCK_MONOTONIC) - t0) * 1000;
     return 0;
@@ -182,10 +207,15 @@ void snapshot_free(struct snapshot *s)
     free(s->socks);
     free(s->fds);
     free(s->procs);
+    free(s->acts);
+    free(s->gone);
+    free(s->cw_before);
     s->socks = NULL;
     s->fds = NULL;
     s->procs = NULL;
-    s->nsocks = s->nfds = s->nprocs = 0;
+    s->acts = NULL;
+    s->gone = s->cw_before = NULL;
+    s->nsocks = s->nfds = s->nprocs = s->nacts = s->ngone = s->ncw_before = 0;
 }
 
 size_t snapshot_owners(const struct snapshot *s, uint64_t inode, const struct fd_ref **first)
@@ -212,13 +242,17 @@ size_t snapshot_owners(const struct snapshot *s, uint64_t inode, const struct fd
 bool sock_filter_match(const struct sock_filter *f, const struct tcp_sock *s)
 {
     int state = s->state == TS_NEW_SYN_RECV ? TS_SYN_RECV : s->state;
-    if (f->states && !(f->states & (1u << state)))
+    /* A state byte past the mask's width (a mutated replay) matches no
+     * filter; shifting by it would be undefined. */
+    if (f->states && (state >= 32 || !(f->states & (1u << state))))
         return false;
     if (f->family && f->family != s->family)
         return false;
     if (f->sport && f->sport != s->sport)
         return false;
-    return !f->dport || f->dport == s->dport;
+    if (f->dport && f->dport != s->dport)
+        return false;
+    return !f->expr || ssf_match(f->expr, s);
 }
 
 bool snapshot_is_listen_port(const struct snapshot *s, uint16_t port)

@@ -28,9 +28,18 @@ struct tcp_counters {
         tw_killed, abort_on_close, abort_on_data, abort_on_linger,
         abort_on_memory, abort_on_timeout, active_opens, passive_opens,
         estab_resets, curr_estab, syncookies_sent;
+    long long syncookies_recv, syncookies_failed, reqq_full_do_cookies, reqq_full_drop;
 };
 
 enum snap_source { SNAP_NETLINK, SNAP_PROC };
+
+/* tcp_info of socket socks[sock]; the array is sorted by sock. */
+struct sock_activity {
+    uint32_t sock;
+    struct tcp_activity a;
+};
+
+enum conn_direction { CONN_ACCEPTED, CONN_OUTGOING };
 
 struct snapshot_opts {
     uint32_t states;  /* mask of 1 << tcp_state; 0 = all; LISTEN is always read */
@@ -38,6 +47,13 @@ struct snapshot_opts {
     bool force_proc;  /* read /proc/net/tcp{,6} even if netlink works */
     const char *replay;  /* read a recorded netlink dump instead (tests) */
     const char *record;  /* save the raw netlink dump to this file */
+    /* Keep tcp_info for sockets in these states (0: do not ask the kernel
+     * for it). The kernel attaches it to full sockets only, so TIME_WAIT
+     * costs nothing extra; memory is one sock_activity per kept socket. */
+    uint32_t info_states;
+    /* Read the process model (runtime, threads) of the owners of sockets
+     * in these states (0: none). */
+    uint32_t model_states;
 };
 
 struct snapshot {
@@ -52,7 +68,21 @@ struct snapshot {
     enum snap_source source;
     char source_note[128];   /* why the fallback was used, if it was */
     bool owners_read;
-    uint32_t procs_denied;   /* processes whose fds we could not read */
+    uint32_t procs_denied;   /* processes whose fds we could not read (this netns or unknown) */
+    uint32_t procs_denied_elsewhere; /* ... known to be in another network namespace */
+    struct denied_proc denied_list[PROCFD_MAX_DENIED_LISTED]; /* the first procs_denied */
+    char visibility_limit[160]; /* what hides processes from closer ("" when nothing) */
+    struct sock_activity *acts; /* tcp_info, sorted by socket index */
+    size_t nacts;
+    /* Second look: inodes that had no owner after the /proc walk and were
+     * no longer in the table when asked again (closed meanwhile), sorted. */
+    uint64_t *gone;
+    size_t ngone;
+    /* --confirm: keys (snapshot_sock_key) of the CLOSE_WAIT sockets of an
+     * earlier snapshot, sorted; confirm_s > 0 when compared. */
+    uint64_t *cw_before;
+    size_t ncw_before;
+    double confirm_s;
     double taken_at;         /* CLOCK_REALTIME seconds */
     double took_ms;          /* time to build */
     uint8_t listen_bits[8192]; /* bitmap of listening ports */
@@ -60,10 +90,12 @@ struct snapshot {
 
 /* Which sockets a view shows: states mask, family (0 = both), ports (0 =
  * any). Pure. */
+struct ssf;
 struct sock_filter {
     uint32_t states;
     int family;
     uint16_t sport, dport;
+    const struct ssf *expr; /* an ss filter expression (snapshot/ssfilter.h), or NULL */
 };
 bool sock_filter_match(const struct sock_filter *f, const struct tcp_sock *s);
 
@@ -80,5 +112,29 @@ bool snapshot_is_listen_port(const struct snapshot *s, uint16_t port);
 /* Ephemeral port range size (hi - lo + 1), or 0 if unknown. */
 uint32_t snapshot_ephemeral_size(const struct snapshot *s);
 bool snapshot_port_ephemeral(const struct snapshot *s, uint16_t port);
+
+/* --- evidence (snapshot/evidence.c) --- */
+/* The socket's tcp_info, or NULL when the kernel gave none (TIME_WAIT, a
+ * state not asked for, /proc fallback, an old recording). */
+const struct tcp_activity *snapshot_activity(const struct snapshot *s, const struct tcp_sock *t);
+/* Accepted: the local port is a listener's, or it is outside
+ * ip_local_port_range while the peer's is inside (the listener is gone).
+ * Otherwise outgoing (this host connected). */
+enum conn_direction snapshot_conn_direction(const struct snapshot *s, const struct tcp_sock *t);
+const char *conn_direction_name(enum conn_direction d);
+/* Had no owner and was gone when looked up again: closed meanwhile, not
+ * hidden. */
+bool snapshot_sock_gone(const struct snapshot *s, const struct tcp_sock *t);
+/* The process model of proc (NULL when it was not read). */
+const struct proc_model *snapshot_model(const struct snapshot *s, uint32_t proc);
+/* A key that names one connection across two snapshots: the inode, or a
+ * hash of the addresses for an inode-0 socket (accept queue). */
+uint64_t snapshot_sock_key(const struct tcp_sock *t);
+/* Records in later which CLOSE_WAIT sockets earlier already had (the
+ * --confirm second look), gap_s apart. 0, or -1 out of memory. */
+int snapshot_confirm(struct snapshot *later, const struct snapshot *earlier, double gap_s);
+/* Was this CLOSE_WAIT there at the first look too? (true when no
+ * confirmation was made) */
+bool snapshot_cw_persisted(const struct snapshot *s, const struct tcp_sock *t);
 
 #endif

@@ -2,6 +2,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "util/utf8.h"
+
 void json_init(struct json *j, FILE *out, bool pretty)
 {
     *j = (struct json){.out = out, .pretty = pretty};
@@ -16,11 +18,28 @@ static void indent(struct json *j)
         fputs("  ", j->out);
 }
 
+/* RFC 8259 escapes, and valid UTF-8 only: bytes that are not (a process
+ * name cut mid-character by the kernel) become U+FFFD, one per maximal
+ * ill-formed subpart. JSON has no escape for a raw byte (\u00XX would
+ * claim a different character), and strict parsers (Python's json, Go)
+ * reject the document otherwise. */
 static void write_escaped(FILE *out, const char *s, size_t len)
 {
     fputc('"', out);
-    for (size_t i = 0; i < len; i++) {
+    for (size_t i = 0; i < len;) {
         unsigned char c = (unsigned char)s[i];
+        int n = utf8_next(s + i, len - i);
+        if (n < 0) {
+            fputs(UTF8_REPLACEMENT, out);
+            i += (size_t)-n;
+            continue;
+        }
+        if (n > 1) {
+            fwrite(s + i, 1, (size_t)n, out);
+            i += (size_t)n;
+            continue;
+        }
+        i++;
         switch (c) {
         case '"': fputs("\\\"", out); break;
         case '\\': fputs("\\\\", out); break;

@@ -7,11 +7,22 @@
 
 #include "kernel/diag.h"
 #include "kernel/proctcp.h"
+#include "snapshot/snapshot.h"
 
-static int sink(const struct tcp_sock *s, void *arg)
+/* Every decoded socket goes through the filters the views apply (a state
+ * byte is any of 0..255 here). */
+static int sink(const struct tcp_sock *s, const struct tcp_activity *act, void *arg)
 {
     (void)arg;
-    return s->state == 255 ? -1 : 0;
+    static const struct sock_filter filters[] = {
+        {.states = TS_ALL_MASK}, {.states = 1u << TS_ESTABLISHED, .sport = 80}, {0}};
+    int hits = 0;
+    for (size_t i = 0; i < sizeof filters / sizeof filters[0]; i++)
+        hits += sock_filter_match(&filters[i], s);
+    (void)tcp_state_name(s->state);
+    if (act && act->data_segs_in == 0xdeadbeef)
+        return -1;
+    return s->state == 255 && hits ? -1 : 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -21,8 +32,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     void *buf = malloc(size ? size : 1);
     memcpy(buf, data, size);
     int intr = 0;
-    diag_decode(buf, size, sink, NULL, &intr);
+    int rc = diag_decode(buf, size, sink, NULL, &intr);
     free(buf);
+    /* The contract callers rely on (they print strerror(-rc)): a negative
+     * errno, never a value whose negation overflows or a positive error. */
+    if (rc < -4095 || rc > 1)
+        abort();
     /* The /proc/net/tcp line parser, on the same bytes as text. */
     char *line = malloc(size + 1);
     memcpy(line, data, size);

@@ -19,7 +19,7 @@ wait_listen "$NS" 9337 || fail exporter_listens "no listener on 9337"
 scrape() { ip netns exec "$NS" curl -s --max-time 5 "$@"; }
 scrape http://127.0.0.1:9337/metrics > "$tmp/m1"
 check promtool_accepts_exposition promtool check metrics < "$tmp/m1"
-check has_help_and_type bash -c "grep -q '^# HELP closer_tcp_sockets ' '$tmp/m1' && grep -q '^# TYPE closer_time_wait_age_seconds histogram' '$tmp/m1'"
+check has_help_and_type bash -c "grep -q '^# HELP closer_tcp_sockets ' '$tmp/m1' && grep -q '^# TYPE closer_time_wait_sockets_by_age gauge' '$tmp/m1'"
 val() { awk -v k="$1" '$1==k{print $2}' "$2"; }
 check_eq time_wait_matches_ss "$(val 'closer_tcp_sockets{state="TIME_WAIT"}' "$tmp/m1")" \
     "$(ip netns exec "$NS" ss -Htan state time-wait 'not sport = :9337 and not dport = :9337' | wc -l)"
@@ -28,9 +28,14 @@ check_eq server_port_tw_matches_ss "$(val 'closer_server_sockets{port="8080",sta
 check_eq server_port_tw_30 "$(val 'closer_server_sockets{port="8080",state="TIME_WAIT"}' "$tmp/m1")" 30
 check_eq client_dest_tw "$(val 'closer_client_sockets{destination="127.0.0.1:8083",state="TIME_WAIT"}' "$tmp/m1")" \
     "$(ip netns exec "$NS" ss -Htan state time-wait dport = :8083 | wc -l)"
-check_eq close_wait_by_process "$(val "closer_close_wait_sockets{pid=\"$CW_PID\",comm=\"mkpile\"}" "$tmp/m1")" 5
-check_eq histogram_count_is_tw "$(val 'closer_time_wait_age_seconds_count' "$tmp/m1")" \
+check_eq close_wait_by_process_name "$(val 'closer_close_wait_sockets{comm="mkpile",owner="process"}' "$tmp/m1")" 5
+check no_pid_label bash -c "! grep -q 'pid=' '$tmp/m1'"
+check_eq tw_age_60s_is_all_tw "$(val 'closer_time_wait_sockets_by_age{max_age_seconds="60"}' "$tmp/m1")" \
     "$(val 'closer_tcp_sockets{state="TIME_WAIT"}' "$tmp/m1")"
+check tw_age_cumulative awk -F'[ "]' '/^closer_time_wait_sockets_by_age\{/{ if ($NF+0 < prev) bad=1; prev=$NF+0 } END{exit bad}' "$tmp/m1"
+check tw_entries_60s awk '/^closer_tcp_sockets\{state="TIME_WAIT"\}/{t=$2} /^closer_time_wait_entries_per_second\{window="60s"\}/{r=$2} END{exit !(t > 0 && (r*60 - t)^2 < 1e-6)}' "$tmp/m1"
+check build_info grep -q '^closer_build_info{version="[^"]*",compiler="[^"]*"} 1$' "$tmp/m1"
+check no_always_on_sysctl_findings bash -c "! grep -q '^closer_doctor_findings{id=\"sysctl-[^\"]*\",severity=\"info\"}' '$tmp/m1'"
 check_eq listen_backlog_8081 "$(val 'closer_listen_backlog{listen="127.0.0.1:8081"}' "$tmp/m1")" \
     "$(ip netns exec "$NS" ss -Hltn sport = :8081 | awk '{print $3}')"
 check doctor_finding_exported grep -q '^closer_doctor_findings{id="close-wait-not-closed",severity="[a-z]*"} 1$' "$tmp/m1"

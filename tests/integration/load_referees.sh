@@ -24,8 +24,10 @@ nginx_ns() { netns_new NS; n=$((n + 1)); nginx_start "$NS" $PORT "$tmp/ng$n" "$1
 
 # Keep-alive with a server cap of 7: the server closes every 7th response
 # (one connection, so 200 = 28 x 7 + 4 is exact; the client closes the last).
+# --close-wait 1s: the client waits for the FIN nginx sends after its
+# announced close, so every one of those closes is the server's.
 nginx_ns "keepalive_requests 7;"
-load -c 1 -n 200
+load -c 1 -n 200 --close-wait 1s
 check_eq nginx_cap_counts_match_stub "$(q "d['connections_opened'], d['requests']" | tr -d '(),')" "$(stub)"
 check_eq nginx_cap_server_closes "$(q "d['closed_first']['server'], d['closed_first']['client'], d['errors']['closed_early'], d['status_2xx']")" "28 1 0 200"
 check_eq nginx_cap_tw_on_server_vs_ss "$(q "d['time_wait_at_target']")" "$TW_SRV"
@@ -39,13 +41,20 @@ check_eq ka_off_client_closes "$(q "d['closed_first']['client'], d['closed_first
 check_eq ka_off_tw_towards_target_vs_ss "$(q "d['time_wait_towards_target']")" "$TW_CLI"
 check_eq ka_off_tw_is_200 "$(q "d['time_wait_towards_target'], d['time_wait_at_target']")" "200 0"
 
-# --close-header: the server closes after each response; TIME_WAIT on the server.
+# --close-header, waiting for the server's FIN: TIME_WAIT on the server.
 nginx_ns ""
-load -c 4 -n 200 --close-header
+load -c 4 -n 200 --close-header --close-wait 1s
 check_eq close_header_counts_match_stub "$(q "d['connections_opened'], d['requests']" | tr -d '(),')" "$(stub)"
-check_eq close_header_server_closes "$(q "d['closed_first']['server'], d['closed_first']['client']")" "200 0"
+check_eq close_header_server_closes "$(q "d['closed_first']['server'], d['closed_first']['client'], d['announced_closes']")" "200 0 200"
 check_eq close_header_tw_vs_ss "$(q "d['time_wait_at_target'], d['time_wait_towards_target']")" "$TW_SRV $TW_CLI"
 check_eq close_header_tw_on_server "$(q "d['time_wait_at_target'], d['time_wait_towards_target']")" "200 0"
+# By default the client closes at once after an announced close (as wrk):
+# whoever's FIN went first is counted, every close once, and ss agrees.
+nginx_ns ""
+load -c 4 -n 200 --close-header
+check_eq close_at_once_sum "$(q "d['closed_first']['server'] + d['closed_first']['client'] + d['closed_first']['reset'], d['connections_opened'], d['announced_closes']")" "200 200 200"
+check_eq close_at_once_client_first_counted "$(q "d['closed_first']['client']")" "$(q "d['announced_closes_client_first']")"
+check_eq close_at_once_tw_vs_ss "$(q "d['time_wait_at_target'], d['time_wait_towards_target']")" "$TW_SRV $TW_CLI"
 
 # --client-close: the server says close, the client does not wait for its FIN.
 nginx_ns ""
@@ -56,7 +65,7 @@ check_eq client_close_tw_vs_ss "$(q "d['time_wait_at_target'] + d['time_wait_tow
 
 # HTTP/1.0: one connection per request; with Connection: keep-alive nginx keeps it.
 nginx_ns ""
-load -c 2 -n 40 --http1.0
+load -c 2 -n 40 --http1.0 --close-wait 1s
 check_eq http10_one_per_request "$(q "d['requests'], d['connections_opened'], d['closed_first']['server']")" "40 40 40"
 load -c 2 -n 40 --http1.0 --keepalive on
 check_eq http10_keepalive_two_conns "$(q "d['requests'], d['connections_opened'], d['closed_first']['open_at_end'], d['closed_first']['client']")" "40 2 2 2"
@@ -70,7 +79,7 @@ check_eq rpc_client_closes "$(q "d['connections_opened'], d['closed_first']['cli
 # --idle crosses the server's idle timeout: every connection ends with the
 # server's FIN while the client pauses.
 nginx_ns "keepalive_timeout 1s;"
-load -c 2 -n 4 --idle 1500
+load -c 2 -n 4 --idle 1500ms
 check_eq idle_server_fin "$(q "d['requests'], d['connections_opened'], d['closed_first']['server'], d['errors']['closed_early']")" "4 4 2 0"
 
 # Open loop: never more than the schedule, and every one counted by nginx.
@@ -134,3 +143,44 @@ check_eq refused_counted "$(q "d['errors']['refused'], d['connections_opened'], 
 "$CLOSER" load "$URL" -n 1 --bogus 2>/dev/null; check_eq bad_flag_exit $? 2
 "$CLOSER" load "$URL" -n 1 --keepalive maybe 2>/dev/null; check_eq bad_value_exit $? 2
 "$CLOSER" load --help | grep -q -- --requests-per-conn; check_eq help_exit $? 0
+
+# Command-line input (issue 11 item 8): every value bounded and checked, a
+# clear message and exit 2; nothing with CR/LF reaches the wire.
+usage_err() { "$CLOSER" "$@" 2>&1 >/dev/null; echo "rc=$?"; }
+long=$(printf 'A%.0s' $(seq 5000))
+check_eq method_too_long "$(usage_err load "$URL" -n 1 --method "$long")" \
+    "closer load: bad value for --method: '$(printf 'A%.0s' $(seq 64))...' (5000 bytes; longer than 32 bytes)
+rc=2"
+check_eq method_crlf "$(usage_err load "$URL" -n 1 --method "$(printf 'GET\r\nX-Injected: 1')")" \
+    "closer load: bad value for --method: 'GET\\x0d\\x0aX-Injected: 1' (contains CR or LF (header injection))
+rc=2"
+check_eq header_crlf "$(usage_err load "$URL" -n 1 -H "$(printf 'X-A: 1\r\nX-Injected: 1')")" \
+    "closer load: bad value for -H: 'X-A: 1\\x0d\\x0aX-Injected: 1' (contains CR or LF (header injection))
+rc=2"
+check_eq header_bad_name "$(usage_err load "$URL" -n 1 -H 'X A: 1')" \
+    "closer load: bad value for -H: 'X A: 1' (the name is not an HTTP token (no spaces or control bytes))
+rc=2"
+check_eq url_crlf_load "$(usage_err load "$(printf 'http://127.0.0.1:8080/a\r\nX: y')" -n 1)" \
+    "closer load: the URL has a CR (0x0d) at byte 23: refused, it would break the request line
+rc=2"
+check_eq url_crlf_probe "$(usage_err probe "$(printf 'http://127.0.0.1:8080/a b')")" \
+    "closer probe: the URL has a space (0x20) at byte 23: refused, it would break the request line
+rc=2"
+check_eq path_too_long "$(usage_err load "http://127.0.0.1:8080/$(printf 'a%.0s' $(seq 3000))" -n 1)" \
+    "closer load: the URL path is 3001 bytes, longer than the limit (2047)
+rc=2"
+for bad in nan inf 0x10 " 5" "5 " 1e3 1e-300 -1 0; do
+    check_eq "rate_rejects_'$bad'" "$(usage_err load "$URL" -n 1 --rate "$bad" | tail -1)" rc=2
+done
+for bad in nan inf 0x10 " 5s" "5s " 1e3 1e-300 0.0001s 5sjunk 30s1m 0; do
+    check_eq "duration_rejects_'$bad'" "$(usage_err load "$URL" -d "$bad" | tail -1)" rc=2
+    check_eq "probe_deadline_rejects_'$bad'" "$(usage_err probe "$URL" --deadline "$bad" | tail -1)" rc=2
+done
+check_eq idle_needs_unit "$(usage_err load "$URL" -n 1 --idle 1500)" \
+    "closer load: bad value for --idle: '1500' (a duration with a unit, up to 1h, like 1500ms or 2s)
+rc=2"
+check_eq size_rejects_hex "$(usage_err serve --max-body 0x10 | tail -1)" rc=2
+# Compound durations are accepted (nginx's syntax), and a valid method goes out.
+nginx_ns ""
+load -n 2 -c 1 --timeout 2m30s --idle 1s500ms --close-wait 0s --method HEAD
+check_eq compound_durations_accepted "$(q "d['requests'], d['status_2xx']")" "2 2"

@@ -20,8 +20,8 @@ field() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print($2)" "$1
 status_json() { ip netns exec "$NS" curl -s "http://127.0.0.1:$PORT/status.json"; }
 closed() { field "$(status_json)" "d['closed']['$1']"; }
 # TIME_WAIT on the server's listening port / on the client's side.
-tw_server() { ip netns exec "$NS" "$CLOSER" states -H -s time-wait --sport $PORT | wc -l; }
-tw_client() { ip netns exec "$NS" "$CLOSER" states -H -s time-wait --dport $PORT | wc -l; }
+tw_server() { ip netns exec "$NS" "$CLOSER" states -H --state time-wait --sport $PORT | wc -l; }
+tw_client() { ip netns exec "$NS" "$CLOSER" states -H --state time-wait --dport $PORT | wc -l; }
 
 # 1. Persistence matrix: HTTP/1.1 keeps alive; Connection: close ends it;
 #    HTTP/1.0 only with Connection: keep-alive (answered with Keep-Alive).

@@ -6,8 +6,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#define TEST_MAX 512 /* tests per binary; more fail the binary */
+
 typedef void (*test_fn)(void);
 void test_register(const char *name, test_fn fn);
+/* Runs every registered test, or only argv[1]; 0 when all passed, 1 when a
+ * test failed, argv[1] names no test, or registrations were dropped. */
+int test_run(int argc, char **argv);
 void test_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int test_failed(void);

@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
+#include <linux/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -40,11 +42,17 @@ static void add_sock(int family, int state, const char *src, int sport, const ch
 
 static struct tcp_sock got[256];
 static int ngot;
-static int collect(const struct tcp_sock *s, void *arg)
+static struct tcp_activity acts[256];
+static int has_act[256];
+static int collect(const struct tcp_sock *s, const struct tcp_activity *act, void *arg)
 {
     (void)arg;
-    if (ngot < 256)
+    if (ngot < 256) {
+        has_act[ngot] = act != NULL;
+        if (act)
+            acts[ngot] = *act;
         got[ngot++] = *s;
+    }
     return 0;
 }
 
@@ -107,6 +115,21 @@ TEST(kernel_error_is_returned)
     CHECK_EQ_INT(decode(&intr), -EPERM);
 }
 
+/* A mutated recording's error field: callers print strerror(-rc), so only
+ * a real negative errno may come back (-INT_MIN overflowed; a positive
+ * value read as success with the dump cut short). */
+TEST(bogus_error_values_are_malformed)
+{
+    static const int bogus[] = {-2147483647 - 1, -4096, 5, 1};
+    for (size_t i = 0; i < sizeof bogus / sizeof bogus[0]; i++) {
+        used = 0;
+        struct nlmsgerr e = {.error = bogus[i]};
+        add_msg(NLMSG_ERROR, 0, &e, sizeof e);
+        int intr;
+        CHECK_EQ_INT(decode(&intr), -EBADMSG);
+    }
+}
+
 TEST(truncated_message_is_an_error)
 {
     used = 0;
@@ -160,7 +183,7 @@ TEST(live_dump_sees_own_listener)
     memset(got, 0, sizeof got);
     /* Filter to LISTEN only; our socket must be among them. */
     int intr = 0;
-    int rc = diag_dump(AF_INET, 1u << TS_LISTEN, collect, NULL, NULL, &intr);
+    int rc = diag_dump(AF_INET, 1u << TS_LISTEN, false, collect, NULL, NULL, &intr);
     close(fd);
     CHECK_EQ_INT(rc, 0);
     int found = 0;
@@ -187,18 +210,18 @@ TEST(live_dump_both_families_in_one_walk)
     int intr = 0, seen4 = 0, seen6 = 0;
     ngot = 0;
     memset(got, 0, sizeof got);
-    CHECK_EQ_INT(diag_dump(AF_UNSPEC, 1u << TS_LISTEN, collect, NULL, NULL, &intr), 0);
+    CHECK_EQ_INT(diag_dump(AF_UNSPEC, 1u << TS_LISTEN, false, collect, NULL, NULL, &intr), 0);
     int both = ngot;
     for (int i = 0; i < ngot; i++) {
         seen4 |= got[i].family == AF_INET && got[i].sport == ntohs(a.sin_port) && got[i].wqueue == 5;
         seen6 |= got[i].family == AF_INET6 && got[i].sport == ntohs(a6.sin6_port) && got[i].wqueue == 6;
     }
     ngot = 0;
-    CHECK_EQ_INT(diag_dump(AF_INET, 1u << TS_LISTEN, collect, NULL, NULL, &intr), 0);
-    CHECK_EQ_INT(diag_dump(AF_INET6, 1u << TS_LISTEN, collect, NULL, NULL, &intr), 0);
+    CHECK_EQ_INT(diag_dump(AF_INET, 1u << TS_LISTEN, false, collect, NULL, NULL, &intr), 0);
+    CHECK_EQ_INT(diag_dump(AF_INET6, 1u << TS_LISTEN, false, collect, NULL, NULL, &intr), 0);
     int per_family = ngot;
     ngot = 0;
-    CHECK_EQ_INT(diag_dump_tcp(1u << TS_LISTEN, collect, NULL, NULL, &intr), 0);
+    CHECK_EQ_INT(diag_dump_tcp(1u << TS_LISTEN, false, collect, NULL, NULL, &intr), 0);
     close(f4), close(f6);
     CHECK(seen4);
     if (have6) /* a host without IPv6 on lo still checks v4 */
@@ -221,4 +244,86 @@ TEST(unpadded_last_message_does_not_overrun)
     free(heap);
     CHECK_EQ_INT(rc, 0);
     CHECK_EQ_INT(ngot, 0);
+}
+
+/* A message with tcp_info after other attributes: the fields land in the
+ * activity record; a message without it gives NULL; a bad attribute length
+ * is ignored, not read past. */
+TEST(tcp_info_attribute_is_decoded)
+{
+    used = 0;
+    /* Laid out by hand: attributes are 4-aligned, tcp_info's u64s are not
+     * (a struct here would pad between the header and the payload). */
+    unsigned char p[sizeof(struct inet_diag_msg) + 8 + RTA_LENGTH(sizeof(struct tcp_info))];
+    memset(p, 0, sizeof p);
+    struct inet_diag_msg m = {.idiag_family = AF_INET, .idiag_state = TS_CLOSE_WAIT, .idiag_inode = 5};
+    memcpy(p, &m, sizeof m);
+    struct rtattr a1 = {.rta_len = RTA_LENGTH(4), .rta_type = INET_DIAG_SHUTDOWN};
+    struct rtattr a2 = {.rta_len = RTA_LENGTH(sizeof(struct tcp_info)), .rta_type = INET_DIAG_INFO};
+    memcpy(p + sizeof m, &a1, sizeof a1);
+    memcpy(p + sizeof m + 8, &a2, sizeof a2);
+    struct tcp_info ti;
+    memset(&ti, 0, sizeof ti);
+    ti.tcpi_last_data_recv = 4200;
+    ti.tcpi_last_data_sent = 4300;
+    ti.tcpi_last_ack_recv = 4100;
+    ti.tcpi_data_segs_in = 7;
+    ti.tcpi_data_segs_out = 6;
+    ti.tcpi_bytes_acked = 1234;
+    ti.tcpi_bytes_received = 999;
+    memcpy(p + sizeof m + 8 + RTA_LENGTH(0), &ti, sizeof ti);
+    add_msg(SOCK_DIAG_BY_FAMILY, NLM_F_MULTI, &p, sizeof p);
+    add_sock(AF_INET, TS_TIME_WAIT, "1.2.3.4", 1, "5.6.7.8", 2, 0, TT_TIMEWAIT, 100);
+    struct {
+        struct inet_diag_msg m;
+        struct rtattr a;
+    } bad;
+    memset(&bad, 0, sizeof bad);
+    bad.m = (struct inet_diag_msg){.idiag_family = AF_INET, .idiag_state = TS_ESTABLISHED};
+    bad.a = (struct rtattr){.rta_len = 200, .rta_type = INET_DIAG_INFO};
+    add_msg(SOCK_DIAG_BY_FAMILY, NLM_F_MULTI, &bad, sizeof bad);
+    int intr;
+    CHECK_EQ_INT(decode(&intr), 0);
+    CHECK_EQ_INT(ngot, 3);
+    CHECK(has_act[0]);
+    CHECK_EQ_INT(acts[0].last_data_recv_ms, 4200);
+    CHECK_EQ_INT(acts[0].last_data_sent_ms, 4300);
+    CHECK_EQ_INT(acts[0].last_ack_recv_ms, 4100);
+    CHECK_EQ_INT(acts[0].data_segs_in, 7);
+    CHECK_EQ_INT(acts[0].data_segs_out, 6);
+    CHECK_EQ_INT(acts[0].bytes_acked, 1234);
+    CHECK_EQ_INT(acts[0].bytes_received, 999);
+    CHECK(!has_act[1]);
+    CHECK(!has_act[2]);
+}
+
+/* The kernel answers the INET_DIAG_INFO request for a real connection:
+ * one request's bytes counted on both ends, none for the listener's
+ * absence of data. */
+TEST(live_dump_carries_tcp_info)
+{
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    CHECK(bind(l, (struct sockaddr *)&a, sizeof a) == 0 && listen(l, 4) == 0);
+    socklen_t len = sizeof a;
+    getsockname(l, (struct sockaddr *)&a, &len);
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(connect(c, (struct sockaddr *)&a, sizeof a) == 0);
+    int srv = accept(l, NULL, NULL);
+    CHECK(write(c, "hello", 5) == 5);
+    char rd[8];
+    CHECK(read(srv, rd, sizeof rd) == 5);
+    int intr = 0;
+    ngot = 0;
+    CHECK_EQ_INT(diag_dump(AF_INET, 1u << TS_ESTABLISHED, true, collect, NULL, NULL, &intr), 0);
+    int found = 0;
+    for (int i = 0; i < ngot; i++)
+        if (got[i].sport == ntohs(a.sin_port) && has_act[i]) {
+            found = 1;
+            CHECK_EQ_INT(acts[i].bytes_received, 5);
+            CHECK_EQ_INT(acts[i].data_segs_in, 1);
+            CHECK(acts[i].last_data_recv_ms < 60000);
+        }
+    close(srv), close(c), close(l);
+    CHECK(found);
 }

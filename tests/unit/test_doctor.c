@@ -11,6 +11,7 @@ static struct snapshot snap;
 static struct tcp_sock socks[4096];
 static struct fd_ref fds[64];
 static struct proc_info procs[4];
+static struct sock_activity acts[256];
 
 static void reset(void)
 {
@@ -18,6 +19,8 @@ static void reset(void)
     snap.socks = socks;
     snap.fds = fds;
     snap.procs = procs;
+    snap.acts = acts;
+    snap.nacts = 0;
     snap.owners_read = true;
     snap.sys = (struct sysctls){.fin_timeout = 60, .tw_reuse = 2, .max_tw_buckets = 262144,
                                 .timestamps = 1, .syncookies = 1, .somaxconn = 4096,
@@ -263,4 +266,210 @@ TEST(sysctl_audit_states_myths)
     CHECK_EQ_INT(find("sysctl-tcp-tw-recycle", 0)->severity, SEV_CRITICAL);
     /* Critical findings sort first. */
     CHECK_EQ_STR(rep.items[0].id, "sysctl-tcp-tw-recycle");
+}
+
+TEST(server_time_wait_listener_gone_is_reported)
+{
+    reset();
+    /* A restarted server: 2000 TIME_WAIT on port 8080, nothing listens. */
+    for (int i = 0; i < 2000; i++)
+        add(TS_TIME_WAIT, 8080, (uint16_t)(33000 + i))->expires_ms = 50000;
+    /* Port in the ephemeral range, listener gone: shared by many peers. */
+    for (int i = 0; i < 40; i++)
+        add(TS_TIME_WAIT, 40000, (uint16_t)(33000 + i))->expires_ms = 50000;
+    /* A client's own TIME_WAIT (ephemeral local, server's port as peer). */
+    for (int i = 0; i < 3; i++)
+        add(TS_TIME_WAIT, (uint16_t)(45000 + i), 80)->expires_ms = 50000;
+    analyze();
+    const struct finding *f = find("server-time-wait", 0);
+    CHECK(f && f->port == 8080 && f->count == 2000);
+    CHECK(fact(f, "listener") == 0);
+    CHECK(strstr(f->title, "no listener now"));
+    CHECK(strstr(f->fix, "SO_REUSEADDR"));
+    f = find("server-time-wait", 1);
+    CHECK(f && f->port == 40000 && f->count == 40);
+    CHECK_EQ_INT(rep.tw_server, 2040);
+    CHECK_EQ_INT(rep.tw_server_gone, 2040);
+    CHECK_EQ_INT(rep.tw_client, 3);
+    CHECK_EQ_INT(rep.tw_other, 0);
+}
+
+TEST(server_time_wait_peak_rate_over_one_second)
+{
+    reset();
+    add(TS_LISTEN, 80, 0);
+    /* ab: 2000 closes within 0.24 s, 20 s ago. */
+    for (int i = 0; i < 2000; i++)
+        add(TS_TIME_WAIT, 80, (uint16_t)(33000 + i))->expires_ms = 40000 - (uint32_t)(i % 240);
+    /* Plus a trickle: one every 2 s. */
+    for (int i = 0; i < 20; i++)
+        add(TS_TIME_WAIT, 80, (uint16_t)(36000 + i))->expires_ms = 59000 - (uint32_t)i * 2000;
+    analyze();
+    const struct finding *f = find("server-time-wait", 0);
+    CHECK(f && f->count == 2020);
+    CHECK(fact(f, "peak_closes_per_s_1s") == 2000);
+    CHECK(fact(f, "peak_age_s") >= 20.0 && fact(f, "peak_age_s") < 20.3);
+    CHECK(fact(f, "closes_per_s_60s") > 33 && fact(f, "closes_per_s_60s") < 34);
+    CHECK(strstr(f->title, "peak 2000 closes in 1 s"));
+    /* No ESTABLISHED connection to learn from: undecided, and it says so. */
+    CHECK_EQ_STR(f->cause, "undecided");
+    CHECK(strstr(f->why, "too little"));
+}
+
+TEST(client_port_pressure_names_nginx_and_its_fix)
+{
+    reset();
+    snap.sys.port_lo = 40000;
+    snap.sys.port_hi = 40999;
+    snap.sys.tw_reuse = 0;
+    snap.nprocs = 2;
+    procs[0] = (struct proc_info){.pid = 77, .comm = "nginx", .nfds = 9, .nepoll = 1};
+    procs[1] = (struct proc_info){.pid = 88, .comm = "curl", .nfds = 3};
+    for (int i = 0; i < 990; i++)
+        add(TS_TIME_WAIT, (uint16_t)(40000 + i), 9000);
+    for (int i = 0; i < 10; i++) {
+        struct tcp_sock *t = add(TS_ESTABLISHED, (uint16_t)(40990 + i), 9000);
+        t->inode = (uint64_t)(500 + i);
+        fds[snap.nfds++] = (struct fd_ref){.inode = t->inode, .pid = i < 9 ? 77 : 88,
+                                           .fd = 20 + i, .proc = i < 9 ? 0 : 1};
+    }
+    analyze();
+    const struct finding *f = find("client-port-pressure", 0);
+    CHECK(f);
+    CHECK_EQ_INT(f->pid, 77);
+    CHECK_EQ_STR(f->comm, "nginx");
+    CHECK_EQ_STR(f->runtime, "nginx");
+    CHECK(fact(f, "owner_sockets") == 9);
+    CHECK(fact(f, "range_used_pct") == 100);
+    CHECK_EQ_INT(f->severity, SEV_CRITICAL);
+    CHECK(strstr(f->title, "connect() fails now (EADDRNOTAVAIL)"));
+    CHECK(strstr(f->fix, "keepalive 32"));
+    CHECK(strstr(f->fix, "proxy_http_version 1.1"));
+    CHECK(strstr(f->fix, "proxy_set_header Connection \"\""));
+    CHECK(strstr(f->why, "curl (pid 88"));
+    /* With tcp_tw_reuse for this destination a full range is not a failure. */
+    snap.sys.tw_reuse = 1;
+    analyze();
+    f = find("client-port-pressure", 0);
+    CHECK(f && !strstr(f->title, "fails now") && strstr(f->title, "the range is full"));
+    /* HAProxy gets its own knob; an unknown program the generic fix. */
+    snprintf(procs[0].comm, sizeof procs[0].comm, "haproxy");
+    analyze();
+    CHECK(strstr(find("client-port-pressure", 0)->fix, "http-server-close"));
+    snprintf(procs[0].comm, sizeof procs[0].comm, "myapp");
+    analyze();
+    CHECK(strstr(find("client-port-pressure", 0)->fix, "connection pool"));
+}
+
+TEST(syn_advice_knows_syncookies_and_syn_sent_clients)
+{
+    reset();
+    snap.sys.max_syn_backlog = 4096;
+    snap.sys.synack_retries = 5;
+    snap.ctr.syncookies_sent = 42;
+    snap.ctr.reqq_full_do_cookies = 40;
+    struct tcp_sock *l = add(TS_LISTEN, 80, 0);
+    l->src[0] = 127, l->src[3] = 1;
+    l->rqueue = 129;
+    l->wqueue = 128;
+    for (int i = 0; i < 130; i++)
+        add(TS_SYN_RECV, 80, (uint16_t)(30000 + i));
+    for (int i = 0; i < 7; i++) {
+        struct tcp_sock *t = add(TS_SYN_SENT, (uint16_t)(35000 + i), 80);
+        memset(t->dst, 0, 16);
+        t->dst[0] = 127, t->dst[3] = 1;
+    }
+    analyze();
+    const struct finding *f = find("listen-overflow", 0);
+    CHECK(f && fact(f, "syn_sent_local_clients") == 7);
+    CHECK(strstr(f->title, "in this network namespace"));
+    CHECK(!strstr(f->title, "since boot"));
+    CHECK(strstr(f->why, "drops new SYNs"));
+    CHECK(strstr(f->why, "7 client sockets on this host sit in SYN_SENT"));
+    f = find("syn-recv-pile", 0);
+    CHECK(f && fact(f, "SyncookiesSent") == 42 && fact(f, "TCPReqQFullDoCookies") == 40);
+    CHECK(strstr(f->fix, "bounded by the listen backlog (128"));
+    CHECK(strstr(f->fix, "not by tcp_max_syn_backlog=4096"));
+    snap.sys.syncookies = 0;
+    analyze();
+    f = find("syn-recv-pile", 0);
+    CHECK(f && strstr(f->fix, "TCPReqQFullDrop") && strstr(f->fix, "3/4 of tcp_max_syn_backlog"));
+}
+
+/* An accepted ESTABLISHED connection on port with tcp_info. */
+static void estab_with(uint16_t port, uint16_t peer, uint32_t segs_in, uint32_t segs_out,
+                       uint32_t idle_recv_ms, uint32_t idle_sent_ms)
+{
+    struct tcp_sock *t = add(TS_ESTABLISHED, port, peer);
+    acts[snap.nacts++] = (struct sock_activity){
+        .sock = (uint32_t)(t - socks),
+        .a = {.data_segs_in = segs_in, .data_segs_out = segs_out,
+              .last_data_recv_ms = idle_recv_ms, .last_data_sent_ms = idle_sent_ms}};
+}
+
+static void tw_pile(uint16_t port, int n)
+{
+    for (int i = 0; i < n; i++)
+        add(TS_TIME_WAIT, port, (uint16_t)(33000 + i))->expires_ms = 50000;
+}
+
+TEST(server_time_wait_cause_from_the_open_connections)
+{
+    /* ab (HTTP/1.0): every open connection carried one request. */
+    reset();
+    add(TS_LISTEN, 80, 0);
+    tw_pile(80, 500);
+    for (int i = 0; i < 6; i++)
+        estab_with(80, (uint16_t)(50000 + i), (uint32_t)(i % 2), 0, 1, 1);
+    analyze();
+    const struct finding *f = find("server-time-wait", 0);
+    CHECK_EQ_STR(f->cause, "no keep-alive");
+    CHECK(strstr(f->title, "cause: no keep-alive"));
+    CHECK(strstr(f->why, "None of the 6 ESTABLISHED connections"));
+    CHECK(strstr(f->fix, "Connection: keep-alive"));
+    CHECK(fact(f, "single_request_connections") == 6);
+
+    /* keepalive_requests 20 under wrk: busy, several requests each. */
+    reset();
+    add(TS_LISTEN, 80, 0);
+    tw_pile(80, 300);
+    for (int i = 0; i < 16; i++)
+        estab_with(80, (uint16_t)(50000 + i), (uint32_t)(5 + i % 16), 20, 2, 2);
+    analyze();
+    f = find("server-time-wait", 0);
+    CHECK_EQ_STR(f->cause, "request cap");
+    CHECK(fact(f, "max_requests_per_connection") == 20);
+    CHECK(strstr(f->fix, "keepalive_requests"));
+    /* The same busy connections with no closes to explain: no verdict. */
+    reset();
+    add(TS_LISTEN, 80, 0);
+    tw_pile(80, 5);
+    for (int i = 0; i < 16; i++)
+        estab_with(80, (uint16_t)(50000 + i), (uint32_t)(5 + i % 16), 20, 2, 2);
+    analyze();
+    CHECK_EQ_STR(find("server-time-wait", 0)->cause, "undecided");
+
+    /* Idle keep-alive connections (keepalive_timeout 3s). */
+    reset();
+    add(TS_LISTEN, 80, 0);
+    tw_pile(80, 20);
+    for (int i = 0; i < 8; i++)
+        estab_with(80, (uint16_t)(50000 + i), 1, 1, 1500 + (uint32_t)i * 150,
+                   1500 + (uint32_t)i * 150);
+    analyze();
+    f = find("server-time-wait", 0);
+    CHECK_EQ_STR(f->cause, "idle timeout");
+    CHECK(fact(f, "max_idle_s") == 2.55);
+    CHECK(strstr(f->fix, "keepalive_timeout"));
+
+    /* Two connections are too few to decide. */
+    reset();
+    add(TS_LISTEN, 80, 0);
+    tw_pile(80, 20);
+    estab_with(80, 50000, 1, 1, 1, 1);
+    estab_with(80, 50001, 1, 1, 1, 1);
+    analyze();
+    f = find("server-time-wait", 0);
+    CHECK_EQ_STR(f->cause, "undecided");
+    CHECK(strstr(f->why, "too little"));
 }

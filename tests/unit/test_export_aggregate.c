@@ -6,7 +6,6 @@
 #include <sys/socket.h>
 
 #include "export/aggregate.h"
-#include "export/httpd.h"
 #include "export/metrics.h"
 #include "test.h"
 
@@ -118,11 +117,12 @@ TEST(metrics_bounded_by_top_n_rest_in_other)
     CHECK(!strstr(one, "10.0.0.8:5432"));
     CHECK(strstr(one, "closer_client_sockets{destination=\"other\",state=\"TIME_WAIT\"} 1\n"));
     CHECK(strstr(full, "closer_server_sockets{port=\"80\",state=\"CLOSE_WAIT\"} 3\n"));
-    CHECK(strstr(full, "closer_close_wait_sockets{pid=\"4242\",comm=\"leaky\"} 2\n"));
-    CHECK(strstr(full, "closer_close_wait_sockets{pid=\"none\",comm=\"\"} 1\n"));
+    CHECK(strstr(full, "closer_close_wait_sockets{comm=\"leaky\",owner=\"process\"} 2\n"));
+    CHECK(strstr(full, "closer_close_wait_sockets{comm=\"\",owner=\"none\"} 1\n"));
     CHECK(strstr(full, "closer_tcp_sockets{state=\"TIME_WAIT\"} 12\n"));
-    CHECK(strstr(full, "closer_time_wait_age_seconds_bucket{le=\"+Inf\"} 12\n"));
-    CHECK(strstr(full, "closer_time_wait_age_seconds_count 12\n"));
+    CHECK(strstr(full, "closer_time_wait_sockets_by_age{max_age_seconds=\"60\"} 12\n"));
+    CHECK(strstr(full, "closer_time_wait_entries_per_second{window=\"60s\"} 0.2"));
+    CHECK(!strstr(full, "pid="));
     CHECK(strstr(full, "closer_listen_queue_length{listen=\"10.0.0.1:80\"} 3\n"));
     CHECK(strstr(full, "closer_ephemeral_ports 1000\n"));
     CHECK(strstr(full, "closer_ephemeral_ports_used{destination=\"10.0.0.9:443\"} 4\n"));
@@ -133,25 +133,4 @@ TEST(metrics_bounded_by_top_n_rest_in_other)
     CHECK(!strstr(full, "closer_tcp_listen_overflows_total")); /* absent counter */
     free(full);
     free(one);
-}
-
-TEST(request_head_parsing)
-{
-    struct httpd_req r;
-    const char *ok = "GET /metrics?x=1 HTTP/1.1\r\nHost: a\r\nConnection: Close\r\n\r\nGET";
-    CHECK_EQ_INT(httpd_parse_head(ok, strlen(ok), &r), (long)strlen(ok) - 3);
-    CHECK_EQ_INT(r.method_len, 3);
-    CHECK_EQ_INT(r.path_len, 12);
-    CHECK_EQ_INT(r.keep_alive, 0);
-    const char *ten = "HEAD / HTTP/1.0\r\n\r\n";
-    CHECK_EQ_INT(httpd_parse_head(ten, strlen(ten), &r), (long)strlen(ten));
-    CHECK_EQ_INT(r.keep_alive, 0);
-    const char *ka = "GET / HTTP/1.0\r\nconnection: keep-alive\r\n\r\n";
-    CHECK(httpd_parse_head(ka, strlen(ka), &r) > 0 && r.keep_alive == 1);
-    const char *part = "GET /metrics HTTP/1.1\r\nHost: a\r\n";
-    CHECK_EQ_INT(httpd_parse_head(part, strlen(part), &r), -2);
-    const char *bad = "GET /metrics HTTP/2.0\r\n\r\n";
-    CHECK_EQ_INT(httpd_parse_head(bad, strlen(bad), &r), -1);
-    const char *nocolon = "GET / HTTP/1.1\r\nHost\r\n\r\n";
-    CHECK_EQ_INT(httpd_parse_head(nocolon, strlen(nocolon), &r), -1);
 }

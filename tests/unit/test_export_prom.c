@@ -6,6 +6,7 @@
 
 #include "export/prom.h"
 #include "test.h"
+#include "util/utf8.h"
 
 static char *buf;
 static size_t len;
@@ -67,5 +68,21 @@ TEST(values_integers_floats_and_specials)
     CHECK(strstr(buf, "h_count +Inf\n") != NULL);
     CHECK(strstr(buf, "h_x NaN\n") != NULL);
     CHECK(strstr(buf, "h_y -Inf\n") != NULL);
+    free(buf);
+}
+
+/* A comm cut mid-character by the kernel: the label stays UTF-8 (U+FFFD per
+ * ill-formed subpart), escapes still apply, valid characters pass. */
+TEST(label_values_and_help_are_valid_utf8)
+{
+    FILE *f;
+    struct prom p = start(&f);
+    prom_family(&p, "m", "gauge", "h\xff\"");
+    prom_sample(&p, "", 1, "comm", "\xe6\x97\xa5\xe6\x9c", "x", "\xc0\"\\\n\xc3\xa9", NULL);
+    fclose(f);
+    CHECK(utf8_valid(buf, len));
+    CHECK(strstr(buf, "# HELP m h" UTF8_REPLACEMENT "\"\n") != NULL);
+    CHECK(strstr(buf, "m{comm=\"\xe6\x97\xa5" UTF8_REPLACEMENT "\",x=\"" UTF8_REPLACEMENT
+                      "\\\"\\\\\\n\xc3\xa9\"} 1\n") != NULL);
     free(buf);
 }

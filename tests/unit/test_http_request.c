@@ -1,6 +1,7 @@
 /* The request parser: valid heads, every prefix incomplete, byte-by-byte
  * equals all-at-once, and each smuggling vector rejected. Inputs are copied
  * to end right before a PROT_NONE page, so any over-read crashes. */
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -217,4 +218,35 @@ TEST(chunked_bodies)
     }
     CHECK_EQ_INT(rc, 1);
     CHECK_EQ_INT(i, strlen(ok) - 3);
+}
+
+/* Methods are case-sensitive: a lowercase one is a bad request (nginx: 400),
+ * never served as its uppercase twin. */
+TEST(lowercase_method_rejected)
+{
+    CHECK_EQ_INT(status_of("head / HTTP/1.1\r\nHost: h\r\n\r\n"), 400);
+    CHECK_EQ_INT(status_of("Get / HTTP/1.1\r\nHost: h\r\n\r\n"), 400);
+    CHECK_EQ_INT(status_of("GET / HTTP/1.1\r\nHost: h\r\n\r\n"), 0);
+    CHECK_EQ_INT(status_of("M-SEARCH * HTTP/1.1\r\nHost: h\r\n\r\n"), 0);
+}
+
+/* Host is uri-host [":" port] (RFC 3986 3.2.2), and as nginx: not empty,
+ * no leading dot, no "..". */
+TEST(host_value_validated)
+{
+    static const char *const good[] = {"h", "example.com", "example.com:8080", "127.0.0.1:80",
+                                       "[::1]", "[::1]:8080", "a-b_c~d", "xn--bcher-kva.example",
+                                       "ex%41mple", "example.com."};
+    static const char *const bad[] = {"", "a/b", "a b", "..", ".example", "a..b", "h:80x",
+                                      "h:123456", "[::1", "[]", "[zz]", "a@b", "h\\x", "ex%4",
+                                      "a\"b", "h:80:81"};
+    char req[256];
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        snprintf(req, sizeof req, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", good[i]);
+        CHECK_EQ_INT(status_of(req), 0);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(req, sizeof req, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", bad[i]);
+        CHECK_EQ_INT(status_of(req), 400);
+    }
 }

@@ -1,0 +1,219 @@
+/* The cause of a server-side TIME_WAIT pile, from the connections still
+ * open on the port (see tw_cause.h). Each verdict needs evidence that only
+ * that cause explains:
+ *   no keep-alive  every open connection carried at most one request while
+ *                  the port keeps closing connections;
+ *   idle timeout   most open connections sit idle after a response: the
+ *                  server closes connections that wait, at about the longest
+ *                  idle time seen;
+ *   request cap    busy connections carry several requests each and the
+ *                  server closed more connections in the last minute than are
+ *                  open: it closes busy ones, at the cap (the most requests
+ *                  seen on one connection is its lower bound).
+ * Anything else, or fewer than TW_CAUSE_MIN_SAMPLES connections, is
+ * "undecided", with what is missing. */
+#include "doctor/tw_cause.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct conn_act {
+    uint32_t segs_in, segs_out, idle_recv_ms, idle_sent_ms;
+};
+
+/* tcp_info of socket i, false when the snapshot has none for it. */
+static bool conn_activity(const struct snapshot *s, size_t i, struct conn_act *a)
+{
+    const struct tcp_activity *act = snapshot_activity(s, &s->socks[i]);
+    if (!act)
+        return false;
+    *a = (struct conn_act){act->data_segs_in, act->data_segs_out, act->last_data_recv_ms,
+                           act->last_data_sent_ms};
+    return true;
+}
+
+const char *tw_cause_name(enum tw_cause c)
+{
+    static const char *const names[] = {"undecided", "no keep-alive", "request cap",
+                                        "idle timeout"};
+    return names[c];
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+#define MAX_IDLE_SAMPLES 4096
+
+static void decide(struct tw_evidence *ev)
+{
+    unsigned multi = ev->sampled - ev->single;
+    if (ev->sampled < TW_CAUSE_MIN_SAMPLES)
+        ev->cause = TW_CAUSE_UNDECIDED;
+    else if (ev->idle >= TW_CAUSE_MIN_SAMPLES && ev->idle * 2 >= ev->sampled)
+        ev->cause = TW_CAUSE_IDLE_TIMEOUT;
+    else if (multi == 0)
+        ev->cause = TW_CAUSE_NO_KEEPALIVE;
+    /* Busy keep-alive connections are closed by the server only at a cap
+     * (or a maximum age): more closes in the last minute than connections
+     * open now, while the open ones carry several requests each. */
+    else if (multi >= TW_CAUSE_MIN_SAMPLES && ev->busy * 2 >= ev->sampled &&
+             ev->single * 4 <= ev->sampled && ev->tw >= ev->sampled)
+        ev->cause = TW_CAUSE_REQUEST_CAP;
+    else
+        ev->cause = TW_CAUSE_UNDECIDED;
+}
+
+void tw_cause_gather(const struct snapshot *s, uint16_t port, unsigned peak_1s, unsigned tw,
+                     struct tw_evidence *ev)
+{
+    memset(ev, 0, sizeof *ev);
+    ev->tw = tw;
+    ev->peak_1s = peak_1s;
+    ev->min_multi_segs_in = UINT32_MAX;
+    uint32_t *idle = malloc(MAX_IDLE_SAMPLES * sizeof *idle);
+    uint32_t *segs = malloc(MAX_IDLE_SAMPLES * sizeof *segs);
+    size_t nidle = 0, nsegs = 0;
+    for (size_t i = 0; i < s->nsocks; i++) {
+        const struct tcp_sock *t = &s->socks[i];
+        if (t->state != TS_ESTABLISHED || t->sport != port)
+            continue;
+        ev->estab++;
+        struct conn_act a;
+        if (!conn_activity(s, i, &a))
+            continue;
+        ev->sampled++;
+        ev->single += a.segs_in <= 1;
+        ev->busy += a.idle_recv_ms < TW_IDLE_MS;
+        bool answered_idle = a.segs_out > 0 && a.idle_recv_ms >= TW_IDLE_MS &&
+                             a.idle_sent_ms >= TW_IDLE_MS;
+        ev->idle += answered_idle;
+        if (a.segs_in > ev->max_segs_in)
+            ev->max_segs_in = a.segs_in;
+        if (a.segs_in > 1 && a.segs_in < ev->min_multi_segs_in)
+            ev->min_multi_segs_in = a.segs_in;
+        if (answered_idle && a.idle_recv_ms > ev->max_idle_ms)
+            ev->max_idle_ms = a.idle_recv_ms;
+        if (answered_idle && idle && nidle < MAX_IDLE_SAMPLES)
+            idle[nidle++] = a.idle_recv_ms;
+        if (a.segs_in > 1 && segs && nsegs < MAX_IDLE_SAMPLES)
+            segs[nsegs++] = a.segs_in;
+    }
+    if (nidle) {
+        qsort(idle, nidle, sizeof *idle, cmp_u32);
+        ev->median_idle_ms = idle[nidle / 2];
+    }
+    for (size_t i = 0; i < nsegs; i++)
+        ev->near_ceiling += segs[i] * 4 >= ev->max_segs_in * 3;
+    if (ev->min_multi_segs_in == UINT32_MAX)
+        ev->min_multi_segs_in = 0;
+    free(idle);
+    free(segs);
+    decide(ev);
+}
+
+void tw_cause_why(const struct tw_evidence *ev, char *buf, size_t len)
+{
+    unsigned multi = ev->sampled - ev->single;
+    switch (ev->cause) {
+    case TW_CAUSE_NO_KEEPALIVE:
+        snprintf(buf, len,
+                 "Cause, from the evidence: no keep-alive. None of the %u ESTABLISHED "
+                 "connections on the port has carried more than one request (tcp_info "
+                 "data_segs_in <= 1), while %u connections closed in the last 60 s (%u in the "
+                 "busiest second): each connection serves one request and is closed by the "
+                 "server, so the close rate is the connection rate.",
+                 ev->sampled, ev->tw, ev->peak_1s);
+        break;
+    case TW_CAUSE_IDLE_TIMEOUT:
+        snprintf(buf, len,
+                 "Cause, from the evidence: the keep-alive idle timeout. %u of the %u "
+                 "ESTABLISHED connections on the port sit idle after a response (nothing sent "
+                 "or received for %.1f s at most, %.1f s the median): keep-alive works and "
+                 "clients keep connections open between requests, and the server closes those "
+                 "that wait longer than its idle timeout (at least %.1f s here).",
+                 ev->idle, ev->sampled, ev->max_idle_ms / 1000.0, ev->median_idle_ms / 1000.0,
+                 ev->max_idle_ms / 1000.0);
+        break;
+    case TW_CAUSE_REQUEST_CAP:
+        snprintf(buf, len,
+                 "Cause, from the evidence: the keep-alive request cap. %u of the %u "
+                 "ESTABLISHED connections on the port carried several requests (tcp_info "
+                 "data_segs_in from %u up to %u, %u of them in the top quarter) and %u are "
+                 "busy (data in the last second), yet %u connections closed in the last 60 s: "
+                 "the server closes busy connections, at a cap of about %u requests (the "
+                 "most seen on one connection).",
+                 multi, ev->sampled, ev->min_multi_segs_in, ev->max_segs_in, ev->near_ceiling,
+                 ev->busy, ev->tw, ev->max_segs_in);
+        break;
+    case TW_CAUSE_UNDECIDED:
+        if (ev->sampled < TW_CAUSE_MIN_SAMPLES)
+            snprintf(buf, len,
+                     "Cause undecided: %u ESTABLISHED connection%s on the port (%u with "
+                     "tcp_info) is too little to tell no keep-alive from a request cap or an "
+                     "idle timeout; run doctor while the traffic flows.",
+                     ev->estab, ev->estab == 1 ? "" : "s", ev->sampled);
+        else
+            snprintf(buf, len,
+                     "Cause undecided: of %u ESTABLISHED connections on the port %u carried "
+                     "more than one request (up to %u), %u are busy and %u idle after a "
+                     "response; no single cause explains them all.",
+                     ev->sampled, multi, ev->max_segs_in, ev->busy, ev->idle);
+        break;
+    }
+}
+
+void tw_cause_fix(const struct tw_evidence *ev, char *buf, size_t len)
+{
+    const char *tail = " Server-side TIME_WAIT costs no ephemeral ports; tcp_tw_reuse does not "
+                       "apply to it and tcp_fin_timeout does not shorten it.";
+    switch (ev->cause) {
+    case TW_CAUSE_NO_KEEPALIVE:
+        snprintf(buf, len,
+                 "Turn keep-alive on end to end: HTTP/1.1 clients without `Connection: "
+                 "close`, HTTP/1.0 clients (ab without -k) must send `Connection: keep-alive`; "
+                 "on the server keep-alive on (nginx keepalive_timeout > 0, keepalive_requests "
+                 "> 1); behind a proxy, its upstream keep-alive (nginx `upstream { keepalive N; "
+                 "}` with proxy_http_version 1.1). Where clients cannot keep connections, "
+                 "TIME_WAIT at this rate is harmless on a server.%s", tail);
+        break;
+    case TW_CAUSE_IDLE_TIMEOUT:
+        snprintf(buf, len,
+                 "Raise the server's idle timeout above the clients' idle gaps (nginx "
+                 "keepalive_timeout, closer serve --keepalive-timeout), or make clients close "
+                 "first: a client pool idle timeout below the server's, or `Keep-Alive: "
+                 "timeout=N` a little below it so well-behaved clients (browsers, undici) drop "
+                 "idle connections themselves and the TIME_WAIT lands on them.%s", tail);
+        break;
+    case TW_CAUSE_REQUEST_CAP:
+        snprintf(buf, len,
+                 "Raise the request cap: nginx keepalive_requests (1000 by default since "
+                 "1.19.10, 100 before), Apache MaxKeepAliveRequests, closer serve "
+                 "--keepalive-requests. Each connection then lives N times longer and the close "
+                 "rate drops by the same factor.%s", tail);
+        break;
+    case TW_CAUSE_UNDECIDED:
+        snprintf(buf, len,
+                 "The usual causes: (1) keep-alive off, `Connection: close` from either side, "
+                 "or HTTP/1.0 without keep-alive: one request per connection; (2) the "
+                 "keep-alive idle timeout (nginx keepalive_timeout): closes follow idle "
+                 "periods; (3) the keep-alive request cap (nginx keepalive_requests): the close "
+                 "rate is the request rate / cap. `closer probe URL` measures the cap and the "
+                 "idle timeout. Keep-alive on both sides, a higher cap, and `Keep-Alive: "
+                 "timeout=N` a little below the server's idle timeout help.%s", tail);
+        break;
+    }
+}
+
+void tw_cause_facts(const struct tw_evidence *ev, struct finding *f)
+{
+    f->cause = tw_cause_name(ev->cause);
+    finding_fact(f, "sampled_connections", ev->sampled);
+    finding_fact(f, "single_request_connections", ev->single);
+    finding_fact(f, "max_requests_per_connection", ev->max_segs_in);
+    finding_fact(f, "idle_connections", ev->idle);
+    finding_fact(f, "max_idle_s", ev->max_idle_ms / 1000.0);
+}

@@ -1,0 +1,51 @@
+/* Why a server closes first, from the ESTABLISHED connections still on the
+ * port: their tcp_info says how many requests each carried (data_segs_in)
+ * and how long each has been idle (last_data_recv / last_data_sent). The
+ * TIME_WAIT pile itself has no tcp_info and no owner: only the connections
+ * that are still open can tell keep-alive off from a request cap or an idle
+ * timeout. Pure functions of the snapshot. */
+#ifndef CLOSER_DOCTOR_TW_CAUSE_H
+#define CLOSER_DOCTOR_TW_CAUSE_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "doctor/doctor.h"
+
+/* Which side sent the first FIN of a TIME_WAIT socket (rules_tw.c). */
+enum tw_side { TW_SERVER, TW_SERVER_GONE, TW_CLIENT, TW_OTHER };
+/* shared: per local port, TIME_WAIT whose peer port is ephemeral (or NULL). */
+enum tw_side tw_side(const struct snapshot *s, const struct tcp_sock *t, const uint32_t *shared);
+
+enum tw_cause { TW_CAUSE_UNDECIDED, TW_CAUSE_NO_KEEPALIVE, TW_CAUSE_REQUEST_CAP,
+                TW_CAUSE_IDLE_TIMEOUT };
+
+/* Connections needed before a verdict: fewer is "thin evidence". */
+#define TW_CAUSE_MIN_SAMPLES 3
+/* No data either way for this long after a response: an idle keep-alive. */
+#define TW_IDLE_MS 1000
+
+struct tw_evidence {
+    enum tw_cause cause;
+    unsigned estab;       /* accepted ESTABLISHED connections on the port */
+    unsigned sampled;     /* of which tcp_info was read */
+    unsigned single;      /* carried at most one request (data_segs_in <= 1) */
+    unsigned busy;        /* received data within the last TW_IDLE_MS */
+    unsigned idle;        /* answered, then nothing either way for TW_IDLE_MS */
+    unsigned near_ceiling;/* multi-request connections in the top quarter below max */
+    uint32_t max_segs_in, min_multi_segs_in;
+    uint32_t max_idle_ms, median_idle_ms;
+    unsigned tw, peak_1s;
+};
+
+/* Gathers the evidence for port and decides. */
+void tw_cause_gather(const struct snapshot *s, uint16_t port, unsigned peak_1s, unsigned tw,
+                     struct tw_evidence *ev);
+/* "no keep-alive", "request cap", "idle timeout", "undecided". */
+const char *tw_cause_name(enum tw_cause c);
+/* The evidence behind the verdict, and the fix for that cause, as text. */
+void tw_cause_why(const struct tw_evidence *ev, char *buf, size_t len);
+void tw_cause_fix(const struct tw_evidence *ev, char *buf, size_t len);
+/* Evidence as facts, and the cause as the finding's cause. */
+void tw_cause_facts(const struct tw_evidence *ev, struct finding *f);
+
+#endif

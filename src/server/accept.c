@@ -1,0 +1,131 @@
+/* Accepting: never busy-loop on a level-triggered listener. At the
+ * connection cap the listeners are paused (or, when the context asks, the
+ * oldest idle or head-reading connection is closed to make room); at fd
+ * exhaustion they are paused for 500 ms, as nginx does. */
+#include "server/accept.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "server/conn.h"
+#include "util/log.h"
+
+#define ACCEPTS_PER_WAKEUP 64
+
+static void set_accepting(struct srv_ctx *x, bool on)
+{
+    if (x->accepting == on || x->cfg->fault == FAULT_LISTENER_NOT_POLLED)
+        return;
+    x->accepting = on;
+    for (size_t i = 0; i < x->nlisten; i++)
+        loop_mod(x->loop, x->listen_fds[i], on ? LOOP_READ : 0);
+}
+
+static void accept_retry(struct loop *l, struct timer *t)
+{
+    (void)l;
+    struct srv_ctx *x = (struct srv_ctx *)((char *)t - offsetof(struct srv_ctx, accept_retry));
+    if (!x->stopping)
+        set_accepting(x, true);
+}
+
+void srv_accept_init(struct srv_ctx *x)
+{
+    timer_init(&x->accept_retry, accept_retry);
+    x->accepting = true;
+}
+
+void srv_accept_resume(struct srv_ctx *x)
+{
+    if (!x->stopping && !x->accepting && !timer_armed(&x->accept_retry))
+        set_accepting(x, true);
+}
+
+/* The fault "not-registered": the accepted fd is kept but never added to
+ * epoll, so the process never learns of the client's FIN. */
+static void keep_unregistered(struct srv_ctx *x, int fd)
+{
+    log_warn("fault not-registered: accepted fd %d is NOT added to epoll (CLOSE_WAIT on purpose)", fd);
+    atomic_fetch_add_explicit(&x->status->handled, 1, memory_order_relaxed);
+}
+
+/* At the cap: true when there is room now. */
+static bool make_room(struct srv_ctx *x)
+{
+    if ((uint64_t)atomic_load(x->active_total) < x->cfg->max_connections)
+        return true;
+    struct conn *victim = x->reclaim_at_cap ? conn_oldest_reclaimable(x) : NULL;
+    if (victim) {
+        conn_close(victim, conn_is_idle(victim) ? CAUSE_IDLE_TIMEOUT : CAUSE_TIMEOUT);
+        return true;
+    }
+    /* Stop accepting until a connection goes. The cap may be shared with
+     * other loops, and the one that goes may be theirs: look again in
+     * 100 ms too. */
+    set_accepting(x, false);
+    if (!timer_armed(&x->accept_retry))
+        loop_timer_arm(x->loop, &x->accept_retry, 100);
+    return false;
+}
+
+static void on_accept(struct loop *l, int lfd, void *data, unsigned events)
+{
+    (void)l, (void)events;
+    struct srv_ctx *x = data;
+    if (x->cfg->fault == FAULT_NO_ACCEPT)
+        return; /* edge-triggered: no spin; connections wait in the queue */
+    for (int i = 0; i < ACCEPTS_PER_WAKEUP && !x->stopping; i++) {
+        if (!make_room(x))
+            return;
+        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                log_warn("accept: %s: pausing accepts for 500 ms", strerror(errno));
+                set_accepting(x, false);
+                loop_timer_arm(x->loop, &x->accept_retry, 500);
+            }
+            return; /* EAGAIN, or another loop took it */
+        }
+        atomic_fetch_add_explicit(&x->status->accepted, 1, memory_order_relaxed);
+        if (x->cfg->fault == FAULT_NOT_REGISTERED) {
+            keep_unregistered(x, fd);
+            continue;
+        }
+        if (!conn_accept(x, fd))
+            close(fd);
+    }
+}
+
+int srv_listen(struct srv_ctx *x, int fd)
+{
+    if (x->nlisten == SRV_MAX_LISTEN)
+        return -ENOSPC;
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+        return -errno;
+    x->listen_fds[x->nlisten++] = fd;
+    if (x->cfg->fault == FAULT_LISTENER_NOT_POLLED)
+        return 0; /* the bug on purpose: nobody watches this listener */
+    unsigned mask = x->cfg->fault == FAULT_NO_ACCEPT ? LOOP_READ | LOOP_EDGE
+                                                     : x->accepting ? LOOP_READ : 0;
+    int rc = loop_add(x->loop, fd, mask, on_accept, x);
+    if (rc < 0)
+        x->nlisten--;
+    return rc;
+}
+
+bool srv_conn_accept(struct srv_ctx *x, int fd) { return conn_accept(x, fd); }
+
+void srv_unlisten(struct srv_ctx *x)
+{
+    loop_timer_cancel(x->loop, &x->accept_retry);
+    for (size_t i = 0; i < x->nlisten; i++) {
+        loop_del(x->loop, x->listen_fds[i]);
+        close(x->listen_fds[i]);
+    }
+    x->nlisten = 0;
+}

@@ -1,0 +1,17 @@
+/* Evidence gathered by snapshot_take after the socket dump and the /proc
+ * walk (private to src/snapshot/). Error convention: 0, or negative errno
+ * (only out of memory is fatal; a failed second look leaves gone empty). */
+#ifndef CLOSER_SNAPSHOT_EVIDENCE_TAKE_H
+#define CLOSER_SNAPSHOT_EVIDENCE_TAKE_H
+#include "snapshot/snapshot.h"
+
+/* Looks up sockets that had no owner again: those gone from the table
+ * were closed between the dump and the walk. */
+int evidence__second_look(struct snapshot *s);
+/* Reads the process model of the owners of sockets in states. */
+void evidence__read_models(struct snapshot *s, uint32_t states);
+/* What keeps processes hidden from this closer, in words, into
+ * s->visibility_limit ("" when nothing does). */
+void evidence__visibility(struct snapshot *s);
+
+#endif

@@ -1,0 +1,123 @@
+#include "snapshot/multi.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kernel/netns.h"
+
+static double mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Enters e, takes its snapshot without owners, comes back to self. Returns
+ * -1 only when coming back failed (then nothing after can be trusted). */
+static int take_one(struct ns_snapshot *n, const struct snapshot_opts *o, int self, char *err,
+                    size_t errlen)
+{
+    char what[96];
+    snprintf(what, sizeof what, "%llu", (unsigned long long)n->ns->inode);
+    int fd = open(n->ns->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(n->error, sizeof n->error, "%s: %s%s", n->ns->path, strerror(errno),
+                 errno == ENOENT ? " (its processes exited)" : "");
+        return 0;
+    }
+    if (netns_fd_inode(fd) != n->ns->inode) {
+        /* The pid was reused by a process of another namespace. */
+        snprintf(n->error, sizeof n->error, "gone: %s now names another namespace", n->ns->path);
+        close(fd);
+        return 0;
+    }
+    int rc = netns_setns(fd, what, n->error, sizeof n->error);
+    close(fd);
+    if (rc < 0)
+        return 0;
+    struct snapshot_opts so = *o;
+    so.owners = false;
+    so.record = NULL;
+    n->ok = snapshot_take(&n->snap, &so, n->error, sizeof n->error) == 0;
+    if (netns_setns(self, "(back to the starting one)", err, errlen) < 0) {
+        if (n->ok)
+            snapshot_free(&n->snap);
+        n->ok = false;
+        return -1;
+    }
+    return 0;
+}
+
+int multi_snapshot_take(struct multi_snapshot *m, const struct snapshot_opts *o, char *err,
+                        size_t errlen)
+{
+    double t0 = mono_ms();
+    memset(m, 0, sizeof *m);
+    if (nsdiscover("/proc", "/run/netns", &m->list, err, errlen) < 0)
+        return -1;
+    int self = netns_self(err, errlen);
+    if (self < 0) {
+        nsdiscover_free(&m->list);
+        return -1;
+    }
+    m->items = calloc(m->list.n ? m->list.n : 1, sizeof *m->items);
+    if (!m->items) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < m->list.n; i++) {
+        m->items[i].ns = &m->list.items[i];
+        if (take_one(&m->items[i], o, self, err, errlen) < 0)
+            goto fail;
+    }
+    close(self);
+    self = -1;
+    if (o->owners) {
+        int rc = procfd_scan("/proc", &m->owners);
+        if (rc < 0) {
+            snprintf(err, errlen, "cannot read /proc: %s", strerror(-rc));
+            goto fail;
+        }
+        for (size_t i = 0; i < m->list.n; i++) {
+            struct snapshot *s = &m->items[i].snap;
+            if (!m->items[i].ok)
+                continue;
+            s->fds = m->owners.fds;
+            s->nfds = m->owners.nfds;
+            s->procs = m->owners.procs;
+            s->nprocs = m->owners.nprocs;
+            s->procs_denied = m->owners.denied;
+            s->owners_read = true;
+        }
+    }
+    m->took_ms = mono_ms() - t0;
+    return 0;
+fail:
+    if (self >= 0)
+        close(self);
+    multi_snapshot_free(m);
+    return -1;
+}
+
+void multi_snapshot_free(struct multi_snapshot *m)
+{
+    for (size_t i = 0; m->items && i < m->list.n; i++) {
+        struct snapshot *s = &m->items[i].snap;
+        if (!m->items[i].ok)
+            continue;
+        /* The owner tables are shared: freed once below. */
+        s->fds = NULL;
+        s->procs = NULL;
+        s->nfds = s->nprocs = 0;
+        snapshot_free(s);
+    }
+    free(m->items);
+    m->items = NULL;
+    procfd_free(&m->owners);
+    nsdiscover_free(&m->list);
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# The Debian package and the exporter's systemd unit: `dpkg-buildpackage -us
+# -uc -b` on a copy of the tree (no .git: the version is the Makefile's)
+# builds a .deb that lintian passes without an error, with every file in
+# place and the packager's hardening flags in the binary (fortified calls,
+# PIE, BIND_NOW); the unit passes `systemd-analyze verify` and `security`;
+# and the capabilities it grants are the ones closer needs: as an unprivileged
+# user, the owner of another user's socket is seen with CAP_DAC_READ_SEARCH +
+# CAP_SYS_PTRACE, and not with either one alone.
+. "$(dirname "$0")/../lib/lib.sh"
+need_root
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+tmp=$(mktemp -d)
+chmod 755 "$tmp"
+trap '__cleanup; rm -rf "$tmp"' EXIT
+# A clean packager environment: `make asan` exports its CFLAGS and LDFLAGS.
+unset MAKEFLAGS MAKELEVEL MFLAGS CC CFLAGS CPPFLAGS LDFLAGS
+for tool in dpkg-buildpackage dh lintian systemd-analyze setpriv; do
+    command -v $tool >/dev/null || { fail "have_$tool" "not installed (scripts/deps.sh installs it)"; exit 0; }
+done
+commands=$("$CLOSER" --help | awk '/^commands:/ {on = 1; next} on && /^  [a-z]/ {print $1} on && /^$/ {on = 0}' | grep -vx help)
+version=$(sed -n 's/^VERSION *:= *//p' "$ROOT/Makefile")
+
+# --- the package ------------------------------------------------------------
+mkdir "$tmp/closer"
+(cd "$ROOT" && git ls-files -co --exclude-standard | tar -cf - -T -) | tar -xf - -C "$tmp/closer"
+(cd "$tmp/closer" && DEB_BUILD_OPTIONS=parallel=2 dpkg-buildpackage -us -uc -b) >"$tmp/build.log" 2>&1
+rc=$?
+check_eq deb_builds "$rc" 0
+[ $rc -eq 0 ] || { tail -30 "$tmp/build.log"; exit 0; }
+deb=$(ls "$tmp"/closer_*_*.deb)
+lintian --no-tag-display-limit "$deb" >"$tmp/lintian.log" 2>&1
+check_eq lintian_no_error "$(grep '^E:' "$tmp/lintian.log")" ""
+check_eq deb_version "$(dpkg-deb -f "$deb" Version)" "$version"
+dpkg-deb -x "$deb" "$tmp/x"
+want="etc/default/closer-exporter
+lib/systemd/system/closer-exporter.service
+usr/bin/closer
+usr/share/bash-completion/completions/closer
+usr/share/closer/closer-alerts.yml
+usr/share/closer/closer-grafana.json
+usr/share/doc/closer/copyright
+usr/share/man/man1/closer.1.gz
+usr/share/zsh/vendor-completions/_closer"
+for c in $commands; do want="$want
+usr/share/man/man1/closer-$c.1.gz"; done
+missing=$(printf '%s\n' "$want" | while read -r f; do [ -f "$tmp/x/$f" ] || echo "$f"; done)
+check_eq deb_files_present "$missing" ""
+check_eq deb_conffile "$(dpkg-deb -I "$deb" conffiles 2>/dev/null)" "/etc/default/closer-exporter"
+check_eq deb_binary_version "$("$tmp/x/usr/bin/closer" --version)" "closer $version"
+# dpkg-buildflags' hardening reached the compiler and the linker.
+check_eq deb_fortified "$(nm -D "$tmp/x/usr/bin/closer" | grep -c '_chk@' | awk '{print ($1 > 0)}')" 1
+check_eq deb_pie_bindnow "$(readelf -d "$tmp/x/usr/bin/closer" | grep -c 'Flags: NOW PIE')" 1
+grep -q -- '-D_FORTIFY_SOURCE=2 .*-Wall -Wextra  -MMD' "$tmp/build.log" && ! grep -q -- ' -Werror ' "$tmp/build.log"
+check_eq deb_build_flags_no_werror $? 0
+check deb_unit_tests_ran grep -q '^--- unit/test_' "$tmp/build.log"
+
+# --- the systemd unit -----------------------------------------------------
+prefix=$tmp/prefix
+make -s -C "$ROOT" install PREFIX="$prefix" >/dev/null 2>&1
+unit=$prefix/lib/systemd/system/closer-exporter.service
+MANPATH=$prefix/share/man systemd-analyze verify "$unit" >"$tmp/verify.log" 2>&1
+check_eq unit_verify "$?:$(cat "$tmp/verify.log")" "0:"
+systemd-analyze security --offline=yes --threshold=30 "$unit" >"$tmp/security.log" 2>&1
+check_eq unit_security_exposure_at_most_3 $? 0
+grep -q '^DynamicUser=yes' "$unit" && ! grep -q '^User=root' "$unit"
+check_eq unit_not_root $? 0
+check_eq unit_capabilities "$(sed -n 's/^AmbientCapabilities=//p' "$unit")" "CAP_DAC_READ_SEARCH CAP_SYS_PTRACE"
+check_eq unit_bounding_set "$(sed -n 's/^CapabilityBoundingSet=//p' "$unit")" "CAP_DAC_READ_SEARCH CAP_SYS_PTRACE"
+
+# The capabilities: a socket of root's, looked at by nobody.
+cp "$CLOSER" "$tmp/closer-bin" && chmod 755 "$tmp/closer-bin"
+netns_new NS
+bg LPID ip netns exec "$NS" python3 -c "
+import socket, time
+s = socket.socket(); s.bind(('127.0.0.1', 9411)); s.listen(); time.sleep(30)"
+wait_listen "$NS" 9411
+owner_as_nobody() {  # CAPS...: the process column of the listener, as nobody
+    local caps=${1:-} opts=()
+    [ -n "$caps" ] && opts=(--inh-caps="$caps" --ambient-caps="$caps")
+    ip netns exec "$NS" setpriv --reuid=65534 --regid=65534 --clear-groups "${opts[@]}" \
+        "$tmp/closer-bin" states -p -H --sport 9411 2>/dev/null | grep -o 'pid=[0-9]*' | head -1
+}
+py=$(ip netns exec "$NS" ss -Htlnp 'sport = :9411' | grep -o 'pid=[0-9]*' | head -1)
+check_eq caps_referee_sees_owner "$(echo "$py" | grep -c "^pid=[0-9]")" 1
+check_eq caps_none_hides_owner "$(owner_as_nobody)" ""
+check_eq caps_dac_read_search_alone "$(owner_as_nobody +dac_read_search)" ""
+check_eq caps_sys_ptrace_alone "$(owner_as_nobody +sys_ptrace)" ""
+check_eq caps_both_show_owner "$(owner_as_nobody +dac_read_search,+sys_ptrace)" "$py"

@@ -1,0 +1,57 @@
+#include <string.h>
+
+#include "kernel/netns.h"
+#include "test.h"
+
+TEST(netns_spec_forms)
+{
+    struct netns_spec s;
+    char err[256];
+    CHECK(netns_spec_parse("blue", &s, err, sizeof err) == 0);
+    CHECK_EQ_STR(s.path, "/run/netns/blue");
+    CHECK_EQ_INT(s.named, 1);
+    CHECK(netns_spec_parse("/proc/9063/ns/net", &s, err, sizeof err) == 0);
+    CHECK_EQ_STR(s.path, "/proc/9063/ns/net");
+    CHECK_EQ_INT(s.pid, 0);
+    CHECK(netns_spec_parse("pid:9063", &s, err, sizeof err) == 0);
+    CHECK_EQ_STR(s.path, "/proc/9063/ns/net");
+    CHECK_EQ_INT(s.pid, 9063);
+    /* A bare number is a name (ip netns allows it); the open error hints pid:. */
+    CHECK(netns_spec_parse("9063", &s, err, sizeof err) == 0);
+    CHECK_EQ_STR(s.path, "/run/netns/9063");
+}
+
+TEST(netns_spec_rejects)
+{
+    struct netns_spec s;
+    char err[256];
+    const char *bad[] = {"", "pid:", "pid:0", "pid:-1", "pid:12x", "pid: 5", "pid:99999999999",
+                         ".", ".."};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = 0;
+        CHECK(netns_spec_parse(bad[i], &s, err, sizeof err) == -1);
+        CHECK(err[0] != 0);
+    }
+    char longname[400];
+    memset(longname, 'a', sizeof longname - 1);
+    longname[sizeof longname - 1] = 0;
+    CHECK(netns_spec_parse(longname, &s, err, sizeof err) == -1);
+}
+
+TEST(netns_open_explains_missing)
+{
+    struct netns_spec s;
+    char err[256];
+    CHECK(netns_spec_parse("4194000", &s, err, sizeof err) == 0);
+    CHECK(netns_open(&s, "4194000", err, sizeof err) == -1);
+    CHECK(strstr(err, "pid:4194000") != NULL);
+    CHECK(netns_spec_parse("pid:4194001", &s, err, sizeof err) == 0);
+    CHECK(netns_open(&s, "pid:4194001", err, sizeof err) == -1);
+    CHECK(strstr(err, "no process 4194001") != NULL);
+    /* A file that is not a namespace: open works, setns says why. */
+    CHECK(netns_spec_parse("/proc/self/status", &s, err, sizeof err) == 0);
+    int fd = netns_open(&s, "/proc/self/status", err, sizeof err);
+    CHECK(fd >= 0);
+    CHECK(netns_setns(fd, "/proc/self/status", err, sizeof err) == -1);
+    CHECK(strstr(err, "cannot enter") != NULL);
+}

@@ -1,0 +1,92 @@
+/* The process model: runtime names from exe/argv0/maps lines, wait-channel
+ * counting, stat parsing, and a live read of a child that sleeps. */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kernel/proctask.h"
+#include "test.h"
+
+TEST(runtime_from_names)
+{
+    CHECK_EQ_INT(proctask_runtime_from_names("/usr/bin/python3.11", "python3"), RT_PYTHON);
+    CHECK_EQ_INT(proctask_runtime_from_names("/usr/bin/node", "node"), RT_NODE);
+    CHECK_EQ_INT(proctask_runtime_from_names("/usr/lib/jvm/java-17/bin/java", "java"), RT_JVM);
+    CHECK_EQ_INT(proctask_runtime_from_names("/usr/sbin/nginx", "nginx: worker process"), RT_NGINX);
+    CHECK_EQ_INT(proctask_runtime_from_names("/usr/sbin/php-fpm8.2", "php-fpm: pool www"), RT_PHP_FPM);
+    CHECK_EQ_INT(proctask_runtime_from_names("/usr/sbin/haproxy", NULL), RT_HAPROXY);
+    /* The exe is a launcher; argv[0] names the runtime. */
+    CHECK_EQ_INT(proctask_runtime_from_names("/usr/bin/env", "/usr/local/bin/envoy"), RT_ENVOY);
+    CHECK_EQ_INT(proctask_runtime_from_names("/usr/bin/curl", "curl"), RT_GENERIC);
+    CHECK_EQ_INT(proctask_runtime_from_names(NULL, NULL), RT_GENERIC);
+    CHECK(!strcmp(runtime_name(RT_JVM), "jvm"));
+    CHECK(!strcmp(runtime_name(RT_COUNT), "generic"));
+}
+
+TEST(runtime_from_maps)
+{
+    bool asyncio = false;
+    CHECK_EQ_INT(proctask_runtime_from_map_line(
+                     "7f00-7f01 r-xp 0 08:01 1 /usr/lib/jvm/x/lib/server/libjvm.so\n", &asyncio),
+                 RT_JVM);
+    CHECK_EQ_INT(proctask_runtime_from_map_line("7f00-7f01 r-xp 0 08:01 1 /usr/lib/x86_64-linux-gnu/libnode.so.108\n", &asyncio), RT_NODE);
+    CHECK(!asyncio);
+    CHECK_EQ_INT(proctask_runtime_from_map_line("7f00-7f01 r--p 0 08:01 1 /usr/lib/python3.11/lib-dynload/_asyncio.cpython-311-x86_64-linux-gnu.so\n", &asyncio), RT_PYTHON);
+    CHECK(asyncio);
+    CHECK_EQ_INT(proctask_runtime_from_map_line("7f00-7f01 rw-p 0 00:00 0 [heap]\n", &asyncio), RT_GENERIC);
+    CHECK_EQ_INT(proctask_runtime_from_map_line("7f00-7f01 rw-p 0 00:00 0\n", &asyncio), RT_GENERIC);
+}
+
+TEST(waits_keep_the_most_common_first)
+{
+    struct proc_model m = {0};
+    proctask_count_wait(&m, "do_epoll_wait");
+    for (int i = 0; i < 3; i++)
+        proctask_count_wait(&m, "hrtimer_nanosleep");
+    proctask_count_wait(&m, "running");
+    proctask_count_wait(&m, "futex_wait_queue");
+    proctask_count_wait(&m, "wait_woken"); /* a fifth channel: counted, not listed */
+    CHECK_EQ_INT(m.nthreads, 7);
+    CHECK_EQ_INT(m.nwaits, PROC_MAX_WAITS);
+    CHECK(!strcmp(m.waits[0].wchan, "hrtimer_nanosleep"));
+    CHECK_EQ_INT(m.waits[0].n, 3);
+}
+
+TEST(stat_state_after_the_last_paren)
+{
+    CHECK_EQ_INT(proctask_stat_state("123 (a) b) S 1 2 3"), 'S');
+    CHECK_EQ_INT(proctask_stat_state("123 (x) R 1"), 'R');
+    CHECK_EQ_INT(proctask_stat_state("123 (x)"), 0);
+    CHECK_EQ_INT(proctask_stat_state("garbage"), 0);
+}
+
+/* A child asleep in nanosleep: one thread, waiting in hrtimer_nanosleep
+ * (wchan is readable for our own child), generic runtime. */
+TEST(live_child_sleeping)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct timespec ts = {30, 0};
+        nanosleep(&ts, NULL);
+        _exit(0);
+    }
+    CHECK(pid > 0);
+    struct proc_model m;
+    for (int i = 0; i < 100; i++) { /* until the child is asleep */
+        CHECK_EQ_INT(proctask_read("/proc", pid, &m), 0);
+        if (m.nwaits && strcmp(m.waits[0].wchan, "running"))
+            break;
+        usleep(10000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    CHECK(m.read);
+    CHECK_EQ_INT(m.nthreads, 1);
+    CHECK_EQ_INT(m.runtime, RT_GENERIC);
+    CHECK(!strcmp(m.waits[0].wchan, "hrtimer_nanosleep"));
+    CHECK(!strcmp(m.exe, "test_proctask"));
+    CHECK(proctask_read("/proc", pid, &m) < 0); /* reaped: gone */
+}
