@@ -29,6 +29,11 @@ wait_listen "$NS2" 8080 || fail "listen other 8080"
 
 bg T_IN ip netns exec "$NS" "$CLOSER" trace --json >"$tmp/in.json" 2>"$tmp/in.err"
 bg T_HOST "$CLOSER" trace --json -N "$NS" >"$tmp/host.json" 2>"$tmp/host.err"
+# Filters: a port (kernel side) and a process (closer or connect()er).
+bg T_PORT "$CLOSER" trace --json -N "$NS" -p 8081 >"$tmp/port.json" 2>&1
+bg T_PID "$CLOSER" trace --json -N "$NS" --pid "$SERVE" >"$tmp/pid.json" 2>&1
+wait_for 10 grep -q '"start"' "$tmp/port.json" || fail "tracer -p started"
+wait_for 10 grep -q '"start"' "$tmp/pid.json" || fail "tracer --pid started"
 wait_for 10 grep -q '"start"' "$tmp/in.json" || fail "tracer in namespace started" "$(cat "$tmp/in.err")"
 wait_for 10 grep -q '"start"' "$tmp/host.json" || fail "tracer from host started" "$(cat "$tmp/host.err")"
 
@@ -95,8 +100,18 @@ ODD=$!
 wait $ODD
 wait $CW
 sleep 0.3
-kill -INT "$T_IN" "$T_HOST"
-wait "$T_IN" "$T_HOST"
+kill -INT "$T_IN" "$T_HOST" "$T_PORT" "$T_PID"
+wait "$T_IN" "$T_HOST" "$T_PORT" "$T_PID"
+$PY - "$tmp/port.json" "$tmp/pid.json" "$SERVE" <<'PYEOF'
+import json, sys
+port = [json.loads(l) for l in open(sys.argv[1]) if '"close"' in l]
+pid = [json.loads(l) for l in open(sys.argv[2]) if '"close"' in l]
+SERVE = int(sys.argv[3])
+ok = len(port) == 40 and all(r["local"].endswith(":8081") or r["peer"].endswith(":8081") for r in port)
+print("PASS -p 8081: the 40 records of that port only" if ok else "FAIL -p 8081: %d records" % len(port))
+ok = len(pid) == 91 and all(r.get("pid") == SERVE for r in pid)
+print("PASS --pid: serve's 91 connections only" if ok else "FAIL --pid: %d records, pids %s" % (len(pid), sorted(set(r.get("pid") for r in pid))))
+PYEOF
 
 check_eq "tracefs mounts on the host unchanged" "$(grep -c tracefs /proc/mounts)" "$mounts_before"
 
