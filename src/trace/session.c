@@ -1,11 +1,14 @@
 #include "trace/session.h"
+#include "kernel/netns.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
+#include <linux/nsfs.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,17 +38,30 @@ uint64_t trace_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* -N: the forms every closer command takes (kernel/netns.h). */
 static int resolve_netns(const char *spec, uint64_t *ino, char *path, size_t plen, char *err, size_t errlen)
 {
-    if (!strncmp(spec, "pid:", 4))
-        snprintf(path, plen, "/proc/%s/ns/net", spec + 4);
-    else if (strchr(spec, '/'))
-        snprintf(path, plen, "%s", spec);
-    else
-        snprintf(path, plen, "/run/netns/%s", spec);
-    *ino = netns_inode(path);
+    struct netns_spec ns;
+    if (netns_spec_parse(spec, &ns, err, errlen) < 0)
+        return -1;
+    int fd = netns_open(&ns, spec, err, errlen);
+    if (fd < 0)
+        return -1;
+    /* a path that is not a network namespace would filter out everything */
+    int type = ioctl(fd, NS_GET_NSTYPE);
+    *ino = type == CLONE_NEWNET ? netns_fd_inode(fd) : 0;
+    close(fd);
+    if (type >= 0 && type != CLONE_NEWNET) {
+        snprintf(err, errlen, "'%s' is not a network namespace", spec);
+        return -1;
+    }
+    if (type < 0) {
+        snprintf(err, errlen, "'%s' is not a namespace file (%s)", spec, strerror(errno));
+        return -1;
+    }
+    snprintf(path, plen, "%s", ns.path);
     if (!*ino) {
-        snprintf(err, errlen, "network namespace '%s': %s: %s", spec, path, strerror(errno));
+        snprintf(err, errlen, "network namespace '%s': cannot read its inode", spec);
         return -1;
     }
     return 0;
@@ -227,7 +243,7 @@ int trace_open(struct trace_session *s, const struct trace_opts *o, trace_sink s
         s->o.max_conns = 1 << 20;
     s->sink = sink;
     s->sink_ctx = ctx;
-    char nspath[300];
+    char nspath[sizeof ((struct netns_spec *)0)->path];
     if (o->netns) {
         if (resolve_netns(o->netns, &s->netns, nspath, sizeof nspath, err, errlen) < 0)
             return -1;

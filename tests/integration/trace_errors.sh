@@ -27,6 +27,9 @@ mkdir -p "$tmp/empty/events"
 expect "a tracepoint this kernel lacks" 2 "lacks the tracepoint sock:inet_sock_set_state" \
     "$CLOSER" trace --tracefs "$tmp/empty" -d 1
 expect "unknown namespace" 2 "network namespace 'closer-no-such-ns'" "$CLOSER" trace -N closer-no-such-ns -d 1
+expect "-N a file that is no namespace" 2 "not a namespace file" "$CLOSER" trace -N /etc/hostname -d 1
+expect "-N another kind of namespace" 2 "not a network namespace" "$CLOSER" trace -N /proc/self/ns/mnt -d 1
+expect "-N a pid that does not exist" 2 "pid:999999999" "$CLOSER" trace -N pid:999999999 -d 1
 expect "-N with --all-netns" 2 "exclude" "$CLOSER" trace -N x --all-netns -d 1
 expect "zero duration" 2 "bad value for --duration" "$CLOSER" trace -d 0
 expect "junk duration" 2 "bad value for --summary" "$CLOSER" trace --summary 5parsecs
