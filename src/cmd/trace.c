@@ -19,7 +19,7 @@ static void on_signal(int sig) { (void)sig; stop_flag = 1; }
 
 struct view {
     struct trace_session *s;
-    bool json, stream;
+    bool json, stream, netns_col;
     FILE *out;
 };
 
@@ -80,10 +80,14 @@ static void print_json(struct view *v, const struct trace_rec *r)
     json_str(&j, "type", "close");
     trace_fmt_time(v->s, r->t_end, buf, sizeof buf, true);
     json_str(&j, "time", buf);
-    if (r->netns)
+    if (r->netns) {
         json_uint(&j, "netns", r->netns);
-    else
+        const char *name = trace_netns_name(v->s, r->netns);
+        if (name)
+            json_str(&j, "netns_name", name); /* bytes of a file name: the writer keeps it UTF-8 */
+    } else {
         json_null(&j, "netns");
+    }
     fmt_addr(buf, sizeof buf, r->family, r->laddr, r->lport);
     json_str(&j, "local", buf);
     fmt_addr(buf, sizeof buf, r->family, r->raddr, r->rport);
@@ -140,6 +144,15 @@ static void print_line(void *ctx, const struct trace_rec *r)
         trace_fmt_dur(cw, sizeof cw, (r->t_last_ack ? r->t_last_ack : r->t_end) - r->t_close_wait);
     if (r->pid)
         snprintf(who, sizeof who, "%d/%.15s", (int)r->pid, r->comm[0] ? r->comm : "?");
+    if (v->netns_col) {
+        const char *name = trace_netns_name(v->s, r->netns);
+        if (name)
+            fprintf(v->out, "%-16.16s ", name);
+        else if (r->netns)
+            fprintf(v->out, "%-16llu ", (unsigned long long)r->netns);
+        else
+            fprintf(v->out, "%-16s ", "?");
+    }
     fprintf(v->out, "%-12s %-24s %-24s %-8s %-5s %-22s %9s %10s  %s\n", t, l, p, trace_role_name(r->role),
             trace_first_name(r->first), who, life, cw, end_text(v->s, r, end, sizeof end));
 }
@@ -147,7 +160,7 @@ static void print_line(void *ctx, const struct trace_rec *r)
 static int trace_main(const struct trace_opts *o, uint64_t duration_ms, bool json, bool stream, bool header)
 {
     struct trace_session s;
-    struct view v = {&s, json, stream, stdout};
+    struct view v = {&s, json, stream, o->all_netns, stdout};
     char err[512];
     if (trace_open(&s, o, print_line, &v, err, sizeof err) < 0) {
         fprintf(stderr, "closer trace: %s\n", err);
@@ -170,6 +183,8 @@ static int trace_main(const struct trace_opts *o, uint64_t duration_ms, bool jso
         json_obj_end(&j);
         json_finish(&j);
     }
+    if (stream && header && !json && o->all_netns)
+        printf("%-16s ", "NETNS");
     if (stream && header && !json)
         printf("%-12s %-24s %-24s %-8s %-5s %-22s %9s %10s  %s\n", "TIME", "LOCAL", "PEER", "ROLE", "FIRST",
                "CLOSED BY", "LIFETIME", "CLOSE_WAIT", "END");

@@ -1,5 +1,6 @@
 #include "trace/session.h"
 #include "kernel/netns.h"
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
@@ -110,6 +111,37 @@ out:
         close(self);
     if (target >= 0)
         close(target);
+}
+
+/* Names of the namespaces `ip netns` made, to label records. */
+static void load_names(struct trace_session *s)
+{
+    DIR *d = opendir("/run/netns");
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char path[300];
+        snprintf(path, sizeof path, "/run/netns/%s", de->d_name);
+        uint64_t ino = netns_inode(path);
+        void *nn = ino ? realloc(s->names, (s->nnames + 1) * sizeof *s->names) : NULL;
+        if (!nn)
+            continue;
+        s->names = nn;
+        s->names[s->nnames].ino = ino;
+        snprintf(s->names[s->nnames].name, sizeof s->names[s->nnames].name, "%.63s", de->d_name);
+        s->nnames++;
+    }
+    if (d)
+        closedir(d);
+}
+
+const char *trace_netns_name(const struct trace_session *s, uint64_t ino)
+{
+    for (size_t i = 0; ino && i < s->nnames; i++)
+        if (s->names[i].ino == ino)
+            return s->names[i].name;
+    return NULL;
 }
 
 static bool own_addr(const struct trace_session *s, const struct trace_rec *r)
@@ -254,6 +286,7 @@ int trace_open(struct trace_session *s, const struct trace_opts *o, trace_sink s
         return -1;
     if (s->netns)
         load_addrs(s, o->netns ? nspath : NULL);
+    load_names(s);
     struct perf_tp tps[TEV_KINDS];
     char filters[TEV_KINDS][256];
     unsigned n = 0;
@@ -379,6 +412,7 @@ void trace_close(struct trace_session *s)
     summary_free(&s->sum);
     free(s->batch);
     free(s->addrs);
+    free(s->names);
 }
 
 void trace_scope(const struct trace_session *s, char *buf, size_t len)

@@ -116,10 +116,11 @@ PYEOF
 check_eq "tracefs mounts on the host unchanged" "$(grep -c tracefs /proc/mounts)" "$mounts_before"
 
 for f in in host; do
-$PY - "$tmp/$f.json" "$f" "$SERVE" "$LZ" "$POOLSRV" "$OTHER" "$L0" "$L1" "$L2" "$L3" "$CW" "$CWC" "$POOL" "$ODD" <<'PYEOF'
+$PY - "$tmp/$f.json" "$f" "$SERVE" "$LZ" "$POOLSRV" "$OTHER" "$L0" "$L1" "$L2" "$L3" "$CW" "$CWC" "$POOL" "$ODD" "$NS" <<'PYEOF'
 import json, sys
 path, tag = sys.argv[1], sys.argv[2]
-SERVE, LZ, POOLSRV, OTHER, L0, L1, L2, L3, CW, CWC, POOL, ODD = map(int, sys.argv[3:])
+NSNAME = sys.argv[-1]
+SERVE, LZ, POOLSRV, OTHER, L0, L1, L2, L3, CW, CWC, POOL, ODD = map(int, sys.argv[3:-1])
 recs, summary = [], None
 for line in open(path, encoding="utf-8"):
     d = json.loads(line)
@@ -134,6 +135,7 @@ def check(name, ok, why=""):
 def pids(rs): return sorted(set(r.get("pid") for r in rs))
 check("summary printed on Ctrl-C", summary is not None)
 check("no lost events", summary is not None and summary["lost_events"] == 0, summary and summary["lost_events"])
+check("records name their namespace", all(r.get("netns_name") == NSNAME for r in recs if r.get("netns")), set(r.get("netns_name") for r in recs))
 check("other namespace's processes absent", not [r for r in recs if r.get("pid") in (OTHER, L0) or r.get("owner_pid") == L0])
 odd = [r for r in recs if r.get("pid") == ODD]
 check("a non-UTF-8 process name comes out as valid UTF-8", len(odd) == 1 and odd[0]["comm"] == "?bad?", [r.get("comm") for r in odd])
