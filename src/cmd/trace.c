@@ -343,11 +343,11 @@ int trace_measure(const char *netns, uint64_t ms, struct measured_closes *m, cha
                                         (unsigned long long)x->reasons[k]);
             }
         const struct lat *l = &x->close_after_fin;
-        c->fin_to_close_n = l->n;
+        c->fin_to_close_n = l->seen;
         if (l->n) {
             c->fin_to_close_p50_ms = summary_pct(l, 50) / 1000.0;
             c->fin_to_close_p99_ms = summary_pct(l, 99) / 1000.0;
-            c->fin_to_close_max_ms = l->us[l->n - 1] / 1000.0;
+            c->fin_to_close_max_ms = l->max / 1000.0;
         }
     }
     m->seconds = (double)(trace_now_ns() - s->start_ns) / 1e9;

@@ -227,6 +227,7 @@ static int open_formats(struct trace_session *s, char *err, size_t errlen)
             tev_layout(&s->fmt[k], k, &s->layout[k], e2, sizeof e2) < 0) {
             if (tracepoints[k].required) {
                 snprintf(err, errlen, "%s", e2);
+                tracefs_done(dir);
                 return -1;
             }
             fprintf(stderr, "closer trace: %s; resets are seen only through state changes\n", e2);
@@ -234,6 +235,7 @@ static int open_formats(struct trace_session *s, char *err, size_t errlen)
         }
         s->have[k] = true;
     }
+    tracefs_done(dir);
     return 0;
 }
 

@@ -79,6 +79,18 @@ static struct sgroup *group_get(struct sgroups *gs, uint64_t key)
 
 static void lat_add(struct lat *l, uint64_t ns)
 {
+    uint64_t us64 = ns / 1000;
+    uint32_t us = us64 > UINT32_MAX ? UINT32_MAX : (uint32_t)us64;
+    l->seen++;
+    if (us > l->max)
+        l->max = us;
+    if (l->n == LAT_KEEP) {
+        l->rng ^= l->rng << 13, l->rng ^= l->rng >> 7, l->rng ^= l->rng << 17; /* xorshift64 */
+        uint64_t k = l->rng % l->seen;
+        if (k < LAT_KEEP)
+            l->us[k] = us;
+        return;
+    }
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 64;
         uint32_t *nu = realloc(l->us, cap * sizeof *nu);
@@ -86,9 +98,10 @@ static void lat_add(struct lat *l, uint64_t ns)
             return;
         l->us = nu;
         l->cap = cap;
+        if (!l->rng)
+            l->rng = 0x9E3779B97F4A7C15ull;
     }
-    uint64_t us = ns / 1000;
-    l->us[l->n++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+    l->us[l->n++] = us;
 }
 
 static void group_add(struct sgroup *g, const struct trace_rec *r)
@@ -221,8 +234,8 @@ static void lat_text(const struct lat *l, char *buf, size_t len)
     trace_fmt_dur(a, sizeof a, (uint64_t)summary_pct(l, 50) * 1000);
     trace_fmt_dur(b, sizeof b, (uint64_t)summary_pct(l, 90) * 1000);
     trace_fmt_dur(c, sizeof c, (uint64_t)summary_pct(l, 99) * 1000);
-    trace_fmt_dur(d, sizeof d, (uint64_t)l->us[l->n - 1] * 1000);
-    snprintf(buf, len, "%s %s %s %s (n=%zu)", a, b, c, d, l->n);
+    trace_fmt_dur(d, sizeof d, (uint64_t)l->max * 1000);
+    snprintf(buf, len, "%s %s %s %s (n=%llu)", a, b, c, d, (unsigned long long)l->seen);
 }
 
 static void reasons_text(const struct summary *s, const uint64_t *reasons, FILE *out)
@@ -312,12 +325,12 @@ void summary_print_text(struct summary *s, const struct summary_meta *m, FILE *o
 static void lat_json(struct json *j, const struct lat *l)
 {
     json_obj_begin(j, "close_after_fin_us");
-    json_uint(j, "count", l->n);
+    json_uint(j, "count", l->seen);
     if (l->n) {
         json_uint(j, "p50", summary_pct(l, 50));
         json_uint(j, "p90", summary_pct(l, 90));
         json_uint(j, "p99", summary_pct(l, 99));
-        json_uint(j, "max", l->us[l->n - 1]);
+        json_uint(j, "max", l->max);
     }
     json_obj_end(j);
 }

@@ -13,9 +13,15 @@
 #define SUM_REASONS 64 /* sk_rst_reason values kept by number; more go to the last */
 #define SUM_MAX_GROUPS 4096
 
+/* Close-after-FIN times in microseconds: every value up to LAT_KEEP, then a
+ * uniform reservoir of LAT_KEEP (Vitter's algorithm R), so a trace of hours
+ * stays within 4 MiB per group; count and max stay exact. */
+#define LAT_KEEP (1u << 20)
 struct lat {
     uint32_t *us;
     size_t n, cap;
+    uint64_t seen, rng;
+    uint32_t max;
 };
 
 struct sgroup {

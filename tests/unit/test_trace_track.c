@@ -211,3 +211,26 @@ TEST(summary_percentiles_and_sides)
     free(buf);
     summary_free(&s);
 }
+
+/* Past LAT_KEEP values the latencies become a uniform sample: count and max
+ * stay exact, percentiles stay close, memory stays bounded. */
+TEST(summary_latency_reservoir_is_bounded_and_fair)
+{
+    struct summary s;
+    summary_init(&s, NULL);
+    const uint64_t n = 2 * (uint64_t)LAT_KEEP;
+    for (uint64_t i = 1; i <= n; i++) {
+        struct trace_rec r = {.role = ROLE_ACCEPTED, .lport = 80, .first = FIRST_PEER, .pid = 1,
+                              .t_close_wait = 1, .t_last_ack = 1 + i * 1000};
+        summary_add(&s, &r);
+    }
+    summary_sort(&s);
+    const struct lat *l = &s.ports.g[0].close_after_fin;
+    CHECK_EQ_INT(l->seen, n);
+    CHECK_EQ_INT(l->n, LAT_KEEP);
+    CHECK_EQ_INT(l->max, n);
+    uint32_t p50 = summary_pct(l, 50), p99 = summary_pct(l, 99);
+    CHECK(p50 > n / 2 * 98 / 100 && p50 < n / 2 * 102 / 100);
+    CHECK(p99 > n * 98 / 100 && p99 <= n);
+    summary_free(&s);
+}
