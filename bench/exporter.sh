@@ -54,3 +54,21 @@ ip netns exec "$NS" curl -s 127.0.0.1:9337/metrics |
 echo "series: node_exporter $(ip netns exec "$NS" curl -s 127.0.0.1:9100/metrics | grep -vc '^#')," \
      "closer $(ip netns exec "$NS" curl -s 127.0.0.1:9337/metrics | grep -vc '^#')"
 bench_summary "exporter: closer /metrics ${closer_t}s vs node_exporter tcpstat ${node_t}s at $COUNT TIME_WAIT: ratio $(ratio "$closer_t" "$node_t") (goal <= 0.5)"
+
+# Second shape: the server is gone (twgen killed: its listeners close) while
+# its TIME_WAIT runs out, so nothing listens on 8080 and every one of the
+# server-side sockets has a distinct peer. closer still counts them on port
+# 8080 (a shared port outside the ephemeral range) instead of making one
+# destination per peer.
+kill "${__bench_pids[0]}" 2>/dev/null
+wait "${__bench_pids[0]}" 2>/dev/null
+ip netns exec "$NS" ss -Htln 'sport = :8080' | grep -q . && { echo "exporter: 8080 still listening"; exit 1; }
+echo "== exporter: the same sockets with the listener gone ($(ip netns exec "$NS" ss -Htan state time-wait | wc -l) TIME_WAIT, distinct peers)"
+node_t2=$(scrape_median http://127.0.0.1:9100/metrics)
+closer_t2=$(scrape_median http://127.0.0.1:9337/metrics)
+printf '%-44s %9s %7s\n' scrape median_s ratio
+printf '%-44s %9s %7s\n' "node_exporter --collector.tcpstat (anchor)" "$node_t2" 1.00
+printf '%-44s %9s %7s\n' "closer exporter" "$closer_t2" "$(ratio "$closer_t2" "$node_t2")"
+ip netns exec "$NS" curl -s 127.0.0.1:9337/metrics |
+    grep -E '^closer_(server_sockets\{port="8080",state="TIME_WAIT"|client_sockets\{destination="other",state="TIME_WAIT"|scrape_duration_seconds)'
+bench_summary "exporter, listener gone, distinct peers: closer ${closer_t2}s vs node_exporter ${node_t2}s: ratio $(ratio "$closer_t2" "$node_t2") (goal <= 0.5)"

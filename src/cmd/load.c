@@ -10,6 +10,7 @@
 #include "client/load_report.h"
 #include "client/target.h"
 #include "cmd/cmd.h"
+#include "kernel/netns.h"
 #include "util/cli.h"
 #include "util/parse.h"
 
@@ -42,6 +43,8 @@ static void usage(void)
         "      --client-close      the same as --close-wait 0\n"
         "      --bind-range ADDRS  source addresses: A-B, CIDR or one address\n"
         "      --json              JSON report\n"
+        "  -N, --netns NS          run inside network namespace NS: NAME (/run/netns/NAME),\n"
+        "                          a path (/proc/PID/ns/net), or pid:PID\n"
         "  -h, --help\n\n"
         "Durations use nginx's syntax: 500ms, 10s, 2m30s, 1h (a bare number is seconds).\n"
         "Ctrl-C prints the partial report. exit status: 0 ok, 1 no request succeeded,\n"
@@ -93,7 +96,7 @@ int cmd_load(int argc, char **argv)
         {"requests-per-conn", 1, 0, O_RPC}, {"idle", 1, 0, O_IDLE},
         {"client-close", 0, 0, O_CCLOSE}, {"bind-range", 1, 0, O_BIND}, {"json", 0, 0, O_JSON},
         {"close-wait", 1, 0, O_CLOSEWAIT},
-        {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"netns", 1, 0, 'N'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     static struct load_opts o;
     memset(&o, 0, sizeof o);
     o.connections = 10;
@@ -103,11 +106,11 @@ int cmd_load(int argc, char **argv)
     o.keepalive = true;
     bool json = false, ka_given = false;
     const char *why;
-    const char *body_file = NULL;
+    const char *body_file = NULL, *netns = NULL;
     uint64_t v;
     int ch;
     cli_begin();
-    while ((ch = getopt_long(argc, argv, ":c:t:d:n:H:h", lo, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":c:t:d:n:H:N:h", lo, NULL)) != -1) {
         switch (ch) {
         case 'c':
             if (parse_u64(optarg, 1, 100000, &v) < 0)
@@ -179,6 +182,7 @@ int cmd_load(int argc, char **argv)
             break;
         }
         case O_JSON: json = true; break;
+        case 'N': netns = optarg; break;
         case 'h': usage(); return 0;
         default: return cli_bad_option("load", ch, argv);
         }
@@ -193,6 +197,11 @@ int cmd_load(int argc, char **argv)
     }
     o.http10_keepalive = o.http10 && ka_given && o.keepalive;
     char err[512];
+    /* Before the threads: they inherit the namespace. */
+    if (netns && netns_enter(netns, err, sizeof err) < 0) {
+        fprintf(stderr, "closer load: %s\n", err);
+        return EXIT_USAGE;
+    }
     struct target t;
     if (target_parse(argv[optind], &t, err, sizeof err) < 0) {
         fprintf(stderr, "closer load: %s\n", err);

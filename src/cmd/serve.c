@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "kernel/netns.h"
 #include "server/server.h"
 #include "util/cli.h"
 #include "util/conf.h"
@@ -44,6 +45,8 @@ static void usage(void)
         "      --reuseport               share a port another process already serves\n"
         "                                (SO_REUSEPORT); without it such a port is refused\n"
         "  -v, --verbose                 log more\n"
+        "  -N, --netns NS                listen inside network namespace NS: NAME\n"
+        "                                (/run/netns/NAME), a path, or pid:PID\n"
         "      --config FILE             directives with the options' names, nginx style\n"
         "                                (keepalive_timeout 5s; return 200 \"ok\";), read\n"
         "                                first: the command line overrides them\n"
@@ -101,7 +104,10 @@ static const struct option serve_opts[] = {
     {"linger-zero", 2, 0, O_LINGER_ZERO}, {"max-connections", 1, 0, O_MAXCONN},
     {"max-body", 1, 0, O_MAXBODY}, {"fault", 1, 0, O_FAULT}, {"access-log", 2, 0, O_ACCESS},
     {"verbose", 2, 0, 'v'}, {"help", 0, 0, 'h'}, {"config", 1, 0, O_CONFIG},
-    {"reuseport", 2, 0, O_REUSEPORT}, {0, 0, 0, 0}};
+    {"reuseport", 2, 0, O_REUSEPORT}, {"netns", 1, 0, 'N'}, {0, 0, 0, 0}};
+
+/* -N: entered by cmd_serve before any worker thread exists (they inherit it). */
+static const char *serve_netns;
 
 /* Parses options into c. from_file: one directive of a --config file (the
  * final checks wait for the command line). */
@@ -116,7 +122,7 @@ static int parse_opts(int argc, char **argv, struct srv_config *c, bool from_fil
     int ch, rc = 0, v = 0;
     uint64_t u;
     cli_begin();
-    while (!rc && (ch = getopt_long(argc, argv, ":l:w:vh", serve_opts, NULL)) != -1) {
+    while (!rc && (ch = getopt_long(argc, argv, ":l:w:N:vh", serve_opts, NULL)) != -1) {
         switch (ch) {
         case 'l':
             if (c->nlisten == SRV_MAX_LISTEN)
@@ -181,6 +187,7 @@ static int parse_opts(int argc, char **argv, struct srv_config *c, bool from_fil
             break;
         }
         case O_CONFIG: break; /* read before the command line, in cmd_serve */
+        case 'N': serve_netns = optarg; break;
         case 'h': usage(); return -1;
         default: return cli_bad_option("serve", ch, argv);
         }
@@ -293,6 +300,11 @@ int cmd_serve(int argc, char **argv)
         return rc < 0 ? 0 : rc;
     }
     char err[256];
+    if (serve_netns && netns_enter(serve_netns, err, sizeof err) < 0) {
+        fprintf(stderr, "closer serve: %s\n", err);
+        free(text);
+        return EXIT_USAGE;
+    }
     rc = srv_run(&cfg, err, sizeof err) < 0 ? EXIT_USAGE : 0;
     if (rc)
         fprintf(stderr, "closer serve: %s\n", err);

@@ -8,8 +8,11 @@
 #include "cmd/cmd.h"
 #include "doctor/states_view.h"
 #include "kernel/netns.h"
+#include "doctor/multi.h"
+#include "snapshot/multi.h"
 #include "snapshot/snapshot.h"
 #include "snapshot/ssfilter.h"
+#include "util/json.h"
 #include "util/cli.h"
 #include "util/parse.h"
 
@@ -39,7 +42,11 @@ static void usage(void)
            "  -t, -a, -n, -o     accepted as in ss (TCP only, every state, numeric,\n"
            "                     timers: closer always does these)\n"
            "      --json         JSON output\n"
-           "  -N, --netns NAME   run inside network namespace NAME (/run/netns/NAME)\n"
+           "  -N, --netns NS     run inside network namespace NS: NAME (/run/netns/NAME),\n"
+           "                     a path (/proc/PID/ns/net), or pid:PID\n"
+           "      --all-netns    every network namespace on the host: the table gets a\n"
+           "                     first column Netns (the namespace's inode); --summary\n"
+           "                     and --json give one section per namespace\n"
            "      --proc         read /proc/net/tcp{,6} instead of netlink\n"
            "      --record FILE  save the raw netlink dump to FILE\n"
            "      --replay FILE  read a recorded dump instead of the kernel\n"
@@ -55,6 +62,79 @@ static int parse_port_arg(const char *arg, uint16_t *out)
     return parse_port(arg[0] == ':' ? arg + 1 : arg, out);
 }
 
+/* The table of one namespace with its inode as a first column. */
+static void table_with_netns(const struct ns_snapshot *ns, const struct states_view_opts *vo,
+                             bool header)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    if (!mem)
+        return;
+    struct states_view_opts o = *vo;
+    o.header = header;
+    states_print_table(mem, &ns->snap, &o);
+    fclose(mem);
+    char inode[24];
+    snprintf(inode, sizeof inode, "%llu", (unsigned long long)ns->ns->inode);
+    for (char *p = buf, *nl; p && p < buf + len; p = nl ? nl + 1 : NULL) {
+        nl = memchr(p, '\n', (size_t)(buf + len - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(buf + len - p);
+        printf("%-11s %.*s\n", header && p == buf ? "Netns" : inode, (int)n, p);
+    }
+    free(buf);
+}
+
+static int states_all_netns(struct snapshot_opts *so, const struct states_view_opts *vo,
+                            bool summary, bool json)
+{
+    char err[256], label[200];
+    struct multi_snapshot m;
+    if (multi_snapshot_take(&m, so, err, sizeof err) < 0) {
+        fprintf(stderr, "closer states: %s\n", err);
+        return EXIT_USAGE;
+    }
+    static char obuf[1 << 20];
+    setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
+    bool header = vo->header;
+    if (json)
+        fputs("{\"namespaces\":[", stdout);
+    for (size_t i = 0; i < m.list.n; i++) {
+        const struct ns_snapshot *ns = &m.items[i];
+        netns_entry_label(ns->ns, label, sizeof label);
+        if (json) {
+            struct json j;
+            json_init(&j, stdout, false);
+            printf("%s{\"netns\":", i ? "," : "");
+            json_obj_begin(&j, NULL);
+            doctor_netns_json_fields(&j, ns->ns);
+            json_obj_end(&j);
+            if (!ns->ok) {
+                fputs(",\"error\":", stdout);
+                json_init(&j, stdout, false);
+                json_str(&j, NULL, ns->error);
+                fputs(",\"states\":null}", stdout);
+                continue;
+            }
+            fputs(",\"error\":null,\"states\":", stdout);
+            states_print_json(stdout, &ns->snap, vo, summary);
+            fputs("}", stdout);
+        } else if (!ns->ok) {
+            fprintf(stderr, "closer states: netns %s not read: %s\n", label, ns->error);
+        } else if (summary) {
+            printf("%snetns %s\n", i ? "\n" : "", label);
+            states_print_summary(stdout, &ns->snap, vo);
+        } else {
+            table_with_netns(ns, vo, header);
+            header = false;
+        }
+    }
+    if (json)
+        fputs("]}\n", stdout);
+    multi_snapshot_free(&m);
+    return 0;
+}
+
 int cmd_states(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -65,10 +145,11 @@ int cmd_states(int argc, char **argv)
         {"netns", required_argument, 0, 'N'}, {"proc", no_argument, 0, 'P'},
         {"record", required_argument, 0, 'r'}, {"replay", required_argument, 0, 'R'},
         {"no-header", no_argument, 0, 'H'},   {"help", no_argument, 0, 'h'},
+        {"all-netns", no_argument, 0, 'A'},
         {0, 0, 0, 0}};
     struct states_view_opts vo = {.header = true};
     struct snapshot_opts so = {0};
-    bool summary = false, json = false;
+    bool summary = false, json = false, all = false;
     const char *netns = NULL;
     int c;
     cli_begin();
@@ -105,6 +186,7 @@ int cmd_states(int argc, char **argv)
         case 'e': vo.extended = true; break;
         case 't': case 'a': case 'n': case 'o': break; /* what closer always does */
         case 'j': json = true; break;
+        case 'A': all = true; break;
         case 'N': netns = optarg; break;
         case 'P': so.force_proc = true; break;
         case 'r': so.record = optarg; break;
@@ -130,6 +212,19 @@ int cmd_states(int argc, char **argv)
             return EXIT_USAGE;
         }
         vo.filter.expr = expr;
+    }
+    if (all && (netns || so.replay || so.record || so.force_proc)) {
+        fprintf(stderr, "closer states: --all-netns does not go with %s\n",
+                netns ? "-N/--netns" : so.replay ? "--replay" : so.record ? "--record" : "--proc");
+        ssf_free(expr);
+        return EXIT_USAGE;
+    }
+    if (all) {
+        so.states = vo.filter.states;
+        so.owners = vo.processes;
+        int rc = states_all_netns(&so, &vo, summary, json);
+        ssf_free(expr);
+        return rc;
     }
     if (netns && netns_enter(netns, err, sizeof err) < 0) {
         fprintf(stderr, "closer states: %s\n", err);

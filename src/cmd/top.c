@@ -12,8 +12,10 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "export/top_netns.h"
 #include "export/top_view.h"
 #include "kernel/netns.h"
+#include "snapshot/multi.h"
 #include "snapshot/snapshot.h"
 #include "trace/session.h"
 #include "util/cli.h"
@@ -28,9 +30,11 @@ struct top_run {
     struct top_view view;
     uint64_t interval_ms;
     uint64_t iterations; /* 0 = until stopped */
-    char typed[8];
+    char typed[64];
     size_t ntyped;
-    int typing;
+    int typing;          /* 1: a port, 2: a namespace filter */
+    bool all_netns;
+    char filter[64];     /* --all-netns: namespaces whose label contains this */
     struct trace_session *trace; /* --trace: closes/s by side, measured */
     uint64_t closes[5], shown[5];  /* by enum trace_first; shown: at the last line */
     char trace_line[160];          /* the screen's rates, once per snapshot */
@@ -75,6 +79,21 @@ static void trace_rates(struct top_run *r, char *buf, size_t len, double interva
              d[FIRST_PEER], d[FIRST_RESET], d[FIRST_ABORT], r->trace->perf.lost ? "  (events lost)" : "");
 }
 
+/* One interval's data: one namespace, or every one (--all-netns) with the
+ * states of the one before kept per inode for the deltas. */
+struct ns_prev {
+    uint64_t inode;
+    uint32_t states[TS_MAX];
+};
+
+struct frame {
+    struct snapshot s;
+    struct agg a;
+    struct multi_snapshot m;
+    struct top_ns_row *rows;
+    size_t n;
+};
+
 static void usage(void)
 {
     printf("usage: closer top [options]\n\n"
@@ -88,7 +107,14 @@ static void usage(void)
            "  -n, --iterations N     stop after N intervals (default: until stopped)\n"
            "  -d, --delay DURATION   interval (default 1s)\n"
            "  -p, --port PORT        only this port in the tables\n"
-           "  -N, --netns NAME       watch namespace NAME (/run/netns/NAME)\n"
+           "  -N, --netns NS         watch namespace NS: NAME (/run/netns/NAME), a path\n"
+           "                         (/proc/PID/ns/net), or pid:PID\n"
+           "      --all-netns        every network namespace: one row each (inode, owner,\n"
+           "                         states, TIME_WAIT and CLOSE_WAIT per second); key n\n"
+           "                         filters, a filter matching one namespace shows its\n"
+           "                         tables; in batch mode one line per namespace\n"
+           "      --netns-filter TEXT  with --all-netns: only namespaces whose inode,\n"
+           "                         name or owner (container, pod, command) contains TEXT\n"
            "      --no-owners        do not walk /proc (no CLOSE_WAIT by process)\n"
            "      --trace            also closes/s by side (local, peer, reset) measured with\n"
            "                         closer trace's tracepoints (root or CAP_PERFMON)\n"
@@ -111,8 +137,115 @@ static int take(struct top_run *r, struct snapshot *s, struct agg *a)
     return 0;
 }
 
+static void frame_free(struct top_run *r, struct frame *f)
+{
+    if (!r->all_netns) {
+        agg_free(&f->a);
+        snapshot_free(&f->s);
+        return;
+    }
+    for (size_t i = 0; i < f->n; i++)
+        if (f->rows[i].ok)
+            agg_free(&f->rows[i].a);
+    free(f->rows);
+    multi_snapshot_free(&f->m);
+}
+
+static const uint32_t *prev_of(const struct ns_prev *p, size_t np, uint64_t inode)
+{
+    for (size_t i = 0; i < np; i++)
+        if (p[i].inode == inode)
+            return p[i].states;
+    return NULL;
+}
+
+static int take_all(struct top_run *r, struct frame *f, const struct ns_prev *prev, size_t np)
+{
+    char err[256];
+    if (multi_snapshot_take(&f->m, &r->so, err, sizeof err)) {
+        fprintf(stderr, "closer top: %s\n", err);
+        return -1;
+    }
+    f->n = f->m.list.n;
+    f->rows = calloc(f->n ? f->n : 1, sizeof *f->rows);
+    for (size_t i = 0; f->rows && i < f->n; i++) {
+        struct top_ns_row *row = &f->rows[i];
+        const struct ns_snapshot *ns = &f->m.items[i];
+        row->ns = ns->ns;
+        netns_entry_who(ns->ns, row->who, sizeof row->who);
+        row->error = ns->error;
+        row->s = &ns->snap;
+        row->prev = prev_of(prev, np, ns->ns->inode);
+        if (ns->ok && agg_build(&row->a, &ns->snap)) {
+            f->n = i;
+            frame_free(r, f);
+            f->rows = NULL;
+            break;
+        }
+        row->ok = ns->ok;
+    }
+    if (!f->rows) {
+        fprintf(stderr, "closer top: out of memory\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* Remembers this frame's states per namespace for the next deltas. */
+static void keep_prev(const struct frame *f, struct ns_prev **prev, size_t *np)
+{
+    struct ns_prev *p = realloc(*prev, (f->n ? f->n : 1) * sizeof *p);
+    if (!p)
+        return;
+    *prev = p;
+    *np = 0;
+    for (size_t i = 0; i < f->n; i++)
+        if (f->rows[i].ok) {
+            p[*np].inode = f->rows[i].ns->inode;
+            memcpy(p[*np].states, f->rows[i].a.states, sizeof p->states);
+            (*np)++;
+        }
+}
+
+static int run_batch_all(struct top_run *r)
+{
+    struct ns_prev *prev = NULL;
+    size_t np = 0;
+    int rc = 0;
+    top_ns_batch_header(stdout);
+    for (uint64_t i = 0; !stopping && (!r->iterations || i < r->iterations); i++) {
+        if (i)
+            wait_tracing(r, -1, r->interval_ms);
+        struct frame f;
+        if (take_all(r, &f, prev, np)) {
+            rc = EXIT_USAGE;
+            break;
+        }
+        double now = (double)time(NULL);
+        for (size_t k = 0; k < f.n; k++)
+            if (top_ns_match(&f.rows[k], r->filter))
+                top_ns_batch_line(stdout, &f.rows[k], r->interval_ms / 1e3, now);
+        if (r->trace) {
+            char line[160];
+            trace_rates(r, line, sizeof line, i ? r->interval_ms / 1e3 : 0);
+            printf("  %s\n", line);
+        }
+        fflush(stdout);
+        keep_prev(&f, &prev, &np);
+        frame_free(r, &f);
+        if (ferror(stdout)) {
+            rc = EXIT_USAGE;
+            break;
+        }
+    }
+    free(prev);
+    return rc;
+}
+
 static int run_batch(struct top_run *r)
 {
+    if (r->all_netns)
+        return run_batch_all(r);
     uint32_t prev[TS_MAX];
     int have_prev = 0;
     top_batch_header(stdout);
@@ -152,6 +285,17 @@ static void term_size(struct top_view *v)
 /* Returns 1 to quit. */
 static int on_key(struct top_run *r, char k)
 {
+    if (r->typing == 2) {
+        if (k > ' ' && k < 127 && r->ntyped < sizeof r->filter - 1) r->typed[r->ntyped++] = k;
+        else if ((k == 127 || k == 8) && r->ntyped) r->ntyped--;
+        else if (k == '\r' || k == '\n' || k == 27) {
+            r->typed[r->ntyped] = 0;
+            if (k != 27) memcpy(r->filter, r->typed, sizeof r->filter);
+            r->typing = 0;
+        }
+        r->typed[r->ntyped] = 0;
+        return 0;
+    }
     if (r->typing) {
         if (k >= '0' && k <= '9' && r->ntyped < 5) r->typed[r->ntyped++] = k;
         else if ((k == 127 || k == 8) && r->ntyped) r->ntyped--;
@@ -169,10 +313,35 @@ static int on_key(struct top_run *r, char k)
     case 't': r->view.sort_state = TS_TIME_WAIT; break;
     case 'c': r->view.sort_state = TS_CLOSE_WAIT; break;
     case 'e': r->view.sort_state = TS_ESTABLISHED; break;
-    case 'a': r->view.port = 0; break;
+    case 'a': r->view.port = 0; r->filter[0] = 0; break;
+    case 'n':
+        if (r->all_netns) { r->typing = 2; r->ntyped = 0; r->typed[0] = 0; }
+        break;
     case 'p': r->typing = 1; r->ntyped = 0; r->typed[0] = 0; break;
     }
     return 0;
+}
+
+/* Every namespace as rows; a filter that leaves one readable namespace
+ * shows that namespace's own tables. */
+static void draw_all(struct top_run *r, struct frame *f)
+{
+    struct top_ns_row *one = NULL;
+    size_t matches = 0;
+    for (size_t i = 0; i < f->n; i++)
+        if (f->rows[i].ok && r->filter[0] && top_ns_match(&f->rows[i], r->filter)) {
+            one = &f->rows[i];
+            matches++;
+        }
+    if (matches == 1) {
+        char label[200];
+        netns_entry_label(one->ns, label, sizeof label);
+        struct top_view v = r->view;
+        v.netns = label;
+        top_draw(stdout, &one->a, one->prev, one->s, &v);
+        return;
+    }
+    top_ns_draw(stdout, f->rows, f->n, &r->view, r->filter);
 }
 
 static int run_screen(struct top_run *r)
@@ -189,20 +358,26 @@ static int run_screen(struct top_run *r)
     fputs("\033[?1049h\033[?25l\033[2J", stdout);
     uint32_t prev[TS_MAX];
     int have_prev = 0, rc = 0, quit = 0;
-    struct snapshot s;
-    struct agg a;
+    struct ns_prev *nsprev = NULL;
+    size_t np = 0;
+    struct frame f;
     while (!quit && !stopping) {
-        if (take(r, &s, &a)) {
+        if (r->all_netns ? take_all(r, &f, nsprev, np) : take(r, &f.s, &f.a)) {
             rc = EXIT_USAGE;
             break;
         }
-        uint64_t due = (uint64_t)(s.taken_at * 1000) + r->interval_ms;
+        struct timespec t0;
+        clock_gettime(CLOCK_REALTIME, &t0);
+        uint64_t due = (uint64_t)t0.tv_sec * 1000 + (uint64_t)t0.tv_nsec / 1000000 + r->interval_ms;
         if (r->trace)
             trace_rates(r, r->trace_line, sizeof r->trace_line, have_prev ? r->interval_ms / 1e3 : 0);
         for (;;) { /* redraw on keys and resizes until the next snapshot is due */
             term_size(&r->view);
             r->view.prompt = r->typing ? r->typed : NULL;
-            top_draw(stdout, &a, have_prev ? prev : NULL, &s, &r->view);
+            if (r->all_netns)
+                draw_all(r, &f);
+            else
+                top_draw(stdout, &f.a, have_prev ? prev : NULL, &f.s, &r->view);
             if (r->trace) {
                 printf("\033[%d;1H\033[2K%s", r->view.rows, r->trace_line);
                 fflush(stdout);
@@ -217,11 +392,14 @@ static int run_screen(struct top_run *r)
             while (n > 0 && read(STDIN_FILENO, &k, 1) == 1 && !quit) quit = on_key(r, k);
             if (n == 0) break;
         }
-        memcpy(prev, a.states, sizeof prev);
+        if (r->all_netns)
+            keep_prev(&f, &nsprev, &np);
+        else
+            memcpy(prev, f.a.states, sizeof prev);
         have_prev = 1;
-        agg_free(&a);
-        snapshot_free(&s);
+        frame_free(r, &f);
     }
+    free(nsprev);
     fputs("\033[?25h\033[?1049l", stdout);
     fflush(stdout);
     tcsetattr(STDIN_FILENO, TCSANOW, &saved);
@@ -234,7 +412,9 @@ int cmd_top(int argc, char **argv)
         {"batch", no_argument, 0, 'b'}, {"iterations", required_argument, 0, 'n'},
         {"delay", required_argument, 0, 'd'}, {"port", required_argument, 0, 'p'},
         {"netns", required_argument, 0, 'N'}, {"no-owners", no_argument, 0, 'o'},
-        {"help", no_argument, 0, 'h'}, {"trace", no_argument, 0, 'T'}, {0, 0, 0, 0}};
+        {"help", no_argument, 0, 'h'}, {"all-netns", no_argument, 0, 'A'},
+        {"netns-filter", required_argument, 0, 'F'}, {"trace", no_argument, 0, 'T'},
+        {0, 0, 0, 0}};
     struct top_run r = {.so = {.owners = true}, .interval_ms = 1000,
                         .view = {.sort_state = TS_TIME_WAIT}};
     int batch = 0, c, want_trace = 0;
@@ -257,13 +437,27 @@ int cmd_top(int argc, char **argv)
             break;
         case 'N': netns = optarg; break;
         case 'o': r.so.owners = false; break;
+        case 'A': r.all_netns = true; break;
         case 'T': want_trace = 1; break;
+        case 'F':
+            if (strlen(optarg) >= sizeof r.filter)
+                return cli_bad_value("top", "--netns-filter", optarg, "at most 63 characters");
+            snprintf(r.filter, sizeof r.filter, "%s", optarg);
+            break;
         case 'h': usage(); return 0;
         default: return cli_bad_option("top", c, argv);
         }
     }
     if (optind < argc) {
         fprintf(stderr, "closer top: unexpected argument '%s'\n", argv[optind]);
+        return EXIT_USAGE;
+    }
+    if (r.all_netns && netns) {
+        fprintf(stderr, "closer top: --all-netns does not go with -N/--netns\n");
+        return EXIT_USAGE;
+    }
+    if (r.filter[0] && !r.all_netns) {
+        fprintf(stderr, "closer top: --netns-filter needs --all-netns\n");
         return EXIT_USAGE;
     }
     char err[256];
@@ -278,7 +472,8 @@ int cmd_top(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     struct trace_session ts;
     if (want_trace) {
-        struct trace_opts to = {.no_summary = true}; /* this (entered) namespace */
+        /* this (entered) namespace, or every one with --all-netns */
+        struct trace_opts to = {.no_summary = true, .all_netns = r.all_netns};
         if (trace_open(&ts, &to, on_trace_close, &r, err, sizeof err) < 0) {
             fprintf(stderr, "closer top: --trace: %s\n", err);
             trace_close(&ts);

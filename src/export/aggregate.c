@@ -121,8 +121,28 @@ static int add_listen(struct agg *a, const struct tcp_sock *t, size_t *cap)
     return 0;
 }
 
+/* Server side even though nothing listens there any more: a local port
+ * outside the ephemeral range that several sockets share. A client gets an
+ * ephemeral port per connection; one that binds a fixed port rarely holds
+ * two connections from it. This is the shape of a server restarted on
+ * another port (or stopped) while its TIME_WAIT runs out: as many distinct
+ * peers as connections, which must not become one destination each. */
+static void mark_gone_listeners(const struct snapshot *s, uint8_t *gone)
+{
+    if (s->sys.port_lo < 0 || s->sys.port_hi < s->sys.port_lo)
+        return; /* the range is unknown: no way to tell */
+    for (size_t i = 0; i < s->nsocks; i++) {
+        uint16_t p = s->socks[i].sport;
+        if (s->socks[i].state == TS_LISTEN || snapshot_is_listen_port(s, p) ||
+            snapshot_port_ephemeral(s, p) || gone[p] == 2)
+            continue;
+        gone[p]++;
+    }
+}
+
 static int add_sock(struct agg *a, const struct snapshot *s, const struct tcp_sock *sk,
-                    uint32_t *port_slot, uint32_t *proc_slot, size_t *listen_cap)
+                    uint32_t *port_slot, uint32_t *proc_slot, size_t *listen_cap,
+                    const uint8_t *gone)
 {
     /* A request minisocket (NEW_SYN_RECV) is what ss and users call SYN_RECV. */
     struct tcp_sock mapped;
@@ -136,7 +156,7 @@ static int add_sock(struct agg *a, const struct snapshot *s, const struct tcp_so
     if (t->state == TS_LISTEN) return add_listen(a, t, listen_cap);
     if (t->state == TS_TIME_WAIT) add_tw_age(a, t);
     if (t->state == TS_CLOSE_WAIT && add_close_wait_owner(a, s, t, proc_slot)) return -1;
-    if (snapshot_is_listen_port(s, t->sport)) {
+    if (snapshot_is_listen_port(s, t->sport) || gone[t->sport] == 2) {
         if (port_slot[t->sport] == UINT32_MAX) {
             port_slot[t->sport] = (uint32_t)a->nports;
             memset(&a->ports[a->nports], 0, sizeof a->ports[0]);
@@ -159,21 +179,24 @@ int agg_build(struct agg *a, const struct snapshot *s)
 {
     memset(a, 0, sizeof *a);
     uint32_t *port_slot = malloc(65536 * sizeof *port_slot);
+    uint8_t *gone = calloc(65536, 1);
     uint32_t *proc_slot = malloc((s->nprocs + 1) * sizeof *proc_slot);
     a->ports = malloc(65536 * sizeof *a->ports);
     a->procs = malloc((s->nprocs + 1) * sizeof *a->procs);
     int rc = -1;
-    if (!port_slot || !proc_slot || !a->ports || !a->procs) goto out;
+    if (!port_slot || !gone || !proc_slot || !a->ports || !a->procs) goto out;
+    mark_gone_listeners(s, gone);
     memset(port_slot, 0xff, 65536 * sizeof *port_slot);
     memset(proc_slot, 0xff, (s->nprocs + 1) * sizeof *proc_slot);
     size_t listen_cap = 0;
     for (size_t i = 0; i < s->nsocks; i++) {
         if (!state_ok(s->socks[i].state)) continue;
-        if (add_sock(a, s, &s->socks[i], port_slot, proc_slot, &listen_cap)) goto out;
+        if (add_sock(a, s, &s->socks[i], port_slot, proc_slot, &listen_cap, gone)) goto out;
     }
     rc = 0;
 out:
     free(port_slot);
+    free(gone);
     free(proc_slot);
     if (rc) agg_free(a);
     return rc;
@@ -232,6 +255,66 @@ void agg_sort_dests(struct agg *a, int state)
     sort_state = state;
     if (a->ndests) qsort(a->dests, a->ndests, sizeof *a->dests, cmp_dest);
     /* The hash index points at old positions: it is of no use after a sort. */
+    free(a->dest_index);
+    a->dest_index = NULL;
+    a->dest_index_cap = 0;
+}
+
+/* Heap of indices into a->dests whose root is the worst of the best k. */
+static void heap_down(const struct agg *a, size_t *h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t w = i, l = 2 * i + 1, r = l + 1;
+        if (l < n && cmp_dest(&a->dests[h[l]], &a->dests[h[w]]) > 0) w = l;
+        if (r < n && cmp_dest(&a->dests[h[r]], &a->dests[h[w]]) > 0) w = r;
+        if (w == i) return;
+        size_t t = h[i];
+        h[i] = h[w];
+        h[w] = t;
+        i = w;
+    }
+}
+
+static int cmp_index(const void *x, const void *y, void *arg)
+{
+    const struct agg *a = arg;
+    return cmp_dest(&a->dests[*(const size_t *)x], &a->dests[*(const size_t *)y]);
+}
+
+void agg_top_dests(struct agg *a, int state, size_t k)
+{
+    size_t n = a->ndests;
+    if (k * 4 >= n) {
+        agg_sort_dests(a, state);
+        return;
+    }
+    sort_state = state;
+    size_t *h = malloc((k ? k : 1) * sizeof *h);
+    struct agg_dest *top = malloc((k ? k : 1) * sizeof *top);
+    uint8_t *chosen = calloc(n, 1);
+    if (!h || !top || !chosen) { /* out of memory: the slow way still works */
+        free(h), free(top), free(chosen);
+        agg_sort_dests(a, state);
+        return;
+    }
+    for (size_t i = 0; i < k; i++) h[i] = i;
+    for (size_t i = k / 2; i-- > 0;) heap_down(a, h, k, i);
+    for (size_t i = k; i < n && k; i++)
+        if (cmp_dest(&a->dests[i], &a->dests[h[0]]) < 0) {
+            h[0] = i;
+            heap_down(a, h, k, 0);
+        }
+    qsort_r(h, k, sizeof *h, cmp_index, a);
+    for (size_t i = 0; i < k; i++) {
+        top[i] = a->dests[h[i]];
+        chosen[h[i]] = 1;
+    }
+    /* The rest slide to the back in their order, the chosen go in front. */
+    size_t w = n;
+    for (size_t i = n; i-- > 0;)
+        if (!chosen[i]) a->dests[--w] = a->dests[i];
+    memcpy(a->dests, top, k * sizeof *top);
+    free(h), free(top), free(chosen);
     free(a->dest_index);
     a->dest_index = NULL;
     a->dest_index_cap = 0;

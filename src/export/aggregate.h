@@ -1,5 +1,6 @@
 /* One pass over a snapshot that groups sockets the way the exporter and top
- * show them: by state; server side by local listening port; client side by
+ * show them: by state; server side by local listening port (or one whose
+ * listener is gone: outside the ephemeral range, shared); client side by
  * destination (ip:port) with its use of the ephemeral range; CLOSE_WAIT by
  * owning process; listen queues; TIME_WAIT age. Pure function of the
  * snapshot; the exporter and top only sort and print the result.
@@ -18,7 +19,8 @@
 #define AGG_TW_BUCKETS 10
 extern const double agg_tw_bucket_le[AGG_TW_BUCKETS]; /* seconds, upper bounds */
 
-struct agg_port {    /* server side: sockets whose local port listens */
+struct agg_port {    /* server side: sockets whose local port listens, or listened: a
+                      * non-ephemeral local port that several sockets share */
     uint16_t port;
     uint32_t n[TS_MAX];
     uint32_t total;
@@ -67,6 +69,9 @@ void agg_free(struct agg *a);
 void agg_sort_ports(struct agg *a, int state);
 void agg_sort_dests(struct agg *a, int state);
 void agg_sort_procs(struct agg *a); /* by CLOSE_WAIT, descending */
+/* The k first destinations in agg_sort_dests order, the rest after them in
+ * no particular order: O(n log k) instead of a sort of every peer. */
+void agg_top_dests(struct agg *a, int state, size_t k);
 /* "1.2.3.4:80" / "[::1]:80" into buf (64 bytes). */
 char *agg_dest_name(const struct agg_dest *d, char *buf);
 char *agg_listen_name(const struct agg_listen *l, char *buf);

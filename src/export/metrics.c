@@ -36,7 +36,7 @@ static void write_ports(struct prom *p, struct agg *a, unsigned top)
 {
     agg_sort_ports(a, 0);
     prom_family(p, "closer_server_sockets", "gauge",
-                "Sockets on local listening ports by port and state (top ports by count; the rest in port=\"other\").");
+                "Sockets on local listening ports (or on a non-ephemeral local port several sockets share: a listener that is gone) by port and state (top ports by count; the rest in port=\"other\").");
     uint32_t other[TS_MAX] = {0};
     char port[8];
     for (size_t i = 0; i < a->nports; i++) {
@@ -57,17 +57,22 @@ static void write_ports(struct prom *p, struct agg *a, unsigned top)
 
 static void write_dests(struct prom *p, const struct snapshot *s, struct agg *a, unsigned top)
 {
-    agg_sort_dests(a, 0);
+    /* Only the top N are named and ordered: with 300k distinct peers a full
+     * sort and 300k formatted addresses were most of the scrape. */
+    agg_top_dests(a, 0, top);
     prom_family(p, "closer_client_sockets", "gauge",
                 "Sockets from non-listening local ports by destination and state (top destinations; the rest in destination=\"other\").");
     uint32_t other[TS_MAX] = {0};
     char name[64];
     for (size_t i = 0; i < a->ndests; i++) {
+        if (i >= top) {
+            for (size_t k = 0; k < NROLE_STATES; k++) other[role_states[k]] += a->dests[i].n[role_states[k]];
+            continue;
+        }
         agg_dest_name(&a->dests[i], name);
         for (size_t k = 0; k < NROLE_STATES; k++) {
             int st = role_states[k];
-            if (i >= top) other[st] += a->dests[i].n[st];
-            else prom_sample(p, "", a->dests[i].n[st], "destination", name, "state", tcp_state_label(st), NULL);
+            prom_sample(p, "", a->dests[i].n[st], "destination", name, "state", tcp_state_label(st), NULL);
         }
     }
     for (size_t k = 0; k < NROLE_STATES; k++)

@@ -46,7 +46,8 @@ static int pool_rest(struct ns_snapshot *const *rest, size_t n, struct snapshot 
     memset(&out->ctr, 0xff, sizeof out->ctr);
     for (size_t i = 0; i < n; i++) {
         const struct snapshot *s = &rest[i]->snap;
-        memcpy(out->socks + out->nsocks, s->socks, s->nsocks * sizeof *s->socks);
+        if (s->nsocks)
+            memcpy(out->socks + out->nsocks, s->socks, s->nsocks * sizeof *s->socks);
         out->nsocks += s->nsocks;
         long long *dst = (long long *)&out->ctr;
         const long long *src = (const long long *)&s->ctr;

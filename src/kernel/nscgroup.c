@@ -156,6 +156,8 @@ int ns_owner_parse_cgroup(const char *text, struct ns_owner *out)
             if (c2 && (pass == 0) == v2) {
                 struct ns_owner o = {0};
                 parse_path(c2 + 1, len - (size_t)(c2 + 1 - line), &o);
+                ns_text_sanitize(o.container);
+                ns_text_sanitize(o.unit);
                 if (o.container[0] || o.pod[0]) {
                     *out = o;
                     return 1;

@@ -14,6 +14,35 @@
 
 #include "kernel/sysctl.h"
 
+/* Labels end up in JSON, metrics and on terminals: control bytes and bytes
+ * that are not well-formed UTF-8 (a comm set with prctl, a mount path)
+ * become '?'. In place; the string never grows. */
+void ns_text_sanitize(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+    while (*p) {
+        size_t n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3
+                 : (*p & 0xf8) == 0xf0 ? 4 : 0;
+        bool ok = n > 0;
+        for (size_t i = 1; ok && i < n; i++)
+            ok = (p[i] & 0xc0) == 0x80;
+        if (ok && n == 2)
+            ok = *p >= 0xc2;                          /* overlong */
+        if (ok && n == 3)
+            ok = !(*p == 0xe0 && p[1] < 0xa0) &&     /* overlong */
+                 !(*p == 0xed && p[1] >= 0xa0);      /* surrogate */
+        if (ok && n == 4)
+            ok = !(*p == 0xf0 && p[1] < 0x90) && *p <= 0xf4 && !(*p == 0xf4 && p[1] >= 0x90);
+        if (ok && n == 1 && (*p < 0x20 || *p == 0x7f))
+            ok = false;
+        if (!ok) {
+            *p++ = '?';
+            continue;
+        }
+        p += n;
+    }
+}
+
 struct ns_pid {
     uint64_t inode;
     pid_t pid;
@@ -100,6 +129,7 @@ static void read_comm(const char *proc_root, pid_t pid, char *comm, size_t len)
         k = len - 1;
     memcpy(comm, buf, k);
     comm[k] = 0;
+    ns_text_sanitize(comm);
 }
 
 /* The owner of a namespace: the first of its processes (up to a few) whose
@@ -179,11 +209,78 @@ static int scan_run_netns(const char *run_netns, struct netns_list *l, size_t *c
             }
             e->inode = (uint64_t)st.st_ino;
         }
-        snprintf(e->name, sizeof e->name, "%s", de->d_name);
-        snprintf(e->path, sizeof e->path, "%s", path);
+        size_t nl = strnlen(de->d_name, sizeof e->name - 1); /* longer names were skipped */
+        memcpy(e->name, de->d_name, nl);
+        e->name[nl] = 0;
+        ns_text_sanitize(e->name);
+        if (!e->pid)
+            snprintf(e->path, sizeof e->path, "%s", path);
+        e->mounted = true;
     }
     closedir(d);
     return 0;
+}
+
+/* "\040" in a mountinfo path is a space (octal escapes for space, tab, \n, \\). */
+static void unescape_mount_path(char *p)
+{
+    char *w = p;
+    for (; *p; p++) {
+        if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
+            p[3] >= '0' && p[3] <= '7') {
+            *w++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+            p += 3;
+        } else {
+            *w++ = *p;
+        }
+    }
+    *w = 0;
+}
+
+/* Every network namespace bind-mounted anywhere (ip netns under /run/netns,
+ * docker under /run/docker/netns, CNI plugins, unshare --net=FILE), from
+ * mountinfo: "ID PARENT MAJ:MIN net:[INODE] MOUNTPOINT ... - nsfs ...". */
+static int scan_mountinfo(const char *proc_root, struct netns_list *l, size_t *cap)
+{
+    char path[96];
+    snprintf(path, sizeof path, "%s/self/mountinfo", proc_root);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return 0;
+    char line[4096];
+    int rc = 0;
+    while (!rc && fgets(line, sizeof line, f)) {
+        char root[64], mnt[300];
+        unsigned long long inode;
+        if (!strstr(line, " - nsfs ") ||
+            sscanf(line, "%*s %*s %*s %63s %299s", root, mnt) != 2 ||
+            sscanf(root, "net:[%llu]", &inode) != 1)
+            continue;
+        unescape_mount_path(mnt);
+        struct netns_entry *e = NULL;
+        for (size_t i = 0; i < l->n && !e; i++)
+            if (l->items[i].inode == inode)
+                e = &l->items[i];
+        if (e && e->name[0])
+            continue; /* mounted twice: the first name */
+        if (!e) {
+            if (!(e = add_entry(l, cap))) {
+                rc = -ENOMEM;
+                break;
+            }
+            e->inode = inode;
+            snprintf(e->path, sizeof e->path, "%s", mnt);
+        }
+        const char *base = strrchr(mnt, '/');
+        base = base && base[1] ? base + 1 : mnt;
+        size_t bl = strnlen(base, sizeof e->name - 1);
+        memcpy(e->name, base, bl);
+        e->name[bl] = 0;
+        ns_text_sanitize(e->name);
+        e->mounted = true;
+    }
+    fclose(f);
+    return rc;
 }
 
 static int cmp_entry(const void *a, const void *b)
@@ -232,6 +329,8 @@ int nsdiscover(const char *proc_root, const char *run_netns, struct netns_list *
     struct stat self;
     char selfpath[96];
     snprintf(selfpath, sizeof selfpath, "%s/self/ns/net", proc_root);
+    if (scan_mountinfo(proc_root, out, &cap) < 0)
+        goto oom;
     if (stat(selfpath, &self) == 0 && scan_run_netns(run_netns, out, &cap, self.st_dev) < 0)
         goto oom;
     if (out->n)

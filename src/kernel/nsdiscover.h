@@ -1,7 +1,8 @@
 /* Every network namespace on the host and who lives there.
  *
  * A namespace is a distinct inode of /proc/PID/ns/net, plus namespaces kept
- * alive by a bind mount under /run/netns with no process left in them. Each
+ * alive by a bind mount with no process left in them (any nsfs mount in
+ * mountinfo: /run/netns, docker's, CNI's, unshare --net=FILE). Each
  * one is labelled: its inode, its /run/netns name, and its owner — the
  * container or pod read from its processes' cgroup paths (docker,
  * containerd/CRI with the pod UID, CRI-O, podman, LXC, a systemd unit), or
@@ -29,7 +30,8 @@ struct netns_entry {
     pid_t pid;            /* its first (lowest) process; 0 = none, kept by a mount */
     uint32_t nprocs;      /* processes living there */
     bool host;            /* the namespace of pid 1 */
-    char name[64];        /* /run/netns name, "" if none */
+    bool mounted;         /* kept by a bind mount too */
+    char name[64];        /* name of its bind mount (/run/netns/NAME), "" if none */
     char path[320];       /* what to open to enter it */
     char comm[16];        /* command of the first process */
     struct ns_owner owner;
@@ -41,8 +43,9 @@ struct netns_list {
     uint32_t denied;      /* processes whose ns link could not be read */
 };
 
-/* proc_root "/proc", run_netns "/run/netns" (may be absent). Sorted: the
- * host first, then by inode. */
+/* proc_root "/proc" (its self/mountinfo names the mounts), run_netns
+ * "/run/netns" (read too, in case mountinfo is not there). Sorted: the host
+ * first, then by inode. */
 int nsdiscover(const char *proc_root, const char *run_netns, struct netns_list *out,
                char *err, size_t errlen);
 void nsdiscover_free(struct netns_list *l);
@@ -50,6 +53,9 @@ void nsdiscover_free(struct netns_list *l);
 /* Parses the text of /proc/PID/cgroup (v1 or v2 lines). Returns 1 when a
  * container or pod was found, 0 when only a systemd unit or nothing. Pure. */
 int ns_owner_parse_cgroup(const char *text, struct ns_owner *out);
+
+/* Control bytes and bytes that are not well-formed UTF-8 become '?', in place. */
+void ns_text_sanitize(char *s);
 
 /* One short human label: "4026532801 web (pod 1d2c…, containerd 0123456789ab)",
  * "4026531840 host", "4026532999 (python3)". */

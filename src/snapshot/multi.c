@@ -24,6 +24,14 @@ static int take_one(struct ns_snapshot *n, const struct snapshot_opts *o, int se
 {
     char what[96];
     snprintf(what, sizeof what, "%llu", (unsigned long long)n->ns->inode);
+    struct snapshot_opts so = *o;
+    so.owners = false;
+    so.record = NULL;
+    if (n->ns->inode == netns_fd_inode(self)) {
+        /* Where we are already: no setns (which needs CAP_SYS_ADMIN even here). */
+        n->ok = snapshot_take(&n->snap, &so, n->error, sizeof n->error) == 0;
+        return 0;
+    }
     int fd = open(n->ns->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         snprintf(n->error, sizeof n->error, "%s: %s%s", n->ns->path, strerror(errno),
@@ -40,9 +48,6 @@ static int take_one(struct ns_snapshot *n, const struct snapshot_opts *o, int se
     close(fd);
     if (rc < 0)
         return 0;
-    struct snapshot_opts so = *o;
-    so.owners = false;
-    so.record = NULL;
     n->ok = snapshot_take(&n->snap, &so, n->error, sizeof n->error) == 0;
     if (netns_setns(self, "(back to the starting one)", err, errlen) < 0) {
         if (n->ok)

@@ -134,3 +134,70 @@ TEST(metrics_bounded_by_top_n_rest_in_other)
     free(full);
     free(one);
 }
+
+/* A server that is gone while its TIME_WAIT runs out: nothing listens on
+ * 8080, every peer is distinct. One port, not one destination per peer; a
+ * lone socket on a fixed non-ephemeral port stays a client's. */
+TEST(listener_gone_is_still_server_side)
+{
+    memset(&snap, 0, sizeof snap);
+    snap.socks = socks;
+    snap.sys.port_lo = 40000, snap.sys.port_hi = 40999;
+    for (int i = 0; i < 50; i++)
+        add(TS_TIME_WAIT, 8080, (uint8_t)(10 + i), (uint16_t)(50000 + i))->expires_ms = 30000;
+    add(TS_ESTABLISHED, 30000, 9, 443);       /* fixed port, one socket: a client */
+    add(TS_TIME_WAIT, 40001, 9, 443);         /* ephemeral: a client */
+    snapshot_reindex(&snap);
+    struct agg a;
+    CHECK_EQ_INT(agg_build(&a, &snap), 0);
+    CHECK_EQ_INT(a.nports, 1);
+    CHECK_EQ_INT(a.ports[0].port, 8080);
+    CHECK_EQ_INT(a.ports[0].n[TS_TIME_WAIT], 50);
+    CHECK_EQ_INT(a.ndests, 1);
+    CHECK_EQ_INT(a.dests[0].total, 2);
+    agg_free(&a);
+    /* Range unknown: no guessing, every peer is a destination. */
+    snap.sys.port_lo = snap.sys.port_hi = -1;
+    CHECK_EQ_INT(agg_build(&a, &snap), 0);
+    CHECK_EQ_INT(a.nports, 0);
+    CHECK_EQ_INT(a.ndests, 51);
+    agg_free(&a);
+}
+
+/* agg_top_dests puts the same k destinations first, in the same order, as a
+ * full sort, and keeps every destination (the rest only unordered). */
+TEST(top_dests_matches_full_sort)
+{
+    static struct tcp_sock many[3000];
+    memset(&snap, 0, sizeof snap);
+    snap.socks = many;
+    snap.sys.port_lo = 1024, snap.sys.port_hi = 65535;
+    unsigned seed = 7;
+    for (size_t i = 0; i < 3000; i++) {
+        struct tcp_sock *t = &many[snap.nsocks++];
+        memset(t, 0, sizeof *t);
+        t->family = AF_INET;
+        t->state = (seed = seed * 1103515245 + 12345) >> 16 & 1 ? TS_TIME_WAIT : TS_ESTABLISHED;
+        t->sport = (uint16_t)(2000 + i);
+        t->dst[0] = 10, t->dst[3] = (uint8_t)((seed >> 8) % 200); /* repeats: counts differ */
+        t->dport = (uint16_t)(80 + (seed >> 20) % 3);
+    }
+    snapshot_reindex(&snap);
+    for (int st = 0; st <= TS_TIME_WAIT; st += TS_TIME_WAIT) {
+        struct agg full, part;
+        CHECK_EQ_INT(agg_build(&full, &snap), 0);
+        CHECK_EQ_INT(agg_build(&part, &snap), 0);
+        CHECK(full.ndests > 100);
+        agg_sort_dests(&full, st);
+        agg_top_dests(&part, st, 10);
+        CHECK_EQ_INT(part.ndests, full.ndests);
+        for (size_t i = 0; i < 10; i++)
+            CHECK(!memcmp(&part.dests[i], &full.dests[i], sizeof full.dests[i]));
+        uint64_t sum_full = 0, sum_part = 0;
+        for (size_t i = 0; i < full.ndests; i++)
+            sum_full += full.dests[i].total, sum_part += part.dests[i].total;
+        CHECK_EQ_INT(sum_part, sum_full);
+        agg_free(&full);
+        agg_free(&part);
+    }
+}

@@ -198,3 +198,17 @@ TEST(discover_groups_by_inode_and_labels)
     CHECK_EQ_STR(label, "4026532900 (pod 11111111-2222-3333-4444-555555555555, containerd 4a2b9c0d1e2f)");
     nsdiscover_free(&l);
 }
+
+TEST(labels_are_utf8_without_control_bytes)
+{
+    char s[64];
+    snprintf(s, sizeof s, "ok-\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+    ns_text_sanitize(s);
+    CHECK_EQ_STR(s, "ok-\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+    snprintf(s, sizeof s, "a\xff" "b\x1b[2Jc\xc0\xaf" "d\xed\xa0\x80" "e\xe2\x82");
+    ns_text_sanitize(s);
+    CHECK_EQ_STR(s, "a?b?[2Jc??d???e??");
+    struct ns_owner o;
+    CHECK_EQ_INT(ns_owner_parse_cgroup("0::/lxc.payload.w\xfe\x1b" "b/x\n", &o), 1);
+    CHECK_EQ_STR(o.container, "w??b");
+}

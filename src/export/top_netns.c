@@ -1,0 +1,132 @@
+#include "export/top_netns.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int cmp_row(const void *a, const void *b, void *arg)
+{
+    const struct top_ns_row *x = a, *y = b;
+    int st = *(const int *)arg;
+    if (x->ok != y->ok)
+        return x->ok ? -1 : 1;
+    uint32_t xv = x->ok ? x->a.states[st] : 0, yv = y->ok ? y->a.states[st] : 0;
+    if (xv != yv)
+        return xv > yv ? -1 : 1;
+    return (x->ns->inode > y->ns->inode) - (x->ns->inode < y->ns->inode);
+}
+
+void top_ns_sort(struct top_ns_row *rows, size_t n, int sort_state)
+{
+    if (n)
+        qsort_r(rows, n, sizeof *rows, cmp_row, &sort_state);
+}
+
+bool top_ns_match(const struct top_ns_row *r, const char *filter)
+{
+    if (!filter || !*filter)
+        return true;
+    char inode[24];
+    snprintf(inode, sizeof inode, "%llu", (unsigned long long)r->ns->inode);
+    return strstr(inode, filter) || strstr(r->ns->name, filter) || strstr(r->who, filter) ||
+           strstr(r->ns->owner.container, filter) || strstr(r->ns->owner.pod, filter) ||
+           strstr(r->ns->comm, filter);
+}
+
+static double rate(const struct top_ns_row *r, int st, double dt)
+{
+    return r->prev && dt > 0 ? ((double)r->a.states[st] - r->prev[st]) / dt : 0;
+}
+
+static void line(FILE *out, int cols, int *used, int rows, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void line(FILE *out, int cols, int *used, int rows, const char *fmt, ...)
+{
+    if (*used >= rows)
+        return;
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (cols > 0 && (size_t)cols < sizeof buf)
+        buf[cols] = 0;
+    fprintf(out, "%s\033[K\r\n", buf);
+    (*used)++;
+}
+
+void top_ns_draw(FILE *out, struct top_ns_row *rows, size_t n, const struct top_view *v,
+                 const char *filter)
+{
+    int used = 0, max = v->rows > 0 ? v->rows - 1 : 24;
+    fputs("\033[H", out);
+    char when[16];
+    time_t now = time(NULL);
+    strftime(when, sizeof when, "%H:%M:%S", localtime(&now));
+    size_t ok = 0, sockets = 0;
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].ok) {
+            ok++;
+            sockets += rows[i].s->nsocks;
+        }
+    line(out, v->cols, &used, max,
+         "closer top %s  %zu network namespaces (%zu read), %zu sockets  sort %s  filter %s   "
+         "keys: t/c/e sort  n filter  a all  q quit",
+         when, n, ok, sockets, tcp_state_label(v->sort_state), filter && *filter ? filter : "none");
+    if (v->prompt)
+        line(out, v->cols, &used, max, "netns filter> %s", v->prompt);
+    else
+        line(out, v->cols, &used, max, "%s", "");
+    top_ns_sort(rows, n, v->sort_state);
+    line(out, v->cols, &used, max, "%-11s %-28s %8s %9s %10s %8s %6s %8s %8s", "NETNS", "OWNER",
+         "ESTAB", "TIME_WAIT", "CLOSE_WAIT", "SYN_RECV", "LISTEN", "tw/s", "cw/s");
+    for (size_t i = 0; i < n; i++) {
+        const struct top_ns_row *r = &rows[i];
+        if (!top_ns_match(r, filter))
+            continue;
+        char who[200];
+        snprintf(who, sizeof who, "%s%s%s", r->ns->name, r->ns->name[0] ? " " : "", r->who);
+        if (!r->ok) {
+            line(out, v->cols, &used, max, "%-11llu %-28.28s not read: %s",
+                 (unsigned long long)r->ns->inode, who, r->error);
+            continue;
+        }
+        const uint32_t *st = r->a.states;
+        line(out, v->cols, &used, max, "%-11llu %-28.28s %8u %9u %10u %8u %6u %+8.1f %+8.1f",
+             (unsigned long long)r->ns->inode, who, st[TS_ESTABLISHED], st[TS_TIME_WAIT],
+             st[TS_CLOSE_WAIT], st[TS_SYN_RECV], st[TS_LISTEN], rate(r, TS_TIME_WAIT, v->interval_s),
+             rate(r, TS_CLOSE_WAIT, v->interval_s));
+    }
+    line(out, v->cols, &used, max, "%s", "");
+    line(out, v->cols, &used, max, "a filter that matches one namespace shows its ports, "
+                                   "destinations, processes and listeners");
+    fputs("\033[J", out);
+    fflush(out);
+}
+
+void top_ns_batch_header(FILE *out)
+{
+    fprintf(out, "%-11s %-24s ", "netns", "owner");
+    top_batch_header(out);
+}
+
+void top_ns_batch_line(FILE *out, const struct top_ns_row *r, double dt, double now)
+{
+    /* One word, so columns stay fields for awk: "pod:UID,containerd:ID". */
+    char who[200];
+    size_t k = 0;
+    snprintf(who, sizeof who, "%s%s%s", r->ns->name, r->ns->name[0] ? "/" : "", r->who);
+    for (size_t i = 0; who[i]; i++) {
+        if (who[i] == ',' && who[i + 1] == ' ')
+            continue;
+        who[k++] = who[i] == ' ' ? (i && who[i - 1] == ',' ? ',' : ':') : who[i];
+    }
+    who[k] = 0;
+    fprintf(out, "%-11llu %-24s ", (unsigned long long)r->ns->inode, who);
+    if (!r->ok) {
+        fprintf(out, "not read: %s\n", r->error);
+        return;
+    }
+    top_batch_line(out, &r->a, r->prev, dt, now);
+}
