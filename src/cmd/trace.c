@@ -41,7 +41,8 @@ static void usage(void)
            "  -N, --netns NAME     only this network namespace (/run/netns/NAME, a path,\n"
            "                       or pid:PID); default: the namespace closer runs in\n"
            "      --all-netns      every namespace (events carry their namespace)\n"
-           "      --buffer SIZE    ring buffer per CPU (4m); raise it if events are lost\n"
+           "      --buffer SIZE    ring buffer per CPU (default 64m / CPUs, 1m..16m);\n"
+           "                       raise it if events are lost\n"
            "      --max-conns N    open connections followed at once (1048576)\n"
            "      --tracefs DIR    tracefs to read formats from (default: found or\n"
            "                       mounted privately)\n"
@@ -229,7 +230,7 @@ int cmd_trace(int argc, char **argv)
         {"max-conns", required_argument, 0, 'm'}, {"tracefs", required_argument, 0, 'T'},
         {"no-header", no_argument, 0, 'H'},       {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
-    struct trace_opts o = {.ring_pages = 1024};
+    struct trace_opts o = {0};
     uint64_t duration = 0, v;
     bool json = false, stream = true, header = true;
     int c;
