@@ -124,6 +124,12 @@ static void on_state(struct tracker *t, const struct tev *ev)
          * in the pending list, off the table. */
         unlink_node(t, n);
         n = NULL;
+    } else if (n && (ev->newstate == TS_SYN_SENT || ev->newstate == TS_SYN_RECV) && (n->r.t_open || n->r.first)) {
+        /* a new connection on a live record: its end was among lost events */
+        unlink_node(t, n);
+        free(n);
+        t->st.restarted++;
+        n = NULL;
     }
     if (!n) {
         if (ev->newstate == TS_CLOSE && (ev->oldstate == TS_LISTEN || ev->oldstate == TS_CLOSE))

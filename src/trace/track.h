@@ -48,6 +48,7 @@ struct tnode {
 
 struct track_stats {
     uint64_t events, finished, dropped_full, rst_nosock, rst_unmatched;
+    uint64_t restarted; /* records dropped because their end was never seen */
 };
 
 #define TRACK_BUCKETS 65536

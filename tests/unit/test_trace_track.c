@@ -234,3 +234,34 @@ TEST(summary_latency_reservoir_is_bounded_and_fair)
     CHECK(p99 > n * 98 / 100 && p99 <= n);
     summary_free(&s);
 }
+
+/* A lost CLOSE: the next connection on the same skaddr starts a new record
+ * instead of inheriting the old one's side and pid. */
+TEST(a_new_connection_on_a_live_record_restarts_it)
+{
+    struct tracker *t = malloc(sizeof *t);
+    struct pcache pc;
+    pcache_init(&pc, "/nonexistent");
+    struct got g = {0};
+    tracker_init(t, &pc, 1000, collect, NULL, &g);
+    struct tev ev = {.skaddr = 0x2000, .family = 2, .lport = 5000, .rport = 80, .reason = -1, .pid = 7, .tid = 7};
+    ev.oldstate = TS_CLOSE, ev.newstate = TS_SYN_SENT, ev.time_ns = 1;
+    tracker_event(t, &ev);
+    ev.oldstate = TS_ESTABLISHED, ev.newstate = TS_FIN_WAIT1, ev.time_ns = 2;
+    tracker_event(t, &ev);
+    /* CLOSE lost; the memory is reused by an accepted connection */
+    ev.oldstate = TS_LISTEN, ev.newstate = TS_SYN_RECV, ev.in_irq = true, ev.time_ns = 10;
+    tracker_event(t, &ev);
+    ev.oldstate = TS_ESTABLISHED, ev.newstate = TS_CLOSE_WAIT, ev.time_ns = 11;
+    tracker_event(t, &ev);
+    ev.oldstate = TS_LAST_ACK, ev.newstate = TS_CLOSE, ev.time_ns = 12;
+    tracker_event(t, &ev);
+    tracker_flush_all(t);
+    CHECK_EQ_INT(t->st.restarted, 1);
+    CHECK_EQ_INT(g.n, 1);
+    CHECK_EQ_INT(g.r[0].role, ROLE_ACCEPTED);
+    CHECK_EQ_INT(g.r[0].first, FIRST_PEER);
+    CHECK_EQ_INT(g.r[0].t_open, 10);
+    tracker_free(t);
+    free(t);
+}
