@@ -98,6 +98,18 @@ s = socket.create_connection(("127.0.0.1", 8080)); s.close()
 ' &
 ODD=$!
 wait $ODD
+# IPv6: the client closes first once; the server resets once (SO_LINGER {1,0}).
+ip netns exec "$NS" $PY -c '
+import socket, struct
+srv = socket.socket(socket.AF_INET6); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("::1", 7000)); srv.listen(4)
+c = socket.create_connection(("::1", 7000)); a, _ = srv.accept()
+c.close(); a.recv(1); a.close()
+c = socket.create_connection(("::1", 7000)); a, _ = srv.accept()
+a.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)); a.close(); c.close()
+' &
+V6=$!
+wait $V6
 wait $CW
 sleep 0.3
 kill -INT "$T_IN" "$T_HOST" "$T_PORT" "$T_PID"
@@ -116,11 +128,11 @@ PYEOF
 check_eq "tracefs mounts on the host unchanged" "$(grep -c tracefs /proc/mounts)" "$mounts_before"
 
 for f in in host; do
-$PY - "$tmp/$f.json" "$f" "$SERVE" "$LZ" "$POOLSRV" "$OTHER" "$L0" "$L1" "$L2" "$L3" "$CW" "$CWC" "$POOL" "$ODD" "$NS" <<'PYEOF'
+$PY - "$tmp/$f.json" "$f" "$SERVE" "$LZ" "$POOLSRV" "$OTHER" "$L0" "$L1" "$L2" "$L3" "$CW" "$CWC" "$POOL" "$ODD" "$V6" "$NS" <<'PYEOF'
 import json, sys
 path, tag = sys.argv[1], sys.argv[2]
 NSNAME = sys.argv[-1]
-SERVE, LZ, POOLSRV, OTHER, L0, L1, L2, L3, CW, CWC, POOL, ODD = map(int, sys.argv[3:-1])
+SERVE, LZ, POOLSRV, OTHER, L0, L1, L2, L3, CW, CWC, POOL, ODD, V6 = map(int, sys.argv[3:-1])
 recs, summary = [], None
 for line in open(path, encoding="utf-8"):
     d = json.loads(line)
@@ -137,6 +149,8 @@ check("summary printed on Ctrl-C", summary is not None)
 check("no lost events", summary is not None and summary["lost_events"] == 0, summary and summary["lost_events"])
 check("records name their namespace", all(r.get("netns_name") == NSNAME for r in recs if r.get("netns")), set(r.get("netns_name") for r in recs))
 check("other namespace's processes absent", not [r for r in recs if r.get("pid") in (OTHER, L0) or r.get("owner_pid") == L0])
+v6 = sorted((r["role"], r["first"], r["rst"]) for r in recs if r["local"].startswith("[::1]:"))
+check("IPv6: four records with [::1] addresses and their sides", v6 == [("accepted", "peer", "none"), ("accepted", "reset", "sent"), ("outgoing", "local", "none"), ("outgoing", "reset", "received")], v6)
 odd = [r for r in recs if r.get("pid") == ODD]
 check("a non-UTF-8 process name comes out as valid UTF-8", len(odd) == 1 and odd[0]["comm"] == "?bad?", [r.get("comm") for r in odd])
 a = sel("accepted", 8080)
