@@ -32,7 +32,7 @@ static int take_one(struct ns_snapshot *n, const struct snapshot_opts *o, int se
         n->ok = snapshot_take(&n->snap, &so, n->error, sizeof n->error) == 0;
         return 0;
     }
-    int fd = open(n->ns->path, O_RDONLY | O_CLOEXEC);
+    int fd = open(n->ns->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         snprintf(n->error, sizeof n->error, "%s: %s%s", n->ns->path, strerror(errno),
                  errno == ENOENT ? " (its processes exited)" : "");
