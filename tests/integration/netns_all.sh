@@ -202,6 +202,19 @@ check_eq exporter_every_series_labelled "$(grep -v '^#' "$tmp/m1" | grep -v '^cl
 if [ ${#CG_DIRS[@]} -gt 0 ]; then
     check exporter_pod_label grep -q "closer_tcp_sockets{netns=\"$IB\",container=\"$CID\",pod=\"$POD\",state=\"ESTAB\"}" "$tmp/m1"
 fi
+# Without CAP_SYS_ADMIN (run from inside A): A is exported, B is named
+# unreadable with the reason, and the exposition is still valid.
+bg EXPU nsenter -t "$PA" -n setpriv --bounding-set -sys_admin "$CLOSER" exporter --all-netns \
+    -l "127.0.0.1:$((PORT + 2))" --cache 0
+wait_for 10 in_pid "$PA" curl -sf "http://127.0.0.1:$((PORT + 2))/metrics" -o /dev/null
+tw_before=$(in_pid "$PA" ss -Htan state time-wait | wc -l)
+in_pid "$PA" curl -s "http://127.0.0.1:$((PORT + 2))/metrics" > "$tmp/mu"
+tw_after=$(in_pid "$PA" ss -Htan state time-wait | wc -l)  # the scrapes add their own
+check exporter_noadmin_promtool promtool check metrics < "$tmp/mu"
+check exporter_noadmin_b_unreadable grep -q "^closer_netns_unreadable{netns=\"$IB\",reason=\".*not permitted.*\"} 1" "$tmp/mu"
+got=$(awk -v s="closer_tcp_sockets{netns=\"$IA\",state=\"TIME_WAIT\"}" '$1==s {print $2}' "$tmp/mu")
+check_eq exporter_noadmin_a_time_wait "$([ -n "$got" ] && [ "$got" -ge "$tw_before" ] && [ "$got" -le "$tw_after" ] && echo in-range)" in-range
+kill "$EXPU"; wait "$EXPU" 2>/dev/null
 kill "$MKB" "$PB"; wait "$MKB" "$PB" 2>/dev/null
 wait_for 10 sh -c "! test -e /proc/$PB"
 curl -s "http://127.0.0.1:$PORT/metrics" > "$tmp/m2"
