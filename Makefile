@@ -26,7 +26,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/helpers/%)
 
-.PHONY: all test unit asan bench fuzz clean deps doc install uninstall version FORCE
+.PHONY: all test unit asan tsan bench fuzz clean deps doc install uninstall version FORCE
 all: closer doc
 
 # Replace by rename: a running ./closer (a test's server) keeps its inode.
@@ -64,8 +64,14 @@ deps:
 # source; tests/integration/install.sh checks them against the option tables).
 doc: $(BUILD)/man/closer.1 $(BUILD)/completion/closer
 
-$(BUILD)/man/closer.1: $(BUILD)/closer scripts/mkman.sh scripts/helpparse.awk scripts/help2roff.awk
-	sh scripts/mkman.sh $(BUILD)/closer $(BUILD)/man '$(FULL_VERSION)'
+$(BUILD)/man/closer.1: $(BUILD)/closer scripts/mkman.sh scripts/helpparse.awk scripts/help2roff.awk \
+  $(BUILD)/docdir.stamp $(wildcard docs/*.md)
+	sh scripts/mkman.sh $(BUILD)/closer $(BUILD)/man '$(FULL_VERSION)' '$(DOCDIR)'
+
+# The pages name where the docs are installed: remade when DOCDIR changes.
+$(BUILD)/docdir.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(DOCDIR)' | cmp -s - $@ || echo '$(DOCDIR)' > $@
 
 $(BUILD)/completion/closer: $(BUILD)/closer scripts/mkcomp.sh scripts/helpparse.awk scripts/helpopts.awk
 	sh scripts/mkcomp.sh $(BUILD)/closer $(BUILD)/completion
@@ -76,6 +82,7 @@ PREFIX      ?= /usr/local
 BINDIR      ?= $(PREFIX)/bin
 DATADIR     ?= $(PREFIX)/share
 MANDIR      ?= $(DATADIR)/man
+DOCDIR      ?= $(DATADIR)/doc/closer
 BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
 ZSHCOMPDIR  ?= $(DATADIR)/zsh/site-functions
 CONTRIBDIR  ?= $(DATADIR)/closer
@@ -85,12 +92,13 @@ CONTRIB     := $(filter-out %.in,$(wildcard contrib/*.*))
 
 install: closer doc
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR) \
-	  $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(CONTRIBDIR) $(DESTDIR)$(UNITDIR)
+	  $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(CONTRIBDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)
 	$(INSTALL) -m 755 closer $(DESTDIR)$(BINDIR)/closer
 	$(INSTALL) -m 644 $(BUILD)/man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	$(INSTALL) -m 644 $(BUILD)/completion/closer $(DESTDIR)$(BASHCOMPDIR)/closer
 	$(INSTALL) -m 644 $(BUILD)/completion/_closer $(DESTDIR)$(ZSHCOMPDIR)/_closer
 	$(INSTALL) -m 644 $(CONTRIB) $(DESTDIR)$(CONTRIBDIR)/
+	$(INSTALL) -m 644 README.md CHANGELOG.md $(wildcard docs/*.md) $(DESTDIR)$(DOCDIR)/
 	sed 's|@BINDIR@|$(BINDIR)|g' contrib/closer-exporter.service.in > $(BUILD)/closer-exporter.service
 	$(INSTALL) -m 644 $(BUILD)/closer-exporter.service $(DESTDIR)$(UNITDIR)/closer-exporter.service
 
@@ -101,7 +109,7 @@ version:
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/closer $(DESTDIR)$(MANDIR)/man1/closer.1 $(DESTDIR)$(MANDIR)/man1/closer-*.1 \
 	  $(DESTDIR)$(BASHCOMPDIR)/closer $(DESTDIR)$(ZSHCOMPDIR)/_closer $(DESTDIR)$(UNITDIR)/closer-exporter.service
-	rm -rf $(DESTDIR)$(CONTRIBDIR)
+	rm -rf $(DESTDIR)$(CONTRIBDIR) $(DESTDIR)$(DOCDIR)
 
 unit: $(UNIT_BINS)
 
@@ -120,6 +128,13 @@ asan-run: $(UNIT_BINS) $(HELPER_BINS) doc
 	@BUILD=$(BUILD) CLOSER=$(abspath $(BUILD)/closer) ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1 bash tests/run.sh
 
+# ThreadSanitizer over the serve, load and exporter tests (tests/tsan.sh).
+TSAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=thread
+tsan: closer $(HELPER_BINS)
+	$(MAKE) BUILD=build-tsan CC=gcc CFLAGS="$(TSAN_FLAGS)" LDFLAGS="-fsanitize=thread" \
+	  build-tsan/closer build-tsan/tests/test_server_conn build-tsan/tests/test_loop
+	@BUILD=build-tsan bash tests/tsan.sh
+
 bench: closer
 	@bash bench/run.sh
 
@@ -127,6 +142,6 @@ fuzz:
 	@bash tests/fuzz/build.sh
 
 clean:
-	rm -rf build build-asan build-fuzz closer
+	rm -rf build build-asan build-tsan build-fuzz closer
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -6,7 +6,11 @@ pkgs="build-essential make iproute2 net-tools curl python3 tmux nginx-light wrk
       prometheus nghttp2-client slowhttptest node-llhttp prometheus-node-exporter
       nftables iptables clang libclang-rt-14-dev time procps psmisc hyperfine nodejs
       apache2-utils debhelper lintian zsh man-db systemd"
+# Each suite adds its own line below (one line per need keeps merges clean).
+pkgs="$pkgs python3-requests"  # doctor_real_*: a requests.Session pool
 pkgs="$pkgs python3-yaml util-linux"  # netns_all.sh: contrib YAML parses; nsenter, unshare, setpriv
+pkgs="$pkgs apache2 lighttpd haproxy h2o"  # probe_servers.sh: real servers under probe
+pkgs="$pkgs strace"  # install tests
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

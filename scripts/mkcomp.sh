@@ -43,6 +43,12 @@ _closer() {
     local cur prev cmd flags= subwords=
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD-1]}
+    # --flag=value: bash splits at "=" (COMP_WORDBREAKS).
+    if [ "$cur" = "=" ]; then
+        cur=
+    elif [ "$prev" = "=" ] && [ "$COMP_CWORD" -ge 3 ]; then
+        prev=${COMP_WORDS[COMP_CWORD-2]}
+    fi
     if [ "$COMP_CWORD" -eq 1 ]; then
 EOF
     printf "        COMPREPLY=(\$(compgen -W '%s help --help --version' -- \"\$cur\"))\n" "$(echo $commands)"

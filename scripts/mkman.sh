@@ -4,11 +4,12 @@
 # every command the top-level help lists. The help text is the one source;
 # tests/integration/install.sh checks that every option the parser accepts
 # is in the page.
-#   scripts/mkman.sh CLOSER OUTDIR VERSION [DATE]
-# DATE defaults to SOURCE_DATE_EPOCH (reproducible builds), then the last
+#   scripts/mkman.sh CLOSER OUTDIR VERSION [DOCDIR [DATE]]
+# DOCDIR: where README.md and docs/CMD.md (the full reference, with examples)
+# are installed; named in SEE ALSO when the source has them. DATE defaults to SOURCE_DATE_EPOCH (reproducible builds), then the last
 # commit's date, then today.
 set -eu
-closer=$1 out=$2 version=$3 date=${4:-}
+closer=$1 out=$2 version=$3 docdir=${4:-} date=${5:-}
 here=$(dirname "$0")
 if [ -z "$date" ]; then
     if [ -n "${SOURCE_DATE_EPOCH:-}" ]; then
@@ -28,17 +29,26 @@ page() {
         awk -F '\t' -f "$here/help2roff.awk"
 }
 
+# docs_line NAME: a SEE ALSO sentence naming the installed docs/NAME.md
+# (README: README.md), when the source has it.
+docs_line() {
+    src=$here/../docs/$1.md file=$1.md
+    [ "$1" = README ] && src=$here/../README.md file=README.md
+    [ -n "$docdir" ] && [ -f "$src" ] || return 0
+    printf '\n.PP\nThe full reference, with examples: \\fI%s/%s\\fR.' "$(printf '%s' "$docdir" | sed 's/-/\\-/g')" "$file"
+}
+
 all_pages=""
 for c in $commands; do all_pages="$all_pages \\fBcloser\\-$c\\fR(1),"; done
 all_pages=${all_pages%,}
 
 printf '%s\n' "$top" | page closer \
     "explain who closes TCP connections behind HTTP, and what to change" \
-    "$(echo "$all_pages" | sed 's/^ //'), \\fBss\\fR(8), \\fBtcp\\fR(7)" closer >"$out/closer.1.tmp"
+    "${all_pages# }, \\fBss\\fR(8), \\fBtcp\\fR(7)$(docs_line README)" closer >"$out/closer.1.tmp"
 mv "$out/closer.1.tmp" "$out/closer.1"
 for c in $commands; do
     summary=$(printf '%s\n' "$top" | awk -F '\t' -v c="$c" '$1 == "K" && $2 == c { print $3 }')
     "$closer" "$c" --help | awk -f "$here/helpparse.awk" |
-        page "closer-$c" "$summary" "\\fBcloser\\fR(1), \\fBss\\fR(8), \\fBtcp\\fR(7)" "closer $c" >"$out/closer-$c.1.tmp"
+        page "closer-$c" "$summary" "\\fBcloser\\fR(1), \\fBss\\fR(8), \\fBtcp\\fR(7)$(docs_line "$c")" "closer $c" >"$out/closer-$c.1.tmp"
     mv "$out/closer-$c.1.tmp" "$out/closer-$c.1"
 done

@@ -28,7 +28,7 @@ static void end(struct hconn *c, enum hconn_end how, int err)
 {
     c->gen++;
     loop_timer_cancel(c->loop, &c->timer);
-    loop_del(c->loop, c->fd);
+    loop_forget(c->loop, c->fd); /* close() leaves epoll: the fd is never dup()ed */
     close(c->fd);
     c->fd = -1;
     c->st = HC_CLOSED;
@@ -130,7 +130,7 @@ void hconn_close(struct hconn *c)
         return;
     c->gen++;
     loop_timer_cancel(c->loop, &c->timer);
-    loop_del(c->loop, c->fd);
+    loop_forget(c->loop, c->fd); /* close() leaves epoll: the fd is never dup()ed */
     close(c->fd);
     c->fd = -1;
     c->st = HC_CLOSED;

@@ -27,9 +27,9 @@
 struct probe_opts {
     struct target t;
     uint64_t deadline_ms;     /* the whole probe (60 s) */
-    uint64_t max_requests;    /* per connection in the limit search (1000) */
+    uint64_t max_requests;    /* per connection in the limit search (1024) */
     uint64_t max_wait_ms;     /* idle timeout bound (0: until the deadline) */
-    uint64_t close_wait_ms;   /* wait for the FIN after an announced close (5 s) */
+    uint64_t close_wait_ms;   /* wait for the FIN after an announced close (10 s) */
     uint64_t request_timeout_ms; /* per request (10 s) */
     unsigned idle_samples;    /* idle connections sampled in parallel (4) */
     bool progress;

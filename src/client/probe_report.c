@@ -45,12 +45,12 @@ static void print_limit(FILE *out, const struct probe_opts *o, const struct prob
     case PL_CAP:
         fprintf(out, "  request cap                  %ld requests per connection (%s)\n", r->cap,
                 f->announced ? "the last response said Connection: close" : "closed without announcing it");
-        if (f->announced)
-            fprintf(out, "                               then the server's %s %s%s\n",
-                    f->fin.how == PC_NONE ? "FIN did not come within" : f->fin.how == PC_RST ? "RST" : "FIN",
-                    f->fin.how == PC_NONE ? "" : "after ", f->fin.how == PC_NONE ? "" : fin);
-        if (f->fin.how == PC_NONE && f->announced)
-            fprintf(out, "                               (%.1f s, --close-wait)\n", o->close_wait_ms / 1000.0);
+        if (f->announced && f->fin.how == PC_NONE)
+            fprintf(out, "                               then no FIN from the server within %.1f s "
+                    "(--close-wait)\n", o->close_wait_ms / 1000.0);
+        else if (f->announced)
+            fprintf(out, "                               then the server's %s %s after it\n",
+                    f->fin.how == PC_RST ? "RST" : "FIN", fin);
         break;
     case PL_LIFETIME:
         fprintf(out, "  connection lifetime          %.2f s: the server closes connections by age, not "
@@ -128,6 +128,10 @@ static void verdict(FILE *out, const struct probe_result *r)
                 "    announcing the timeout lets clients close first: %s.\n",
                 r->idle_min, side_of(r->idle_rst ? PC_RST : PC_FIN), r->idle_min,
                 probe_knob(k, "idle"), probe_knob(k, "hint"));
+    if (r->idle_early)
+        fprintf(out, "    the server closed at %.1f s, before the timeout=%ld it announces: a client that trusts\n"
+                "    the announcement reuses connections already closed (errors on reuse, CLOSE_WAIT in its pool).\n",
+                r->idle_min, r->hint_timeout_s);
     if (r->limit == PL_CAP) {
         const struct probe_busy *f = &r->fast;
         bool late = f->announced && (f->fin.how == PC_NONE || f->fin.after_s > PROMPT_FIN_S);

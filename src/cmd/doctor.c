@@ -41,6 +41,7 @@ static void usage(void)
            "  -h, --help             this text\n\n"
            "finding ids: server-time-wait client-port-pressure close-wait-unaccepted\n"
            "  close-wait-not-polled close-wait-not-closed close-wait-owner-hidden\n"
+           "  close-wait-blocked-thread close-wait-client-pool\n"
            "  listen-overflow syn-recv-pile fin-wait-2-pile last-ack-pile\n"
            "  tw-bucket-overflow sysctl-*\n\n"
            "exit status: 0 nothing above info, 1 warnings or worse, 2 usage or runtime error\n");

@@ -21,9 +21,9 @@ static void usage(void)
            "server's knob for each, and what the probe itself left behind.\n\n"
            "      --deadline DUR     the whole probe (60s); an idle timeout longer than\n"
            "                         this is reported as 'none within'\n"
-           "      --max-requests N   per connection in the cap search (1000)\n"
+           "      --max-requests N   per connection in the cap search (1024)\n"
            "      --max-wait DUR     bound for the idle timeout wait (the deadline)\n"
-           "      --close-wait DUR   wait for the server's FIN after an announced close (5s)\n"
+           "      --close-wait DUR   wait for the server's FIN after an announced close (10s)\n"
            "      --idle-samples N   idle connections sampled in parallel (4, 1..16)\n"
            "      --timeout DUR      per request (10s)\n"
            "      --json             JSON output\n"
@@ -42,7 +42,10 @@ int cmd_probe(int argc, char **argv)
                                        {"deadline", 1, 0, O_DEADLINE}, {"idle-samples", 1, 0, O_SAMPLES},
                                        {"timeout", 1, 0, O_TIMEOUT},
                                        {"netns", 1, 0, 'N'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
-    struct probe_opts o = {.max_requests = 1000, .close_wait_ms = 5000, .deadline_ms = 60000,
+    /* 1024 requests: above the common caps (nginx and lighttpd 1000, which
+     * lighttpd and Apache enforce as N+1; Apache 100). A higher cap costs
+     * that many requests to see: --max-requests. */
+    struct probe_opts o = {.max_requests = 1024, .close_wait_ms = 10000, .deadline_ms = 60000,
                            .idle_samples = 4, .request_timeout_ms = 10000};
     bool json = false;
     uint64_t v;

@@ -11,6 +11,7 @@ struct doctor_opts doctor_default_opts(void)
         .client_crit_pct = 90,
         .close_wait_warn = 3,
         .close_wait_crit = 100,
+        .client_pool_warn = 50,
         .orphan_pile = 100,
         .syn_recv_pile = 128,
         .listen_near_pct = 80,

@@ -35,6 +35,8 @@ struct finding {
     char comm[16];
     char dest[64];         /* "ip:port" peer destination (client side) */
     char source[48];       /* local address (client side) */
+    char peers[200];       /* the peers' ip:port, "a, b (+N more)"; "" when not about peers */
+    char peer_on_host[200]; /* the other end when it is on this host, "" otherwise */
     unsigned long long recv_q; /* CLOSE_WAIT recv-q sum (+1 each until EOF is read) */
     int fds[FINDING_MAX_FDS];
     size_t nfds;           /* fds listed (up to FINDING_MAX_FDS) */
@@ -54,6 +56,7 @@ struct doctor_opts {
     unsigned client_crit_pct;     /* critical */
     unsigned close_wait_warn;     /* CLOSE_WAIT per group: warning */
     unsigned close_wait_crit;
+    unsigned client_pool_warn;    /* idle pooled CLOSE_WAIT per (process, server): warning */
     unsigned orphan_pile;         /* FIN_WAIT2 / LAST_ACK count: warning */
     unsigned syn_recv_pile;       /* SYN_RECV per listener: warning */
     unsigned listen_near_pct;     /* accept queue / backlog: warning */

@@ -30,6 +30,10 @@ void doctor_finding_json_fields(struct json *j, const struct finding *f)
         json_str(j, "dest", f->dest);
         json_str(j, "source", f->source);
     }
+    if (f->peers[0])
+        json_str(j, "peers", f->peers);
+    if (f->peer_on_host[0])
+        json_str(j, "peer_on_host", f->peer_on_host);
     json_arr_begin(j, "fds");
     for (size_t i = 0; i < f->nfds; i++)
         json_int(j, NULL, f->fds[i]);

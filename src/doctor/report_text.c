@@ -50,6 +50,8 @@ static void numbers(FILE *out, const struct finding *f)
         PUT(" port=%d", f->port);
     if (f->pid)
         PUT(" pid=%d comm=%s", (int)f->pid, f->comm);
+    if (f->runtime)
+        PUT(" runtime=%s", f->runtime);
     if (f->nfds) {
         PUT(" fds=");
         for (size_t i = 0; i < f->nfds; i++)
@@ -159,6 +161,10 @@ void doctor_print_text(FILE *out, const struct snapshot *s, const struct doctor_
                 severity_name(f->severity), reset, f->id, v->tag ? "  " : "", v->tag ? v->tag : "");
         wrap(out, "", f->title);
         numbers(out, f);
+        if (f->peers[0])
+            wrap(out, "peers", f->peers);
+        if (f->peer_on_host[0])
+            wrap(out, "far end", f->peer_on_host);
         wrap(out, "why", f->why);
         wrap(out, "fix", f->fix);
         fputc('\n', out);

@@ -128,10 +128,12 @@ static const char *program_fix(enum program p)
                "`proxy_set_header Connection \"\";` (by default nginx speaks HTTP/1.0 with "
                "`Connection: close` upstream).";
     case PROG_HAPROXY:
-        return "HAProxy: reuse server connections (`http-reuse safe`, the default since 2.0, "
-               "or `aggressive`/`always`) and drop `option http-server-close` / `option "
-               "httpclose` from the backend and defaults: they close the server side after "
-               "every response.";
+        return "HAProxy: reuse idle server connections (`http-reuse safe`, the default since "
+               "2.0; `aggressive` or `always` share more) and drop `option httpclose` / `option "
+               "http-server-close`, which end the server connection after every response. When "
+               "HAProxy ends it itself it sends RST (no TIME_WAIT here: TcpExt TCPAbortOnData "
+               "counts them), so a full range means many connections at once: more source "
+               "addresses (`source ADDR` per server) or more servers.";
     case PROG_GO:
         return "Go net/http keeps only Transport.MaxIdleConnsPerHost idle connections per host "
                "(2 by default) and closes the rest after use: raise MaxIdleConnsPerHost (and "
@@ -234,6 +236,7 @@ static void describe(struct finding *f, const struct dest *d, const struct snaps
         prog = client_program(s, d->owner_proc[0]);
         f->runtime = program_name(prog);
         finding_fact(f, "owner_sockets", d->owner_socks[0]);
+        finding_fact(f, "owner_processes", d->nowners);
     }
     finding_fact(f, "sockets", d->total);
     finding_fact(f, "time_wait", d->tw);

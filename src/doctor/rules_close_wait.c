@@ -1,40 +1,84 @@
 /* CLOSE_WAIT: the peer sent its FIN and our program has not called close().
- * Where the socket is tells which code path forgot:
- *   no inode, in a listener's accept queue  -> close-wait-unaccepted
- *   owned fd in no epoll set of its process -> close-wait-not-polled
- *   owned fd registered in epoll            -> close-wait-not-closed
- *   owned, but the owner is not visible     -> close-wait-owner-hidden */
+ * No single signal decides the class; the evidence per socket is where it
+ * sits, who owns it, whether the EOF was read (recv_q counts the FIN's
+ * sequence number until the process reads EOF), the direction, and the
+ * owner's process model:
+ *   inode 0, in a listener's accept queue          -> close-wait-unaccepted
+ *   owned, but the owner is not visible            -> close-wait-owner-hidden
+ *   outgoing, only the FIN unread                  -> close-wait-client-pool
+ *   EOF read (recv_q 0), or fd registered in epoll -> close-wait-not-closed
+ *   EOF unread, a thread per connection            -> close-wait-blocked-thread
+ *     (no epoll at all, or a JVM/Ruby/PHP/threaded Python process with as
+ *     many threads busy outside epoll_wait as such sockets)
+ *   EOF unread, otherwise an event loop            -> close-wait-not-polled
+ * asyncio and libuv read the EOF and then drop the fd from epoll, so "in no
+ * epoll set" alone proves nothing. Sockets closed between the dump and the
+ * /proc walk, and (with --confirm) those not there at both looks, are
+ * counted apart and make no finding. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
-#include "doctor/doctor.h"
-
-enum cw_class { CW_UNACCEPTED, CW_NOT_POLLED, CW_NOT_CLOSED, CW_HIDDEN };
-
-static const char *const cw_ids[] = {"close-wait-unaccepted", "close-wait-not-polled",
-                                     "close-wait-not-closed", "close-wait-owner-hidden"};
-
-struct cw_group {
-    enum cw_class cls;
-    pid_t pid;
-    int port;
-    uint32_t proc; /* index into snapshot procs when pid != 0 */
-    unsigned long long n, recv_q;
-    int fds[FINDING_MAX_FDS];
-    size_t nfds;
-};
+#include "doctor/close_wait.h"
+#include "snapshot/peers.h"
 
 struct cw_groups {
     struct cw_group *g;
     size_t n, cap;
+    uint32_t *slots; /* open addressing over g: index + 1 */
+    size_t nslots;
 };
 
-static struct cw_group *group_for(struct cw_groups *gs, enum cw_class cls, pid_t pid, int port)
+static uint64_t group_hash(enum cw_class cls, pid_t pid, int port, const uint8_t addr[16],
+                           uint16_t peer_port)
 {
-    for (size_t i = gs->n; i-- > 0;)
-        if (gs->g[i].cls == cls && gs->g[i].pid == pid && gs->g[i].port == port)
-            return &gs->g[i];
+    uint64_t h = 1469598103934665603ull;
+    h = (h ^ (uint64_t)cls) * 1099511628211ull;
+    h = (h ^ (uint64_t)(uint32_t)pid) * 1099511628211ull;
+    h = (h ^ (uint64_t)(uint32_t)port) * 1099511628211ull;
+    h = (h ^ peer_port) * 1099511628211ull;
+    for (int i = 0; i < 16; i++)
+        h = (h ^ addr[i]) * 1099511628211ull;
+    return h;
+}
+
+static bool group_is(const struct cw_group *g, enum cw_class cls, pid_t pid, int port,
+                     const uint8_t addr[16], uint16_t peer_port)
+{
+    return g->cls == cls && g->pid == pid && g->port == port && g->peer_port == peer_port &&
+           !memcmp(g->peer_addr, addr, 16);
+}
+
+static int rehash(struct cw_groups *gs)
+{
+    size_t n = gs->nslots ? gs->nslots * 2 : 64;
+    uint32_t *slots = calloc(n, sizeof *slots);
+    if (!slots)
+        return -1;
+    for (size_t i = 0; i < gs->n; i++) {
+        const struct cw_group *g = &gs->g[i];
+        size_t h = group_hash(g->cls, g->pid, g->port, g->peer_addr, g->peer_port) & (n - 1);
+        while (slots[h])
+            h = (h + 1) & (n - 1);
+        slots[h] = (uint32_t)i + 1;
+    }
+    free(gs->slots);
+    gs->slots = slots;
+    gs->nslots = n;
+    return 0;
+}
+
+/* The group of (class, pid, local port, server address): one finding each. */
+static struct cw_group *group_for(struct cw_groups *gs, enum cw_class cls, pid_t pid, int port,
+                                  const uint8_t addr[16], uint16_t peer_port)
+{
+    if ((gs->n + 1) * 2 > gs->nslots && rehash(gs) < 0)
+        return NULL;
+    size_t h = group_hash(cls, pid, port, addr, peer_port) & (gs->nslots - 1);
+    for (; gs->slots[h]; h = (h + 1) & (gs->nslots - 1))
+        if (group_is(&gs->g[gs->slots[h] - 1], cls, pid, port, addr, peer_port))
+            return &gs->g[gs->slots[h] - 1];
     if (gs->n == gs->cap) {
         size_t cap = gs->cap ? gs->cap * 2 : 16;
         struct cw_group *n = realloc(gs->g, cap * sizeof *n);
@@ -43,149 +87,193 @@ static struct cw_group *group_for(struct cw_groups *gs, enum cw_class cls, pid_t
         gs->g = n;
         gs->cap = cap;
     }
-    struct cw_group *g = &gs->g[gs->n++];
-    *g = (struct cw_group){.cls = cls, .pid = pid, .port = port};
+    struct cw_group *g = &gs->g[gs->n];
+    *g = (struct cw_group){.cls = cls, .pid = pid, .port = port, .peer_port = peer_port};
+    memcpy(g->peer_addr, addr, 16);
+    gs->slots[h] = (uint32_t)++gs->n;
     return g;
 }
 
-/* The owner of the listener on port, for unaccepted connections: the
- * process whose accept loop is not running. */
-static const struct fd_ref *listener_owner(const struct snapshot *s, int port, uint32_t *backlog,
-                                           uint32_t *queued)
+/* Is the process serving connections on threads of their own? No epoll
+ * at all says so. A JVM, Ruby, PHP or threaded Python process keeps epoll
+ * instances for other work (NIO pollers hand a connection to a worker and
+ * drop it from epoll meanwhile), so there the threads decide: as many
+ * threads busy outside epoll_wait as unread, unpolled CLOSE_WAIT. Event
+ * loops (Node, asyncio, Go's netpoller, nginx, HAProxy, Envoy) never. */
+static bool thread_per_connection(const struct snapshot *s, uint32_t proc, uint32_t unread)
 {
-    for (size_t i = 0; i < s->nsocks; i++) {
-        const struct tcp_sock *t = &s->socks[i];
-        if (t->state != TS_LISTEN || t->sport != port)
-            continue;
-        *backlog = t->wqueue;
-        *queued = t->rqueue;
-        const struct fd_ref *r;
-        if (snapshot_owners(s, t->inode, &r))
-            return r;
-    }
-    return NULL;
+    if (s->procs[proc].nepoll == 0)
+        return true;
+    const struct proc_model *m = snapshot_model(s, proc);
+    if (!m || (m->runtime == RT_PYTHON && m->asyncio))
+        return false;
+    if (m->runtime != RT_JVM && m->runtime != RT_RUBY && m->runtime != RT_PHP_FPM &&
+        m->runtime != RT_PYTHON)
+        return false;
+    uint32_t in_epoll = 0;
+    for (size_t i = 0; i < m->nwaits; i++)
+        if (!strncmp(m->waits[i].wchan, "do_epoll_wait", 13) ||
+            !strncmp(m->waits[i].wchan, "ep_poll", 7))
+            in_epoll += m->waits[i].n;
+    return m->nthreads - in_epoll >= unread;
 }
 
-static int classify(const struct snapshot *s, const struct tcp_sock *t, struct cw_groups *gs,
-                    struct doctor_report *r)
+/* Only the FIN unread on a connection this host opened: the client left
+ * it idle (in a pool) and has not looked at it since. */
+static bool idle_in_pool(const struct snapshot *s, const struct tcp_sock *t)
 {
-    int port = snapshot_is_listen_port(s, t->sport) ? t->sport : -1;
+    return t->rqueue == 1 && snapshot_conn_direction(s, t) == CONN_OUTGOING;
+}
+
+static bool any_polled(const struct fd_ref *refs, size_t nref)
+{
+    for (size_t i = 0; i < nref; i++)
+        if (refs[i].polled)
+            return true;
+    return false;
+}
+
+/* Per process: owned CLOSE_WAIT of accepted connections with the EOF
+ * unread and the fd in no epoll set (what thread_per_connection weighs). */
+static uint32_t *count_unread(const struct snapshot *s)
+{
+    uint32_t *unread = calloc(s->nprocs ? s->nprocs : 1, sizeof *unread);
+    for (size_t i = 0; unread && i < s->nsocks; i++) {
+        const struct tcp_sock *t = &s->socks[i];
+        const struct fd_ref *refs;
+        size_t nref;
+        if (t->state != TS_CLOSE_WAIT || !t->rqueue || !(nref = snapshot_owners(s, t->inode, &refs)))
+            continue;
+        if (!any_polled(refs, nref) && !idle_in_pool(s, t))
+            unread[refs[0].proc]++;
+    }
+    return unread;
+}
+
+/* The class of an owned socket, from the EOF, the direction, epoll and the
+ * process model. */
+static enum cw_class owned_class(const struct snapshot *s, const struct tcp_sock *t,
+                                 const struct fd_ref *refs, size_t nref, const uint32_t *unread)
+{
+    bool polled = any_polled(refs, nref);
+    if (idle_in_pool(s, t) && !polled)
+        return CW_CLIENT_POOL;
+    if (t->rqueue == 0 || polled)
+        return CW_NOT_CLOSED;
+    return thread_per_connection(s, refs[0].proc, unread[refs[0].proc]) ? CW_BLOCKED_THREAD
+                                                                        : CW_NOT_POLLED;
+}
+
+/* The first distinct peers (a client pool has one: the server). */
+static void add_peer(struct cw_group *g, const struct tcp_sock *t)
+{
+    if (g->n == 1)
+        memcpy(g->local_addr, t->src, 16);
+    if (g->npeers == CW_MAX_PEERS)
+        return;
+    char a[64];
+    tcp_addr_format(a, t->family, t->dst, t->dport);
+    for (size_t i = 0; i < g->npeers; i++)
+        if (!strcmp(g->peers[i], a))
+            return;
+    memcpy(g->peers[g->npeers++], a, sizeof a);
+}
+
+static void add_activity(struct cw_group *g, const struct tcp_activity *a)
+{
+    uint32_t age = a->last_ack_recv_ms;
+    uint32_t idle = a->last_data_recv_ms > age ? a->last_data_recv_ms - age : 0;
+    if (!g->with_info++) {
+        g->age_min_ms = g->age_max_ms = age;
+        g->idle_min_ms = g->idle_max_ms = idle;
+    }
+    g->age_min_ms = age < g->age_min_ms ? age : g->age_min_ms;
+    g->age_max_ms = age > g->age_max_ms ? age : g->age_max_ms;
+    g->idle_min_ms = idle < g->idle_min_ms ? idle : g->idle_min_ms;
+    g->idle_max_ms = idle > g->idle_max_ms ? idle : g->idle_max_ms;
+    g->segs_in += a->data_segs_in;
+}
+
+/* What classify needs besides the socket. */
+struct cw_ctx {
+    const struct peer_index *ix;
+    const uint32_t *unread;
+    struct cw_groups *gs;
+};
+
+static int classify(const struct snapshot *s, const struct tcp_sock *t, bool persisted,
+                    const struct cw_ctx *c, struct doctor_report *r)
+{
+    struct cw_groups *gs = c->gs;
+    static const uint8_t none[16];
+    int port = snapshot_conn_direction(s, t) == CONN_ACCEPTED ? t->sport : -1;
     const struct fd_ref *refs;
     size_t nref = snapshot_owners(s, t->inode, &refs);
     struct cw_group *g;
     if (t->inode == 0) {
-        g = group_for(gs, CW_UNACCEPTED, 0, t->sport);
-        r->close_wait_unaccepted++;
+        g = group_for(gs, CW_UNACCEPTED, 0, t->sport, none, 0);
     } else if (nref == 0) {
-        g = group_for(gs, CW_HIDDEN, 0, port);
+        g = group_for(gs, CW_HIDDEN, 0, port, none, 0);
     } else {
-        bool polled = false;
-        for (size_t i = 0; i < nref; i++)
-            polled |= refs[i].polled;
-        g = group_for(gs, polled ? CW_NOT_CLOSED : CW_NOT_POLLED, refs[0].pid, port);
+        enum cw_class cls = owned_class(s, t, refs, nref, c->unread);
+        bool pool = cls == CW_CLIENT_POOL;
+        g = group_for(gs, cls, refs[0].pid, pool ? -1 : port, pool ? t->dst : none,
+                      pool ? t->dport : 0);
         if (g) {
             g->proc = refs[0].proc;
-            if (g->nfds < FINDING_MAX_FDS)
-                g->fds[g->nfds++] = refs[0].fd;
+            g->family = t->family;
         }
-        r->close_wait_owned++;
     }
     if (!g)
         return -1;
+    if (!persisted) { /* new since the first --confirm look */
+        g->fresh++;
+        r->close_wait_transient++;
+        return 0;
+    }
+    if (t->inode == 0)
+        r->close_wait_unaccepted++;
+    else if (nref)
+        r->close_wait_owned++;
+    if (nref && g->nfds < FINDING_MAX_FDS)
+        g->fds[g->nfds++] = refs[0].fd;
     g->n++;
     g->recv_q += t->rqueue;
+    add_peer(g, t);
+    const struct tcp_activity *a = snapshot_activity(s, t);
+    if (a)
+        add_activity(g, a);
+    const struct tcp_sock *p = peers_find(c->ix, s, t);
+    if (p && !g->peer_local++)
+        g->peer_sock = p;
     return 0;
 }
 
-static void describe(struct finding *f, const struct cw_group *g, const struct snapshot *s)
+/* Client pools: the process's ESTABLISHED connections to the same server
+ * (the rest of the pool), to tell a bounded pool from a growing pile. */
+static void count_pool_peers(const struct snapshot *s, struct cw_groups *gs)
 {
-    char where[64];
-    if (g->port >= 0)
-        snprintf(where, sizeof where, "port %d", g->port);
-    else
-        snprintf(where, sizeof where, "outgoing connections");
-    f->count = g->n;
-    f->port = g->port;
-    f->recv_q = g->recv_q;
-    /* Includes the FIN's sequence number until the process reads EOF. */
-    finding_fact(f, "recv_q", (double)g->recv_q);
-    if (g->cls == CW_UNACCEPTED) {
-        uint32_t backlog = 0, queued = 0;
-        const struct fd_ref *lo = listener_owner(s, g->port, &backlog, &queued);
-        if (lo) {
-            f->pid = lo->pid;
-            snprintf(f->comm, sizeof f->comm, "%s", s->procs[lo->proc].comm);
-            finding_add_fd(f, lo->fd);
+    bool any = false;
+    for (size_t i = 0; i < gs->n; i++)
+        any |= gs->g[i].cls == CW_CLIENT_POOL;
+    if (!any)
+        return;
+    for (size_t i = 0; i < s->nsocks; i++) {
+        const struct tcp_sock *t = &s->socks[i];
+        const struct fd_ref *refs;
+        if (t->state != TS_ESTABLISHED || !snapshot_owners(s, t->inode, &refs))
+            continue;
+        if ((gs->n + 1) * 2 > gs->nslots)
+            continue; /* the table is always sized before; never grows here */
+        size_t h = group_hash(CW_CLIENT_POOL, refs[0].pid, -1, t->dst, t->dport) &
+                   (gs->nslots - 1);
+        for (; gs->slots[h]; h = (h + 1) & (gs->nslots - 1)) {
+            struct cw_group *g = &gs->g[gs->slots[h] - 1];
+            if (group_is(g, CW_CLIENT_POOL, refs[0].pid, -1, t->dst, t->dport)) {
+                g->pool_estab++;
+                break;
+            }
         }
-        finding_fact(f, "accept_queue", queued);
-        finding_fact(f, "backlog", backlog);
-        snprintf(f->title, sizeof f->title,
-                 "port %d: %llu CLOSE_WAIT never accepted (accept queue %u/%u)%s%s", g->port,
-                 g->n, queued, backlog, lo ? ", listener owned by " : "", lo ? f->comm : "");
-        snprintf(f->why, sizeof f->why,
-                 "These connections finished the handshake and wait in the accept queue of port "
-                 "%d (inode 0: no process owns them yet). Their clients gave up and sent FIN, so "
-                 "the kernel moved them to CLOSE_WAIT. accept() is not being called: the "
-                 "listener is not watched by the event loop, the accept loop stopped or is "
-                 "blocked, or the process is too busy to reach it.", g->port);
-        snprintf(f->fix, sizeof f->fix,
-                 "Make sure the listening fd is registered with epoll/poll and that every "
-                 "wake-up accepts until EAGAIN; check for a blocked or dead accept thread "
-                 "(`cat /proc/PID/task/*/wchan`, a stack dump). Once accepted, these sockets "
-                 "read EOF and must be closed.");
-        return;
-    }
-    if (g->cls == CW_HIDDEN) {
-        snprintf(f->title, sizeof f->title, "%s: %llu CLOSE_WAIT owned by a process closer cannot "
-                 "see", where, g->n);
-        snprintf(f->why, sizeof f->why,
-                 "The peer closed and some process still holds these sockets open, but its "
-                 "/proc/PID/fd is not readable by this user, so closer cannot tell which "
-                 "process or whether the fd is polled.");
-        snprintf(f->fix, sizeof f->fix, "Run closer doctor as root (or as the owner of the "
-                 "process) to classify them.");
-        return;
-    }
-    const struct proc_info *p = &s->procs[g->proc];
-    f->pid = g->pid;
-    snprintf(f->comm, sizeof f->comm, "%s", p->comm);
-    for (size_t i = 0; i < g->nfds; i++)
-        finding_add_fd(f, g->fds[i]);
-    finding_fact(f, "process_fds", p->nfds);
-    if (p->fd_limit)
-        finding_fact(f, "process_fd_limit", (double)p->fd_limit);
-    finding_fact(f, "process_epoll_instances", p->nepoll);
-    if (g->cls == CW_NOT_POLLED) {
-        snprintf(f->title, sizeof f->title,
-                 "%s: %llu CLOSE_WAIT held by pid %d (%s), fds in no epoll set", where, g->n,
-                 (int)g->pid, p->comm);
-        snprintf(f->why, sizeof f->why,
-                 "The peer sent FIN, and pid %d still holds these fds, but none of them is "
-                 "registered in any of its %u epoll instances (/proc/%d/fdinfo), so the event "
-                 "loop will never see the EOF and never close them.%s",
-                 (int)g->pid, p->nepoll, (int)g->pid,
-                 p->nepoll == 0 ? " The process uses no epoll at all: a thread per connection "
-                                  "that is blocked elsewhere, or fds handed off and forgotten."
-                                : "");
-        snprintf(f->fix, sizeof f->fix,
-                 "Register each accepted fd with epoll (EPOLLIN|EPOLLRDHUP) right after "
-                 "accept(), and audit the paths between accept() and epoll_ctl(ADD) that can "
-                 "return early without closing. `closer states -p -s close-wait` lists the "
-                 "fds; each costs an fd and its socket buffers until the process exits.");
-    } else {
-        snprintf(f->title, sizeof f->title,
-                 "%s: %llu CLOSE_WAIT held by pid %d (%s), fds registered in epoll but never "
-                 "closed", where, g->n, (int)g->pid, p->comm);
-        snprintf(f->why, sizeof f->why,
-                 "The peer sent FIN and these fds are in pid %d's epoll interest list, so the "
-                 "EOF was delivered (read() returned 0 / EPOLLRDHUP), yet close() never ran: a "
-                 "read()==0 path that does not close, an fd leak on an error path, or a "
-                 "thread stuck (deadlock, blocked call) holding the connection.", (int)g->pid);
-        snprintf(f->fix, sizeof f->fix,
-                 "Close the fd when read() returns 0 (nginx closes at once); check error paths "
-                 "for missing close(); look for stuck threads (`cat /proc/%d/task/*/stack`, "
-                 "gdb `thread apply all bt`). The fds are listed here; each holds a socket "
-                 "until closed.", (int)g->pid);
     }
 }
 
@@ -197,6 +285,20 @@ static int by_count(const void *a, const void *b)
     return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
+static enum severity severity_of(const struct cw_group *g, const struct doctor_opts *o)
+{
+    if (g->cls == CW_CLIENT_POOL) {
+        /* A bounded pool is a client setting, not a leak: info for a few,
+         * warning when large or still growing. */
+        if (g->n >= o->close_wait_crit * 10)
+            return SEV_CRITICAL;
+        return g->n >= o->client_pool_warn || g->fresh ? SEV_WARNING : SEV_INFO;
+    }
+    return g->n >= o->close_wait_crit ? SEV_CRITICAL
+           : g->n >= o->close_wait_warn ? SEV_WARNING
+                                        : SEV_INFO;
+}
+
 /* The CLOSE_WAIT of the first --confirm look that were closed by the
  * second: counted as transient beside the new ones that did not persist. */
 static size_t closed_since_first_look(const struct snapshot *s, size_t persisted)
@@ -204,11 +306,42 @@ static size_t closed_since_first_look(const struct snapshot *s, size_t persisted
     return s->confirm_s > 0 && s->ncw_before > persisted ? s->ncw_before - persisted : 0;
 }
 
+static int emit(const struct snapshot *s, const struct doctor_opts *o, struct cw_groups *gs,
+                struct doctor_report *r)
+{
+    if (gs->n)
+        qsort(gs->g, gs->n, sizeof *gs->g, by_count);
+    for (size_t i = 0; i < gs->n; i++) {
+        const struct cw_group *g = &gs->g[i];
+        if (!g->n)
+            continue; /* only new ones: transient */
+        struct finding *f = doctor_add(r, cw_class_id(g->cls), severity_of(g, o));
+        if (!f)
+            return -1;
+        cw_describe(f, g, s);
+    }
+    return 0;
+}
+
 int rules_close_wait(const struct snapshot *s, const struct doctor_opts *o, struct doctor_report *r)
 {
     struct cw_groups gs = {0};
-    size_t persisted = 0;
-    for (size_t i = 0; i < s->nsocks; i++) {
+    struct peer_index ix = {0};
+    size_t persisted = 0, ncw = 0;
+    for (size_t i = 0; i < s->nsocks; i++)
+        ncw += s->socks[i].state == TS_CLOSE_WAIT;
+    if (!ncw) {
+        r->close_wait_transient += closed_since_first_look(s, 0);
+        return 0;
+    }
+    uint32_t *unread = count_unread(s);
+    if (!unread || peers_build(&ix, s, 1u << TS_FIN_WAIT2 | 1u << TS_FIN_WAIT1) < 0) {
+        free(unread);
+        return -1;
+    }
+    struct cw_ctx ctx = {&ix, unread, &gs};
+    int rc = 0;
+    for (size_t i = 0; i < s->nsocks && !rc; i++) {
         const struct tcp_sock *t = &s->socks[i];
         if (t->state != TS_CLOSE_WAIT)
             continue;
@@ -216,31 +349,18 @@ int rules_close_wait(const struct snapshot *s, const struct doctor_opts *o, stru
             r->close_wait_gone++;
             continue;
         }
-        if (!snapshot_cw_persisted(s, t)) {
-            r->close_wait_transient++;
-            continue;
-        }
-        persisted++;
-        if (classify(s, t, &gs, r) < 0) {
-            free(gs.g);
-            return -1;
-        }
+        bool kept = snapshot_cw_persisted(s, t);
+        persisted += kept;
+        rc = classify(s, t, kept, &ctx, r);
     }
     r->close_wait_transient += closed_since_first_look(s, persisted);
-    if (gs.n)
-        qsort(gs.g, gs.n, sizeof *gs.g, by_count);
-    int rc = 0;
-    for (size_t i = 0; i < gs.n && !rc; i++) {
-        const struct cw_group *g = &gs.g[i];
-        enum severity sev = g->n >= o->close_wait_crit   ? SEV_CRITICAL
-                            : g->n >= o->close_wait_warn ? SEV_WARNING
-                                                         : SEV_INFO;
-        struct finding *f = doctor_add(r, cw_ids[g->cls], sev);
-        if (!f)
-            rc = -1;
-        else
-            describe(f, g, s);
+    if (!rc) {
+        count_pool_peers(s, &gs);
+        rc = emit(s, o, &gs, r);
     }
+    peers_free(&ix);
+    free(unread);
     free(gs.g);
+    free(gs.slots);
     return rc;
 }

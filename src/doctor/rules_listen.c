@@ -27,26 +27,36 @@ static void owner_of(const struct snapshot *s, const struct tcp_sock *t, struct 
     }
 }
 
+#define LOCAL_ADDRS_MAX 16
+
 /* Clients on this host still sending SYNs to the listener l: SYN_SENT to
  * its port at its address (or, for a wildcard listener, at loopback or at
- * an address that the port's own connections use locally). */
+ * an address that the port's own connections use locally — up to
+ * LOCAL_ADDRS_MAX of them, gathered once). */
 static unsigned syn_sent_to(const struct snapshot *s, const struct tcp_sock *l)
 {
-    unsigned n = 0;
+    uint8_t local[LOCAL_ADDRS_MAX][16];
+    size_t nlocal = 0;
     bool any = tcp_addr_is_any(l->family, l->src);
+    for (size_t i = 0; any && i < s->nsocks && nlocal < LOCAL_ADDRS_MAX; i++) {
+        const struct tcp_sock *t = &s->socks[i];
+        if (t->sport != l->sport || t->state == TS_LISTEN)
+            continue;
+        size_t k = 0;
+        while (k < nlocal && memcmp(local[k], t->src, 16))
+            k++;
+        if (k == nlocal)
+            memcpy(local[nlocal++], t->src, 16);
+    }
+    unsigned n = 0;
     for (size_t i = 0; i < s->nsocks; i++) {
         const struct tcp_sock *t = &s->socks[i];
         if (t->state != TS_SYN_SENT || t->dport != l->sport)
             continue;
-        if (!any ? !memcmp(t->dst, l->src, 16) : tcp_addr_is_loopback(t->family, t->dst))
-            n++;
-        else if (any)
-            for (size_t j = 0; j < s->nsocks; j++)
-                if (s->socks[j].sport == l->sport && s->socks[j].state != TS_LISTEN &&
-                    !memcmp(s->socks[j].src, t->dst, 16)) {
-                    n++;
-                    break;
-                }
+        bool here = !any ? !memcmp(t->dst, l->src, 16) : tcp_addr_is_loopback(t->family, t->dst);
+        for (size_t k = 0; !here && k < nlocal; k++)
+            here = !memcmp(local[k], t->dst, 16);
+        n += here;
     }
     return n;
 }

@@ -13,10 +13,10 @@
 
 /* Linux TCP_TIMEWAIT_LEN: fixed, not a sysctl. */
 #define TW_LEN_MS 60000u
-/* A local port in the ephemeral range still counts as a server's port when
- * this many TIME_WAIT on it come from peers' ephemeral ports: connect()
- * shares a local port only between different destinations, never across a
- * pile of one client's ports. */
+/* A local port still counts as a server's, its listener gone, when this many
+ * TIME_WAIT on it look like clients' connections (see client_like): one
+ * client shares a local port only between different destinations, never
+ * across a pile of one peer's ports. */
 #define TW_SHARED_PORT_MIN 16
 
 struct tw_port {
@@ -31,22 +31,34 @@ static unsigned tw_age_ms(const struct tcp_sock *t)
     return t->expires_ms >= TW_LEN_MS ? 0 : TW_LEN_MS - t->expires_ms;
 }
 
+/* Does the peer's port look like a client's? Inside this host's ephemeral
+ * range; or, facing a local port outside it, any unprivileged port (other
+ * systems pick from other ranges: Windows and macOS use 49152-65535). */
+static bool client_like(const struct snapshot *s, const struct tcp_sock *t)
+{
+    if (snapshot_port_ephemeral(s, t->dport))
+        return true;
+    return !snapshot_port_ephemeral(s, t->sport) && t->dport >= 1024;
+}
+
 /* Who sent the first FIN of a TIME_WAIT socket, from its ports: a listening
  * local port is a server's; so is a local port outside the ephemeral range
  * whose peer's port is inside it (the listener is gone: a restarted or
- * stopped server), or one that many peers' ephemeral ports share. */
+ * stopped server), or one that many client-like peers share. */
 enum tw_side tw_side(const struct snapshot *s, const struct tcp_sock *t, const uint32_t *shared)
 {
     if (snapshot_is_listen_port(s, t->sport))
         return TW_SERVER;
     bool local_eph = snapshot_port_ephemeral(s, t->sport);
     bool peer_eph = snapshot_port_ephemeral(s, t->dport);
-    if (peer_eph && (!local_eph || (shared && shared[t->sport] >= TW_SHARED_PORT_MIN)))
+    if (peer_eph && !local_eph)
+        return TW_SERVER_GONE;
+    if (shared && shared[t->sport] >= TW_SHARED_PORT_MIN && client_like(s, t))
         return TW_SERVER_GONE;
     return local_eph ? TW_CLIENT : TW_OTHER;
 }
 
-/* shared[port] = TIME_WAIT on local port whose peer port is ephemeral. */
+/* shared[port] = TIME_WAIT on local port whose peer looks like a client. */
 static uint32_t *count_shared(const struct snapshot *s)
 {
     uint32_t *shared = calloc(65536, sizeof *shared);
@@ -54,7 +66,7 @@ static uint32_t *count_shared(const struct snapshot *s)
         return NULL;
     for (size_t i = 0; i < s->nsocks; i++) {
         const struct tcp_sock *t = &s->socks[i];
-        if (t->state == TS_TIME_WAIT && snapshot_port_ephemeral(s, t->dport))
+        if (t->state == TS_TIME_WAIT && client_like(s, t))
             shared[t->sport]++;
     }
     return shared;
@@ -80,6 +92,33 @@ static void peak_window(const uint32_t *ages, size_t n, struct tw_port *p)
         }
     }
 }
+
+/* The same for a big pile without sorting it: a histogram of the ages by
+ * millisecond (hist has TW_LEN_MS + 1 slots, left zeroed on return). */
+static void peak_window_hist(const uint32_t *ages, size_t n, uint32_t *hist, struct tw_port *p)
+{
+    for (size_t i = 0; i < n; i++)
+        hist[ages[i] <= TW_LEN_MS ? ages[i] : TW_LEN_MS]++;
+    unsigned in_window = 0;
+    for (uint32_t hi = 0; hi <= TW_LEN_MS; hi++) {
+        in_window += hist[hi];
+        if (hi >= 1000)
+            in_window -= hist[hi - 1000];
+        /* The window [hi - 999, hi]: its newest close is its first age. */
+        if (in_window > p->peak_1s) {
+            uint32_t lo = hi >= 999 ? hi - 999 : 0;
+            while (!hist[lo])
+                lo++;
+            p->peak_1s = in_window;
+            p->peak_age_ms = lo;
+        }
+    }
+    memset(hist, 0, (TW_LEN_MS + 1) * sizeof *hist);
+}
+
+/* Below this many TIME_WAIT on a port, sorting the ages is cheaper than a
+ * 60,001-slot histogram. */
+#define TW_HIST_MIN 8192
 
 static void describe_server_tw(struct finding *f, uint16_t port, const struct tw_port *p,
                                const struct tw_evidence *ev, const struct doctor_opts *o)
@@ -112,9 +151,9 @@ static void describe_server_tw(struct finding *f, uint16_t port, const struct tw
                        "on Linux. %s %u TIME_WAIT mean %.1f closes/s on average over 60 s; the "
                        "timers put the busiest second %.1f s ago with %u closes. ",
                        p->gone ? "Nothing listens on this port now, but the peers' ports are "
-                                 "ephemeral and this one is not: a server that stopped or "
-                                 "restarted closed these connections first, and TIME_WAIT "
-                                 "outlives it by up to 60 s."
+                                 "clients' (ephemeral) while this one is a server's: a server "
+                                 "that stopped or restarted closed these connections first, and "
+                                 "TIME_WAIT outlives it by up to 60 s."
                                : "These sockets sit on a listening port, so the server closed "
                                  "first.",
                        p->n, rate60, p->peak_age_ms / 1000.0, p->peak_1s);
@@ -200,25 +239,37 @@ static int report_ports(const struct snapshot *s, const struct doctor_opts *o,
     uint16_t *order = malloc(65536 * sizeof *order);
     if (!order)
         return -1;
+    uint32_t *hist = NULL;
     int nports = 0, rc = 0;
-    for (int p = 1; p < 65536; p++) {
+    for (int p = 1; p < 65536 && !rc; p++) {
         if (!ports[p].n)
             continue;
         order[nports++] = (uint16_t)p;
         uint32_t *ages = a->ages + a->start[p];
-        qsort(ages, ports[p].n, sizeof *ages, cmp_u32);
-        peak_window(ages, ports[p].n, &ports[p]);
+        if (ports[p].n < TW_HIST_MIN) {
+            qsort(ages, ports[p].n, sizeof *ages, cmp_u32);
+            peak_window(ages, ports[p].n, &ports[p]);
+        } else if (hist || (hist = calloc(TW_LEN_MS + 1, sizeof *hist))) {
+            peak_window_hist(ages, ports[p].n, hist, &ports[p]);
+        } else {
+            rc = -1;
+        }
     }
+    free(hist);
     qsort_r(order, (size_t)nports, sizeof *order, by_count, ports);
+    struct tw_estab_index x = {0};
+    if (nports && tw_estab_index_build(s, &x) < 0)
+        rc = -1;
     for (int i = 0; i < nports && !rc; i++) {
         struct tw_evidence ev;
-        tw_cause_gather(s, order[i], ports[order[i]].peak_1s, ports[order[i]].n, &ev);
+        tw_cause_gather(s, &x, order[i], ports[order[i]].peak_1s, ports[order[i]].n, &ev);
         struct finding *f = doctor_add(r, "server-time-wait", SEV_INFO);
         if (!f)
             rc = -1;
         else
             describe_server_tw(f, order[i], &ports[order[i]], &ev, o);
     }
+    tw_estab_index_free(&x);
     free(order);
     return rc;
 }

@@ -67,8 +67,40 @@ static void decide(struct tw_evidence *ev)
         ev->cause = TW_CAUSE_UNDECIDED;
 }
 
-void tw_cause_gather(const struct snapshot *s, uint16_t port, unsigned peak_1s, unsigned tw,
-                     struct tw_evidence *ev)
+int tw_estab_index_build(const struct snapshot *s, struct tw_estab_index *x)
+{
+    x->start = calloc(65537, sizeof *x->start);
+    if (!x->start)
+        return -1;
+    for (size_t i = 0; i < s->nsocks; i++)
+        if (s->socks[i].state == TS_ESTABLISHED)
+            x->start[s->socks[i].sport + 1]++;
+    for (int p = 1; p <= 65536; p++)
+        x->start[p] += x->start[p - 1];
+    x->idx = malloc((x->start[65536] + 1) * sizeof *x->idx);
+    uint32_t *fill = malloc(65536 * sizeof *fill);
+    if (!x->idx || !fill) {
+        free(fill);
+        tw_estab_index_free(x);
+        return -1;
+    }
+    memcpy(fill, x->start, 65536 * sizeof *fill);
+    for (size_t i = 0; i < s->nsocks; i++)
+        if (s->socks[i].state == TS_ESTABLISHED)
+            x->idx[fill[s->socks[i].sport]++] = (uint32_t)i;
+    free(fill);
+    return 0;
+}
+
+void tw_estab_index_free(struct tw_estab_index *x)
+{
+    free(x->start);
+    free(x->idx);
+    x->start = x->idx = NULL;
+}
+
+void tw_cause_gather(const struct snapshot *s, const struct tw_estab_index *x, uint16_t port,
+                     unsigned peak_1s, unsigned tw, struct tw_evidence *ev)
 {
     memset(ev, 0, sizeof *ev);
     ev->tw = tw;
@@ -77,10 +109,8 @@ void tw_cause_gather(const struct snapshot *s, uint16_t port, unsigned peak_1s, 
     uint32_t *idle = malloc(MAX_IDLE_SAMPLES * sizeof *idle);
     uint32_t *segs = malloc(MAX_IDLE_SAMPLES * sizeof *segs);
     size_t nidle = 0, nsegs = 0;
-    for (size_t i = 0; i < s->nsocks; i++) {
-        const struct tcp_sock *t = &s->socks[i];
-        if (t->state != TS_ESTABLISHED || t->sport != port)
-            continue;
+    for (uint32_t k = x->start[port]; k < x->start[port + 1]; k++) {
+        size_t i = x->idx[k];
         ev->estab++;
         struct conn_act a;
         if (!conn_activity(s, i, &a))
@@ -150,12 +180,18 @@ void tw_cause_why(const struct tw_evidence *ev, char *buf, size_t len)
                  ev->busy, ev->tw, ev->max_segs_in);
         break;
     case TW_CAUSE_UNDECIDED:
-        if (ev->sampled < TW_CAUSE_MIN_SAMPLES)
+        if (ev->estab == 0)
+            snprintf(buf, len,
+                     "Cause undecided: no ESTABLISHED connection is left on the port, and only "
+                     "open connections (their tcp_info) tell no keep-alive from a request cap "
+                     "or an idle timeout: look while the traffic flows.");
+        else if (ev->sampled < TW_CAUSE_MIN_SAMPLES)
             snprintf(buf, len,
                      "Cause undecided: %u ESTABLISHED connection%s on the port (%u with "
-                     "tcp_info) is too little to tell no keep-alive from a request cap or an "
-                     "idle timeout; run doctor while the traffic flows.",
-                     ev->estab, ev->estab == 1 ? "" : "s", ev->sampled);
+                     "tcp_info) %s too few to tell no keep-alive from a request cap or an idle "
+                     "timeout; look while more traffic flows.",
+                     ev->estab, ev->estab == 1 ? "" : "s", ev->sampled,
+                     ev->estab == 1 ? "is" : "are");
         else
             snprintf(buf, len,
                      "Cause undecided: of %u ESTABLISHED connections on the port %u carried "

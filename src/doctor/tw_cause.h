@@ -37,9 +37,18 @@ struct tw_evidence {
     unsigned tw, peak_1s;
 };
 
+/* ESTABLISHED sockets grouped by local port (built once, so that many
+ * ports cost one pass over the table). */
+struct tw_estab_index {
+    uint32_t *start; /* 65537 offsets into idx */
+    uint32_t *idx;   /* socket indexes */
+};
+int tw_estab_index_build(const struct snapshot *s, struct tw_estab_index *x);
+void tw_estab_index_free(struct tw_estab_index *x);
+
 /* Gathers the evidence for port and decides. */
-void tw_cause_gather(const struct snapshot *s, uint16_t port, unsigned peak_1s, unsigned tw,
-                     struct tw_evidence *ev);
+void tw_cause_gather(const struct snapshot *s, const struct tw_estab_index *x, uint16_t port,
+                     unsigned peak_1s, unsigned tw, struct tw_evidence *ev);
 /* "no keep-alive", "request cap", "idle timeout", "undecided". */
 const char *tw_cause_name(enum tw_cause c);
 /* The evidence behind the verdict, and the fix for that cause, as text. */

@@ -69,8 +69,12 @@ enum runtime proctask_runtime_from_map_line(const char *line, bool *asyncio)
     return RT_GENERIC;
 }
 
-void proctask_count_wait(struct proc_model *m, const char *wchan)
+void proctask_count_wait(struct proc_model *m, const char *raw)
 {
+    /* "poll_schedule_timeout.constprop.0": the compiler's clone suffix is
+     * not part of the name a reader looks up. */
+    char wchan[sizeof m->waits[0].wchan];
+    snprintf(wchan, sizeof wchan, "%.*s", (int)strcspn(raw, ".\n"), raw);
     m->nthreads++;
     for (size_t i = 0; i < m->nwaits; i++) {
         if (strcmp(m->waits[i].wchan, wchan))

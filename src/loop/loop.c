@@ -1,4 +1,4 @@
-/* epoll event loop with a hashed timing wheel (see loop.h).
+/* epoll event loop with a hierarchical timing wheel (see loop.h).
  *
  * Registrations live in a table indexed by fd. Each fd carries a generation
  * number; events from one epoll_wait batch whose generation no longer
@@ -186,13 +186,27 @@ void timer_init(struct timer *t, timer_fn fn)
     t->next = t->prev = NULL;
     t->expires_ms = 0;
     t->fn = fn;
+    t->wheel_pos = 0;
 }
 
 void loop_timer_arm(struct loop *l, struct timer *t, uint64_t delay_ms)
 {
     wheel_remove(&l->wheel, t);
+    if (delay_ms > WHEEL_HORIZON_MS)
+        delay_ms = WHEEL_HORIZON_MS; /* and now_ms + delay_ms cannot wrap */
     t->expires_ms = l->now_ms + delay_ms;
     wheel_insert(&l->wheel, t);
+}
+
+void loop_timer_arm_lazy(struct loop *l, struct timer *t, uint64_t delay_ms, uint64_t slack_ms)
+{
+    if (timer_armed(t) && delay_ms <= WHEEL_HORIZON_MS) {
+        uint64_t at = l->now_ms + delay_ms;
+        uint64_t diff = at > t->expires_ms ? at - t->expires_ms : t->expires_ms - at;
+        if (diff <= slack_ms)
+            return;
+    }
+    loop_timer_arm(l, t, delay_ms);
 }
 
 void loop_timer_cancel(struct loop *l, struct timer *t)

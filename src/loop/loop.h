@@ -1,5 +1,7 @@
 /* One epoll event loop per thread, with a hashed timing wheel.
  * Shared by the server, the load generator, the prober and the exporter.
+ * Timers live in a hierarchical wheel whose work per loop iteration stays
+ * small at any number of timers and any horizon (loop/wheel.h).
  *
  * Error convention: functions returning int give 0 on success, -errno on
  * failure. Callbacks may close their own fd or free their timer's owner;
@@ -30,6 +32,7 @@ struct timer {
     struct timer *next, *prev; /* wheel slot list; NULL when not armed */
     uint64_t expires_ms;       /* absolute, loop clock */
     timer_fn fn;
+    uint16_t wheel_pos;        /* private: the wheel's level and slot */
 };
 
 struct loop *loop_new(void);
@@ -52,8 +55,14 @@ int loop_del(struct loop *l, int fd); /* call before close(fd) */
 int loop_forget(struct loop *l, int fd);
 
 void timer_init(struct timer *t, timer_fn fn);
-/* (Re)arms t to fire once, delay_ms from now. O(1). */
+/* (Re)arms t to fire once, delay_ms from now (at most ~35,000 years).
+ * O(1), and O(1) amortised work per timer until it fires, at any delay. */
 void loop_timer_arm(struct loop *l, struct timer *t, uint64_t delay_ms);
+/* Like loop_timer_arm, but leaves an armed timer alone when its deadline
+ * is within slack_ms of the new one (nginx re-arms lazily within 300 ms):
+ * an idle timeout pushed back on every write then costs a compare. The
+ * timer may fire up to slack_ms early or late. */
+void loop_timer_arm_lazy(struct loop *l, struct timer *t, uint64_t delay_ms, uint64_t slack_ms);
 void loop_timer_cancel(struct loop *l, struct timer *t); /* no-op if idle */
 static inline bool timer_armed(const struct timer *t) { return t->prev != 0; }
 

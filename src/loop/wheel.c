@@ -1,145 +1,205 @@
+/* Hierarchical timing wheel with paced moves between levels (see wheel.h). */
 #include "loop/wheel.h"
 
 #include <stddef.h>
 
-#define MASK (WHEEL_SLOTS - 1)
-#define HALF (WHEEL_SLOTS / 2)
+#define RMASK (WHEEL_RING - 1)
+#define NONE UINT64_MAX
+
+static inline uint64_t blk(int level, uint64_t ms) { return ms >> (WHEEL_BITS * level); }
+static inline uint64_t block_start(int level, uint64_t b) { return b << (WHEEL_BITS * level); }
+static inline uint64_t width(int level) { return 1ull << (WHEEL_BITS * level); }
 
 void wheel_init(struct wheel *w, uint64_t now_ms)
 {
-    for (size_t i = 0; i < WHEEL_SLOTS; i++)
-        w->slots[i].next = w->slots[i].prev = &w->slots[i];
-    w->far.next = w->far.prev = &w->far;
-    for (size_t i = 0; i < WHEEL_SLOTS / 64; i++)
-        w->busy[i] = 0;
+    for (int l = 0; l < WHEEL_LEVELS; l++) {
+        for (int i = 0; i < WHEEL_RING; i++) {
+            w->slots[l][i].next = w->slots[l][i].prev = &w->slots[l][i];
+            w->count[l][i] = 0;
+        }
+        for (int i = 0; i < WHEEL_RING / 64; i++)
+            w->busy[l][i] = 0;
+        w->mig_block[l] = NONE;
+        w->mig_total[l] = 0;
+    }
     w->tick = now_ms;
-    w->far_min = UINT64_MAX;
+    w->moves = 0;
 }
 
-static void link_after(struct timer *head, struct timer *t)
+static void link_slot(struct wheel *w, int level, unsigned i, struct timer *t)
 {
-    t->next = head->next;
+    struct timer *head = &w->slots[level][i];
+    t->next = head->next; /* newest at head->next, oldest at head->prev */
     t->prev = head;
     head->next->prev = t;
     head->next = t;
+    t->wheel_pos = (uint16_t)(level * WHEEL_RING + i);
+    w->count[level][i]++;
+    w->busy[level][i / 64] |= 1ull << (i % 64);
+}
+
+/* The lowest level whose ring reaches at: this or the next block of the
+ * level above (see the invariants in wheel.h). */
+static int level_for(const struct wheel *w, uint64_t at)
+{
+    for (int l = 0; l < WHEEL_LEVELS - 1; l++)
+        if (blk(l + 1, at) <= blk(l + 1, w->tick) + 1)
+            return l;
+    return WHEEL_LEVELS - 1;
 }
 
 void wheel_insert(struct wheel *w, struct timer *t)
 {
-    /* A deadline already behind the cursor goes in the cursor's slot so the
-     * next expiry pass sees it. */
+    if (t->expires_ms > w->tick + WHEEL_HORIZON_MS)
+        t->expires_ms = w->tick + WHEEL_HORIZON_MS;
+    /* A deadline behind the cursor goes in the cursor's slot: the next pop
+     * returns it. */
     uint64_t at = t->expires_ms < w->tick ? w->tick : t->expires_ms;
-    if (at - w->tick >= WHEEL_SLOTS) {
-        link_after(&w->far, t);
-        if (t->expires_ms < w->far_min)
-            w->far_min = t->expires_ms;
-        return;
-    }
-    size_t i = at & MASK;
-    link_after(&w->slots[i], t);
-    w->busy[i / 64] |= 1ull << (i % 64);
-}
-
-/* The slot index of a list head, or -1 when h is not a slot sentinel. */
-static ptrdiff_t slot_of(const struct wheel *w, const struct timer *h)
-{
-    uintptr_t p = (uintptr_t)h, base = (uintptr_t)w->slots;
-    if (p < base || p >= base + sizeof w->slots)
-        return -1;
-    return (ptrdiff_t)((p - base) / sizeof w->slots[0]);
+    int level = level_for(w, at);
+    link_slot(w, level, (unsigned)(blk(level, at) & RMASK), t);
 }
 
 void wheel_remove(struct wheel *w, struct timer *t)
 {
     if (!t->prev)
         return;
-    struct timer *prev = t->prev, *next = t->next;
-    prev->next = next;
-    next->prev = prev;
+    t->prev->next = t->next;
+    t->next->prev = t->prev;
     t->next = t->prev = NULL;
-    if (prev == next) { /* the list is empty now: prev is its head */
-        ptrdiff_t i = slot_of(w, prev);
-        if (i >= 0)
-            w->busy[i / 64] &= ~(1ull << (i % 64));
-    }
+    unsigned level = t->wheel_pos / WHEEL_RING, i = t->wheel_pos % WHEEL_RING;
+    if (--w->count[level][i] == 0)
+        w->busy[level][i / 64] &= ~(1ull << (i % 64));
 }
 
-/* Moves far timers due within a revolution into their slots, once the
- * earliest may be due within half a revolution: each walk leaves only timers
- * a full revolution out, so walks are at least half a revolution apart. */
-static void pull_far(struct wheel *w)
+/* Distance from slot s (going round) to the first busy slot within n
+ * slots, or -1. */
+static int ring_first(const uint64_t *busy, unsigned s, unsigned n)
 {
-    if (w->far_min >= w->tick + HALF)
-        return;
-    uint64_t min = UINT64_MAX;
-    struct timer *t = w->far.next;
-    while (t != &w->far) {
-        struct timer *next = t->next;
-        if (t->expires_ms < w->tick + WHEEL_SLOTS) {
-            wheel_remove(w, t);
-            wheel_insert(w, t);
-        } else if (t->expires_ms < min) {
-            min = t->expires_ms;
-        }
-        t = next;
-    }
-    w->far_min = min;
-}
-
-/* Distance from the cursor to the first busy slot within n ticks, or -1. */
-static int64_t first_busy(const struct wheel *w, uint64_t n)
-{
-    for (uint64_t d = 0; d < n;) {
-        size_t i = (w->tick + d) & MASK;
-        uint64_t bits = w->busy[i / 64] >> (i % 64);
+    for (unsigned d = 0; d < n;) {
+        unsigned i = (s + d) & RMASK;
+        uint64_t bits = busy[i / 64] >> (i % 64);
         if (bits) {
-            d += (uint64_t)__builtin_ctzll(bits);
-            return d < n ? (int64_t)d : -1;
+            d += (unsigned)__builtin_ctzll(bits);
+            return d < n ? (int)d : -1;
         }
         d += 64 - i % 64;
     }
     return -1;
 }
 
+/* The first level-l block after the cursor's that holds timers, or NONE. */
+static uint64_t next_block(const struct wheel *w, int level)
+{
+    uint64_t cur = blk(level, w->tick);
+    int d = ring_first(w->busy[level], (unsigned)((cur + 1) & RMASK), WHEEL_RING - 1);
+    return d < 0 ? NONE : cur + 1 + (uint64_t)d;
+}
+
+/* The earliest level-0 deadline (>= the cursor), or NONE. */
+static uint64_t next_due(const struct wheel *w)
+{
+    int d = ring_first(w->busy[0], (unsigned)(w->tick & RMASK), WHEEL_RING);
+    return d < 0 ? NONE : w->tick + (uint64_t)d;
+}
+
+/* Moves the oldest timer of a level >= 1 slot to the level it belongs on
+ * now (always a lower one: the slot is its level's migrating slot). */
+static void move_down(struct wheel *w, int level, unsigned i)
+{
+    struct timer *t = w->slots[level][i].prev;
+    wheel_remove(w, t);
+    wheel_insert(w, t);
+    w->moves++;
+}
+
+/* This iteration's share of each level's migrating slot: what is left
+ * shrinks in proportion to the time left before the cursor reaches it. */
+static void pace(struct wheel *w)
+{
+    for (int l = WHEEL_LEVELS - 1; l >= 1; l--) {
+        uint64_t m = blk(l, w->tick) + 1;
+        unsigned i = (unsigned)(m & RMASK);
+        uint32_t left_n = w->count[l][i];
+        if (w->mig_block[l] != m) {
+            w->mig_block[l] = m;
+            w->mig_total[l] = left_n;
+        }
+        if (!left_n)
+            continue;
+        uint64_t left_ms = block_start(l, m) - w->tick; /* 1 .. width */
+        uint64_t keep = (uint64_t)((double)w->mig_total[l] * (double)(left_ms - 1) /
+                                   (double)width(l));
+        while (left_n > keep) {
+            move_down(w, l, i);
+            left_n--;
+        }
+    }
+}
+
 struct timer *wheel_pop_expired(struct wheel *w, uint64_t now_ms)
 {
     for (;;) {
-        pull_far(w);
-        if (w->tick > now_ms)
-            return NULL;
-        /* At most half a revolution per step, so pull_far runs before the
-         * cursor can pass a far deadline. */
-        uint64_t span = now_ms - w->tick + 1;
-        if (span > HALF)
-            span = HALF;
-        int64_t d = first_busy(w, span);
-        if (d < 0) {
-            if (w->tick + span > now_ms) {
-                /* Examined up to now; the cursor stays on now's slot, where
-                 * a timer armed later at this same ms still fires. */
-                w->tick = now_ms;
-                return NULL;
+        if (now_ms < w->tick)
+            now_ms = w->tick;
+        /* The nearest block, on any level >= 1, that still holds timers:
+         * the cursor may not reach it before they have moved down. */
+        uint64_t barrier = NONE, barrier_blk = 0;
+        int barrier_level = 0;
+        for (int l = 1; l < WHEEL_LEVELS; l++) {
+            uint64_t b = next_block(w, l);
+            if (b != NONE && block_start(l, b) < barrier) {
+                barrier = block_start(l, b);
+                barrier_blk = b;
+                barrier_level = l;
             }
-            w->tick += span;
+        }
+        uint64_t due = next_due(w);
+        if (due <= now_ms && due < barrier) {
+            w->tick = due;
+            struct timer *t = w->slots[0][due & RMASK].prev; /* oldest first */
+            wheel_remove(w, t);
+            return t;
+        }
+        if (barrier <= now_ms) {
+            /* Woken too late to pace (a long sleep): the block's window
+             * opened one block earlier; go there and move all of it. */
+            uint64_t open = barrier - width(barrier_level);
+            if (open > w->tick)
+                w->tick = open;
+            unsigned i = (unsigned)(barrier_blk & RMASK);
+            while (w->count[barrier_level][i])
+                move_down(w, barrier_level, i);
             continue;
         }
-        w->tick += (uint64_t)d;
-        struct timer *head = &w->slots[w->tick & MASK], *t = head->prev;
-        wheel_remove(w, t); /* the oldest first; all of a slot's timers are due */
-        return t;
+        w->tick = now_ms;
+        pace(w);
+        return NULL;
     }
 }
 
 int wheel_next_timeout(struct wheel *w, uint64_t now_ms)
 {
-    pull_far(w);
-    uint64_t due = UINT64_MAX;
-    int64_t d = first_busy(w, WHEEL_SLOTS);
-    if (d >= 0)
-        due = w->tick + (uint64_t)d;
-    if (w->far_min < due)
-        due = w->far_min;
-    if (due <= now_ms)
+    uint64_t wake = next_due(w);
+    for (int l = 1; l < WHEEL_LEVELS; l++) {
+        uint64_t b = next_block(w, l), m = blk(l, w->tick) + 1;
+        if (b == NONE)
+            continue;
+        uint64_t at;
+        if (b > m) {
+            at = block_start(l, b - 1); /* its window opens: start pacing */
+        } else {
+            /* Pacing: wake when about WHEEL_PACE timers are due to move, at
+             * the latest when the cursor reaches the block. */
+            uint64_t left_ms = block_start(l, m) - w->tick;
+            uint64_t step = left_ms * WHEEL_PACE / w->count[l][m & RMASK];
+            at = w->tick + (step < 1 ? 1 : step > left_ms ? left_ms : step);
+        }
+        if (at < wake)
+            wake = at;
+    }
+    if (wake == NONE)
+        return WHEEL_MAX_SLEEP_MS;
+    if (wake <= now_ms)
         return 0;
-    return due - now_ms > WHEEL_SLOTS ? WHEEL_SLOTS : (int)(due - now_ms);
+    return wake - now_ms > WHEEL_MAX_SLEEP_MS ? WHEEL_MAX_SLEEP_MS : (int)(wake - now_ms);
 }

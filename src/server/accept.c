@@ -50,7 +50,7 @@ void srv_accept_resume(struct srv_ctx *x)
 static void keep_unregistered(struct srv_ctx *x, int fd)
 {
     log_warn("fault not-registered: accepted fd %d is NOT added to epoll (CLOSE_WAIT on purpose)", fd);
-    atomic_fetch_add_explicit(&x->status->handled, 1, memory_order_relaxed);
+    srv_add(&x->status->handled, 1);
 }
 
 /* At the cap: true when there is room now. */
@@ -90,7 +90,7 @@ static void on_accept(struct loop *l, int lfd, void *data, unsigned events)
             }
             return; /* EAGAIN, or another loop took it */
         }
-        atomic_fetch_add_explicit(&x->status->accepted, 1, memory_order_relaxed);
+        srv_add(&x->status->accepted, 1);
         if (x->cfg->fault == FAULT_NOT_REGISTERED) {
             keep_unregistered(x, fd);
             continue;

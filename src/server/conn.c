@@ -5,21 +5,17 @@
 #include "server/conn.h"
 
 #include <errno.h>
-#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/sendfile.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "http/persist.h"
 #include "server/accept.h"
-#include "server/response.h"
 #include "util/log.h"
 
 static void on_io(struct loop *l, int fd, void *data, unsigned events);
@@ -27,152 +23,11 @@ static void on_timer(struct loop *l, struct timer *t);
 static void run(struct conn *c);
 
 #define CFG(c) ((c)->x->cfg)
-#define COUNT(c, field, d) atomic_fetch_add_explicit(&(c)->x->status->field, d, memory_order_relaxed)
-/* Room for a response head at the start of obuf; the rest is the scratch
- * a handler may write a body into (it then joins the head: one send). */
-#define HEAD_ROOM 1024
+#define COUNT(c, field, d) srv_add(&(c)->x->status->field, d)
 
 enum step { NEXT, STOP }; /* STOP: wait for the socket, or c is gone */
 
-/* ---- buffer pool ---- */
-
-char *srv_buf_get(struct srv_ctx *x)
-{
-    return x->nspare ? x->spare[--x->nspare] : malloc(SRV_BUF);
-}
-
-void srv_buf_put(struct srv_ctx *x, char *b)
-{
-    if (!b)
-        return;
-    if (x->nspare < SRV_SPARE_BUFS)
-        x->spare[x->nspare++] = b;
-    else
-        free(b);
-}
-
-/* ---- state, gauges, the reclaimable list ---- */
-
-/* The status gauges follow the state: reading (head/body), writing,
- * waiting (idle, lingering, waiting for the client's FIN). */
-static atomic_llong *gauge_of(struct srv_status *st, enum conn_state s)
-{
-    switch (s) {
-    case CS_HEAD:
-    case CS_BODY: return &st->reading;
-    case CS_WRITE: return &st->writing;
-    case CS_LEAKED: return NULL;
-    default: return &st->waiting;
-    }
-}
-
-static void unlink_reclaimable(struct conn *c)
-{
-    struct srv_ctx *x = c->x;
-    if (!c->reclaimable)
-        return;
-    if (c->older)
-        c->older->newer = c->newer;
-    else
-        x->oldest = c->newer;
-    if (c->newer)
-        c->newer->older = c->older;
-    else
-        x->newest = c->older;
-    c->older = c->newer = NULL;
-    c->reclaimable = false;
-}
-
-static void set_state(struct conn *c, enum conn_state s)
-{
-    struct srv_status *st = c->x->status;
-    atomic_llong *from = gauge_of(st, c->state), *to = gauge_of(st, s);
-    if (from != to) {
-        if (from)
-            atomic_fetch_sub_explicit(from, 1, memory_order_relaxed);
-        if (to)
-            atomic_fetch_add_explicit(to, 1, memory_order_relaxed);
-    }
-    c->state = s;
-    bool reclaimable = s == CS_IDLE || s == CS_HEAD;
-    if (reclaimable && !c->reclaimable) { /* append: the list is oldest first */
-        struct srv_ctx *x = c->x;
-        c->older = x->newest;
-        c->newer = NULL;
-        if (x->newest)
-            x->newest->newer = c;
-        else
-            x->oldest = c;
-        x->newest = c;
-        c->reclaimable = true;
-    } else if (!reclaimable) {
-        unlink_reclaimable(c);
-    }
-}
-
-struct conn *conn_oldest_reclaimable(struct srv_ctx *x) { return x->oldest; }
-
-bool conn_is_idle(const struct conn *c) { return c->state == CS_IDLE; }
-
 static void arm(struct conn *c, uint64_t ms) { loop_timer_arm(c->x->loop, &c->timer, ms); }
-
-/* ---- the fd table ---- */
-
-static void track(struct srv_ctx *x, struct conn *c)
-{
-    if ((size_t)c->fd >= x->conns_cap) {
-        size_t cap = x->conns_cap ? x->conns_cap : 256;
-        while (cap <= (size_t)c->fd)
-            cap *= 2;
-        struct conn **n = realloc(x->conns, cap * sizeof *n);
-        if (n) {
-            memset(n + x->conns_cap, 0, (cap - x->conns_cap) * sizeof *n);
-            x->conns = n;
-            x->conns_cap = cap;
-        }
-    }
-    if ((size_t)c->fd < x->conns_cap)
-        x->conns[c->fd] = c;
-    if (++x->active > x->peak)
-        x->peak = x->active;
-    atomic_fetch_add_explicit(x->active_total, 1, memory_order_relaxed);
-}
-
-/* After a burst has gone (under 1/16 of its peak left), give the memory
- * back: the pool's spare buffers, the fd table's unused tail and the
- * heap's free pages (malloc_trim also returns free pages in the middle of
- * every arena, which free() alone never does). */
-static void trim_after_burst(struct srv_ctx *x)
-{
-    if (x->peak < 4096 || x->active > x->peak / 16)
-        return;
-    while (x->nspare)
-        free(x->spare[--x->nspare]);
-    size_t top = 0;
-    for (size_t fd = 0; fd < x->conns_cap; fd++)
-        if (x->conns[fd])
-            top = fd + 1;
-    size_t cap = 256;
-    while (cap < top)
-        cap *= 2;
-    if (cap < x->conns_cap) {
-        struct conn **n = realloc(x->conns, cap * sizeof *n);
-        if (n) {
-            x->conns = n;
-            x->conns_cap = cap;
-        }
-    }
-    malloc_trim(0);
-    x->peak = x->active;
-}
-
-static void untrack(struct srv_ctx *x, struct conn *c)
-{
-    if ((size_t)c->fd < x->conns_cap && x->conns[c->fd] == c)
-        x->conns[c->fd] = NULL;
-    x->active--;
-    atomic_fetch_sub_explicit(x->active_total, 1, memory_order_relaxed);
-}
 
 /* ---- open and close ---- */
 
@@ -195,10 +50,9 @@ static struct conn *conn_new(struct srv_ctx *x, int fd)
         free(c);
         return NULL;
     }
-    set_state(c, CS_HEAD);
-    arm(c, CFG(c)->client_header_timeout); /* a deadline for the whole head */
-    atomic_fetch_add_explicit(&x->status->active, 1, memory_order_relaxed);
-    track(x, c);
+    conn_set_state(c, CS_HEAD); /* the head's deadline is armed if it has to wait */
+    srv_gauge(&x->status->active, 1);
+    conn_track(x, c);
     return c;
 }
 
@@ -221,44 +75,26 @@ bool conn_accept(struct srv_ctx *x, int fd)
 
 /* Whether closing for this cause sends a RST (SO_LINGER {1,0}) instead of
  * a FIN. */
-static bool closes_with_rst(const struct conn *c, enum close_cause cause)
-{
-    return CFG(c)->linger_zero || (cause == CAUSE_TIMEOUT && CFG(c)->reset_timedout_connection);
-}
-
-static void drop_output(struct conn *c)
-{
-    if (c->file_fd >= 0)
-        close(c->file_fd);
-    c->file_fd = -1;
-    c->file_left = 0;
-    if (c->body_owned)
-        free((void *)c->body);
-    c->body = NULL;
-    c->body_owned = false;
-    c->blen = c->boff = c->hlen = c->hoff = 0;
-}
-
 void conn_close(struct conn *c, enum close_cause cause)
 {
     struct srv_ctx *x = c->x;
     COUNT(c, closed[cause], 1);
     loop_timer_cancel(x->loop, &c->timer);
     loop_forget(x->loop, c->fd); /* close() below leaves epoll */
-    if (closes_with_rst(c, cause)) {
+    if (conn_closes_with_rst(c, cause)) {
         /* SO_LINGER {1,0}: close() sends RST, no FIN, no TIME_WAIT. */
         struct linger lz = {1, 0};
         setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lz, sizeof lz);
     }
     close(c->fd);
-    drop_output(c);
-    set_state(c, CS_LEAKED);
-    atomic_fetch_sub_explicit(&x->status->active, 1, memory_order_relaxed);
+    conn_drop_output(c);
+    conn_set_state(c, CS_LEAKED);
+    srv_gauge(&x->status->active, -1);
     srv_buf_put(x, c->rbuf);
     srv_buf_put(x, c->obuf);
-    untrack(x, c);
+    conn_untrack(x, c);
     free(c);
-    trim_after_burst(x);
+    srv_trim_after_burst(x);
     srv_accept_resume(x);
     if (x->conn_gone)
         x->conn_gone(x);
@@ -271,7 +107,7 @@ static void leak(struct conn *c)
     log_warn("fault no-close: fd %d read EOF and is NOT closed (CLOSE_WAIT on purpose)", c->fd);
     loop_timer_cancel(c->x->loop, &c->timer);
     loop_mod(c->x->loop, c->fd, 0);
-    set_state(c, CS_LEAKED);
+    conn_set_state(c, CS_LEAKED);
 }
 
 /* The client's FIN (n == 0) or an error ends the connection at once: a
@@ -322,7 +158,7 @@ static void finish(struct conn *c, enum close_cause cause)
     if (cfg->close_policy == CLOSE_POLICY_CLIENT) {
         /* Connection: close was announced; let the client send the first
          * FIN so TIME_WAIT lands on the client. */
-        set_state(c, CS_WAIT_FIN);
+        conn_set_state(c, CS_WAIT_FIN);
         c->linger_deadline_ms = now + cfg->lingering_time;
         arm(c, cfg->lingering_time);
         loop_mod(c->x->loop, c->fd, LOOP_READ);
@@ -334,7 +170,7 @@ static void finish(struct conn *c, enum close_cause cause)
          * input cannot turn the close into a RST that destroys the
          * response in the client's buffers. */
         shutdown(c->fd, SHUT_WR);
-        set_state(c, CS_LINGER);
+        conn_set_state(c, CS_LINGER);
         c->rlen = 0;
         c->linger_deadline_ms = now + cfg->lingering_time;
         arm(c, cfg->lingering_timeout < cfg->lingering_time ? cfg->lingering_timeout
@@ -370,132 +206,6 @@ static void drain(struct conn *c)
     arm(c, per < left ? per : left);
 }
 
-/* ---- output ---- */
-
-/* The last response of a connection the server closes at once with a FIN:
- * MSG_MORE keeps its tail segment queued, and the close (or the lingering
- * close's shutdown) then sends data and FIN in one segment. Never before a
- * RST close (unsent data would be discarded) or a wait for the client's FIN
- * (the response must not sit corked). */
-static bool holds_for_fin(const struct conn *c)
-{
-    return !c->keepalive && !c->file_left && CFG(c)->close_policy == CLOSE_POLICY_SERVER &&
-           !closes_with_rst(c, c->cause);
-}
-
-/* Returns 1 done, 0 would block, -1 error. */
-static int flush_out(struct conn *c)
-{
-    while (c->hoff < c->hlen || c->boff < c->blen) {
-        struct iovec iov[2];
-        int n = 0;
-        if (c->hoff < c->hlen)
-            iov[n++] = (struct iovec){c->obuf + c->hoff, c->hlen - c->hoff};
-        if (c->boff < c->blen)
-            iov[n++] = (struct iovec){(void *)(c->body + c->boff), c->blen - c->boff};
-        int flags = MSG_NOSIGNAL | (holds_for_fin(c) ? MSG_MORE : 0);
-        ssize_t w;
-        if (n == 1) { /* send(): no iovec to import, the common small answer */
-            w = send(c->fd, iov[0].iov_base, iov[0].iov_len, flags);
-        } else {
-            struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)n};
-            w = sendmsg(c->fd, &m, flags);
-        }
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return errno == EAGAIN ? 0 : -1;
-        size_t left = (size_t)w, h = c->hlen - c->hoff;
-        if (left >= h) {
-            c->hoff = c->hlen;
-            c->boff += left - h;
-        } else {
-            c->hoff += (uint32_t)left;
-        }
-        arm(c, CFG(c)->send_timeout);
-    }
-    while (c->file_left) {
-        ssize_t w = sendfile(c->fd, c->file_fd, &c->file_off,
-                             c->file_left > (1 << 20) ? (1 << 20) : c->file_left);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return errno == EAGAIN ? 0 : -1;
-        if (w == 0)
-            return -1; /* the file shrank */
-        c->file_left -= (uint64_t)w;
-        arm(c, CFG(c)->send_timeout);
-    }
-    return 1;
-}
-
-/* Builds the head (and joins a small body to it) from a handler's reply. */
-static void respond(struct conn *c, struct srv_reply *rep, int minor, bool head_only)
-{
-    if (!rep->keep_open) {
-        c->keepalive = false;
-        c->cause = CAUSE_ERROR;
-    }
-    struct resp_head h = {.status = rep->status, .minor = minor,
-                          .content_type = rep->content_type, .extra = rep->extra_header,
-                          .content_length = rep->file_fd >= 0 ? rep->file_size : rep->blen,
-                          .keepalive = c->keepalive, .last_modified = rep->last_modified};
-    if (c->keepalive && minor == 0)
-        h.keepalive_timeout_s = CFG(c)->keepalive_timeout / 1000;
-    c->hlen = (uint32_t)resp_write_head(c->obuf, HEAD_ROOM, &h);
-    c->hoff = 0;
-    c->boff = 0;
-    c->blen = head_only || rep->file_fd >= 0 ? 0 : rep->blen;
-    if (c->blen && c->blen <= SRV_BUF - c->hlen) { /* a small body joins the head: one send() */
-        memmove(c->obuf + c->hlen, rep->body, c->blen);
-        c->hlen += (uint32_t)c->blen;
-        c->blen = 0;
-    }
-    if (c->blen) {
-        c->body = rep->body;
-        c->body_owned = rep->body_owned;
-    } else if (rep->body_owned) {
-        free((void *)rep->body);
-    }
-    if (rep->file_fd >= 0 && !head_only) {
-        c->file_fd = rep->file_fd;
-        c->file_off = 0;
-        c->file_left = rep->file_size;
-    } else if (rep->file_fd >= 0) {
-        close(rep->file_fd);
-    }
-}
-
-static struct srv_reply new_reply(struct conn *c)
-{
-    return (struct srv_reply){.file_fd = -1, .keep_open = true, .scratch = c->obuf + HEAD_ROOM,
-                              .scratch_cap = SRV_BUF - HEAD_ROOM};
-}
-
-/* An error the engine answers itself; it ends the connection. The text is
- * written into this connection's own buffer (never a shared static). */
-static void respond_error(struct conn *c, int status, int minor)
-{
-    drop_output(c);
-    struct srv_reply rep = new_reply(c);
-    rep.status = status;
-    rep.content_type = "text/plain";
-    rep.keep_open = false;
-    rep.body = rep.scratch;
-    rep.blen = (size_t)snprintf(rep.scratch, rep.scratch_cap, "%d %s\n", status, resp_reason(status));
-    respond(c, &rep, minor, false);
-    c->body_left = 0; /* an unread body is drained by the lingering close */
-    c->chunked_body = false;
-    set_state(c, CS_WRITE);
-}
-
-static bool take_obuf(struct conn *c)
-{
-    if (!c->obuf)
-        c->obuf = srv_buf_get(c->x);
-    return c->obuf != NULL;
-}
-
 /* ---- requests ---- */
 
 static enum close_cause why_not_keepalive(struct conn *c, const struct http_request *r, bool *ka)
@@ -525,15 +235,22 @@ static void consume(struct conn *c, size_t n)
     c->rlen -= (uint32_t)n;
 }
 
-/* Waiting for more input: a client that half-closed sends none. */
+/* Waiting for more input: a client that half-closed sends none. A head
+ * gets one deadline, armed when it first has to wait (a request that
+ * arrives whole costs no timer work); a body read gets its timeout each
+ * time (nginx's client_body_timeout is between two reads). */
 static enum step wait_input(struct conn *c, uint64_t timeout)
 {
     if (c->eof) {
         peer_gone(c, 0);
         return STOP;
     }
-    if (timeout)
+    if (timeout) {
         arm(c, timeout);
+    } else if (!c->head_timer) {
+        arm(c, CFG(c)->client_header_timeout);
+        c->head_timer = true;
+    }
     loop_mod(c->x->loop, c->fd, LOOP_READ);
     return STOP;
 }
@@ -543,20 +260,21 @@ static enum step wait_input(struct conn *c, uint64_t timeout)
 static void on_head(struct conn *c, const struct http_request *r)
 {
     c->requests++;
+    c->head_timer = false;
     enum close_cause cause = why_not_keepalive(c, r, &c->keepalive);
     c->cause = (uint8_t)cause;
     c->chunked_body = r->body == BODY_CHUNKED;
     c->body_left = r->body == BODY_LENGTH ? r->content_length : 0;
     memset(&c->chunk, 0, sizeof c->chunk);
-    set_state(c, CS_WRITE); /* as nginx counts it: this request is "writing" */
+    conn_set_state(c, CS_WRITE); /* as nginx counts it: this request is "writing" */
     if (r->body == BODY_LENGTH && r->content_length > CFG(c)->max_body) {
         /* At once, before any body byte (and never 100 Continue). */
-        respond_error(c, 413, r->minor);
+        conn_respond_error(c, 413, r->minor);
         return;
     }
-    struct srv_reply rep = new_reply(c);
+    struct srv_reply rep = conn_new_reply(c);
     c->x->handle(c->x->handler_data, r, &rep);
-    respond(c, &rep, r->minor, r->method.len == 4 && !memcmp(r->method.ptr, "HEAD", 4));
+    conn_respond(c, &rep, r->minor, r->method.len == 4 && !memcmp(r->method.ptr, "HEAD", 4));
 }
 
 static enum step step_head(struct conn *c)
@@ -569,7 +287,7 @@ static enum step step_head(struct conn *c)
     int n = http_parse_request(c->rbuf, c->rlen, &r, &lim);
     if (n == -2 && c->rlen < SRV_BUF)
         return wait_input(c, 0); /* the header deadline stays as armed */
-    if (!take_obuf(c)) {
+    if (!conn_take_obuf(c)) {
         conn_close(c, CAUSE_ERROR);
         return STOP;
     }
@@ -577,7 +295,7 @@ static enum step step_head(struct conn *c)
         /* What follows a bad head is unread input: the lingering close
          * drains it so the error response survives. */
         c->requests++;
-        respond_error(c, n == -2 ? 431 : r.status, n == -2 || !r.minor ? 1 : r.minor);
+        conn_respond_error(c, n == -2 ? 431 : r.status, n == -2 || !r.minor ? 1 : r.minor);
         return NEXT;
     }
     bool expect = r.expect_continue;
@@ -592,7 +310,7 @@ static enum step step_head(struct conn *c)
             return STOP;
         }
     }
-    set_state(c, CS_BODY);
+    conn_set_state(c, CS_BODY);
     arm(c, cfg->client_body_timeout);
     return NEXT;
 }
@@ -626,8 +344,8 @@ static enum step step_body(struct conn *c)
     if (rc == 0)
         return wait_input(c, CFG(c)->client_body_timeout);
     if (rc < 0)
-        respond_error(c, rc == -2 ? 413 : 400, 1);
-    set_state(c, CS_WRITE);
+        conn_respond_error(c, rc == -2 ? 413 : 400, 1);
+    conn_set_state(c, CS_WRITE);
     return NEXT;
 }
 
@@ -640,19 +358,18 @@ static enum step step_write(struct conn *c)
         setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         c->nodelay = true;
     }
-    int rc = flush_out(c);
+    int rc = conn_flush(c);
     if (rc < 0) {
         conn_close(c, CAUSE_RESET);
         return STOP;
     }
-    if (rc == 0) {
-        if (!timer_armed(&c->timer) || c->hoff == 0)
-            arm(c, CFG(c)->send_timeout);
+    if (rc == 0) { /* send_timeout: between two writes that made progress */
+        arm(c, CFG(c)->send_timeout);
         loop_mod(c->x->loop, c->fd, LOOP_WRITE);
         return STOP;
     }
     COUNT(c, requests, 1);
-    drop_output(c);
+    conn_drop_output(c);
     srv_buf_put(c->x, c->obuf);
     c->obuf = NULL;
     if (!c->keepalive) {
@@ -660,14 +377,13 @@ static enum step step_write(struct conn *c)
         return STOP;
     }
     if (c->rlen || c->eof) { /* pipelined requests are answered at once, in order */
-        set_state(c, CS_HEAD);
-        arm(c, CFG(c)->client_header_timeout);
+        conn_set_state(c, CS_HEAD);
         return NEXT;
     }
     /* Idle keep-alive: give the buffer back, one timer, wait. */
     srv_buf_put(c->x, c->rbuf);
     c->rbuf = NULL;
-    set_state(c, CS_IDLE);
+    conn_set_state(c, CS_IDLE);
     arm(c, CFG(c)->keepalive_timeout);
     loop_mod(c->x->loop, c->fd, LOOP_READ);
     return STOP;
@@ -701,8 +417,7 @@ static void on_readable(struct conn *c)
             conn_close(c, CAUSE_ERROR);
             return;
         }
-        set_state(c, CS_HEAD);
-        arm(c, CFG(c)->client_header_timeout);
+        conn_set_state(c, CS_HEAD);
     }
     if (c->state != CS_HEAD && c->state != CS_BODY)
         return;
@@ -760,43 +475,3 @@ static void on_timer(struct loop *l, struct timer *t)
     }
 }
 
-/* ---- the context ---- */
-
-void srv_ctx_init(struct srv_ctx *x, struct loop *l, const struct srv_config *cfg,
-                  srv_handler_fn handle, void *handler_data, struct srv_status *status,
-                  atomic_long *active_total)
-{
-    memset(x, 0, sizeof *x);
-    x->loop = l;
-    x->cfg = cfg;
-    x->handle = handle;
-    x->handler_data = handler_data;
-    x->status = status;
-    x->active_total = active_total;
-    srv_accept_init(x);
-}
-
-void srv_begin_stop(struct srv_ctx *x)
-{
-    x->stopping = true;
-    for (size_t fd = 0; fd < x->conns_cap; fd++)
-        if (x->conns[fd] && conn_is_idle(x->conns[fd]))
-            conn_close(x->conns[fd], CAUSE_SHUTDOWN);
-}
-
-void srv_ctx_free(struct srv_ctx *x)
-{
-    if (!x->loop)
-        return;
-    x->conn_gone = NULL;
-    x->stopping = true;
-    for (size_t fd = 0; fd < x->conns_cap; fd++)
-        if (x->conns[fd])
-            conn_close(x->conns[fd], CAUSE_SHUTDOWN);
-    while (x->nspare)
-        free(x->spare[--x->nspare]);
-    srv_unlisten(x);
-    free(x->conns);
-    x->conns = NULL;
-    x->conns_cap = 0;
-}

@@ -48,6 +48,7 @@ struct conn {
     bool body_owned;
     bool eof;                    /* the client's FIN was read */
     bool reclaimable;            /* on the x->oldest..newest list */
+    bool head_timer;             /* the timer is this head's deadline */
 };
 
 bool conn_accept(struct srv_ctx *x, int fd);
@@ -55,6 +56,23 @@ void conn_close(struct conn *c, enum close_cause cause);
 bool conn_is_idle(const struct conn *c);
 /* The oldest idle or head-reading connection of x, or NULL. */
 struct conn *conn_oldest_reclaimable(struct srv_ctx *x);
+
+/* ctx.c: states (with the status gauges and the reclaimable list), the fd
+ * table, memory given back after a burst. */
+void conn_set_state(struct conn *c, enum conn_state s);
+void conn_track(struct srv_ctx *x, struct conn *c);
+void conn_untrack(struct srv_ctx *x, struct conn *c);
+void srv_trim_after_burst(struct srv_ctx *x);
+
+/* reply.c: output. conn_flush returns 1 done, 0 would block, -1 error. */
+bool conn_closes_with_rst(const struct conn *c, enum close_cause cause);
+void conn_drop_output(struct conn *c);
+int conn_flush(struct conn *c);
+struct srv_reply conn_new_reply(struct conn *c);
+void conn_respond(struct conn *c, struct srv_reply *rep, int minor, bool head_only);
+/* An error the engine answers itself; it ends the connection. */
+void conn_respond_error(struct conn *c, int status, int minor);
+bool conn_take_obuf(struct conn *c);
 
 /* The engine's buffer pool (SRV_BUF bytes each). */
 char *srv_buf_get(struct srv_ctx *x);

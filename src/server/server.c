@@ -90,6 +90,7 @@ int srv_run(const struct srv_config *cfg, char *err, size_t errlen)
     for (int i = 0; i < n; i++)
         if (i < started || ws[i].loop || ws[i].wake_fd > 0)
             worker_free(&ws[i]);
+    srv_status_forget_all();
     free(ws);
     if (root_fd >= 0)
         close(root_fd);

@@ -1,6 +1,44 @@
 #include "server/status.h"
 
-struct srv_status srv_status;
+#define MAX_BLOCKS 256
+static struct srv_status *blocks[MAX_BLOCKS];
+static atomic_int nblocks;
+
+void srv_status_register(struct srv_status *s)
+{
+    int n = atomic_load_explicit(&nblocks, memory_order_relaxed);
+    if (n == MAX_BLOCKS)
+        return;
+    blocks[n] = s;
+    atomic_store_explicit(&nblocks, n + 1, memory_order_release); /* publishes blocks[n] */
+}
+
+void srv_status_forget_all(void) { atomic_store(&nblocks, 0); }
+
+struct totals {
+    unsigned long long accepted, handled, requests, closed[CAUSE_MAX];
+    long long active, reading, writing, waiting;
+};
+
+static struct totals sum(void)
+{
+    struct totals t = {0};
+    int n = atomic_load_explicit(&nblocks, memory_order_acquire);
+#define R(f) atomic_load_explicit(&blocks[i]->f, memory_order_relaxed)
+    for (int i = 0; i < n; i++) {
+        t.accepted += R(accepted);
+        t.handled += R(handled);
+        t.requests += R(requests);
+        t.active += R(active);
+        t.reading += R(reading);
+        t.writing += R(writing);
+        t.waiting += R(waiting);
+        for (int c = 0; c < CAUSE_MAX; c++)
+            t.closed[c] += R(closed[c]);
+    }
+#undef R
+    return t;
+}
 
 const char *close_cause_name(enum close_cause c)
 {
@@ -10,10 +48,11 @@ const char *close_cause_name(enum close_cause c)
     return c < CAUSE_MAX ? n[c] : "unknown";
 }
 
-#define LD(x) atomic_load_explicit(&srv_status.x, memory_order_relaxed)
+#define LD(x) (t.x)
 
 size_t srv_status_render(char *buf, size_t len, int json)
 {
+    struct totals t = sum();
     size_t off = 0;
 #define PUT(...)                                                                      \
     do {                                                                              \

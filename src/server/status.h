@@ -1,4 +1,4 @@
-/* Server counters, shared by all workers (relaxed atomics): nginx
+/* Server counters, one block per worker, summed by /status: nginx
  * stub_status's numbers plus connections closed per cause — the seeds of
  * TIME_WAIT and CLOSE_WAIT, counted in conn_close() and nowhere else. */
 #ifndef CLOSER_SERVER_STATUS_H
@@ -27,7 +27,22 @@ struct srv_status {
     atomic_ullong closed[CAUSE_MAX];
 };
 
-extern struct srv_status srv_status;
+/* Each loop owns one block and is its only writer: srv_add is a relaxed
+ * load and store (no locked instruction on the request path), and other
+ * threads read consistent values. */
+static inline void srv_add(atomic_ullong *c, unsigned long long d)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + d, memory_order_relaxed);
+}
+static inline void srv_gauge(atomic_llong *g, long long d)
+{
+    atomic_store_explicit(g, atomic_load_explicit(g, memory_order_relaxed) + d, memory_order_relaxed);
+}
+
+/* The blocks /status sums (closer serve's workers). Register before the
+ * block's loop runs; forget them all once every loop has stopped. */
+void srv_status_register(struct srv_status *s);
+void srv_status_forget_all(void);
 
 const char *close_cause_name(enum close_cause c);
 /* stub_status-like text, or JSON when json is set; returns bytes written

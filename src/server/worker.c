@@ -125,7 +125,8 @@ int worker_init(struct worker *w, int id, const struct srv_config *cfg, int root
         snprintf(err, errlen, "worker %d: cannot create the event loop: %s", id, strerror(errno));
         return -1;
     }
-    srv_ctx_init(&w->ctx, w->loop, cfg, srv_site_handle, &w->site, &srv_status, &srv_active_total);
+    srv_ctx_init(&w->ctx, w->loop, cfg, srv_site_handle, &w->site, &w->status, &srv_active_total);
+    srv_status_register(&w->status);
     w->ctx.conn_gone = conn_gone;
     w->ctx.owner = w;
     loop_add(w->loop, w->wake_fd, LOOP_READ, on_wake, w);

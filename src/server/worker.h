@@ -17,6 +17,7 @@ struct worker {
     struct loop *loop;
     struct srv_ctx ctx;
     struct srv_site site;
+    struct srv_status status; /* this worker's counters (summed by /status) */
     int wake_fd;             /* eventfd: graceful stop request */
     struct timer stop_deadline;
     pthread_t thread;

@@ -132,7 +132,8 @@ static int add_inode(const struct tcp_sock *t, const struct tcp_activity *act, v
 static bool ownerless(const struct snapshot *s, const struct tcp_sock *t)
 {
     const struct fd_ref *r;
-    return t->inode && t->state != TS_TIME_WAIT && !snapshot_owners(s, t->inode, &r);
+    return t->inode && t->state != TS_TIME_WAIT && t->state < 32 &&
+           !snapshot_owners(s, t->inode, &r);
 }
 
 int evidence__second_look(struct snapshot *s)
@@ -185,7 +186,7 @@ void evidence__read_models(struct snapshot *s, uint32_t states)
     for (size_t i = 0; i < s->nsocks; i++) {
         const struct tcp_sock *t = &s->socks[i];
         const struct fd_ref *r;
-        if (!(states & (1u << t->state)))
+        if (t->state >= 32 || !(states & (1u << t->state)))
             continue;
         size_t n = snapshot_owners(s, t->inode, &r);
         for (size_t k = 0; k < n; k++) {

@@ -35,11 +35,17 @@ static uint64_t hash_local(const struct tcp_sock *t)
     return hash_tuple(l, t->sport, r, t->dport);
 }
 
+/* A state byte from a mutated replay may be past the mask's width. */
+static bool in_states(uint32_t states, uint8_t state)
+{
+    return state < 32 && (states >> state & 1);
+}
+
 int peers_build(struct peer_index *ix, const struct snapshot *s, uint32_t states)
 {
     size_t n = 0;
     for (size_t i = 0; i < s->nsocks; i++)
-        n += (states >> s->socks[i].state) & 1;
+        n += in_states(states, s->socks[i].state);
     size_t cap = 16;
     while (cap < n * 2)
         cap <<= 1;
@@ -48,7 +54,7 @@ int peers_build(struct peer_index *ix, const struct snapshot *s, uint32_t states
     if (!ix->slots)
         return -1;
     for (size_t i = 0; i < s->nsocks; i++) {
-        if (!((states >> s->socks[i].state) & 1))
+        if (!in_states(states, s->socks[i].state))
             continue;
         size_t h = (size_t)hash_local(&s->socks[i]) & ix->mask;
         while (ix->slots[h])

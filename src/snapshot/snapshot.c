@@ -27,7 +27,7 @@ static int collect(const struct tcp_sock *t, const struct tcp_activity *act, voi
     if (rc)
         return rc;
     /* Sockets arrive in order, so the activity records stay sorted. */
-    if (act && (v->info_states & (1u << t->state))) {
+    if (act && t->state < 32 && (v->info_states & (1u << t->state))) {
         rc = vec_reserve((void **)&s->acts, &v->acts_cap, s->nacts + 1, sizeof *s->acts, 256);
         if (rc)
             return rc;

@@ -201,6 +201,95 @@ else
     echo "note: node missing: idle-timeout case skipped"
 fi
 
+# 8. A listener nobody accepts from (backlog 2) and 12 curl clients: once
+#    the accept queue is full the kernel drops their SYNs, so the clients
+#    wait in SYN_SENT (ss is the referee) — said as such, not as lost ACKs.
+netns_new NS
+bg LPID ip netns exec "$NS" /usr/bin/python3 -c "
+import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', 8090)); s.listen(2); time.sleep(30)"
+wait_listen "$NS" 8090
+for i in $(seq 12); do
+    bg CPID ip netns exec "$NS" curl -s --max-time 8 -o /dev/null http://127.0.0.1:8090/
+done
+wait_for 5 sh -c "[ \$(ip netns exec $NS ss -Htan state syn-sent '( dport = :8090 )' | wc -l) -ge 3 ]"
+ip netns exec "$NS" "$CLOSER" doctor --json --confirm 0 > "$tmp/listen.json"
+syn_sent=$(ip netns exec "$NS" ss -Htan state syn-sent '( dport = :8090 )' | wc -l)
+check_eq listen_full "$(f "$tmp/listen.json" listen-overflow "(f['port'], f['severity'], f['pid'] == $LPID)")" "(8090, 'critical', True)"
+got=$(f "$tmp/listen.json" listen-overflow "int(f['facts']['syn_sent_local_clients'])")
+# Clients move on between the two looks; both saw a pile.
+check listen_syn_sent_clients test "$got" -ge 3 -a "$syn_sent" -ge 3
+check_eq listen_says_syns_dropped "$(f "$tmp/listen.json" listen-overflow "('drops new SYNs' in f['why'], 'SYN_SENT' in f['why'], 'in this network namespace' in f['title'], 'since boot' in f['title'])")" "(True, True, True, False)"
+
+# 9. HAProxy with `option http-server-close` in front of the same backend:
+#    HAProxy ends each server connection with RST (SO_LINGER 0; TcpExt
+#    TCPAbortOnData is the referee), so it holds no TIME_WAIT and doctor
+#    must not invent port pressure; its own accepted side closes first.
+if command -v haproxy >/dev/null; then
+    netns_new NS
+    ip netns exec "$NS" sysctl -qw net.ipv4.ip_local_port_range="40000 40999" net.ipv4.tcp_tw_reuse=0
+    backend "$NS"
+    cat > "$tmp/haproxy.cfg" <<CFG
+global
+    maxconn 2000
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+    option http-server-close
+frontend fe
+    bind 127.0.0.1:8085
+    default_backend be
+backend be
+    server s1 127.0.0.1:9000
+CFG
+    bg HAP_PID ip netns exec "$NS" haproxy -f "$tmp/haproxy.cfg" -db
+    wait_listen "$NS" 8085
+    ip netns exec "$NS" nstat -n >/dev/null
+    ip netns exec "$NS" ab -q -n 1300 -c 4 http://127.0.0.1:8085/small > "$tmp/ab9.txt" 2>&1
+    rsts=$(ip netns exec "$NS" nstat -a TcpExtTCPAbortOnData | awk '/TCPAbortOnData/ {print $2}')
+    ip netns exec "$NS" "$CLOSER" doctor --json --confirm 0 > "$tmp/haproxy.json"
+    check haproxy_resets_server_side test "${rsts:-0}" -ge 1300
+    check_eq haproxy_no_upstream_tw "$(tw_on "$NS" "dport = :9000")" 0
+    check_eq haproxy_no_pressure "$(f "$tmp/haproxy.json" client-port-pressure "f['dest']")" none
+    check_eq haproxy_front_tw "$(fport "$tmp/haproxy.json" 8085 "f['count'] > 0")" True
+else
+    echo "note: haproxy missing: HAProxy case skipped"
+fi
+
+# 10. SYN_RECV with tcp_syncookies=1: a listener with backlog 150, 300
+#    clients whose final ACKs nft drops. The kernel keeps backlog+1 requests
+#    and answers the rest with cookies although tcp_max_syn_backlog is 4096;
+#    doctor must say the backlog bounds the pile and show the cookie counters.
+if command -v nft >/dev/null; then
+    netns_new NS
+    ip netns exec "$NS" sysctl -qw net.ipv4.tcp_syncookies=1 net.ipv4.tcp_max_syn_backlog=4096
+    bg SYNL ip netns exec "$NS" /usr/bin/python3 -c "
+import socket, time
+s = socket.socket(); s.bind(('127.0.0.1', 8091)); s.listen(150); time.sleep(30)"
+    wait_listen "$NS" 8091
+    printf 'table inet closer_t {\n chain in {\n  type filter hook input priority 0;\n  tcp dport 8091 tcp flags == ack drop\n }\n}\n' |
+        ip netns exec "$NS" nft -f -
+    bg SYNC ip netns exec "$NS" /usr/bin/python3 -c "
+import socket, time
+socks = []
+for i in range(300):
+    s = socket.socket(); s.setblocking(False); s.connect_ex(('127.0.0.1', 8091)); socks.append(s)
+time.sleep(20)"
+    wait_for 5 sh -c "[ \$(ip netns exec $NS nstat -a TcpExtSyncookiesSent | awk '/Syncookies/ {print \$2}') -ge 100 ]"
+    ip netns exec "$NS" "$CLOSER" doctor --json --confirm 0 > "$tmp/syn.json"
+    ss_syn=$(ip netns exec "$NS" ss -Htan state syn-recv | wc -l)
+    cookies=$(ip netns exec "$NS" nstat -a TcpExtSyncookiesSent | awk '/Syncookies/ {print $2}')
+    check syn_pile_bounded_by_backlog test "$ss_syn" -le 151 -a "$ss_syn" -ge 128
+    check_eq syn_pile_finding "$(f "$tmp/syn.json" syn-recv-pile "(f['port'], f['count'], f['pid'] == $SYNL)")" "(8091, $ss_syn, True)"
+    check_eq syn_cookies_shown "$(f "$tmp/syn.json" syn-recv-pile "int(f['facts']['SyncookiesSent'])")" "$cookies"
+    check_eq syn_advice_backlog "$(f "$tmp/syn.json" syn-recv-pile "('bounded by the listen backlog (150' in f['fix'], 'not by tcp_max_syn_backlog=4096' in f['fix'])")" "(True, True)"
+else
+    echo "note: nft missing: SYN_RECV case skipped"
+fi
+
 # Recorded dumps for the unit tests (tests/data/doctor), when asked.
 if [ -n "${RECORD_DIR:-}" ]; then
     mkdir -p "$RECORD_DIR"

@@ -26,6 +26,8 @@ usr/local/lib/systemd/system/closer-exporter.service
 usr/local/share/bash-completion/completions/closer
 usr/local/share/closer/closer-alerts.yml
 usr/local/share/closer/closer-grafana.json
+usr/local/share/doc/closer/README.md
+usr/local/share/doc/closer/CHANGELOG.md
 usr/local/share/man/man1/closer.1
 usr/local/share/zsh/site-functions/_closer"
 for c in $commands; do want="$want
@@ -50,8 +52,12 @@ for page in "$dest"/usr/local/share/man/man1/*.1; do
     fi
 done
 
-make -s -C "$ROOT" uninstall DESTDIR="$dest" PREFIX=/usr/local >/dev/null 2>&1
-check_eq uninstall_leaves_no_file "$(find "$dest" -type f | sed "s|$dest/||")" ""
+# No control byte slipped into a page (an echo that read "\f" in "\fB").
+check_eq man_sources_plain_text "$(cat "$dest"/usr/local/share/man/man1/*.1 | tr -d '\n\t' | LC_ALL=C grep -c '[[:cntrl:]]')" 0
+MANWIDTH=200 man -l "$dest/usr/local/share/man/man1/closer.1" 2>/dev/null | grep -A3 '^SEE ALSO' >"$tmp/seealso"
+missing=$(for c in $commands; do grep -q "closer-$c(1)" "$tmp/seealso" || echo "$c"; done | tr '\n' ' ')
+check_eq man_closer_see_also_every_command "$missing" ""
+
 
 # --- the man pages against the option parsers -----------------------------
 # Long options: the names in the `struct option` tables of src/cmd/CMD*.c;
@@ -71,11 +77,12 @@ man_flags() {
     sed -n '/^\.SH OPTIONS/,/^\.SH /p' "$1" | awk 'prev == ".TP" {print} {prev = $0}' |
         sed -e 's/\\f[BIR]//g' -e 's/\\-/-/g' | tr ' ' '\n' | sed 's/,$//' | grep '^-' | sed 's/=.*//' | sort -u
 }
-man=$ROOT/${BUILD:-build}/man
+# The pages and completions that make install shipped.
+man=$dest/usr/local/share/man/man1
 for c in $commands; do
     srcs=$(ls "$ROOT"/src/cmd/"$c".c "$ROOT"/src/cmd/"$c"_*.c 2>/dev/null)
     if [ -z "$srcs" ] || [ ! -f "$man/closer-$c.1" ]; then
-        fail "man_flags_$c" "no src/cmd/$c.c or no $man/closer-$c.1"
+        fail "man_flags_$c" "no src/cmd/$c.c or no closer-$c.1 installed"
         continue
     fi
     # shellcheck disable=SC2086
@@ -90,12 +97,12 @@ for c in $commands; do
         pass "man_flags_$c"
     fi
 done
-# The page is what the binary says today (build/man is rebuilt with it).
+# The page is what the binary says today (make install remade it with it).
 check_eq man_version_is_binary_version "$(sed -n 's/^\.TH [^ ]* 1 "[^"]*" "\(closer [^"]*\)".*/\1/p' "$man/closer.1")" \
     "$("$CLOSER" --version)"
 
 # --- completion -----------------------------------------------------------
-bashc=$ROOT/${BUILD:-build}/completion/closer zshc=$ROOT/${BUILD:-build}/completion/_closer
+bashc=$dest/usr/local/share/bash-completion/completions/closer zshc=$dest/usr/local/share/zsh/site-functions/_closer
 check completion_bash_syntax bash -n "$bashc"
 if command -v zsh >/dev/null; then check completion_zsh_syntax zsh -n "$zshc"; else fail completion_zsh_syntax "no zsh (scripts/deps.sh installs it)"; fi
 # complete WORD...: what bash completion offers for the last word.
@@ -135,6 +142,8 @@ check_eq complete_filter_keywords "$(complete_words "$CLOSER" states -p '' | tr 
 check_eq complete_state_list "$(complete_words "$CLOSER" states --state established,fin-wait | tr '\n' ' ')" \
     "established,fin-wait-1 established,fin-wait-2 "
 check_eq complete_color "$(complete_words "$CLOSER" doctor --color '' | tr '\n' ' ')" "always auto never "
+check_eq complete_flag_equals "$(complete_words "$CLOSER" doctor --color = | tr '\n' ' ')" "always auto never "
+check_eq complete_flag_equals_prefix "$(complete_words "$CLOSER" doctor --color = al | tr '\n' ' ')" "always "
 check_eq complete_lingering "$(complete_words "$CLOSER" serve --lingering-close '' | tr '\n' ' ')" "always off on "
 check_eq complete_lab_action "$(complete_words "$CLOSER" lab '' | tr '\n' ' ')" "list run "
 first=$("$CLOSER" lab list | awk 'NR == 1 {print $1}')
@@ -176,3 +185,7 @@ echo "# local change" >>"$v/Makefile"
 check_eq version_dirty "$(mver)" "9.8.7-1-g$(git -C "$v" rev-parse --short HEAD)-dirty"
 rm -rf "$v/.git"
 check_eq version_without_git "$(mver)" "$base"
+
+# --- uninstall ---------------------------------------------------------------
+make -s -C "$ROOT" uninstall DESTDIR="$dest" PREFIX=/usr/local >/dev/null 2>&1
+check_eq uninstall_leaves_no_file "$(find "$dest" -type f | sed "s|$dest/||")" ""

@@ -40,6 +40,7 @@ usr/share/bash-completion/completions/closer
 usr/share/closer/closer-alerts.yml
 usr/share/closer/closer-grafana.json
 usr/share/doc/closer/copyright
+usr/share/doc/closer/README.md
 usr/share/man/man1/closer.1.gz
 usr/share/zsh/vendor-completions/_closer"
 for c in $commands; do want="$want
@@ -53,6 +54,9 @@ check_eq deb_fortified "$(nm -D "$tmp/x/usr/bin/closer" | grep -c '_chk@' | awk 
 check_eq deb_pie_bindnow "$(readelf -d "$tmp/x/usr/bin/closer" | grep -c 'Flags: NOW PIE')" 1
 grep -q -- '-D_FORTIFY_SOURCE=2 .*-Wall -Wextra  -MMD' "$tmp/build.log" && ! grep -q -- ' -Werror ' "$tmp/build.log"
 check_eq deb_build_flags_no_werror $? 0
+# The pages name the docs where the package puts them.
+zcat "$tmp/x/usr/share/man/man1/closer.1.gz" | grep -q '/usr/share/doc/closer/README.md'
+check_eq deb_man_names_docdir $? 0
 check deb_unit_tests_ran grep -q '^--- unit/test_' "$tmp/build.log"
 
 # --- the systemd unit -----------------------------------------------------
@@ -87,3 +91,41 @@ check_eq caps_none_hides_owner "$(owner_as_nobody)" ""
 check_eq caps_dac_read_search_alone "$(owner_as_nobody +dac_read_search)" ""
 check_eq caps_sys_ptrace_alone "$(owner_as_nobody +sys_ptrace)" ""
 check_eq caps_both_show_owner "$(owner_as_nobody +dac_read_search,+sys_ptrace)" "$py"
+
+# The exporter itself under the unit's identity: as nobody with the unit's two
+# capabilities it names the owner of root's CLOSE_WAIT sockets (without them:
+# owner="none"), and every system call it makes while serving scrapes is one
+# the unit's SystemCallFilter allows (traced with strace).
+mkpile "$NS" cw-not-closed 8081 3
+caps=$(sed -n 's/^AmbientCapabilities=//p' "$unit" | tr 'A-Z' 'a-z' | sed 's/cap_/+/g; s/ /,/g')
+scrape_as_nobody() {  # PORT CAPS [strace-output]: /metrics of an exporter run as nobody
+    local port=$1 caps=$2 trace=${3:-} opts=() pre=() body pid
+    [ -n "$caps" ] && opts=(--inh-caps="$caps" --ambient-caps="$caps")
+    [ -n "$trace" ] && pre=(strace -f -qq -o "$trace")
+    ip netns exec "$NS" "${pre[@]}" setpriv --reuid=65534 --regid=65534 --clear-groups "${opts[@]}" \
+        "$tmp/closer-bin" exporter --listen "127.0.0.1:$port" --cache 0s >/dev/null 2>&1 &
+    local runner=$!
+    wait_listen "$NS" "$port"
+    ip netns exec "$NS" curl -s "http://127.0.0.1:$port/metrics" >/dev/null
+    body=$(ip netns exec "$NS" curl -s "http://127.0.0.1:$port/metrics")
+    pid=$(ip netns exec "$NS" ss -Htlnp "sport = :$port" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2)
+    [ -n "$pid" ] && kill -TERM "$pid"
+    wait "$runner" 2>/dev/null
+    printf '%s\n' "$body" | grep '^closer_close_wait_sockets{' | grep -v 'owner="other"'
+}
+check_eq exporter_unit_caps_name_owner "$(scrape_as_nobody 9556 "$caps" "$tmp/strace" | grep -c 'comm="mkpile",owner="process"} 3$')" 1
+check_eq exporter_no_caps_owner_hidden "$(scrape_as_nobody 9557 "" | grep -c 'owner="none"} 3$')" 1
+expand_group() {  # @GROUP or a syscall -> syscall names
+    case $1 in
+    @*) systemd-analyze syscall-filter "$1" | awk 'NR > 1 && !/^ *#/ { for (i = 1; i <= NF; i++) print $i }' |
+            while read -r x; do expand_group "$x"; done ;;
+    *) echo "$1" ;;
+    esac
+}
+allowed=$(for g in $(sed -n 's/^SystemCallFilter=\([^~]\)/\1/p' "$unit"); do expand_group "$g"; done | sort -u)
+denied=$(for g in $(sed -n 's/^SystemCallFilter=~//p' "$unit"); do expand_group "$g"; done | sort -u)
+# The exporter's calls: those after setpriv's execve of the binary.
+used=$(awk -v bin="$tmp/closer-bin" 'index($0, "execve(\"" bin "\"") {on = 1; next} on' "$tmp/strace" |
+    sed -E 's/^[0-9]+ +//; s/\(.*//' | grep -E '^[a-z_0-9]+$' | sort -u)
+check_eq exporter_syscalls_traced "$(echo "$used" | grep -cx 'epoll_wait\|accept4')" 2
+check_eq exporter_syscalls_allowed_by_unit "$(comm -23 <(echo "$used") <(comm -23 <(echo "$allowed") <(echo "$denied")) | tr '\n' ' ')" ""

@@ -127,8 +127,9 @@ check rst_verdict_names_neither grep -q "NEITHER side" "$tmp/p.txt"
 check no_nobody sh -c "! grep -q nobody '$tmp/p.txt'"
 check left_behind_line grep -q "^left behind: " "$tmp/p.txt"
 
-# 9. Hostile servers: precise errors (exit 2), unsolicited bytes, and a
-#    server answering in 1 s ended by the deadline.
+# 9. Hostile servers: precise errors (exit 2), unsolicited bytes, a server
+#    closing idle connections before the timeout it announces, and a server
+#    answering in 1 s ended by the deadline.
 hostile() { fresh; bg H ip netns exec "$NS" python3 "$(dirname "$0")/../lib/hostile_server.py" $PORT "$1"; wait_listen "$NS" $PORT; }
 perr() { in_ns "$NS" "$CLOSER" probe --deadline 10s --timeout 2s "$URL" 2>&1 >/dev/null; echo "rc=$?"; }
 hostile garbage
@@ -151,6 +152,10 @@ check_eq extra_bytes_flagged "$(q "d['unsolicited_bytes'] > 0, d['http11']['keep
 load -c 1 -n 5
 check_eq extra_bytes_not_an_answer "$(ql "d['requests'], d['status_2xx'], d['errors']['unsolicited_bytes'], d['errors']['bad_response']")" "5 5 5 0"
 closes_sum extra_closes_sum
+hostile early
+probe --max-requests 20
+check_eq early_close_flagged "$(q "d['keep_alive_hint_s'], d['idle']['before_advertised_timeout'], d['idle']['closed']")" "5 True 4"
+check early_close_1s within "$(q "d['idle']['median_s']")" 1 0.3
 hostile slow
 DEADLINE=4s probe
 check_eq slow_server_deadline "$(q "d['deadline_hit'], d['status']")" "True 200"

@@ -5,7 +5,9 @@ MODE: garbage  answers every request with bytes that are not HTTP
       fin      reads the request, closes without answering
       extra    a complete response and 5 more bytes in the same segment
       slow     keep-alive, each response 1 s after its request
-      silent   accepts, reads, never answers"""
+      silent   accepts, reads, never answers
+      early    keep-alive announcing Keep-Alive: timeout=5, but closes idle
+               connections after 1 s (as Apache under worker pressure)"""
 import socket
 import struct
 import sys
@@ -32,8 +34,13 @@ def serve(conn):
         if MODE == "rst":
             conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             return
+        if MODE == "early":
+            conn.settimeout(1)
         while True:
-            head, buf = read_head(conn, buf)
+            try:
+                head, buf = read_head(conn, buf)
+            except socket.timeout:
+                return
             if head is None:
                 return
             if MODE == "garbage":
@@ -45,6 +52,8 @@ def serve(conn):
             elif MODE == "slow":
                 time.sleep(1)
                 conn.sendall(OK)
+            elif MODE == "early":
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nKeep-Alive: timeout=5\r\n\r\nok\n")
             elif MODE == "silent":
                 time.sleep(3600)
 

@@ -5,10 +5,11 @@
 #include <sys/socket.h>
 
 #include "doctor/doctor.h"
+#include "kernel/proctask.h"
 #include "test.h"
 
 static struct snapshot snap;
-static struct tcp_sock socks[4096];
+static struct tcp_sock socks[12288];
 static struct fd_ref fds[64];
 static struct proc_info procs[4];
 static struct sock_activity acts[256];
@@ -150,9 +151,11 @@ TEST(close_wait_three_classes)
     /* 4 in the accept queue (no inode). */
     for (int i = 0; i < 4; i++)
         add(TS_CLOSE_WAIT, 8080, (uint16_t)(50000 + i))->rqueue = 10;
-    /* 3 owned by web, not polled; 5 owned by worker, polled. */
+    /* 3 owned by web, not polled, EOF unread; 5 owned by worker, polled. */
     for (int i = 0; i < 3; i++) {
-        add(TS_CLOSE_WAIT, 8080, (uint16_t)(51000 + i))->inode = (uint64_t)(200 + i);
+        struct tcp_sock *t = add(TS_CLOSE_WAIT, 8080, (uint16_t)(51000 + i));
+        t->inode = (uint64_t)(200 + i);
+        t->rqueue = 1;
         fds[snap.nfds++] = (struct fd_ref){.inode = (uint64_t)(200 + i), .pid = 10,
                                            .fd = 7 + i, .proc = 0};
     }
@@ -277,9 +280,17 @@ TEST(server_time_wait_listener_gone_is_reported)
     /* Port in the ephemeral range, listener gone: shared by many peers. */
     for (int i = 0; i < 40; i++)
         add(TS_TIME_WAIT, 40000, (uint16_t)(33000 + i))->expires_ms = 50000;
+    /* Port 9443, listener gone, macOS/Windows clients (ports above this
+     * host's range). */
+    for (int i = 0; i < 30; i++)
+        add(TS_TIME_WAIT, 9443, (uint16_t)(61000 + i))->expires_ms = 50000;
     /* A client's own TIME_WAIT (ephemeral local, server's port as peer). */
     for (int i = 0; i < 3; i++)
         add(TS_TIME_WAIT, (uint16_t)(45000 + i), 80)->expires_ms = 50000;
+    /* A client bound to port 5000 (not ephemeral) talking to 3 servers:
+     * neither a server nor a pile. */
+    for (int i = 0; i < 3; i++)
+        add(TS_TIME_WAIT, 5000, (uint16_t)(80 + i))->expires_ms = 50000;
     analyze();
     const struct finding *f = find("server-time-wait", 0);
     CHECK(f && f->port == 8080 && f->count == 2000);
@@ -288,10 +299,13 @@ TEST(server_time_wait_listener_gone_is_reported)
     CHECK(strstr(f->fix, "SO_REUSEADDR"));
     f = find("server-time-wait", 1);
     CHECK(f && f->port == 40000 && f->count == 40);
-    CHECK_EQ_INT(rep.tw_server, 2040);
-    CHECK_EQ_INT(rep.tw_server_gone, 2040);
+    f = find("server-time-wait", 2);
+    CHECK(f && f->port == 9443 && f->count == 30);
+    CHECK(!find("server-time-wait", 3));
+    CHECK_EQ_INT(rep.tw_server, 2070);
+    CHECK_EQ_INT(rep.tw_server_gone, 2070);
     CHECK_EQ_INT(rep.tw_client, 3);
-    CHECK_EQ_INT(rep.tw_other, 0);
+    CHECK_EQ_INT(rep.tw_other, 3);
 }
 
 TEST(server_time_wait_peak_rate_over_one_second)
@@ -313,7 +327,7 @@ TEST(server_time_wait_peak_rate_over_one_second)
     CHECK(strstr(f->title, "peak 2000 closes in 1 s"));
     /* No ESTABLISHED connection to learn from: undecided, and it says so. */
     CHECK_EQ_STR(f->cause, "undecided");
-    CHECK(strstr(f->why, "too little"));
+    CHECK(strstr(f->why, "no ESTABLISHED connection is left"));
 }
 
 TEST(client_port_pressure_names_nginx_and_its_fix)
@@ -359,6 +373,14 @@ TEST(client_port_pressure_names_nginx_and_its_fix)
     snprintf(procs[0].comm, sizeof procs[0].comm, "myapp");
     analyze();
     CHECK(strstr(find("client-port-pressure", 0)->fix, "connection pool"));
+    CHECK_EQ_STR(find("client-port-pressure", 0)->runtime, "generic");
+    /* The process model, when read, decides over the name: a Go binary. */
+    procs[0].model = (struct proc_model){.read = true, .runtime = RT_GO};
+    analyze();
+    f = find("client-port-pressure", 0);
+    CHECK(strstr(f->fix, "MaxIdleConnsPerHost"));
+    CHECK_EQ_STR(f->runtime, "go");
+    CHECK(fact(f, "owner_processes") == 2);
 }
 
 TEST(syn_advice_knows_syncookies_and_syn_sent_clients)
@@ -471,5 +493,33 @@ TEST(server_time_wait_cause_from_the_open_connections)
     analyze();
     f = find("server-time-wait", 0);
     CHECK_EQ_STR(f->cause, "undecided");
-    CHECK(strstr(f->why, "too little"));
+    CHECK(strstr(f->why, "2 ESTABLISHED connections on the port (2 with tcp_info) are too few"));
+}
+
+/* A big pile takes the histogram path: the same peak as counting by hand. */
+TEST(server_time_wait_peak_of_a_big_pile)
+{
+    reset();
+    add(TS_LISTEN, 80, 0);
+    uint32_t ages[10000];
+    int n = 0;
+    for (int i = 0; i < 6000; i++) /* a burst 20.0-20.6 s ago */
+        ages[n++] = 20000 + (uint32_t)(i % 600);
+    for (int i = 0; i < 4000; i++) /* one every 10 ms over 40 s */
+        ages[n++] = (uint32_t)i * 10;
+    for (int i = 0; i < n; i++)
+        add(TS_TIME_WAIT, 80, (uint16_t)(1024 + i))->expires_ms = 60000 - ages[i];
+    unsigned want = 0;
+    for (uint32_t lo = 0; lo <= 60000; lo++) {
+        unsigned in = 0;
+        for (int i = 0; i < n; i++)
+            in += ages[i] >= lo && ages[i] < lo + 1000;
+        if (in > want)
+            want = in;
+    }
+    analyze();
+    const struct finding *f = find("server-time-wait", 0);
+    CHECK(f && f->count == 10000);
+    CHECK_EQ_INT((unsigned)fact(f, "peak_closes_per_s_1s"), want);
+    CHECK(fact(f, "peak_age_s") >= 19.4 && fact(f, "peak_age_s") <= 20.0);
 }

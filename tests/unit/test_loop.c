@@ -1,6 +1,7 @@
 /* The event loop and its timing wheel, on real fds and the real clock. */
 #include <sys/socket.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "loop/loop.h"
@@ -24,7 +25,7 @@ TEST(wheel_expires_in_deadline_order)
     struct wheel w;
     wheel_init(&w, 1000);
     nfired = 0;
-    uint64_t at[] = {1005, 1001, 3000, 1001 + WHEEL_SLOTS}; /* same slot as 1001 */
+    uint64_t at[] = {1005, 1001, 3000, 2025}; /* 2025: 1001 + 1024 */
     for (int i = 0; i < 4; i++) {
         timer_init(&timers[i], on_timer);
         timers[i].expires_ms = at[i];
@@ -54,7 +55,7 @@ TEST(wheel_cancel_and_rearm)
     CHECK(!timer_armed(&timers[0]));
     wheel_remove(&w, &timers[0]); /* idempotent */
     CHECK(wheel_pop_expired(&w, 100) == NULL);
-    CHECK_EQ_INT(wheel_next_timeout(&w, 100), WHEEL_SLOTS);
+    CHECK_EQ_INT(wheel_next_timeout(&w, 100), WHEEL_MAX_SLEEP_MS);
 }
 
 /* Against a brute-force model: random arms, cancels and clock jumps (from
@@ -109,6 +110,102 @@ TEST(wheel_matches_brute_force)
     CHECK(fired_n > 1000);
 }
 
+/* The same model at every horizon: many timers from 1 ms to beyond the
+ * horizon, clock jumps from 1 ms to hours (a loop that slept long), so
+ * every level's moves, late moves and clamping are exercised. */
+TEST(wheel_matches_brute_force_at_every_horizon)
+{
+    enum { N = 1024 };
+    static struct timer ts[N];
+    static struct wheel w;
+    uint64_t now = 123456789, seed = 777;
+    wheel_init(&w, now);
+    for (int i = 0; i < N; i++)
+        timer_init(&ts[i], on_timer);
+    int bad_pop = 0, left_behind = 0, late_timeout = 0, fired_n = 0, clamped = 0;
+    static const uint64_t span[] = {2, 70, 5000, 300000, 20000000, 4000000000ull,
+                                    1ull << 45, UINT64_MAX / 2};
+    static const uint64_t jump[] = {1, 63, 4097, 262145, 40000000};
+    for (int step = 0; step < 60000; step++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        uint64_t r = seed >> 20;
+        struct timer *t = &ts[r % N];
+        switch ((r >> 10) % 8) {
+        case 0: case 1: case 2: case 3:
+            wheel_remove(&w, t);
+            t->expires_ms = now + (r >> 13) % span[(r >> 40) % 8];
+            if (t->expires_ms < now) /* wrapped: a deadline "in the past" */
+                t->expires_ms = now - 5;
+            wheel_insert(&w, t);
+            clamped += t->expires_ms > now + WHEEL_HORIZON_MS;
+            break;
+        case 4: wheel_remove(&w, t); break;
+        default: {
+            int timeout = wheel_next_timeout(&w, now);
+            uint64_t next = UINT64_MAX;
+            for (int i = 0; i < N; i++)
+                if (timer_armed(&ts[i]) && ts[i].expires_ms < next)
+                    next = ts[i].expires_ms;
+            if (next != UINT64_MAX && now + (uint64_t)timeout > (next > now ? next : now))
+                late_timeout++;
+            now += (r >> 14) % 4 ? (uint64_t)timeout : (r >> 16) % jump[(r >> 30) % 5];
+            struct timer *p;
+            while ((p = wheel_pop_expired(&w, now))) {
+                bad_pop += p->expires_ms > now || timer_armed(p);
+                fired_n++;
+            }
+            for (int i = 0; i < N; i++)
+                left_behind += timer_armed(&ts[i]) && ts[i].expires_ms <= now;
+        }
+        }
+    }
+    CHECK_EQ_INT(bad_pop, 0);
+    CHECK_EQ_INT(left_behind, 0);
+    CHECK_EQ_INT(late_timeout, 0);
+    CHECK_EQ_INT(clamped, 0);
+    CHECK(fired_n > 5000);
+}
+
+/* Bounded work per loop iteration, counted in timers moved between levels
+ * (no clock): 200k timers 60-75 s out, the loop sleeping as
+ * wheel_next_timeout says. Without pacing a 4 s slot (~55k timers) moved in
+ * one iteration. Each timer moves at most once per level. */
+TEST(wheel_moves_are_paced)
+{
+    enum { N = 200000 };
+    struct timer *ts = calloc(N, sizeof *ts);
+    static struct wheel w;
+    uint64_t now = 5000000, seed = 99;
+    wheel_init(&w, now);
+    for (int i = 0; i < N; i++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        timer_init(&ts[i], on_timer);
+        ts[i].expires_ms = now + 60000 + (seed >> 33) % 15000;
+        wheel_insert(&w, &ts[i]);
+    }
+    uint64_t worst_moves = 0, worst_pops = 0, iterations = 0, popped = 0;
+    while (popped < N && iterations < 10000000) {
+        now += (uint64_t)wheel_next_timeout(&w, now);
+        uint64_t m0 = w.moves, pops = 0;
+        while (wheel_pop_expired(&w, now))
+            pops++;
+        popped += pops;
+        iterations++;
+        if (w.moves - m0 > worst_moves)
+            worst_moves = w.moves - m0;
+        if (pops > worst_pops)
+            worst_pops = pops;
+    }
+    free(ts);
+    printf("  paced: %llu iterations, worst %llu moves and %llu pops in one, %llu moves in all\n",
+           (unsigned long long)iterations, (unsigned long long)worst_moves,
+           (unsigned long long)worst_pops, (unsigned long long)w.moves);
+    CHECK_EQ_INT(popped, N);
+    CHECK(worst_moves <= 4 * WHEEL_PACE); /* a share per level */
+    CHECK(w.moves <= 2ull * N); /* level 2 -> 1 -> 0 */
+    CHECK(worst_pops <= 200);   /* ~13 due per ms */
+}
+
 static struct loop *L;
 static int reads, stale_seen;
 
@@ -157,6 +254,30 @@ TEST(loop_delivers_io_and_timers)
     CHECK_EQ_INT(loop_del(L, sv[0]), -ENOENT);
     loop_free(L);
     (void)stale_seen;
+}
+
+/* Lazy re-arm: within the slack the deadline stays; beyond it (either
+ * way) it moves; an idle timer is always armed. */
+TEST(lazy_rearm_skips_small_moves)
+{
+    L = loop_new();
+    struct timer t;
+    timer_init(&t, stop_cb);
+    loop_timer_arm_lazy(L, &t, 1000, 300);
+    CHECK(timer_armed(&t));
+    uint64_t first = t.expires_ms;
+    CHECK_EQ_INT(first, loop_now_ms(L) + 1000);
+    loop_timer_arm_lazy(L, &t, 1300, 300);
+    CHECK_EQ_INT(t.expires_ms, first);
+    loop_timer_arm_lazy(L, &t, 700, 300);
+    CHECK_EQ_INT(t.expires_ms, first);
+    loop_timer_arm_lazy(L, &t, 1301, 300);
+    CHECK_EQ_INT(t.expires_ms, first + 301);
+    loop_timer_arm_lazy(L, &t, 10, 300);
+    CHECK_EQ_INT(t.expires_ms, loop_now_ms(L) + 10);
+    loop_timer_cancel(L, &t);
+    CHECK(!timer_armed(&t));
+    loop_free(L);
 }
 
 /* A callback that closes another fd whose event is in the same batch and

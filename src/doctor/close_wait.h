@@ -1,0 +1,68 @@
+/* CLOSE_WAIT classes (private to src/doctor/): the evidence gathered per
+ * group of sockets in rules_close_wait.c, and the words — why and fix per
+ * class and per runtime — in close_wait_advice.c. */
+#ifndef CLOSER_DOCTOR_CLOSE_WAIT_H
+#define CLOSER_DOCTOR_CLOSE_WAIT_H
+#include "doctor/doctor.h"
+
+enum cw_class {
+    CW_UNACCEPTED,     /* inode 0, in a listener's accept queue */
+    CW_NOT_POLLED,     /* event loop, fd in no epoll set, EOF unread */
+    CW_NOT_CLOSED,     /* EOF read (recv_q 0) or delivered to a registered fd; no close() */
+    CW_HIDDEN,         /* owned by a process closer cannot see */
+    CW_BLOCKED_THREAD, /* EOF unread, no event loop: a thread per connection, blocked */
+    CW_CLIENT_POOL,    /* outgoing, only the FIN unread: idle in a client's pool */
+    CW_NCLASSES
+};
+
+#define CW_MAX_PEERS 4
+
+struct cw_group {
+    enum cw_class cls;
+    pid_t pid;
+    int port;              /* local listening port, -1 for outgoing */
+    uint32_t proc;         /* index into snapshot procs when pid != 0 */
+    uint8_t family;        /* client pool: the server's address */
+    uint8_t peer_addr[16];
+    uint16_t peer_port;
+    uint8_t local_addr[16]; /* of the first socket */
+    unsigned long long n, recv_q;
+    unsigned long long fresh; /* --confirm: new since the first look (not persisted) */
+    int fds[FINDING_MAX_FDS];
+    size_t nfds;
+    /* tcp_info: age since the FIN (last_ack_recv) and the idle time before
+     * it (last_data_recv - last_ack_recv), min and max over the group. */
+    unsigned with_info;
+    uint32_t age_min_ms, age_max_ms, idle_min_ms, idle_max_ms;
+    unsigned long long segs_in;  /* data segments received, summed */
+    char peers[CW_MAX_PEERS][64];
+    size_t npeers;
+    /* The other end on this host: how many were found, and the first. */
+    unsigned peer_local;
+    const struct tcp_sock *peer_sock;
+    unsigned long long pool_estab; /* client pool: ESTABLISHED to the same server, same process */
+};
+
+const char *cw_class_id(enum cw_class c);
+/* Title, why and fix of f for group g (numbers and facts are set by the
+ * rule). */
+void cw_describe(struct finding *f, const struct cw_group *g, const struct snapshot *s);
+/* "20 threads: 18 in sleep (hrtimer_nanosleep), 1 in poll, 1 running". */
+void cw_threads_text(char *buf, size_t len, const struct proc_model *m);
+
+/* Title, why and fix per class (close_wait_text.c); age is the sentence
+ * about the FINs' age ("" without tcp_info), m the owner's model or NULL. */
+void cw_text_unaccepted(struct finding *f, const struct cw_group *g, const struct snapshot *s,
+                        const char *age);
+void cw_text_hidden(struct finding *f, const struct cw_group *g, const struct snapshot *s,
+                    const char *age);
+void cw_text_not_closed(struct finding *f, const struct cw_group *g, const struct proc_model *m,
+                        const char *age);
+void cw_text_not_polled(struct finding *f, const struct cw_group *g, const struct proc_model *m,
+                        const char *age);
+void cw_text_blocked(struct finding *f, const struct cw_group *g, const struct proc_model *m,
+                     const char *age);
+void cw_text_pool(struct finding *f, const struct cw_group *g, const struct proc_model *m,
+                  const char *age);
+
+#endif

@@ -1,0 +1,171 @@
+/* The words of the CLOSE_WAIT findings: the evidence in numbers, then why
+ * and fix for each class, in the terms of the runtime that owns the
+ * sockets (an asyncio server is fixed with writer.close(), a Node one with
+ * socket.end(), a thread per connection with a timeout on the call it is
+ * blocked in). */
+#include <stdio.h>
+#include <string.h>
+
+#include "doctor/close_wait.h"
+
+static const char *const cw_ids[CW_NCLASSES] = {
+    [CW_UNACCEPTED] = "close-wait-unaccepted",   [CW_NOT_POLLED] = "close-wait-not-polled",
+    [CW_NOT_CLOSED] = "close-wait-not-closed",   [CW_HIDDEN] = "close-wait-owner-hidden",
+    [CW_BLOCKED_THREAD] = "close-wait-blocked-thread",
+    [CW_CLIENT_POOL] = "close-wait-client-pool",
+};
+
+const char *cw_class_id(enum cw_class c)
+{
+    return cw_ids[c];
+}
+
+/* What a kernel wait channel means to the reader of a stack trace. */
+static const char *wait_meaning(const char *wchan)
+{
+    static const struct { const char *prefix, *meaning; } w[] = {
+        {"hrtimer_nanosleep", "sleep"},      {"wait_woken", "a socket read"},
+        {"sk_wait_data", "a socket read"},   {"futex", "a lock or queue (futex)"},
+        {"do_epoll_wait", "epoll_wait"},     {"ep_poll", "epoll_wait"},
+        {"poll_schedule", "poll/select"},    {"do_sys_poll", "poll"},
+        {"do_select", "select"},             {"core_sys_select", "select"},
+        {"inet_csk_accept", "accept"},       {"pipe_read", "a pipe read"},
+        {"do_wait", "waitpid"},              {"unix_stream", "a unix socket read"},
+        {"running", "running"},              {"?", "a hidden place (wchan unreadable)"},
+    };
+    for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
+        if (!strncmp(wchan, w[i].prefix, strlen(w[i].prefix)))
+            return w[i].meaning;
+    return NULL;
+}
+
+void cw_threads_text(char *buf, size_t len, const struct proc_model *m)
+{
+    size_t off = (size_t)snprintf(buf, len, "%u thread%s", m->nthreads,
+                                  m->nthreads == 1 ? "" : "s");
+    for (size_t i = 0; i < m->nwaits && off < len; i++) {
+        const char *meaning = wait_meaning(m->waits[i].wchan);
+        const char *wc = m->waits[i].wchan;
+        if (meaning && strcmp(meaning, wc))
+            off += (size_t)snprintf(buf + off, len - off, "%s %u in %s (%s)", i ? "," : ":",
+                                    m->waits[i].n, meaning, wc);
+        else
+            off += (size_t)snprintf(buf + off, len - off, "%s %u in %s", i ? "," : ":",
+                                    m->waits[i].n, wc);
+    }
+}
+
+static const char *runtime_label(const struct proc_model *m)
+{
+    if (!m)
+        return NULL;
+    if (m->runtime == RT_PYTHON && m->asyncio)
+        return "python-asyncio";
+    return runtime_name(m->runtime);
+}
+
+static void peers_text(struct finding *f, const struct cw_group *g)
+{
+    size_t off = 0, len = sizeof f->peers;
+    for (size_t i = 0; i < g->npeers && off < len; i++)
+        off += (size_t)snprintf(f->peers + off, len - off, "%s%s", i ? ", " : "", g->peers[i]);
+    if (g->cls == CW_CLIENT_POOL && off < len)
+        snprintf(f->peers + off, len - off, " (the server; %llu connection%s)", g->n,
+                 g->n == 1 ? "" : "s");
+    else if (g->n > g->npeers && off < len)
+        snprintf(f->peers + off, len - off, " (+%llu more)", g->n - g->npeers);
+}
+
+/* The other end when it is on this host: its state and who holds it. */
+static void far_end_text(struct finding *f, const struct cw_group *g, const struct snapshot *s)
+{
+    const struct tcp_sock *p = g->peer_sock;
+    if (!p)
+        return;
+    char a[64];
+    tcp_addr_format(a, p->family, p->src, p->sport);
+    const struct fd_ref *r;
+    size_t off = (size_t)snprintf(f->peer_on_host, sizeof f->peer_on_host,
+                                  "%u of %llu on this host, e.g. %s in %s", g->peer_local, g->n,
+                                  a, tcp_state_label(p->state));
+    size_t len = sizeof f->peer_on_host;
+    if (off >= len)
+        return;
+    if (snapshot_owners(s, p->inode, &r)) {
+        snprintf(f->peer_on_host + off, len - off, " held by pid %d (%s), which closed or "
+                 "shut down its side", (int)r->pid, s->procs[r->proc].comm);
+        return;
+    }
+    off += (size_t)snprintf(f->peer_on_host + off, len - off,
+                            ", orphaned: its process already called close()");
+    if (off >= len || !snapshot_is_listen_port(s, p->sport))
+        return;
+    for (size_t i = 0; i < s->nsocks; i++) {
+        const struct tcp_sock *l = &s->socks[i];
+        if (l->state == TS_LISTEN && l->sport == p->sport && snapshot_owners(s, l->inode, &r)) {
+            snprintf(f->peer_on_host + off, len - off, " (port %u is served by pid %d, %s)",
+                     p->sport, (int)r->pid, s->procs[r->proc].comm);
+            return;
+        }
+    }
+}
+
+static void numbers(struct finding *f, const struct cw_group *g, const struct snapshot *s,
+                    const struct proc_model *m)
+{
+    f->count = g->n;
+    f->port = g->port;
+    f->recv_q = g->recv_q;
+    finding_fact(f, "recv_q", (double)g->recv_q);
+    for (size_t i = 0; i < g->nfds; i++)
+        finding_add_fd(f, g->fds[i]);
+    if (g->with_info) {
+        /* last_ack_recv: the FIN (with its ACK) was the last segment in. */
+        finding_fact(f, "age_min_s", g->age_min_ms / 100 / 10.0);
+        finding_fact(f, "age_max_s", g->age_max_ms / 100 / 10.0);
+    }
+    if (s->confirm_s > 0)
+        finding_fact(f, "new_since_first_look", (double)g->fresh);
+    if (!g->pid)
+        return;
+    const struct proc_info *p = &s->procs[g->proc];
+    f->pid = g->pid;
+    snprintf(f->comm, sizeof f->comm, "%s", p->comm);
+    f->runtime = runtime_label(m);
+    finding_fact(f, "process_fds", p->nfds);
+    if (p->fd_limit)
+        finding_fact(f, "process_fd_limit", (double)p->fd_limit);
+    finding_fact(f, "process_epoll_instances", p->nepoll);
+    if (m)
+        finding_fact(f, "process_threads", m->nthreads);
+}
+
+static void age_text(char *buf, size_t len, const struct cw_group *g)
+{
+    if (!g->with_info)
+        buf[0] = 0;
+    else if (g->age_max_ms - g->age_min_ms < 1000)
+        snprintf(buf, len, " The FIN came %.1f s ago.", g->age_max_ms / 1000.0);
+    else
+        snprintf(buf, len, " The FINs came %.1f to %.1f s ago.", g->age_min_ms / 1000.0,
+                 g->age_max_ms / 1000.0);
+}
+
+void cw_describe(struct finding *f, const struct cw_group *g, const struct snapshot *s)
+{
+    const struct proc_model *m = g->pid ? snapshot_model(s, g->proc) : NULL;
+    numbers(f, g, s, m);
+    peers_text(f, g);
+    far_end_text(f, g, s);
+    char age[96];
+    age_text(age, sizeof age, g);
+    switch (g->cls) {
+    case CW_UNACCEPTED: cw_text_unaccepted(f, g, s, age); break;
+    case CW_HIDDEN: cw_text_hidden(f, g, s, age); break;
+    case CW_NOT_CLOSED: cw_text_not_closed(f, g, m, age); break;
+    case CW_NOT_POLLED: cw_text_not_polled(f, g, m, age); break;
+    case CW_BLOCKED_THREAD: cw_text_blocked(f, g, m, age); break;
+    case CW_CLIENT_POOL: cw_text_pool(f, g, m, age); break;
+    case CW_NCLASSES: break;
+    }
+}

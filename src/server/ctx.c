@@ -1,0 +1,190 @@
+/* The engine's context: the buffer pool, the fd table, connection states
+ * with their status gauges and the reclaimable list, memory given back
+ * after a burst, and the context's life. */
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/accept.h"
+#include "server/conn.h"
+
+/* ---- buffer pool ---- */
+
+char *srv_buf_get(struct srv_ctx *x)
+{
+    return x->nspare ? x->spare[--x->nspare] : malloc(SRV_BUF);
+}
+
+void srv_buf_put(struct srv_ctx *x, char *b)
+{
+    if (!b)
+        return;
+    if (x->nspare < SRV_SPARE_BUFS)
+        x->spare[x->nspare++] = b;
+    else
+        free(b);
+}
+
+/* ---- state, gauges, the reclaimable list ---- */
+
+/* The status gauges follow the state: reading (head/body), writing,
+ * waiting (idle, lingering, waiting for the client's FIN). */
+static atomic_llong *gauge_of(struct srv_status *st, enum conn_state s)
+{
+    switch (s) {
+    case CS_HEAD:
+    case CS_BODY: return &st->reading;
+    case CS_WRITE: return &st->writing;
+    case CS_LEAKED: return NULL;
+    default: return &st->waiting;
+    }
+}
+
+static void unlink_reclaimable(struct conn *c)
+{
+    struct srv_ctx *x = c->x;
+    if (!c->reclaimable)
+        return;
+    if (c->older)
+        c->older->newer = c->newer;
+    else
+        x->oldest = c->newer;
+    if (c->newer)
+        c->newer->older = c->older;
+    else
+        x->newest = c->older;
+    c->older = c->newer = NULL;
+    c->reclaimable = false;
+}
+
+void conn_set_state(struct conn *c, enum conn_state s)
+{
+    struct srv_status *st = c->x->status;
+    atomic_llong *from = gauge_of(st, c->state), *to = gauge_of(st, s);
+    if (from != to) {
+        if (from)
+            srv_gauge(from, -1);
+        if (to)
+            srv_gauge(to, 1);
+    }
+    c->state = s;
+    bool reclaimable = c->x->reclaim_at_cap && (s == CS_IDLE || s == CS_HEAD);
+    if (reclaimable && !c->reclaimable) { /* append: the list is oldest first */
+        struct srv_ctx *x = c->x;
+        c->older = x->newest;
+        c->newer = NULL;
+        if (x->newest)
+            x->newest->newer = c;
+        else
+            x->oldest = c;
+        x->newest = c;
+        c->reclaimable = true;
+    } else if (!reclaimable) {
+        unlink_reclaimable(c);
+    }
+}
+
+struct conn *conn_oldest_reclaimable(struct srv_ctx *x) { return x->oldest; }
+
+bool conn_is_idle(const struct conn *c) { return c->state == CS_IDLE; }
+
+
+/* ---- the fd table ---- */
+
+void conn_track(struct srv_ctx *x, struct conn *c)
+{
+    if ((size_t)c->fd >= x->conns_cap) {
+        size_t cap = x->conns_cap ? x->conns_cap : 256;
+        while (cap <= (size_t)c->fd)
+            cap *= 2;
+        struct conn **n = realloc(x->conns, cap * sizeof *n);
+        if (n) {
+            memset(n + x->conns_cap, 0, (cap - x->conns_cap) * sizeof *n);
+            x->conns = n;
+            x->conns_cap = cap;
+        }
+    }
+    if ((size_t)c->fd < x->conns_cap)
+        x->conns[c->fd] = c;
+    if (++x->active > x->peak)
+        x->peak = x->active;
+    atomic_fetch_add_explicit(x->active_total, 1, memory_order_relaxed);
+}
+
+/* After a burst has gone (under 1/16 of its peak left), give the memory
+ * back: the pool's spare buffers, the fd table's unused tail and the
+ * heap's free pages (malloc_trim also returns free pages in the middle of
+ * every arena, which free() alone never does). */
+void srv_trim_after_burst(struct srv_ctx *x)
+{
+    if (x->peak < 4096 || x->active > x->peak / 16)
+        return;
+    while (x->nspare)
+        free(x->spare[--x->nspare]);
+    size_t top = 0;
+    for (size_t fd = 0; fd < x->conns_cap; fd++)
+        if (x->conns[fd])
+            top = fd + 1;
+    size_t cap = 256;
+    while (cap < top)
+        cap *= 2;
+    if (cap < x->conns_cap) {
+        struct conn **n = realloc(x->conns, cap * sizeof *n);
+        if (n) {
+            x->conns = n;
+            x->conns_cap = cap;
+        }
+    }
+    malloc_trim(0);
+    x->peak = x->active;
+}
+
+void conn_untrack(struct srv_ctx *x, struct conn *c)
+{
+    if ((size_t)c->fd < x->conns_cap && x->conns[c->fd] == c)
+        x->conns[c->fd] = NULL;
+    x->active--;
+    atomic_fetch_sub_explicit(x->active_total, 1, memory_order_relaxed);
+}
+
+/* ---- the context ---- */
+
+void srv_ctx_init(struct srv_ctx *x, struct loop *l, const struct srv_config *cfg,
+                  srv_handler_fn handle, void *handler_data, struct srv_status *status,
+                  atomic_long *active_total)
+{
+    memset(x, 0, sizeof *x);
+    x->loop = l;
+    x->cfg = cfg;
+    x->handle = handle;
+    x->handler_data = handler_data;
+    x->status = status;
+    x->active_total = active_total;
+    srv_accept_init(x);
+}
+
+void srv_begin_stop(struct srv_ctx *x)
+{
+    x->stopping = true;
+    for (size_t fd = 0; fd < x->conns_cap; fd++)
+        if (x->conns[fd] && conn_is_idle(x->conns[fd]))
+            conn_close(x->conns[fd], CAUSE_SHUTDOWN);
+}
+
+void srv_ctx_free(struct srv_ctx *x)
+{
+    if (!x->loop)
+        return;
+    x->conn_gone = NULL;
+    x->stopping = true;
+    for (size_t fd = 0; fd < x->conns_cap; fd++)
+        if (x->conns[fd])
+            conn_close(x->conns[fd], CAUSE_SHUTDOWN);
+    while (x->nspare)
+        free(x->spare[--x->nspare]);
+    srv_unlisten(x);
+    free(x->conns);
+    x->conns = NULL;
+    x->conns_cap = 0;
+}
+
