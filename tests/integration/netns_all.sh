@@ -78,6 +78,13 @@ if [ -d /sys/fs/cgroup/pids ]; then
     echo "$PB" > "$CG/cgroup.procs" || fail setup_cgroup "cannot move nginx into $CG"
 fi
 
+# D: python3's ThreadingHTTPServer whose handler threads sleep: 3 CLOSE_WAIT
+# that only the process model (threads and what they wait on) explains.
+unshare_ns PD sh -c "exec /usr/bin/python3 $(cd "$(dirname "$0")/.." && pwd)/lib/closewait/threading_server.py 8002 >/dev/null 2>&1"
+wait_listen_pid "$PD" 8002 || fail setup_d "threading_server.py did not listen"
+for i in 1 2 3; do in_pid "$PD" curl -s -o /dev/null --max-time 1 http://127.0.0.1:8002/ & done
+wait_for 10 sh -c "test \$(nsenter -t $PD -n ss -Htan state close-wait | wc -l) -ge 3"
+
 # C: kept by a bind mount only: TIME_WAIT left by a server that is gone.
 touch "$tmp/nsC"
 unshare --net="$tmp/nsC" true || fail setup_c "unshare --net=FILE"
@@ -89,6 +96,7 @@ for i in $(seq 1 12); do nsenter --net="$tmp/nsC" curl -s -0 -o /dev/null http:/
 kill "$PC"; wait "$PC" 2>/dev/null
 
 IA=$(ns_inode /proc/$PA/ns/net); IB=$(ns_inode /proc/$PB/ns/net); IC=$(ns_inode "$tmp/nsC")
+ID=$(ns_inode /proc/$PD/ns/net)
 
 # doctor --all-netns --json: every namespace against ss.
 "$CLOSER" doctor --all-netns --json > "$tmp/d.json"; rc=$?
@@ -126,6 +134,7 @@ findings_of() { json_get "$tmp/d.json" "sorted(set(f['id'] for f in d['findings'
 check_eq findings_of_a "$(findings_of "$IA")" "['close-wait-not-closed']"
 check_eq findings_of_b "$(findings_of "$IB")" "['close-wait-unaccepted']"
 check_eq findings_of_c "$(findings_of "$IC")" "[]"
+check_eq findings_of_d "$(findings_of "$ID")" "['close-wait-blocked-thread']"
 rank_of() { closer_field "$tmp/d.json" "$1" 'n[0]["rank"]'; }
 check_eq sick_ranked_above_healthy "$([ "$(rank_of "$IA")" -lt "$(rank_of "$IC")" ] && [ "$(rank_of "$IB")" -lt "$(rank_of "$IC")" ] && echo yes)" yes
 check_eq every_finding_has_netns "$(json_get "$tmp/d.json" 'all("inode" in f["netns"] for f in d["findings"])')" True
@@ -138,6 +147,27 @@ check text_finding_tagged grep -q "^warning   close-wait-not-closed  \[netns $IA
 # -N forms: pid:PID, a path, a bind-mount file; counts are ss's.
 "$CLOSER" doctor -N "pid:$PA" --json > "$tmp/a.json"
 check_eq n_pid_form "$(json_get "$tmp/a.json" 'd["sockets"]')" "$(ss_total -t "$PA" -n)"
+# The same evidence either way: each namespace's findings under --all-netns
+# are what doctor -N finds there (ids, titles, why, numbers aside: tcp_info,
+# process models, second look and --confirm included).
+"$CLOSER" doctor -N "pid:$PB" --json > "$tmp/b.json"
+same_findings() {  # single.json inode
+    /usr/bin/python3 - "$1" "$tmp/d.json" "$2" <<'PY'
+import json, re, sys
+one = json.load(open(sys.argv[1])); every = json.load(open(sys.argv[2])); ino = int(sys.argv[3])
+# Numbers move between the two runs (ages, rates over 10 s): the words are the evidence.
+num = lambda t: re.sub(r"[0-9]+([.][0-9]+)?", "#", t)
+key = lambda f: (f["id"], f["severity"], num(f["title"]), num(f["why"]))
+a = sorted(key(f) for f in one["findings"])
+b = sorted(key(f) for f in every["findings"] if f["netns"]["inode"] == ino)
+print("same" if a == b else "differ:\n%s\n%s" % (a, b))
+PY
+}
+check_eq a_findings_as_doctor_n "$(same_findings "$tmp/a.json" "$IA")" same
+check_eq b_findings_as_doctor_n "$(same_findings "$tmp/b.json" "$IB")" same
+"$CLOSER" doctor -N "pid:$PD" --json > "$tmp/dd.json"
+check_eq d_findings_as_doctor_n "$(same_findings "$tmp/dd.json" "$ID")" same
+check d_why_names_the_wait grep -q 'hrtimer_nanosleep' "$tmp/d.json"
 "$CLOSER" states -N "/proc/$PB/ns/net" -H | wc -l > "$tmp/b.n"
 check_eq n_path_form "$(cat "$tmp/b.n")" "$(ss_total -t "$PB" -n)"
 check_eq n_bind_mount_form "$("$CLOSER" states -N "$tmp/nsC" -H --state time-wait | wc -l)" 12
