@@ -72,15 +72,15 @@ static uint32_t *count_shared(const struct snapshot *s)
     return shared;
 }
 
-static int cmp_u32(const void *a, const void *b)
+static int cmp_u16(const void *a, const void *b)
 {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    uint16_t x = *(const uint16_t *)a, y = *(const uint16_t *)b;
     return (x > y) - (x < y);
 }
 
 /* Most closes in any 1 s window, from the ages (ms) of one port's TIME_WAIT
  * sockets, sorted ascending. */
-static void peak_window(const uint32_t *ages, size_t n, struct tw_port *p)
+static void peak_window(const uint16_t *ages, size_t n, struct tw_port *p)
 {
     size_t lo = 0;
     for (size_t hi = 0; hi < n; hi++) {
@@ -95,7 +95,7 @@ static void peak_window(const uint32_t *ages, size_t n, struct tw_port *p)
 
 /* The same for a big pile without sorting it: a histogram of the ages by
  * millisecond (hist has TW_LEN_MS + 1 slots, left zeroed on return). */
-static void peak_window_hist(const uint32_t *ages, size_t n, uint32_t *hist, struct tw_port *p)
+static void peak_window_hist(const uint16_t *ages, size_t n, uint32_t *hist, struct tw_port *p)
 {
     for (size_t i = 0; i < n; i++)
         hist[ages[i] <= TW_LEN_MS ? ages[i] : TW_LEN_MS]++;
@@ -182,7 +182,7 @@ static int by_count(const void *a, const void *b, void *ctx)
 /* Ages of the server-side TIME_WAIT, grouped by port (counting sort), each
  * group sorted. */
 struct tw_ages {
-    uint32_t *ages;
+    uint16_t *ages;  /* ms, at most 60,000: 2 bytes a socket, 2 MB at 1M */
     uint32_t *start; /* 65537 offsets */
 };
 
@@ -227,7 +227,7 @@ static int collect_ages(const struct snapshot *s, const uint32_t *shared, struct
         const struct tcp_sock *t = &s->socks[i];
         if (t->state == TS_TIME_WAIT && ports[t->sport].n &&
             (tw_side(s, t, shared) == TW_SERVER || tw_side(s, t, shared) == TW_SERVER_GONE))
-            a->ages[fill[t->sport]++] = tw_age_ms(t);
+            a->ages[fill[t->sport]++] = (uint16_t)tw_age_ms(t);
     }
     free(fill);
     return 0;
@@ -245,9 +245,9 @@ static int report_ports(const struct snapshot *s, const struct doctor_opts *o,
         if (!ports[p].n)
             continue;
         order[nports++] = (uint16_t)p;
-        uint32_t *ages = a->ages + a->start[p];
+        uint16_t *ages = a->ages + a->start[p];
         if (ports[p].n < TW_HIST_MIN) {
-            qsort(ages, ports[p].n, sizeof *ages, cmp_u32);
+            qsort(ages, ports[p].n, sizeof *ages, cmp_u16);
             peak_window(ages, ports[p].n, &ports[p]);
         } else if (hist || (hist = calloc(TW_LEN_MS + 1, sizeof *hist))) {
             peak_window_hist(ages, ports[p].n, hist, &ports[p]);

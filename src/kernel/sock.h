@@ -25,7 +25,10 @@ struct tcp_sock {
     uint32_t rqueue;       /* LISTEN: accept queue length */
     uint32_t wqueue;       /* LISTEN: backlog */
     uint32_t uid;
-    uint64_t inode;        /* 0: in an accept queue, orphaned, or a minisocket */
+    /* 0: in an accept queue, orphaned, or a minisocket. 32 bits, as the
+     * kernel's socket inodes are (get_next_ino(), inet_diag's idiag_inode):
+     * 4 bytes less per socket is 4 MB at 1M TIME_WAIT. */
+    uint32_t inode;
     uint8_t src[16], dst[16];
 };
 
