@@ -30,8 +30,8 @@ ns_inode() { stat -L -c %i "$1"; }
 # ss_counts NSENTER-ARGS: "state count" lines, in closer's JSON state names
 # (-t PID -n, or --net=FILE).
 ss_counts() {
-    nsenter "$@" ss -Htan 2>/dev/null | awk '{s=tolower($1); if (s=="estab") s="established";
-        else if (s=="listen") s="listening"; n[s]++} END {for (k in n) print k, n[k]}' | sort
+    nsenter "$@" ss -Htan 2>/dev/null | awk '{s=$1; gsub("-", "_", s); sub("WAIT_", "WAIT", s); n[s]++}
+        END {for (k in n) print k, n[k]}' | sort
 }
 ss_total() { nsenter "$@" ss -Htan | wc -l; }
 
@@ -112,7 +112,7 @@ check_eq a_states_vs_ss "$(closer_counts "$tmp/d.json" "$IA")" "$(ss_counts -t "
 check_eq b_states_vs_ss "$(closer_counts "$tmp/d.json" "$IB")" "$(ss_counts -t "$PB" -n)"
 check_eq c_states_vs_ss "$(closer_counts "$tmp/d.json" "$IC")" "$(ss_counts --net="$tmp/nsC")"
 check_eq a_sockets_vs_ss "$(closer_field "$tmp/d.json" "$IA" 'n[0]["sockets"]')" "$(ss_total -t "$PA" -n)"
-check_eq c_time_wait_12 "$(closer_field "$tmp/d.json" "$IC" 'n[0]["states"]["time-wait"]')" 12
+check_eq c_time_wait_12 "$(closer_field "$tmp/d.json" "$IC" 'n[0]["states"]["TIME_WAIT"]')" 12
 check_eq a_owner_first_process "$(closer_field "$tmp/d.json" "$IA" 'n[0]["owner"]')" python3
 check_eq a_not_under_run_netns "$(closer_field "$tmp/d.json" "$IA" 'n[0]["name"]')" None
 check_eq c_no_process "$(closer_field "$tmp/d.json" "$IC" '(n[0]["pid"], n[0]["name"])')" "(None, 'nsC')"

@@ -121,7 +121,7 @@ fresh
 bg P ip netns exec "$NS" "$CLOSER" serve --listen 127.0.0.1:$PORT --return 200 ok --keepalive-timeout 1s --linger-zero 2>/dev/null
 wait_listen "$NS" $PORT
 probe
-check_eq idle_rst_recorded "$(q "[c['close'] for c in d['idle']['connections']], d['time_wait_on']['client_idle_too_long']")" "['rst', 'rst', 'rst', 'rst'] none"
+check_eq idle_rst_recorded "$(q "[c['close'] for c in d['idle']['connections']], d['time_wait_on']['client_idle_too_long']")" "['rst', 'rst', 'rst', 'rst'] None"
 in_ns "$NS" "$CLOSER" probe --deadline 15s "$URL" > "$tmp/p.txt"
 check rst_verdict_names_neither grep -q "NEITHER side" "$tmp/p.txt"
 check no_nobody sh -c "! grep -q nobody '$tmp/p.txt'"
