@@ -182,10 +182,13 @@ void load_print_json(FILE *out, const struct load_opts *o, const struct load_res
     json_uint(&j, "status_other", r->status_other);
     hist_json(&j, "latency", &r->latency);
     json_bool(&j, "latency_includes_connect", close_mode(r));
-    hist_json(&j, "connect_us", &r->connect);
+    hist_json(&j, "connect", &r->connect);
     json_uint(&j, "connections_opened", r->connections);
     json_uint(&j, "connecting_at_end", r->connecting_at_end);
-    json_double(&j, "requests_per_connection", r->connections ? (double)r->requests / r->connections : 0);
+    if (r->connections)
+        json_double(&j, "requests_per_connection", (double)r->requests / r->connections);
+    else
+        json_null(&j, "requests_per_connection");
     json_obj_begin(&j, "closed_first");
     for (int c = 0; c < LC_MAX; c++)
         json_uint(&j, load_closer_name(c), r->closed_first[c]);

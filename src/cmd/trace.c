@@ -76,6 +76,7 @@ static void print_json(struct view *v, const struct trace_rec *r)
     struct json j;
     json_init(&j, v->out, false);
     json_obj_begin(&j, NULL);
+    json_str(&j, "schema", "closer.trace/1"); /* schemas/closer.trace.schema.json */
     json_str(&j, "type", "close");
     trace_fmt_time(v->s, r->t_end, buf, sizeof buf, true);
     json_str(&j, "time", buf);

@@ -57,10 +57,10 @@ void doctor_print_json(FILE *out, const struct snapshot *s, const struct doctor_
     struct json j;
     json_init(&j, out, false);
     json_obj_begin(&j, NULL);
+    json_str(&j, "schema", DOCTOR_JSON_SCHEMA);
     json_str(&j, "netns", v->netns);
     json_str(&j, "source", s->source == SNAP_NETLINK ? "netlink" : "proc");
-    if (s->source_note[0])
-        json_str(&j, "source_note", s->source_note);
+    json_str(&j, "source_note", s->source_note[0] ? s->source_note : NULL);
     json_double(&j, "taken_at", s->taken_at);
     json_uint(&j, "sockets", s->nsocks);
     json_obj_begin(&j, "states");

@@ -341,6 +341,7 @@ void summary_print_json(struct summary *s, const struct summary_meta *m, FILE *o
     struct json j;
     json_init(&j, out, false);
     json_obj_begin(&j, NULL);
+    json_str(&j, "schema", "closer.trace/1"); /* schemas/closer.trace.schema.json */
     json_str(&j, "type", "summary");
     json_double(&j, "seconds", m->seconds);
     json_str(&j, "scope", m->scope);
