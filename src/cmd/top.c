@@ -62,8 +62,10 @@ static void usage(void)
            "Without a terminal (or with --batch) prints one line per interval.\n\n"
            "  -b, --batch            one line per interval, no screen control\n"
            "  -n, --iterations N     stop after N intervals (default: until stopped)\n"
-           "  -d, --delay DURATION   interval (default 1s)\n"
-           "  -p, --port PORT        only this port in the tables\n"
+           "  -d, --duration DUR     stop after DUR (DUR / interval intervals, at least 1)\n"
+           "  -i, --interval DUR     time between screens (default 1s; --delay is an alias)\n"
+           "      --port PORT        only this port in the tables (-p is --processes in\n"
+           "                         states, as in ss: one meaning per short flag)\n"
            "  -N, --netns NS         watch namespace NS: NAME (/run/netns/NAME), a path\n"
            "                         (/proc/PID/ns/net), or pid:PID\n"
            "      --all-netns        every network namespace: one row each (inode, owner,\n"
@@ -348,25 +350,31 @@ int cmd_top(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"batch", no_argument, 0, 'b'}, {"iterations", required_argument, 0, 'n'},
-        {"delay", required_argument, 0, 'd'}, {"port", required_argument, 0, 'p'},
+        {"delay", required_argument, 0, 'i'}, {"interval", required_argument, 0, 'i'},
+        {"duration", required_argument, 0, 'd'}, {"port", required_argument, 0, 'p'},
         {"netns", required_argument, 0, 'N'}, {"no-owners", no_argument, 0, 'o'},
         {"help", no_argument, 0, 'h'}, {"all-netns", no_argument, 0, 'A'},
         {"netns-filter", required_argument, 0, 'F'}, {0, 0, 0, 0}};
     struct top_run r = {.so = {.owners = true}, .interval_ms = 1000,
                         .view = {.sort_state = TS_TIME_WAIT}};
     int batch = 0, c;
+    uint64_t duration_ms = 0;
     const char *netns = NULL;
     cli_begin();
-    while ((c = getopt_long(argc, argv, ":bn:d:p:N:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":bn:d:i:N:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'b': batch = 1; break;
         case 'n':
             if (parse_u64(optarg, 1, UINT32_MAX, &r.iterations) < 0)
                 return cli_bad_value("top", "--iterations", optarg, "a count >= 1");
             break;
-        case 'd':
+        case 'i':
             if (parse_duration_ms(optarg, &r.interval_ms) < 0 || r.interval_ms < 100)
-                return cli_bad_value("top", "--delay", optarg, "a duration >= 100ms, e.g. 1s");
+                return cli_bad_value("top", "--interval", optarg, "a duration >= 100ms, e.g. 1s");
+            break;
+        case 'd':
+            if (parse_duration_ms(optarg, &duration_ms) < 0 || duration_ms == 0)
+                return cli_bad_value("top", "--duration", optarg, "a duration, e.g. 30s or 2m30s");
             break;
         case 'p':
             if (parse_port(optarg, &r.view.port) < 0)
@@ -401,6 +409,8 @@ int cmd_top(int argc, char **argv)
         fprintf(stderr, "closer top: %s\n", err);
         return EXIT_USAGE;
     }
+    if (duration_ms && !r.iterations) /* -n wins when both are given */
+        r.iterations = duration_ms / r.interval_ms ? duration_ms / r.interval_ms : 1;
     r.view.interval_s = r.interval_ms / 1e3;
     r.view.netns = netns;
     struct sigaction sa = {.sa_handler = on_stop};

@@ -35,7 +35,7 @@ static void usage(void)
            "  -s, --summary DUR    no live lines: trace DUR, then print the summary per\n"
            "                       port and per process\n"
            "      --json           JSON lines: one per connection, a summary line last\n"
-           "  -p, --port PORT      only connections with this local or peer port\n"
+           "      --port PORT      only connections with this local or peer port\n"
            "      --pid PID        only connections this process closed or opened\n"
            "  -N, --netns NAME     only this network namespace (/run/netns/NAME, a path,\n"
            "                       or pid:PID); default: the namespace closer runs in\n"
@@ -205,7 +205,7 @@ int cmd_trace(int argc, char **argv)
     bool json = false, stream = true, header = true;
     int c;
     cli_begin();
-    while ((c = getopt_long(argc, argv, ":d:s:p:N:Hh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":d:s:N:Hh", longopts, NULL)) != -1) {
         switch (c) {
         case 'd':
         case 's':

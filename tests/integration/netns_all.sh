@@ -173,7 +173,7 @@ check_eq top_b_close_wait "$(awk -v i="$IB" '$1==i {print $7}' "$tmp/t.txt")" 4
 # narrows to one namespace and shows its own tables.
 if command -v tmux >/dev/null; then
     SESSION="closer-nstop-$$"
-    tmux new-session -d -s "$SESSION" -x 160 -y 60 "$CLOSER top --all-netns -d 300ms; echo EXITED; sleep 30"
+    tmux new-session -d -s "$SESSION" -x 160 -y 60 "$CLOSER top --all-netns -i 300ms; echo EXITED; sleep 30"
     scr() { tmux capture-pane -p -t "$SESSION"; }
     wait_for 10 sh -c "tmux capture-pane -p -t $SESSION | grep -q '^$IA '" || fail top_screen_drawn "no row for $IA"
     scr > "$tmp/ts1"

@@ -16,7 +16,7 @@ mkpile "$NS" client-tw 8083 7
 TW=$(ip netns exec "$NS" ss -Htan state time-wait | wc -l)
 
 # Batch: a header and exactly N lines; the counts are ss's.
-ip netns exec "$NS" "$CLOSER" top --batch -n 3 -d 200ms > "$tmp/batch"
+ip netns exec "$NS" "$CLOSER" top --batch -n 3 -i 200ms > "$tmp/batch"
 check_eq batch_lines "$(wc -l < "$tmp/batch")" 4
 check_eq batch_header "$(head -1 "$tmp/batch" | awk '{print $1, $4, $5}')" "time time_wait close_wait"
 check_eq batch_time_wait "$(awk 'NR==2{print $4}' "$tmp/batch")" "$TW"
@@ -25,10 +25,16 @@ check_eq batch_first_delta_zero "$(awk 'NR==2{print $10}' "$tmp/batch")" "+0.0"
 # Without a TTY (a pipe) it is batch mode too.
 check_eq pipe_is_batch "$(ip netns exec "$NS" "$CLOSER" top -n 1 | wc -l)" 2
 "$CLOSER" top --delay 5ms >/dev/null 2>&1; check_eq bad_delay_exit_2 $? 2
+# One meaning per short flag (issue 15): -d is --duration (stop after DUR),
+# -i the interval (--delay kept as its long alias), -p is not the port.
+check_eq duration_stops "$(ip netns exec "$NS" "$CLOSER" top --batch -i 200ms -d 600ms | wc -l)" 4
+check_eq delay_alias "$(ip netns exec "$NS" "$CLOSER" top --batch -n 2 --delay 200ms | wc -l)" 3
+"$CLOSER" top --batch -n 1 -p 8080 >/dev/null 2>&1; check_eq short_p_not_port_exit_2 $? 2
+check_eq port_long_form "$(ip netns exec "$NS" "$CLOSER" top --batch -n 1 --port 8080 | wc -l)" 2
 "$CLOSER" top --help | grep -q -- '--batch'; check_eq help_exit_0 $? 0
 
 # The live screen.
-tmux new-session -d -s "$SESSION" -x 120 -y 50 "ip netns exec $NS $CLOSER top -d 300ms; echo EXITED; sleep 30"
+tmux new-session -d -s "$SESSION" -x 120 -y 50 "ip netns exec $NS $CLOSER top -i 300ms; echo EXITED; sleep 30"
 screen() { tmux capture-pane -p -t "$SESSION"; }
 wait_for 10 bash -c "tmux capture-pane -p -t '$SESSION' | grep -q '^TIME_WAIT'" || fail screen_drawn "no state table"
 screen > "$tmp/s1"
