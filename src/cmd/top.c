@@ -33,6 +33,7 @@ struct top_run {
     size_t ntyped;
     int typing;          /* 1: a port, 2: a namespace filter */
     bool all_netns;
+    bool json;           /* --batch --json: one closer.top/1 object per interval */
     char filter[64];     /* --all-netns: namespaces whose label contains this */
 };
 
@@ -61,6 +62,7 @@ static void usage(void)
            "p then digits and Enter filter by port; a all ports; q quit.\n"
            "Without a terminal (or with --batch) prints one line per interval.\n\n"
            "  -b, --batch            one line per interval, no screen control\n"
+           "      --json             batch mode, one JSON object per interval (closer.top/1)\n"
            "  -n, --iterations N     stop after N intervals (default: until stopped)\n"
            "  -d, --duration DUR     stop after DUR (DUR / interval intervals, at least 1)\n"
            "  -i, --interval DUR     time between screens (default 1s; --delay is an alias)\n"
@@ -199,13 +201,18 @@ static int run_batch(struct top_run *r)
         return run_batch_all(r);
     uint32_t prev[TS_MAX];
     int have_prev = 0;
-    top_batch_header(stdout);
+    if (!r->json)
+        top_batch_header(stdout);
     for (uint64_t i = 0; !stopping && (!r->iterations || i < r->iterations); i++) {
         if (i) usleep((useconds_t)(r->interval_ms * 1000));
         struct snapshot s;
         struct agg a;
         if (take(r, &s, &a)) return EXIT_USAGE;
-        top_batch_line(stdout, &a, have_prev ? prev : NULL, r->interval_ms / 1e3, s.taken_at);
+        if (r->json)
+            top_batch_json(stdout, &a, have_prev ? prev : NULL, r->interval_ms / 1e3, s.taken_at,
+                           r->view.netns);
+        else
+            top_batch_line(stdout, &a, have_prev ? prev : NULL, r->interval_ms / 1e3, s.taken_at);
         memcpy(prev, a.states, sizeof prev);
         have_prev = 1;
         agg_free(&a);
@@ -354,7 +361,8 @@ int cmd_top(int argc, char **argv)
         {"duration", required_argument, 0, 'd'}, {"port", required_argument, 0, 'p'},
         {"netns", required_argument, 0, 'N'}, {"no-owners", no_argument, 0, 'o'},
         {"help", no_argument, 0, 'h'}, {"all-netns", no_argument, 0, 'A'},
-        {"netns-filter", required_argument, 0, 'F'}, {0, 0, 0, 0}};
+        {"netns-filter", required_argument, 0, 'F'}, {"json", no_argument, 0, 'j'},
+        {0, 0, 0, 0}};
     struct top_run r = {.so = {.owners = true}, .interval_ms = 1000,
                         .view = {.sort_state = TS_TIME_WAIT}};
     int batch = 0, c;
@@ -364,6 +372,7 @@ int cmd_top(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":bn:d:i:N:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'b': batch = 1; break;
+        case 'j': r.json = true; break;
         case 'n':
             if (parse_u64(optarg, 1, UINT32_MAX, &r.iterations) < 0)
                 return cli_bad_value("top", "--iterations", optarg, "a count >= 1");
@@ -400,6 +409,11 @@ int cmd_top(int argc, char **argv)
         fprintf(stderr, "closer top: --all-netns does not go with -N/--netns\n");
         return EXIT_USAGE;
     }
+    if (r.json && r.all_netns) {
+        fprintf(stderr, "closer top: --json does not go with --all-netns yet (use doctor "
+                        "--all-netns --json or states --all-netns --json)\n");
+        return EXIT_USAGE;
+    }
     if (r.filter[0] && !r.all_netns) {
         fprintf(stderr, "closer top: --netns-filter needs --all-netns\n");
         return EXIT_USAGE;
@@ -416,6 +430,8 @@ int cmd_top(int argc, char **argv)
     struct sigaction sa = {.sa_handler = on_stop};
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    if (r.json)
+        batch = 1; /* JSON is for programs: never the screen */
     if (batch || !isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO)) return run_batch(&r);
     return run_screen(&r);
 }

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/json.h"
+
 static const int shown_states[] = {TS_ESTABLISHED, TS_SYN_SENT, TS_SYN_RECV, TS_FIN_WAIT1,
                                    TS_FIN_WAIT2, TS_TIME_WAIT, TS_CLOSE_WAIT, TS_LAST_ACK,
                                    TS_CLOSING, TS_LISTEN};
@@ -147,5 +149,37 @@ void top_batch_line(FILE *out, const struct agg *a, const uint32_t *prev, double
             a->states[TS_CLOSE_WAIT], a->states[TS_FIN_WAIT2], a->states[TS_LAST_ACK],
             a->states[TS_LISTEN], (unsigned long long)acceptq, rate(prev, a, TS_TIME_WAIT, dt),
             rate(prev, a, TS_CLOSE_WAIT, dt));
+    fflush(out);
+}
+
+/* top --batch --json: one closer.top/1 object per interval. Per-second
+ * changes are null on the first line (nothing to compare with). */
+void top_batch_json(FILE *out, const struct agg *a, const uint32_t *prev, double dt, double now,
+                    const char *netns)
+{
+    uint64_t acceptq = 0;
+    for (size_t i = 0; i < a->nlistens; i++) acceptq += a->listens[i].queue;
+    struct json j;
+    json_init(&j, out, false);
+    json_obj_begin(&j, NULL);
+    json_str(&j, "schema", TOP_JSON_SCHEMA);
+    json_double(&j, "taken_at", now);
+    json_double(&j, "interval_s", dt);
+    json_str(&j, "netns", netns);
+    json_obj_begin(&j, "states");
+    for (int st = 1; st < TS_MAX; st++)
+        if (st != TS_NEW_SYN_RECV)
+            json_uint(&j, tcp_state_name(st), a->states[st]);
+    json_obj_end(&j);
+    json_uint(&j, "accept_queue", acceptq);
+    if (prev) {
+        json_double(&j, "time_wait_change_per_s", rate(prev, a, TS_TIME_WAIT, dt));
+        json_double(&j, "close_wait_change_per_s", rate(prev, a, TS_CLOSE_WAIT, dt));
+    } else {
+        json_null(&j, "time_wait_change_per_s");
+        json_null(&j, "close_wait_change_per_s");
+    }
+    json_obj_end(&j);
+    json_finish(&j);
     fflush(out);
 }

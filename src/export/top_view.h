@@ -24,6 +24,10 @@ struct top_view {
 void top_draw(FILE *out, struct agg *a, const uint32_t *prev_states, const struct snapshot *s,
               const struct top_view *v);
 void top_batch_header(FILE *out);
+/* JSON contract: schemas/closer.top.schema.json. */
+#define TOP_JSON_SCHEMA "closer.top/1"
+void top_batch_json(FILE *out, const struct agg *a, const uint32_t *prev_states, double interval_s,
+                    double now, const char *netns);
 void top_batch_line(FILE *out, const struct agg *a, const uint32_t *prev_states, double interval_s,
                     double now);
 

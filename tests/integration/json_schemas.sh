@@ -71,6 +71,13 @@ if in_ns "$NS" "$CLOSER" trace --json -d 1s -H > "$tmp/trace.jsonl" 2>"$tmp/trac
     else echo "SKIP trace: $(head -c 200 "$tmp/trace.err")"; fi
 fi
 
+# top --batch --json: one object per interval, the counts are ss's.
+in_ns "$NS" "$CLOSER" top --batch --json -n 2 -i 200ms > "$tmp/top.jsonl"
+valid top_lines "$tmp/top.jsonl" --lines
+check_eq top_two_objects "$(wc -l < "$tmp/top.jsonl")" 2
+check_eq top_close_wait_vs_ss "$(head -1 "$tmp/top.jsonl" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["states"]["CLOSE_WAIT"])')" "$(in_ns "$NS" ss -Htan state close-wait | wc -l)"
+check_eq top_first_change_null "$(head -1 "$tmp/top.jsonl" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["time_wait_change_per_s"])')" None
+
 # Every JSON names its schema first.
 for f in load probe states doctor lab; do
     check_eq ${f}_schema_first "$(head -c 10 "$tmp/$f.json")" '{"schema":'
