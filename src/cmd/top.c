@@ -59,10 +59,13 @@ static void usage(void)
            "top listening ports by TIME_WAIT / CLOSE_WAIT, top destinations by\n"
            "TIME_WAIT against the ephemeral range, top processes by CLOSE_WAIT,\n"
            "listen queues. Keys: t, c, e sort by TIME_WAIT, CLOSE_WAIT, ESTAB;\n"
-           "p then digits and Enter filter by port; a all ports; q quit.\n"
+           "p then digits and Enter filter by port; a all ports; ? help; q quit.\n"
+           "A screen of 140 columns or more shows the tables in two columns.\n"
            "Without a terminal (or with --batch) prints one line per interval.\n\n"
            "  -b, --batch            one line per interval, no screen control\n"
            "      --json             batch mode, one JSON object per interval (closer.top/1)\n"
+           "      --color WHEN       auto (default: on a terminal, unless NO_COLOR is set),\n"
+           "                         always or never\n"
            "  -n, --iterations N     stop after N intervals (default: until stopped)\n"
            "  -d, --duration DUR     stop after DUR (DUR / interval intervals, at least 1)\n"
            "  -i, --interval DUR     time between screens (default 1s)\n"
@@ -261,8 +264,13 @@ static int on_key(struct top_run *r, char k)
         r->typed[r->ntyped] = 0;
         return 0;
     }
+    if (r->view.help && k != 'q' && k != 'Q') { /* any key closes the help */
+        r->view.help = false;
+        return 0;
+    }
     switch (k) {
     case 'q': case 'Q': return 1;
+    case '?': case 'h': r->view.help = true; break;
     case 't': r->view.sort_state = TS_TIME_WAIT; break;
     case 'c': r->view.sort_state = TS_CLOSE_WAIT; break;
     case 'e': r->view.sort_state = TS_ESTABLISHED; break;
@@ -363,17 +371,24 @@ int cmd_top(int argc, char **argv)
         {"netns", required_argument, 0, 'N'}, {"no-owners", no_argument, 0, 'o'},
         {"help", no_argument, 0, 'h'}, {"all-netns", no_argument, 0, 'A'},
         {"netns-filter", required_argument, 0, 'F'}, {"json", no_argument, 0, 'j'},
+        {"color", required_argument, 0, 'C'},
         {0, 0, 0, 0}};
     struct top_run r = {.so = {.owners = true}, .interval_ms = 1000,
                         .view = {.sort_state = TS_TIME_WAIT}};
     int batch = 0, c;
     uint64_t duration_ms = 0;
+    const char *color = "auto";
     const char *netns = NULL;
     cli_begin();
     while ((c = getopt_long(argc, argv, ":bn:d:i:N:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'b': batch = 1; break;
         case 'j': r.json = true; break;
+        case 'C':
+            if (strcmp(optarg, "auto") && strcmp(optarg, "always") && strcmp(optarg, "never"))
+                return cli_bad_value("top", "--color", optarg, "auto, always or never");
+            color = optarg;
+            break;
         case 'n':
             if (parse_u64(optarg, 1, UINT32_MAX, &r.iterations) < 0)
                 return cli_bad_value("top", "--iterations", optarg, "a count >= 1");
@@ -433,6 +448,11 @@ int cmd_top(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     if (r.json)
         batch = 1; /* JSON is for programs: never the screen */
+    /* no-color.org: NO_COLOR set and not empty turns colour off; --color
+     * always wins over it, as in ls and grep. */
+    const char *no_color = getenv("NO_COLOR");
+    r.view.color = !strcmp(color, "always") ||
+                   (!strcmp(color, "auto") && !(no_color && *no_color) && isatty(STDOUT_FILENO));
     if (batch || !isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO)) return run_batch(&r);
     return run_screen(&r);
 }

@@ -6,6 +6,7 @@
  * Error convention: none; writes go to the FILE*. */
 #ifndef CLOSER_EXPORT_TOP_VIEW_H
 #define CLOSER_EXPORT_TOP_VIEW_H
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -18,6 +19,8 @@ struct top_view {
     double interval_s;  /* between this aggregate and prev */
     const char *netns;
     const char *prompt; /* non-NULL while a port is being typed */
+    bool color;         /* ANSI colours (a TTY, no NO_COLOR, not --color never) */
+    bool help;          /* the key help instead of the tables */
 };
 
 /* prev may be NULL (first frame: no deltas). Sorts a's tables. */
