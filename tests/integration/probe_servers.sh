@@ -55,7 +55,7 @@ check_eq python10_no_keepalive "$(q "d['http11']['keepalive'], d['request_cap'],
 check_eq python10_nulls "$(q "d['http11']['keep_alive'], d['keep_alive_hint_s'], d['keep_alive_hint_max']")" "None None None"
 fresh; python_start "$NS" $PORT "$D" HTTP/1.1 2
 probe --max-requests 50
-check_eq python11_keepalive "$(q "d['http11']['keepalive'], d['request_cap'], d['limit']['kind']")" "True None none"
+check_eq python11_keepalive "$(q "d['http11']['keepalive'], d['request_cap'], d['limit']['kind']")" "True None None"
 check python11_idle_2s within "$(q "d['idle']['median_s']")" 2 0.3
 
 # 3. Apache: MaxKeepAliveRequests 5 (Apache allows N+1), KeepAliveTimeout 2;
@@ -89,7 +89,7 @@ if have h2o h2o; then
     fresh; h2o_start "$NS" $PORT "$D" 2
     probe --max-requests 300
     check_eq h2o_identified "$(q "d['server']['kind'], d['knobs']['idle']")" "h2o http1-request-timeout"
-    check_eq h2o_no_cap "$(q "d['request_cap'], d['limit']['kind'], d['limit']['back_to_back']['responses']")" "None none 300"
+    check_eq h2o_no_cap "$(q "d['request_cap'], d['limit']['kind'], d['limit']['back_to_back']['responses']")" "None None 300"
     check h2o_idle_2s within "$(q "d['idle']['median_s']")" 2 0.3
 fi
 
