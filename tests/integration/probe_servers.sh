@@ -13,10 +13,14 @@ tmp=$(mktemp -d); chmod 755 "$tmp"; trap '__cleanup; rm -rf "$tmp"' EXIT
 PORT=8080
 URL=http://127.0.0.1:$PORT/
 n=0
-probe() { in_ns "$NS" "$CLOSER" probe --json --deadline "${DEADLINE:-15s}" "$URL" "$@" > "$tmp/p.json"; }
+probe() { in_ns "$NS" "$CLOSER" probe --json --deadline "${DEADLINE:-15s}" "$URL" "$@" > "$tmp/p.json"; keep p; }
+# Every JSON document is kept and validated against schemas/ at the end:
+# the contracts hold on real servers, not only on closer serve.
+mkdir -p "$tmp/docs"; kept=0
+keep() { [ -s "$tmp/$1.json" ] && cp "$tmp/$1.json" "$tmp/docs/$1-$((kept += 1)).json"; return 0; }
 q() { json_get "$tmp/p.json" "$1"; }
 ql() { json_get "$tmp/l.json" "$1"; }
-load() { in_ns "$NS" "$CLOSER" load --json "$URL" "$@" > "$tmp/l.json"; }
+load() { in_ns "$NS" "$CLOSER" load --json "$URL" "$@" > "$tmp/l.json"; keep l; }
 within() { python3 -c "import sys; sys.exit(not abs($1 - $2) <= $3)"; }
 between() { python3 -c "import sys; sys.exit(not $2 <= $1 <= $3)"; }
 fresh() { netns_new NS; n=$((n + 1)); D=$tmp/s$n; }
@@ -160,3 +164,11 @@ hostile slow
 DEADLINE=4s probe
 check_eq slow_server_deadline "$(q "d['deadline_hit'], d['status']")" "True 200"
 check slow_server_bounded python3 -c "import json; exit(not json.load(open('$tmp/p.json'))['elapsed_s'] < 5)"
+
+if /usr/bin/python3 -c 'import jsonschema' 2>/dev/null; then
+    bad=""
+    for f in "$tmp"/docs/*.json; do
+        out=$(/usr/bin/python3 "$(dirname "$0")/../lib/validate_json.py" "$(dirname "$0")/../../schemas" "$f" 2>&1) || bad="$bad $(basename "$f"): $out;"
+    done
+    check_eq real_servers_json_valid "$(ls "$tmp"/docs/*.json 2>/dev/null | wc -l) documents,${bad:- all valid}" "$(ls "$tmp"/docs/*.json 2>/dev/null | wc -l) documents, all valid"
+fi
