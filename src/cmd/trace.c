@@ -169,7 +169,7 @@ static int trace_main(const struct trace_opts *o, uint64_t duration_ms, bool jso
         trace_step(&s, wait);
         if (s.perf.lost != s.reported_lost) {
             if (json)
-                printf("{\"type\":\"lost\",\"events\":%llu}\n", (unsigned long long)(s.perf.lost - s.reported_lost));
+                printf("{\"schema\":\"closer.trace/1\",\"type\":\"lost\",\"events\":%llu}\n", (unsigned long long)(s.perf.lost - s.reported_lost));
             else
                 fprintf(stderr, "closer trace: the kernel dropped %llu events (ring full; --buffer)\n",
                         (unsigned long long)(s.perf.lost - s.reported_lost));

@@ -55,6 +55,9 @@ check_eq text_json_same_spelling "$(in_ns "$NS" "$CLOSER" states -H state time-w
 
 in_ns "$NS" "$CLOSER" doctor --json > "$tmp/doctor.json" 2>/dev/null
 valid doctor "$tmp/doctor.json"
+# A sysctl the kernel does not have is null, not -1 (tcp_tw_recycle: gone since 4.12).
+check_eq doctor_absent_sysctl_null "$(json_get "$tmp/doctor.json" "[f['facts'].get('tcp_tw_recycle', 'absent') for f in d['findings'] if f['id'] == 'sysctl-tcp-tw-recycle']")" "[None]"
+check_eq doctor_no_minus_one_fact "$(json_get "$tmp/doctor.json" "[(f['id'], k) for f in d['findings'] for k, v in f['facts'].items() if v == -1]")" "[]"
 "$CLOSER" doctor --all-netns --json > "$tmp/doctor_all.json" 2>/dev/null
 valid doctor_all_netns "$tmp/doctor_all.json"
 
