@@ -35,6 +35,7 @@ static void usage(void)
            "      --replay FILE      analyse a dump saved with --record (here or in states)\n"
            "      --confirm DUR      when CLOSE_WAIT is present, look again after DUR (default\n"
            "                         1s; 0 skips) and report only the ones that persist\n"
+           "                         (one namespace; --all-netns takes a single look)\n"
            "      --close-wait-warn N   CLOSE_WAIT per group to warn (default 3)\n"
            "      --client-warn-pct N   ephemeral range used per destination to warn (default 50)\n"
            "      --pile N           FIN_WAIT2 / LAST_ACK count to warn (default 100)\n"

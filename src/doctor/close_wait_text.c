@@ -148,8 +148,10 @@ void cw_text_not_closed(struct finding *f, const struct cw_group *g, const struc
         break;
     case RT_NODE:
         fix = "Node: call socket.end() (or socket.destroy()) in the 'end' handler, or do not "
-              "set allowHalfOpen: true (net.createServer / net.Socket option; http's "
-              "httpAllowHalfOpen); every path after 'end' must end the socket.";
+              "set allowHalfOpen: true (net.createServer / net.Socket option); an http server "
+              "with httpAllowHalfOpen keeps the socket until the pending response ends: finish "
+              "every response (res.end(), also on errors and timeouts) or drop "
+              "httpAllowHalfOpen.";
         break;
     case RT_JVM:
         fix = "JVM: close the Socket/SocketChannel when read() returns -1 "
@@ -157,8 +159,14 @@ void cw_text_not_closed(struct finding *f, const struct cw_group *g, const struc
               "ChannelInputShutdownEvent.";
         break;
     case RT_GO:
-        fix = "Go: close the net.Conn when Read returns io.EOF (defer conn.Close() at the top "
-              "of the handler goroutine).";
+        /* Go's netpoller keeps every fd in epoll; an outgoing one that
+         * stays open after the server's FIN is an HTTP response body that
+         * was never closed (the connection is not back in the pool). */
+        fix = g->port < 0 ? "Go client: close every resp.Body (defer resp.Body.Close(), read to "
+                            "EOF): an open body holds the connection outside the Transport's "
+                            "pool, which would otherwise close it at the server's FIN."
+                          : "Go: close the net.Conn when Read returns io.EOF (defer "
+                            "conn.Close() at the top of the handler goroutine).";
         break;
     case RT_RUBY:
         fix = "Ruby: close the socket when read returns nil or raises EOFError (ensure "

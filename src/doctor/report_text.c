@@ -117,7 +117,7 @@ static void header(FILE *out, const struct snapshot *s, const struct doctor_repo
  * is missing (a capability, a user namespace, a security module). */
 static void not_visible(FILE *out, const struct snapshot *s)
 {
-    fprintf(out, "not visible: the fds of %u process%s that may own sockets here (", s->procs_denied,
+    fprintf(out, "not visible: the fds of %u process%s of this network namespace (", s->procs_denied,
             s->procs_denied == 1 ? "" : "es");
     for (uint32_t i = 0; i < s->procs_denied && i < PROCFD_MAX_DENIED_LISTED; i++)
         fprintf(out, "%spid %d %s uid %u", i ? ", " : "", (int)s->denied_list[i].pid,

@@ -143,18 +143,39 @@ static void mark_polled(struct fd_ref *refs, size_t n, struct epoll_set *set)
                                  sizeof *set->inos, cmp_u64) != NULL;
 }
 
-/* The network namespace of a process, as the inode of /proc/PID/ns/net;
- * 0 when unreadable (the same ptrace check that hid its fds). */
+/* The network namespace of a process, as the inode of its /proc/PID/net/tcp:
+ * each namespace has its own proc entry, and unlike /proc/PID/ns/net it is
+ * readable without ptrace access. 0 when unknown. */
 static uint64_t netns_of(int pidfd)
 {
     struct stat st;
-    return fstatat(pidfd, "ns/net", &st, 0) == 0 ? (uint64_t)st.st_ino : 0;
+    return fstatat(pidfd, "net/tcp", &st, 0) == 0 ? (uint64_t)st.st_ino : 0;
 }
 
-/* Counts a process whose fds are hidden, unless it is known to live in
- * another network namespace (its sockets are not the ones asked about). */
+/* Kernel threads own no fds (their fd directory is as unreadable as any
+ * other user's): PF_KTHREAD in the flags of /proc/PID/stat (readable by
+ * all). */
+static bool kernel_thread(int pidfd)
+{
+    char stat[512];
+    int fd = openat(pidfd, "stat", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, stat, sizeof stat - 1) : -1;
+    if (fd >= 0)
+        close(fd);
+    if (n <= 0)
+        return false;
+    stat[n] = 0;
+    const char *p = strrchr(stat, ')');
+    unsigned long flags = 0;
+    /* after ')': state ppid pgrp session tty_nr tpgid flags */
+    return p && sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) == 1 &&
+           (flags & 0x00200000ul);
+}
+
 static void note_denied(int pidfd, pid_t pid, uid_t uid, struct procfd_table *t)
 {
+    if (kernel_thread(pidfd))
+        return;
     uint64_t ns = netns_of(pidfd);
     if (ns && t->netns && ns != t->netns) {
         t->denied_elsewhere++;
@@ -253,7 +274,7 @@ int procfd_scan(const char *proc_root, struct procfd_table *t)
     }
     pid_t self = getpid();
     struct stat st;
-    t->netns = fstatat(procfd, "self/ns/net", &st, 0) == 0 ? (uint64_t)st.st_ino : 0;
+    t->netns = fstatat(procfd, "self/net/tcp", &st, 0) == 0 ? (uint64_t)st.st_ino : 0;
     int rc = 0;
     struct dirent *de;
     while (!rc && (de = readdir(d))) {

@@ -48,11 +48,11 @@ struct procfd_table {
     size_t nfds, fds_cap;
     struct proc_info *procs; /* only processes owning at least one socket */
     size_t nprocs, procs_cap;
-    /* Processes whose fds we could not read and that may live in this
-     * network namespace (theirs is ours, or unreadable as well); those
-     * known to be in another namespace only count in denied_elsewhere. */
+    /* Processes (not kernel threads) whose fds we could not read and that
+     * live in this network namespace (or whose namespace is unknown);
+     * those in another namespace only count in denied_elsewhere. */
     uint32_t denied, denied_elsewhere;
-    uint64_t netns;      /* inode of the namespace asked about (/proc/self/ns/net) */
+    uint64_t netns;      /* the namespace asked about: inode of /proc/self/net/tcp */
     struct denied_proc denied_list[PROCFD_MAX_DENIED_LISTED];
 };
 

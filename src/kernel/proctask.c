@@ -116,38 +116,46 @@ static ssize_t read_small(int dirfd, const char *path, char *buf, size_t len)
     return n;
 }
 
-/* Go binaries carry a PT_NOTE "Go" of type 4 (the Go build id) near the
- * start of the file; static, stripped and cgo binaries alike. */
+bool proctask_elf_is_go(int fd)
+{
+    Elf64_Ehdr eh;
+    bool go = false;
+    if (pread(fd, &eh, sizeof eh, 0) != sizeof eh || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
+        eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr) ||
+        eh.e_phnum >= 64)
+        return false;
+    for (unsigned i = 0; i < eh.e_phnum && !go; i++) {
+        Elf64_Phdr ph;
+        if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + i * sizeof ph)) != sizeof ph)
+            break;
+        if (ph.p_type != PT_NOTE)
+            continue;
+        char notes[512];
+        size_t len = ph.p_filesz < sizeof notes ? ph.p_filesz : sizeof notes;
+        ssize_t got = pread(fd, notes, len, (off_t)ph.p_offset);
+        for (size_t off = 0; got > 0 && off + sizeof(Elf64_Nhdr) <= (size_t)got;) {
+            Elf64_Nhdr nh;
+            memcpy(&nh, notes + off, sizeof nh);
+            size_t name_at = off + sizeof nh;
+            /* Go's linker writes the name as "Go\0\0" (namesz 4) */
+            if ((nh.n_namesz == 3 || nh.n_namesz == 4) && name_at + 3 <= (size_t)got &&
+                !memcmp(notes + name_at, "Go", 3) && nh.n_type == 4)
+                go = true;
+            /* sizes from the file: a huge one ends the walk, never wraps */
+            if (nh.n_namesz > sizeof notes || nh.n_descsz > sizeof notes)
+                break;
+            off = name_at + ((nh.n_namesz + 3) & ~3u) + ((nh.n_descsz + 3) & ~3u);
+        }
+    }
+    return go;
+}
+
 static bool exe_is_go(int pidfd)
 {
     int fd = openat(pidfd, "exe", O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return false;
-    Elf64_Ehdr eh;
-    bool go = false;
-    if (pread(fd, &eh, sizeof eh, 0) == sizeof eh && !memcmp(eh.e_ident, ELFMAG, SELFMAG) &&
-        eh.e_ident[EI_CLASS] == ELFCLASS64 && eh.e_phentsize == sizeof(Elf64_Phdr) &&
-        eh.e_phnum < 64) {
-        for (unsigned i = 0; i < eh.e_phnum && !go; i++) {
-            Elf64_Phdr ph;
-            if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + i * sizeof ph)) != sizeof ph)
-                break;
-            if (ph.p_type != PT_NOTE)
-                continue;
-            char notes[512];
-            size_t len = ph.p_filesz < sizeof notes ? ph.p_filesz : sizeof notes;
-            ssize_t got = pread(fd, notes, len, (off_t)ph.p_offset);
-            for (size_t off = 0; got > 0 && off + sizeof(Elf64_Nhdr) <= (size_t)got;) {
-                Elf64_Nhdr nh;
-                memcpy(&nh, notes + off, sizeof nh);
-                size_t name_at = off + sizeof nh;
-                if (nh.n_namesz == 3 && name_at + 3 <= (size_t)got &&
-                    !memcmp(notes + name_at, "Go", 3) && nh.n_type == 4)
-                    go = true;
-                off = name_at + ((nh.n_namesz + 3) & ~3u) + ((nh.n_descsz + 3) & ~3u);
-            }
-        }
-    }
+    bool go = proctask_elf_is_go(fd);
     close(fd);
     return go;
 }

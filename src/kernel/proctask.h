@@ -60,6 +60,9 @@ enum runtime proctask_runtime_from_map_line(const char *line, bool *asyncio);
 /* Counts one thread waiting at wchan into m->waits (keeps the most common
  * PROC_MAX_WAITS; the rest only add to nthreads). Pure. */
 void proctask_count_wait(struct proc_model *m, const char *wchan);
+/* A Go executable: its ELF64 program headers hold a PT_NOTE named "Go" of
+ * type 4 (the Go build id), static, stripped and cgo binaries alike. */
+bool proctask_elf_is_go(int fd);
 /* The state letter of a /proc/PID/task/TID/stat line (after the last ')'),
  * or 0 when malformed. Pure. */
 char proctask_stat_state(const char *stat);

@@ -2,8 +2,6 @@
  * connection cap the listeners are paused (or, when the context asks, the
  * oldest idle or head-reading connection is closed to make room); at fd
  * exhaustion they are paused for 500 ms, as nginx does. */
-#include "server/accept.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -12,38 +10,10 @@
 #include <unistd.h>
 
 #include "server/conn.h"
+#include "server/engine.h"
 #include "util/log.h"
 
 #define ACCEPTS_PER_WAKEUP 64
-
-static void set_accepting(struct srv_ctx *x, bool on)
-{
-    if (x->accepting == on || x->cfg->fault == FAULT_LISTENER_NOT_POLLED)
-        return;
-    x->accepting = on;
-    for (size_t i = 0; i < x->nlisten; i++)
-        loop_mod(x->loop, x->listen_fds[i], on ? LOOP_READ : 0);
-}
-
-static void accept_retry(struct loop *l, struct timer *t)
-{
-    (void)l;
-    struct srv_ctx *x = (struct srv_ctx *)((char *)t - offsetof(struct srv_ctx, accept_retry));
-    if (!x->stopping)
-        set_accepting(x, true);
-}
-
-void srv_accept_init(struct srv_ctx *x)
-{
-    timer_init(&x->accept_retry, accept_retry);
-    x->accepting = true;
-}
-
-void srv_accept_resume(struct srv_ctx *x)
-{
-    if (!x->stopping && !x->accepting && !timer_armed(&x->accept_retry))
-        set_accepting(x, true);
-}
 
 /* The fault "not-registered": the accepted fd is kept but never added to
  * epoll, so the process never learns of the client's FIN. */
@@ -66,7 +36,7 @@ static bool make_room(struct srv_ctx *x)
     /* Stop accepting until a connection goes. The cap may be shared with
      * other loops, and the one that goes may be theirs: look again in
      * 100 ms too. */
-    set_accepting(x, false);
+    srv_set_accepting(x, false);
     if (!timer_armed(&x->accept_retry))
         loop_timer_arm(x->loop, &x->accept_retry, 100);
     return false;
@@ -85,7 +55,7 @@ static void on_accept(struct loop *l, int lfd, void *data, unsigned events)
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                 log_warn("accept: %s: pausing accepts for 500 ms", strerror(errno));
-                set_accepting(x, false);
+                srv_set_accepting(x, false);
                 loop_timer_arm(x->loop, &x->accept_retry, 500);
             }
             return; /* EAGAIN, or another loop took it */

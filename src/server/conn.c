@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include "http/persist.h"
-#include "server/accept.h"
 #include "util/log.h"
 
 static void on_io(struct loop *l, int fd, void *data, unsigned events);
@@ -73,8 +72,9 @@ bool conn_accept(struct srv_ctx *x, int fd)
     return true;
 }
 
-/* Whether closing for this cause sends a RST (SO_LINGER {1,0}) instead of
- * a FIN. */
+/* Every close of the engine: timer, registration, RST when asked, fd,
+ * output, state and gauges, buffers back to the pool, then the context's
+ * bookkeeping (trim after a burst, accept again, the owner's hook). */
 void conn_close(struct conn *c, enum close_cause cause)
 {
     struct srv_ctx *x = c->x;

@@ -63,6 +63,10 @@ void conn_set_state(struct conn *c, enum conn_state s);
 void conn_track(struct srv_ctx *x, struct conn *c);
 void conn_untrack(struct srv_ctx *x, struct conn *c);
 void srv_trim_after_burst(struct srv_ctx *x);
+/* Listeners in or out of epoll; srv_accept_resume: a connection went, so
+ * accept again if the cap had paused it. */
+void srv_set_accepting(struct srv_ctx *x, bool on);
+void srv_accept_resume(struct srv_ctx *x);
 
 /* reply.c: output. conn_flush returns 1 done, 0 would block, -1 error. */
 bool conn_closes_with_rst(const struct conn *c, enum close_cause cause);

@@ -2,10 +2,10 @@
  * with their status gauges and the reclaimable list, memory given back
  * after a burst, and the context's life. */
 #include <malloc.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/accept.h"
 #include "server/conn.h"
 
 /* ---- buffer pool ---- */
@@ -145,6 +145,37 @@ void conn_untrack(struct srv_ctx *x, struct conn *c)
         x->conns[c->fd] = NULL;
     x->active--;
     atomic_fetch_sub_explicit(x->active_total, 1, memory_order_relaxed);
+}
+
+/* ---- accepting on and off ---- */
+
+void srv_set_accepting(struct srv_ctx *x, bool on)
+{
+    if (x->accepting == on || x->cfg->fault == FAULT_LISTENER_NOT_POLLED)
+        return;
+    x->accepting = on;
+    for (size_t i = 0; i < x->nlisten; i++)
+        loop_mod(x->loop, x->listen_fds[i], on ? LOOP_READ : 0);
+}
+
+static void accept_retry(struct loop *l, struct timer *t)
+{
+    (void)l;
+    struct srv_ctx *x = (struct srv_ctx *)((char *)t - offsetof(struct srv_ctx, accept_retry));
+    if (!x->stopping)
+        srv_set_accepting(x, true);
+}
+
+static void srv_accept_init(struct srv_ctx *x)
+{
+    timer_init(&x->accept_retry, accept_retry);
+    x->accepting = true;
+}
+
+void srv_accept_resume(struct srv_ctx *x)
+{
+    if (!x->stopping && !x->accepting && !timer_armed(&x->accept_retry))
+        srv_set_accepting(x, true);
 }
 
 /* ---- the context ---- */

@@ -18,6 +18,8 @@
  * a handler may write a body into (it then joins the head: one send). */
 #define HEAD_ROOM 1024
 
+/* Whether closing for this cause sends a RST (SO_LINGER {1,0}) instead of
+ * a FIN. */
 bool conn_closes_with_rst(const struct conn *c, enum close_cause cause)
 {
     return CFG(c)->linger_zero || (cause == CAUSE_TIMEOUT && CFG(c)->reset_timedout_connection);
@@ -107,6 +109,15 @@ void conn_respond(struct conn *c, struct srv_reply *rep, int minor, bool head_on
     if (c->keepalive && minor == 0)
         h.keepalive_timeout_s = CFG(c)->keepalive_timeout / 1000;
     c->hlen = (uint32_t)resp_write_head(c->obuf, HEAD_ROOM, &h);
+    if (!c->hlen) { /* a handler's header values did not fit: never a bodiless answer */
+        static const char oops[] = "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n"
+                                   "Connection: close\r\n\r\n";
+        memcpy(c->obuf, oops, sizeof oops - 1);
+        c->hlen = sizeof oops - 1;
+        c->keepalive = false;
+        c->cause = CAUSE_ERROR;
+        head_only = true;
+    }
     c->hoff = 0;
     c->boff = 0;
     c->blen = head_only || rep->file_fd >= 0 ? 0 : rep->blen;

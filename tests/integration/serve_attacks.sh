@@ -126,3 +126,43 @@ ip netns exec "$NS" bash -c "ulimit -n 14; exec timeout 10 '$CLOSER' serve --lis
 check_eq worker_fail_exit_2 $? 2
 check worker_fail_says_why grep -q 'Too many open files' "$tmp/start.err"
 check_eq worker_fail_no_loop_error "$(grep -c -e 'event loop failed' -e 'Sanitizer' "$tmp/start.err")" 0
+
+# 6. Idle keep-alive memory: 5,000 connections that each made a request
+#    and sit idle cost the server <= 600 B of RSS each (nginx: ~550 B
+#    measured the same way; buffers go back to the pool, the connection
+#    keeps ~200 B), and most of it is given back once they all close.
+#    A sanitizer build's allocator (quarantine, shadow memory) says nothing
+#    about closer's: skipped under make asan / make tsan.
+if [ -n "${ASAN_OPTIONS:-}${TSAN_OPTIONS:-}" ]; then
+    echo "# idle memory: skipped under a sanitizer"
+    exit 0
+fi
+serve --return 200 ok --workers 1
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$SPID/status"; }
+before=$(rss)
+mkfifo "$tmp/hold"
+ip netns exec "$NS" /usr/bin/python3 -c "
+import socket, sys
+socks = []
+for i in range(5000):
+    s = socket.create_connection(('127.0.0.1', $PORT))
+    s.sendall(b'GET / HTTP/1.1\r\nHost: x\r\n\r\n'); socks.append(s)
+ok = sum(b'ok' in s.recv(4096) for s in socks)
+print(ok, file=open('$tmp/idle', 'w'), flush=True)
+sys.stdin.read()" < "$tmp/hold" &
+idle=$!
+exec 9>"$tmp/hold"
+wait_for 30 test -s "$tmp/idle"
+sleep 0.3
+during=$(rss)
+exec 9>&-
+wait $idle
+wait_for 10 sh -c "! ip netns exec '$NS' ss -Htn state established 'sport = :$PORT' | grep -q ."
+sleep 0.5
+after=$(rss)
+check_eq idle_all_answered "$(cat "$tmp/idle")" 5000
+per=$(( (during - before) * 1024 / 5000 ))
+echo "# idle RSS: before ${before} KiB, 5000 idle ${during} KiB (${per} B each), all closed ${after} KiB"
+check idle_memory_per_connection_600 test "$per" -le 600
+check idle_memory_given_back test $(( (during - after) * 2 )) -ge $(( during - before ))
+kill "$SPID"; wait "$SPID" 2>/dev/null

@@ -1,5 +1,7 @@
 /* The process model: runtime names from exe/argv0/maps lines, wait-channel
  * counting, stat parsing, and a live read of a child that sleeps. */
+#include <elf.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,4 +93,45 @@ TEST(live_child_sleeping)
     CHECK(!strcmp(m.waits[0].wchan, "hrtimer_nanosleep"));
     CHECK(!strcmp(m.exe, "test_proctask"));
     CHECK(proctask_read("/proc", pid, &m) < 0); /* reaped: gone */
+}
+
+/* A minimal ELF64 with one PT_NOTE: "Go" type 4 is Go (Go's linker pads
+ * the name to 4 bytes, as in /usr/bin's Go tools here), "GNU" is not. */
+static int elf_with_note(const char *name, uint32_t namesz, uint32_t type)
+{
+    char path[] = "/tmp/closer-test-elf-XXXXXX";
+    int fd = mkstemp(path);
+    unlink(path);
+    Elf64_Ehdr eh = {.e_phoff = sizeof(Elf64_Ehdr), .e_phentsize = sizeof(Elf64_Phdr),
+                     .e_phnum = 1};
+    memcpy(eh.e_ident, ELFMAG, SELFMAG);
+    eh.e_ident[EI_CLASS] = ELFCLASS64;
+    Elf64_Nhdr nh = {.n_namesz = namesz, .n_descsz = 4, .n_type = type};
+    char note[64] = {0};
+    memcpy(note, &nh, sizeof nh);
+    memcpy(note + sizeof nh, name, strlen(name) + 1);
+    size_t note_len = sizeof nh + ((nh.n_namesz + 3) & ~3u) + 4;
+    Elf64_Phdr ph = {.p_type = PT_NOTE, .p_offset = sizeof eh + sizeof(Elf64_Phdr),
+                     .p_filesz = note_len};
+    if (write(fd, &eh, sizeof eh) < 0 || write(fd, &ph, sizeof ph) < 0 ||
+        write(fd, note, note_len) < 0)
+        return -1;
+    return fd;
+}
+
+TEST(go_binary_by_its_build_id_note)
+{
+    int go = elf_with_note("Go", 4, 4), go3 = elf_with_note("Go", 3, 4);
+    int gnu = elf_with_note("GNU", 4, 3), bad = elf_with_note("Go", 4, 3);
+    CHECK(go >= 0 && go3 >= 0 && gnu >= 0 && bad >= 0);
+    CHECK(proctask_elf_is_go(go));
+    CHECK(proctask_elf_is_go(go3));
+    close(go3);
+    CHECK(!proctask_elf_is_go(gnu));
+    CHECK(!proctask_elf_is_go(bad));
+    close(go), close(gnu), close(bad);
+    int self = open("/proc/self/exe", O_RDONLY);
+    CHECK(!proctask_elf_is_go(self)); /* this C test binary */
+    close(self);
+    CHECK(!proctask_elf_is_go(-1));
 }

@@ -217,6 +217,26 @@ TEST(client_pool_fix_per_runtime)
     CHECK(f && strstr(f->fix, "IdleConnTimeout"));
 }
 
+/* Go keeps every fd in its netpoller's epoll set: an outgoing CLOSE_WAIT
+ * there is a response body never closed, not an idle pooled connection. */
+TEST(go_client_polled_is_not_closed_body)
+{
+    struct proc_info ngx = proc(100, "nginx", 1, RT_NGINX, false);
+    struct proc_info go = proc(200, "api", 4, RT_GO, false);
+    CHECK_EQ_INT(load("requests", 8080, &ngx, &go), 0);
+    for (size_t i = 0; i < snap.nfds; i++)
+        snap.fds[i].polled = snap.fds[i].proc == P_CLIENT;
+    doctor_report_free(&rep);
+    struct doctor_opts d = doctor_default_opts();
+    CHECK_EQ_INT(doctor_analyze(&snap, &d, &rep), 0);
+    const struct finding *f = find("close-wait-not-closed");
+    CHECK(f);
+    CHECK(!find("close-wait-client-pool"));
+    CHECK_EQ_INT(f->port, -1);
+    CHECK(strstr(f->title, "outgoing connections"));
+    CHECK(strstr(f->fix, "resp.Body.Close()"));
+}
+
 /* A pool that grows between the two looks of --confirm is a warning. */
 TEST(client_pool_growing_warns)
 {
