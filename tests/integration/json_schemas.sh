@@ -53,6 +53,14 @@ check_eq states_netns_inode "$(json_get "$tmp/states.json" "d['netns']['inode']"
 # The one spelling in text, JSON and metrics: TIME_WAIT, not time-wait.
 check_eq text_json_same_spelling "$(in_ns "$NS" "$CLOSER" states -H state time-wait | awk '{print $1}' | sort -u)" TIME_WAIT
 
+# A replayed dump: states names no namespace (null), both still valid.
+in_ns "$NS" "$CLOSER" states --record "$tmp/rec.bin" >/dev/null
+"$CLOSER" states --replay "$tmp/rec.bin" --json > "$tmp/states_replay.json" 2>/dev/null
+valid states_replay "$tmp/states_replay.json"
+check_eq states_replay_netns_null "$(json_get "$tmp/states_replay.json" "d['netns']")" None
+"$CLOSER" doctor --replay "$tmp/rec.bin" --json > "$tmp/doctor_replay.json" 2>/dev/null
+valid doctor_replay "$tmp/doctor_replay.json"
+
 in_ns "$NS" "$CLOSER" doctor --json > "$tmp/doctor.json" 2>/dev/null
 valid doctor "$tmp/doctor.json"
 # A sysctl the kernel does not have is null, not -1 (tcp_tw_recycle: gone since 4.12).
