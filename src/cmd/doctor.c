@@ -9,6 +9,7 @@
 
 #include "cmd/cmd.h"
 #include "doctor/doctor.h"
+#include "doctor/rules_trace.h"
 #include "doctor/multi.h"
 #include "kernel/netns.h"
 #include "snapshot/snapshot.h"
@@ -39,12 +40,15 @@ static void usage(void)
            "      --close-wait-warn N   CLOSE_WAIT per group to warn (default 3)\n"
            "      --client-warn-pct N   ephemeral range used per destination to warn (default 50)\n"
            "      --pile N           FIN_WAIT2 / LAST_ACK count to warn (default 100)\n"
+           "      --trace DUR        first trace closes for DUR (closer trace): who closed\n"
+           "                         first per port and process, close() after the peer's FIN\n"
            "  -h, --help             this text\n\n"
            "finding ids: server-time-wait client-port-pressure close-wait-unaccepted\n"
            "  close-wait-not-polled close-wait-not-closed close-wait-owner-hidden\n"
            "  close-wait-blocked-thread close-wait-client-pool\n"
            "  listen-overflow syn-recv-pile fin-wait-2-pile last-ack-pile\n"
-           "  tw-bucket-overflow sysctl-*\n\n"
+           "  tw-bucket-overflow sysctl-*; with --trace: trace-who-closes trace-slow-close\n"
+           "  trace-resets trace-lost-events\n\n"
            "exit status: 0 nothing above info, 1 warnings or worse, 2 usage or runtime error\n");
 }
 
@@ -133,6 +137,7 @@ int cmd_doctor(int argc, char **argv)
         {"close-wait-warn", required_argument, 0, 'w'},
         {"client-warn-pct", required_argument, 0, 'c'},
         {"pile", required_argument, 0, 'p'},     {"help", no_argument, 0, 'h'},
+        {"trace", required_argument, 0, 'T'},
         {"all-netns", no_argument, 0, 'A'},
         {"record", required_argument, 0, 'r'},   {"confirm", required_argument, 0, 'f'},
         {0, 0, 0, 0}};
@@ -147,6 +152,8 @@ int cmd_doctor(int argc, char **argv)
     struct doctor_opts dopts = doctor_default_opts();
     struct doctor_view view = {.color = isatty(STDOUT_FILENO)};
     bool json = false, all = false;
+    uint64_t trace_ms = 0;
+    struct measured_closes measured = {0};
     int c, rc;
     cli_begin();
     while ((c = getopt_long(argc, argv, ":N:vh", longopts, NULL)) != -1) {
@@ -183,6 +190,10 @@ int cmd_doctor(int argc, char **argv)
             if ((rc = parse_threshold("--pile", optarg, &dopts.orphan_pile)))
                 return rc;
             break;
+        case 'T':
+            if (parse_duration_ms(optarg, &trace_ms) < 0 || trace_ms == 0)
+                return cli_bad_value("doctor", "--trace", optarg, "a duration above 0 like 10s");
+            break;
         case 'h': usage(); return 0;
         default: return cli_bad_option("doctor", c, argv);
         }
@@ -191,14 +202,26 @@ int cmd_doctor(int argc, char **argv)
         fprintf(stderr, "closer doctor: unexpected argument '%s'\n", argv[optind]);
         return EXIT_USAGE;
     }
-    if (all && (view.netns || so.replay || so.force_proc)) {
+    if (all && (view.netns || so.replay || so.force_proc || trace_ms)) {
         fprintf(stderr, "closer doctor: --all-netns does not go with %s\n",
-                view.netns ? "-N/--netns" : so.replay ? "--replay" : "--proc");
+                view.netns ? "-N/--netns" : so.replay ? "--replay" : so.force_proc ? "--proc" : "--trace");
         return EXIT_USAGE;
     }
     if (all)
         return doctor_all_netns(&so, &dopts, &view, json);
-    char err[256];
+    char err[512];
+    if (trace_ms && so.replay) {
+        fprintf(stderr, "closer doctor: --trace measures the live kernel, not a replay\n");
+        return EXIT_USAGE;
+    }
+    if (trace_ms) {
+        if (isatty(STDERR_FILENO))
+            fprintf(stderr, "closer doctor: tracing closes for %.1f s...\n", trace_ms / 1000.0);
+        if (trace_measure(view.netns, trace_ms, &measured, err, sizeof err) < 0) {
+            fprintf(stderr, "closer doctor: --trace: %s\n", err);
+            return EXIT_USAGE;
+        }
+    }
     if (view.netns && netns_enter(view.netns, err, sizeof err) < 0) {
         fprintf(stderr, "closer doctor: %s\n", err);
         return EXIT_USAGE;
@@ -206,17 +229,20 @@ int cmd_doctor(int argc, char **argv)
     struct snapshot *s = malloc(sizeof *s);
     if (!s || snapshot_take(s, &so, err, sizeof err) < 0) {
         fprintf(stderr, "closer doctor: %s\n", s ? err : "out of memory");
+        free((void *)measured.rows);
         free(s);
         return EXIT_USAGE;
     }
     if (confirm_ms && !so.replay && has_close_wait(s) && (rc = look_again(&s, &so, confirm_ms, err,
                                                                            sizeof err))) {
         fprintf(stderr, "closer doctor: %s\n", err);
+        free((void *)measured.rows);
         return rc;
     }
     struct doctor_report r;
-    if (doctor_analyze(s, &dopts, &r) < 0) {
+    if (doctor_analyze(s, &dopts, &r) < 0 || (trace_ms && rules_trace(&measured, &r) < 0)) {
         fprintf(stderr, "closer doctor: out of memory\n");
+        free((void *)measured.rows);
         snapshot_free(s);
         free(s);
         return EXIT_USAGE;
@@ -226,6 +252,7 @@ int cmd_doctor(int argc, char **argv)
     else
         doctor_print_text(stdout, s, &r, &view);
     rc = doctor_exit_code(&r);
+    free((void *)measured.rows);
     doctor_report_free(&r);
     snapshot_free(s);
     free(s);

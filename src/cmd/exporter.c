@@ -14,10 +14,12 @@
 #include "doctor/doctor.h"
 #include "export/scrape.h"
 #include "export/metrics.h"
+#include "export/trace_metrics.h"
 #include "export/metrics_netns.h"
 #include "kernel/netns.h"
 #include "loop/loop.h"
 #include "snapshot/snapshot.h"
+#include "trace/session.h"
 #include "util/cli.h"
 #include "util/log.h"
 #include "util/parse.h"
@@ -26,10 +28,34 @@ struct exporter {
     struct snapshot_opts so;
     struct metrics_opts mo;
     int doctor;
+    struct trace_session *trace; /* --trace: NULL when off */
+    struct trace_metrics *tm;
     int all_netns;
     unsigned top_netns;
     struct doctor_report cur; /* the namespace being rendered (--all-netns) */
 };
+
+/* --trace: each finished connection into the counters. */
+static void on_trace_close(void *ctx, const struct trace_rec *r)
+{
+    struct exporter *e = ctx;
+    struct tm_close c = {
+        .role = r->role, .port = r->role == ROLE_OUTGOING ? r->rport : r->lport,
+        .side = r->first == FIRST_LOCAL ? TM_LOCAL : r->first == FIRST_PEER ? TM_PEER
+              : r->first == FIRST_RESET ? TM_RESET : TM_ABORT,
+        .tw_here = r->tw == TW_LOCAL, .tw_peer = r->tw == TW_PEER,
+        .rst_sent = (r->rst & RST_SENT) != 0, .rst_received = (r->rst & RST_RECEIVED) != 0,
+        .close_after_fin_s = r->t_close_wait && r->t_last_ack >= r->t_close_wait
+                                 ? (double)(r->t_last_ack - r->t_close_wait) / 1e9 : -1};
+    tm_add(e->tm, &c);
+}
+
+static void on_trace_ring(struct loop *l, int fd, void *data, unsigned events)
+{
+    (void)l, (void)fd, (void)events;
+    struct exporter *e = data;
+    trace_step(e->trace, 0);
+}
 
 static void usage(void)
 {
@@ -51,6 +77,9 @@ static void usage(void)
            "      --no-owners            do not walk /proc for socket owners (cheaper;\n"
            "                             CLOSE_WAIT by process then shows pid=\"none\")\n"
            "      --no-doctor            do not export closer_doctor_findings\n"
+           "      --trace                also trace closes (closer trace): closer_trace_closes_total\n"
+           "                             {port,role,side}, resets, TIME_WAIT side, and the\n"
+           "                             close-after-FIN histogram (root or CAP_PERFMON)\n"
            "      --cache DURATION       scrapes within this share a snapshot (500ms)\n"
            "      --timeout DURATION     per connection: deadline for the request head,\n"
            "                             and each body read, write and keep-alive idle (10s)\n"
@@ -94,6 +123,18 @@ static void findings_done(void *ctx, struct metrics_opts *mo)
     doctor_report_free(&e->cur);
 }
 
+/* --trace: the counters, after reading what the rings hold. */
+static int write_trace(struct exporter *e, FILE *out, int rc)
+{
+    if (!e->trace)
+        return rc;
+    trace_step(e->trace, 0);
+    e->tm->events = e->trace->tr.st.events;
+    e->tm->lost = e->trace->perf.lost;
+    tm_write(out, e->tm);
+    return rc || ferror(out) ? -1 : 0;
+}
+
 static int render_all(struct exporter *e, FILE *out)
 {
     struct multi_snapshot m;
@@ -105,7 +146,7 @@ static int render_all(struct exporter *e, FILE *out)
     struct netns_findings_fn fn = {findings_get, findings_done, e};
     int rc = metrics_write_netns(out, &m, &e->mo, e->top_netns, &fn);
     multi_snapshot_free(&m);
-    return rc;
+    return write_trace(e, out, rc);
 }
 
 static int render(void *ctx, FILE *out)
@@ -133,7 +174,7 @@ static int render(void *ctx, FILE *out)
         }
     }
     mo.findings_ms = mono_ms() - t0;
-    int rc = metrics_write(out, &s, &mo);
+    int rc = write_trace(e, out, metrics_write(out, &s, &mo));
     free(fs);
     doctor_report_free(&r);
     snapshot_free(&s);
@@ -194,6 +235,9 @@ static int serve(int lfd, struct exporter *e, const struct scrape_opts *ho)
         return EXIT_USAGE;
     }
     loop_add(l, sfd, LOOP_READ, on_signal, NULL);
+    for (int cpu = 0; e->trace && cpu < e->trace->perf.ncpu; cpu++)
+        if (e->trace->perf.rings[cpu].base)
+            loop_add(l, e->trace->perf.rings[cpu].fd, LOOP_READ, on_trace_ring, e);
     int rc = loop_run(l);
     log_info("exporter: stopping after %llu scrapes", scrape_count(h));
     loop_del(l, sfd);
@@ -212,13 +256,15 @@ int cmd_exporter(int argc, char **argv)
         {"no-doctor", no_argument, 0, 'd'},       {"cache", required_argument, 0, 'c'},
         {"timeout", required_argument, 0, 't'},   {"max-conns", required_argument, 0, 'm'},
         {"help", no_argument, 0, 'h'},            {"all-netns", no_argument, 0, 'A'},
-        {"top-netns", required_argument, 0, 'T'}, {0, 0, 0, 0}};
+        {"top-netns", required_argument, 0, 'T'}, {"trace", no_argument, 0, 'X'},
+        {0, 0, 0, 0}};
     struct exporter e = {.so = {.owners = true}, .doctor = 1, .top_netns = 20,
                          .mo = {.top_ports = 10, .top_destinations = 10, .top_processes = 10}};
     struct scrape_opts ho = {.cache_ms = 500, .timeout_ms = 10000, .max_conns = 256};
     const char *listen_spec = ":9337", *netns = NULL;
     int c, rc;
     unsigned max_conns = 0;
+    bool want_trace = false;
     cli_begin();
     while ((c = getopt_long(argc, argv, ":l:N:h", longopts, NULL)) != -1) {
         switch (c) {
@@ -234,6 +280,7 @@ int cmd_exporter(int argc, char **argv)
         case 'R': if ((rc = parse_count("--top-processes", optarg, &e.mo.top_processes))) return rc; break;
         case 'o': e.so.owners = false; break;
         case 'd': e.doctor = 0; break;
+        case 'X': want_trace = true; break;
         case 'c':
             if (parse_duration_ms(optarg, &ho.cache_ms) < 0)
                 return cli_bad_value("exporter", "--cache", optarg, "a duration, e.g. 500ms");
@@ -271,5 +318,22 @@ int cmd_exporter(int argc, char **argv)
         close(lfd);
         return EXIT_USAGE;
     }
-    return serve(lfd, &e, &ho);
+    struct trace_session ts;
+    struct trace_metrics tm = {0};
+    if (want_trace) {
+        /* the namespace entered above is "this one" for the tracer */
+        struct trace_opts to = {.no_summary = true, .all_netns = e.all_netns != 0};
+        if (trace_open(&ts, &to, on_trace_close, &e, err, sizeof err) < 0) {
+            fprintf(stderr, "closer exporter: --trace: %s\n", err);
+            trace_close(&ts);
+            close(lfd);
+            return EXIT_USAGE;
+        }
+        e.trace = &ts;
+        e.tm = &tm;
+    }
+    rc = serve(lfd, &e, &ho);
+    if (e.trace)
+        trace_close(e.trace);
+    return rc;
 }

@@ -17,6 +17,7 @@
 #include "kernel/netns.h"
 #include "snapshot/multi.h"
 #include "snapshot/snapshot.h"
+#include "trace/session.h"
 #include "util/cli.h"
 #include "util/parse.h"
 
@@ -35,7 +36,49 @@ struct top_run {
     bool all_netns;
     bool json;           /* --batch --json: one closer.top/1 object per interval */
     char filter[64];     /* --all-netns: namespaces whose label contains this */
+    struct trace_session *trace; /* --trace: closes/s by side, measured */
+    uint64_t closes[5], shown[5];  /* by enum trace_first; shown: at the last line */
+    char trace_line[160];          /* the screen's rates, once per snapshot */
 };
+
+static void on_trace_close(void *ctx, const struct trace_rec *rec)
+{
+    struct top_run *r = ctx;
+    r->closes[rec->first < 5 ? rec->first : FIRST_ABORT]++;
+}
+
+/* Sleeps up to ms (or until stdin is readable when fd >= 0), reading the
+ * trace rings as they fill. Returns poll's answer for stdin. */
+static int wait_tracing(struct top_run *r, int fd, uint64_t ms)
+{
+    if (!r->trace) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        return fd >= 0 ? poll(&pfd, 1, (int)ms) : (usleep((useconds_t)(ms * 1000)), 0);
+    }
+    uint64_t end = trace_now_ns() + ms * 1000000ull;
+    for (uint64_t now; (now = trace_now_ns()) < end;) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        uint64_t left = (end - now) / 1000000 + 1;
+        int n = fd >= 0 ? poll(&pfd, 1, 0) : 0;
+        if (n != 0)
+            return n;
+        trace_step(r->trace, (int)(left < 100 ? left : 100));
+    }
+    trace_step(r->trace, 0);
+    return 0;
+}
+
+/* "closes/s  local 12.0  peer 3.0  reset 0.0" since the last call. */
+static void trace_rates(struct top_run *r, char *buf, size_t len, double interval_s)
+{
+    double d[5];
+    for (int i = 0; i < 5; i++) {
+        d[i] = interval_s > 0 ? (double)(r->closes[i] - r->shown[i]) / interval_s : 0;
+        r->shown[i] = r->closes[i];
+    }
+    snprintf(buf, len, "closes/s (traced)  local %.1f  peer %.1f  reset %.1f  abort %.1f%s", d[FIRST_LOCAL],
+             d[FIRST_PEER], d[FIRST_RESET], d[FIRST_ABORT], r->trace->perf.lost ? "  (events lost)" : "");
+}
 
 /* One interval's data: one namespace, or every one (--all-netns) with the
  * states of the one before kept per inode for the deltas. */
@@ -81,6 +124,8 @@ static void usage(void)
            "      --netns-filter TEXT  with --all-netns: only namespaces whose inode,\n"
            "                         name or owner (container, pod, command) contains TEXT\n"
            "      --no-owners        do not walk /proc (no CLOSE_WAIT by process)\n"
+           "      --trace            also closes/s by side (local, peer, reset) measured with\n"
+           "                         closer trace's tracepoints (root or CAP_PERFMON)\n"
            "  -h, --help             this text\n\n"
            "exit status: 0 ok, 2 usage or runtime error\n");
 }
@@ -177,7 +222,8 @@ static int run_batch_all(struct top_run *r)
     int rc = 0;
     top_ns_batch_header(stdout);
     for (uint64_t i = 0; !stopping && (!r->iterations || i < r->iterations); i++) {
-        if (i) usleep((useconds_t)(r->interval_ms * 1000));
+        if (i)
+            wait_tracing(r, -1, r->interval_ms);
         struct frame f;
         if (take_all(r, &f, prev, np)) {
             rc = EXIT_USAGE;
@@ -187,6 +233,11 @@ static int run_batch_all(struct top_run *r)
         for (size_t k = 0; k < f.n; k++)
             if (top_ns_match(&f.rows[k], r->filter))
                 top_ns_batch_line(stdout, &f.rows[k], r->interval_ms / 1e3, now);
+        if (r->trace) {
+            char line[160];
+            trace_rates(r, line, sizeof line, i ? r->interval_ms / 1e3 : 0);
+            printf("  %s\n", line);
+        }
         fflush(stdout);
         keep_prev(&f, &prev, &np);
         frame_free(r, &f);
@@ -208,7 +259,8 @@ static int run_batch(struct top_run *r)
     if (!r->json)
         top_batch_header(stdout);
     for (uint64_t i = 0; !stopping && (!r->iterations || i < r->iterations); i++) {
-        if (i) usleep((useconds_t)(r->interval_ms * 1000));
+        if (i)
+            wait_tracing(r, -1, r->interval_ms);
         struct snapshot s;
         struct agg a;
         if (take(r, &s, &a)) return EXIT_USAGE;
@@ -217,6 +269,11 @@ static int run_batch(struct top_run *r)
                            r->view.netns);
         else
             top_batch_line(stdout, &a, have_prev ? prev : NULL, r->interval_ms / 1e3, s.taken_at);
+        if (r->trace && !r->json) {
+            char line[160];
+            trace_rates(r, line, sizeof line, i ? r->interval_ms / 1e3 : 0);
+            printf("  %s\n", line);
+        }
         memcpy(prev, a.states, sizeof prev);
         have_prev = 1;
         agg_free(&a);
@@ -330,6 +387,8 @@ static int run_screen(struct top_run *r)
         struct timespec t0;
         clock_gettime(CLOCK_REALTIME, &t0);
         uint64_t due = (uint64_t)t0.tv_sec * 1000 + (uint64_t)t0.tv_nsec / 1000000 + r->interval_ms;
+        if (r->trace)
+            trace_rates(r, r->trace_line, sizeof r->trace_line, have_prev ? r->interval_ms / 1e3 : 0);
         for (;;) { /* redraw on keys and resizes until the next snapshot is due */
             term_size(&r->view);
             r->view.prompt = r->typing ? r->typed : NULL;
@@ -337,12 +396,15 @@ static int run_screen(struct top_run *r)
                 draw_all(r, &f);
             else
                 top_draw(stdout, &f.a, have_prev ? prev : NULL, &f.s, &r->view);
+            if (r->trace) {
+                printf("\033[%d;1H\033[2K%s", r->view.rows, r->trace_line);
+                fflush(stdout);
+            }
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             uint64_t now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
             if (now >= due || quit || stopping) break;
-            struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
-            int n = poll(&pfd, 1, (int)(due - now));
+            int n = wait_tracing(r, STDIN_FILENO, due - now);
             if (n < 0 && errno != EINTR) break;
             char k;
             while (n > 0 && read(STDIN_FILENO, &k, 1) == 1 && !quit) quit = on_key(r, k);
@@ -371,11 +433,11 @@ int cmd_top(int argc, char **argv)
         {"netns", required_argument, 0, 'N'}, {"no-owners", no_argument, 0, 'o'},
         {"help", no_argument, 0, 'h'}, {"all-netns", no_argument, 0, 'A'},
         {"netns-filter", required_argument, 0, 'F'}, {"json", no_argument, 0, 'j'},
-        {"color", required_argument, 0, 'C'},
+        {"color", required_argument, 0, 'C'}, {"trace", no_argument, 0, 'T'},
         {0, 0, 0, 0}};
     struct top_run r = {.so = {.owners = true}, .interval_ms = 1000,
                         .view = {.sort_state = TS_TIME_WAIT}};
-    int batch = 0, c;
+    int batch = 0, c, want_trace = 0;
     uint64_t duration_ms = 0;
     const char *color = "auto";
     const char *netns = NULL;
@@ -408,6 +470,7 @@ int cmd_top(int argc, char **argv)
         case 'N': netns = optarg; break;
         case 'o': r.so.owners = false; break;
         case 'A': r.all_netns = true; break;
+        case 'T': want_trace = 1; break;
         case 'F':
             if (strlen(optarg) >= sizeof r.filter)
                 return cli_bad_value("top", "--netns-filter", optarg, "at most 63 characters");
@@ -453,6 +516,19 @@ int cmd_top(int argc, char **argv)
     const char *no_color = getenv("NO_COLOR");
     r.view.color = !strcmp(color, "always") ||
                    (!strcmp(color, "auto") && !(no_color && *no_color) && isatty(STDOUT_FILENO));
-    if (batch || !isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO)) return run_batch(&r);
-    return run_screen(&r);
+    struct trace_session ts;
+    if (want_trace) {
+        /* this (entered) namespace, or every one with --all-netns */
+        struct trace_opts to = {.no_summary = true, .all_netns = r.all_netns};
+        if (trace_open(&ts, &to, on_trace_close, &r, err, sizeof err) < 0) {
+            fprintf(stderr, "closer top: --trace: %s\n", err);
+            trace_close(&ts);
+            return EXIT_USAGE;
+        }
+        r.trace = &ts;
+    }
+    int rc = batch || r.json || !isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO) ? run_batch(&r) : run_screen(&r);
+    if (r.trace)
+        trace_close(r.trace);
+    return rc;
 }

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include "cmd/cmd.h"
+#include "doctor/rules_trace.h"
 #include "trace/session.h"
 #include "util/cli.h"
 #include "util/json.h"
@@ -18,7 +19,7 @@ static void on_signal(int sig) { (void)sig; stop_flag = 1; }
 
 struct view {
     struct trace_session *s;
-    bool json, stream;
+    bool json, stream, netns_col;
     FILE *out;
 };
 
@@ -40,7 +41,8 @@ static void usage(void)
            "  -N, --netns NAME     only this network namespace (/run/netns/NAME, a path,\n"
            "                       or pid:PID); default: the namespace closer runs in\n"
            "      --all-netns      every namespace (events carry their namespace)\n"
-           "      --buffer SIZE    ring buffer per CPU (1m); raise it if events are lost\n"
+           "      --buffer SIZE    ring buffer per CPU (default 64m / CPUs, 1m..16m);\n"
+           "                       raise it if events are lost\n"
            "      --max-conns N    open connections followed at once (1048576)\n"
            "      --tracefs DIR    tracefs to read formats from (default: found or\n"
            "                       mounted privately)\n"
@@ -80,10 +82,14 @@ static void print_json(struct view *v, const struct trace_rec *r)
     json_str(&j, "type", "close");
     trace_fmt_time(v->s, r->t_end, buf, sizeof buf, true);
     json_str(&j, "time", buf);
-    if (r->netns)
+    if (r->netns) {
         json_uint(&j, "netns", r->netns);
-    else
+        const char *name = trace_netns_name(v->s, r->netns);
+        if (name)
+            json_str(&j, "netns_name", name); /* bytes of a file name: the writer keeps it UTF-8 */
+    } else {
         json_null(&j, "netns");
+    }
     fmt_addr(buf, sizeof buf, r->family, r->laddr, r->lport);
     json_str(&j, "local", buf);
     fmt_addr(buf, sizeof buf, r->family, r->raddr, r->rport);
@@ -92,7 +98,10 @@ static void print_json(struct view *v, const struct trace_rec *r)
     json_str(&j, "first", trace_first_name(r->first));
     if (r->pid) {
         json_int(&j, "pid", r->pid);
-        json_str(&j, "comm", r->comm);
+        if (r->comm[0])
+            json_str(&j, "comm", r->comm);
+        else
+            json_null(&j, "comm"); /* gone before closer could name it */
     } else {
         json_null(&j, "pid");
     }
@@ -137,6 +146,15 @@ static void print_line(void *ctx, const struct trace_rec *r)
         trace_fmt_dur(cw, sizeof cw, (r->t_last_ack ? r->t_last_ack : r->t_end) - r->t_close_wait);
     if (r->pid)
         snprintf(who, sizeof who, "%d/%.15s", (int)r->pid, r->comm[0] ? r->comm : "?");
+    if (v->netns_col) {
+        const char *name = trace_netns_name(v->s, r->netns);
+        if (name)
+            fprintf(v->out, "%-16.16s ", name);
+        else if (r->netns)
+            fprintf(v->out, "%-16llu ", (unsigned long long)r->netns);
+        else
+            fprintf(v->out, "%-16s ", "?");
+    }
     fprintf(v->out, "%-12s %-24s %-24s %-8s %-5s %-22s %9s %10s  %s\n", t, l, p, trace_role_name(r->role),
             trace_first_name(r->first), who, life, cw, end_text(v->s, r, end, sizeof end));
 }
@@ -144,7 +162,7 @@ static void print_line(void *ctx, const struct trace_rec *r)
 static int trace_main(const struct trace_opts *o, uint64_t duration_ms, bool json, bool stream, bool header)
 {
     struct trace_session s;
-    struct view v = {&s, json, stream, stdout};
+    struct view v = {&s, json, stream, o->all_netns, stdout};
     char err[512];
     if (trace_open(&s, o, print_line, &v, err, sizeof err) < 0) {
         fprintf(stderr, "closer trace: %s\n", err);
@@ -154,6 +172,21 @@ static int trace_main(const struct trace_opts *o, uint64_t duration_ms, bool jso
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    char scope[128];
+    trace_scope(&s, scope, sizeof scope);
+    if (json) {
+        /* a first line says tracing has begun: scripts wait for it */
+        struct json j;
+        json_init(&j, stdout, false);
+        json_obj_begin(&j, NULL);
+        json_str(&j, "type", "start");
+        json_str(&j, "scope", scope);
+        json_bool(&j, "rst_reasons", s.have[TEV_SEND_RST] && s.fmt[TEV_SEND_RST].nreasons > 0);
+        json_obj_end(&j);
+        json_finish(&j);
+    }
+    if (stream && header && !json && o->all_netns)
+        printf("%-16s ", "NETNS");
     if (stream && header && !json)
         printf("%-12s %-24s %-24s %-8s %-5s %-22s %9s %10s  %s\n", "TIME", "LOCAL", "PEER", "ROLE", "FIRST",
                "CLOSED BY", "LIFETIME", "CLOSE_WAIT", "END");
@@ -178,8 +211,6 @@ static int trace_main(const struct trace_opts *o, uint64_t duration_ms, bool jso
         fflush(stdout);
     }
     trace_finish(&s);
-    char scope[128];
-    trace_scope(&s, scope, sizeof scope);
     struct summary_meta m = {(double)(trace_now_ns() - s.start_ns) / 1e9, s.perf.lost, s.tr.st.events,
                              s.tr.st.dropped_full, s.tr.st.rst_unmatched, scope};
     if (json)
@@ -200,7 +231,7 @@ int cmd_trace(int argc, char **argv)
         {"max-conns", required_argument, 0, 'm'}, {"tracefs", required_argument, 0, 'T'},
         {"no-header", no_argument, 0, 'H'},       {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
-    struct trace_opts o = {.ring_pages = 256};
+    struct trace_opts o = {0};
     uint64_t duration = 0, v;
     bool json = false, stream = true, header = true;
     int c;
@@ -257,4 +288,77 @@ int cmd_trace(int argc, char **argv)
         return EXIT_USAGE;
     }
     return trace_main(&o, duration, json, stream, header);
+}
+
+/* For closer doctor --trace: traces ms milliseconds of namespace netns (NULL:
+ * this one) and fills m with one row per (port, role, process), most closes
+ * first. m->rows is malloc'd. 0, or -1 with err. */
+int trace_measure(const char *netns, uint64_t ms, struct measured_closes *m, char *err, size_t errlen)
+{
+    struct trace_opts o = {.netns = netns};
+    struct trace_session *s = malloc(sizeof *s);
+    memset(m, 0, sizeof *m);
+    if (!s || trace_open(s, &o, NULL, NULL, err, errlen) < 0) {
+        if (s)
+            trace_close(s);
+        else
+            snprintf(err, errlen, "out of memory");
+        free(s);
+        return -1;
+    }
+    uint64_t end = s->start_ns + ms * 1000000ull;
+    for (uint64_t now; (now = trace_now_ns()) < end;)
+        trace_step(s, (int)((end - now) / 1000000 < 100 ? (end - now) / 1000000 + 1 : 100));
+    trace_finish(s);
+    summary_sort(&s->sum);
+    struct sgroups *g = &s->sum.port_procs;
+    struct measured_close *rows = calloc(g->n ? g->n : 1, sizeof *rows);
+    if (!rows) {
+        trace_close(s);
+        free(s);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < g->n; i++) {
+        const struct sgroup *x = &g->g[i];
+        struct measured_close *c = &rows[i];
+        c->port = x->port;
+        c->accepted = x->role == ROLE_ACCEPTED;
+        c->outgoing = x->role == ROLE_OUTGOING;
+        c->pid = x->pid;
+        memcpy(c->comm, x->comm, sizeof c->comm);
+        c->closes = x->closes;
+        c->local_first = x->by_first[FIRST_LOCAL];
+        c->peer_first = x->by_first[FIRST_PEER];
+        c->reset = x->by_first[FIRST_RESET];
+        c->abort = x->by_first[FIRST_ABORT];
+        c->rst_sent = x->rst_sent;
+        c->rst_received = x->rst_received;
+        c->tw_here = x->tw_local;
+        c->tw_peer = x->tw_peer;
+        size_t off = 0;
+        for (int k = 0; k < SUM_REASONS && off < sizeof c->rst_reasons; k++)
+            if (x->reasons[k]) {
+                char rb[32];
+                off += (size_t)snprintf(c->rst_reasons + off, sizeof c->rst_reasons - off, "%s%s %llu",
+                                        off ? ", " : "", trace_reason_name(s->sum.rst_format, k, rb, sizeof rb),
+                                        (unsigned long long)x->reasons[k]);
+            }
+        const struct lat *l = &x->close_after_fin;
+        c->fin_to_close_n = l->seen;
+        if (l->n) {
+            c->fin_to_close_p50_ms = summary_pct(l, 50) / 1000.0;
+            c->fin_to_close_p99_ms = summary_pct(l, 99) / 1000.0;
+            c->fin_to_close_max_ms = l->max / 1000.0;
+        }
+    }
+    m->seconds = (double)(trace_now_ns() - s->start_ns) / 1e9;
+    m->lost_events = s->perf.lost;
+    m->unattributed = s->sum.unattributed;
+    m->close_wait_open = s->sum.close_wait_open;
+    m->rows = rows;
+    m->n = g->n;
+    trace_close(s);
+    free(s);
+    return 0;
 }

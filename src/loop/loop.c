@@ -29,6 +29,7 @@ struct reg {
 struct loop {
     int epfd;
     bool stop;
+    bool compact;   /* shrink regs before the next wait (loop_compact) */
     uint64_t now_ms;
     struct reg *regs;
     size_t nregs;
@@ -239,11 +240,39 @@ static void dispatch(struct loop *l, const struct epoll_event *ev)
     r->fn(l, fd, r->data, events);
 }
 
+void loop_compact(struct loop *l) { l->compact = true; }
+
+size_t loop_fd_capacity(const struct loop *l) { return l->nregs; }
+
+/* Between two waits no event is pending, so entries past the highest
+ * active fd can go (and come back zeroed, generation 0) without a stale
+ * event ever meeting a reused slot. */
+static void shrink_regs(struct loop *l)
+{
+    l->compact = false;
+    size_t top = 0;
+    for (size_t fd = 0; fd < l->nregs; fd++)
+        if (l->regs[fd].active)
+            top = fd + 1;
+    size_t n = 64;
+    while (n < top)
+        n *= 2;
+    if (n >= l->nregs)
+        return;
+    struct reg *r = realloc(l->regs, n * sizeof *r);
+    if (r) {
+        l->regs = r;
+        l->nregs = n;
+    }
+}
+
 int loop_run(struct loop *l)
 {
     struct epoll_event evs[LOOP_BATCH];
     l->stop = false;
     while (!l->stop) {
+        if (l->compact)
+            shrink_regs(l);
         int timeout = wheel_next_timeout(&l->wheel, l->now_ms);
         int n = epoll_wait(l->epfd, evs, LOOP_BATCH, timeout);
         if (n < 0 && errno != EINTR)

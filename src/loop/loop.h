@@ -11,6 +11,7 @@
 #ifndef CLOSER_LOOP_H
 #define CLOSER_LOOP_H
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct loop;
@@ -70,6 +71,12 @@ static inline bool timer_armed(const struct timer *t) { return t->prev != 0; }
 uint64_t loop_now_ms(const struct loop *l);
 /* Monotonic nanoseconds, read now (for latency measurement). */
 uint64_t loop_clock_ns(void);
+
+/* Asks the loop to give back the unused tail of its fd table before its
+ * next wait (after a burst of connections has gone). */
+void loop_compact(struct loop *l);
+/* Entries in the fd table (for tests and benches: what compaction keeps). */
+size_t loop_fd_capacity(const struct loop *l);
 
 /* Runs until loop_stop(); returns 0, or -errno if epoll_wait fails. */
 int loop_run(struct loop *l);

@@ -135,6 +135,7 @@ void srv_trim_after_burst(struct srv_ctx *x)
             x->conns_cap = cap;
         }
     }
+    loop_compact(x->loop);
     malloc_trim(0);
     x->peak = x->active;
 }

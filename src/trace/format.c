@@ -87,7 +87,25 @@ static void parse_reasons(const char *p, const char *e, struct tp_format *out)
     }
 }
 
+static int parse_terminated(const char *text, size_t len, struct tp_format *out, char *err, size_t errlen);
+
 int tp_format_parse(const char *text, size_t len, struct tp_format *out, char *err, size_t errlen)
+{
+    /* The string functions below need a terminator the caller's buffer
+     * may not have. */
+    char *copy = malloc(len + 1);
+    if (!copy) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    memcpy(copy, text, len);
+    copy[len] = 0;
+    int rc = parse_terminated(copy, len, out, err, errlen);
+    free(copy);
+    return rc;
+}
+
+static int parse_terminated(const char *text, size_t len, struct tp_format *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     const char *p = text, *end = text + len;

@@ -1,4 +1,6 @@
 #include "trace/pcache.h"
+#include "util/utf8.h"
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -30,31 +32,27 @@ uint64_t netns_inode(const char *path)
     return stat(path, &st) == 0 ? (uint64_t)st.st_ino : 0;
 }
 
-/* comm is raw bytes (prctl PR_SET_NAME, truncated at 15): keep whole UTF-8
- * sequences, replace control bytes and broken sequences with '?', so JSON
- * and terminals get valid text. */
+/* comm is raw bytes (prctl PR_SET_NAME, cut at 15): keep well-formed UTF-8
+ * (util/utf8's definition), turn control bytes and each ill-formed subpart
+ * into one '?', so JSON, metrics and terminals get clean text. */
 static void clean_comm(char *c)
 {
-    unsigned char *s = (unsigned char *)c;
-    for (size_t i = 0; s[i];) {
-        size_t n = s[i] < 0x80 ? 1 : (s[i] & 0xe0) == 0xc0 ? 2 : (s[i] & 0xf0) == 0xe0 ? 3
-                 : (s[i] & 0xf8) == 0xf0 ? 4 : 0;
-        bool ok = n > 0 && (n > 1 || (s[i] >= 0x20 && s[i] != 0x7f));
-        for (size_t k = 1; ok && k < n; k++)
-            ok = (s[i + k] & 0xc0) == 0x80;
-        if (ok && n == 2 && s[i] < 0xc2)
-            ok = false; /* overlong */
-        if (ok && n == 3 && ((s[i] == 0xe0 && s[i + 1] < 0xa0) || (s[i] == 0xed && s[i + 1] >= 0xa0)))
-            ok = false; /* overlong or surrogate */
-        if (ok && n == 4 && ((s[i] == 0xf0 && s[i + 1] < 0x90) || s[i] > 0xf4 ||
-                             (s[i] == 0xf4 && s[i + 1] >= 0x90)))
-            ok = false;
-        if (!ok) {
-            s[i++] = '?';
-            continue;
+    size_t len = strlen(c), out = 0;
+    for (size_t i = 0; i < len;) {
+        int n = utf8_next(c + i, len - i);
+        unsigned char b = (unsigned char)c[i];
+        if (n == 1 && (b < 0x20 || b == 0x7f))
+            n = -1;
+        if (n > 0) {
+            memmove(c + out, c + i, (size_t)n);
+            out += (size_t)n;
+            i += (size_t)n;
+        } else {
+            c[out++] = '?';
+            i += (size_t)-n;
         }
-        i += n;
     }
+    c[out] = 0;
 }
 
 static struct pentry **slot(struct pcache *pc, int32_t tid)
@@ -166,4 +164,42 @@ void pcache_netns(struct pcache *pc, int32_t pid, int32_t tid, uint64_t netns)
     if (!e->comm[0])
         read_proc(pc, e);
     e->netns = netns;
+}
+
+static bool all_digits(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
+
+unsigned long pcache_seed(struct pcache *pc)
+{
+    DIR *d = opendir(pc->proc);
+    unsigned long n = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (!all_digits(de->d_name))
+            continue;
+        int32_t pid = (int32_t)atoi(de->d_name);
+        char path[96];
+        snprintf(path, sizeof path, "%s/%d/task", pc->proc, (int)pid);
+        DIR *t = opendir(path);
+        struct dirent *te;
+        while (t && (te = readdir(t))) {
+            if (!all_digits(te->d_name))
+                continue;
+            int32_t tid = (int32_t)atoi(te->d_name);
+            if (pcache_get(pc, pid, tid))
+                n++;
+        }
+        if (t)
+            closedir(t);
+    }
+    if (d)
+        closedir(d);
+    return n;
 }

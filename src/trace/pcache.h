@@ -27,6 +27,10 @@ struct pcache {
 
 void pcache_init(struct pcache *pc, const char *proc_root);
 void pcache_free(struct pcache *pc);
+/* Reads every thread in /proc once, so a process that exits while traced
+ * (its sockets closed on exit, after its namespaces are gone) keeps its
+ * name and namespace. Returns the number of threads read. */
+unsigned long pcache_seed(struct pcache *pc);
 /* The entry of a thread, read from /proc when it is new; NULL when it is
  * unknown and gone. */
 const struct pentry *pcache_get(struct pcache *pc, int32_t pid, int32_t tid);

@@ -72,7 +72,8 @@ static int open_cpu(struct perf_set *ps, int cpu, const struct perf_tp *tps, uns
         a.clockid = CLOCK_MONOTONIC;
         a.disabled = 1;
         a.watermark = 1;
-        a.wakeup_watermark = (uint32_t)(pages * (size_t)pagesz / 4);
+        /* wake early: a reader starved on a busy machine still has 7/8 left */
+        a.wakeup_watermark = (uint32_t)(pages * (size_t)pagesz / 8);
         if (i == 0) {
             a.comm = 1;
             a.task = 1;

@@ -22,6 +22,7 @@ struct trace_opts {
     const char *tracefs;    /* NULL: find one, or mount a private one */
     unsigned ring_pages;    /* per CPU, power of two */
     size_t max_conns;       /* open connections tracked at once */
+    bool no_summary;        /* records go to the sink only (a long-running exporter) */
 };
 
 struct trace_session;
@@ -37,6 +38,8 @@ struct trace_session {
     struct tracker tr;
     struct summary sum;
     uint64_t netns;         /* inode to keep; 0 all */
+    struct { uint64_t ino; char name[64]; } *names; /* /run/netns at start */
+    size_t nnames;
     uint8_t (*addrs)[17];   /* the namespace's own non-loopback addresses: family, 16 bytes */
     size_t naddrs;
     uint64_t mono_to_real_ns, start_ns;
@@ -58,6 +61,8 @@ void trace_close(struct trace_session *s);
 uint64_t trace_now_ns(void);
 /* "namespace NAME", "all namespaces" ... */
 void trace_scope(const struct trace_session *s, char *buf, size_t len);
+/* The `ip netns` name of a namespace inode, or NULL. */
+const char *trace_netns_name(const struct trace_session *s, uint64_t ino);
 /* ISO time of a record's monotonic timestamp. */
 void trace_fmt_time(const struct trace_session *s, uint64_t mono_ns, char *buf, size_t len, bool iso);
 

@@ -79,6 +79,18 @@ static struct sgroup *group_get(struct sgroups *gs, uint64_t key)
 
 static void lat_add(struct lat *l, uint64_t ns)
 {
+    uint64_t us64 = ns / 1000;
+    uint32_t us = us64 > UINT32_MAX ? UINT32_MAX : (uint32_t)us64;
+    l->seen++;
+    if (us > l->max)
+        l->max = us;
+    if (l->n == LAT_KEEP) {
+        l->rng ^= l->rng << 13, l->rng ^= l->rng >> 7, l->rng ^= l->rng << 17; /* xorshift64 */
+        uint64_t k = l->rng % l->seen;
+        if (k < LAT_KEEP)
+            l->us[k] = us;
+        return;
+    }
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 64;
         uint32_t *nu = realloc(l->us, cap * sizeof *nu);
@@ -86,9 +98,10 @@ static void lat_add(struct lat *l, uint64_t ns)
             return;
         l->us = nu;
         l->cap = cap;
+        if (!l->rng)
+            l->rng = 0x9E3779B97F4A7C15ull;
     }
-    uint64_t us = ns / 1000;
-    l->us[l->n++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+    l->us[l->n++] = us;
 }
 
 static void group_add(struct sgroup *g, const struct trace_rec *r)
@@ -111,6 +124,7 @@ void summary_init(struct summary *s, const struct tp_format *rst_format)
     s->rst_format = rst_format;
     groups_init(&s->ports);
     groups_init(&s->procs);
+    groups_init(&s->port_procs);
 }
 
 void summary_add(struct summary *s, const struct trace_rec *r)
@@ -135,6 +149,15 @@ void summary_add(struct summary *s, const struct trace_rec *r)
             memcpy(g->comm, r->pid ? r->comm : r->owner_comm, sizeof g->comm);
         group_add(g, r);
     }
+    g = group_get(&s->port_procs, (uint64_t)r->role << 56 | (uint64_t)port << 32 | (uint32_t)pid);
+    if (g) {
+        g->port = port;
+        g->role = r->role;
+        g->pid = pid;
+        if (!g->comm[0])
+            memcpy(g->comm, r->pid ? r->comm : r->owner_comm, sizeof g->comm);
+        group_add(g, r);
+    }
 }
 
 void summary_nosock_rst(struct summary *s, int32_t reason)
@@ -146,8 +169,8 @@ void summary_nosock_rst(struct summary *s, int32_t reason)
 
 void summary_free(struct summary *s)
 {
-    struct sgroups *all[] = {&s->ports, &s->procs};
-    for (int k = 0; k < 2; k++) {
+    struct sgroups *all[] = {&s->ports, &s->procs, &s->port_procs};
+    for (int k = 0; k < 3; k++) {
         for (size_t i = 0; i < all[k]->n; i++)
             free(all[k]->g[i].close_after_fin.us);
         free(all[k]->g);
@@ -162,8 +185,7 @@ static int cmp_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Nearest-rank percentile over sorted values. */
-static uint32_t pct(const struct lat *l, double p)
+uint32_t summary_pct(const struct lat *l, double p)
 {
     size_t rank = (size_t)(p / 100.0 * (double)l->n + 0.999999);
     if (rank < 1)
@@ -177,14 +199,17 @@ static int cmp_groups(const void *a, const void *b)
     return x->closes > y->closes ? -1 : x->closes < y->closes;
 }
 
-static void sort_all(struct summary *s)
+void summary_sort(struct summary *s)
 {
-    struct sgroups *all[] = {&s->ports, &s->procs};
-    for (int k = 0; k < 2; k++) {
+    struct sgroups *all[] = {&s->ports, &s->procs, &s->port_procs};
+    for (int k = 0; k < 3; k++) {
         for (size_t i = 0; i < all[k]->n; i++) {
             struct lat *l = &all[k]->g[i].close_after_fin;
-            qsort(l->us, l->n, sizeof *l->us, cmp_u32);
+            if (l->n > 1)
+                qsort(l->us, l->n, sizeof *l->us, cmp_u32);
         }
+        if (all[k]->n < 2 || !all[k]->index)
+            continue;
         qsort(all[k]->g, all[k]->n, sizeof *all[k]->g, cmp_groups);
         /* the index now points at the wrong slots: rebuild on demand */
         memset(all[k]->index, 0xff, 2 * SUM_MAX_GROUPS * sizeof *all[k]->index);
@@ -206,11 +231,11 @@ static void lat_text(const struct lat *l, char *buf, size_t len)
         return;
     }
     char a[16], b[16], c[16], d[16];
-    trace_fmt_dur(a, sizeof a, (uint64_t)pct(l, 50) * 1000);
-    trace_fmt_dur(b, sizeof b, (uint64_t)pct(l, 90) * 1000);
-    trace_fmt_dur(c, sizeof c, (uint64_t)pct(l, 99) * 1000);
-    trace_fmt_dur(d, sizeof d, (uint64_t)l->us[l->n - 1] * 1000);
-    snprintf(buf, len, "%s %s %s %s (n=%zu)", a, b, c, d, l->n);
+    trace_fmt_dur(a, sizeof a, (uint64_t)summary_pct(l, 50) * 1000);
+    trace_fmt_dur(b, sizeof b, (uint64_t)summary_pct(l, 90) * 1000);
+    trace_fmt_dur(c, sizeof c, (uint64_t)summary_pct(l, 99) * 1000);
+    trace_fmt_dur(d, sizeof d, (uint64_t)l->max * 1000);
+    snprintf(buf, len, "%s %s %s %s (n=%llu)", a, b, c, d, (unsigned long long)l->seen);
 }
 
 static void reasons_text(const struct summary *s, const uint64_t *reasons, FILE *out)
@@ -247,7 +272,7 @@ static const char header[] =
 
 void summary_print_text(struct summary *s, const struct summary_meta *m, FILE *out)
 {
-    sort_all(s);
+    summary_sort(s);
     fprintf(out, "\nclosed connections in %.1f s (%s): %llu  (local first %llu, peer first %llu, "
                  "reset %llu, abort %llu)\n",
             m->seconds, m->scope, (unsigned long long)s->closes, (unsigned long long)s->by_first[FIRST_LOCAL],
@@ -300,12 +325,12 @@ void summary_print_text(struct summary *s, const struct summary_meta *m, FILE *o
 static void lat_json(struct json *j, const struct lat *l)
 {
     json_obj_begin(j, "close_after_fin_us");
-    json_uint(j, "count", l->n);
+    json_uint(j, "count", l->seen);
     if (l->n) {
-        json_uint(j, "p50", pct(l, 50));
-        json_uint(j, "p90", pct(l, 90));
-        json_uint(j, "p99", pct(l, 99));
-        json_uint(j, "max", l->us[l->n - 1]);
+        json_uint(j, "p50", summary_pct(l, 50));
+        json_uint(j, "p90", summary_pct(l, 90));
+        json_uint(j, "p99", summary_pct(l, 99));
+        json_uint(j, "max", l->max);
     }
     json_obj_end(j);
 }
@@ -337,7 +362,7 @@ static void group_json(struct json *j, const struct summary *s, const struct sgr
 
 void summary_print_json(struct summary *s, const struct summary_meta *m, FILE *out)
 {
-    sort_all(s);
+    summary_sort(s);
     struct json j;
     json_init(&j, out, false);
     json_obj_begin(&j, NULL);

@@ -13,9 +13,15 @@
 #define SUM_REASONS 64 /* sk_rst_reason values kept by number; more go to the last */
 #define SUM_MAX_GROUPS 4096
 
+/* Close-after-FIN times in microseconds: every value up to LAT_KEEP, then a
+ * uniform reservoir of LAT_KEEP (Vitter's algorithm R), so a trace of hours
+ * stays within 4 MiB per group; count and max stay exact. */
+#define LAT_KEEP (1u << 20)
 struct lat {
     uint32_t *us;
     size_t n, cap;
+    uint64_t seen, rng;
+    uint32_t max;
 };
 
 struct sgroup {
@@ -37,7 +43,7 @@ struct sgroups {
 };
 
 struct summary {
-    struct sgroups ports, procs;
+    struct sgroups ports, procs, port_procs; /* port_procs: (role, port, process) */
     uint64_t closes, by_first[5], rst_nosock, nosock_reasons[SUM_REASONS];
     uint64_t unattributed; /* filtered out: no namespace known */
     uint64_t close_wait_open, close_wait_oldest_ns;
@@ -48,6 +54,10 @@ void summary_init(struct summary *s, const struct tp_format *rst_format);
 void summary_add(struct summary *s, const struct trace_rec *r);
 void summary_nosock_rst(struct summary *s, int32_t reason);
 void summary_free(struct summary *s);
+/* Sorts the groups by closes and the latencies (before reading them). */
+void summary_sort(struct summary *s);
+/* Nearest-rank percentile (0..100] of sorted close-after-FIN times, us. */
+uint32_t summary_pct(const struct lat *l, double p);
 
 const char *trace_first_name(int first);
 const char *trace_role_name(int role);

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define TMP_PREFIX "/tmp/closer-tracefs-"
+
 static bool has_events(const char *dir)
 {
     char p[600];
@@ -52,7 +54,7 @@ static int mount_private(char *out, size_t outlen, char *err, size_t errlen)
         return -1;
     }
     const char *target = "/sys/kernel/tracing";
-    char tmp[] = "/tmp/closer-tracefs-XXXXXX";
+    char tmp[] = TMP_PREFIX "XXXXXX";
     struct stat st;
     if (stat(target, &st) < 0 || !S_ISDIR(st.st_mode)) {
         if (!mkdtemp(tmp)) {
@@ -62,13 +64,28 @@ static int mount_private(char *out, size_t outlen, char *err, size_t errlen)
         }
         target = tmp;
     }
-    if (mount("nodev", target, "tracefs", 0, NULL) < 0) {
+    int rc = mount("nodev", target, "tracefs", 0, NULL);
+    if (rc < 0 && errno != EPERM && target != tmp && mkdtemp(tmp)) {
+        target = tmp; /* a read-only /sys (containers): any directory will do */
+        rc = mount("nodev", target, "tracefs", 0, NULL);
+    }
+    if (rc < 0) {
         snprintf(err, errlen, "tracefs is not mounted and mounting it failed (%s%s); %s", strerror(errno),
                  errno == EPERM ? ": needs CAP_SYS_ADMIN" : "", hint);
+        if (target == tmp)
+            rmdir(tmp);
         return -1;
     }
     snprintf(out, outlen, "%s", target);
     return 0;
+}
+
+void tracefs_done(const char *dir)
+{
+    /* only a mount point closer made itself; the private mount of
+     * /sys/kernel/tracing goes away with the process */
+    if (!strncmp(dir, TMP_PREFIX, sizeof TMP_PREFIX - 1) && umount2(dir, MNT_DETACH) == 0)
+        rmdir(dir);
 }
 
 int tracefs_locate(const char *dir, char *out, size_t outlen, char *err, size_t errlen)

@@ -42,6 +42,9 @@ const char *tp_reason_name(const struct tp_format *f, long long val);
  * be single-threaded) and mounts one there. dir (when not NULL) is used
  * as it is. The result is the directory holding events/. */
 int tracefs_locate(const char *dir, char *out, size_t outlen, char *err, size_t errlen);
+/* After the formats are read: unmounts and removes a temporary mount point
+ * tracefs_locate made (nothing else). */
+void tracefs_done(const char *dir);
 /* Reads DIR/events/SYSTEM/EVENT/format. A missing event gets an error that
  * names it and says the kernel lacks it. */
 int tracefs_read_format(const char *dir, const char *system, const char *event,

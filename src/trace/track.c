@@ -115,12 +115,20 @@ static struct tnode *new_node(struct tracker *t, const struct tev *ev)
 
 static void on_state(struct tracker *t, const struct tev *ev)
 {
+    if (ev->newstate == TS_LISTEN)
+        return;
     struct tnode **slot = find(t, ev->skaddr);
     struct tnode *n = *slot;
     if (n && n->ended) {
         /* The socket's memory was reused: the old record keeps its place
          * in the pending list, off the table. */
         unlink_node(t, n);
+        n = NULL;
+    } else if (n && (ev->newstate == TS_SYN_SENT || ev->newstate == TS_SYN_RECV) && (n->r.t_open || n->r.first)) {
+        /* a new connection on a live record: its end was among lost events */
+        unlink_node(t, n);
+        free(n);
+        t->st.restarted++;
         n = NULL;
     }
     if (!n) {
@@ -226,7 +234,13 @@ void tracker_event(struct tracker *t, const struct tev *ev)
 static void finish(struct tracker *t, struct tnode *n)
 {
     struct trace_rec *r = &n->r;
-    if (!r->first)
+    /* A connection whose first FIN came before tracing began still tells
+     * by the state it ends from. */
+    if (!r->first && (r->end_from == TS_FIN_WAIT1 || r->end_from == TS_FIN_WAIT2 || r->end_from == TS_CLOSING))
+        r->first = FIRST_LOCAL;
+    else if (!r->first && (r->end_from == TS_LAST_ACK || r->end_from == TS_CLOSE_WAIT))
+        r->first = FIRST_PEER;
+    else if (!r->first)
         r->first = r->rst ? FIRST_RESET : FIRST_ABORT;
     if (!r->rst && (r->end_from == TS_FIN_WAIT1 || r->end_from == TS_FIN_WAIT2 ||
                     r->end_from == TS_CLOSING))
@@ -240,14 +254,17 @@ static void finish(struct tracker *t, struct tnode *n)
     free(n);
 }
 
-void tracker_flush(struct tracker *t)
+void tracker_flush(struct tracker *t, uint64_t cutoff_ns)
 {
-    size_t old = t->split < t->npending ? t->split : t->npending;
-    for (size_t i = 0; i < old; i++)
-        finish(t, t->pending[i]);
-    memmove(t->pending, t->pending + old, (t->npending - old) * sizeof *t->pending);
-    t->npending -= old;
-    t->split = t->npending;
+    size_t kept = 0;
+    for (size_t i = 0; i < t->npending; i++) {
+        struct tnode *n = t->pending[i];
+        if (n->r.t_end <= cutoff_ns)
+            finish(t, n);
+        else
+            t->pending[kept++] = n;
+    }
+    t->npending = kept;
 }
 
 void tracker_flush_all(struct tracker *t)
@@ -255,7 +272,6 @@ void tracker_flush_all(struct tracker *t)
     for (size_t i = 0; i < t->npending; i++)
         finish(t, t->pending[i]);
     t->npending = 0;
-    t->split = 0;
 }
 
 void tracker_each_open(struct tracker *t, void (*fn)(void *, const struct trace_rec *), void *ctx)

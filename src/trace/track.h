@@ -48,15 +48,17 @@ struct tnode {
 
 struct track_stats {
     uint64_t events, finished, dropped_full, rst_nosock, rst_unmatched;
+    uint64_t restarted; /* records dropped because their end was never seen */
 };
 
 #define TRACK_BUCKETS 65536
 
 struct tracker {
     struct tnode *buckets[TRACK_BUCKETS];
-    struct tnode **pending; /* ended, emitted at the next flush so a reset
-                               event right behind the CLOSE still lands */
-    size_t npending, cap_pending, split;
+    struct tnode **pending; /* ended, emitted once they are older than the
+                               flush's cutoff, so a reset event right behind
+                               the CLOSE (even from another CPU) still lands */
+    size_t npending, cap_pending;
     size_t live, max_live;
     struct pcache *pc;
     struct track_stats st;
@@ -69,8 +71,8 @@ void tracker_init(struct tracker *t, struct pcache *pc, size_t max_live,
                   void (*emit)(void *, const struct trace_rec *),
                   void (*nosock_rst)(void *, const struct tev *), void *ctx);
 void tracker_event(struct tracker *t, const struct tev *ev);
-/* Emits the records that ended before this call's previous flush. */
-void tracker_flush(struct tracker *t);
+/* Emits the records that ended at or before cutoff_ns (event time). */
+void tracker_flush(struct tracker *t, uint64_t cutoff_ns);
 /* Emits every ended record (at the end of a run). */
 void tracker_flush_all(struct tracker *t);
 /* Calls fn on every connection still open (for "still in CLOSE_WAIT"). */

@@ -378,3 +378,59 @@ TEST(forget_then_close_leaves_epoll)
     if (b[0] != num)
         close(b[0]);
 }
+
+static int compact_reads;
+static void count_read(struct loop *l, int fd, void *data, unsigned events)
+{
+    (void)data;
+    char b[8];
+    if ((events & LOOP_READ) && read(fd, b, sizeof b) > 0 && ++compact_reads == 2)
+        loop_stop(l);
+}
+
+static void stop_soon(struct loop *l, struct timer *t) { (void)t; loop_stop(l); }
+
+/* After a burst, the fd table shrinks to what is still registered, and
+ * registrations below and above the new end keep working. */
+TEST(compact_gives_back_the_fd_table)
+{
+    struct loop *l = loop_new();
+    CHECK(l);
+    enum { PAIRS = 300 };
+    int sv[PAIRS][2];
+    for (int i = 0; i < PAIRS; i++) {
+        CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv[i]) == 0);
+        CHECK_EQ_INT(loop_add(l, sv[i][0], LOOP_READ, count_read, NULL), 0);
+    }
+    CHECK(loop_fd_capacity(l) > (size_t)sv[PAIRS - 1][0]);
+    for (int i = 1; i < PAIRS; i++) {
+        loop_del(l, sv[i][0]);
+        close(sv[i][0]);
+        close(sv[i][1]);
+    }
+    loop_compact(l);
+    struct timer t;
+    timer_init(&t, stop_soon);
+    loop_timer_arm(l, &t, 1);
+    CHECK_EQ_INT(loop_run(l), 0);
+    CHECK_EQ_INT(loop_fd_capacity(l), 64);
+    int again[2]; /* a new fd above the shrunk table's end is added and served */
+    int spare[100];
+    for (int i = 0; i < 100; i++)
+        spare[i] = dup(0);
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, again) == 0);
+    CHECK(again[0] >= 64);
+    CHECK_EQ_INT(loop_add(l, again[0], LOOP_READ, count_read, NULL), 0);
+    compact_reads = 0;
+    CHECK(write(sv[0][1], "a", 1) == 1 && write(again[1], "b", 1) == 1);
+    loop_timer_arm(l, &t, 2000); /* a bound, not a measurement */
+    CHECK_EQ_INT(loop_run(l), 0);
+    CHECK_EQ_INT(compact_reads, 2);
+    for (int i = 0; i < 100; i++)
+        close(spare[i]);
+    close(again[0]);
+    close(again[1]);
+    close(sv[0][0]);
+    close(sv[0][1]);
+    loop_free(l);
+}

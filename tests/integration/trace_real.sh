@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# closer trace on real programs whose closing is known from their docs:
+# nginx answering ab's HTTP/1.0 requests (no keep-alive: nginx closes first),
+# curl fetching twice from nginx over one kept-alive connection (curl exits
+# first: the client closes), and nginx's keepalive_timeout 1s closing a
+# Python http.client connection left idle for 2 s (the client sits in
+# CLOSE_WAIT until it closes). Pids, comms and counts checked.
+. "$(dirname "$0")/../lib/lib.sh"
+. "$(dirname "$0")/../lib/nginx.sh"
+need_root
+command -v nginx >/dev/null && command -v ab >/dev/null && command -v curl >/dev/null ||
+    { echo "SKIP: needs nginx, ab (apache2-utils), curl"; exit 0; }
+PY=/usr/bin/python3
+tmp=$(mktemp -d)
+netns_new NS
+nginx_start "$NS" 8080 "$tmp/ng" "keepalive_timeout 1s;" || fail "nginx start"
+bg T ip netns exec "$NS" "$CLOSER" trace --json >"$tmp/t.json" 2>"$tmp/t.err"
+wait_for 10 grep -q '"start"' "$tmp/t.json" || fail "tracer started" "$(cat "$tmp/t.err")"
+
+ip netns exec "$NS" ab -q -n 30 -c 1 http://127.0.0.1:8080/ >/dev/null 2>&1 &
+AB=$!
+wait $AB
+ip netns exec "$NS" curl -s -o /dev/null -o /dev/null http://127.0.0.1:8080/a http://127.0.0.1:8080/b &
+CURL=$!
+wait $CURL
+ip netns exec "$NS" $PY -c '
+import http.client, time
+c = http.client.HTTPConnection("127.0.0.1", 8080)
+c.request("GET", "/"); c.getresponse().read()
+time.sleep(2)          # nginx keepalive_timeout 1s closes it: we are in CLOSE_WAIT
+c.close()
+time.sleep(0.2)
+' &
+PYC=$!
+wait $PYC
+sleep 0.3
+kill -INT "$T"
+wait "$T"
+$PY - "$tmp/t.json" "$NGINX_PID" "$AB" "$CURL" "$PYC" <<'PYEOF'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8") if '"close"' in l]
+NGINX, AB, CURL, PYC = map(int, sys.argv[2:])
+def check(name, ok, why=""):
+    print("PASS " + name if ok else "FAIL %s: %s" % (name, why))
+def of(pid, role): return [r for r in recs if r.get("pid") == pid and r["role"] == role]
+def owned(pid): return [r for r in recs if r.get("owner_pid") == pid]
+ng = [r for r in recs if r["role"] == "accepted" and r["local"].endswith(":8080")]
+ngl = [r for r in ng if r["first"] == "local"]
+check("nginx closed first its 30 HTTP/1.0 connections and the idle one", len(ngl) == 31 and all(r.get("pid") == NGINX and r["comm"] == "nginx" for r in ngl), [(r.get("pid"), r.get("comm")) for r in ngl][:3] + [len(ngl)])
+ab = owned(AB)
+check("ab: 30 connections, peer first, closed by ab", len(ab) == 30 and all(r["first"] == "peer" and r.get("pid") == AB and r["comm"] == "ab" for r in ab), [(r["first"], r.get("comm")) for r in ab][:3] + [len(ab)])
+cu = owned(CURL)
+check("curl: one connection reused for two requests, curl closed first", len(cu) == 1 and cu[0]["first"] == "local" and cu[0].get("comm") == "curl", cu)
+ngp = [r for r in ng if r["first"] == "peer"]
+check("nginx saw curl's close first once, closed after", len(ngp) == 1 and ngp[0].get("pid") == NGINX, [(r.get("pid"), r["first"]) for r in ngp])
+py = owned(PYC)
+check("python http.client: nginx's idle timeout, then 0.5..2 s in CLOSE_WAIT", len(py) == 1 and py[0]["first"] == "peer" and py[0].get("pid") == PYC and 500000 <= py[0].get("close_wait_us", 0) <= 2000000, py)
+PYEOF
+rm -rf "$tmp"

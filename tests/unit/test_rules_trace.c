@@ -1,0 +1,48 @@
+#include <string.h>
+
+#include "doctor/rules_trace.h"
+#include "test.h"
+
+static size_t count_id(const struct doctor_report *r, const char *id)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->n; i++)
+        n += !strcmp(r->items[i].id, id);
+    return n;
+}
+
+TEST(slow_close_and_resets_only_above_their_thresholds)
+{
+    struct measured_close rows[3] = {
+        {.port = 8080, .accepted = true, .pid = 10, .comm = "srv", .closes = 100, .local_first = 100},
+        {.port = 9000, .accepted = true, .pid = 11, .comm = "py", .closes = 2, .peer_first = 2,
+         .fin_to_close_n = 2, .fin_to_close_p50_ms = 2000, .fin_to_close_p99_ms = 2001,
+         .fin_to_close_max_ms = 2001},
+        {.port = 8081, .accepted = true, .pid = 12, .comm = "lz", .closes = 10, .reset = 10, .rst_sent = 10,
+         .rst_reasons = "TCP_STATE 10"},
+    };
+    struct measured_closes m = {.seconds = 5, .rows = rows, .n = 3};
+    struct doctor_report r = {0};
+    CHECK_EQ_INT(rules_trace(&m, &r), 0);
+    CHECK_EQ_INT(count_id(&r, "trace-who-closes"), 3);
+    CHECK_EQ_INT(count_id(&r, "trace-slow-close"), 1);
+    CHECK_EQ_INT(count_id(&r, "trace-resets"), 1);
+    CHECK_EQ_INT(count_id(&r, "trace-lost-events"), 0);
+    CHECK_EQ_INT(r.items[0].severity, SEV_WARNING); /* worst first */
+    for (size_t i = 0; i < r.n; i++)
+        if (!strcmp(r.items[i].id, "trace-slow-close"))
+            CHECK_EQ_INT(r.items[i].pid, 11);
+        else if (!strcmp(r.items[i].id, "trace-resets"))
+            CHECK(strstr(r.items[i].why, "TCP_STATE 10") != NULL);
+    doctor_report_free(&r);
+
+    rows[1].fin_to_close_p99_ms = 999; /* below 1 s: no warning */
+    rows[2].closes = 200;              /* 5 % resets: not a finding of its own */
+    m.lost_events = 7;
+    memset(&r, 0, sizeof r);
+    CHECK_EQ_INT(rules_trace(&m, &r), 0);
+    CHECK_EQ_INT(count_id(&r, "trace-slow-close"), 0);
+    CHECK_EQ_INT(count_id(&r, "trace-resets"), 0);
+    CHECK_EQ_INT(count_id(&r, "trace-lost-events"), 1);
+    doctor_report_free(&r);
+}
