@@ -179,6 +179,7 @@ static int trace_main(const struct trace_opts *o, uint64_t duration_ms, bool jso
         struct json j;
         json_init(&j, stdout, false);
         json_obj_begin(&j, NULL);
+        json_str(&j, "schema", "closer.trace/1");
         json_str(&j, "type", "start");
         json_str(&j, "scope", scope);
         json_bool(&j, "rst_reasons", s.have[TEV_SEND_RST] && s.fmt[TEV_SEND_RST].nreasons > 0);
