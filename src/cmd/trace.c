@@ -90,10 +90,8 @@ static void print_json(struct view *v, const struct trace_rec *r)
     } else {
         json_null(&j, "netns");
     }
-    fmt_addr(buf, sizeof buf, r->family, r->laddr, r->lport);
-    json_str(&j, "local", buf);
-    fmt_addr(buf, sizeof buf, r->family, r->raddr, r->rport);
-    json_str(&j, "peer", buf);
+    tcp_endpoint_json(&j, "local", r->family == AF_INET6 ? AF_INET6 : AF_INET, r->laddr, r->lport);
+    tcp_endpoint_json(&j, "peer", r->family == AF_INET6 ? AF_INET6 : AF_INET, r->raddr, r->rport);
     json_str(&j, "role", trace_role_name(r->role));
     json_str(&j, "first", trace_first_name(r->first));
     if (r->pid) {
@@ -117,9 +115,10 @@ static void print_json(struct view *v, const struct trace_rec *r)
         json_uint(&j, "close_wait_us", (r->t_last_ack - r->t_close_wait) / 1000);
     else if (r->t_close_wait)
         json_uint(&j, "close_wait_us", (r->t_end - r->t_close_wait) / 1000);
-    json_str(&j, "time_wait", r->tw == TW_LOCAL ? "here" : r->tw == TW_PEER ? "peer" : "none");
+    /* null, not "none", where there is none (schemas/README.md) */
+    json_str(&j, "time_wait", r->tw == TW_LOCAL ? "here" : r->tw == TW_PEER ? "peer" : NULL);
     json_str(&j, "rst", r->rst == (RST_SENT | RST_RECEIVED) ? "both" : r->rst & RST_SENT ? "sent"
-                        : r->rst & RST_RECEIVED ? "received" : "none");
+                        : r->rst & RST_RECEIVED ? "received" : NULL);
     if ((r->rst & RST_SENT) && r->rst_reason >= 0)
         json_str(&j, "rst_reason", trace_reason_name(v->s->sum.rst_format, r->rst_reason, rb, sizeof rb));
     json_str(&j, "end_state", tcp_state_name(r->end_from));
