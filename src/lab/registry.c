@@ -51,6 +51,9 @@ void lab_value(struct lab_result *r, const char *name, double value, const char 
         return;
     struct lab_value *v = &r->values[r->nvalues++];
     snprintf(v->name, sizeof v->name, "%s%s", r->value_prefix, name);
+    for (char *c = v->name; *c; c++) /* snake_case: "no-accept" (a fault name) -> "no_accept" */
+        if (*c == '-')
+            *c = '_';
     v->value = value;
     v->unit = unit;
 }
