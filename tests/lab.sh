@@ -19,6 +19,12 @@ for s in d["scenarios"]:
     else:
         print("FAIL %s: %s" % (s["name"], "; ".join(s["failures"])))
 PY
+# The whole run's JSON against schemas/closer.lab.schema.json (every
+# scenario's measurement records: snake_case names, known units).
+if /usr/bin/python3 -c 'import jsonschema' 2>/dev/null; then
+    out=$(/usr/bin/python3 "$(dirname "$0")/lib/validate_json.py" "$(dirname "$0")/../schemas" "$tmp/lab.json" 2>&1)
+    check_eq lab_json_schema "$out" "ok 1"
+fi
 want=$("$CLOSER" lab list | wc -l)
 check_eq lab_exit_status "$rc" "$(python3 -c "import json;print(0 if json.load(open('$tmp/lab.json'))['failed']==0 else 1)" 2>/dev/null)"
 check_eq lab_report_sections "$(grep -c '^## ' "$tmp/report/report.md" 2>/dev/null)" "$want"

@@ -126,15 +126,27 @@ void load_print_text(FILE *out, const struct load_opts *o, const struct load_res
     }
 }
 
+/* Microseconds; every field null when nothing was measured (no request
+ * completed), never a 0 that reads as "instant". */
 static void hist_json(struct json *j, const char *name, const struct hist *h)
 {
+    static const struct { const char *key; double p; } pcts[] = {
+        {"p50_us", 50}, {"p90_us", 90}, {"p99_us", 99}, {"p99_9_us", 99.9}};
     json_obj_begin(j, name);
-    json_uint(j, "p50", hist_percentile(h, 50));
-    json_uint(j, "p90", hist_percentile(h, 90));
-    json_uint(j, "p99", hist_percentile(h, 99));
-    json_uint(j, "p99_9", hist_percentile(h, 99.9));
-    json_uint(j, "max", h->max);
-    json_double(j, "mean", hist_mean(h));
+    json_uint(j, "samples", h->total);
+    for (size_t i = 0; i < sizeof pcts / sizeof pcts[0]; i++) {
+        if (h->total)
+            json_uint(j, pcts[i].key, hist_percentile(h, pcts[i].p));
+        else
+            json_null(j, pcts[i].key);
+    }
+    if (h->total) {
+        json_uint(j, "max_us", h->max);
+        json_double(j, "mean_us", hist_mean(h));
+    } else {
+        json_null(j, "max_us");
+        json_null(j, "mean_us");
+    }
     json_obj_end(j);
 }
 
@@ -151,24 +163,32 @@ void load_print_json(FILE *out, const struct load_opts *o, const struct load_res
     struct json j;
     json_init(&j, out, false);
     json_obj_begin(&j, NULL);
-    json_str(&j, "target", o->target_text);
+    json_str(&j, "schema", LOAD_JSON_SCHEMA);
+    target_endpoint_json(&j, "target", &o->dst);
+    json_str(&j, "host", o->url_host);
     json_str(&j, "path", o->url_path);
     json_uint(&j, "connections", o->connections);
     json_uint(&j, "threads", o->threads);
-    json_double(&j, "rate", o->rate);
-    json_double(&j, "seconds", r->seconds);
+    if (o->rate > 0)
+        json_double(&j, "rate_per_s", o->rate);
+    else
+        json_null(&j, "rate_per_s"); /* closed loop: as fast as answers come */
+    json_double(&j, "duration_s", r->seconds);
     json_bool(&j, "interrupted", r->interrupted);
     json_uint(&j, "requests", r->requests);
     json_double(&j, "requests_per_s", r->seconds > 0 ? r->requests / r->seconds : 0);
     json_uint(&j, "bytes", r->bytes);
     json_uint(&j, "status_2xx", r->status_2xx);
     json_uint(&j, "status_other", r->status_other);
-    hist_json(&j, "latency_us", &r->latency);
+    hist_json(&j, "latency", &r->latency);
     json_bool(&j, "latency_includes_connect", close_mode(r));
-    hist_json(&j, "connect_us", &r->connect);
+    hist_json(&j, "connect", &r->connect);
     json_uint(&j, "connections_opened", r->connections);
     json_uint(&j, "connecting_at_end", r->connecting_at_end);
-    json_double(&j, "requests_per_connection", r->connections ? (double)r->requests / r->connections : 0);
+    if (r->connections)
+        json_double(&j, "requests_per_connection", (double)r->requests / r->connections);
+    else
+        json_null(&j, "requests_per_connection");
     json_obj_begin(&j, "closed_first");
     for (int c = 0; c < LC_MAX; c++)
         json_uint(&j, load_closer_name(c), r->closed_first[c]);

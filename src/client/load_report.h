@@ -13,6 +13,8 @@
  * run's own. all: every TIME_WAIT in the namespace. probe uses it too. */
 void load_count_time_wait(const struct target *t, long *towards, long *at, long *all);
 void load_print_text(FILE *out, const struct load_opts *o, const struct load_result *r);
+/* JSON contract: schemas/closer.load.schema.json. */
+#define LOAD_JSON_SCHEMA "closer.load/1"
 void load_print_json(FILE *out, const struct load_opts *o, const struct load_result *r);
 
 #endif

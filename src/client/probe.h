@@ -93,6 +93,8 @@ struct probe_result {
 
 int probe_run(const struct probe_opts *o, struct probe_result *r, char *err, size_t errlen);
 void probe_print_text(FILE *out, const struct probe_opts *o, const struct probe_result *r);
+/* JSON contract: schemas/closer.probe.schema.json. */
+#define PROBE_JSON_SCHEMA "closer.probe/1"
 void probe_print_json(FILE *out, const struct probe_opts *o, const struct probe_result *r);
 
 /* Which server answered: the Server header, else behaviour (Node's http

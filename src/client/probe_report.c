@@ -219,6 +219,9 @@ void probe_print_text(FILE *out, const struct probe_opts *o, const struct probe_
     left_behind(out, o, r);
 }
 
+/* JSON says null where the text says "none" (issue 15's contract). */
+static const char *close_json(enum probe_close c) { return c == PC_NONE ? NULL : close_name(c); }
+
 static void str_or_null(struct json *j, const char *key, const char *v)
 {
     if (v && v[0])
@@ -243,7 +246,7 @@ static void busy_json(struct json *j, const char *key, const struct probe_busy *
     json_bool(j, "announced", b->announced);
     json_bool(j, "stopped_at_max", b->stopped_at_max);
     json_double(j, "age_s", b->age_s);
-    json_str(j, "close", b->closed ? close_name(b->fin.how) : "none");
+    json_str(j, "close", b->closed ? close_json(b->fin.how) : NULL);
     if (b->announced && b->fin.how != PC_NONE)
         json_double(j, "fin_after_announce_s", b->fin.after_s);
     else
@@ -274,7 +277,7 @@ static void idle_json(struct json *j, const struct probe_result *r)
     json_arr_begin(j, "connections");
     for (unsigned i = 0; i < r->idle_n; i++) {
         json_obj_begin(j, NULL);
-        json_str(j, "close", close_name(r->idle[i].how));
+        json_str(j, "close", close_json(r->idle[i].how));
         json_double(j, "after_s", r->idle[i].after_s);
         json_obj_end(j);
     }
@@ -282,9 +285,10 @@ static void idle_json(struct json *j, const struct probe_result *r)
     json_obj_end(j);
 }
 
+/* Where TIME_WAIT lands; NULL (JSON null) when nowhere: a reset leaves none. */
 static const char *tw_side(enum probe_close how)
 {
-    return how == PC_RST ? "none" : "server";
+    return how == PC_RST ? NULL : "server";
 }
 
 static void verdict_json(struct json *j, const struct probe_result *r)
@@ -294,11 +298,11 @@ static void verdict_json(struct json *j, const struct probe_result *r)
     json_obj_begin(j, "time_wait_on");
     json_str(j, "client_closes", r->keepalive_11 ? "client" : r->close_measured ? tw_side(c->how) : "server");
     json_str(j, "client_idle_too_long",
-             r->keepalive_11 && r->idle_closed ? tw_side(r->idle_rst ? PC_RST : PC_FIN) : "none");
-    json_str(j, "request_cap_reached", !r->keepalive_11 || r->limit != PL_CAP ? "none"
+             r->keepalive_11 && r->idle_closed ? tw_side(r->idle_rst ? PC_RST : PC_FIN) : NULL);
+    json_str(j, "request_cap_reached", !r->keepalive_11 || r->limit != PL_CAP ? NULL
                                        : cap_late ? "client" : tw_side(r->fast.fin.how));
-    json_str(j, "lifetime_reached", r->keepalive_11 && r->limit == PL_LIFETIME ? "server" : "none");
-    json_str(j, "connection_close", !r->close_measured ? "none" : c->how == PC_NONE ? "client"
+    json_str(j, "lifetime_reached", r->keepalive_11 && r->limit == PL_LIFETIME ? "server" : NULL);
+    json_str(j, "connection_close", !r->close_measured ? NULL : c->how == PC_NONE ? "client"
                                     : c->how == PC_FIN && c->after_s > PROMPT_FIN_S ? "client"
                                     : tw_side(c->how));
     json_obj_end(j);
@@ -309,15 +313,17 @@ void probe_print_json(FILE *out, const struct probe_opts *o, const struct probe_
     struct json j;
     json_init(&j, out, false);
     json_obj_begin(&j, NULL);
-    json_str(&j, "target", o->t.text);
+    json_str(&j, "schema", PROBE_JSON_SCHEMA);
+    target_endpoint_json(&j, "target", &o->t.addr);
+    json_str(&j, "host", o->t.host);
     json_str(&j, "path", o->t.path);
-    json_int(&j, "status", r->status);
+    long_or_null(&j, "status", r->status > 0 ? r->status : -1);
     json_double(&j, "elapsed_s", r->elapsed_s);
     json_bool(&j, "deadline_hit", r->deadline_hit);
     json_obj_begin(&j, "server");
     str_or_null(&j, "header", r->server);
     json_str(&j, "kind", probe_kind_name(r->kind));
-    json_str(&j, "evidence", r->kind_evidence);
+    str_or_null(&j, "evidence", r->kind_evidence);
     json_obj_end(&j);
     json_obj_begin(&j, "http11");
     json_bool(&j, "keepalive", r->keepalive_11);
@@ -339,7 +345,7 @@ void probe_print_json(FILE *out, const struct probe_opts *o, const struct probe_
     json_bool(&j, "request_cap_announced", r->limit == PL_CAP && r->fast.announced);
     json_obj_begin(&j, "limit");
     if (r->limit_measured) {
-        json_str(&j, "kind", limit_name(r->limit));
+        json_str(&j, "kind", r->limit == PL_NONE ? NULL : limit_name(r->limit));
         if (r->limit == PL_LIFETIME)
             json_double(&j, "lifetime_s", r->lifetime_s);
         else
@@ -352,7 +358,7 @@ void probe_print_json(FILE *out, const struct probe_opts *o, const struct probe_
     json_obj_end(&j);
     idle_json(&j, r);
     json_obj_begin(&j, "after_connection_close");
-    json_str(&j, "server_close", r->close_measured ? close_name(r->after_close.how) : "none");
+    json_str(&j, "server_close", r->close_measured ? close_json(r->after_close.how) : NULL);
     if (r->close_measured && r->after_close.how != PC_NONE)
         json_double(&j, "after_s", r->after_close.after_s);
     else
@@ -361,11 +367,11 @@ void probe_print_json(FILE *out, const struct probe_opts *o, const struct probe_
     json_obj_end(&j);
     verdict_json(&j, r);
     json_obj_begin(&j, "knobs");
-    json_str(&j, "idle", probe_knob(r->kind, "idle"));
-    json_str(&j, "cap", probe_knob(r->kind, "cap"));
-    json_str(&j, "lifetime", probe_knob(r->kind, "lifetime"));
-    json_str(&j, "keepalive", probe_knob(r->kind, "keepalive"));
-    json_str(&j, "hint", probe_knob(r->kind, "hint"));
+    str_or_null(&j, "idle", probe_knob(r->kind, "idle"));
+    str_or_null(&j, "cap", probe_knob(r->kind, "cap"));
+    str_or_null(&j, "lifetime", probe_knob(r->kind, "lifetime"));
+    str_or_null(&j, "keepalive", probe_knob(r->kind, "keepalive"));
+    str_or_null(&j, "hint", probe_knob(r->kind, "hint"));
     json_obj_end(&j);
     json_obj_begin(&j, "cost");
     json_uint(&j, "requests", r->requests_sent);

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernel/sock.h"
+#include "util/json.h"
 #include "util/parse.h"
 
 #define METHOD_MAX 32
@@ -188,4 +190,19 @@ long source_range_parse(const char *spec, struct sockaddr_storage *out, size_t m
         s->sin_addr.s_addr = htonl((uint32_t)v);
     }
     return (long)n;
+}
+
+void target_endpoint_json(struct json *j, const char *key, const struct sockaddr_storage *a)
+{
+    if (a->ss_family == AF_INET) {
+        const struct sockaddr_in *v4 = (const struct sockaddr_in *)a;
+        uint8_t ip[16] = {0};
+        memcpy(ip, &v4->sin_addr, 4);
+        tcp_endpoint_json(j, key, AF_INET, ip, ntohs(v4->sin_port));
+    } else if (a->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)a;
+        tcp_endpoint_json(j, key, AF_INET6, v6->sin6_addr.s6_addr, ntohs(v6->sin6_port));
+    } else {
+        tcp_endpoint_json_null(j, key);
+    }
 }

@@ -25,6 +25,10 @@ int target_parse(const char *url, struct target *t, char *err, size_t errlen);
  * 8 KB. */
 const char *target_method_error(const char *method);
 const char *target_header_error(const char *header);
+struct json;
+/* JSON fields KEY "ip:port", KEY_ip, KEY_port for a resolved address (null
+ * when it is neither IPv4 nor IPv6). */
+void target_endpoint_json(struct json *j, const char *key, const struct sockaddr_storage *a);
 /* Fills up to max addresses; returns how many, or -1. */
 long source_range_parse(const char *spec, struct sockaddr_storage *out, size_t max);
 

@@ -1,9 +1,11 @@
 /* closer states: the TCP socket table, like `ss -tan`, with owners, timers
  * and the reason a socket has no owner. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "cmd/cmd.h"
 #include "doctor/states_view.h"
@@ -98,7 +100,7 @@ static int states_all_netns(struct snapshot_opts *so, const struct states_view_o
     setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
     bool header = vo->header;
     if (json)
-        fputs("{\"namespaces\":[", stdout);
+        fputs("{\"schema\":\"" STATES_NETNS_JSON_SCHEMA "\",\"namespaces\":[", stdout);
     for (size_t i = 0; i < m.list.n; i++) {
         const struct ns_snapshot *ns = &m.items[i];
         netns_entry_label(ns->ns, label, sizeof label);
@@ -117,7 +119,10 @@ static int states_all_netns(struct snapshot_opts *so, const struct states_view_o
                 continue;
             }
             fputs(",\"error\":null,\"states\":", stdout);
-            states_print_json(stdout, &ns->snap, vo, summary);
+            struct states_view_opts one = *vo;
+            one.netns_inode = ns->ns->inode;
+            one.netns_arg = ns->ns->name[0] ? ns->ns->name : NULL;
+            states_print_json(stdout, &ns->snap, &one, summary);
             fputs("}", stdout);
         } else if (!ns->ok) {
             fprintf(stderr, "closer states: netns %s not read: %s\n", label, ns->error);
@@ -248,6 +253,13 @@ int cmd_states(int argc, char **argv)
                 s->visibility_limit[0] ? s->visibility_limit : "permission denied");
     static char obuf[1 << 20];
     setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
+    if (!so.replay) {
+        int nsfd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        vo.netns_inode = nsfd >= 0 ? netns_fd_inode(nsfd) : 0;
+        if (nsfd >= 0)
+            close(nsfd);
+        vo.netns_arg = netns;
+    }
     if (json)
         states_print_json(stdout, s, &vo, summary);
     else if (summary)

@@ -34,6 +34,7 @@ struct top_run {
     size_t ntyped;
     int typing;          /* 1: a port, 2: a namespace filter */
     bool all_netns;
+    bool json;           /* --batch --json: one closer.top/1 object per interval */
     char filter[64];     /* --all-netns: namespaces whose label contains this */
     struct trace_session *trace; /* --trace: closes/s by side, measured */
     uint64_t closes[5], shown[5];  /* by enum trace_first; shown: at the last line */
@@ -101,12 +102,19 @@ static void usage(void)
            "top listening ports by TIME_WAIT / CLOSE_WAIT, top destinations by\n"
            "TIME_WAIT against the ephemeral range, top processes by CLOSE_WAIT,\n"
            "listen queues. Keys: t, c, e sort by TIME_WAIT, CLOSE_WAIT, ESTAB;\n"
-           "p then digits and Enter filter by port; a all ports; q quit.\n"
+           "p then digits and Enter filter by port; a all ports; ? help; q quit.\n"
+           "A screen of 140 columns or more shows the tables in two columns.\n"
            "Without a terminal (or with --batch) prints one line per interval.\n\n"
            "  -b, --batch            one line per interval, no screen control\n"
+           "      --json             batch mode, one JSON object per interval (closer.top/1)\n"
+           "      --color WHEN       auto (default: on a terminal, unless NO_COLOR is set),\n"
+           "                         always or never\n"
            "  -n, --iterations N     stop after N intervals (default: until stopped)\n"
-           "  -d, --delay DURATION   interval (default 1s)\n"
-           "  -p, --port PORT        only this port in the tables\n"
+           "  -d, --duration DUR     stop after DUR (DUR / interval intervals, at least 1)\n"
+           "  -i, --interval DUR     time between screens (default 1s)\n"
+           "      --delay DUR        the old name of --interval, kept\n"
+           "      --port PORT        only this port in the tables (-p is --processes in\n"
+           "                         states, as in ss: one meaning per short flag)\n"
            "  -N, --netns NS         watch namespace NS: NAME (/run/netns/NAME), a path\n"
            "                         (/proc/PID/ns/net), or pid:PID\n"
            "      --all-netns        every network namespace: one row each (inode, owner,\n"
@@ -248,15 +256,20 @@ static int run_batch(struct top_run *r)
         return run_batch_all(r);
     uint32_t prev[TS_MAX];
     int have_prev = 0;
-    top_batch_header(stdout);
+    if (!r->json)
+        top_batch_header(stdout);
     for (uint64_t i = 0; !stopping && (!r->iterations || i < r->iterations); i++) {
         if (i)
             wait_tracing(r, -1, r->interval_ms);
         struct snapshot s;
         struct agg a;
         if (take(r, &s, &a)) return EXIT_USAGE;
-        top_batch_line(stdout, &a, have_prev ? prev : NULL, r->interval_ms / 1e3, s.taken_at);
-        if (r->trace) {
+        if (r->json)
+            top_batch_json(stdout, &a, have_prev ? prev : NULL, r->interval_ms / 1e3, s.taken_at,
+                           r->view.netns);
+        else
+            top_batch_line(stdout, &a, have_prev ? prev : NULL, r->interval_ms / 1e3, s.taken_at);
+        if (r->trace && !r->json) {
             char line[160];
             trace_rates(r, line, sizeof line, i ? r->interval_ms / 1e3 : 0);
             printf("  %s\n", line);
@@ -308,8 +321,13 @@ static int on_key(struct top_run *r, char k)
         r->typed[r->ntyped] = 0;
         return 0;
     }
+    if (r->view.help && k != 'q' && k != 'Q') { /* any key closes the help */
+        r->view.help = false;
+        return 0;
+    }
     switch (k) {
     case 'q': case 'Q': return 1;
+    case '?': case 'h': r->view.help = true; break;
     case 't': r->view.sort_state = TS_TIME_WAIT; break;
     case 'c': r->view.sort_state = TS_CLOSE_WAIT; break;
     case 'e': r->view.sort_state = TS_ESTABLISHED; break;
@@ -410,26 +428,40 @@ int cmd_top(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"batch", no_argument, 0, 'b'}, {"iterations", required_argument, 0, 'n'},
-        {"delay", required_argument, 0, 'd'}, {"port", required_argument, 0, 'p'},
+        {"delay", required_argument, 0, 'i'}, {"interval", required_argument, 0, 'i'},
+        {"duration", required_argument, 0, 'd'}, {"port", required_argument, 0, 'p'},
         {"netns", required_argument, 0, 'N'}, {"no-owners", no_argument, 0, 'o'},
         {"help", no_argument, 0, 'h'}, {"all-netns", no_argument, 0, 'A'},
-        {"netns-filter", required_argument, 0, 'F'}, {"trace", no_argument, 0, 'T'},
+        {"netns-filter", required_argument, 0, 'F'}, {"json", no_argument, 0, 'j'},
+        {"color", required_argument, 0, 'C'}, {"trace", no_argument, 0, 'T'},
         {0, 0, 0, 0}};
     struct top_run r = {.so = {.owners = true}, .interval_ms = 1000,
                         .view = {.sort_state = TS_TIME_WAIT}};
     int batch = 0, c, want_trace = 0;
+    uint64_t duration_ms = 0;
+    const char *color = "auto";
     const char *netns = NULL;
     cli_begin();
-    while ((c = getopt_long(argc, argv, ":bn:d:p:N:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":bn:d:i:N:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'b': batch = 1; break;
+        case 'j': r.json = true; break;
+        case 'C':
+            if (strcmp(optarg, "auto") && strcmp(optarg, "always") && strcmp(optarg, "never"))
+                return cli_bad_value("top", "--color", optarg, "auto, always or never");
+            color = optarg;
+            break;
         case 'n':
             if (parse_u64(optarg, 1, UINT32_MAX, &r.iterations) < 0)
                 return cli_bad_value("top", "--iterations", optarg, "a count >= 1");
             break;
-        case 'd':
+        case 'i':
             if (parse_duration_ms(optarg, &r.interval_ms) < 0 || r.interval_ms < 100)
-                return cli_bad_value("top", "--delay", optarg, "a duration >= 100ms, e.g. 1s");
+                return cli_bad_value("top", "--interval", optarg, "a duration >= 100ms, e.g. 1s");
+            break;
+        case 'd':
+            if (parse_duration_ms(optarg, &duration_ms) < 0 || duration_ms == 0)
+                return cli_bad_value("top", "--duration", optarg, "a duration, e.g. 30s or 2m30s");
             break;
         case 'p':
             if (parse_port(optarg, &r.view.port) < 0)
@@ -456,6 +488,11 @@ int cmd_top(int argc, char **argv)
         fprintf(stderr, "closer top: --all-netns does not go with -N/--netns\n");
         return EXIT_USAGE;
     }
+    if (r.json && r.all_netns) {
+        fprintf(stderr, "closer top: --json does not go with --all-netns yet (use doctor "
+                        "--all-netns --json or states --all-netns --json)\n");
+        return EXIT_USAGE;
+    }
     if (r.filter[0] && !r.all_netns) {
         fprintf(stderr, "closer top: --netns-filter needs --all-netns\n");
         return EXIT_USAGE;
@@ -465,11 +502,20 @@ int cmd_top(int argc, char **argv)
         fprintf(stderr, "closer top: %s\n", err);
         return EXIT_USAGE;
     }
+    if (duration_ms && !r.iterations) /* -n wins when both are given */
+        r.iterations = duration_ms / r.interval_ms ? duration_ms / r.interval_ms : 1;
     r.view.interval_s = r.interval_ms / 1e3;
     r.view.netns = netns;
     struct sigaction sa = {.sa_handler = on_stop};
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    if (r.json)
+        batch = 1; /* JSON is for programs: never the screen */
+    /* no-color.org: NO_COLOR set and not empty turns colour off; --color
+     * always wins over it, as in ls and grep. */
+    const char *no_color = getenv("NO_COLOR");
+    r.view.color = !strcmp(color, "always") ||
+                   (!strcmp(color, "auto") && !(no_color && *no_color) && isatty(STDOUT_FILENO));
     struct trace_session ts;
     if (want_trace) {
         /* this (entered) namespace, or every one with --all-netns */
@@ -481,7 +527,7 @@ int cmd_top(int argc, char **argv)
         }
         r.trace = &ts;
     }
-    int rc = batch || !isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO) ? run_batch(&r) : run_screen(&r);
+    int rc = batch || r.json || !isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO) ? run_batch(&r) : run_screen(&r);
     if (r.trace)
         trace_close(r.trace);
     return rc;

@@ -36,7 +36,7 @@ static void usage(void)
            "  -s, --summary DUR    no live lines: trace DUR, then print the summary per\n"
            "                       port and per process\n"
            "      --json           JSON lines: one per connection, a summary line last\n"
-           "  -p, --port PORT      only connections with this local or peer port\n"
+           "      --port PORT      only connections with this local or peer port\n"
            "      --pid PID        only connections this process closed or opened\n"
            "  -N, --netns NAME     only this network namespace (/run/netns/NAME, a path,\n"
            "                       or pid:PID); default: the namespace closer runs in\n"
@@ -78,6 +78,7 @@ static void print_json(struct view *v, const struct trace_rec *r)
     struct json j;
     json_init(&j, v->out, false);
     json_obj_begin(&j, NULL);
+    json_str(&j, "schema", "closer.trace/1"); /* schemas/closer.trace.schema.json */
     json_str(&j, "type", "close");
     trace_fmt_time(v->s, r->t_end, buf, sizeof buf, true);
     json_str(&j, "time", buf);
@@ -89,10 +90,8 @@ static void print_json(struct view *v, const struct trace_rec *r)
     } else {
         json_null(&j, "netns");
     }
-    fmt_addr(buf, sizeof buf, r->family, r->laddr, r->lport);
-    json_str(&j, "local", buf);
-    fmt_addr(buf, sizeof buf, r->family, r->raddr, r->rport);
-    json_str(&j, "peer", buf);
+    tcp_endpoint_json(&j, "local", r->family == AF_INET6 ? AF_INET6 : AF_INET, r->laddr, r->lport);
+    tcp_endpoint_json(&j, "peer", r->family == AF_INET6 ? AF_INET6 : AF_INET, r->raddr, r->rport);
     json_str(&j, "role", trace_role_name(r->role));
     json_str(&j, "first", trace_first_name(r->first));
     if (r->pid) {
@@ -116,9 +115,10 @@ static void print_json(struct view *v, const struct trace_rec *r)
         json_uint(&j, "close_wait_us", (r->t_last_ack - r->t_close_wait) / 1000);
     else if (r->t_close_wait)
         json_uint(&j, "close_wait_us", (r->t_end - r->t_close_wait) / 1000);
-    json_str(&j, "time_wait", r->tw == TW_LOCAL ? "here" : r->tw == TW_PEER ? "peer" : "none");
+    /* null, not "none", where there is none (schemas/README.md) */
+    json_str(&j, "time_wait", r->tw == TW_LOCAL ? "here" : r->tw == TW_PEER ? "peer" : NULL);
     json_str(&j, "rst", r->rst == (RST_SENT | RST_RECEIVED) ? "both" : r->rst & RST_SENT ? "sent"
-                        : r->rst & RST_RECEIVED ? "received" : "none");
+                        : r->rst & RST_RECEIVED ? "received" : NULL);
     if ((r->rst & RST_SENT) && r->rst_reason >= 0)
         json_str(&j, "rst_reason", trace_reason_name(v->s->sum.rst_format, r->rst_reason, rb, sizeof rb));
     json_str(&j, "end_state", tcp_state_name(r->end_from));
@@ -178,6 +178,7 @@ static int trace_main(const struct trace_opts *o, uint64_t duration_ms, bool jso
         struct json j;
         json_init(&j, stdout, false);
         json_obj_begin(&j, NULL);
+        json_str(&j, "schema", "closer.trace/1");
         json_str(&j, "type", "start");
         json_str(&j, "scope", scope);
         json_bool(&j, "rst_reasons", s.have[TEV_SEND_RST] && s.fmt[TEV_SEND_RST].nreasons > 0);
@@ -201,7 +202,7 @@ static int trace_main(const struct trace_opts *o, uint64_t duration_ms, bool jso
         trace_step(&s, wait);
         if (s.perf.lost != s.reported_lost) {
             if (json)
-                printf("{\"type\":\"lost\",\"events\":%llu}\n", (unsigned long long)(s.perf.lost - s.reported_lost));
+                printf("{\"schema\":\"closer.trace/1\",\"type\":\"lost\",\"events\":%llu}\n", (unsigned long long)(s.perf.lost - s.reported_lost));
             else
                 fprintf(stderr, "closer trace: the kernel dropped %llu events (ring full; --buffer)\n",
                         (unsigned long long)(s.perf.lost - s.reported_lost));
@@ -235,7 +236,7 @@ int cmd_trace(int argc, char **argv)
     bool json = false, stream = true, header = true;
     int c;
     cli_begin();
-    while ((c = getopt_long(argc, argv, ":d:s:p:N:Hh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":d:s:N:Hh", longopts, NULL)) != -1) {
         switch (c) {
         case 'd':
         case 's':

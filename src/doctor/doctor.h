@@ -92,6 +92,9 @@ struct doctor_view {
 };
 void doctor_print_text(FILE *out, const struct snapshot *s, const struct doctor_report *r,
                        const struct doctor_view *v);
+/* JSON contracts: schemas/closer.doctor.schema.json, closer.doctor-netns.schema.json. */
+#define DOCTOR_JSON_SCHEMA "closer.doctor/1"
+#define DOCTOR_NETNS_JSON_SCHEMA "closer.doctor-netns/1"
 void doctor_print_json(FILE *out, const struct snapshot *s, const struct doctor_report *r,
                        const struct doctor_view *v);
 struct json;

@@ -1,3 +1,4 @@
+#include <stdbool.h>
 #include <string.h>
 
 #include "doctor/doctor.h"
@@ -40,8 +41,16 @@ void doctor_finding_json_fields(struct json *j, const struct finding *f)
     json_arr_end(j);
     json_uint(j, "recv_q", f->recv_q);
     json_obj_begin(j, "facts");
-    for (size_t i = 0; i < f->nfacts; i++)
-        json_double(j, f->facts[i].key, f->facts[i].value);
+    for (size_t i = 0; i < f->nfacts; i++) {
+        /* A sysctl this kernel lacks (tcp_tw_recycle since 4.12) or that
+         * could not be read is -1 inside: null outside, never a value. */
+        const char *k = f->facts[i].key;
+        bool sysctl = !strncmp(k, "tcp_", 4) || !strcmp(k, "somaxconn");
+        if (sysctl && f->facts[i].value < 0)
+            json_null(j, k);
+        else
+            json_double(j, k, f->facts[i].value);
+    }
     json_obj_end(j);
     if (f->runtime)
         json_str(j, "runtime", f->runtime);
@@ -57,10 +66,10 @@ void doctor_print_json(FILE *out, const struct snapshot *s, const struct doctor_
     struct json j;
     json_init(&j, out, false);
     json_obj_begin(&j, NULL);
+    json_str(&j, "schema", DOCTOR_JSON_SCHEMA);
     json_str(&j, "netns", v->netns);
     json_str(&j, "source", s->source == SNAP_NETLINK ? "netlink" : "proc");
-    if (s->source_note[0])
-        json_str(&j, "source_note", s->source_note);
+    json_str(&j, "source_note", s->source_note[0] ? s->source_note : NULL);
     json_double(&j, "taken_at", s->taken_at);
     json_uint(&j, "sockets", s->nsocks);
     json_obj_begin(&j, "states");

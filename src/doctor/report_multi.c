@@ -149,6 +149,7 @@ void doctor_print_multi_json(FILE *out, const struct doctor_multi *d, const stru
     enum severity worst = SEV_INFO;
     json_init(&j, out, false);
     json_obj_begin(&j, NULL);
+    json_str(&j, "schema", DOCTOR_NETNS_JSON_SCHEMA);
     json_double(&j, "taken_at", (double)time(NULL));
     json_uint(&j, "sockets", d->sockets);
     json_arr_begin(&j, "namespaces");

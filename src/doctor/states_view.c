@@ -119,18 +119,27 @@ void states_print_summary(FILE *out, const struct snapshot *s, const struct stat
 static void json_socket(struct json *j, const struct snapshot *s, const struct tcp_sock *t,
                         bool processes)
 {
-    char a[64];
     json_obj_begin(j, NULL);
     json_str(j, "state", tcp_state_name(t->state));
-    json_uint(j, "recv_q", t->rqueue);
-    json_uint(j, "send_q", t->wqueue);
-    json_str(j, "local", tcp_addr_format(a, t->family, t->src, t->sport));
-    json_str(j, "peer", tcp_addr_format(a, t->family, t->dst, t->dport));
-    json_str(j, "timer", tcp_timer_name(t->timer));
-    json_uint(j, "expires_ms", t->expires_ms);
+    json_uint(j, "recv_q", t->rqueue); /* bytes; LISTEN: accept queue */
+    json_uint(j, "send_q", t->wqueue); /* bytes; LISTEN: backlog */
+    json_str(j, "family", t->family == AF_INET ? "ipv4" : "ipv6");
+    tcp_endpoint_json(j, "local", t->family, t->src, t->sport);
+    if (t->state == TS_LISTEN)
+        tcp_endpoint_json_null(j, "peer");
+    else
+        tcp_endpoint_json(j, "peer", t->family, t->dst, t->dport);
+    json_str(j, "timer", t->timer == TT_OFF ? NULL : tcp_timer_name(t->timer));
+    if (t->timer == TT_OFF)
+        json_null(j, "expires_ms");
+    else
+        json_uint(j, "expires_ms", t->expires_ms);
     json_uint(j, "retrans", t->retrans);
     json_uint(j, "uid", t->uid);
-    json_uint(j, "inode", t->inode);
+    if (t->inode)
+        json_uint(j, "inode", t->inode);
+    else
+        json_null(j, "inode");
     if (processes) {
         const struct fd_ref *r;
         size_t n = snapshot_owners(s, t->inode, &r);
@@ -144,8 +153,8 @@ static void json_socket(struct json *j, const struct snapshot *s, const struct t
             json_obj_end(j);
         }
         json_arr_end(j);
-        if (!n)
-            json_str(j, "no_owner", states_ownerless_reason(s, t));
+        const char *why = n ? "" : states_ownerless_reason(s, t);
+        json_str(j, "no_owner", *why ? why : NULL);
     }
     json_obj_end(j);
 }
@@ -158,9 +167,17 @@ void states_print_json(FILE *out, const struct snapshot *s, const struct states_
     states_count(s, &o->filter, c);
     json_init(&j, out, false);
     json_obj_begin(&j, NULL);
+    json_str(&j, "schema", STATES_JSON_SCHEMA);
     json_str(&j, "source", s->source == SNAP_NETLINK ? "netlink" : "proc");
-    if (s->source_note[0])
-        json_str(&j, "source_note", s->source_note);
+    json_str(&j, "source_note", s->source_note[0] ? s->source_note : NULL);
+    if (o->netns_inode) {
+        json_obj_begin(&j, "netns");
+        json_uint(&j, "inode", o->netns_inode);
+        json_str(&j, "name", o->netns_arg);
+        json_obj_end(&j);
+    } else {
+        json_null(&j, "netns");
+    }
     json_obj_begin(&j, "summary");
     for (int st = 1; st < TS_MAX; st++) {
         if (st == TS_NEW_SYN_RECV)

@@ -12,6 +12,10 @@ struct states_view_opts {
     bool processes; /* owner column (needs snapshot with owners) */
     bool header;
     bool extended;  /* uid and inode, as ss -e */
+    /* JSON "netns": the namespace read (0 = not known: a replay) and the
+     * -N argument that named it (NULL: closer's own). */
+    unsigned long long netns_inode;
+    const char *netns_arg;
 };
 
 /* Counts per state (index tcp_state; NEW_SYN_RECV folded into SYN_RECV). */
@@ -19,6 +23,10 @@ void states_count(const struct snapshot *s, const struct sock_filter *f, size_t 
 
 void states_print_table(FILE *out, const struct snapshot *s, const struct states_view_opts *o);
 void states_print_summary(FILE *out, const struct snapshot *s, const struct states_view_opts *o);
+/* JSON contract: schemas/closer.states.schema.json (version in the name). */
+#define STATES_JSON_SCHEMA "closer.states/1"
+/* --all-netns: {"schema", "namespaces": [{"netns", "error", "states"}]} */
+#define STATES_NETNS_JSON_SCHEMA "closer.states-netns/1"
 void states_print_json(FILE *out, const struct snapshot *s, const struct states_view_opts *o,
                        bool summary_only);
 /* "(in accept queue)", "(orphan)", "-" for sockets without an owner fd. */

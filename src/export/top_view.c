@@ -3,31 +3,82 @@
 #include "export/top_view.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <string.h>
 #include <time.h>
+
+#include "util/json.h"
 
 static const int shown_states[] = {TS_ESTABLISHED, TS_SYN_SENT, TS_SYN_RECV, TS_FIN_WAIT1,
                                    TS_FIN_WAIT2, TS_TIME_WAIT, TS_CLOSE_WAIT, TS_LAST_ACK,
                                    TS_CLOSING, TS_LISTEN};
 #define NSHOWN (int)(sizeof shown_states / sizeof shown_states[0])
 
+/* A table drawn into memory first, so the screen can place it in one
+ * column or beside another on a wide terminal. Colour is kept per line, apart
+ * from the text, so widths are counted on what is visible. */
+#define BLOCK_LINES 128
+#define LINE_MAX_W 200
+enum tone { T_PLAIN, T_HEAD, T_WARN, T_BAD, T_TITLE };
+struct block {
+    int n, width;
+    char text[BLOCK_LINES][LINE_MAX_W];
+    unsigned char tone[BLOCK_LINES];
+};
+
+static void bline(struct block *b, enum tone t, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void bline(struct block *b, enum tone t, const char *fmt, ...)
+{
+    if (b->n >= BLOCK_LINES) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(b->text[b->n], LINE_MAX_W, fmt, ap);
+    va_end(ap);
+    int w = (int)strlen(b->text[b->n]);
+    b->width = w > b->width ? w : b->width;
+    b->tone[b->n++] = (unsigned char)t;
+}
+
+static const char *tone_on(enum tone t)
+{
+    switch (t) {
+    case T_HEAD: return "\033[1m";
+    case T_WARN: return "\033[33m";
+    case T_BAD: return "\033[1;31m";
+    case T_TITLE: return "\033[7m";
+    default: return "";
+    }
+}
+
 struct screen {
     FILE *out;
     int rows, cols, used;
+    bool color;
 };
 
-/* One line, cut to the width; nothing once the screen is full. */
-static void line(struct screen *sc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void line(struct screen *sc, const char *fmt, ...)
+/* One screen line from up to two block lines (right may be NULL), cut to the
+ * width; nothing once the screen is full. */
+static void put(struct screen *sc, const struct block *l, int li, int lw, const struct block *r, int ri)
 {
     if (sc->used >= sc->rows) return;
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (sc->cols > 0 && (size_t)sc->cols < sizeof buf) buf[sc->cols] = 0;
-    fprintf(sc->out, "%s\033[K\r\n", buf);
+    int room = sc->cols > 0 ? sc->cols : LINE_MAX_W;
+    const char *lt = li < l->n ? l->text[li] : "";
+    enum tone ltone = li < l->n ? (enum tone)l->tone[li] : T_PLAIN;
+    int n = (int)strlen(lt);
+    if (n > room) n = room;
+    if (sc->color && ltone != T_PLAIN) fputs(tone_on(ltone), sc->out);
+    fwrite(lt, 1, (size_t)n, sc->out);
+    if (sc->color && ltone != T_PLAIN) fputs("\033[0m", sc->out);
+    if (r && ri < r->n && room > lw) {
+        for (int k = n; k < lw && k < room; k++) fputc(' ', sc->out);
+        int rn = (int)strlen(r->text[ri]);
+        if (rn > room - lw) rn = room - lw;
+        enum tone rt = (enum tone)r->tone[ri];
+        if (sc->color && rt != T_PLAIN) fputs(tone_on(rt), sc->out);
+        fwrite(r->text[ri], 1, (size_t)rn, sc->out);
+        if (sc->color && rt != T_PLAIN) fputs("\033[0m", sc->out);
+    }
+    fputs("\033[K\r\n", sc->out);
     sc->used++;
 }
 
@@ -36,94 +87,165 @@ static double rate(const uint32_t *prev, const struct agg *a, int st, double dt)
     return prev && dt > 0 ? ((double)a->states[st] - prev[st]) / dt : 0;
 }
 
-static void draw_states(struct screen *sc, const struct agg *a, const uint32_t *prev, double dt)
+static void draw_states(struct block *b, const struct agg *a, const uint32_t *prev, double dt)
 {
-    line(sc, "%-12s %10s %10s", "STATE", "SOCKETS", "DELTA/s");
+    bline(b, T_HEAD, "%-12s %10s %10s", "STATE", "SOCKETS", "DELTA/s");
     for (int i = 0; i < NSHOWN; i++) {
         int st = shown_states[i];
-        line(sc, "%-12s %10u %+10.1f", tcp_state_label(st), a->states[st], rate(prev, a, st, dt));
+        enum tone t = st == TS_CLOSE_WAIT && a->states[st] ? T_BAD
+                    : (st == TS_TIME_WAIT || st == TS_SYN_RECV) && a->states[st] ? T_WARN : T_PLAIN;
+        bline(b, t, "%-12s %10u %+10.1f", tcp_state_label(st), a->states[st], rate(prev, a, st, dt));
     }
 }
 
-static void draw_ports(struct screen *sc, struct agg *a, const struct top_view *v, int room)
+static void draw_ports(struct block *b, struct agg *a, const struct top_view *v, int room)
 {
     agg_sort_ports(a, v->sort_state);
-    line(sc, "%-8s %10s %10s %10s   (server side, by %s)", "PORT", "TIME_WAIT", "CLOSE_WAIT",
-         "ESTAB", tcp_state_label(v->sort_state));
+    bline(b, T_HEAD, "%-8s %10s %10s %10s   (server side, by %s)", "PORT", "TIME_WAIT",
+          "CLOSE_WAIT", "ESTAB", tcp_state_label(v->sort_state));
     for (size_t i = 0, shown = 0; i < a->nports && (int)shown < room; i++) {
         const struct agg_port *p = &a->ports[i];
         if (v->port && p->port != v->port) continue;
-        line(sc, "%-8u %10u %10u %10u", p->port, p->n[TS_TIME_WAIT], p->n[TS_CLOSE_WAIT],
-             p->n[TS_ESTABLISHED]);
+        bline(b, p->n[TS_CLOSE_WAIT] ? T_BAD : T_PLAIN, "%-8u %10u %10u %10u", p->port,
+              p->n[TS_TIME_WAIT], p->n[TS_CLOSE_WAIT], p->n[TS_ESTABLISHED]);
         shown++;
     }
 }
 
-static void draw_dests(struct screen *sc, struct agg *a, const struct snapshot *s,
+static void draw_dests(struct block *b, struct agg *a, const struct snapshot *s,
                        const struct top_view *v, int room)
 {
     agg_sort_dests(a, v->sort_state);
     uint32_t eph = snapshot_ephemeral_size(s);
-    line(sc, "%-28s %10s %10s %12s   (client side)", "DESTINATION", "TIME_WAIT", "ESTAB",
-         "EPHEMERAL");
+    bline(b, T_HEAD, "%-28s %10s %10s %12s   (client side)", "DESTINATION", "TIME_WAIT", "ESTAB",
+          "EPHEMERAL");
     char name[64];
     for (size_t i = 0, shown = 0; i < a->ndests && (int)shown < room; i++) {
         const struct agg_dest *d = &a->dests[i];
         if (v->port && d->port != v->port) continue;
         double pct = eph ? 100.0 * d->ephemeral_used / eph : 0;
-        line(sc, "%-28s %10u %10u %6u %4.1f%%", agg_dest_name(d, name), d->n[TS_TIME_WAIT],
-             d->n[TS_ESTABLISHED], d->ephemeral_used, pct);
+        /* Half the range is what connect() reaches for one destination. */
+        bline(b, pct >= 40 ? T_BAD : pct >= 10 ? T_WARN : T_PLAIN, "%-28s %10u %10u %6u %4.1f%%",
+              agg_dest_name(d, name), d->n[TS_TIME_WAIT], d->n[TS_ESTABLISHED], d->ephemeral_used, pct);
         shown++;
     }
 }
 
-static void draw_procs(struct screen *sc, struct agg *a, int room)
+static void draw_procs(struct block *b, struct agg *a, int room)
 {
     agg_sort_procs(a);
-    line(sc, "%-8s %-16s %10s", "PID", "COMMAND", "CLOSE_WAIT");
+    bline(b, T_HEAD, "%-8s %-16s %10s", "PID", "COMMAND", "CLOSE_WAIT");
     for (size_t i = 0; i < a->nprocs && (int)i < room; i++)
-        line(sc, "%-8d %-16s %10u", (int)a->procs[i].pid, a->procs[i].comm, a->procs[i].close_wait);
-    if (a->close_wait_unowned) line(sc, "%-8s %-16s %10u", "-", "(no owner)", a->close_wait_unowned);
+        bline(b, a->procs[i].close_wait ? T_BAD : T_PLAIN, "%-8d %-16s %10u", (int)a->procs[i].pid,
+              a->procs[i].comm, a->procs[i].close_wait);
+    if (a->close_wait_unowned)
+        bline(b, T_BAD, "%-8s %-16s %10u", "-", "(no owner)", a->close_wait_unowned);
 }
 
-static void draw_listens(struct screen *sc, const struct agg *a, const struct top_view *v, int room)
+static void draw_listens(struct block *b, const struct agg *a, const struct top_view *v, int room)
 {
-    line(sc, "%-28s %8s %8s", "LISTEN", "QUEUE", "BACKLOG");
+    bline(b, T_HEAD, "%-28s %8s %8s", "LISTEN", "QUEUE", "BACKLOG");
     char name[64];
     for (size_t i = 0, shown = 0; i < a->nlistens && (int)shown < room; i++) {
         const struct agg_listen *l = &a->listens[i];
         if (v->port && l->port != v->port) continue;
-        line(sc, "%-28s %8u %8u", agg_listen_name(l, name), l->queue, l->backlog);
+        bline(b, l->queue && l->queue >= l->backlog ? T_BAD : l->queue ? T_WARN : T_PLAIN,
+              "%-28s %8u %8u", agg_listen_name(l, name), l->queue, l->backlog);
         shown++;
     }
 }
 
+static void draw_help(struct block *b)
+{
+    static const char *const text[] = {
+        "closer top keys",
+        "",
+        "  t  sort ports and destinations by TIME_WAIT",
+        "  c  sort by CLOSE_WAIT",
+        "  e  sort by ESTAB",
+        "  p  filter one port: type digits, Enter (Esc cancels)",
+        "  n  with --all-netns: filter namespaces by text",
+        "  a  all ports / namespaces again",
+        "  ?  this help (any key closes it)",
+        "  q  quit",
+        "",
+        "Colours: red = CLOSE_WAIT (a program that did not close), a full accept",
+        "queue, or a destination using >= 40% of the ephemeral ports; yellow =",
+        "TIME_WAIT, SYN_RECV, a non-empty accept queue, >= 10% of the ports.",
+        "NO_COLOR or --color never turns colour off.",
+    };
+    for (size_t i = 0; i < sizeof text / sizeof text[0]; i++)
+        bline(b, i == 0 ? T_HEAD : T_PLAIN, "%s", text[i]);
+}
+
+/* Blocks one under the other, a blank line between. */
+static void stack(struct block *into, const struct block *const *parts, int n)
+{
+    for (int k = 0; k < n; k++) {
+        if (k) bline(into, T_PLAIN, "%s", "");
+        for (int i = 0; i < parts[k]->n; i++) bline(into, (enum tone)parts[k]->tone[i], "%s", parts[k]->text[i]);
+    }
+}
+
+/* Two columns when both fit side by side (the left tables are about 70
+ * columns wide, the right ones about 70): a wide screen shows twice the rows
+ * per table instead of leaving its right half empty. */
+#define TWO_COLUMNS_MIN 140
+
 void top_draw(FILE *out, struct agg *a, const uint32_t *prev, const struct snapshot *s,
               const struct top_view *v)
 {
-    struct screen sc = {out, v->rows > 0 ? v->rows - 1 : 24, v->cols, 0};
+    struct screen sc = {out, v->rows > 0 ? v->rows - 1 : 24, v->cols, 0, v->color};
     fputs("\033[H", out);
     char when[16];
     time_t now = time(NULL);
     strftime(when, sizeof when, "%H:%M:%S", localtime(&now));
     char port[16] = "all";
     if (v->port) snprintf(port, sizeof port, "%u", v->port);
-    line(&sc, "closer top %s  netns %s  sort %s  port %s   keys: t/c/e sort  p port  a all  q quit",
-         when, v->netns ? v->netns : "(current)", tcp_state_label(v->sort_state), port);
-    if (v->prompt) line(&sc, "port> %s", v->prompt);
-    else line(&sc, "%s", "");
-    draw_states(&sc, a, prev, v->interval_s);
-    /* What is left is shared by the four tables, each with its header. */
-    int room = (sc.rows - sc.used) / 4 - 2;
+    static struct block head, st, ports, dests, procs, listens, left, right;
+    memset(&head, 0, sizeof head);
+    bline(&head, T_TITLE, "closer top %s  netns %s  sort %s  port %s   keys: t/c/e sort  p port  a all  ? help  q quit",
+          when, v->netns ? v->netns : "(current)", tcp_state_label(v->sort_state), port);
+    if (v->prompt) bline(&head, T_PLAIN, "port> %s", v->prompt);
+    else bline(&head, T_PLAIN, "%s", "");
+    for (int i = 0; i < head.n; i++) put(&sc, &head, i, 0, NULL, 0);
+    memset(&left, 0, sizeof left);
+    memset(&right, 0, sizeof right);
+    if (v->help) {
+        draw_help(&left);
+        for (int i = 0; i < left.n; i++) put(&sc, &left, i, 0, NULL, 0);
+        fputs("\033[J", out);
+        fflush(out);
+        return;
+    }
+    memset(&st, 0, sizeof st);
+    draw_states(&st, a, prev, v->interval_s);
+    bool two = v->cols >= TWO_COLUMNS_MIN;
+    /* What is left is shared by the tables, each with its header and a blank
+     * line: four under the states in one column, two per column side by side. */
+    int left_rows = sc.rows - sc.used;
+    int room = two ? (left_rows - st.n - 1) / 2 - 2 : (left_rows - st.n) / 4 - 2;
     if (room < 1) room = 1;
-    line(&sc, "%s", "");
-    draw_ports(&sc, a, v, room);
-    line(&sc, "%s", "");
-    draw_dests(&sc, a, s, v, room);
-    line(&sc, "%s", "");
-    draw_procs(&sc, a, room);
-    line(&sc, "%s", "");
-    draw_listens(&sc, a, v, room);
+    memset(&ports, 0, sizeof ports);
+    memset(&dests, 0, sizeof dests);
+    memset(&procs, 0, sizeof procs);
+    memset(&listens, 0, sizeof listens);
+    draw_ports(&ports, a, v, room);
+    draw_dests(&dests, a, s, v, two ? (left_rows - 1) / 2 - 2 : room);
+    draw_procs(&procs, a, two ? (left_rows - 1) / 2 - 2 : room);
+    draw_listens(&listens, a, v, room);
+    if (two) {
+        const struct block *lp[] = {&st, &ports, &listens}, *rp[] = {&dests, &procs};
+        stack(&left, lp, 3);
+        stack(&right, rp, 2);
+        int lw = left.width + 3;
+        int n = left.n > right.n ? left.n : right.n;
+        for (int i = 0; i < n; i++) put(&sc, &left, i, lw, &right, i);
+    } else {
+        const struct block *parts[] = {&st, &ports, &dests, &procs, &listens};
+        stack(&left, parts, 5);
+        for (int i = 0; i < left.n; i++) put(&sc, &left, i, 0, NULL, 0);
+    }
     fputs("\033[J", out); /* clear whatever an earlier, longer frame left */
     fflush(out);
 }
@@ -147,5 +269,37 @@ void top_batch_line(FILE *out, const struct agg *a, const uint32_t *prev, double
             a->states[TS_CLOSE_WAIT], a->states[TS_FIN_WAIT2], a->states[TS_LAST_ACK],
             a->states[TS_LISTEN], (unsigned long long)acceptq, rate(prev, a, TS_TIME_WAIT, dt),
             rate(prev, a, TS_CLOSE_WAIT, dt));
+    fflush(out);
+}
+
+/* top --batch --json: one closer.top/1 object per interval. Per-second
+ * changes are null on the first line (nothing to compare with). */
+void top_batch_json(FILE *out, const struct agg *a, const uint32_t *prev, double dt, double now,
+                    const char *netns)
+{
+    uint64_t acceptq = 0;
+    for (size_t i = 0; i < a->nlistens; i++) acceptq += a->listens[i].queue;
+    struct json j;
+    json_init(&j, out, false);
+    json_obj_begin(&j, NULL);
+    json_str(&j, "schema", TOP_JSON_SCHEMA);
+    json_double(&j, "taken_at", now);
+    json_double(&j, "interval_s", dt);
+    json_str(&j, "netns", netns);
+    json_obj_begin(&j, "states");
+    for (int st = 1; st < TS_MAX; st++)
+        if (st != TS_NEW_SYN_RECV)
+            json_uint(&j, tcp_state_name(st), a->states[st]);
+    json_obj_end(&j);
+    json_uint(&j, "accept_queue", acceptq);
+    if (prev) {
+        json_double(&j, "time_wait_change_per_s", rate(prev, a, TS_TIME_WAIT, dt));
+        json_double(&j, "close_wait_change_per_s", rate(prev, a, TS_CLOSE_WAIT, dt));
+    } else {
+        json_null(&j, "time_wait_change_per_s");
+        json_null(&j, "close_wait_change_per_s");
+    }
+    json_obj_end(&j);
+    json_finish(&j);
     fflush(out);
 }

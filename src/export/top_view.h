@@ -6,6 +6,7 @@
  * Error convention: none; writes go to the FILE*. */
 #ifndef CLOSER_EXPORT_TOP_VIEW_H
 #define CLOSER_EXPORT_TOP_VIEW_H
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -18,12 +19,18 @@ struct top_view {
     double interval_s;  /* between this aggregate and prev */
     const char *netns;
     const char *prompt; /* non-NULL while a port is being typed */
+    bool color;         /* ANSI colours (a TTY, no NO_COLOR, not --color never) */
+    bool help;          /* the key help instead of the tables */
 };
 
 /* prev may be NULL (first frame: no deltas). Sorts a's tables. */
 void top_draw(FILE *out, struct agg *a, const uint32_t *prev_states, const struct snapshot *s,
               const struct top_view *v);
 void top_batch_header(FILE *out);
+/* JSON contract: schemas/closer.top.schema.json. */
+#define TOP_JSON_SCHEMA "closer.top/1"
+void top_batch_json(FILE *out, const struct agg *a, const uint32_t *prev_states, double interval_s,
+                    double now, const char *netns);
 void top_batch_line(FILE *out, const struct agg *a, const uint32_t *prev_states, double interval_s,
                     double now);
 

@@ -5,7 +5,10 @@
 #include <string.h>
 #include <sys/socket.h>
 
-static const char *const names[TS_MAX] = {
+#include "util/json.h"
+
+/* ss's words, accepted on input only (ss state FILTER, --state). */
+static const char *const ss_words[TS_MAX] = {
     [TS_ESTABLISHED] = "established", [TS_SYN_SENT] = "syn-sent",
     [TS_SYN_RECV] = "syn-recv",       [TS_FIN_WAIT1] = "fin-wait-1",
     [TS_FIN_WAIT2] = "fin-wait-2",    [TS_TIME_WAIT] = "time-wait",
@@ -22,7 +25,8 @@ static const char *const labels[TS_MAX] = {
     [TS_CLOSING] = "CLOSING",        [TS_NEW_SYN_RECV] = "SYN_RECV",
 };
 
-const char *tcp_state_name(int s) { return s > 0 && s < TS_MAX ? names[s] : NULL; }
+/* The one spelling closer writes (text, JSON, metrics): see sock.h. */
+const char *tcp_state_name(int s) { return s > 0 && s < TS_MAX ? labels[s] : NULL; }
 const char *tcp_state_label(int s) { return s > 0 && s < TS_MAX ? labels[s] : "?"; }
 
 #define B(s) (1u << (s))
@@ -47,12 +51,13 @@ uint32_t tcp_state_parse(const char *in)
         {"fin-wait1", B(TS_FIN_WAIT1)},
         {"fin-wait2", B(TS_FIN_WAIT2)},
         {"close", B(TS_CLOSE)},
+        {"unconn", B(TS_CLOSE)},
     };
     for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++)
         if (!strcmp(name, groups[i].name))
             return groups[i].mask;
     for (int s = 1; s < TS_MAX; s++)
-        if (s != TS_NEW_SYN_RECV && !strcmp(name, names[s]))
+        if (s != TS_NEW_SYN_RECV && !strcmp(name, ss_words[s]))
             return B(s);
     return 0;
 }
@@ -74,6 +79,34 @@ char *tcp_addr_format(char *buf, int family, const uint8_t addr[16], uint16_t po
         snprintf(buf, 64, "[%s]:%u", a, port);
     }
     return buf;
+}
+
+char *tcp_ip_format(char *buf, int family, const uint8_t addr[16])
+{
+    if (!inet_ntop(family == AF_INET ? AF_INET : AF_INET6, addr, buf, 64))
+        snprintf(buf, 64, "?");
+    return buf;
+}
+
+void tcp_endpoint_json(struct json *j, const char *key, int family, const uint8_t addr[16],
+                       uint16_t port)
+{
+    char k[64], a[64];
+    json_str(j, key, tcp_addr_format(a, family, addr, port));
+    snprintf(k, sizeof k, "%s_ip", key);
+    json_str(j, k, tcp_ip_format(a, family, addr));
+    snprintf(k, sizeof k, "%s_port", key);
+    json_uint(j, k, port);
+}
+
+void tcp_endpoint_json_null(struct json *j, const char *key)
+{
+    char k[64];
+    json_null(j, key);
+    snprintf(k, sizeof k, "%s_ip", key);
+    json_null(j, k);
+    snprintf(k, sizeof k, "%s_port", key);
+    json_null(j, k);
 }
 
 int tcp_addr_is_any(int family, const uint8_t addr[16])

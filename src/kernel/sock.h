@@ -43,9 +43,14 @@ struct tcp_activity {
     uint64_t bytes_acked, bytes_received;
 };
 
-/* ss's names: "established", "time-wait", ... NULL for out of range. */
+/* The one spelling of a state that leaves closer, in text, JSON and metrics
+ * alike: the kernel's enum names without TCP_ (TIME_WAIT, CLOSE_WAIT,
+ * FIN_WAIT1, SYN_RECV, LAST_ACK, LISTEN, CLOSING, SYN_SENT), with ss's column
+ * words for the two the kernel spells differently (ESTAB, UNCONN). Upper case
+ * with '_' is what tcp_states.h, /proc/net/tcp's docs and the tracepoints print,
+ * is one token for grep and shells, and is a stable Prometheus label value.
+ * NULL for out of range. tcp_state_label is the same with "?" for out of range. */
 const char *tcp_state_name(int state);
-/* Upper-case kernel names: "TIME_WAIT"; for tables. */
 const char *tcp_state_label(int state);
 /* Parses an ss state name (also accepts upper-case and '_'), or a group
  * ("all", "connected", "synchronized", "bucket", "big"); returns a bit mask
@@ -54,6 +59,14 @@ uint32_t tcp_state_parse(const char *name);
 const char *tcp_timer_name(int timer);
 /* "1.2.3.4:80" or "[::1]:80"; buf needs 64 bytes. */
 char *tcp_addr_format(char *buf, int family, const uint8_t addr[16], uint16_t port);
+/* The address alone: "1.2.3.4" or "::1"; buf needs 64 bytes. */
+char *tcp_ip_format(char *buf, int family, const uint8_t addr[16]);
+struct json;
+/* JSON endpoint fields: KEY "ip:port" (for reading), KEY_ip, KEY_port. */
+void tcp_endpoint_json(struct json *j, const char *key, int family, const uint8_t addr[16],
+                       uint16_t port);
+/* The same three fields as null (no peer: a listener). */
+void tcp_endpoint_json_null(struct json *j, const char *key);
 int tcp_addr_is_any(int family, const uint8_t addr[16]);
 /* v4-mapped IPv6 (::ffff:a.b.c.d) counts as the v4 address for grouping. */
 int tcp_addr_is_loopback(int family, const uint8_t addr[16]);

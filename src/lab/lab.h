@@ -10,10 +10,25 @@
 
 #include "lab/env.h"
 
+/* One measurement as a program reads it (lab --json "measurements"). */
+struct lab_value {
+    char name[64];           /* snake_case, prefixed by value_prefix when set */
+    double value;
+    const char *unit;        /* "sockets", "connections", "requests", "ms", "s", "per_s", ... */
+};
+
+#define LAB_MAX_VALUES 48
+
+/* lab --json contract: schemas/closer.lab.schema.json. */
+#define LAB_JSON_SCHEMA "closer.lab/1"
+
 struct lab_result {
     bool ok;                 /* every expectation held */
-    char measured[3072];     /* "- what: value" lines */
+    char measured[3072];     /* "- what: value" lines (report.md and JSON "notes") */
     size_t measured_len;
+    struct lab_value values[LAB_MAX_VALUES];
+    size_t nvalues;
+    char value_prefix[24];   /* "http10_plain_": names the same step run twice */
     char failures[1024];     /* why not ok, one per line */
     size_t failures_len;
     double seconds;
@@ -37,6 +52,8 @@ void lab_run_scenario(const struct lab_scenario *sc, struct lab_env *e, struct l
 
 /* Result helpers for scenarios. */
 void lab_measured(struct lab_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A structured measurement beside the text line that tells it. */
+void lab_value(struct lab_result *r, const char *name, double value, const char *unit);
 /* Records a failed expectation when cond is false; returns cond. */
 bool lab_expect(struct lab_result *r, bool cond, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

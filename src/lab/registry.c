@@ -45,6 +45,19 @@ void lab_measured(struct lab_result *r, const char *fmt, ...)
     va_end(ap);
 }
 
+void lab_value(struct lab_result *r, const char *name, double value, const char *unit)
+{
+    if (r->nvalues >= LAB_MAX_VALUES)
+        return;
+    struct lab_value *v = &r->values[r->nvalues++];
+    snprintf(v->name, sizeof v->name, "%s%s", r->value_prefix, name);
+    for (char *c = v->name; *c; c++) /* snake_case: "no-accept" (a fault name) -> "no_accept" */
+        if (*c == '-')
+            *c = '_';
+    v->value = value;
+    v->unit = unit;
+}
+
 bool lab_expect(struct lab_result *r, bool cond, const char *fmt, ...)
 {
     if (cond)

@@ -95,8 +95,9 @@ static void json_lines(struct json *j, const char *key, const char *text)
 void lab_write_json(FILE *out, const struct lab_done *d, size_t n)
 {
     struct json j;
-    json_init(&j, out, true);
+    json_init(&j, out, false); /* one line, as every other --json */
     json_obj_begin(&j, NULL);
+    json_str(&j, "schema", LAB_JSON_SCHEMA);
     size_t ok = 0;
     json_arr_begin(&j, "scenarios");
     for (size_t i = 0; i < n; i++) {
@@ -110,9 +111,19 @@ void lab_write_json(FILE *out, const struct lab_done *d, size_t n)
             json_str(&j, "correction", d[i].sc->truth);
         else
             json_null(&j, "correction");
-        json_double(&j, "seconds", d[i].res.seconds);
+        json_double(&j, "duration_s", d[i].res.seconds);
         json_lines(&j, "setup", d[i].env.setup);
-        json_lines(&j, "measured", d[i].res.measured);
+        json_arr_begin(&j, "measurements");
+        for (size_t k = 0; k < d[i].res.nvalues; k++) {
+            const struct lab_value *v = &d[i].res.values[k];
+            json_obj_begin(&j, NULL);
+            json_str(&j, "name", v->name);
+            json_double(&j, "value", v->value);
+            json_str(&j, "unit", v->unit);
+            json_obj_end(&j);
+        }
+        json_arr_end(&j);
+        json_lines(&j, "notes", d[i].res.measured);
         json_lines(&j, "failures", d[i].res.failures);
         json_obj_end(&j);
     }

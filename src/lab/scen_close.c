@@ -38,6 +38,10 @@ static int traffic(struct lab_env *e, struct lab_result *r, const char *const se
     lab_measured(r, "closer load exit %d: %ld requests on %ld connections", rc, tw->requests,
                  tw->conns);
     lab_measured(r, "TIME_WAIT on the server: %ld; on the client: %ld", tw->server, tw->client);
+    lab_value(r, "requests", (double)tw->requests, "requests");
+    lab_value(r, "connections", (double)tw->conns, "connections");
+    lab_value(r, "server_time_wait", (double)tw->server, "sockets");
+    lab_value(r, "client_time_wait", (double)tw->client, "sockets");
     lab_expect(r, rc == 0 && tw->requests > 0, "closer load failed (exit %d)", rc);
     return 0;
 }
@@ -78,6 +82,7 @@ int lab_sc_http10(struct lab_env *e, struct lab_result *r)
     const char *plain[] = {LAB_URL, "-n", "50", "-c", "1", "--http1.0", NULL};
     struct tw_pair a, b;
     lab_measured(r, "HTTP/1.0, no Connection header:");
+    snprintf(r->value_prefix, sizeof r->value_prefix, "http10_plain_");
     if (traffic(e, r, NULL, plain, &a) < 0)
         return -1;
     lab_expect(r, a.conns == a.requests, "HTTP/1.0: %ld connections for %ld requests, expected "
@@ -87,6 +92,7 @@ int lab_sc_http10(struct lab_env *e, struct lab_result *r)
     lab_stop(e, e->pids[0]);
     const char *ka[] = {LAB_URL, "-n", "50", "-c", "1", "--http1.0", "--keepalive", "on", NULL};
     lab_measured(r, "HTTP/1.0 with Connection: keep-alive:");
+    snprintf(r->value_prefix, sizeof r->value_prefix, "http10_keepalive_");
     if (traffic(e, r, NULL, ka, &b) < 0)
         return -1;
     lab_expect(r, b.conns == 1 && b.requests == 50, "HTTP/1.0 keep-alive: %ld connections for "
@@ -163,6 +169,12 @@ static int held_passive_close(struct lab_env *e, struct lab_result *r, pid_t srv
                  "retransmitted %u times)", la.n, la.retrans_max);
     lab_measured(r, "ACKs allowed: server LAST_ACK %ld, server TIME_WAIT %ld, client TIME_WAIT "
                  "+%ld", la_end.n, tw_end.n, ctw.n - tw0.n);
+    lab_value(r, "server_close_wait", (double)cw.n, "sockets");
+    lab_value(r, "server_last_ack_acks_dropped", (double)la.n, "sockets");
+    lab_value(r, "server_fin_retransmits", (double)la.retrans_max, "segments");
+    lab_value(r, "server_last_ack_acks_allowed", (double)la_end.n, "sockets");
+    lab_value(r, "server_time_wait", (double)tw_end.n, "sockets");
+    lab_value(r, "client_time_wait_added", (double)(ctw.n - tw0.n), "sockets");
     lab_expect(r, cw.n == HELD, "server CLOSE_WAIT %ld, expected %d", cw.n, HELD);
     lab_expect(r, la.n == HELD, "server LAST_ACK %ld, expected %d", la.n, HELD);
     lab_expect(r, la_end.n == 0 && tw_end.n == 0, "server left with LAST_ACK %ld TIME_WAIT %ld",
@@ -230,6 +242,13 @@ int lab_sc_linger_zero(struct lab_env *e, struct lab_result *r)
                  econnreset, eof);
     lab_measured(r, "client EstabResets +%lld", resets);
     lab_measured(r, "TIME_WAIT on the server: %ld; on the client: %ld", s.n, c.n);
+    lab_value(r, "requests", n, "requests");
+    lab_value(r, "responses", responses, "responses");
+    lab_value(r, "client_econnreset", econnreset, "events");
+    lab_value(r, "client_eof", eof, "events");
+    lab_value(r, "client_estab_resets_added", (double)resets, "resets");
+    lab_value(r, "server_time_wait", (double)s.n, "sockets");
+    lab_value(r, "client_time_wait", (double)c.n, "sockets");
     lab_expect(r, s.n == 0 && c.n == 0, "TIME_WAIT left: server %ld, client %ld", s.n, c.n);
     lab_expect(r, econnreset == n, "ECONNRESET seen %d times of %d", econnreset, n);
     lab_expect(r, responses == n, "only %d responses of %d arrived before the RST", responses, n);

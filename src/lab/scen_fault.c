@@ -76,6 +76,11 @@ static int one_bug(struct lab_env *e, struct lab_result *r, int i)
     lab_measured(r, "serve --fault %s: %ld CLOSE_WAIT on port %u after %d clients closed; "
                  "closer doctor (exit %d) reports %s x%ld", bugs[i].fault, cw.n, port,
                  BUG_CLIENTS, rc, named >= 0 ? bugs[i].finding : "nothing", named);
+    char vname[48];
+    snprintf(vname, sizeof vname, "%s_close_wait", bugs[i].fault);
+    lab_value(r, vname, (double)cw.n, "sockets");
+    snprintf(vname, sizeof vname, "%s_doctor_count", bugs[i].fault);
+    lab_value(r, vname, (double)named, "sockets");
     lab_expect(r, cw.n == BUG_CLIENTS, "%s: %ld CLOSE_WAIT, expected %d", bugs[i].fault, cw.n,
                BUG_CLIENTS);
     lab_expect(r, named == BUG_CLIENTS, "%s: doctor did not report %s x%d (got %ld)",

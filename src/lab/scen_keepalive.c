@@ -57,6 +57,13 @@ int lab_sc_idle_timeout(struct lab_env *e, struct lab_result *r)
                  IDLE_CONNS, IDLE_TIMEOUT_MS);
     lab_measured(r, "server closed %d of them after %.0f..%.0f ms idle", eofs, lo, hi);
     lab_measured(r, "TIME_WAIT on the server: %ld; on the client: %ld", s.n, c.n);
+    lab_value(r, "idle_connections", IDLE_CONNS, "connections");
+    lab_value(r, "server_keepalive_timeout", IDLE_TIMEOUT_MS, "ms");
+    lab_value(r, "server_closed", eofs, "connections");
+    lab_value(r, "closed_after_min", lo, "ms");
+    lab_value(r, "closed_after_max", hi, "ms");
+    lab_value(r, "server_time_wait", (double)s.n, "sockets");
+    lab_value(r, "client_time_wait", (double)c.n, "sockets");
     lab_expect(r, eofs == IDLE_CONNS, "only %d of %d idle connections were closed by the server",
                eofs, IDLE_CONNS);
     lab_expect(r, eofs == 0 || lo >= IDLE_TIMEOUT_MS - 10, "closed after %.0f ms, before the "
@@ -82,7 +89,7 @@ static long capped_run(struct lab_env *e, struct lab_result *r, const char *cap,
     int rc = lab_load(e, load, out, sizeof out);
     lab_watch(e, 300, 100);
     *req = (long)lab_json_num(out, "requests");
-    *secs = lab_json_num(out, "seconds");
+    *secs = lab_json_num(out, "duration_s");
     lab_expect(r, rc == 0 && *req > 0, "closer load failed (exit %d)", rc);
     struct lab_count s;
     if (lab_count(e, LAB_SERVER, TS_TIME_WAIT, LAB_PORT, &s) < 0)
@@ -111,6 +118,14 @@ int lab_sc_request_cap(struct lab_env *e, struct lab_result *r)
     lab_measured(r, "keepalive_requests 10000: %ld requests in %.1f s (%.0f req/s) -> %ld server "
                  "TIME_WAIT = %.2f/s (request rate / cap = %.2f/s)", req10k, s10k, rate10k,
                  tw10k, s10k > 0 ? tw10k / s10k : 0, rate10k / 10000);
+    lab_value(r, "cap100_requests", (double)req100, "requests");
+    lab_value(r, "cap100_request_rate", rate100, "per_s");
+    lab_value(r, "cap100_server_time_wait", (double)tw100, "sockets");
+    lab_value(r, "cap100_server_time_wait_rate", s100 > 0 ? tw100 / s100 : 0, "per_s");
+    lab_value(r, "cap10000_requests", (double)req10k, "requests");
+    lab_value(r, "cap10000_request_rate", rate10k, "per_s");
+    lab_value(r, "cap10000_server_time_wait", (double)tw10k, "sockets");
+    lab_value(r, "cap10000_server_time_wait_rate", s10k > 0 ? tw10k / s10k : 0, "per_s");
     /* Each of the 4 connections hits the cap every 100 of its requests: at
      * most one partial cap per connection. */
     lab_expect(r, labs(tw100 - req100 / 100) <= 4, "cap 100: %ld TIME_WAIT for %ld requests, "

@@ -46,6 +46,8 @@ int lab_sc_port_exhaustion(struct lab_env *e, struct lab_result *r)
     lab_measured(r, "10 ephemeral ports, tcp_tw_reuse=0, a new connection per request to :8080 "
                  "at 10/s for 2 s: %ld requests ok, %ld EADDRNOTAVAIL (load exit %d)", req,
                  noaddr, rc);
+    lab_value(r, "tw_reuse0_requests_ok", (double)req, "requests");
+    lab_value(r, "tw_reuse0_eaddrnotavail", (double)noaddr, "errors");
     lab_expect(r, noaddr > 0, "no EADDRNOTAVAIL with 10 ports and %ld connections", req);
     lab_expect(r, req > 0 && req <= 10, "%ld requests succeeded, expected at most 10 (ports)", req);
     const char *c[] = {"http://" LAB_SERVER_IP ":8081/", "--keepalive", "off", "-n", "8", "-c",
@@ -53,6 +55,8 @@ int lab_sc_port_exhaustion(struct lab_env *e, struct lab_result *r)
     rc = load_counts(e, c, &req, &noaddr);
     lab_measured(r, "same client, tcp_tw_reuse=0, 8 connections to :8081 (another 4-tuple): "
                  "%ld ok, %ld EADDRNOTAVAIL", req, noaddr);
+    lab_value(r, "other_port_requests_ok", (double)req, "requests");
+    lab_value(r, "other_port_eaddrnotavail", (double)noaddr, "errors");
     lab_expect(r, req == 8 && noaddr == 0, "to the second port: %ld ok, %ld EADDRNOTAVAIL", req,
                noaddr);
     if (lab_sysctl(e, LAB_CLIENT, "net/ipv4/tcp_tw_reuse", "1") < 0)
@@ -62,6 +66,8 @@ int lab_sc_port_exhaustion(struct lab_env *e, struct lab_result *r)
     lab_watch(e, 200, 100);
     lab_measured(r, "tcp_tw_reuse=1 (timestamps on), :8080 again at 5/s for 3 s: %ld ok, %ld "
                  "EADDRNOTAVAIL", req, noaddr);
+    lab_value(r, "tw_reuse1_requests_ok", (double)req, "requests");
+    lab_value(r, "tw_reuse1_eaddrnotavail", (double)noaddr, "errors");
     lab_expect(r, req >= 10 && noaddr == 0, "with tcp_tw_reuse=1: %ld ok, %ld EADDRNOTAVAIL", req,
                noaddr);
     return 0;
@@ -86,6 +92,9 @@ int lab_sc_tw_buckets(struct lab_env *e, struct lab_result *r)
     lab_measured(r, "tcp_max_tw_buckets=5 on the server, %ld server-closed connections (load "
                  "exit %d)", conns, rc);
     lab_measured(r, "server TIME_WAIT %ld, TCPTimeWaitOverflow +%lld", tw.n, over);
+    lab_value(r, "server_closed_connections", (double)conns, "connections");
+    lab_value(r, "server_time_wait", (double)tw.n, "sockets");
+    lab_value(r, "tcp_time_wait_overflow_added", (double)over, "sockets");
     lab_expect(r, tw.n == 5, "server TIME_WAIT %ld, expected the cap (5)", tw.n);
     lab_expect(r, over == conns - 5, "TCPTimeWaitOverflow +%lld, expected %ld", over, conns - 5);
     return 0;
@@ -145,6 +154,10 @@ int lab_sc_lost_last_ack(struct lab_env *e, struct lab_result *r)
     lab_measured(r, "with TIME_WAIT: server LAST_ACK %ld (FIN retransmitted %u times in 1.5 s), "
                  "client TIME_WAIT %ld, client ACKs dropped %ld (the last ACK and the answers "
                  "to retransmitted FINs)", la.n, la.retrans_max, tw.n, drops);
+    lab_value(r, "server_last_ack", (double)la.n, "sockets");
+    lab_value(r, "server_fin_retransmits", (double)la.retrans_max, "segments");
+    lab_value(r, "client_time_wait", (double)tw.n, "sockets");
+    lab_value(r, "client_acks_dropped", (double)drops, "packets");
     lab_expect(r, la.n == 1 && la.retrans_max >= 1, "server LAST_ACK %ld retrans %u, expected "
                "1 retransmitting", la.n, la.retrans_max);
     lab_expect(r, tw.n == 1 && drops >= 2, "client TIME_WAIT %ld and %ld answered FINs, expected "
@@ -161,6 +174,7 @@ int lab_sc_lost_last_ack(struct lab_env *e, struct lab_result *r)
     lab_measured(r, "without TIME_WAIT (client tcp_max_tw_buckets=0): the retransmitted FIN got "
                  "%lld RST from the client; the server socket's error: %s", rsts,
                  err ? strerror(err) : "none");
+    lab_value(r, "no_time_wait_client_rsts", (double)rsts, "segments");
     lab_expect(r, err == ECONNRESET, "server socket error %d, expected ECONNRESET", err);
     lab_expect(r, rsts >= 1, "client sent %lld RST, expected >= 1", rsts);
     rc = 0;
@@ -210,6 +224,14 @@ int lab_sc_tw_length(struct lab_env *e, struct lab_result *r)
                  fw2.exp_max / 1e3);
     lab_measured(r, "6 s later: TIME_WAIT %ld (timers %.1f..%.1f s left), orphaned FIN_WAIT_2 %ld",
                  tw_after.n, tw_after.exp_min / 1e3, tw_after.exp_max / 1e3, fw2_after.n);
+    lab_value(r, "server_time_wait", (double)tw.n, "sockets");
+    lab_value(r, "server_time_wait_timer_min", tw.exp_min / 1e3, "s");
+    lab_value(r, "server_time_wait_timer_max", tw.exp_max / 1e3, "s");
+    lab_value(r, "client_orphan_fin_wait2", (double)fw2.n, "sockets");
+    lab_value(r, "client_orphan_fin_wait2_timer", fw2.exp_max / 1e3, "s");
+    lab_value(r, "later_server_time_wait", (double)tw_after.n, "sockets");
+    lab_value(r, "later_server_time_wait_timer_min", tw_after.exp_min / 1e3, "s");
+    lab_value(r, "later_client_orphan_fin_wait2", (double)fw2_after.n, "sockets");
     lab_expect(r, tw.n == 3 && tw.exp_min > 50000 && tw.exp_max <= 60000,
                "TIME_WAIT timers %u..%u ms, expected near 60 s", tw.exp_min, tw.exp_max);
     lab_expect(r, tw_after.n == 3, "TIME_WAIT gone after 6 s (%ld left)", tw_after.n);
@@ -246,6 +268,11 @@ int lab_sc_tw_reuse_server(struct lab_env *e, struct lab_result *r)
         before = tw.n;
         lab_measured(r, "server tcp_tw_reuse=%d: %ld server-closed connections -> %ld new server "
                      "TIME_WAIT (load exit %d)", i, conns[i], made[i], rc);
+        char vname[48];
+        snprintf(vname, sizeof vname, "tw_reuse%d_server_closed_connections", i);
+        lab_value(r, vname, (double)conns[i], "connections");
+        snprintf(vname, sizeof vname, "tw_reuse%d_new_server_time_wait", i);
+        lab_value(r, vname, (double)made[i], "sockets");
         lab_expect(r, made[i] == conns[i], "tcp_tw_reuse=%d: %ld TIME_WAIT for %ld connections",
                    i, made[i], conns[i]);
     }

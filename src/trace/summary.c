@@ -366,8 +366,9 @@ void summary_print_json(struct summary *s, const struct summary_meta *m, FILE *o
     struct json j;
     json_init(&j, out, false);
     json_obj_begin(&j, NULL);
+    json_str(&j, "schema", "closer.trace/1"); /* schemas/closer.trace.schema.json */
     json_str(&j, "type", "summary");
-    json_double(&j, "seconds", m->seconds);
+    json_double(&j, "duration_s", m->seconds);
     json_str(&j, "scope", m->scope);
     json_uint(&j, "closes", s->closes);
     for (int f = FIRST_LOCAL; f <= FIRST_ABORT; f++)

@@ -30,8 +30,8 @@ ns_inode() { stat -L -c %i "$1"; }
 # ss_counts NSENTER-ARGS: "state count" lines, in closer's JSON state names
 # (-t PID -n, or --net=FILE).
 ss_counts() {
-    nsenter "$@" ss -Htan 2>/dev/null | awk '{s=tolower($1); if (s=="estab") s="established";
-        else if (s=="listen") s="listening"; n[s]++} END {for (k in n) print k, n[k]}' | sort
+    nsenter "$@" ss -Htan 2>/dev/null | awk '{s=$1; gsub("-", "_", s); sub("WAIT_", "WAIT", s); n[s]++}
+        END {for (k in n) print k, n[k]}' | sort
 }
 ss_total() { nsenter "$@" ss -Htan | wc -l; }
 
@@ -122,7 +122,7 @@ check_eq a_states_vs_ss "$(closer_counts "$tmp/d.json" "$IA")" "$(ss_counts -t "
 check_eq b_states_vs_ss "$(closer_counts "$tmp/d.json" "$IB")" "$(ss_counts -t "$PB" -n)"
 check_eq c_states_vs_ss "$(closer_counts "$tmp/d.json" "$IC")" "$(ss_counts --net="$tmp/nsC")"
 check_eq a_sockets_vs_ss "$(closer_field "$tmp/d.json" "$IA" 'n[0]["sockets"]')" "$(ss_total -t "$PA" -n)"
-check_eq c_time_wait_vs_ss "$(closer_field "$tmp/d.json" "$IC" 'n[0]["states"]["time-wait"]')" "$TWC"
+check_eq c_time_wait_vs_ss "$(closer_field "$tmp/d.json" "$IC" 'n[0]["states"]["TIME_WAIT"]')" "$TWC"
 check c_time_wait_at_least_12 test "$TWC" -ge 12
 check_eq a_owner_first_process "$(closer_field "$tmp/d.json" "$IA" 'n[0]["owner"]')" python3
 check_eq a_not_under_run_netns "$(closer_field "$tmp/d.json" "$IA" 'n[0]["name"]')" None
@@ -206,7 +206,7 @@ check_eq top_b_close_wait "$(awk -v i="$IB" '$1==i {print $7}' "$tmp/t.txt")" 4
 # narrows to one namespace and shows its own tables.
 if command -v tmux >/dev/null; then
     SESSION="closer-nstop-$$"
-    tmux new-session -d -s "$SESSION" -x 160 -y 60 "$CLOSER top --all-netns -d 300ms; echo EXITED; sleep 30"
+    tmux new-session -d -s "$SESSION" -x 160 -y 60 "$CLOSER top --all-netns -i 300ms; echo EXITED; sleep 30"
     scr() { tmux capture-pane -p -t "$SESSION"; }
     wait_for 10 sh -c "tmux capture-pane -p -t $SESSION | grep -q '^$IA '" || fail top_screen_drawn "no row for $IA"
     scr > "$tmp/ts1"

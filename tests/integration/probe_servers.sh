@@ -13,10 +13,14 @@ tmp=$(mktemp -d); chmod 755 "$tmp"; trap '__cleanup; rm -rf "$tmp"' EXIT
 PORT=8080
 URL=http://127.0.0.1:$PORT/
 n=0
-probe() { in_ns "$NS" "$CLOSER" probe --json --deadline "${DEADLINE:-15s}" "$URL" "$@" > "$tmp/p.json"; }
+probe() { in_ns "$NS" "$CLOSER" probe --json --deadline "${DEADLINE:-15s}" "$URL" "$@" > "$tmp/p.json"; keep p; }
+# Every JSON document is kept and validated against schemas/ at the end:
+# the contracts hold on real servers, not only on closer serve.
+mkdir -p "$tmp/docs"; kept=0
+keep() { [ -s "$tmp/$1.json" ] && cp "$tmp/$1.json" "$tmp/docs/$1-$((kept += 1)).json"; return 0; }
 q() { json_get "$tmp/p.json" "$1"; }
 ql() { json_get "$tmp/l.json" "$1"; }
-load() { in_ns "$NS" "$CLOSER" load --json "$URL" "$@" > "$tmp/l.json"; }
+load() { in_ns "$NS" "$CLOSER" load --json "$URL" "$@" > "$tmp/l.json"; keep l; }
 within() { python3 -c "import sys; sys.exit(not abs($1 - $2) <= $3)"; }
 between() { python3 -c "import sys; sys.exit(not $2 <= $1 <= $3)"; }
 fresh() { netns_new NS; n=$((n + 1)); D=$tmp/s$n; }
@@ -55,7 +59,7 @@ check_eq python10_no_keepalive "$(q "d['http11']['keepalive'], d['request_cap'],
 check_eq python10_nulls "$(q "d['http11']['keep_alive'], d['keep_alive_hint_s'], d['keep_alive_hint_max']")" "None None None"
 fresh; python_start "$NS" $PORT "$D" HTTP/1.1 2
 probe --max-requests 50
-check_eq python11_keepalive "$(q "d['http11']['keepalive'], d['request_cap'], d['limit']['kind']")" "True None none"
+check_eq python11_keepalive "$(q "d['http11']['keepalive'], d['request_cap'], d['limit']['kind']")" "True None None"
 check python11_idle_2s within "$(q "d['idle']['median_s']")" 2 0.3
 
 # 3. Apache: MaxKeepAliveRequests 5 (Apache allows N+1), KeepAliveTimeout 2;
@@ -89,7 +93,7 @@ if have h2o h2o; then
     fresh; h2o_start "$NS" $PORT "$D" 2
     probe --max-requests 300
     check_eq h2o_identified "$(q "d['server']['kind'], d['knobs']['idle']")" "h2o http1-request-timeout"
-    check_eq h2o_no_cap "$(q "d['request_cap'], d['limit']['kind'], d['limit']['back_to_back']['responses']")" "None none 300"
+    check_eq h2o_no_cap "$(q "d['request_cap'], d['limit']['kind'], d['limit']['back_to_back']['responses']")" "None None 300"
     check h2o_idle_2s within "$(q "d['idle']['median_s']")" 2 0.3
 fi
 
@@ -121,7 +125,7 @@ fresh
 bg P ip netns exec "$NS" "$CLOSER" serve --listen 127.0.0.1:$PORT --return 200 ok --keepalive-timeout 1s --linger-zero 2>/dev/null
 wait_listen "$NS" $PORT
 probe
-check_eq idle_rst_recorded "$(q "[c['close'] for c in d['idle']['connections']], d['time_wait_on']['client_idle_too_long']")" "['rst', 'rst', 'rst', 'rst'] none"
+check_eq idle_rst_recorded "$(q "[c['close'] for c in d['idle']['connections']], d['time_wait_on']['client_idle_too_long']")" "['rst', 'rst', 'rst', 'rst'] None"
 in_ns "$NS" "$CLOSER" probe --deadline 15s "$URL" > "$tmp/p.txt"
 check rst_verdict_names_neither grep -q "NEITHER side" "$tmp/p.txt"
 check no_nobody sh -c "! grep -q nobody '$tmp/p.txt'"
@@ -160,3 +164,11 @@ hostile slow
 DEADLINE=4s probe
 check_eq slow_server_deadline "$(q "d['deadline_hit'], d['status']")" "True 200"
 check slow_server_bounded python3 -c "import json; exit(not json.load(open('$tmp/p.json'))['elapsed_s'] < 5)"
+
+if /usr/bin/python3 -c 'import jsonschema' 2>/dev/null; then
+    bad=""
+    for f in "$tmp"/docs/*.json; do
+        out=$(/usr/bin/python3 "$(dirname "$0")/../lib/validate_json.py" "$(dirname "$0")/../../schemas" "$f" 2>&1) || bad="$bad $(basename "$f"): $out;"
+    done
+    check_eq real_servers_json_valid "$(ls "$tmp"/docs/*.json 2>/dev/null | wc -l) documents,${bad:- all valid}" "$(ls "$tmp"/docs/*.json 2>/dev/null | wc -l) documents, all valid"
+fi

@@ -23,9 +23,9 @@ ss_counts() { ip netns exec "$NS" ss -Htan "$@" | awk '{print $1}' | sort | uniq
 closer_counts() {
     ip netns exec "$NS" "$CLOSER" states --summary --json "$@" | python3 -c "
 import json,sys
-names={'established':'ESTAB','syn-sent':'SYN-SENT','syn-recv':'SYN-RECV','fin-wait-1':'FIN-WAIT-1',
- 'fin-wait-2':'FIN-WAIT-2','time-wait':'TIME-WAIT','unconnected':'UNCONN','close-wait':'CLOSE-WAIT',
- 'last-ack':'LAST-ACK','listening':'LISTEN','closing':'CLOSING'}
+names={'ESTAB':'ESTAB','SYN_SENT':'SYN-SENT','SYN_RECV':'SYN-RECV','FIN_WAIT1':'FIN-WAIT-1',
+ 'FIN_WAIT2':'FIN-WAIT-2','TIME_WAIT':'TIME-WAIT','UNCONN':'UNCONN','CLOSE_WAIT':'CLOSE-WAIT',
+ 'LAST_ACK':'LAST-ACK','LISTEN':'LISTEN','CLOSING':'CLOSING'}
 d=json.load(sys.stdin)
 for k,v in sorted((names[k],v) for k,v in d['summary'].items() if v): print(k, v)"
 }
@@ -64,7 +64,7 @@ check replay_equals_record cmp -s "$tmp/live.txt" "$tmp/replay.txt"
 ip netns exec "$NS" "$CLOSER" doctor --json > "$tmp/live.json"
 chmod 755 "$tmp"; chmod 644 "$tmp/dump"
 setpriv --reuid=65534 --regid=65534 --clear-groups "$CLOSER" doctor --json --replay "$tmp/dump" > "$tmp/replayed.json"
-split='(d["time_wait"]["server_side"], d["time_wait"]["client_side"], d["states"]["close-wait"])'
+split='(d["time_wait"]["server_side"], d["time_wait"]["client_side"], d["states"]["CLOSE_WAIT"])'
 check_eq doctor_replay_same_split "$(json_get "$tmp/replayed.json" "$split")" "$(json_get "$tmp/live.json" "$split")"
 check_eq doctor_replay_no_owners "$(json_get "$tmp/replayed.json" "d['owners_read']")" False
 

@@ -16,7 +16,7 @@ mkpile "$NS" client-tw 8083 7
 TW=$(ip netns exec "$NS" ss -Htan state time-wait | wc -l)
 
 # Batch: a header and exactly N lines; the counts are ss's.
-ip netns exec "$NS" "$CLOSER" top --batch -n 3 -d 200ms > "$tmp/batch"
+ip netns exec "$NS" "$CLOSER" top --batch -n 3 -i 200ms > "$tmp/batch"
 check_eq batch_lines "$(wc -l < "$tmp/batch")" 4
 check_eq batch_header "$(head -1 "$tmp/batch" | awk '{print $1, $4, $5}')" "time time_wait close_wait"
 check_eq batch_time_wait "$(awk 'NR==2{print $4}' "$tmp/batch")" "$TW"
@@ -25,10 +25,16 @@ check_eq batch_first_delta_zero "$(awk 'NR==2{print $10}' "$tmp/batch")" "+0.0"
 # Without a TTY (a pipe) it is batch mode too.
 check_eq pipe_is_batch "$(ip netns exec "$NS" "$CLOSER" top -n 1 | wc -l)" 2
 "$CLOSER" top --delay 5ms >/dev/null 2>&1; check_eq bad_delay_exit_2 $? 2
+# One meaning per short flag (issue 15): -d is --duration (stop after DUR),
+# -i the interval (--delay kept as its long alias), -p is not the port.
+check_eq duration_stops "$(ip netns exec "$NS" "$CLOSER" top --batch -i 200ms -d 600ms | wc -l)" 4
+check_eq delay_alias "$(ip netns exec "$NS" "$CLOSER" top --batch -n 2 --delay 200ms | wc -l)" 3
+"$CLOSER" top --batch -n 1 -p 8080 >/dev/null 2>&1; check_eq short_p_not_port_exit_2 $? 2
+check_eq port_long_form "$(ip netns exec "$NS" "$CLOSER" top --batch -n 1 --port 8080 | wc -l)" 2
 "$CLOSER" top --help | grep -q -- '--batch'; check_eq help_exit_0 $? 0
 
 # The live screen.
-tmux new-session -d -s "$SESSION" -x 120 -y 50 "ip netns exec $NS $CLOSER top -d 300ms; echo EXITED; sleep 30"
+tmux new-session -d -s "$SESSION" -x 120 -y 50 "ip netns exec $NS $CLOSER top -i 300ms; echo EXITED; sleep 30"
 screen() { tmux capture-pane -p -t "$SESSION"; }
 wait_for 10 bash -c "tmux capture-pane -p -t '$SESSION' | grep -q '^TIME_WAIT'" || fail screen_drawn "no state table"
 screen > "$tmp/s1"
@@ -55,3 +61,44 @@ check_eq resize_fits "$(screen | awk 'length > 60' | wc -l)" 0
 check resize_still_shows_states bash -c "tmux capture-pane -p -t '$SESSION' | grep -q '^TIME_WAIT'"
 tmux send-keys -t "$SESSION" q
 wait_for 5 bash -c "tmux capture-pane -p -t '$SESSION' | grep -q EXITED"; check_eq key_q_quits $? 0
+
+# Issue 15: a wide screen shows the tables in two columns; 80x24 still works;
+# colour on a TTY unless NO_COLOR or --color never; ? shows the keys.
+tmux kill-session -t "$SESSION" 2>/dev/null
+# A new session name each time: a tmux server that is still going away after
+# its last session must not take the next one with it.
+SESSION="closer-top-$$-wide"
+tmux new-session -d -s "$SESSION" -x 200 -y 50 "ip netns exec $NS $CLOSER top -i 300ms; echo EXITED; sleep 30"
+wait_for 10 bash -c "tmux capture-pane -p -t '$SESSION' | grep -q '^TIME_WAIT'" || fail wide_drawn "no state table"
+screen > "$tmp/w1"
+check wide_two_columns grep -q '^STATE .* DESTINATION ' "$tmp/w1"
+check_eq wide_fits "$(awk 'length > 200' "$tmp/w1" | wc -l)" 0
+check_eq wide_process_right_column "$(grep -o "$CW_PID  *mkpile  *[0-9]*" "$tmp/w1" | awk '{print $2, $3}')" "mkpile 5"
+check_eq wide_time_wait "$(awk '$1=="TIME_WAIT"{print $2; exit}' "$tmp/w1")" "$TW"
+tmux capture-pane -p -e -t "$SESSION" > "$tmp/w1e"
+# (tmux re-encodes attributes: bold and red may come as two sequences)
+check colour_close_wait_red grep -qP '31m(\x1b\[[0-9;]*m)*CLOSE_WAIT ' "$tmp/w1e"
+check colour_title_reverse grep -qP '\x1b\[[0-9;]*7mcloser top' "$tmp/w1e"
+tmux send-keys -t "$SESSION" '?'
+wait_for 5 bash -c "tmux capture-pane -p -t '$SESSION' | grep -q 'closer top keys'"; check_eq key_help_shown $? 0
+tmux send-keys -t "$SESSION" x
+wait_for 5 bash -c "tmux capture-pane -p -t '$SESSION' | grep -q '^TIME_WAIT'"; check_eq key_help_closes $? 0
+tmux send-keys -t "$SESSION" q
+tmux kill-session -t "$SESSION" 2>/dev/null
+for mode in "NO_COLOR=1 $CLOSER top" "$CLOSER top --color never"; do
+    SESSION="closer-top-$$-${mode%% *}"; SESSION=${SESSION//[^A-Za-z0-9-]/}
+    tmux new-session -d -s "$SESSION" -x 200 -y 50 "ip netns exec $NS env $mode -i 300ms; sleep 30"
+    wait_for 10 bash -c "tmux capture-pane -p -t '$SESSION' | grep -q '^TIME_WAIT'"
+    check_eq "no_colour_${mode%% *}" "$(tmux capture-pane -p -e -t "$SESSION" | grep -cP '\x1b\[[0-9;]*(7|31|33)m')" 0
+    tmux kill-session -t "$SESSION" 2>/dev/null
+done
+"$CLOSER" top --color sometimes >/dev/null 2>&1; check_eq bad_color_exit_2 $? 2
+# 80x24: one column, every table still has its header, nothing wider than 80.
+SESSION="closer-top-$$-small"
+tmux new-session -d -s "$SESSION" -x 80 -y 24 "ip netns exec $NS $CLOSER top -i 300ms; sleep 30"
+wait_for 10 bash -c "tmux capture-pane -p -t '$SESSION' | grep -q '^TIME_WAIT'"
+screen > "$tmp/n1"
+check_eq small_fits "$(awk 'length > 80' "$tmp/n1" | wc -l)" 0
+check_eq small_tables "$(grep -cE '^(STATE|PORT|DESTINATION|PID|LISTEN) ' "$tmp/n1")" 5
+check_eq small_time_wait "$(awk '$1=="TIME_WAIT"{print $2; exit}' "$tmp/n1")" "$TW"
+tmux kill-session -t "$SESSION" 2>/dev/null

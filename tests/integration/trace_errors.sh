@@ -33,8 +33,8 @@ expect "-N a pid that does not exist" 2 "pid:999999999" "$CLOSER" trace -N pid:9
 expect "-N with --all-netns" 2 "exclude" "$CLOSER" trace -N x --all-netns -d 1
 expect "zero duration" 2 "bad value for --duration" "$CLOSER" trace -d 0
 expect "junk duration" 2 "bad value for --summary" "$CLOSER" trace --summary 5parsecs
-expect "port 0" 2 "bad value for --port" "$CLOSER" trace -p 0 -d 1
-expect "port 70000" 2 "bad value for --port" "$CLOSER" trace -p 70000 -d 1
+expect "port 0" 2 "bad value for --port" "$CLOSER" trace --port 0 -d 1
+expect "port 70000" 2 "bad value for --port" "$CLOSER" trace --port 70000 -d 1
 expect "pid junk" 2 "bad value for --pid" "$CLOSER" trace --pid -5 -d 1
 expect "buffer too small" 2 "bad value for --buffer" "$CLOSER" trace --buffer 1 -d 1
 expect "stray argument" 2 "unexpected argument" "$CLOSER" trace extra
@@ -45,7 +45,7 @@ netns_new NS
 expect "bounded run in an idle namespace" 0 "closed connections in" in_ns "$NS" "$CLOSER" trace -d 300ms
 # No spin: a tracer whose kernel filter passes nothing (a port no one uses)
 # stays asleep; CPU ticks over 2 s, not a timing of closer's speed.
-"$CLOSER" trace -p 1 -d 3s >/dev/null 2>&1 &
+"$CLOSER" trace --port 1 -d 3s >/dev/null 2>&1 &
 TR=$!
 sleep 0.5
 t0=$(awk '{print $14 + $15}' /proc/$TR/stat)

@@ -32,7 +32,7 @@ if command -v promtool >/dev/null; then
 fi
 
 # top --batch --trace: 1 s lines; 100 connections made during them.
-ip netns exec "$NS" "$CLOSER" top --batch --trace -n 4 -d 1s >"$tmp/top.txt" 2>&1 &
+ip netns exec "$NS" "$CLOSER" top --batch --trace -n 4 -i 1s >"$tmp/top.txt" 2>&1 &
 TOP=$!
 sleep 1.2
 ip netns exec "$NS" "$CLOSER" load http://127.0.0.1:8080/ -n 100 -c 1 --keepalive off >/dev/null

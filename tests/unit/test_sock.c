@@ -12,6 +12,20 @@ TEST(state_names_round_trip)
     }
 }
 
+/* Issue 15: one spelling out (text, JSON, metrics), every spelling in. */
+TEST(state_one_spelling_out)
+{
+    CHECK_EQ_STR(tcp_state_name(TS_TIME_WAIT), "TIME_WAIT");
+    CHECK_EQ_STR(tcp_state_name(TS_ESTABLISHED), "ESTAB");
+    CHECK_EQ_STR(tcp_state_name(TS_FIN_WAIT2), "FIN_WAIT2");
+    CHECK_EQ_STR(tcp_state_name(TS_CLOSE), "UNCONN");
+    for (int s = 1; s < TS_MAX; s++)
+        CHECK_EQ_STR(tcp_state_name(s), tcp_state_label(s));
+    CHECK_EQ_INT(tcp_state_parse("UNCONN"), 1u << TS_CLOSE);
+    CHECK_EQ_INT(tcp_state_parse("FIN_WAIT2"), 1u << TS_FIN_WAIT2);
+    CHECK_EQ_INT(tcp_state_parse("fin-wait-2"), 1u << TS_FIN_WAIT2);
+}
+
 TEST(state_parse_accepts_aliases_and_groups)
 {
     CHECK_EQ_INT(tcp_state_parse("TIME_WAIT"), 1u << TS_TIME_WAIT);
@@ -33,6 +47,8 @@ TEST(addr_format_and_loopback)
     char a[64];
     CHECK_EQ_STR(tcp_addr_format(a, AF_INET, v4, 80), "127.0.0.1:80");
     CHECK_EQ_STR(tcp_addr_format(a, AF_INET6, v6, 443), "[::1]:443");
+    CHECK_EQ_STR(tcp_ip_format(a, AF_INET, v4), "127.0.0.1");
+    CHECK_EQ_STR(tcp_ip_format(a, AF_INET6, v6), "::1");
     CHECK(tcp_addr_is_loopback(AF_INET, v4));
     CHECK(tcp_addr_is_loopback(AF_INET6, v6));
     CHECK(tcp_addr_is_loopback(AF_INET6, mapped));
