@@ -160,3 +160,12 @@ hostile slow
 DEADLINE=4s probe
 check_eq slow_server_deadline "$(q "d['deadline_hit'], d['status']")" "True 200"
 check slow_server_bounded python3 -c "import json; exit(not json.load(open('$tmp/p.json'))['elapsed_s'] < 5)"
+# An endless stream of interim (100 Continue) answers: the client reads in
+# bounded rounds, so its timers still run: the request times out, the probe
+# ends with a precise error and the load run ends (both were caught reading
+# forever, past --deadline and --timeout).
+hostile interim
+check_eq interim_flood_probe "$(timeout -s KILL 30 ip netns exec "$NS" "$CLOSER" probe --deadline 4s --timeout 1s "$URL" 2>&1 >/dev/null; echo "rc=$?")" "closer probe: no HTTP response from 127.0.0.1:$PORT: no response within 1 s (the connection was accepted)
+rc=2"
+timeout -s KILL 30 ip netns exec "$NS" "$CLOSER" load -c 1 -n 2 --timeout 1s --json "$URL" >"$tmp/l.json" 2>/dev/null
+check_eq interim_flood_load "$(ql "d['requests'], d['errors']['timeout']")" "0 2"

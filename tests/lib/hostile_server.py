@@ -7,7 +7,8 @@ MODE: garbage  answers every request with bytes that are not HTTP
       slow     keep-alive, each response 1 s after its request
       silent   accepts, reads, never answers
       early    keep-alive announcing Keep-Alive: timeout=5, but closes idle
-               connections after 1 s (as Apache under worker pressure)"""
+               connections after 1 s (as Apache under worker pressure)
+      interim  answers with an endless stream of 100 Continue heads"""
 import socket
 import struct
 import sys
@@ -56,6 +57,12 @@ def serve(conn):
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nKeep-Alive: timeout=5\r\n\r\nok\n")
             elif MODE == "silent":
                 time.sleep(3600)
+            elif MODE == "interim":
+                try:
+                    while True:
+                        conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n" * 100)
+                except OSError:
+                    return
 
 
 lsock = socket.socket()
