@@ -181,10 +181,13 @@ static void finish(struct conn *c, enum close_cause cause)
     conn_close(c, cause);
 }
 
+/* Reads and discards what the client still sends. Bounded per wake-up
+ * (level-triggered epoll calls again): a client that never stops sending
+ * would otherwise hold the worker here, past lingering_time. */
 static void drain(struct conn *c)
 {
     char buf[4096];
-    for (;;) {
+    for (int i = 0; i < 32; i++) {
         ssize_t n = read(c->fd, buf, sizeof buf);
         if (n > 0)
             continue;
