@@ -25,6 +25,10 @@ check_eq batch_first_delta_zero "$(awk 'NR==2{print $10}' "$tmp/batch")" "+0.0"
 # Without a TTY (a pipe) it is batch mode too.
 check_eq pipe_is_batch "$(ip netns exec "$NS" "$CLOSER" top -n 1 | wc -l)" 2
 "$CLOSER" top --delay 5ms >/dev/null 2>&1; check_eq bad_delay_exit_2 $? 2
+# A long delay is slept whole (usleep's 32-bit microseconds wrapped
+# 4294968ms, 71 minutes, to 0.7 ms): after 2 s only the first line is out.
+(ip netns exec "$NS" timeout -s KILL 2 "$CLOSER" top --batch -n 2 -d 4294968ms > "$tmp/long") 2>/dev/null
+check_eq long_delay_not_wrapped "$(wc -l < "$tmp/long")" 2
 "$CLOSER" top --help | grep -q -- '--batch'; check_eq help_exit_0 $? 0
 
 # The live screen.
