@@ -303,6 +303,8 @@ static void on_readable(struct hconn *c)
                 c->bytes += c->len;
                 c->len = 0;
             } else {
+                if (!c->have_head)
+                    note_first_bytes(c); /* a head too big for the buffer */
                 end(c, HC_END_BAD_RESPONSE, EMSGSIZE);
                 return;
             }

@@ -169,3 +169,12 @@ check_eq interim_flood_probe "$(timeout -s KILL 30 ip netns exec "$NS" "$CLOSER"
 rc=2"
 timeout -s KILL 30 ip netns exec "$NS" "$CLOSER" load -c 1 -n 2 --timeout 1s --json "$URL" >"$tmp/l.json" 2>/dev/null
 check_eq interim_flood_load "$(ql "d['requests'], d['errors']['timeout']")" "0 2"
+# A valid status line with a head that never ends, and a chunked body cut
+# by the server's FIN: the error says what was wrong (both were reported as
+# "not an HTTP/1.x response: ''" and "closed ... without answering").
+hostile bighead
+check_eq bighead_error "$(perr)" "closer probe: no HTTP response from 127.0.0.1:$PORT: the response head does not end within 16 KiB: 'HTTP/1.1 200 OK..X-Filler: yyyyyyyyyyyyyyyyyyyy'
+rc=2"
+hostile chunklie
+check_eq chunk_cut_error "$(perr)" "closer probe: no HTTP response from 127.0.0.1:$PORT: the server closed the connection (FIN) in the middle of the response body
+rc=2"

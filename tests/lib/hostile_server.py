@@ -8,7 +8,10 @@ MODE: garbage  answers every request with bytes that are not HTTP
       silent   accepts, reads, never answers
       early    keep-alive announcing Keep-Alive: timeout=5, but closes idle
                connections after 1 s (as Apache under worker pressure)
-      interim  answers with an endless stream of 100 Continue heads"""
+      interim  answers with an endless stream of 100 Continue heads
+      bighead  a status line, then header lines that never end
+      chunklie a chunked head, part of a chunk, then FIN; and (second
+               request on) a chunk size that is not hex"""
 import socket
 import struct
 import sys
@@ -57,6 +60,16 @@ def serve(conn):
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nKeep-Alive: timeout=5\r\n\r\nok\n")
             elif MODE == "silent":
                 time.sleep(3600)
+            elif MODE == "bighead":
+                try:
+                    conn.sendall(b"HTTP/1.1 200 OK\r\n")
+                    while True:
+                        conn.sendall(b"X-Filler: " + b"y" * 1000 + b"\r\n")
+                except OSError:
+                    return
+            elif MODE == "chunklie":
+                conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n100\r\nabc")
+                return
             elif MODE == "interim":
                 try:
                     while True:
