@@ -36,7 +36,7 @@ static void usage(void)
            "      --replay FILE      analyse a dump saved with --record (here or in states)\n"
            "      --confirm DUR      when CLOSE_WAIT is present, look again after DUR (default\n"
            "                         1s; 0 skips) and report only the ones that persist\n"
-           "                         (one namespace; --all-netns takes a single look)\n"
+           "                         (with --all-netns every namespace is looked at again)\n"
            "      --close-wait-warn N   CLOSE_WAIT per group to warn (default 3)\n"
            "      --client-warn-pct N   ephemeral range used per destination to warn (default 50)\n"
            "      --pile N           FIN_WAIT2 / LAST_ACK count to warn (default 100)\n"
@@ -61,13 +61,54 @@ static int parse_threshold(const char *opt, const char *arg, unsigned *out)
     return 0;
 }
 
+static bool has_close_wait(const struct snapshot *s);
+
+/* --confirm over every namespace: when any has CLOSE_WAIT, all are taken
+ * again confirm_ms later and each later snapshot is compared with the
+ * earlier one of the same namespace (inode); the later ones are analysed. */
+static int confirm_all(struct multi_snapshot *m, const struct snapshot_opts *so, uint64_t ms,
+                       char *err, size_t errlen)
+{
+    bool any = false;
+    for (size_t i = 0; i < m->list.n && !any; i++)
+        any = m->items[i].ok && has_close_wait(&m->items[i].snap);
+    if (!any || !ms)
+        return 0;
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+    struct multi_snapshot later;
+    if (multi_snapshot_take(&later, so, err, errlen) < 0)
+        return -1;
+    for (size_t i = 0; i < later.list.n; i++) {
+        struct ns_snapshot *n = &later.items[i];
+        for (size_t j = 0; n->ok && j < m->list.n; j++) {
+            const struct ns_snapshot *e = &m->items[j];
+            if (e->ok && e->ns->inode == n->ns->inode &&
+                snapshot_confirm(&n->snap, &e->snap, n->snap.taken_at - e->snap.taken_at) < 0) {
+                snprintf(err, errlen, "out of memory");
+                multi_snapshot_free(&later);
+                return -1;
+            }
+        }
+    }
+    multi_snapshot_free(m);
+    *m = later;
+    return 0;
+}
+
 static int doctor_all_netns(const struct snapshot_opts *so, const struct doctor_opts *dopts,
-                            const struct doctor_view *view, bool json)
+                            const struct doctor_view *view, bool json, uint64_t confirm_ms)
 {
     char err[256];
     struct multi_snapshot m;
     if (multi_snapshot_take(&m, so, err, sizeof err) < 0) {
         fprintf(stderr, "closer doctor: %s\n", err);
+        return EXIT_USAGE;
+    }
+    if (confirm_all(&m, so, confirm_ms, err, sizeof err) < 0) {
+        fprintf(stderr, "closer doctor: %s\n", err);
+        multi_snapshot_free(&m);
         return EXIT_USAGE;
     }
     struct doctor_multi d;
@@ -202,13 +243,14 @@ int cmd_doctor(int argc, char **argv)
         fprintf(stderr, "closer doctor: unexpected argument '%s'\n", argv[optind]);
         return EXIT_USAGE;
     }
-    if (all && (view.netns || so.replay || so.force_proc || trace_ms)) {
+    if (all && (view.netns || so.replay || so.force_proc || so.record || trace_ms)) {
         fprintf(stderr, "closer doctor: --all-netns does not go with %s\n",
-                view.netns ? "-N/--netns" : so.replay ? "--replay" : so.force_proc ? "--proc" : "--trace");
+                view.netns ? "-N/--netns" : so.replay ? "--replay" : so.record ? "--record"
+                : so.force_proc ? "--proc" : "--trace");
         return EXIT_USAGE;
     }
     if (all)
-        return doctor_all_netns(&so, &dopts, &view, json);
+        return doctor_all_netns(&so, &dopts, &view, json, confirm_ms);
     char err[512];
     if (trace_ms && so.replay) {
         fprintf(stderr, "closer doctor: --trace measures the live kernel, not a replay\n");

@@ -21,6 +21,7 @@ struct doctor_multi {
     struct ns_report *items;  /* ranked, the ones not entered last */
     size_t n;
     size_t sockets, entered;
+    uint32_t procs_hidden;    /* processes whose namespace link could not be read */
 };
 
 int doctor_analyze_multi(const struct multi_snapshot *m, const struct doctor_opts *o,

@@ -28,6 +28,7 @@ int doctor_analyze_multi(const struct multi_snapshot *m, const struct doctor_opt
     out->items = calloc(m->list.n ? m->list.n : 1, sizeof *out->items);
     if (!out->items)
         return -1;
+    out->procs_hidden = m->list.denied;
     for (size_t i = 0; i < m->list.n; i++) {
         struct ns_report *nr = &out->items[out->n++];
         nr->ns = &m->items[i];
@@ -113,6 +114,9 @@ void doctor_print_multi_text(FILE *out, const struct doctor_multi *d, const stru
     }
     if (!shown)
         fprintf(out, "no namespace has a finding above info (--verbose shows each one's sysctl audit)\n");
+    if (d->procs_hidden)
+        fprintf(out, "not visible: the network namespace of %u processes (permission denied; "
+                     "reading them needs root or CAP_SYS_PTRACE)\n", d->procs_hidden);
     size_t failed = d->n - d->entered;
     if (failed)
         fprintf(out, "not read: %zu namespace%s (reasons above)\n", failed, failed == 1 ? "" : "s");
@@ -188,6 +192,7 @@ void doctor_print_multi_json(FILE *out, const struct doctor_multi *d, const stru
     }
     json_arr_end(&j);
     json_uint(&j, "not_read", d->n - d->entered);
+    json_uint(&j, "processes_not_visible", d->procs_hidden);
     json_str(&j, "worst", severity_name(worst));
     json_int(&j, "exit_code", doctor_multi_exit_code(d));
     json_obj_end(&j);

@@ -142,23 +142,20 @@ int prom_merge(FILE *out, const struct prom_part *parts, size_t n)
 
 void prom_label_append(char *buf, size_t cap, const char *key, const char *value)
 {
-    size_t off = strlen(buf);
-    if (off && off + 1 < cap)
-        buf[off++] = ',';
-    int k = snprintf(buf + off, off < cap ? cap - off : 0, "%s=\"", key);
-    off += k > 0 ? (size_t)k : 0;
-    for (const char *v = value; *v && off + 3 < cap; v++) {
-        if (*v == '\\' || *v == '"') {
-            buf[off++] = '\\';
-            buf[off++] = *v;
-        } else if (*v == '\n') {
-            buf[off++] = '\\';
-            buf[off++] = 'n';
-        } else {
-            buf[off++] = *v;
-        }
+    /* Built aside and appended whole: a label that does not fit is left
+     * out rather than cut inside its quotes. */
+    char tmp[512];
+    size_t off = (size_t)snprintf(tmp, sizeof tmp, "%s%s=\"", buf[0] ? "," : "", key);
+    for (const char *v = value; *v && off + 3 < sizeof tmp; v++) {
+        if (*v == '\\' || *v == '"' || *v == '\n')
+            tmp[off++] = '\\';
+        tmp[off++] = *v == '\n' ? 'n' : *v;
     }
-    if (off + 1 < cap)
-        buf[off++] = '"';
-    buf[off < cap ? off : cap - 1] = 0;
+    if (off + 2 > sizeof tmp)
+        return;
+    tmp[off++] = '"';
+    tmp[off] = 0;
+    size_t have = strlen(buf);
+    if (have + off < cap)
+        memcpy(buf + have, tmp, off + 1);
 }

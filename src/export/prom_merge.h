@@ -19,7 +19,8 @@ struct prom_part {
 };
 
 int prom_merge(FILE *out, const struct prom_part *parts, size_t n);
-/* Appends key="value" (escaped as the format requires) to buf, comma-separated. */
+/* Appends key="value" (escaped as the format requires) to buf, comma-
+ * separated; a label that does not fit in cap is left out whole. */
 void prom_label_append(char *buf, size_t cap, const char *key, const char *value);
 
 #endif

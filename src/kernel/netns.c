@@ -56,7 +56,8 @@ int netns_spec_parse(const char *arg, struct netns_spec *out, char *err, size_t 
 
 int netns_open(const struct netns_spec *s, const char *arg, char *err, size_t errlen)
 {
-    int fd = open(s->path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO given as the path must not hang the open. */
+    int fd = open(s->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd >= 0)
         return fd;
     int e = errno;

@@ -164,6 +164,35 @@ static void read_owner(const char *proc_root, const struct ns_pid *p, size_t np,
     }
 }
 
+/* Start time of a process in clock ticks since boot (field 22 of
+ * /proc/PID/stat); UINT64_MAX when unreadable. */
+static uint64_t start_time(const char *proc_root, pid_t pid)
+{
+    char path[96], buf[1024];
+    snprintf(path, sizeof path, "%s/%d/stat", proc_root, (int)pid);
+    long n = proc_read_file(path, buf, sizeof buf);
+    const char *p = n > 0 ? strrchr(buf, ')') : NULL; /* comm may hold spaces and ')' */
+    for (int field = 2; p && field < 22; field++)
+        p = strchr(p + 1, ' ');
+    return p ? strtoull(p + 1, NULL, 10) : UINT64_MAX;
+}
+
+/* The namespace's first process: the one started first (pids wrap, so the
+ * lowest pid is not always the oldest). Looks at up to 256 of them. */
+static pid_t oldest(const char *proc_root, const struct ns_pid *p, size_t np)
+{
+    pid_t best = p[0].pid;
+    uint64_t best_t = np > 1 ? start_time(proc_root, best) : 0;
+    for (size_t i = 1; i < np && i < 256; i++) {
+        uint64_t t = start_time(proc_root, p[i].pid);
+        if (t < best_t) {
+            best_t = t;
+            best = p[i].pid;
+        }
+    }
+    return best;
+}
+
 static struct netns_entry *add_entry(struct netns_list *l, size_t *cap)
 {
     if (l->n == *cap) {
@@ -315,9 +344,9 @@ int nsdiscover(const char *proc_root, const char *run_netns, struct netns_list *
         if (!e)
             goto oom;
         e->inode = p[i].inode;
-        e->pid = p[i].pid;
         e->nprocs = (uint32_t)(j - i);
         e->host = e->inode == host;
+        e->pid = e->host ? p[i].pid : oldest(proc_root, p + i, j - i);
         snprintf(e->path, sizeof e->path, "%s/%d/ns/net", proc_root, (int)e->pid);
         read_comm(proc_root, e->pid, e->comm, sizeof e->comm);
         if (!e->host)

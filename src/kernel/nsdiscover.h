@@ -27,7 +27,7 @@ struct ns_owner {
 
 struct netns_entry {
     uint64_t inode;
-    pid_t pid;            /* its first (lowest) process; 0 = none, kept by a mount */
+    pid_t pid;            /* its first process (started first); 0 = none, kept by a mount */
     uint32_t nprocs;      /* processes living there */
     bool host;            /* the namespace of pid 1 */
     bool mounted;         /* kept by a bind mount too */

@@ -7,6 +7,7 @@
 #include "loop/loop.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -264,6 +265,9 @@ static void shrink_regs(struct loop *l)
         l->regs = r;
         l->nregs = n;
     }
+    /* A shrunk block's tail goes back to the heap, not to the kernel:
+     * trim here, after the shrink (the caller's own trim came before). */
+    malloc_trim(0);
 }
 
 int loop_run(struct loop *l)

@@ -115,9 +115,19 @@ void conn_track(struct srv_ctx *x, struct conn *c)
  * back: the pool's spare buffers, the fd table's unused tail and the
  * heap's free pages (malloc_trim also returns free pages in the middle of
  * every arena, which free() alone never does). */
+/* Under 1/16 of a big peak left, or a burst fully gone while its tables
+ * are still big. A quiet server with a few spares never trims (no
+ * malloc_trim per connection when a lone client comes and goes). */
+static bool trim_due(const struct srv_ctx *x)
+{
+    if (x->active == 0)
+        return x->nspare > 64 || x->conns_cap > 1024 || loop_fd_capacity(x->loop) > 1024;
+    return x->peak >= 4096 && x->active <= x->peak / 16;
+}
+
 void srv_trim_after_burst(struct srv_ctx *x)
 {
-    if (x->peak < 4096 || x->active > x->peak / 16)
+    if (!trim_due(x))
         return;
     while (x->nspare)
         free(x->spare[--x->nspare]);

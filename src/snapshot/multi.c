@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "kernel/netns.h"
+#include "snapshot/evidence_take.h"
 
 static double mono_ms(void)
 {
@@ -32,7 +33,7 @@ static int take_one(struct ns_snapshot *n, const struct snapshot_opts *o, int se
         n->ok = snapshot_take(&n->snap, &so, n->error, sizeof n->error) == 0;
         return 0;
     }
-    int fd = open(n->ns->path, O_RDONLY | O_CLOEXEC);
+    int fd = open(n->ns->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         snprintf(n->error, sizeof n->error, "%s: %s%s", n->ns->path, strerror(errno),
                  errno == ENOENT ? " (its processes exited)" : "");
@@ -58,6 +59,53 @@ static int take_one(struct ns_snapshot *n, const struct snapshot_opts *o, int se
     return 0;
 }
 
+/* Does the snapshot have sockets the /proc walk found no owner for? */
+static bool has_ownerless(const struct snapshot *s)
+{
+    const struct fd_ref *r;
+    for (size_t i = 0; i < s->nsocks; i++)
+        if (s->socks[i].inode && s->socks[i].state != TS_TIME_WAIT &&
+            !snapshot_owners(s, s->socks[i].inode, &r))
+            return true;
+    return false;
+}
+
+/* What snapshot_take adds once owners are known, for one namespace: the
+ * second look at ownerless sockets (a dump, so inside the namespace), the
+ * process models and the visibility note (the host's /proc, from home). */
+static int add_evidence(struct ns_snapshot *n, const struct snapshot_opts *o, int self, char *err,
+                        size_t errlen)
+{
+    struct snapshot *s = &n->snap;
+    if (has_ownerless(s)) {
+        bool home = n->ns->inode == netns_fd_inode(self);
+        int fd = home ? -1 : open(n->ns->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        char what[32], why[200];
+        snprintf(what, sizeof what, "%llu", (unsigned long long)n->ns->inode);
+        /* Not entered again (gone meanwhile): no second look, as when the
+         * second dump fails in snapshot_take. */
+        if (home || (fd >= 0 && netns_fd_inode(fd) == n->ns->inode &&
+                     netns_setns(fd, what, why, sizeof why) == 0)) {
+            int rc = evidence__second_look(s);
+            if (!home && netns_setns(self, "(back to the starting one)", err, errlen) < 0) {
+                close(fd);
+                return -1;
+            }
+            if (rc == -ENOMEM) {
+                snprintf(err, errlen, "out of memory");
+                if (fd >= 0)
+                    close(fd);
+                return -1;
+            }
+        }
+        if (fd >= 0)
+            close(fd);
+    }
+    evidence__read_models(s, o->model_states);
+    evidence__visibility(s);
+    return 0;
+}
+
 int multi_snapshot_take(struct multi_snapshot *m, const struct snapshot_opts *o, char *err,
                         size_t errlen)
 {
@@ -80,8 +128,6 @@ int multi_snapshot_take(struct multi_snapshot *m, const struct snapshot_opts *o,
         if (take_one(&m->items[i], o, self, err, errlen) < 0)
             goto fail;
     }
-    close(self);
-    self = -1;
     if (o->owners) {
         int rc = procfd_scan("/proc", &m->owners);
         if (rc < 0) {
@@ -97,9 +143,15 @@ int multi_snapshot_take(struct multi_snapshot *m, const struct snapshot_opts *o,
             s->procs = m->owners.procs;
             s->nprocs = m->owners.nprocs;
             s->procs_denied = m->owners.denied;
+            s->procs_denied_elsewhere = m->owners.denied_elsewhere;
+            memcpy(s->denied_list, m->owners.denied_list, sizeof s->denied_list);
             s->owners_read = true;
+            if (add_evidence(&m->items[i], o, self, err, errlen) < 0)
+                goto fail;
         }
     }
+    close(self);
+    self = -1;
     m->took_ms = mono_ms() - t0;
     return 0;
 fail:

@@ -1,9 +1,11 @@
 /* One snapshot per network namespace: every namespace on the host (or a
  * given list), entered with setns from this thread, one sock_diag socket
- * each; sysctls and counters are read inside; owners are read once from the
- * host's /proc and shared by every snapshot (socket inodes are unique
- * across namespaces). A namespace that cannot be entered keeps its reason
- * and the others are still taken.
+ * each; sysctls, counters and tcp_info are read inside; owners are read
+ * once from the host's /proc and shared by every snapshot (socket inodes are
+ * unique across namespaces), then each snapshot gets what snapshot_take adds
+ * with owners: the second look at ownerless sockets (inside its namespace
+ * again), the process models, the visibility note. A namespace that cannot
+ * be entered keeps its reason and the others are still taken.
  *
  * Call from the main thread of a single-threaded process: /proc/net follows
  * the thread-group leader's namespace.

@@ -186,6 +186,16 @@ check_eq version_dirty "$(mver)" "9.8.7-1-g$(git -C "$v" rev-parse --short HEAD)
 rm -rf "$v/.git"
 check_eq version_without_git "$(mver)" "$base"
 
+# --- the docs: README is a door; every relative link in it and in docs/ resolves
+broken=$(cd "$ROOT" && for f in README.md docs/*.md bench/README.md; do
+    grep -o '](\([^)#:]*\)' "$f" | sed 's/^](//' | while read -r l; do
+        [ -e "$(dirname "$f")/$l" ] || echo "$f -> $l"
+    done
+done | tr '\n' ' ')
+check_eq docs_links_resolve "$broken" ""
+missing=$(for c in $commands; do [ -f "$ROOT/docs/$c.md" ] && grep -q "(docs/$c.md)" "$ROOT/README.md" || echo "$c"; done | tr '\n' ' ')
+check_eq readme_links_every_command_doc "$missing" ""
+
 # --- uninstall ---------------------------------------------------------------
 make -s -C "$ROOT" uninstall DESTDIR="$dest" PREFIX=/usr/local >/dev/null 2>&1
 check_eq uninstall_leaves_no_file "$(find "$dest" -type f | sed "s|$dest/||")" ""

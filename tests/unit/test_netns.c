@@ -1,4 +1,8 @@
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "kernel/netns.h"
 #include "test.h"
@@ -54,4 +58,20 @@ TEST(netns_open_explains_missing)
     CHECK(fd >= 0);
     CHECK(netns_setns(fd, "/proc/self/status", err, sizeof err) == -1);
     CHECK(strstr(err, "cannot enter") != NULL);
+}
+
+/* A FIFO as the path: the open must not wait for a writer. */
+TEST(netns_fifo_does_not_hang)
+{
+    char path[] = "/tmp/closer-netns-fifo-XXXXXX";
+    int tmp = mkstemp(path);
+    CHECK(tmp >= 0);
+    close(tmp);
+    unlink(path);
+    CHECK(mkfifo(path, 0600) == 0);
+    char err[256];
+    int rc = netns_enter(path, err, sizeof err);
+    unlink(path);
+    CHECK_EQ_INT(rc, -1);
+    CHECK(strstr(err, "not a network namespace") != NULL);
 }

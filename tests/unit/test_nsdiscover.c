@@ -212,3 +212,39 @@ TEST(labels_are_utf8_without_control_bytes)
     CHECK_EQ_INT(ns_owner_parse_cgroup("0::/lxc.payload.w\xfe\x1b" "b/x\n", &o), 1);
     CHECK_EQ_STR(o.container, "w??b");
 }
+
+/* Pids wrap: the process started first names the namespace, not the lowest
+ * pid. /proc/PID/stat's field 22 is the start time; comm may hold ") ". */
+TEST(discover_first_process_is_the_oldest)
+{
+    char root[] = "/tmp/closer-nsd-XXXXXX";
+    CHECK(mkdtemp(root));
+    const struct { int pid; const char *comm, *stat; } p[] = {
+        {40, "worker\n", "40 (wor) ker) S 1 40 40 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 900 0 0\n"},
+        {41, "server\n", "41 (server) S 1 41 41 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 50 0 0\n"},
+    };
+    char path[256];
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%d", root, p[i].pid);
+        mkdir(path, 0755);
+        snprintf(path, sizeof path, "%s/%d/ns", root, p[i].pid);
+        mkdir(path, 0755);
+        snprintf(path, sizeof path, "%s/%d/ns/net", root, p[i].pid);
+        CHECK(symlink("net:[4026532555]", path) == 0);
+        snprintf(path, sizeof path, "%s/%d/comm", root, p[i].pid);
+        put(path, p[i].comm);
+        snprintf(path, sizeof path, "%s/%d/stat", root, p[i].pid);
+        put(path, p[i].stat);
+    }
+    struct netns_list l;
+    char err[256];
+    CHECK(nsdiscover(root, "/nonexistent-closer", &l, err, sizeof err) == 0);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", root);
+    CHECK(system(cmd) == 0);
+    CHECK_EQ_INT(l.n, 1);
+    CHECK_EQ_INT(l.items[0].pid, 41);
+    CHECK_EQ_STR(l.items[0].comm, "server");
+    CHECK_EQ_INT(l.items[0].nprocs, 2);
+    nsdiscover_free(&l);
+}
