@@ -326,7 +326,7 @@ static int eat_body(struct conn *c)
     int rc = 1;
     if (c->chunked_body) {
         rc = http_chunked_consume(&c->chunk, c->rbuf, c->rlen, &used);
-        if (c->chunk.total > CFG(c)->max_body)
+        if (c->chunk.total + c->chunk.trailer_bytes > CFG(c)->max_body) /* endless trailers too */
             return -2;
         if (rc < 0)
             return -1;

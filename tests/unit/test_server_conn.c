@@ -329,3 +329,23 @@ TEST(lingering_drain_is_bounded)
     close(keep);
     h_free(&h);
 }
+
+/* Trailer lines after the last chunk count against the body limit: without
+ * it a client could send trailers forever (each line is bounded, their
+ * number was not) and keep the connection reading, its body timeout
+ * re-armed by every read. */
+TEST(endless_trailers_hit_the_body_limit)
+{
+    struct harness h;
+    h_init(&h);
+    char req[8192];
+    int n = snprintf(req, sizeof req, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n");
+    for (int i = 0; i < 100; i++)
+        n += snprintf(req + n, sizeof req - (size_t)n, "X-T%d: %040d\r\n", i, 0);
+    ask(&h, req); /* 5 KiB of trailers, no end, max_body 1000 */
+    CHECK(!strncmp(h.in, "HTTP/1.1 413 ", 13));
+    h_disconnect(&h);
+    ask(&h, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-T: 1\r\n\r\n");
+    CHECK(!strncmp(h.in, "HTTP/1.1 200 ", 13));
+    h_free(&h);
+}
