@@ -289,14 +289,22 @@ static void parse_buffer(struct hconn *c)
     }
 }
 
+/* Reads per wake-up: a server that always has more to send (an endless
+ * stream of 100 Continue heads, a body faster than we parse) must not keep
+ * the loop from its timers and other connections. Level-triggered epoll
+ * calls again for what is left. */
+#define HC_READS_PER_WAKEUP 32
+
 static void on_readable(struct hconn *c)
 {
-    for (;;) {
+    for (int reads = 0; reads < HC_READS_PER_WAKEUP; reads++) {
         if (c->len == c->cap) {
             if (c->have_head && c->resp.framing == FRAME_UNTIL_CLOSE) {
                 c->bytes += c->len;
                 c->len = 0;
             } else {
+                if (!c->have_head)
+                    note_first_bytes(c); /* a head too big for the buffer */
                 end(c, HC_END_BAD_RESPONSE, EMSGSIZE);
                 return;
             }

@@ -33,6 +33,7 @@ struct pconn {
     uint64_t responses, wait_start_ns;
     bool keeps, ended_by_server;
     enum hconn_end end_how;   /* how it ended, when it did */
+    int end_err;              /* and the errno hconn gave */
     struct timer timer;       /* pace, or the bound of a wait */
     struct probe_close_obs obs;
     double end_age_s;         /* age when it ended, whoever ended it */
@@ -152,11 +153,11 @@ static void on_response(struct hconn *h, const struct http_response *resp, uint6
 
 static void on_end(struct hconn *h, enum hconn_end how, int err)
 {
-    (void)err;
     struct pconn *c = h->user;
     struct probe_result *r = c->p->r;
     uint64_t now = loop_clock_ns();
     c->end_how = how;
+    c->end_err = err;
     if (how == HC_END_EXTRA_BYTES)
         r->unsolicited_bytes += h->extra_bytes;
     c->ended_by_server = how == HC_END_SERVER_FIN || how == HC_END_RESET || how == HC_END_EARLY_CLOSE;
@@ -330,14 +331,22 @@ static const char *first_error(const struct pconn *c, char *buf, size_t len)
     case HC_END_RESET:
         return "the server reset the connection (RST) before answering";
     case HC_END_EARLY_CLOSE:
-        if (h->first_bytes[0])
+        if (h->have_head)
+            snprintf(buf, len, "the server closed the connection (FIN) in the middle of the response body");
+        else if (h->first_bytes[0])
             snprintf(buf, len, "the server closed the connection (FIN) before a complete response "
                      "(it began '%s')", h->first_bytes);
         else
             snprintf(buf, len, "the server closed the connection (FIN) without answering");
         return buf;
     case HC_END_BAD_RESPONSE:
-        snprintf(buf, len, "the answer is not an HTTP/1.x response: '%s'", h->first_bytes);
+        /* A valid head is not "not HTTP": say what was wrong with it. */
+        if (h->have_head)
+            snprintf(buf, len, "the response body's chunked framing is malformed");
+        else if (c->end_err == EMSGSIZE)
+            snprintf(buf, len, "the response head does not end within 16 KiB: '%s'", h->first_bytes);
+        else
+            snprintf(buf, len, "the answer is not an HTTP/1.x response: '%s'", h->first_bytes);
         return buf;
     case HC_END_TIMEOUT:
         snprintf(buf, len, h->connect_ns ? "no response within %.0f s (the connection was accepted)"

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "client/load.h"
@@ -84,6 +85,27 @@ static bool has_unit(const char *s)
 {
     size_t n = strlen(s);
     return n && ((s[n - 1] | 0x20) >= 'a' && (s[n - 1] | 0x20) <= 'z');
+}
+
+/* One fd per connection plus each thread's loop and a few for stdio and
+ * the report. Raise the soft limit toward the hard one (as h2o does) or
+ * say so: past it, connects failed with EMFILE, counted as "other" errors
+ * of a run with fewer connections than asked. */
+static int fd_room(unsigned connections, unsigned threads)
+{
+    struct rlimit rl;
+    rlim_t need = (rlim_t)connections + (rlim_t)threads * 4 + 32;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need)
+        return 0;
+    if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need) {
+        rl.rlim_cur = need;
+        if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+            return 0;
+    }
+    fprintf(stderr, "closer load: %u connections need about %llu file descriptors; the limit is %llu "
+            "(raise it: ulimit -n)\n", connections, (unsigned long long)need,
+            (unsigned long long)(rl.rlim_max == RLIM_INFINITY ? rl.rlim_cur : rl.rlim_max));
+    return -1;
 }
 
 int cmd_load(int argc, char **argv)
@@ -196,6 +218,8 @@ int cmd_load(int argc, char **argv)
         return EXIT_USAGE;
     }
     o.http10_keepalive = o.http10 && ka_given && o.keepalive;
+    if (fd_room(o.connections, o.threads) < 0)
+        return EXIT_USAGE;
     char err[512];
     /* Before the threads: they inherit the namespace. */
     if (netns && netns_enter(netns, err, sizeof err) < 0) {

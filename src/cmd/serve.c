@@ -305,6 +305,8 @@ int cmd_serve(int argc, char **argv)
         free(text);
         return EXIT_USAGE;
     }
+    if (cfg.access_log)
+        setvbuf(stdout, NULL, _IOLBF, 0); /* each line as its request is handled, as nginx */
     rc = srv_run(&cfg, err, sizeof err) < 0 ? EXIT_USAGE : 0;
     if (rc)
         fprintf(stderr, "closer serve: %s\n", err);

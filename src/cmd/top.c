@@ -1,6 +1,7 @@
 /* closer top: a live view of the host's TCP connections, refreshed every
  * interval; one line per interval (like vmstat) without a terminal. */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -52,8 +53,14 @@ static void on_trace_close(void *ctx, const struct trace_rec *rec)
 static int wait_tracing(struct top_run *r, int fd, uint64_t ms)
 {
     if (!r->trace) {
+        /* usleep's 32-bit microseconds and poll's int milliseconds wrap:
+         * --delay 4294968ms slept 0.7 ms. */
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        return fd >= 0 ? poll(&pfd, 1, (int)ms) : (usleep((useconds_t)(ms * 1000)), 0);
+        if (fd >= 0)
+            return poll(&pfd, 1, ms > INT_MAX ? INT_MAX : (int)ms);
+        struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000};
+        nanosleep(&ts, NULL); /* a signal ends it early, as before */
+        return 0;
     }
     uint64_t end = trace_now_ns() + ms * 1000000ull;
     for (uint64_t now; (now = trace_now_ns()) < end;) {

@@ -392,7 +392,9 @@ int http_chunked_consume(struct http_chunked *c, const char *buf, size_t len, si
             i++;
             break;
         case CH_TRAILER:
-            /* Trailer lines are skipped; an empty line ends the body. */
+            /* Trailer lines are skipped; an empty line ends the body. Their
+             * bytes are counted, so a limit can bound their number too. */
+            c->trailer_bytes++;
             if (ch == '\r')
                 c->state = CH_TRAILER_LF;
             else if (ch == '\n' || ++c->line > CHUNK_LINE_MAX)

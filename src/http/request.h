@@ -51,6 +51,7 @@ struct http_chunked {
     uint64_t remaining;  /* bytes left in the current chunk */
     size_t line;         /* bytes of the current size/trailer line */
     uint64_t total;      /* body bytes seen */
+    uint64_t trailer_bytes; /* trailer section bytes seen */
 };
 /* Consumes from buf; *used gets the bytes taken. Returns 1 when the body
  * (with trailers) ended, 0 when more is needed, -1 on a malformed body. */

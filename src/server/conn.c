@@ -181,10 +181,13 @@ static void finish(struct conn *c, enum close_cause cause)
     conn_close(c, cause);
 }
 
+/* Reads and discards what the client still sends. Bounded per wake-up
+ * (level-triggered epoll calls again): a client that never stops sending
+ * would otherwise hold the worker here, past lingering_time. */
 static void drain(struct conn *c)
 {
     char buf[4096];
-    for (;;) {
+    for (int i = 0; i < 32; i++) {
         ssize_t n = read(c->fd, buf, sizeof buf);
         if (n > 0)
             continue;
@@ -323,7 +326,7 @@ static int eat_body(struct conn *c)
     int rc = 1;
     if (c->chunked_body) {
         rc = http_chunked_consume(&c->chunk, c->rbuf, c->rlen, &used);
-        if (c->chunk.total > CFG(c)->max_body)
+        if (c->chunk.total + c->chunk.trailer_bytes > CFG(c)->max_body) /* endless trailers too */
             return -2;
         if (rc < 0)
             return -1;

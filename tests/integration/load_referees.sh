@@ -184,3 +184,11 @@ check_eq size_rejects_hex "$(usage_err serve --max-body 0x10 | tail -1)" rc=2
 nginx_ns ""
 load -n 2 -c 1 --timeout 2m30s --idle 1s500ms --close-wait 0s --method HEAD
 check_eq compound_durations_accepted "$(q "d['requests'], d['status_2xx']")" "2 2"
+# More connections than file descriptors: the soft limit is raised toward
+# the hard one and every connection opens; past the hard limit a clear
+# error and exit 2 (before, 73 of 100 connects failed with EMFILE as
+# "other" errors of a run that exited 0).
+(ulimit -Sn 32; in_ns "$NS" "$CLOSER" load "$URL" --json -c 100 -n 300 > "$tmp/l.json")
+check_eq fd_soft_limit_raised "$(q "d['connections_opened'], d['errors']['other']")" "100 0"
+(ulimit -n 32; in_ns "$NS" "$CLOSER" load "$URL" -c 100 -n 300 >/dev/null 2>"$tmp/fd.err"); rc=$?
+check_eq fd_hard_limit_exit_2 "$rc $(grep -c 'need about .* file descriptors; the limit is 32' "$tmp/fd.err")" "2 1"

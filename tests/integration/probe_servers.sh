@@ -172,3 +172,21 @@ if /usr/bin/python3 -c 'import jsonschema' 2>/dev/null; then
     done
     check_eq real_servers_json_valid "$(ls "$tmp"/docs/*.json 2>/dev/null | wc -l) documents,${bad:- all valid}" "$(ls "$tmp"/docs/*.json 2>/dev/null | wc -l) documents, all valid"
 fi
+# An endless stream of interim (100 Continue) answers: the client reads in
+# bounded rounds, so its timers still run: the request times out, the probe
+# ends with a precise error and the load run ends (both were caught reading
+# forever, past --deadline and --timeout).
+hostile interim
+check_eq interim_flood_probe "$(timeout -s KILL 30 ip netns exec "$NS" "$CLOSER" probe --deadline 4s --timeout 1s "$URL" 2>&1 >/dev/null; echo "rc=$?")" "closer probe: no HTTP response from 127.0.0.1:$PORT: no response within 1 s (the connection was accepted)
+rc=2"
+timeout -s KILL 30 ip netns exec "$NS" "$CLOSER" load -c 1 -n 2 --timeout 1s --json "$URL" >"$tmp/l.json" 2>/dev/null
+check_eq interim_flood_load "$(ql "d['requests'], d['errors']['timeout']")" "0 2"
+# A valid status line with a head that never ends, and a chunked body cut
+# by the server's FIN: the error says what was wrong (both were reported as
+# "not an HTTP/1.x response: ''" and "closed ... without answering").
+hostile bighead
+check_eq bighead_error "$(perr)" "closer probe: no HTTP response from 127.0.0.1:$PORT: the response head does not end within 16 KiB: 'HTTP/1.1 200 OK..X-Filler: yyyyyyyyyyyyyyyyyyyy'
+rc=2"
+hostile chunklie
+check_eq chunk_cut_error "$(perr)" "closer probe: no HTTP response from 127.0.0.1:$PORT: the server closed the connection (FIN) in the middle of the response body
+rc=2"

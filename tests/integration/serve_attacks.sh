@@ -127,6 +127,17 @@ check_eq worker_fail_exit_2 $? 2
 check worker_fail_says_why grep -q 'Too many open files' "$tmp/start.err"
 check_eq worker_fail_no_loop_error "$(grep -c -e 'event loop failed' -e 'Sanitizer' "$tmp/start.err")" 0
 
+# 5b. --access-log into a file (or a pipe) writes each line as its request
+#     is handled, as nginx does: a full stdio buffer showed nothing until
+#     4 KiB or the exit, and lost it all on SIGKILL.
+netns_new NS
+bg SPID ip netns exec "$NS" "$CLOSER" serve --listen 127.0.0.1:$PORT --return 200 ok --access-log >"$tmp/access.log" 2>>"$tmp/serve.err"
+wait_listen "$NS" $PORT
+ip netns exec "$NS" curl -s -o /dev/null "http://127.0.0.1:$PORT/logged"
+wait_for 3 grep -q '^GET /logged HTTP/1.1$' "$tmp/access.log"
+check access_log_line_at_once grep -q '^GET /logged HTTP/1.1$' "$tmp/access.log"
+kill "$SPID"; wait "$SPID" 2>/dev/null
+
 # 6. Idle keep-alive memory: 5,000 connections that each made a request
 #    and sit idle cost the server <= 600 B of RSS each (nginx: ~550 B
 #    measured the same way; buffers go back to the pool, the connection

@@ -31,6 +31,10 @@ check_eq duration_stops "$(ip netns exec "$NS" "$CLOSER" top --batch -i 200ms -d
 check_eq delay_alias "$(ip netns exec "$NS" "$CLOSER" top --batch -n 2 --delay 200ms | wc -l)" 3
 "$CLOSER" top --batch -n 1 -p 8080 >/dev/null 2>&1; check_eq short_p_not_port_exit_2 $? 2
 check_eq port_long_form "$(ip netns exec "$NS" "$CLOSER" top --batch -n 1 --port 8080 | wc -l)" 2
+# A long delay is slept whole (usleep's 32-bit microseconds wrapped
+# 4294968ms, 71 minutes, to 0.7 ms): after 2 s only the first line is out.
+(ip netns exec "$NS" timeout -s KILL 2 "$CLOSER" top --batch -n 2 --delay 4294968ms > "$tmp/long") 2>/dev/null
+check_eq long_delay_not_wrapped "$(wc -l < "$tmp/long")" 2
 "$CLOSER" top --help | grep -q -- '--batch'; check_eq help_exit_0 $? 0
 
 # The live screen.

@@ -7,7 +7,11 @@ MODE: garbage  answers every request with bytes that are not HTTP
       slow     keep-alive, each response 1 s after its request
       silent   accepts, reads, never answers
       early    keep-alive announcing Keep-Alive: timeout=5, but closes idle
-               connections after 1 s (as Apache under worker pressure)"""
+               connections after 1 s (as Apache under worker pressure)
+      interim  answers with an endless stream of 100 Continue heads
+      bighead  a status line, then header lines that never end
+      chunklie a chunked head, part of a chunk, then FIN; and (second
+               request on) a chunk size that is not hex"""
 import socket
 import struct
 import sys
@@ -56,6 +60,22 @@ def serve(conn):
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nKeep-Alive: timeout=5\r\n\r\nok\n")
             elif MODE == "silent":
                 time.sleep(3600)
+            elif MODE == "bighead":
+                try:
+                    conn.sendall(b"HTTP/1.1 200 OK\r\n")
+                    while True:
+                        conn.sendall(b"X-Filler: " + b"y" * 1000 + b"\r\n")
+                except OSError:
+                    return
+            elif MODE == "chunklie":
+                conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n100\r\nabc")
+                return
+            elif MODE == "interim":
+                try:
+                    while True:
+                        conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n" * 100)
+                except OSError:
+                    return
 
 
 lsock = socket.socket()

@@ -3,7 +3,9 @@
  * offset (closed at once, never left open), pipelined bursts (all
  * answered, in order), the body limit, and what an idle connection keeps. */
 #include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -275,5 +277,75 @@ TEST(pipelining_is_a_loop_not_recursion)
     CHECK(pthread_create(&t, &a, small_stack_burst, &h) == 0);
     pthread_join(t, NULL);
     CHECK_EQ_INT(h_count(&h, "HTTP/1.0 200 OK"), 3000);
+    h_free(&h);
+}
+
+/* The lingering close reads and discards what a client still sends, until
+ * EOF, its per-read timeout or lingering_time. A client that never stops
+ * sending must not hold the worker in that read loop: the reads per wake-up
+ * are bounded, so the deadline is checked and other connections run. The
+ * server's end is swapped for /dev/zero once it lingers, so every read has
+ * data (a flood no real client could sustain on every run); the epoll
+ * registration stays on the socket, kept open by a dup. An alarm turns the
+ * old endless loop into a failure instead of a hang. */
+static void drain_alarm(int sig)
+{
+    (void)sig;
+    static const char msg[] = "FAIL lingering_drain_is_bounded: the drain loop never returned\n";
+    (void)!write(1, msg, sizeof msg - 1);
+    _exit(1);
+}
+
+TEST(lingering_drain_is_bounded)
+{
+    struct harness h;
+    h_init(&h);
+    h.cfg.lingering_time = 200; /* ms */
+    h.cfg.lingering_timeout = 60000;
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0);
+    h.cfd = sv[0];
+    loop_add(h.loop, h.cfd, LOOP_READ, h_on_client, &h);
+    CHECK(srv_conn_accept(&h.x, sv[1]));
+    static const char bad[] = "GET / HTTP/1.1\r\nHost: h\r\nno colon\r\n\r\n";
+    h_send(&h, bad, sizeof bad - 1);
+    h_pump(&h);
+    CHECK(h_count(&h, "HTTP/1.1 400") == 1);
+    CHECK_EQ_INT(h.x.active, 1); /* lingering: waiting for the client's FIN */
+    int keep = dup(sv[1]), zero = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+    CHECK(keep >= 0 && zero >= 0 && dup2(zero, sv[1]) == sv[1]);
+    close(zero);
+    signal(SIGALRM, drain_alarm);
+    alarm(10);
+    h_send(&h, "x", 1); /* the socket is readable from now on */
+    h_step(&h);
+    /* Past lingering_time the endless sender is cut off. */
+    for (int i = 0; i < 1000 && h.x.active; i++) {
+        usleep(1000);
+        h_step(&h);
+    }
+    alarm(0);
+    CHECK_EQ_INT(h.x.active, 0);
+    close(keep);
+    h_free(&h);
+}
+
+/* Trailer lines after the last chunk count against the body limit: without
+ * it a client could send trailers forever (each line is bounded, their
+ * number was not) and keep the connection reading, its body timeout
+ * re-armed by every read. */
+TEST(endless_trailers_hit_the_body_limit)
+{
+    struct harness h;
+    h_init(&h);
+    char req[8192];
+    int n = snprintf(req, sizeof req, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n");
+    for (int i = 0; i < 100; i++)
+        n += snprintf(req + n, sizeof req - (size_t)n, "X-T%d: %040d\r\n", i, 0);
+    ask(&h, req); /* 5 KiB of trailers, no end, max_body 1000 */
+    CHECK(!strncmp(h.in, "HTTP/1.1 413 ", 13));
+    h_disconnect(&h);
+    ask(&h, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-T: 1\r\n\r\n");
+    CHECK(!strncmp(h.in, "HTTP/1.1 200 ", 13));
     h_free(&h);
 }
