@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The CLOSE_WAIT benchmark: COUNT owned CLOSE_WAIT sockets in a private
 # namespace (tests/helpers/mkpile cw-not-closed: every fd registered in one
 # epoll instance, EOF read, never closed), then, in the same run, RUNS

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* connpile: holds N established loopback connections (2N sockets) in the
  * current network namespace until killed. For benches that need sockets
  * which do not expire, unlike TIME_WAIT's 60 s.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The exporter benchmark: COUNT TIME_WAIT sockets in a private namespace
 # (90% server-side on one port, 10% client-side), then in the same run the
 # median scrape time of closer exporter's /metrics (a fresh snapshot each

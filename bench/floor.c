@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The sockets-API floor for bench/serve.sh: a minimal epoll HTTP/1.1
  * responder. Level-triggered epoll, one thread per worker with its own
  * SO_REUSEPORT listener, recv() then send() of one fixed answer per

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Shared helpers for benchmarks (bash). Every namespace and background
 # process made here is removed on exit.
 set -u

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # closer load against wrk (the anchor), same nginx, same connections,
 # threads and duration, interleaved in one run so drift hits both alike.
 # Two closing patterns: keep-alive, and Connection: close (a connection per

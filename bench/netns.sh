@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Every network namespace at once: NS namespaces (default 100) with COUNT
 # sockets each (default 1,000): half of them ESTABLISHED loopback connections
 # held by a process (bench/connpile: they do not expire, and give the doctor

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # make bench: runs every bench/*.sh except this file and lib.sh, in name
 # order, then repeats a summary: each bench's status, duration and the
 # "summary:" lines it printed (bench_summary in lib.sh). Each bench prints

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # closer serve against nginx (the anchor), same run, same machine, same
 # response ("ok\n" via return), same worker count, access log off, both in
 # private namespaces on loopback, driven by wrk: keep-alive and

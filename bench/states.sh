@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The socket-table benchmark: 300,000 TIME_WAIT sockets in a private
 # namespace (90% server-side on listening port 8080, 10% client-side from
 # many 127.1.x.y source addresses), then, in the same run, RUNS rounds of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Timer benchmark driver (bench/timers.sh). Three timer stores behind one
  * interface, the same timers and deadlines for each:
  *   wheel    closer's hierarchical wheel (src/loop/wheel.c)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The timer benchmark: COUNT timers (default 1M) in closer's hierarchical
 # wheel (src/loop/wheel.c), beside two anchors measured in the same run on
 # the same deadlines: the far-list wheel it replaced and a binary heap

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The anchor: closer's previous timer wheel, kept verbatim but renamed
  * (1024 slots of 1 ms; every timer more than a revolution away waits on one
  * unsorted "far" list, walked at most every half revolution). */

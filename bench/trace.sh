@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # closer trace against Debian's bpftrace running a tcpstates-style script
 # (bench/trace_tcpstates.bt, the anchor), same run, same workload: closer
 # serve answering closer load at RATE new connections per second (one

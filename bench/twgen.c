@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* twgen: fills the current network namespace with N TIME_WAIT sockets, fast.
  * Run it inside a private namespace (ip netns exec NS twgen ...); it raises
  * that namespace's net.ipv4.tcp_max_tw_buckets when it is too low.

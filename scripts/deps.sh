@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Installs what closer's build, tests and benchmarks need. Idempotent; shared by
 # `make test` and .ci/run. Needs root for apt-get; without root it only reports.
 set -eu

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Formats one man page (roff) from the tagged lines of scripts/helpparse.awk.
 # Variables (environment, so backslashes pass unchanged): MAN_NAME (page name),
 # MAN_SUMMARY, MAN_SEEALSO (roff), MAN_LABEL (the command whose help this is),

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Reads the tagged lines of scripts/helpparse.awk and prints one line per
 # option entry, fields separated by a tab:
 #   flags      the option's names, space-separated ("-N --netns")

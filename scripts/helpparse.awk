@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Parses closer's `--help` text into tagged lines, the one source that the man
 # pages (scripts/mkman.sh) and the shell completions (scripts/mkcomp.sh) are
 # generated from, so neither can drift from the help a user sees.

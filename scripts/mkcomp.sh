@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Generates bash and zsh completion for closer from the binary's own --help:
 # commands from `closer --help`, each command's flags and what their values
 # are (state names, on|off words, files, network namespaces) from

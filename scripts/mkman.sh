@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Generates the man pages from the binary's own --help (like help2man):
 # closer.1 from `closer --help`, closer-CMD.1 from `closer CMD --help` for
 # every command the top-level help lists. The help text is the one source;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* closer: the dispatch table. Exact-match lookup of the subcommand. */
 #include <signal.h>
 #include <stdio.h>

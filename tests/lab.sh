@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The lab suite: every scenario of `closer lab run --all` is one verdict
 # (PASS name / FAIL name: the failed expectations), then the harness's own
 # promises: report.md + one SVG per scenario, no namespace or process left,

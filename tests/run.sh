@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Runs every test and prints "N passed, N failed" last. Each test program
 # prints "PASS name" / "FAIL name: why" lines; a program that dies without
 # printing its verdicts counts as one failure.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # make tsan: the serve, load and exporter tests against a ThreadSanitizer
 # build (build-tsan/closer), plus the engine's unit test. Every report
 # goes to a file (TSAN_OPTIONS log_path), whatever the test does with

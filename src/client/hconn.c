@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "client/hconn.h"
 
 #include <errno.h>

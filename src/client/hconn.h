@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* One client HTTP/1.x connection on the event loop, shared by load and
  * probe: connect, send a request, parse the response (Content-Length,
  * chunked, until-close), then either send the next one, close (client

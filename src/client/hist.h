@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Log-linear latency histogram (HdrHistogram style): values in
  * microseconds, 64 linear sub-buckets per power of two, so any recorded
  * value is reported within 1/64 (1.6 %) of itself, up to ~2^40 us. Fixed

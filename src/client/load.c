@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "client/load.h"
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The load generator: N connections over T threads (one loop each), closed
  * loop by default or open loop at a constant rate (--rate: latency counted
  * from the intended send time, so coordinated omission cannot hide

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "client/load_report.h"
 
 #include <netinet/in.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* closer load's report: text like wrk's, or JSON with every count. */
 #ifndef CLOSER_CLIENT_LOAD_REPORT_H
 #define CLOSER_CLIENT_LOAD_REPORT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "client/probe.h"
 
 #include <errno.h>

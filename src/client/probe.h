@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* closer probe: how a server treats connections, measured. Every question
  * is answered by real exchanges on one event loop, all running at once
  * after a first keep-alive check, under one total deadline:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* closer probe's report: the measurements with their evidence, the
  * verdict (where TIME_WAIT accumulates for each client behaviour, with the
  * knob of the server that answered), and what the probe left behind. */

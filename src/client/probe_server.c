@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Which server answered, and the names of its knobs, so probe's advice
  * names the setting of the program that owns the sockets (nginx's
  * directives mean nothing to an Apache or Node operator). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "client/target.h"
 
 #include <arpa/inet.h>

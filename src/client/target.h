@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Where the client goes: "http://HOST[:PORT][/PATH]" (HOST an IP literal or
  * a name resolved once at start), and --bind-range source addresses
  * ("A.B.C.D-A.B.C.E", "A.B.C.0/24" or one address).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* One function per subcommand, one file each in src/cmd/. Each parses its own
  * options, calls into a layer, prints, and returns the process exit code. */
 #ifndef CLOSER_CMD_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* closer doctor: reads the snapshot, runs the rules, prints the findings.
  * Exit: 0 nothing above info, 1 warnings or worse, 2 usage/runtime error. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* closer exporter: the socket table, the doctor's findings and the kernel's
  * TCP counters as Prometheus metrics on /metrics, until SIGTERM. */
 #include <errno.h>

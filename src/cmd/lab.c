@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* closer lab: list the scenarios, run some or all, print verdicts, write
  * report.md + SVG plots or JSON. */
 #include <stdbool.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* closer load URL: drive a server with any closing pattern and measure. */
 #include <signal.h>
 #include <stdbool.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* closer probe URL: how does this server treat connections? */
 #include <stdio.h>
 #include <string.h>

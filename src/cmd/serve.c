@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* closer serve: an epoll HTTP/1.1 server with nginx's closing knobs. */
 #include <errno.h>
 #include <stdbool.h>

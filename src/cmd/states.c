@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* closer states: the TCP socket table, like `ss -tan`, with owners, timers
  * and the reason a socket has no owner. */
 #include <fcntl.h>

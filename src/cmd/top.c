@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* closer top: a live view of the host's TCP connections, refreshed every
  * interval; one line per interval (like vmstat) without a terminal. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* closer trace: who closed each TCP connection, measured by the kernel's
  * tracepoints (perf_event_open, no BPF), with the process that did it. */
 #include <arpa/inet.h>

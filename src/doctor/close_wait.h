@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* CLOSE_WAIT classes (private to src/doctor/): the evidence gathered per
  * group of sockets in rules_close_wait.c, and the words — why and fix per
  * class and per runtime — in close_wait_advice.c. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The words of the CLOSE_WAIT findings: the evidence in numbers, then why
  * and fix for each class, in the terms of the runtime that owns the
  * sockets (an asyncio server is fixed with writer.close(), a Node one with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Title, why and fix of each CLOSE_WAIT class, per runtime. The evidence
  * sentence comes first in why; the fix names the knob of the program that
  * owns the sockets. */

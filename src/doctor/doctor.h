@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The doctor: turns one snapshot into findings — who closes first, why
  * sockets pile up in TIME_WAIT / CLOSE_WAIT / SYN_RECV, what it costs and
  * what to change. Pure functions of the snapshot: no I/O here except the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The doctor over every network namespace: one report per namespace,
  * namespaces ranked by their worst finding (then by how many findings of
  * that severity, then by sockets); every finding carries its namespace. A

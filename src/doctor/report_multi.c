@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "doctor/multi.h"
 
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Human report: aligned, colour only when asked (a TTY). */
 #include <string.h>
 #include <time.h>

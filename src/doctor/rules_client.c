@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* client-port-pressure: this host as a client. Every connection to one
  * destination ip:port from one source address needs its own local port;
  * TIME_WAIT holds that port for 60 s. */

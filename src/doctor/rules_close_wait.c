@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* CLOSE_WAIT: the peer sent its FIN and our program has not called close().
  * No single signal decides the class; the evidence per socket is where it
  * sits, who owns it, whether the EOF was read (recv_q counts the FIN's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* listen-overflow and syn-recv-pile: the listener side of the handshake.
  * LISTEN sockets report the accept queue length in recv-q and the backlog
  * in send-q. The TcpExt counters are per network namespace.

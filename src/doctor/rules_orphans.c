@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fin-wait-2-pile and last-ack-pile: the two states where one side waits
  * on the other after a close. */
 #include <stdio.h>

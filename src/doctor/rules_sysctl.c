@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sysctl-* audit: states what each closing-related sysctl does on this
  * kernel, including the two most repeated myths. Mostly info; a warning only
  * for settings that are wrong on their face. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* trace-who-closes, trace-slow-close, trace-resets, trace-lost-events:
  * verdicts over measured transitions, not inferred from what is left. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Findings from measured closes (closer doctor --trace DUR): who closed
  * first per port and process, how long programs took to close() after the
  * peer's FIN, resets. The input is plain numbers so the doctor does not

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* server-time-wait and tw-bucket-overflow: TIME_WAIT on this host's own
  * server ports means this host sent the first FIN on those accepted
  * connections. The side is decided per socket (tw_side); the rate comes from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "doctor/states_view.h"
 #include <string.h>
 #include <sys/socket.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Rendering of the socket table (closer states): ss-like text, a per-state
  * summary, and JSON. Pure functions of a snapshot; write to out. */
 #ifndef CLOSER_DOCTOR_STATES_VIEW_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The cause of a server-side TIME_WAIT pile, from the connections still
  * open on the port (see tw_cause.h). Each verdict needs evidence that only
  * that cause explains:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Why a server closes first, from the ESTABLISHED connections still on the
  * port: their tcp_info says how many requests each carried (data_segs_in)
  * and how long each has been idle (last_data_recv / last_data_sent). The

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Grouping a snapshot by port, destination, process and listener. */
 #include "export/aggregate.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* One pass over a snapshot that groups sockets the way the exporter and top
  * show them: by state; server side by local listening port (or one whose
  * listener is gone: outside the ephemeral range, shared); client side by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Rendering the snapshot as Prometheus metric families. Label sets are
  * bounded: the top N of each grouping get their own series, the rest are
  * summed into one "other" series so a fleet's cardinality stays fixed. */

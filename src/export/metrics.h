@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The metric families closer exports, built from one snapshot: sockets by
  * state; by state and role (server port / client destination) with bounded
  * cardinality; TIME_WAIT age histogram; CLOSE_WAIT by process; listen

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "export/metrics_netns.h"
 
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The exporter over every network namespace: each namespace's families
  * (metrics_write) with netns="INODE" — and container="ID", pod="UID" where
  * known — on every series. Cardinality stays bounded: the top N namespaces

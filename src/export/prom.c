@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Prometheus text exposition writer (format 0.0.4). */
 #include "export/prom.h"
 

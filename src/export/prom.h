@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Prometheus text exposition format 0.0.4 written to a FILE*: one HELP and
  * one TYPE line per family, then its samples. Label values and HELP text are
  * escaped as the format requires (backslash, double quote, newline; HELP

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "export/prom_merge.h"
 
 #include <stdlib.h>

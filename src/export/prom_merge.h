@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Merging several expositions into one, each with its own constant labels:
  * how the exporter shows every network namespace. The text format wants a
  * family's HELP, TYPE and samples together, once, so the parts (each a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* /metrics as a handler on the server engine, with the rendering cache. */
 #include "export/scrape.h"
 

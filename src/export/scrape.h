@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The exporter's endpoint: a handler on the server's connection engine
  * (server/engine.h), so scrapes get the same parser, timeouts, body
  * handling, close path and accept pausing as closer serve. GET/HEAD of

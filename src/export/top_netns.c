@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "export/top_netns.h"
 
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* closer top --all-netns: one row per network namespace (inode, owner,
  * state counts, TIME_WAIT and CLOSE_WAIT per second), sorted like the
  * single-namespace view, and a filter that narrows the rows to the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Drawing closer top: every line is cut to the terminal width and the
  * tables share the rows left, so a resize redraws cleanly. */
 #include "export/top_view.h"

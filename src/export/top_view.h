@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* closer top's screens, drawn from an aggregate: the full-screen view
  * (state counts with per-second deltas, top ports, destinations, processes,
  * listen queues) and the one-line-per-interval batch view. Pure rendering to

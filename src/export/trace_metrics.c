@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "export/trace_metrics.h"
 #include <string.h>
 

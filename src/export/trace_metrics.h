@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Counters of measured closes for closer exporter --trace, fed one finished
  * connection at a time (plain numbers: the tracer sits beside this layer).
  * Series per (service port, role), at most TM_MAX_ROWS, the rest under

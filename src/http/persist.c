@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "http/persist.h"
 
 bool http_client_wants_keepalive(const struct http_request *r)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "http/request.h"
 
 #include <ctype.h>

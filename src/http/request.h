@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* HTTP/1.x request head parser (RFC 9112), incremental and zero-copy, in
  * the picohttpparser contract: http_parse_request returns the number of
  * bytes the head took (> 0), -1 on a malformed head (req->status holds the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* HTTP/1.x response head parser for the client side (load, probe), same
  * contract as the request parser: bytes consumed, -1 malformed, -2 need
  * more. Header values are slices into the caller's buffer. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "kernel/diag.h"
 #include <errno.h>
 #include <linux/inet_diag.h>

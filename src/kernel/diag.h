@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* TCP socket dump through NETLINK_SOCK_DIAG (inet_diag_req_v2), the same
  * interface ss uses. The state mask is applied in the kernel.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Naming and entering a network namespace.
  *
  * A namespace is given the way users meet them (the -N/--netns argument of

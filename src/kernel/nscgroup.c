@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Who a process belongs to, from its cgroup path. The shapes, as written by
  * the runtimes (cgroup v2 "0::PATH"; v1 lines "N:controllers:PATH"):
  *   docker, systemd driver   /system.slice/docker-<id>.scope

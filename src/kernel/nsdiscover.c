@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Discovery: one readlink of /proc/PID/ns/net per process, grouped by inode;
  * then /run/netns mounts; then the owner of each namespace from the cgroup
  * of its processes (a few per namespace: the host's are not read). */

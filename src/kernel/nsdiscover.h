@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Every network namespace on the host and who lives there.
  *
  * A namespace is a distinct inode of /proc/PID/ns/net, plus namespaces kept

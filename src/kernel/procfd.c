@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "kernel/procfd.h"
 #include "util/vec.h"
 #include <ctype.h>

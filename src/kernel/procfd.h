@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Who owns which socket: walks /proc/PID/fd for "socket:[INODE]" links and
  * reads /proc/PID/fdinfo of every epoll fd to learn which sockets sit in an
  * epoll interest list. Only root (or the owner) can read another process's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "kernel/proctask.h"
 #include <dirent.h>
 #include <elf.h>

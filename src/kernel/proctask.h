@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The process model: what kind of program owns a socket and what its
  * threads are doing. A CLOSE_WAIT means something different in an event
  * loop (one thread in epoll_wait), in a thread-per-connection server (20

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "kernel/proctcp.h"
 #include <errno.h>
 #include <inttypes.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The fallback when NETLINK_SOCK_DIAG is unavailable: /proc/net/tcp and
  * /proc/net/tcp6. Slower (text, whole table, no kernel-side filter) and
  * without some fields, but available everywhere.

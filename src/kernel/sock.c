@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "kernel/sock.h"
 #include <arpa/inet.h>
 #include <ctype.h>

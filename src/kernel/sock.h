@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* One TCP socket as the kernel reports it (sock_diag or /proc/net/tcp).
  * Addresses are kept as 16 bytes; for AF_INET the first 4 hold the address. */
 #ifndef CLOSER_KERNEL_SOCK_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "kernel/sysctl.h"
 #include <fcntl.h>
 #include <stdio.h>

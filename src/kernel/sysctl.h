@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Reading sysctls and the TcpExt / Tcp counters of the current network
  * namespace. Error convention: -1 (or a -1 field) means "absent". */
 #ifndef CLOSER_KERNEL_SYSCTL_H

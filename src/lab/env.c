@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Lab harness: namespaces, processes, sysctls, counters, sampler. */
 #include "lab/env.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The lab's harness: two network namespaces (client, server) joined by a
  * veth pair, 198.18.0.1/24 (client) and 198.18.0.2/24 (server), no route
  * out; processes started inside them; sysctls and counters read inside

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* closer lab: claims about TIME_WAIT / CLOSE_WAIT turned into experiments on
  * the real kernel, each in its own pair of namespaces (lab/env.h), each
  * asserting what it measured. Error convention: a scenario returns 0 when it

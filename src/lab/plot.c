@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The lab's pictures: socket states over time on both hosts as an SVG (step
  * lines, since a count jumps between samples; titled axes with round ticks;
  * the scenario's events as marked vertical lines) and the same samples as

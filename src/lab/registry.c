@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The scenario registry, the run wrapper and the steps scenarios share. */
 #include "lab/lab.h"
 

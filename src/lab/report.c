@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* report.md (the plots themselves are lab/plot.c) and the JSON form of the
  * results. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Who closes first: Connection: close, keep-alive off, HTTP/1.0, client
  * close, close policy client, SO_LINGER {1,0}. Real closer serve and closer
  * load processes; the socket tables of both namespaces are the referee. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The four CLOSE_WAIT bugs, reproduced with closer serve's fault modes and
  * named by closer doctor run against the server namespace. */
 #include <stdio.h>

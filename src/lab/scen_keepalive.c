@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Keep-alive limits: the idle timeout and the per-connection request cap,
  * both enforced by the server, so both leave TIME_WAIT on the server. */
 #include <errno.h>

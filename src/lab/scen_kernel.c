@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Kernel facts: ephemeral ports and tcp_tw_reuse, tcp_max_tw_buckets, the
  * lost last ACK, the TIME_WAIT length vs tcp_fin_timeout, tcp_tw_reuse on a
  * server. Timers are read from the socket table instead of waited out. */

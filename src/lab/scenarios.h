@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Scenario functions and their registry rows, one group per file. */
 #ifndef CLOSER_LAB_SCENARIOS_H
 #define CLOSER_LAB_SCENARIOS_H

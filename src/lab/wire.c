@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Lab socket engine: listen, connect, accept, one HTTP exchange, wait for
  * the end of a connection. */
 #include "lab/wire.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The lab's own small socket engine, for claims that need a socket held in
  * a state no HTTP program would hold it in (an orphan, a half-close, a
  * never-closed peer). Sockets are created inside a lab namespace and stay

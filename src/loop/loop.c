@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* epoll event loop with a hierarchical timing wheel (see loop.h).
  *
  * Registrations live in a table indexed by fd. Each fd carries a generation

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* One epoll event loop per thread, with a hashed timing wheel.
  * Shared by the server, the load generator, the prober and the exporter.
  * Timers live in a hierarchical wheel whose work per loop iteration stays

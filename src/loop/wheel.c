@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Hierarchical timing wheel with paced moves between levels (see wheel.h). */
 #include "loop/wheel.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A hierarchical timing wheel with 1 ms ticks and bounded work per tick.
  * Private to src/loop.
  *

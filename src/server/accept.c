@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Accepting: never busy-loop on a level-triggered listener. At the
  * connection cap the listeners are paused (or, when the context asks, the
  * oldest idle or head-reading connection is closed to make room); at fd

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* closer serve's configuration: nginx's closing knobs with nginx's names,
  * defaults and meaning (durations in ms). */
 #ifndef CLOSER_SERVER_CONFIG_H

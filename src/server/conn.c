@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The engine's connection state machine. One driver, run(), moves a
  * connection through head -> body -> write and back for pipelined
  * requests in a loop (no recursion), until it must wait for the socket or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* One client connection of the engine and its life: read the head, read
  * or discard the body, write the response, then idle (keep-alive) or
  * close. Every close goes through conn_close(c, cause), which counts the

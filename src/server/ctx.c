@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The engine's context: the buffer pool, the fd table, connection states
  * with their status gauges and the reclaimable list, memory given back
  * after a burst, and the context's life. */

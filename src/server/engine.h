@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The HTTP/1 server connection engine: one per event loop. It accepts,
  * reads and parses requests (http/request.h, the one parser), reads or
  * discards bodies, writes responses, keeps connections alive and closes

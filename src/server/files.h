@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Static files under --root. A target never resolves outside the root:
  * it is percent-decoded first (so %2e%2e is "..") and ".." segments are
  * refused, then opened with openat2(RESOLVE_BENEATH), which also stops

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The engine's output: a handler's reply becomes a head (and a small body
  * joined to it) in the connection's pooled buffer, then goes out with
  * send()/sendmsg() and sendfile(). */

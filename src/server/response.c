@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "server/response.h"
 
 #include <stdbool.h>

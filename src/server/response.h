@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Response heads: status line, Date (cached per second), persistence
  * headers, MIME types. Writes into a caller's buffer; returns its length,
  * or 0 if it did not fit. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* closer serve: workers (one epoll loop and one SO_REUSEPORT listener set
  * per thread), connections, graceful stop.
  *

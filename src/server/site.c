@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "server/site.h"
 
 #include <stdio.h>

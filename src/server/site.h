@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* closer serve's answers, as one handler on the engine: the status page
  * (nginx stub_status, text or JSON), a fixed answer (--return), or static
  * files under --root (GET/HEAD, MIME types, If-Modified-Since). */

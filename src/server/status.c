@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "server/status.h"
 
 #define MAX_BLOCKS 256

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Server counters, one block per worker, summed by /status: nginx
  * stub_status's numbers plus connections closed per cause — the seeds of
  * TIME_WAIT and CLOSE_WAIT, counted in conn_close() and nowhere else. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "server/worker.h"
 
 #include <errno.h>

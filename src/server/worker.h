@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A worker: one thread, one loop, one engine context with its own
  * listeners (SO_REUSEPORT) and graceful stop. Private to src/server. */
 #ifndef CLOSER_SERVER_WORKER_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The evidence beyond the socket table: tcp_info lookups, connection
  * direction, the second look at ownerless sockets, the process model of
  * the owners a rule looks at, the --confirm comparison and what keeps

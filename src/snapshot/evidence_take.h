@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Evidence gathered by snapshot_take after the socket dump and the /proc
  * walk (private to src/snapshot/). Error convention: 0, or negative errno
  * (only out of memory is fatal; a failed second look leaves gone empty). */

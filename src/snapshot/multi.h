@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* One snapshot per network namespace: every namespace on the host (or a
  * given list), entered with setns from this thread, one sock_diag socket
  * each; sysctls, counters and tcp_info are read inside; owners are read

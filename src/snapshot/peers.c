@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "snapshot/peers.h"
 #include <stdlib.h>
 #include <string.h>

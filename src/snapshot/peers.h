@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The other end of a connection when it is on this host: the socket whose
  * local address is this one's peer and whose peer is this one (a
  * CLOSE_WAIT's FIN_WAIT2, a client's server end). An index over the

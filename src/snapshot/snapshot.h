@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The snapshot: everything closer knows about one network namespace at one
  * moment — sockets, the processes and fds that own them, which fds sit in an
  * epoll instance, the sysctls and the kernel counters. Built once per run (or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "snapshot/ssfilter.h"
 #include <arpa/inet.h>
 #include <ctype.h>

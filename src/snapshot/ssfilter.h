@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ss's filter language for `closer states`, so a filter copied from an ss
  * command line means the same thing here:
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "trace/decode.h"
 #include <arpa/inet.h>
 #include <stdio.h>

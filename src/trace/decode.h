@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Decoding raw tracepoint records (PERF_SAMPLE_RAW) with layouts read from
  * the kernel's format files. Pure functions: unit-tested on recorded
  * samples without root. */

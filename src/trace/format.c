@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Parser of tracefs format files. The layout of a tracepoint's record is
  * read from the kernel, never assumed: field offsets moved between kernels
  * (tcp_send_reset grew skaddr, state and reason). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "trace/pcache.h"
 #include "util/utf8.h"
 #include <dirent.h>

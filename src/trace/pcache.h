@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Names and network namespaces of the processes that touch sockets. Kept
  * from the kernel's own task records (exec, fork, exit arrive in the perf
  * rings in time order) and /proc when a pid is first seen, so a process

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "trace/perf.h"
 #include <errno.h>
 #include <linux/perf_event.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* perf_event_open on tracepoints: one event per (tracepoint, CPU), kernel
  * side filters, all of a CPU's events redirected into one ring buffer
  * (PERF_EVENT_IOC_SET_OUTPUT). Samples carry TID, TIME (CLOCK_MONOTONIC),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A tracing session: tracefs formats, perf rings on the TCP tracepoints,
  * the connection tracker, filters and the summary. cmd/trace.c prints its
  * records; doctor and exporter read its summary. Error convention: 0 ok,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Aggregates of finished connections: per service port (with role) and per
  * closing process: closes by side, TIME_WAIT side, RSTs by reason, and the
  * close-after-FIN latency (CLOSE_WAIT -> LAST_ACK) with exact percentiles. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "trace/tracefs.h"
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tracepoint metadata from tracefs: where tracefs is (mounting a private one
  * when it is absent, as under `ip netns exec`), an event's id and its format
  * file parsed into fields. Error convention: 0 ok, -1 with a message in err. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Per-connection close records, keyed by the kernel's socket address
  * (skaddr), built from time-ordered tracepoint events.
  *

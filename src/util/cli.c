@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "util/cli.h"
 #include <errno.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shared conventions for subcommands: getopt_long with our own messages.
  * Exit codes: 0 ok, 1 findings/failed check (command-specific), 2 usage or
  * runtime error. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "util/conf.h"
 
 #include <errno.h>

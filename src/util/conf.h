@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A small nginx-style configuration syntax: directives of words ending in
  * ';', '#' comments to the end of the line, words in double quotes may hold
  * spaces and the escapes \" \\ \n \t. The text is tokenised in place (words

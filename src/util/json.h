@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Streaming JSON writer to a FILE*. Keys are NULL inside arrays. Strings are
  * escaped per RFC 8259. Nesting is bounded (JSON_MAX_DEPTH). */
 #ifndef CLOSER_UTIL_JSON_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Leveled logging to stderr, prefixed "closer: ". Never exits: callers
  * return errors up to main. */
 #ifndef CLOSER_UTIL_LOG_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "util/parse.h"
 #include <arpa/inet.h>
 #include <stdbool.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Parsing of command-line values. Each returns 0 on success, -1 on bad input
  * (and leaves *out untouched). */
 #ifndef CLOSER_UTIL_PARSE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A view into someone else's bytes: parsers return these, never copies. */
 #ifndef CLOSER_UTIL_SLICE_H
 #define CLOSER_UTIL_SLICE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "util/utf8.h"
 
 /* Table 3-7 of the Unicode standard: the lead byte fixes the length and

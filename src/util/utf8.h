@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* UTF-8 validation for everything closer writes as JSON or Prometheus text.
  * Process names come from the kernel as bytes (comm is cut at 15 bytes,
  * often in the middle of a character), so output writers walk strings

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "util/vec.h"
 
 #include <errno.h>

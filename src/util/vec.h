@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Growable arrays: one doubling rule for every append-only table. */
 #ifndef CLOSER_UTIL_VEC_H
 #define CLOSER_UTIL_VEC_H

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # make fuzz: builds every tests/fuzz/fuzz_<name>.c as a libFuzzer binary
 # (clang, ASan + UBSan) in build-fuzz/, linked with closer's sources (and
 # llhttp's C sources from Debian's node-llhttp for fuzz_llhttp), then runs

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer target: the netlink sock_diag decoder must never read out of
  * bounds or crash, whatever the kernel (or a replay file) hands it. */
 #include <stddef.h>

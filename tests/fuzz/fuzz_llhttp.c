@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Differential libFuzzer target: closer's request parser against llhttp
  * (Debian's node-llhttp C sources, strict mode). closer is allowed to be
  * stricter (it also rejects a missing Host, any Content-Length with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer target: the cgroup-path parser that labels network namespaces
  * (any bytes a process's /proc/PID/cgroup can hold), the label sanitizer,
  * and the exposition merger of exporter --all-netns (any bytes as a part).

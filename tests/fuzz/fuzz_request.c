@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer target: the request head parser and the chunked-body reader.
  * Beyond "no crash, no over-read" it checks the incremental contract:
  * a head accepted at n bytes is "incomplete" (-2) at every shorter prefix

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer target: the server connection engine on a socketpair (the
  * style of h2o's fuzz driver). The input is what a client sends; its first
  * byte picks how: bit 0 one byte per loop step, bit 1 a half-close after

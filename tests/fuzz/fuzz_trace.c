@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer target for closer trace's parsing: tracefs format text, raw
  * tracepoint records decoded with real layouts (Linux 6.18's format files),
  * and the tracker fed whatever decodes, in any order.

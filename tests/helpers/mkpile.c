@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mkpile: creates one kind of TCP state pile on 127.0.0.1, for the doctor's
  * integration tests. Run it inside a private network namespace.
  *

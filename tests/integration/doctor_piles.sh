@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Builds each pile for real in a private network namespace, runs
 # `closer doctor --json` there and asserts the exact finding ids, ports,
 # counts and pids. ss is the independent referee for the counts.

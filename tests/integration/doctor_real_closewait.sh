@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # CLOSE_WAIT from real programs nobody on this project wrote, each in a
 # private namespace: an asyncio server that never closes, a
 # ThreadingHTTPServer blocked in its handler, a requests.Session pool idling

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # TIME_WAIT and port pressure made by REAL programs in private namespaces:
 # nginx proxying without and with upstream keep-alive, ab (HTTP/1.0) against
 # nginx, a server stopped while its TIME_WAIT remains, a request cap and an

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # closer exporter attacked: 256 scrapers sending one byte per second must
 # not blind monitoring (every normal scrape by curl is answered, and each
 # slow one is dropped at its request-head deadline, not kept alive by its

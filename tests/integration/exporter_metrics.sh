@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # closer exporter against referees: real piles in a private namespace, the
 # exposition checked by promtool, counts by ss, HTTP answers by curl;
 # concurrent scrapes, a stalled scraper, the per-connection timeout, SIGTERM;

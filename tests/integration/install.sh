@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Installing closer: `make install DESTDIR=` puts every file in place and
 # `make uninstall` removes them all; each man page renders under `man -l`
 # without a warning; the options in each command's man page are exactly the

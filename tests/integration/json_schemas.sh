@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Every --json output validated against its schema in schemas/ by a real
 # validator (Debian's python3-jsonschema), on real sockets in a private
 # namespace: states (plain, -p, --summary, --all-netns), doctor (and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # closer load against nginx (stub_status) and closer serve (--status): its
 # request and connection counts must agree with the server's own counters,
 # its who-closed-first with the closing pattern asked for, and its TIME_WAIT

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # --all-netns and -N forms on namespaces made the way container runtimes make
 # them: `unshare --net` (nothing under /run/netns), real servers (python3
 # http.server, nginx) and piles inside; a namespace kept by a bind mount with

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Bytes that are not UTF-8 in a real process's name (set with prctl by a
 # Python server; the kernel cuts comm at 15 bytes, here mid-character) and
 # the characters each format escapes (quote, backslash, newline). Referees:

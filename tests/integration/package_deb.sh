@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The Debian package and the exporter's systemd unit: `dpkg-buildpackage -us
 # -uc -b` on a copy of the tree (no .git: the version is the Makefile's)
 # builds a .deb that lintian passes without an error, with every file in

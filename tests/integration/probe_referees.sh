@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # closer probe against closer serve and nginx configured with known values:
 # it must report exactly the request cap, the idle timeout within ±0.3 s,
 # and "no keep-alive" when keep-alive is off.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # closer probe and closer load against the real servers that showed each
 # defect of issue 13 (Node, Python, Apache, lighttpd, h2o, HAProxy, nginx)
 # with known settings, each in a private namespace started by hand with its

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # closer serve attacked as a hostile client would: half-closed partial
 # requests (a spin is measured in CPU ticks of the server over a window),
 # concurrent error answers from two workers (each body must be its own;

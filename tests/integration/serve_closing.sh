@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # closer serve's closing behaviour, checked from the outside: a raw-socket
 # client (tests/lib/rawhttp.py) and curl as referees, closer's own socket
 # table for which side holds TIME_WAIT, the server's cause counters.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Each of closer serve's fault modes leaves the CLOSE_WAIT class that
 # closer doctor names: the two halves of closer checking each other, with
 # ss as the referee for the CLOSE_WAIT count.

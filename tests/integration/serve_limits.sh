@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # closer serve's request bodies, Expect: 100-continue, size limits and
 # --max-connections, judged by Python's http.client and curl.
 . "$(dirname "$0")/../lib/lib.sh"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # closer serve judged by independent clients: h2load (nghttp2, HTTP/1.1
 # pipelining depth 4), undici (npm, pipelining 4) and wrk against a request cap of 10, so every 10th
 # response ends a connection with requests possibly already pipelined behind

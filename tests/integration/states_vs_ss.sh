@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Differential test: closer states against ss -tan on the same quiet
 # namespace holding several real piles (LISTEN, TIME_WAIT, CLOSE_WAIT,
 # FIN_WAIT2, ESTAB in an accept queue, SYN_SENT), and netlink against the

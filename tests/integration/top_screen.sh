@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # closer top: batch mode (one line per interval, counts against ss) and the
 # live screen under tmux (read with capture-pane; sort, port filter, resize,
 # q quits).

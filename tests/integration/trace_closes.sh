@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # closer trace against real closers whose behaviour the test fixes, in a
 # private namespace: closer serve closing first (Connection: close), closer
 # load closing first (no keep-alive), serve --linger-zero (RST), a Python

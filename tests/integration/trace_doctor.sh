@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # closer doctor --trace: measured who-closes and close latency become
 # findings. A Python server that sits 2 s in CLOSE_WAIT before close() must
 # come out as trace-slow-close with its pid; serve --linger-zero as

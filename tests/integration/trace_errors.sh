@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # closer trace's refusals: each a clear message and exit 2, nothing left
 # behind (no tracefs mount on the host, no stray process).
 . "$(dirname "$0")/../lib/lib.sh"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The feeds of closer trace. closer exporter --trace: measured closes as
 # Prometheus counters; closer load closes 30 connections first, serve
 # --linger-zero resets 5: the counters say so exactly, promtool accepts the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # closer trace on real programs whose closing is known from their docs:
 # nginx answering ab's HTTP/1.0 requests (no keep-alive: nginx closes first),
 # curl fetching twice from nginx over one kept-alive connection (curl exits

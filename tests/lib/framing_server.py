@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A server for the client's framing paths: /chunked answers keep-alive with
 a chunked body written in pieces (sizes in hex, an extension, a trailer);
 /eof answers HTTP/1.1 without Content-Length and ends the body by closing;

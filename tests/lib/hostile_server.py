@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Small hostile HTTP servers for load and probe's error paths.
    hostile_server.py PORT MODE
 MODE: garbage  answers every request with bytes that are not HTTP

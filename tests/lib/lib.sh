@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Shared helpers for integration tests (bash). Source it:
 #   . "$(dirname "$0")/../lib/lib.sh"
 # Verdict lines: "PASS name" / "FAIL name: why" (tests/run.sh counts them).

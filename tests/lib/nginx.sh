@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # nginx as an independent referee, started inside a namespace with its own
 # config in a temp dir. Source after lib.sh.
 #   nginx_start NS PORT DIR "directives for the server block"

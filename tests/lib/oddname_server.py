@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # A real process whose name is not UTF-8: it renames itself with
 # prctl(PR_SET_NAME) to the hex bytes in argv[1] (the kernel keeps 15),
 # then holds N accepted connections in CLOSE_WAIT (their clients closed,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Raw-socket HTTP client for closer's integration tests: sends exact bytes,
 reads responses by Content-Length, and reports how the connection ended
 (server FIN, RST, or still open). Usage examples:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Real servers as referees for load and probe, each started by hand inside a
 # namespace with its own config in a temp dir (no system service, no
 # system config). Source after lib.sh. Every function: NS PORT DIR [knobs].

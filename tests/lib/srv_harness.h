@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Drives the server connection engine over socketpair() without root, in
  * the style of h2o's fuzz driver: the engine runs on a real loop; the test
  * is the client on the other end, registered on the same loop, so one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Minimal unit-test registry: TEST(name) { ... } registers itself; CHECK*
  * record a failure and return from the test. Output: one "PASS name" or
  * "FAIL name: why" line per test, which tests/run.sh counts. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A referee from npm: undici's Client with HTTP/1.1 pipelining. Sends
 // --requests GETs over one connection at a time, --pipelining in flight,
 // and prints {"ok": N, "errors": N, "statuses": {...}, "codes": {...}}.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """validate_json.py SCHEMA_DIR FILE [--lines]: validates FILE (one JSON
 document, or with --lines one per non-empty line) against the schema its own
 "schema" field names (closer.X/N -> SCHEMA_DIR/closer.X.schema.json, whose

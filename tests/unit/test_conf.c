@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The configuration tokenizer: directives, quotes and escapes, comments,
  * line numbers in errors. */
 #include <string.h>

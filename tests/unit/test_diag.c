@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Netlink sock_diag decoding on hand-built kernel answers. */
 #include <arpa/inet.h>
 #include <errno.h>

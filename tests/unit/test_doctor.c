@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The doctor's rules on hand-built snapshots: each rule fires on the state it
  * names, with the numbers behind it, and stays quiet otherwise. */
 #include <stdlib.h>

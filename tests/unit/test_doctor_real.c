@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The doctor's rules on socket tables recorded from real programs (by
  * tests/integration/doctor_real_tw.sh with RECORD_DIR: `closer doctor
  * --record` in the test's namespace, tcp_info included), replayed without

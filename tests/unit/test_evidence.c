@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Snapshot evidence on hand-built snapshots: tcp_info lookup by socket,
  * connection direction, the --confirm comparison, the peer index. */
 #include <stdlib.h>

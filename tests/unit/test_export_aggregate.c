@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Grouping a hand-built snapshot: roles by listening port, destinations and
  * their ephemeral use, CLOSE_WAIT owners, TIME_WAIT ages, and the metric
  * families' bounded cardinality ("other" series). */

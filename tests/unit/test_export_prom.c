@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The exposition writer: HELP/TYPE lines, label and HELP escaping, values as
  * Prometheus parses them. */
 #include <math.h>

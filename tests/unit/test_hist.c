@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "client/hist.h"
 #include "test.h"
 

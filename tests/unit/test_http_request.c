@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The request parser: valid heads, every prefix incomplete, byte-by-byte
  * equals all-at-once, and each smuggling vector rejected. Inputs are copied
  * to end right before a PROT_NONE page, so any over-read crashes. */

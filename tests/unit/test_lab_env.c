@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The lab harness: namespaces and processes are gone after a scenario,
  * also one that fails half-way; JSON number lookup; result helpers. */
 #include <errno.h>

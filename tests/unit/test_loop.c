@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The event loop and its timing wheel, on real fds and the real clock. */
 #include <sys/socket.h>
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Owners of a namespace from real-looking /proc/PID/cgroup texts, and the
  * discovery walk over a fake /proc tree. */
 #include <stdio.h>

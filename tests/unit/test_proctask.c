@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The process model: runtime names from exe/argv0/maps lines, wait-channel
  * counting, stat parsing, and a live read of a child that sleeps. */
 #include <elf.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Regrouping expositions family by family with each part's labels first. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* CLOSE_WAIT classes on dumps recorded from real programs
  * (tests/integration/doctor_real_closewait.sh with RECORD_DIR=tests/data):
  * the netlink part, tcp_info included, is the kernel's; owners and process

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The unit-test runner itself (tests/lib/test.c): a typo in a test name or
  * a registry over capacity must fail the binary, never look like a pass.
  * Each case runs test_run in a child whose output is captured. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The server connection engine over socketpair(), no root: every corpus
  * request whole and byte by byte (same answer), a half-close at every
  * offset (closed at once, never left open), pipelined bursts (all

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The response head writer: exact bytes, every optional header, and a
  * buffer too small is refused whole (never a truncated head on the wire). */
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The snapshot's pure parts: view filters, and replays of mutated
  * recordings (a state byte past 31, a bogus netlink error) that once hit
  * undefined behaviour. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The tracker fed with recorded events of two real connections (see
  * trace_samples.h), names and namespaces from a fake /proc. */
 #include <fcntl.h>

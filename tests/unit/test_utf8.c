@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* UTF-8 validation: well-formed sequences pass whole, ill-formed ones are
  * cut into maximal subparts (each one U+FFFD), as Unicode 3.9 counts them. */
 #include "test.h"

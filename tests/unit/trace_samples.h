@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Recorded on Linux 6.18 (x86_64): the format files of the three
  * tracepoints and raw samples (PERF_SAMPLE_RAW) of two loopback
  * connections on port 7777 made by a Python program (pid 28599):

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # A real asyncio server whose handler never closes: it answers, reads until
 # the client's EOF and returns without writer.close(). The writers stay in a
 # registry (as chat/broadcast servers keep them), so nothing collects them.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A Node http.Agent with keepAlive: N concurrent requests, then the pool
 // idles.   node node_agent.js URL N     prints "ready" when all are done
 const http = require('http');

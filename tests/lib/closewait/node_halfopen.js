@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A Node server with allowHalfOpen: true that answers and never ends the
 // socket after the client's 'end'.   node node_halfopen.js PORT
 const net = require('net');

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A Node http server with httpAllowHalfOpen whose handler never ends the
 // response (a backend that never answers): after the client's FIN, Node
 // keeps the socket for the pending response.   node node_http_halfopen.js PORT

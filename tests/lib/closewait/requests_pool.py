@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # A requests.Session (urllib3 pool) that makes N concurrent requests, then
 # idles with its connections pooled. Run with Debian's /usr/bin/python3.
 #   requests_pool.py URL N      prints "ready" once the requests are done

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # http.server's ThreadingHTTPServer (a thread per connection, no epoll)
 # whose handler blocks in a slow call without a timeout.
 #   threading_server.py PORT
