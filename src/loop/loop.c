@@ -259,15 +259,16 @@ static void shrink_regs(struct loop *l)
     size_t n = 64;
     while (n < top)
         n *= 2;
-    if (n >= l->nregs)
-        return;
-    struct reg *r = realloc(l->regs, n * sizeof *r);
-    if (r) {
-        l->regs = r;
-        l->nregs = n;
+    if (n < l->nregs) {
+        struct reg *r = realloc(l->regs, n * sizeof *r);
+        if (r) {
+            l->regs = r;
+            l->nregs = n;
+        }
     }
-    /* A shrunk block's tail goes back to the heap, not to the kernel:
-     * trim here, after the shrink (the caller's own trim came before). */
+    /* Freed blocks go back to the heap, not to the kernel: one trim here,
+     * after the shrink, returns the table's tail and whatever the caller
+     * freed before asking for the compaction. */
     malloc_trim(0);
 }
 

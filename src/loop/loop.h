@@ -74,7 +74,8 @@ uint64_t loop_now_ms(const struct loop *l);
 uint64_t loop_clock_ns(void);
 
 /* Asks the loop to give back the unused tail of its fd table before its
- * next wait (after a burst of connections has gone). */
+ * next wait (after a burst of connections has gone), then free heap pages
+ * to the kernel (malloc_trim): callers free their own memory first. */
 void loop_compact(struct loop *l);
 /* Entries in the fd table (for tests and benches: what compaction keeps). */
 size_t loop_fd_capacity(const struct loop *l);

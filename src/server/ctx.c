@@ -2,7 +2,6 @@
 /* The engine's context: the buffer pool, the fd table, connection states
  * with their status gauges and the reclaimable list, memory given back
  * after a burst, and the context's life. */
-#include <malloc.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,8 +113,8 @@ void conn_track(struct srv_ctx *x, struct conn *c)
 
 /* After a burst has gone (under 1/16 of its peak left), give the memory
  * back: the pool's spare buffers, the fd table's unused tail and the
- * heap's free pages (malloc_trim also returns free pages in the middle of
- * every arena, which free() alone never does). */
+ * heap's free pages (the loop's compaction ends with malloc_trim, which
+ * also returns free pages in the middle of every arena). */
 /* Under 1/16 of a big peak left, or a burst fully gone while its tables
  * are still big. A quiet server with a few spares never trims (no
  * malloc_trim per connection when a lone client comes and goes). */
@@ -146,8 +145,7 @@ void srv_trim_after_burst(struct srv_ctx *x)
             x->conns_cap = cap;
         }
     }
-    loop_compact(x->loop);
-    malloc_trim(0);
+    loop_compact(x->loop); /* shrinks the fd table, then trims the heap */
     x->peak = x->active;
 }
 

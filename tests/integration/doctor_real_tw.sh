@@ -25,27 +25,8 @@ tw_on() { ip netns exec "$1" ss -Htan state time-wait "( $2 )" | wc -l; }
 # to its clients, so nginx's upstream TIME_WAIT lands on nginx's host).
 nginx_proxy() {
     local ns=$1 dir=$2 port=$3 up=$4 loc=$5
-    mkdir -p "$dir/logs"
-    cat > "$dir/nginx.conf" <<CONF
-worker_processes 1;
-master_process off;
-daemon off;
-pid $dir/nginx.pid;
-error_log $dir/logs/error.log error;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path $dir/body; proxy_temp_path $dir/proxy; fastcgi_temp_path $dir/fastcgi;
-    uwsgi_temp_path $dir/uwsgi; scgi_temp_path $dir/scgi;
-    upstream backend { server 127.0.0.1:9000; $up }
-    server {
-        listen 127.0.0.1:$port sndbuf=64k;
-        location / { proxy_pass http://backend; proxy_buffering off; $loc }
-    }
-}
-CONF
-    bg NGINX_PID ip netns exec "$ns" nginx -c "$dir/nginx.conf" -p "$dir"
-    wait_listen "$ns" "$port"
+    nginx_run "$ns" "$port" "$dir" " sndbuf=64k" "upstream backend { server 127.0.0.1:9000; $up }" \
+        "location / { proxy_pass http://backend; proxy_buffering off; $loc }"
 }
 
 backend() {  # NS: closer serve on 9000 with a small and a big file

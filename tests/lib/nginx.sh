@@ -5,7 +5,16 @@
 # The server block always has `location = /stub { stub_status; }` and
 # `location / { return 200 "ok\n"; }`.
 nginx_start() {
-    local ns=$1 port=$2 dir=$3 extra=$4
+    nginx_run "$1" "$2" "$3" "" "" "$4
+        location = /stub { stub_status; }
+        location / { return 200 \"ok\\n\"; }"
+}
+
+# nginx_run NS PORT DIR LISTEN_OPTS HTTP_EXTRA SERVER_BODY: the one config
+# skeleton (one process, temp paths in DIR, no access log); the callers
+# give the listen options, what goes in http{} and the server block's body.
+nginx_run() {
+    local ns=$1 port=$2 dir=$3 listen_opts=$4 http_extra=$5 body=$6
     mkdir -p "$dir/logs"
     cat > "$dir/nginx.conf" <<CONF
 worker_processes 1;
@@ -23,11 +32,10 @@ http {
     fastcgi_temp_path $dir/fastcgi;
     uwsgi_temp_path $dir/uwsgi;
     scgi_temp_path $dir/scgi;
+    $http_extra
     server {
-        listen 127.0.0.1:$port;
-        $extra
-        location = /stub { stub_status; }
-        location / { return 200 "ok\n"; }
+        listen 127.0.0.1:$port$listen_opts;
+        $body
     }
 }
 CONF
