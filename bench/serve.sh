@@ -13,6 +13,7 @@
 # connection (goal <= 600 B; nginx 543 B), and how much of it the server
 # gives back once they have all closed.
 #   bench/serve.sh [RUNS] [SECONDS] [WORKERS] [IDLE]
+# IDLE=0 skips the idle part; MODES="keepalive" (or "close") runs one mode.
 . "$(dirname "$0")/lib.sh"
 bench_need_root
 command -v wrk >/dev/null && command -v nginx >/dev/null || { echo "bench: needs wrk and nginx"; exit 2; }
@@ -121,7 +122,7 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR
 nginx_conf
 echo "== serve: closer serve vs nginx $(nginx -v 2>&1 | sed 's/.*\///'), $WORKERS worker(s), wrk -t1 -c$CONNS ${SECS}s, median of $RUNS runs"
 printf '%-11s %-7s %10s %9s %12s %7s\n' mode server req_per_s p99_ms cpu_us_req errors
-for mode in keepalive close; do
+for mode in ${MODES:-keepalive close}; do
     declare -A R=()
     for name in floor nginx closer; do
         rs=() ps=() cs=() es=0
@@ -192,6 +193,7 @@ PY
     ip netns del "$ns"
     echo "$(head -1 "$TMP/idle.$name") $before $after $closed"
 }
+[ "$IDLE" -gt 0 ] || exit 0
 echo
 echo "== serve: $IDLE idle keep-alive connections, server RSS growth (goal: closer <= 600 B/connection), then all closed"
 printf '%-7s %8s %11s %10s %13s %12s %9s\n' server answered rss_before rss_idle bytes_per_conn rss_closed returned
