@@ -29,6 +29,27 @@ enum step { NEXT, STOP }; /* STOP: wait for the socket, or c is gone */
 
 static void arm(struct conn *c, uint64_t ms) { loop_timer_arm(c->x->loop, &c->timer, ms); }
 
+/* How far an armed timer may be from a new idle deadline and stay as it
+ * is (nginx's NGX_TIMER_LAZY_DELAY). */
+#define IDLE_LAZY_MS 300
+
+/* The keep-alive deadline moves on with every response; moving the timer
+ * in the wheel each time was the busiest timer work of a keep-alive
+ * connection. A timer already due up to IDLE_LAZY_MS before the deadline
+ * (the last response's idle timer, when the next request arrived whole)
+ * stays; when it fires before the deadline, on_timer arms it for the
+ * rest. One due after the deadline (another timeout's) is moved: the
+ * idle timeout is never cut short nor drawn out. */
+static void arm_idle(struct conn *c)
+{
+    uint64_t timeout = CFG(c)->keepalive_timeout, now = loop_now_ms(c->x->loop);
+    c->deadline_ms = timeout > UINT64_MAX - now ? UINT64_MAX : now + timeout;
+    if (timer_armed(&c->timer) && c->timer.expires_ms > c->deadline_ms)
+        arm(c, timeout);
+    else
+        loop_timer_arm_lazy(c->x->loop, &c->timer, timeout, IDLE_LAZY_MS);
+}
+
 /* ---- open and close ---- */
 
 static void on_readable(struct conn *c);
@@ -160,7 +181,7 @@ static void finish(struct conn *c, enum close_cause cause)
         /* Connection: close was announced; let the client send the first
          * FIN so TIME_WAIT lands on the client. */
         conn_set_state(c, CS_WAIT_FIN);
-        c->linger_deadline_ms = now + cfg->lingering_time;
+        c->deadline_ms = now + cfg->lingering_time;
         arm(c, cfg->lingering_time);
         loop_mod(c->x->loop, c->fd, LOOP_READ);
         return;
@@ -173,7 +194,7 @@ static void finish(struct conn *c, enum close_cause cause)
         shutdown(c->fd, SHUT_WR);
         conn_set_state(c, CS_LINGER);
         c->rlen = 0;
-        c->linger_deadline_ms = now + cfg->lingering_time;
+        c->deadline_ms = now + cfg->lingering_time;
         arm(c, cfg->lingering_timeout < cfg->lingering_time ? cfg->lingering_timeout
                                                              : cfg->lingering_time);
         loop_mod(c->x->loop, c->fd, LOOP_READ);
@@ -201,11 +222,11 @@ static void drain(struct conn *c)
         return;
     }
     uint64_t now = loop_now_ms(c->x->loop);
-    if (now >= c->linger_deadline_ms) {
+    if (now >= c->deadline_ms) {
         conn_close(c, c->cause);
         return;
     }
-    uint64_t left = c->linger_deadline_ms - now;
+    uint64_t left = c->deadline_ms - now;
     uint64_t per = c->state == CS_LINGER ? CFG(c)->lingering_timeout : left;
     arm(c, per < left ? per : left);
 }
@@ -388,7 +409,7 @@ static enum step step_write(struct conn *c)
     srv_buf_put(c->x, c->rbuf);
     c->rbuf = NULL;
     conn_set_state(c, CS_IDLE);
-    arm(c, CFG(c)->keepalive_timeout);
+    arm_idle(c);
     loop_mod(c->x->loop, c->fd, LOOP_READ);
     return STOP;
 }
@@ -468,10 +489,15 @@ static void on_io(struct loop *l, int fd, void *data, unsigned events)
 
 static void on_timer(struct loop *l, struct timer *t)
 {
-    (void)l;
     struct conn *c = (struct conn *)((char *)t - offsetof(struct conn, timer));
+    uint64_t now = loop_now_ms(l);
     switch (c->state) {
-    case CS_IDLE: conn_close(c, CAUSE_IDLE_TIMEOUT); break;
+    case CS_IDLE:
+        if (now < c->deadline_ms) /* a lazy timer fired early: the rest */
+            arm(c, c->deadline_ms - now);
+        else
+            conn_close(c, CAUSE_IDLE_TIMEOUT);
+        break;
     case CS_LINGER:
     case CS_WAIT_FIN: drain(c); break;
     case CS_LEAKED: break;

@@ -36,7 +36,8 @@ struct conn {
     uint64_t file_left;
     off_t file_off;
     uint64_t requests;
-    uint64_t started_ms, linger_deadline_ms;
+    uint64_t started_ms;
+    uint64_t deadline_ms;        /* idle: keep-alive ends; lingering: draining ends */
     struct http_chunked chunk;
     size_t blen, boff;
     uint32_t rlen, hlen, hoff;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "server/worker.h"
@@ -37,6 +38,28 @@ static void announce(const struct srv_config *cfg)
                         "connections into CLOSE_WAIT on purpose ***\n", srv_fault_name(cfg->fault));
 }
 
+/* The stop signals, read from a signalfd on the loop the main thread runs. */
+struct stopper {
+    struct worker *ws;
+    int n;
+    bool asked;
+};
+
+/* The first stop signal starts the graceful stop of every worker; later
+ * ones change nothing (the stop deadline bounds it). */
+static void on_signal(struct loop *l, int fd, void *data, unsigned events)
+{
+    (void)l, (void)events;
+    struct stopper *s = data;
+    struct signalfd_siginfo si;
+    if (read(fd, &si, sizeof si) != (ssize_t)sizeof si || s->asked)
+        return;
+    s->asked = true;
+    fprintf(stderr, "closer serve: %s: graceful stop\n", strsignal((int)si.ssi_signo));
+    for (int i = 0; i < s->n; i++)
+        worker_request_stop(&s->ws[i]);
+}
+
 int srv_run(const struct srv_config *cfg, char *err, size_t errlen)
 {
     int root_fd = -1;
@@ -47,8 +70,8 @@ int srv_run(const struct srv_config *cfg, char *err, size_t errlen)
             return -1;
         }
     }
-    /* Workers inherit a mask with the stop signals blocked; this thread
-     * takes them with sigwait. SIGPIPE never kills the server. */
+    /* Every thread inherits a mask with the stop signals blocked; the main
+     * thread reads them from a signalfd. SIGPIPE never kills the server. */
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGTERM);
@@ -58,41 +81,53 @@ int srv_run(const struct srv_config *cfg, char *err, size_t errlen)
     signal(SIGPIPE, SIG_IGN);
     int n = cfg->fault != FAULT_NONE ? 1 : cfg->workers;
     struct worker *ws = calloc((size_t)n, sizeof *ws);
-    if (!ws) {
-        snprintf(err, errlen, "out of memory");
+    int sfd = signalfd(-1, &stop, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (!ws || sfd < 0) {
+        snprintf(err, errlen, ws ? "cannot read signals: %s" : "out of memory", strerror(errno));
+        free(ws);
+        if (sfd >= 0)
+            close(sfd);
         if (root_fd >= 0)
             close(root_fd);
         return -1;
     }
-    int started = 0, rc = worker_check_ports(cfg, err, errlen);
-    /* Each worker starts before the next is made: when worker i cannot be
-     * made or started, workers 0..i-1 are running and are stopped and
+    struct stopper stopper = {ws, n, false};
+    /* Worker 0 runs on the main thread, the others on threads of their
+     * own: with --workers 1 the process has one thread, and libc's system
+     * call wrappers skip the cancellation bookkeeping (two atomic updates
+     * around every recv, send and epoll_wait) that any second thread
+     * turns on. Each worker starts before the next is made: when worker
+     * i cannot be made or started, the running workers are stopped and
      * joined below before their loops are freed. */
+    int started = 0, rc = worker_check_ports(cfg, err, errlen);
     for (int i = 0; i < n && !rc; i++) {
         if (worker_init(&ws[i], i, cfg, root_fd, err, errlen) < 0) {
             rc = -1;
-        } else if ((errno = pthread_create(&ws[i].thread, NULL, worker_main, &ws[i])) != 0) {
+        } else if (i > 0 && (errno = pthread_create(&ws[i].thread, NULL, worker_main, &ws[i])) != 0) {
             snprintf(err, errlen, "cannot start worker thread %d: %s", i, strerror(errno));
             rc = -1;
         } else {
             started++;
         }
     }
+    if (!rc && (rc = loop_add(ws[0].loop, sfd, LOOP_READ, on_signal, &stopper)) < 0) {
+        snprintf(err, errlen, "cannot watch signals: %s", strerror(-rc));
+        rc = -1;
+    }
     if (!rc) {
         announce(cfg);
-        int sig = 0;
-        sigwait(&stop, &sig);
-        fprintf(stderr, "closer serve: %s: graceful stop\n", strsignal(sig));
+        worker_main(&ws[0]); /* until its graceful stop ends */
     }
-    for (int i = 0; i < started; i++)
+    for (int i = 1; i < started; i++)
         worker_request_stop(&ws[i]);
-    for (int i = 0; i < started; i++)
+    for (int i = 1; i < started; i++)
         pthread_join(ws[i].thread, NULL);
     for (int i = 0; i < n; i++)
         if (i < started || ws[i].loop || ws[i].wake_fd > 0)
             worker_free(&ws[i]);
     srv_status_forget_all();
     free(ws);
+    close(sfd);
     if (root_fd >= 0)
         close(root_fd);
     return rc;

@@ -350,3 +350,40 @@ TEST(endless_trailers_hit_the_body_limit)
     CHECK(!strncmp(h.in, "HTTP/1.1 200 ", 13));
     h_free(&h);
 }
+
+/* Steps the loop (sleeping a little between steps) until the server
+ * closed or the loop's clock reached until_ms. */
+static void h_wait(struct harness *h, uint64_t until_ms)
+{
+    while (!h->eof && loop_now_ms(h->loop) < until_ms) {
+        usleep(2000);
+        h_step(h);
+    }
+}
+
+/* The keep-alive timer is re-armed lazily (left alone when it is due up to
+ * 300 ms before the new deadline), yet the idle timeout is never cut
+ * short: a request answered 150 ms into a 400 ms idle timeout moves the
+ * close to 400 ms after that answer, not 400 ms after the first one. */
+TEST(lazy_idle_timer_never_cuts_the_timeout_short)
+{
+    struct harness h;
+    h_init(&h);
+    h.cfg.keepalive_timeout = 400;
+    ask(&h, "GET /1 HTTP/1.1\r\nHost: h\r\n\r\n");
+    CHECK_EQ_INT(h_count(&h, "HTTP/1.1 200 OK"), 1);
+    h_wait(&h, loop_now_ms(h.loop) + 150);
+    CHECK(!h.eof);
+    uint64_t second = loop_now_ms(h.loop); /* the second answer comes no earlier */
+    h_send(&h, "GET /2 HTTP/1.1\r\nHost: h\r\n\r\n", 28);
+    h_pump(&h);
+    CHECK_EQ_INT(h_count(&h, "HTTP/1.1 200 OK"), 2);
+    h_wait(&h, second + 5000);
+    CHECK(h.eof);
+    uint64_t closed = loop_now_ms(h.loop);
+    if (closed < second + 400)
+        printf("# closed %llu ms after the second answer\n", (unsigned long long)(closed - second));
+    CHECK(closed >= second + 400);
+    CHECK_EQ_INT(h.status.closed[CAUSE_IDLE_TIMEOUT], 1);
+    h_free(&h);
+}
