@@ -4,13 +4,35 @@
 #include <ctype.h>
 #include <string.h>
 
-/* RFC 9110 tchar. */
-static bool is_tchar(unsigned char c)
+/* Byte classes as 128-bit sets (two words), tested without a call: the
+ * parser asks once per byte of every header name and Host value. */
+#define BIT(c) (1ull << ((unsigned)(c) & 63))
+#define RANGE(a, b) ((~0ull >> (63 - ((unsigned)(b) - (unsigned)(a)))) << ((unsigned)(a) & 63))
+struct byteset {
+    uint64_t lo, hi; /* bytes 0-63, 64-127 */
+};
+
+static inline bool in_set(const struct byteset *s, unsigned char c)
 {
-    static const char extra[] = "!#$%&'*+-.^_`|~";
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           (c && strchr(extra, c));
+    return c < 64 ? (s->lo >> c) & 1 : c < 128 ? (s->hi >> (c - 64)) & 1 : false;
 }
+
+/* RFC 9110 tchar: ALPHA DIGIT ! # $ % & ' * + - . ^ _ ` | ~ */
+static const struct byteset tchar = {
+    .lo = BIT('!') | BIT('#') | BIT('$') | BIT('%') | BIT('&') | BIT('\'') | BIT('*') | BIT('+') |
+          BIT('-') | BIT('.') | RANGE('0', '9'),
+    .hi = RANGE('A', 'Z') | BIT('^') | BIT('_') | BIT('`') | RANGE('a', 'z') | BIT('|') | BIT('~'),
+};
+
+/* RFC 3986 reg-name, without pct-encoded: unreserved (ALPHA DIGIT - . _ ~)
+ * and sub-delims (! $ & ' ( ) * + , ; =). */
+static const struct byteset regname = {
+    .lo = BIT('-') | BIT('.') | BIT('!') | BIT('$') | BIT('&') | BIT('\'') | BIT('(') | BIT(')') |
+          BIT('*') | BIT('+') | BIT(',') | BIT(';') | BIT('=') | RANGE('0', '9'),
+    .hi = RANGE('A', 'Z') | RANGE('a', 'z') | BIT('_') | BIT('~'),
+};
+
+static bool is_tchar(unsigned char c) { return in_set(&tchar, c); }
 
 /* Finds the end of the line starting at p: returns the index of the LF, or
  * -2 when absent, -1 on a CR not followed by LF (bare CR) or an LF without
@@ -19,13 +41,16 @@ static bool is_tchar(unsigned char c)
  * smuggled past a proxy (llhttp's strict mode agrees). */
 static long line_end(const char *buf, size_t from, size_t len)
 {
-    for (size_t i = from; i < len; i++) {
-        if (buf[i] == '\n')
-            return i > from && buf[i - 1] == '\r' ? (long)i : -1;
-        if (buf[i] == '\r' && i + 1 < len && buf[i + 1] != '\n')
-            return -1;
-    }
-    return -2;
+    const char *lf = memchr(buf + from, '\n', len - from);
+    /* Every CR before the LF's own is bare; with no LF yet, a CR in the
+     * last byte may still get its LF. */
+    size_t end = lf ? (size_t)(lf - buf) : len;
+    size_t scan = lf ? (end > from ? end - 1 - from : 0) : (len - from ? len - 1 - from : 0);
+    if (scan && memchr(buf + from, '\r', scan))
+        return -1;
+    if (!lf)
+        return -2;
+    return end > from && buf[end - 1] == '\r' ? (long)end : -1;
 }
 
 static size_t trim_cr(const char *buf, size_t start, size_t lf)
@@ -100,7 +125,7 @@ static bool host_ok(struct slice v)
                     !isxdigit((unsigned char)v.ptr[i + 2]))
                     return false;
                 i += 2;
-            } else if (!isalnum(c) && (!c || !strchr("-._~!$&'()*+,;=", c))) {
+            } else if (!in_set(&regname, c)) {
                 return false;
             } else if (c == '.' && (i == 0 || v.ptr[i - 1] == '.')) {
                 return false;

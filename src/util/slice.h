@@ -11,12 +11,21 @@ struct slice {
     size_t len;
 };
 
+static inline char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c; }
+
+/* ASCII case-insensitive, as strncasecmp in the C locale (HTTP's tokens
+ * are ASCII), without a call per header the parser looks at. */
 static inline bool slice_eq_ci(struct slice s, const char *lit)
 {
     size_t n = 0;
     while (lit[n])
         n++;
-    return s.len == n && strncasecmp(s.ptr, lit, n) == 0;
+    if (s.len != n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (ascii_lower(s.ptr[i]) != ascii_lower(lit[i]))
+            return false;
+    return true;
 }
 
 #endif

@@ -251,3 +251,53 @@ TEST(host_value_validated)
         CHECK_EQ_INT(status_of(req), 400);
     }
 }
+
+static bool ascii_alnum(int c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* Every byte value in a header name and in a Host value: accepted exactly
+ * when RFC 9110's tchar (or RFC 3986's reg-name) lists it; the parser's
+ * byte sets are checked against the lists as the RFCs write them. */
+TEST(every_byte_in_a_header_name_and_host)
+{
+    char req[128];
+    for (int b = 0; b < 256; b++) {
+        int n = snprintf(req, sizeof req, "GET / HTTP/1.1\r\nHost: h\r\nX%cY: v\r\n\r\n", b ? b : '?');
+        req[26] = (char)b;
+        struct http_request r;
+        int rc = http_parse_request(guarded(req, (size_t)n), (size_t)n, &r, &lim);
+        bool tchar = b && (ascii_alnum(b) || strchr("!#$%&'*+-.^_`|~", b));
+        if ((rc > 0) != (tchar || b == ':'))
+            printf("# header name byte 0x%02x: rc %d\n", b, rc);
+        CHECK((rc > 0) == (tchar || b == ':'));
+        n = snprintf(req, sizeof req, "GET / HTTP/1.1\r\nHost: a%cb\r\n\r\n", b ? b : '?');
+        req[23] = (char)b;
+        rc = http_parse_request(guarded(req, (size_t)n), (size_t)n, &r, &lim);
+        bool regname = b && (ascii_alnum(b) || strchr("-._~!$&'()*+,;=", b));
+        if ((rc > 0) != regname)
+            printf("# host byte 0x%02x: rc %d\n", b, rc);
+        CHECK((rc > 0) == regname);
+    }
+}
+
+/* A CR anywhere but right before an LF is bare, wherever the line ends or
+ * whether it has ended yet. */
+TEST(cr_at_every_offset)
+{
+    static const char base[] = "GET /abc HTTP/1.1\r\nHost: h\r\nX-A: bcd\r\n\r\n";
+    size_t n = sizeof base - 1;
+    for (size_t i = 0; i < n; i++) {
+        if (base[i] == '\r' || base[i] == '\n')
+            continue;
+        char req[sizeof base];
+        memcpy(req, base, n);
+        req[i] = '\r';
+        struct http_request r;
+        CHECK_EQ_INT(http_parse_request(guarded(req, n), n, &r, &lim), -1);
+        CHECK_EQ_INT(r.status, 400);
+        /* The prefix that ends on that CR may still get its LF. */
+        CHECK_EQ_INT(http_parse_request(guarded(req, i + 1), i + 1, &r, &lim), -2);
+    }
+}
