@@ -122,28 +122,38 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR
 nginx_conf
 echo "== serve: closer serve vs nginx $(nginx -v 2>&1 | sed 's/.*\///'), $WORKERS worker(s), wrk -t1 -c$CONNS ${SECS}s, median of $RUNS runs"
 printf '%-11s %-7s %10s %9s %12s %7s\n' mode server req_per_s p99_ms cpu_us_req errors
+# Rounds interleave the servers (floor, nginx, closer, floor, ...), so drift
+# in the machine's load hits them alike; each round's own closer/anchor
+# ratio is kept too, and its median printed beside the ratio of medians.
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for mode in ${MODES:-keepalive close}; do
-    declare -A R=()
-    for name in floor nginx closer; do
-        rs=() ps=() cs=() es=0
-        for ((i = 0; i < RUNS; i++)); do
+    declare -A R=() RS=() PS=() CS=() ES=()
+    rf=() rn=()
+    for ((i = 0; i < RUNS; i++)); do
+        for name in floor nginx closer; do
             read -r r p c e < <(one_run "$name" "$mode")
-            rs+=("$r") ps+=("$p") cs+=("$c") es=$((es + e))
+            RS[$name]+="$r " PS[$name]+="$p " CS[$name]+="$c " ES[$name]=$((${ES[$name]:-0} + e))
+            [ "$name" = closer ] || eval "last_$name=$c"
         done
-        R[$name.r]=$(printf '%s\n' "${rs[@]}" | median)
-        R[$name.p]=$(printf '%s\n' "${ps[@]}" | median)
-        R[$name.c]=$(printf '%s\n' "${cs[@]}" | median)
-        printf '%-11s %-7s %10s %9s %12s %7s\n' "$mode" "$name" "${R[$name.r]}" "${R[$name.p]}" "${R[$name.c]}" "$es"
+        rf+=("$(ratio "$c" "$last_floor")") rn+=("$(ratio "$c" "$last_nginx")")
+    done
+    for name in floor nginx closer; do
+        R[$name.r]=$(printf '%s\n' ${RS[$name]} | median)
+        R[$name.p]=$(printf '%s\n' ${PS[$name]} | median)
+        R[$name.c]=$(printf '%s\n' ${CS[$name]} | median)
+        printf '%-11s %-7s %10s %9s %12s %7s   cpu/req per run: %s\n' "$mode" "$name" "${R[$name.r]}" "${R[$name.p]}" \
+            "${R[$name.c]}" "${ES[$name]}" "${CS[$name]% }"
     done
     goal=0.9
-    printf '%-11s %-7s %10s %9s %12s   (closer/nginx; goal: cpu/req <= %s)\n' "$mode" ratio \
+    printf '%-11s %-7s %10s %9s %12s   (closer/nginx; goal: cpu/req <= %s; median of per-round ratios %s)\n' "$mode" ratio \
         "$(ratio "${R[closer.r]}" "${R[nginx.r]}")" "$(ratio "${R[closer.p]}" "${R[nginx.p]}")" \
-        "$(ratio "${R[closer.c]}" "${R[nginx.c]}")" "$goal"
-    printf '%-11s %-7s %10s %9s %12s   (closer/floor; goal: cpu/req <= 1.05 keep-alive)\n' "$mode" ratio \
+        "$(ratio "${R[closer.c]}" "${R[nginx.c]}")" "$goal" "$(printf '%s\n' "${rn[@]}" | median)"
+    printf '%-11s %-7s %10s %9s %12s   (closer/floor; goal: cpu/req <= 1.05 keep-alive; median of per-round ratios %s)\n' "$mode" ratio \
         "$(ratio "${R[closer.r]}" "${R[floor.r]}")" "$(ratio "${R[closer.p]}" "${R[floor.p]}")" \
-        "$(ratio "${R[closer.c]}" "${R[floor.c]}")"
+        "$(ratio "${R[closer.c]}" "${R[floor.c]}")" "$(printf '%s\n' "${rf[@]}" | median)"
     bench_summary "serve $mode cpu/req: closer/floor $(ratio "${R[closer.c]}" "${R[floor.c]}"), closer/nginx $(ratio "${R[closer.c]}" "${R[nginx.c]}")"
 done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # Idle keep-alive connections: RSS before and after IDLE connections that
 # each made one request and then sit idle.
