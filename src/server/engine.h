@@ -23,6 +23,7 @@
 #include "http/request.h"
 #include "loop/loop.h"
 #include "server/config.h"
+#include "server/response.h"
 #include "server/status.h"
 
 struct conn;
@@ -84,6 +85,7 @@ struct srv_ctx {
     bool accepting;
     struct timer accept_retry;
     struct conn *leaked;
+    struct resp_head_cache heads; /* the last response head, reused within its second */
 };
 
 void srv_ctx_init(struct srv_ctx *x, struct loop *l, const struct srv_config *cfg,

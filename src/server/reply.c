@@ -109,7 +109,7 @@ void conn_respond(struct conn *c, struct srv_reply *rep, int minor, bool head_on
                           .keepalive = c->keepalive, .last_modified = rep->last_modified};
     if (c->keepalive && minor == 0)
         h.keepalive_timeout_s = CFG(c)->keepalive_timeout / 1000;
-    c->hlen = (uint32_t)resp_write_head(c->obuf, HEAD_ROOM, &h);
+    c->hlen = (uint32_t)resp_write_head_cached(&c->x->heads, c->obuf, HEAD_ROOM, &h);
     if (!c->hlen) { /* a handler's header values did not fit: never a bodiless answer */
         static const char oops[] = "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n"
                                    "Connection: close\r\n\r\n";

@@ -57,11 +57,10 @@ time_t resp_parse_http_date(const char *s, size_t len)
 
 /* The Date header changes once a second: format it once per second per
  * thread. */
-static const char *cached_date(void)
+static const char *cached_date(time_t now)
 {
     static _Thread_local time_t last;
     static _Thread_local char text[32];
-    time_t now = time(NULL);
     if (now != last) {
         resp_http_date(now, text);
         last = now;
@@ -99,7 +98,7 @@ static void put_u64(struct out *o, uint64_t v)
     put(o, d + i, sizeof d - i);
 }
 
-size_t resp_write_head(char *buf, size_t len, const struct resp_head *h)
+static size_t write_head(char *buf, size_t len, const struct resp_head *h, time_t now)
 {
     struct out o = {buf, buf + len, false};
     PUT_LIT(&o, "HTTP/1.");
@@ -108,7 +107,7 @@ size_t resp_write_head(char *buf, size_t len, const struct resp_head *h)
     PUT_LIT(&o, " ");
     puts_(&o, resp_reason(h->status));
     PUT_LIT(&o, "\r\nServer: closer\r\nDate: ");
-    puts_(&o, cached_date());
+    puts_(&o, cached_date(now));
     if (h->content_type) {
         PUT_LIT(&o, "\r\nContent-Type: ");
         puts_(&o, h->content_type);
@@ -135,6 +134,61 @@ size_t resp_write_head(char *buf, size_t len, const struct resp_head *h)
     }
     PUT_LIT(&o, "\r\n\r\n");
     return o.full ? 0 : (size_t)(o.p - buf);
+}
+
+size_t resp_write_head(char *buf, size_t len, const struct resp_head *h)
+{
+    return write_head(buf, len, h, time(NULL));
+}
+
+static bool same_text(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+static bool same_head(const struct resp_head *a, const struct resp_head *b)
+{
+    return a->status == b->status && a->minor == b->minor &&
+           a->content_length == b->content_length && a->keepalive == b->keepalive &&
+           a->keepalive_timeout_s == b->keepalive_timeout_s &&
+           a->last_modified == b->last_modified && same_text(a->content_type, b->content_type) &&
+           same_text(a->extra, b->extra);
+}
+
+/* Copies a string into the cache's room for it; false if it does not fit. */
+static bool keep_text(const char *s, char *room, size_t cap, const char **out)
+{
+    *out = NULL;
+    if (!s)
+        return true;
+    size_t n = strlen(s);
+    if (n >= cap)
+        return false;
+    memcpy(room, s, n + 1);
+    *out = room;
+    return true;
+}
+
+size_t resp_write_head_cached(struct resp_head_cache *hc, char *buf, size_t len,
+                              const struct resp_head *h)
+{
+    time_t now = time(NULL);
+    if (hc->len && hc->second == now && hc->len <= len && same_head(&hc->key, h)) {
+        memcpy(buf, hc->head, hc->len);
+        return hc->len;
+    }
+    size_t n = write_head(buf, len, h, now);
+    hc->len = 0;
+    struct resp_head key = *h;
+    if (n && n <= sizeof hc->head &&
+        keep_text(h->content_type, hc->content_type, sizeof hc->content_type, &key.content_type) &&
+        keep_text(h->extra, hc->extra, sizeof hc->extra, &key.extra)) {
+        hc->key = key;
+        hc->second = now;
+        memcpy(hc->head, buf, n);
+        hc->len = (uint32_t)n;
+    }
+    return n;
 }
 
 const char *resp_mime(const char *path)

@@ -21,6 +21,21 @@ struct resp_head {
 };
 
 size_t resp_write_head(char *buf, size_t len, const struct resp_head *h);
+
+/* The last head written, kept for the next one with the same fields in the
+ * same second (the Date's): a fixed answer (serve --return, the same file
+ * again) then costs a compare and one copy instead of a dozen appends.
+ * One per engine context, never shared by threads; zeroed = empty. */
+struct resp_head_cache {
+    struct resp_head key;       /* its strings point to the copies below */
+    time_t second;
+    uint32_t len;               /* 0: nothing kept */
+    char content_type[64], extra[128];
+    char head[384];
+};
+/* resp_write_head through the cache: the same bytes. */
+size_t resp_write_head_cached(struct resp_head_cache *hc, char *buf, size_t len,
+                              const struct resp_head *h);
 const char *resp_reason(int status);
 const char *resp_mime(const char *path);
 /* "Sun, 06 Nov 1994 08:49:37 GMT" */

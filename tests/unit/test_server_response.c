@@ -62,3 +62,54 @@ TEST(head_refused_when_it_does_not_fit)
     CHECK_EQ_INT((int)resp_write_head(buf, full - 1, &h), 0);
     CHECK_EQ_INT((int)resp_write_head(buf, 10, &h), 0);
 }
+
+/* Through the cache, every head is byte for byte the one written without
+ * it: each field changed in turn (one at a time, then back), a content
+ * type rewritten in place at the same address, a type and an extra header
+ * too long to keep, and a buffer too small. */
+TEST(cached_head_equals_written_head)
+{
+    struct resp_head_cache hc;
+    memset(&hc, 0, sizeof hc);
+    char type[80] = "text/plain", extra[200] = "Allow: GET, HEAD";
+    struct resp_head base = {.status = 200, .minor = 1, .content_type = type,
+                             .content_length = 3, .keepalive = true};
+    struct resp_head v[] = {base, base, base, base, base, base, base, base, base, base, base, base};
+    v[1].status = 404;
+    v[2].minor = 0;
+    v[3].content_length = 4;
+    v[4].keepalive = false;
+    v[5].keepalive_timeout_s = 5;
+    v[6].last_modified = 784111777;
+    v[7].content_type = NULL;
+    v[8].extra = extra;
+    v[9].content_type = "text/html";
+    for (int round = 0; round < 3; round++) {
+        for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+            for (int again = 0; again < 2; again++) { /* a miss, then a hit */
+                char got[512], want[512];
+                size_t n = resp_write_head_cached(&hc, got, sizeof got - 1, &v[i]);
+                size_t m = resp_write_head(want, sizeof want - 1, &v[i]);
+                got[n] = want[m] = 0;
+                blank_date(got);
+                blank_date(want);
+                if (strcmp(got, want))
+                    printf("# round %d head %zu: '%s' vs '%s'\n", round, i, got, want);
+                CHECK_EQ_STR(got, want);
+            }
+        }
+        if (round == 0) { /* same address, other text */
+            strcpy(type, "application/json");
+            strcpy(extra, "Allow: GET");
+        } else { /* too long to keep: written every time, still right */
+            memset(type, 't', sizeof type - 1);
+            type[sizeof type - 1] = 0;
+            memset(extra + 7, 'x', sizeof extra - 8);
+            extra[sizeof extra - 1] = 0;
+        }
+    }
+    char big[512], small[16];
+    strcpy(type, "text/plain");
+    CHECK(resp_write_head_cached(&hc, big, sizeof big, &base) > 0); /* kept */
+    CHECK_EQ_INT((int)resp_write_head_cached(&hc, small, sizeof small, &base), 0);
+}
