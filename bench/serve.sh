@@ -14,12 +14,20 @@
 # gives back once they have all closed.
 #   bench/serve.sh [RUNS] [SECONDS] [WORKERS] [IDLE]
 # IDLE=0 skips the idle part; MODES="keepalive" (or "close") runs one mode.
+# With one worker on 2+ CPUs the server runs on CPU 1 and wrk on CPU 0
+# (PIN=0: let the scheduler place them): unpinned, where the two land
+# (same CPU or not, who wakes whom) moved cpu/req by up to 40% from run
+# to run, more than any difference between the servers; pinned, ~5%.
 . "$(dirname "$0")/lib.sh"
 bench_need_root
 command -v wrk >/dev/null && command -v nginx >/dev/null || { echo "bench: needs wrk and nginx"; exit 2; }
 RUNS=${1:-3} SECS=${2:-4} WORKERS=${3:-1} IDLE=${4:-19000}
 CONNS=${CONNS:-64}
 PORT=8080
+SRV_CPU=() WRK_CPU=()
+if [ "${PIN:-1}" = 1 ] && [ "$WORKERS" = 1 ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+    SRV_CPU=(taskset -c 1) WRK_CPU=(taskset -c 0)
+fi
 TMP=$(mktemp -d); trap '__bench_cleanup; rm -rf "$TMP"' EXIT
 HZ=$(getconf CLK_TCK)
 bench_build_c floor
@@ -62,9 +70,9 @@ wait_port() {
 # start_server NAME NS: starts it in NS, sets SERVER_PID.
 start_server() {
     case $1 in
-    nginx) ip netns exec "$2" nginx -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx" & ;;
-    floor) ip netns exec "$2" "$ROOT/build/bench/floor" "$PORT" "$WORKERS" & ;;
-    closer) ip netns exec "$2" "$CLOSER" serve --listen 127.0.0.1:$PORT --workers "$WORKERS" \
+    nginx) ip netns exec "$2" "${SRV_CPU[@]}" nginx -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx" & ;;
+    floor) ip netns exec "$2" "${SRV_CPU[@]}" "$ROOT/build/bench/floor" "$PORT" "$WORKERS" & ;;
+    closer) ip netns exec "$2" "${SRV_CPU[@]}" "$CLOSER" serve --listen 127.0.0.1:$PORT --workers "$WORKERS" \
                 --backlog 4096 --keepalive-requests 1000000 --max-connections 40000 \
                 --return 200 "ok"$'\n' 2>"$TMP/closer.log" & ;;
     esac
@@ -102,7 +110,7 @@ one_run() {
     start_server "$name" "$ns"
     [ "$mode" = close ] && hdr=(-H "Connection: close")
     c0=$(cpu_ticks)
-    out=$(ip netns exec "$ns" wrk -t1 -c"$CONNS" -d"${SECS}s" --latency "${hdr[@]}" "http://127.0.0.1:$PORT/" 2>&1)
+    out=$(ip netns exec "$ns" "${WRK_CPU[@]}" wrk -t1 -c"$CONNS" -d"${SECS}s" --latency "${hdr[@]}" "http://127.0.0.1:$PORT/" 2>&1)
     c1=$(cpu_ticks)
     stop_server
     ip netns del "$ns"
@@ -125,7 +133,7 @@ printf '%-11s %-7s %10s %9s %12s %7s\n' mode server req_per_s p99_ms cpu_us_req 
 # Rounds interleave the servers (floor, nginx, closer, floor, ...), so drift
 # in the machine's load hits them alike; each round's own closer/anchor
 # ratio is kept too, and its median printed beside the ratio of medians.
-echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); ${SRV_CPU[*]:+server pinned to CPU 1, wrk to CPU 0}"
 for mode in ${MODES:-keepalive close}; do
     declare -A R=() RS=() PS=() CS=() ES=()
     rf=() rn=()
