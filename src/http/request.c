@@ -34,23 +34,67 @@ static const struct byteset regname = {
 
 static bool is_tchar(unsigned char c) { return in_set(&tchar, c); }
 
-/* Finds the end of the line starting at p: returns the index of the LF, or
- * -2 when absent, -1 on a CR not followed by LF (bare CR) or an LF without
- * its CR (bare LF). RFC 9112 2.2 lets a recipient accept a bare LF; closer
- * does not, since parsers that disagree on line ends are how requests get
- * smuggled past a proxy (llhttp's strict mode agrees). */
+/* Eight bytes at a time (SWAR): a flag in the high bit of every byte of x
+ * that is zero. Flags above the first zero byte may be false (a borrow), so
+ * only the lowest is an answer, and "none" is exact. */
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+static inline uint64_t zero_bytes(uint64_t x) { return (x - ONES) & ~x & HIGHS; }
+static inline uint64_t load8(const char *p)
+{
+    uint64_t x;
+    memcpy(&x, p, 8);
+    return x;
+}
+#define SWAR (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) /* the lowest flag is the first byte */
+
+/* Finds the end of the line starting at from: returns the index of the LF,
+ * or -2 when absent, -1 on a CR not followed by LF (bare CR) or an LF
+ * without its CR (bare LF). RFC 9112 2.2 lets a recipient accept a bare LF;
+ * closer does not, since parsers that disagree on line ends are how
+ * requests get smuggled past a proxy (llhttp's strict mode agrees). One
+ * pass for the first CR or LF, a word at a time: in a good line that is
+ * the CR right before the LF. */
 static long line_end(const char *buf, size_t from, size_t len)
 {
-    const char *lf = memchr(buf + from, '\n', len - from);
-    /* Every CR before the LF's own is bare; with no LF yet, a CR in the
-     * last byte may still get its LF. */
-    size_t end = lf ? (size_t)(lf - buf) : len;
-    size_t scan = lf ? (end > from ? end - 1 - from : 0) : (len - from ? len - 1 - from : 0);
-    if (scan && memchr(buf + from, '\r', scan))
-        return -1;
-    if (!lf)
+    size_t i = from;
+    if (SWAR)
+        for (; i + 8 <= len; i += 8) {
+            uint64_t x = load8(buf + i);
+            uint64_t m = zero_bytes(x ^ (ONES * '\r')) | zero_bytes(x ^ (ONES * '\n'));
+            if (m) {
+                i += (size_t)__builtin_ctzll(m) / 8;
+                break;
+            }
+        }
+    while (i < len && buf[i] != '\r' && buf[i] != '\n')
+        i++;
+    if (i == len)
         return -2;
-    return end > from && buf[end - 1] == '\r' ? (long)end : -1;
+    if (buf[i] == '\n')
+        return -1; /* no CR before it */
+    if (i + 1 == len)
+        return -2; /* a CR that may still get its LF */
+    return buf[i + 1] == '\n' ? (long)(i + 1) : -1;
+}
+
+/* A field value holds no control character but HTAB (and no DEL). Words
+ * with none are skipped at once; the rest is looked at byte by byte. */
+static bool value_ok(const char *b, size_t k, size_t end)
+{
+    if (SWAR)
+        for (; k + 8 <= end; k += 8) {
+            uint64_t x = load8(b + k);
+            /* some byte < 0x20 (exact for any n <= 0x80), or a DEL */
+            if (((x - ONES * 0x20) & ~x & HIGHS) | zero_bytes(x ^ (ONES * 0x7f)))
+                break;
+        }
+    for (; k < end; k++) {
+        unsigned char c = (unsigned char)b[k];
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
+            return false;
+    }
+    return true;
 }
 
 static size_t trim_cr(const char *buf, size_t start, size_t lf)
@@ -272,11 +316,8 @@ static int parse_header(const char *b, size_t s, size_t end, struct http_header 
     size_t v = i, vend = end;
     while (vend > v && (b[vend - 1] == ' ' || b[vend - 1] == '\t'))
         vend--;
-    for (size_t k = v; k < vend; k++) {
-        unsigned char c = (unsigned char)b[k];
-        if ((c < 0x20 && c != '\t') || c == 0x7f)
-            return -1;
-    }
+    if (!value_ok(b, v, vend))
+        return -1;
     h->value = (struct slice){b + v, vend - v};
     return 0;
 }

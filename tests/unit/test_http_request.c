@@ -301,3 +301,38 @@ TEST(cr_at_every_offset)
         CHECK_EQ_INT(http_parse_request(guarded(req, i + 1), i + 1, &r, &lim), -2);
     }
 }
+
+/* The parser reads lines and values a word (8 bytes) at a time: a bare LF
+ * at every offset, and every control byte at every offset of a long value
+ * (HTAB alone allowed), in the words and in the bytes after the last. */
+TEST(bare_lf_and_control_bytes_at_every_offset)
+{
+    static const char base[] = "GET /abcdefghijk HTTP/1.1\r\nHost: h\r\nX-Long: 0123456789abcdefghijklmnop\r\n\r\n";
+    size_t n = sizeof base - 1;
+    struct http_request r;
+    CHECK_EQ_INT(http_parse_request(guarded(base, n), n, &r, &lim), (int)n);
+    const char *value = strstr(base, "0123");
+    for (size_t i = 0; i < n; i++) {
+        if (base[i] == '\r' || base[i] == '\n')
+            continue;
+        char req[sizeof base];
+        memcpy(req, base, n);
+        req[i] = '\n';
+        CHECK_EQ_INT(http_parse_request(guarded(req, n), n, &r, &lim), -1);
+        if (&base[i] < value || &base[i] >= value + 26)
+            continue;
+        for (int c = 0; c < 0x80; c++) {
+            if (c >= 0x20 && c < 0x7f)
+                continue;
+            req[i] = (char)c;
+            int rc = http_parse_request(guarded(req, n), n, &r, &lim);
+            if (c == '\t') {
+                CHECK_EQ_INT(rc, (int)n);
+            } else {
+                if (rc != -1)
+                    printf("# byte 0x%02x at %zu: %d\n", c, i, rc);
+                CHECK_EQ_INT(rc, -1);
+            }
+        }
+    }
+}
