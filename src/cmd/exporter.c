@@ -131,7 +131,7 @@ static int write_trace(struct exporter *e, FILE *out, int rc)
         return rc;
     trace_step(e->trace, 0);
     e->tm->events = e->trace->tr.st.events;
-    e->tm->lost = e->trace->perf.lost;
+    e->tm->lost = trace_lost(e->trace);
     tm_write(out, e->tm);
     return rc || ferror(out) ? -1 : 0;
 }

@@ -85,7 +85,7 @@ static void trace_rates(struct top_run *r, char *buf, size_t len, double interva
         r->shown[i] = r->closes[i];
     }
     snprintf(buf, len, "closes/s (traced)  local %.1f  peer %.1f  reset %.1f  abort %.1f%s", d[FIRST_LOCAL],
-             d[FIRST_PEER], d[FIRST_RESET], d[FIRST_ABORT], r->trace->perf.lost ? "  (events lost)" : "");
+             d[FIRST_PEER], d[FIRST_RESET], d[FIRST_ABORT], trace_lost(r->trace) ? "  (events lost)" : "");
 }
 
 /* One interval's data: one namespace, or every one (--all-netns) with the

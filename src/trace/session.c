@@ -235,6 +235,20 @@ static int open_formats(struct trace_session *s, char *err, size_t errlen)
             continue;
         }
         s->have[k] = true;
+        for (unsigned f = 0; f < s->fmt[k].nfields; f++) {
+            unsigned end = s->fmt[k].fields[f].offset + s->fmt[k].fields[f].size;
+            if (end > s->entry_size[k])
+                s->entry_size[k] = end;
+        }
+    }
+    if (s->o.backend != TRACE_BACKEND_PERF) {
+        static const char *const names[2] = {"softirq_entry", "softirq_exit"};
+        struct tp_format *irq = malloc(sizeof *irq);
+        char e2[256];
+        for (int k = 0; irq && k < 2; k++)
+            if (tracefs_read_format(dir, "irq", names[k], irq, e2, sizeof e2) == 0)
+                s->softirq_ids[k] = irq->id;
+        free(irq);
     }
     tracefs_done(dir);
     return 0;
@@ -265,6 +279,59 @@ static int check_privilege(char *err, size_t errlen)
     snprintf(err, errlen, "needs root or CAP_PERFMON (kernel.perf_event_paranoid is %d); "
              "run it with sudo, or: setcap cap_perfmon,cap_sys_admin+ep closer", paranoid);
     return -1;
+}
+
+static int open_bpf(struct trace_session *s, char *err, size_t errlen)
+{
+    if (!s->softirq_ids[0] || !s->softirq_ids[1]) {
+        snprintf(err, errlen, "this kernel has no irq:softirq_entry/exit tracepoints");
+        return -1;
+    }
+    struct bpf_tp tps[TEV_KINDS];
+    unsigned n = 0;
+    for (int k = 0; k < TEV_KINDS; k++)
+        if (s->have[k])
+            tps[n++] = (struct bpf_tp){s->fmt[k].id, &s->layout[k], s->entry_size[k], tracepoints[k].event};
+    return bpf_tracer_open(&s->bpf, &s->perf, tps, n, s->softirq_ids, s->o.port, s->o.ring_pages, err, errlen);
+}
+
+static int open_perf(struct trace_session *s, char *err, size_t errlen)
+{
+    struct perf_tp tps[TEV_KINDS];
+    char filters[TEV_KINDS][256];
+    unsigned n = 0;
+    for (int k = 0; k < TEV_KINDS; k++)
+        if (s->have[k]) {
+            s->tp_kind[n] = (unsigned)k;
+            tps[n++] = (struct perf_tp){s->fmt[k].id, filter_for(k, s->o.port, filters[k], sizeof filters[k]),
+                                        tracepoints[k].event};
+        }
+    s->ntp = n;
+    long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+    s->received = calloc((size_t)(ncpu > 0 ? ncpu : 1) * TEV_KINDS, sizeof *s->received);
+    if (!s->received) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return perf_open(&s->perf, tps, n, s->o.ring_pages, err, errlen);
+}
+
+static int open_backend(struct trace_session *s, char *err, size_t errlen)
+{
+    if (s->o.backend != TRACE_BACKEND_PERF) {
+        char why[256];
+        if (open_bpf(s, why, sizeof why) == 0) {
+            s->backend = TRACE_BACKEND_BPF;
+            return 0;
+        }
+        if (s->o.backend == TRACE_BACKEND_BPF) {
+            snprintf(err, errlen, "%s", why);
+            return -1;
+        }
+        snprintf(s->backend_note, sizeof s->backend_note, "%s", why);
+    }
+    s->backend = TRACE_BACKEND_PERF;
+    return open_perf(s, err, errlen);
 }
 
 int trace_open(struct trace_session *s, const struct trace_opts *o, trace_sink sink, void *ctx,
@@ -300,14 +367,7 @@ int trace_open(struct trace_session *s, const struct trace_opts *o, trace_sink s
     if (s->netns)
         load_addrs(s, o->netns ? nspath : NULL);
     load_names(s);
-    struct perf_tp tps[TEV_KINDS];
-    char filters[TEV_KINDS][256];
-    unsigned n = 0;
-    for (int k = 0; k < TEV_KINDS; k++)
-        if (s->have[k])
-            tps[n++] = (struct perf_tp){s->fmt[k].id, filter_for(k, o->port, filters[k], sizeof filters[k]),
-                                        tracepoints[k].event};
-    if (perf_open(&s->perf, tps, n, s->o.ring_pages, err, errlen) < 0)
+    if (open_backend(s, err, errlen) < 0)
         return -1;
     pcache_init(&s->pc, NULL);
     pcache_seed(&s->pc);
@@ -357,6 +417,8 @@ static void collect(void *ctx, const struct prec *r)
         b->ev.time_ns = r->time_ns;
         b->ev.pid = r->pid;
         b->ev.tid = r->tid;
+        if (s->received && r->cpu < (uint32_t)s->perf.ncpu)
+            s->received[r->cpu * TEV_KINDS + (unsigned)k]++;
     }
     s->nbatch++;
 }
@@ -369,10 +431,24 @@ static int by_time(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+static void step_read(struct trace_session *s);
+static void count_undelivered(struct trace_session *s, bool exact);
+
 void trace_step(struct trace_session *s, int timeout_ms)
 {
     if (timeout_ms > 0)
         perf_wait(&s->perf, timeout_ms);
+    uint64_t now = trace_now_ns();
+    if (s->backend == TRACE_BACKEND_PERF && now - s->last_count_ns >= 1000000000ull) {
+        s->last_count_ns = now;
+        count_undelivered(s, false);
+        return;
+    }
+    step_read(s);
+}
+
+static void step_read(struct trace_session *s)
+{
     s->nbatch = 0;
     perf_read(&s->perf, collect, s);
     if (s->nbatch > 1)
@@ -393,6 +469,42 @@ void trace_step(struct trace_session *s, int timeout_ms)
     tracker_flush(&s->tr, trace_now_ns() - 20000000ull);
 }
 
+/* The kernel's counts, read before the rings are drained, against the
+ * samples received after: the difference is what it counted and never
+ * sampled (a lower bound: samples of later events are received too). */
+static void count_undelivered(struct trace_session *s, bool exact)
+{
+    if (s->backend != TRACE_BACKEND_PERF || !s->received)
+        return;
+    uint64_t counted = 0, got = 0;
+    for (int cpu = 0; cpu < s->perf.ncpu; cpu++)
+        for (unsigned i = 0; i < s->ntp; i++)
+            counted += perf_count(&s->perf, cpu, i);
+    if (exact) {
+        perf_disable(&s->perf);
+        counted = 0;
+        for (int cpu = 0; cpu < s->perf.ncpu; cpu++)
+            for (unsigned i = 0; i < s->ntp; i++)
+                counted += perf_count(&s->perf, cpu, i);
+    }
+    step_read(s);
+    for (int cpu = 0; cpu < s->perf.ncpu; cpu++)
+        for (unsigned i = 0; i < s->ntp; i++)
+            got += s->received[(unsigned)cpu * TEV_KINDS + s->tp_kind[i]];
+    if (counted > got && counted - got > s->undelivered)
+        s->undelivered = counted - got;
+}
+
+uint64_t trace_lost(const struct trace_session *s)
+{
+    return s->perf.lost + s->undelivered;
+}
+
+const char *trace_backend_name(const struct trace_session *s)
+{
+    return s->backend == TRACE_BACKEND_BPF ? "bpf" : "perf";
+}
+
 static void count_close_wait(void *ctx, const struct trace_rec *r)
 {
     struct trace_session *s = ctx;
@@ -410,7 +522,10 @@ static void count_close_wait(void *ctx, const struct trace_rec *r)
 
 void trace_finish(struct trace_session *s)
 {
-    trace_step(s, 0);
+    if (s->backend == TRACE_BACKEND_PERF)
+        count_undelivered(s, true);
+    else
+        step_read(s);
     tracker_flush_all(&s->tr);
     s->sum.close_wait_open = 0;
     s->sum.close_wait_oldest_ns = 0;
@@ -420,6 +535,9 @@ void trace_finish(struct trace_session *s)
 void trace_close(struct trace_session *s)
 {
     perf_close(&s->perf);
+    if (s->backend == TRACE_BACKEND_BPF)
+        bpf_tracer_close(&s->bpf);
+    free(s->received);
     tracker_free(&s->tr);
     pcache_free(&s->pc);
     summary_free(&s->sum);
