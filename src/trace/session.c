@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "trace/session.h"
+#include "trace/backend.h"
 #include "kernel/netns.h"
 #include <dirent.h>
 #include <errno.h>
@@ -22,15 +23,6 @@ struct bitem {
     char comm[16];
     uint64_t netns;
     struct tev ev;
-};
-
-static const struct {
-    const char *system, *event;
-    bool required;
-} tracepoints[TEV_KINDS] = {
-    [TEV_STATE] = {"sock", "inet_sock_set_state", true},
-    [TEV_SEND_RST] = {"tcp", "tcp_send_reset", false},
-    [TEV_RECV_RST] = {"tcp", "tcp_receive_reset", false},
 };
 
 uint64_t trace_now_ns(void)
@@ -197,25 +189,6 @@ static void on_nosock(void *ctx, const struct tev *ev)
     summary_nosock_rst(&s->sum, ev->reason);
 }
 
-static char *filter_for(int kind, uint16_t port, char *buf, size_t len)
-{
-    char portf[64] = "";
-    if (port)
-        snprintf(portf, sizeof portf, " && (sport == %u || dport == %u)", port, port);
-    if (kind == TEV_STATE) {
-        /* Only the transitions the records need: ESTABLISHED, FIN_WAIT2,
-         * CLOSING and LISTEN stay in the kernel (a third of the events). */
-        snprintf(buf, len, "protocol == 6 && (newstate == 2 || newstate == 3 || newstate == 4 || "
-                           "newstate == 7 || newstate == 8 || newstate == 9)%s", portf);
-        return buf;
-    }
-    if (kind == TEV_RECV_RST && port) {
-        snprintf(buf, len, "%s", portf + 4);
-        return buf;
-    }
-    return NULL;
-}
-
 static int open_formats(struct trace_session *s, char *err, size_t errlen)
 {
     char dir[512];
@@ -223,10 +196,10 @@ static int open_formats(struct trace_session *s, char *err, size_t errlen)
         return -1;
     for (int k = 0; k < TEV_KINDS; k++) {
         char e2[256];
-        if (tracefs_read_format(dir, tracepoints[k].system, tracepoints[k].event, &s->fmt[k], e2,
+        if (tracefs_read_format(dir, trace_tps[k].system, trace_tps[k].event, &s->fmt[k], e2,
                                 sizeof e2) < 0 ||
             tev_layout(&s->fmt[k], k, &s->layout[k], e2, sizeof e2) < 0) {
-            if (tracepoints[k].required) {
+            if (trace_tps[k].required) {
                 snprintf(err, errlen, "%s", e2);
                 tracefs_done(dir);
                 return -1;
@@ -281,59 +254,6 @@ static int check_privilege(char *err, size_t errlen)
     return -1;
 }
 
-static int open_bpf(struct trace_session *s, char *err, size_t errlen)
-{
-    if (!s->softirq_ids[0] || !s->softirq_ids[1]) {
-        snprintf(err, errlen, "this kernel has no irq:softirq_entry/exit tracepoints");
-        return -1;
-    }
-    struct bpf_tp tps[TEV_KINDS];
-    unsigned n = 0;
-    for (int k = 0; k < TEV_KINDS; k++)
-        if (s->have[k])
-            tps[n++] = (struct bpf_tp){s->fmt[k].id, &s->layout[k], s->entry_size[k], tracepoints[k].event};
-    return bpf_tracer_open(&s->bpf, &s->perf, tps, n, s->softirq_ids, s->o.port, s->o.ring_pages, err, errlen);
-}
-
-static int open_perf(struct trace_session *s, char *err, size_t errlen)
-{
-    struct perf_tp tps[TEV_KINDS];
-    char filters[TEV_KINDS][256];
-    unsigned n = 0;
-    for (int k = 0; k < TEV_KINDS; k++)
-        if (s->have[k]) {
-            s->tp_kind[n] = (unsigned)k;
-            tps[n++] = (struct perf_tp){s->fmt[k].id, filter_for(k, s->o.port, filters[k], sizeof filters[k]),
-                                        tracepoints[k].event};
-        }
-    s->ntp = n;
-    long ncpu = sysconf(_SC_NPROCESSORS_CONF);
-    s->received = calloc((size_t)(ncpu > 0 ? ncpu : 1) * TEV_KINDS, sizeof *s->received);
-    if (!s->received) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    return perf_open(&s->perf, tps, n, s->o.ring_pages, err, errlen);
-}
-
-static int open_backend(struct trace_session *s, char *err, size_t errlen)
-{
-    if (s->o.backend != TRACE_BACKEND_PERF) {
-        char why[256];
-        if (open_bpf(s, why, sizeof why) == 0) {
-            s->backend = TRACE_BACKEND_BPF;
-            return 0;
-        }
-        if (s->o.backend == TRACE_BACKEND_BPF) {
-            snprintf(err, errlen, "%s", why);
-            return -1;
-        }
-        snprintf(s->backend_note, sizeof s->backend_note, "%s", why);
-    }
-    s->backend = TRACE_BACKEND_PERF;
-    return open_perf(s, err, errlen);
-}
-
 int trace_open(struct trace_session *s, const struct trace_opts *o, trace_sink sink, void *ctx,
                char *err, size_t errlen)
 {
@@ -367,7 +287,7 @@ int trace_open(struct trace_session *s, const struct trace_opts *o, trace_sink s
     if (s->netns)
         load_addrs(s, o->netns ? nspath : NULL);
     load_names(s);
-    if (open_backend(s, err, errlen) < 0)
+    if (trace_backend_open(s, err, errlen) < 0)
         return -1;
     pcache_init(&s->pc, NULL);
     pcache_seed(&s->pc);
@@ -476,33 +396,13 @@ static void count_undelivered(struct trace_session *s, bool exact)
 {
     if (s->backend != TRACE_BACKEND_PERF || !s->received)
         return;
-    uint64_t counted = 0, got = 0;
-    for (int cpu = 0; cpu < s->perf.ncpu; cpu++)
-        for (unsigned i = 0; i < s->ntp; i++)
-            counted += perf_count(&s->perf, cpu, i);
-    if (exact) {
-        perf_disable(&s->perf);
-        counted = 0;
-        for (int cpu = 0; cpu < s->perf.ncpu; cpu++)
-            for (unsigned i = 0; i < s->ntp; i++)
-                counted += perf_count(&s->perf, cpu, i);
-    }
+    if (exact)
+        perf_disable(&s->perf); /* the counts stop: exact once drained */
+    uint64_t counted = trace_backend_counted(s);
     step_read(s);
-    for (int cpu = 0; cpu < s->perf.ncpu; cpu++)
-        for (unsigned i = 0; i < s->ntp; i++)
-            got += s->received[(unsigned)cpu * TEV_KINDS + s->tp_kind[i]];
+    uint64_t got = trace_backend_received(s);
     if (counted > got && counted - got > s->undelivered)
         s->undelivered = counted - got;
-}
-
-uint64_t trace_lost(const struct trace_session *s)
-{
-    return s->perf.lost + s->undelivered;
-}
-
-const char *trace_backend_name(const struct trace_session *s)
-{
-    return s->backend == TRACE_BACKEND_BPF ? "bpf" : "perf";
 }
 
 static void count_close_wait(void *ctx, const struct trace_rec *r)
