@@ -289,6 +289,8 @@ void cw_text_pool(struct finding *f, const struct cw_group *g, const struct proc
     tcp_addr_format(src, g->family, g->local_addr, 0);
     *strrchr(src, ':') = 0; /* the address only: the ports differ */
     snprintf(f->source, sizeof f->source, "%.47s", src);
+    finding_endpoint_set(&f->dest_ep, g->family, g->peer_addr, g->peer_port);
+    finding_endpoint_set(&f->source_ep, g->family, g->local_addr, 0);
     finding_fact(f, "pool_established", (double)g->pool_estab);
     if (g->with_info) {
         finding_fact(f, "idle_before_fin_min_s", g->idle_min_ms / 100 / 10.0);

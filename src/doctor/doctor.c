@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "doctor/doctor.h"
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <string.h>
 
 struct doctor_opts doctor_default_opts(void)
@@ -59,6 +60,20 @@ void finding_add_fd(struct finding *f, int fd)
     for (; i > 0 && f->fds[i - 1] > fd; i--)
         f->fds[i] = f->fds[i - 1];
     f->fds[i] = fd;
+}
+
+void finding_endpoint_set(struct finding_endpoint *e, int family, const uint8_t addr[16],
+                          uint16_t port)
+{
+    memset(e, 0, sizeof *e);
+    e->family = (uint8_t)family;
+    e->port = port;
+    memcpy(e->addr, addr, family == AF_INET ? 4 : 16);
+}
+
+bool finding_endpoint_eq(const struct finding_endpoint *a, const struct finding_endpoint *b)
+{
+    return a->family == b->family && a->port == b->port && !memcmp(a->addr, b->addr, 16);
 }
 
 static void count_states(const struct snapshot *s, struct doctor_report *r)

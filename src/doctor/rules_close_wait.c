@@ -170,14 +170,17 @@ static void add_peer(struct cw_group *g, const struct tcp_sock *t)
 {
     if (g->n == 1)
         memcpy(g->local_addr, t->src, 16);
-    if (g->npeers == CW_MAX_PEERS)
+    if (g->more_peers)
         return;
-    char a[64];
-    tcp_addr_format(a, t->family, t->dst, t->dport);
+    struct finding_endpoint e;
+    finding_endpoint_set(&e, t->family, t->dst, t->dport);
     for (size_t i = 0; i < g->npeers; i++)
-        if (!strcmp(g->peers[i], a))
+        if (finding_endpoint_eq(&g->peers[i], &e))
             return;
-    memcpy(g->peers[g->npeers++], a, sizeof a);
+    if (g->npeers == CW_MAX_PEERS)
+        g->more_peers = true;
+    else
+        g->peers[g->npeers++] = e;
 }
 
 static void add_activity(struct cw_group *g, const struct tcp_activity *a)
