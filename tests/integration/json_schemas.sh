@@ -123,6 +123,8 @@ in_ns "$NS" "$CLOSER" top --batch --json -n 2 -i 200ms > "$tmp/top.jsonl"
 valid top_lines "$tmp/top.jsonl" --lines
 check_eq top_two_objects "$(wc -l < "$tmp/top.jsonl")" 2
 check_eq top_close_wait_vs_ss "$(head -1 "$tmp/top.jsonl" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["states"]["CLOSE_WAIT"])')" "$(in_ns "$NS" ss -Htan state close-wait | wc -l)"
+"$CLOSER" top --all-netns --json -n 2 -i 200ms > "$tmp/top_all.jsonl" 2>/dev/null
+valid top_all_netns_lines "$tmp/top_all.jsonl" --lines
 check_eq top_first_change_null "$(head -1 "$tmp/top.jsonl" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["time_wait_change_per_s"])')" None
 
 # Every JSON names its schema first.
