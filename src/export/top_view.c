@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "util/json.h"
+#include "util/textesc.h"
 
 static const int shown_states[] = {TS_ESTABLISHED, TS_SYN_SENT, TS_SYN_RECV, TS_FIN_WAIT1,
                                    TS_FIN_WAIT2, TS_TIME_WAIT, TS_CLOSE_WAIT, TS_LAST_ACK,
@@ -136,9 +137,10 @@ static void draw_procs(struct block *b, struct agg *a, int room)
 {
     agg_sort_procs(a);
     bline(b, T_HEAD, "%-8s %-16s %10s", "PID", "COMMAND", "CLOSE_WAIT");
+    char comm[17]; /* the column: an escaped name is cut between characters */
     for (size_t i = 0; i < a->nprocs && (int)i < room; i++)
         bline(b, a->procs[i].close_wait ? T_BAD : T_PLAIN, "%-8d %-16s %10u", (int)a->procs[i].pid,
-              a->procs[i].comm, a->procs[i].close_wait);
+              text_escape(comm, sizeof comm, a->procs[i].comm, 0), a->procs[i].close_wait);
     if (a->close_wait_unowned)
         bline(b, T_BAD, "%-8s %-16s %10u", "-", "(no owner)", a->close_wait_unowned);
 }
