@@ -64,6 +64,10 @@ void cw_text_not_polled(struct finding *f, const struct cw_group *g, const struc
                         const char *age);
 void cw_text_blocked(struct finding *f, const struct cw_group *g, const struct proc_model *m,
                      const char *age);
+/* f->fix for class cls: the sentence for the owner's runtime (m may be
+ * NULL), then the class's closing sentence (close_wait_fix.c). */
+void cw_fix(struct finding *f, enum cw_class cls, const struct cw_group *g,
+            const struct proc_model *m);
 void cw_text_pool(struct finding *f, const struct cw_group *g, const struct proc_model *m,
                   const char *age);
 
