@@ -225,6 +225,16 @@ static void keep_prev(const struct frame *f, struct ns_prev **prev, size_t *np)
         }
 }
 
+/* With --trace, batch text adds the closes/s line (JSON leaves it out). */
+static void batch_trace_line(struct top_run *r, uint64_t i)
+{
+    if (!r->trace || r->json)
+        return;
+    char line[160];
+    trace_rates(r, line, sizeof line, i ? r->interval_ms / 1e3 : 0);
+    printf("  %s\n", line);
+}
+
 static int run_batch_all(struct top_run *r)
 {
     struct ns_prev *prev = NULL;
@@ -246,11 +256,7 @@ static int run_batch_all(struct top_run *r)
         for (size_t k = 0; k < f.n && !r->json; k++)
             if (top_ns_match(&f.rows[k], r->filter))
                 top_ns_batch_line(stdout, &f.rows[k], r->interval_ms / 1e3, now);
-        if (r->trace && !r->json) {
-            char line[160];
-            trace_rates(r, line, sizeof line, i ? r->interval_ms / 1e3 : 0);
-            printf("  %s\n", line);
-        }
+        batch_trace_line(r, i);
         fflush(stdout);
         keep_prev(&f, &prev, &np);
         frame_free(r, &f);
@@ -282,11 +288,7 @@ static int run_batch(struct top_run *r)
                            r->view.netns);
         else
             top_batch_line(stdout, &a, have_prev ? prev : NULL, r->interval_ms / 1e3, s.taken_at);
-        if (r->trace && !r->json) {
-            char line[160];
-            trace_rates(r, line, sizeof line, i ? r->interval_ms / 1e3 : 0);
-            printf("  %s\n", line);
-        }
+        batch_trace_line(r, i);
         memcpy(prev, a.states, sizeof prev);
         have_prev = 1;
         agg_free(&a);

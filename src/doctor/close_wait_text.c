@@ -40,10 +40,7 @@ static const struct fd_ref *listener_owner(const struct snapshot *s, int port, u
 /* The owner's epoll instances, as numbers() recorded them. */
 static uint32_t epoll_instances(const struct finding *f)
 {
-    for (size_t i = 0; i < f->nfacts; i++)
-        if (!strcmp(f->facts[i].key, "process_epoll_instances"))
-            return (uint32_t)f->facts[i].value;
-    return 0;
+    return (uint32_t)finding_fact_value(f, "process_epoll_instances", 0);
 }
 
 void cw_text_unaccepted(struct finding *f, const struct cw_group *g, const struct snapshot *s,

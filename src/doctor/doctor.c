@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #include "doctor/doctor.h"
 #include <stdlib.h>
-#include <sys/socket.h>
 #include <string.h>
+#include <sys/socket.h>
+
+#include "util/vec.h"
 
 struct doctor_opts doctor_default_opts(void)
 {
@@ -28,14 +30,8 @@ const char *severity_name(enum severity s)
 
 struct finding *doctor_add(struct doctor_report *r, const char *id, enum severity sev)
 {
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 16;
-        struct finding *n = realloc(r->items, cap * sizeof *n);
-        if (!n)
-            return NULL;
-        r->items = n;
-        r->cap = cap;
-    }
+    if (vec_reserve((void **)&r->items, &r->cap, r->n + 1, sizeof *r->items, 16) < 0)
+        return NULL;
     struct finding *f = &r->items[r->n++];
     memset(f, 0, sizeof *f);
     f->id = id;
@@ -52,6 +48,14 @@ void finding_fact(struct finding *f, const char *key, double value)
 }
 
 /* Keeps the listed fds ascending: the lowest are the oldest, usually. */
+double finding_fact_value(const struct finding *f, const char *key, double missing)
+{
+    for (size_t i = 0; i < f->nfacts; i++)
+        if (!strcmp(f->facts[i].key, key))
+            return f->facts[i].value;
+    return missing;
+}
+
 void finding_add_fd(struct finding *f, int fd)
 {
     if (f->nfds == FINDING_MAX_FDS)

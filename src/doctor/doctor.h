@@ -122,6 +122,8 @@ void doctor_finding_json_fields(struct json *j, const struct finding *f);
 struct finding *doctor_add(struct doctor_report *r, const char *id, enum severity sev);
 void finding_fact(struct finding *f, const char *key, double value);
 void finding_add_fd(struct finding *f, int fd);
+/* The value of fact key, or missing when f has none. */
+double finding_fact_value(const struct finding *f, const char *key, double missing);
 void finding_endpoint_set(struct finding_endpoint *e, int family, const uint8_t addr[16],
                           uint16_t port);
 bool finding_endpoint_eq(const struct finding_endpoint *a, const struct finding_endpoint *b);
