@@ -14,6 +14,7 @@
 #include "trace/session.h"
 #include "util/cli.h"
 #include "util/json.h"
+#include "util/textesc.h"
 #include "util/parse.h"
 
 static volatile sig_atomic_t stop_flag;
@@ -142,7 +143,7 @@ static void print_line(void *ctx, const struct trace_rec *r)
         print_json(v, r);
         return;
     }
-    char t[32], l[64], p[64], life[16] = "-", cw[16] = "-", end[64], who[40] = "-";
+    char t[32], l[64], p[64], life[16] = "-", cw[16] = "-", end[64], who[80] = "-";
     trace_fmt_time(v->s, r->t_end, t, sizeof t, false);
     fmt_addr(l, sizeof l, r->family, r->laddr, r->lport);
     fmt_addr(p, sizeof p, r->family, r->raddr, r->rport);
@@ -150,8 +151,11 @@ static void print_line(void *ctx, const struct trace_rec *r)
         trace_fmt_dur(life, sizeof life, r->t_end - r->t_open);
     if (r->t_close_wait)
         trace_fmt_dur(cw, sizeof cw, (r->t_last_ack ? r->t_last_ack : r->t_end) - r->t_close_wait);
-    if (r->pid)
-        snprintf(who, sizeof who, "%d/%.15s", (int)r->pid, r->comm[0] ? r->comm : "?");
+    if (r->pid) {
+        char comm[TEXT_ESCAPED_SIZE(15)];
+        text_escape(comm, sizeof comm, r->comm[0] ? r->comm : "?", 0);
+        snprintf(who, sizeof who, "%d/%s", (int)r->pid, comm);
+    }
     if (v->netns_col) {
         const char *name = trace_netns_name(v->s, r->netns);
         if (name)
@@ -182,6 +186,26 @@ static void report_lost(struct trace_session *s, bool json)
         fprintf(stderr, "closer trace: the kernel dropped %llu events (ring full; --buffer)\n",
                 (unsigned long long)n);
     s->reported_lost = lost;
+}
+
+/* The summary names processes (by process: pid and comm): rendered into
+ * memory, then written with every terminal-driving byte escaped. */
+static void summary_text_escaped(struct summary *sum, const struct summary_meta *m, FILE *out)
+{
+    char *text = NULL, *safe = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    if (mem) {
+        summary_print_text(sum, m, mem);
+        if (fclose(mem) == 0)
+            safe = malloc(TEXT_ESCAPED_SIZE(len));
+    }
+    if (safe)
+        fputs(text_escape(safe, TEXT_ESCAPED_SIZE(len), text, TEXT_KEEP_NEWLINE), out);
+    else
+        fprintf(stderr, "closer trace: out of memory for the summary\n");
+    free(safe);
+    free(text);
 }
 
 static int trace_main(const struct trace_opts *o, uint64_t duration_ms, bool json, bool stream, bool header)
@@ -241,7 +265,7 @@ static int trace_main(const struct trace_opts *o, uint64_t duration_ms, bool jso
     if (json)
         summary_print_json(&s.sum, &m, stdout);
     else
-        summary_print_text(&s.sum, &m, stdout);
+        summary_text_escaped(&s.sum, &m, stdout);
     trace_close(&s);
     return 0;
 }
