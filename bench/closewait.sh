@@ -37,36 +37,17 @@ echo "== closewait: $cw owned CLOSE_WAIT in $procs processes (made in $((SECONDS
 [ "$cw" -ge "$COUNT" ] || { echo "closewait: only $cw CLOSE_WAIT"; exit 1; }
 
 rows=("ss -tanp" "ss -tan" "closer doctor --confirm 0" "closer states -p" "closer doctor")
-declare -A secs kib rc
 failed=0
-for ((r = 0; r < RUNS; r++)); do
-    for row in "${rows[@]}"; do
-        read -ra argv <<<"$row"
-        [ "${argv[0]}" = closer ] && argv[0]=$CLOSER
-        bench_once "$NS" "${argv[@]}"
-        secs[$row]+=" $BENCH_S"
-        [ "${BENCH_KIB:-0}" -gt "${kib[$row]:-0}" ] && kib[$row]=$BENCH_KIB
-        ok_rc=0
-        [ "${argv[1]:-}" = doctor ] && ok_rc=1
-        [ "$BENCH_RC" -gt "$ok_rc" ] && rc[$row]=$BENCH_RC failed=1
-    done
-done
-# shellcheck disable=SC2086 # word splitting of the samples is wanted
-anchor=$(bench_median ${secs["ss -tanp"]})
-printf '%-36s %9s %9s %13s\n' command median_s "x ss-tanp" peak_rss_KiB
-for row in "${rows[@]}"; do
-    t=$(bench_median ${secs[$row]})
-    label=$row
-    [ "$row" = "ss -tanp" ] && label="ss -tanp (anchor)"
-    [ -n "${rc[$row]:-}" ] && label="$label (FAILED, exit ${rc[$row]})"
-    printf '%-36s %9s %9s %13s\n' "$label" "$t" "$(ratio "$t" "$anchor")" "${kib[$row]}"
-done
-doc_x=$(ratio "$(bench_median ${secs["closer doctor --confirm 0"]})" "$anchor")
+bench_rounds "$NS" "$RUNS" "${rows[@]}" || failed=1
+bench_table "$NS" "ss -tanp" "${rows[@]}"
+anchor=$(bench_median_of "ss -tanp")
+x_anchor() { ratio "$(bench_median_of "$1")" "$anchor"; }
+doc_x=$(x_anchor "closer doctor --confirm 0")
 verdict=$(awk -v x="$doc_x" 'BEGIN { print (x != "n/a" && x <= 1.0) ? "met" : "MISSED" }')
-[ -n "${rc["closer doctor --confirm 0"]:-}" ] && verdict=FAILED
+[ -n "${BENCH_FAILED["closer doctor --confirm 0"]:-}" ] && verdict=FAILED
 echo "goal: closer doctor --confirm 0 <= 1.00x ss -tanp: $verdict (${doc_x}x)"
 bench_summary "closewait: $cw owned CLOSE_WAIT; closer doctor --confirm 0 ${doc_x}x ss -tanp" \
-    "(goal <= 1x: $verdict), states -p $(ratio "$(bench_median ${secs["closer states -p"]})" "$anchor")x," \
-    "doctor with its 1 s second look $(ratio "$(bench_median ${secs["closer doctor"]})" "$anchor")x;" \
-    "peak RSS doctor ${kib["closer doctor --confirm 0"]} KiB, ss -tanp ${kib["ss -tanp"]} KiB"
+    "(goal <= 1x: $verdict), states -p $(x_anchor "closer states -p")x," \
+    "doctor with its 1 s second look $(x_anchor "closer doctor")x;" \
+    "peak RSS doctor ${BENCH_PEAK_KIB["closer doctor --confirm 0"]} KiB, ss -tanp ${BENCH_PEAK_KIB["ss -tanp"]} KiB"
 [ "$failed" = 0 ]

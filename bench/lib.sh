@@ -73,6 +73,54 @@ bench_time() {
     echo "$(bench_median "${times[@]}") $rss"
 }
 
+# bench_rounds NS RUNS ROW...: RUNS rounds of every ROW (a command line;
+# "closer" stands for $CLOSER), interleaved so that drift hits every row
+# alike, each inside NS (a row ending in "-N NAME" runs outside: closer
+# enters the namespace itself). Fills BENCH_SECS[ROW] (the samples),
+# BENCH_PEAK_KIB[ROW] (peak RSS) and BENCH_FAILED[ROW] (the exit status of a
+# failed run: doctor exits 1 when it has warnings, 2 or more is a failure);
+# returns 1 when a row failed.
+bench_rounds() {
+    local ns=$1 runs=$2 r row where ok_rc failed=0 argv; shift 2
+    declare -gA BENCH_SECS=() BENCH_PEAK_KIB=() BENCH_FAILED=()
+    for ((r = 0; r < runs; r++)); do
+        for row in "$@"; do
+            read -ra argv <<<"$row"
+            where=$ns
+            [ "${argv[0]}" = closer ] && argv[0]=$CLOSER
+            [ "${#argv[@]}" -ge 2 ] && [ "${argv[-2]}" = -N ] && where=-
+            bench_once "$where" "${argv[@]}"
+            BENCH_SECS[$row]+=" $BENCH_S"
+            [ "${BENCH_KIB:-0}" -gt "${BENCH_PEAK_KIB[$row]:-0}" ] && BENCH_PEAK_KIB[$row]=$BENCH_KIB
+            ok_rc=0
+            [ "${argv[1]:-}" = doctor ] && ok_rc=1
+            [ "$BENCH_RC" -gt "$ok_rc" ] && BENCH_FAILED[$row]=$BENCH_RC failed=1
+        done
+    done
+    [ "$failed" = 0 ]
+}
+
+# bench_median_of ROW: the median of bench_rounds' samples of ROW.
+# shellcheck disable=SC2086 # word splitting of the samples is wanted
+bench_median_of() { bench_median ${BENCH_SECS[$1]}; }
+
+# bench_table NS ANCHOR ROW...: bench_rounds' results, one line per ROW:
+# median seconds, ratio to ANCHOR's median, peak RSS; NS shown as "NS".
+bench_table() {
+    local ns=$1 anchor=$2 row t label anchor_t; shift 2
+    anchor_t=$(bench_median_of "$anchor")
+    printf '%-36s %9s %9s %13s\n' command median_s "x ${anchor// /}" peak_rss_KiB
+    for row in "$@"; do
+        t=$(bench_median_of "$row")
+        label=$row
+        [ "$row" = "$anchor" ] && label="$anchor (anchor)"
+        [ -n "${BENCH_FAILED[$row]:-}" ] && label="$label (FAILED, exit ${BENCH_FAILED[$row]})"
+        [ "$ns" != - ] && label=${label/$ns/NS}
+        printf '%-36s %9s %9s %13s\n' "$label" "$t" "$(ratio "$t" "$anchor_t")" \
+            "${BENCH_PEAK_KIB[$row]}"
+    done
+}
+
 # bench_summary TEXT: one line that bench/run.sh repeats in its summary.
 bench_summary() { echo "summary: $*"; }
 

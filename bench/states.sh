@@ -45,46 +45,21 @@ echo "time-wait present: $tw_start (ss), $tw_closer (closer states --summary); g
 
 rows=("ss -tan" "netstat -ant" "closer states --summary" "closer doctor" "closer doctor --json"
       "closer states" "closer doctor -N $NS")
-declare -A secs kib rc
 failed=0
-for ((r = 0; r < RUNS; r++)); do
-    for row in "${rows[@]}"; do
-        read -ra argv <<<"$row"
-        ns=$NS
-        [ "${argv[0]}" = closer ] && argv[0]=$CLOSER
-        [ "${argv[-2]}" = -N ] && ns=-
-        bench_once "$ns" "${argv[@]}"
-        secs[$row]+=" $BENCH_S"
-        [ "${BENCH_KIB:-0}" -gt "${kib[$row]:-0}" ] && kib[$row]=$BENCH_KIB
-        # doctor exits 1 when it has warnings; 2 or more is a failure.
-        ok_rc=0
-        [ "${argv[1]:-}" = doctor ] && ok_rc=1
-        [ "$BENCH_RC" -gt "$ok_rc" ] && rc[$row]=$BENCH_RC failed=1
-    done
-done
+bench_rounds "$NS" "$RUNS" "${rows[@]}" || failed=1
 tw_end=$(tw_ss)
-
-# shellcheck disable=SC2086 # word splitting of the samples is wanted
-ss_t=$(bench_median ${secs["ss -tan"]})
-printf '%-36s %9s %8s %13s\n' command median_s "x ss-tan" peak_rss_KiB
-for row in "${rows[@]}"; do
-    t=$(bench_median ${secs[$row]})
-    label=$row
-    [ "$row" = "ss -tan" ] && label="ss -tan (anchor)"
-    [ -n "${rc[$row]:-}" ] && label="$label (FAILED, exit ${rc[$row]})"
-    printf '%-36s %9s %8s %13s\n' "${label/$NS/NS}" "$t" "$(ratio "$t" "$ss_t")" "${kib[$row]}"
-done
+bench_table "$NS" "ss -tan" "${rows[@]}"
 echo "time-wait present after the last round: $tw_end; total $((SECONDS - start)) s"
 
-doc_t=$(bench_median ${secs["closer doctor"]})
-doc_x=$(ratio "$doc_t" "$ss_t")
+ss_t=$(bench_median_of "ss -tan")
+x_ss() { ratio "$(bench_median_of "$1")" "$ss_t"; }
+doc_x=$(x_ss "closer doctor")
 verdict=$(awk -v x="$doc_x" 'BEGIN { print (x != "n/a" && x <= 0.5) ? "met" : "MISSED" }')
-[ -n "${rc["closer doctor"]:-}" ] && verdict=FAILED
+[ -n "${BENCH_FAILED["closer doctor"]:-}" ] && verdict=FAILED
 echo "goal: closer doctor <= 0.50x ss -tan: $verdict (${doc_x}x)"
 bench_summary "states: $tw_start TIME_WAIT; closer doctor ${doc_x}x ss -tan (goal <= 0.5x: $verdict)," \
-    "states --summary $(ratio "$(bench_median ${secs["closer states --summary"]})" "$ss_t")x," \
-    "states $(ratio "$(bench_median ${secs["closer states"]})" "$ss_t")x," \
-    "netstat $(ratio "$(bench_median ${secs["netstat -ant"]})" "$ss_t")x;" \
-    "peak RSS doctor ${kib["closer doctor"]} KiB, ss ${kib["ss -tan"]} KiB"
+    "states --summary $(x_ss "closer states --summary")x, states $(x_ss "closer states")x," \
+    "netstat $(x_ss "netstat -ant")x;" \
+    "peak RSS doctor ${BENCH_PEAK_KIB["closer doctor"]} KiB, ss ${BENCH_PEAK_KIB["ss -tan"]} KiB"
 [ "$tw_end" -ge "$COUNT" ] || echo "states: WARNING $((COUNT - tw_end)) TIME_WAIT expired before the last round"
 [ "$failed" = 0 ]

@@ -9,7 +9,8 @@
 # with bpftrace; each tracer's own CPU (utime+stime of its process over the
 # load, from /proc/PID/stat) per second; lost events (closer's count from
 # the kernel's PERF_RECORD_LOST, bpftrace's "Lost N events"); ratios.
-# Goals (issue 16): closer's CPU <= bpftrace's, 0 lost events, the
+# "closer trace" is the default backend (BPF as root); "closer (perf)" the
+# perf-sampling fallback. Goals (issue 16): closer's CPU <= bpftrace's, 0 lost events, the
 # workload's req/s drops by <= 5 %. BPF programs and perf samples both run
 # in the traced tasks' context: that cost shows as the req/s drop, not in
 # the tracer's CPU.
@@ -55,7 +56,7 @@ traced() {
 }
 
 echo "== closer trace vs bpftrace (tcpstates-style), $ROUNDS rounds of $SECS s at $RATE connections/s"
-R0=() RC=() RB=() CC=() CB=() LC=() LB=() EVC=0
+R0=() RC=() RB=() RP=() CC=() CB=() CP=() LC=() LB=() LP=() EVC=0
 for ((round = 1; round <= ROUNDS; round++)); do
     echo "  round $round"
     load_run; R0+=("$RPS")
@@ -70,6 +71,15 @@ for ((round = 1; round <= ROUNDS; round++)); do
     echo "      events ${ev:-?}, connection records $(grep -c '"type":"close"' "$TMP/closer.json"), lost ${lost:-?}"
     rm -f "$TMP/closer.json"
 
+    # the fallback backend (perf sampling, no BPF) on the same workload
+    traced "closer trace --backend perf" '"start"' "$TMP/perf.json" "$CLOSER" trace --all-netns --json \
+        --backend perf ${BUFFER:+--buffer "$BUFFER"}
+    RP+=("$RPS") CP+=("$CPU_S")
+    lost=$(grep '"type":"summary"' "$TMP/perf.json" | grep -o '"lost_events":[0-9]*' | cut -d: -f2)
+    LP+=("${lost:-0}")
+    echo "      connection records $(grep -c '"type":"close"' "$TMP/perf.json"), lost ${lost:-?}"
+    rm -f "$TMP/perf.json"
+
     # bpftrace finds tracepoints through tracefs: a private mount, as closer does.
     traced "bpftrace" "Attaching" "$TMP/bt.out" unshare -m sh -c \
         'mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null; exec bpftrace "$0"' "$ROOT/bench/trace_tcpstates.bt"
@@ -81,8 +91,9 @@ for ((round = 1; round <= ROUNDS; round++)); do
 done
 sum() { printf '%s\n' "$@" | awk '{s += $1} END {print s + 0}'; }
 RPS0=$(bench_median "${R0[@]}") RPS_C=$(bench_median "${RC[@]}") RPS_B=$(bench_median "${RB[@]}")
-CPU_C=$(bench_median "${CC[@]}") CPU_B=$(bench_median "${CB[@]}")
-LOST_C=$(sum "${LC[@]}") LOST_B=$(sum "${LB[@]}")
+RPS_P=$(bench_median "${RP[@]}")
+CPU_C=$(bench_median "${CC[@]}") CPU_B=$(bench_median "${CB[@]}") CPU_P=$(bench_median "${CP[@]}")
+LOST_C=$(sum "${LC[@]}") LOST_B=$(sum "${LB[@]}") LOST_P=$(sum "${LP[@]}")
 
 drop() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", (b - a) / b * 100; else print "n/a" }'; }
 echo
@@ -90,7 +101,8 @@ echo "medians of $ROUNDS rounds (lost: summed; closer read $EVC events)"
 printf '%-14s %12s %10s %12s %8s\n' tracer "req/s" "drop %" "CPU s/s" lost
 printf '%-14s %12.0f %10s %12s %8s\n' none "$RPS0" - - -
 printf '%-14s %12.0f %10s %12s %8s\n' "closer trace" "$RPS_C" "$(drop "$RPS_C" "$RPS0")" "$CPU_C" "$LOST_C"
+printf '%-14s %12.0f %10s %12s %8s\n' "closer (perf)" "$RPS_P" "$(drop "$RPS_P" "$RPS0")" "$CPU_P" "$LOST_P"
 printf '%-14s %12.0f %10s %12s %8s\n' bpftrace "$RPS_B" "$(drop "$RPS_B" "$RPS0")" "$CPU_B" "$LOST_B"
-echo "req/s per round: none ${R0[*]}; closer ${RC[*]}; bpftrace ${RB[*]}"
+echo "req/s per round: none ${R0[*]}; closer ${RC[*]}; closer perf ${RP[*]}; bpftrace ${RB[*]}"
 echo "closer/bpftrace CPU: $(ratio "$CPU_C" "$CPU_B")"
 bench_summary "trace: closer/bpftrace CPU $(ratio "$CPU_C" "$CPU_B"), lost $LOST_C vs $LOST_B, req/s drop $(drop "$RPS_C" "$RPS0") % vs $(drop "$RPS_B" "$RPS0") % at $(printf '%.0f' "$RPS0") req/s (medians of $ROUNDS)"

@@ -80,7 +80,8 @@ static void usage(void)
            "      --no-doctor            do not export closer_doctor_findings\n"
            "      --trace                also trace closes (closer trace): closer_trace_closes_total\n"
            "                             {port,role,side}, resets, TIME_WAIT side, and the\n"
-           "                             close-after-FIN histogram (root or CAP_PERFMON)\n"
+           "                             close-after-FIN histogram (root, or CAP_PERFMON\n"
+           "                             with CAP_BPF; CAP_PERFMON alone: perf sampling)\n"
            "      --cache DURATION       scrapes within this share a snapshot (500ms)\n"
            "      --timeout DURATION     per connection: deadline for the request head,\n"
            "                             and each body read, write and keep-alive idle (10s)\n"
@@ -131,7 +132,7 @@ static int write_trace(struct exporter *e, FILE *out, int rc)
         return rc;
     trace_step(e->trace, 0);
     e->tm->events = e->trace->tr.st.events;
-    e->tm->lost = e->trace->perf.lost;
+    e->tm->lost = trace_lost(e->trace);
     tm_write(out, e->tm);
     return rc || ferror(out) ? -1 : 0;
 }

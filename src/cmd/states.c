@@ -110,7 +110,7 @@ static int states_all_netns(struct snapshot_opts *so, const struct states_view_o
             json_init(&j, stdout, false);
             printf("%s{\"netns\":", i ? "," : "");
             json_obj_begin(&j, NULL);
-            doctor_netns_json_fields(&j, ns->ns);
+            netns_entry_json_fields(&j, ns->ns);
             json_obj_end(&j);
             if (!ns->ok) {
                 fputs(",\"error\":", stdout);

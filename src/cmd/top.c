@@ -85,7 +85,7 @@ static void trace_rates(struct top_run *r, char *buf, size_t len, double interva
         r->shown[i] = r->closes[i];
     }
     snprintf(buf, len, "closes/s (traced)  local %.1f  peer %.1f  reset %.1f  abort %.1f%s", d[FIRST_LOCAL],
-             d[FIRST_PEER], d[FIRST_RESET], d[FIRST_ABORT], r->trace->perf.lost ? "  (events lost)" : "");
+             d[FIRST_PEER], d[FIRST_RESET], d[FIRST_ABORT], trace_lost(r->trace) ? "  (events lost)" : "");
 }
 
 /* One interval's data: one namespace, or every one (--all-netns) with the
@@ -128,7 +128,9 @@ static void usage(void)
            "      --all-netns        every network namespace: one row each (inode, owner,\n"
            "                         states, TIME_WAIT and CLOSE_WAIT per second); key n\n"
            "                         filters, a filter matching one namespace shows its\n"
-           "                         tables; in batch mode one line per namespace\n"
+           "                         tables; in batch mode one line per namespace;\n"
+           "                         with --json one object per interval, a row per\n"
+           "                         namespace (closer.top-netns/1)\n"
            "      --netns-filter TEXT  with --all-netns: only namespaces whose inode,\n"
            "                         name or owner (container, pod, command) contains TEXT\n"
            "      --no-owners        do not walk /proc (no CLOSE_WAIT by process)\n"
@@ -223,12 +225,23 @@ static void keep_prev(const struct frame *f, struct ns_prev **prev, size_t *np)
         }
 }
 
+/* With --trace, batch text adds the closes/s line (JSON leaves it out). */
+static void batch_trace_line(struct top_run *r, uint64_t i)
+{
+    if (!r->trace || r->json)
+        return;
+    char line[160];
+    trace_rates(r, line, sizeof line, i ? r->interval_ms / 1e3 : 0);
+    printf("  %s\n", line);
+}
+
 static int run_batch_all(struct top_run *r)
 {
     struct ns_prev *prev = NULL;
     size_t np = 0;
     int rc = 0;
-    top_ns_batch_header(stdout);
+    if (!r->json)
+        top_ns_batch_header(stdout);
     for (uint64_t i = 0; !stopping && (!r->iterations || i < r->iterations); i++) {
         if (i)
             wait_tracing(r, -1, r->interval_ms);
@@ -238,14 +251,12 @@ static int run_batch_all(struct top_run *r)
             break;
         }
         double now = (double)time(NULL);
-        for (size_t k = 0; k < f.n; k++)
+        if (r->json)
+            top_ns_batch_json(stdout, f.rows, f.n, r->filter, r->interval_ms / 1e3, now);
+        for (size_t k = 0; k < f.n && !r->json; k++)
             if (top_ns_match(&f.rows[k], r->filter))
                 top_ns_batch_line(stdout, &f.rows[k], r->interval_ms / 1e3, now);
-        if (r->trace) {
-            char line[160];
-            trace_rates(r, line, sizeof line, i ? r->interval_ms / 1e3 : 0);
-            printf("  %s\n", line);
-        }
+        batch_trace_line(r, i);
         fflush(stdout);
         keep_prev(&f, &prev, &np);
         frame_free(r, &f);
@@ -277,11 +288,7 @@ static int run_batch(struct top_run *r)
                            r->view.netns);
         else
             top_batch_line(stdout, &a, have_prev ? prev : NULL, r->interval_ms / 1e3, s.taken_at);
-        if (r->trace && !r->json) {
-            char line[160];
-            trace_rates(r, line, sizeof line, i ? r->interval_ms / 1e3 : 0);
-            printf("  %s\n", line);
-        }
+        batch_trace_line(r, i);
         memcpy(prev, a.states, sizeof prev);
         have_prev = 1;
         agg_free(&a);
@@ -494,11 +501,6 @@ int cmd_top(int argc, char **argv)
     }
     if (r.all_netns && netns) {
         fprintf(stderr, "closer top: --all-netns does not go with -N/--netns\n");
-        return EXIT_USAGE;
-    }
-    if (r.json && r.all_netns) {
-        fprintf(stderr, "closer top: --json does not go with --all-netns yet (use doctor "
-                        "--all-netns --json or states --all-netns --json)\n");
         return EXIT_USAGE;
     }
     if (r.filter[0] && !r.all_netns) {

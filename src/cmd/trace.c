@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* closer trace: who closed each TCP connection, measured by the kernel's
- * tracepoints (perf_event_open, no BPF), with the process that did it. */
+ * tracepoints (BPF programs generated at run time, or perf sampling), with
+ * the process that did it. */
 #include <arpa/inet.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include "trace/session.h"
 #include "util/cli.h"
 #include "util/json.h"
+#include "util/textesc.h"
 #include "util/parse.h"
 
 static volatile sig_atomic_t stop_flag;
@@ -28,8 +30,9 @@ static void usage(void)
 {
     printf("usage: closer trace [options]\n\n"
            "Follows every TCP connection to its end through the kernel's tracepoints\n"
-           "(sock:inet_sock_set_state, tcp:tcp_send_reset, tcp:tcp_receive_reset) with\n"
-           "perf_event_open: no BPF. One line per finished connection: who closed first\n"
+           "(sock:inet_sock_set_state, tcp:tcp_send_reset, tcp:tcp_receive_reset), read\n"
+           "with perf_event_open and small BPF programs closer generates itself (no\n"
+           "compiler, no libbpf). One line per finished connection: who closed first\n"
            "(local, peer, reset), the process that closed (pid, comm), the lifetime, how\n"
            "long the program sat in CLOSE_WAIT before close(), where TIME_WAIT landed.\n"
            "Needs root or CAP_PERFMON. Ctrl-C prints the summary so far.\n\n"
@@ -45,6 +48,10 @@ static void usage(void)
            "      --buffer SIZE    ring buffer per CPU (default 64m / CPUs, 1m..16m);\n"
            "                       raise it if events are lost\n"
            "      --max-conns N    open connections followed at once (1048576)\n"
+           "      --backend B      auto (default): bpf when the kernel allows it, else\n"
+           "                       perf; bpf: BPF programs copy every event; perf: perf\n"
+           "                       sampling only, which some kernels skip for events in\n"
+           "                       softirq on an idle CPU (counted as lost)\n"
            "      --tracefs DIR    tracefs to read formats from (default: found or\n"
            "                       mounted privately)\n"
            "  -H, --no-header      no header line\n"
@@ -136,7 +143,7 @@ static void print_line(void *ctx, const struct trace_rec *r)
         print_json(v, r);
         return;
     }
-    char t[32], l[64], p[64], life[16] = "-", cw[16] = "-", end[64], who[40] = "-";
+    char t[32], l[64], p[64], life[16] = "-", cw[16] = "-", end[64], who[80] = "-";
     trace_fmt_time(v->s, r->t_end, t, sizeof t, false);
     fmt_addr(l, sizeof l, r->family, r->laddr, r->lport);
     fmt_addr(p, sizeof p, r->family, r->raddr, r->rport);
@@ -144,8 +151,11 @@ static void print_line(void *ctx, const struct trace_rec *r)
         trace_fmt_dur(life, sizeof life, r->t_end - r->t_open);
     if (r->t_close_wait)
         trace_fmt_dur(cw, sizeof cw, (r->t_last_ack ? r->t_last_ack : r->t_end) - r->t_close_wait);
-    if (r->pid)
-        snprintf(who, sizeof who, "%d/%.15s", (int)r->pid, r->comm[0] ? r->comm : "?");
+    if (r->pid) {
+        char comm[TEXT_ESCAPED_SIZE(15)];
+        text_escape(comm, sizeof comm, r->comm[0] ? r->comm : "?", 0);
+        snprintf(who, sizeof who, "%d/%s", (int)r->pid, comm);
+    }
     if (v->netns_col) {
         const char *name = trace_netns_name(v->s, r->netns);
         if (name)
@@ -159,6 +169,45 @@ static void print_line(void *ctx, const struct trace_rec *r)
             trace_first_name(r->first), who, life, cw, end_text(v->s, r, end, sizeof end));
 }
 
+/* Lost events as they happen: a JSON line, or a line on stderr. */
+static void report_lost(struct trace_session *s, bool json)
+{
+    uint64_t lost = trace_lost(s);
+    if (lost == s->reported_lost)
+        return;
+    uint64_t n = lost - s->reported_lost;
+    if (json)
+        printf("{\"schema\":\"closer.trace/1\",\"type\":\"lost\",\"events\":%llu}\n", (unsigned long long)n);
+    else if (s->undelivered)
+        fprintf(stderr, "closer trace: %llu events lost (%llu counted by the kernel but never sampled: "
+                        "perf backend; --backend bpf delivers them)\n",
+                (unsigned long long)n, (unsigned long long)s->undelivered);
+    else
+        fprintf(stderr, "closer trace: the kernel dropped %llu events (ring full; --buffer)\n",
+                (unsigned long long)n);
+    s->reported_lost = lost;
+}
+
+/* The summary names processes (by process: pid and comm): rendered into
+ * memory, then written with every terminal-driving byte escaped. */
+static void summary_text_escaped(struct summary *sum, const struct summary_meta *m, FILE *out)
+{
+    char *text = NULL, *safe = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    if (mem) {
+        summary_print_text(sum, m, mem);
+        if (fclose(mem) == 0)
+            safe = malloc(TEXT_ESCAPED_SIZE(len));
+    }
+    if (safe)
+        fputs(text_escape(safe, TEXT_ESCAPED_SIZE(len), text, TEXT_KEEP_NEWLINE), out);
+    else
+        fprintf(stderr, "closer trace: out of memory for the summary\n");
+    free(safe);
+    free(text);
+}
+
 static int trace_main(const struct trace_opts *o, uint64_t duration_ms, bool json, bool stream, bool header)
 {
     struct trace_session s;
@@ -169,6 +218,9 @@ static int trace_main(const struct trace_opts *o, uint64_t duration_ms, bool jso
         trace_close(&s);
         return EXIT_USAGE;
     }
+    if (s.backend_note[0])
+        fprintf(stderr, "closer trace: BPF unavailable (%s): perf sampling instead, which some kernels "
+                        "skip for events in softirq on an idle CPU (counted as lost)\n", s.backend_note);
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
@@ -182,6 +234,7 @@ static int trace_main(const struct trace_opts *o, uint64_t duration_ms, bool jso
         json_str(&j, "schema", "closer.trace/1");
         json_str(&j, "type", "start");
         json_str(&j, "scope", scope);
+        json_str(&j, "backend", trace_backend_name(&s));
         json_bool(&j, "rst_reasons", s.have[TEV_SEND_RST] && s.fmt[TEV_SEND_RST].nreasons > 0);
         json_obj_end(&j);
         json_finish(&j);
@@ -201,23 +254,18 @@ static int trace_main(const struct trace_opts *o, uint64_t duration_ms, bool jso
         if (end && (end - now) / 1000000 < (uint64_t)wait)
             wait = (int)((end - now) / 1000000) + 1;
         trace_step(&s, wait);
-        if (s.perf.lost != s.reported_lost) {
-            if (json)
-                printf("{\"schema\":\"closer.trace/1\",\"type\":\"lost\",\"events\":%llu}\n", (unsigned long long)(s.perf.lost - s.reported_lost));
-            else
-                fprintf(stderr, "closer trace: the kernel dropped %llu events (ring full; --buffer)\n",
-                        (unsigned long long)(s.perf.lost - s.reported_lost));
-            s.reported_lost = s.perf.lost;
-        }
+        report_lost(&s, json);
         fflush(stdout);
     }
     trace_finish(&s);
-    struct summary_meta m = {(double)(trace_now_ns() - s.start_ns) / 1e9, s.perf.lost, s.tr.st.events,
-                             s.tr.st.dropped_full, s.tr.st.rst_unmatched, scope};
+    report_lost(&s, json);
+    struct summary_meta m = {(double)(trace_now_ns() - s.start_ns) / 1e9, trace_lost(&s), s.tr.st.events,
+                             s.tr.st.dropped_full, s.tr.st.rst_unmatched, scope, trace_backend_name(&s),
+                             s.undelivered};
     if (json)
         summary_print_json(&s.sum, &m, stdout);
     else
-        summary_print_text(&s.sum, &m, stdout);
+        summary_text_escaped(&s.sum, &m, stdout);
     trace_close(&s);
     return 0;
 }
@@ -231,7 +279,7 @@ int cmd_trace(int argc, char **argv)
         {"all-netns", no_argument, 0, 'A'},       {"buffer", required_argument, 0, 'b'},
         {"max-conns", required_argument, 0, 'm'}, {"tracefs", required_argument, 0, 'T'},
         {"no-header", no_argument, 0, 'H'},       {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"backend", required_argument, 0, 'B'},   {0, 0, 0, 0}};
     struct trace_opts o = {0};
     uint64_t duration = 0, v;
     bool json = false, stream = true, header = true;
@@ -275,6 +323,16 @@ int cmd_trace(int argc, char **argv)
             o.max_conns = (size_t)v;
             break;
         case 'T': o.tracefs = optarg; break;
+        case 'B':
+            if (!strcmp(optarg, "auto"))
+                o.backend = TRACE_BACKEND_AUTO;
+            else if (!strcmp(optarg, "bpf"))
+                o.backend = TRACE_BACKEND_BPF;
+            else if (!strcmp(optarg, "perf"))
+                o.backend = TRACE_BACKEND_PERF;
+            else
+                return cli_bad_value("trace", "--backend", optarg, "auto, bpf or perf");
+            break;
         case 'H': header = false; break;
         case 'h': usage(); return 0;
         default: return cli_bad_option("trace", c, argv);
@@ -354,7 +412,7 @@ int trace_measure(const char *netns, uint64_t ms, struct measured_closes *m, cha
         }
     }
     m->seconds = (double)(trace_now_ns() - s->start_ns) / 1e9;
-    m->lost_events = s->perf.lost;
+    m->lost_events = trace_lost(s);
     m->unattributed = s->sum.unattributed;
     m->close_wait_open = s->sum.close_wait_open;
     m->rows = rows;

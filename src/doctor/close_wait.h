@@ -16,7 +16,7 @@ enum cw_class {
     CW_NCLASSES
 };
 
-#define CW_MAX_PEERS 4
+#define CW_MAX_PEERS FINDING_MAX_PEERS
 
 struct cw_group {
     enum cw_class cls;
@@ -36,8 +36,9 @@ struct cw_group {
     unsigned with_info;
     uint32_t age_min_ms, age_max_ms, idle_min_ms, idle_max_ms;
     unsigned long long segs_in;  /* data segments received, summed */
-    char peers[CW_MAX_PEERS][64];
+    struct finding_endpoint peers[CW_MAX_PEERS];
     size_t npeers;
+    bool more_peers;       /* distinct peers beyond the CW_MAX_PEERS listed */
     /* The other end on this host: how many were found, and the first. */
     unsigned peer_local;
     const struct tcp_sock *peer_sock;
@@ -63,6 +64,10 @@ void cw_text_not_polled(struct finding *f, const struct cw_group *g, const struc
                         const char *age);
 void cw_text_blocked(struct finding *f, const struct cw_group *g, const struct proc_model *m,
                      const char *age);
+/* f->fix for class cls: the sentence for the owner's runtime (m may be
+ * NULL), then the class's closing sentence (close_wait_fix.c). */
+void cw_fix(struct finding *f, enum cw_class cls, const struct cw_group *g,
+            const struct proc_model *m);
 void cw_text_pool(struct finding *f, const struct cw_group *g, const struct proc_model *m,
                   const char *age);
 

@@ -68,8 +68,15 @@ static const char *runtime_label(const struct proc_model *m)
 static void peers_text(struct finding *f, const struct cw_group *g)
 {
     size_t off = 0, len = sizeof f->peers;
-    for (size_t i = 0; i < g->npeers && off < len; i++)
-        off += (size_t)snprintf(f->peers + off, len - off, "%s%s", i ? ", " : "", g->peers[i]);
+    for (size_t i = 0; i < g->npeers; i++) {
+        const struct finding_endpoint *e = &g->peers[i];
+        char a[64];
+        tcp_addr_format(a, e->family, e->addr, e->port);
+        if (off < len)
+            off += (size_t)snprintf(f->peers + off, len - off, "%s%s", i ? ", " : "", a);
+        f->peer_eps[f->npeer_eps++] = *e;
+    }
+    f->more_peers = g->more_peers;
     if (g->cls == CW_CLIENT_POOL && off < len)
         snprintf(f->peers + off, len - off, " (the server; %llu connection%s)", g->n,
                  g->n == 1 ? "" : "s");
@@ -85,6 +92,8 @@ static void far_end_text(struct finding *f, const struct cw_group *g, const stru
         return;
     char a[64];
     tcp_addr_format(a, p->family, p->src, p->sport);
+    finding_endpoint_set(&f->far_ep, p->family, p->src, p->sport);
+    f->far_state = p->state;
     const struct fd_ref *r;
     size_t off = (size_t)snprintf(f->peer_on_host, sizeof f->peer_on_host,
                                   "%u of %llu on this host, e.g. %s in %s", g->peer_local, g->n,

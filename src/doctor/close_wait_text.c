@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Title, why and fix of each CLOSE_WAIT class, per runtime. The evidence
- * sentence comes first in why; the fix names the knob of the program that
- * owns the sockets. */
+/* Title and why of each CLOSE_WAIT class, per runtime, and the fix from
+ * cw_fix (close_wait_fix.c). The evidence sentence comes first in why. */
 #include <stdio.h>
 #include <string.h>
 
@@ -41,10 +40,7 @@ static const struct fd_ref *listener_owner(const struct snapshot *s, int port, u
 /* The owner's epoll instances, as numbers() recorded them. */
 static uint32_t epoll_instances(const struct finding *f)
 {
-    for (size_t i = 0; i < f->nfacts; i++)
-        if (!strcmp(f->facts[i].key, "process_epoll_instances"))
-            return (uint32_t)f->facts[i].value;
-    return 0;
+    return (uint32_t)finding_fact_value(f, "process_epoll_instances", 0);
 }
 
 void cw_text_unaccepted(struct finding *f, const struct cw_group *g, const struct snapshot *s,
@@ -134,53 +130,7 @@ void cw_text_not_closed(struct finding *f, const struct cw_group *g, const struc
              "path, or a handler stuck after the EOF.%s",
              (int)g->pid, eof_read ? "already read the EOF" : "has the fd registered in epoll, "
              "so the EOF was delivered", g->recv_q, how, age);
-    const char *fix;
-    switch (rt_of(m)) {
-    case RT_PYTHON:
-        fix = m->asyncio
-                  ? "asyncio: when reader.read() returns b'', call writer.close() and await "
-                    "writer.wait_closed(), in a finally: so every path closes; with a "
-                    "Protocol, call transport.close() in eof_received() (or return a false "
-                    "value from it so asyncio closes). Keeping writers in a registry (a set of "
-                    "clients) keeps them alive: remove them on EOF."
-                  : "Python: close the socket when recv() returns b'' (use `with conn:` or a "
-                    "finally: block); socketserver closes when handle() returns, so a handler "
-                    "that returns early is not this.";
-        break;
-    case RT_NODE:
-        fix = "Node: call socket.end() (or socket.destroy()) in the 'end' handler, or do not "
-              "set allowHalfOpen: true (net.createServer / net.Socket option); an http server "
-              "with httpAllowHalfOpen keeps the socket until the pending response ends: finish "
-              "every response (res.end(), also on errors and timeouts) or drop "
-              "httpAllowHalfOpen.";
-        break;
-    case RT_JVM:
-        fix = "JVM: close the Socket/SocketChannel when read() returns -1 "
-              "(try-with-resources); in Netty with ALLOW_HALF_CLOSURE, close the channel on "
-              "ChannelInputShutdownEvent.";
-        break;
-    case RT_GO:
-        /* Go's netpoller keeps every fd in epoll; an outgoing one that
-         * stays open after the server's FIN is an HTTP response body that
-         * was never closed (the connection is not back in the pool). */
-        fix = g->port < 0 ? "Go client: close every resp.Body (defer resp.Body.Close(), read to "
-                            "EOF): an open body holds the connection outside the Transport's "
-                            "pool, which would otherwise close it at the server's FIN."
-                          : "Go: close the net.Conn when Read returns io.EOF (defer "
-                            "conn.Close() at the top of the handler goroutine).";
-        break;
-    case RT_RUBY:
-        fix = "Ruby: close the socket when read returns nil or raises EOFError (ensure "
-              "socket.close).";
-        break;
-    default:
-        fix = "Close the fd when read() returns 0 (nginx closes at once) and check error "
-              "paths for a missing close(); look for stuck threads (`cat "
-              "/proc/PID/task/*/stack`, gdb `thread apply all bt`).";
-        break;
-    }
-    snprintf(f->fix, sizeof f->fix, "%s The fds are listed here; each holds a socket until "
-             "closed.", fix);
+    cw_fix(f, CW_NOT_CLOSED, g, m);
 }
 
 void cw_text_not_polled(struct finding *f, const struct cw_group *g, const struct proc_model *m,
@@ -197,30 +147,7 @@ void cw_text_not_polled(struct finding *f, const struct cw_group *g, const struc
              "fds is in any of the %u epoll instances of pid %d, an event-loop process: the "
              "loop never hears of the EOF, so nothing reads or closes them.%s",
              g->recv_q, nepoll, (int)g->pid, age);
-    const char *fix;
-    switch (rt_of(m)) {
-    case RT_NODE:
-        fix = "Node polls a socket only while it is read: a socket paused (socket.pause(), "
-              "a pipe whose destination never drains) is out of epoll. Resume it, or "
-              "socket.setTimeout() with a 'timeout' handler that destroys it.";
-        break;
-    case RT_PYTHON:
-        fix = "asyncio: transport.pause_reading() without resume_reading() takes the fd out "
-              "of epoll; resume it, or bound the wait (asyncio.timeout / wait_for) and close "
-              "the transport.";
-        break;
-    case RT_JVM:
-        fix = "JVM NIO: register each accepted SocketChannel with the Selector (OP_READ), and "
-              "close channels whose key was cancelled.";
-        break;
-    default:
-        fix = "Register each accepted fd with epoll (EPOLLIN|EPOLLRDHUP) right after "
-              "accept(), and audit the paths between accept() and epoll_ctl(ADD) that can "
-              "return early without closing.";
-        break;
-    }
-    snprintf(f->fix, sizeof f->fix, "%s `closer states -p -s close-wait` lists the fds; each "
-             "costs an fd and its socket buffers until the process exits.", fix);
+    cw_fix(f, CW_NOT_POLLED, g, m);
 }
 
 void cw_text_blocked(struct finding *f, const struct cw_group *g, const struct proc_model *m,
@@ -246,37 +173,7 @@ void cw_text_blocked(struct finding *f, const struct cw_group *g, const struct p
              "The peer sent FIN and the EOF is unread (recv_q %llu). pid %d %s, and those "
              "threads are busy elsewhere, so nobody reads these sockets. Now %s.%s",
              g->recv_q, (int)g->pid, model, threads, age);
-    const char *fix;
-    switch (rt_of(m)) {
-    case RT_PYTHON:
-        fix = "Python threads (http.server, socketserver): put a timeout on the call the "
-              "handler blocks in (requests timeout=, socket.settimeout(), the DB driver's "
-              "timeouts) and set the handler class's timeout attribute "
-              "(StreamRequestHandler.timeout) so a silent client ends the read; the "
-              "connection closes when handle() returns.";
-        break;
-    case RT_JVM:
-        fix = "JVM: set timeouts on the blocking calls (Socket.setSoTimeout, HttpClient "
-              "connect/read timeouts, JDBC socketTimeout/queryTimeout; Tomcat "
-              "connectionTimeout); a pool of blocked threads also stops serving.";
-        break;
-    case RT_RUBY:
-        fix = "Ruby: timeouts on the blocking call (Net::HTTP open_timeout/read_timeout, the "
-              "database's statement timeout); Puma worker_timeout in clustered mode.";
-        break;
-    case RT_PHP_FPM:
-        fix = "php-fpm: request_terminate_timeout in the pool, and timeouts on curl "
-              "(CURLOPT_TIMEOUT) and database calls.";
-        break;
-    default:
-        fix = "Put a timeout on the call each thread blocks in (SO_RCVTIMEO, poll() with a "
-              "timeout, the client library's timeouts) and close the connection when the "
-              "handler returns or fails; threads in futex may be a deadlock (take a stack "
-              "dump).";
-        break;
-    }
-    snprintf(f->fix, sizeof f->fix, "%s Registering fds with epoll is not the fix here: each "
-             "connection has its thread, and that thread is stuck.", fix);
+    cw_fix(f, CW_BLOCKED_THREAD, g, m);
 }
 
 void cw_text_pool(struct finding *f, const struct cw_group *g, const struct proc_model *m,
@@ -289,6 +186,8 @@ void cw_text_pool(struct finding *f, const struct cw_group *g, const struct proc
     tcp_addr_format(src, g->family, g->local_addr, 0);
     *strrchr(src, ':') = 0; /* the address only: the ports differ */
     snprintf(f->source, sizeof f->source, "%.47s", src);
+    finding_endpoint_set(&f->dest_ep, g->family, g->peer_addr, g->peer_port);
+    finding_endpoint_set(&f->source_ep, g->family, g->local_addr, 0);
     finding_fact(f, "pool_established", (double)g->pool_estab);
     if (g->with_info) {
         finding_fact(f, "idle_before_fin_min_s", g->idle_min_ms / 100 / 10.0);
@@ -316,38 +215,5 @@ void cw_text_pool(struct finding *f, const struct cw_group *g, const struct proc
              "its keep-alive timeout%s, and the client has not touched them since; it finds "
              "out when it takes one out again.%s %s",
              (int)g->pid, server, idle, age, growth);
-    const char *fix;
-    switch (rt_of(m)) {
-    case RT_PYTHON:
-        fix = "requests/urllib3 keep idle connections with no idle timeout and notice the FIN "
-              "only at the next checkout (then reconnect): the pile is bounded by "
-              "pool_maxsize per host. Close Sessions when done (`with requests.Session() as "
-              "s:`), size pool_maxsize (HTTPAdapter) to the real concurrency, and keep idle "
-              "gaps below the server's keep-alive timeout (nginx keepalive_timeout) where "
-              "reconnects hurt.";
-        break;
-    case RT_JVM:
-        fix = "Evict idle connections before the server does: OkHttp ConnectionPool "
-              "keepAliveDuration, Apache HttpClient evictIdleConnections / "
-              "validateAfterInactivity, HikariCP idleTimeout and maxLifetime a few seconds "
-              "below the server's timeout (keepaliveTime to validate).";
-        break;
-    case RT_GO:
-        fix = "Go: set http.Transport IdleConnTimeout below the server's keep-alive timeout "
-              "and close every resp.Body (an unread body keeps the connection out of the "
-              "pool); database/sql: SetConnMaxIdleTime / SetConnMaxLifetime.";
-        break;
-    case RT_NODE:
-        fix = "Node: an http.Agent with keepAlive closes a free socket at the server's FIN, "
-              "so these are not being read: consume every response (res.resume()) and set "
-              "the agent's timeout below the server's keep-alive timeout; a custom pool needs "
-              "the same idle timeout.";
-        break;
-    default:
-        fix = "Give the client's pool an idle timeout below the server's keep-alive timeout, "
-              "validate connections on checkout (a read of 0 bytes means closed), and close "
-              "pools that are no longer used.";
-        break;
-    }
-    snprintf(f->fix, sizeof f->fix, "%s Each costs an fd until the client looks at it.", fix);
+    cw_fix(f, CW_CLIENT_POOL, g, m);
 }

@@ -2,6 +2,9 @@
 #include "doctor/doctor.h"
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+
+#include "util/vec.h"
 
 struct doctor_opts doctor_default_opts(void)
 {
@@ -27,14 +30,8 @@ const char *severity_name(enum severity s)
 
 struct finding *doctor_add(struct doctor_report *r, const char *id, enum severity sev)
 {
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 16;
-        struct finding *n = realloc(r->items, cap * sizeof *n);
-        if (!n)
-            return NULL;
-        r->items = n;
-        r->cap = cap;
-    }
+    if (vec_reserve((void **)&r->items, &r->cap, r->n + 1, sizeof *r->items, 16) < 0)
+        return NULL;
     struct finding *f = &r->items[r->n++];
     memset(f, 0, sizeof *f);
     f->id = id;
@@ -51,6 +48,14 @@ void finding_fact(struct finding *f, const char *key, double value)
 }
 
 /* Keeps the listed fds ascending: the lowest are the oldest, usually. */
+double finding_fact_value(const struct finding *f, const char *key, double missing)
+{
+    for (size_t i = 0; i < f->nfacts; i++)
+        if (!strcmp(f->facts[i].key, key))
+            return f->facts[i].value;
+    return missing;
+}
+
 void finding_add_fd(struct finding *f, int fd)
 {
     if (f->nfds == FINDING_MAX_FDS)
@@ -59,6 +64,20 @@ void finding_add_fd(struct finding *f, int fd)
     for (; i > 0 && f->fds[i - 1] > fd; i--)
         f->fds[i] = f->fds[i - 1];
     f->fds[i] = fd;
+}
+
+void finding_endpoint_set(struct finding_endpoint *e, int family, const uint8_t addr[16],
+                          uint16_t port)
+{
+    memset(e, 0, sizeof *e);
+    e->family = (uint8_t)family;
+    e->port = port;
+    memcpy(e->addr, addr, family == AF_INET ? 4 : 16);
+}
+
+bool finding_endpoint_eq(const struct finding_endpoint *a, const struct finding_endpoint *b)
+{
+    return a->family == b->family && a->port == b->port && !memcmp(a->addr, b->addr, 16);
 }
 
 static void count_states(const struct snapshot *s, struct doctor_report *r)

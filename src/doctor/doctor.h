@@ -20,6 +20,15 @@ enum severity { SEV_INFO, SEV_WARNING, SEV_CRITICAL };
 #define FINDING_MAX_FDS 16
 #define FINDING_MAX_FACTS 20
 
+/* An address behind one of a finding's strings, for the JSON's _ip and
+ * _port companions (docs/json.md); family 0 = none. */
+struct finding_endpoint {
+    uint8_t family; /* AF_INET, AF_INET6 */
+    uint16_t port;
+    uint8_t addr[16];
+};
+#define FINDING_MAX_PEERS 4
+
 struct fact {
     const char *key; /* json key, stable */
     double value;
@@ -38,6 +47,13 @@ struct finding {
     char source[48];       /* local address (client side) */
     char peers[200];       /* the peers' ip:port, "a, b (+N more)"; "" when not about peers */
     char peer_on_host[200]; /* the other end when it is on this host, "" otherwise */
+    /* The same addresses for programs: dest's, source's (no port), the
+     * first distinct peers (more_peers: there are others), the far end's
+     * example socket. */
+    struct finding_endpoint dest_ep, source_ep, peer_eps[FINDING_MAX_PEERS], far_ep;
+    size_t npeer_eps;
+    bool more_peers;
+    int far_state;         /* far_ep's TCP state */
     unsigned long long recv_q; /* CLOSE_WAIT recv-q sum (+1 each until EOF is read) */
     int fds[FINDING_MAX_FDS];
     size_t nfds;           /* fds listed (up to FINDING_MAX_FDS) */
@@ -106,6 +122,11 @@ void doctor_finding_json_fields(struct json *j, const struct finding *f);
 struct finding *doctor_add(struct doctor_report *r, const char *id, enum severity sev);
 void finding_fact(struct finding *f, const char *key, double value);
 void finding_add_fd(struct finding *f, int fd);
+/* The value of fact key, or missing when f has none. */
+double finding_fact_value(const struct finding *f, const char *key, double missing);
+void finding_endpoint_set(struct finding_endpoint *e, int family, const uint8_t addr[16],
+                          uint16_t port);
+bool finding_endpoint_eq(const struct finding_endpoint *a, const struct finding_endpoint *b);
 int rules_time_wait(const struct snapshot *s, const struct doctor_opts *o, struct doctor_report *r);
 int rules_client(const struct snapshot *s, const struct doctor_opts *o, struct doctor_report *r);
 int rules_close_wait(const struct snapshot *s, const struct doctor_opts *o, struct doctor_report *r);

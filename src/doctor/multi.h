@@ -36,8 +36,5 @@ int doctor_multi_exit_code(const struct doctor_multi *d);
 void doctor_print_multi_text(FILE *out, const struct doctor_multi *d, const struct doctor_view *v);
 /* JSON: {"namespaces":[...], "findings":[{..., "netns":{...}}], "worst", "exit_code"}. */
 void doctor_print_multi_json(FILE *out, const struct doctor_multi *d, const struct doctor_view *v);
-/* The netns JSON object members (inode, name, pid, processes, runtime,
- * container, pod, unit, comm, host) of one namespace. */
-void doctor_netns_json_fields(struct json *j, const struct netns_entry *e);
 
 #endif

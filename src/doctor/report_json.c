@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "doctor/doctor.h"
+#include "kernel/sock.h"
 #include "util/json.h"
 
 static void finding_json(struct json *j, const struct finding *f)
@@ -10,6 +11,38 @@ static void finding_json(struct json *j, const struct finding *f)
     json_obj_begin(j, NULL);
     doctor_finding_json_fields(j, f);
     json_obj_end(j);
+}
+
+/* dest "ip:port" and source "ip" (a client's address: its ports differ),
+ * each with the _ip/_port companions every endpoint has (docs/json.md). */
+static void addresses_json(struct json *j, const struct finding *f)
+{
+    const struct finding_endpoint *d = &f->dest_ep, *src = &f->source_ep;
+    char ip[64];
+    json_str(j, "dest", f->dest);
+    if (d->family) {
+        json_str(j, "dest_ip", tcp_ip_format(ip, d->family, d->addr));
+        json_uint(j, "dest_port", d->port);
+    }
+    json_str(j, "source", f->source);
+    if (src->family)
+        json_str(j, "source_ip", tcp_ip_format(ip, src->family, src->addr));
+}
+
+/* "peers" stays the sentence; "peer_list" the same first distinct peers as
+ * endpoints, "peer_list_complete" false when there are more. */
+static void peers_json(struct json *j, const struct finding *f)
+{
+    json_str(j, "peers", f->peers);
+    json_arr_begin(j, "peer_list");
+    for (size_t i = 0; i < f->npeer_eps; i++) {
+        const struct finding_endpoint *e = &f->peer_eps[i];
+        json_obj_begin(j, NULL);
+        tcp_endpoint_json(j, "peer", e->family, e->addr, e->port);
+        json_obj_end(j);
+    }
+    json_arr_end(j);
+    json_bool(j, "peer_list_complete", !f->more_peers);
 }
 
 void doctor_finding_json_fields(struct json *j, const struct finding *f)
@@ -28,14 +61,18 @@ void doctor_finding_json_fields(struct json *j, const struct finding *f)
     } else {
         json_null(j, "pid");
     }
-    if (f->dest[0]) {
-        json_str(j, "dest", f->dest);
-        json_str(j, "source", f->source);
-    }
+    if (f->dest[0])
+        addresses_json(j, f);
     if (f->peers[0])
-        json_str(j, "peers", f->peers);
-    if (f->peer_on_host[0])
+        peers_json(j, f);
+    if (f->peer_on_host[0]) {
         json_str(j, "peer_on_host", f->peer_on_host);
+        if (f->far_ep.family) {
+            const struct finding_endpoint *e = &f->far_ep;
+            tcp_endpoint_json(j, "far_end", e->family, e->addr, e->port);
+            json_str(j, "far_end_state", tcp_state_name(f->far_state));
+        }
+    }
     json_arr_begin(j, "fds");
     for (size_t i = 0; i < f->nfds; i++)
         json_int(j, NULL, f->fds[i]);

@@ -123,26 +123,6 @@ void doctor_print_multi_text(FILE *out, const struct doctor_multi *d, const stru
         fprintf(out, "not read: %zu namespace%s (reasons above)\n", failed, failed == 1 ? "" : "s");
 }
 
-void doctor_netns_json_fields(struct json *j, const struct netns_entry *e)
-{
-    json_uint(j, "inode", e->inode);
-    json_str(j, "name", e->name[0] ? e->name : NULL);
-    if (e->pid)
-        json_int(j, "pid", e->pid);
-    else
-        json_null(j, "pid");
-    json_uint(j, "processes", e->nprocs);
-    json_bool(j, "host", e->host);
-    json_str(j, "comm", e->comm[0] ? e->comm : NULL);
-    json_str(j, "runtime", e->owner.runtime[0] ? e->owner.runtime : NULL);
-    json_str(j, "container", e->owner.container[0] ? e->owner.container : NULL);
-    json_str(j, "pod", e->owner.pod[0] ? e->owner.pod : NULL);
-    json_str(j, "unit", e->owner.unit[0] ? e->owner.unit : NULL);
-    char who[160];
-    netns_entry_who(e, who, sizeof who);
-    json_str(j, "owner", who);
-}
-
 void doctor_print_multi_json(FILE *out, const struct doctor_multi *d, const struct doctor_view *v)
 {
     (void)v;
@@ -157,7 +137,7 @@ void doctor_print_multi_json(FILE *out, const struct doctor_multi *d, const stru
     for (size_t i = 0; i < d->n; i++) {
         const struct ns_report *nr = &d->items[i];
         json_obj_begin(&j, NULL);
-        doctor_netns_json_fields(&j, nr->ns->ns);
+        netns_entry_json_fields(&j, nr->ns->ns);
         if (nr->ns->ok) {
             const struct snapshot *s = &nr->ns->snap;
             json_uint(&j, "rank", i + 1);
@@ -187,7 +167,7 @@ void doctor_print_multi_json(FILE *out, const struct doctor_multi *d, const stru
             json_obj_begin(&j, NULL);
             doctor_finding_json_fields(&j, &nr->r.items[k]);
             json_obj_begin(&j, "netns");
-            doctor_netns_json_fields(&j, nr->ns->ns);
+            netns_entry_json_fields(&j, nr->ns->ns);
             json_obj_end(&j);
             json_obj_end(&j);
         }

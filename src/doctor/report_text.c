@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "doctor/doctor.h"
+#include "util/textesc.h"
 
 #define WRAP_COL 100
 #define INDENT 19
@@ -15,9 +16,12 @@ static const char *sev_color(enum severity s, bool color)
     return s == SEV_CRITICAL ? "\033[1;31m" : s == SEV_WARNING ? "\033[1;33m" : "\033[36m";
 }
 
-/* Prints text word-wrapped, every line after the first indented. */
-static void wrap(FILE *out, const char *label, const char *text)
+/* Prints text word-wrapped, every line after the first indented. Titles,
+ * peers, why and fix quote process names: escaped for the terminal. */
+static void wrap(FILE *out, const char *label, const char *raw)
 {
+    char text[TEXT_ESCAPED_SIZE(sizeof ((struct finding *)0)->fix)];
+    text_escape(text, sizeof text, raw, 0);
     fprintf(out, "%*s%-*s", 10, "", INDENT - 10, label);
     int col = INDENT;
     const char *p = text;
@@ -120,9 +124,12 @@ static void not_visible(FILE *out, const struct snapshot *s)
 {
     fprintf(out, "not visible: the fds of %u process%s of this network namespace (", s->procs_denied,
             s->procs_denied == 1 ? "" : "es");
-    for (uint32_t i = 0; i < s->procs_denied && i < PROCFD_MAX_DENIED_LISTED; i++)
+    for (uint32_t i = 0; i < s->procs_denied && i < PROCFD_MAX_DENIED_LISTED; i++) {
+        char comm[TEXT_ESCAPED_SIZE(sizeof s->denied_list[i].comm)];
         fprintf(out, "%spid %d %s uid %u", i ? ", " : "", (int)s->denied_list[i].pid,
-                s->denied_list[i].comm, (unsigned)s->denied_list[i].uid);
+                text_escape(comm, sizeof comm, s->denied_list[i].comm, 0),
+                (unsigned)s->denied_list[i].uid);
+    }
     if (s->procs_denied > PROCFD_MAX_DENIED_LISTED)
         fprintf(out, ", ...");
     fprintf(out, "): %s", s->visibility_limit[0] ? s->visibility_limit : "permission denied");
@@ -155,7 +162,8 @@ void doctor_print_text(FILE *out, const struct snapshot *s, const struct doctor_
             if (!audit_title)
                 fprintf(out, "sysctl audit (info; --verbose for the why and the fix)\n");
             audit_title = true;
-            fprintf(out, "  %-28s %s\n", f->id, f->title);
+            char title[TEXT_ESCAPED_SIZE(sizeof f->title)];
+            fprintf(out, "  %-28s %s\n", f->id, text_escape(title, sizeof title, f->title, 0));
             continue;
         }
         fprintf(out, "%s%-9s%s %s%s%s\n", sev_color(f->severity, v->color),

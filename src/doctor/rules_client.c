@@ -226,6 +226,8 @@ static void describe(struct finding *f, const struct dest *d, const struct snaps
     tcp_addr_format(f->dest, d->family, d->dst, d->dport);
     tcp_addr_format(addr, d->family, d->src, 0);
     snprintf(f->source, sizeof f->source, "%.*s", (int)strlen(addr) - 2, addr);
+    finding_endpoint_set(&f->dest_ep, d->family, d->dst, d->dport);
+    finding_endpoint_set(&f->source_ep, d->family, d->src, 0);
     f->count = d->tw;
     double pct = range ? 100.0 * d->total / range : 0;
     bool full = range && d->total >= range, reuse = reuse_applies(s, d);

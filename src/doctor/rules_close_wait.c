@@ -23,6 +23,7 @@
 
 #include "doctor/close_wait.h"
 #include "snapshot/peers.h"
+#include "util/vec.h"
 
 struct cw_groups {
     struct cw_group *g;
@@ -80,14 +81,8 @@ static struct cw_group *group_for(struct cw_groups *gs, enum cw_class cls, pid_t
     for (; gs->slots[h]; h = (h + 1) & (gs->nslots - 1))
         if (group_is(&gs->g[gs->slots[h] - 1], cls, pid, port, addr, peer_port))
             return &gs->g[gs->slots[h] - 1];
-    if (gs->n == gs->cap) {
-        size_t cap = gs->cap ? gs->cap * 2 : 16;
-        struct cw_group *n = realloc(gs->g, cap * sizeof *n);
-        if (!n)
-            return NULL;
-        gs->g = n;
-        gs->cap = cap;
-    }
+    if (vec_reserve((void **)&gs->g, &gs->cap, gs->n + 1, sizeof *gs->g, 16) < 0)
+        return NULL;
     struct cw_group *g = &gs->g[gs->n];
     *g = (struct cw_group){.cls = cls, .pid = pid, .port = port, .peer_port = peer_port};
     memcpy(g->peer_addr, addr, 16);
@@ -170,14 +165,17 @@ static void add_peer(struct cw_group *g, const struct tcp_sock *t)
 {
     if (g->n == 1)
         memcpy(g->local_addr, t->src, 16);
-    if (g->npeers == CW_MAX_PEERS)
+    if (g->more_peers)
         return;
-    char a[64];
-    tcp_addr_format(a, t->family, t->dst, t->dport);
+    struct finding_endpoint e;
+    finding_endpoint_set(&e, t->family, t->dst, t->dport);
     for (size_t i = 0; i < g->npeers; i++)
-        if (!strcmp(g->peers[i], a))
+        if (finding_endpoint_eq(&g->peers[i], &e))
             return;
-    memcpy(g->peers[g->npeers++], a, sizeof a);
+    if (g->npeers == CW_MAX_PEERS)
+        g->more_peers = true;
+    else
+        g->peers[g->npeers++] = e;
 }
 
 static void add_activity(struct cw_group *g, const struct tcp_activity *a)

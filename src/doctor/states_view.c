@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include "util/json.h"
+#include "util/textesc.h"
 
 void states_count(const struct snapshot *s, const struct sock_filter *f, size_t counts[TS_MAX])
 {
@@ -45,8 +46,9 @@ static void format_owners(char *buf, size_t len, const struct snapshot *s, const
     size_t off = 0;
     for (size_t i = 0; i < n && off + 1 < len; i++) {
         const struct proc_info *p = &s->procs[r[i].proc];
+        char comm[TEXT_ESCAPED_SIZE(sizeof p->comm)];
         int w = snprintf(buf + off, len - off, "%spid=%d,comm=%s,fd=%d", i ? " " : "",
-                         (int)r[i].pid, p->comm, r[i].fd);
+                         (int)r[i].pid, text_escape(comm, sizeof comm, p->comm, 0), r[i].fd);
         if (w < 0)
             break;
         off += (size_t)w;

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/json.h"
+
 static int cmp_row(const void *a, const void *b, void *arg)
 {
     const struct top_ns_row *x = a, *y = b;
@@ -130,4 +132,43 @@ void top_ns_batch_line(FILE *out, const struct top_ns_row *r, double dt, double 
         return;
     }
     top_batch_line(out, &r->a, r->prev, dt, now);
+}
+
+/* --all-netns --batch --json: one closer.top-netns/1 object per interval,
+ * a row per namespace (that matches filter) carrying its namespace as
+ * states --all-netns --json does; a namespace not read has its error and
+ * null counts. */
+void top_ns_batch_json(FILE *out, const struct top_ns_row *rows, size_t n, const char *filter,
+                       double dt, double now)
+{
+    struct json j;
+    json_init(&j, out, false);
+    json_obj_begin(&j, NULL);
+    json_str(&j, "schema", TOP_NETNS_JSON_SCHEMA);
+    json_double(&j, "taken_at", now);
+    json_double(&j, "interval_s", dt);
+    json_arr_begin(&j, "namespaces");
+    for (size_t i = 0; i < n; i++) {
+        const struct top_ns_row *r = &rows[i];
+        if (!top_ns_match(r, filter))
+            continue;
+        json_obj_begin(&j, NULL);
+        json_obj_begin(&j, "netns");
+        netns_entry_json_fields(&j, r->ns);
+        json_obj_end(&j);
+        json_str(&j, "error", r->ok ? NULL : r->error);
+        if (r->ok) {
+            top_json_counts(&j, &r->a, r->prev, dt);
+        } else {
+            json_null(&j, "states");
+            json_null(&j, "accept_queue");
+            json_null(&j, "time_wait_change_per_s");
+            json_null(&j, "close_wait_change_per_s");
+        }
+        json_obj_end(&j);
+    }
+    json_arr_end(&j);
+    json_obj_end(&j);
+    json_finish(&j);
+    fflush(out);
 }

@@ -32,5 +32,9 @@ void top_ns_draw(FILE *out, struct top_ns_row *rows, size_t n, const struct top_
                  const char *filter);
 void top_ns_batch_header(FILE *out);
 void top_ns_batch_line(FILE *out, const struct top_ns_row *r, double dt, double now);
+/* JSON contract: schemas/closer.top-netns.schema.json. */
+#define TOP_NETNS_JSON_SCHEMA "closer.top-netns/1"
+void top_ns_batch_json(FILE *out, const struct top_ns_row *rows, size_t n, const char *filter,
+                       double dt, double now);
 
 #endif

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "util/json.h"
+#include "util/textesc.h"
 
 static const int shown_states[] = {TS_ESTABLISHED, TS_SYN_SENT, TS_SYN_RECV, TS_FIN_WAIT1,
                                    TS_FIN_WAIT2, TS_TIME_WAIT, TS_CLOSE_WAIT, TS_LAST_ACK,
@@ -136,9 +137,10 @@ static void draw_procs(struct block *b, struct agg *a, int room)
 {
     agg_sort_procs(a);
     bline(b, T_HEAD, "%-8s %-16s %10s", "PID", "COMMAND", "CLOSE_WAIT");
+    char comm[17]; /* the column: an escaped name is cut between characters */
     for (size_t i = 0; i < a->nprocs && (int)i < room; i++)
         bline(b, a->procs[i].close_wait ? T_BAD : T_PLAIN, "%-8d %-16s %10u", (int)a->procs[i].pid,
-              a->procs[i].comm, a->procs[i].close_wait);
+              text_escape(comm, sizeof comm, a->procs[i].comm, 0), a->procs[i].close_wait);
     if (a->close_wait_unowned)
         bline(b, T_BAD, "%-8s %-16s %10u", "-", "(no owner)", a->close_wait_unowned);
 }
@@ -273,13 +275,30 @@ void top_batch_line(FILE *out, const struct agg *a, const uint32_t *prev, double
     fflush(out);
 }
 
+void top_json_counts(struct json *j, const struct agg *a, const uint32_t *prev, double dt)
+{
+    uint64_t acceptq = 0;
+    for (size_t i = 0; i < a->nlistens; i++) acceptq += a->listens[i].queue;
+    json_obj_begin(j, "states");
+    for (int st = 1; st < TS_MAX; st++)
+        if (st != TS_NEW_SYN_RECV)
+            json_uint(j, tcp_state_name(st), a->states[st]);
+    json_obj_end(j);
+    json_uint(j, "accept_queue", acceptq);
+    if (prev) {
+        json_double(j, "time_wait_change_per_s", rate(prev, a, TS_TIME_WAIT, dt));
+        json_double(j, "close_wait_change_per_s", rate(prev, a, TS_CLOSE_WAIT, dt));
+    } else {
+        json_null(j, "time_wait_change_per_s");
+        json_null(j, "close_wait_change_per_s");
+    }
+}
+
 /* top --batch --json: one closer.top/1 object per interval. Per-second
  * changes are null on the first line (nothing to compare with). */
 void top_batch_json(FILE *out, const struct agg *a, const uint32_t *prev, double dt, double now,
                     const char *netns)
 {
-    uint64_t acceptq = 0;
-    for (size_t i = 0; i < a->nlistens; i++) acceptq += a->listens[i].queue;
     struct json j;
     json_init(&j, out, false);
     json_obj_begin(&j, NULL);
@@ -287,19 +306,7 @@ void top_batch_json(FILE *out, const struct agg *a, const uint32_t *prev, double
     json_double(&j, "taken_at", now);
     json_double(&j, "interval_s", dt);
     json_str(&j, "netns", netns);
-    json_obj_begin(&j, "states");
-    for (int st = 1; st < TS_MAX; st++)
-        if (st != TS_NEW_SYN_RECV)
-            json_uint(&j, tcp_state_name(st), a->states[st]);
-    json_obj_end(&j);
-    json_uint(&j, "accept_queue", acceptq);
-    if (prev) {
-        json_double(&j, "time_wait_change_per_s", rate(prev, a, TS_TIME_WAIT, dt));
-        json_double(&j, "close_wait_change_per_s", rate(prev, a, TS_CLOSE_WAIT, dt));
-    } else {
-        json_null(&j, "time_wait_change_per_s");
-        json_null(&j, "close_wait_change_per_s");
-    }
+    top_json_counts(&j, a, prev, dt);
     json_obj_end(&j);
     json_finish(&j);
     fflush(out);

@@ -32,6 +32,11 @@ void top_batch_header(FILE *out);
 #define TOP_JSON_SCHEMA "closer.top/1"
 void top_batch_json(FILE *out, const struct agg *a, const uint32_t *prev_states, double interval_s,
                     double now, const char *netns);
+struct json;
+/* The counting members of a closer.top/1 object: states, accept_queue and
+ * the per-second changes (null without prev). */
+void top_json_counts(struct json *j, const struct agg *a, const uint32_t *prev_states,
+                     double interval_s);
 void top_batch_line(FILE *out, const struct agg *a, const uint32_t *prev_states, double interval_s,
                     double now);
 

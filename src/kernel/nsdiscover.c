@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "kernel/sysctl.h"
+#include "util/json.h"
 
 /* Labels end up in JSON, metrics and on terminals: control bytes and bytes
  * that are not well-formed UTF-8 (a comm set with prctl, a mount path)
@@ -408,4 +409,24 @@ void netns_entry_label(const struct netns_entry *e, char *buf, size_t len)
         snprintf(buf, len, "%llu %s (%s)", (unsigned long long)e->inode, e->name, who);
     else
         snprintf(buf, len, "%llu (%s)", (unsigned long long)e->inode, who);
+}
+
+void netns_entry_json_fields(struct json *j, const struct netns_entry *e)
+{
+    json_uint(j, "inode", e->inode);
+    json_str(j, "name", e->name[0] ? e->name : NULL);
+    if (e->pid)
+        json_int(j, "pid", e->pid);
+    else
+        json_null(j, "pid");
+    json_uint(j, "processes", e->nprocs);
+    json_bool(j, "host", e->host);
+    json_str(j, "comm", e->comm[0] ? e->comm : NULL);
+    json_str(j, "runtime", e->owner.runtime[0] ? e->owner.runtime : NULL);
+    json_str(j, "container", e->owner.container[0] ? e->owner.container : NULL);
+    json_str(j, "pod", e->owner.pod[0] ? e->owner.pod : NULL);
+    json_str(j, "unit", e->owner.unit[0] ? e->owner.unit : NULL);
+    char who[160];
+    netns_entry_who(e, who, sizeof who);
+    json_str(j, "owner", who);
 }

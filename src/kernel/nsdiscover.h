@@ -63,5 +63,9 @@ void ns_text_sanitize(char *s);
 void netns_entry_label(const struct netns_entry *e, char *buf, size_t len);
 /* The owner alone, for labels: "docker 0123456789ab", "pod 1d2c…", "nginx.service", "python3". */
 void netns_entry_who(const struct netns_entry *e, char *buf, size_t len);
+struct json;
+/* The members of a namespace's JSON object (inode, name, pid, processes,
+ * host, comm, runtime, container, pod, unit, owner); the caller opens it. */
+void netns_entry_json_fields(struct json *j, const struct netns_entry *e);
 
 #endif

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 #include "trace/pcache.h"
-#include "util/utf8.h"
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -33,29 +32,6 @@ uint64_t netns_inode(const char *path)
     return stat(path, &st) == 0 ? (uint64_t)st.st_ino : 0;
 }
 
-/* comm is raw bytes (prctl PR_SET_NAME, cut at 15): keep well-formed UTF-8
- * (util/utf8's definition), turn control bytes and each ill-formed subpart
- * into one '?', so JSON, metrics and terminals get clean text. */
-static void clean_comm(char *c)
-{
-    size_t len = strlen(c), out = 0;
-    for (size_t i = 0; i < len;) {
-        int n = utf8_next(c + i, len - i);
-        unsigned char b = (unsigned char)c[i];
-        if (n == 1 && (b < 0x20 || b == 0x7f))
-            n = -1;
-        if (n > 0) {
-            memmove(c + out, c + i, (size_t)n);
-            out += (size_t)n;
-            i += (size_t)n;
-        } else {
-            c[out++] = '?';
-            i += (size_t)-n;
-        }
-    }
-    c[out] = 0;
-}
-
 static struct pentry **slot(struct pcache *pc, int32_t tid)
 {
     struct pentry **p = &pc->buckets[(uint32_t)tid % PCACHE_BUCKETS];
@@ -77,7 +53,6 @@ static void read_proc(struct pcache *pc, struct pentry *e)
             char *nl = strchr(e->comm, '\n');
             if (nl)
                 *nl = 0;
-            clean_comm(e->comm);
         }
     }
     snprintf(path, sizeof path, "%s/%d/task/%d/ns/net", pc->proc, (int)e->pid, (int)e->tid);
@@ -129,7 +104,6 @@ void pcache_exec(struct pcache *pc, int32_t pid, int32_t tid, const char *comm)
     if (!e->netns)
         read_proc(pc, e);
     snprintf(e->comm, sizeof e->comm, "%s", comm);
-    clean_comm(e->comm);
 }
 
 void pcache_fork(struct pcache *pc, int32_t ppid, int32_t ptid, int32_t pid, int32_t tid)

@@ -57,30 +57,64 @@ static int add_fd(struct perf_set *ps, int fd)
     return 0;
 }
 
+/* The attributes every event that owns a ring shares: TID, TIME
+ * (CLOCK_MONOTONIC), CPU and RAW, the task records, an early wake-up. */
+static void ring_attr(struct perf_event_attr *a, unsigned pages)
+{
+    long pagesz = sysconf(_SC_PAGESIZE);
+    a->sample_period = 1;
+    a->sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU | PERF_SAMPLE_RAW;
+    a->use_clockid = 1;
+    a->clockid = CLOCK_MONOTONIC;
+    a->disabled = 1;
+    a->watermark = 1;
+    /* wake early: a reader starved on a busy machine still has 7/8 left */
+    a->wakeup_watermark = (uint32_t)(pages * (size_t)pagesz / 8);
+    a->comm = 1;
+    a->task = 1;
+    a->namespaces = 1;
+    a->sample_id_all = 1;
+}
+
+static int map_ring(struct perf_set *ps, int cpu, int fd, unsigned pages, char *err, size_t errlen)
+{
+    long pagesz = sysconf(_SC_PAGESIZE);
+    struct perf_ring *ring = &ps->rings[cpu];
+    size_t len = (size_t)(pages + 1) * (size_t)pagesz;
+    void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (m == MAP_FAILED) {
+        snprintf(err, errlen, "mmap of the perf ring (%zu KiB, cpu %d): %s%s", len / 1024, cpu,
+                 strerror(errno), errno == EPERM ? " (kernel.perf_event_mlock_kb?)" : "");
+        return -1;
+    }
+    ring->fd = fd;
+    ring->base = m;
+    ring->data_size = (size_t)pages * (size_t)pagesz;
+    return 0;
+}
+
+static int add_counted(struct perf_set *ps, int fd, int cpu, unsigned tp)
+{
+    void *nc = realloc(ps->counted, (ps->ncounted + 1) * sizeof *ps->counted);
+    if (!nc)
+        return -1;
+    ps->counted = nc;
+    ps->counted[ps->ncounted++] = (struct perf_counted){fd, cpu, tp};
+    return 0;
+}
+
 static int open_cpu(struct perf_set *ps, int cpu, const struct perf_tp *tps, unsigned ntps,
                     unsigned pages, char *err, size_t errlen)
 {
-    long pagesz = sysconf(_SC_PAGESIZE);
     struct perf_ring *ring = &ps->rings[cpu];
     for (unsigned i = 0; i < ntps; i++) {
         struct perf_event_attr a = {0};
         a.size = sizeof a;
         a.type = PERF_TYPE_TRACEPOINT;
         a.config = tps[i].id;
-        a.sample_period = 1;
-        a.sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU | PERF_SAMPLE_RAW;
-        a.use_clockid = 1;
-        a.clockid = CLOCK_MONOTONIC;
-        a.disabled = 1;
-        a.watermark = 1;
-        /* wake early: a reader starved on a busy machine still has 7/8 left */
-        a.wakeup_watermark = (uint32_t)(pages * (size_t)pagesz / 8);
-        if (i == 0) {
-            a.comm = 1;
-            a.task = 1;
-            a.namespaces = 1;
-            a.sample_id_all = 1;
-        }
+        ring_attr(&a, pages);
+        if (i > 0)
+            a.comm = a.task = a.namespaces = 0; /* once per CPU */
         int fd = sys_perf_event_open(&a, cpu, -1);
         if (fd < 0) {
             int e = errno;
@@ -94,22 +128,18 @@ static int open_cpu(struct perf_set *ps, int cpu, const struct perf_tp *tps, uns
             snprintf(err, errlen, "out of memory");
             return -1;
         }
+        if (add_counted(ps, fd, cpu, i) < 0) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
         if (tps[i].filter && ioctl(fd, PERF_EVENT_IOC_SET_FILTER, tps[i].filter) < 0) {
             snprintf(err, errlen, "kernel rejected the filter of %s (%s): \"%s\"", tps[i].name,
                      strerror(errno), tps[i].filter);
             return -1;
         }
         if (i == 0) {
-            size_t len = (size_t)(pages + 1) * (size_t)pagesz;
-            void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-            if (m == MAP_FAILED) {
-                snprintf(err, errlen, "mmap of the perf ring (%zu KiB, cpu %d): %s%s", len / 1024, cpu,
-                         strerror(errno), errno == EPERM ? " (kernel.perf_event_mlock_kb?)" : "");
+            if (map_ring(ps, cpu, fd, pages, err, errlen) < 0)
                 return -1;
-            }
-            ring->fd = fd;
-            ring->base = m;
-            ring->data_size = (size_t)pages * (size_t)pagesz;
         } else if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, ring->fd) < 0) {
             snprintf(err, errlen, "PERF_EVENT_IOC_SET_OUTPUT (%s, cpu %d): %s", tps[i].name, cpu,
                      strerror(errno));
@@ -119,8 +149,7 @@ static int open_cpu(struct perf_set *ps, int cpu, const struct perf_tp *tps, uns
     return 0;
 }
 
-int perf_open(struct perf_set *ps, const struct perf_tp *tps, unsigned ntps, unsigned ring_pages,
-              char *err, size_t errlen)
+static int alloc_set(struct perf_set *ps, char *err, size_t errlen)
 {
     memset(ps, 0, sizeof *ps);
     long n = sysconf(_SC_NPROCESSORS_CONF);
@@ -132,9 +161,112 @@ int perf_open(struct perf_set *ps, const struct perf_tp *tps, unsigned ntps, uns
         perf_close(ps);
         return -1;
     }
+    for (int cpu = 0; cpu < ps->ncpu; cpu++)
+        ps->rings[cpu].fd = -1;
+    return 0;
+}
+
+int perf_open_output(struct perf_set *ps, unsigned ring_pages, char *err, size_t errlen)
+{
+    if (alloc_set(ps, err, errlen) < 0)
+        return -1;
     int opened = 0;
     for (int cpu = 0; cpu < ps->ncpu; cpu++) {
-        ps->rings[cpu].fd = -1;
+        struct perf_event_attr a = {0};
+        a.size = sizeof a;
+        a.type = PERF_TYPE_SOFTWARE;
+        a.config = PERF_COUNT_SW_BPF_OUTPUT;
+        ring_attr(&a, ring_pages);
+        int fd = sys_perf_event_open(&a, cpu, -1);
+        if (fd < 0 && errno == ENODEV)
+            continue; /* offline CPU */
+        if (fd < 0) {
+            snprintf(err, errlen, "perf_event_open(bpf-output, cpu %d): %s", cpu, strerror(errno));
+            perf_close(ps);
+            return -1;
+        }
+        if (add_fd(ps, fd) < 0) {
+            close(fd);
+            snprintf(err, errlen, "out of memory");
+            perf_close(ps);
+            return -1;
+        }
+        if (map_ring(ps, cpu, fd, ring_pages, err, errlen) < 0) {
+            perf_close(ps);
+            return -1;
+        }
+        opened++;
+    }
+    if (!opened) {
+        snprintf(err, errlen, "perf_event_open: no online CPU accepted the events");
+        perf_close(ps);
+        return -1;
+    }
+    return 0;
+}
+
+int perf_attach_bpf(struct perf_set *ps, unsigned tp_id, int prog_fd, const char *name, char *err,
+                    size_t errlen)
+{
+    int cpu = 0;
+    while (cpu < ps->ncpu && !ps->rings[cpu].base)
+        cpu++;
+    /* A counting event on one CPU: the program runs wherever the
+     * tracepoint fires (it hangs off the tracepoint, not the event). */
+    struct perf_event_attr a = {0};
+    a.size = sizeof a;
+    a.type = PERF_TYPE_TRACEPOINT;
+    a.config = tp_id;
+    a.disabled = 1;
+    int fd = sys_perf_event_open(&a, cpu < ps->ncpu ? cpu : 0, -1);
+    if (fd < 0) {
+        struct perf_tp tp = {tp_id, NULL, name};
+        open_error(&tp, cpu, errno, err, errlen);
+        return -1;
+    }
+    if (add_fd(ps, fd) < 0) {
+        close(fd);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (ioctl(fd, PERF_EVENT_IOC_SET_BPF, prog_fd) < 0) {
+        snprintf(err, errlen, "attaching the BPF program to %s: %s", name, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+void perf_enable(struct perf_set *ps)
+{
+    for (unsigned i = 0; i < ps->nfds; i++)
+        ioctl(ps->fds[i], PERF_EVENT_IOC_ENABLE, 0);
+}
+
+void perf_disable(struct perf_set *ps)
+{
+    for (unsigned i = 0; i < ps->nfds; i++)
+        ioctl(ps->fds[i], PERF_EVENT_IOC_DISABLE, 0);
+}
+
+uint64_t perf_count(const struct perf_set *ps, int cpu, unsigned tp)
+{
+    for (unsigned i = 0; i < ps->ncounted; i++)
+        if (ps->counted[i].cpu == cpu && ps->counted[i].tp == tp) {
+            uint64_t v = 0;
+            if (read(ps->counted[i].fd, &v, sizeof v) != (ssize_t)sizeof v)
+                return 0;
+            return v;
+        }
+    return 0;
+}
+
+int perf_open(struct perf_set *ps, const struct perf_tp *tps, unsigned ntps, unsigned ring_pages,
+              char *err, size_t errlen)
+{
+    if (alloc_set(ps, err, errlen) < 0)
+        return -1;
+    int opened = 0;
+    for (int cpu = 0; cpu < ps->ncpu; cpu++) {
         int rc = open_cpu(ps, cpu, tps, ntps, ring_pages, err, errlen);
         if (rc < 0) {
             perf_close(ps);
@@ -147,8 +279,7 @@ int perf_open(struct perf_set *ps, const struct perf_tp *tps, unsigned ntps, uns
         perf_close(ps);
         return -1;
     }
-    for (unsigned i = 0; i < ps->nfds; i++)
-        ioctl(ps->fds[i], PERF_EVENT_IOC_ENABLE, 0);
+    perf_enable(ps);
     return 0;
 }
 
@@ -297,6 +428,7 @@ void perf_close(struct perf_set *ps)
     for (unsigned i = 0; i < ps->nfds; i++)
         close(ps->fds[i]);
     free(ps->fds);
+    free(ps->counted);
     free(ps->rings);
     free(ps->scratch);
     memset(ps, 0, sizeof *ps);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "trace/session.h"
+#include "trace/backend.h"
 #include "kernel/netns.h"
 #include <dirent.h>
 #include <errno.h>
@@ -22,15 +23,6 @@ struct bitem {
     char comm[16];
     uint64_t netns;
     struct tev ev;
-};
-
-static const struct {
-    const char *system, *event;
-    bool required;
-} tracepoints[TEV_KINDS] = {
-    [TEV_STATE] = {"sock", "inet_sock_set_state", true},
-    [TEV_SEND_RST] = {"tcp", "tcp_send_reset", false},
-    [TEV_RECV_RST] = {"tcp", "tcp_receive_reset", false},
 };
 
 uint64_t trace_now_ns(void)
@@ -197,25 +189,6 @@ static void on_nosock(void *ctx, const struct tev *ev)
     summary_nosock_rst(&s->sum, ev->reason);
 }
 
-static char *filter_for(int kind, uint16_t port, char *buf, size_t len)
-{
-    char portf[64] = "";
-    if (port)
-        snprintf(portf, sizeof portf, " && (sport == %u || dport == %u)", port, port);
-    if (kind == TEV_STATE) {
-        /* Only the transitions the records need: ESTABLISHED, FIN_WAIT2,
-         * CLOSING and LISTEN stay in the kernel (a third of the events). */
-        snprintf(buf, len, "protocol == 6 && (newstate == 2 || newstate == 3 || newstate == 4 || "
-                           "newstate == 7 || newstate == 8 || newstate == 9)%s", portf);
-        return buf;
-    }
-    if (kind == TEV_RECV_RST && port) {
-        snprintf(buf, len, "%s", portf + 4);
-        return buf;
-    }
-    return NULL;
-}
-
 static int open_formats(struct trace_session *s, char *err, size_t errlen)
 {
     char dir[512];
@@ -223,10 +196,10 @@ static int open_formats(struct trace_session *s, char *err, size_t errlen)
         return -1;
     for (int k = 0; k < TEV_KINDS; k++) {
         char e2[256];
-        if (tracefs_read_format(dir, tracepoints[k].system, tracepoints[k].event, &s->fmt[k], e2,
+        if (tracefs_read_format(dir, trace_tps[k].system, trace_tps[k].event, &s->fmt[k], e2,
                                 sizeof e2) < 0 ||
             tev_layout(&s->fmt[k], k, &s->layout[k], e2, sizeof e2) < 0) {
-            if (tracepoints[k].required) {
+            if (trace_tps[k].required) {
                 snprintf(err, errlen, "%s", e2);
                 tracefs_done(dir);
                 return -1;
@@ -235,6 +208,20 @@ static int open_formats(struct trace_session *s, char *err, size_t errlen)
             continue;
         }
         s->have[k] = true;
+        for (unsigned f = 0; f < s->fmt[k].nfields; f++) {
+            unsigned end = s->fmt[k].fields[f].offset + s->fmt[k].fields[f].size;
+            if (end > s->entry_size[k])
+                s->entry_size[k] = end;
+        }
+    }
+    if (s->o.backend != TRACE_BACKEND_PERF) {
+        static const char *const names[2] = {"softirq_entry", "softirq_exit"};
+        struct tp_format *irq = malloc(sizeof *irq);
+        char e2[256];
+        for (int k = 0; irq && k < 2; k++)
+            if (tracefs_read_format(dir, "irq", names[k], irq, e2, sizeof e2) == 0)
+                s->softirq_ids[k] = irq->id;
+        free(irq);
     }
     tracefs_done(dir);
     return 0;
@@ -300,14 +287,7 @@ int trace_open(struct trace_session *s, const struct trace_opts *o, trace_sink s
     if (s->netns)
         load_addrs(s, o->netns ? nspath : NULL);
     load_names(s);
-    struct perf_tp tps[TEV_KINDS];
-    char filters[TEV_KINDS][256];
-    unsigned n = 0;
-    for (int k = 0; k < TEV_KINDS; k++)
-        if (s->have[k])
-            tps[n++] = (struct perf_tp){s->fmt[k].id, filter_for(k, o->port, filters[k], sizeof filters[k]),
-                                        tracepoints[k].event};
-    if (perf_open(&s->perf, tps, n, s->o.ring_pages, err, errlen) < 0)
+    if (trace_backend_open(s, err, errlen) < 0)
         return -1;
     pcache_init(&s->pc, NULL);
     pcache_seed(&s->pc);
@@ -357,6 +337,8 @@ static void collect(void *ctx, const struct prec *r)
         b->ev.time_ns = r->time_ns;
         b->ev.pid = r->pid;
         b->ev.tid = r->tid;
+        if (s->received && r->cpu < (uint32_t)s->perf.ncpu)
+            s->received[r->cpu * TEV_KINDS + (unsigned)k]++;
     }
     s->nbatch++;
 }
@@ -369,10 +351,24 @@ static int by_time(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+static void step_read(struct trace_session *s);
+static void count_undelivered(struct trace_session *s, bool exact);
+
 void trace_step(struct trace_session *s, int timeout_ms)
 {
     if (timeout_ms > 0)
         perf_wait(&s->perf, timeout_ms);
+    uint64_t now = trace_now_ns();
+    if (s->backend == TRACE_BACKEND_PERF && now - s->last_count_ns >= 1000000000ull) {
+        s->last_count_ns = now;
+        count_undelivered(s, false);
+        return;
+    }
+    step_read(s);
+}
+
+static void step_read(struct trace_session *s)
+{
     s->nbatch = 0;
     perf_read(&s->perf, collect, s);
     if (s->nbatch > 1)
@@ -393,6 +389,22 @@ void trace_step(struct trace_session *s, int timeout_ms)
     tracker_flush(&s->tr, trace_now_ns() - 20000000ull);
 }
 
+/* The kernel's counts, read before the rings are drained, against the
+ * samples received after: the difference is what it counted and never
+ * sampled (a lower bound: samples of later events are received too). */
+static void count_undelivered(struct trace_session *s, bool exact)
+{
+    if (s->backend != TRACE_BACKEND_PERF || !s->received)
+        return;
+    if (exact)
+        perf_disable(&s->perf); /* the counts stop: exact once drained */
+    uint64_t counted = trace_backend_counted(s);
+    step_read(s);
+    uint64_t got = trace_backend_received(s);
+    if (counted > got && counted - got > s->undelivered)
+        s->undelivered = counted - got;
+}
+
 static void count_close_wait(void *ctx, const struct trace_rec *r)
 {
     struct trace_session *s = ctx;
@@ -410,7 +422,10 @@ static void count_close_wait(void *ctx, const struct trace_rec *r)
 
 void trace_finish(struct trace_session *s)
 {
-    trace_step(s, 0);
+    if (s->backend == TRACE_BACKEND_PERF)
+        count_undelivered(s, true);
+    else
+        step_read(s);
     tracker_flush_all(&s->tr);
     s->sum.close_wait_open = 0;
     s->sum.close_wait_oldest_ns = 0;
@@ -420,6 +435,9 @@ void trace_finish(struct trace_session *s)
 void trace_close(struct trace_session *s)
 {
     perf_close(&s->perf);
+    if (s->backend == TRACE_BACKEND_BPF)
+        bpf_tracer_close(&s->bpf);
+    free(s->received);
     tracker_free(&s->tr);
     pcache_free(&s->pc);
     summary_free(&s->sum);

@@ -9,11 +9,18 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "trace/bpf.h"
 #include "trace/decode.h"
 #include "trace/pcache.h"
 #include "trace/perf.h"
 #include "trace/summary.h"
 #include "trace/track.h"
+
+/* How events leave the kernel: BPF programs that copy each record into
+ * the rings (complete), or perf sampling of the tracepoints (no BPF needed;
+ * misses events in softirq on an idle CPU on some kernels, counted as
+ * lost). auto: BPF when the kernel lets closer load it, else perf. */
+enum trace_backend { TRACE_BACKEND_AUTO, TRACE_BACKEND_BPF, TRACE_BACKEND_PERF };
 
 struct trace_opts {
     uint16_t port;          /* local or peer port; 0 any */
@@ -24,6 +31,7 @@ struct trace_opts {
     unsigned ring_pages;    /* per CPU, power of two */
     size_t max_conns;       /* open connections tracked at once */
     bool no_summary;        /* records go to the sink only (a long-running exporter) */
+    int backend;            /* enum trace_backend */
 };
 
 struct trace_session;
@@ -34,7 +42,18 @@ struct trace_session {
     struct tp_format fmt[TEV_KINDS];
     struct tp_layout layout[TEV_KINDS];
     bool have[TEV_KINDS];
+    unsigned entry_size[TEV_KINDS];
+    unsigned softirq_ids[2]; /* irq:softirq_entry, irq:softirq_exit; 0 absent */
+    int backend;            /* TRACE_BACKEND_BPF or _PERF once open */
+    char backend_note[256]; /* auto fell back to perf: why */
+    struct bpf_tracer bpf;
     struct perf_set perf;
+    /* perf backend: samples received per CPU and tracepoint, against the
+     * kernel's counts of the same events (perf_count) */
+    uint64_t *received;
+    unsigned tp_kind[TEV_KINDS], ntp;
+    uint64_t undelivered;   /* counted by the kernel, never sampled */
+    uint64_t last_count_ns;
     struct pcache pc;
     struct tracker tr;
     struct summary sum;
@@ -56,6 +75,10 @@ int trace_open(struct trace_session *s, const struct trace_opts *o, trace_sink s
 /* Waits up to timeout_ms, then reads and decodes every ring and hands the
  * connections that ended to the sink. */
 void trace_step(struct trace_session *s, int timeout_ms);
+/* Events lost in all: rings full, and (perf backend) events the kernel
+ * counted but did not sample. */
+uint64_t trace_lost(const struct trace_session *s);
+const char *trace_backend_name(const struct trace_session *s);
 /* Emits what is still pending and counts connections left in CLOSE_WAIT. */
 void trace_finish(struct trace_session *s);
 void trace_close(struct trace_session *s);

@@ -279,8 +279,10 @@ void summary_print_text(struct summary *s, const struct summary_meta *m, FILE *o
             m->seconds, m->scope, (unsigned long long)s->closes, (unsigned long long)s->by_first[FIRST_LOCAL],
             (unsigned long long)s->by_first[FIRST_PEER], (unsigned long long)s->by_first[FIRST_RESET],
             (unsigned long long)s->by_first[FIRST_ABORT]);
-    fprintf(out, "events: %llu, lost: %llu%s\n", (unsigned long long)m->events, (unsigned long long)m->lost,
-            m->lost ? "  (the kernel dropped events: raise --buffer; counts above are short)" : "");
+    fprintf(out, "events: %llu, lost: %llu%s%s%s\n", (unsigned long long)m->events, (unsigned long long)m->lost,
+            m->backend ? ", backend: " : "", m->backend ? m->backend : "",
+            m->undelivered ? "  (perf sampling skipped events the kernel counted: --backend bpf; counts above are short)"
+            : m->lost ? "  (the kernel dropped events: raise --buffer; counts above are short)" : "");
     if (m->dropped_full)
         fprintf(out, "connections not tracked (table full, --max-conns): %llu\n",
                 (unsigned long long)m->dropped_full);
@@ -377,6 +379,10 @@ void summary_print_json(struct summary *s, const struct summary_meta *m, FILE *o
                   s->by_first[f]);
     json_uint(&j, "events", m->events);
     json_uint(&j, "lost_events", m->lost);
+    if (m->backend) {
+        json_str(&j, "backend", m->backend);
+        json_uint(&j, "undelivered_events", m->undelivered);
+    }
     json_uint(&j, "untracked", m->dropped_full);
     json_uint(&j, "unattributed", s->unattributed);
     json_uint(&j, "close_wait_open", s->close_wait_open);

@@ -71,6 +71,8 @@ struct summary_meta {
     double seconds;
     uint64_t lost, events, dropped_full, rst_unmatched;
     const char *scope; /* "namespace X", "all namespaces" */
+    const char *backend; /* "bpf", "perf"; NULL: not said */
+    uint64_t undelivered; /* of lost: counted by the kernel, never sampled */
 };
 void summary_print_text(struct summary *s, const struct summary_meta *m, FILE *out);
 void summary_print_json(struct summary *s, const struct summary_meta *m, FILE *out);

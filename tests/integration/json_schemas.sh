@@ -70,6 +70,41 @@ check_eq doctor_no_minus_one_fact "$(json_get "$tmp/doctor.json" "[(f['id'], k) 
 "$CLOSER" doctor --all-netns --json > "$tmp/doctor_all.json" 2>/dev/null
 valid doctor_all_netns "$tmp/doctor_all.json"
 
+# Findings that carry addresses, IPv4 and IPv6: client TIME_WAIT to a
+# destination (mkpile; a Python client on [::1]), CLOSE_WAIT peers and their
+# far ends on this host. Validated, each string agrees with its _ip/_port,
+# and the peers are the ones ss shows.
+netns_new NA
+in_ns "$NA" sysctl -qw net.ipv4.ip_local_port_range="40000 40199"
+mkpile "$NA" client-tw 8200 40
+mkpile "$NA" cw-not-closed 8201 3
+bg PY6 ip netns exec "$NA" /usr/bin/python3 "$ROOT/tests/lib/v6_piles.py" 8100 40 "$tmp/ready6"
+wait_for 10 test -s "$tmp/ready6" || fail v6_piles_ready "no IPv6 pile"
+in_ns "$NA" "$CLOSER" doctor --confirm 0 --json > "$tmp/doctor_addr.json" 2>/dev/null
+valid doctor_addresses "$tmp/doctor_addr.json"
+fmt='def ep(ip, port): return ("[%s]:%d" if ":" in ip else "%s:%d") % (ip, port)
+def src(ip): return "[%s]" % ip if ":" in ip else ip
+'
+addr_q() { /usr/bin/python3 -c "import json,sys
+$fmt
+d = json.load(open(sys.argv[1])); F = d['findings']
+print($2)" "$1"; }
+check_eq doctor_dest_split "$(addr_q "$tmp/doctor_addr.json" "sorted((f['id'], f['dest_ip'], f['dest_port'], f['source_ip']) for f in F if 'dest' in f and f['dest'] == ep(f['dest_ip'], f['dest_port']) and f['source'] == src(f['source_ip']))")" \
+    "[('client-port-pressure', '127.0.0.1', 8200, '127.0.0.1'), ('client-port-pressure', '::1', 8100, '::1')]"
+check_eq doctor_peer_list_split "$(addr_q "$tmp/doctor_addr.json" "all(p['peer'] == ep(p['peer_ip'], p['peer_port']) and p['peer'] in f['peers'] for f in F for p in f.get('peer_list', []))")" True
+for p in 8100 8201; do
+    check_eq doctor_close_wait_peers_${p} "$(addr_q "$tmp/doctor_addr.json" "sum(len(f['peer_list']) for f in F if f.get('port') == $p and f['id'].startswith('close-wait-'))")" \
+        "$([ $p = 8100 ] && echo 4 || echo 3)"
+    check_eq doctor_peers_are_ss_${p} "$(addr_q "$tmp/doctor_addr.json" "' '.join(sorted(p['peer'] for f in F if f.get('port') == $p and f['id'].startswith('close-wait-') for p in f['peer_list']))")" \
+        "$(in_ns "$NA" ss -Htan state close-wait "( sport = :$p )" | awk '{print $4}' | sort | tr '\n' ' ' | sed 's/ $//')"
+done
+check_eq doctor_far_end_split "$(addr_q "$tmp/doctor_addr.json" "sorted((f['port'], f['far_end_ip'], f['far_end_state'], f['far_end'] == ep(f['far_end_ip'], f['far_end_port'])) for f in F if 'far_end' in f)")" \
+    "[(8100, '::1', 'FIN_WAIT2', True), (8201, '127.0.0.1', 'FIN_WAIT2', True)]"
+"$CLOSER" doctor --all-netns --confirm 0 --json > "$tmp/doctor_all_addr.json" 2>/dev/null
+valid doctor_all_netns_addresses "$tmp/doctor_all_addr.json"
+check_eq doctor_all_netns_has_dests "$(addr_q "$tmp/doctor_all_addr.json" "sorted(f['dest'] for f in F if 'dest' in f and f['netns']['inode'] == $(in_ns "$NA" stat -L -c %i /proc/self/ns/net))")" \
+    "['127.0.0.1:8200', '[::1]:8100']"
+
 # One lab scenario (its own namespaces) with --json.
 "$CLOSER" lab run close-header --json > "$tmp/lab.json" 2>/dev/null
 valid lab "$tmp/lab.json"
@@ -88,6 +123,8 @@ in_ns "$NS" "$CLOSER" top --batch --json -n 2 -i 200ms > "$tmp/top.jsonl"
 valid top_lines "$tmp/top.jsonl" --lines
 check_eq top_two_objects "$(wc -l < "$tmp/top.jsonl")" 2
 check_eq top_close_wait_vs_ss "$(head -1 "$tmp/top.jsonl" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["states"]["CLOSE_WAIT"])')" "$(in_ns "$NS" ss -Htan state close-wait | wc -l)"
+"$CLOSER" top --all-netns --json -n 2 -i 200ms > "$tmp/top_all.jsonl" 2>/dev/null
+valid top_all_netns_lines "$tmp/top_all.jsonl" --lines
 check_eq top_first_change_null "$(head -1 "$tmp/top.jsonl" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["time_wait_change_per_s"])')" None
 
 # Every JSON names its schema first.

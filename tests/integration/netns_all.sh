@@ -203,6 +203,37 @@ check_eq top_b_time_wait "$(awk -v i="$IB" '$1==i {print $6}' "$tmp/t.txt")" \
     "$(in_pid "$PB" ss -Htan state time-wait | wc -l)"
 check_eq top_b_close_wait "$(awk -v i="$IB" '$1==i {print $7}' "$tmp/t.txt")" 4
 
+# top --all-netns --json: one closer.top-netns/1 object per interval, a row
+# per namespace carrying its namespace; each row's counts are ss's.
+"$CLOSER" top --all-netns --json -n 2 -i 300ms > "$tmp/t.jsonl"
+ROOTDIR=$(cd "$(dirname "$0")/../.." && pwd)
+valid_lines() { /usr/bin/python3 "$ROOTDIR/tests/lib/validate_json.py" "$ROOTDIR/schemas" "$1" --lines >/dev/null; }
+check top_json_valid valid_lines "$tmp/t.jsonl"
+check_eq top_json_one_object_per_interval "$(wc -l < "$tmp/t.jsonl")" 2
+top_row() {  # FILE LINE INODE EXPR(r): the row of namespace INODE on line LINE
+    /usr/bin/python3 -c '
+import json,sys
+d=json.loads(open(sys.argv[1]).read().splitlines()[int(sys.argv[2]) - 1])
+r=[r for r in d["namespaces"] if r["netns"]["inode"]==int(sys.argv[3])]
+print(eval(sys.argv[4]) if r else "absent")' "$@"
+}
+top_counts() { top_row "$1" "$2" "$3" '"\n".join("%s %d" % kv for kv in sorted(r[0]["states"].items()) if kv[1])' | sort; }
+check_eq top_json_a_vs_ss "$(top_counts "$tmp/t.jsonl" 2 "$IA")" "$(ss_counts -t "$PA" -n)"
+check_eq top_json_b_vs_ss "$(top_counts "$tmp/t.jsonl" 2 "$IB")" "$(ss_counts -t "$PB" -n)"
+check_eq top_json_c_vs_ss "$(top_counts "$tmp/t.jsonl" 2 "$IC")" "$(ss_counts --net="$tmp/nsC")"
+check_eq top_json_d_vs_ss "$(top_counts "$tmp/t.jsonl" 2 "$ID")" "$(ss_counts -t "$PD" -n)"
+check_eq top_json_b_accept_queue "$(top_row "$tmp/t.jsonl" 2 "$IB" 'r[0]["accept_queue"]')" 4
+check_eq top_json_netns_carried "$(top_row "$tmp/t.jsonl" 1 "$IA" '(r[0]["netns"]["name"], r[0]["netns"]["owner"], r[0]["netns"]["pid"])') $(top_row "$tmp/t.jsonl" 1 "$IC" 'r[0]["netns"]["name"]')" \
+    "(None, 'python3', $PA) nsC"
+check_eq top_json_rates_from_second "$(top_row "$tmp/t.jsonl" 1 "$IA" 'r[0]["time_wait_change_per_s"]') $(top_row "$tmp/t.jsonl" 2 "$IA" 'isinstance(r[0]["time_wait_change_per_s"], (int, float))')" "None True"
+"$CLOSER" top --all-netns --json -n 1 --netns-filter "$IB" > "$tmp/tf.jsonl"
+check_eq top_json_filter_keeps_one "$(json_get "$tmp/tf.jsonl" '[r["netns"]["inode"] for r in d["namespaces"]]')" "[$IB]"
+# Without CAP_SYS_ADMIN (from inside A): B's row names the reason, null counts.
+nsenter -t "$PA" -n setpriv --bounding-set -sys_admin "$CLOSER" top --all-netns --json -n 1 > "$tmp/tu.jsonl"
+check top_json_unreadable_valid valid_lines "$tmp/tu.jsonl"
+check_eq top_json_unreadable_b "$(top_row "$tmp/tu.jsonl" 1 "$IB" '(r[0]["states"], r[0]["accept_queue"], "not permitted" in r[0]["error"])')" "(None, None, True)"
+check_eq top_json_unreadable_a_vs_ss "$(top_counts "$tmp/tu.jsonl" 1 "$IA")" "$(ss_counts -t "$PA" -n)"
+
 # top --all-netns on a screen (tmux): a row per namespace; n + inode + Enter
 # narrows to one namespace and shows its own tables.
 if command -v tmux >/dev/null; then

@@ -33,6 +33,9 @@ bg T_HOST "$CLOSER" trace --json -N "$NS" >"$tmp/host.json" 2>"$tmp/host.err"
 # Filters: a port (kernel side) and a process (closer or connect()er).
 bg T_PORT "$CLOSER" trace --json -N "$NS" --port 8081 >"$tmp/port.json" 2>&1
 bg T_PID "$CLOSER" trace --json -N "$NS" --pid "$SERVE" >"$tmp/pid.json" 2>&1
+# The perf backend beside the default (BPF): whatever it misses it counts.
+bg T_PERF "$CLOSER" trace --json -N "$NS" --backend perf >"$tmp/perf.json" 2>"$tmp/perf.err"
+wait_for 10 grep -q '"start"' "$tmp/perf.json" || fail "tracer --backend perf started" "$(cat "$tmp/perf.err")"
 wait_for 10 grep -q '"start"' "$tmp/port.json" || fail "tracer -p started"
 wait_for 10 grep -q '"start"' "$tmp/pid.json" || fail "tracer --pid started"
 wait_for 10 grep -q '"start"' "$tmp/in.json" || fail "tracer in namespace started" "$(cat "$tmp/in.err")"
@@ -113,8 +116,26 @@ V6=$!
 wait $V6
 wait $CW
 sleep 0.3
-kill -INT "$T_IN" "$T_HOST" "$T_PORT" "$T_PID"
-wait "$T_IN" "$T_HOST" "$T_PORT" "$T_PID"
+kill -INT "$T_IN" "$T_HOST" "$T_PORT" "$T_PID" "$T_PERF"
+wait "$T_IN" "$T_HOST" "$T_PORT" "$T_PID" "$T_PERF"
+$PY - "$tmp/host.json" "$tmp/perf.json" <<'PYEOF'
+import json, sys
+def load(p):
+    lines = [json.loads(l) for l in open(p, encoding="utf-8")]
+    return ([d for d in lines if d["type"] == "start"][0], [d for d in lines if d["type"] == "close"],
+            [d for d in lines if d["type"] == "summary"][0])
+bstart, brecs, bsum = load(sys.argv[1])
+pstart, precs, psum = load(sys.argv[2])
+def check(name, ok, why=""):
+    print("PASS " + name if ok else "FAIL %s: %s" % (name, why))
+check("default backend is bpf as root", bstart["backend"] == "bpf" and bsum["backend"] == "bpf", bstart)
+check("--backend perf says perf", pstart["backend"] == "perf" and psum["backend"] == "perf", pstart)
+# Each record perf sampling lacks is at least one event the kernel counted
+# and did not sample: missing records never exceed undelivered events.
+missing = len(brecs) - len(precs)
+check("perf backend: %d records (bpf %d), %d events counted and never sampled" % (len(precs), len(brecs), psum["undelivered_events"]),
+      0 <= missing <= psum["undelivered_events"] and psum["lost_events"] >= psum["undelivered_events"], (missing, psum["undelivered_events"]))
+PYEOF
 $PY - "$tmp/port.json" "$tmp/pid.json" "$SERVE" <<'PYEOF'
 import json, sys
 port = [json.loads(l) for l in open(sys.argv[1]) if '"close"' in l]
@@ -153,7 +174,8 @@ check("other namespace's processes absent", not [r for r in recs if r.get("pid")
 v6 = sorted((r["role"], r["first"], str(r["rst"])) for r in recs if r["local"].startswith("[::1]:"))
 check("IPv6: four records with [::1] addresses and their sides", v6 == [("accepted", "peer", "None"), ("accepted", "reset", "sent"), ("outgoing", "local", "None"), ("outgoing", "reset", "received")], v6)
 odd = [r for r in recs if r.get("pid") == ODD]
-check("a non-UTF-8 process name comes out as valid UTF-8", len(odd) == 1 and odd[0]["comm"] == "?bad?", [r.get("comm") for r in odd])
+# U+FFFD per ill-formed subpart, as every closer JSON writes a comm
+check("a non-UTF-8 process name comes out as valid UTF-8", len(odd) == 1 and odd[0]["comm"] == "\ufffdbad\ufffd", [r.get("comm") for r in odd])
 a = sel("accepted", 8080)
 check("serve: 91 accepted connections on :8080", len(a) == 91, len(a))
 sf = sel("accepted", 8080, "local")
@@ -187,13 +209,9 @@ check("requests pool: sat in CLOSE_WAIT 0.5..3 s (sleep 2 s, timeout 1 s)", len(
 pl = [r for r in po if r["first"] == "local"]
 check("requests pool: the last connection closed by python first", len(pl) == 1 and pids(pl) == [POOL], len(pl))
 ps = sel("accepted", 8083, "local")
-# Known defect (issue 16, open): the server side of an idle-timeout close is
-# missing from the records in about half the runs (the client side, above, is
-# always there). Reported, not counted, until fixed.
-if len(ps) == 1:
-    check("requests pool: serve's idle timeout closed first once", pids(ps) == [POOLSRV], pids(ps))
-else:
-    print("KNOWN-DEFECT requests pool: serve's idle-timeout close has no server-side record [%s]" % tag)
+# Its CLOSE runs in softirq, often on an idle CPU, when the client's delayed
+# ACK arrives: perf sampling missed it in about half the runs (issue 16).
+check("requests pool: serve's idle timeout closed first once", len(ps) == 1 and pids(ps) == [POOLSRV], pids(ps))
 pr = [p for p in summary["ports"] if p["port"] == 8080 and p["role"] == "accepted"] if summary else []
 check("summary :8080 accepted by side", pr and pr[0]["local_first"] == 40 and pr[0]["peer_first"] == 51 and pr[0]["close_after_fin_us"]["count"] == 51, pr)
 PYEOF

@@ -38,6 +38,19 @@ expect "port 0" 2 "bad value for --port" "$CLOSER" trace --port 0 -d 1
 expect "port 70000" 2 "bad value for --port" "$CLOSER" trace --port 70000 -d 1
 expect "pid junk" 2 "bad value for --pid" "$CLOSER" trace --pid -5 -d 1
 expect "buffer too small" 2 "bad value for --buffer" "$CLOSER" trace --buffer 1 -d 1
+expect "backend junk" 2 "bad value for --backend" "$CLOSER" trace --backend nope -d 1
+# Without CAP_BPF and CAP_SYS_ADMIN (CAP_PERFMON kept; tracefs mounted for it):
+# --backend bpf refuses and says what is missing, auto falls back to perf
+# sampling and says so.
+mkdir -p "$tmp/tfs" && mount -t tracefs nodev "$tmp/tfs"
+NOBPF=(setpriv --bounding-set=-bpf,-sys_admin --inh-caps=-bpf,-sys_admin)
+expect "--backend bpf without CAP_BPF: refused, says why" 2 "CAP_BPF" \
+    "${NOBPF[@]}" "$CLOSER" trace --tracefs "$tmp/tfs" --backend bpf -d 1
+expect "auto without CAP_BPF: perf sampling, said on stderr" 0 "perf sampling instead" \
+    "${NOBPF[@]}" "$CLOSER" trace --tracefs "$tmp/tfs" -d 300ms
+expect "auto without CAP_BPF: the summary names the backend" 0 "backend: perf" \
+    "${NOBPF[@]}" "$CLOSER" trace --tracefs "$tmp/tfs" -d 300ms
+umount "$tmp/tfs"
 expect "stray argument" 2 "unexpected argument" "$CLOSER" trace extra
 expect "unknown option" 2 "" "$CLOSER" trace --nope
 expect "help" 0 "usage: closer trace" "$CLOSER" trace --help

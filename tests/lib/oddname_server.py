@@ -3,8 +3,9 @@
 # prctl(PR_SET_NAME) to the hex bytes in argv[1] (the kernel keeps 15),
 # then holds N accepted connections in CLOSE_WAIT (their clients closed,
 # it never does). Writes its pid to argv[4] when the pile is in place.
+# SIGUSR1 closes them (in this process's context, while its name is set).
 #   oddname_server.py HEXNAME PORT N READYFILE
-import ctypes, socket, sys, time
+import ctypes, signal, socket, sys, time
 
 name = bytes.fromhex(sys.argv[1])
 port, n, ready = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
@@ -21,6 +22,7 @@ for _ in range(n):
     held.append(srv.accept()[0])
     c.close()
 time.sleep(0.2)  # the FINs arrive
+signal.signal(signal.SIGUSR1, lambda *_: [c.close() for c in held])
 with open(ready + ".tmp", "w") as f:
     f.write("%d\n" % __import__("os").getpid())
 __import__("os").rename(ready + ".tmp", ready)

@@ -64,10 +64,7 @@ static const struct finding *find(const char *id, int nth)
 
 static double fact(const struct finding *f, const char *key)
 {
-    for (size_t i = 0; i < f->nfacts; i++)
-        if (!strcmp(f->facts[i].key, key))
-            return f->facts[i].value;
-    return -12345;
+    return finding_fact_value(f, key, -12345);
 }
 
 TEST(server_time_wait_per_port_with_rates)

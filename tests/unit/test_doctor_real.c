@@ -46,10 +46,7 @@ static const struct finding *find(const char *id, int port)
 
 static double fact(const struct finding *f, const char *key)
 {
-    for (size_t i = 0; i < f->nfacts; i++)
-        if (!strcmp(f->facts[i].key, key))
-            return f->facts[i].value;
-    return -12345;
+    return finding_fact_value(f, key, -12345);
 }
 
 /* ab -n 2000 -c 10 against nginx (HTTP/1.0): 2000 closes in a fraction of

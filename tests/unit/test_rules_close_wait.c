@@ -80,10 +80,7 @@ static size_t close_wait_findings(void)
 
 static double fact(const struct finding *f, const char *key)
 {
-    for (size_t i = 0; i < f->nfacts; i++)
-        if (!strcmp(f->facts[i].key, key))
-            return f->facts[i].value;
-    return -1;
+    return finding_fact_value(f, key, -1);
 }
 
 static struct proc_info proc(pid_t pid, const char *comm, uint32_t nepoll, enum runtime rt,
