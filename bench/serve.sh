@@ -24,7 +24,7 @@ command -v wrk >/dev/null && command -v nginx >/dev/null || { echo "bench: needs
 RUNS=${1:-3} SECS=${2:-4} WORKERS=${3:-1} IDLE=${4:-19000}
 CONNS=${CONNS:-64}
 PORT=8080
-SRV_CPU=() WRK_CPU=()
+SRV_CPU=() WRK_CPU=() VALGRIND=()
 if [ "${PIN:-1}" = 1 ] && [ "$WORKERS" = 1 ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
     SRV_CPU=(taskset -c 1) WRK_CPU=(taskset -c 0)
 fi
@@ -70,9 +70,9 @@ wait_port() {
 # start_server NAME NS: starts it in NS, sets SERVER_PID.
 start_server() {
     case $1 in
-    nginx) ip netns exec "$2" "${SRV_CPU[@]}" nginx -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx" & ;;
-    floor) ip netns exec "$2" "${SRV_CPU[@]}" "$ROOT/build/bench/floor" "$PORT" "$WORKERS" & ;;
-    closer) ip netns exec "$2" "${SRV_CPU[@]}" "$CLOSER" serve --listen 127.0.0.1:$PORT --workers "$WORKERS" \
+    nginx) ip netns exec "$2" "${SRV_CPU[@]}" "${VALGRIND[@]}" nginx -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx" & ;;
+    floor) ip netns exec "$2" "${SRV_CPU[@]}" "${VALGRIND[@]}" "$ROOT/build/bench/floor" "$PORT" "$WORKERS" & ;;
+    closer) ip netns exec "$2" "${SRV_CPU[@]}" "${VALGRIND[@]}" "$CLOSER" serve --listen 127.0.0.1:$PORT --workers "$WORKERS" \
                 --backlog 4096 --keepalive-requests 1000000 --max-connections 40000 \
                 --return 200 "ok"$'\n' 2>"$TMP/closer.log" & ;;
     esac
@@ -162,6 +162,65 @@ for mode in ${MODES:-keepalive close}; do
     bench_summary "serve $mode cpu/req: closer/floor $(ratio "${R[closer.c]}" "${R[floor.c]}"), closer/nginx $(ratio "${R[closer.c]}" "${R[nginx.c]}")"
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# System calls per keep-alive request: one wrk run per server with
+# bpftrace counting every system call the server's processes enter
+# (SYSCALLS=0 skips it; needs bpftrace). What a server asks of the kernel
+# per request costs more than any user code: the floor needs one recv and
+# one send, and an epoll_wait shared by the requests of one wake-up.
+syscalls_run() {
+    local name=$1 ns out n filt bt
+    bench_netns ns
+    start_server "$name" "$ns"
+    filt=$(for p in $(server_pids); do printf 'pid == %s || ' "$p"; done)
+    bpftrace -q -o "$TMP/sc.$name" -e "BEGIN { printf(\"ready\\n\"); }
+        tracepoint:syscalls:sys_enter_* /${filt% || }/ { @[probe] = count(); }" >/dev/null 2>&1 &
+    bt=$!
+    for _ in $(seq 1 300); do grep -q ready "$TMP/sc.$name" 2>/dev/null && break; sleep 0.1; done
+    out=$(ip netns exec "$ns" "${WRK_CPU[@]}" wrk -t1 -c"$CONNS" -d"${SECS}s" "http://127.0.0.1:$PORT/" 2>&1)
+    kill -INT "$bt"; wait "$bt" 2>/dev/null
+    stop_server
+    ip netns del "$ns"
+    n=$(echo "$out" | awk '/requests in/ {print $1}')
+    n=${n:-0}
+    printf '%-7s %9d %7s  ' "$name" "$n" "$(awk -v n="$n" '/sys_enter_/ { t += $NF }
+        END { printf "%.3f", n ? t / n : 0 }' "$TMP/sc.$name")"
+    awk -v n="$n" '/sys_enter_/ { k = $0; sub(/.*sys_enter_/, "", k); sub(/\].*/, "", k)
+        if (n && $NF / n >= 0.0005) printf "%s %.3f\n", k, $NF / n }' "$TMP/sc.$name" |
+        sort -k2,2gr | awk '{ printf " %s %s", $1, $2 } END { print "" }'
+}
+if [ "${SYSCALLS:-1}" != 0 ] && command -v bpftrace >/dev/null; then
+    echo
+    echo "== serve: system calls per keep-alive request (bpftrace; one run each, wrk -t1 -c$CONNS ${SECS}s)"
+    printf '%-7s %9s %7s   %s\n' server requests total "per request, by call (>= 0.0005)"
+    for name in floor nginx closer; do syscalls_run "$name"; done
+fi
+
+# User-space instructions per keep-alive request (INSTR=1, needs valgrind):
+# each server once under callgrind, which counts every instruction its
+# processes run outside the kernel: a figure the machine's load does not
+# move, for the part of cpu/req that is the server's own code (callgrind
+# slows it ~20x, so wake-ups batch more requests than in the timed runs).
+instr_run() {
+    local name=$1 ns out n tot
+    bench_netns ns
+X
+    VALGRIND=(valgrind -q --vgdb=no --tool=callgrind --trace-children=yes --callgrind-out-file="$TMP/cg/$name.%p")
+    start_server "$name" "$ns"
+    out=$(ip netns exec "$ns" "${WRK_CPU[@]}" wrk -t1 -c"$CONNS" -d"${SECS}s" "http://127.0.0.1:$PORT/" 2>&1)
+    stop_server
+    VALGRIND=()
+    ip netns del "$ns"
+    n=$(echo "$out" | awk '/requests in/ {print $1}')
+    tot=$(cat "$TMP"/cg/"$name".* 2>/dev/null | awk '/^summary:/ { t += $2 } END { print t + 0 }')
+    printf '%-7s %9d %14d %10.0f\n' "$name" "${n:-0}" "$tot" "$(awk -v t="$tot" -v n="${n:-0}" 'BEGIN { print n ? t / n : 0 }')"
+}
+if [ "${INSTR:-0}" = 1 ] && command -v valgrind >/dev/null; then
+    echo
+    echo "== serve: user-space instructions per keep-alive request (callgrind; one run each, wrk -t1 -c$CONNS ${SECS}s)"
+    printf '%-7s %9s %14s %10s\n' server requests instructions per_req
+    for name in floor nginx closer; do instr_run "$name"; done
+fi
 
 # Idle keep-alive connections: RSS before and after IDLE connections that
 # each made one request and then sit idle.
