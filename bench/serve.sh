@@ -204,7 +204,7 @@ fi
 instr_run() {
     local name=$1 ns out n tot
     bench_netns ns
-X
+    mkdir -p "$TMP/cg" && chmod 711 "$TMP" && chmod 1777 "$TMP/cg" # nginx's worker writes as nobody
     VALGRIND=(valgrind -q --vgdb=no --tool=callgrind --trace-children=yes --callgrind-out-file="$TMP/cg/$name.%p")
     start_server "$name" "$ns"
     out=$(ip netns exec "$ns" "${WRK_CPU[@]}" wrk -t1 -c"$CONNS" -d"${SECS}s" "http://127.0.0.1:$PORT/" 2>&1)
