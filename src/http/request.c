@@ -24,11 +24,12 @@ static const struct byteset tchar = {
     .hi = RANGE('A', 'Z') | BIT('^') | BIT('_') | BIT('`') | RANGE('a', 'z') | BIT('|') | BIT('~'),
 };
 
-/* RFC 3986 reg-name, without pct-encoded: unreserved (ALPHA DIGIT - . _ ~)
- * and sub-delims (! $ & ' ( ) * + , ; =). */
-static const struct byteset regname = {
-    .lo = BIT('-') | BIT('.') | BIT('!') | BIT('$') | BIT('&') | BIT('\'') | BIT('(') | BIT(')') |
-          BIT('*') | BIT('+') | BIT(',') | BIT(';') | BIT('=') | RANGE('0', '9'),
+/* RFC 3986 reg-name: unreserved (ALPHA DIGIT - . _ ~), sub-delims
+ * (! $ & ' ( ) * + , ; =) and pct-encoded; here without '.' and '%',
+ * whose places are checked apart. */
+static const struct byteset hostchar = {
+    .lo = BIT('-') | BIT('!') | BIT('$') | BIT('&') | BIT('\'') | BIT('(') | BIT(')') | BIT('*') |
+          BIT('+') | BIT(',') | BIT(';') | BIT('=') | RANGE('0', '9'),
     .hi = RANGE('A', 'Z') | RANGE('a', 'z') | BIT('_') | BIT('~'),
 };
 
@@ -82,13 +83,18 @@ static long line_end(const char *buf, size_t from, size_t len)
  * with none are skipped at once; the rest is looked at byte by byte. */
 static bool value_ok(const char *b, size_t k, size_t end)
 {
-    if (SWAR)
-        for (; k + 8 <= end; k += 8) {
-            uint64_t x = load8(b + k);
-            /* some byte < 0x20 (exact for any n <= 0x80), or a DEL */
-            if (((x - ONES * 0x20) & ~x & HIGHS) | zero_bytes(x ^ (ONES * 0x7f)))
+#define CONTROL_IN(x) ((((x) - ONES * 0x20) & ~(x) & HIGHS) | zero_bytes((x) ^ (ONES * 0x7f)))
+    if (SWAR && end - k >= 8) {
+        /* some byte < 0x20 (exact for any n <= 0x80), or a DEL */
+        for (; k + 8 <= end; k += 8)
+            if (CONTROL_IN(load8(b + k)))
                 break;
-        }
+        /* The last bytes as the word that ends the value (it overlaps
+         * bytes already found clean). */
+        if (k + 8 > end && !CONTROL_IN(load8(b + end - 8)))
+            return true;
+    }
+#undef CONTROL_IN
     for (; k < end; k++) {
         unsigned char c = (unsigned char)b[k];
         if ((c < 0x20 && c != '\t') || c == 0x7f)
@@ -162,16 +168,21 @@ static bool host_ok(struct slice v)
             return false;
         i++;
     } else {
-        for (; i < v.len && v.ptr[i] != ':'; i++) {
+        for (; i < v.len; i++) {
             unsigned char c = (unsigned char)v.ptr[i];
-            if (c == '%') {
+            if (in_set(&hostchar, c))
+                continue;
+            if (c == ':')
+                break;
+            if (c == '.') {
+                if (i == 0 || v.ptr[i - 1] == '.')
+                    return false;
+            } else if (c == '%') {
                 if (i + 2 >= v.len || !isxdigit((unsigned char)v.ptr[i + 1]) ||
                     !isxdigit((unsigned char)v.ptr[i + 2]))
                     return false;
                 i += 2;
-            } else if (!in_set(&regname, c)) {
-                return false;
-            } else if (c == '.' && (i == 0 || v.ptr[i - 1] == '.')) {
+            } else {
                 return false;
             }
         }
@@ -183,7 +194,7 @@ static bool host_ok(struct slice v)
     if (v.ptr[i] != ':' || v.len - i - 1 > 5)
         return false;
     for (i++; i < v.len; i++)
-        if (!isdigit((unsigned char)v.ptr[i]))
+        if (v.ptr[i] < '0' || v.ptr[i] > '9')
             return false;
     return true;
 }
@@ -308,8 +319,8 @@ static int parse_header(const char *b, size_t s, size_t end, struct http_header 
     /* A tab around a framing value is OWS to RFC 9110 but not to every
      * parser (llhttp keeps it, and then "chunked\t" is not chunked): a
      * framing disagreement with a proxy in front is a smuggling vector. */
-    if (memchr(b + i, '\t', end - i) &&
-        (slice_eq_ci(h->name, "content-length") || slice_eq_ci(h->name, "transfer-encoding")))
+    if ((slice_eq_ci(h->name, "content-length") || slice_eq_ci(h->name, "transfer-encoding")) &&
+        memchr(b + i, '\t', end - i))
         return -1;
     while (i < end && (b[i] == ' ' || b[i] == '\t'))
         i++;
