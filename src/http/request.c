@@ -63,14 +63,22 @@ static inline uint64_t load8(const char *p)
 static inline __attribute__((always_inline)) long line_end(const char *buf, size_t from, size_t len)
 {
     size_t i = from;
+    /* Words with no byte below 0x0e (CR is 0x0d, LF 0x0a) are skipped with
+     * one test; in a word with one, the first such byte is looked at: a
+     * CR or LF ends the scan, another (HTAB in a value, or a control byte
+     * a later check rejects) does not. */
     if (SWAR)
-        for (; i + 8 <= len; i += 8) {
+        while (i + 8 <= len) {
             uint64_t x = load8(buf + i);
-            uint64_t m = zero_bytes(x ^ (ONES * '\r')) | zero_bytes(x ^ (ONES * '\n'));
-            if (m) {
-                i += (size_t)__builtin_ctzll(m) / 8;
-                break;
+            uint64_t m = (x - ONES * 0x0e) & ~x & HIGHS;
+            if (!m) {
+                i += 8;
+                continue;
             }
+            i += (size_t)__builtin_ctzll(m) / 8;
+            if (buf[i] == '\r' || buf[i] == '\n')
+                break;
+            i++;
         }
     while (i < len && buf[i] != '\r' && buf[i] != '\n')
         i++;
@@ -391,7 +399,11 @@ int http_parse_request(const char *buf, size_t len, struct http_request *r,
     bool seen_cl = false, seen_te = false, seen_host = false;
     pos = (size_t)lf + 1;
     for (;;) {
-        lf = line_end(buf, pos, len);
+        /* The empty line that ends the head, as line_end would find it. */
+        if (pos + 1 < len && buf[pos] == '\r' && buf[pos + 1] == '\n')
+            lf = (long)pos + 1;
+        else
+            lf = line_end(buf, pos, len);
         if (lf == -1)
             return fail(r, 400);
         if (lf == -2)
