@@ -242,6 +242,10 @@ static int parse_request_line(const char *b, size_t end, struct http_request *r,
     if (!target_form_ok(r->target))
         return fail(r, 400);
     i++;
+    if (end - i == 8 && !memcmp(b + i, "HTTP/1.1", 8)) { /* most requests: one compare */
+        r->minor = 1;
+        return 0;
+    }
     if (end - i != 8 || memcmp(b + i, "HTTP/", 5) != 0 || b[i + 6] != '.' ||
         b[i + 5] < '0' || b[i + 5] > '9' || b[i + 7] < '0' || b[i + 7] > '9')
         return fail(r, 400);

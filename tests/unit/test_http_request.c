@@ -436,3 +436,36 @@ TEST(interpreted_names_exactly)
         }
     }
 }
+
+/* Every byte in every place of "HTTP/1.1": 505 for another version that
+ * is digits, 400 for what is no version; HTTP/1.0 and 1.1 accepted with
+ * their minor (the 1.1 shortcut and the general path agree). */
+TEST(every_byte_in_the_version)
+{
+    for (size_t at = 0; at < 8; at++) {
+        for (int b = 0; b < 256; b++) {
+            if (b == '\r' || b == '\n')
+                continue;
+            char ver[9] = "HTTP/1.1", req[64];
+            ver[at] = (char)b;
+            int n = snprintf(req, sizeof req, "GET / XXXXXXXX\r\nHost: h\r\n\r\n");
+            memcpy(req + 6, ver, 8);
+            struct http_request r;
+            int rc = http_parse_request(guarded(req, (size_t)n), (size_t)n, &r, &lim);
+            int want, minor = -1;
+            bool digits = ver[5] >= '0' && ver[5] <= '9' && ver[7] >= '0' && ver[7] <= '9';
+            if (memcmp(ver, "HTTP/", 5) || ver[6] != '.' || !digits)
+                want = 400;
+            else if (ver[5] != '1' || ver[7] > '1')
+                want = 505;
+            else
+                want = 0, minor = ver[7] - '0';
+            int got = rc > 0 ? 0 : rc == -1 ? r.status : rc;
+            if (got != want)
+                printf("# version '%.8s' (byte 0x%02x at %zu): %d, want %d\n", ver, b, at, got, want);
+            CHECK_EQ_INT(got, want);
+            if (rc > 0)
+                CHECK_EQ_INT(r.minor, minor);
+        }
+    }
+}
