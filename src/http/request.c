@@ -4,36 +4,40 @@
 #include <ctype.h>
 #include <string.h>
 
-/* Byte classes as 128-bit sets (two words), tested without a call: the
- * parser asks once per byte of every header name and Host value. */
-#define BIT(c) (1ull << ((unsigned)(c) & 63))
-#define RANGE(a, b) ((~0ull >> (63 - ((unsigned)(b) - (unsigned)(a)))) << ((unsigned)(a) & 63))
-struct byteset {
-    uint64_t lo, hi; /* bytes 0-63, 64-127 */
+/* Byte classes in one table: one load and one test per byte, asked of
+ * every byte of the method, the target, each header name and the Host
+ * value. The scans below need no length check either: each stops at the
+ * CR that ends its line (line_end has found it), and CR, SP and HTAB are
+ * in no class. */
+enum {
+    C_TCHAR = 1,  /* RFC 9110 tchar: ALPHA DIGIT ! # $ % & ' * + - . ^ _ ` | ~ */
+    C_HOST = 2,   /* RFC 3986 reg-name: unreserved and sub-delims, without '.' and
+                   * '%', whose places are checked apart (pct-encoded) */
+    C_METHOD = 4, /* upper case, '_' and '-' */
+    C_URI = 8,    /* visible ASCII but '#' */
+    C_DIGIT = 16,
 };
+#define IS_ALPHA_(c) (((c) >= 'A' && (c) <= 'Z') || ((c) >= 'a' && (c) <= 'z'))
+#define IS_DIGIT_(c) ((c) >= '0' && (c) <= '9')
+#define IS_TCHAR_(c)                                                                            \
+    (IS_ALPHA_(c) || IS_DIGIT_(c) || (c) == '!' || (c) == '#' || (c) == '$' || (c) == '%' ||    \
+     (c) == '&' || (c) == '\'' || (c) == '*' || (c) == '+' || (c) == '-' || (c) == '.' ||       \
+     (c) == '^' || (c) == '_' || (c) == '`' || (c) == '|' || (c) == '~')
+#define IS_HOST_(c)                                                                             \
+    (IS_ALPHA_(c) || IS_DIGIT_(c) || (c) == '-' || (c) == '_' || (c) == '~' || (c) == '!' ||    \
+     (c) == '$' || (c) == '&' || (c) == '\'' || (c) == '(' || (c) == ')' || (c) == '*' ||       \
+     (c) == '+' || (c) == ',' || (c) == ';' || (c) == '=')
+#define IS_METHOD_(c) (((c) >= 'A' && (c) <= 'Z') || (c) == '_' || (c) == '-')
+#define IS_URI_(c) ((c) > 0x20 && (c) < 0x7f && (c) != '#')
+#define CLS_(c)                                                                                 \
+    ((IS_TCHAR_(c) ? C_TCHAR : 0) | (IS_HOST_(c) ? C_HOST : 0) | (IS_METHOD_(c) ? C_METHOD : 0) | \
+     (IS_URI_(c) ? C_URI : 0) | (IS_DIGIT_(c) ? C_DIGIT : 0))
+#define CLS4_(c) CLS_(c), CLS_((c) + 1), CLS_((c) + 2), CLS_((c) + 3)
+#define CLS16_(c) CLS4_(c), CLS4_((c) + 4), CLS4_((c) + 8), CLS4_((c) + 12)
+#define CLS64_(c) CLS16_(c), CLS16_((c) + 16), CLS16_((c) + 32), CLS16_((c) + 48)
+static const unsigned char cls[256] = {CLS64_(0), CLS64_(64), CLS64_(128), CLS64_(192)};
 
-static inline bool in_set(const struct byteset *s, unsigned char c)
-{
-    return c < 64 ? (s->lo >> c) & 1 : c < 128 ? (s->hi >> (c - 64)) & 1 : false;
-}
-
-/* RFC 9110 tchar: ALPHA DIGIT ! # $ % & ' * + - . ^ _ ` | ~ */
-static const struct byteset tchar = {
-    .lo = BIT('!') | BIT('#') | BIT('$') | BIT('%') | BIT('&') | BIT('\'') | BIT('*') | BIT('+') |
-          BIT('-') | BIT('.') | RANGE('0', '9'),
-    .hi = RANGE('A', 'Z') | BIT('^') | BIT('_') | BIT('`') | RANGE('a', 'z') | BIT('|') | BIT('~'),
-};
-
-/* RFC 3986 reg-name: unreserved (ALPHA DIGIT - . _ ~), sub-delims
- * (! $ & ' ( ) * + , ; =) and pct-encoded; here without '.' and '%',
- * whose places are checked apart. */
-static const struct byteset hostchar = {
-    .lo = BIT('-') | BIT('!') | BIT('$') | BIT('&') | BIT('\'') | BIT('(') | BIT(')') | BIT('*') |
-          BIT('+') | BIT(',') | BIT(';') | BIT('=') | RANGE('0', '9'),
-    .hi = RANGE('A', 'Z') | RANGE('a', 'z') | BIT('_') | BIT('~'),
-};
-
-static bool is_tchar(unsigned char c) { return in_set(&tchar, c); }
+static inline bool is(unsigned char c, unsigned class) { return cls[c] & class; }
 
 /* Eight bytes at a time (SWAR): a flag in the high bit of every byte of x
  * that is zero. Flags above the first zero byte may be false (a borrow), so
@@ -56,17 +60,25 @@ static inline uint64_t load8(const char *p)
  * requests get smuggled past a proxy (llhttp's strict mode agrees). One
  * pass for the first CR or LF, a word at a time: in a good line that is
  * the CR right before the LF. */
-static long line_end(const char *buf, size_t from, size_t len)
+static inline __attribute__((always_inline)) long line_end(const char *buf, size_t from, size_t len)
 {
     size_t i = from;
+    /* Words with no byte below 0x0e (CR is 0x0d, LF 0x0a) are skipped with
+     * one test; in a word with one, the first such byte is looked at: a
+     * CR or LF ends the scan, another (HTAB in a value, or a control byte
+     * a later check rejects) does not. */
     if (SWAR)
-        for (; i + 8 <= len; i += 8) {
+        while (i + 8 <= len) {
             uint64_t x = load8(buf + i);
-            uint64_t m = zero_bytes(x ^ (ONES * '\r')) | zero_bytes(x ^ (ONES * '\n'));
-            if (m) {
-                i += (size_t)__builtin_ctzll(m) / 8;
-                break;
+            uint64_t m = (x - ONES * 0x0e) & ~x & HIGHS;
+            if (!m) {
+                i += 8;
+                continue;
             }
+            i += (size_t)__builtin_ctzll(m) / 8;
+            if (buf[i] == '\r' || buf[i] == '\n')
+                break;
+            i++;
         }
     while (i < len && buf[i] != '\r' && buf[i] != '\n')
         i++;
@@ -146,42 +158,36 @@ static bool target_form_ok(struct slice t)
     return true;
 }
 
-/* Methods are case-sensitive (RFC 9110 9.1) and every registered one is
- * upper case: "head" is not HEAD, and a proxy that forwards it as an
- * unknown method could frame the response differently. As nginx: 400. */
-static bool is_method_char(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') || c == '_' || c == '-';
-}
-
 /* The Host value (RFC 9110 7.2): uri-host [":" port], where uri-host is an
  * IP-literal in brackets or a reg-name (RFC 3986 3.2.2). As nginx, also no
- * empty host, no leading dot and no ".." (it would name a directory). */
+ * empty host, no leading dot and no ".." (it would name a directory).
+ * v.ptr[v.len] is the SP, HTAB or CR after the value (in no class): the
+ * reg-name and port scans stop there. */
 static bool host_ok(struct slice v)
 {
+    const unsigned char *p = (const unsigned char *)v.ptr;
     size_t i = 0;
     if (v.len && v.ptr[0] == '[') {
         for (i = 1; i < v.len && v.ptr[i] != ']'; i++)
-            if (!isxdigit((unsigned char)v.ptr[i]) && !strchr(":.vV", v.ptr[i]))
+            if (!isxdigit(p[i]) && p[i] != ':' && p[i] != '.' && p[i] != 'v' && p[i] != 'V')
                 return false;
         if (i == v.len || i == 1)
             return false;
         i++;
     } else {
-        for (; i < v.len; i++) {
-            unsigned char c = (unsigned char)v.ptr[i];
-            if (in_set(&hostchar, c))
-                continue;
-            if (c == ':')
+        for (;;) {
+            while (is(p[i], C_HOST))
+                i++;
+            if (i == v.len || p[i] == ':')
                 break;
-            if (c == '.') {
-                if (i == 0 || v.ptr[i - 1] == '.')
+            if (p[i] == '.') {
+                if (i == 0 || p[i - 1] == '.')
                     return false;
-            } else if (c == '%') {
-                if (i + 2 >= v.len || !isxdigit((unsigned char)v.ptr[i + 1]) ||
-                    !isxdigit((unsigned char)v.ptr[i + 2]))
+                i++;
+            } else if (p[i] == '%') {
+                if (i + 2 >= v.len || !isxdigit(p[i + 1]) || !isxdigit(p[i + 2]))
                     return false;
-                i += 2;
+                i += 3;
             } else {
                 return false;
             }
@@ -191,21 +197,29 @@ static bool host_ok(struct slice v)
     }
     if (i == v.len)
         return true;
-    if (v.ptr[i] != ':' || v.len - i - 1 > 5)
+    if (p[i] != ':' || v.len - i - 1 > 5)
         return false;
-    for (i++; i < v.len; i++)
-        if (v.ptr[i] < '0' || v.ptr[i] > '9')
-            return false;
-    return true;
+    size_t port = ++i;
+    while (is(p[i], C_DIGIT))
+        i++;
+    return i == v.len && i - port <= 5;
 }
 
+/* Methods are case-sensitive (RFC 9110 9.1) and every registered one is
+ * upper case: "head" is not HEAD, and a proxy that forwards it as an
+ * unknown method could frame the response differently. As nginx: 400.
+ * b[end] is the line's CR (the scans stop there). */
 static int parse_request_line(const char *b, size_t end, struct http_request *r,
                               const struct http_limits *lim)
 {
+    const unsigned char *u = (const unsigned char *)b;
     size_t i = 0;
-    while (i < end && is_method_char((unsigned char)b[i]))
-        i++;
-    if (i == 0 || i >= end || b[i] != ' ')
+    if (end >= 4 && !memcmp(b, "GET ", 4)) /* most requests: the scan's answer at once */
+        i = 3;
+    else
+        while (is(u[i], C_METHOD))
+            i++;
+    if (i == 0 || b[i] != ' ')
         return fail(r, 400);
     r->method = (struct slice){b, i};
     /* "PRI" is the HTTP/2 connection preface (RFC 9113 3.4), never an
@@ -213,14 +227,13 @@ static int parse_request_line(const char *b, size_t end, struct http_request *r,
     if (i == 3 && memcmp(b, "PRI", 3) == 0)
         return fail(r, 400);
     size_t t = ++i;
-    while (i < end && b[i] != ' ') {
-        /* URI syntax is visible ASCII; raw bytes >= 0x7f must be
-         * percent-encoded (llhttp agrees). A request target never carries
-         * a fragment (RFC 9112 3.2: no "#" in any of its forms). */
-        if ((unsigned char)b[i] <= 0x20 || (unsigned char)b[i] >= 0x7f || b[i] == '#')
-            return fail(r, 400);
+    /* URI syntax is visible ASCII; raw bytes >= 0x7f must be
+     * percent-encoded (llhttp agrees). A request target never carries a
+     * fragment (RFC 9112 3.2: no "#" in any of its forms). */
+    while (is(u[i], C_URI))
         i++;
-    }
+    if (i < end && b[i] != ' ')
+        return fail(r, 400);
     if (i - t > lim->max_uri)
         return fail(r, 414);
     if (i == t || i >= end)
@@ -229,6 +242,10 @@ static int parse_request_line(const char *b, size_t end, struct http_request *r,
     if (!target_form_ok(r->target))
         return fail(r, 400);
     i++;
+    if (end - i == 8 && !memcmp(b + i, "HTTP/1.1", 8)) { /* most requests: one compare */
+        r->minor = 1;
+        return 0;
+    }
     if (end - i != 8 || memcmp(b + i, "HTTP/", 5) != 0 || b[i + 6] != '.' ||
         b[i + 5] < '0' || b[i + 5] > '9' || b[i + 7] < '0' || b[i + 7] > '9')
         return fail(r, 400);
@@ -272,34 +289,59 @@ static unsigned connection_tokens(struct slice v)
     return m;
 }
 
+/* A header name (tchar bytes only) against a lower-case literal of letters
+ * and '-', a word at a time: b | 0x20 is b's lower case for a letter,
+ * leaves '-' as it is, and maps no other tchar byte to a letter or '-'
+ * (only CR, never in a name, would become '-'). len >= 4. */
+static inline bool name_is(struct slice n, const char *lit, size_t len)
+{
+    if (n.len != len)
+        return false;
+    if (len < 8) {
+        uint32_t a, b, c, d;
+        memcpy(&a, n.ptr, 4), memcpy(&b, lit, 4);
+        memcpy(&c, n.ptr + len - 4, 4), memcpy(&d, lit + len - 4, 4);
+        return (a | 0x20202020u) == b && (c | 0x20202020u) == d;
+    }
+    size_t i = 0;
+    for (; i + 8 < len; i += 8)
+        if ((load8(n.ptr + i) | ONES * 0x20) != load8(lit + i))
+            return false;
+    return (load8(n.ptr + len - 8) | ONES * 0x20) == load8(lit + len - 8);
+}
+#define NAME_IS(n, lit) name_is(n, lit, sizeof lit - 1)
+
 /* Applies what a header means for framing and persistence. */
 static int interpret(struct http_request *r, const struct http_header *h, bool *seen_cl,
                      bool *seen_te, bool *seen_host)
 {
-    if (slice_eq_ci(h->name, "content-length")) {
+    if (h->name.len != 4 && h->name.len != 6 && h->name.len != 10 && h->name.len != 14 &&
+        h->name.len != 17)
+        return 0; /* none of those below */
+    if (NAME_IS(h->name, "content-length")) {
         if (*seen_cl || parse_content_length(h->value, &r->content_length) < 0)
             return fail(r, 400);
         *seen_cl = true;
-    } else if (slice_eq_ci(h->name, "transfer-encoding")) {
+    } else if (NAME_IS(h->name, "transfer-encoding")) {
         if (*seen_te)
             return fail(r, 400);
         *seen_te = true;
         if (!slice_eq_ci(h->value, "chunked"))
             return fail(r, 501);
-    } else if (slice_eq_ci(h->name, "host")) {
+    } else if (NAME_IS(h->name, "host")) {
         if (*seen_host)
             return fail(r, 400);
         *seen_host = true;
         r->host = h->value;
         if (!host_ok(h->value))
             return fail(r, 400);
-    } else if (slice_eq_ci(h->name, "connection")) {
+    } else if (NAME_IS(h->name, "connection")) {
         r->connection |= connection_tokens(h->value);
-    } else if (slice_eq_ci(h->name, "expect")) {
+    } else if (NAME_IS(h->name, "expect")) {
         if (!slice_eq_ci(h->value, "100-continue"))
             return fail(r, 417);
         r->expect_continue = true;
-    } else if (slice_eq_ci(h->name, "if-modified-since")) {
+    } else if (NAME_IS(h->name, "if-modified-since")) {
         r->if_modified_since = h->value;
     }
     return 0;
@@ -310,16 +352,16 @@ static int parse_header(const char *b, size_t s, size_t end, struct http_header 
     if (b[s] == ' ' || b[s] == '\t')
         return -1; /* obs-fold */
     size_t i = s;
-    while (i < end && is_tchar((unsigned char)b[i]))
+    while (is((unsigned char)b[i], C_TCHAR)) /* b[end] is the CR */
         i++;
-    if (i == s || i >= end || b[i] != ':')
+    if (i == s || b[i] != ':')
         return -1; /* empty name, or whitespace/garbage before the colon */
     h->name = (struct slice){b + s, i - s};
     i++;
     /* A tab around a framing value is OWS to RFC 9110 but not to every
      * parser (llhttp keeps it, and then "chunked\t" is not chunked): a
      * framing disagreement with a proxy in front is a smuggling vector. */
-    if ((slice_eq_ci(h->name, "content-length") || slice_eq_ci(h->name, "transfer-encoding")) &&
+    if ((NAME_IS(h->name, "content-length") || NAME_IS(h->name, "transfer-encoding")) &&
         memchr(b + i, '\t', end - i))
         return -1;
     while (i < end && (b[i] == ' ' || b[i] == '\t'))
@@ -327,7 +369,9 @@ static int parse_header(const char *b, size_t s, size_t end, struct http_header 
     size_t v = i, vend = end;
     while (vend > v && (b[vend - 1] == ' ' || b[vend - 1] == '\t'))
         vend--;
-    if (!value_ok(b, v, vend))
+    /* Host's value is checked byte by byte by host_ok, which rejects every
+     * control byte (and HTAB) with the same 400: not scanned twice. */
+    if (!NAME_IS(h->name, "host") && !value_ok(b, v, vend))
         return -1;
     h->value = (struct slice){b + v, vend - v};
     return 0;
@@ -361,7 +405,11 @@ int http_parse_request(const char *buf, size_t len, struct http_request *r,
     bool seen_cl = false, seen_te = false, seen_host = false;
     pos = (size_t)lf + 1;
     for (;;) {
-        lf = line_end(buf, pos, len);
+        /* The empty line that ends the head, as line_end would find it. */
+        if (pos + 1 < len && buf[pos] == '\r' && buf[pos + 1] == '\n')
+            lf = (long)pos + 1;
+        else
+            lf = line_end(buf, pos, len);
         if (lf == -1)
             return fail(r, 400);
         if (lf == -2)

@@ -256,7 +256,8 @@ static enum close_cause why_not_keepalive(struct conn *c, const struct http_requ
 
 static void consume(struct conn *c, size_t n)
 {
-    memmove(c->rbuf, c->rbuf + n, c->rlen - n);
+    if (n < c->rlen) /* pipelined bytes follow */
+        memmove(c->rbuf, c->rbuf + n, c->rlen - n);
     c->rlen -= (uint32_t)n;
 }
 

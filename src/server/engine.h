@@ -48,6 +48,10 @@ struct srv_reply {
     uint64_t file_size;
     time_t last_modified;       /* 0: none */
     bool keep_open;             /* false: this answer ends the connection (an error) */
+    /* content_type, extra_header and body are bytes that never change
+     * while the server runs (the configuration, literals; not scratch):
+     * the engine may keep the whole answer and reuse it by pointer. */
+    bool fixed;
 };
 
 /* Fills out for request r (its slices die when the handler returns). A

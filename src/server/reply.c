@@ -18,6 +18,8 @@
 /* Room for a response head at the start of obuf; the rest is the scratch
  * a handler may write a body into (it then joins the head: one send). */
 #define HEAD_ROOM 1024
+_Static_assert(sizeof(((struct resp_head_cache *)0)->head) <= HEAD_ROOM,
+               "a fixed answer from the cache fits before the scratch");
 
 /* Whether closing for this cause sends a RST (SO_LINGER {1,0}) instead of
  * a FIN. */
@@ -109,7 +111,12 @@ void conn_respond(struct conn *c, struct srv_reply *rep, int minor, bool head_on
                           .keepalive = c->keepalive, .last_modified = rep->last_modified};
     if (c->keepalive && minor == 0)
         h.keepalive_timeout_s = CFG(c)->keepalive_timeout / 1000;
-    c->hlen = (uint32_t)resp_write_head_cached(&c->x->heads, c->obuf, HEAD_ROOM, &h);
+    bool joined = false; /* the body is in obuf after the head */
+    if (rep->fixed && rep->blen && !head_only && rep->file_fd < 0 && !rep->body_owned)
+        c->hlen = (uint32_t)resp_write_fixed_cached(&c->x->heads, c->obuf, HEAD_ROOM, &h, rep->body,
+                                                    rep->blen, &joined);
+    else
+        c->hlen = (uint32_t)resp_write_head_cached(&c->x->heads, c->obuf, HEAD_ROOM, &h);
     if (!c->hlen) { /* a handler's header values did not fit: never a bodiless answer */
         static const char oops[] = "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n"
                                    "Connection: close\r\n\r\n";
@@ -121,7 +128,7 @@ void conn_respond(struct conn *c, struct srv_reply *rep, int minor, bool head_on
     }
     c->hoff = 0;
     c->boff = 0;
-    c->blen = head_only || rep->file_fd >= 0 ? 0 : rep->blen;
+    c->blen = joined || head_only || rep->file_fd >= 0 ? 0 : rep->blen;
     if (c->blen && c->blen <= SRV_BUF - c->hlen) { /* a small body joins the head: one send() */
         memmove(c->obuf + c->hlen, rep->body, c->blen);
         c->hlen += (uint32_t)c->blen;

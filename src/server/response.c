@@ -179,6 +179,7 @@ size_t resp_write_head_cached(struct resp_head_cache *hc, char *buf, size_t len,
     }
     size_t n = write_head(buf, len, h, now);
     hc->len = 0;
+    hc->fixed = false;
     struct resp_head key = *h;
     if (n && n <= sizeof hc->head &&
         keep_text(h->content_type, hc->content_type, sizeof hc->content_type, &key.content_type) &&
@@ -187,6 +188,37 @@ size_t resp_write_head_cached(struct resp_head_cache *hc, char *buf, size_t len,
         hc->second = now;
         memcpy(hc->head, buf, n);
         hc->len = (uint32_t)n;
+    }
+    return n;
+}
+
+size_t resp_write_fixed_cached(struct resp_head_cache *hc, char *buf, size_t len,
+                               const struct resp_head *h, const char *body, size_t blen,
+                               bool *with_body)
+{
+    time_t now = time(NULL);
+    const struct resp_head *k = &hc->key;
+    if (hc->fixed && hc->second == now && hc->fixed_type == h->content_type &&
+        hc->fixed_extra == h->extra && hc->fixed_body == body && hc->fixed_blen == blen &&
+        k->status == h->status && k->minor == h->minor && k->content_length == h->content_length &&
+        k->keepalive == h->keepalive && k->keepalive_timeout_s == h->keepalive_timeout_s &&
+        k->last_modified == h->last_modified && hc->len <= len) {
+        memcpy(buf, hc->head, hc->len + blen);
+        *with_body = true;
+        return hc->len + blen;
+    }
+    *with_body = false;
+    size_t n = resp_write_head_cached(hc, buf, len, h);
+    if (n && hc->len == n && hc->second == now && blen <= sizeof hc->head - n && blen <= len - n) {
+        memcpy(hc->head + n, body, blen);
+        memcpy(buf + n, body, blen);
+        hc->fixed = true;
+        hc->fixed_type = h->content_type;
+        hc->fixed_extra = h->extra;
+        hc->fixed_body = body;
+        hc->fixed_blen = (uint32_t)blen;
+        *with_body = true;
+        return n + blen;
     }
     return n;
 }

@@ -31,11 +31,25 @@ struct resp_head_cache {
     time_t second;
     uint32_t len;               /* 0: nothing kept */
     char content_type[64], extra[128];
-    char head[384];
+    char head[512];
+    /* A fixed answer (resp_write_fixed_cached): the pointers it was built
+     * from, compared instead of the texts, and its body kept in head[]
+     * right after the head, so a hit is one copy. */
+    bool fixed;
+    const char *fixed_type, *fixed_extra, *fixed_body;
+    uint32_t fixed_blen;
 };
 /* resp_write_head through the cache: the same bytes. */
 size_t resp_write_head_cached(struct resp_head_cache *hc, char *buf, size_t len,
                               const struct resp_head *h);
+/* The same for a fixed answer, whose content type, extra header and body
+ * (blen > 0 bytes) are bytes that never change while the server runs (the
+ * configuration, literals): writes the head and then the body, and sets
+ * *with_body, when both fit in the cache (buf must hold sizeof hc->head);
+ * otherwise the head alone, as resp_write_head_cached. */
+size_t resp_write_fixed_cached(struct resp_head_cache *hc, char *buf, size_t len,
+                               const struct resp_head *h, const char *body, size_t blen,
+                               bool *with_body);
 const char *resp_reason(int status);
 const char *resp_mime(const char *path);
 /* "Sun, 06 Nov 1994 08:49:37 GMT" */

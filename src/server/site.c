@@ -44,7 +44,8 @@ void srv_site_handle(void *data, const struct http_request *r, struct srv_reply 
         out->status = cfg->return_code;
         out->content_type = "text/plain";
         out->body = cfg->return_body;
-        out->blen = strlen(cfg->return_body);
+        out->blen = site->return_blen;
+        out->fixed = true; /* the configuration's bytes */
         return;
     }
     bool head = r->method.len == 4 && !memcmp(r->method.ptr, "HEAD", 4);

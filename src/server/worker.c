@@ -118,7 +118,7 @@ int worker_init(struct worker *w, int id, const struct srv_config *cfg, int root
     memset(w, 0, sizeof *w);
     w->id = id;
     w->cfg = cfg;
-    w->site = (struct srv_site){cfg, root_fd};
+    w->site = (struct srv_site){cfg, root_fd, cfg->return_code ? strlen(cfg->return_body) : 0};
     w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     w->loop = loop_new();
     timer_init(&w->stop_deadline, stop_now);

@@ -2,6 +2,7 @@
 /* The request parser: valid heads, every prefix incomplete, byte-by-byte
  * equals all-at-once, and each smuggling vector rejected. Inputs are copied
  * to end right before a PROT_NONE page, so any over-read crashes. */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -332,6 +333,219 @@ TEST(bare_lf_and_control_bytes_at_every_offset)
                 if (rc != -1)
                     printf("# byte 0x%02x at %zu: %d\n", c, i, rc);
                 CHECK_EQ_INT(rc, -1);
+            }
+        }
+    }
+}
+
+/* Every byte value in the method and in the target, and around the "GET "
+ * shortcut: accepted exactly as RFC 9110/9112 (upper case, '_', '-' in a
+ * method; visible ASCII but '#' in a target) say. */
+TEST(every_byte_in_method_and_target)
+{
+    char req[128];
+    for (int b = 0; b < 256; b++) {
+        static const char *const methods[] = {"G%cT", "%cET", "GE%c", "GET%c", "%c"};
+        for (size_t m = 0; m < sizeof methods / sizeof methods[0]; m++) {
+            char meth[8];
+            snprintf(meth, sizeof meth, methods[m], 'Q');
+            int n = snprintf(req, sizeof req, "%s / HTTP/1.1\r\nHost: h\r\n\r\n", meth);
+            req[strchr(methods[m], '%') - methods[m]] = (char)b;
+            struct http_request r;
+            int rc = http_parse_request(guarded(req, (size_t)n), (size_t)n, &r, &lim);
+            bool ok = (b >= 'A' && b <= 'Z') || b == '_' || b == '-';
+            if ((rc > 0) != ok)
+                printf("# method %s byte 0x%02x: rc %d\n", methods[m], b, rc);
+            CHECK((rc > 0) == ok);
+            if (rc > 0)
+                CHECK(r.method.len == strlen(meth) && r.method.ptr[0] == req[0]);
+        }
+        /* "GET" then a byte other than SP: not the shortcut's GET. */
+        int n = snprintf(req, sizeof req, "GET? / HTTP/1.1\r\nHost: h\r\n\r\n");
+        req[3] = (char)b;
+        struct http_request r;
+        int rc = http_parse_request(guarded(req, (size_t)n), (size_t)n, &r, &lim);
+        if (b == ' ')
+            CHECK(rc == -1 && r.status == 400); /* "GET  / ...": an empty target */
+        else if ((b >= 'A' && b <= 'Z') || b == '_' || b == '-')
+            CHECK(rc > 0 && r.method.len == 4);
+        else if (b != '\r' && b != '\n')
+            CHECK(rc == -1 && r.status == 400);
+        n = snprintf(req, sizeof req, "GET /a?b HTTP/1.1\r\nHost: h\r\n\r\n");
+        req[6] = (char)b;
+        rc = http_parse_request(guarded(req, (size_t)n), (size_t)n, &r, &lim);
+        bool uri = b > 0x20 && b < 0x7f && b != '#';
+        if (b == '\r' || b == '\n') {
+            CHECK(rc == -1);
+            continue;
+        }
+        if (b == ' ') { /* "GET /a b HTTP/1.1": no version where it must be */
+            CHECK(rc == -1 && r.status == 400);
+            continue;
+        }
+        if ((rc > 0) != uri)
+            printf("# target byte 0x%02x: rc %d\n", b, rc);
+        CHECK((rc > 0) == uri);
+        if (rc > 0)
+            CHECK(r.target.len == 4 && r.target.ptr[2] == (char)b);
+    }
+    /* The shortcut needs all four bytes: a line "GET" alone is no request. */
+    CHECK_EQ_INT(status_of("GET\r\nHost: h\r\n\r\n"), 400);
+    CHECK_EQ_INT(status_of("GET \r\nHost: h\r\n\r\n"), 400);
+}
+
+/* The header names the parser interprets are found in any case, and a
+ * name one byte away (any other byte that may stand in a name, in each
+ * place) is just another header: e.g. Content_Length frames nothing. */
+TEST(interpreted_names_exactly)
+{
+    static const struct {
+        const char *name, *value;
+    } hs[] = {{"content-length", "5"}, {"transfer-encoding", "chunked"}, {"host", "h"},
+              {"connection", "close"}, {"expect", "100-continue"},
+              {"if-modified-since", "Sun, 06 Nov 1994 08:49:37 GMT"}};
+    for (size_t k = 0; k < sizeof hs / sizeof hs[0]; k++) {
+        size_t len = strlen(hs[k].name);
+        for (size_t at = 0; at < len; at++) {
+            for (int b = 0x21; b < 0x7f; b++) {
+                if (!strchr("!#$%&'*+-.^_`|~", b) && !((b >= '0' && b <= '9') ||
+                    (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z')))
+                    continue;
+                char name[32], req[160];
+                memcpy(name, hs[k].name, len + 1);
+                name[at] = (char)b;
+                bool same = (char)(b >= 'A' && b <= 'Z' ? b + 32 : b) == hs[k].name[at];
+                /* HTTP/1.0 so that a Host line is not required. */
+                int n = snprintf(req, sizeof req, "POST / HTTP/1.%d\r\n%s%s: %s\r\n\r\n",
+                                 k == 1 ? 1 : 0, k == 1 ? "Host: h\r\n" : "", name, hs[k].value);
+                struct http_request r;
+                int rc = http_parse_request(guarded(req, (size_t)n), (size_t)n, &r, &lim);
+                bool seen;
+                switch (k) {
+                case 0: seen = rc > 0 && r.body == BODY_LENGTH && r.content_length == 5; break;
+                case 1: seen = rc > 0 && r.body == BODY_CHUNKED; break;
+                case 2: seen = rc > 0 && r.host.len == 1; break;
+                case 3: seen = rc > 0 && (r.connection & CONN_HDR_CLOSE); break;
+                case 4: seen = rc > 0 && r.expect_continue; break;
+                default: seen = rc > 0 && r.if_modified_since.len > 0; break;
+                }
+                if (seen != same || rc <= 0)
+                    printf("# name %s: rc %d seen %d\n", name, rc, seen);
+                CHECK(rc > 0);
+                CHECK(seen == same);
+            }
+        }
+    }
+}
+
+/* Every byte in every place of "HTTP/1.1": 505 for another version that
+ * is digits, 400 for what is no version; HTTP/1.0 and 1.1 accepted with
+ * their minor (the 1.1 shortcut and the general path agree). */
+TEST(every_byte_in_the_version)
+{
+    for (size_t at = 0; at < 8; at++) {
+        for (int b = 0; b < 256; b++) {
+            if (b == '\r' || b == '\n')
+                continue;
+            char ver[9] = "HTTP/1.1", req[64];
+            ver[at] = (char)b;
+            int n = snprintf(req, sizeof req, "GET / XXXXXXXX\r\nHost: h\r\n\r\n");
+            memcpy(req + 6, ver, 8);
+            struct http_request r;
+            int rc = http_parse_request(guarded(req, (size_t)n), (size_t)n, &r, &lim);
+            int want, minor = -1;
+            bool digits = ver[5] >= '0' && ver[5] <= '9' && ver[7] >= '0' && ver[7] <= '9';
+            if (memcmp(ver, "HTTP/", 5) || ver[6] != '.' || !digits)
+                want = 400;
+            else if (ver[5] != '1' || ver[7] > '1')
+                want = 505;
+            else
+                want = 0, minor = ver[7] - '0';
+            int got = rc > 0 ? 0 : rc == -1 ? r.status : rc;
+            if (got != want)
+                printf("# version '%.8s' (byte 0x%02x at %zu): %d, want %d\n", ver, b, at, got, want);
+            CHECK_EQ_INT(got, want);
+            if (rc > 0)
+                CHECK_EQ_INT(r.minor, minor);
+        }
+    }
+}
+
+/* RFC 3986 uri-host [":" port] as written there (and nginx's no empty
+ * host, no leading dot, no ".."), after the parser's OWS trim: the
+ * reference the parser's Host check is compared with. */
+static bool ref_host_ok(const char *v, size_t len)
+{
+    while (len && (v[0] == ' ' || v[0] == '\t'))
+        v++, len--;
+    while (len && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+        len--;
+    size_t i = 0;
+    if (len && v[0] == '[') {
+        for (i = 1; i < len && v[i] != ']'; i++) {
+            int c = (unsigned char)v[i];
+            if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
+                  c == ':' || c == '.' || c == 'v' || c == 'V'))
+                return false;
+        }
+        if (i == len || i == 1)
+            return false;
+        i++;
+    } else {
+        for (; i < len && v[i] != ':'; i++) {
+            int c = (unsigned char)v[i];
+            if (c == '%') {
+                if (i + 2 >= len || !isxdigit((unsigned char)v[i + 1]) ||
+                    !isxdigit((unsigned char)v[i + 2]))
+                    return false;
+                i += 2;
+            } else if (c == '.') {
+                if (i == 0 || v[i - 1] == '.')
+                    return false;
+            } else if (!(ascii_alnum(c) || (c && strchr("-_~!$&'()*+,;=", c)))) {
+                return false;
+            }
+        }
+        if (i == 0)
+            return false;
+    }
+    if (i == len)
+        return true;
+    if (v[i] != ':' || len - i - 1 > 5)
+        return false;
+    for (i++; i < len; i++)
+        if (v[i] < '0' || v[i] > '9')
+            return false;
+    return true;
+}
+
+/* Every byte at every place of Host values of each shape (reg-name with a
+ * port, IP literal with a port, percent-encoded): accepted exactly when
+ * the reference says so. Host's value is checked by its own rules only
+ * (not also as a field value), so those must refuse every control byte,
+ * NUL and DEL, inside brackets too. */
+TEST(every_byte_at_every_place_of_host)
+{
+    static const char *const shapes[] = {"ab.c:80", "[::1]:80", "e%41x", "h"};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        size_t len = strlen(shapes[s]);
+        for (size_t at = 0; at < len; at++) {
+            for (int b = 0; b < 256; b++) {
+                if (b == '\r' || b == '\n')
+                    continue;
+                char host[16], req[64];
+                memcpy(host, shapes[s], len + 1);
+                host[at] = (char)b;
+                int n = snprintf(req, sizeof req, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", shapes[s]);
+                memcpy(req + 22, host, len);
+                struct http_request r;
+                int rc = http_parse_request(guarded(req, (size_t)n), (size_t)n, &r, &lim);
+                bool want = ref_host_ok(host, len);
+                if ((rc > 0) != want)
+                    printf("# host '%s' byte 0x%02x at %zu: rc %d\n", shapes[s], b, at, rc);
+                CHECK((rc > 0) == want);
+                if (rc < 0)
+                    CHECK_EQ_INT(r.status, 400);
             }
         }
     }
