@@ -2,9 +2,7 @@
 /* How events leave the kernel (trace/backend.h): BPF programs, or perf
  * sampling with the kernel's own counts to find what it skipped. */
 #include "trace/backend.h"
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 const struct trace_tp trace_tps[TEV_KINDS] = {
     [TEV_STATE] = {"sock", "inet_sock_set_state", true},
@@ -51,18 +49,9 @@ static int open_perf(struct trace_session *s, char *err, size_t errlen)
     char filters[TEV_KINDS][256];
     unsigned n = 0;
     for (int k = 0; k < TEV_KINDS; k++)
-        if (s->have[k]) {
-            s->tp_kind[n] = (unsigned)k;
+        if (s->have[k])
             tps[n++] = (struct perf_tp){s->fmt[k].id, filter_for(k, s->o.port, filters[k], sizeof filters[k]),
                                         trace_tps[k].event};
-        }
-    s->ntp = n;
-    long ncpu = sysconf(_SC_NPROCESSORS_CONF);
-    s->received = calloc((size_t)(ncpu > 0 ? ncpu : 1) * TEV_KINDS, sizeof *s->received);
-    if (!s->received) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
     return perf_open(&s->perf, tps, n, s->o.ring_pages, err, errlen);
 }
 
@@ -82,24 +71,6 @@ int trace_backend_open(struct trace_session *s, char *err, size_t errlen)
     }
     s->backend = TRACE_BACKEND_PERF;
     return open_perf(s, err, errlen);
-}
-
-uint64_t trace_backend_counted(const struct trace_session *s)
-{
-    uint64_t n = 0;
-    for (int cpu = 0; cpu < s->perf.ncpu; cpu++)
-        for (unsigned i = 0; i < s->ntp; i++)
-            n += perf_count(&s->perf, cpu, i);
-    return n;
-}
-
-uint64_t trace_backend_received(const struct trace_session *s)
-{
-    uint64_t n = 0;
-    for (int cpu = 0; s->received && cpu < s->perf.ncpu; cpu++)
-        for (unsigned i = 0; i < s->ntp; i++)
-            n += s->received[(unsigned)cpu * TEV_KINDS + s->tp_kind[i]];
-    return n;
 }
 
 uint64_t trace_lost(const struct trace_session *s)

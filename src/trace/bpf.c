@@ -4,6 +4,7 @@
 #include "trace/bpf.h"
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -98,7 +99,7 @@ static int add_prog(struct bpf_tracer *bt, const struct bpf_insn *insns, int n, 
 static int open_maps(struct bpf_tracer *bt, struct perf_set *ps, char *err, size_t errlen)
 {
     bt->out_map = map_create(BPF_MAP_TYPE_PERF_EVENT_ARRAY, 4, (unsigned)ps->ncpu);
-    bt->irq_map = map_create(BPF_MAP_TYPE_PERCPU_ARRAY, 4, 1);
+    bt->irq_map = map_create(BPF_MAP_TYPE_PERCPU_ARRAY, 4, 2);
     if (bt->out_map < 0 || bt->irq_map < 0) {
         snprintf(err, errlen, "bpf(BPF_MAP_CREATE): %s%s", strerror(errno),
                  errno == EPERM ? " (needs root, or CAP_BPF with CAP_PERFMON)" : "");
@@ -126,6 +127,7 @@ static int load_and_attach(struct bpf_tracer *bt, struct perf_set *ps, const str
         if (fd < 0 || perf_attach_bpf(ps, softirq_ids[k], fd, irq_names[k], err, errlen) < 0)
             return -1;
     }
+    bt->first_tcp = bt->nprogs;
     for (unsigned i = 0; i < ntps; i++) {
         struct tp_prog_spec sp = {tps[i].l, tps[i].entry_size, port, bt->out_map, bt->irq_map};
         int n = bpfgen_tcp(&sp, insns, BPFGEN_MAX_INSNS);
@@ -152,6 +154,54 @@ int bpf_tracer_open(struct bpf_tracer *bt, struct perf_set *ps, const struct bpf
     }
     perf_enable(ps);
     return 0;
+}
+
+/* A per-CPU map's lookup fills one slot per possible CPU (the kernel's
+ * cpu_possible_mask, "0-N" in sysfs), which can exceed the configured. */
+static long possible_cpus(void)
+{
+    FILE *f = fopen("/sys/devices/system/cpu/possible", "re");
+    long last = -1;
+    char line[256];
+    if (f && fgets(line, sizeof line, f)) {
+        char *p = strrchr(line, '-'), *q = strrchr(line, ',');
+        const char *tail = p && (!q || p > q) ? p + 1 : q ? q + 1 : line;
+        last = strtol(tail, NULL, 10);
+    }
+    if (f)
+        fclose(f);
+    long conf = sysconf(_SC_NPROCESSORS_CONF);
+    return last + 1 > conf ? last + 1 : conf;
+}
+
+uint64_t bpf_tracer_misses(const struct bpf_tracer *bt)
+{
+    uint64_t n = 0;
+    for (unsigned i = bt->first_tcp; i < bt->nprogs; i++) {
+        struct bpf_prog_info info;
+        union bpf_attr a;
+        memset(&info, 0, sizeof info);
+        memset(&a, 0, sizeof a);
+        a.info.bpf_fd = (uint32_t)bt->progs[i];
+        a.info.info_len = sizeof info;
+        a.info.info = (uint64_t)(uintptr_t)&info;
+        if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a) == 0)
+            n += info.recursion_misses;
+    }
+    /* outputs that failed: one u32 per CPU, each in an 8-byte slot */
+    long ncpu = possible_cpus();
+    uint64_t *per = ncpu > 0 ? calloc((size_t)ncpu, 8) : NULL;
+    uint32_t key = BPFGEN_SLOT_FAILED;
+    union bpf_attr a;
+    memset(&a, 0, sizeof a);
+    a.map_fd = (uint32_t)bt->irq_map;
+    a.key = (uint64_t)(uintptr_t)&key;
+    a.value = (uint64_t)(uintptr_t)per;
+    if (per && sys_bpf(BPF_MAP_LOOKUP_ELEM, &a) == 0)
+        for (long c = 0; c < ncpu; c++)
+            n += (uint32_t)per[c];
+    free(per);
+    return n;
 }
 
 void bpf_tracer_close(struct bpf_tracer *bt)

@@ -32,10 +32,13 @@ struct tp_prog_spec {
     unsigned entry_size; /* bytes of the record (format file: end of the last field) */
     uint16_t port;       /* 0: any */
     int out_map_fd;      /* BPF_MAP_TYPE_PERF_EVENT_ARRAY, one ring per CPU */
-    int irq_map_fd;      /* BPF_MAP_TYPE_PERCPU_ARRAY, one u32: in softirq */
+    int irq_map_fd;      /* BPF_MAP_TYPE_PERCPU_ARRAY of u32: [BPFGEN_SLOT_SOFTIRQ]
+                          * in softirq, [BPFGEN_SLOT_FAILED] outputs that failed */
 };
 
 #define BPFGEN_MAX_INSNS 160
+#define BPFGEN_SLOT_SOFTIRQ 0
+#define BPFGEN_SLOT_FAILED 1
 
 /* The program of one TCP tracepoint: the same filter as perf mode's
  * (session.c filter_for), then the copy and the output. Returns the
@@ -54,7 +57,7 @@ struct bpf_tp {
 struct bpf_tracer {
     int out_map, irq_map;
     int progs[8];
-    unsigned nprogs;
+    unsigned nprogs, first_tcp; /* progs[first_tcp..]: the TCP tracepoints' */
 };
 
 /* Opens the rings (perf_open_output), the maps and the programs, and
@@ -64,6 +67,12 @@ struct bpf_tracer {
 int bpf_tracer_open(struct bpf_tracer *bt, struct perf_set *ps, const struct bpf_tp *tps, unsigned ntps,
                     const unsigned softirq_ids[2], uint16_t port, unsigned ring_pages, char *err,
                     size_t errlen);
+/* Events lost on the way, counted: programs the kernel skipped because
+ * another ran on the same CPU (a softirq on the way out of an interrupt
+ * that came during a program in process context; kernels before 5.12 do
+ * not count them; a skipped transition the filter would have dropped is
+ * counted too), and outputs bpf_perf_event_output refused. */
+uint64_t bpf_tracer_misses(const struct bpf_tracer *bt);
 void bpf_tracer_close(struct bpf_tracer *bt);
 
 #endif

@@ -151,6 +151,18 @@ int bpfgen_tcp(const struct tp_prog_spec *sp, struct bpf_insn *out, unsigned cap
     emit(&g, BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_4, 0, 0, -(int)size);
     emit(&g, BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_5, 0, 0, (int32_t)size);
     emit(&g, BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_perf_event_output);
+    /* The output can fail without a PERF_RECORD_LOST (ring's event not
+     * active on this CPU): count it in the map's slot 1, read as lost. */
+    jump_out(&g, BPF_JEQ, BPF_REG_0, 0);
+    emit(&g, BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, (int16_t)(-(int)size - 8), BPFGEN_SLOT_FAILED);
+    emit(&g, BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0);
+    emit(&g, BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -(int)size - 8);
+    ld_map(&g, BPF_REG_1, sp->irq_map_fd);
+    emit(&g, BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem);
+    jump_out(&g, BPF_JEQ, BPF_REG_0, 0);
+    emit(&g, BPF_LDX | BPF_MEM | BPF_W, BPF_REG_1, BPF_REG_0, 0, 0);
+    emit(&g, BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_1, 0, 0, 1);
+    emit(&g, BPF_STX | BPF_MEM | BPF_W, BPF_REG_0, BPF_REG_1, 0, 0);
     return finish(&g);
 }
 

@@ -93,19 +93,18 @@ static int map_ring(struct perf_set *ps, int cpu, int fd, unsigned pages, char *
     return 0;
 }
 
-static int add_counted(struct perf_set *ps, int fd, int cpu, unsigned tp)
-{
-    void *nc = realloc(ps->counted, (ps->ncounted + 1) * sizeof *ps->counted);
-    if (!nc)
-        return -1;
-    ps->counted = nc;
-    ps->counted[ps->ncounted++] = (struct perf_counted){fd, cpu, tp};
-    return 0;
-}
+struct tp_list {
+    const struct perf_tp *tps;
+    unsigned n;
+};
 
-static int open_cpu(struct perf_set *ps, int cpu, const struct perf_tp *tps, unsigned ntps,
-                    unsigned pages, char *err, size_t errlen)
+/* The tracepoints sampled on one CPU, into its ring. 0, 1 for an offline
+ * CPU, -1 with err. */
+static int open_cpu_tracepoints(struct perf_set *ps, int cpu, const void *arg, unsigned pages, char *err,
+                                size_t errlen)
 {
+    const struct perf_tp *tps = ((const struct tp_list *)arg)->tps;
+    unsigned ntps = ((const struct tp_list *)arg)->n;
     struct perf_ring *ring = &ps->rings[cpu];
     for (unsigned i = 0; i < ntps; i++) {
         struct perf_event_attr a = {0};
@@ -125,10 +124,6 @@ static int open_cpu(struct perf_set *ps, int cpu, const struct perf_tp *tps, uns
         }
         if (add_fd(ps, fd) < 0) {
             close(fd);
-            snprintf(err, errlen, "out of memory");
-            return -1;
-        }
-        if (add_counted(ps, fd, cpu, i) < 0) {
             snprintf(err, errlen, "out of memory");
             return -1;
         }
@@ -166,36 +161,48 @@ static int alloc_set(struct perf_set *ps, char *err, size_t errlen)
     return 0;
 }
 
-int perf_open_output(struct perf_set *ps, unsigned ring_pages, char *err, size_t errlen)
+/* One CPU's BPF output event and its ring. 0, 1 offline, -1 with err. */
+static int open_cpu_output(struct perf_set *ps, int cpu, const void *arg, unsigned pages, char *err,
+                           size_t errlen)
+{
+    (void)arg;
+    struct perf_event_attr a = {0};
+    a.size = sizeof a;
+    a.type = PERF_TYPE_SOFTWARE;
+    a.config = PERF_COUNT_SW_BPF_OUTPUT;
+    ring_attr(&a, pages);
+    int fd = sys_perf_event_open(&a, cpu, -1);
+    if (fd < 0 && errno == ENODEV)
+        return 1;
+    if (fd < 0) {
+        snprintf(err, errlen, "perf_event_open(bpf-output, cpu %d): %s", cpu, strerror(errno));
+        return -1;
+    }
+    if (add_fd(ps, fd) < 0) {
+        close(fd);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return map_ring(ps, cpu, fd, pages, err, errlen);
+}
+
+/* A ring per online CPU, opened by fn; on failure ps is left empty. */
+typedef int (*cpu_opener)(struct perf_set *ps, int cpu, const void *arg, unsigned pages, char *err,
+                          size_t errlen);
+
+static int open_each_cpu(struct perf_set *ps, cpu_opener fn, const void *arg, unsigned pages, char *err,
+                         size_t errlen)
 {
     if (alloc_set(ps, err, errlen) < 0)
         return -1;
     int opened = 0;
     for (int cpu = 0; cpu < ps->ncpu; cpu++) {
-        struct perf_event_attr a = {0};
-        a.size = sizeof a;
-        a.type = PERF_TYPE_SOFTWARE;
-        a.config = PERF_COUNT_SW_BPF_OUTPUT;
-        ring_attr(&a, ring_pages);
-        int fd = sys_perf_event_open(&a, cpu, -1);
-        if (fd < 0 && errno == ENODEV)
-            continue; /* offline CPU */
-        if (fd < 0) {
-            snprintf(err, errlen, "perf_event_open(bpf-output, cpu %d): %s", cpu, strerror(errno));
+        int rc = fn(ps, cpu, arg, pages, err, errlen);
+        if (rc < 0) {
             perf_close(ps);
             return -1;
         }
-        if (add_fd(ps, fd) < 0) {
-            close(fd);
-            snprintf(err, errlen, "out of memory");
-            perf_close(ps);
-            return -1;
-        }
-        if (map_ring(ps, cpu, fd, ring_pages, err, errlen) < 0) {
-            perf_close(ps);
-            return -1;
-        }
-        opened++;
+        opened += rc == 0;
     }
     if (!opened) {
         snprintf(err, errlen, "perf_event_open: no online CPU accepted the events");
@@ -203,6 +210,11 @@ int perf_open_output(struct perf_set *ps, unsigned ring_pages, char *err, size_t
         return -1;
     }
     return 0;
+}
+
+int perf_open_output(struct perf_set *ps, unsigned ring_pages, char *err, size_t errlen)
+{
+    return open_each_cpu(ps, open_cpu_output, NULL, ring_pages, err, errlen);
 }
 
 int perf_attach_bpf(struct perf_set *ps, unsigned tp_id, int prog_fd, const char *name, char *err,
@@ -248,37 +260,23 @@ void perf_disable(struct perf_set *ps)
         ioctl(ps->fds[i], PERF_EVENT_IOC_DISABLE, 0);
 }
 
-uint64_t perf_count(const struct perf_set *ps, int cpu, unsigned tp)
+uint64_t perf_counted(const struct perf_set *ps)
 {
-    for (unsigned i = 0; i < ps->ncounted; i++)
-        if (ps->counted[i].cpu == cpu && ps->counted[i].tp == tp) {
-            uint64_t v = 0;
-            if (read(ps->counted[i].fd, &v, sizeof v) != (ssize_t)sizeof v)
-                return 0;
-            return v;
-        }
-    return 0;
+    uint64_t n = 0;
+    for (unsigned i = 0; i < ps->nfds; i++) {
+        uint64_t v;
+        if (read(ps->fds[i], &v, sizeof v) == (ssize_t)sizeof v)
+            n += v;
+    }
+    return n;
 }
 
 int perf_open(struct perf_set *ps, const struct perf_tp *tps, unsigned ntps, unsigned ring_pages,
               char *err, size_t errlen)
 {
-    if (alloc_set(ps, err, errlen) < 0)
+    struct tp_list list = {tps, ntps};
+    if (open_each_cpu(ps, open_cpu_tracepoints, &list, ring_pages, err, errlen) < 0)
         return -1;
-    int opened = 0;
-    for (int cpu = 0; cpu < ps->ncpu; cpu++) {
-        int rc = open_cpu(ps, cpu, tps, ntps, ring_pages, err, errlen);
-        if (rc < 0) {
-            perf_close(ps);
-            return -1;
-        }
-        opened += rc == 0;
-    }
-    if (!opened) {
-        snprintf(err, errlen, "perf_event_open: no online CPU accepted the events");
-        perf_close(ps);
-        return -1;
-    }
     perf_enable(ps);
     return 0;
 }
@@ -428,7 +426,6 @@ void perf_close(struct perf_set *ps)
     for (unsigned i = 0; i < ps->nfds; i++)
         close(ps->fds[i]);
     free(ps->fds);
-    free(ps->counted);
     free(ps->rings);
     free(ps->scratch);
     memset(ps, 0, sizeof *ps);

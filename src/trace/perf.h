@@ -32,19 +32,12 @@ struct perf_ring {
     size_t data_size;
 };
 
-struct perf_counted {
-    int fd, cpu;
-    unsigned tp; /* index into perf_open's tps */
-};
-
 struct perf_set {
     int ncpu;
     struct perf_ring *rings; /* one per CPU */
     int *fds;
     unsigned nfds;
     uint64_t lost; /* samples the kernel dropped (PERF_RECORD_LOST) */
-    struct perf_counted *counted; /* perf_open's sampling events */
-    unsigned ncounted;
     uint8_t *scratch; /* a record that wraps the ring end is copied here */
 };
 
@@ -65,9 +58,10 @@ int perf_attach_bpf(struct perf_set *ps, unsigned tp_id, int prog_fd, const char
                     size_t errlen);
 void perf_enable(struct perf_set *ps);
 void perf_disable(struct perf_set *ps);
-/* How many times tracepoint tps[tp] passed its filter on cpu (perf_open):
- * the kernel counts events it then fails to sample. */
-uint64_t perf_count(const struct perf_set *ps, int cpu, unsigned tp);
+/* A perf_open set: how many events passed the kernel filters, summed over
+ * its events (all sampling ones), counted even when the kernel then fails
+ * to sample them. */
+uint64_t perf_counted(const struct perf_set *ps);
 /* Calls fn for every record waiting in every ring; returns the count. */
 size_t perf_read(struct perf_set *ps, void (*fn)(void *ctx, const struct prec *r), void *ctx);
 /* Waits up to timeout_ms for a ring to pass its watermark. -1 on EINTR. */

@@ -337,8 +337,7 @@ static void collect(void *ctx, const struct prec *r)
         b->ev.time_ns = r->time_ns;
         b->ev.pid = r->pid;
         b->ev.tid = r->tid;
-        if (s->received && r->cpu < (uint32_t)s->perf.ncpu)
-            s->received[r->cpu * TEV_KINDS + (unsigned)k]++;
+        s->received++;
     }
     s->nbatch++;
 }
@@ -359,7 +358,7 @@ void trace_step(struct trace_session *s, int timeout_ms)
     if (timeout_ms > 0)
         perf_wait(&s->perf, timeout_ms);
     uint64_t now = trace_now_ns();
-    if (s->backend == TRACE_BACKEND_PERF && now - s->last_count_ns >= 1000000000ull) {
+    if (now - s->last_count_ns >= 1000000000ull) {
         s->last_count_ns = now;
         count_undelivered(s, false);
         return;
@@ -389,20 +388,24 @@ static void step_read(struct trace_session *s)
     tracker_flush(&s->tr, trace_now_ns() - 20000000ull);
 }
 
-/* The kernel's counts, read before the rings are drained, against the
- * samples received after: the difference is what it counted and never
- * sampled (a lower bound: samples of later events are received too). */
+/* Events the kernel never handed over, read with the rings: for BPF, the
+ * programs it skipped (bpf_tracer_misses); for perf, its counts read before
+ * the rings are drained against the samples received after: what it
+ * counted and never sampled (a lower bound: later events' samples are
+ * received too). */
 static void count_undelivered(struct trace_session *s, bool exact)
 {
-    if (s->backend != TRACE_BACKEND_PERF || !s->received)
+    if (s->backend == TRACE_BACKEND_BPF) {
+        step_read(s);
+        s->undelivered = bpf_tracer_misses(&s->bpf);
         return;
+    }
     if (exact)
         perf_disable(&s->perf); /* the counts stop: exact once drained */
-    uint64_t counted = trace_backend_counted(s);
+    uint64_t counted = perf_counted(&s->perf);
     step_read(s);
-    uint64_t got = trace_backend_received(s);
-    if (counted > got && counted - got > s->undelivered)
-        s->undelivered = counted - got;
+    if (counted > s->received && counted - s->received > s->undelivered)
+        s->undelivered = counted - s->received;
 }
 
 static void count_close_wait(void *ctx, const struct trace_rec *r)
@@ -422,10 +425,7 @@ static void count_close_wait(void *ctx, const struct trace_rec *r)
 
 void trace_finish(struct trace_session *s)
 {
-    if (s->backend == TRACE_BACKEND_PERF)
-        count_undelivered(s, true);
-    else
-        step_read(s);
+    count_undelivered(s, true);
     tracker_flush_all(&s->tr);
     s->sum.close_wait_open = 0;
     s->sum.close_wait_oldest_ns = 0;
@@ -437,7 +437,6 @@ void trace_close(struct trace_session *s)
     perf_close(&s->perf);
     if (s->backend == TRACE_BACKEND_BPF)
         bpf_tracer_close(&s->bpf);
-    free(s->received);
     tracker_free(&s->tr);
     pcache_free(&s->pc);
     summary_free(&s->sum);

@@ -48,10 +48,9 @@ struct trace_session {
     char backend_note[256]; /* auto fell back to perf: why */
     struct bpf_tracer bpf;
     struct perf_set perf;
-    /* perf backend: samples received per CPU and tracepoint, against the
-     * kernel's counts of the same events (perf_count) */
-    uint64_t *received;
-    unsigned tp_kind[TEV_KINDS], ntp;
+    /* perf backend: samples received, against the kernel's counts of the
+     * same events (perf_counted) */
+    uint64_t received;
     uint64_t undelivered;   /* counted by the kernel, never sampled */
     uint64_t last_count_ns;
     struct pcache pc;

@@ -14,8 +14,10 @@
 struct vm {
     uint64_t r[11];
     uint8_t stack[512];
-    uint32_t irq_flag;     /* the per-CPU map's value */
+    uint32_t irq_flag;     /* the per-CPU map's slot 0 */
+    uint32_t failed;       /* its slot 1: outputs refused */
     bool irq_map_missing;  /* lookup returns NULL */
+    bool output_fails;     /* bpf_perf_event_output returns an error */
     uint8_t out[512];
     size_t out_len;
     int outputs;
@@ -41,16 +43,21 @@ static void store(uint64_t addr, int sz, uint64_t v)
 static void call(struct vm *m, int32_t id)
 {
     if (id == BPF_FUNC_map_lookup_elem) {
-        m->r[0] = m->r[1] == IRQ_MAP && !m->irq_map_missing && load(m->r[2], BPF_W) == 0
-                      ? (uint64_t)(uintptr_t)&m->irq_flag : 0;
+        uint64_t key = load(m->r[2], BPF_W);
+        m->r[0] = m->r[1] != IRQ_MAP || m->irq_map_missing ? 0
+                  : key == BPFGEN_SLOT_SOFTIRQ           ? (uint64_t)(uintptr_t)&m->irq_flag
+                  : key == BPFGEN_SLOT_FAILED            ? (uint64_t)(uintptr_t)&m->failed
+                                                         : 0;
     } else if (id == BPF_FUNC_perf_event_output) {
-        if (m->r[2] == OUT_MAP && m->r[5] <= sizeof m->out) {
+        if (m->output_fails) {
+            m->r[0] = (uint64_t)-95; /* EOPNOTSUPP: the ring's event is not on this CPU */
+        } else if (m->r[2] == OUT_MAP && m->r[5] <= sizeof m->out) {
             memcpy(m->out, (void *)(uintptr_t)m->r[4], m->r[5]);
             m->out_len = m->r[5];
             m->out_flags = m->r[3];
             m->outputs++;
+            m->r[0] = 0;
         }
-        m->r[0] = 0;
     }
     for (int i = 1; i <= 5; i++)
         m->r[i] = 0xdeadbeef; /* clobbered by the call, as in the kernel */
@@ -152,6 +159,28 @@ static bool same(const struct tev *a, const struct tev *b)
            !memcmp(a->raddr, b->raddr, 16) && a->reason == b->reason && a->state == b->state;
 }
 
+/* The state program (no port filter) and recorded sample 1 (a SYN_SENT,
+ * kept) as the kernel would hand it over. */
+struct state_case {
+    struct tp_format f[3];
+    struct tp_layout l[3];
+    unsigned size[3];
+    uint8_t raw[512];
+    struct bpf_insn p[BPFGEN_MAX_INSNS];
+    int np;
+};
+
+static int state_case(struct state_case *c)
+{
+    memset(c->raw, 0, sizeof c->raw);
+    if (setup(c->f, c->l, c->size) < 0)
+        return -1;
+    unhex(rec_samples[1].hex, c->raw, sizeof c->raw);
+    struct tp_prog_spec sp = {&c->l[TEV_STATE], c->size[TEV_STATE], 0, OUT_MAP, IRQ_MAP};
+    c->np = bpfgen_tcp(&sp, c->p, BPFGEN_MAX_INSNS);
+    return c->np > 0 ? 0 : -1;
+}
+
 TEST(bpf_programs_keep_the_transitions_perf_mode_keeps)
 {
     struct tp_format f[3];
@@ -208,55 +237,55 @@ TEST(bpf_port_filter_matches_either_port)
 
 TEST(bpf_protocol_filter_drops_non_tcp)
 {
-    struct tp_format f[3];
-    struct tp_layout l[3];
-    unsigned size[3];
-    CHECK_EQ_INT(setup(f, l, size), 0);
-    uint8_t raw[512] = {0};
-    size_t n = unhex(rec_samples[1].hex, raw, sizeof raw); /* SYN_SENT: kept */
-    struct bpf_insn p[BPFGEN_MAX_INSNS];
-    struct tp_prog_spec sp = {&l[TEV_STATE], size[TEV_STATE], 0, OUT_MAP, IRQ_MAP};
-    int np = bpfgen_tcp(&sp, p, BPFGEN_MAX_INSNS);
+    static struct state_case c;
+    CHECK_EQ_INT(state_case(&c), 0);
     struct vm m = {0};
-    CHECK_EQ_INT((int)run(&m, p, np, raw), 1);
+    CHECK_EQ_INT((int)run(&m, c.p, c.np, c.raw), 1);
     CHECK_EQ_INT(m.outputs, 1);
-    raw[l[TEV_STATE].protocol.offset] = 132; /* SCTP */
-    (void)n;
+    c.raw[c.l[TEV_STATE].protocol.offset] = 132; /* SCTP */
     memset(&m, 0, sizeof m);
-    CHECK_EQ_INT((int)run(&m, p, np, raw), 1);
+    CHECK_EQ_INT((int)run(&m, c.p, c.np, c.raw), 1);
     CHECK_EQ_INT(m.outputs, 0);
 }
 
 TEST(bpf_softirq_flag_and_missing_map_value)
 {
-    struct tp_format f[3];
-    struct tp_layout l[3];
-    unsigned size[3];
-    CHECK_EQ_INT(setup(f, l, size), 0);
-    uint8_t raw[512] = {0};
-    unhex(rec_samples[1].hex, raw, sizeof raw);
-    struct bpf_insn p[BPFGEN_MAX_INSNS];
-    struct tp_prog_spec sp = {&l[TEV_STATE], size[TEV_STATE], 0, OUT_MAP, IRQ_MAP};
-    int np = bpfgen_tcp(&sp, p, BPFGEN_MAX_INSNS);
+    static struct state_case c;
+    CHECK_EQ_INT(state_case(&c), 0);
     struct tev ev;
     for (int flag = 0; flag < 3; flag++) {
         struct vm m = {0};
         m.irq_flag = flag == 1;
         m.irq_map_missing = flag == 2;
-        CHECK_EQ_INT((int)run(&m, p, np, raw), 1);
+        CHECK_EQ_INT((int)run(&m, c.p, c.np, c.raw), 1);
         CHECK_EQ_INT(m.outputs, 1);
-        CHECK_EQ_INT(tev_decode(&l[TEV_STATE], m.out, m.out_len, &ev), 0);
+        CHECK_EQ_INT(tev_decode(&c.l[TEV_STATE], m.out, m.out_len, &ev), 0);
         CHECK_EQ_INT(ev.in_irq, flag == 1);
     }
     /* the softirq programs set and clear the flag */
     for (uint32_t v = 0; v < 2; v++) {
-        np = bpfgen_irq_flag(IRQ_MAP, v, p, BPFGEN_MAX_INSNS);
-        CHECK(np > 0);
+        c.np = bpfgen_irq_flag(IRQ_MAP, v, c.p, BPFGEN_MAX_INSNS);
+        CHECK(c.np > 0);
         struct vm m = {0};
         m.irq_flag = !v;
-        CHECK_EQ_INT((int)run(&m, p, np, raw), 1);
+        CHECK_EQ_INT((int)run(&m, c.p, c.np, c.raw), 1);
         CHECK_EQ_INT((int)m.irq_flag, (int)v);
     }
+}
+
+TEST(bpf_refused_outputs_are_counted)
+{
+    static struct state_case c;
+    CHECK_EQ_INT(state_case(&c), 0);
+    struct vm m = {0};
+    m.output_fails = true;
+    for (int i = 0; i < 3; i++)
+        CHECK_EQ_INT((int)run(&m, c.p, c.np, c.raw), 1);
+    CHECK_EQ_INT((int)m.failed, 3);
+    m.output_fails = false;
+    CHECK_EQ_INT((int)run(&m, c.p, c.np, c.raw), 1);
+    CHECK_EQ_INT((int)m.failed, 3); /* a delivered record is no failure */
+    CHECK_EQ_INT(m.outputs, 1);
 }
 
 TEST(bpf_generator_refuses_what_the_verifier_would)
