@@ -12,6 +12,8 @@
  * characters. A replay with this file analyses the same as the live run,
  * program names included, without root. */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,13 +37,53 @@ static void put_str(FILE *f, const char *s)
     }
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Which fds to keep: those of this snapshot's sockets (the /proc walk also
+ * sees other namespaces' processes; a recording keeps only its own). */
+static bool *fds_of_snapshot(const struct snapshot *s)
+{
+    uint64_t *inodes = malloc((s->nsocks + 1) * sizeof *inodes);
+    bool *keep = calloc(s->nfds + 1, sizeof *keep);
+    if (!inodes || !keep) {
+        free(inodes);
+        free(keep);
+        return NULL;
+    }
+    for (size_t i = 0; i < s->nsocks; i++)
+        inodes[i] = s->socks[i].inode;
+    qsort(inodes, s->nsocks, sizeof *inodes, cmp_u64);
+    for (size_t i = 0; i < s->nfds; i++)
+        keep[i] = s->fds[i].inode &&
+                  bsearch(&s->fds[i].inode, inodes, s->nsocks, sizeof *inodes, cmp_u64);
+    free(inodes);
+    return keep;
+}
+
 int owners_record(const struct snapshot *s, const char *path)
 {
-    FILE *f = fopen(path, "we");
-    if (!f)
-        return -errno;
+    bool *keep = fds_of_snapshot(s);
+    uint32_t *newidx = calloc(s->nprocs + 1, sizeof *newidx); /* index + 1, 0 = not kept */
+    FILE *f = keep && newidx ? fopen(path, "we") : NULL;
+    if (!f) {
+        int rc = keep && newidx ? -errno : -ENOMEM;
+        free(keep);
+        free(newidx);
+        return rc;
+    }
+    uint32_t nkept = 0;
+    for (size_t i = 0; i < s->nfds; i++)
+        if (keep[i] && !newidx[s->fds[i].proc])
+            newidx[s->fds[i].proc] = 1;
     fprintf(f, "closer-owners 1\n");
     for (size_t i = 0; i < s->nprocs; i++) {
+        if (!newidx[i])
+            continue;
+        newidx[i] = ++nkept;
         const struct proc_info *p = &s->procs[i];
         const struct proc_model *m = &p->model;
         fprintf(f, "proc\t%d\t%u\t%u\t%u\t%u\t%llu", (int)p->pid, (unsigned)p->uid, p->nfds,
@@ -58,9 +100,12 @@ int owners_record(const struct snapshot *s, const char *path)
     }
     for (size_t i = 0; i < s->nfds; i++) {
         const struct fd_ref *r = &s->fds[i];
-        fprintf(f, "fd\t%llu\t%u\t%d\t%d\n", (unsigned long long)r->inode, r->proc, r->fd,
-                r->polled);
+        if (keep[i])
+            fprintf(f, "fd\t%llu\t%u\t%d\t%d\n", (unsigned long long)r->inode,
+                    newidx[r->proc] - 1, r->fd, r->polled);
     }
+    free(keep);
+    free(newidx);
     int rc = ferror(f) ? -EIO : 0;
     if (fclose(f) != 0 && !rc)
         rc = -errno;
