@@ -99,6 +99,16 @@ const struct cat_knob catalog_knobs[] = {
     K("jetty", ANY, K_TW_IDLE_TIMEOUT, "Jetty: the connector's idleTimeout (30 s by default)."),
     K("puma", ANY, K_TW_IDLE_TIMEOUT,
       "Puma: raise persistent_timeout (20 s by default) above the clients' idle gaps."),
+    K("puma", ANY, K_TW_NO_KEEPALIVE,
+      "Puma keeps connections alive unless `queue_requests false` (then it closes after every "
+      "response) or the clients send `Connection: close` / HTTP/1.0."),
+    K("puma", ANY, K_TW_REQUEST_CAP,
+      "Puma closes a keep-alive connection after max_fast_inline requests (10 by default) when "
+      "all its threads are busy and a new connection waits: raise the thread count (`threads "
+      "MIN, MAX`) or max_fast_inline."),
+    K("puma", ANY, K_TW_UNDECIDED,
+      "Puma's knobs: persistent_timeout (idle, 20 s by default), max_fast_inline with `threads` "
+      "(closes busy connections when saturated), queue_requests (false: no keep-alive)."),
     K("node", ANY, K_TW_IDLE_TIMEOUT,
       "Node: raise server.keepAliveTimeout (5 s by default) above the clients' idle gaps (and "
       "headersTimeout above it)."),
@@ -324,6 +334,12 @@ const struct cat_knob catalog_knobs[] = {
       "it when its background read sees the EOF) and return; bound handlers with "
       "http.TimeoutHandler / Server.WriteTimeout. A raw net.Listener server: close the net.Conn "
       "when Read returns io.EOF (defer conn.Close() at the top of the handler goroutine)."),
+    K("apache", ANY, K_CW_NOT_CLOSED,
+      "Apache closes a connection as soon as a read returns EOF: a CLOSE_WAIT held by an Apache "
+      "child is a request still being served (its FIN came with the request), waiting for a CGI "
+      "script, a proxied backend or a module. Bound that wait: `CGIScriptTimeout N` (scripts), "
+      "ProxyTimeout (mod_proxy), `Timeout N` (all of them; 60 s by default, 300 in Debian's "
+      "apache2.conf)."),
     K("ruby", ANY, K_CW_NOT_CLOSED,
       "Ruby: close the socket when read returns nil or raises EOFError (ensure socket.close)."),
     K("*", ANY, K_CW_NOT_CLOSED,
@@ -359,8 +375,11 @@ const struct cat_knob catalog_knobs[] = {
        "gunicorn sync workers: --timeout N kills a worker silent for N s (30 by default); put "
        "timeouts on the calls the app blocks in."),
     K("apache", ANY, K_CW_BLOCKED,
-      "Apache: `Timeout` (60 s by default) and mod_reqtimeout's RequestReadTimeout bound a "
-      "blocked child or thread; timeouts in the scripts' own calls."),
+      "Apache: `Timeout N` (60 s by default; Debian's apache2.conf sets 300) bounds how long a "
+      "child or thread waits for a CGI script's output, a proxied backend and the client; "
+      "`CGIScriptTimeout N` (mod_cgi, mod_cgid) for scripts alone, ProxyTimeout for mod_proxy "
+      "(the client then gets a 504 and the connection closes); mod_reqtimeout's "
+      "RequestReadTimeout for slow clients; timeouts in the scripts' own calls."),
     K("php-fpm", ANY, K_CW_BLOCKED,
       "php-fpm: request_terminate_timeout in the pool, and timeouts on curl (CURLOPT_TIMEOUT) "
       "and database calls."),
