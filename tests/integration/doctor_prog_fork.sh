@@ -35,13 +35,18 @@ kill_ns_procs() {
 trap 'kill_ns_procs; __cleanup; rm -rf "$tmp"' EXIT
 
 # CASES="2 3" runs only those cases (all by default).
-case_on() { [ -z "${CASES:-}" ] || [[ " $CASES " == *" $1 "* ]]; }
+case_on() {
+    [ -n "${CASES:-}" ] && [[ " $CASES " != *" $1 "* ]] && return 1
+    echo "note: case $1 starts at ${SECONDS}s"
+}
 
 # fport FILE ID PORT EXPR: EXPR over the finding ID on PORT (as f), "none".
 fport() { json_get "$1" "(lambda f: ($4) if f else 'none')(next((f for f in d['findings'] if f['id']=='$2' and f.get('port')==$3), None))"; }
 nfind() { json_get "$1" "len([f for f in d['findings'] if f['id']=='$2' and f.get('port')==$3])"; }
 tw_on() { ip netns exec "$1" ss -Htan state time-wait "( sport = :$2 )" | wc -l; }
 cw_on() { ip netns exec "$1" ss -Htan state close-wait "( sport = :$2 )" | wc -l; }
+# cw_is NS PORT OP N: the CLOSE_WAIT count on PORT compared now (for wait_for).
+cw_is() { [ "$(cw_on "$1" "$2")" "$3" "$4" ]; }
 # keep NAME: the last doctor run's recording becomes fork_NAME.dump.
 keep() {
     [ -n "${RECORD_DIR:-}" ] || return 0
@@ -101,14 +106,16 @@ CONF
 }
 apache_pids() { ip netns exec "$1" ss -Htlnp "( sport = :$2 )" | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u; }
 
-# looks NS OUT PORT WANT N: up to N doctor looks (0.2 s apart) while the
-# load runs; counts decided and right / decided and wrong / undecided.
+# looks NS OUT PORT WANT N [LOAD_PID]: up to N doctor looks (0.2 s apart)
+# while the load runs (until LOAD_PID ends); counts decided and right / decided and wrong / undecided.
 # Stops at the first right look (its recording kept in $tmp/rec.dump,
 # its JSON in OUT); a wrong verdict is never accepted.
 looks() {
-    local ns=$1 out=$2 port=$3 want=$4 n=$5 i cause
+    local ns=$1 out=$2 port=$3 want=$4 n=$5 load=${6:-} i cause
     LOOK_RIGHT=0 LOOK_WRONG=0 LOOK_UNDECIDED=0 LOOK_WRONG_AS=""
     for ((i = 0; i < n; i++)); do
+        # a look after the load ended has nothing open to learn from
+        [ -n "$load" ] && [ $i -gt 0 ] && ! kill -0 "$load" 2>/dev/null && break
         doctor "$ns" "$out.try" --confirm 0
         cause=$(fport "$out.try" server-time-wait "$port" "f.get('cause')")
         case "$cause" in
@@ -139,7 +146,7 @@ if apache "$NS" "$tmp/ap1" 8080 prefork "KeepAlive Off"; then
     bg WRK ip netns exec "$NS" wrk -t1 -c8 -d3s http://127.0.0.1:8080/ > "$tmp/wrk1.txt" 2>&1
     wait_for 5 sh -c "[ \$(ip netns exec $NS ss -Htan state time-wait '( sport = :8080 )' | wc -l) -ge 50 ]"
     rm -f "$tmp/p1.json"
-    looks "$NS" "$tmp/p1.json" 8080 "no keep-alive" 10
+    looks "$NS" "$tmp/p1.json" 8080 "no keep-alive" 10 "$WRK"
     looks_report prefork_keepalive_off
     cp "$tmp/rec.keep" "$tmp/rec.dump"; keep apache_prefork_keepalive_off
     wait "$WRK"
@@ -184,7 +191,7 @@ KeepAliveTimeout 5"; then
     bg WRK ip netns exec "$NS" wrk -t1 -c8 -d3s http://127.0.0.1:8081/ > "$tmp/wrk2.txt" 2>&1
     wait_for 5 sh -c "[ \$(ip netns exec $NS ss -Htan state time-wait '( sport = :8081 )' | wc -l) -ge 64 ]"
     rm -f "$tmp/e2.json"
-    looks "$NS" "$tmp/e2.json" 8081 "request cap" 10
+    looks "$NS" "$tmp/e2.json" 8081 "request cap" 10 "$WRK"
     looks_report event_request_cap
     cp "$tmp/rec.keep" "$tmp/rec.dump"; keep apache_event_request_cap
     wait "$WRK"
@@ -221,7 +228,7 @@ bg BACK ip netns exec "$NS" "$PY" "$LIB/silent_backend.py" 9000 60
 bg SRV ip netns exec "$NS" "$PY" "$LIB/forking_server.py" 8090 9000 none
 if wait_listen "$NS" 9000 && wait_listen "$NS" 8090; then
     bg CLI ip netns exec "$NS" "$PY" "$LIB/halfclose.py" 8090 14 60 > "$tmp/cli3.out"
-    wait_for 10 test "$(cw_on "$NS" 8090)" -ge 14
+    wait_for 10 cw_is "$NS" 8090 -ge 14
     # the children are in recv() on the backend by now
     wait_for 5 sh -c "[ \$(ip netns exec $NS ss -Htan state established '( dport = :9000 )' | wc -l) -ge 14 ]"
     doctor "$NS" "$tmp/f3.json"; keep forking_python_blocked
@@ -243,7 +250,7 @@ if wait_listen "$NS" 9000 && wait_listen "$NS" 8090; then
     bg CLI ip netns exec "$NS" "$PY" "$LIB/halfclose.py" 8090 14 60 > "$tmp/cli3b.out"
     wait_for 10 grep -q ready "$tmp/cli3b.out"
     # each child gives up after 1 s and its connection closes
-    wait_for 10 test "$(cw_on "$NS" 8090)" -eq 0
+    wait_for 10 cw_is "$NS" 8090 -eq 0
     after=$(cw_on "$NS" 8090)
     echo "note: forking server, backend recv() timeout none -> 1 s: CLOSE_WAIT 14 -> $after"
     check_eq fork_timeout_pile_gone "$after" 0
@@ -266,7 +273,7 @@ MaxSpareServers 32
 MaxRequestWorkers 32"; then
     wait_for 10 sh -c "[ \$(pgrep -P $APACHE_PID | wc -l) -ge 16 ]"
     bg CLI ip netns exec "$NS" "$PY" "$LIB/halfclose.py" 8082 14 60 /cgi-bin/sleep.cgi > "$tmp/cli4.out"
-    wait_for 15 test "$(cw_on "$NS" 8082)" -ge 14
+    wait_for 15 cw_is "$NS" 8082 -ge 14
     # all accepted (no CLOSE_WAIT left in the accept queue)
     wait_for 10 sh -c "! ip netns exec $NS ss -Htan state close-wait '( sport = :8082 )' | grep -qv ino:0 && [ \$(ip netns exec $NS ss -Htanp state close-wait '( sport = :8082 )' | grep -c pid=) -ge 14 ]"
     doctor "$NS" "$tmp/c4.json"; keep apache_prefork_cgi_blocked
@@ -293,7 +300,7 @@ Timeout 2"
     wait_for 10 grep -q ready "$tmp/cli4b.out"
     sleep 1
     mid=$(cw_on "$NS" 8082)
-    wait_for 15 test "$(cw_on "$NS" 8082)" -eq 0
+    wait_for 15 cw_is "$NS" 8082 -eq 0
     after=$(cw_on "$NS" 8082)
     echo "note: apache prefork CGI, Timeout 300 (default) -> 2: CLOSE_WAIT 14 -> $after (at 1 s: $mid)"
     check_eq cgi_timeout_pile_gone "$after" 0
@@ -324,7 +331,7 @@ if command -v puma >/dev/null; then
         bg CLI ip netns exec "$NS" "$PY" "$LIB/kaclient.py" 9292 4 0.3 2 2 5
         wait_for 5 sh -c "[ \$(ip netns exec $NS ss -Htan state time-wait '( sport = :9292 )' | wc -l) -ge 8 ]"
         rm -f "$tmp/p5.json"
-        looks "$NS" "$tmp/p5.json" 9292 "idle timeout" 12
+        looks "$NS" "$tmp/p5.json" 9292 "idle timeout" 12 "$CLI"
         looks_report puma_idle_timeout
         cp "$tmp/rec.keep" "$tmp/rec.dump"; keep puma_persistent_timeout
         check_eq puma_cause "$(fport "$tmp/p5.json" server-time-wait 9292 "f.get('cause')")" "idle timeout"
@@ -338,7 +345,7 @@ if command -v puma >/dev/null; then
         bg CLI ip netns exec "$NS" "$PY" "$LIB/kaclient.py" 9292 4 0.3 1 2 3
         sleep 1
         rm -f "$tmp/p5b.json"
-        looks "$NS" "$tmp/p5b.json" 9292 "idle timeout" 6
+        looks "$NS" "$tmp/p5b.json" 9292 "idle timeout" 6 "$CLI"
         looks_report puma_idle_timeout_one_request
         check puma_one_request_not_no_keepalive test "$(grep -c "'no keep-alive'" <<< "$LOOK_WRONG_AS")" = 0
         wait "$CLI"
@@ -364,4 +371,74 @@ else
     echo "note: puma missing: puma case skipped"
 fi
 }
+# ---------------------------------------------------------------------------
+# 6. puma's other two closes, from its source (lib/puma/request.rb) and
+#    measured: with `threads 1, 1` under wrk -c8 every thread is busy and a
+#    connection waits, so puma answers `Connection: close` after
+#    max_fast_inline (10) requests -> cause "request cap"; more threads
+#    remove the pile. With `queue_requests false` it closes after every
+#    response -> "no keep-alive"; the default (true) removes the pile
+#    (with threads for all 8 connections: puma 5's default of 5 threads
+#    would close at max_fast_inline, the cap above).
+# puma_wrk NS DIR "config lines": puma on 9292 under wrk -t1 -c8 -d3s,
+# doctor looks while it runs (LOOK_* as looks()); the TIME_WAIT left in TW.
+puma_wrk() {
+    local ns=$1 d=$2 want=$3 conf=$4
+    mkdir -p "$d"
+    echo 'run lambda { |env| [200, {"Content-Type" => "text/plain", "Content-Length" => "3"}, ["ok\n"]] }' > "$d/config.ru"
+    printf 'bind "tcp://127.0.0.1:9292"\n%s\n' "$conf" > "$d/puma.rb"
+    bg PUMA ip netns exec "$ns" puma -C "$d/puma.rb" "$d/config.ru" > "$d/puma.log" 2>&1
+    wait_listen "$ns" 9292 || return 1
+    bg WRK ip netns exec "$ns" wrk -t1 -c8 -d3s http://127.0.0.1:9292/ > "$d/wrk.txt" 2>&1
+    if [ -n "$want" ]; then
+        wait_for 5 sh -c "[ \$(ip netns exec $ns ss -Htan state time-wait '( sport = :9292 )' | wc -l) -ge 30 ]"
+        rm -f "$d/look.json"
+        looks "$ns" "$d/look.json" 9292 "$want" 8 "$WRK"
+    fi
+    wait "$WRK"
+    TW=$(tw_on "$ns" 9292)
+}
+case_on 6 && {
+if command -v puma >/dev/null; then
+    netns_new NS
+    if puma_wrk "$NS" "$tmp/pc" "request cap" "threads 1, 1"; then
+        looks_report puma_request_cap
+        cp "$tmp/rec.keep" "$tmp/rec.dump"; keep puma_saturated_request_cap
+        check_eq puma_cap_cause "$(fport "$tmp/pc/look.json" server-time-wait 9292 "(f.get('cause'), f.get('program'))")" "('request cap', 'puma')"
+        check_eq puma_cap_never_wrong "$LOOK_WRONG" 0
+        check puma_cap_fix_knob test "$(fport "$tmp/pc/look.json" server-time-wait 9292 "int('max_fast_inline' in f['fix'] and 'keepalive_requests' not in f['fix'])")" = 1
+        before=$TW
+        kill_ns_procs
+        netns_new NS
+        puma_wrk "$NS" "$tmp/pc2" "" "threads 1, 8"
+        echo "note: puma threads 1,1 -> 1,8 under wrk -c8: server TIME_WAIT $before -> $TW"
+        check puma_cap_pile_before test "$before" -ge 30
+        check puma_more_threads_pile_gone test "$TW" -le 8
+    else
+        fail puma_cap_listen "puma did not listen"
+    fi
+    kill_ns_procs
+    netns_new NS
+    if puma_wrk "$NS" "$tmp/pq" "no keep-alive" "queue_requests false
+threads 1, 8"; then
+        looks_report puma_queue_requests_false
+        cp "$tmp/rec.keep" "$tmp/rec.dump"; keep puma_queue_requests_false
+        check_eq puma_noka_cause "$(fport "$tmp/pq/look.json" server-time-wait 9292 "(f.get('cause'), f.get('program'), f.get('runtime'))")" "('no keep-alive', 'puma', 'ruby')"
+        check_eq puma_noka_never_wrong "$LOOK_WRONG" 0
+        check puma_noka_fix_knob test "$(fport "$tmp/pq/look.json" server-time-wait 9292 "int('queue_requests' in f['fix'])")" = 1
+        before=$TW
+        kill_ns_procs
+        netns_new NS
+        puma_wrk "$NS" "$tmp/pq2" "" "queue_requests true
+threads 1, 8"
+        echo "note: puma queue_requests false -> true under wrk -c8: server TIME_WAIT $before -> $TW"
+        check puma_noka_pile_before test "$before" -ge 1000
+        check puma_queue_requests_pile_gone test "$TW" -le 8
+    else
+        fail puma_noka_listen "puma did not listen"
+    fi
+    kill_ns_procs
+fi
+}
+
 exit 0
