@@ -230,11 +230,13 @@ if [ $have_redis = 1 ]; then
         doctor_json redis_benchmark_k0_after "$NS" --confirm 0
         check_eq redis_bench_after_id "$(field redis_benchmark_k0_after client-port-pressure "(f['dest'], f['severity'], f['facts']['time_wait'], f.get('pid'))")" "('127.0.0.1:6379', 'warning', $(tw "$NS" 6379), None)"
         check_eq redis_bench_after_protocol "$(field redis_benchmark_k0_after client-port-pressure "(f.get('protocol'), f.get('peer_program'))")" "('redis', 'redis-server')"
-        check redis_bench_after_fix_pool field_has redis_benchmark_k0_after client-port-pressure fix "pool"
-        # While it runs with connections that live ~100 ms (BLPOP with a
+        # the protocol's knob: Redis clients' pools, redis-benchmark -k 1
+        check redis_bench_after_fix_redis_pool field_has redis_benchmark_k0_after client-port-pressure fix "Redis clients: keep connections"
+        check redis_bench_after_fix_k1 field_has redis_benchmark_k0_after client-port-pressure fix "redis-benchmark -k 1"
+        # While it runs with connections that live ~0.5 s (BLPOP with a
         # timeout, a connection each): doctor names it. Looked at up to 3
         # times: a look may fall between two connections.
-        bg BENCH ip netns exec "$NS" timeout 30 redis-benchmark -h 127.0.0.1 -p 6379 -c 4 -n 120 -k 0 -q blpop kvnone 0.01 > "$tmp/bench_blpop.out" 2>&1
+        bg BENCH ip netns exec "$NS" timeout 30 redis-benchmark -h 127.0.0.1 -p 6379 -c 4 -n 80 -k 0 -q blpop kvnone 0.5 > "$tmp/bench_blpop.out" 2>&1
         for try in 1 2 3; do
             wait_for 10 sh -c "ip netns exec '$NS' ss -Htanp state established 'dport = :6379' | grep -q redis-benchmark"
             doctor_json redis_benchmark_k0 "$NS" --confirm 0
