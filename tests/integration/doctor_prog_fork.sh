@@ -239,6 +239,9 @@ if wait_listen "$NS" 9000 && wait_listen "$NS" 8090; then
     check_eq fork_severity "$(fport "$tmp/f3.json" close-wait-blocked-thread 8090 "f['severity']")" warning
     check_eq fork_exit_code "$DOCTOR_RC" 1
     check_eq fork_who "$(fport "$tmp/f3.json" close-wait-blocked-thread 8090 "(f['comm'], f.get('runtime'), f.get('program'))")" "('python3', 'python', 'python')"
+    # what the children wait on (recv() on the backend: wait_woken), not
+    # only the parent (poll in serve_forever)
+    check fork_why_children_wait test "$(fport "$tmp/f3.json" close-wait-blocked-thread 8090 "int('wait_woken' in f['why'])")" = 1
     check fork_fix_timeout test "$(fport "$tmp/f3.json" close-wait-blocked-thread 8090 "int('settimeout' in f['fix'])")" = 1
     check fork_fix_not_epoll test "$(fport "$tmp/f3.json" close-wait-blocked-thread 8090 "int('thread per connection' not in f['title'] or 'process' in f['title'])")" = 1
     kill_ns_procs
