@@ -28,14 +28,16 @@ const struct cat_knob catalog_knobs[] = {
       "nginx's knobs: keepalive_timeout (idle), keepalive_requests (cap), keep-alive itself (clients "
       "that send `Connection: close` or HTTP/1.0)."),
     K("apache", ANY, K_TW_NO_KEEPALIVE,
-      "Apache: `KeepAlive On` (with `KeepAliveTimeout 5` and `MaxKeepAliveRequests 100` or more); "
-      "the clients must keep connections too."),
+      "Apache: `KeepAlive On`, with `MaxKeepAliveRequests 0` (unlimited) or 1000 or more (at the "
+      "default 100 every 100th request still ends in a TIME_WAIT) and KeepAliveTimeout (5 s by "
+      "default) above the clients' gaps; the clients must keep connections too."),
     K("apache", ANY, K_TW_IDLE_TIMEOUT,
       "Apache: raise KeepAliveTimeout (5 s by default) above the clients' idle gaps; with the "
       "prefork MPM each idle connection holds a whole process, so keep it short there and let "
       "clients close first."),
     K("apache", ANY, K_TW_REQUEST_CAP,
-      "Apache: raise MaxKeepAliveRequests (100 by default; 0 means unlimited)."),
+      "Apache: raise MaxKeepAliveRequests (100 by default; 0 means unlimited); a connection "
+      "carries N + 1 requests, the first and N kept alive."),
     K("apache", ANY, K_TW_UNDECIDED,
       "Apache's knobs: KeepAlive (On/Off), KeepAliveTimeout (idle), MaxKeepAliveRequests (cap)."),
     KV("gunicorn", "sync", ANY, K_TW_NO_KEEPALIVE,

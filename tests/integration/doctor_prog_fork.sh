@@ -159,6 +159,7 @@ if apache "$NS" "$tmp/ap1" 8080 prefork "KeepAlive Off"; then
     check prefork_off_fix_keepalive_on test "$(fport "$tmp/p1.json" server-time-wait 8080 "int('KeepAlive On' in f['fix'] and 'MaxKeepAliveRequests' in f['fix'])")" = 1
     check prefork_off_fix_not_nginx test "$(fport "$tmp/p1.json" server-time-wait 8080 "int('keepalive_timeout' not in f['fix'] and 'keepalive_requests' not in f['fix'])")" = 1
     check prefork_off_mpm_mapped grep -q mod_mpm_prefork.so "/proc/$APACHE_PID/maps"
+    check_eq prefork_off_variant "$(fport "$tmp/p1.json" server-time-wait 8080 "f.get('program_variant')")" prefork
     before=$(tw_on "$NS" 8080)
     kill_ns_procs
     # The advice applied: KeepAlive On (and a request cap above what one
@@ -200,6 +201,7 @@ KeepAliveTimeout 5"; then
     check_eq event_cap_program "$(fport "$tmp/e2.json" server-time-wait 8081 "(f.get('program'), f.get('protocol'), f.get('runtime'))")" "('apache', 'http', 'native')"
     check event_cap_fix_names_knob test "$(fport "$tmp/e2.json" server-time-wait 8081 "int('MaxKeepAliveRequests' in f['fix'] and 'keepalive_requests' not in f['fix'])")" = 1
     check event_cap_mpm_mapped grep -q mod_mpm_event.so "/proc/$APACHE_PID/maps"
+    check_eq event_cap_variant "$(fport "$tmp/e2.json" server-time-wait 8081 "f.get('program_variant')")" event
     before=$(tw_on "$NS" 8081)
     kill_ns_procs
     netns_new NS
@@ -289,6 +291,7 @@ MaxRequestWorkers 32"; then
     check_eq cgi_processes "$(fport "$tmp/c4.json" close-wait-blocked-thread 8082 "f.get('processes')")" 14
     check_eq cgi_who "$(fport "$tmp/c4.json" close-wait-blocked-thread 8082 "(f['severity'], f['comm'], f.get('program'), f.get('runtime'), f.get('protocol'))")" "('warning', 'apache2', 'apache', 'native', 'http')"
     check_eq cgi_exit_code "$DOCTOR_RC" 1
+    check_eq cgi_variant "$(fport "$tmp/c4.json" close-wait-blocked-thread 8082 "f.get('program_variant')")" prefork
     check cgi_fix_timeout test "$(fport "$tmp/c4.json" close-wait-blocked-thread 8082 "int('Timeout' in f['fix'] and 'Python' not in f['fix'])")" = 1
     kill_ns_procs
     # The advice applied: Timeout 2 (mod_cgi stops waiting for the script).
