@@ -109,10 +109,11 @@ PY
 
 # ---------------------------------------------------------------- gunicorn
 if [ -x /usr/bin/gunicorn ] && "$PY" -c 'import gunicorn' 2>/dev/null; then
-    # gunicorn NS ARGS...: gunicorn on 127.0.0.1:8000 serving app:app.
+    # gunicorn NS ARGS...: gunicorn on 127.0.0.1:8000 serving app:app (its
+    # script runs /usr/bin/python3; comm is "gunicorn", the exe python3.11).
     gunicorn() {
         local ns=$1; shift
-        bg GUNI_PID ip netns exec "$ns" "$PY" /usr/bin/gunicorn -w 2 "$@" -b 127.0.0.1:8000 \
+        bg GUNI_PID ip netns exec "$ns" /usr/bin/gunicorn -w 2 "$@" -b 127.0.0.1:8000 \
             --chdir "$tmp" app:app
         wait_listen "$ns" 8000 && wait_for 5 sh -c "[ \$(ip netns exec $ns ss -Htlnp 'sport = :8000' | grep -o 'pid=' | wc -l) -ge 3 ]"
     }
@@ -132,6 +133,8 @@ if [ -x /usr/bin/gunicorn ] && "$PY" -c 'import gunicorn' 2>/dev/null; then
         check_eq gunicorn_program "$(fport "$tmp/guni.json" 8000 "(f.get('program'), f.get('protocol'), f.get('runtime'))")" "('gunicorn', 'http', 'python')"
         check_eq gunicorn_owner "$(fport "$tmp/guni.json" 8000 "(f.get('pid') in $own, f.get('comm'), f.get('processes'))")" "(True, 'gunicorn', $(nowners "$NS" 8000))"
         check gunicorn_fix_knob has "$tmp/guni.json" 8000 fix "gthread" "--keep-alive"
+        # The worker class comes from the cmdline (no -k: sync).
+        check_eq gunicorn_names_sync_worker "$(fport "$tmp/guni.json" 8000 "'sync' in f.get('why', '') + f.get('fix', '')")" True
         check gunicorn_fix_not_nginx lacks "$tmp/guni.json" 8000 fix "keepalive_timeout"
         record wsgi_gunicorn_sync.dump guni.json
         echo "  gunicorn sync: $before TIME_WAIT on :8000 after wrk -c8 -d3s; ss $(ip netns exec "$NS" ss -Htan state time-wait '( dport = :8000 )' | wc -l) on wrk's side"
