@@ -47,7 +47,9 @@ const struct cat_program catalog_programs[] = {
            "", "Python WSGI server, async workers"),
     SERVER("gunicorn", "sync", CR_PYTHON, P_HTTP, "gunicorn", "", "",
            "Python WSGI server, sync workers (the default): one request per connection"),
-    SERVER("uvicorn", "", CR_PYTHON, P_HTTP, "uvicorn", "", "", "Python ASGI server; asyncio"),
+    /* Debian's python3-uvicorn has no uvicorn script: `python3 -m uvicorn`. */
+    SERVER("uvicorn", "", CR_PYTHON, P_HTTP, "uvicorn|python", "uvicorn", "",
+           "Python ASGI server; asyncio"),
     {"python-asyncio", "", CK_SERVER, CR_PYTHON, P_NONE, "", "", "_asyncio", true,
      "a Python asyncio server (an epoll instance in use)"},
     SERVER("hypercorn", "", CR_PYTHON, P_HTTP, "hypercorn", "", "", "Python ASGI server"),
