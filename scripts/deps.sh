@@ -14,6 +14,7 @@ pkgs="$pkgs apache2 lighttpd haproxy h2o"  # probe_servers.sh: real servers unde
 pkgs="$pkgs strace"  # install tests
 pkgs="$pkgs python3-jsonschema"  # json_schemas.sh: every --json validated against schemas/
 pkgs="$pkgs bpftrace"  # bench/trace.sh: the anchor (python3-requests: trace_closes.sh too)
+pkgs="$pkgs postgresql python3-psycopg2 python3-sqlalchemy pgbouncer mariadb-server python3-pymysql"  # doctor_prog_pg.sh: PostgreSQL + psycopg2/SQLAlchemy pools, pgbench, PgBouncer, MariaDB + PyMySQL
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
