@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "catalog/catalog.h"
 #include "cmd/cmd.h"
 #include "doctor/doctor.h"
 #include "doctor/rules_trace.h"
@@ -33,8 +34,12 @@ static void usage(void)
            "  -v, --verbose          print the why and fix of the sysctl audit too\n"
            "      --color WHEN       auto (default: on a TTY), always, never\n"
            "      --proc             read /proc/net/tcp{,6} instead of netlink\n"
-           "      --record FILE      save the raw netlink dump (with tcp_info) to FILE\n"
-           "      --replay FILE      analyse a dump saved with --record (here or in states)\n"
+           "      --record FILE      save the raw netlink dump (with tcp_info) to FILE, and the\n"
+           "                         owners and their process models to FILE.owners\n"
+           "      --replay FILE      analyse a dump saved with --record (here or in states),\n"
+           "                         with FILE.owners when it is there\n"
+           "      --catalog          print the program catalogue (how each program is\n"
+           "                         recognised, its knobs per finding) as Markdown\n"
            "      --confirm DUR      when CLOSE_WAIT is present, look again after DUR (default\n"
            "                         1s; 0 skips) and report only the ones that persist\n"
            "                         (with --all-netns every namespace is looked at again)\n"
@@ -182,6 +187,7 @@ int cmd_doctor(int argc, char **argv)
         {"trace", required_argument, 0, 'T'},
         {"all-netns", no_argument, 0, 'A'},
         {"record", required_argument, 0, 'r'},   {"confirm", required_argument, 0, 'f'},
+        {"catalog", no_argument, 0, 'K'},
         {0, 0, 0, 0}};
     /* tcp_info for the states whose rules read idle times and segment
      * counts; the process model of whoever holds them. */
@@ -203,6 +209,7 @@ int cmd_doctor(int argc, char **argv)
         case 'N': view.netns = optarg; break;
         case 'j': json = true; break;
         case 'A': all = true; break;
+        case 'K': catalog_print_markdown(stdout); return cli_finish_stdout(0);
         case 'v': view.verbose = true; break;
         case 'C':
             if (!strcmp(optarg, "always"))

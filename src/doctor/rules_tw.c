@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "doctor/doctor.h"
+#include "doctor/program.h"
 #include "doctor/tw_cause.h"
 
 /* Linux TCP_TIMEWAIT_LEN: fixed, not a sysctl. */
@@ -121,9 +122,46 @@ static void peak_window_hist(const uint16_t *ages, size_t n, uint32_t *hist, str
  * 60,001-slot histogram. */
 #define TW_HIST_MIN 8192
 
-static void describe_server_tw(struct finding *f, uint16_t port, const struct tw_port *p,
-                               const struct tw_evidence *ev, const struct doctor_opts *o)
+/* The program connecting to port from this host (the server's client on
+ * the same host: nginx in front of php-fpm), or NULL. */
+static const char *client_of_port(const struct snapshot *s, uint16_t port, enum cat_proto proto)
 {
+    for (size_t i = 0; i < s->nsocks; i++) {
+        const struct tcp_sock *t = &s->socks[i];
+        const struct fd_ref *r;
+        if (t->dport == port && t->state == TS_ESTABLISHED &&
+            snapshot_conn_direction(s, t) == CONN_OUTGOING && snapshot_owners(s, t->inode, &r))
+            return doc_client(s, r->proc, proto)->name;
+    }
+    return NULL;
+}
+
+/* Who serves the port (the listener's program), its protocol, and who
+ * connects to it from this host. */
+static const struct cat_program *identify(const struct snapshot *s, struct finding *f,
+                                          uint16_t port, const struct tw_port *p,
+                                          struct doc_proto *pr)
+{
+    doc_proto_of_server(s, port, pr);
+    finding_protocol(f, pr);
+    if (!p->gone && pr->server) {
+        finding_program(f, pr->server);
+        f->pid = pr->server_pid;
+        const struct tcp_sock *l = doc_listener(s, port, 0, NULL);
+        const struct fd_ref *r;
+        if (l && snapshot_owners(s, l->inode, &r))
+            snprintf(f->comm, sizeof f->comm, "%s", s->procs[r->proc].comm);
+    }
+    f->peer_program = client_of_port(s, port, pr->proto);
+    return pr->server && !p->gone ? pr->server : catalog_runtime_program(CR_NATIVE);
+}
+
+static void describe_server_tw(const struct snapshot *s, struct finding *f, uint16_t port,
+                               const struct tw_port *p, const struct tw_evidence *ev,
+                               const struct doctor_opts *o)
+{
+    struct doc_proto pr;
+    const struct cat_program *prog = identify(s, f, port, p, &pr);
     double rate60 = p->n / 60.0, rate10 = p->last10s / 10.0;
     f->port = port;
     f->count = p->n;
@@ -141,10 +179,14 @@ static void describe_server_tw(struct finding *f, uint16_t port, const struct tw
     if (p->n > 1)
         snprintf(span, sizeof span, ", all %u within %.2f s", p->n,
                  (p->oldest_ms - p->newest_ms) / 1000.0);
+    char who[64] = "";
+    if (f->program)
+        snprintf(who, sizeof who, " (%s%s%s)", f->program, f->variant ? " " : "",
+                 f->variant ? f->variant : "");
     snprintf(f->title, sizeof f->title,
-             "port %u%s: %u TIME_WAIT — this host closed those accepted connections first "
+             "port %u%s%s: %u TIME_WAIT — this host closed those accepted connections first "
              "(peak %u closes in 1 s%s; %.1f/s over 60 s, %.1f/s over 10 s); cause: %s",
-             port, p->gone ? " (no listener now)" : "", p->n, p->peak_1s,
+             port, who, p->gone ? " (no listener now)" : "", p->n, p->peak_1s,
              p->n > 1 && p->oldest_ms - p->newest_ms < 1000 ? span : "", rate60, rate10,
              tw_cause_name(ev->cause));
     int off = snprintf(f->why, sizeof f->why,
@@ -167,7 +209,7 @@ static void describe_server_tw(struct finding *f, uint16_t port, const struct tw
                        "needs SO_REUSEADDR to bind() while it lasts (without it bind() fails "
                        "with EADDRINUSE). ", (TW_LEN_MS - p->newest_ms) / 1000.0, port);
     if (off >= 0 && (size_t)off < sizeof f->fix)
-        tw_cause_fix(ev, f->fix + off, sizeof f->fix - (size_t)off);
+        tw_cause_fix(ev, prog, pr.proto, f->fix + off, sizeof f->fix - (size_t)off);
     tw_cause_facts(ev, f);
 }
 
@@ -268,7 +310,7 @@ static int report_ports(const struct snapshot *s, const struct doctor_opts *o,
         if (!f)
             rc = -1;
         else
-            describe_server_tw(f, order[i], &ports[order[i]], &ev, o);
+            describe_server_tw(s, f, order[i], &ports[order[i]], &ev, o);
     }
     tw_estab_index_free(&x);
     free(order);

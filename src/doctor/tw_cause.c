@@ -14,6 +14,7 @@
  * Anything else, or fewer than TW_CAUSE_MIN_SAMPLES connections, is
  * "undecided", with what is missing. */
 #include "doctor/tw_cause.h"
+#include "catalog/catalog.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,46 +204,26 @@ void tw_cause_why(const struct tw_evidence *ev, char *buf, size_t len)
     }
 }
 
-void tw_cause_fix(const struct tw_evidence *ev, char *buf, size_t len)
+void tw_cause_fix(const struct tw_evidence *ev, const struct cat_program *prog, int proto,
+                  char *buf, size_t len)
 {
-    const char *tail = " Server-side TIME_WAIT costs no ephemeral ports; tcp_tw_reuse does not "
-                       "apply to it and tcp_fin_timeout does not shorten it.";
-    switch (ev->cause) {
-    case TW_CAUSE_NO_KEEPALIVE:
-        snprintf(buf, len,
-                 "Turn keep-alive on end to end: HTTP/1.1 clients without `Connection: "
-                 "close`, HTTP/1.0 clients (ab without -k) must send `Connection: keep-alive`; "
-                 "on the server keep-alive on (nginx keepalive_timeout > 0, keepalive_requests "
-                 "> 1); behind a proxy, its upstream keep-alive (nginx `upstream { keepalive N; "
-                 "}` with proxy_http_version 1.1). Where clients cannot keep connections, "
-                 "TIME_WAIT at this rate is harmless on a server.%s", tail);
-        break;
-    case TW_CAUSE_IDLE_TIMEOUT:
-        snprintf(buf, len,
-                 "Raise the server's idle timeout above the clients' idle gaps (nginx "
-                 "keepalive_timeout, closer serve --keepalive-timeout), or make clients close "
-                 "first: a client pool idle timeout below the server's, or `Keep-Alive: "
-                 "timeout=N` a little below it so well-behaved clients (browsers, undici) drop "
-                 "idle connections themselves and the TIME_WAIT lands on them.%s", tail);
-        break;
-    case TW_CAUSE_REQUEST_CAP:
-        snprintf(buf, len,
-                 "Raise the request cap: nginx keepalive_requests (1000 by default since "
-                 "1.19.10, 100 before), Apache MaxKeepAliveRequests, closer serve "
-                 "--keepalive-requests. Each connection then lives N times longer and the close "
-                 "rate drops by the same factor.%s", tail);
-        break;
-    case TW_CAUSE_UNDECIDED:
-        snprintf(buf, len,
-                 "The usual causes: (1) keep-alive off, `Connection: close` from either side, "
-                 "or HTTP/1.0 without keep-alive: one request per connection; (2) the "
-                 "keep-alive idle timeout (nginx keepalive_timeout): closes follow idle "
-                 "periods; (3) the keep-alive request cap (nginx keepalive_requests): the close "
-                 "rate is the request rate / cap. `closer probe URL` measures the cap and the "
-                 "idle timeout. Keep-alive on both sides, a higher cap, and `Keep-Alive: "
-                 "timeout=N` a little below the server's idle timeout help.%s", tail);
-        break;
-    }
+    static const enum cat_situation sit[] = {
+        [TW_CAUSE_UNDECIDED] = K_TW_UNDECIDED, [TW_CAUSE_NO_KEEPALIVE] = K_TW_NO_KEEPALIVE,
+        [TW_CAUSE_REQUEST_CAP] = K_TW_REQUEST_CAP, [TW_CAUSE_IDLE_TIMEOUT] = K_TW_IDLE_TIMEOUT,
+    };
+    const char *own = catalog_knob(prog, (enum cat_proto)proto, sit[ev->cause]);
+    /* Undecided: the generic causes, then the program's own knobs; no
+     * keep-alive: the server's knob, then the clients' part (either side
+     * can turn it off). */
+    const char *generic = ev->cause == TW_CAUSE_UNDECIDED || ev->cause == TW_CAUSE_NO_KEEPALIVE
+                              ? catalog_knob(catalog_runtime_program(CR_NATIVE), P_NONE,
+                                             sit[ev->cause]) : NULL;
+    bool both = generic && generic != own;
+    bool generic_first = ev->cause == TW_CAUSE_UNDECIDED;
+    snprintf(buf, len, "%s%s%s Server-side TIME_WAIT costs no ephemeral ports; tcp_tw_reuse "
+             "does not apply to it and tcp_fin_timeout does not shorten it.",
+             both && generic_first ? generic : own ? own : "", both ? " " : "",
+             both ? (generic_first ? (own ? own : "") : generic) : "");
 }
 
 void tw_cause_facts(const struct tw_evidence *ev, struct finding *f)

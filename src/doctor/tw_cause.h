@@ -54,7 +54,11 @@ void tw_cause_gather(const struct snapshot *s, const struct tw_estab_index *x, u
 const char *tw_cause_name(enum tw_cause c);
 /* The evidence behind the verdict, and the fix for that cause, as text. */
 void tw_cause_why(const struct tw_evidence *ev, char *buf, size_t len);
-void tw_cause_fix(const struct tw_evidence *ev, char *buf, size_t len);
+/* The fix names the knob of the listener's program (catalogue), for its
+ * protocol. */
+struct cat_program;
+void tw_cause_fix(const struct tw_evidence *ev, const struct cat_program *prog, int proto,
+                  char *buf, size_t len);
 /* Evidence as facts, and the cause as the finding's cause. */
 void tw_cause_facts(const struct tw_evidence *ev, struct finding *f);
 

@@ -350,7 +350,8 @@ TEST(client_port_pressure_names_nginx_and_its_fix)
     CHECK(f);
     CHECK_EQ_INT(f->pid, 77);
     CHECK_EQ_STR(f->comm, "nginx");
-    CHECK_EQ_STR(f->runtime, "nginx");
+    CHECK_EQ_STR(f->program, "nginx");
+    CHECK_EQ_STR(f->runtime, "native");
     CHECK(fact(f, "owner_sockets") == 9);
     CHECK(fact(f, "range_used_pct") == 100);
     CHECK_EQ_INT(f->severity, SEV_CRITICAL);
@@ -371,9 +372,9 @@ TEST(client_port_pressure_names_nginx_and_its_fix)
     snprintf(procs[0].comm, sizeof procs[0].comm, "myapp");
     analyze();
     CHECK(strstr(find("client-port-pressure", 0)->fix, "connection pool"));
-    CHECK_EQ_STR(find("client-port-pressure", 0)->runtime, "generic");
+    CHECK_EQ_STR(find("client-port-pressure", 0)->program, "native");
     /* The process model, when read, decides over the name: a Go binary. */
-    procs[0].model = (struct proc_model){.read = true, .runtime = RT_GO};
+    procs[0].model = (struct proc_model){.read = true, .go = true};
     analyze();
     f = find("client-port-pressure", 0);
     CHECK(strstr(f->fix, "MaxIdleConnsPerHost"));
