@@ -12,6 +12,7 @@ pkgs="$pkgs python3-requests"  # doctor_real_*: a requests.Session pool
 pkgs="$pkgs python3-yaml util-linux"  # netns_all.sh: contrib YAML parses; nsenter, unshare, setpriv
 pkgs="$pkgs apache2 lighttpd haproxy h2o"  # probe_servers.sh: real servers under probe
 pkgs="$pkgs strace"  # install tests
+pkgs="$pkgs redis-server redis-tools python3-redis memcached python3-pymemcache"  # doctor_prog_kv.sh: Redis, memcached and their pool clients
 pkgs="$pkgs python3-jsonschema"  # json_schemas.sh: every --json validated against schemas/
 pkgs="$pkgs bpftrace"  # bench/trace.sh: the anchor (python3-requests: trace_closes.sh too)
 pkgs="$pkgs postgresql python3-psycopg2 python3-sqlalchemy pgbouncer mariadb-server python3-pymysql"  # doctor_prog_pg.sh: PostgreSQL + psycopg2/SQLAlchemy pools, pgbench, PgBouncer, MariaDB + PyMySQL

@@ -197,6 +197,10 @@ const struct cat_knob catalog_knobs[] = {
     K("psql", ANY, K_CLIENT_REUSE,
       "psql connects once per invocation: send many statements to one psql (a script, -f), or "
       "use a program with a pool."),
+    K("*", P_REDIS, K_CLIENT_REUSE,
+      "Redis clients: keep connections instead of one per command: one shared pooled client "
+      "(redis-py's redis.Redis and its ConnectionPool, Jedis's JedisPool, go-redis, ioredis); "
+      "redis-benchmark -k 1 (its default); many commands piped into one redis-cli."),
     K("redis-benchmark", ANY, K_CLIENT_REUSE,
       "redis-benchmark -k 0 reconnects for every request; -k 1 (the default) keeps connections."),
     K("redis-cli", ANY, K_CLIENT_REUSE,
@@ -250,8 +254,11 @@ const struct cat_knob catalog_knobs[] = {
       "server's `timeout` at 0 (Redis's default) or above the clients' idle gaps, or drop idle "
       "connections yourself (pool.disconnect(inuse_connections=False) after a burst)."),
     K("pymemcache", ANY, K_POOL_CLIENT,
-      "pymemcache: PooledClient(pool_idle_timeout=N) with N below the server's idle timeout "
-      "closes idle connections before memcached does."),
+      "pymemcache's PooledClient closes nothing while idle: with pool_idle_timeout=N below the "
+      "server's idle timeout the next call drops every connection idle longer than N (without "
+      "it that call fails with MemcacheUnexpectedCloseError and the others stay); keep "
+      "memcached's idle_timeout at 0 (its default) or above the clients' idle gaps, or "
+      "client.close() a pool no longer used."),
     K("requests", ANY, K_POOL_CLIENT,
       "requests/urllib3 keep idle connections with no idle timeout and notice the FIN only at "
       "the next checkout (then reconnect): the pile is bounded by pool_maxsize per host. Close "
@@ -297,7 +304,8 @@ const struct cat_knob catalog_knobs[] = {
     K("redis-server", ANY, K_POOL_SERVER,
       "Redis ended them: its `timeout` setting (CONFIG SET timeout 0 never closes idle clients, "
       "the default)."),
-    K("memcached", ANY, K_POOL_SERVER, "memcached ended them: -o idle_timeout=N."),
+    K("memcached", ANY, K_POOL_SERVER,
+      "memcached ended them: -o idle_timeout=N (0, the default, never closes idle clients)."),
     K("nginx", ANY, K_POOL_SERVER, "nginx ended them: keepalive_timeout."),
     K("apache", ANY, K_POOL_SERVER, "Apache ended them: KeepAliveTimeout."),
     K("haproxy", ANY, K_POOL_SERVER, "HAProxy ended them: timeout http-keep-alive / timeout client."),

@@ -272,6 +272,7 @@ int cmd_doctor(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
+    so.look_again_tw = dopts.client_min_sockets;
     if (view.netns && netns_enter(view.netns, err, sizeof err) < 0) {
         fprintf(stderr, "closer doctor: %s\n", err);
         return EXIT_USAGE;

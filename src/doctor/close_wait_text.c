@@ -202,7 +202,7 @@ void cw_text_blocked(struct finding *f, const struct cw_group *g, const struct p
 static void unread_text(char *buf, size_t len, const struct cw_group *g)
 {
     const char *goodbye = catalog_proto_goodbye(g->proto.proto);
-    if (g->rq_max == 1)
+    if (g->rq_min == 1 && g->rq_max == 1)
         snprintf(buf, len, "Only the server's FIN is unread (recv_q 1 each)");
     else if (g->rq_min == g->rq_max && g->rq_min > 1)
         snprintf(buf, len, "Each holds the same %llu unread bytes and the FIN (recv_q %llu each): "
@@ -212,8 +212,8 @@ static void unread_text(char *buf, size_t len, const struct cw_group *g)
         snprintf(buf, len, "The client has probably read the FIN (recv_q 0) and kept the "
                  "connections");
     else
-        snprintf(buf, len, "The server's FIN is unread on most (recv_q %llu to %llu)",
-                 g->rq_min, g->rq_max);
+        snprintf(buf, len, "The server's FIN is unread on some (recv_q %llu to %llu; where it is "
+                 "0 the FIN came with the last data, or was read)", g->rq_min, g->rq_max);
     if (g->rq_min == g->rq_max && g->rq_min > 1 && *goodbye) {
         size_t n = strlen(buf);
         snprintf(buf + n, len - n, ")");

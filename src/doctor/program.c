@@ -78,8 +78,13 @@ static void from_port(uint16_t port, struct doc_proto *out)
 
 void doc_proto_of_server(const struct snapshot *s, uint16_t port, struct doc_proto *out)
 {
+    doc_proto_of_listener(s, doc_listener(s, port, 0, NULL), port, out);
+}
+
+void doc_proto_of_listener(const struct snapshot *s, const struct tcp_sock *l, uint16_t port,
+                           struct doc_proto *out)
+{
     *out = (struct doc_proto){0};
-    const struct tcp_sock *l = doc_listener(s, port, 0, NULL);
     if (l)
         from_listener(s, l, "program", out);
     if (out->proto == P_NONE)

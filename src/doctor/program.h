@@ -29,6 +29,9 @@ struct doc_proto {
     pid_t server_pid;
 };
 void doc_proto_of_server(const struct snapshot *s, uint16_t port, struct doc_proto *out);
+/* The same when the caller has found the listener (l may be NULL). */
+void doc_proto_of_listener(const struct snapshot *s, const struct tcp_sock *l, uint16_t port,
+                           struct doc_proto *out);
 void doc_proto_of_dest(const struct snapshot *s, int family, const uint8_t dst[16], uint16_t dport,
                        struct doc_proto *out);
 

@@ -190,6 +190,24 @@ static void describe(struct finding *f, const struct dest *d, const struct snaps
     if (pr.server)
         f->peer_program = pr.server->name;
     const struct cat_program *prog = catalog_runtime_program(CR_NATIVE);
+    const struct dest_owner *later =
+        d->nowners ? NULL : snapshot_dest_owner(s, d->family, d->dst, d->dport);
+    char found[240] = "";
+    if (later) {
+        const struct proc_info *p = &s->procs[later->proc];
+        f->pid = p->pid;
+        snprintf(f->comm, sizeof f->comm, "%s", p->comm);
+        prog = doc_client(s, later->proc, pr.proto);
+        finding_program(f, prog);
+        finding_fact(f, "owner_seen_in_looks", later->looks_seen);
+        finding_fact(f, "looks", later->looks);
+        snprintf(found, sizeof found,
+                 "No connection to it was open at the first look (they live milliseconds); "
+                 "looking again (%u passes over this namespace's processes) found %s (pid %d, "
+                 "%s) holding %u connection%s there in %u of them.", later->looks, p->comm,
+                 (int)p->pid,
+                 prog->name, later->sockets, later->sockets == 1 ? "" : "s", later->looks_seen);
+    }
     if (d->nowners) {
         const struct proc_info *p = &s->procs[d->owner_proc[0]];
         f->pid = p->pid;
@@ -242,6 +260,7 @@ static void describe(struct finding *f, const struct dest *d, const struct snaps
     if (off > 0 && (size_t)off < sizeof f->why)
         snprintf(f->why + off, sizeof f->why - (size_t)off, "%s%s",
                  d->nowners ? "The open sockets to this destination belong to: "
+                 : later ? found
                  : d->estab + d->syn_sent
                      ? "Its open sockets have no owner closer could read (another user's "
                        "process: run doctor as root), and TIME_WAIT has no owner."

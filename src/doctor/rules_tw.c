@@ -122,46 +122,54 @@ static void peak_window_hist(const uint16_t *ages, size_t n, uint32_t *hist, str
  * 60,001-slot histogram. */
 #define TW_HIST_MIN 8192
 
-/* The program connecting to port from this host (the server's client on
- * the same host: nginx in front of php-fpm), or NULL. */
-static const char *client_of_port(const struct snapshot *s, uint16_t port, enum cat_proto proto)
+/* Per port, found in one pass: an owned listener, and an owned outgoing
+ * ESTABLISHED connection to it from this host (the server's client on the
+ * same host: nginx in front of php-fpm). Socket index + 1, 0 = none. */
+struct port_index {
+    uint32_t listener[65536], client[65536];
+};
+
+static struct port_index *index_ports(const struct snapshot *s)
 {
-    for (size_t i = 0; i < s->nsocks; i++) {
+    struct port_index *x = calloc(1, sizeof *x);
+    const struct fd_ref *r;
+    for (size_t i = 0; x && i < s->nsocks; i++) {
         const struct tcp_sock *t = &s->socks[i];
-        const struct fd_ref *r;
-        if (t->dport == port && t->state == TS_ESTABLISHED &&
-            snapshot_conn_direction(s, t) == CONN_OUTGOING && snapshot_owners(s, t->inode, &r))
-            return doc_client(s, r->proc, proto)->name;
+        if (t->state == TS_LISTEN && !x->listener[t->sport] && snapshot_owners(s, t->inode, &r))
+            x->listener[t->sport] = (uint32_t)i + 1;
+        else if (t->state == TS_ESTABLISHED && !x->client[t->dport] &&
+                 snapshot_conn_direction(s, t) == CONN_OUTGOING && snapshot_owners(s, t->inode, &r))
+            x->client[t->dport] = (uint32_t)i + 1;
     }
-    return NULL;
+    return x;
 }
 
 /* Who serves the port (the listener's program), its protocol, and who
  * connects to it from this host. */
-static const struct cat_program *identify(const struct snapshot *s, struct finding *f,
-                                          uint16_t port, const struct tw_port *p,
-                                          struct doc_proto *pr)
+static const struct cat_program *identify(const struct snapshot *s, const struct port_index *x,
+                                          struct finding *f, uint16_t port,
+                                          const struct tw_port *p, struct doc_proto *pr)
 {
-    doc_proto_of_server(s, port, pr);
+    const struct tcp_sock *l = x->listener[port] ? &s->socks[x->listener[port] - 1] : NULL;
+    const struct fd_ref *r;
+    doc_proto_of_listener(s, l, port, pr);
     finding_protocol(f, pr);
-    if (!p->gone && pr->server) {
+    if (!p->gone && pr->server && l && snapshot_owners(s, l->inode, &r)) {
         finding_program(f, pr->server);
         f->pid = pr->server_pid;
-        const struct tcp_sock *l = doc_listener(s, port, 0, NULL);
-        const struct fd_ref *r;
-        if (l && snapshot_owners(s, l->inode, &r))
-            snprintf(f->comm, sizeof f->comm, "%s", s->procs[r->proc].comm);
+        snprintf(f->comm, sizeof f->comm, "%s", s->procs[r->proc].comm);
     }
-    f->peer_program = client_of_port(s, port, pr->proto);
+    if (x->client[port] && snapshot_owners(s, s->socks[x->client[port] - 1].inode, &r))
+        f->peer_program = doc_client(s, r->proc, pr->proto)->name;
     return pr->server && !p->gone ? pr->server : catalog_runtime_program(CR_NATIVE);
 }
 
-static void describe_server_tw(const struct snapshot *s, struct finding *f, uint16_t port,
-                               const struct tw_port *p, const struct tw_evidence *ev,
-                               const struct doctor_opts *o)
+static void describe_server_tw(const struct snapshot *s, const struct port_index *x,
+                               struct finding *f, uint16_t port, const struct tw_port *p,
+                               const struct tw_evidence *ev, const struct doctor_opts *o)
 {
     struct doc_proto pr;
-    const struct cat_program *prog = identify(s, f, port, p, &pr);
+    const struct cat_program *prog = identify(s, x, f, port, p, &pr);
     double rate60 = p->n / 60.0, rate10 = p->last10s / 10.0;
     f->port = port;
     f->count = p->n;
@@ -301,7 +309,8 @@ static int report_ports(const struct snapshot *s, const struct doctor_opts *o,
     free(hist);
     qsort_r(order, (size_t)nports, sizeof *order, by_count, ports);
     struct tw_estab_index x = {0};
-    if (nports && tw_estab_index_build(s, &x) < 0)
+    struct port_index *px = nports ? index_ports(s) : NULL;
+    if (nports && (!px || tw_estab_index_build(s, &x) < 0))
         rc = -1;
     for (int i = 0; i < nports && !rc; i++) {
         struct tw_evidence ev;
@@ -310,9 +319,10 @@ static int report_ports(const struct snapshot *s, const struct doctor_opts *o,
         if (!f)
             rc = -1;
         else
-            describe_server_tw(s, f, order[i], &ports[order[i]], &ev, o);
+            describe_server_tw(s, px, f, order[i], &ports[order[i]], &ev, o);
     }
     tw_estab_index_free(&x);
+    free(px);
     free(order);
     return rc;
 }

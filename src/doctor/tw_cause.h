@@ -36,9 +36,15 @@ struct tw_evidence {
     uint32_t max_segs_in, min_multi_segs_in;
     uint32_t max_idle_ms, median_idle_ms;
     unsigned tw, peak_1s;
+    /* Connections the server is closing right now (FIN_WAIT1/2, CLOSING on
+     * the port, tcp_info read): under steady load without keep-alive few
+     * are ESTABLISHED at any moment, but these say what each carried. */
+    unsigned closing, closing_single, closing_idle;
+    uint32_t closing_max_segs_in;
+    bool from_closing; /* the verdict came from them */
 };
 
-/* ESTABLISHED sockets grouped by local port (built once, so that many
+/* ESTABLISHED and closing (FIN_WAIT1/2, CLOSING) sockets grouped by local port (built once, so that many
  * ports cost one pass over the table). */
 struct tw_estab_index {
     uint32_t *start; /* 65537 offsets into idx */

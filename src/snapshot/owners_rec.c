@@ -7,7 +7,10 @@
  *   closer-owners 1
  *   proc PID UID NFDS NSOCKETS NEPOLL FDLIMIT COMM READ GO EXE CMDLINE LIBS WAITS NTHREADS
  *   fd INODE PROC FD POLLED
+ *   dest FAMILY ADDR(hex, 16 bytes) PORT PROC SOCKETS LOOKS_SEEN LOOKS
  *
+ * (dest: a program found by looking again at a client TIME_WAIT pile's
+ * destination, snapshot/lookagain.c)
  * WAITS is "wchan=n,wchan=n"; strings escape \t, \n and \\ as the two
  * characters. A replay with this file analyses the same as the live run,
  * program names included, without root. */
@@ -79,6 +82,8 @@ int owners_record(const struct snapshot *s, const char *path)
     for (size_t i = 0; i < s->nfds; i++)
         if (keep[i] && !newidx[s->fds[i].proc])
             newidx[s->fds[i].proc] = 1;
+    for (size_t i = 0; i < s->ndest_owners; i++)
+        newidx[s->dest_owners[i].proc] = 1;
     fprintf(f, "closer-owners 1\n");
     for (size_t i = 0; i < s->nprocs; i++) {
         if (!newidx[i])
@@ -103,6 +108,14 @@ int owners_record(const struct snapshot *s, const char *path)
         if (keep[i])
             fprintf(f, "fd\t%llu\t%u\t%d\t%d\n", (unsigned long long)r->inode,
                     newidx[r->proc] - 1, r->fd, r->polled);
+    }
+    for (size_t i = 0; i < s->ndest_owners; i++) {
+        const struct dest_owner *d = &s->dest_owners[i];
+        fprintf(f, "dest\t%u\t", d->family);
+        for (int b = 0; b < 16; b++)
+            fprintf(f, "%02x", d->dst[b]);
+        fprintf(f, "\t%u\t%u\t%u\t%u\t%u\n", d->dport, newidx[d->proc] - 1, d->sockets,
+                d->looks_seen, d->looks);
     }
     free(keep);
     free(newidx);
@@ -192,6 +205,31 @@ static int parse_fd(struct snapshot *s, size_t *cap, char **f, size_t n)
     return 0;
 }
 
+static int parse_dest(struct snapshot *s, size_t *cap, char **f, size_t n)
+{
+    struct dest_owner d = {0};
+    unsigned family, port, proc;
+    if (n != 8 || sscanf(f[1], "%u", &family) != 1 || strlen(f[2]) != 32 ||
+        sscanf(f[3], "%u", &port) != 1 || port > 65535 || sscanf(f[4], "%u", &proc) != 1 ||
+        proc >= s->nprocs || sscanf(f[5], "%u", &d.sockets) != 1 ||
+        sscanf(f[6], "%u", &d.looks_seen) != 1 || sscanf(f[7], "%u", &d.looks) != 1)
+        return -1;
+    for (int b = 0; b < 16; b++) {
+        unsigned v;
+        if (sscanf(f[2] + 2 * b, "%2x", &v) != 1)
+            return -1;
+        d.dst[b] = (uint8_t)v;
+    }
+    d.family = (uint8_t)family;
+    d.dport = (uint16_t)port;
+    d.proc = proc;
+    d.pid = s->procs[proc].pid;
+    if (vec_reserve((void **)&s->dest_owners, cap, s->ndest_owners + 1, sizeof d, 4) < 0)
+        return -1;
+    s->dest_owners[s->ndest_owners++] = d;
+    return 0;
+}
+
 static int by_inode(const void *a, const void *b)
 {
     const struct fd_ref *x = a, *y = b;
@@ -206,7 +244,7 @@ int owners_replay(struct snapshot *s, const char *path, char *err, size_t errlen
     if (!f)
         return errno == ENOENT ? 1 : (snprintf(err, errlen, "%s: %s", path, strerror(errno)), -1);
     char line[2048];
-    size_t pcap = 0, fcap = 0, lineno = 0;
+    size_t pcap = 0, fcap = 0, dcap = 0, lineno = 0;
     int rc = 0;
     while (!rc && fgets(line, sizeof line, f)) {
         lineno++;
@@ -218,6 +256,8 @@ int owners_replay(struct snapshot *s, const char *path, char *err, size_t errlen
             rc = parse_proc(s, &pcap, field, n);
         else if (!strcmp(field[0], "fd"))
             rc = parse_fd(s, &fcap, field, n);
+        else if (!strcmp(field[0], "dest"))
+            rc = parse_dest(s, &dcap, field, n);
         else
             rc = -1;
     }

@@ -222,6 +222,11 @@ int snapshot_take(struct snapshot *s, const struct snapshot_opts *o, char *err, 
         }
         evidence__read_models(s, o->model_states);
         evidence__visibility(s);
+        if (evidence__dest_looks(s, o->look_again_tw) == -ENOMEM) {
+            snprintf(err, errlen, "out of memory");
+            snapshot_free(s);
+            return -1;
+        }
         if (o->record && record_owners(s, o->record, err, errlen) < 0) {
             snapshot_free(s);
             return -1;
@@ -243,11 +248,14 @@ void snapshot_free(struct snapshot *s)
     free(s->acts);
     free(s->gone);
     free(s->cw_before);
+    free(s->dest_owners);
     s->socks = NULL;
     s->fds = NULL;
     s->procs = NULL;
     s->acts = NULL;
     s->gone = s->cw_before = NULL;
+    s->dest_owners = NULL;
+    s->ndest_owners = 0;
     s->nsocks = s->nfds = s->nprocs = s->nacts = s->ngone = s->ncw_before = 0;
 }
 

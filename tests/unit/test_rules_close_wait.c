@@ -310,3 +310,112 @@ TEST(gone_is_not_hidden)
     snapshot_free(&snap);
     doctor_report_free(&rep);
 }
+
+static void reanalyze(void)
+{
+    doctor_report_free(&rep);
+    struct doctor_opts d = doctor_default_opts();
+    CHECK_EQ_INT(doctor_analyze(&snap, &d, &rep), 0);
+}
+
+/* A server that says goodbye before its FIN (PostgreSQL's FATAL on
+ * idle_session_timeout) leaves the same bytes unread on every pooled
+ * connection: still the client pool, never "a thread per connection" for
+ * a one-thread client's outgoing sockets; the server's program names the
+ * protocol and both knobs. */
+TEST(goodbye_before_fin_is_still_the_pool)
+{
+    struct proc_info pg = proc(100, "postgres", 0, "postgres: app app idle", "", false);
+    struct proc_info cli = proc(200, "python3", 0, "/usr/bin/python3 pool.py", ";libpq;", false);
+    CHECK_EQ_INT(load("requests", 8080, &pg, &cli), 0);
+    for (size_t i = 0; i < snap.nsocks; i++)
+        if (snap.socks[i].state == TS_CLOSE_WAIT)
+            snap.socks[i].rqueue = 117;
+    reanalyze();
+    const struct finding *f = find("close-wait-client-pool");
+    CHECK(f);
+    CHECK(!find("close-wait-blocked-thread"));
+    CHECK_EQ_INT(f->count, 4);
+    CHECK_EQ_STR(f->program, "psycopg2");
+    CHECK_EQ_STR(f->protocol, "postgresql");
+    CHECK_EQ_STR(f->protocol_from, "peer");
+    CHECK_EQ_STR(f->peer_program, "postgres");
+    CHECK(strstr(f->why, "the same 116 unread bytes and the FIN (recv_q 117 each)"));
+    CHECK(strstr(f->why, "ErrorResponse"));
+    CHECK(strstr(f->fix, "pool_recycle"));
+    CHECK(strstr(f->fix, "idle_session_timeout"));
+    CHECK(strstr(f->peers, "(the server; 4 connections)"));
+}
+
+/* One process, one server: sockets whose FIN came with the last data
+ * (recv_q 0) join the pool their siblings prove, never a second class. */
+TEST(one_pool_is_not_split_by_packet_timing)
+{
+    struct proc_info ngx = proc(100, "nginx", 1, "nginx: worker process", "", false);
+    struct proc_info cli = proc(200, "python3", 0, "/usr/bin/python3 app.py", "", false);
+    CHECK_EQ_INT(load("requests", 8080, &ngx, &cli), 0);
+    int zeroed = 0;
+    for (size_t i = 0; i < snap.nsocks && zeroed < 2; i++)
+        if (snap.socks[i].state == TS_CLOSE_WAIT)
+            snap.socks[i].rqueue = 0, zeroed++;
+    reanalyze();
+    CHECK_EQ_INT(close_wait_findings(), 1);
+    const struct finding *f = find("close-wait-client-pool");
+    CHECK(f && f->count == 4);
+    CHECK(strstr(f->why, "recv_q 0 to 1"));
+}
+
+/* A forking server: each blocked child holds one CLOSE_WAIT and the
+ * listener they share. One finding for the listener, not one per child. */
+TEST(children_sharing_a_listener_are_one_finding)
+{
+    struct proc_info srv = proc(100, "python3", 0, "/usr/bin/python3 fork.py", "", false);
+    struct proc_info cli = proc(200, "curl", 0, "curl http://x/", "", false);
+    CHECK_EQ_INT(load("threading", 8002, &srv, &cli), 0);
+    struct proc_info *procs = calloc(5, sizeof *procs);
+    memcpy(procs, snap.procs, 2 * sizeof *procs);
+    free(snap.procs);
+    snap.procs = procs;
+    struct fd_ref *fds = calloc(snap.nfds + 8, sizeof *fds);
+    memcpy(fds, snap.fds, snap.nfds * sizeof *fds);
+    free(snap.fds);
+    snap.fds = fds;
+    /* children 101..103 of pid 100: one accepted socket each, and the
+     * listener (inherited) */
+    uint64_t listener = 0;
+    for (size_t i = 0; i < snap.nsocks; i++)
+        if (snap.socks[i].state == TS_LISTEN && snap.socks[i].sport == 8002)
+            listener = snap.socks[i].inode;
+    CHECK(listener);
+    int child = 0;
+    for (size_t i = 0; i < snap.nfds; i++) {
+        const struct tcp_sock *t = NULL;
+        for (size_t k = 0; k < snap.nsocks; k++)
+            if (snap.socks[k].inode == snap.fds[i].inode)
+                t = &snap.socks[k];
+        if (t && t->state == TS_CLOSE_WAIT && child < 3) {
+            snap.procs[2 + child] = proc(101 + child, "python3", 0, "/usr/bin/python3 fork.py",
+                                         "", false);
+            snap.fds[i].pid = 101 + child;
+            snap.fds[i].proc = (uint32_t)(2 + child);
+            snap.fds[snap.nfds + (size_t)child] =
+                (struct fd_ref){.inode = listener, .pid = 101 + child, .fd = 3,
+                                .proc = (uint32_t)(2 + child)};
+            child++;
+        }
+    }
+    snap.nfds += (size_t)child;
+    snap.nprocs = 5;
+    qsort(snap.fds, snap.nfds, sizeof *snap.fds, by_inode);
+    reanalyze();
+    CHECK_EQ_INT(child, 3);
+    CHECK_EQ_INT(close_wait_findings(), 1);
+    const struct finding *f = find("close-wait-blocked-thread");
+    CHECK(f);
+    CHECK_EQ_INT(f->count, 3);
+    CHECK_EQ_INT(f->processes, 3);
+    CHECK_EQ_INT(f->pid, 100); /* the listener's first owner */
+    CHECK_EQ_INT(f->severity, SEV_WARNING);
+    CHECK(strstr(f->title, "3 processes sharing the listener of pid 100"));
+    CHECK(strstr(f->fix, "StreamRequestHandler.timeout"));
+}
