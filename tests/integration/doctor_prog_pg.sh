@@ -228,6 +228,29 @@ if pg_start "$NS" bench; then
 fi
 pg_stop
 
+# 2a. The same with doctor --trace: pgbench -C (800 connections) ends
+#     during the trace, so the snapshot finds nobody holding a socket; the
+#     trace saw who closed the connections to 5432 first.
+netns_new NS
+small_range "$NS"
+if pg_start "$NS" bench_trace; then
+    bg BENCH_PID ip netns exec "$NS" "$PGBIN/pgbench" -n -C -c 8 -t 100 -f "$tmp/select.sql" \
+        -h 127.0.0.1 -p 5432 -U postgres postgres > "$tmp/bench_trace.out" 2>&1
+    if ip netns exec "$NS" "$CLOSER" doctor --json --trace 8s > "$tmp/bench_trace.json" 2> "$tmp/bench_trace.err"; [ $? -le 1 ]; then
+        evidence bench_trace "pgbench $(kill -0 "$BENCH_PID" 2>/dev/null && echo running || echo gone) at the snapshot; doctor: $(field bench_trace client-port-pressure "(f['count'], f.get('pid'), f.get('program'), f.get('runtime'), f['why'][f['why'].find('The trace saw'):][:90])")"
+        check_eq bench_trace_names_pgbench "$(field bench_trace client-port-pressure "(f.get('pid'), f.get('comm'), f.get('program'), f.get('protocol'))")" \
+            "($BENCH_PID, 'pgbench', 'pgbench', 'postgresql')"
+        check bench_trace_fix_pooler field_has bench_trace client-port-pressure fix PgBouncer
+        # named by the trace, the fix must be pgbench's own (as when the
+        # snapshot names it), not the protocol's generic row
+        check bench_trace_fix_own_knob field_has bench_trace client-port-pressure fix "pgbench -C"
+    else
+        echo "SKIP bench_trace: doctor --trace failed: $(tail -1 "$tmp/bench_trace.err")"
+    fi
+    wait "$BENCH_PID"
+fi
+pg_stop
+
 # 2b. Applied: one connection per client (pgbench without -C), same load.
 netns_new NS
 small_range "$NS"
