@@ -7,11 +7,14 @@
 #    CLOSE_WAIT with recv_q 117 (the message + the FIN). One client thread,
 #    outgoing sockets: close-wait-client-pool, never "a thread per
 #    connection". Applied: the pool closes connections idle > 1 s (below
-#    the server's 2 s), or the server's idle_session_timeout is off: no pile.
+#    the server's 2 s), or the server's idle_session_timeout is off: no pile;
+#    psycopg_pool max_idle=1 (min_size=0) drains it one a second.
 #    SQLAlchemy pool_recycle / pool_pre_ping act only at checkout: an idle
 #    pool keeps the pile (shown, not a fix for the pile).
 # 2. pgbench -C (a connection per transaction, libpq) in a 5000-port range
-#    with tcp_tw_reuse=0: client-port-pressure on 127.0.0.1:5432. Applied:
+#    with tcp_tw_reuse=0: client-port-pressure on 127.0.0.1:5432, pgbench
+#    named by a look while it runs, or by doctor --trace after it exited;
+#    PgBouncer over TCP only moves the TIME_WAIT (to either side). Applied:
 #    pgbench without -C (one connection per client), and PgBouncer on a
 #    unix socket between pgbench -C and the server: no pile.
 # 3. MariaDB with wait_timeout=2 and a PyMySQL pool left idle: MariaDB
@@ -59,7 +62,7 @@ field_lacks() {
     local got; got=$(field "$1" "$2" "f.get('$3', '')")
     [[ "$got" != *"$4"* ]] || { echo "  $1 $2 $3 has '$4': $got"; return 1; }
 }
-ids() { json_get "$tmp/$1.json" "sorted(set(f['id'] for f in d['findings'] if not f['id'].startswith('sysctl')))"; }
+cwids() { json_get "$tmp/$1.json" "sorted(set(f['id'] for f in d['findings'] if f['id'].startswith('close-wait')))"; }
 cw() { ip netns exec "$1" ss -Htan state close-wait "${2:-}" | wc -l; }
 tw() { ip netns exec "$1" ss -Htan state time-wait "${2:-}" | wc -l; }
 recvqs() { ip netns exec "$1" ss -Htan state close-wait "${2:-}" | awk '{print $1}' | sort -u | tr '\n' ' '; }
@@ -67,7 +70,9 @@ recvqs() { ip netns exec "$1" ss -Htan state close-wait "${2:-}" | awk '{print $
 # each time: a "$(cw ...)" argument would be counted once, before the wait)
 cw_ge() { [ "$(cw "$1" "$2")" -ge "$3" ]; }
 tw_ge() { [ "$(tw "$1" "$2")" -ge "$3" ]; }
-no_sockets() { ! ip netns exec "$1" ss -Htan "$2" | grep -q .; }
+# no_sockets NS FILTER: none ESTABLISHED or in CLOSE_WAIT (TIME_WAIT, from
+# pg_isready too, does not count)
+no_sockets() { ! ip netns exec "$1" ss -Htan state established state close-wait "$2" | grep -q .; }
 # piles NAME: the ids of pile findings (server-side TIME_WAIT from a
 # simultaneous close at Terminate is not one: info, no cost)
 piles() { json_get "$tmp/$1.json" "sorted(set(f['id'] for f in d['findings'] if f['id'].startswith('close-wait') or f['id'] == 'client-port-pressure'))"; }
@@ -125,7 +130,7 @@ if pg_start "$NS" pool idle_session_timeout=2s && pool_run "$NS" pool psycopg2_p
     check pool_bytes_fatal_57P05 grep -q "^E.*SFATAL|VFATAL|C57P05|Mterminating connection due to idle-session timeout|" <<< "$msg"
     evidence pool_client "threads $(ls /proc/$CLI_PID/task | wc -l), wchan $(cat /proc/$CLI_PID/task/*/wchan | tr '\n' ' '), libpq $(grep -o '/[^ ]*libpq[^ ]*' /proc/$CLI_PID/maps | sort -u)"
     evidence pool_doctor "$(json_get "$tmp/pool.json" "[(f['id'], f.get('program'), f.get('protocol'), f.get('peer_program'), f.get('runtime')) for f in d['findings'] if not f['id'].startswith('sysctl')]")"
-    check_eq pool_class "$(ids pool)" "['close-wait-client-pool']"
+    check_eq pool_class "$(cwids pool)" "['close-wait-client-pool']"
     check_eq pool_who "$(field pool close-wait-client-pool "(f['count'], f['pid'], f['comm'], f['dest'])")" \
         "(20, $CLI_PID, 'python3', '127.0.0.1:5432')"
     check_eq pool_program "$(field pool close-wait-client-pool "(f.get('program'), f.get('protocol'), f.get('peer_program'), f.get('runtime'))")" \
@@ -161,6 +166,22 @@ if pg_start "$NS" pool_off idle_session_timeout=0 && pool_run "$NS" pool_off psy
 fi
 pg_stop
 
+# 1c2. psycopg_pool max_idle=1 with min_size=0 (psycopg 3): the pool
+#      closes one idle connection per max_idle, so the pile the server
+#      leaves (idle_session_timeout 2 s) drains one a second, to none.
+netns_new NS
+if $PY -c 'import psycopg_pool' 2>/dev/null; then
+    if pg_start "$NS" pgpool idle_session_timeout=2s && pool_run "$NS" pgpool psycopg_pool_idle.py "$DSN" 10 1; then
+        t0=$SECONDS
+        wait_for 30 no_sockets "$NS" "dport = :5432"
+        evidence pgpool "10 connections gone $((SECONDS - t0)) s after ready; the server ended $(grep -c 'idle-session timeout' "$tmp/pgpool.log") of them"
+        check pgpool_max_idle_drains no_sockets "$NS" "dport = :5432"
+    fi
+    pg_stop
+else
+    echo "SKIP pgpool: python3-psycopg-pool not installed"
+fi
+
 # 1d. SQLAlchemy pool_recycle=1 + pool_pre_ping: checkout-time knobs; an
 #     idle pool still holds what the server closed.
 netns_new NS
@@ -170,7 +191,7 @@ if $PY -c 'import sqlalchemy' 2>/dev/null; then
         wait_for 15 cw_ge "$NS" "dport = :5432" 20
         doctor sqla "$NS"
         check_eq sqla_recycle_keeps_idle_pile "$(cw "$NS")" 20
-        check_eq sqla_class "$(ids sqla)" "['close-wait-client-pool']"
+        check_eq sqla_class "$(cwids sqla)" "['close-wait-client-pool']"
         check_eq sqla_program "$(field sqla close-wait-client-pool "(f['pid'], f.get('protocol'), f.get('peer_program'))")" \
             "($CLI_PID, 'postgresql', 'postgres')"
         evidence sqla_doctor "$(field sqla close-wait-client-pool "(f.get('program'), f.get('runtime'))")"
