@@ -15,7 +15,7 @@ pkgs="$pkgs strace"  # install tests
 pkgs="$pkgs redis-server redis-tools python3-redis memcached python3-pymemcache"  # doctor_prog_kv.sh: Redis, memcached and their pool clients
 pkgs="$pkgs python3-jsonschema"  # json_schemas.sh: every --json validated against schemas/
 pkgs="$pkgs bpftrace"  # bench/trace.sh: the anchor (python3-requests: trace_closes.sh too)
-pkgs="$pkgs postgresql python3-psycopg2 python3-sqlalchemy pgbouncer mariadb-server python3-pymysql"  # doctor_prog_pg.sh: PostgreSQL + psycopg2/SQLAlchemy pools, pgbench, PgBouncer, MariaDB + PyMySQL
+pkgs="$pkgs postgresql python3-psycopg2 python3-psycopg-pool python3-sqlalchemy pgbouncer mariadb-server python3-pymysql"  # doctor_prog_pg.sh: PostgreSQL + psycopg2/psycopg_pool/SQLAlchemy pools, pgbench, PgBouncer, MariaDB + PyMySQL
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
