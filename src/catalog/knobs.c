@@ -268,6 +268,17 @@ const struct cat_knob catalog_knobs[] = {
     K("python-asyncio", ANY, K_POOL_CLIENT,
       "aiohttp: TCPConnector(keepalive_timeout=N) below the server's idle timeout (httpx: "
       "Limits(keepalive_expiry=N)); consume or release every response."),
+    K("java", P_HTTP, K_POOL_CLIENT,
+      "JVM HTTP clients: HttpURLConnection keeps up to http.maxConnections (5 by default) idle "
+      "connections per destination in the JDK's KeepAliveCache and reads none of them; its "
+      "Keep-Alive-Timer thread wakes every 5 s and closes those idle longer than the server's "
+      "`Keep-Alive: timeout=N` header, else -Dhttp.keepAlive.time.server=N (JDK 19+ and recent "
+      "11/17 updates), else 5 s. So the JVM closes first only when that time plus 5 s is below "
+      "the server's keep-alive timeout: set -Dhttp.keepAlive.time.server accordingly, or raise "
+      "the server's timeout. java.net.http.HttpClient closes an idle connection at the server's "
+      "FIN, so it leaves none (-Djdk.httpclient.keepalive.timeout=N bounds its idle time); "
+      "OkHttp ConnectionPool keepAliveDuration and Apache HttpClient evictIdleConnections / "
+      "validateAfterInactivity below the server's timeout."),
     K("java", ANY, K_POOL_CLIENT,
       "Evict idle connections before the server does: java.net.http.HttpClient "
       "-Djdk.httpclient.keepalive.timeout=N, OkHttp ConnectionPool keepAliveDuration, Apache "
@@ -388,6 +399,13 @@ const struct cat_knob catalog_knobs[] = {
       "the handler blocks in (requests timeout=, socket.settimeout(), the DB driver's timeouts) "
       "and set the handler class's timeout attribute (StreamRequestHandler.timeout) so a silent "
       "client ends the read; the connection closes when handle() returns."),
+    K("java", P_HTTP, K_CW_BLOCKED,
+      "JVM HTTP servers: bound each exchange. The JDK's com.sun.net.httpserver: "
+      "-Dsun.net.httpserver.maxRspTime=S (and maxReqTime) closes the connection of an exchange "
+      "still running after S seconds (off by default); Tomcat connectionTimeout / asyncTimeout; "
+      "Jetty idleTimeout. And put a timeout on the call the handler waits in (HttpClient "
+      "connect/read timeouts, JDBC socketTimeout/queryTimeout, Future.get(timeout)): a pool of "
+      "blocked threads also stops serving."),
     K("java", ANY, K_CW_BLOCKED,
       "JVM: set timeouts on the blocking calls (Socket.setSoTimeout, HttpClient connect/read "
       "timeouts, JDBC socketTimeout/queryTimeout; Tomcat connectionTimeout); a pool of blocked "
