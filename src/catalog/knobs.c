@@ -202,7 +202,8 @@ const struct cat_knob catalog_knobs[] = {
     K("pgbench", ANY, K_CLIENT_REUSE,
       "pgbench -C opens a connection per transaction (it measures connection cost); without -C "
       "each client keeps one. An application that connects per transaction needs a pool or "
-      "PgBouncer (pool_mode = transaction) in front."),
+      "PgBouncer (pool_mode = transaction) in front, reached through its unix socket (over TCP each "
+      "connection to PgBouncer still ends in a TIME_WAIT, on one side or the other)."),
     K("libpq", ANY, K_CLIENT_REUSE,
       "libpq: keep the PGconn open across queries, or connect through PgBouncer."),
     K("psql", ANY, K_CLIENT_REUSE,
@@ -228,18 +229,28 @@ const struct cat_knob catalog_knobs[] = {
     K("php", ANY, K_CLIENT_REUSE,
       "PHP connects per request: persistent connections (mysqli `p:host`, "
       "PDO::ATTR_PERSISTENT, pg_pconnect) or a pooler in front (PgBouncer, ProxySQL)."),
+    K("*", P_POSTGRESQL, K_CLIENT_REUSE,
+      "A PostgreSQL client connects per transaction: keep connections open in the client (a "
+      "pool, a persistent connection) or connect through PgBouncer (pool_mode = transaction) on "
+      "this host's unix socket, which keeps a few server connections open (over TCP each "
+      "connection to PgBouncer still ends in a TIME_WAIT, on one side or the other)."),
     K("*", ANY, K_CLIENT_REUSE,
       "Stop opening a connection per request: a connection pool with keep-alive in the client "
       "(and keep-alive honoured by the server)."),
 
     /* ---- close-wait-client-pool: the client's side ---- */
     K("psycopg2", ANY, K_POOL_CLIENT,
-      "psycopg2's pools never check or expire idle connections: give them a maximum idle age "
-      "below the server's idle timeout (SQLAlchemy `pool_recycle=N` with `pool_pre_ping=True`; "
-      "psycopg_pool `max_idle=N`; with psycopg2.pool, close connections idle longer than that "
-      "before reuse)."),
+      "psycopg2's pools (SimpleConnectionPool, ThreadedConnectionPool) never check or expire "
+      "idle connections. Close the ones idle longer than a maximum idle age below the server's "
+      "idle timeout while they sit in the pool (a periodic sweep), or use a pool that does "
+      "(psycopg_pool `max_idle=N` with `min_size=0`: one connection per N s). SQLAlchemy "
+      "`pool_recycle=N` and `pool_pre_ping=True` act only at checkout: they spare the "
+      "application the dead connection, the idle ones stay in CLOSE_WAIT until taken out."),
     K("sqlalchemy", ANY, K_POOL_CLIENT,
-      "SQLAlchemy: `pool_recycle=N` below the server's idle timeout and `pool_pre_ping=True`."),
+      "SQLAlchemy: `pool_recycle=N` below the server's idle timeout and `pool_pre_ping=True` "
+      "replace a dead connection at checkout, not while idle: to leave no CLOSE_WAIT, "
+      "engine.dispose() idle pools after a burst or keep the server's timeout above the idle "
+      "gaps."),
     K("python", P_POSTGRESQL, K_POOL_CLIENT,
       "Python PostgreSQL pools: a maximum idle age below the server's idle timeout "
       "(asyncpg.create_pool max_inactive_connection_lifetime, SQLAlchemy pool_recycle)."),
