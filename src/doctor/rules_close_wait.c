@@ -305,10 +305,14 @@ static void add_peer(struct cw_group *g, const struct tcp_sock *t)
         g->peers[g->npeers++] = e;
 }
 
-static void add_activity(struct cw_group *g, const struct tcp_activity *a)
+/* The FIN's age, and the silence before it: since the last data in, or,
+ * when the server said goodbye before its FIN (more than the FIN unread:
+ * those bytes came with it), since this side's last request. */
+static void add_activity(struct cw_group *g, const struct tcp_activity *a, uint32_t rqueue)
 {
     uint32_t age = a->last_ack_recv_ms;
-    uint32_t idle = a->last_data_recv_ms > age ? a->last_data_recv_ms - age : 0;
+    uint32_t last = rqueue > 1 ? a->last_data_sent_ms : a->last_data_recv_ms;
+    uint32_t idle = last > age ? last - age : 0;
     if (!g->with_info++) {
         g->age_min_ms = g->age_max_ms = age;
         g->idle_min_ms = g->idle_max_ms = idle;
@@ -377,7 +381,7 @@ static int classify(const struct snapshot *s, const struct tcp_sock *t, bool per
     add_peer(g, t);
     const struct tcp_activity *a = snapshot_activity(s, t);
     if (a)
-        add_activity(g, a);
+        add_activity(g, a, t->rqueue);
     const struct tcp_sock *p = peers_find(c->ix, s, t);
     if (p && !g->peer_local++)
         g->peer_sock = p;
