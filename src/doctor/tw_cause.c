@@ -71,16 +71,6 @@ static void decide(struct tw_evidence *ev)
         ev->cause = TW_CAUSE_REQUEST_CAP;
     else
         ev->cause = TW_CAUSE_UNDECIDED;
-    if (ev->cause == TW_CAUSE_UNDECIDED && ev->closing < TW_CAUSE_MIN_SAMPLES &&
-        ev->queued >= TW_CAUSE_MIN_SAMPLES && multi == 0 && !ev->idle &&
-        ev->closing == ev->closing_single && ev->tw >= ev->queued) {
-        /* A saturated server's queue: connections waiting for their first
-         * answer, and not one connection seen with more than one request
-         * while the port keeps closing: weak, but uncontradicted. */
-        ev->cause = TW_CAUSE_NO_KEEPALIVE;
-        ev->from_queue = true;
-        return;
-    }
     if (ev->cause != TW_CAUSE_UNDECIDED || ev->closing < TW_CAUSE_MIN_SAMPLES ||
         (ev->sampled >= TW_CAUSE_MIN_SAMPLES && multi && !ev->idle))
         return;
@@ -131,11 +121,14 @@ static bool local_client_closed(const struct snapshot *s, const struct tcp_sock 
            (tcp_addr_is_loopback(t->family, t->dst) || !memcmp(t->src, t->dst, alen));
 }
 
-/* The port a socket is evidence for: a server end's local port, a local
- * client end's destination port; -1 none. */
+/* The port a socket is evidence for: a server end's local port (open,
+ * closing, or ended by its client: CLOSE_WAIT), a local client end's
+ * destination port; -1 none. */
 static int evidence_port(const struct snapshot *s, const struct tcp_sock *t)
 {
     if (t->state == TS_ESTABLISHED || closing_state(t->state))
+        return t->sport;
+    if (t->state == TS_CLOSE_WAIT && snapshot_conn_direction(s, t) == CONN_ACCEPTED)
         return t->sport;
     return local_client_closed(s, t) ? t->dport : -1;
 }
@@ -189,6 +182,13 @@ void tw_cause_gather(const struct snapshot *s, const struct tw_estab_index *x, u
     for (uint32_t k = x->start[port]; k < x->start[port + 1]; k++) {
         size_t i = x->idx[k];
         struct conn_act a;
+        if (s->socks[i].state == TS_CLOSE_WAIT && s->socks[i].sport == port) {
+            /* the client ended it (after a `Connection: close` answer, say):
+             * what it carried and the silence before the client's FIN */
+            if (conn_activity(s, i, &a))
+                add_closing(ev, &a);
+            continue;
+        }
         if (s->socks[i].state == TS_CLOSE_WAIT) {
             /* the client's end of a connection the server closed, seen
              * from the server: its requests are the client's data out,
@@ -276,14 +276,6 @@ static void closing_why(const struct tw_evidence *ev, char *buf, size_t len)
 void tw_cause_why(const struct tw_evidence *ev, char *buf, size_t len)
 {
     unsigned multi = ev->sampled - ev->single;
-    if (ev->from_queue) {
-        snprintf(buf, len,
-                 "Cause, from the evidence: no keep-alive, probably. %u connections on the port "
-                 "wait for their first answer (the request unread: a saturated server), and not "
-                 "one connection seen carried more than one request while %u closed in the last "
-                 "60 s; look again when the server keeps up to confirm.", ev->queued, ev->tw);
-        return;
-    }
     if (ev->from_closing) {
         closing_why(ev, buf, len);
         return;

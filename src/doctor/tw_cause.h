@@ -47,7 +47,6 @@ struct tw_evidence {
     unsigned closing, closing_single, closing_idle;
     uint32_t closing_max_segs_in;
     bool from_closing; /* the verdict came from them */
-    bool from_queue;   /* ... or, weakly, from the queued ones */
 };
 
 /* ESTABLISHED and closing (FIN_WAIT1/2, CLOSING) sockets grouped by local port (built once, so that many
