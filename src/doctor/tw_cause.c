@@ -345,14 +345,16 @@ void tw_cause_fix(const struct tw_evidence *ev, const struct cat_program *prog, 
     /* Undecided: the generic causes, then the program's own knobs; no
      * keep-alive: the server's knob, then the clients' part (either side
      * can turn it off). */
-    /* The generic words are HTTP's: not for FastCGI or a database. */
+    /* No keep-alive: the server's knob, then the clients' part (either
+     * side can turn it off); the generic words are HTTP's, not for
+     * FastCGI or a database. Undecided: a known program's own knobs
+     * alone (not nginx's as examples), else the generic causes. */
     bool http = proto == P_HTTP || proto == P_NONE;
-    const char *generic = http && (ev->cause == TW_CAUSE_UNDECIDED ||
-                                   ev->cause == TW_CAUSE_NO_KEEPALIVE)
+    const char *generic = http && ev->cause == TW_CAUSE_NO_KEEPALIVE
                               ? catalog_knob(catalog_runtime_program(CR_NATIVE), P_NONE,
                                              sit[ev->cause]) : NULL;
     bool both = generic && generic != own;
-    bool generic_first = ev->cause == TW_CAUSE_UNDECIDED;
+    bool generic_first = false;
     snprintf(buf, len, "%s%s%s Server-side TIME_WAIT costs no ephemeral ports; tcp_tw_reuse "
              "does not apply to it and tcp_fin_timeout does not shorten it.",
              both && generic_first ? generic : own ? own : "", both ? " " : "",
