@@ -319,11 +319,11 @@ void tw_cause_why(const struct tw_evidence *ev, char *buf, size_t len)
                      "or an idle timeout: look while the traffic flows.");
         else if (ev->sampled < TW_CAUSE_MIN_SAMPLES)
             snprintf(buf, len,
-                     "Cause undecided: %u ESTABLISHED connection%s on the port (%u with "
-                     "tcp_info) %s too few to tell no keep-alive from a request cap or an idle "
-                     "timeout; look while more traffic flows.",
-                     ev->estab, ev->estab == 1 ? "" : "s", ev->sampled,
-                     ev->estab == 1 ? "is" : "are");
+                     "Cause undecided: of %u ESTABLISHED connection%s on the port %u can tell "
+                     "(%u wait for their first answer, the request unread: a busy server), and "
+                     "%u ended or closing ones: too few to tell no keep-alive from a request cap "
+                     "or an idle timeout; look while more traffic flows.",
+                     ev->estab, ev->estab == 1 ? "" : "s", ev->sampled, ev->queued, ev->closing);
         else
             snprintf(buf, len,
                      "Cause undecided: of %u ESTABLISHED connections on the port %u carried "
