@@ -127,11 +127,33 @@ double finding_fact_value(const struct finding *f, const char *key, double missi
 void finding_endpoint_set(struct finding_endpoint *e, int family, const uint8_t addr[16],
                           uint16_t port);
 bool finding_endpoint_eq(const struct finding_endpoint *a, const struct finding_endpoint *b);
-int rules_time_wait(const struct snapshot *s, const struct doctor_opts *o, struct doctor_report *r);
-int rules_client(const struct snapshot *s, const struct doctor_opts *o, struct doctor_report *r);
-int rules_close_wait(const struct snapshot *s, const struct doctor_opts *o, struct doctor_report *r);
-int rules_listen(const struct snapshot *s, const struct doctor_opts *o, struct doctor_report *r);
-int rules_orphans(const struct snapshot *s, const struct doctor_opts *o, struct doctor_report *r);
-int rules_sysctl(const struct snapshot *s, const struct doctor_opts *o, struct doctor_report *r);
+typedef int doctor_rule_fn(const struct snapshot *s, const struct doctor_opts *o,
+                           struct doctor_report *r);
+doctor_rule_fn rules_time_wait, rules_client, rules_close_wait, rules_listen, rules_orphans,
+    rules_sysctl;
+
+/* The parts of a doctor_report, besides its findings, that a rule fills
+ * for the header and for the rules after it. */
+enum report_part {
+    RP_COUNTS = 1u << 0,     /* counts[] */
+    RP_TW_SIDES = 1u << 1,   /* tw_server, tw_client, tw_other, tw_server_gone */
+    RP_CLOSE_WAIT = 1u << 2, /* close_wait_owned, _unaccepted, _gone, _transient */
+};
+/* The rules in the order doctor_analyze runs them, each with the parts it
+ * reads and fills: a rule reads only what a rule before it filled
+ * (doctor_rules_order_error() says which does not; tests/unit/
+ * test_doctor_rules.c also checks that a rule's findings do not change when
+ * the parts it does not declare are disturbed). */
+struct doctor_rule {
+    const char *file;     /* the rule's file in src/doctor/ */
+    doctor_rule_fn *run;
+    unsigned reads, fills; /* enum report_part bits */
+};
+extern const struct doctor_rule doctor_rules[];
+extern const size_t doctor_nrules;
+/* NULL when every rule of rules[n] reads only parts filled before it; else
+ * a sentence naming the first that does not (written to buf). */
+const char *doctor_rules_order_error(const struct doctor_rule *rules, size_t n, char *buf,
+                                     size_t len);
 
 #endif
