@@ -45,7 +45,7 @@ struct cw_group {
     unsigned long long pool_estab; /* client pool: ESTABLISHED to the same server, same process */
 };
 
-const char *cw_class_id(enum cw_class c);
+enum finding_id cw_class_id(enum cw_class c);
 /* Title, why and fix of f for group g (numbers and facts are set by the
  * rule). */
 void cw_describe(struct finding *f, const struct cw_group *g, const struct snapshot *s);

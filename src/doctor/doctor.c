@@ -6,6 +6,60 @@
 
 #include "util/vec.h"
 
+const struct finding_kind finding_kinds[F_COUNT] = {
+#define FINDING(name, id, severities, rule, meaning) [F_##name] = {id, severities, rule, meaning},
+#include "doctor/findings.def"
+#undef FINDING
+};
+
+enum finding_id finding_kind_find(const char *id)
+{
+    enum finding_id k = 0;
+    while (k < F_COUNT && strcmp(finding_kinds[k].id, id) != 0)
+        k++;
+    return k;
+}
+
+static bool is_trace(enum finding_id k)
+{
+    return !strcmp(finding_kinds[k].rule, "rules_trace.c");
+}
+
+void finding_ids_print(FILE *out, bool trace, int indent, int width)
+{
+    int col = 0;
+    for (enum finding_id k = 0; k < F_COUNT; k++) {
+        if (is_trace(k) != trace)
+            continue;
+        int len = (int)strlen(finding_kinds[k].id);
+        if (col && col + 1 + len > width) {
+            fputc('\n', out);
+            col = 0;
+        }
+        col += col ? fprintf(out, " %s", finding_kinds[k].id)
+                   : fprintf(out, "%*s%s", indent, "", finding_kinds[k].id);
+    }
+    if (col)
+        fputc('\n', out);
+}
+
+void finding_kinds_markdown(FILE *out)
+{
+    fprintf(out, "| id | severity | decided by | meaning |\n|---|---|---|---|\n");
+    for (enum finding_id k = 0; k < F_COUNT; k++) {
+        const struct finding_kind *f = &finding_kinds[k];
+        fprintf(out, "| `%s` | ", f->id);
+        const char *sep = "";
+        for (int v = SEV_INFO; v <= SEV_CRITICAL; v++)
+            if (f->severities & 1u << v) {
+                fprintf(out, "%s%s", sep, severity_name((enum severity)v));
+                sep = ", ";
+            }
+        fprintf(out, " | `src/doctor/%s`%s | %s |\n", f->rule,
+                is_trace(k) ? " (`--trace`)" : "", f->meaning);
+    }
+}
+
 struct doctor_opts doctor_default_opts(void)
 {
     return (struct doctor_opts){
@@ -28,13 +82,14 @@ const char *severity_name(enum severity s)
     return n[s];
 }
 
-struct finding *doctor_add(struct doctor_report *r, const char *id, enum severity sev)
+struct finding *doctor_add(struct doctor_report *r, enum finding_id kind, enum severity sev)
 {
     if (vec_reserve((void **)&r->items, &r->cap, r->n + 1, sizeof *r->items, 16) < 0)
         return NULL;
     struct finding *f = &r->items[r->n++];
     memset(f, 0, sizeof *f);
-    f->id = id;
+    f->kind = kind;
+    f->id = finding_kinds[kind].id;
     f->seq = (unsigned)r->n;
     f->severity = sev;
     f->port = -1;

@@ -5,7 +5,7 @@
  * renderers' FILE*.
  *
  * Finding ids are a public contract (doctor --json, exporter labels, lab
- * assertions): add ids, never rename them.
+ * assertions), all in one table, findings.def: add ids, never rename them.
  *
  * Error convention: doctor_analyze returns 0, or -1 when out of memory. */
 #ifndef CLOSER_DOCTOR_H
@@ -16,6 +16,33 @@
 #include "snapshot/snapshot.h"
 
 enum severity { SEV_INFO, SEV_WARNING, SEV_CRITICAL };
+/* A set of severities, as findings.def writes them: SEV_BIT(INFO) | ... */
+#define SEV_BIT(name) (1u << SEV_##name)
+
+enum finding_id {
+#define FINDING(name, id, severities, rule, meaning) F_##name,
+#include "doctor/findings.def"
+#undef FINDING
+    F_COUNT
+};
+
+/* One row of findings.def. */
+struct finding_kind {
+    const char *id;       /* "server-time-wait" */
+    unsigned severities;  /* SEV_BIT()s the rule may give */
+    const char *rule;     /* the file in src/doctor/ that decides it */
+    const char *meaning;  /* one line */
+};
+extern const struct finding_kind finding_kinds[F_COUNT];
+/* The kind whose id is id, or F_COUNT. */
+enum finding_id finding_kind_find(const char *id);
+/* The ids, space-separated and wrapped below width with indent spaces
+ * before each line; trace: only the rules_trace.c ones (--trace), else the
+ * others. */
+void finding_ids_print(FILE *out, bool trace, int indent, int width);
+/* The markdown table of every id (docs/doctor.md holds it verbatim):
+ * | id | severity | decided by | meaning | */
+void finding_kinds_markdown(FILE *out);
 
 #define FINDING_MAX_FDS 16
 #define FINDING_MAX_FACTS 20
@@ -35,7 +62,8 @@ struct fact {
 };
 
 struct finding {
-    const char *id;
+    const char *id;        /* finding_kinds[kind].id */
+    enum finding_id kind;
     unsigned seq;          /* insertion order, for a stable sort */
     enum severity severity;
     char title[320];
@@ -119,7 +147,7 @@ struct json;
 void doctor_finding_json_fields(struct json *j, const struct finding *f);
 
 /* For the rules (src/doctor/rules_*.c). */
-struct finding *doctor_add(struct doctor_report *r, const char *id, enum severity sev);
+struct finding *doctor_add(struct doctor_report *r, enum finding_id kind, enum severity sev);
 void finding_fact(struct finding *f, const char *key, double value);
 void finding_add_fd(struct finding *f, int fd);
 /* The value of fact key, or missing when f has none. */
@@ -145,7 +173,7 @@ enum report_part {
  * test_doctor_rules.c also checks that a rule's findings do not change when
  * the parts it does not declare are disturbed). */
 struct doctor_rule {
-    const char *file;     /* the rule's file in src/doctor/ */
+    const char *file;     /* as in findings.def's rule column */
     doctor_rule_fn *run;
     unsigned reads, fills; /* enum report_part bits */
 };

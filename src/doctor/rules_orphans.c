@@ -31,7 +31,7 @@ static int fin_wait_2(const struct snapshot *s, const struct doctor_opts *o, str
         return 0;
     for (size_t i = 0; i < s->nsocks; i++)
         orphans += s->socks[i].state == TS_FIN_WAIT2 && s->socks[i].inode == 0;
-    struct finding *f = doctor_add(r, "fin-wait-2-pile", SEV_WARNING);
+    struct finding *f = doctor_add(r, F_FIN_WAIT_2_PILE, SEV_WARNING);
     if (!f)
         return -1;
     unsigned top;
@@ -60,7 +60,7 @@ static int last_ack(const struct snapshot *s, const struct doctor_opts *o, struc
     size_t n = r->counts[TS_LAST_ACK];
     if (n < o->orphan_pile)
         return 0;
-    struct finding *f = doctor_add(r, "last-ack-pile", SEV_WARNING);
+    struct finding *f = doctor_add(r, F_LAST_ACK_PILE, SEV_WARNING);
     if (!f)
         return -1;
     unsigned top;

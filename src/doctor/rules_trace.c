@@ -46,7 +46,7 @@ static void base(struct finding *f, const struct measured_close *c, double secs)
 
 static int who_closes(const struct measured_closes *m, const struct measured_close *c, struct doctor_report *r)
 {
-    struct finding *f = doctor_add(r, "trace-who-closes", SEV_INFO);
+    struct finding *f = doctor_add(r, F_TRACE_WHO_CLOSES, SEV_INFO);
     if (!f)
         return -1;
     base(f, c, m->seconds);
@@ -80,7 +80,7 @@ static int who_closes(const struct measured_closes *m, const struct measured_clo
 
 static int slow_close(const struct measured_closes *m, const struct measured_close *c, struct doctor_report *r)
 {
-    struct finding *f = doctor_add(r, "trace-slow-close", SEV_WARNING);
+    struct finding *f = doctor_add(r, F_TRACE_SLOW_CLOSE, SEV_WARNING);
     if (!f)
         return -1;
     base(f, c, m->seconds);
@@ -111,7 +111,7 @@ static int slow_close(const struct measured_closes *m, const struct measured_clo
 
 static int resets(const struct measured_closes *m, const struct measured_close *c, struct doctor_report *r)
 {
-    struct finding *f = doctor_add(r, "trace-resets", SEV_WARNING);
+    struct finding *f = doctor_add(r, F_TRACE_RESETS, SEV_WARNING);
     if (!f)
         return -1;
     base(f, c, m->seconds);
@@ -159,7 +159,7 @@ int rules_trace(const struct measured_closes *m, struct doctor_report *r)
 static int rules_trace_add(const struct measured_closes *m, struct doctor_report *r)
 {
     if (m->lost_events) {
-        struct finding *f = doctor_add(r, "trace-lost-events", SEV_WARNING);
+        struct finding *f = doctor_add(r, F_TRACE_LOST_EVENTS, SEV_WARNING);
         if (!f)
             return -1;
         f->port = -1;

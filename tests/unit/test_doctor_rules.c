@@ -2,7 +2,9 @@
 /* The doctor's rules as a table (doctor_rules in src/doctor/doctor.c), over
  * hand-built and recorded snapshots:
  *  - each rule reads only the report parts it declares, which rules before
- *    it fill, and fills only what it declares. */
+ *    it fill, and fills only what it declares;
+ *  - every finding a rule makes has a severity its row of findings.def
+ *    allows and comes from the rule that row names. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "doctor/doctor.h"
+#include "doctor/rules_trace.h"
 #include "test.h"
 
 /* --- the rules over snapshots ------------------------------------------ */
@@ -146,6 +149,62 @@ static int each_snapshot(int (*fn)(const struct snapshot *s, const char *name))
         closedir(dir);
     }
     return n >= 5 ? 0 : -1; /* the recordings were found */
+}
+
+static bool seen[F_COUNT];
+
+static int severity_and_rule(const struct snapshot *s, const char *name)
+{
+    struct doctor_opts o = doctor_default_opts();
+    struct doctor_report r = {0};
+    for (size_t i = 0; i < doctor_nrules; i++) {
+        size_t before = r.n;
+        if (doctor_rules[i].run(s, &o, &r) < 0)
+            return -1;
+        for (size_t j = before; j < r.n; j++) {
+            const struct finding *f = &r.items[j];
+            const struct finding_kind *k = &finding_kinds[f->kind];
+            seen[f->kind] = true;
+            if (strcmp(f->id, k->id) || strcmp(k->rule, doctor_rules[i].file) ||
+                !(k->severities & 1u << f->severity)) {
+                fprintf(stderr, "%s: %s (%s) from %s: not as findings.def says\n", name, f->id,
+                        severity_name(f->severity), doctor_rules[i].file);
+                doctor_report_free(&r);
+                return -1;
+            }
+        }
+    }
+    doctor_report_free(&r);
+    return 0;
+}
+
+TEST(findings_keep_their_rows_severities_and_rules)
+{
+    memset(seen, 0, sizeof seen);
+    CHECK(each_snapshot(severity_and_rule) == 0);
+    /* The snapshots above reach every id outside --trace. */
+    for (enum finding_id k = 0; k < F_COUNT; k++) {
+        bool trace = !strcmp(finding_kinds[k].rule, "rules_trace.c");
+        if (!trace && !seen[k])
+            fprintf(stderr, "never made: %s\n", finding_kinds[k].id);
+        CHECK(trace || seen[k]);
+    }
+    /* --trace: rules_trace.c's findings. */
+    struct measured_close rows[] = {
+        {.port = 9000, .accepted = true, .pid = 11, .comm = "py", .closes = 4, .peer_first = 4,
+         .rst_received = 4, .fin_to_close_n = 4, .fin_to_close_p50_ms = 2000,
+         .fin_to_close_p99_ms = 2000, .fin_to_close_max_ms = 2000},
+    };
+    struct measured_closes m = {.seconds = 5, .rows = rows, .n = 1, .lost_events = 1};
+    struct doctor_report r = {0};
+    CHECK_EQ_INT(rules_trace(&m, &r), 0);
+    CHECK_EQ_INT(r.n, 4);
+    for (size_t i = 0; i < r.n; i++) {
+        const struct finding_kind *k = &finding_kinds[r.items[i].kind];
+        CHECK_EQ_STR(k->rule, "rules_trace.c");
+        CHECK(k->severities & 1u << r.items[i].severity);
+    }
+    doctor_report_free(&r);
 }
 
 /* --- the rules' order --------------------------------------------------- */
