@@ -292,6 +292,10 @@ int cmd_doctor(int argc, char **argv)
         free(s);
         return EXIT_USAGE;
     }
+    /* Under `ip netns exec NAME` the namespace has a name: its bind mount. */
+    char here[64];
+    if (!view.netns && !so.replay && netns_self_name("/run/netns", here, sizeof here) == 0)
+        view.netns = here;
     if (json)
         doctor_print_json(stdout, s, &r, &view);
     else
