@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# What the doctor's text says about where it looked, checked on real
-# namespaces: under `ip netns exec NAME` the header names NAME (the bind
-# mount whose inode is the namespace's), not "(current)".
+# What the doctor's text says about where it looked and who the peers are,
+# checked on real namespaces and real sockets:
+#  - under `ip netns exec NAME` the header names NAME (the bind mount whose
+#    inode is the namespace's), not "(current)";
+#  - a FIN_WAIT2 pile whose peers are on this host says so and names the
+#    process holding their CLOSE_WAIT, instead of "run closer doctor there".
 . "$(dirname "$0")/../lib/lib.sh"
 need_root
 tmp=$(mktemp -d); trap '__cleanup; rm -rf "$tmp"' EXIT
@@ -24,3 +27,20 @@ check header_anonymous grep -q "network namespace (current), " "$tmp/anon.txt"
 in_ns "$NS" "$CLOSER" doctor --confirm 0 --record "$tmp/rec.dump" > /dev/null
 in_ns "$NS" "$CLOSER" doctor --replay "$tmp/rec.dump" | head -1 > "$tmp/replay.txt"
 check header_replay_not_named grep -q "network namespace (current), " "$tmp/replay.txt"
+
+# 3. FIN_WAIT2 whose peers are here: 7 clients close first, mkpile's server
+#    keeps their CLOSE_WAIT (not polled). --pile 5 makes 7 a pile.
+netns_new NS2
+if mkpile "$NS2" cw-not-polled 8082 7; then
+    in_ns "$NS2" "$CLOSER" doctor --confirm 0 --pile 5 --json > "$tmp/fw2.json"
+    fw2() { json_get "$tmp/fw2.json" "next(f for f in d['findings'] if f['id']=='fin-wait-2-pile')$1"; }
+    check_eq fw2_count "$(fw2 "['count']")" 7
+    check_eq fw2_peers_on_host "$(fw2 "['facts']['peers_on_host']")" 7
+    check_eq fw2_far_end "$(fw2 "['far_end_state']")" CLOSE_WAIT
+    check_eq fw2_far_end_names_owner "$(fw2 "['peer_on_host']" | grep -c "held by pid $PILE_PID\b.*mkpile")" 1
+    check_eq fw2_no_run_there "$(fw2 "['fix']" | grep -c 'run closer doctor there')" 0
+    check_eq fw2_fix_names_owner "$(fw2 "['fix']" | grep -c 'on this host')" 1
+    in_ns "$NS2" "$CLOSER" doctor --confirm 0 --pile 5 > "$tmp/fw2.txt"
+    awk '/^[a-z]+ +fin-wait-2-pile/ { on = 1 } on && /^$/ { exit } on' "$tmp/fw2.txt" > "$tmp/fw2.block"
+    check fw2_text_far_end grep -q 'far end  7 of 7 on this host' "$tmp/fw2.block"
+fi
