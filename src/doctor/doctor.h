@@ -146,6 +146,12 @@ struct json;
 /* The members of one finding's JSON object (the caller opens and closes it). */
 void doctor_finding_json_fields(struct json *j, const struct finding *f);
 
+/* "s" unless n is 1: printf("%llu connection%s", n, plural_s(n)). */
+static inline const char *plural_s(unsigned long long n)
+{
+    return n == 1 ? "" : "s";
+}
+
 /* For the rules (src/doctor/rules_*.c). */
 struct finding *doctor_add(struct doctor_report *r, enum finding_id kind, enum severity sev);
 void finding_fact(struct finding *f, const char *key, double value);

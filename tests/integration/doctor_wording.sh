@@ -5,7 +5,8 @@
 #  - under `ip netns exec NAME` the header names NAME (the bind mount whose
 #    inode is the namespace's), not "(current)";
 #  - a FIN_WAIT2 pile whose peers are on this host says so and names the
-#    process holding their CLOSE_WAIT, instead of "run closer doctor there".
+#    process holding their CLOSE_WAIT, instead of "run closer doctor there";
+#  - counts of one are singular ("1 TCP socket").
 . "$(dirname "$0")/../lib/lib.sh"
 need_root
 tmp=$(mktemp -d); trap '__cleanup; rm -rf "$tmp"' EXIT
@@ -27,6 +28,13 @@ check header_anonymous grep -q "network namespace (current), " "$tmp/anon.txt"
 in_ns "$NS" "$CLOSER" doctor --confirm 0 --record "$tmp/rec.dump" > /dev/null
 in_ns "$NS" "$CLOSER" doctor --replay "$tmp/rec.dump" | head -1 > "$tmp/replay.txt"
 check header_replay_not_named grep -q "network namespace (current), " "$tmp/replay.txt"
+
+# 2. A namespace with one socket: "1 TCP socket".
+netns_new NS1
+bg LPID ip netns exec "$NS1" python3 -c 'import socket,time; s=socket.socket(); s.bind(("127.0.0.1",7000)); s.listen(); time.sleep(60)'
+wait_listen "$NS1" 7000
+in_ns "$NS1" "$CLOSER" doctor --confirm 0 | head -1 > "$tmp/one.txt"
+check header_one_socket grep -q ", 1 TCP socket via " "$tmp/one.txt"
 
 # 3. FIN_WAIT2 whose peers are here: 7 clients close first, mkpile's server
 #    keeps their CLOSE_WAIT (not polled). --pile 5 makes 7 a pile.

@@ -47,3 +47,25 @@ TEST(slow_close_and_resets_only_above_their_thresholds)
     CHECK_EQ_INT(count_id(&r, "trace-lost-events"), 1);
     doctor_report_free(&r);
 }
+
+/* A count of one reads in the singular: "1 connection", "1 trace event". */
+TEST(counts_of_one_are_singular)
+{
+    struct measured_close rows[1] = {
+        {.port = 9000, .accepted = true, .pid = 11, .comm = "py", .closes = 1, .peer_first = 1,
+         .rst_received = 1, .fin_to_close_n = 1, .fin_to_close_p50_ms = 2000,
+         .fin_to_close_p99_ms = 2000, .fin_to_close_max_ms = 2000},
+    };
+    struct measured_closes m = {.seconds = 5, .rows = rows, .n = 1, .lost_events = 1};
+    struct doctor_report r = {0};
+    CHECK_EQ_INT(rules_trace(&m, &r), 0);
+    CHECK_EQ_INT(r.n, 4);
+    for (size_t i = 0; i < r.n; i++) {
+        const char *t = r.items[i].title;
+        CHECK(!strstr(t, " 1 connections") && !strstr(t, " 1 trace events") &&
+              !strstr(t, "1 of 1 connections"));
+        CHECK(strstr(t, " 1 connection") || strstr(t, " 1 trace event") ||
+              strstr(t, "1 of 1 connection"));
+    }
+    doctor_report_free(&r);
+}
