@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "catalog/catalog.h"
 #include "cmd/cmd.h"
 #include "doctor/doctor.h"
 #include "doctor/rules_trace.h"
@@ -33,8 +34,12 @@ static void usage(void)
            "  -v, --verbose          print the why and fix of the sysctl audit too\n"
            "      --color WHEN       auto (default: on a TTY), always, never\n"
            "      --proc             read /proc/net/tcp{,6} instead of netlink\n"
-           "      --record FILE      save the raw netlink dump (with tcp_info) to FILE\n"
-           "      --replay FILE      analyse a dump saved with --record (here or in states)\n"
+           "      --record FILE      save the raw netlink dump (with tcp_info) to FILE, and the\n"
+           "                         owners and their process models to FILE.owners\n"
+           "      --replay FILE      analyse a dump saved with --record (here or in states),\n"
+           "                         with FILE.owners when it is there\n"
+           "      --catalog          print the program catalogue (how each program is\n"
+           "                         recognised, its knobs per finding) as Markdown\n"
            "      --confirm DUR      when CLOSE_WAIT is present, look again after DUR (default\n"
            "                         1s; 0 skips) and report only the ones that persist\n"
            "                         (with --all-netns every namespace is looked at again)\n"
@@ -182,6 +187,7 @@ int cmd_doctor(int argc, char **argv)
         {"trace", required_argument, 0, 'T'},
         {"all-netns", no_argument, 0, 'A'},
         {"record", required_argument, 0, 'r'},   {"confirm", required_argument, 0, 'f'},
+        {"catalog", no_argument, 0, 'K'},
         {"list-findings", no_argument, 0, 'L'},
         {0, 0, 0, 0}};
     /* tcp_info for the states whose rules read idle times and segment
@@ -204,6 +210,7 @@ int cmd_doctor(int argc, char **argv)
         case 'N': view.netns = optarg; break;
         case 'j': json = true; break;
         case 'A': all = true; break;
+        case 'K': catalog_print_markdown(stdout); return cli_finish_stdout(0);
         case 'v': view.verbose = true; break;
         case 'C':
             if (!strcmp(optarg, "always"))
@@ -238,7 +245,7 @@ int cmd_doctor(int argc, char **argv)
                 return cli_bad_value("doctor", "--trace", optarg, "a duration above 0 like 10s");
             break;
         case 'h': usage(); return 0;
-        case 'L': finding_kinds_markdown(stdout); return 0;
+        case 'L': finding_kinds_markdown(stdout); return cli_finish_stdout(0);
         default: return cli_bad_option("doctor", c, argv);
         }
     }
@@ -267,6 +274,7 @@ int cmd_doctor(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
+    so.look_again_tw = dopts.client_min_sockets;
     if (view.netns && netns_enter(view.netns, err, sizeof err) < 0) {
         fprintf(stderr, "closer doctor: %s\n", err);
         return EXIT_USAGE;

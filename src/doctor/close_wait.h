@@ -5,6 +5,7 @@
 #ifndef CLOSER_DOCTOR_CLOSE_WAIT_H
 #define CLOSER_DOCTOR_CLOSE_WAIT_H
 #include "doctor/doctor.h"
+#include "doctor/program.h"
 
 enum cw_class {
     CW_UNACCEPTED,     /* inode 0, in a listener's accept queue */
@@ -17,6 +18,7 @@ enum cw_class {
 };
 
 #define CW_MAX_PEERS FINDING_MAX_PEERS
+#define CW_MAX_PIDS 64
 
 struct cw_group {
     enum cw_class cls;
@@ -43,32 +45,40 @@ struct cw_group {
     unsigned peer_local;
     const struct tcp_sock *peer_sock;
     unsigned long long pool_estab; /* client pool: ESTABLISHED to the same server, same process */
+    unsigned long long rq_min, rq_max; /* recv_q per socket: the same on all = one goodbye */
+    /* Processes holding the group's sockets: children that share the
+     * listener are one group under the listener's first owner. */
+    pid_t pids[CW_MAX_PIDS];
+    unsigned npids;
+    bool more_pids;
+    bool pool_evidence; /* outgoing: some socket has the EOF unread or idled before the FIN */
+    /* Filled by cw_describe from the catalogue. */
+    const struct cat_program *prog;
+    struct doc_proto proto;
+    const char *server_knob; /* client pool: the server's idle-close knob, or NULL */
 };
 
 enum finding_id cw_class_id(enum cw_class c);
 /* Title, why and fix of f for group g (numbers and facts are set by the
  * rule). */
-void cw_describe(struct finding *f, const struct cw_group *g, const struct snapshot *s);
+void cw_describe(struct finding *f, struct cw_group *g, const struct snapshot *s);
 /* "20 threads: 18 in sleep (hrtimer_nanosleep), 1 in poll, 1 running". */
 void cw_threads_text(char *buf, size_t len, const struct proc_model *m);
 
 /* Title, why and fix per class (close_wait_text.c); age is the sentence
- * about the FINs' age ("" without tcp_info), m the owner's model or NULL. */
+ * about the FINs' age ("" without tcp_info), m the owner's model or NULL;
+ * g->prog and g->proto are set. */
 void cw_text_unaccepted(struct finding *f, const struct cw_group *g, const struct snapshot *s,
                         const char *age);
 void cw_text_hidden(struct finding *f, const struct cw_group *g, const struct snapshot *s,
                     const char *age);
-void cw_text_not_closed(struct finding *f, const struct cw_group *g, const struct proc_model *m,
-                        const char *age);
-void cw_text_not_polled(struct finding *f, const struct cw_group *g, const struct proc_model *m,
-                        const char *age);
+void cw_text_not_closed(struct finding *f, const struct cw_group *g, const char *age);
+void cw_text_not_polled(struct finding *f, const struct cw_group *g, const char *age);
 void cw_text_blocked(struct finding *f, const struct cw_group *g, const struct proc_model *m,
                      const char *age);
-/* f->fix for class cls: the sentence for the owner's runtime (m may be
- * NULL), then the class's closing sentence (close_wait_fix.c). */
-void cw_fix(struct finding *f, enum cw_class cls, const struct cw_group *g,
-            const struct proc_model *m);
-void cw_text_pool(struct finding *f, const struct cw_group *g, const struct proc_model *m,
-                  const char *age);
+/* f->fix for class cls: the catalogue's knob for the group's program and
+ * protocol, then the class's closing sentence (close_wait_fix.c). */
+void cw_fix(struct finding *f, enum cw_class cls, const struct cw_group *g);
+void cw_text_pool(struct finding *f, const struct cw_group *g, const char *age);
 
 #endif

@@ -56,15 +56,6 @@ void cw_threads_text(char *buf, size_t len, const struct proc_model *m)
     }
 }
 
-static const char *runtime_label(const struct proc_model *m)
-{
-    if (!m)
-        return NULL;
-    if (m->runtime == RT_PYTHON && m->asyncio)
-        return "python-asyncio";
-    return runtime_name(m->runtime);
-}
-
 static void peers_text(struct finding *f, const struct cw_group *g)
 {
     size_t off = 0, len = sizeof f->peers;
@@ -77,11 +68,16 @@ static void peers_text(struct finding *f, const struct cw_group *g)
         f->peer_eps[f->npeer_eps++] = *e;
     }
     f->more_peers = g->more_peers;
-    if (g->cls == CW_CLIENT_POOL && off < len)
+    /* How many connections, never "+N more" for one peer's many ports. */
+    if (off >= len)
+        return;
+    if (g->cls == CW_CLIENT_POOL || (g->npeers == 1 && g->port < 0))
         snprintf(f->peers + off, len - off, " (the server; %llu connection%s)", g->n,
                  g->n == 1 ? "" : "s");
-    else if (g->n > g->npeers && off < len)
-        snprintf(f->peers + off, len - off, " (+%llu more)", g->n - g->npeers);
+    else if (g->more_peers)
+        snprintf(f->peers + off, len - off, " and more (%llu connections)", g->n);
+    else if (g->n > g->npeers)
+        snprintf(f->peers + off, len - off, " (%llu connections)", g->n);
 }
 
 /* The other end when it is on this host: its state and who holds it. */
@@ -120,6 +116,12 @@ static void far_end_text(struct finding *f, const struct cw_group *g, const stru
     }
 }
 
+/* Tenths of a second, rounded as the text rounds them. */
+static double tenths(uint32_t ms)
+{
+    return (double)((ms + 50) / 100) / 10.0;
+}
+
 static void numbers(struct finding *f, const struct cw_group *g, const struct snapshot *s,
                     const struct proc_model *m)
 {
@@ -131,8 +133,8 @@ static void numbers(struct finding *f, const struct cw_group *g, const struct sn
         finding_add_fd(f, g->fds[i]);
     if (g->with_info) {
         /* last_ack_recv: the FIN (with its ACK) was the last segment in. */
-        finding_fact(f, "age_min_s", g->age_min_ms / 100 / 10.0);
-        finding_fact(f, "age_max_s", g->age_max_ms / 100 / 10.0);
+        finding_fact(f, "age_min_s", tenths(g->age_min_ms));
+        finding_fact(f, "age_max_s", tenths(g->age_max_ms));
     }
     if (s->confirm_s > 0)
         finding_fact(f, "new_since_first_look", (double)g->fresh);
@@ -141,7 +143,9 @@ static void numbers(struct finding *f, const struct cw_group *g, const struct sn
     const struct proc_info *p = &s->procs[g->proc];
     f->pid = g->pid;
     snprintf(f->comm, sizeof f->comm, "%s", p->comm);
-    f->runtime = runtime_label(m);
+    f->processes = g->npids + g->more_pids;
+    finding_program(f, g->prog);
+    finding_protocol(f, &g->proto);
     finding_fact(f, "process_fds", p->nfds);
     if (p->fd_limit)
         finding_fact(f, "process_fd_limit", (double)p->fd_limit);
@@ -154,16 +158,47 @@ static void age_text(char *buf, size_t len, const struct cw_group *g)
 {
     if (!g->with_info)
         buf[0] = 0;
-    else if (g->age_max_ms - g->age_min_ms < 1000)
-        snprintf(buf, len, " The FIN came %.1f s ago.", g->age_max_ms / 1000.0);
+    else if (tenths(g->age_min_ms) == tenths(g->age_max_ms))
+        snprintf(buf, len, " The FIN%s came %.1f s ago.", g->n == 1 ? "" : "s",
+                 tenths(g->age_max_ms));
     else
-        snprintf(buf, len, " The FINs came %.1f to %.1f s ago.", g->age_min_ms / 1000.0,
-                 g->age_max_ms / 1000.0);
+        snprintf(buf, len, " The FINs came %.1f to %.1f s ago.", tenths(g->age_min_ms),
+                 tenths(g->age_max_ms));
 }
 
-void cw_describe(struct finding *f, const struct cw_group *g, const struct snapshot *s)
+/* The program and protocol of the group, from the catalogue: an accepted
+ * connection's owner as the server of its port, an outgoing one's as a
+ * client speaking the destination's protocol; the other end's program
+ * when it is on this host. */
+static void identify(struct cw_group *g, const struct snapshot *s, struct finding *f)
+{
+    if (g->port >= 0) {
+        doc_proto_of_server(s, (uint16_t)g->port, &g->proto);
+        if (g->pid)
+            g->prog = doc_server(s, g->proc);
+        const struct fd_ref *r;
+        if (g->peer_sock && snapshot_owners(s, g->peer_sock->inode, &r))
+            f->peer_program = doc_client(s, r->proc, g->proto.proto)->name;
+        return;
+    }
+    if (g->npeers)
+        doc_proto_of_dest(s, g->peers[0].family, g->peers[0].addr, g->peers[0].port, &g->proto);
+    if (g->pid)
+        g->prog = doc_client(s, g->proc, g->proto.proto);
+    if (g->proto.server) {
+        f->peer_program = g->proto.server->name;
+        if (g->cls == CW_CLIENT_POOL)
+            g->server_knob = catalog_knob(g->proto.server, g->proto.proto, K_POOL_SERVER);
+    } else if (g->cls == CW_CLIENT_POOL && g->proto.proto != P_NONE) {
+        g->server_knob = catalog_knob(catalog_runtime_program(CR_NATIVE), g->proto.proto,
+                                      K_POOL_SERVER);
+    }
+}
+
+void cw_describe(struct finding *f, struct cw_group *g, const struct snapshot *s)
 {
     const struct proc_model *m = g->pid ? snapshot_model(s, g->proc) : NULL;
+    identify(g, s, f);
     numbers(f, g, s, m);
     peers_text(f, g);
     far_end_text(f, g, s);
@@ -172,10 +207,10 @@ void cw_describe(struct finding *f, const struct cw_group *g, const struct snaps
     switch (g->cls) {
     case CW_UNACCEPTED: cw_text_unaccepted(f, g, s, age); break;
     case CW_HIDDEN: cw_text_hidden(f, g, s, age); break;
-    case CW_NOT_CLOSED: cw_text_not_closed(f, g, m, age); break;
-    case CW_NOT_POLLED: cw_text_not_polled(f, g, m, age); break;
+    case CW_NOT_CLOSED: cw_text_not_closed(f, g, age); break;
+    case CW_NOT_POLLED: cw_text_not_polled(f, g, age); break;
     case CW_BLOCKED_THREAD: cw_text_blocked(f, g, m, age); break;
-    case CW_CLIENT_POOL: cw_text_pool(f, g, m, age); break;
+    case CW_CLIENT_POOL: cw_text_pool(f, g, age); break;
     case CW_NCLASSES: break;
     }
 }

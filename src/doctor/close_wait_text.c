@@ -14,11 +14,6 @@ static void where(char *buf, size_t len, const struct cw_group *g)
         snprintf(buf, len, "outgoing connections");
 }
 
-static enum runtime rt_of(const struct proc_model *m)
-{
-    return m ? (enum runtime)m->runtime : RT_GENERIC;
-}
-
 /* The owner of the listener on port: the process whose accept loop is not
  * running. */
 static const struct fd_ref *listener_owner(const struct snapshot *s, int port, uint32_t *backlog,
@@ -52,9 +47,10 @@ void cw_text_unaccepted(struct finding *f, const struct cw_group *g, const struc
         f->pid = lo->pid;
         snprintf(f->comm, sizeof f->comm, "%s", s->procs[lo->proc].comm);
         finding_add_fd(f, lo->fd);
-        const struct proc_model *m = snapshot_model(s, lo->proc);
-        if (m)
-            f->runtime = runtime_name(m->runtime);
+        finding_program(f, doc_server(s, lo->proc));
+        struct doc_proto pr;
+        doc_proto_of_server(s, (uint16_t)g->port, &pr);
+        finding_protocol(f, &pr);
     }
     finding_fact(f, "accept_queue", queued);
     finding_fact(f, "backlog", backlog);
@@ -101,40 +97,47 @@ void cw_text_hidden(struct finding *f, const struct cw_group *g, const struct sn
              "to classify them.");
 }
 
-void cw_text_not_closed(struct finding *f, const struct cw_group *g, const struct proc_model *m,
-                        const char *age)
+/* How the owner's runtime passes an EOF on, in its own terms. */
+static const char *eof_how(const struct cw_group *g)
+{
+    if (!g->prog)
+        return "";
+    if (!strcmp(g->prog->name, "python-asyncio"))
+        return " asyncio reads the EOF (reader.read() returns b'' or Protocol.eof_received "
+               "runs) and then drops the fd from epoll, as it always does; the transport stays "
+               "open until it is closed.";
+    if (g->prog->runtime == CR_PYTHON)
+        return " In Python that is recv() returning b'' (or the FIN came with the last data "
+               "and reading the data passed it too), and the socket was kept.";
+    if (g->prog->runtime == CR_NODE)
+        return " libuv read the EOF ('end' was emitted) and stopped polling the fd; with "
+               "allowHalfOpen the socket's writable side stays open until the program ends it.";
+    return "";
+}
+
+void cw_text_not_closed(struct finding *f, const struct cw_group *g, const char *age)
 {
     char w[64];
     where(w, sizeof w, g);
     bool eof_read = g->recv_q == 0;
     snprintf(f->title, sizeof f->title,
              "%s: %llu CLOSE_WAIT held by pid %d (%s): EOF %s, close() never called", w, g->n,
-             (int)g->pid, f->comm, eof_read ? "read" : "delivered to a registered fd");
-    const char *how = "";
-    switch (rt_of(m)) {
-    case RT_PYTHON:
-        how = m->asyncio ? " asyncio read the EOF (reader.read() returned b'' or "
-                           "Protocol.eof_received ran) and then dropped the fd from epoll, as "
-                           "it always does; the transport stays open until it is closed."
-                         : " Python read the EOF (recv() returned b'') and kept the socket.";
-        break;
-    case RT_NODE:
-        how = " libuv read the EOF ('end' was emitted) and stopped polling the fd; with "
-              "allowHalfOpen the socket's writable side stays open until the program ends it.";
-        break;
-    default: break;
-    }
+             (int)g->pid, f->comm, eof_read ? "probably read" : "delivered to a registered fd");
+    /* recv_q 0 says the kernel passed the FIN to the reader; when the FIN
+     * came with the last data, reading that data passed it too, so the
+     * program may never have seen read() return 0. */
     snprintf(f->why, sizeof f->why,
-             "The peer sent FIN and pid %d %s (recv_q %llu).%s So the process knows, yet "
+             "The peer sent FIN and pid %d %s (recv_q %llu).%s So the process was told, yet "
              "close() never ran: a read()==0 path that does not close, an fd leak on an error "
-             "path, or a handler stuck after the EOF.%s",
-             (int)g->pid, eof_read ? "already read the EOF" : "has the fd registered in epoll, "
-             "so the EOF was delivered", g->recv_q, how, age);
-    cw_fix(f, CW_NOT_CLOSED, g, m);
+             "path, a handler stuck after the EOF, or a connection nobody looks at any more.%s",
+             (int)g->pid, eof_read ? "has probably read the EOF: the kernel passed the FIN to "
+             "the reader (recv_q 0), which a read of the last data also does when the FIN came "
+             "with it" : "has the fd registered in epoll, so the EOF was delivered", g->recv_q,
+             eof_how(g), age);
+    cw_fix(f, CW_NOT_CLOSED, g);
 }
 
-void cw_text_not_polled(struct finding *f, const struct cw_group *g, const struct proc_model *m,
-                        const char *age)
+void cw_text_not_polled(struct finding *f, const struct cw_group *g, const char *age)
 {
     char w[64];
     where(w, sizeof w, g);
@@ -144,10 +147,11 @@ void cw_text_not_polled(struct finding *f, const struct cw_group *g, const struc
              g->n, (int)g->pid, f->comm);
     snprintf(f->why, sizeof f->why,
              "The peer sent FIN and the EOF is still unread (recv_q %llu), and none of these "
-             "fds is in any of the %u epoll instances of pid %d, an event-loop process: the "
-             "loop never hears of the EOF, so nothing reads or closes them.%s",
-             g->recv_q, nepoll, (int)g->pid, age);
-    cw_fix(f, CW_NOT_POLLED, g, m);
+             "fds is in %s of pid %d, an event-loop process: the loop never hears of the EOF, "
+             "so nothing reads or closes them.%s",
+             g->recv_q, nepoll == 1 ? "its epoll instance" : "any of its epoll instances",
+             (int)g->pid, age);
+    cw_fix(f, CW_NOT_POLLED, g);
 }
 
 void cw_text_blocked(struct finding *f, const struct cw_group *g, const struct proc_model *m,
@@ -157,15 +161,32 @@ void cw_text_blocked(struct finding *f, const struct cw_group *g, const struct p
     where(w, sizeof w, g);
     if (m)
         cw_threads_text(threads, sizeof threads, m);
+    unsigned procs = g->npids + g->more_pids;
+    char model[240];
+    if (procs > 1) {
+        snprintf(f->title, sizeof f->title,
+                 "%s: %llu CLOSE_WAIT in %s%u processes sharing the listener of pid %d (%s), "
+                 "EOF unread, a process per connection blocked elsewhere", w, g->n,
+                 g->more_pids ? "at least " : "", procs, (int)g->pid, f->comm);
+        snprintf(model, sizeof model, "and %s%u processes that share its listener (pre-fork "
+                 "or forking children) serve one connection each", g->more_pids ? "at least " : "",
+                 procs);
+        snprintf(f->why, sizeof f->why,
+                 "The peer sent FIN and the EOF is unread (recv_q %llu). pid %d %s, and those "
+                 "processes are busy elsewhere, so nobody reads these sockets: one problem, "
+                 "counted once. The listener's owner now: %s.%s",
+                 g->recv_q, (int)g->pid, model, threads, age);
+        cw_fix(f, CW_BLOCKED_THREAD, g);
+        return;
+    }
     snprintf(f->title, sizeof f->title,
              "%s: %llu CLOSE_WAIT held by pid %d (%s), EOF unread, a thread per connection "
              "blocked elsewhere", w, g->n, (int)g->pid, f->comm);
     uint32_t nepoll = epoll_instances(f);
-    char model[160];
     if (nepoll)
-        snprintf(model, sizeof model, "serves each request on a worker thread of its own (its "
-                 "%u epoll instances do not hold these fds, as a poller hands a connection to "
-                 "a worker)", nepoll);
+        snprintf(model, sizeof model, "serves each request on a worker thread of its own (%s "
+                 "not hold these fds, as a poller hands a connection to a worker)",
+                 nepoll == 1 ? "its epoll instance does" : "its epoll instances do");
     else
         snprintf(model, sizeof model, "has no epoll instance: it serves each connection on a "
                  "thread of its own");
@@ -173,11 +194,33 @@ void cw_text_blocked(struct finding *f, const struct cw_group *g, const struct p
              "The peer sent FIN and the EOF is unread (recv_q %llu). pid %d %s, and those "
              "threads are busy elsewhere, so nobody reads these sockets. Now %s.%s",
              g->recv_q, (int)g->pid, model, threads, age);
-    cw_fix(f, CW_BLOCKED_THREAD, g, m);
+    cw_fix(f, CW_BLOCKED_THREAD, g);
 }
 
-void cw_text_pool(struct finding *f, const struct cw_group *g, const struct proc_model *m,
-                  const char *age)
+/* What is unread on the group's sockets: the FIN alone, the same goodbye
+ * on each, or a mix. */
+static void unread_text(char *buf, size_t len, const struct cw_group *g)
+{
+    const char *goodbye = catalog_proto_goodbye(g->proto.proto);
+    if (g->rq_min == 1 && g->rq_max == 1)
+        snprintf(buf, len, "Only the server's FIN is unread (recv_q 1 each)");
+    else if (g->rq_min == g->rq_max && g->rq_min > 1)
+        snprintf(buf, len, "Each holds the same %llu unread bytes and the FIN (recv_q %llu each): "
+                 "the server said goodbye before closing%s%s", g->rq_min - 1, g->rq_min,
+                 *goodbye ? " (" : "", *goodbye ? goodbye : "");
+    else if (g->rq_max == 0)
+        snprintf(buf, len, "The client has probably read the FIN (recv_q 0) and kept the "
+                 "connections");
+    else
+        snprintf(buf, len, "The server's FIN is unread on some (recv_q %llu to %llu; where it is "
+                 "0 the FIN came with the last data, or was read)", g->rq_min, g->rq_max);
+    if (g->rq_min == g->rq_max && g->rq_min > 1 && *goodbye) {
+        size_t n = strlen(buf);
+        snprintf(buf + n, len - n, ")");
+    }
+}
+
+void cw_text_pool(struct finding *f, const struct cw_group *g, const char *age)
 {
     char server[64];
     tcp_addr_format(server, g->family, g->peer_addr, g->peer_port);
@@ -190,9 +233,11 @@ void cw_text_pool(struct finding *f, const struct cw_group *g, const struct proc
     finding_endpoint_set(&f->source_ep, g->family, g->local_addr, 0);
     finding_fact(f, "pool_established", (double)g->pool_estab);
     if (g->with_info) {
-        finding_fact(f, "idle_before_fin_min_s", g->idle_min_ms / 100 / 10.0);
-        finding_fact(f, "idle_before_fin_max_s", g->idle_max_ms / 100 / 10.0);
+        finding_fact(f, "idle_before_fin_min_s", (double)((g->idle_min_ms + 50) / 100) / 10.0);
+        finding_fact(f, "idle_before_fin_max_s", (double)((g->idle_max_ms + 50) / 100) / 10.0);
     }
+    char unread[400];
+    unread_text(unread, sizeof unread, g);
     snprintf(f->title, sizeof f->title,
              "%llu idle pooled connection%s of pid %d (%s) to %s in CLOSE_WAIT: the server "
              "closed them", g->n, g->n == 1 ? "" : "s", (int)g->pid, f->comm, server);
@@ -210,10 +255,9 @@ void cw_text_pool(struct finding *f, const struct cw_group *g, const struct proc
         snprintf(growth, sizeof growth, "The pool holds %llu more ESTABLISHED to %s; %s",
                  g->pool_estab, server, "a bounded pool, not a leak, unless it keeps growing.");
     snprintf(f->why, sizeof f->why,
-             "pid %d opened these connections to %s. Only the server's FIN is unread (recv_q 1 "
-             "each): they sat idle in the client's connection pool, the server closed them at "
-             "its keep-alive timeout%s, and the client has not touched them since; it finds "
-             "out when it takes one out again.%s %s",
-             (int)g->pid, server, idle, age, growth);
-    cw_fix(f, CW_CLIENT_POOL, g, m);
+             "pid %d opened these connections to %s. %s: they sat idle in the client's "
+             "connection pool, the server closed them at its idle timeout%s, and the client has "
+             "not touched them since; it finds out when it takes one out again.%s %s",
+             (int)g->pid, server, unread, idle, age, growth);
+    cw_fix(f, CW_CLIENT_POOL, g);
 }

@@ -90,7 +90,14 @@ struct finding {
     char why[1200];
     char fix[1400];
     const char *cause;     /* server-time-wait: the verdict ("no keep-alive", ...), or NULL */
-    const char *runtime;   /* the owner's runtime ("nginx", "go", ...) when a rule read it */
+    /* Who and what, from the catalogue (src/catalog/): the program the
+     * finding is about (the sockets' owner, a server port's listener), its
+     * worker model, runtime ("python", "native"...), the protocol of the
+     * connections and where that came from ("program", "peer", "port"),
+     * the program at the other end when it is on this host, and how many
+     * processes the finding covers (children sharing a listener). */
+    const char *program, *variant, *runtime, *protocol, *protocol_from, *peer_program;
+    unsigned processes;
 };
 
 /* Thresholds; doctor_default_opts() gives the documented defaults. */

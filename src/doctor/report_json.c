@@ -90,8 +90,20 @@ void doctor_finding_json_fields(struct json *j, const struct finding *f)
             json_double(j, k, f->facts[i].value);
     }
     json_obj_end(j);
+    if (f->program)
+        json_str(j, "program", f->program);
+    if (f->variant)
+        json_str(j, "program_variant", f->variant);
     if (f->runtime)
         json_str(j, "runtime", f->runtime);
+    if (f->protocol) {
+        json_str(j, "protocol", f->protocol);
+        json_str(j, "protocol_from", f->protocol_from);
+    }
+    if (f->peer_program)
+        json_str(j, "peer_program", f->peer_program);
+    if (f->processes > 1)
+        json_uint(j, "processes", f->processes);
     if (f->cause)
         json_str(j, "cause", f->cause);
     json_str(j, "why", f->why);

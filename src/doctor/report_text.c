@@ -55,8 +55,16 @@ static void numbers(FILE *out, const struct finding *f)
         PUT(" port=%d", f->port);
     if (f->pid)
         PUT(" pid=%d comm=%s", (int)f->pid, f->comm);
+    if (f->program)
+        PUT(" program=%s%s%s", f->program, f->variant ? "/" : "", f->variant ? f->variant : "");
     if (f->runtime)
         PUT(" runtime=%s", f->runtime);
+    if (f->protocol)
+        PUT(" protocol=%s", f->protocol);
+    if (f->peer_program)
+        PUT(" peer=%s", f->peer_program);
+    if (f->processes > 1)
+        PUT(" processes=%u", f->processes);
     if (f->nfds) {
         PUT(" fds=");
         for (size_t i = 0; i < f->nfds; i++)

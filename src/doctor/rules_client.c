@@ -8,7 +8,7 @@
 #include <sys/socket.h>
 
 #include "doctor/doctor.h"
-#include "kernel/proctask.h"
+#include "doctor/program.h"
 
 /* Owners kept per destination; a pool is usually one process. */
 #define DEST_OWNERS 4
@@ -93,79 +93,16 @@ static int grow(struct dest_table *tb)
     return 0;
 }
 
-/* The program behind a destination's sockets decides which knob to name:
- * the runtime from the process model (exe, cmdline, maps), else comm. */
-enum program { PROG_GENERIC, PROG_NGINX, PROG_HAPROXY, PROG_GO, PROG_NODE, PROG_PYTHON, PROG_JVM };
-
-static enum program client_program(const struct snapshot *s, uint32_t proc)
-{
-    const struct proc_model *m = snapshot_model(s, proc);
-    enum runtime rt = m ? (enum runtime)m->runtime
-                        : proctask_runtime_from_names(s->procs[proc].comm, "");
-    switch (rt) {
-    case RT_NGINX: return PROG_NGINX;
-    case RT_HAPROXY: return PROG_HAPROXY;
-    case RT_GO: return PROG_GO;
-    case RT_NODE: return PROG_NODE;
-    case RT_PYTHON: return PROG_PYTHON;
-    case RT_JVM: return PROG_JVM;
-    default: return PROG_GENERIC;
-    }
-}
-
-static const char *program_name(enum program p)
-{
-    static const char *const n[] = {"generic", "nginx", "haproxy", "go", "node", "python", "jvm"};
-    return n[p];
-}
-
-static const char *program_fix(enum program p)
-{
-    switch (p) {
-    case PROG_NGINX:
-        return "nginx opens one upstream connection per request unless the upstream block keeps "
-               "them: `upstream NAME { server ADDR; keepalive 32; }` (idle connections kept per "
-               "worker) and, in the location that proxies, `proxy_http_version 1.1;` and "
-               "`proxy_set_header Connection \"\";` (by default nginx speaks HTTP/1.0 with "
-               "`Connection: close` upstream).";
-    case PROG_HAPROXY:
-        return "HAProxy: reuse idle server connections (`http-reuse safe`, the default since "
-               "2.0; `aggressive` or `always` share more) and drop `option httpclose` / `option "
-               "http-server-close`, which end the server connection after every response. When "
-               "HAProxy ends it itself it sends RST (no TIME_WAIT here: TcpExt TCPAbortOnData "
-               "counts them), so a full range means many connections at once: more source "
-               "addresses (`source ADDR` per server) or more servers.";
-    case PROG_GO:
-        return "Go net/http keeps only Transport.MaxIdleConnsPerHost idle connections per host "
-               "(2 by default) and closes the rest after use: raise MaxIdleConnsPerHost (and "
-               "MaxIdleConns) to the concurrency, and read every response body to EOF and "
-               "Close() it so the connection goes back to the pool.";
-    case PROG_NODE:
-        return "Node: send requests through one http.Agent with keepAlive: true (the global "
-               "agent keeps alive since Node 19) and maxSockets / maxFreeSockets at the "
-               "concurrency; undici's Pool does the same.";
-    case PROG_PYTHON:
-        return "Python: one requests.Session (not requests.get per call) with "
-               "HTTPAdapter(pool_maxsize=N) at the concurrency, or one urllib3.PoolManager / "
-               "httpx.Client shared by the callers.";
-    case PROG_JVM:
-        return "JVM: share one pooled client (Apache HttpClient "
-               "PoolingHttpClientConnectionManager with setDefaultMaxPerRoute, OkHttp's "
-               "ConnectionPool, java.net.http.HttpClient reused) instead of one per request.";
-    case PROG_GENERIC:
-        break;
-    }
-    return "The real fix is to stop opening a connection per request: a connection pool with "
-           "keep-alive in the client (and keep-alive honoured by the server).";
-}
-
 static int by_total(const void *a, const void *b)
 {
     const struct dest *x = a, *y = b;
     return (x->total < y->total) - (x->total > y->total);
 }
 
-/* Counts the owner of a full socket towards its destination. */
+/* Counts the owner of a full socket towards its destination. Only
+ * connections being opened or in use name it: a process that merely holds
+ * CLOSE_WAIT to the same server (a pool the server closed) did not make
+ * the TIME_WAIT of a program that closed first. */
 static void count_owner(const struct snapshot *s, const struct tcp_sock *t, struct dest *d)
 {
     const struct fd_ref *ref;
@@ -196,15 +133,16 @@ static void sort_owners(struct dest *d)
 }
 
 /* "nginx (pid 12, 4 sockets), curl (pid 20, 1 socket)" */
-static void owners_text(const struct snapshot *s, const struct dest *d, char *buf, size_t len)
+static void owners_text(const struct snapshot *s, const struct dest *d, enum cat_proto proto,
+                        char *buf, size_t len)
 {
     size_t off = 0;
     buf[0] = 0;
     for (uint8_t i = 0; i < d->nowners && off < len; i++) {
         const struct proc_info *p = &s->procs[d->owner_proc[i]];
-        int n = snprintf(buf + off, len - off, "%s%s (pid %d, runtime %s, %u open socket%s)",
+        int n = snprintf(buf + off, len - off, "%s%s (pid %d, %s, %u open socket%s)",
                          i ? ", " : "", p->comm, (int)p->pid,
-                         program_name(client_program(s, d->owner_proc[i])), d->owner_socks[i],
+                         doc_client(s, d->owner_proc[i], proto)->name, d->owner_socks[i],
                          d->owner_socks[i] == 1 ? "" : "s");
         if (n < 0)
             break;
@@ -219,6 +157,21 @@ static bool reuse_applies(const struct snapshot *s, const struct dest *d)
     return s->sys.tw_reuse == 1 || (s->sys.tw_reuse == 2 && tcp_addr_is_loopback(d->family, d->dst));
 }
 
+/* The program's knob for the protocol; when only the port named the
+ * protocol, its any-protocol knob too (port 9000 is FastCGI's usual port,
+ * and many others'). */
+static int reuse_fix(char *buf, size_t len, const struct cat_program *prog,
+                     const struct doc_proto *pr, uint16_t port)
+{
+    const char *own = catalog_knob(prog, pr->proto, K_CLIENT_REUSE);
+    const char *any = catalog_knob(prog, P_NONE, K_CLIENT_REUSE);
+    if (pr->from && !strcmp(pr->from, "port") && any != own)
+        return snprintf(buf, len, "%s (The protocol is a guess from port %u, %s's usual port; "
+                        "if the server speaks another:) %s ", own, port,
+                        catalog_proto_name(pr->proto), any);
+    return snprintf(buf, len, "%s ", own);
+}
+
 static void describe(struct finding *f, const struct dest *d, const struct snapshot *s,
                      uint32_t range)
 {
@@ -231,16 +184,42 @@ static void describe(struct finding *f, const struct dest *d, const struct snaps
     f->count = d->tw;
     double pct = range ? 100.0 * d->total / range : 0;
     bool full = range && d->total >= range, reuse = reuse_applies(s, d);
-    enum program prog = PROG_GENERIC;
+    struct doc_proto pr;
+    doc_proto_of_dest(s, d->family, d->dst, d->dport, &pr);
+    finding_protocol(f, &pr);
+    if (pr.server)
+        f->peer_program = pr.server->name;
+    const struct cat_program *prog = catalog_runtime_program(CR_NATIVE);
+    const struct dest_owner *later =
+        d->nowners ? NULL : snapshot_dest_owner(s, d->family, d->dst, d->dport);
+    char found[240] = "";
+    if (later) {
+        const struct proc_info *p = &s->procs[later->proc];
+        f->pid = p->pid;
+        snprintf(f->comm, sizeof f->comm, "%s", p->comm);
+        prog = doc_client(s, later->proc, pr.proto);
+        finding_program(f, prog);
+        finding_fact(f, "owner_seen_in_looks", later->looks_seen);
+        finding_fact(f, "looks", later->looks);
+        snprintf(found, sizeof found,
+                 "No connection to it was open at the first look (they live milliseconds); "
+                 "looking again (%u passes over this namespace's processes) found %s (pid %d, "
+                 "%s) holding %u connection%s there in %u of them.", later->looks, p->comm,
+                 (int)p->pid,
+                 prog->name, later->sockets, later->sockets == 1 ? "" : "s", later->looks_seen);
+    }
     if (d->nowners) {
         const struct proc_info *p = &s->procs[d->owner_proc[0]];
         f->pid = p->pid;
         snprintf(f->comm, sizeof f->comm, "%s", p->comm);
-        prog = client_program(s, d->owner_proc[0]);
-        f->runtime = program_name(prog);
+        prog = doc_client(s, d->owner_proc[0], pr.proto);
+        finding_program(f, prog);
         finding_fact(f, "owner_sockets", d->owner_socks[0]);
         finding_fact(f, "owner_processes", d->nowners);
     }
+    /* Open connections, not churn: a pool or a benchmark's persistent
+     * connections hold their ports while in use and make no TIME_WAIT. */
+    bool held = d->tw * 4 < d->total;
     finding_fact(f, "sockets", d->total);
     finding_fact(f, "time_wait", d->tw);
     finding_fact(f, "established", d->estab);
@@ -249,13 +228,20 @@ static void describe(struct finding *f, const struct dest *d, const struct snaps
     finding_fact(f, "range_used_pct", pct);
     finding_fact(f, "tcp_tw_reuse", (double)s->sys.tw_reuse);
     finding_fact(f, "tcp_timestamps", (double)s->sys.timestamps);
-    owners_text(s, d, owners, sizeof owners);
+    owners_text(s, d, pr.proto, owners, sizeof owners);
     snprintf(f->title, sizeof f->title,
              "%s from %s: %u sockets (%u TIME_WAIT, %u ESTAB) use %.1f%% of the %u-port "
              "ephemeral range%s%s%s", f->dest, f->source, d->total, d->tw, d->estab, pct, range,
              full ? (reuse ? "; the range is full" : "; connect() fails now (EADDRNOTAVAIL)") : "",
              d->nowners ? "; held by " : "", d->nowners ? s->procs[d->owner_proc[0]].comm : "");
-    int off = snprintf(f->why, sizeof f->why,
+    int off = held
+        ? snprintf(f->why, sizeof f->why,
+                   "These are open connections (%u ESTABLISHED, only %u in TIME_WAIT): a pool or "
+                   "a program's concurrency, not a connection per request. Each holds its own "
+                   "local port from net.ipv4.ip_local_port_range (%ld-%ld) while it is open; "
+                   "when they are all in use connect() fails with EADDRNOTAVAIL. ", d->estab,
+                   d->tw, s->sys.port_lo, s->sys.port_hi)
+        : snprintf(f->why, sizeof f->why,
              "This host is the client and closed these connections first, so it holds their "
              "TIME_WAIT for 60 s. Each connection to %s from %s needs its own local port from "
              "net.ipv4.ip_local_port_range (%ld-%ld); when they are all in use connect() fails "
@@ -274,8 +260,14 @@ static void describe(struct finding *f, const struct dest *d, const struct snaps
     if (off > 0 && (size_t)off < sizeof f->why)
         snprintf(f->why + off, sizeof f->why - (size_t)off, "%s%s",
                  d->nowners ? "The open sockets to this destination belong to: "
-                            : "No open socket to this destination is left to name the program "
-                              "(TIME_WAIT has no owner): run doctor while the traffic flows.",
+                 : later ? found
+                 : d->estab + d->syn_sent
+                     ? "Its open sockets have no owner closer could read (another user's "
+                       "process: run doctor as root), and TIME_WAIT has no owner."
+                     : "No open socket to this destination is left to name the program "
+                       "(TIME_WAIT has no owner; connections that live milliseconds are gone "
+                       "before the /proc walk): run doctor while the traffic flows, or with "
+                       "--trace DUR to see who calls connect().",
                  d->nowners ? owners : "");
     const char *reuse_text =
         s->sys.tw_reuse == 1 ? "tcp_tw_reuse=1 is on: connect() may already reuse a TIME_WAIT "
@@ -283,7 +275,10 @@ static void describe(struct finding *f, const struct dest *d, const struct snaps
         : s->sys.tw_reuse == 2 ? "tcp_tw_reuse=2 (the default) reuses TIME_WAIT ports for "
                                  "loopback destinations only"
                                : "tcp_tw_reuse=0: no reuse";
-    off = snprintf(f->fix, sizeof f->fix, "%s ", program_fix(prog));
+    off = held ? snprintf(f->fix, sizeof f->fix, "Nothing to change while the range has room: "
+                          "these connections are reused, not churned. If it fills, fewer "
+                          "connections at once, more source addresses or a wider range. ")
+               : reuse_fix(f->fix, sizeof f->fix, prog, &pr, d->dport);
     if (off > 0 && (size_t)off < sizeof f->fix)
         snprintf(f->fix + off, sizeof f->fix - (size_t)off,
                  "%s. tcp_tw_reuse=1 (needs tcp_timestamps=1, now %ld) lets new OUTGOING "
@@ -311,7 +306,7 @@ int rules_client(const struct snapshot *s, const struct doctor_opts *o, struct d
         d->tw += t->state == TS_TIME_WAIT;
         d->estab += t->state == TS_ESTABLISHED;
         d->syn_sent += t->state == TS_SYN_SENT;
-        if (t->inode)
+        if (t->inode && (t->state == TS_ESTABLISHED || t->state == TS_SYN_SENT))
             count_owner(s, t, d);
     }
     size_t n = 0;

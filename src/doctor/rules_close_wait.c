@@ -6,12 +6,20 @@
  * owner's process model:
  *   inode 0, in a listener's accept queue          -> close-wait-unaccepted
  *   owned, but the owner is not visible            -> close-wait-owner-hidden
- *   outgoing, only the FIN unread                  -> close-wait-client-pool
+ *   outgoing, not polled, and the process's group to that server has an
+ *     EOF unread (the FIN alone, or a goodbye before it: PostgreSQL's
+ *     FATAL) or a FIN that came after an idle time -> close-wait-client-pool
+ *     (decided per process and server, so packet timing never splits one
+ *     pool: a FIN that came with the last data leaves recv_q 0 too)
  *   EOF read (recv_q 0), or fd registered in epoll -> close-wait-not-closed
- *   EOF unread, a thread per connection            -> close-wait-blocked-thread
+ *   accepted, EOF unread, a thread or process per connection
+ *                                                  -> close-wait-blocked-thread
  *     (no epoll at all, or a JVM/Ruby/PHP/threaded Python process with as
- *     many threads busy outside epoll_wait as such sockets)
+ *     many threads busy outside epoll_wait as such sockets); children that
+ *     share the listener are one group, under the listener's first owner
  *   EOF unread, otherwise an event loop            -> close-wait-not-polled
+ * Outgoing sockets are never "a thread per connection": that is a server's
+ * model.
  * asyncio and libuv read the EOF and then drop the fd from epoll, so "in no
  * epoll set" alone proves nothing. Sockets closed between the dump and the
  * /proc walk, and (with --confirm) those not there at both looks, are
@@ -22,6 +30,7 @@
 #include <sys/socket.h>
 
 #include "doctor/close_wait.h"
+#include "doctor/program.h"
 #include "snapshot/peers.h"
 #include "util/vec.h"
 
@@ -101,10 +110,14 @@ static bool thread_per_connection(const struct snapshot *s, uint32_t proc, uint3
     if (s->procs[proc].nepoll == 0)
         return true;
     const struct proc_model *m = snapshot_model(s, proc);
-    if (!m || (m->runtime == RT_PYTHON && m->asyncio))
+    if (!m)
         return false;
-    if (m->runtime != RT_JVM && m->runtime != RT_RUBY && m->runtime != RT_PHP_FPM &&
-        m->runtime != RT_PYTHON)
+    struct cat_evidence ev;
+    doc_evidence(s, proc, &ev);
+    enum cat_runtime rt = catalog_runtime(&ev);
+    if (rt == CR_PYTHON && strstr(ev.libs, ";_asyncio;"))
+        return false; /* an asyncio loop: its epoll instance serves every connection */
+    if (rt != CR_JVM && rt != CR_RUBY && rt != CR_PHP && rt != CR_PYTHON)
         return false;
     uint32_t in_epoll = 0;
     for (size_t i = 0; i < m->nwaits; i++)
@@ -114,11 +127,18 @@ static bool thread_per_connection(const struct snapshot *s, uint32_t proc, uint3
     return m->nthreads - in_epoll >= unread;
 }
 
-/* Only the FIN unread on a connection this host opened: the client left
- * it idle (in a pool) and has not looked at it since. */
-static bool idle_in_pool(const struct snapshot *s, const struct tcp_sock *t)
+/* A FIN this long after the last data came from an idle timeout. */
+#define POOL_IDLE_MS 500
+
+/* Evidence that one outgoing socket sat idle in a pool until the server
+ * closed it: its EOF is unread (the FIN alone, or after a goodbye), or the
+ * FIN came after an idle time. */
+static bool pool_evidence(const struct snapshot *s, const struct tcp_sock *t)
 {
-    return t->rqueue == 1 && snapshot_conn_direction(s, t) == CONN_OUTGOING;
+    if (t->rqueue > 0)
+        return true;
+    const struct tcp_activity *a = snapshot_activity(s, t);
+    return a && a->last_data_recv_ms >= a->last_ack_recv_ms + POOL_IDLE_MS;
 }
 
 static bool any_polled(const struct fd_ref *refs, size_t nref)
@@ -140,24 +160,95 @@ static uint32_t *count_unread(const struct snapshot *s)
         size_t nref;
         if (t->state != TS_CLOSE_WAIT || !t->rqueue || !(nref = snapshot_owners(s, t->inode, &refs)))
             continue;
-        if (!any_polled(refs, nref) && !idle_in_pool(s, t))
+        if (!any_polled(refs, nref) && snapshot_conn_direction(s, t) == CONN_ACCEPTED)
             unread[refs[0].proc]++;
     }
     return unread;
 }
 
+static struct cw_group *group_find(const struct cw_groups *gs, enum cw_class cls, pid_t pid,
+                                   int port, const uint8_t addr[16], uint16_t peer_port);
+
 /* The class of an owned socket, from the EOF, the direction, epoll and the
- * process model. */
+ * process model; outgoing ones by their (process, server) group's evidence
+ * (pools: the first pass). */
 static enum cw_class owned_class(const struct snapshot *s, const struct tcp_sock *t,
-                                 const struct fd_ref *refs, size_t nref, const uint32_t *unread)
+                                 const struct fd_ref *refs, size_t nref, const uint32_t *unread,
+                                 const struct cw_groups *pools)
 {
     bool polled = any_polled(refs, nref);
-    if (idle_in_pool(s, t) && !polled)
-        return CW_CLIENT_POOL;
+    if (!polled && snapshot_conn_direction(s, t) == CONN_OUTGOING) {
+        const struct cw_group *p =
+            group_find(pools, CW_CLIENT_POOL, refs[0].pid, -1, t->dst, t->dport);
+        return p && p->pool_evidence ? CW_CLIENT_POOL : CW_NOT_CLOSED;
+    }
     if (t->rqueue == 0 || polled)
         return CW_NOT_CLOSED;
     return thread_per_connection(s, refs[0].proc, unread[refs[0].proc]) ? CW_BLOCKED_THREAD
                                                                         : CW_NOT_POLLED;
+}
+
+static struct cw_group *group_find(const struct cw_groups *gs, enum cw_class cls, pid_t pid,
+                                   int port, const uint8_t addr[16], uint16_t peer_port)
+{
+    if (!gs->nslots)
+        return NULL;
+    size_t h = group_hash(cls, pid, port, addr, peer_port) & (gs->nslots - 1);
+    for (; gs->slots[h]; h = (h + 1) & (gs->nslots - 1))
+        if (group_is(&gs->g[gs->slots[h] - 1], cls, pid, port, addr, peer_port))
+            return &gs->g[gs->slots[h] - 1];
+    return NULL;
+}
+
+/* Processes sharing the listener of an accepted socket's port are one
+ * group: the key is the listener's first owner when this process holds the
+ * listener too (pre-fork and forking servers), else the process itself. */
+static const struct fd_ref *listener_owners(const struct snapshot *s, const int32_t *listener,
+                                            uint16_t port, size_t *n)
+{
+    const struct fd_ref *r = NULL;
+    *n = listener[port] >= 0 ? snapshot_owners(s, s->socks[listener[port]].inode, &r) : 0;
+    return r;
+}
+
+static pid_t group_pid(const struct snapshot *s, const int32_t *listener, const struct tcp_sock *t,
+                       const struct fd_ref *own, uint32_t *proc)
+{
+    size_t n;
+    const struct fd_ref *r = listener_owners(s, listener, t->sport, &n);
+    *proc = own->proc;
+    for (size_t i = 0; i < n; i++)
+        if (r[i].pid == own->pid) {
+            *proc = r[0].proc;
+            return r[0].pid;
+        }
+    return own->pid;
+}
+
+/* listener[port]: the index of an owned LISTEN socket on port, or -1. */
+static int32_t *index_listeners(const struct snapshot *s)
+{
+    int32_t *l = malloc(65536 * sizeof *l);
+    if (!l)
+        return NULL;
+    memset(l, 0xff, 65536 * sizeof *l);
+    const struct fd_ref *r;
+    for (size_t i = 0; i < s->nsocks; i++)
+        if (s->socks[i].state == TS_LISTEN && l[s->socks[i].sport] < 0 &&
+            snapshot_owners(s, s->socks[i].inode, &r))
+            l[s->socks[i].sport] = (int32_t)i;
+    return l;
+}
+
+static void add_pid(struct cw_group *g, pid_t pid)
+{
+    for (unsigned i = 0; i < g->npids; i++)
+        if (g->pids[i] == pid)
+            return;
+    if (g->npids < CW_MAX_PIDS)
+        g->pids[g->npids++] = pid;
+    else
+        g->more_pids = true;
 }
 
 /* The first distinct peers (a client pool has one: the server). */
@@ -198,6 +289,8 @@ struct cw_ctx {
     const struct peer_index *ix;
     const uint32_t *unread;
     struct cw_groups *gs;
+    const struct cw_groups *pools; /* outgoing, unpolled: per (process, server) */
+    const int32_t *listener;       /* index_listeners */
 };
 
 static int classify(const struct snapshot *s, const struct tcp_sock *t, bool persisted,
@@ -214,14 +307,17 @@ static int classify(const struct snapshot *s, const struct tcp_sock *t, bool per
     } else if (nref == 0) {
         g = group_for(gs, CW_HIDDEN, 0, port, none, 0);
     } else {
-        enum cw_class cls = owned_class(s, t, refs, nref, c->unread);
-        bool pool = cls == CW_CLIENT_POOL;
-        g = group_for(gs, cls, refs[0].pid, pool ? -1 : port, pool ? t->dst : none,
-                      pool ? t->dport : 0);
+        enum cw_class cls = owned_class(s, t, refs, nref, c->unread, c->pools);
+        bool by_server = port < 0; /* outgoing: one group per (process, server) */
+        uint32_t proc = refs[0].proc;
+        pid_t key = port >= 0 ? group_pid(s, c->listener, t, &refs[0], &proc) : refs[0].pid;
+        g = group_for(gs, cls, key, port, by_server ? t->dst : none, by_server ? t->dport : 0);
         if (g) {
-            g->proc = refs[0].proc;
+            g->proc = proc;
             g->family = t->family;
         }
+        if (g)
+            add_pid(g, refs[0].pid);
     }
     if (!g)
         return -1;
@@ -234,9 +330,13 @@ static int classify(const struct snapshot *s, const struct tcp_sock *t, bool per
         r->close_wait_unaccepted++;
     else if (nref)
         r->close_wait_owned++;
-    if (nref && g->nfds < FINDING_MAX_FDS)
+    /* fds are per process: listed only for the group's own process */
+    if (nref && g->nfds < FINDING_MAX_FDS && refs[0].pid == g->pid)
         g->fds[g->nfds++] = refs[0].fd;
-    g->n++;
+    if (!g->n++ || t->rqueue < g->rq_min)
+        g->rq_min = t->rqueue;
+    if (t->rqueue > g->rq_max)
+        g->rq_max = t->rqueue;
     g->recv_q += t->rqueue;
     add_peer(g, t);
     const struct tcp_activity *a = snapshot_activity(s, t);
@@ -311,13 +411,32 @@ static int emit(const struct snapshot *s, const struct doctor_opts *o, struct cw
     if (gs->n)
         qsort(gs->g, gs->n, sizeof *gs->g, by_count);
     for (size_t i = 0; i < gs->n; i++) {
-        const struct cw_group *g = &gs->g[i];
+        struct cw_group *g = &gs->g[i];
         if (!g->n)
             continue; /* only new ones: transient */
         struct finding *f = doctor_add(r, cw_class_id(g->cls), severity_of(g, o));
         if (!f)
             return -1;
         cw_describe(f, g, s);
+    }
+    return 0;
+}
+
+/* The first pass: every outgoing, unpolled CLOSE_WAIT counted by (process,
+ * server), with whether any of them shows a pool's evidence. */
+static int gather_pools(const struct snapshot *s, struct cw_groups *pools)
+{
+    for (size_t i = 0; i < s->nsocks; i++) {
+        const struct tcp_sock *t = &s->socks[i];
+        const struct fd_ref *refs;
+        size_t nref;
+        if (t->state != TS_CLOSE_WAIT || !(nref = snapshot_owners(s, t->inode, &refs)) ||
+            any_polled(refs, nref) || snapshot_conn_direction(s, t) != CONN_OUTGOING)
+            continue;
+        struct cw_group *g = group_for(pools, CW_CLIENT_POOL, refs[0].pid, -1, t->dst, t->dport);
+        if (!g)
+            return -1;
+        g->pool_evidence |= pool_evidence(s, t);
     }
     return 0;
 }
@@ -333,12 +452,18 @@ int rules_close_wait(const struct snapshot *s, const struct doctor_opts *o, stru
         r->close_wait_transient += closed_since_first_look(s, 0);
         return 0;
     }
+    struct cw_groups pools = {0};
     uint32_t *unread = count_unread(s);
-    if (!unread || peers_build(&ix, s, 1u << TS_FIN_WAIT2 | 1u << TS_FIN_WAIT1) < 0) {
+    int32_t *listener = index_listeners(s);
+    if (!unread || !listener || gather_pools(s, &pools) < 0 ||
+        peers_build(&ix, s, 1u << TS_FIN_WAIT2 | 1u << TS_FIN_WAIT1) < 0) {
         free(unread);
+        free(listener);
+        free(pools.g);
+        free(pools.slots);
         return -1;
     }
-    struct cw_ctx ctx = {&ix, unread, &gs};
+    struct cw_ctx ctx = {&ix, unread, &gs, &pools, listener};
     int rc = 0;
     for (size_t i = 0; i < s->nsocks && !rc; i++) {
         const struct tcp_sock *t = &s->socks[i];
@@ -359,6 +484,9 @@ int rules_close_wait(const struct snapshot *s, const struct doctor_opts *o, stru
     }
     peers_free(&ix);
     free(unread);
+    free(listener);
+    free(pools.g);
+    free(pools.slots);
     free(gs.g);
     free(gs.slots);
     return rc;

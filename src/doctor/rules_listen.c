@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 
 #include "doctor/doctor.h"
+#include "doctor/program.h"
 
 static void owner_of(const struct snapshot *s, const struct tcp_sock *t, struct finding *f)
 {
@@ -117,11 +118,21 @@ static int accept_queues(const struct snapshot *s, const struct doctor_opts *o,
                  "shows as connect() latency and timeouts.%s Handshakes already answered lose "
                  "their final ACK the same way and wait in SYN_RECV (%u on this port now) "
                  "while the SYN-ACK is retransmitted.", clients, syn_recv[t->sport]);
+        const struct fd_ref *lr;
+        const struct cat_program *prog = snapshot_owners(s, t->inode, &lr)
+                                             ? doc_server(s, lr->proc)
+                                             : catalog_runtime_program(CR_NATIVE);
+        if (f->pid)
+            finding_program(f, prog);
+        struct doc_proto pr;
+        doc_proto_of_server(s, t->sport, &pr);
+        finding_protocol(f, &pr);
         snprintf(f->fix, sizeof f->fix,
                  "Accept faster (accept until EAGAIN on every wake-up, more workers with "
-                 "SO_REUSEPORT) and find why the process stalls. A larger backlog (listen() "
-                 "argument, capped by net.core.somaxconn=%ld) only buys time. "
-                 "tcp_syncookies=%ld%s.", s->sys.somaxconn, s->sys.syncookies,
+                 "SO_REUSEPORT) and find why the process stalls. A larger backlog only buys "
+                 "time: %s (capped by net.core.somaxconn=%ld). "
+                 "tcp_syncookies=%ld%s.", catalog_knob(prog, pr.proto, K_BACKLOG),
+                 s->sys.somaxconn, s->sys.syncookies,
                  s->sys.syncookies == 0 ? ": turn it on (1) so a SYN flood cannot fill the "
                                           "SYN queue"
                                         : " protects the SYN queue, not the accept queue: "

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "doctor/doctor.h"
+#include "doctor/program.h"
 #include "doctor/tw_cause.h"
 
 /* Linux TCP_TIMEWAIT_LEN: fixed, not a sysctl. */
@@ -121,9 +122,54 @@ static void peak_window_hist(const uint16_t *ages, size_t n, uint32_t *hist, str
  * 60,001-slot histogram. */
 #define TW_HIST_MIN 8192
 
-static void describe_server_tw(struct finding *f, uint16_t port, const struct tw_port *p,
+/* Per port, found in one pass: an owned listener, and an owned outgoing
+ * ESTABLISHED connection to it from this host (the server's client on the
+ * same host: nginx in front of php-fpm). Socket index + 1, 0 = none. */
+struct port_index {
+    uint32_t listener[65536], client[65536];
+};
+
+static struct port_index *index_ports(const struct snapshot *s)
+{
+    struct port_index *x = calloc(1, sizeof *x);
+    const struct fd_ref *r;
+    for (size_t i = 0; x && i < s->nsocks; i++) {
+        const struct tcp_sock *t = &s->socks[i];
+        if (t->state == TS_LISTEN && !x->listener[t->sport] && snapshot_owners(s, t->inode, &r))
+            x->listener[t->sport] = (uint32_t)i + 1;
+        else if (t->state == TS_ESTABLISHED && !x->client[t->dport] &&
+                 snapshot_conn_direction(s, t) == CONN_OUTGOING && snapshot_owners(s, t->inode, &r))
+            x->client[t->dport] = (uint32_t)i + 1;
+    }
+    return x;
+}
+
+/* Who serves the port (the listener's program), its protocol, and who
+ * connects to it from this host. */
+static const struct cat_program *identify(const struct snapshot *s, const struct port_index *x,
+                                          struct finding *f, uint16_t port,
+                                          const struct tw_port *p, struct doc_proto *pr)
+{
+    const struct tcp_sock *l = x->listener[port] ? &s->socks[x->listener[port] - 1] : NULL;
+    const struct fd_ref *r;
+    doc_proto_of_listener(s, l, port, pr);
+    finding_protocol(f, pr);
+    if (!p->gone && pr->server && l && snapshot_owners(s, l->inode, &r)) {
+        finding_program(f, pr->server);
+        f->pid = pr->server_pid;
+        snprintf(f->comm, sizeof f->comm, "%s", s->procs[r->proc].comm);
+    }
+    if (x->client[port] && snapshot_owners(s, s->socks[x->client[port] - 1].inode, &r))
+        f->peer_program = doc_client(s, r->proc, pr->proto)->name;
+    return pr->server && !p->gone ? pr->server : catalog_runtime_program(CR_NATIVE);
+}
+
+static void describe_server_tw(const struct snapshot *s, const struct port_index *x,
+                               struct finding *f, uint16_t port, const struct tw_port *p,
                                const struct tw_evidence *ev, const struct doctor_opts *o)
 {
+    struct doc_proto pr;
+    const struct cat_program *prog = identify(s, x, f, port, p, &pr);
     double rate60 = p->n / 60.0, rate10 = p->last10s / 10.0;
     f->port = port;
     f->count = p->n;
@@ -141,10 +187,14 @@ static void describe_server_tw(struct finding *f, uint16_t port, const struct tw
     if (p->n > 1)
         snprintf(span, sizeof span, ", all %u within %.2f s", p->n,
                  (p->oldest_ms - p->newest_ms) / 1000.0);
+    char who[64] = "";
+    if (f->program)
+        snprintf(who, sizeof who, " (%s%s%s)", f->program, f->variant ? " " : "",
+                 f->variant ? f->variant : "");
     snprintf(f->title, sizeof f->title,
-             "port %u%s: %u TIME_WAIT — this host closed those accepted connections first "
+             "port %u%s%s: %u TIME_WAIT — this host closed those accepted connections first "
              "(peak %u closes in 1 s%s; %.1f/s over 60 s, %.1f/s over 10 s); cause: %s",
-             port, p->gone ? " (no listener now)" : "", p->n, p->peak_1s,
+             port, who, p->gone ? " (no listener now)" : "", p->n, p->peak_1s,
              p->n > 1 && p->oldest_ms - p->newest_ms < 1000 ? span : "", rate60, rate10,
              tw_cause_name(ev->cause));
     int off = snprintf(f->why, sizeof f->why,
@@ -167,7 +217,7 @@ static void describe_server_tw(struct finding *f, uint16_t port, const struct tw
                        "needs SO_REUSEADDR to bind() while it lasts (without it bind() fails "
                        "with EADDRINUSE). ", (TW_LEN_MS - p->newest_ms) / 1000.0, port);
     if (off >= 0 && (size_t)off < sizeof f->fix)
-        tw_cause_fix(ev, f->fix + off, sizeof f->fix - (size_t)off);
+        tw_cause_fix(ev, prog, pr.proto, f->fix + off, sizeof f->fix - (size_t)off);
     tw_cause_facts(ev, f);
 }
 
@@ -259,7 +309,8 @@ static int report_ports(const struct snapshot *s, const struct doctor_opts *o,
     free(hist);
     qsort_r(order, (size_t)nports, sizeof *order, by_count, ports);
     struct tw_estab_index x = {0};
-    if (nports && tw_estab_index_build(s, &x) < 0)
+    struct port_index *px = nports ? index_ports(s) : NULL;
+    if (nports && (!px || tw_estab_index_build(s, &x) < 0))
         rc = -1;
     for (int i = 0; i < nports && !rc; i++) {
         struct tw_evidence ev;
@@ -268,9 +319,10 @@ static int report_ports(const struct snapshot *s, const struct doctor_opts *o,
         if (!f)
             rc = -1;
         else
-            describe_server_tw(f, order[i], &ports[order[i]], &ev, o);
+            describe_server_tw(s, px, f, order[i], &ports[order[i]], &ev, o);
     }
     tw_estab_index_free(&x);
+    free(px);
     free(order);
     return rc;
 }

@@ -14,6 +14,7 @@
  * Anything else, or fewer than TW_CAUSE_MIN_SAMPLES connections, is
  * "undecided", with what is missing. */
 #include "doctor/tw_cause.h"
+#include "catalog/catalog.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +67,39 @@ static void decide(struct tw_evidence *ev)
         ev->cause = TW_CAUSE_REQUEST_CAP;
     else
         ev->cause = TW_CAUSE_UNDECIDED;
+    if (ev->cause != TW_CAUSE_UNDECIDED || ev->closing < TW_CAUSE_MIN_SAMPLES ||
+        (ev->sampled >= TW_CAUSE_MIN_SAMPLES && multi))
+        return;
+    /* Too few open connections to tell, or none carried several: the ones
+     * being closed now decide. */
+    unsigned closing_multi = ev->closing - ev->closing_single;
+    ev->from_closing = true;
+    if (closing_multi == 0 && multi == 0)
+        ev->cause = TW_CAUSE_NO_KEEPALIVE;
+    else if (ev->closing_idle * 2 >= ev->closing)
+        ev->cause = TW_CAUSE_IDLE_TIMEOUT;
+    else if (closing_multi >= TW_CAUSE_MIN_SAMPLES && ev->closing_single * 4 <= ev->closing)
+        ev->cause = TW_CAUSE_REQUEST_CAP;
+    else
+        ev->from_closing = false;
+}
+
+static bool closing_state(int st)
+{
+    return st == TS_FIN_WAIT1 || st == TS_FIN_WAIT2 || st == TS_CLOSING;
+}
+
+/* A connection the server is closing: what it carried and how long it had
+ * been idle when the FIN went out. */
+static void add_closing(struct tw_evidence *ev, const struct conn_act *a)
+{
+    ev->closing++;
+    ev->closing_single += a->segs_in <= 1;
+    ev->closing_idle += a->segs_in > 1 && a->idle_recv_ms >= TW_IDLE_MS;
+    if (a->segs_in > ev->closing_max_segs_in)
+        ev->closing_max_segs_in = a->segs_in;
+    if (a->segs_in > 1 && a->idle_recv_ms >= TW_IDLE_MS && a->idle_recv_ms > ev->max_idle_ms)
+        ev->max_idle_ms = a->idle_recv_ms;
 }
 
 int tw_estab_index_build(const struct snapshot *s, struct tw_estab_index *x)
@@ -74,7 +108,7 @@ int tw_estab_index_build(const struct snapshot *s, struct tw_estab_index *x)
     if (!x->start)
         return -1;
     for (size_t i = 0; i < s->nsocks; i++)
-        if (s->socks[i].state == TS_ESTABLISHED)
+        if (s->socks[i].state == TS_ESTABLISHED || closing_state(s->socks[i].state))
             x->start[s->socks[i].sport + 1]++;
     for (int p = 1; p <= 65536; p++)
         x->start[p] += x->start[p - 1];
@@ -87,7 +121,7 @@ int tw_estab_index_build(const struct snapshot *s, struct tw_estab_index *x)
     }
     memcpy(fill, x->start, 65536 * sizeof *fill);
     for (size_t i = 0; i < s->nsocks; i++)
-        if (s->socks[i].state == TS_ESTABLISHED)
+        if (s->socks[i].state == TS_ESTABLISHED || closing_state(s->socks[i].state))
             x->idx[fill[s->socks[i].sport]++] = (uint32_t)i;
     free(fill);
     return 0;
@@ -112,8 +146,13 @@ void tw_cause_gather(const struct snapshot *s, const struct tw_estab_index *x, u
     size_t nidle = 0, nsegs = 0;
     for (uint32_t k = x->start[port]; k < x->start[port + 1]; k++) {
         size_t i = x->idx[k];
-        ev->estab++;
         struct conn_act a;
+        if (closing_state(s->socks[i].state)) {
+            if (conn_activity(s, i, &a))
+                add_closing(ev, &a);
+            continue;
+        }
+        ev->estab++;
         if (!conn_activity(s, i, &a))
             continue;
         ev->sampled++;
@@ -146,9 +185,44 @@ void tw_cause_gather(const struct snapshot *s, const struct tw_estab_index *x, u
     decide(ev);
 }
 
+/* The verdict from the connections being closed now. */
+static void closing_why(const struct tw_evidence *ev, char *buf, size_t len)
+{
+    unsigned multi = ev->closing - ev->closing_single;
+    switch (ev->cause) {
+    case TW_CAUSE_NO_KEEPALIVE:
+        snprintf(buf, len,
+                 "Cause, from the evidence: no keep-alive. %u connections are being closed by "
+                 "the server right now (FIN_WAIT) and none carried more than one request "
+                 "(tcp_info data_segs_in <= 1), while %u closed in the last 60 s (%u in the "
+                 "busiest second; %u still ESTABLISHED): each connection serves one request.",
+                 ev->closing, ev->tw, ev->peak_1s, ev->estab);
+        break;
+    case TW_CAUSE_IDLE_TIMEOUT:
+        snprintf(buf, len,
+                 "Cause, from the evidence: the keep-alive idle timeout. %u of the %u connections "
+                 "the server is closing right now (FIN_WAIT) carried several requests and had "
+                 "been idle for up to %.1f s when the server closed them.",
+                 ev->closing_idle, ev->closing, ev->max_idle_ms / 1000.0);
+        break;
+    default:
+        snprintf(buf, len,
+                 "Cause, from the evidence: the keep-alive request cap. %u of the %u connections "
+                 "the server is closing right now (FIN_WAIT) carried several requests (up to "
+                 "%u) and were busy: the server closes busy connections at a cap of about %u "
+                 "requests.",
+                 multi, ev->closing, ev->closing_max_segs_in, ev->closing_max_segs_in);
+        break;
+    }
+}
+
 void tw_cause_why(const struct tw_evidence *ev, char *buf, size_t len)
 {
     unsigned multi = ev->sampled - ev->single;
+    if (ev->from_closing) {
+        closing_why(ev, buf, len);
+        return;
+    }
     switch (ev->cause) {
     case TW_CAUSE_NO_KEEPALIVE:
         snprintf(buf, len,
@@ -203,51 +277,32 @@ void tw_cause_why(const struct tw_evidence *ev, char *buf, size_t len)
     }
 }
 
-void tw_cause_fix(const struct tw_evidence *ev, char *buf, size_t len)
+void tw_cause_fix(const struct tw_evidence *ev, const struct cat_program *prog, int proto,
+                  char *buf, size_t len)
 {
-    const char *tail = " Server-side TIME_WAIT costs no ephemeral ports; tcp_tw_reuse does not "
-                       "apply to it and tcp_fin_timeout does not shorten it.";
-    switch (ev->cause) {
-    case TW_CAUSE_NO_KEEPALIVE:
-        snprintf(buf, len,
-                 "Turn keep-alive on end to end: HTTP/1.1 clients without `Connection: "
-                 "close`, HTTP/1.0 clients (ab without -k) must send `Connection: keep-alive`; "
-                 "on the server keep-alive on (nginx keepalive_timeout > 0, keepalive_requests "
-                 "> 1); behind a proxy, its upstream keep-alive (nginx `upstream { keepalive N; "
-                 "}` with proxy_http_version 1.1). Where clients cannot keep connections, "
-                 "TIME_WAIT at this rate is harmless on a server.%s", tail);
-        break;
-    case TW_CAUSE_IDLE_TIMEOUT:
-        snprintf(buf, len,
-                 "Raise the server's idle timeout above the clients' idle gaps (nginx "
-                 "keepalive_timeout, closer serve --keepalive-timeout), or make clients close "
-                 "first: a client pool idle timeout below the server's, or `Keep-Alive: "
-                 "timeout=N` a little below it so well-behaved clients (browsers, undici) drop "
-                 "idle connections themselves and the TIME_WAIT lands on them.%s", tail);
-        break;
-    case TW_CAUSE_REQUEST_CAP:
-        snprintf(buf, len,
-                 "Raise the request cap: nginx keepalive_requests (1000 by default since "
-                 "1.19.10, 100 before), Apache MaxKeepAliveRequests, closer serve "
-                 "--keepalive-requests. Each connection then lives N times longer and the close "
-                 "rate drops by the same factor.%s", tail);
-        break;
-    case TW_CAUSE_UNDECIDED:
-        snprintf(buf, len,
-                 "The usual causes: (1) keep-alive off, `Connection: close` from either side, "
-                 "or HTTP/1.0 without keep-alive: one request per connection; (2) the "
-                 "keep-alive idle timeout (nginx keepalive_timeout): closes follow idle "
-                 "periods; (3) the keep-alive request cap (nginx keepalive_requests): the close "
-                 "rate is the request rate / cap. `closer probe URL` measures the cap and the "
-                 "idle timeout. Keep-alive on both sides, a higher cap, and `Keep-Alive: "
-                 "timeout=N` a little below the server's idle timeout help.%s", tail);
-        break;
-    }
+    static const enum cat_situation sit[] = {
+        [TW_CAUSE_UNDECIDED] = K_TW_UNDECIDED, [TW_CAUSE_NO_KEEPALIVE] = K_TW_NO_KEEPALIVE,
+        [TW_CAUSE_REQUEST_CAP] = K_TW_REQUEST_CAP, [TW_CAUSE_IDLE_TIMEOUT] = K_TW_IDLE_TIMEOUT,
+    };
+    const char *own = catalog_knob(prog, (enum cat_proto)proto, sit[ev->cause]);
+    /* Undecided: the generic causes, then the program's own knobs; no
+     * keep-alive: the server's knob, then the clients' part (either side
+     * can turn it off). */
+    const char *generic = ev->cause == TW_CAUSE_UNDECIDED || ev->cause == TW_CAUSE_NO_KEEPALIVE
+                              ? catalog_knob(catalog_runtime_program(CR_NATIVE), P_NONE,
+                                             sit[ev->cause]) : NULL;
+    bool both = generic && generic != own;
+    bool generic_first = ev->cause == TW_CAUSE_UNDECIDED;
+    snprintf(buf, len, "%s%s%s Server-side TIME_WAIT costs no ephemeral ports; tcp_tw_reuse "
+             "does not apply to it and tcp_fin_timeout does not shorten it.",
+             both && generic_first ? generic : own ? own : "", both ? " " : "",
+             both ? (generic_first ? (own ? own : "") : generic) : "");
 }
 
 void tw_cause_facts(const struct tw_evidence *ev, struct finding *f)
 {
     f->cause = tw_cause_name(ev->cause);
+    finding_fact(f, "closing_connections", ev->closing);
     finding_fact(f, "sampled_connections", ev->sampled);
     finding_fact(f, "single_request_connections", ev->single);
     finding_fact(f, "max_requests_per_connection", ev->max_segs_in);

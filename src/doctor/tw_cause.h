@@ -36,9 +36,15 @@ struct tw_evidence {
     uint32_t max_segs_in, min_multi_segs_in;
     uint32_t max_idle_ms, median_idle_ms;
     unsigned tw, peak_1s;
+    /* Connections the server is closing right now (FIN_WAIT1/2, CLOSING on
+     * the port, tcp_info read): under steady load without keep-alive few
+     * are ESTABLISHED at any moment, but these say what each carried. */
+    unsigned closing, closing_single, closing_idle;
+    uint32_t closing_max_segs_in;
+    bool from_closing; /* the verdict came from them */
 };
 
-/* ESTABLISHED sockets grouped by local port (built once, so that many
+/* ESTABLISHED and closing (FIN_WAIT1/2, CLOSING) sockets grouped by local port (built once, so that many
  * ports cost one pass over the table). */
 struct tw_estab_index {
     uint32_t *start; /* 65537 offsets into idx */
@@ -54,7 +60,11 @@ void tw_cause_gather(const struct snapshot *s, const struct tw_estab_index *x, u
 const char *tw_cause_name(enum tw_cause c);
 /* The evidence behind the verdict, and the fix for that cause, as text. */
 void tw_cause_why(const struct tw_evidence *ev, char *buf, size_t len);
-void tw_cause_fix(const struct tw_evidence *ev, char *buf, size_t len);
+/* The fix names the knob of the listener's program (catalogue), for its
+ * protocol. */
+struct cat_program;
+void tw_cause_fix(const struct tw_evidence *ev, const struct cat_program *prog, int proto,
+                  char *buf, size_t len);
 /* Evidence as facts, and the cause as the finding's cause. */
 void tw_cause_facts(const struct tw_evidence *ev, struct finding *f);
 

@@ -253,6 +253,44 @@ static int scan_pid(int procfd, const char *pidname, struct procfd_table *t)
     return rc;
 }
 
+int procfd_scan_pid(const char *proc_root, pid_t pid, struct procfd_table *t)
+{
+    int procfd = open(proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (procfd < 0)
+        return -errno;
+    char name[16];
+    snprintf(name, sizeof name, "%d", (int)pid);
+    int rc = scan_pid(procfd, name, t);
+    close(procfd);
+    return rc;
+}
+
+size_t procfd_netns_pids(const char *proc_root, pid_t *out, size_t max)
+{
+    int procfd = open(proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (procfd < 0)
+        return 0;
+    struct stat self;
+    DIR *d = fstatat(procfd, "self/net/tcp", &self, 0) == 0 ? fdopendir(dup(procfd)) : NULL;
+    size_t n = 0;
+    pid_t me = getpid();
+    struct dirent *de;
+    while (d && n < max && (de = readdir(d))) {
+        if (de->d_name[0] < '1' || de->d_name[0] > '9' || atoi(de->d_name) == me)
+            continue;
+        int pidfd = openat(procfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (pidfd < 0)
+            continue;
+        if (netns_of(pidfd) == (uint64_t)self.st_ino && !kernel_thread(pidfd))
+            out[n++] = atoi(de->d_name);
+        close(pidfd);
+    }
+    if (d)
+        closedir(d);
+    close(procfd);
+    return n;
+}
+
 static int cmp_ref(const void *a, const void *b)
 {
     const struct fd_ref *x = a, *y = b;

@@ -60,6 +60,12 @@ struct procfd_table {
 /* Scans proc_root ("/proc"). Frees nothing on error: call procfd_free. */
 int procfd_scan(const char *proc_root, struct procfd_table *t);
 void procfd_free(struct procfd_table *t);
+/* Adds one process's socket fds to t (nothing when it has none or is
+ * gone): a targeted look, milliseconds after a full scan. */
+int procfd_scan_pid(const char *proc_root, pid_t pid, struct procfd_table *t);
+/* The processes (not kernel threads, not this one) in this process's
+ * network namespace, up to max; how many. */
+size_t procfd_netns_pids(const char *proc_root, pid_t *out, size_t max);
 
 /* Parses the text of /proc/PID/fdinfo/EPFD; stores the "ino:" values of up
  * to max "tfd:" lines into inos and returns how many lines there were (which

@@ -9,65 +9,37 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const rt_names[RT_COUNT] = {
-    [RT_GENERIC] = "generic", [RT_PYTHON] = "python",   [RT_NODE] = "node",
-    [RT_JVM] = "jvm",         [RT_GO] = "go",           [RT_NGINX] = "nginx",
-    [RT_HAPROXY] = "haproxy", [RT_ENVOY] = "envoy",     [RT_RUBY] = "ruby",
-    [RT_PHP_FPM] = "php-fpm",
-};
+#include "catalog/catalog.h"
 
-const char *runtime_name(enum runtime rt)
-{
-    return rt < RT_COUNT ? rt_names[rt] : "generic";
-}
-
-static bool starts(const char *s, const char *prefix)
-{
-    return !strncmp(s, prefix, strlen(prefix));
-}
-
-static enum runtime runtime_of_name(const char *name)
-{
-    const char *base = strrchr(name, '/');
-    base = base ? base + 1 : name;
-    static const struct { const char *prefix; enum runtime rt; } names[] = {
-        {"python", RT_PYTHON}, {"node", RT_NODE},       {"java", RT_JVM},
-        {"nginx", RT_NGINX},   {"haproxy", RT_HAPROXY}, {"envoy", RT_ENVOY},
-        {"ruby", RT_RUBY},     {"php-fpm", RT_PHP_FPM}, {"puma", RT_RUBY},
-        {"unicorn", RT_RUBY},  {"gunicorn", RT_PYTHON}, {"uvicorn", RT_PYTHON},
-    };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (starts(base, names[i].prefix))
-            return names[i].rt;
-    return RT_GENERIC;
-}
-
-enum runtime proctask_runtime_from_names(const char *exe, const char *argv0)
-{
-    enum runtime rt = exe ? runtime_of_name(exe) : RT_GENERIC;
-    if (rt == RT_GENERIC && argv0)
-        rt = runtime_of_name(argv0);
-    return rt;
-}
-
-enum runtime proctask_runtime_from_map_line(const char *line, bool *asyncio)
+void proctask_note_map_line(struct proc_model *m, const char *line)
 {
     const char *path = strchr(line, '/');
     if (!path)
-        return RT_GENERIC;
+        return;
     const char *base = strrchr(path, '/') + 1;
-    if (starts(base, "_asyncio.")) {
-        *asyncio = true;
-        return RT_PYTHON;
+    size_t n = catalog_lib_marker(base);
+    if (!n)
+        return;
+    char word[64];
+    snprintf(word, sizeof word, ";%.*s;", (int)(n < 60 ? n : 60), base);
+    size_t used = strlen(m->libs);
+    if (strstr(m->libs, word))
+        return;
+    if (used + strlen(word) >= sizeof m->libs)
+        return; /* full: the first ones mapped are kept */
+    snprintf(m->libs + used, sizeof m->libs - used, "%s", used ? word + 1 : word);
+}
+
+void proctask_set_cmdline(struct proc_model *m, const char *argv, size_t len)
+{
+    size_t n = len < sizeof m->cmdline - 1 ? len : sizeof m->cmdline - 1;
+    while (n > 0 && argv[n - 1] == 0)
+        n--; /* the last argument's NUL */
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)argv[i];
+        m->cmdline[i] = c == 0 ? ' ' : c < 0x20 || c == 0x7f ? '?' : (char)c;
     }
-    static const struct { const char *prefix; enum runtime rt; } libs[] = {
-        {"libjvm.so", RT_JVM},    {"libnode.so", RT_NODE}, {"libpython", RT_PYTHON},
-        {"libruby", RT_RUBY},
-    };
-    for (size_t i = 0; i < sizeof libs / sizeof libs[0]; i++)
-        if (starts(base, libs[i].prefix))
-            return libs[i].rt;
-    return RT_GENERIC;
+    m->cmdline[n] = 0;
 }
 
 void proctask_count_wait(struct proc_model *m, const char *raw)
@@ -161,8 +133,7 @@ static bool exe_is_go(int pidfd)
     return go;
 }
 
-/* Scans maps line by line for a runtime library; stops at the first
- * decisive one (a python process keeps scanning for _asyncio). */
+/* Notes the catalogue's libraries among the mapped files. */
 static void scan_maps(int pidfd, struct proc_model *m)
 {
     int fd = openat(pidfd, "maps", O_RDONLY | O_CLOEXEC);
@@ -173,37 +144,22 @@ static void scan_maps(int pidfd, struct proc_model *m)
         return;
     }
     char line[512];
-    while (fgets(line, sizeof line, f)) {
-        bool asyncio = false;
-        enum runtime rt = proctask_runtime_from_map_line(line, &asyncio);
-        if (rt == RT_GENERIC)
-            continue;
-        if (m->runtime == RT_GENERIC)
-            m->runtime = rt;
-        m->asyncio |= asyncio;
-        if (m->runtime != RT_PYTHON || m->asyncio)
-            break;
-    }
+    while (fgets(line, sizeof line, f))
+        proctask_note_map_line(m, line);
     fclose(f);
 }
 
-static void read_runtime(int pidfd, struct proc_model *m)
+static void read_identity(int pidfd, struct proc_model *m)
 {
-    char exe[256], argv0[256];
+    char exe[256], argv[512];
     ssize_t n = readlinkat(pidfd, "exe", exe, sizeof exe - 1);
     exe[n > 0 ? n : 0] = 0;
     const char *base = strrchr(exe, '/');
     snprintf(m->exe, sizeof m->exe, "%.31s", base ? base + 1 : exe);
-    if (read_small(pidfd, "cmdline", argv0, sizeof argv0) < 0)
-        argv0[0] = 0; /* argv[0] ends at the first NUL */
-    m->runtime = (uint8_t)proctask_runtime_from_names(n > 0 ? exe : NULL, argv0);
-    /* The executable's name decides for most; python still needs maps for
-     * asyncio, and an embedding binary (uwsgi, a JNI launcher) only maps
-     * its runtime. */
-    if (m->runtime == RT_GENERIC || m->runtime == RT_PYTHON)
-        scan_maps(pidfd, m);
-    if (m->runtime == RT_GENERIC && exe_is_go(pidfd))
-        m->runtime = RT_GO;
+    ssize_t len = read_small(pidfd, "cmdline", argv, sizeof argv);
+    proctask_set_cmdline(m, argv, len > 0 ? (size_t)len : 0);
+    scan_maps(pidfd, m);
+    m->go = exe_is_go(pidfd);
 }
 
 static void read_threads(int pidfd, struct proc_model *m)
@@ -245,7 +201,7 @@ int proctask_read(const char *proc_root, pid_t pid, struct proc_model *m)
     int pidfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (pidfd < 0)
         return -errno;
-    read_runtime(pidfd, m);
+    read_identity(pidfd, m);
     read_threads(pidfd, m);
     close(pidfd);
     m->read = true;

@@ -5,9 +5,11 @@
  * threads blocked in recv or sleep) and in a client with a connection pool,
  * and the fix names a different knob per runtime.
  *
- * Read from /proc/PID: exe (basename), cmdline, maps (which runtime library
- * is mapped), task/TID/stat (thread state) and task/TID/wchan (where a
- * sleeping thread waits; "0" when the kernel hides it from this user).
+ * Read from /proc/PID: exe (basename, and whether it is a Go binary),
+ * cmdline, maps (the libraries the catalogue names), task/TID/stat (thread
+ * state) and task/TID/wchan (where a sleeping thread waits; "0" when the
+ * kernel hides it from this user). Which program that is, is the
+ * catalogue's business (src/catalog/).
  * Meant only for the few processes a rule looks at: maps and the task
  * directory of a JVM are thousands of lines.
  *
@@ -19,11 +21,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-
-enum runtime {
-    RT_GENERIC, RT_PYTHON, RT_NODE, RT_JVM, RT_GO, RT_NGINX, RT_HAPROXY, RT_ENVOY,
-    RT_RUBY, RT_PHP_FPM, RT_COUNT
-};
 
 #define PROC_MAX_WAITS 4
 /* Threads read per process at most: enough to see what a pool of workers
@@ -37,27 +34,25 @@ struct thread_wait {
 
 struct proc_model {
     bool read;            /* filled; false: not asked for, or the process was gone */
-    uint8_t runtime;      /* enum runtime */
-    bool asyncio;         /* python with the _asyncio module loaded */
+    bool go;              /* the executable carries Go's build id */
     uint32_t nthreads;    /* threads counted (capped at PROC_MAX_THREADS) */
     struct thread_wait waits[PROC_MAX_WAITS]; /* most common first */
     uint8_t nwaits;
     char exe[32];         /* basename of /proc/PID/exe ("" when unreadable) */
+    char cmdline[192];    /* argv joined by spaces, cut ("" when unreadable) */
+    /* The mapped libraries the catalogue looks for, ";libpq;_asyncio;"
+     * (src/catalog: who is who is decided there, not here). */
+    char libs[160];
 };
 
 /* Reads the model of pid under proc_root ("/proc"). */
 int proctask_read(const char *proc_root, pid_t pid, struct proc_model *m);
 
-/* "python", "node", "jvm", "go", "nginx", ... "generic". */
-const char *runtime_name(enum runtime rt);
-
-/* The runtime from the executable's basename and the command line's first
- * word (argv[0]); RT_GENERIC when neither names one. Pure. */
-enum runtime proctask_runtime_from_names(const char *exe, const char *argv0);
-/* Markers in one line of /proc/PID/maps: the runtime whose shared library
- * it maps (libjvm, libnode, libpython, libruby), or RT_GENERIC; *asyncio is
- * set when it is Python's _asyncio extension. Pure. */
-enum runtime proctask_runtime_from_map_line(const char *line, bool *asyncio);
+/* Adds the catalogue marker of one /proc/PID/maps line to libs (once).
+ * Pure. */
+void proctask_note_map_line(struct proc_model *m, const char *line);
+/* argv as one line: NULs become spaces, control bytes '?'. Pure. */
+void proctask_set_cmdline(struct proc_model *m, const char *argv, size_t len);
 /* Counts one thread waiting at wchan into m->waits (keeps the most common
  * PROC_MAX_WAITS; the rest only add to nthreads). Pure. */
 void proctask_count_wait(struct proc_model *m, const char *wchan);

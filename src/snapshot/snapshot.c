@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "snapshot/snapshot.h"
+#include "snapshot/owners_rec.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,6 +102,29 @@ static int read_sockets(struct snapshot *s, const struct snapshot_opts *o, char 
     return rc < 0 ? -1 : 0;
 }
 
+/* FILE.owners beside a recording (snapshot/owners_rec.c). */
+static int record_owners(const struct snapshot *s, const char *record, char *err, size_t errlen)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s.owners", record);
+    int rc = owners_record(s, path);
+    if (rc < 0)
+        snprintf(err, errlen, "record %s: %s", path, strerror(-rc));
+    return rc;
+}
+
+static int replay_owners(struct snapshot *s, const char *replay, char *err, size_t errlen)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s.owners", replay);
+    int rc = owners_replay(s, path, err, errlen);
+    if (rc == 0)
+        snprintf(s->source_note, sizeof s->source_note,
+                 "replayed from %s with its owners: sysctls and counters are this host's",
+                 replay);
+    return rc < 0 ? -1 : 0;
+}
+
 static void read_sysctls(struct sysctls *y)
 {
     y->fin_timeout = sysctl_read("net/ipv4/tcp_fin_timeout", NULL);
@@ -198,6 +222,19 @@ int snapshot_take(struct snapshot *s, const struct snapshot_opts *o, char *err, 
         }
         evidence__read_models(s, o->model_states);
         evidence__visibility(s);
+        if (evidence__dest_looks(s, o->look_again_tw) == -ENOMEM) {
+            snprintf(err, errlen, "out of memory");
+            snapshot_free(s);
+            return -1;
+        }
+        if (o->record && record_owners(s, o->record, err, errlen) < 0) {
+            snapshot_free(s);
+            return -1;
+        }
+    }
+    if (o->owners && o->replay && replay_owners(s, o->replay, err, errlen) < 0) {
+        snapshot_free(s);
+        return -1;
     }
     s->took_ms = (now_s(CLOCK_MONOTONIC) - t0) * 1000;
     return 0;
@@ -211,11 +248,14 @@ void snapshot_free(struct snapshot *s)
     free(s->acts);
     free(s->gone);
     free(s->cw_before);
+    free(s->dest_owners);
     s->socks = NULL;
     s->fds = NULL;
     s->procs = NULL;
     s->acts = NULL;
     s->gone = s->cw_before = NULL;
+    s->dest_owners = NULL;
+    s->ndest_owners = 0;
     s->nsocks = s->nfds = s->nprocs = s->nacts = s->ngone = s->ncw_before = 0;
 }
 

@@ -55,6 +55,22 @@ struct snapshot_opts {
     /* Read the process model (runtime, threads) of the owners of sockets
      * in these states (0: none). */
     uint32_t model_states;
+    /* Client TIME_WAIT piles of at least this many sockets whose program
+     * holds no connection now are looked at again (0: never). */
+    unsigned look_again_tw;
+};
+
+/* A program found holding connections to a client TIME_WAIT pile's
+ * destination when the table was read again (snapshot/lookagain.c). */
+struct dest_owner {
+    uint8_t family, dst[16];
+    uint16_t dport;
+    pid_t pid;
+    uint32_t proc;        /* index into procs */
+    uint32_t sockets;     /* its connections there, summed over the looks */
+    uint32_t looks_seen;  /* looks that found it there */
+    uint32_t looks;       /* looks taken */
+    uint32_t seen;        /* (scratch) */
 };
 
 struct snapshot {
@@ -84,6 +100,8 @@ struct snapshot {
     uint64_t *cw_before;
     size_t ncw_before;
     double confirm_s;
+    struct dest_owner *dest_owners; /* look_again_tw: programs found by looking again */
+    size_t ndest_owners;
     double taken_at;         /* CLOCK_REALTIME seconds */
     double took_ms;          /* time to build */
     uint8_t listen_bits[8192]; /* bitmap of listening ports */
@@ -134,6 +152,9 @@ uint64_t snapshot_sock_key(const struct tcp_sock *t);
 /* Records in later which CLOSE_WAIT sockets earlier already had (the
  * --confirm second look), gap_s apart. 0, or -1 out of memory. */
 int snapshot_confirm(struct snapshot *later, const struct snapshot *earlier, double gap_s);
+/* The program found by looking again at a destination, or NULL. */
+const struct dest_owner *snapshot_dest_owner(const struct snapshot *s, int family,
+                                             const uint8_t dst[16], uint16_t dport);
 /* Was this CLOSE_WAIT there at the first look too? (true when no
  * confirmation was made) */
 bool snapshot_cw_persisted(const struct snapshot *s, const struct tcp_sock *t);

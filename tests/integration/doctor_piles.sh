@@ -25,7 +25,8 @@ ss_count() { ip netns exec "$1" ss -Htan state "$2" | wc -l; }
 # 1. server-side TIME_WAIT: the server closes 40 accepted connections first.
 if pile server_tw server-tw 8080 40; then
     check_eq server_tw_ss "$(ss_count "$NS" time-wait)" 40
-    check_eq server_tw_finding "$(finding server_tw server-time-wait)" "40 8080 None"
+    # the listener's owner is named (the program whose knob the fix is)
+    check_eq server_tw_finding "$(finding server_tw server-time-wait)" "40 8080 $PID"
     check_eq server_tw_no_client_finding "$(finding server_tw client-port-pressure)" none
     check_eq server_tw_split "$(json_get "$tmp/server_tw.json" "(d['time_wait']['server_side'], d['time_wait']['client_side'])")" "(40, 0)"
     # All 40 closed within the last seconds: the 10 s rate is 40/10.

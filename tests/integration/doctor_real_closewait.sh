@@ -53,7 +53,7 @@ if wait_listen "$NS" 8001; then
     pid=$(ip netns exec "$NS" ss -Htlnp 'sport = :8001' | grep -o 'pid=[0-9]*' | cut -d= -f2)
     check_eq asyncio_ss "$(cw_count "$NS")" 3
     check_eq asyncio_class "$(cw_ids asyncio)" "['close-wait-not-closed']"
-    check_eq asyncio_who "$(field asyncio close-wait-not-closed "(f['count'], f['port'], f['pid'], f['comm'], f['runtime'], f['recv_q'])")" "(3, 8001, $pid, 'python3', 'python-asyncio', 0)"
+    check_eq asyncio_who "$(field asyncio close-wait-not-closed "(f['count'], f['port'], f['pid'], f['comm'], f['program'], f['runtime'], f['recv_q'])")" "(3, 8001, $pid, 'python3', 'python-asyncio', 'python', 0)"
     check asyncio_peers field_has asyncio close-wait-not-closed peers "127.0.0.1:"
     check asyncio_far_end field_has asyncio close-wait-not-closed peer_on_host "in FIN_WAIT2"
     check asyncio_fix field_has asyncio close-wait-not-closed fix "writer.close()"
@@ -102,7 +102,7 @@ if nginx_start "$NS" 8080 "$tmp/nginx" "keepalive_timeout 1s;"; then
     cpid=$(ip netns exec "$NS" ss -Htanp state close-wait | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u)
     check_eq requests_ss "$(cw_count "$NS")" 4
     check_eq requests_class "$(cw_ids requests)" "['close-wait-client-pool']"
-    check_eq requests_who "$(field requests close-wait-client-pool "(f['count'], f['port'], f['pid'], f['comm'], f['runtime'], f['dest'], f['severity'])")" "(4, None, $cpid, 'python3', 'python', '127.0.0.1:8080', 'info')"
+    check_eq requests_who "$(field requests close-wait-client-pool "(f['count'], f['port'], f['pid'], f['comm'], f['program'], f['runtime'], f['dest'], f['severity'], f['protocol'], f.get('peer_program'))")" "(4, None, $cpid, 'python3', 'requests', 'python', '127.0.0.1:8080', 'info', 'http', 'nginx')"
     # the server's keep-alive timeout, seen from the client's tcp_info
     check_eq requests_idle "$(field requests close-wait-client-pool "round(f['facts']['idle_before_fin_max_s'])")" 1
     check requests_fix field_has requests close-wait-client-pool fix "pool_maxsize"

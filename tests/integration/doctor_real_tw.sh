@@ -61,7 +61,7 @@ check_eq proxy_severity "$(f "$tmp/proxy.json" client-port-pressure "f['severity
 check_eq proxy_says_connect_fails "$(f "$tmp/proxy.json" client-port-pressure "'EADDRNOTAVAIL' in f['title'] and 'connect() fails now' in f['title']")" True
 check_eq proxy_fix_upstream_keepalive "$(f "$tmp/proxy.json" client-port-pressure "all(k in f['fix'] for k in ('keepalive 32', 'proxy_http_version 1.1', 'proxy_set_header Connection'))")" True
 check proxy_nginx_log_says_99 grep -q "(99: Cannot assign requested address)" "$tmp/ng1/logs/error.log"
-check_eq proxy_runtime "$(f "$tmp/proxy.json" client-port-pressure "f.get('runtime')")" nginx
+check_eq proxy_program "$(f "$tmp/proxy.json" client-port-pressure "(f.get('program'), f.get('runtime'), f.get('protocol'), f.get('protocol_from'), f.get('peer_program'))")" "('nginx', 'native', 'http', 'peer', 'closer')"
 check_eq proxy_exit_code "$rc" 1
 kill "$CURL_PID" 2>/dev/null
 

@@ -350,7 +350,8 @@ TEST(client_port_pressure_names_nginx_and_its_fix)
     CHECK(f);
     CHECK_EQ_INT(f->pid, 77);
     CHECK_EQ_STR(f->comm, "nginx");
-    CHECK_EQ_STR(f->runtime, "nginx");
+    CHECK_EQ_STR(f->program, "nginx");
+    CHECK_EQ_STR(f->runtime, "native");
     CHECK(fact(f, "owner_sockets") == 9);
     CHECK(fact(f, "range_used_pct") == 100);
     CHECK_EQ_INT(f->severity, SEV_CRITICAL);
@@ -371,9 +372,9 @@ TEST(client_port_pressure_names_nginx_and_its_fix)
     snprintf(procs[0].comm, sizeof procs[0].comm, "myapp");
     analyze();
     CHECK(strstr(find("client-port-pressure", 0)->fix, "connection pool"));
-    CHECK_EQ_STR(find("client-port-pressure", 0)->runtime, "generic");
+    CHECK_EQ_STR(find("client-port-pressure", 0)->program, "native");
     /* The process model, when read, decides over the name: a Go binary. */
-    procs[0].model = (struct proc_model){.read = true, .runtime = RT_GO};
+    procs[0].model = (struct proc_model){.read = true, .go = true};
     analyze();
     f = find("client-port-pressure", 0);
     CHECK(strstr(f->fix, "MaxIdleConnsPerHost"));
@@ -427,10 +428,66 @@ static void estab_with(uint16_t port, uint16_t peer, uint32_t segs_in, uint32_t 
               .last_data_recv_ms = idle_recv_ms, .last_data_sent_ms = idle_sent_ms}};
 }
 
+/* The same in a closing state (the server sent its FIN: FIN_WAIT1/2). */
+static void closing_with(int state, uint16_t port, uint16_t peer, uint32_t segs_in,
+                         uint32_t idle_recv_ms)
+{
+    struct tcp_sock *t = add(state, port, peer);
+    acts[snap.nacts++] = (struct sock_activity){
+        .sock = (uint32_t)(t - socks),
+        .a = {.data_segs_in = segs_in, .data_segs_out = segs_in,
+              .last_data_recv_ms = idle_recv_ms, .last_data_sent_ms = idle_recv_ms}};
+}
+
 static void tw_pile(uint16_t port, int n)
 {
     for (int i = 0; i < n; i++)
         add(TS_TIME_WAIT, port, (uint16_t)(33000 + i))->expires_ms = 50000;
+}
+
+/* Apache with KeepAlive Off at thousands of requests a second: at any
+ * moment almost no connection is ESTABLISHED (each lives one request and
+ * then lingers in FIN_WAIT2 after Apache's shutdown()), so the connections
+ * being closed decide; a cap and an idle timeout the same way. */
+TEST(server_time_wait_cause_from_the_closing_connections)
+{
+    reset();
+    add(TS_LISTEN, 80, 0);
+    tw_pile(80, 2000);
+    estab_with(80, 49999, 0, 0, 0, 0);
+    for (int i = 0; i < 6; i++)
+        closing_with(i % 2 ? TS_FIN_WAIT2 : TS_FIN_WAIT1, 80, (uint16_t)(50000 + i), 1, 0);
+    analyze();
+    const struct finding *f = find("server-time-wait", 0);
+    CHECK_EQ_STR(f->cause, "no keep-alive");
+    CHECK(strstr(f->why, "6 connections are being closed by the server right now"));
+    CHECK(fact(f, "closing_connections") == 6);
+    /* closing at a cap: busy, many requests each */
+    reset();
+    add(TS_LISTEN, 80, 0);
+    tw_pile(80, 2000);
+    for (int i = 0; i < 6; i++)
+        closing_with(TS_FIN_WAIT2, 80, (uint16_t)(50000 + i), 20, 0);
+    analyze();
+    CHECK_EQ_STR(find("server-time-wait", 0)->cause, "request cap");
+    /* closing after an idle time */
+    reset();
+    add(TS_LISTEN, 80, 0);
+    tw_pile(80, 200);
+    for (int i = 0; i < 6; i++)
+        closing_with(TS_FIN_WAIT2, 80, (uint16_t)(50000 + i), 3, 5000);
+    analyze();
+    f = find("server-time-wait", 0);
+    CHECK_EQ_STR(f->cause, "idle timeout");
+    CHECK(fact(f, "max_idle_s") == 5);
+    /* two closing connections are too few */
+    reset();
+    add(TS_LISTEN, 80, 0);
+    tw_pile(80, 2000);
+    for (int i = 0; i < 2; i++)
+        closing_with(TS_FIN_WAIT2, 80, (uint16_t)(50000 + i), 1, 0);
+    analyze();
+    CHECK_EQ_STR(find("server-time-wait", 0)->cause, "undecided");
 }
 
 TEST(server_time_wait_cause_from_the_open_connections)

@@ -13,34 +13,39 @@
 #include "kernel/proctask.h"
 #include "test.h"
 
-TEST(runtime_from_names)
+/* Only the libraries the catalogue looks for are kept, once each, by
+ * their marker: libpq for "libpq.so.5", _asyncio for its extension. */
+TEST(maps_keep_the_catalogue_markers)
 {
-    CHECK_EQ_INT(proctask_runtime_from_names("/usr/bin/python3.11", "python3"), RT_PYTHON);
-    CHECK_EQ_INT(proctask_runtime_from_names("/usr/bin/node", "node"), RT_NODE);
-    CHECK_EQ_INT(proctask_runtime_from_names("/usr/lib/jvm/java-17/bin/java", "java"), RT_JVM);
-    CHECK_EQ_INT(proctask_runtime_from_names("/usr/sbin/nginx", "nginx: worker process"), RT_NGINX);
-    CHECK_EQ_INT(proctask_runtime_from_names("/usr/sbin/php-fpm8.2", "php-fpm: pool www"), RT_PHP_FPM);
-    CHECK_EQ_INT(proctask_runtime_from_names("/usr/sbin/haproxy", NULL), RT_HAPROXY);
-    /* The exe is a launcher; argv[0] names the runtime. */
-    CHECK_EQ_INT(proctask_runtime_from_names("/usr/bin/env", "/usr/local/bin/envoy"), RT_ENVOY);
-    CHECK_EQ_INT(proctask_runtime_from_names("/usr/bin/curl", "curl"), RT_GENERIC);
-    CHECK_EQ_INT(proctask_runtime_from_names(NULL, NULL), RT_GENERIC);
-    CHECK(!strcmp(runtime_name(RT_JVM), "jvm"));
-    CHECK(!strcmp(runtime_name(RT_COUNT), "generic"));
+    struct proc_model m = {0};
+    proctask_note_map_line(&m, "7f00-7f01 r-xp 0 08:01 1 /usr/lib/jvm/x/lib/server/libjvm.so\n");
+    proctask_note_map_line(&m, "7f00-7f01 r-xp 0 08:01 1 /usr/lib/x86_64-linux-gnu/libpq.so.5.15\n");
+    proctask_note_map_line(&m, "7f00-7f01 r--p 0 08:01 1 /usr/lib/x86_64-linux-gnu/libpq.so.5.15\n");
+    proctask_note_map_line(&m, "7f00-7f01 r--p 0 08:01 1 /usr/lib/python3.11/lib-dynload/_asyncio.cpython-311-x86_64-linux-gnu.so\n");
+    proctask_note_map_line(&m, "7f00-7f01 r-xp 0 08:01 1 /usr/lib/x86_64-linux-gnu/libssl.so.3\n");
+    proctask_note_map_line(&m, "7f00-7f01 rw-p 0 00:00 0 [heap]\n");
+    proctask_note_map_line(&m, "7f00-7f01 rw-p 0 00:00 0\n");
+    /* a name that only starts like a marker is not it */
+    proctask_note_map_line(&m, "7f00-7f01 r-xp 0 08:01 1 /usr/lib/libpqwalreceiver.so\n");
+    CHECK_EQ_STR(m.libs, ";libjvm;libpq;_asyncio;");
+    /* full: the first ones are kept, nothing overflows */
+    for (int i = 0; i < 100; i++)
+        proctask_note_map_line(&m, "7f00-7f01 r-xp 0 08:01 1 /usr/lib/apache2/modules/mod_mpm_prefork.so\n");
+    CHECK(strlen(m.libs) < sizeof m.libs);
 }
 
-TEST(runtime_from_maps)
+TEST(cmdline_is_one_printable_line)
 {
-    bool asyncio = false;
-    CHECK_EQ_INT(proctask_runtime_from_map_line(
-                     "7f00-7f01 r-xp 0 08:01 1 /usr/lib/jvm/x/lib/server/libjvm.so\n", &asyncio),
-                 RT_JVM);
-    CHECK_EQ_INT(proctask_runtime_from_map_line("7f00-7f01 r-xp 0 08:01 1 /usr/lib/x86_64-linux-gnu/libnode.so.108\n", &asyncio), RT_NODE);
-    CHECK(!asyncio);
-    CHECK_EQ_INT(proctask_runtime_from_map_line("7f00-7f01 r--p 0 08:01 1 /usr/lib/python3.11/lib-dynload/_asyncio.cpython-311-x86_64-linux-gnu.so\n", &asyncio), RT_PYTHON);
-    CHECK(asyncio);
-    CHECK_EQ_INT(proctask_runtime_from_map_line("7f00-7f01 rw-p 0 00:00 0 [heap]\n", &asyncio), RT_GENERIC);
-    CHECK_EQ_INT(proctask_runtime_from_map_line("7f00-7f01 rw-p 0 00:00 0\n", &asyncio), RT_GENERIC);
+    struct proc_model m = {0};
+    const char argv[] = "/usr/bin/python3\0/usr/bin/gunicorn\0-k\0gthread\0a\tb\0";
+    proctask_set_cmdline(&m, argv, sizeof argv - 1);
+    CHECK_EQ_STR(m.cmdline, "/usr/bin/python3 /usr/bin/gunicorn -k gthread a?b");
+    char big[400];
+    memset(big, 'x', sizeof big);
+    proctask_set_cmdline(&m, big, sizeof big);
+    CHECK_EQ_INT(strlen(m.cmdline), sizeof m.cmdline - 1);
+    proctask_set_cmdline(&m, "", 0);
+    CHECK_EQ_STR(m.cmdline, "");
 }
 
 TEST(waits_keep_the_most_common_first)
@@ -93,7 +98,8 @@ TEST(live_child_sleeping)
     waitpid(pid, NULL, 0);
     CHECK(m.read);
     CHECK_EQ_INT(m.nthreads, 1);
-    CHECK_EQ_INT(m.runtime, RT_GENERIC);
+    CHECK(!m.go);
+    CHECK(strstr(m.cmdline, "test_proctask") != NULL);
     CHECK(!strcmp(m.waits[0].wchan, "hrtimer_nanosleep"));
     CHECK(!strcmp(m.exe, "test_proctask"));
     CHECK(proctask_read("/proc", pid, &m) < 0); /* reaped: gone */

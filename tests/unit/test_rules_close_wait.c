@@ -83,12 +83,16 @@ static double fact(const struct finding *f, const char *key)
     return finding_fact_value(f, key, -1);
 }
 
-static struct proc_info proc(pid_t pid, const char *comm, uint32_t nepoll, enum runtime rt,
-                             bool asyncio)
+/* A process as /proc shows it: comm, epoll instances, the command line and
+ * the mapped libraries the catalogue looks for; go: a Go build id. */
+static struct proc_info proc(pid_t pid, const char *comm, uint32_t nepoll, const char *cmdline,
+                             const char *libs, bool go)
 {
     struct proc_info p = {.pid = pid, .nfds = 12, .nepoll = nepoll, .fd_limit = 1024};
     snprintf(p.comm, sizeof p.comm, "%s", comm);
-    p.model = (struct proc_model){.read = true, .runtime = (uint8_t)rt, .asyncio = asyncio};
+    p.model = (struct proc_model){.read = true, .go = go};
+    snprintf(p.model.cmdline, sizeof p.model.cmdline, "%s", cmdline);
+    snprintf(p.model.libs, sizeof p.model.libs, "%s", libs);
     proctask_count_wait(&p.model, nepoll ? "do_epoll_wait" : "poll_schedule_timeout");
     return p;
 }
@@ -97,15 +101,16 @@ static struct proc_info proc(pid_t pid, const char *comm, uint32_t nepoll, enum 
  * not the missing registration (the issue's first wrong verdict). */
 TEST(asyncio_eof_read_is_not_closed)
 {
-    struct proc_info srv = proc(100, "python3", 1, RT_PYTHON, true);
-    struct proc_info cli = proc(200, "curl", 0, RT_GENERIC, false);
+    struct proc_info srv = proc(100, "python3", 1, "/usr/bin/python3 srv.py", ";_asyncio;", false);
+    struct proc_info cli = proc(200, "curl", 0, "curl http://x/", "", false);
     CHECK_EQ_INT(load("asyncio", 8001, &srv, &cli), 0);
     const struct finding *f = find("close-wait-not-closed");
     CHECK(f);
     CHECK_EQ_INT(close_wait_findings(), 1);
     CHECK_EQ_INT(f->count, 3);
     CHECK_EQ_INT(f->pid, 100);
-    CHECK_EQ_STR(f->runtime, "python-asyncio");
+    CHECK_EQ_STR(f->program, "python-asyncio");
+    CHECK_EQ_STR(f->runtime, "python");
     CHECK(strstr(f->fix, "writer.close()"));
     CHECK(!strstr(f->fix, "epoll_ctl"));
     CHECK(strstr(f->peers, "127.0.0.1:"));
@@ -119,8 +124,8 @@ TEST(asyncio_eof_read_is_not_closed)
 /* The same sockets owned by Node: the fix is Node's. */
 TEST(node_half_open_fix_names_socket_end)
 {
-    struct proc_info srv = proc(100, "node", 3, RT_NODE, false);
-    struct proc_info cli = proc(200, "curl", 0, RT_GENERIC, false);
+    struct proc_info srv = proc(100, "node", 3, "node app.js", "", false);
+    struct proc_info cli = proc(200, "curl", 0, "curl http://x/", "", false);
     CHECK_EQ_INT(load("node_halfopen", 8004, &srv, &cli), 0);
     const struct finding *f = find("close-wait-not-closed");
     CHECK(f);
@@ -133,10 +138,10 @@ TEST(node_half_open_fix_names_socket_end)
 /* EOF unread and no epoll at all: a thread per connection, blocked. */
 TEST(threading_server_is_blocked_thread)
 {
-    struct proc_info srv = proc(100, "python3", 0, RT_PYTHON, false);
+    struct proc_info srv = proc(100, "python3", 0, "/usr/bin/python3 app.py", "", false);
     for (int i = 0; i < 3; i++)
         proctask_count_wait(&srv.model, "hrtimer_nanosleep");
-    struct proc_info cli = proc(200, "curl", 0, RT_GENERIC, false);
+    struct proc_info cli = proc(200, "curl", 0, "curl http://x/", "", false);
     CHECK_EQ_INT(load("threading", 8002, &srv, &cli), 0);
     const struct finding *f = find("close-wait-blocked-thread");
     CHECK(f);
@@ -151,8 +156,8 @@ TEST(threading_server_is_blocked_thread)
 /* The same sockets in a process with an event loop: not polled. */
 TEST(event_loop_with_unread_eof_is_not_polled)
 {
-    struct proc_info srv = proc(100, "node", 2, RT_NODE, false);
-    struct proc_info cli = proc(200, "curl", 0, RT_GENERIC, false);
+    struct proc_info srv = proc(100, "node", 2, "node app.js", "", false);
+    struct proc_info cli = proc(200, "curl", 0, "curl http://x/", "", false);
     CHECK_EQ_INT(load("threading", 8002, &srv, &cli), 0);
     const struct finding *f = find("close-wait-not-polled");
     CHECK(f);
@@ -164,17 +169,17 @@ TEST(event_loop_with_unread_eof_is_not_polled)
  * thread: with workers blocked outside epoll_wait, it is blocked-thread. */
 TEST(jvm_workers_blocked_is_blocked_thread)
 {
-    struct proc_info srv = proc(100, "java", 2, RT_JVM, false);
+    struct proc_info srv = proc(100, "java", 2, "java -jar app.jar", ";libjvm;", false);
     for (int i = 0; i < 12; i++)
         proctask_count_wait(&srv.model, "futex_wait_queue");
-    struct proc_info cli = proc(200, "curl", 0, RT_GENERIC, false);
+    struct proc_info cli = proc(200, "curl", 0, "curl http://x/", "", false);
     CHECK_EQ_INT(load("threading", 8002, &srv, &cli), 0);
     const struct finding *f = find("close-wait-blocked-thread");
     CHECK(f);
     CHECK(strstr(f->why, "12 in a lock or queue (futex) (futex_wait_queue)"));
     CHECK(strstr(f->fix, "JDBC socketTimeout"));
     /* the same JVM with all its threads in epoll_wait: not polled */
-    struct proc_info idle = proc(100, "java", 2, RT_JVM, false);
+    struct proc_info idle = proc(100, "java", 2, "java -jar app.jar", ";libjvm;", false);
     for (int i = 0; i < 12; i++)
         proctask_count_wait(&idle.model, "do_epoll_wait");
     CHECK_EQ_INT(load("threading", 8002, &idle, &cli), 0);
@@ -184,8 +189,8 @@ TEST(jvm_workers_blocked_is_blocked_thread)
 /* requests.Session against nginx: outgoing, only the FIN unread. */
 TEST(requests_pool_is_client_pool)
 {
-    struct proc_info ngx = proc(100, "nginx", 1, RT_NGINX, false);
-    struct proc_info cli = proc(200, "python3", 0, RT_PYTHON, false);
+    struct proc_info ngx = proc(100, "nginx", 1, "nginx: worker process", "", false);
+    struct proc_info cli = proc(200, "python3", 0, "/usr/bin/python3 app.py", "", false);
     CHECK_EQ_INT(load("requests", 8080, &ngx, &cli), 0);
     const struct finding *f = find("close-wait-client-pool");
     CHECK(f);
@@ -204,12 +209,12 @@ TEST(requests_pool_is_client_pool)
 
 TEST(client_pool_fix_per_runtime)
 {
-    struct proc_info ngx = proc(100, "nginx", 1, RT_NGINX, false);
-    struct proc_info jvm = proc(200, "java", 2, RT_JVM, false);
+    struct proc_info ngx = proc(100, "nginx", 1, "nginx: worker process", "", false);
+    struct proc_info jvm = proc(200, "java", 2, "java -jar app.jar", ";libjvm;", false);
     CHECK_EQ_INT(load("requests", 8080, &ngx, &jvm), 0);
     const struct finding *f = find("close-wait-client-pool");
     CHECK(f && strstr(f->fix, "HikariCP idleTimeout and maxLifetime"));
-    struct proc_info go = proc(200, "api", 4, RT_GO, false);
+    struct proc_info go = proc(200, "api", 4, "./api", "", true);
     CHECK_EQ_INT(load("requests", 8080, &ngx, &go), 0);
     f = find("close-wait-client-pool");
     CHECK(f && strstr(f->fix, "IdleConnTimeout"));
@@ -219,8 +224,8 @@ TEST(client_pool_fix_per_runtime)
  * there is a response body never closed, not an idle pooled connection. */
 TEST(go_client_polled_is_not_closed_body)
 {
-    struct proc_info ngx = proc(100, "nginx", 1, RT_NGINX, false);
-    struct proc_info go = proc(200, "api", 4, RT_GO, false);
+    struct proc_info ngx = proc(100, "nginx", 1, "nginx: worker process", "", false);
+    struct proc_info go = proc(200, "api", 4, "./api", "", true);
     CHECK_EQ_INT(load("requests", 8080, &ngx, &go), 0);
     for (size_t i = 0; i < snap.nfds; i++)
         snap.fds[i].polled = snap.fds[i].proc == P_CLIENT;
@@ -238,8 +243,8 @@ TEST(go_client_polled_is_not_closed_body)
 /* A pool that grows between the two looks of --confirm is a warning. */
 TEST(client_pool_growing_warns)
 {
-    struct proc_info ngx = proc(100, "nginx", 1, RT_NGINX, false);
-    struct proc_info cli = proc(200, "python3", 0, RT_PYTHON, false);
+    struct proc_info ngx = proc(100, "nginx", 1, "nginx: worker process", "", false);
+    struct proc_info cli = proc(200, "python3", 0, "/usr/bin/python3 app.py", "", false);
     CHECK_EQ_INT(load("requests", 8080, &ngx, &cli), 0);
     /* the first look had only the first two of the four */
     struct snapshot early = snap;
@@ -266,8 +271,8 @@ TEST(client_pool_growing_warns)
 /* Node's http.Agent closed at the server's FIN: nothing to report. */
 TEST(node_agent_leaves_nothing)
 {
-    struct proc_info ngx = proc(100, "nginx", 1, RT_NGINX, false);
-    struct proc_info cli = proc(200, "node", 3, RT_NODE, false);
+    struct proc_info ngx = proc(100, "nginx", 1, "nginx: worker process", "", false);
+    struct proc_info cli = proc(200, "node", 3, "node app.js", "", false);
     CHECK_EQ_INT(load("node_agent", 8080, &ngx, &cli), 0);
     CHECK_EQ_INT(close_wait_findings(), 0);
 }
@@ -276,8 +281,8 @@ TEST(node_agent_leaves_nothing)
  * meanwhile: counted, never "owner hidden". */
 TEST(gone_is_not_hidden)
 {
-    struct proc_info srv = proc(100, "python3", 1, RT_PYTHON, true);
-    struct proc_info cli = proc(200, "curl", 0, RT_GENERIC, false);
+    struct proc_info srv = proc(100, "python3", 1, "/usr/bin/python3 srv.py", ";_asyncio;", false);
+    struct proc_info cli = proc(200, "curl", 0, "curl http://x/", "", false);
     CHECK_EQ_INT(load("asyncio", 8001, &srv, &cli), 0);
     /* drop the server's owners: all three CLOSE_WAIT look ownerless */
     size_t keep = 0;
@@ -304,4 +309,113 @@ TEST(gone_is_not_hidden)
     CHECK_EQ_INT(f->count, 1);
     snapshot_free(&snap);
     doctor_report_free(&rep);
+}
+
+static void reanalyze(void)
+{
+    doctor_report_free(&rep);
+    struct doctor_opts d = doctor_default_opts();
+    CHECK_EQ_INT(doctor_analyze(&snap, &d, &rep), 0);
+}
+
+/* A server that says goodbye before its FIN (PostgreSQL's FATAL on
+ * idle_session_timeout) leaves the same bytes unread on every pooled
+ * connection: still the client pool, never "a thread per connection" for
+ * a one-thread client's outgoing sockets; the server's program names the
+ * protocol and both knobs. */
+TEST(goodbye_before_fin_is_still_the_pool)
+{
+    struct proc_info pg = proc(100, "postgres", 0, "postgres: app app idle", "", false);
+    struct proc_info cli = proc(200, "python3", 0, "/usr/bin/python3 pool.py", ";libpq;", false);
+    CHECK_EQ_INT(load("requests", 8080, &pg, &cli), 0);
+    for (size_t i = 0; i < snap.nsocks; i++)
+        if (snap.socks[i].state == TS_CLOSE_WAIT)
+            snap.socks[i].rqueue = 117;
+    reanalyze();
+    const struct finding *f = find("close-wait-client-pool");
+    CHECK(f);
+    CHECK(!find("close-wait-blocked-thread"));
+    CHECK_EQ_INT(f->count, 4);
+    CHECK_EQ_STR(f->program, "psycopg2");
+    CHECK_EQ_STR(f->protocol, "postgresql");
+    CHECK_EQ_STR(f->protocol_from, "peer");
+    CHECK_EQ_STR(f->peer_program, "postgres");
+    CHECK(strstr(f->why, "the same 116 unread bytes and the FIN (recv_q 117 each)"));
+    CHECK(strstr(f->why, "ErrorResponse"));
+    CHECK(strstr(f->fix, "pool_recycle"));
+    CHECK(strstr(f->fix, "idle_session_timeout"));
+    CHECK(strstr(f->peers, "(the server; 4 connections)"));
+}
+
+/* One process, one server: sockets whose FIN came with the last data
+ * (recv_q 0) join the pool their siblings prove, never a second class. */
+TEST(one_pool_is_not_split_by_packet_timing)
+{
+    struct proc_info ngx = proc(100, "nginx", 1, "nginx: worker process", "", false);
+    struct proc_info cli = proc(200, "python3", 0, "/usr/bin/python3 app.py", "", false);
+    CHECK_EQ_INT(load("requests", 8080, &ngx, &cli), 0);
+    int zeroed = 0;
+    for (size_t i = 0; i < snap.nsocks && zeroed < 2; i++)
+        if (snap.socks[i].state == TS_CLOSE_WAIT)
+            snap.socks[i].rqueue = 0, zeroed++;
+    reanalyze();
+    CHECK_EQ_INT(close_wait_findings(), 1);
+    const struct finding *f = find("close-wait-client-pool");
+    CHECK(f && f->count == 4);
+    CHECK(strstr(f->why, "recv_q 0 to 1"));
+}
+
+/* A forking server: each blocked child holds one CLOSE_WAIT and the
+ * listener they share. One finding for the listener, not one per child. */
+TEST(children_sharing_a_listener_are_one_finding)
+{
+    struct proc_info srv = proc(100, "python3", 0, "/usr/bin/python3 fork.py", "", false);
+    struct proc_info cli = proc(200, "curl", 0, "curl http://x/", "", false);
+    CHECK_EQ_INT(load("threading", 8002, &srv, &cli), 0);
+    struct proc_info *procs = calloc(5, sizeof *procs);
+    memcpy(procs, snap.procs, 2 * sizeof *procs);
+    free(snap.procs);
+    snap.procs = procs;
+    struct fd_ref *fds = calloc(snap.nfds + 8, sizeof *fds);
+    memcpy(fds, snap.fds, snap.nfds * sizeof *fds);
+    free(snap.fds);
+    snap.fds = fds;
+    /* children 101..103 of pid 100: one accepted socket each, and the
+     * listener (inherited) */
+    uint64_t listener = 0;
+    for (size_t i = 0; i < snap.nsocks; i++)
+        if (snap.socks[i].state == TS_LISTEN && snap.socks[i].sport == 8002)
+            listener = snap.socks[i].inode;
+    CHECK(listener);
+    int child = 0;
+    for (size_t i = 0; i < snap.nfds; i++) {
+        const struct tcp_sock *t = NULL;
+        for (size_t k = 0; k < snap.nsocks; k++)
+            if (snap.socks[k].inode == snap.fds[i].inode)
+                t = &snap.socks[k];
+        if (t && t->state == TS_CLOSE_WAIT && child < 3) {
+            snap.procs[2 + child] = proc(101 + child, "python3", 0, "/usr/bin/python3 fork.py",
+                                         "", false);
+            snap.fds[i].pid = 101 + child;
+            snap.fds[i].proc = (uint32_t)(2 + child);
+            snap.fds[snap.nfds + (size_t)child] =
+                (struct fd_ref){.inode = listener, .pid = 101 + child, .fd = 3,
+                                .proc = (uint32_t)(2 + child)};
+            child++;
+        }
+    }
+    snap.nfds += (size_t)child;
+    snap.nprocs = 5;
+    qsort(snap.fds, snap.nfds, sizeof *snap.fds, by_inode);
+    reanalyze();
+    CHECK_EQ_INT(child, 3);
+    CHECK_EQ_INT(close_wait_findings(), 1);
+    const struct finding *f = find("close-wait-blocked-thread");
+    CHECK(f);
+    CHECK_EQ_INT(f->count, 3);
+    CHECK_EQ_INT(f->processes, 3);
+    CHECK_EQ_INT(f->pid, 100); /* the listener's first owner */
+    CHECK_EQ_INT(f->severity, SEV_WARNING);
+    CHECK(strstr(f->title, "3 processes sharing the listener of pid 100"));
+    CHECK(strstr(f->fix, "StreamRequestHandler.timeout"));
 }

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/* The doctor's bridge to the catalogue (src/catalog/): which program a
+ * process of the snapshot is, the protocol of a port's connections and who
+ * is at the other end — from /proc and the socket table, never guessed from
+ * one example. Pure functions of the snapshot. */
+#ifndef CLOSER_DOCTOR_PROGRAM_H
+#define CLOSER_DOCTOR_PROGRAM_H
+#include "catalog/catalog.h"
+#include "doctor/doctor.h"
+
+/* What the catalogue needs to know of process proc. */
+void doc_evidence(const struct snapshot *s, uint32_t proc, struct cat_evidence *ev);
+/* proc as a server / as a client speaking proto. Never NULL. */
+const struct cat_program *doc_server(const struct snapshot *s, uint32_t proc);
+const struct cat_program *doc_client(const struct snapshot *s, uint32_t proc, enum cat_proto proto);
+
+/* A listening socket on port with an owner, preferring the address addr
+ * (family 0: any); NULL when none. */
+const struct tcp_sock *doc_listener(const struct snapshot *s, uint16_t port, int family,
+                                    const uint8_t addr[16]);
+
+/* The protocol of connections to a server port of this host or a peer: the
+ * listener's program on this host when there is one (from "program" for
+ * its own findings, "peer" for a client's), else the port ("port"). */
+struct doc_proto {
+    enum cat_proto proto;
+    const char *from;                 /* "program", "peer", "port", or NULL */
+    const struct cat_program *server; /* the listener's program, or NULL */
+    pid_t server_pid;
+};
+void doc_proto_of_server(const struct snapshot *s, uint16_t port, struct doc_proto *out);
+/* The same when the caller has found the listener (l may be NULL). */
+void doc_proto_of_listener(const struct snapshot *s, const struct tcp_sock *l, uint16_t port,
+                           struct doc_proto *out);
+void doc_proto_of_dest(const struct snapshot *s, int family, const uint8_t dst[16], uint16_t dport,
+                       struct doc_proto *out);
+
+/* Sets the finding's program, runtime and protocol fields. */
+void finding_program(struct finding *f, const struct cat_program *p);
+void finding_protocol(struct finding *f, const struct doc_proto *pr);
+
+#endif
