@@ -12,8 +12,11 @@ pkgs="$pkgs python3-requests"  # doctor_real_*: a requests.Session pool
 pkgs="$pkgs python3-yaml util-linux"  # netns_all.sh: contrib YAML parses; nsenter, unshare, setpriv
 pkgs="$pkgs apache2 lighttpd haproxy h2o"  # probe_servers.sh: real servers under probe
 pkgs="$pkgs strace"  # install tests
+pkgs="$pkgs redis-server redis-tools python3-redis memcached python3-pymemcache"  # doctor_prog_kv.sh: Redis, memcached and their pool clients
 pkgs="$pkgs python3-jsonschema"  # json_schemas.sh: every --json validated against schemas/
 pkgs="$pkgs bpftrace"  # bench/trace.sh: the anchor (python3-requests: trace_closes.sh too)
+pkgs="$pkgs gunicorn python3-gunicorn python3-uvicorn php-fpm"  # doctor_prog_wsgi.sh: gunicorn sync/gthread, uvicorn, php-fpm behind nginx
+pkgs="$pkgs golang-go default-jdk-headless"  # doctor_prog_gojvm.sh: Go net/http and JVM (java.net, com.sun.net.httpserver) programs built from stdlib-only sources
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -109,6 +109,7 @@ const char *catalog_knob(const struct cat_program *p, enum cat_proto proto,
 /* Protocols. */
 const char *catalog_proto_name(enum cat_proto p);   /* "http"; "" for P_NONE */
 enum cat_proto catalog_proto_of_port(unsigned port); /* P_NONE when not well known */
+enum cat_proto catalog_proto_by_name(const char *name); /* P_NONE for NULL or unknown */
 /* What a server of this protocol sends before its FIN when it ends an idle
  * connection ("" when nothing is known). */
 const char *catalog_proto_goodbye(enum cat_proto p);

@@ -196,6 +196,10 @@ const struct cat_knob catalog_knobs[] = {
     K("psql", ANY, K_CLIENT_REUSE,
       "psql connects once per invocation: send many statements to one psql (a script, -f), or "
       "use a program with a pool."),
+    K("*", P_REDIS, K_CLIENT_REUSE,
+      "Redis clients: keep connections instead of one per command: one shared pooled client "
+      "(redis-py's redis.Redis and its ConnectionPool, Jedis's JedisPool, go-redis, ioredis); "
+      "redis-benchmark -k 1 (its default); many commands piped into one redis-cli."),
     K("redis-benchmark", ANY, K_CLIENT_REUSE,
       "redis-benchmark -k 0 reconnects for every request; -k 1 (the default) keeps connections."),
     K("redis-cli", ANY, K_CLIENT_REUSE,
@@ -239,8 +243,11 @@ const struct cat_knob catalog_knobs[] = {
       "server's `timeout` at 0 (Redis's default) or above the clients' idle gaps, or drop idle "
       "connections yourself (pool.disconnect(inuse_connections=False) after a burst)."),
     K("pymemcache", ANY, K_POOL_CLIENT,
-      "pymemcache: PooledClient(pool_idle_timeout=N) with N below the server's idle timeout "
-      "closes idle connections before memcached does."),
+      "pymemcache's PooledClient closes nothing while idle: with pool_idle_timeout=N below the "
+      "server's idle timeout the next call drops every connection idle longer than N (without "
+      "it that call fails with MemcacheUnexpectedCloseError and the others stay); keep "
+      "memcached's idle_timeout at 0 (its default) or above the clients' idle gaps, or "
+      "client.close() a pool no longer used."),
     K("requests", ANY, K_POOL_CLIENT,
       "requests/urllib3 keep idle connections with no idle timeout and notice the FIN only at "
       "the next checkout (then reconnect): the pile is bounded by pool_maxsize per host. Close "
@@ -250,6 +257,17 @@ const struct cat_knob catalog_knobs[] = {
     K("python-asyncio", ANY, K_POOL_CLIENT,
       "aiohttp: TCPConnector(keepalive_timeout=N) below the server's idle timeout (httpx: "
       "Limits(keepalive_expiry=N)); consume or release every response."),
+    K("java", P_HTTP, K_POOL_CLIENT,
+      "JVM HTTP clients: HttpURLConnection keeps up to http.maxConnections (5 by default) idle "
+      "connections per destination in the JDK's KeepAliveCache and reads none of them; its "
+      "Keep-Alive-Timer thread wakes every 5 s and closes those idle longer than the server's "
+      "`Keep-Alive: timeout=N` header, else -Dhttp.keepAlive.time.server=N (JDK 19+ and recent "
+      "11/17 updates), else 5 s. So the JVM closes first only when that time plus 5 s is below "
+      "the server's keep-alive timeout: set -Dhttp.keepAlive.time.server accordingly, or raise "
+      "the server's timeout. java.net.http.HttpClient closes an idle connection at the server's "
+      "FIN, so it leaves none (-Djdk.httpclient.keepalive.timeout=N bounds its idle time); "
+      "OkHttp ConnectionPool keepAliveDuration and Apache HttpClient evictIdleConnections / "
+      "validateAfterInactivity below the server's timeout."),
     K("java", ANY, K_POOL_CLIENT,
       "Evict idle connections before the server does: java.net.http.HttpClient "
       "-Djdk.httpclient.keepalive.timeout=N, OkHttp ConnectionPool keepAliveDuration, Apache "
@@ -286,7 +304,8 @@ const struct cat_knob catalog_knobs[] = {
     K("redis-server", ANY, K_POOL_SERVER,
       "Redis ended them: its `timeout` setting (CONFIG SET timeout 0 never closes idle clients, "
       "the default)."),
-    K("memcached", ANY, K_POOL_SERVER, "memcached ended them: -o idle_timeout=N."),
+    K("memcached", ANY, K_POOL_SERVER,
+      "memcached ended them: -o idle_timeout=N (0, the default, never closes idle clients)."),
     K("nginx", ANY, K_POOL_SERVER, "nginx ended them: keepalive_timeout."),
     K("apache", ANY, K_POOL_SERVER, "Apache ended them: KeepAliveTimeout."),
     K("haproxy", ANY, K_POOL_SERVER, "HAProxy ended them: timeout http-keep-alive / timeout client."),
@@ -369,6 +388,13 @@ const struct cat_knob catalog_knobs[] = {
       "the handler blocks in (requests timeout=, socket.settimeout(), the DB driver's timeouts) "
       "and set the handler class's timeout attribute (StreamRequestHandler.timeout) so a silent "
       "client ends the read; the connection closes when handle() returns."),
+    K("java", P_HTTP, K_CW_BLOCKED,
+      "JVM HTTP servers: bound each exchange. The JDK's com.sun.net.httpserver: "
+      "-Dsun.net.httpserver.maxRspTime=S (and maxReqTime) closes the connection of an exchange "
+      "still running after S seconds (off by default); Tomcat connectionTimeout / asyncTimeout; "
+      "Jetty idleTimeout. And put a timeout on the call the handler waits in (HttpClient "
+      "connect/read timeouts, JDBC socketTimeout/queryTimeout, Future.get(timeout)): a pool of "
+      "blocked threads also stops serving."),
     K("java", ANY, K_CW_BLOCKED,
       "JVM: set timeouts on the blocking calls (Socket.setSoTimeout, HttpClient connect/read "
       "timeouts, JDBC socketTimeout/queryTimeout; Tomcat connectionTimeout); a pool of blocked "

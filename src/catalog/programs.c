@@ -47,7 +47,9 @@ const struct cat_program catalog_programs[] = {
            "", "Python WSGI server, async workers"),
     SERVER("gunicorn", "sync", CR_PYTHON, P_HTTP, "gunicorn", "", "",
            "Python WSGI server, sync workers (the default): one request per connection"),
-    SERVER("uvicorn", "", CR_PYTHON, P_HTTP, "uvicorn", "", "", "Python ASGI server; asyncio"),
+    /* Debian's python3-uvicorn has no uvicorn script: `python3 -m uvicorn`. */
+    SERVER("uvicorn", "", CR_PYTHON, P_HTTP, "uvicorn|python", "uvicorn", "",
+           "Python ASGI server; asyncio"),
     {"python-asyncio", "", CK_SERVER, CR_PYTHON, P_NONE, "", "", "_asyncio", true,
      "a Python asyncio server (an epoll instance in use)"},
     SERVER("hypercorn", "", CR_PYTHON, P_HTTP, "hypercorn", "", "", "Python ASGI server"),
@@ -152,7 +154,8 @@ static const char *basename_of(const char *path, size_t len, char *buf, size_t b
 }
 
 /* comm, exe, argv[0]'s basename, and argv[1]'s when argv[0] is an
- * interpreter running a script ("/usr/bin/python3 /usr/bin/gunicorn"). */
+ * interpreter running a script ("/usr/bin/python3 /usr/bin/gunicorn") or
+ * a module ("python3 -m uvicorn", "python3 -m gunicorn.app.wsgiapp"). */
 static bool names_match(const char *names, const struct cat_evidence *ev)
 {
     if (!*names)
@@ -161,6 +164,8 @@ static bool names_match(const char *names, const struct cat_evidence *ev)
     size_t n0 = strcspn(ev->cmdline, " ");
     const char *rest = ev->cmdline + n0 + (ev->cmdline[n0] == ' ');
     basename_of(ev->cmdline, n0, a0, sizeof a0);
+    if (!strncmp(rest, "-m ", 3))
+        rest += 3;
     basename_of(rest, strcspn(rest, " "), a1, sizeof a1);
     return any_of(names, ev->comm, is_prefix) || any_of(names, ev->exe, is_prefix) ||
            any_of(names, a0, is_prefix) || (a1[0] != '-' && any_of(names, a1, is_prefix));

@@ -4,6 +4,8 @@
  * connection (the bytes a client finds unread before the FIN). */
 #include "catalog/catalog.h"
 
+#include <string.h>
+
 struct proto_row {
     const char *name;
     unsigned short ports[6]; /* well-known ports, 0-terminated */
@@ -46,4 +48,12 @@ enum cat_proto catalog_proto_of_port(unsigned port)
 const char *catalog_proto_goodbye(enum cat_proto p)
 {
     return p < P_COUNT ? protos[p].goodbye : "";
+}
+
+enum cat_proto catalog_proto_by_name(const char *name)
+{
+    for (int p = 1; name && p < P_COUNT; p++)
+        if (!strcmp(protos[p].name, name))
+            return (enum cat_proto)p;
+    return P_NONE;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "doctor/rules_trace.h"
+#include "doctor/program.h"
 
 #define MAX_ROWS 20
 
@@ -150,8 +151,39 @@ static int by_severity(const void *a, const void *b)
     return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
+/* A client TIME_WAIT pile whose program the snapshot could not name: the
+ * trace saw who closed connections to that port first (outgoing, local
+ * first, in process context: the one that called close()). */
+static void name_closers(const struct measured_closes *m, struct doctor_report *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        struct finding *f = &r->items[i];
+        if (f->kind != F_CLIENT_PORT_PRESSURE || f->pid || !f->dest_ep.family)
+            continue;
+        const struct measured_close *best = NULL;
+        for (size_t k = 0; k < m->n; k++) {
+            const struct measured_close *c = &m->rows[k];
+            if (c->outgoing && c->port == f->dest_ep.port && c->pid && c->local_first &&
+                (!best || c->local_first > best->local_first))
+                best = c;
+        }
+        if (!best)
+            continue;
+        f->pid = best->pid;
+        snprintf(f->comm, sizeof f->comm, "%s", best->comm);
+        struct cat_evidence ev = {best->comm, "", "", "", false, 0};
+        finding_program(f, catalog_client(&ev, catalog_proto_by_name(f->protocol)));
+        size_t n = strlen(f->why);
+        snprintf(f->why + n, sizeof f->why - n,
+                 " The trace saw pid %d (%s) close %llu connection%s to port %u first in %.1f s.",
+                 best->pid, best->comm, best->local_first, plural_s(best->local_first), best->port,
+                 m->seconds);
+    }
+}
+
 int rules_trace(const struct measured_closes *m, struct doctor_report *r)
 {
+    name_closers(m, r);
     int rc = rules_trace_add(m, r);
     if (r->n)
         qsort(r->items, r->n, sizeof *r->items, by_severity);

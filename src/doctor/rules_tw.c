@@ -154,10 +154,14 @@ static const struct cat_program *identify(const struct snapshot *s, const struct
     const struct fd_ref *r;
     doc_proto_of_listener(s, l, port, pr);
     finding_protocol(f, pr);
-    if (!p->gone && pr->server && l && snapshot_owners(s, l->inode, &r)) {
+    size_t nowners;
+    if (!p->gone && pr->server && l && (nowners = snapshot_owners(s, l->inode, &r))) {
         finding_program(f, pr->server);
         f->pid = pr->server_pid;
         snprintf(f->comm, sizeof f->comm, "%s", s->procs[r->proc].comm);
+        /* pre-fork servers: the master and its workers hold the listener */
+        for (size_t i = 0; i < nowners; i++)
+            f->processes += i == 0 || r[i].pid != r[i - 1].pid;
     }
     if (x->client[port] && snapshot_owners(s, s->socks[x->client[port] - 1].inode, &r))
         f->peer_program = doc_client(s, r->proc, pr->proto)->name;

@@ -21,7 +21,7 @@
 #include <string.h>
 
 struct conn_act {
-    uint32_t segs_in, segs_out, idle_recv_ms, idle_sent_ms;
+    uint32_t segs_in, segs_out, idle_recv_ms, idle_sent_ms, since_ack_ms;
 };
 
 /* tcp_info of socket i, false when the snapshot has none for it. */
@@ -31,7 +31,7 @@ static bool conn_activity(const struct snapshot *s, size_t i, struct conn_act *a
     if (!act)
         return false;
     *a = (struct conn_act){act->data_segs_in, act->data_segs_out, act->last_data_recv_ms,
-                           act->last_data_sent_ms};
+                           act->last_data_sent_ms, act->last_ack_recv_ms};
     return true;
 }
 
@@ -57,7 +57,10 @@ static void decide(struct tw_evidence *ev)
         ev->cause = TW_CAUSE_UNDECIDED;
     else if (ev->idle >= TW_CAUSE_MIN_SAMPLES && ev->idle * 2 >= ev->sampled)
         ev->cause = TW_CAUSE_IDLE_TIMEOUT;
-    else if (multi == 0)
+    /* Without keep-alive an answered connection is closed at once: open
+     * ones that answered and wait say keep-alive is on, whatever they
+     * carried. */
+    else if (multi == 0 && ev->idle * 4 < ev->sampled)
         ev->cause = TW_CAUSE_NO_KEEPALIVE;
     /* Busy keep-alive connections are closed by the server only at a cap
      * (or a maximum age): more closes in the last minute than connections
@@ -68,16 +71,16 @@ static void decide(struct tw_evidence *ev)
     else
         ev->cause = TW_CAUSE_UNDECIDED;
     if (ev->cause != TW_CAUSE_UNDECIDED || ev->closing < TW_CAUSE_MIN_SAMPLES ||
-        (ev->sampled >= TW_CAUSE_MIN_SAMPLES && multi))
+        (ev->sampled >= TW_CAUSE_MIN_SAMPLES && multi && !ev->idle))
         return;
     /* Too few open connections to tell, or none carried several: the ones
      * being closed now decide. */
-    unsigned closing_multi = ev->closing - ev->closing_single;
+    unsigned closing_multi = ev->closing - ev->closing_single; /* incl. idle closes */
     ev->from_closing = true;
-    if (closing_multi == 0 && multi == 0)
-        ev->cause = TW_CAUSE_NO_KEEPALIVE;
-    else if (ev->closing_idle * 2 >= ev->closing)
+    if (ev->closing_idle * 2 >= ev->closing)
         ev->cause = TW_CAUSE_IDLE_TIMEOUT;
+    else if (closing_multi == ev->closing_idle && multi == 0 && !ev->idle)
+        ev->cause = TW_CAUSE_NO_KEEPALIVE;
     else if (closing_multi >= TW_CAUSE_MIN_SAMPLES && ev->closing_single * 4 <= ev->closing)
         ev->cause = TW_CAUSE_REQUEST_CAP;
     else
@@ -90,16 +93,22 @@ static bool closing_state(int st)
 }
 
 /* A connection the server is closing: what it carried and how long it had
- * been idle when the FIN went out. */
+ * been idle when the FIN went out. The peer acknowledges the FIN at once,
+ * so the last ACK in marks the FIN: last_data_sent - last_ack_recv is the
+ * silence between the last response and the close (0 when the server
+ * closed right after answering, the timeout when it closed an idle one;
+ * a timeout of 1 s or less shows too). */
 static void add_closing(struct tw_evidence *ev, const struct conn_act *a)
 {
+    uint32_t gap = a->idle_sent_ms > a->since_ack_ms ? a->idle_sent_ms - a->since_ack_ms : 0;
+    bool idle_close = a->segs_out > 0 && gap >= TW_CLOSE_IDLE_MS;
     ev->closing++;
-    ev->closing_single += a->segs_in <= 1;
-    ev->closing_idle += a->segs_in > 1 && a->idle_recv_ms >= TW_IDLE_MS;
+    ev->closing_single += !idle_close && a->segs_in <= 1;
+    ev->closing_idle += idle_close;
     if (a->segs_in > ev->closing_max_segs_in)
         ev->closing_max_segs_in = a->segs_in;
-    if (a->segs_in > 1 && a->idle_recv_ms >= TW_IDLE_MS && a->idle_recv_ms > ev->max_idle_ms)
-        ev->max_idle_ms = a->idle_recv_ms;
+    if (idle_close && gap > ev->max_idle_ms)
+        ev->max_idle_ms = gap;
 }
 
 int tw_estab_index_build(const struct snapshot *s, struct tw_estab_index *x)
@@ -288,7 +297,10 @@ void tw_cause_fix(const struct tw_evidence *ev, const struct cat_program *prog, 
     /* Undecided: the generic causes, then the program's own knobs; no
      * keep-alive: the server's knob, then the clients' part (either side
      * can turn it off). */
-    const char *generic = ev->cause == TW_CAUSE_UNDECIDED || ev->cause == TW_CAUSE_NO_KEEPALIVE
+    /* The generic words are HTTP's: not for FastCGI or a database. */
+    bool http = proto == P_HTTP || proto == P_NONE;
+    const char *generic = http && (ev->cause == TW_CAUSE_UNDECIDED ||
+                                   ev->cause == TW_CAUSE_NO_KEEPALIVE)
                               ? catalog_knob(catalog_runtime_program(CR_NATIVE), P_NONE,
                                              sit[ev->cause]) : NULL;
     bool both = generic && generic != own;

@@ -22,8 +22,12 @@ enum tw_cause { TW_CAUSE_UNDECIDED, TW_CAUSE_NO_KEEPALIVE, TW_CAUSE_REQUEST_CAP,
 
 /* Connections needed before a verdict: fewer is "thin evidence". */
 #define TW_CAUSE_MIN_SAMPLES 3
-/* No data either way for this long after a response: an idle keep-alive. */
-#define TW_IDLE_MS 1000
+/* Answered, then no data either way for this long: an idle keep-alive
+ * connection (well above a round trip, below the 1 s idle timeouts some
+ * servers use: uvicorn --timeout-keep-alive 1 closes before 1 s). */
+#define TW_IDLE_MS 200
+/* A FIN this long after the last response closed an idle connection. */
+#define TW_CLOSE_IDLE_MS 300
 
 struct tw_evidence {
     enum tw_cause cause;

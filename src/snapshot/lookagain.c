@@ -23,6 +23,10 @@
 /* Passes over this namespace's processes, for at most LOOK_MS. */
 #define MAX_LOOKS 2000
 #define LOOK_MS 250
+/* Each read walks the kernel's whole connection table (TIME_WAIT included)
+ * even when it keeps few: past this many sockets a few reads would cost
+ * more than the whole analysis, so a big table is not looked at again. */
+#define LOOK_MAX_SOCKETS 100000
 #define MAX_DESTS 16
 
 static bool same_dest(const struct dest_owner *d, const struct tcp_sock *t)
@@ -193,7 +197,7 @@ static int one_look(struct snapshot *s, struct look *l, const pid_t *pids, size_
 int evidence__dest_looks(struct snapshot *s, unsigned min_tw)
 {
     struct dest_owner d[MAX_DESTS];
-    size_t nd = min_tw ? pick_dests(s, min_tw, d) : 0;
+    size_t nd = min_tw && s->nsocks <= LOOK_MAX_SOCKETS ? pick_dests(s, min_tw, d) : 0;
     if (!nd)
         return 0;
     struct look l = {.d = d, .nd = nd};

@@ -41,6 +41,11 @@ TEST(servers_by_name_flags_and_libraries)
     /* a process title set by the program (setproctitle) still starts with its name */
     CHECK_EQ_STR(server("python3", "python3.11", "gunicorn: worker [app:app]", "", 0)->name,
                  "gunicorn");
+    /* a module run by the interpreter */
+    CHECK_EQ_STR(server("python3", "python3.11", "/usr/bin/python3 -m gunicorn -w 2 app:app", "", 0)
+                     ->name, "gunicorn");
+    CHECK_EQ_STR(server("python3", "python3.11", "python3 -m hypercorn app:app", "", 1)->name,
+                 "hypercorn");
     CHECK_EQ_STR(server("php-fpm8.2", "php-fpm8.2", "php-fpm: pool www", "", 1)->name, "php-fpm");
     CHECK_EQ_STR(server("postgres", "postgres", "postgres: app db 127.0.0.1(5000) idle", "", 1)->name,
                  "postgres");

@@ -69,3 +69,36 @@ TEST(counts_of_one_are_singular)
     }
     doctor_report_free(&r);
 }
+
+/* A client TIME_WAIT pile nobody holds: the trace names who closed first
+ * towards that port; a finding that already names its program is kept. */
+TEST(trace_names_the_closer_of_an_ownerless_client_pile)
+{
+    struct measured_close rows[2] = {
+        {.port = 5432, .outgoing = true, .pid = 77, .comm = "pgbench", .closes = 900,
+         .local_first = 900, .tw_here = 900},
+        {.port = 5432, .outgoing = true, .pid = 78, .comm = "python3", .closes = 3, .peer_first = 3},
+    };
+    struct measured_closes m = {.seconds = 3, .rows = rows, .n = 2};
+    struct doctor_report r = {0};
+    struct finding *f = doctor_add(&r, F_CLIENT_PORT_PRESSURE, SEV_WARNING);
+    uint8_t lo[16] = {127, 0, 0, 1};
+    finding_endpoint_set(&f->dest_ep, 2 /* AF_INET */, lo, 5432);
+    f->protocol = "postgresql";
+    struct finding *named = doctor_add(&r, F_CLIENT_PORT_PRESSURE, SEV_WARNING);
+    finding_endpoint_set(&named->dest_ep, 2, lo, 5432);
+    named->pid = 5;
+    CHECK_EQ_INT(rules_trace(&m, &r), 0);
+    for (size_t i = 0; i < r.n; i++) {
+        const struct finding *x = &r.items[i];
+        if (strcmp(x->id, "client-port-pressure"))
+            continue;
+        if (x->pid == 5)
+            continue; /* kept */
+        CHECK_EQ_INT(x->pid, 77);
+        CHECK_EQ_STR(x->comm, "pgbench");
+        CHECK_EQ_STR(x->program, "pgbench");
+        CHECK(strstr(x->why, "The trace saw pid 77 (pgbench) close 900 connections to port 5432"));
+    }
+    doctor_report_free(&r);
+}
