@@ -28,14 +28,16 @@ const struct cat_knob catalog_knobs[] = {
       "nginx's knobs: keepalive_timeout (idle), keepalive_requests (cap), keep-alive itself (clients "
       "that send `Connection: close` or HTTP/1.0)."),
     K("apache", ANY, K_TW_NO_KEEPALIVE,
-      "Apache: `KeepAlive On` (with `KeepAliveTimeout 5` and `MaxKeepAliveRequests 100` or more); "
-      "the clients must keep connections too."),
+      "Apache: `KeepAlive On`, with `MaxKeepAliveRequests 0` (unlimited) or 1000 or more (at the "
+      "default 100 every 100th request still ends in a TIME_WAIT) and KeepAliveTimeout (5 s by "
+      "default) above the clients' gaps; the clients must keep connections too."),
     K("apache", ANY, K_TW_IDLE_TIMEOUT,
       "Apache: raise KeepAliveTimeout (5 s by default) above the clients' idle gaps; with the "
       "prefork MPM each idle connection holds a whole process, so keep it short there and let "
       "clients close first."),
     K("apache", ANY, K_TW_REQUEST_CAP,
-      "Apache: raise MaxKeepAliveRequests (100 by default; 0 means unlimited)."),
+      "Apache: raise MaxKeepAliveRequests (100 by default; 0 means unlimited); a connection "
+      "carries N + 1 requests, the first and N kept alive."),
     K("apache", ANY, K_TW_UNDECIDED,
       "Apache's knobs: KeepAlive (On/Off), KeepAliveTimeout (idle), MaxKeepAliveRequests (cap)."),
     KV("gunicorn", "sync", ANY, K_TW_NO_KEEPALIVE,
@@ -99,6 +101,16 @@ const struct cat_knob catalog_knobs[] = {
     K("jetty", ANY, K_TW_IDLE_TIMEOUT, "Jetty: the connector's idleTimeout (30 s by default)."),
     K("puma", ANY, K_TW_IDLE_TIMEOUT,
       "Puma: raise persistent_timeout (20 s by default) above the clients' idle gaps."),
+    K("puma", ANY, K_TW_NO_KEEPALIVE,
+      "Puma keeps connections alive unless `queue_requests false` (then it closes after every "
+      "response) or the clients send `Connection: close` / HTTP/1.0."),
+    K("puma", ANY, K_TW_REQUEST_CAP,
+      "Puma closes a keep-alive connection after max_fast_inline requests (10 by default) when "
+      "all its threads are busy and a new connection waits: raise the thread count (`threads "
+      "MIN, MAX`) or max_fast_inline."),
+    K("puma", ANY, K_TW_UNDECIDED,
+      "Puma's knobs: persistent_timeout (idle, 20 s by default), max_fast_inline with `threads` "
+      "(closes busy connections when saturated), queue_requests (false: no keep-alive)."),
     K("node", ANY, K_TW_IDLE_TIMEOUT,
       "Node: raise server.keepAliveTimeout (5 s by default) above the clients' idle gaps (and "
       "headersTimeout above it)."),
@@ -190,7 +202,8 @@ const struct cat_knob catalog_knobs[] = {
     K("pgbench", ANY, K_CLIENT_REUSE,
       "pgbench -C opens a connection per transaction (it measures connection cost); without -C "
       "each client keeps one. An application that connects per transaction needs a pool or "
-      "PgBouncer (pool_mode = transaction) in front."),
+      "PgBouncer (pool_mode = transaction) in front, reached through its unix socket (over TCP each "
+      "connection to PgBouncer still ends in a TIME_WAIT, on one side or the other)."),
     K("libpq", ANY, K_CLIENT_REUSE,
       "libpq: keep the PGconn open across queries, or connect through PgBouncer."),
     K("psql", ANY, K_CLIENT_REUSE,
@@ -216,18 +229,28 @@ const struct cat_knob catalog_knobs[] = {
     K("php", ANY, K_CLIENT_REUSE,
       "PHP connects per request: persistent connections (mysqli `p:host`, "
       "PDO::ATTR_PERSISTENT, pg_pconnect) or a pooler in front (PgBouncer, ProxySQL)."),
+    K("*", P_POSTGRESQL, K_CLIENT_REUSE,
+      "A PostgreSQL client connects per transaction: keep connections open in the client (a "
+      "pool, a persistent connection) or connect through PgBouncer (pool_mode = transaction) on "
+      "this host's unix socket, which keeps a few server connections open (over TCP each "
+      "connection to PgBouncer still ends in a TIME_WAIT, on one side or the other)."),
     K("*", ANY, K_CLIENT_REUSE,
       "Stop opening a connection per request: a connection pool with keep-alive in the client "
       "(and keep-alive honoured by the server)."),
 
     /* ---- close-wait-client-pool: the client's side ---- */
     K("psycopg2", ANY, K_POOL_CLIENT,
-      "psycopg2's pools never check or expire idle connections: give them a maximum idle age "
-      "below the server's idle timeout (SQLAlchemy `pool_recycle=N` with `pool_pre_ping=True`; "
-      "psycopg_pool `max_idle=N`; with psycopg2.pool, close connections idle longer than that "
-      "before reuse)."),
+      "psycopg2's pools (SimpleConnectionPool, ThreadedConnectionPool) never check or expire "
+      "idle connections. Close the ones idle longer than a maximum idle age below the server's "
+      "idle timeout while they sit in the pool (a periodic sweep), or use a pool that does "
+      "(psycopg_pool `max_idle=N` with `min_size=0`: one connection per N s). SQLAlchemy "
+      "`pool_recycle=N` and `pool_pre_ping=True` act only at checkout: they spare the "
+      "application the dead connection, the idle ones stay in CLOSE_WAIT until taken out."),
     K("sqlalchemy", ANY, K_POOL_CLIENT,
-      "SQLAlchemy: `pool_recycle=N` below the server's idle timeout and `pool_pre_ping=True`."),
+      "SQLAlchemy: `pool_recycle=N` below the server's idle timeout and `pool_pre_ping=True` "
+      "replace a dead connection at checkout, not while idle: to leave no CLOSE_WAIT, "
+      "engine.dispose() idle pools after a burst or keep the server's timeout above the idle "
+      "gaps."),
     K("python", P_POSTGRESQL, K_POOL_CLIENT,
       "Python PostgreSQL pools: a maximum idle age below the server's idle timeout "
       "(asyncpg.create_pool max_inactive_connection_lifetime, SQLAlchemy pool_recycle)."),
@@ -343,6 +366,12 @@ const struct cat_knob catalog_knobs[] = {
       "it when its background read sees the EOF) and return; bound handlers with "
       "http.TimeoutHandler / Server.WriteTimeout. A raw net.Listener server: close the net.Conn "
       "when Read returns io.EOF (defer conn.Close() at the top of the handler goroutine)."),
+    K("apache", ANY, K_CW_NOT_CLOSED,
+      "Apache closes a connection as soon as a read returns EOF: a CLOSE_WAIT held by an Apache "
+      "child is a request still being served (its FIN came with the request), waiting for a CGI "
+      "script, a proxied backend or a module. Bound that wait: `CGIScriptTimeout N` (scripts), "
+      "ProxyTimeout (mod_proxy), `Timeout N` (all of them; 60 s by default, 300 in Debian's "
+      "apache2.conf)."),
     K("ruby", ANY, K_CW_NOT_CLOSED,
       "Ruby: close the socket when read returns nil or raises EOFError (ensure socket.close)."),
     K("*", ANY, K_CW_NOT_CLOSED,
@@ -378,8 +407,11 @@ const struct cat_knob catalog_knobs[] = {
        "gunicorn sync workers: --timeout N kills a worker silent for N s (30 by default); put "
        "timeouts on the calls the app blocks in."),
     K("apache", ANY, K_CW_BLOCKED,
-      "Apache: `Timeout` (60 s by default) and mod_reqtimeout's RequestReadTimeout bound a "
-      "blocked child or thread; timeouts in the scripts' own calls."),
+      "Apache: `Timeout N` (60 s by default; Debian's apache2.conf sets 300) bounds how long a "
+      "child or thread waits for a CGI script's output, a proxied backend and the client; "
+      "`CGIScriptTimeout N` (mod_cgi, mod_cgid) for scripts alone, ProxyTimeout for mod_proxy "
+      "(the client then gets a 504 and the connection closes); mod_reqtimeout's "
+      "RequestReadTimeout for slow clients; timeouts in the scripts' own calls."),
     K("php-fpm", ANY, K_CW_BLOCKED,
       "php-fpm: request_terminate_timeout in the pool, and timeouts on curl (CURLOPT_TIMEOUT) "
       "and database calls."),

@@ -22,7 +22,8 @@ static const struct proto_row protos[P_COUNT] = {
                       "to idle-session timeout\") before its FIN"},
     [P_MYSQL] = {"mysql", {3306, 0},
                  "MySQL 8.0.24+ sends an error packet (ER_CLIENT_INTERACTION_TIMEOUT) before its "
-                 "FIN; MariaDB closes silently"},
+                 "FIN; MariaDB (wait_timeout) sends nothing and resets the connection (SO_LINGER 0), "
+                 "which leaves its clients no CLOSE_WAIT"},
     [P_REDIS] = {"redis", {6379, 0}, ""},
     [P_MEMCACHED] = {"memcached", {11211, 0}, ""},
     [P_SMTP] = {"smtp", {25, 587, 465, 0}, "an SMTP server sends \"421 timeout\" before its FIN"},

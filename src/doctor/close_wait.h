@@ -49,6 +49,7 @@ struct cw_group {
     /* Processes holding the group's sockets: children that share the
      * listener are one group under the listener's first owner. */
     pid_t pids[CW_MAX_PIDS];
+    uint32_t pid_procs[CW_MAX_PIDS]; /* their indexes into snapshot procs */
     unsigned npids;
     bool more_pids;
     bool pool_evidence; /* outgoing: some socket has the EOF unread or idled before the FIN */
@@ -75,7 +76,7 @@ void cw_text_hidden(struct finding *f, const struct cw_group *g, const struct sn
 void cw_text_not_closed(struct finding *f, const struct cw_group *g, const char *age);
 void cw_text_not_polled(struct finding *f, const struct cw_group *g, const char *age);
 void cw_text_blocked(struct finding *f, const struct cw_group *g, const struct proc_model *m,
-                     const char *age);
+                     const struct snapshot *s, const char *age);
 /* f->fix for class cls: the catalogue's knob for the group's program and
  * protocol, then the class's closing sentence (close_wait_fix.c). */
 void cw_fix(struct finding *f, enum cw_class cls, const struct cw_group *g);

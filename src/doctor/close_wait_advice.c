@@ -209,7 +209,7 @@ void cw_describe(struct finding *f, struct cw_group *g, const struct snapshot *s
     case CW_HIDDEN: cw_text_hidden(f, g, s, age); break;
     case CW_NOT_CLOSED: cw_text_not_closed(f, g, age); break;
     case CW_NOT_POLLED: cw_text_not_polled(f, g, age); break;
-    case CW_BLOCKED_THREAD: cw_text_blocked(f, g, m, age); break;
+    case CW_BLOCKED_THREAD: cw_text_blocked(f, g, m, s, age); break;
     case CW_CLIENT_POOL: cw_text_pool(f, g, age); break;
     case CW_NCLASSES: break;
     }

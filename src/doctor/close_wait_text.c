@@ -154,28 +154,49 @@ void cw_text_not_polled(struct finding *f, const struct cw_group *g, const char 
     cw_fix(f, CW_NOT_POLLED, g);
 }
 
+/* recv_q per socket: "recv_q 28 on each", "recv_q 0 to 1". */
+static void rq_text(char *buf, size_t len, const struct cw_group *g)
+{
+    if (g->rq_min == g->rq_max)
+        snprintf(buf, len, "recv_q %llu%s%s", g->rq_min, g->n > 1 ? " on each" : "",
+                 g->rq_min ? "" : ": the FIN came with the last data, or was read");
+    else
+        snprintf(buf, len, "recv_q %llu to %llu", g->rq_min, g->rq_max);
+}
+
 void cw_text_blocked(struct finding *f, const struct cw_group *g, const struct proc_model *m,
-                     const char *age)
+                     const struct snapshot *s, const char *age)
 {
     char w[64], threads[160] = "its threads could not be read";
     where(w, sizeof w, g);
     if (m)
         cw_threads_text(threads, sizeof threads, m);
     unsigned procs = g->npids + g->more_pids;
-    char model[240];
+    char model[240], rq[96];
+    rq_text(rq, sizeof rq, g);
     if (procs > 1) {
+        /* what the children holding the sockets wait on, not the parent */
+        struct proc_model kids = {0};
+        for (unsigned i = 0; i < g->npids; i++) {
+            const struct proc_model *k = snapshot_model(s, g->pid_procs[i]);
+            for (size_t w = 0; k && w < k->nwaits; w++)
+                for (uint32_t n = 0; n < k->waits[w].n; n++)
+                    proctask_count_wait(&kids, k->waits[w].wchan);
+        }
+        if (kids.nthreads)
+            cw_threads_text(threads, sizeof threads, &kids);
         snprintf(f->title, sizeof f->title,
                  "%s: %llu CLOSE_WAIT in %s%u processes sharing the listener of pid %d (%s), "
-                 "EOF unread, a process per connection blocked elsewhere", w, g->n,
+                 "a process per connection busy elsewhere", w, g->n,
                  g->more_pids ? "at least " : "", procs, (int)g->pid, f->comm);
         snprintf(model, sizeof model, "and %s%u processes that share its listener (pre-fork "
                  "or forking children) serve one connection each", g->more_pids ? "at least " : "",
                  procs);
         snprintf(f->why, sizeof f->why,
-                 "The peer sent FIN and the EOF is unread (recv_q %llu). pid %d %s, and those "
-                 "processes are busy elsewhere, so nobody reads these sockets: one problem, "
-                 "counted once. The listener's owner now: %s.%s",
-                 g->recv_q, (int)g->pid, model, threads, age);
+                 "The peer sent FIN (%s). pid %d %s, and those processes are busy elsewhere, so "
+                 "nobody reads or closes these sockets: one problem, counted once. The "
+                 "processes holding them: %s.%s",
+                 rq, (int)g->pid, model, threads, age);
         cw_fix(f, CW_BLOCKED_THREAD, g);
         return;
     }
@@ -191,9 +212,9 @@ void cw_text_blocked(struct finding *f, const struct cw_group *g, const struct p
         snprintf(model, sizeof model, "has no epoll instance: it serves each connection on a "
                  "thread of its own");
     snprintf(f->why, sizeof f->why,
-             "The peer sent FIN and the EOF is unread (recv_q %llu). pid %d %s, and those "
-             "threads are busy elsewhere, so nobody reads these sockets. Now %s.%s",
-             g->recv_q, (int)g->pid, model, threads, age);
+             "The peer sent FIN and the EOF is unread (%s). pid %d %s, and those threads are "
+             "busy elsewhere, so nobody reads these sockets. Now %s.%s",
+             rq, (int)g->pid, model, threads, age);
     cw_fix(f, CW_BLOCKED_THREAD, g);
 }
 

@@ -151,30 +151,62 @@ static bool any_polled(const struct fd_ref *refs, size_t nref)
 
 /* Per process: owned CLOSE_WAIT of accepted connections with the EOF
  * unread and the fd in no epoll set (what thread_per_connection weighs). */
-static uint32_t *count_unread(const struct snapshot *s)
+/* Per process: unread (above) and how many accepted connections it holds
+ * in any state (a pre-fork child holds one). */
+struct proc_count {
+    uint32_t unread, accepted;
+};
+
+static struct proc_count *count_unread(const struct snapshot *s)
 {
-    uint32_t *unread = calloc(s->nprocs ? s->nprocs : 1, sizeof *unread);
-    for (size_t i = 0; unread && i < s->nsocks; i++) {
+    struct proc_count *c = calloc(s->nprocs ? s->nprocs : 1, sizeof *c);
+    for (size_t i = 0; c && i < s->nsocks; i++) {
         const struct tcp_sock *t = &s->socks[i];
         const struct fd_ref *refs;
         size_t nref;
-        if (t->state != TS_CLOSE_WAIT || !t->rqueue || !(nref = snapshot_owners(s, t->inode, &refs)))
+        if (t->state == TS_LISTEN || !(nref = snapshot_owners(s, t->inode, &refs)) ||
+            snapshot_conn_direction(s, t) != CONN_ACCEPTED)
             continue;
-        if (!any_polled(refs, nref) && snapshot_conn_direction(s, t) == CONN_ACCEPTED)
-            unread[refs[0].proc]++;
+        c[refs[0].proc].accepted++;
+        if (t->state == TS_CLOSE_WAIT && t->rqueue && !any_polled(refs, nref))
+            c[refs[0].proc].unread++;
     }
-    return unread;
+    return c;
 }
 
 static struct cw_group *group_find(const struct cw_groups *gs, enum cw_class cls, pid_t pid,
                                    int port, const uint8_t addr[16], uint16_t peer_port);
+static const struct fd_ref *listener_owners(const struct snapshot *s, const int32_t *listener,
+                                            uint16_t port, size_t *n);
 
 /* The class of an owned socket, from the EOF, the direction, epoll and the
  * process model; outgoing ones by their (process, server) group's evidence
  * (pools: the first pass). */
+/* A child of a pre-fork or forking server serving its one connection:
+ * it shares the port's listener with other processes and holds no other
+ * accepted connection. Its own epoll (Apache watching a CGI's pipes) or a
+ * FIN that came with the request (recv_q 0) change nothing: it is busy
+ * elsewhere and this connection waits for it. */
+static bool process_per_connection(const struct snapshot *s, const int32_t *listener,
+                                   const struct tcp_sock *t, const struct fd_ref *own,
+                                   const struct proc_count *count)
+{
+    if (count[own->proc].accepted != 1)
+        return false;
+    size_t n;
+    const struct fd_ref *r = listener_owners(s, listener, t->sport, &n);
+    bool mine = false, others = false;
+    for (size_t i = 0; i < n; i++) {
+        mine |= r[i].pid == own->pid;
+        others |= r[i].pid != own->pid;
+    }
+    return mine && others;
+}
+
 static enum cw_class owned_class(const struct snapshot *s, const struct tcp_sock *t,
-                                 const struct fd_ref *refs, size_t nref, const uint32_t *unread,
-                                 const struct cw_groups *pools)
+                                 const struct fd_ref *refs, size_t nref,
+                                 const struct proc_count *count, const struct cw_groups *pools,
+                                 const int32_t *listener)
 {
     bool polled = any_polled(refs, nref);
     if (!polled && snapshot_conn_direction(s, t) == CONN_OUTGOING) {
@@ -182,10 +214,12 @@ static enum cw_class owned_class(const struct snapshot *s, const struct tcp_sock
             group_find(pools, CW_CLIENT_POOL, refs[0].pid, -1, t->dst, t->dport);
         return p && p->pool_evidence ? CW_CLIENT_POOL : CW_NOT_CLOSED;
     }
+    if (!polled && process_per_connection(s, listener, t, &refs[0], count))
+        return CW_BLOCKED_THREAD;
     if (t->rqueue == 0 || polled)
         return CW_NOT_CLOSED;
-    return thread_per_connection(s, refs[0].proc, unread[refs[0].proc]) ? CW_BLOCKED_THREAD
-                                                                        : CW_NOT_POLLED;
+    return thread_per_connection(s, refs[0].proc, count[refs[0].proc].unread) ? CW_BLOCKED_THREAD
+                                                                              : CW_NOT_POLLED;
 }
 
 static struct cw_group *group_find(const struct cw_groups *gs, enum cw_class cls, pid_t pid,
@@ -240,15 +274,17 @@ static int32_t *index_listeners(const struct snapshot *s)
     return l;
 }
 
-static void add_pid(struct cw_group *g, pid_t pid)
+static void add_pid(struct cw_group *g, pid_t pid, uint32_t proc)
 {
     for (unsigned i = 0; i < g->npids; i++)
         if (g->pids[i] == pid)
             return;
-    if (g->npids < CW_MAX_PIDS)
+    if (g->npids < CW_MAX_PIDS) {
+        g->pid_procs[g->npids] = proc;
         g->pids[g->npids++] = pid;
-    else
+    } else {
         g->more_pids = true;
+    }
 }
 
 /* The first distinct peers (a client pool has one: the server). */
@@ -269,10 +305,14 @@ static void add_peer(struct cw_group *g, const struct tcp_sock *t)
         g->peers[g->npeers++] = e;
 }
 
-static void add_activity(struct cw_group *g, const struct tcp_activity *a)
+/* The FIN's age, and the silence before it: since the last data in, or,
+ * when the server said goodbye before its FIN (more than the FIN unread:
+ * those bytes came with it), since this side's last request. */
+static void add_activity(struct cw_group *g, const struct tcp_activity *a, uint32_t rqueue)
 {
     uint32_t age = a->last_ack_recv_ms;
-    uint32_t idle = a->last_data_recv_ms > age ? a->last_data_recv_ms - age : 0;
+    uint32_t last = rqueue > 1 ? a->last_data_sent_ms : a->last_data_recv_ms;
+    uint32_t idle = last > age ? last - age : 0;
     if (!g->with_info++) {
         g->age_min_ms = g->age_max_ms = age;
         g->idle_min_ms = g->idle_max_ms = idle;
@@ -287,7 +327,7 @@ static void add_activity(struct cw_group *g, const struct tcp_activity *a)
 /* What classify needs besides the socket. */
 struct cw_ctx {
     const struct peer_index *ix;
-    const uint32_t *unread;
+    const struct proc_count *count;
     struct cw_groups *gs;
     const struct cw_groups *pools; /* outgoing, unpolled: per (process, server) */
     const int32_t *listener;       /* index_listeners */
@@ -307,7 +347,7 @@ static int classify(const struct snapshot *s, const struct tcp_sock *t, bool per
     } else if (nref == 0) {
         g = group_for(gs, CW_HIDDEN, 0, port, none, 0);
     } else {
-        enum cw_class cls = owned_class(s, t, refs, nref, c->unread, c->pools);
+        enum cw_class cls = owned_class(s, t, refs, nref, c->count, c->pools, c->listener);
         bool by_server = port < 0; /* outgoing: one group per (process, server) */
         uint32_t proc = refs[0].proc;
         pid_t key = port >= 0 ? group_pid(s, c->listener, t, &refs[0], &proc) : refs[0].pid;
@@ -317,7 +357,7 @@ static int classify(const struct snapshot *s, const struct tcp_sock *t, bool per
             g->family = t->family;
         }
         if (g)
-            add_pid(g, refs[0].pid);
+            add_pid(g, refs[0].pid, refs[0].proc);
     }
     if (!g)
         return -1;
@@ -341,7 +381,7 @@ static int classify(const struct snapshot *s, const struct tcp_sock *t, bool per
     add_peer(g, t);
     const struct tcp_activity *a = snapshot_activity(s, t);
     if (a)
-        add_activity(g, a);
+        add_activity(g, a, t->rqueue);
     const struct tcp_sock *p = peers_find(c->ix, s, t);
     if (p && !g->peer_local++)
         g->peer_sock = p;
@@ -453,7 +493,7 @@ int rules_close_wait(const struct snapshot *s, const struct doctor_opts *o, stru
         return 0;
     }
     struct cw_groups pools = {0};
-    uint32_t *unread = count_unread(s);
+    struct proc_count *unread = count_unread(s);
     int32_t *listener = index_listeners(s);
     if (!unread || !listener || gather_pools(s, &pools) < 0 ||
         peers_build(&ix, s, 1u << TS_FIN_WAIT2 | 1u << TS_FIN_WAIT1) < 0) {

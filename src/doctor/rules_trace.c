@@ -172,7 +172,18 @@ static void name_closers(const struct measured_closes *m, struct doctor_report *
         f->pid = best->pid;
         snprintf(f->comm, sizeof f->comm, "%s", best->comm);
         struct cat_evidence ev = {best->comm, "", "", "", false, 0};
-        finding_program(f, catalog_client(&ev, catalog_proto_by_name(f->protocol)));
+        enum cat_proto proto = catalog_proto_by_name(f->protocol);
+        const struct cat_program *p = catalog_client(&ev, proto);
+        finding_program(f, p);
+        /* the fix named nobody's knob: now the program's own */
+        const char *was = catalog_knob(catalog_runtime_program(CR_NATIVE), proto, K_CLIENT_REUSE);
+        const char *own = catalog_knob(p, proto, K_CLIENT_REUSE);
+        size_t wl = strlen(was);
+        if (own != was && !strncmp(f->fix, was, wl)) {
+            char rest[sizeof f->fix];
+            snprintf(rest, sizeof rest, "%s", f->fix + wl);
+            snprintf(f->fix, sizeof f->fix, "%s%s", own, rest);
+        }
         size_t n = strlen(f->why);
         snprintf(f->why + n, sizeof f->why - n,
                  " The trace saw pid %d (%s) close %llu connection%s to port %u first in %.1f s.",

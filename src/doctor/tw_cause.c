@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 struct conn_act {
     uint32_t segs_in, segs_out, idle_recv_ms, idle_sent_ms, since_ack_ms;
@@ -111,14 +112,37 @@ static void add_closing(struct tw_evidence *ev, const struct conn_act *a)
         ev->max_idle_ms = gap;
 }
 
+/* A client end on this host of a connection the server closed: CLOSE_WAIT
+ * towards a local address (loopback, or this host's own address). */
+static bool local_client_closed(const struct snapshot *s, const struct tcp_sock *t)
+{
+    size_t alen = t->family == AF_INET ? 4 : 16;
+    return t->state == TS_CLOSE_WAIT && snapshot_conn_direction(s, t) == CONN_OUTGOING &&
+           (tcp_addr_is_loopback(t->family, t->dst) || !memcmp(t->src, t->dst, alen));
+}
+
+/* The port a socket is evidence for: a server end's local port (open,
+ * closing, or ended by its client: CLOSE_WAIT), a local client end's
+ * destination port; -1 none. */
+static int evidence_port(const struct snapshot *s, const struct tcp_sock *t)
+{
+    if (t->state == TS_ESTABLISHED || closing_state(t->state))
+        return t->sport;
+    if (t->state == TS_CLOSE_WAIT && snapshot_conn_direction(s, t) == CONN_ACCEPTED)
+        return t->sport;
+    return local_client_closed(s, t) ? t->dport : -1;
+}
+
 int tw_estab_index_build(const struct snapshot *s, struct tw_estab_index *x)
 {
     x->start = calloc(65537, sizeof *x->start);
     if (!x->start)
         return -1;
-    for (size_t i = 0; i < s->nsocks; i++)
-        if (s->socks[i].state == TS_ESTABLISHED || closing_state(s->socks[i].state))
-            x->start[s->socks[i].sport + 1]++;
+    for (size_t i = 0; i < s->nsocks; i++) {
+        int p = evidence_port(s, &s->socks[i]);
+        if (p >= 0)
+            x->start[p + 1]++;
+    }
     for (int p = 1; p <= 65536; p++)
         x->start[p] += x->start[p - 1];
     x->idx = malloc((x->start[65536] + 1) * sizeof *x->idx);
@@ -129,9 +153,11 @@ int tw_estab_index_build(const struct snapshot *s, struct tw_estab_index *x)
         return -1;
     }
     memcpy(fill, x->start, 65536 * sizeof *fill);
-    for (size_t i = 0; i < s->nsocks; i++)
-        if (s->socks[i].state == TS_ESTABLISHED || closing_state(s->socks[i].state))
-            x->idx[fill[s->socks[i].sport]++] = (uint32_t)i;
+    for (size_t i = 0; i < s->nsocks; i++) {
+        int p = evidence_port(s, &s->socks[i]);
+        if (p >= 0)
+            x->idx[fill[p]++] = (uint32_t)i;
+    }
     free(fill);
     return 0;
 }
@@ -156,6 +182,22 @@ void tw_cause_gather(const struct snapshot *s, const struct tw_estab_index *x, u
     for (uint32_t k = x->start[port]; k < x->start[port + 1]; k++) {
         size_t i = x->idx[k];
         struct conn_act a;
+        if (s->socks[i].state == TS_CLOSE_WAIT && s->socks[i].sport == port) {
+            /* the client ended it (after a `Connection: close` answer, say):
+             * what it carried and the silence before the client's FIN */
+            if (conn_activity(s, i, &a))
+                add_closing(ev, &a);
+            continue;
+        }
+        if (s->socks[i].state == TS_CLOSE_WAIT) {
+            /* the client's end of a connection the server closed, seen
+             * from the server: its requests are the client's data out,
+             * the silence before the FIN the client's last data in */
+            if (conn_activity(s, i, &a))
+                add_closing(ev, &(struct conn_act){a.segs_out, a.segs_in, a.idle_sent_ms,
+                                                   a.idle_recv_ms, a.since_ack_ms});
+            continue;
+        }
         if (closing_state(s->socks[i].state)) {
             if (conn_activity(s, i, &a))
                 add_closing(ev, &a);
@@ -164,6 +206,12 @@ void tw_cause_gather(const struct snapshot *s, const struct tw_estab_index *x, u
         ev->estab++;
         if (!conn_activity(s, i, &a))
             continue;
+        /* Its first request still unread by the server (a saturated
+         * server's queue): it tells nothing of how the server closes. */
+        if (a.segs_out == 0 && s->socks[i].rqueue > 0) {
+            ev->queued++;
+            continue;
+        }
         ev->sampled++;
         ev->single += a.segs_in <= 1;
         ev->busy += a.idle_recv_ms < TW_IDLE_MS;
@@ -315,6 +363,7 @@ void tw_cause_facts(const struct tw_evidence *ev, struct finding *f)
 {
     f->cause = tw_cause_name(ev->cause);
     finding_fact(f, "closing_connections", ev->closing);
+    finding_fact(f, "queued_connections", ev->queued);
     finding_fact(f, "sampled_connections", ev->sampled);
     finding_fact(f, "single_request_connections", ev->single);
     finding_fact(f, "max_requests_per_connection", ev->max_segs_in);

@@ -32,7 +32,8 @@ enum tw_cause { TW_CAUSE_UNDECIDED, TW_CAUSE_NO_KEEPALIVE, TW_CAUSE_REQUEST_CAP,
 struct tw_evidence {
     enum tw_cause cause;
     unsigned estab;       /* accepted ESTABLISHED connections on the port */
-    unsigned sampled;     /* of which tcp_info was read */
+    unsigned sampled;     /* of which tcp_info was read, not queued */
+    unsigned queued;      /* first request unread by the server: no evidence */
     unsigned single;      /* carried at most one request (data_segs_in <= 1) */
     unsigned busy;        /* received data within the last TW_IDLE_MS */
     unsigned idle;        /* answered, then nothing either way for TW_IDLE_MS */

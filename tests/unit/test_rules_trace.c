@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <string.h>
 
+#include "catalog/catalog.h"
 #include "doctor/rules_trace.h"
 #include "test.h"
 
@@ -85,6 +86,8 @@ TEST(trace_names_the_closer_of_an_ownerless_client_pile)
     uint8_t lo[16] = {127, 0, 0, 1};
     finding_endpoint_set(&f->dest_ep, 2 /* AF_INET */, lo, 5432);
     f->protocol = "postgresql";
+    snprintf(f->fix, sizeof f->fix, "%s tcp_tw_reuse=0: no reuse.",
+             catalog_knob(catalog_runtime_program(CR_NATIVE), P_POSTGRESQL, K_CLIENT_REUSE));
     struct finding *named = doctor_add(&r, F_CLIENT_PORT_PRESSURE, SEV_WARNING);
     finding_endpoint_set(&named->dest_ep, 2, lo, 5432);
     named->pid = 5;
@@ -99,6 +102,8 @@ TEST(trace_names_the_closer_of_an_ownerless_client_pile)
         CHECK_EQ_STR(x->comm, "pgbench");
         CHECK_EQ_STR(x->program, "pgbench");
         CHECK(strstr(x->why, "The trace saw pid 77 (pgbench) close 900 connections to port 5432"));
+        CHECK(strstr(x->fix, "pgbench -C opens a connection per transaction"));
+        CHECK(strstr(x->fix, "tcp_tw_reuse=0: no reuse."));
     }
     doctor_report_free(&r);
 }
