@@ -48,14 +48,14 @@ static void usage(void)
            "      --pile N           FIN_WAIT2 / LAST_ACK count to warn (default 100)\n"
            "      --trace DUR        first trace closes for DUR (closer trace): who closed\n"
            "                         first per port and process, close() after the peer's FIN\n"
+           "      --list-findings    print every finding id with its severities, the rule that\n"
+           "                         decides it and its meaning (markdown), and exit\n"
            "  -h, --help             this text\n\n"
-           "finding ids: server-time-wait client-port-pressure close-wait-unaccepted\n"
-           "  close-wait-not-polled close-wait-not-closed close-wait-owner-hidden\n"
-           "  close-wait-blocked-thread close-wait-client-pool\n"
-           "  listen-overflow syn-recv-pile fin-wait-2-pile last-ack-pile\n"
-           "  tw-bucket-overflow sysctl-*; with --trace: trace-who-closes trace-slow-close\n"
-           "  trace-resets trace-lost-events\n\n"
-           "exit status: 0 nothing above info, 1 warnings or worse, 2 usage or runtime error\n");
+           "finding ids (--list-findings tells what each means):\n");
+    finding_ids_print(stdout, false, 2, 78);
+    printf("\nwith --trace DUR, also:\n");
+    finding_ids_print(stdout, true, 2, 78);
+    printf("\nexit status: 0 nothing above info, 1 warnings or worse, 2 usage or runtime error\n");
 }
 
 static int parse_threshold(const char *opt, const char *arg, unsigned *out)
@@ -188,6 +188,7 @@ int cmd_doctor(int argc, char **argv)
         {"all-netns", no_argument, 0, 'A'},
         {"record", required_argument, 0, 'r'},   {"confirm", required_argument, 0, 'f'},
         {"catalog", no_argument, 0, 'K'},
+        {"list-findings", no_argument, 0, 'L'},
         {0, 0, 0, 0}};
     /* tcp_info for the states whose rules read idle times and segment
      * counts; the process model of whoever holds them. */
@@ -244,6 +245,7 @@ int cmd_doctor(int argc, char **argv)
                 return cli_bad_value("doctor", "--trace", optarg, "a duration above 0 like 10s");
             break;
         case 'h': usage(); return 0;
+        case 'L': finding_kinds_markdown(stdout); return cli_finish_stdout(0);
         default: return cli_bad_option("doctor", c, argv);
         }
     }
@@ -298,6 +300,10 @@ int cmd_doctor(int argc, char **argv)
         free(s);
         return EXIT_USAGE;
     }
+    /* Under `ip netns exec NAME` the namespace has a name: its bind mount. */
+    char here[64];
+    if (!view.netns && !so.replay && netns_self_name("/run/netns", here, sizeof here) == 0)
+        view.netns = here;
     if (json)
         doctor_print_json(stdout, s, &r, &view);
     else

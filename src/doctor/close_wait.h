@@ -59,7 +59,7 @@ struct cw_group {
     const char *server_knob; /* client pool: the server's idle-close knob, or NULL */
 };
 
-const char *cw_class_id(enum cw_class c);
+enum finding_id cw_class_id(enum cw_class c);
 /* Title, why and fix of f for group g (numbers and facts are set by the
  * rule). */
 void cw_describe(struct finding *f, struct cw_group *g, const struct snapshot *s);

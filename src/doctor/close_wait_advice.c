@@ -9,14 +9,14 @@
 
 #include "doctor/close_wait.h"
 
-static const char *const cw_ids[CW_NCLASSES] = {
-    [CW_UNACCEPTED] = "close-wait-unaccepted",   [CW_NOT_POLLED] = "close-wait-not-polled",
-    [CW_NOT_CLOSED] = "close-wait-not-closed",   [CW_HIDDEN] = "close-wait-owner-hidden",
-    [CW_BLOCKED_THREAD] = "close-wait-blocked-thread",
-    [CW_CLIENT_POOL] = "close-wait-client-pool",
+static const enum finding_id cw_ids[CW_NCLASSES] = {
+    [CW_UNACCEPTED] = F_CLOSE_WAIT_UNACCEPTED,   [CW_NOT_POLLED] = F_CLOSE_WAIT_NOT_POLLED,
+    [CW_NOT_CLOSED] = F_CLOSE_WAIT_NOT_CLOSED,   [CW_HIDDEN] = F_CLOSE_WAIT_OWNER_HIDDEN,
+    [CW_BLOCKED_THREAD] = F_CLOSE_WAIT_BLOCKED_THREAD,
+    [CW_CLIENT_POOL] = F_CLOSE_WAIT_CLIENT_POOL,
 };
 
-const char *cw_class_id(enum cw_class c)
+enum finding_id cw_class_id(enum cw_class c)
 {
     return cw_ids[c];
 }

@@ -6,6 +6,60 @@
 
 #include "util/vec.h"
 
+const struct finding_kind finding_kinds[F_COUNT] = {
+#define FINDING(name, id, severities, rule, meaning) [F_##name] = {id, severities, rule, meaning},
+#include "doctor/findings.def"
+#undef FINDING
+};
+
+enum finding_id finding_kind_find(const char *id)
+{
+    enum finding_id k = 0;
+    while (k < F_COUNT && strcmp(finding_kinds[k].id, id) != 0)
+        k++;
+    return k;
+}
+
+static bool is_trace(enum finding_id k)
+{
+    return !strcmp(finding_kinds[k].rule, "rules_trace.c");
+}
+
+void finding_ids_print(FILE *out, bool trace, int indent, int width)
+{
+    int col = 0;
+    for (enum finding_id k = 0; k < F_COUNT; k++) {
+        if (is_trace(k) != trace)
+            continue;
+        int len = (int)strlen(finding_kinds[k].id);
+        if (col && col + 1 + len > width) {
+            fputc('\n', out);
+            col = 0;
+        }
+        col += col ? fprintf(out, " %s", finding_kinds[k].id)
+                   : fprintf(out, "%*s%s", indent, "", finding_kinds[k].id);
+    }
+    if (col)
+        fputc('\n', out);
+}
+
+void finding_kinds_markdown(FILE *out)
+{
+    fprintf(out, "| id | severity | decided by | meaning |\n|---|---|---|---|\n");
+    for (enum finding_id k = 0; k < F_COUNT; k++) {
+        const struct finding_kind *f = &finding_kinds[k];
+        fprintf(out, "| `%s` | ", f->id);
+        const char *sep = "";
+        for (int v = SEV_INFO; v <= SEV_CRITICAL; v++)
+            if (f->severities & 1u << v) {
+                fprintf(out, "%s%s", sep, severity_name((enum severity)v));
+                sep = ", ";
+            }
+        fprintf(out, " | `src/doctor/%s`%s | %s |\n", f->rule,
+                is_trace(k) ? " (`--trace`)" : "", f->meaning);
+    }
+}
+
 struct doctor_opts doctor_default_opts(void)
 {
     return (struct doctor_opts){
@@ -28,13 +82,14 @@ const char *severity_name(enum severity s)
     return n[s];
 }
 
-struct finding *doctor_add(struct doctor_report *r, const char *id, enum severity sev)
+struct finding *doctor_add(struct doctor_report *r, enum finding_id kind, enum severity sev)
 {
     if (vec_reserve((void **)&r->items, &r->cap, r->n + 1, sizeof *r->items, 16) < 0)
         return NULL;
     struct finding *f = &r->items[r->n++];
     memset(f, 0, sizeof *f);
-    f->id = id;
+    f->kind = kind;
+    f->id = finding_kinds[kind].id;
     f->seq = (unsigned)r->n;
     f->severity = sev;
     f->port = -1;
@@ -80,17 +135,44 @@ bool finding_endpoint_eq(const struct finding_endpoint *a, const struct finding_
     return a->family == b->family && a->port == b->port && !memcmp(a->addr, b->addr, 16);
 }
 
-static void count_states(const struct snapshot *s, struct doctor_report *r)
+static int count_states(const struct snapshot *s, const struct doctor_opts *o,
+                        struct doctor_report *r)
 {
+    (void)o;
     for (size_t i = 0; i < s->nsocks; i++) {
         const struct tcp_sock *t = &s->socks[i];
         int st = t->state == TS_NEW_SYN_RECV ? TS_SYN_RECV : t->state;
         if (st < TS_MAX)
             r->counts[st]++;
     }
+    return 0;
 }
 
-/* TIME_WAIT by side is counted by rules_time_wait (tw_side). */
+const struct doctor_rule doctor_rules[] = {
+    {"doctor.c", count_states, 0, RP_COUNTS},
+    {"rules_tw.c", rules_time_wait, RP_COUNTS, RP_TW_SIDES},
+    {"rules_client.c", rules_client, 0, 0},
+    {"rules_close_wait.c", rules_close_wait, 0, RP_CLOSE_WAIT},
+    {"rules_listen.c", rules_listen, 0, 0},
+    {"rules_orphans.c", rules_orphans, RP_COUNTS, 0},
+    {"rules_sysctl.c", rules_sysctl, RP_COUNTS | RP_TW_SIDES, 0},
+};
+const size_t doctor_nrules = sizeof doctor_rules / sizeof doctor_rules[0];
+
+const char *doctor_rules_order_error(const struct doctor_rule *rules, size_t n, char *buf,
+                                     size_t len)
+{
+    unsigned filled = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (rules[i].reads & ~filled) {
+            snprintf(buf, len, "%s (rule %zu) reads parts 0x%x that no rule before it fills",
+                     rules[i].file, i, rules[i].reads & ~filled);
+            return buf;
+        }
+        filled |= rules[i].fills;
+    }
+    return NULL;
+}
 
 /* Critical first, then warnings, then info; within a severity the rules'
  * own order (biggest first) survives. */
@@ -105,13 +187,8 @@ static int by_severity(const void *a, const void *b)
 int doctor_analyze(const struct snapshot *s, const struct doctor_opts *o, struct doctor_report *r)
 {
     memset(r, 0, sizeof *r);
-    count_states(s, r);
-    int (*const rules[])(const struct snapshot *, const struct doctor_opts *,
-                         struct doctor_report *) = {
-        rules_time_wait, rules_client, rules_close_wait, rules_listen, rules_orphans, rules_sysctl,
-    };
-    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
-        if (rules[i](s, o, r) < 0) {
+    for (size_t i = 0; i < doctor_nrules; i++)
+        if (doctor_rules[i].run(s, o, r) < 0) {
             doctor_report_free(r);
             return -1;
         }

@@ -5,7 +5,7 @@
  * renderers' FILE*.
  *
  * Finding ids are a public contract (doctor --json, exporter labels, lab
- * assertions): add ids, never rename them.
+ * assertions), all in one table, findings.def: add ids, never rename them.
  *
  * Error convention: doctor_analyze returns 0, or -1 when out of memory. */
 #ifndef CLOSER_DOCTOR_H
@@ -16,6 +16,33 @@
 #include "snapshot/snapshot.h"
 
 enum severity { SEV_INFO, SEV_WARNING, SEV_CRITICAL };
+/* A set of severities, as findings.def writes them: SEV_BIT(INFO) | ... */
+#define SEV_BIT(name) (1u << SEV_##name)
+
+enum finding_id {
+#define FINDING(name, id, severities, rule, meaning) F_##name,
+#include "doctor/findings.def"
+#undef FINDING
+    F_COUNT
+};
+
+/* One row of findings.def. */
+struct finding_kind {
+    const char *id;       /* "server-time-wait" */
+    unsigned severities;  /* SEV_BIT()s the rule may give */
+    const char *rule;     /* the file in src/doctor/ that decides it */
+    const char *meaning;  /* one line */
+};
+extern const struct finding_kind finding_kinds[F_COUNT];
+/* The kind whose id is id, or F_COUNT. */
+enum finding_id finding_kind_find(const char *id);
+/* The ids, space-separated and wrapped below width with indent spaces
+ * before each line; trace: only the rules_trace.c ones (--trace), else the
+ * others. */
+void finding_ids_print(FILE *out, bool trace, int indent, int width);
+/* The markdown table of every id (docs/doctor.md holds it verbatim):
+ * | id | severity | decided by | meaning | */
+void finding_kinds_markdown(FILE *out);
 
 #define FINDING_MAX_FDS 16
 #define FINDING_MAX_FACTS 20
@@ -35,7 +62,8 @@ struct fact {
 };
 
 struct finding {
-    const char *id;
+    const char *id;        /* finding_kinds[kind].id */
+    enum finding_id kind;
     unsigned seq;          /* insertion order, for a stable sort */
     enum severity severity;
     char title[320];
@@ -125,8 +153,14 @@ struct json;
 /* The members of one finding's JSON object (the caller opens and closes it). */
 void doctor_finding_json_fields(struct json *j, const struct finding *f);
 
+/* "s" unless n is 1: printf("%llu connection%s", n, plural_s(n)). */
+static inline const char *plural_s(unsigned long long n)
+{
+    return n == 1 ? "" : "s";
+}
+
 /* For the rules (src/doctor/rules_*.c). */
-struct finding *doctor_add(struct doctor_report *r, const char *id, enum severity sev);
+struct finding *doctor_add(struct doctor_report *r, enum finding_id kind, enum severity sev);
 void finding_fact(struct finding *f, const char *key, double value);
 void finding_add_fd(struct finding *f, int fd);
 /* The value of fact key, or missing when f has none. */
@@ -134,11 +168,33 @@ double finding_fact_value(const struct finding *f, const char *key, double missi
 void finding_endpoint_set(struct finding_endpoint *e, int family, const uint8_t addr[16],
                           uint16_t port);
 bool finding_endpoint_eq(const struct finding_endpoint *a, const struct finding_endpoint *b);
-int rules_time_wait(const struct snapshot *s, const struct doctor_opts *o, struct doctor_report *r);
-int rules_client(const struct snapshot *s, const struct doctor_opts *o, struct doctor_report *r);
-int rules_close_wait(const struct snapshot *s, const struct doctor_opts *o, struct doctor_report *r);
-int rules_listen(const struct snapshot *s, const struct doctor_opts *o, struct doctor_report *r);
-int rules_orphans(const struct snapshot *s, const struct doctor_opts *o, struct doctor_report *r);
-int rules_sysctl(const struct snapshot *s, const struct doctor_opts *o, struct doctor_report *r);
+typedef int doctor_rule_fn(const struct snapshot *s, const struct doctor_opts *o,
+                           struct doctor_report *r);
+doctor_rule_fn rules_time_wait, rules_client, rules_close_wait, rules_listen, rules_orphans,
+    rules_sysctl;
+
+/* The parts of a doctor_report, besides its findings, that a rule fills
+ * for the header and for the rules after it. */
+enum report_part {
+    RP_COUNTS = 1u << 0,     /* counts[] */
+    RP_TW_SIDES = 1u << 1,   /* tw_server, tw_client, tw_other, tw_server_gone */
+    RP_CLOSE_WAIT = 1u << 2, /* close_wait_owned, _unaccepted, _gone, _transient */
+};
+/* The rules in the order doctor_analyze runs them, each with the parts it
+ * reads and fills: a rule reads only what a rule before it filled
+ * (doctor_rules_order_error() says which does not; tests/unit/
+ * test_doctor_rules.c also checks that a rule's findings do not change when
+ * the parts it does not declare are disturbed). */
+struct doctor_rule {
+    const char *file;     /* as in findings.def's rule column */
+    doctor_rule_fn *run;
+    unsigned reads, fills; /* enum report_part bits */
+};
+extern const struct doctor_rule doctor_rules[];
+extern const size_t doctor_nrules;
+/* NULL when every rule of rules[n] reads only parts filled before it; else
+ * a sentence naming the first that does not (written to buf). */
+const char *doctor_rules_order_error(const struct doctor_rule *rules, size_t n, char *buf,
+                                     size_t len);
 
 #endif

@@ -82,8 +82,8 @@ void doctor_print_multi_text(FILE *out, const struct doctor_multi *d, const stru
     time_t t = time(NULL);
     struct tm tm;
     strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&t, &tm));
-    fprintf(out, "closer doctor — every network namespace: %zu found, %zu entered, %zu TCP sockets, %s\n\n",
-            d->n, d->entered, d->sockets, when);
+    fprintf(out, "closer doctor — every network namespace: %zu found, %zu entered, %zu TCP socket%s, %s\n\n",
+            d->n, d->entered, d->sockets, plural_s(d->sockets), when);
     fprintf(out, "%-4s %-9s %8s %-9s %s\n", "rank", "worst", "sockets", "findings", "network namespace (owner)");
     for (size_t i = 0; i < d->n; i++) {
         const struct ns_report *nr = &d->items[i];
@@ -116,8 +116,9 @@ void doctor_print_multi_text(FILE *out, const struct doctor_multi *d, const stru
     if (!shown)
         fprintf(out, "no namespace has a finding above info (--verbose shows each one's sysctl audit)\n");
     if (d->procs_hidden)
-        fprintf(out, "not visible: the network namespace of %u processes (permission denied; "
-                     "reading them needs root or CAP_SYS_PTRACE)\n", d->procs_hidden);
+        fprintf(out, "not visible: the network namespace of %u process%s (permission denied; "
+                     "reading %s needs root or CAP_SYS_PTRACE)\n", d->procs_hidden,
+                d->procs_hidden == 1 ? "" : "es", d->procs_hidden == 1 ? "it" : "them");
     size_t failed = d->n - d->entered;
     if (failed)
         fprintf(out, "not read: %zu namespace%s (reasons above)\n", failed, failed == 1 ? "" : "s");

@@ -94,8 +94,10 @@ static void header(FILE *out, const struct snapshot *s, const struct doctor_repo
     time_t t = (time_t)s->taken_at;
     struct tm tm;
     strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&t, &tm));
-    fprintf(out, "closer doctor — network namespace %s, %zu TCP sockets via %s, %s\n\n",
-            v->netns ? v->netns : "(current)", s->nsocks,
+    char ns[TEXT_ESCAPED_SIZE(320)];
+    fprintf(out, "closer doctor — network namespace %s, %zu TCP socket%s via %s, %s\n\n",
+            v->netns ? text_escape(ns, sizeof ns, v->netns, 0) : "(current)", s->nsocks,
+            s->nsocks == 1 ? "" : "s",
             s->source == SNAP_NETLINK ? "netlink sock_diag" : "/proc/net/tcp", when);
     if (s->source_note[0])
         fprintf(out, "note: %s\n\n", s->source_note);

@@ -324,7 +324,7 @@ int rules_client(const struct snapshot *s, const struct doctor_opts *o, struct d
         enum severity sev = pct >= o->client_crit_pct   ? SEV_CRITICAL
                             : pct >= o->client_warn_pct ? SEV_WARNING
                                                         : SEV_INFO;
-        struct finding *f = doctor_add(r, "client-port-pressure", sev);
+        struct finding *f = doctor_add(r, F_CLIENT_PORT_PRESSURE, sev);
         if (!f) {
             rc = -1;
         } else {

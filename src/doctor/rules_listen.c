@@ -86,7 +86,7 @@ static int accept_queues(const struct snapshot *s, const struct doctor_opts *o,
         bool near = !full && t->wqueue > 0 && t->rqueue * 100 >= t->wqueue * o->listen_near_pct;
         if (!full && !near)
             continue;
-        struct finding *f = doctor_add(r, "listen-overflow", full ? SEV_CRITICAL : SEV_WARNING);
+        struct finding *f = doctor_add(r, F_LISTEN_OVERFLOW, full ? SEV_CRITICAL : SEV_WARNING);
         if (!f)
             return -1;
         unsigned syn_sent = syn_sent_to(s, t);
@@ -187,7 +187,7 @@ static int syn_piles(const struct snapshot *s, const struct doctor_opts *o,
     for (int port = 1; port < 65536; port++) {
         if (syn_recv[port] < o->syn_recv_pile)
             continue;
-        struct finding *f = doctor_add(r, "syn-recv-pile", SEV_WARNING);
+        struct finding *f = doctor_add(r, F_SYN_RECV_PILE, SEV_WARNING);
         if (!f)
             return -1;
         const struct tcp_sock *l = listener(s, port);

@@ -6,7 +6,7 @@
 
 #include "doctor/doctor.h"
 
-static struct finding *audit(struct doctor_report *r, const char *id, enum severity sev,
+static struct finding *audit(struct doctor_report *r, enum finding_id id, enum severity sev,
                              const char *sysctl, long value)
 {
     struct finding *f = doctor_add(r, id, sev);
@@ -27,7 +27,7 @@ int rules_sysctl(const struct snapshot *s, const struct doctor_opts *o, struct d
     const struct sysctls *y = &s->sys;
     struct finding *f;
 
-    ADD_OR_FAIL(f, audit(r, "sysctl-tcp-fin-timeout", SEV_INFO, "tcp_fin_timeout", y->fin_timeout));
+    ADD_OR_FAIL(f, audit(r, F_SYSCTL_TCP_FIN_TIMEOUT, SEV_INFO, "tcp_fin_timeout", y->fin_timeout));
     snprintf(f->title, sizeof f->title,
              "net.ipv4.tcp_fin_timeout=%ld is FIN_WAIT2's timeout, not TIME_WAIT's",
              y->fin_timeout);
@@ -39,7 +39,7 @@ int rules_sysctl(const struct snapshot *s, const struct doctor_opts *o, struct d
              "Lowering tcp_fin_timeout does not reduce TIME_WAIT; fix who closes first instead.");
 
     bool recycle_exists = y->tw_recycle >= 0;
-    ADD_OR_FAIL(f, audit(r, "sysctl-tcp-tw-recycle",
+    ADD_OR_FAIL(f, audit(r, F_SYSCTL_TCP_TW_RECYCLE,
                          recycle_exists && y->tw_recycle ? SEV_CRITICAL : SEV_INFO,
                          "tcp_tw_recycle", y->tw_recycle));
     if (recycle_exists) {
@@ -57,7 +57,7 @@ int rules_sysctl(const struct snapshot *s, const struct doctor_opts *o, struct d
     }
 
     bool reuse_useless = y->tw_reuse >= 1 && y->timestamps == 0;
-    ADD_OR_FAIL(f, audit(r, "sysctl-tcp-tw-reuse", reuse_useless ? SEV_WARNING : SEV_INFO,
+    ADD_OR_FAIL(f, audit(r, F_SYSCTL_TCP_TW_REUSE, reuse_useless ? SEV_WARNING : SEV_INFO,
                          "tcp_tw_reuse", y->tw_reuse));
     finding_fact(f, "tcp_timestamps", (double)y->timestamps);
     finding_fact(f, "tcp_tw_reuse_delay_ms", (double)y->tw_reuse_delay);
@@ -76,7 +76,7 @@ int rules_sysctl(const struct snapshot *s, const struct doctor_opts *o, struct d
              "with timestamps on; a connection pool is still the real fix.");
 
     if (y->timestamps == 0) {
-        ADD_OR_FAIL(f, audit(r, "sysctl-tcp-timestamps", SEV_WARNING, "tcp_timestamps",
+        ADD_OR_FAIL(f, audit(r, F_SYSCTL_TCP_TIMESTAMPS, SEV_WARNING, "tcp_timestamps",
                              y->timestamps));
         snprintf(f->title, sizeof f->title, "net.ipv4.tcp_timestamps=0");
         snprintf(f->why, sizeof f->why, "Without timestamps there is no PAWS protection "
@@ -85,7 +85,7 @@ int rules_sysctl(const struct snapshot *s, const struct doctor_opts *o, struct d
     }
 
     uint32_t range = snapshot_ephemeral_size(s);
-    ADD_OR_FAIL(f, audit(r, "sysctl-ip-local-port-range", SEV_INFO, "ports", range));
+    ADD_OR_FAIL(f, audit(r, F_SYSCTL_IP_LOCAL_PORT_RANGE, SEV_INFO, "ports", range));
     finding_fact(f, "client_time_wait", (double)r->tw_client);
     snprintf(f->title, sizeof f->title,
              "net.ipv4.ip_local_port_range=%ld-%ld: %u ports per (source ip, destination ip:port)",
@@ -97,7 +97,7 @@ int rules_sysctl(const struct snapshot *s, const struct doctor_opts *o, struct d
     snprintf(f->fix, sizeof f->fix, "Widen it (e.g. 10000-65535) only after pooling "
              "connections; keep it clear of ports your services listen on.");
 
-    ADD_OR_FAIL(f, audit(r, "sysctl-tcp-max-tw-buckets", SEV_INFO, "tcp_max_tw_buckets",
+    ADD_OR_FAIL(f, audit(r, F_SYSCTL_TCP_MAX_TW_BUCKETS, SEV_INFO, "tcp_max_tw_buckets",
                          y->max_tw_buckets));
     finding_fact(f, "time_wait", (double)r->counts[TS_TIME_WAIT]);
     snprintf(f->title, sizeof f->title, "net.ipv4.tcp_max_tw_buckets=%ld, %zu TIME_WAIT now",
@@ -108,7 +108,7 @@ int rules_sysctl(const struct snapshot *s, const struct doctor_opts *o, struct d
     snprintf(f->fix, sizeof f->fix, "Keep it well above the steady TIME_WAIT count.");
 
     if (y->syncookies == 0) {
-        ADD_OR_FAIL(f, audit(r, "sysctl-tcp-syncookies", SEV_WARNING, "tcp_syncookies",
+        ADD_OR_FAIL(f, audit(r, F_SYSCTL_TCP_SYNCOOKIES, SEV_WARNING, "tcp_syncookies",
                              y->syncookies));
         snprintf(f->title, sizeof f->title, "net.ipv4.tcp_syncookies=0");
         snprintf(f->why, sizeof f->why, "Without syncookies a SYN flood fills the SYN queue "

@@ -47,16 +47,17 @@ static void base(struct finding *f, const struct measured_close *c, double secs)
 
 static int who_closes(const struct measured_closes *m, const struct measured_close *c, struct doctor_report *r)
 {
-    struct finding *f = doctor_add(r, "trace-who-closes", SEV_INFO);
+    struct finding *f = doctor_add(r, F_TRACE_WHO_CLOSES, SEV_INFO);
     if (!f)
         return -1;
     base(f, c, m->seconds);
     char w[64];
     who(w, sizeof w, c);
     snprintf(f->title, sizeof f->title,
-             "port %u (%s), %.40s: %llu connections ended in %.1f s — %llu closed first here, %llu by "
+             "port %u (%s), %.40s: %llu connection%s ended in %.1f s — %llu closed first here, %llu by "
              "the peer, %llu reset",
-             c->port, role_text(c), w, c->closes, m->seconds, c->local_first, c->peer_first, c->reset);
+             c->port, role_text(c), w, c->closes, plural_s(c->closes), m->seconds, c->local_first,
+             c->peer_first, c->reset);
     snprintf(f->why, sizeof f->why,
              "Measured by closer trace: ESTABLISHED->FIN_WAIT1 in this process's context is a close "
              "here first (TIME_WAIT stays here: %llu); ESTABLISHED->CLOSE_WAIT is the peer's FIN "
@@ -81,7 +82,7 @@ static int who_closes(const struct measured_closes *m, const struct measured_clo
 
 static int slow_close(const struct measured_closes *m, const struct measured_close *c, struct doctor_report *r)
 {
-    struct finding *f = doctor_add(r, "trace-slow-close", SEV_WARNING);
+    struct finding *f = doctor_add(r, F_TRACE_SLOW_CLOSE, SEV_WARNING);
     if (!f)
         return -1;
     base(f, c, m->seconds);
@@ -90,9 +91,9 @@ static int slow_close(const struct measured_closes *m, const struct measured_clo
     who(w, sizeof w, c);
     snprintf(f->title, sizeof f->title,
              "port %u (%s): %.40s called close() %.0f ms (p50) / %.0f ms (p99) / %.0f ms (max) after "
-             "the peer's FIN, over %llu connections",
+             "the peer's FIN, over %llu connection%s",
              c->port, role_text(c), w, c->fin_to_close_p50_ms, c->fin_to_close_p99_ms,
-             c->fin_to_close_max_ms, c->fin_to_close_n);
+             c->fin_to_close_max_ms, c->fin_to_close_n, plural_s(c->fin_to_close_n));
     snprintf(f->why, sizeof f->why,
              "Each of these sockets sat in CLOSE_WAIT from the peer's FIN until the program's "
              "close(): the kernel is done, the program is not. Under load that time becomes a "
@@ -112,7 +113,7 @@ static int slow_close(const struct measured_closes *m, const struct measured_clo
 
 static int resets(const struct measured_closes *m, const struct measured_close *c, struct doctor_report *r)
 {
-    struct finding *f = doctor_add(r, "trace-resets", SEV_WARNING);
+    struct finding *f = doctor_add(r, F_TRACE_RESETS, SEV_WARNING);
     if (!f)
         return -1;
     base(f, c, m->seconds);
@@ -120,8 +121,9 @@ static int resets(const struct measured_closes *m, const struct measured_close *
     char w[64];
     who(w, sizeof w, c);
     snprintf(f->title, sizeof f->title,
-             "port %u (%s), %.40s: %llu of %llu connections ended with a reset (%llu sent, %llu received)",
-             c->port, role_text(c), w, f->count, c->closes, c->rst_sent, c->rst_received);
+             "port %u (%s), %.40s: %llu of %llu connection%s ended with a reset (%llu sent, %llu received)",
+             c->port, role_text(c), w, f->count, c->closes, plural_s(c->closes), c->rst_sent,
+             c->rst_received);
     snprintf(f->why, sizeof f->why,
              "Reasons the kernel gave for the resets sent: %s. A reset ends a connection without FIN: no TIME_WAIT, but data in flight can be lost "
              "(a close() with unread input sends RST and can erase the response in the peer's "
@@ -156,7 +158,7 @@ static void name_closers(const struct measured_closes *m, struct doctor_report *
 {
     for (size_t i = 0; i < r->n; i++) {
         struct finding *f = &r->items[i];
-        if (strcmp(f->id, "client-port-pressure") || f->pid || !f->dest_ep.family)
+        if (f->kind != F_CLIENT_PORT_PRESSURE || f->pid || !f->dest_ep.family)
             continue;
         const struct measured_close *best = NULL;
         for (size_t k = 0; k < m->n; k++) {
@@ -184,8 +186,9 @@ static void name_closers(const struct measured_closes *m, struct doctor_report *
         }
         size_t n = strlen(f->why);
         snprintf(f->why + n, sizeof f->why - n,
-                 " The trace saw pid %d (%s) close %llu connections to port %u first in %.1f s.",
-                 best->pid, best->comm, best->local_first, best->port, m->seconds);
+                 " The trace saw pid %d (%s) close %llu connection%s to port %u first in %.1f s.",
+                 best->pid, best->comm, best->local_first, plural_s(best->local_first), best->port,
+                 m->seconds);
     }
 }
 
@@ -201,13 +204,13 @@ int rules_trace(const struct measured_closes *m, struct doctor_report *r)
 static int rules_trace_add(const struct measured_closes *m, struct doctor_report *r)
 {
     if (m->lost_events) {
-        struct finding *f = doctor_add(r, "trace-lost-events", SEV_WARNING);
+        struct finding *f = doctor_add(r, F_TRACE_LOST_EVENTS, SEV_WARNING);
         if (!f)
             return -1;
         f->port = -1;
         f->count = m->lost_events;
-        snprintf(f->title, sizeof f->title, "the kernel dropped %llu trace events: the counts below "
-                 "are short", m->lost_events);
+        snprintf(f->title, sizeof f->title, "the kernel dropped %llu trace event%s: the counts "
+                 "below are short", m->lost_events, plural_s(m->lost_events));
         snprintf(f->why, sizeof f->why, "The per-CPU ring buffers filled faster than closer read them.");
         snprintf(f->fix, sizeof f->fix, "Trace a single port (closer trace -p PORT), or use closer "
                  "trace --buffer 16m.");

@@ -319,7 +319,7 @@ static int report_ports(const struct snapshot *s, const struct doctor_opts *o,
     for (int i = 0; i < nports && !rc; i++) {
         struct tw_evidence ev;
         tw_cause_gather(s, &x, order[i], ports[order[i]].peak_1s, ports[order[i]].n, &ev);
-        struct finding *f = doctor_add(r, "server-time-wait", SEV_INFO);
+        struct finding *f = doctor_add(r, F_SERVER_TIME_WAIT, SEV_INFO);
         if (!f)
             rc = -1;
         else
@@ -354,7 +354,7 @@ static int tw_buckets(const struct snapshot *s, struct doctor_report *r)
     bool near = cap > 0 && tw * 10 >= (size_t)cap * 9;
     if (overflow <= 0 && !near)
         return 0;
-    struct finding *f = doctor_add(r, "tw-bucket-overflow", near ? SEV_CRITICAL : SEV_WARNING);
+    struct finding *f = doctor_add(r, F_TW_BUCKET_OVERFLOW, near ? SEV_CRITICAL : SEV_WARNING);
     if (!f)
         return -1;
     f->count = overflow > 0 ? (unsigned long long)overflow : 0;

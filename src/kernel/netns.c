@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <dirent.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -118,4 +120,28 @@ uint64_t netns_fd_inode(int fd)
 {
     struct stat st;
     return fstat(fd, &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
+int netns_self_name(const char *dir, char *name, size_t len)
+{
+    struct stat self, st;
+    if (stat("/proc/self/ns/net", &self) < 0)
+        return -1;
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    int found = -1;
+    char path[PATH_MAX];
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.' || strlen(e->d_name) >= len ||
+            (found == 0 && strcmp(e->d_name, name) >= 0))
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (stat(path, &st) == 0 && st.st_ino == self.st_ino && st.st_dev == self.st_dev) {
+            snprintf(name, len, "%s", e->d_name);
+            found = 0;
+        }
+    }
+    closedir(d);
+    return found;
 }

@@ -38,5 +38,10 @@ int netns_enter(const char *arg, char *err, size_t errlen);
 int netns_self(char *err, size_t errlen);
 /* The namespace's inode (its identity, as in /proc/PID/ns/net "net:[N]"), 0 on error. */
 uint64_t netns_fd_inode(int fd);
+/* The name under dir ("/run/netns") of a bind mount of the calling
+ * process's network namespace (/proc/self/ns/net), as `ip netns exec NAME`
+ * leaves it: 0 with the name in name (the first in byte order when several
+ * match), -1 when none does or dir cannot be read. */
+int netns_self_name(const char *dir, char *name, size_t len);
 
 #endif

@@ -76,3 +76,38 @@ TEST(netns_fifo_does_not_hang)
     CHECK_EQ_INT(rc, -1);
     CHECK(strstr(err, "not a network namespace") != NULL);
 }
+
+/* `ip netns exec NAME` bind-mounts /run/netns/NAME on the namespace it
+ * enters: the name is the entry whose inode is this process's namespace.
+ * Symlinks to nsfs files stand in for the bind mounts. */
+TEST(netns_self_name_matches_the_inode)
+{
+    char dir[] = "/tmp/closer-netns-names-XXXXXX", path[300], name[64];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/other-type", dir);
+    CHECK(symlink("/proc/self/ns/uts", path) == 0);
+    snprintf(path, sizeof path, "%s/plain-file", dir);
+    FILE *f = fopen(path, "w");
+    CHECK(f);
+    fclose(f);
+    int none = netns_self_name(dir, name, sizeof name);
+    snprintf(path, sizeof path, "%s/zz", dir);
+    CHECK(symlink("/proc/self/ns/net", path) == 0);
+    snprintf(path, sizeof path, "%s/mine", dir);
+    CHECK(symlink("/proc/self/ns/net", path) == 0);
+    int found = netns_self_name(dir, name, sizeof name);
+    char small[3];
+    int fits = netns_self_name(dir, small, sizeof small); /* "mine" does not fit */
+    const char *rm[] = {"other-type", "plain-file", "zz", "mine"};
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, rm[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+    CHECK_EQ_INT(none, -1);
+    CHECK_EQ_INT(found, 0);
+    CHECK_EQ_STR(name, "mine");
+    CHECK_EQ_INT(fits, 0);
+    CHECK_EQ_STR(small, "zz");
+    CHECK_EQ_INT(netns_self_name("/nonexistent-closer-dir", name, sizeof name), -1);
+}

@@ -49,6 +49,28 @@ TEST(slow_close_and_resets_only_above_their_thresholds)
     doctor_report_free(&r);
 }
 
+/* A count of one reads in the singular: "1 connection", "1 trace event". */
+TEST(counts_of_one_are_singular)
+{
+    struct measured_close rows[1] = {
+        {.port = 9000, .accepted = true, .pid = 11, .comm = "py", .closes = 1, .peer_first = 1,
+         .rst_received = 1, .fin_to_close_n = 1, .fin_to_close_p50_ms = 2000,
+         .fin_to_close_p99_ms = 2000, .fin_to_close_max_ms = 2000},
+    };
+    struct measured_closes m = {.seconds = 5, .rows = rows, .n = 1, .lost_events = 1};
+    struct doctor_report r = {0};
+    CHECK_EQ_INT(rules_trace(&m, &r), 0);
+    CHECK_EQ_INT(r.n, 4);
+    for (size_t i = 0; i < r.n; i++) {
+        const char *t = r.items[i].title;
+        CHECK(!strstr(t, " 1 connections") && !strstr(t, " 1 trace events") &&
+              !strstr(t, "1 of 1 connections"));
+        CHECK(strstr(t, " 1 connection") || strstr(t, " 1 trace event") ||
+              strstr(t, "1 of 1 connection"));
+    }
+    doctor_report_free(&r);
+}
+
 /* A client TIME_WAIT pile nobody holds: the trace names who closed first
  * towards that port; a finding that already names its program is kept. */
 TEST(trace_names_the_closer_of_an_ownerless_client_pile)
@@ -60,13 +82,13 @@ TEST(trace_names_the_closer_of_an_ownerless_client_pile)
     };
     struct measured_closes m = {.seconds = 3, .rows = rows, .n = 2};
     struct doctor_report r = {0};
-    struct finding *f = doctor_add(&r, "client-port-pressure", SEV_WARNING);
+    struct finding *f = doctor_add(&r, F_CLIENT_PORT_PRESSURE, SEV_WARNING);
     uint8_t lo[16] = {127, 0, 0, 1};
     finding_endpoint_set(&f->dest_ep, 2 /* AF_INET */, lo, 5432);
     f->protocol = "postgresql";
     snprintf(f->fix, sizeof f->fix, "%s tcp_tw_reuse=0: no reuse.",
              catalog_knob(catalog_runtime_program(CR_NATIVE), P_POSTGRESQL, K_CLIENT_REUSE));
-    struct finding *named = doctor_add(&r, "client-port-pressure", SEV_WARNING);
+    struct finding *named = doctor_add(&r, F_CLIENT_PORT_PRESSURE, SEV_WARNING);
     finding_endpoint_set(&named->dest_ep, 2, lo, 5432);
     named->pid = 5;
     CHECK_EQ_INT(rules_trace(&m, &r), 0);
