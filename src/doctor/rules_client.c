@@ -230,8 +230,9 @@ static void describe(struct finding *f, const struct dest *d, const struct snaps
     finding_fact(f, "tcp_timestamps", (double)s->sys.timestamps);
     owners_text(s, d, pr.proto, owners, sizeof owners);
     snprintf(f->title, sizeof f->title,
-             "%s from %s: %u sockets (%u TIME_WAIT, %u ESTAB) use %.1f%% of the %u-port "
-             "ephemeral range%s%s%s", f->dest, f->source, d->total, d->tw, d->estab, pct, range,
+             "%s from %s: %u socket%s (%u TIME_WAIT, %u ESTAB) use%s %.1f%% of the %u-port "
+             "ephemeral range%s%s%s", f->dest, f->source, d->total, plural_s(d->total), d->tw,
+             d->estab, d->total == 1 ? "s" : "", pct, range,
              full ? (reuse ? "; the range is full" : "; connect() fails now (EADDRNOTAVAIL)") : "",
              d->nowners ? "; held by " : "", d->nowners ? s->procs[d->owner_proc[0]].comm : "");
     int off = held

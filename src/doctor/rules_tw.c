@@ -197,21 +197,21 @@ static void describe_server_tw(const struct snapshot *s, const struct port_index
                  f->variant ? f->variant : "");
     snprintf(f->title, sizeof f->title,
              "port %u%s%s: %u TIME_WAIT — this host closed those accepted connections first "
-             "(peak %u closes in 1 s%s; %.1f/s over 60 s, %.1f/s over 10 s); cause: %s",
-             port, who, p->gone ? " (no listener now)" : "", p->n, p->peak_1s,
+             "(peak %u close%s in 1 s%s; %.1f/s over 60 s, %.1f/s over 10 s); cause: %s",
+             port, who, p->gone ? " (no listener now)" : "", p->n, p->peak_1s, plural_s(p->peak_1s),
              p->n > 1 && p->oldest_ms - p->newest_ms < 1000 ? span : "", rate60, rate10,
              tw_cause_name(ev->cause));
     int off = snprintf(f->why, sizeof f->why,
                        "Only the side that sends the first FIN enters TIME_WAIT, for 60 s fixed "
                        "on Linux. %s %u TIME_WAIT mean %.1f closes/s on average over 60 s; the "
-                       "timers put the busiest second %.1f s ago with %u closes. ",
+                       "timers put the busiest second %.1f s ago with %u close%s. ",
                        p->gone ? "Nothing listens on this port now, but the peers' ports are "
                                  "clients' (ephemeral) while this one is a server's: a server "
                                  "that stopped or restarted closed these connections first, and "
                                  "TIME_WAIT outlives it by up to 60 s."
                                : "These sockets sit on a listening port, so the server closed "
                                  "first.",
-                       p->n, rate60, p->peak_age_ms / 1000.0, p->peak_1s);
+                       p->n, rate60, p->peak_age_ms / 1000.0, p->peak_1s, plural_s(p->peak_1s));
     if (off > 0 && (size_t)off < sizeof f->why)
         tw_cause_why(ev, f->why + off, sizeof f->why - (size_t)off);
     off = 0;

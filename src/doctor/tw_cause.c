@@ -249,11 +249,12 @@ static void closing_why(const struct tw_evidence *ev, char *buf, size_t len)
     switch (ev->cause) {
     case TW_CAUSE_NO_KEEPALIVE:
         snprintf(buf, len,
-                 "Cause, from the evidence: no keep-alive. %u connections are being closed by "
+                 "Cause, from the evidence: no keep-alive. %u connection%s %s being closed by "
                  "the server right now (FIN_WAIT) and none carried more than one request "
                  "(tcp_info data_segs_in <= 1), while %u closed in the last 60 s (%u in the "
                  "busiest second; %u still ESTABLISHED): each connection serves one request.",
-                 ev->closing, ev->tw, ev->peak_1s, ev->estab);
+                 ev->closing, plural_s(ev->closing), ev->closing == 1 ? "is" : "are", ev->tw,
+                 ev->peak_1s, ev->estab);
         break;
     case TW_CAUSE_IDLE_TIMEOUT:
         snprintf(buf, len,
@@ -267,8 +268,9 @@ static void closing_why(const struct tw_evidence *ev, char *buf, size_t len)
                  "Cause, from the evidence: the keep-alive request cap. %u of the %u connections "
                  "the server is closing right now (FIN_WAIT) carried several requests (up to "
                  "%u) and were busy: the server closes busy connections at a cap of about %u "
-                 "requests.",
-                 multi, ev->closing, ev->closing_max_segs_in, ev->closing_max_segs_in);
+                 "request%s.",
+                 multi, ev->closing, ev->closing_max_segs_in, ev->closing_max_segs_in,
+                 plural_s(ev->closing_max_segs_in));
         break;
     }
 }
@@ -285,10 +287,10 @@ void tw_cause_why(const struct tw_evidence *ev, char *buf, size_t len)
         snprintf(buf, len,
                  "Cause, from the evidence: no keep-alive. None of the %u ESTABLISHED "
                  "connections on the port has carried more than one request (tcp_info "
-                 "data_segs_in <= 1), while %u connections closed in the last 60 s (%u in the "
+                 "data_segs_in <= 1), while %u connection%s closed in the last 60 s (%u in the "
                  "busiest second): each connection serves one request and is closed by the "
                  "server, so the close rate is the connection rate.",
-                 ev->sampled, ev->tw, ev->peak_1s);
+                 ev->sampled, ev->tw, plural_s(ev->tw), ev->peak_1s);
         break;
     case TW_CAUSE_IDLE_TIMEOUT:
         snprintf(buf, len,
@@ -305,11 +307,11 @@ void tw_cause_why(const struct tw_evidence *ev, char *buf, size_t len)
                  "Cause, from the evidence: the keep-alive request cap. %u of the %u "
                  "ESTABLISHED connections on the port carried several requests (tcp_info "
                  "data_segs_in from %u up to %u, %u of them in the top quarter) and %u are "
-                 "busy (data in the last second), yet %u connections closed in the last 60 s: "
-                 "the server closes busy connections, at a cap of about %u requests (the "
+                 "busy (data in the last second), yet %u connection%s closed in the last 60 s: "
+                 "the server closes busy connections, at a cap of about %u request%s (the "
                  "most seen on one connection).",
                  multi, ev->sampled, ev->min_multi_segs_in, ev->max_segs_in, ev->near_ceiling,
-                 ev->busy, ev->tw, ev->max_segs_in);
+                 ev->busy, ev->tw, plural_s(ev->tw), ev->max_segs_in, plural_s(ev->max_segs_in));
         break;
     case TW_CAUSE_UNDECIDED:
         if (ev->estab == 0)

@@ -63,6 +63,8 @@ static void everything(struct snapshot *s, int variant)
     l->rqueue = 10, l->wqueue = 10;
     for (int i = 0; i < 400; i++) /* server side, a high rate */
         add(s, TS_TIME_WAIT, 8080, (uint16_t)(30000 + i))->expires_ms = 59500;
+    add(s, TS_LISTEN, 8443, 0);
+    add(s, TS_TIME_WAIT, 8443, 33000)->expires_ms = 20000; /* one close */
     for (int i = 0; i < 950; i++) /* client side: 95 % of the range */
         add(s, TS_TIME_WAIT, (uint16_t)(40000 + i), 5432)->expires_ms = 30000;
     for (int i = 0; i < 4 + variant * 200; i++) /* unaccepted CLOSE_WAIT */
@@ -303,4 +305,51 @@ static int declared_parts(const struct snapshot *s, const char *name)
 TEST(rules_read_and_fill_only_what_they_declare)
 {
     CHECK(each_snapshot(declared_parts) == 0);
+}
+
+/* --- the words ----------------------------------------------------------- */
+
+/* "1 connections", "the 1 epoll instances": a count of one with a plural
+ * noun after it (a digit or '.' before the 1 makes it another number). */
+static const char *one_with_plural(const char *text)
+{
+    static const char *const nouns[] = {
+        "connections", "sockets", "closes", "requests", "processes", "threads",
+        "instances", "events", "ports", "fds", "peers", "epoll instances",
+    };
+    for (const char *p = text; (p = strstr(p, "1 ")); p++) {
+        if (p > text && ((p[-1] >= '0' && p[-1] <= '9') || p[-1] == '.' || p[-1] == '-'))
+            continue;
+        for (size_t i = 0; i < sizeof nouns / sizeof nouns[0]; i++)
+            if (!strncmp(p + 2, nouns[i], strlen(nouns[i])))
+                return p;
+    }
+    return NULL;
+}
+
+static int singular_ones(const struct snapshot *s, const char *name)
+{
+    struct doctor_opts o = doctor_default_opts();
+    struct doctor_report r;
+    if (doctor_analyze(s, &o, &r) < 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < r.n && !rc; i++) {
+        const struct finding *f = &r.items[i];
+        const char *texts[] = {f->title, f->why, f->fix, f->peer_on_host};
+        for (size_t t = 0; t < 4 && !rc; t++) {
+            const char *bad = one_with_plural(texts[t]);
+            if (bad) {
+                fprintf(stderr, "%s: %s: \"%.40s\"\n", name, f->id, bad);
+                rc = -1;
+            }
+        }
+    }
+    doctor_report_free(&r);
+    return rc;
+}
+
+TEST(counts_of_one_are_singular)
+{
+    CHECK(each_snapshot(singular_ones) == 0);
 }
