@@ -76,7 +76,7 @@ if [ $have_go = 1 ] && [ -x "$tmp/go_block_server" ]; then
     bg SRV ip netns exec "$NS" "$tmp/go_block_server" 127.0.0.1:8080
     if wait_listen "$NS" 8080; then
         curls "$NS" 8080 3
-        wait_for 5 test "$(cw_count "$NS")" -ge 3
+        wait_num 5 -ge 3 cw_count "$NS"
         doctor_json go_ctx "$NS"
         pid=$(owner_of "$NS" 'sport = :8080')
         check_eq go_ctx_ss "$(cw_count "$NS")" 3
@@ -98,7 +98,7 @@ if [ $have_go = 1 ] && [ -x "$tmp/go_block_server" ]; then
     if wait_listen "$NS" 8080; then
         curls "$NS" 8080 3
         wait_for 5 grep -q "client gone 3" "$tmp/go_ctx_applied.log"
-        wait_for 5 test "$(cw_count "$NS")" -eq 0
+        wait_num 5 -eq 0 cw_count "$NS"
         check_eq go_ctx_applied_ss "$(cw_count "$NS")" 0
         check go_ctx_applied_handlers_saw_cancel grep -q "client gone 3" "$tmp/go_ctx_applied.log"
         ip netns exec "$NS" "$CLOSER" doctor --json --confirm 0 > "$tmp/go_ctx_applied.json"
@@ -172,7 +172,7 @@ java_client() {  # NS NAME MODE [JAVA OPTIONS]: waits until the requests are don
 }
 netns_new NS
 if nginx_start "$NS" 8080 "$tmp/ng_url" "keepalive_timeout 1s;" && java_client "$NS" java_url url; then
-    wait_for 5 test "$(cw_count "$NS")" -ge 5
+    wait_num 5 -ge 5 cw_count "$NS"
     cpid=$(owner_of "$NS" state close-wait)
     # the KeepAliveCache's reaper (comm: 15 bytes), read while it has work
     threads=$(cat /proc/"$cpid"/task/*/comm 2>/dev/null)
@@ -220,7 +220,7 @@ kill "$JCLI" 2>/dev/null
 # CLOSE_WAIT, and doctor is quiet.
 netns_new NS
 if nginx_start "$NS" 8080 "$tmp/ng_hc" "keepalive_timeout 1s;" && java_client "$NS" java_hc hc; then
-    wait_for 5 test "$(tw_count "$NS" 'sport = :8080')" -ge 8
+    wait_num 5 -ge 8 tw_count "$NS" 'sport = :8080'
     doctor_json java_hc "$NS"
     check_eq java_hc_ss "$(cw_count "$NS")" 0
     check java_hc_server_closed test "$(tw_count "$NS" 'sport = :8080')" -ge 8
@@ -241,7 +241,7 @@ java_srv() {  # NS LOG [JAVA OPTIONS]
 netns_new NS
 if java_srv "$NS" "$tmp/java_srv.log"; then
     curls "$NS" 8080 3
-    wait_for 5 test "$(cw_count "$NS")" -ge 3
+    wait_num 5 -ge 3 cw_count "$NS"
     doctor_json java_srv "$NS"
     pid=$(owner_of "$NS" 'sport = :8080')
     check_eq java_srv_ss "$(cw_count "$NS")" 3
@@ -262,7 +262,7 @@ netns_new NS
 if java_srv "$NS" "$tmp/java_srv2.log" -Dsun.net.httpserver.maxRspTime=2; then
     curls "$NS" 8080 3
     check java_srv_applied_pile_made test "$(cw_count "$NS")" -eq 3
-    wait_for 10 test "$(cw_count "$NS")" -eq 0
+    wait_num 10 -eq 0 cw_count "$NS"
     check_eq java_srv_applied_ss "$(cw_count "$NS")" 0
     check java_srv_applied_alive kill -0 "$JSRV"
 else

@@ -48,7 +48,7 @@ netns_new NS
 bg SRV ip netns exec "$NS" "$PY" "$LIB/asyncio_server.py" 8001
 if wait_listen "$NS" 8001; then
     curls "$NS" 8001 3
-    wait_for 5 test "$(cw_count "$NS")" -ge 3
+    wait_num 5 -ge 3 cw_count "$NS"
     doctor_json asyncio "$NS"
     pid=$(ip netns exec "$NS" ss -Htlnp 'sport = :8001' | grep -o 'pid=[0-9]*' | cut -d= -f2)
     check_eq asyncio_ss "$(cw_count "$NS")" 3
@@ -76,7 +76,7 @@ netns_new NS
 bg SRV ip netns exec "$NS" "$PY" "$LIB/threading_server.py" 8002
 if wait_listen "$NS" 8002; then
     curls "$NS" 8002 3 1
-    wait_for 5 test "$(cw_count "$NS")" -ge 3
+    wait_num 5 -ge 3 cw_count "$NS"
     doctor_json threading "$NS"
     pid=$(ip netns exec "$NS" ss -Htlnp 'sport = :8002' | grep -o 'pid=[0-9]*' | cut -d= -f2)
     check_eq threading_class "$(cw_ids threading)" "['close-wait-blocked-thread']"
@@ -97,7 +97,7 @@ netns_new NS
 if nginx_start "$NS" 8080 "$tmp/nginx" "keepalive_timeout 1s;"; then
     bg CLI ip netns exec "$NS" "$PY" "$LIB/requests_pool.py" http://127.0.0.1:8080/ 4 > "$tmp/req.out"
     wait_for 10 grep -q ready "$tmp/req.out"
-    wait_for 5 test "$(cw_count "$NS")" -ge 4
+    wait_num 5 -ge 4 cw_count "$NS"
     doctor_json requests "$NS"
     cpid=$(ip netns exec "$NS" ss -Htanp state close-wait | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u)
     check_eq requests_ss "$(cw_count "$NS")" 4
@@ -117,7 +117,7 @@ netns_new NS
 bg SRV ip netns exec "$NS" node "$LIB/node_halfopen.js" 8004
 if wait_listen "$NS" 8004; then
     curls "$NS" 8004 3
-    wait_for 5 test "$(cw_count "$NS")" -ge 3
+    wait_num 5 -ge 3 cw_count "$NS"
     doctor_json node_halfopen "$NS"
     pid=$(ip netns exec "$NS" ss -Htlnp 'sport = :8004' | grep -o 'pid=[0-9]*' | cut -d= -f2)
     check_eq node_halfopen_class "$(cw_ids node_halfopen)" "['close-wait-not-closed']"
@@ -134,7 +134,7 @@ netns_new NS
 bg SRV ip netns exec "$NS" node "$LIB/node_http_halfopen.js" 8005
 if wait_listen "$NS" 8005; then
     curls "$NS" 8005 2 1
-    wait_for 5 test "$(cw_count "$NS")" -ge 2
+    wait_num 5 -ge 2 cw_count "$NS"
     doctor_json node_http "$NS"
     pid=$(ip netns exec "$NS" ss -Htlnp 'sport = :8005' | grep -o 'pid=[0-9]*' | cut -d= -f2)
     check_eq node_http_class "$(cw_ids node_http)" "['close-wait-not-closed']"
@@ -167,13 +167,13 @@ netns_new NS
 bg SRV ip netns exec "$NS" "$PY" "$LIB/asyncio_server.py" 8006 2
 if wait_listen "$NS" 8006; then
     curls "$NS" 8006 3
-    wait_for 2 test "$(cw_count "$NS" 'sport = :8006')" -ge 3
+    wait_num 2 -ge 3 cw_count "$NS" 'sport = :8006'
     ip netns exec "$NS" "$CLOSER" doctor --json --confirm 4s > "$tmp/late.json"
     check_eq late_transient "$(json_get "$tmp/late.json" "(d['close_wait'].get('transient'), [f['id'] for f in d['findings'] if f['id'].startswith('close-wait')])")" "(3, [])"
     # without the second look the same moment is a finding
     bg SRV2 ip netns exec "$NS" "$PY" "$LIB/asyncio_server.py" 8016 30
     wait_listen "$NS" 8016 && curls "$NS" 8016 2
-    wait_for 5 test "$(cw_count "$NS" 'sport = :8016')" -ge 2
+    wait_num 5 -ge 2 cw_count "$NS" 'sport = :8016'
     ip netns exec "$NS" "$CLOSER" doctor --json --confirm 0 > "$tmp/late0.json"
     check_eq late_no_confirm "$(json_get "$tmp/late0.json" "[(f['count'], f['port']) for f in d['findings'] if f['id'].startswith('close-wait')]")" "[(2, 8016)]"
 else

@@ -69,6 +69,17 @@ wait_for() {
     done
 }
 
+# wait_num SECONDS OP N CMD...: polls until the number CMD prints is OP N
+# (-ge, -eq, ...); CMD runs at every poll (a function of the test works).
+wait_num() {
+    local limit=$1 op=$2 n=$3; shift 3
+    local end=$((SECONDS + limit))
+    until [ "$("$@" 2>/dev/null)" "$op" "$n" ] 2>/dev/null; do
+        [ $SECONDS -ge $end ] && return 1
+        sleep 0.05
+    done
+}
+
 # wait_listen NS PORT: waits (5 s) for a TCP listener on PORT inside NS.
 wait_listen() {
     wait_for 5 sh -c "ip netns exec '$1' ss -Htln 'sport = :$2' | grep -q ."
