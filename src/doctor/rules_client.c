@@ -199,14 +199,13 @@ static void describe(struct finding *f, const struct dest *d, const struct snaps
         snprintf(f->comm, sizeof f->comm, "%s", p->comm);
         prog = doc_client(s, later->proc, pr.proto);
         finding_program(f, prog);
-        finding_fact(f, "owner_seen_in_looks", later->looks_seen);
+        finding_fact(f, "owner_connections_seen", later->sockets);
         finding_fact(f, "looks", later->looks);
         snprintf(found, sizeof found,
                  "No connection to it was open at the first look (they live milliseconds); "
-                 "looking again (%u passes over this namespace's processes) found %s (pid %d, "
-                 "%s) holding %u connection%s there in %u of them.", later->looks, p->comm,
-                 (int)p->pid,
-                 prog->name, later->sockets, later->sockets == 1 ? "" : "s", later->looks_seen);
+                 "reading the table and this namespace's processes again (%u passes) found %s "
+                 "(pid %d, %s) holding %u of the connections seen there.", later->looks, p->comm,
+                 (int)p->pid, prog->name, later->sockets);
     }
     if (d->nowners) {
         const struct proc_info *p = &s->procs[d->owner_proc[0]];

@@ -7,7 +7,7 @@
  *   closer-owners 1
  *   proc PID UID NFDS NSOCKETS NEPOLL FDLIMIT COMM READ GO EXE CMDLINE LIBS WAITS NTHREADS
  *   fd INODE PROC FD POLLED
- *   dest FAMILY ADDR(hex, 16 bytes) PORT PROC SOCKETS LOOKS_SEEN LOOKS
+ *   dest FAMILY ADDR(hex, 16 bytes) PORT PROC SOCKETS LOOKS
  *
  * (dest: a program found by looking again at a client TIME_WAIT pile's
  * destination, snapshot/lookagain.c)
@@ -114,8 +114,8 @@ int owners_record(const struct snapshot *s, const char *path)
         fprintf(f, "dest\t%u\t", d->family);
         for (int b = 0; b < 16; b++)
             fprintf(f, "%02x", d->dst[b]);
-        fprintf(f, "\t%u\t%u\t%u\t%u\t%u\n", d->dport, newidx[d->proc] - 1, d->sockets,
-                d->looks_seen, d->looks);
+        fprintf(f, "\t%u\t%u\t%u\t%u\n", d->dport, newidx[d->proc] - 1, d->sockets,
+                d->looks);
     }
     free(keep);
     free(newidx);
@@ -209,10 +209,10 @@ static int parse_dest(struct snapshot *s, size_t *cap, char **f, size_t n)
 {
     struct dest_owner d = {0};
     unsigned family, port, proc;
-    if (n != 8 || sscanf(f[1], "%u", &family) != 1 || strlen(f[2]) != 32 ||
+    if (n != 7 || sscanf(f[1], "%u", &family) != 1 || strlen(f[2]) != 32 ||
         sscanf(f[3], "%u", &port) != 1 || port > 65535 || sscanf(f[4], "%u", &proc) != 1 ||
         proc >= s->nprocs || sscanf(f[5], "%u", &d.sockets) != 1 ||
-        sscanf(f[6], "%u", &d.looks_seen) != 1 || sscanf(f[7], "%u", &d.looks) != 1)
+        sscanf(f[6], "%u", &d.looks) != 1)
         return -1;
     for (int b = 0; b < 16; b++) {
         unsigned v;

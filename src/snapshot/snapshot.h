@@ -67,9 +67,8 @@ struct dest_owner {
     uint16_t dport;
     pid_t pid;
     uint32_t proc;        /* index into procs */
-    uint32_t sockets;     /* its connections there, summed over the looks */
-    uint32_t looks_seen;  /* looks that found it there */
-    uint32_t looks;       /* looks taken */
+    uint32_t sockets;     /* its connections there that a look saw (distinct) */
+    uint32_t looks;       /* passes over the table and the processes */
     uint32_t seen;        /* (scratch) */
 };
 

@@ -34,7 +34,7 @@ wait_for 10 sh -c "[ \$(ip netns exec $NS ss -Htan state time-wait '( dport = :8
 # the distractor's connections are closed by the server after 1 s idle
 wait_for 5 sh -c "ip netns exec $NS ss -Htan state close-wait '( dport = :8080 )' | grep -q ."
 named=none
-for i in 1 2 3 4 5 6 7 8 9 10 11 12; do  # each look is a chance: honest misses happen on a busy host
+for i in 1 2 3 4 5 6 7 8 9 10 11 12; do  # a look can honestly miss on a busy host
     ip netns exec "$NS" "$CLOSER" doctor --json --confirm 0 --record "$tmp/la.dump" > "$tmp/d.json"
     named=$(f "$tmp/d.json" "f.get('pid')")
     [ "$named" != none ] && [ "$named" != None ] && break
@@ -45,8 +45,9 @@ check_eq named_by_looking_again "$named" "$cli_pid"
 check_eq never_the_close_wait_holder "$([ "$named" = "$hold_pid" ] && echo yes || echo no)" no
 check_eq program_and_protocol "$(f "$tmp/d.json" "(f.get('program'), f.get('protocol'), f.get('peer_program'))")" "('requests', 'http', 'closer')"
 check_eq fix_names_session "$(f "$tmp/d.json" "'requests.Session' in f['fix']")" True
-check_eq says_how_it_was_found "$(f "$tmp/d.json" "'looking again' in f['why'] and f['facts']['owner_seen_in_looks'] >= 1")" True
+check_eq says_how_it_was_found "$(f "$tmp/d.json" "'processes again' in f['why'] and f['facts']['owner_connections_seen'] >= 1")" True
 check tw_referee test "$(f "$tmp/d.json" "f['facts']['time_wait']")" -ge 300
+echo "note: named after $i look(s)"
 
 if [ -n "${RECORD_DIR:-}" ]; then  # for tests/data/doctor/lead.cases
     mkdir -p "$RECORD_DIR"
