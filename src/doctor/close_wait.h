@@ -62,7 +62,8 @@ struct cw_group {
 enum finding_id cw_class_id(enum cw_class c);
 /* Title, why and fix of f for group g (numbers and facts are set by the
  * rule). */
-void cw_describe(struct finding *f, struct cw_group *g, const struct snapshot *s);
+void cw_describe(struct finding *f, struct cw_group *g, const struct snapshot *s,
+                 const struct doc_ports *ports);
 /* "20 threads: 18 in sleep (hrtimer_nanosleep), 1 in poll, 1 running". */
 void cw_threads_text(char *buf, size_t len, const struct proc_model *m);
 

@@ -170,10 +170,12 @@ static void age_text(char *buf, size_t len, const struct cw_group *g)
  * connection's owner as the server of its port, an outgoing one's as a
  * client speaking the destination's protocol; the other end's program
  * when it is on this host. */
-static void identify(struct cw_group *g, const struct snapshot *s, struct finding *f)
+static void identify(struct cw_group *g, const struct snapshot *s, const struct doc_ports *ports,
+                     struct finding *f)
 {
     if (g->port >= 0) {
-        doc_proto_of_server(s, (uint16_t)g->port, &g->proto);
+        uint32_t l = ports->listener[g->port];
+        doc_proto_of_listener(s, l ? &s->socks[l - 1] : NULL, (uint16_t)g->port, &g->proto);
         if (g->pid)
             g->prog = doc_server(s, g->proc);
         const struct fd_ref *r;
@@ -195,10 +197,11 @@ static void identify(struct cw_group *g, const struct snapshot *s, struct findin
     }
 }
 
-void cw_describe(struct finding *f, struct cw_group *g, const struct snapshot *s)
+void cw_describe(struct finding *f, struct cw_group *g, const struct snapshot *s,
+                 const struct doc_ports *ports)
 {
     const struct proc_model *m = g->pid ? snapshot_model(s, g->proc) : NULL;
-    identify(g, s, f);
+    identify(g, s, ports, f);
     numbers(f, g, s, m);
     peers_text(f, g);
     far_end_text(f, g, s);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "doctor/program.h"
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -57,6 +58,29 @@ const struct tcp_sock *doc_listener(const struct snapshot *s, uint16_t port, int
             any = t;
     }
     return any;
+}
+
+struct doc_ports *doc_ports_build(const struct snapshot *s)
+{
+    struct doc_ports *x = calloc(1, sizeof *x);
+    const struct fd_ref *r;
+    for (size_t i = 0; x && i < s->nsocks; i++) {
+        const struct tcp_sock *t = &s->socks[i];
+        if (t->state == TS_LISTEN && !x->listener[t->sport] && snapshot_owners(s, t->inode, &r))
+            x->listener[t->sport] = (uint32_t)i + 1;
+        else if (t->state == TS_ESTABLISHED && !x->client[t->dport] &&
+                 snapshot_conn_direction(s, t) == CONN_OUTGOING && snapshot_owners(s, t->inode, &r))
+            x->client[t->dport] = (uint32_t)i + 1;
+    }
+    return x;
+}
+
+size_t doc_ports_listener_owners(const struct snapshot *s, const struct doc_ports *x,
+                                 uint16_t port, const struct fd_ref **first)
+{
+    *first = NULL;
+    return x->listener[port] ? snapshot_owners(s, s->socks[x->listener[port] - 1].inode, first)
+                             : 0;
 }
 
 static void from_listener(const struct snapshot *s, const struct tcp_sock *l, const char *from,

@@ -19,6 +19,19 @@ const struct cat_program *doc_client(const struct snapshot *s, uint32_t proc, en
 const struct tcp_sock *doc_listener(const struct snapshot *s, uint16_t port, int family,
                                     const uint8_t addr[16]);
 
+/* Per port, built in one pass over the table: an owned listener, and an
+ * owned outgoing ESTABLISHED connection to it from this host (the
+ * server's client on the same host: nginx in front of php-fpm). Socket
+ * index + 1, 0 = none. 512 KiB: built once by the rules that ask per
+ * port or per socket. */
+struct doc_ports {
+    uint32_t listener[65536], client[65536];
+};
+struct doc_ports *doc_ports_build(const struct snapshot *s); /* NULL: out of memory */
+/* The owners of the indexed listener on port (0 when none). */
+size_t doc_ports_listener_owners(const struct snapshot *s, const struct doc_ports *x,
+                                 uint16_t port, const struct fd_ref **first);
+
 /* The protocol of connections to a server port of this host or a peer: the
  * listener's program on this host when there is one (from "program" for
  * its own findings, "peer" for a client's), else the port ("port"). */

@@ -155,6 +155,7 @@ static bool any_polled(const struct fd_ref *refs, size_t nref)
  * in any state (a pre-fork child holds one). */
 struct proc_count {
     uint32_t unread, accepted;
+    bool threaded; /* thread_per_connection, decided once per process */
 };
 
 static struct proc_count *count_unread(const struct snapshot *s)
@@ -171,13 +172,14 @@ static struct proc_count *count_unread(const struct snapshot *s)
         if (t->state == TS_CLOSE_WAIT && t->rqueue && !any_polled(refs, nref))
             c[refs[0].proc].unread++;
     }
+    for (size_t p = 0; c && p < s->nprocs; p++)
+        if (c[p].unread)
+            c[p].threaded = thread_per_connection(s, (uint32_t)p, c[p].unread);
     return c;
 }
 
 static struct cw_group *group_find(const struct cw_groups *gs, enum cw_class cls, pid_t pid,
                                    int port, const uint8_t addr[16], uint16_t peer_port);
-static const struct fd_ref *listener_owners(const struct snapshot *s, const int32_t *listener,
-                                            uint16_t port, size_t *n);
 
 /* The class of an owned socket, from the EOF, the direction, epoll and the
  * process model; outgoing ones by their (process, server) group's evidence
@@ -187,14 +189,14 @@ static const struct fd_ref *listener_owners(const struct snapshot *s, const int3
  * accepted connection. Its own epoll (Apache watching a CGI's pipes) or a
  * FIN that came with the request (recv_q 0) change nothing: it is busy
  * elsewhere and this connection waits for it. */
-static bool process_per_connection(const struct snapshot *s, const int32_t *listener,
+static bool process_per_connection(const struct snapshot *s, const struct doc_ports *ports,
                                    const struct tcp_sock *t, const struct fd_ref *own,
                                    const struct proc_count *count)
 {
     if (count[own->proc].accepted != 1)
         return false;
-    size_t n;
-    const struct fd_ref *r = listener_owners(s, listener, t->sport, &n);
+    const struct fd_ref *r;
+    size_t n = doc_ports_listener_owners(s, ports, t->sport, &r);
     bool mine = false, others = false;
     for (size_t i = 0; i < n; i++) {
         mine |= r[i].pid == own->pid;
@@ -206,7 +208,7 @@ static bool process_per_connection(const struct snapshot *s, const int32_t *list
 static enum cw_class owned_class(const struct snapshot *s, const struct tcp_sock *t,
                                  const struct fd_ref *refs, size_t nref,
                                  const struct proc_count *count, const struct cw_groups *pools,
-                                 const int32_t *listener)
+                                 const struct doc_ports *ports)
 {
     bool polled = any_polled(refs, nref);
     if (!polled && snapshot_conn_direction(s, t) == CONN_OUTGOING) {
@@ -214,12 +216,11 @@ static enum cw_class owned_class(const struct snapshot *s, const struct tcp_sock
             group_find(pools, CW_CLIENT_POOL, refs[0].pid, -1, t->dst, t->dport);
         return p && p->pool_evidence ? CW_CLIENT_POOL : CW_NOT_CLOSED;
     }
-    if (!polled && process_per_connection(s, listener, t, &refs[0], count))
+    if (!polled && process_per_connection(s, ports, t, &refs[0], count))
         return CW_BLOCKED_THREAD;
     if (t->rqueue == 0 || polled)
         return CW_NOT_CLOSED;
-    return thread_per_connection(s, refs[0].proc, count[refs[0].proc].unread) ? CW_BLOCKED_THREAD
-                                                                              : CW_NOT_POLLED;
+    return count[refs[0].proc].threaded ? CW_BLOCKED_THREAD : CW_NOT_POLLED;
 }
 
 static struct cw_group *group_find(const struct cw_groups *gs, enum cw_class cls, pid_t pid,
@@ -237,19 +238,11 @@ static struct cw_group *group_find(const struct cw_groups *gs, enum cw_class cls
 /* Processes sharing the listener of an accepted socket's port are one
  * group: the key is the listener's first owner when this process holds the
  * listener too (pre-fork and forking servers), else the process itself. */
-static const struct fd_ref *listener_owners(const struct snapshot *s, const int32_t *listener,
-                                            uint16_t port, size_t *n)
+static pid_t group_pid(const struct snapshot *s, const struct doc_ports *ports,
+                       const struct tcp_sock *t, const struct fd_ref *own, uint32_t *proc)
 {
-    const struct fd_ref *r = NULL;
-    *n = listener[port] >= 0 ? snapshot_owners(s, s->socks[listener[port]].inode, &r) : 0;
-    return r;
-}
-
-static pid_t group_pid(const struct snapshot *s, const int32_t *listener, const struct tcp_sock *t,
-                       const struct fd_ref *own, uint32_t *proc)
-{
-    size_t n;
-    const struct fd_ref *r = listener_owners(s, listener, t->sport, &n);
+    const struct fd_ref *r;
+    size_t n = doc_ports_listener_owners(s, ports, t->sport, &r);
     *proc = own->proc;
     for (size_t i = 0; i < n; i++)
         if (r[i].pid == own->pid) {
@@ -259,20 +252,6 @@ static pid_t group_pid(const struct snapshot *s, const int32_t *listener, const 
     return own->pid;
 }
 
-/* listener[port]: the index of an owned LISTEN socket on port, or -1. */
-static int32_t *index_listeners(const struct snapshot *s)
-{
-    int32_t *l = malloc(65536 * sizeof *l);
-    if (!l)
-        return NULL;
-    memset(l, 0xff, 65536 * sizeof *l);
-    const struct fd_ref *r;
-    for (size_t i = 0; i < s->nsocks; i++)
-        if (s->socks[i].state == TS_LISTEN && l[s->socks[i].sport] < 0 &&
-            snapshot_owners(s, s->socks[i].inode, &r))
-            l[s->socks[i].sport] = (int32_t)i;
-    return l;
-}
 
 static void add_pid(struct cw_group *g, pid_t pid, uint32_t proc)
 {
@@ -330,7 +309,7 @@ struct cw_ctx {
     const struct proc_count *count;
     struct cw_groups *gs;
     const struct cw_groups *pools; /* outgoing, unpolled: per (process, server) */
-    const int32_t *listener;       /* index_listeners */
+    const struct doc_ports *ports; /* listeners by port */
 };
 
 static int classify(const struct snapshot *s, const struct tcp_sock *t, bool persisted,
@@ -347,10 +326,10 @@ static int classify(const struct snapshot *s, const struct tcp_sock *t, bool per
     } else if (nref == 0) {
         g = group_for(gs, CW_HIDDEN, 0, port, none, 0);
     } else {
-        enum cw_class cls = owned_class(s, t, refs, nref, c->count, c->pools, c->listener);
+        enum cw_class cls = owned_class(s, t, refs, nref, c->count, c->pools, c->ports);
         bool by_server = port < 0; /* outgoing: one group per (process, server) */
         uint32_t proc = refs[0].proc;
-        pid_t key = port >= 0 ? group_pid(s, c->listener, t, &refs[0], &proc) : refs[0].pid;
+        pid_t key = port >= 0 ? group_pid(s, c->ports, t, &refs[0], &proc) : refs[0].pid;
         g = group_for(gs, cls, key, port, by_server ? t->dst : none, by_server ? t->dport : 0);
         if (g) {
             g->proc = proc;
@@ -446,7 +425,7 @@ static size_t closed_since_first_look(const struct snapshot *s, size_t persisted
 }
 
 static int emit(const struct snapshot *s, const struct doctor_opts *o, struct cw_groups *gs,
-                struct doctor_report *r)
+                const struct doc_ports *ports, struct doctor_report *r)
 {
     if (gs->n)
         qsort(gs->g, gs->n, sizeof *gs->g, by_count);
@@ -457,7 +436,7 @@ static int emit(const struct snapshot *s, const struct doctor_opts *o, struct cw
         struct finding *f = doctor_add(r, cw_class_id(g->cls), severity_of(g, o));
         if (!f)
             return -1;
-        cw_describe(f, g, s);
+        cw_describe(f, g, s, ports);
     }
     return 0;
 }
@@ -494,16 +473,16 @@ int rules_close_wait(const struct snapshot *s, const struct doctor_opts *o, stru
     }
     struct cw_groups pools = {0};
     struct proc_count *unread = count_unread(s);
-    int32_t *listener = index_listeners(s);
-    if (!unread || !listener || gather_pools(s, &pools) < 0 ||
+    struct doc_ports *ports = doc_ports_build(s);
+    if (!unread || !ports || gather_pools(s, &pools) < 0 ||
         peers_build(&ix, s, 1u << TS_FIN_WAIT2 | 1u << TS_FIN_WAIT1) < 0) {
         free(unread);
-        free(listener);
+        free(ports);
         free(pools.g);
         free(pools.slots);
         return -1;
     }
-    struct cw_ctx ctx = {&ix, unread, &gs, &pools, listener};
+    struct cw_ctx ctx = {&ix, unread, &gs, &pools, ports};
     int rc = 0;
     for (size_t i = 0; i < s->nsocks && !rc; i++) {
         const struct tcp_sock *t = &s->socks[i];
@@ -520,11 +499,11 @@ int rules_close_wait(const struct snapshot *s, const struct doctor_opts *o, stru
     r->close_wait_transient += closed_since_first_look(s, persisted);
     if (!rc) {
         count_pool_peers(s, &gs);
-        rc = emit(s, o, &gs, r);
+        rc = emit(s, o, &gs, ports, r);
     }
     peers_free(&ix);
     free(unread);
-    free(listener);
+    free(ports);
     free(pools.g);
     free(pools.slots);
     free(gs.g);

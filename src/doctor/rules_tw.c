@@ -122,31 +122,9 @@ static void peak_window_hist(const uint16_t *ages, size_t n, uint32_t *hist, str
  * 60,001-slot histogram. */
 #define TW_HIST_MIN 8192
 
-/* Per port, found in one pass: an owned listener, and an owned outgoing
- * ESTABLISHED connection to it from this host (the server's client on the
- * same host: nginx in front of php-fpm). Socket index + 1, 0 = none. */
-struct port_index {
-    uint32_t listener[65536], client[65536];
-};
-
-static struct port_index *index_ports(const struct snapshot *s)
-{
-    struct port_index *x = calloc(1, sizeof *x);
-    const struct fd_ref *r;
-    for (size_t i = 0; x && i < s->nsocks; i++) {
-        const struct tcp_sock *t = &s->socks[i];
-        if (t->state == TS_LISTEN && !x->listener[t->sport] && snapshot_owners(s, t->inode, &r))
-            x->listener[t->sport] = (uint32_t)i + 1;
-        else if (t->state == TS_ESTABLISHED && !x->client[t->dport] &&
-                 snapshot_conn_direction(s, t) == CONN_OUTGOING && snapshot_owners(s, t->inode, &r))
-            x->client[t->dport] = (uint32_t)i + 1;
-    }
-    return x;
-}
-
 /* Who serves the port (the listener's program), its protocol, and who
  * connects to it from this host. */
-static const struct cat_program *identify(const struct snapshot *s, const struct port_index *x,
+static const struct cat_program *identify(const struct snapshot *s, const struct doc_ports *x,
                                           struct finding *f, uint16_t port,
                                           const struct tw_port *p, struct doc_proto *pr)
 {
@@ -168,7 +146,7 @@ static const struct cat_program *identify(const struct snapshot *s, const struct
     return pr->server && !p->gone ? pr->server : catalog_runtime_program(CR_NATIVE);
 }
 
-static void describe_server_tw(const struct snapshot *s, const struct port_index *x,
+static void describe_server_tw(const struct snapshot *s, const struct doc_ports *x,
                                struct finding *f, uint16_t port, const struct tw_port *p,
                                const struct tw_evidence *ev, const struct doctor_opts *o)
 {
@@ -313,7 +291,7 @@ static int report_ports(const struct snapshot *s, const struct doctor_opts *o,
     free(hist);
     qsort_r(order, (size_t)nports, sizeof *order, by_count, ports);
     struct tw_estab_index x = {0};
-    struct port_index *px = nports ? index_ports(s) : NULL;
+    struct doc_ports *px = nports ? doc_ports_build(s) : NULL;
     if (nports && (!px || tw_estab_index_build(s, &x) < 0))
         rc = -1;
     for (int i = 0; i < nports && !rc; i++) {

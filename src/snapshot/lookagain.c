@@ -50,32 +50,33 @@ static bool in_use(int state)
 static size_t pick_dests(const struct snapshot *s, unsigned min, struct dest_owner *d)
 {
     struct dest_owner cand[64];
+    unsigned tw[64] = {0};
     size_t n = 0, out = 0;
-    for (size_t i = 0; i < s->nsocks && n < 64; i++) {
+    for (size_t i = 0; i < s->nsocks; i++) {
         const struct tcp_sock *t = &s->socks[i];
         if (!client_tw(s, t))
             continue;
         size_t k = 0;
         while (k < n && !same_dest(&cand[k], t))
             k++;
+        if (k == 64)
+            continue; /* the first 64 destinations are counted in full */
         if (k == n) {
             cand[n] = (struct dest_owner){.family = t->family, .dport = t->dport};
             memcpy(cand[n++].dst, t->dst, 16);
         }
-        cand[k].seen++; /* TIME_WAIT count, for now */
+        tw[k]++;
     }
     for (size_t k = 0; k < n && out < MAX_DESTS; k++) {
-        if (cand[k].seen < min)
+        if (tw[k] < min)
             continue;
         bool owned = false;
         const struct fd_ref *r;
         for (size_t i = 0; i < s->nsocks && !owned; i++)
             owned = in_use(s->socks[i].state) && same_dest(&cand[k], &s->socks[i]) &&
                     snapshot_owners(s, s->socks[i].inode, &r);
-        if (!owned) {
-            d[out] = cand[k];
-            d[out++].seen = 0;
-        }
+        if (!owned)
+            d[out++] = cand[k];
     }
     return out;
 }
@@ -227,18 +228,21 @@ static int credit(struct snapshot *s, struct look *l, struct dest_owner *d, size
 static size_t serving_not(const struct snapshot *s, const struct dest_owner *d, size_t nd,
                           pid_t *pids, size_t n)
 {
+    pid_t serving[64];
+    size_t ns = 0;
+    for (size_t j = 0; j < s->nsocks; j++) {
+        const struct tcp_sock *t = &s->socks[j];
+        const struct fd_ref *r;
+        size_t nr = t->state == TS_LISTEN ? snapshot_owners(s, t->inode, &r) : 0;
+        for (size_t k = 0; k < nd && nr; k++)
+            for (size_t q = 0; t->sport == d[k].dport && q < nr && ns < 64; q++)
+                serving[ns++] = r[q].pid;
+    }
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
         bool serves = false;
-        for (size_t j = 0; j < s->nsocks && !serves; j++) {
-            const struct tcp_sock *t = &s->socks[j];
-            const struct fd_ref *r;
-            size_t nr = t->state == TS_LISTEN ? snapshot_owners(s, t->inode, &r) : 0;
-            for (size_t k = 0; k < nd && nr; k++)
-                if (t->sport == d[k].dport)
-                    for (size_t q = 0; q < nr; q++)
-                        serves |= r[q].pid == pids[i];
-        }
+        for (size_t q = 0; q < ns && !serves; q++)
+            serves = serving[q] == pids[i];
         if (!serves)
             pids[kept++] = pids[i];
     }

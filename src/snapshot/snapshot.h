@@ -69,7 +69,6 @@ struct dest_owner {
     uint32_t proc;        /* index into procs */
     uint32_t sockets;     /* its connections there that a look saw (distinct) */
     uint32_t looks;       /* passes over the table and the processes */
-    uint32_t seen;        /* (scratch) */
 };
 
 struct snapshot {
