@@ -16,7 +16,7 @@ WERROR  ?= -Werror
 override CPPFLAGS += -D_GNU_SOURCE -Isrc -DCLOSER_VERSION='"$(FULL_VERSION)"'
 override CFLAGS += -std=c11 -Wall -Wextra $(WERROR)
 LDFLAGS ?=
-LDLIBS  += -lm -lpthread
+LDLIBS  += -lssl -lcrypto -lnghttp2 -lm -lpthread
 BUILD   ?= build
 
 LIB_SRCS  := $(filter-out src/main.c,$(shell find src -name '*.c' | sort))
@@ -39,7 +39,7 @@ $(BUILD)/closer: $(BUILD)/src/main.o $(BUILD)/libcloser.a
 $(BUILD)/libcloser.a: $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/%.o: %.c
+$(BUILD)/%.o: %.c | $(BUILD)/builddeps.stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -56,6 +56,12 @@ $(BUILD)/tests/%: tests/unit/%.c tests/lib/test.c $(BUILD)/libcloser.a
 $(BUILD)/helpers/%: tests/helpers/%.c $(BUILD)/libcloser.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libcloser.a $(LDLIBS)
+
+# OpenSSL and libnghttp2 headers: installed through apt-get on a fresh machine
+# (scripts/builddeps.sh), checked once per build directory.
+$(BUILD)/builddeps.stamp: scripts/builddeps.sh
+	@sh scripts/builddeps.sh
+	@mkdir -p $(dir $@) && touch $@
 
 deps:
 	@bash scripts/deps.sh

@@ -18,6 +18,7 @@ pkgs="$pkgs bpftrace"  # bench/trace.sh: the anchor (python3-requests: trace_clo
 pkgs="$pkgs apache2 wrk puma"  # doctor_prog_fork.sh: Apache prefork/event/CGI, wrk, puma (Ruby)
 pkgs="$pkgs postgresql python3-psycopg2 python3-psycopg-pool python3-sqlalchemy pgbouncer mariadb-server python3-pymysql"  # doctor_prog_pg.sh: PostgreSQL + psycopg2/psycopg_pool/SQLAlchemy pools, pgbench, PgBouncer, MariaDB + PyMySQL
 pkgs="$pkgs gunicorn python3-gunicorn python3-uvicorn php-fpm"  # doctor_prog_wsgi.sh: gunicorn sync/gthread, uvicorn, php-fpm behind nginx
+pkgs="$pkgs libssl-dev libnghttp2-dev"  # the build: TLS (OpenSSL) and HTTP/2 (libnghttp2) in probe and load
 pkgs="$pkgs golang-go default-jdk-headless"  # doctor_prog_gojvm.sh: Go net/http and JVM (java.net, com.sun.net.httpserver) programs built from stdlib-only sources
 missing=""
 for p in $pkgs; do
