@@ -61,7 +61,7 @@ static void finish(struct pconn *c)
 {
     c->st = P_DONE;
     loop_timer_cancel(c->p->loop, &c->timer);
-    if (c->hc.fd >= 0) {
+    if (c->hc.x.fd >= 0) {
         if (c->hc.connect_ns)
             c->end_age_s = secs(loop_clock_ns() - c->hc.connect_ns);
         if (hconn_server_fin_pending(&c->hc))
@@ -455,7 +455,7 @@ int probe_run(const struct probe_opts *o, struct probe_result *r, char *err, siz
         return -1;
     }
     for (unsigned i = 0; i < npc; i++) {
-        p.pc[i].hc.fd = -1;
+        p.pc[i].hc.x.fd = -1;
         p.pc[i].st = P_DONE;
     }
     long tw_towards0, tw_at0, tw_all0;

@@ -48,6 +48,8 @@ void tls_conn_free(struct tls_conn *c);
 enum tls_io tls_handshake(struct tls_conn *c);
 /* *n: bytes read/written (TLS_OK only). */
 enum tls_io tls_read(struct tls_conn *c, void *buf, size_t len, size_t *n);
+/* As tls_read, leaving the bytes to be read again. */
+enum tls_io tls_peek(struct tls_conn *c, void *buf, size_t len, size_t *n);
 enum tls_io tls_write(struct tls_conn *c, const void *buf, size_t len, size_t *n);
 /* Sends close_notify (once; never waits for the peer's). */
 void tls_send_close_notify(struct tls_conn *c);
