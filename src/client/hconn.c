@@ -10,13 +10,21 @@
 #include <unistd.h>
 
 #define HC_BUF 16384
+#define AWAIT_FIN_MS 1000
 
 static void on_io(struct loop *l, int fd, void *data, unsigned events);
+
+static void end(struct hconn *c, enum hconn_end how, int err);
+static void await_fin(struct hconn *c, enum hconn_end how);
 
 static void on_timeout(struct loop *l, struct timer *t)
 {
     (void)l;
     struct hconn *c = (struct hconn *)((char *)t - offsetof(struct hconn, timer));
+    if (c->st == HC_AWAIT_FIN) { /* close_notify without a FIN: ours goes first */
+        end(c, c->await_how, 0);
+        return;
+    }
     if (c->st == HC_CONNECTING || c->st == HC_HANDSHAKE || c->st == HC_SENDING ||
         c->st == HC_READING) {
         hconn_close(c);
@@ -342,9 +350,37 @@ static void on_readable(struct hconn *c)
         }
         if (c->st != HC_IDLE && !c->have_head)
             note_first_bytes(c);
-        end(c, c->st == HC_IDLE ? HC_END_SERVER_FIN : HC_END_EARLY_CLOSE, 0);
+        enum hconn_end how = c->st == HC_IDLE ? HC_END_SERVER_FIN : HC_END_EARLY_CLOSE;
+        const struct tls_info *ti = xport_tls(&c->x);
+        if (ti && ti->peer_close_notify && !c->x.fin_with_notify && !c->x.rst_after_notify) {
+            await_fin(c, how);
+            return;
+        }
+        end(c, how, 0);
         return;
     }
+}
+
+static void await_fin(struct hconn *c, enum hconn_end how)
+{
+    c->st = HC_AWAIT_FIN;
+    c->await_how = how;
+    uint64_t ms = c->timeout_ms && c->timeout_ms < AWAIT_FIN_MS ? c->timeout_ms : AWAIT_FIN_MS;
+    loop_timer_arm(c->loop, &c->timer, ms);
+    loop_mod(c->loop, c->x.fd, LOOP_READ);
+}
+
+/* After close_notify, TCP's own end: the FIN, or a RST (bytes the server
+ * never read). Anything else after close_notify is discarded. */
+static void on_await_fin(struct hconn *c)
+{
+    char b[512];
+    ssize_t n = recv(c->x.fd, b, sizeof b, MSG_DONTWAIT);
+    if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
+        return;
+    c->x.fin_with_notify = n == 0;
+    c->x.rst_after_notify = n < 0 && errno == ECONNRESET;
+    end(c, c->x.rst_after_notify ? HC_END_RESET : c->await_how, n < 0 ? errno : 0);
 }
 
 /* TCP and TLS are up: the request queued meanwhile goes out. */
@@ -412,6 +448,10 @@ static void on_io(struct loop *l, int fd, void *data, unsigned events)
     }
     if (c->st == HC_HANDSHAKE) {
         handshake(c);
+        return;
+    }
+    if (c->st == HC_AWAIT_FIN) {
+        on_await_fin(c);
         return;
     }
     unsigned gen = c->gen;

@@ -39,7 +39,11 @@ struct hconn_ops {
     void (*on_connect)(struct hconn *c);
 };
 
-enum hconn_state { HC_CONNECTING, HC_HANDSHAKE, HC_SENDING, HC_READING, HC_IDLE, HC_CLOSED };
+/* HC_AWAIT_FIN: TLS only, the server's close_notify came before its FIN;
+ * closing now would race the FIN (both sides in TIME_WAIT), so the FIN is
+ * awaited, bounded (AWAIT_FIN_MS, or the request timeout if shorter). */
+enum hconn_state { HC_CONNECTING, HC_HANDSHAKE, HC_SENDING, HC_READING, HC_IDLE, HC_AWAIT_FIN,
+                   HC_CLOSED };
 
 struct hconn {
     struct loop *loop;
@@ -70,6 +74,7 @@ struct hconn {
     uint64_t start_ns;        /* when connect() was called */
     uint64_t connect_ns;      /* when TCP was established (0: not yet) */
     uint64_t ready_ns;        /* ... and TLS too (== connect_ns without TLS) */
+    enum hconn_end await_how; /* HC_AWAIT_FIN: how it ends when the FIN comes */
     uint64_t extra_bytes;     /* unsolicited bytes that ended it (HC_END_EXTRA_BYTES) */
     char first_bytes[48];     /* the start of an unparseable response, for messages */
     /* Copied from the last response head (its slices die with the buffer). */

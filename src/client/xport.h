@@ -21,8 +21,9 @@ struct xport {
     struct tls_conn *tls;     /* NULL: plain TCP */
     unsigned wait;            /* LOOP_READ/LOOP_WRITE the last call needs */
     bool peer_eof;            /* read returned 0 (FIN, or close_notify) */
-    /* TLS: what TCP said at the moment the peer's close_notify was read. */
-    bool fin_with_notify;     /* its FIN had arrived too */
+    /* TLS: what TCP did after the peer's close_notify (set when it was
+     * read, and by a caller that waited for the FIN). */
+    bool fin_with_notify;     /* its FIN came too */
     bool rst_after_notify;    /* a RST instead */
 };
 

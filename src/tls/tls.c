@@ -11,9 +11,15 @@
 #include <string.h>
 #include <time.h>
 
+/* TLSv1.3 tickets are single use (RFC 8446 C.4; OpenSSL marks one used
+ * once offered), and servers send two per connection: keep the newest few
+ * and offer each once. TLSv1.2 sessions stay and are offered again. */
+#define TLS_SESSIONS 16
+
 struct tls_ctx {
     SSL_CTX *ssl;
-    SSL_SESSION *session;     /* the last one the server gave: offered next */
+    SSL_SESSION *sessions[TLS_SESSIONS]; /* oldest first */
+    unsigned nsessions;
     bool no_resume;
     uint64_t sessions_kept;
 };
@@ -32,9 +38,12 @@ static int on_new_session(SSL *ssl, SSL_SESSION *s)
     struct tls_ctx *x = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
     if (!x || x->no_resume)
         return 0;
-    if (x->session)
-        SSL_SESSION_free(x->session);
-    x->session = s;
+    if (x->nsessions == TLS_SESSIONS) {
+        SSL_SESSION_free(x->sessions[0]);
+        memmove(x->sessions, x->sessions + 1, (TLS_SESSIONS - 1) * sizeof x->sessions[0]);
+        x->nsessions--;
+    }
+    x->sessions[x->nsessions++] = s;
     x->sessions_kept++;
     return 1; /* we keep the reference */
 }
@@ -116,8 +125,8 @@ void tls_ctx_free(struct tls_ctx *x)
 {
     if (!x)
         return;
-    if (x->session)
-        SSL_SESSION_free(x->session);
+    for (unsigned i = 0; i < x->nsessions; i++)
+        SSL_SESSION_free(x->sessions[i]);
     SSL_CTX_free(x->ssl);
     free(x);
 }
@@ -131,6 +140,27 @@ static bool is_ip_literal(const char *host)
 {
     unsigned char buf[16];
     return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
+}
+
+/* The newest resumable session, taken from the pool unless it may be
+ * offered again (TLSv1.2). */
+static void offer_session(struct tls_ctx *x, struct tls_conn *c)
+{
+    while (!x->no_resume && x->nsessions) {
+        SSL_SESSION *s = x->sessions[--x->nsessions];
+        bool ok = SSL_SESSION_is_resumable(s) == 1;
+        if (ok) {
+            SSL_set_session(c->ssl, s); /* takes its own reference */
+            c->info.offered = true;
+        }
+        if (ok && SSL_SESSION_get_protocol_version(s) < TLS1_3_VERSION) {
+            x->nsessions++; /* stays: TLSv1.2 sessions are reusable */
+            return;
+        }
+        SSL_SESSION_free(s);
+        if (ok)
+            return;
+    }
 }
 
 struct tls_conn *tls_conn_new(struct tls_ctx *x, int fd, const char *host)
@@ -158,8 +188,7 @@ struct tls_conn *tls_conn_new(struct tls_ctx *x, int fd, const char *host)
         SSL_set_tlsext_host_name(c->ssl, bare);
         SSL_set1_host(c->ssl, bare);
     }
-    if (x->session && !x->no_resume)
-        SSL_set_session(c->ssl, x->session);
+    offer_session(x, c);
     return c;
 }
 
@@ -219,11 +248,15 @@ static enum tls_io classify(struct tls_conn *c, int ret, int saved_errno)
             return TLS_EOF;
         }
         long v = SSL_get_verify_result(c->ssl);
-        if (!c->info.done && v != X509_V_OK)
+        int reason = ERR_GET_REASON(err);
+        if (!c->info.done && (reason == SSL_R_WRONG_VERSION_NUMBER || reason == SSL_R_PACKET_LENGTH_TOO_LONG))
+            snprintf(c->err, sizeof c->err, "the server's answer is not TLS (is this port plain "
+                     "HTTP? try http://)");
+        else if (!c->info.done && v != X509_V_OK)
             snprintf(c->err, sizeof c->err, "certificate verification failed: %s (use --cacert FILE, or -k to skip)",
                      X509_verify_cert_error_string(v));
         else
-            openssl_error(c->err, sizeof c->err, c->info.done ? "TLS" : "TLS handshake");
+            openssl_error(c->err, sizeof c->err, c->info.done ? "record failure" : "handshake failed");
         ERR_clear_error();
         errno = EPROTO;
         return TLS_FAIL;

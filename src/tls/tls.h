@@ -58,6 +58,7 @@ bool tls_pending(const struct tls_conn *c);
 
 struct tls_info {
     bool done;                /* handshake complete */
+    bool offered;             /* a kept session was offered for resumption */
     bool resumed;             /* an abbreviated handshake (session resumed) */
     char version[16];         /* "TLSv1.3" */
     char alpn[32];            /* "h2", "http/1.1", "" none */

@@ -236,3 +236,31 @@ TEST(tls_bad_cacert_is_a_clear_error)
     CHECK(tls_ctx_new(&bad, err, sizeof err) == NULL);
     CHECK(strstr(err, "ALPN") != NULL);
 }
+
+/* TLSv1.3 tickets are single use: the server's two tickets resume two
+ * later connections, and a third is not offered a used one (it would be
+ * refused: a full handshake that reads as "resumption broken"). */
+TEST(tls13_tickets_are_offered_once)
+{
+    SSL_CTX *s = server_ctx();
+    struct tls_ctx *c = client_ctx(false);
+    CHECK(s && c);
+    SSL_CTX_set_min_proto_version(s, TLS1_3_VERSION);
+    struct tls_case a, b[3];
+    char buf[8];
+    size_t w;
+    CHECK(tls_open(&a, c, s, "closer.test") == 0);
+    SSL_write_ex(a.srv, "x", 1, &w);
+    read_some(&a.x, buf, sizeof buf);
+    CHECK_EQ_INT(tls_ctx_sessions_kept(c), 2);
+    for (int i = 0; i < 3; i++)
+        CHECK(tls_open(&b[i], c, s, "closer.test") == 0);
+    CHECK(xport_tls(&b[0].x)->offered && xport_tls(&b[0].x)->resumed);
+    CHECK(xport_tls(&b[1].x)->offered && xport_tls(&b[1].x)->resumed);
+    CHECK(!xport_tls(&b[2].x)->offered && !xport_tls(&b[2].x)->resumed);
+    for (int i = 0; i < 3; i++)
+        tls_done(&b[i]);
+    tls_done(&a);
+    SSL_CTX_free(s);
+    tls_ctx_free(c);
+}
