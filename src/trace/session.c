@@ -189,6 +189,20 @@ static void on_nosock(void *ctx, const struct tev *ev)
     summary_nosock_rst(&s->sum, ev->reason);
 }
 
+/* A reset a minisock sent after its connection's record went out (the
+ * peer wrote after this side's close): with the connection's port, role
+ * and process, when the connection is in scope (tracker.h). */
+static void on_after_close_rst(void *ctx, const struct trace_rec *r)
+{
+    struct trace_session *s = ctx;
+    if (s->o.no_summary || (s->o.port && r->lport != s->o.port && r->rport != s->o.port) ||
+        (s->o.pid && r->pid != s->o.pid && r->owner_pid != s->o.pid))
+        return;
+    if (s->netns && (r->netns ? r->netns != s->netns : !own_addr(s, r)))
+        return;
+    summary_after_close_rst(&s->sum, r);
+}
+
 static int open_formats(struct trace_session *s, char *err, size_t errlen)
 {
     char dir[512];
@@ -292,6 +306,7 @@ int trace_open(struct trace_session *s, const struct trace_opts *o, trace_sink s
     pcache_init(&s->pc, NULL);
     pcache_seed(&s->pc);
     tracker_init(&s->tr, &s->pc, s->o.max_conns, on_record, on_nosock, s);
+    s->tr.after_close_rst = on_after_close_rst;
     summary_init(&s->sum, s->have[TEV_SEND_RST] ? &s->fmt[TEV_SEND_RST] : NULL);
     struct timespec rt;
     clock_gettime(CLOCK_REALTIME, &rt);

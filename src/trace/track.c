@@ -114,6 +114,63 @@ static struct tnode *new_node(struct tracker *t, const struct tev *ev)
     return n;
 }
 
+static bool same_tuple(const struct trace_rec *r, const struct tev *ev)
+{
+    return r->family == ev->family && r->lport == ev->lport && r->rport == ev->rport &&
+           !memcmp(r->laddr, ev->laddr, 16) && !memcmp(r->raddr, ev->raddr, 16);
+}
+
+static uint32_t tuple_slot(uint8_t family, uint16_t lport, uint16_t rport, const uint8_t *laddr,
+                           const uint8_t *raddr)
+{
+    uint64_t h = 0xcbf29ce484222325ull ^ family;
+    uint8_t key[36];
+    memcpy(key, laddr, 16);
+    memcpy(key + 16, raddr, 16);
+    memcpy(key + 32, &lport, 2);
+    memcpy(key + 34, &rport, 2);
+    for (size_t i = 0; i < sizeof key; i++)
+        h = (h ^ key[i]) * 0x100000001b3ull; /* FNV-1a */
+    return (uint32_t)(h % TRACK_MINISOCKS);
+}
+
+/* A connection that ended into a minisock (TIME_WAIT, or FIN_WAIT2 when
+ * its socket was orphaned before the peer's FIN), kept by tuple. */
+static void remember_minisock(struct tracker *t, const struct trace_rec *r)
+{
+    if (!t->mini && !(t->mini = calloc(TRACK_MINISOCKS, sizeof *t->mini)))
+        return;
+    t->mini[tuple_slot(r->family, r->lport, r->rport, r->laddr, r->raddr)].r = *r;
+}
+
+/* A reset sent by a TIME_WAIT/FIN_WAIT2 minisock: its tuple (from the
+ * segment it answers) finds the connection; the minisock is gone after it. */
+static void minisock_rst(struct tracker *t, const struct tev *ev)
+{
+    struct minisock *m = t->mini ? &t->mini[tuple_slot(ev->family, ev->lport, ev->rport, ev->laddr, ev->raddr)]
+                                 : NULL;
+    struct trace_rec r;
+    if (m && m->r.t_end && same_tuple(&m->r, ev) && ev->time_ns - m->r.t_end <= TRACK_MINISOCK_NS) {
+        r = m->r;
+        memset(&m->r, 0, sizeof m->r);
+    } else {
+        t->st.rst_unmatched++;
+        memset(&r, 0, sizeof r);
+        r.family = ev->family;
+        r.lport = ev->lport;
+        r.rport = ev->rport;
+        memcpy(r.laddr, ev->laddr, 16);
+        memcpy(r.raddr, ev->raddr, 16);
+    }
+    t->st.rst_minisock++;
+    r.skaddr = ev->skaddr;
+    r.rst = RST_SENT;
+    r.rst_reason = ev->reason;
+    r.t_end = ev->time_ns;
+    if (t->after_close_rst)
+        t->after_close_rst(t->ctx, &r);
+}
+
 static void on_state(struct tracker *t, const struct tev *ev)
 {
     if (ev->newstate == TS_LISTEN)
@@ -179,9 +236,15 @@ static void on_state(struct tracker *t, const struct tev *ev)
         r->t_end = ev->time_ns;
         r->end_from = ev->oldstate;
         /* close() with unread data or SO_LINGER {1,0}: the abort itself is
-         * in process context. A softirq CLOSE (timer, RST in) names no one. */
-        if (!r->first || ev->oldstate == TS_CLOSE_WAIT)
+         * in process context. A softirq CLOSE (timer, RST in) names no one,
+         * nor one after a reset received: it ran in process context only
+         * because the reset waited in the socket's backlog for whatever
+         * call held the lock (a send() to a closed peer). */
+        if ((!r->first || ev->oldstate == TS_CLOSE_WAIT) && !(r->rst & RST_RECEIVED))
             take_closer(t, r, ev);
+        /* now, not when emitted: the minisock may reset within the 20 ms */
+        if (!r->rst && (ev->oldstate == TS_FIN_WAIT1 || ev->oldstate == TS_FIN_WAIT2 || ev->oldstate == TS_CLOSING))
+            remember_minisock(t, r);
         n->ended = true;
         push_pending(t, n);
         break;
@@ -190,20 +253,24 @@ static void on_state(struct tracker *t, const struct tev *ev)
 
 static void on_reset(struct tracker *t, const struct tev *ev)
 {
-    if (!ev->skaddr) {
+    /* No socket, or a listener or request sock answering a segment of no
+     * connection (a stray ACK): a reset, never a connection record. */
+    bool listener = ev->kind == TEV_SEND_RST && (ev->state == TS_LISTEN || ev->state == TS_NEW_SYN_RECV);
+    if (!ev->skaddr || listener) {
         t->st.rst_nosock++;
+        t->st.rst_listener += listener;
         if (t->nosock_rst)
             t->nosock_rst(t->ctx, ev);
+        return;
+    }
+    if (ev->kind == TEV_SEND_RST && ev->state == TS_TIME_WAIT) {
+        minisock_rst(t, ev);
         return;
     }
     struct tnode *n = *find(t, ev->skaddr);
     if (!n) {
         /* a socket whose life began before tracing and that ends with this
          * reset: open its record now, the CLOSE follows */
-        if (ev->kind == TEV_SEND_RST && ev->state == TS_TIME_WAIT) {
-            t->st.rst_unmatched++;
-            return;
-        }
         n = new_node(t, ev);
         if (!n)
             return;
@@ -290,6 +357,7 @@ void tracker_free(struct tracker *t)
         free(t->pending[i]);
     }
     free(t->pending);
+    free(t->mini);
     for (unsigned b = 0; b < TRACK_BUCKETS; b++)
         while (t->buckets[b]) {
             struct tnode *n = t->buckets[b];

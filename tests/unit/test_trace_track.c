@@ -266,3 +266,147 @@ TEST(a_new_connection_on_a_live_record_restarts_it)
     tracker_free(t);
     free(t);
 }
+
+static int nosock_calls;
+static void count_nosock(void *ctx, const struct tev *ev)
+{
+    (void)ctx, (void)ev;
+    nosock_calls++;
+}
+
+static void count_open(void *ctx, const struct trace_rec *r)
+{
+    (void)r;
+    (*(int *)ctx)++;
+}
+
+/* Three stray ACKs to a listener: it answers each with a reset (state
+ * LISTEN, the listener's own skaddr, peer 0.0.0.0:0 on 6.10+). Resets of no
+ * connection, never a record that waits in the table for the listener's
+ * close (before: one "role unknown, peer 0.0.0.0:0" record). */
+TEST(resets_from_a_listener_make_no_record)
+{
+    struct tracker *t = malloc(sizeof *t);
+    struct pcache pc;
+    pcache_init(&pc, "/nonexistent");
+    struct got g = {0};
+    tracker_init(t, &pc, 1000, collect, count_nosock, &g);
+    nosock_calls = 0;
+    struct tev ev = {.kind = TEV_SEND_RST, .skaddr = 0x4000, .family = 2, .lport = 8082, .reason = 6,
+                     .state = TS_LISTEN, .in_irq = true};
+    for (int i = 0; i < 3; i++) {
+        ev.time_ns = 1 + (uint64_t)i;
+        tracker_event(t, &ev);
+    }
+    ev.state = TS_NEW_SYN_RECV; /* a request sock answering a bad segment */
+    ev.skaddr = 0x5000;
+    tracker_event(t, &ev);
+    /* the listener closes at the end */
+    struct tev cl = {.kind = TEV_STATE, .skaddr = 0x4000, .family = 2, .lport = 8082, .reason = -1,
+                     .oldstate = TS_LISTEN, .newstate = TS_CLOSE, .time_ns = 10};
+    tracker_event(t, &cl);
+    tracker_flush_all(t);
+    int open = 0;
+    tracker_each_open(t, count_open, &open);
+    CHECK_EQ_INT(g.n, 0);
+    CHECK_EQ_INT(open, 0);
+    CHECK_EQ_INT(t->live, 0);
+    CHECK_EQ_INT(nosock_calls, 4);
+    CHECK_EQ_INT(t->st.rst_listener, 4);
+    tracker_free(t);
+    free(t);
+}
+
+/* A client in CLOSE_WAIT writes; the peer's reset waits in the socket's
+ * backlog while send() holds the lock and is processed at its end, in the
+ * process's context: the CLOSE there is the reset's, not a close() (before:
+ * "closed by" the client). close() with unread data still names it. */
+TEST(a_close_after_a_reset_received_names_no_closer)
+{
+    struct tracker *t = malloc(sizeof *t);
+    struct pcache pc;
+    pcache_init(&pc, "/nonexistent");
+    struct got g = {0};
+    tracker_init(t, &pc, 1000, collect, NULL, &g);
+    for (int abort_by_close = 0; abort_by_close < 2; abort_by_close++) {
+        struct tev ev = {.skaddr = 0x3000 + (uint64_t)abort_by_close * 64, .family = 2, .lport = 40000,
+                         .rport = 8081, .reason = -1, .pid = 77, .tid = 77};
+        ev.oldstate = TS_CLOSE, ev.newstate = TS_SYN_SENT, ev.time_ns = 1;
+        tracker_event(t, &ev);
+        ev.oldstate = TS_ESTABLISHED, ev.newstate = TS_CLOSE_WAIT, ev.in_irq = true, ev.time_ns = 2;
+        tracker_event(t, &ev);
+        ev.in_irq = false; /* process context from here on */
+        if (!abort_by_close) {
+            struct tev rst = ev;
+            rst.kind = TEV_RECV_RST, rst.time_ns = 3;
+            tracker_event(t, &rst);
+        }
+        ev.kind = TEV_STATE, ev.oldstate = TS_CLOSE_WAIT, ev.newstate = TS_CLOSE, ev.time_ns = 4;
+        tracker_event(t, &ev);
+    }
+    tracker_flush_all(t);
+    CHECK_EQ_INT(g.n, 2);
+    CHECK_EQ_INT(g.r[0].rst, RST_RECEIVED);
+    CHECK_EQ_INT(g.r[0].pid, 0);
+    CHECK_EQ_INT(g.r[1].rst, 0);
+    CHECK_EQ_INT(g.r[1].pid, 77);
+    tracker_free(t);
+    free(t);
+}
+
+static struct trace_rec late;
+static int late_n;
+static void on_late(void *ctx, const struct trace_rec *r)
+{
+    (void)ctx;
+    late = *r;
+    late_n++;
+}
+
+/* The server closes first; its orphan becomes a FIN_WAIT2 minisock (a new
+ * skaddr, no event); the client writes and the minisock resets it. The
+ * reset carries the minisock's skaddr, state TIME_WAIT and the tuple: it
+ * is put to the server's connection (before: counted nowhere). */
+TEST(a_reset_from_the_minisock_goes_to_its_connection)
+{
+    struct tracker *t = malloc(sizeof *t);
+    struct pcache pc;
+    pcache_init(&pc, "/nonexistent");
+    struct got g = {0};
+    tracker_init(t, &pc, 1000, collect, NULL, &g);
+    t->after_close_rst = on_late;
+    late_n = 0;
+    struct tev ev = {.skaddr = 0x6000, .family = 2, .lport = 8081, .rport = 40001, .reason = -1, .pid = 88,
+                     .tid = 88};
+    ev.laddr[0] = 10, ev.raddr[0] = 10, ev.raddr[3] = 2;
+    ev.oldstate = TS_LISTEN, ev.newstate = TS_SYN_RECV, ev.in_irq = true, ev.time_ns = 1;
+    tracker_event(t, &ev);
+    ev.oldstate = TS_ESTABLISHED, ev.newstate = TS_FIN_WAIT1, ev.in_irq = false, ev.time_ns = 2;
+    tracker_event(t, &ev);
+    ev.oldstate = TS_FIN_WAIT2, ev.newstate = TS_CLOSE, ev.in_irq = true, ev.time_ns = 3;
+    tracker_event(t, &ev);
+    tracker_flush_all(t);
+    CHECK_EQ_INT(g.n, 1);
+    struct tev rst = ev;
+    rst.kind = TEV_SEND_RST, rst.skaddr = 0x7000, rst.state = TS_TIME_WAIT, rst.reason = 9;
+    rst.time_ns = 300000000;
+    struct tev other = rst;
+    other.rport = 40002; /* another tuple: no connection known */
+    tracker_event(t, &other);
+    CHECK_EQ_INT(late_n, 1);
+    CHECK_EQ_INT(late.role, ROLE_UNKNOWN);
+    tracker_event(t, &rst);
+    CHECK_EQ_INT(late_n, 2);
+    CHECK_EQ_INT(late.role, ROLE_ACCEPTED);
+    CHECK_EQ_INT(late.first, FIRST_LOCAL);
+    CHECK_EQ_INT(late.pid, 88);
+    CHECK_EQ_INT(late.rst, RST_SENT);
+    CHECK_EQ_INT(late.rst_reason, 9);
+    CHECK_EQ_INT(late.lport, 8081);
+    CHECK_EQ_INT(t->st.rst_minisock, 2);
+    CHECK_EQ_INT(t->st.rst_unmatched, 1);
+    CHECK_EQ_INT(g.n, 1); /* no second close record */
+    CHECK_EQ_INT(t->live, 0);
+    tracker_free(t);
+    free(t);
+}

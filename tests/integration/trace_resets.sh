@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# closer trace on the resets that fall between the records, in a private
+# namespace traced from the host with -N (the referee is the namespace's
+# own TCP counter, OutRsts in /proc/net/snmp: per namespace, so another
+# tracer or test on the host cannot move it):
+#  - a server closes each accepted connection at once; its socket, orphaned,
+#    becomes a FIN_WAIT2 minisock when the client's kernel ACKs the FIN;
+#    then the client writes and the minisock answers with a reset
+#    (TCP_TIMEWAIT_SOCKET). The reset is the server connection's, after its
+#    record went out: counted with it (rst_after_close), and the client's
+#    CLOSE, which runs from its socket's backlog at the end of send() in
+#    the client's context, names no closer (the client never called close()
+#    on a live connection);
+#  - three stray ACKs (a raw socket) to a listener: it answers each with a
+#    reset; resets of no connection, never a connection record;
+#  - the tracer's BPF programs carry names (bpftool).
+. "$(dirname "$0")/../lib/lib.sh"
+need_root
+PY=/usr/bin/python3
+N=5
+tmp=$(mktemp -d)
+netns_new NS
+ip -n "$NS" addr add 10.79.0.1/32 dev lo   # an address of its own: resets with no socket attribute by it
+
+bg T "$CLOSER" trace --json -N "$NS" >"$tmp/t.json" 2>"$tmp/t.err"
+wait_for 10 grep -q '"start"' "$tmp/t.json" || fail "tracer started" "$(cat "$tmp/t.err")"
+outrsts() { ip netns exec "$NS" awk '/^Tcp:/ { if (!h) { for (i = 1; i <= NF; i++) c[$i] = i; h = 1 } else print $c["OutRsts"] }' /proc/net/snmp; }
+rst0=$(outrsts)
+
+cat >"$tmp/resets.py" <<'PYEOF'
+import socket, sys, time
+ADDR, N = sys.argv[1], int(sys.argv[2])
+srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind((ADDR, 8081)); srv.listen(16)
+cl = []
+for _ in range(N):
+    c = socket.create_connection((ADDR, 8081)); a, _ = srv.accept(); a.close(); cl.append(c)
+def fin_wait2_minisocks():   # /proc/net/tcp shows a minisock's substate: 05
+    rows = [l.split() for l in open("/proc/net/tcp").readlines()[1:]]
+    return sum(1 for r in rows if r[1].endswith(":1F91") and r[3] == "05")
+for _ in range(200):         # the client's kernel ACKs the FIN (maybe delayed)
+    if fin_wait2_minisocks() == N:
+        break
+    time.sleep(0.05)
+for c in cl:
+    assert c.recv(10) == b""
+    try:
+        c.sendall(b"data after the server's close")   # the minisock resets it
+    except OSError:
+        pass
+time.sleep(0.2)
+for c in cl: c.close()
+srv.close()
+PYEOF
+cat >"$tmp/stray.py" <<'PYEOF'
+import random, socket, struct, sys, time
+ADDR = sys.argv[1]
+lst = socket.socket(); lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+lst.bind((ADDR, 8082)); lst.listen(4)
+def csum(b):
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b)); s = (s >> 16) + (s & 0xffff); s += s >> 16
+    return ~s & 0xffff
+raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+for i in range(3):           # ACK only, no connection: the listener resets it
+    hdr = struct.pack("!HHIIBBHHH", 40000 + i, 8082, random.getrandbits(32), random.getrandbits(32),
+                      5 << 4, 0x10, 65535, 0, 0)
+    pseudo = socket.inet_aton(ADDR) * 2 + struct.pack("!BBH", 0, 6, len(hdr))
+    raw.sendto(hdr[:16] + struct.pack("!H", csum(pseudo + hdr)) + hdr[18:], (ADDR, 0))
+time.sleep(0.3)
+lst.close()                  # the listener's own CLOSE
+PYEOF
+ip netns exec "$NS" $PY "$tmp/resets.py" 10.79.0.1 $N &
+RS=$!
+wait $RS || fail "resets.py" "exited $?"
+ip netns exec "$NS" $PY "$tmp/stray.py" 10.79.0.1 || fail "stray.py" "exited $?"
+rst1=$(outrsts)
+
+if command -v bpftool >/dev/null; then
+    names=$(for id in $(grep -h '^prog_id:' /proc/"$T"/fdinfo/* 2>/dev/null | awk '{print $2}'); do
+        bpftool prog show id "$id" | awk 'NR == 1 { for (i = 1; i < NF; i++) if ($i == "name") print $(i + 1) }'
+    done | sort | tr '\n' ' ')
+    check_eq "the tracer's BPF programs have names (bpftool prog show)" "$names" \
+        "closer_irq_in closer_irq_out closer_rst_recv closer_rst_sent closer_state "
+else
+    echo "SKIP bpftool missing: program names not checked"
+fi
+sleep 0.3
+kill -INT "$T"
+wait "$T"
+
+$PY - "$tmp/t.json" "$RS" "$N" "$((rst1 - rst0))" <<'PYEOF'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+recs = [d for d in lines if d["type"] == "close"]
+summ = [d for d in lines if d["type"] == "summary"][0]
+RS, N, OUTRSTS = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+def check(name, ok, why=""):
+    print("PASS " + name if ok else "FAIL %s: %s" % (name, why))
+srv = [r for r in recs if r["role"] == "accepted" and r["local"] == "10.79.0.1:8081"]
+check("server: %d closes, first local, by the server" % N, len(srv) == N and all(r["first"] == "local" and r.get("pid") == RS for r in srv),
+      [(r["first"], r.get("pid")) for r in srv])
+after = summ.get("rst_after_close", {})
+check("the minisocks' %d resets counted, TCP_TIMEWAIT_SOCKET" % N,
+      after.get("count") == N and after.get("rst_reasons", {}).get("TCP_TIMEWAIT_SOCKET") == N, after)
+port = [p for p in summ["ports"] if p["port"] == 8081 and p["role"] == "accepted"]
+check("with the server's port: rst_sent %d" % N, len(port) == 1 and port[0]["rst_sent"] == N, port)
+cl = [r for r in recs if r["role"] == "outgoing" and r["peer"] == "10.79.0.1:8081"]
+check("client: %d records, reset received, no closer (CLOSE from the backlog)" % N,
+      len(cl) == N and all(r["rst"] == "received" and r.get("pid") is None and r.get("owner_pid") == RS for r in cl),
+      [(r["rst"], r.get("pid"), r.get("comm")) for r in cl])
+check("stray ACKs: no connection record for the listener",
+      not [r for r in recs if r["local"].endswith(":8082") or r["peer"] in ("0.0.0.0:0", "[::]:0")],
+      [r for r in recs if r["local"].endswith(":8082")][:2])
+nos = summ["rst_no_socket"]
+check("stray ACKs: 3 resets of no connection", nos["count"] == 3, nos)
+check("referee: the namespace's OutRsts (%d) = resets counted" % OUTRSTS, OUTRSTS == after.get("count", 0) + nos["count"] == N + 3,
+      (OUTRSTS, after.get("count"), nos["count"]))
+PYEOF
+rm -rf "$tmp"
