@@ -14,12 +14,16 @@
 #    on a live connection);
 #  - three stray ACKs (a raw socket) to a listener: it answers each with a
 #    reset; resets of no connection, never a connection record;
-#  - the tracer's BPF programs carry names (bpftool).
+#  - the tracer's BPF programs carry names (bpftool);
+#  - a tracer of all namespaces started before the namespace existed names
+#    it (ip netns name) in its records.
 . "$(dirname "$0")/../lib/lib.sh"
 need_root
 PY=/usr/bin/python3
 N=5
 tmp=$(mktemp -d)
+bg TALL "$CLOSER" trace --json --all-netns --port 8081 >"$tmp/all.json" 2>"$tmp/all.err"
+wait_for 10 grep -q '"start"' "$tmp/all.json" || fail "tracer of all namespaces started" "$(cat "$tmp/all.err")"
 netns_new NS
 ip -n "$NS" addr add 10.79.0.1/32 dev lo   # an address of its own: resets with no socket attribute by it
 
@@ -86,8 +90,14 @@ else
     echo "SKIP bpftool missing: program names not checked"
 fi
 sleep 0.3
-kill -INT "$T"
-wait "$T"
+kill -INT "$T" "$TALL"
+wait "$T" "$TALL"
+ino=$(stat -L -c %i "/run/netns/$NS")
+names=$($PY -c '
+import json, sys
+print(sorted(set(str(d.get("netns_name")) for d in map(json.loads, open(sys.argv[1])) if d.get("netns") == int(sys.argv[2]))))
+' "$tmp/all.json" "$ino")
+check_eq "a namespace made after the trace started is named" "$names" "['$NS']"
 
 $PY - "$tmp/t.json" "$RS" "$N" "$((rst1 - rst0))" <<'PYEOF'
 import json, sys
