@@ -143,6 +143,52 @@ static void remember_minisock(struct tracker *t, const struct trace_rec *r)
     t->mini[tuple_slot(r->family, r->lport, r->rport, r->laddr, r->raddr)].r = *r;
 }
 
+static uint32_t reversed_slot(const struct trace_rec *r)
+{
+    return tuple_slot(r->family, r->rport, r->lport, r->raddr, r->laddr);
+}
+
+/* A record entering CLOSE_WAIT, findable by its tuple (the slot is only a
+ * hint: whatever it holds is checked against the table). */
+static void note_close_wait(struct tracker *t, const struct trace_rec *r)
+{
+    if (!t->close_wait && !(t->close_wait = calloc(TRACK_MINISOCKS, sizeof *t->close_wait)))
+        return;
+    t->close_wait[tuple_slot(r->family, r->lport, r->rport, r->laddr, r->raddr)] = r->skaddr;
+}
+
+static struct tnode **find(struct tracker *t, uint64_t skaddr);
+
+/* The traced peer of x (reversed tuple) still in CLOSE_WAIT: the peer's
+ * FIN that ends x is yet to come. */
+static struct tnode *peer_in_close_wait(struct tracker *t, const struct trace_rec *x)
+{
+    if (!t->close_wait)
+        return NULL;
+    uint64_t sk = t->close_wait[reversed_slot(x)];
+    struct tnode *y = sk ? *find(t, sk) : NULL;
+    if (!y || y->ended || y->held || !y->r.t_close_wait || y->r.t_last_ack || y->r.family != x->family ||
+        y->r.lport != x->rport || y->r.rport != x->lport || memcmp(y->r.laddr, x->raddr, 16) ||
+        memcmp(y->r.raddr, x->laddr, 16))
+        return NULL;
+    return y;
+}
+
+static void push_pending(struct tracker *t, struct tnode *n);
+
+/* y's FIN (or its end) at time: the record waiting for it ends then;
+ * time 0 leaves its end at its CLOSE (y lost, or the trace ends). */
+static void release_held(struct tracker *t, struct tnode *y, uint64_t time)
+{
+    struct tnode *x = y->held;
+    if (!x)
+        return;
+    y->held = NULL;
+    if (time > x->r.t_end)
+        x->r.t_end = time;
+    push_pending(t, x);
+}
+
 /* A reset sent by a TIME_WAIT/FIN_WAIT2 minisock: its tuple (from the
  * segment it answers) finds the connection; the minisock is gone after it. */
 static void minisock_rst(struct tracker *t, const struct tev *ev)
@@ -184,6 +230,7 @@ static void on_state(struct tracker *t, const struct tev *ev)
         n = NULL;
     } else if (n && (ev->newstate == TS_SYN_SENT || ev->newstate == TS_SYN_RECV) && (n->r.t_open || n->r.first)) {
         /* a new connection on a live record: its end was among lost events */
+        release_held(t, n, 0);
         unlink_node(t, n);
         free(n);
         t->st.restarted++;
@@ -227,10 +274,12 @@ static void on_state(struct tracker *t, const struct tev *ev)
             r->t_first = ev->time_ns;
         }
         r->t_close_wait = ev->time_ns;
+        note_close_wait(t, r);
         break;
     case TS_LAST_ACK:
         r->t_last_ack = ev->time_ns;
         take_closer(t, r, ev);
+        release_held(t, n, ev->time_ns); /* our FIN: the peer's minisock's end */
         break;
     case TS_CLOSE:
         r->t_end = ev->time_ns;
@@ -245,8 +294,16 @@ static void on_state(struct tracker *t, const struct tev *ev)
         /* now, not when emitted: the minisock may reset within the 20 ms */
         if (!r->rst && (ev->oldstate == TS_FIN_WAIT1 || ev->oldstate == TS_FIN_WAIT2 || ev->oldstate == TS_CLOSING))
             remember_minisock(t, r);
+        release_held(t, n, ev->time_ns);
         n->ended = true;
-        push_pending(t, n);
+        struct tnode *y = ev->oldstate == TS_FIN_WAIT2 && !r->rst ? peer_in_close_wait(t, r) : NULL;
+        if (y) { /* a FIN_WAIT2 minisock now: wait for y's FIN, off the table */
+            unlink_node(t, n);
+            y->held = n;
+            t->st.held++;
+        } else {
+            push_pending(t, n);
+        }
         break;
     }
 }
@@ -337,6 +394,9 @@ void tracker_flush(struct tracker *t, uint64_t cutoff_ns)
 
 void tracker_flush_all(struct tracker *t)
 {
+    for (unsigned b = 0; b < TRACK_BUCKETS; b++)
+        for (struct tnode *n = t->buckets[b]; n; n = n->next)
+            release_held(t, n, 0);
     for (size_t i = 0; i < t->npending; i++)
         finish(t, t->pending[i]);
     t->npending = 0;
@@ -358,10 +418,12 @@ void tracker_free(struct tracker *t)
     }
     free(t->pending);
     free(t->mini);
+    free(t->close_wait);
     for (unsigned b = 0; b < TRACK_BUCKETS; b++)
         while (t->buckets[b]) {
             struct tnode *n = t->buckets[b];
             t->buckets[b] = n->next;
+            free(n->held);
             free(n);
         }
     memset(t, 0, sizeof *t);

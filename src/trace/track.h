@@ -16,7 +16,13 @@
  * already ended here: in its FIN_WAIT2 substate, data arriving after the
  * close), or the connection's own. A reset received before a CLOSE ends
  * the connection: that CLOSE names no closer even when it runs in process
- * context (from the socket's backlog, in whatever call held the lock). 
+ * context (from the socket's backlog, in whatever call held the lock).
+ * An orphan whose FIN was ACKed becomes a FIN_WAIT2 minisock (its CLOSE)
+ * before the peer's FIN, which no tracepoint reports. When the peer is
+ * traced too (the other end on this host: loopback, a veth pair) and sits
+ * in CLOSE_WAIT, the record waits for the peer's close (LAST_ACK: its FIN)
+ * and ends then; a remote peer's FIN stays unseen (the record ends at the
+ * minisock, end_state FIN_WAIT2). 
  * A pid is taken only from an event that did not run in interrupt context
  * (common_flags), so a softirq's interrupted task is never named. */
 #ifndef CLOSER_TRACE_TRACK_H
@@ -51,6 +57,8 @@ struct trace_rec {
 struct tnode {
     struct trace_rec r;
     struct tnode *next;
+    struct tnode *held; /* the peer's record, ended into a FIN_WAIT2 minisock,
+                           waiting for this one's FIN; off the table */
     bool ended;
 };
 
@@ -58,6 +66,7 @@ struct track_stats {
     uint64_t events, finished, dropped_full, rst_nosock, rst_unmatched;
     uint64_t rst_listener;  /* sent by a listener or a request sock (in rst_nosock) */
     uint64_t rst_minisock;  /* sent by a minisock after its connection's CLOSE */
+    uint64_t held;          /* records that waited for their traced peer's FIN */
     uint64_t restarted; /* records dropped because their end was never seen */
 };
 
@@ -90,6 +99,7 @@ struct tracker {
     void (*after_close_rst)(void *ctx, const struct trace_rec *r);
     void *ctx;
     struct minisock *mini; /* TRACK_MINISOCKS, allocated on first use */
+    uint64_t *close_wait;  /* TRACK_MINISOCKS skaddrs of records in CLOSE_WAIT, by tuple */
 };
 
 void tracker_init(struct tracker *t, struct pcache *pc, size_t max_live,

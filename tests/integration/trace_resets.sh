@@ -14,6 +14,10 @@
 #    on a live connection);
 #  - three stray ACKs (a raw socket) to a listener: it answers each with a
 #    reset; resets of no connection, never a connection record;
+#  - a server closes at once and its client closes 1.2 s later: the
+#    server's orphan is a FIN_WAIT2 minisock from the client's ACK on
+#    (its CLOSE, ~40 ms), and its connection ends with the client's FIN
+#    (both ends traced): lifetime >= the client's CLOSE_WAIT;
 #  - the tracer's BPF programs carry names (bpftool);
 #  - a tracer of all namespaces started before the namespace existed names
 #    it (ip netns name) in its records.
@@ -79,6 +83,22 @@ RS=$!
 wait $RS || fail "resets.py" "exited $?"
 ip netns exec "$NS" $PY "$tmp/stray.py" 10.79.0.1 || fail "stray.py" "exited $?"
 rst1=$(outrsts)
+ip netns exec "$NS" $PY - 10.79.0.1 <<'PYEOF' &
+import socket, sys, time
+srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind((sys.argv[1], 8083)); srv.listen(8)
+cl = []
+for _ in range(3):
+    c = socket.create_connection((sys.argv[1], 8083)); a, _ = srv.accept(); a.close(); cl.append(c)
+for c in cl:
+    assert c.recv(10) == b""    # the server's FIN: CLOSE_WAIT here
+time.sleep(1.2)
+for c in cl:
+    c.close()
+time.sleep(0.2)
+PYEOF
+LATE=$!
+wait $LATE || fail "late closer" "exited $?"
 
 if command -v bpftool >/dev/null; then
     names=$(for id in $(grep -h '^prog_id:' /proc/"$T"/fdinfo/* 2>/dev/null | awk '{print $2}'); do
@@ -122,6 +142,12 @@ check("client: %d records, reset received, no closer (CLOSE from the backlog)" %
 check("stray ACKs: no connection record for the listener",
       not [r for r in recs if r["local"].endswith(":8082") or r["peer"] in ("0.0.0.0:0", "[::]:0")],
       [r for r in recs if r["local"].endswith(":8082")][:2])
+ls = [r for r in recs if r["role"] == "accepted" and r["local"] == "10.79.0.1:8083"]
+lc = {r["local"]: r for r in recs if r["role"] == "outgoing" and r["peer"] == "10.79.0.1:8083"}
+check("minisock: the server's 3 connections live until the client's FIN (>= its CLOSE_WAIT)",
+      len(ls) == 3 and len(lc) == 3 and all(r["end_state"] == "FIN_WAIT2" and r["time_wait"] == "here" and r["peer"] in lc
+          and r["lifetime_us"] >= lc[r["peer"]].get("close_wait_us", 0) >= 1000000 for r in ls),
+      [(r["lifetime_us"], r["end_state"], lc.get(r["peer"], {}).get("close_wait_us")) for r in ls])
 nos = summ["rst_no_socket"]
 check("stray ACKs: 3 resets of no connection", nos["count"] == 3, nos)
 check("referee: the namespace's OutRsts (%d) = resets counted" % OUTRSTS, OUTRSTS == after.get("count", 0) + nos["count"] == N + 3,

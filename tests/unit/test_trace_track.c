@@ -123,7 +123,11 @@ TEST(two_recorded_connections_become_four_records)
     CHECK(c1->netns == py_netns && py_netns != 0);
     CHECK_EQ_INT(c1->tw, TW_LOCAL);
     CHECK_EQ_INT(c1->rport, 7777);
-    CHECK(c1->t_end - c1->t_open == rec_samples[8].time - rec_samples[1].time);
+    /* its socket became a FIN_WAIT2 minisock at 8 (the server's delayed
+     * ACK); the server, traced too, sent its FIN 43 ms later (LAST_ACK, 9):
+     * the client's connection lived until then */
+    CHECK(c1->t_end - c1->t_open == rec_samples[9].time - rec_samples[1].time);
+    CHECK_EQ_INT(c1->end_from, TS_FIN_WAIT2);
     /* the server: peer first, close() 50 ms after the FIN, TIME_WAIT at the peer */
     CHECK_EQ_INT(s1->role, ROLE_ACCEPTED);
     CHECK_EQ_INT(s1->first, FIRST_PEER);
@@ -407,6 +411,79 @@ TEST(a_reset_from_the_minisock_goes_to_its_connection)
     CHECK_EQ_INT(t->st.rst_unmatched, 1);
     CHECK_EQ_INT(g.n, 1); /* no second close record */
     CHECK_EQ_INT(t->live, 0);
+    tracker_free(t);
+    free(t);
+}
+
+/* Both ends traced (loopback, a veth pair): the server closes at once; its
+ * orphan becomes a FIN_WAIT2 minisock when the client's delayed ACK comes
+ * (41 ms: its CLOSE); the client sits in CLOSE_WAIT and closes 1.2 s on,
+ * and its FIN ends the server's connection. Before: a lifetime of 41 ms. */
+TEST(an_orphan_lives_through_its_minisock_until_the_peers_fin)
+{
+    struct tracker *t = malloc(sizeof *t);
+    struct pcache pc;
+    pcache_init(&pc, "/nonexistent");
+    struct got g = {0};
+    tracker_init(t, &pc, 1000, collect, NULL, &g);
+    const uint64_t ms = 1000000;
+    struct tev s = {.skaddr = 0x8000, .family = 2, .lport = 8080, .rport = 40000, .reason = -1, .pid = 5, .tid = 5};
+    struct tev c = {.skaddr = 0x9000, .family = 2, .lport = 40000, .rport = 8080, .reason = -1, .pid = 6, .tid = 6};
+    s.laddr[0] = s.raddr[0] = c.laddr[0] = c.raddr[0] = 127;
+    struct { struct tev *ev; uint8_t from, to; bool irq; uint64_t t; } steps[] = {
+        {&c, TS_CLOSE, TS_SYN_SENT, false, 0},
+        {&s, TS_LISTEN, TS_SYN_RECV, true, 0},
+        {&s, TS_ESTABLISHED, TS_FIN_WAIT1, false, 1 * ms},   /* the server's close() */
+        {&c, TS_ESTABLISHED, TS_CLOSE_WAIT, true, 1 * ms},
+        {&s, TS_FIN_WAIT2, TS_CLOSE, true, 41 * ms},         /* the minisock, no event of its own */
+        {&c, TS_CLOSE_WAIT, TS_LAST_ACK, false, 1241 * ms},  /* the client's close(): its FIN */
+        {&c, TS_LAST_ACK, TS_CLOSE, true, 1241 * ms + 50000},
+    };
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        struct tev *ev = steps[i].ev;
+        ev->oldstate = steps[i].from, ev->newstate = steps[i].to, ev->in_irq = steps[i].irq;
+        ev->time_ns = 100 + steps[i].t;
+        tracker_event(t, ev);
+        if (i == 4) {
+            tracker_flush(t, ev->time_ns + 100 * ms); /* not emitted while the peer has not closed */
+            CHECK_EQ_INT(g.n, 0);
+            CHECK_EQ_INT(t->live, 1);
+        }
+    }
+    tracker_flush_all(t);
+    CHECK_EQ_INT(g.n, 2);
+    const struct trace_rec *srv = g.r[0].role == ROLE_ACCEPTED ? &g.r[0] : &g.r[1];
+    CHECK_EQ_INT(srv->role, ROLE_ACCEPTED);
+    CHECK_EQ_INT(srv->t_end - srv->t_open, 1241 * ms);
+    CHECK_EQ_INT(srv->end_from, TS_FIN_WAIT2);
+    CHECK_EQ_INT(srv->tw, TW_LOCAL);
+    CHECK_EQ_INT(srv->pid, 5);
+    CHECK_EQ_INT(t->st.held, 1);
+    CHECK_EQ_INT(t->live, 0);
+    tracker_free(t);
+    free(t);
+}
+
+/* The peer lost (its memory reused by a new connection) or the trace
+ * ending: the waiting record goes out with its end at the minisock. */
+TEST(a_waiting_record_is_not_lost_with_its_peer)
+{
+    struct tracker *t = malloc(sizeof *t);
+    struct pcache pc;
+    pcache_init(&pc, "/nonexistent");
+    struct got g = {0};
+    tracker_init(t, &pc, 1000, collect, NULL, &g);
+    struct tev s = {.skaddr = 0x8000, .family = 2, .lport = 8080, .rport = 40000, .reason = -1, .in_irq = true};
+    struct tev c = {.skaddr = 0x9000, .family = 2, .lport = 40000, .rport = 8080, .reason = -1, .in_irq = true};
+    c.oldstate = TS_CLOSE, c.newstate = TS_SYN_SENT, c.time_ns = 1, tracker_event(t, &c);
+    s.oldstate = TS_LISTEN, s.newstate = TS_SYN_RECV, s.time_ns = 1, tracker_event(t, &s);
+    c.oldstate = TS_ESTABLISHED, c.newstate = TS_CLOSE_WAIT, c.time_ns = 2, tracker_event(t, &c);
+    s.oldstate = TS_FIN_WAIT2, s.newstate = TS_CLOSE, s.time_ns = 3, tracker_event(t, &s);
+    c.oldstate = TS_CLOSE, c.newstate = TS_SYN_SENT, c.time_ns = 4, tracker_event(t, &c); /* lost end */
+    tracker_flush_all(t);
+    CHECK_EQ_INT(g.n, 1);
+    CHECK_EQ_INT(g.r[0].role, ROLE_ACCEPTED);
+    CHECK_EQ_INT(g.r[0].t_end, 3);
     tracker_free(t);
     free(t);
 }
