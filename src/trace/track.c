@@ -136,8 +136,12 @@ static uint32_t tuple_slot(uint8_t family, uint16_t lport, uint16_t rport, const
 
 /* A connection that ended into a minisock (TIME_WAIT, or FIN_WAIT2 when
  * its socket was orphaned before the peer's FIN), kept by tuple. */
+static bool claim_deferred(struct tracker *t, const struct trace_rec *r);
+
 static void remember_minisock(struct tracker *t, const struct trace_rec *r)
 {
+    if (t->ndeferred && claim_deferred(t, r))
+        return; /* its minisock already reset the peer and is gone */
     if (!t->mini && !(t->mini = calloc(TRACK_MINISOCKS, sizeof *t->mini)))
         return;
     t->mini[tuple_slot(r->family, r->lport, r->rport, r->laddr, r->raddr)].r = *r;
@@ -189,16 +193,13 @@ static void release_held(struct tracker *t, struct tnode *y, uint64_t time)
     push_pending(t, x);
 }
 
-/* A reset sent by a TIME_WAIT/FIN_WAIT2 minisock: its tuple (from the
- * segment it answers) finds the connection; the minisock is gone after it. */
-static void minisock_rst(struct tracker *t, const struct tev *ev)
+/* A minisock's reset to the session: with its connection r, or (NULL)
+ * only the reset's tuple. */
+static void report_minisock_rst(struct tracker *t, const struct trace_rec *conn, const struct tev *ev)
 {
-    struct minisock *m = t->mini ? &t->mini[tuple_slot(ev->family, ev->lport, ev->rport, ev->laddr, ev->raddr)]
-                                 : NULL;
     struct trace_rec r;
-    if (m && m->r.t_end && same_tuple(&m->r, ev) && ev->time_ns - m->r.t_end <= TRACK_MINISOCK_NS) {
-        r = m->r;
-        memset(&m->r, 0, sizeof m->r);
+    if (conn) {
+        r = *conn;
     } else {
         t->st.rst_unmatched++;
         memset(&r, 0, sizeof r);
@@ -215,6 +216,53 @@ static void minisock_rst(struct tracker *t, const struct tev *ev)
     r.t_end = ev->time_ns;
     if (t->after_close_rst)
         t->after_close_rst(t->ctx, &r);
+}
+
+/* A reset sent by a TIME_WAIT/FIN_WAIT2 minisock: its tuple (from the
+ * segment it answers) finds the connection; the minisock is gone after it.
+ * Not found yet: the minisock is hashed (and can answer on another CPU)
+ * just before the old socket's CLOSE is traced, so the reset waits for
+ * that CLOSE as long as a record waits for its reset (tracker_flush). */
+static void minisock_rst(struct tracker *t, const struct tev *ev)
+{
+    struct minisock *m = t->mini ? &t->mini[tuple_slot(ev->family, ev->lport, ev->rport, ev->laddr, ev->raddr)]
+                                 : NULL;
+    uint64_t after = m && ev->time_ns > m->r.t_end ? ev->time_ns - m->r.t_end : 0;
+    if (m && m->r.t_end && same_tuple(&m->r, ev) && after <= TRACK_MINISOCK_NS) {
+        struct trace_rec conn = m->r;
+        memset(&m->r, 0, sizeof m->r);
+        report_minisock_rst(t, &conn, ev);
+    } else if (t->ndeferred < TRACK_DEFERRED) {
+        t->deferred[t->ndeferred++] = *ev;
+    } else {
+        report_minisock_rst(t, NULL, ev);
+    }
+}
+
+/* The CLOSE of r, into a minisock: a reset from it seen first is r's. */
+static bool claim_deferred(struct tracker *t, const struct trace_rec *r)
+{
+    for (unsigned i = 0; i < t->ndeferred; i++)
+        if (same_tuple(r, &t->deferred[i])) {
+            struct tev ev = t->deferred[i];
+            t->deferred[i] = t->deferred[--t->ndeferred];
+            report_minisock_rst(t, r, &ev);
+            return true;
+        }
+    return false;
+}
+
+/* Resets still unclaimed once no CLOSE can come for them (cutoff). */
+static void expire_deferred(struct tracker *t, uint64_t cutoff_ns)
+{
+    for (unsigned i = 0; i < t->ndeferred;)
+        if (t->deferred[i].time_ns <= cutoff_ns) {
+            struct tev ev = t->deferred[i];
+            t->deferred[i] = t->deferred[--t->ndeferred];
+            report_minisock_rst(t, NULL, &ev);
+        } else {
+            i++;
+        }
 }
 
 static void on_state(struct tracker *t, const struct tev *ev)
@@ -381,6 +429,7 @@ static void finish(struct tracker *t, struct tnode *n)
 
 void tracker_flush(struct tracker *t, uint64_t cutoff_ns)
 {
+    expire_deferred(t, cutoff_ns);
     size_t kept = 0;
     for (size_t i = 0; i < t->npending; i++) {
         struct tnode *n = t->pending[i];
@@ -394,6 +443,7 @@ void tracker_flush(struct tracker *t, uint64_t cutoff_ns)
 
 void tracker_flush_all(struct tracker *t)
 {
+    expire_deferred(t, UINT64_MAX);
     for (unsigned b = 0; b < TRACK_BUCKETS; b++)
         for (struct tnode *n = t->buckets[b]; n; n = n->next)
             release_held(t, n, 0);

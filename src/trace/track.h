@@ -77,6 +77,8 @@ struct track_stats {
 #define TRACK_MINISOCKS 16384
 #define TRACK_MINISOCK_NS (60ull * 1000000000ull) /* TCP_TIMEWAIT_LEN */
 
+#define TRACK_DEFERRED 64 /* minisock resets seen before their connection's CLOSE */
+
 struct minisock {
     struct trace_rec r; /* the connection as emitted; t_end its CLOSE */
 };
@@ -100,6 +102,8 @@ struct tracker {
     void *ctx;
     struct minisock *mini; /* TRACK_MINISOCKS, allocated on first use */
     uint64_t *close_wait;  /* TRACK_MINISOCKS skaddrs of records in CLOSE_WAIT, by tuple */
+    struct tev deferred[TRACK_DEFERRED];
+    unsigned ndeferred;
 };
 
 void tracker_init(struct tracker *t, struct pcache *pc, size_t max_live,
