@@ -125,32 +125,41 @@ lines = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
 recs = [d for d in lines if d["type"] == "close"]
 summ = [d for d in lines if d["type"] == "summary"][0]
 RS, N, OUTRSTS = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+# Another tracer on the host (bpftrace, a second closer) makes the kernel
+# skip some of this tracer's programs (one BPF program per CPU at a time):
+# counted as its own lost events. Each count may fall short by those, no
+# more; with none lost, every count is exact.
+LOST = summ["lost_events"]
 def check(name, ok, why=""):
     print("PASS " + name if ok else "FAIL %s: %s" % (name, why))
+def exact(got, want):
+    return want - LOST <= got <= want
 srv = [r for r in recs if r["role"] == "accepted" and r["local"] == "10.79.0.1:8081"]
-check("server: %d closes, first local, by the server" % N, len(srv) == N and all(r["first"] == "local" and r.get("pid") == RS for r in srv),
-      [(r["first"], r.get("pid")) for r in srv])
+check("server: %d closes, first local, by the server" % N,
+      exact(sum(r["first"] == "local" and r.get("pid") == RS for r in srv), N) and len(srv) <= N,
+      [(r["first"], r.get("pid")) for r in srv] + ["lost %d" % LOST])
 after = summ.get("rst_after_close", {})
 check("the minisocks' %d resets counted, TCP_TIMEWAIT_SOCKET" % N,
-      after.get("count") == N and after.get("rst_reasons", {}).get("TCP_TIMEWAIT_SOCKET") == N, after)
+      exact(after.get("rst_reasons", {}).get("TCP_TIMEWAIT_SOCKET", 0), N) and after.get("count", 0) <= N, (after, LOST))
 port = [p for p in summ["ports"] if p["port"] == 8081 and p["role"] == "accepted"]
-check("with the server's port: rst_sent %d" % N, len(port) == 1 and port[0]["rst_sent"] == N, port)
+check("with the server's port: rst_sent %d" % N, len(port) == 1 and exact(port[0]["rst_sent"], N), (port, LOST))
 cl = [r for r in recs if r["role"] == "outgoing" and r["peer"] == "10.79.0.1:8081"]
 check("client: %d records, reset received, no closer (CLOSE from the backlog)" % N,
-      len(cl) == N and all(r["rst"] == "received" and r.get("pid") is None and r.get("owner_pid") == RS for r in cl),
-      [(r["rst"], r.get("pid"), r.get("comm")) for r in cl])
+      exact(sum(r["rst"] == "received" and r.get("owner_pid") == RS for r in cl), N) and not [r for r in cl if r.get("pid")],
+      [(r["rst"], r.get("pid"), r.get("comm")) for r in cl] + ["lost %d" % LOST])
 check("stray ACKs: no connection record for the listener",
       not [r for r in recs if r["local"].endswith(":8082") or r["peer"] in ("0.0.0.0:0", "[::]:0")],
       [r for r in recs if r["local"].endswith(":8082")][:2])
 ls = [r for r in recs if r["role"] == "accepted" and r["local"] == "10.79.0.1:8083"]
 lc = {r["local"]: r for r in recs if r["role"] == "outgoing" and r["peer"] == "10.79.0.1:8083"}
 check("minisock: the server's 3 connections live until the client's FIN (>= its CLOSE_WAIT)",
-      len(ls) == 3 and len(lc) == 3 and all(r["end_state"] == "FIN_WAIT2" and r["time_wait"] == "here" and r["peer"] in lc
-          and r["lifetime_us"] >= lc[r["peer"]].get("close_wait_us", 0) >= 1000000 for r in ls),
-      [(r["lifetime_us"], r["end_state"], lc.get(r["peer"], {}).get("close_wait_us")) for r in ls])
+      exact(sum(r["end_state"] == "FIN_WAIT2" and r["time_wait"] == "here" and r["peer"] in lc
+                and r["lifetime_us"] >= lc[r["peer"]].get("close_wait_us", 0) >= 1000000 for r in ls), 3),
+      [(r["lifetime_us"], r["end_state"], lc.get(r["peer"], {}).get("close_wait_us")) for r in ls] + ["lost %d" % LOST])
 nos = summ["rst_no_socket"]
-check("stray ACKs: 3 resets of no connection", nos["count"] == 3, nos)
-check("referee: the namespace's OutRsts (%d) = resets counted" % OUTRSTS, OUTRSTS == after.get("count", 0) + nos["count"] == N + 3,
-      (OUTRSTS, after.get("count"), nos["count"]))
+check("stray ACKs: 3 resets of no connection", exact(nos["count"], 3), (nos, LOST))
+counted = after.get("count", 0) + nos["count"]
+check("referee: the namespace's OutRsts (%d) = resets counted" % OUTRSTS,
+      OUTRSTS == N + 3 and exact(counted, OUTRSTS), (OUTRSTS, after.get("count"), nos["count"], LOST))
 PYEOF
 rm -rf "$tmp"
