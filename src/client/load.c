@@ -336,12 +336,15 @@ static void *thread_main(void *arg)
     loop_timer_arm(t->loop, &t->tick, 1);
     loop_run(t->loop);
     for (unsigned i = 0; i < t->nconns; i++) {
-        /* Still open when the run ends: the client closes it now, so it
-         * counts as a client close unless the server's FIN is already
-         * waiting. Every connection opened is then counted once. */
+        /* Still open when the run ends: a server FIN already waiting is
+         * the server's close; else it is open_at_end (the client closes
+         * it now because the run is over), never also a client close.
+         * Every connection opened is counted once in closed_first. */
         if (t->conns[i].hc.fd >= 0 && t->conns[i].hc.st != HC_CONNECTING) {
-            t->r.open_at_end++;
-            count_close(&t->conns[i]);
+            if (hconn_server_fin_pending(&t->conns[i].hc))
+                t->r.closed_first[LC_SERVER]++;
+            else
+                t->r.open_at_end++;
         } else if (t->conns[i].hc.fd >= 0) {
             t->r.connecting_at_end++; /* aborted in the handshake: never opened */
         }

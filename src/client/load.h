@@ -49,9 +49,11 @@ enum load_err { LE_REFUSED, LE_RESET, LE_TIMEOUT, LE_ADDRNOTAVAIL, LE_BAD_RESPON
                 LE_EARLY_CLOSE, LE_OTHER, LE_UNSOLICITED, LE_MAX };
 enum load_closer { LC_SERVER, LC_CLIENT, LC_RESET, LC_MAX };
 
-/* Every established connection is counted once in closed_first (server +
- * client + reset == connections); one still connecting when the run ends
- * is aborted, counted in connecting_at_end only. */
+/* Every established connection is counted once: server + client + reset
+ * + open_at_end == connections (disjoint: one still open at the end, closed
+ * by the client because the run is over, is not also a client close); one
+ * still connecting when the run ends is aborted, in connecting_at_end
+ * only. */
 struct load_result {
     uint64_t requests, bytes, connections, errors[LE_MAX], closed_first[LC_MAX];
     uint64_t open_at_end, connecting_at_end, status_2xx, status_other;
