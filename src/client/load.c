@@ -354,34 +354,26 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
-/* The request, sized exactly: every part was bounded and checked for
- * CR/LF by the command (target_method_error, target_header_error), so
- * nothing here can overflow or inject. */
+/* The request: the head from target_request (-H replaces Host and
+ * Connection, as curl and wrk do), then the body. */
 static int build_request(const struct load_opts *o, char **out, size_t *len)
 {
-    static const char conn_close[] = "Connection: close\r\n", conn_ka[] = "Connection: keep-alive\r\n";
     char clen[48] = "";
     if (o->body)
         snprintf(clen, sizeof clen, "Content-Length: %zu\r\n", o->body_len);
-    const char *conn = o->close_header ? conn_close : o->http10 && o->http10_keepalive ? conn_ka : "";
-    size_t cap = strlen(o->method) + strlen(o->url_path) + strlen(o->url_host) + 32 + strlen(conn) +
-                 strlen(clen) + 2 + o->body_len + 1;
-    for (size_t i = 0; i < o->nheaders; i++)
-        cap += strlen(o->headers[i]) + 2;
-    char *b = malloc(cap);
-    if (!b)
+    const char *conn = o->close_header ? "close" : o->http10 && o->http10_keepalive ? "keep-alive" : NULL;
+    size_t hl;
+    char *head = target_request(&o->target, o->method, o->http10 ? 0 : 1, conn, o->headers,
+                                o->nheaders, clen, &hl);
+    char *b = head ? realloc(head, hl + o->body_len + 1) : NULL;
+    if (!b) {
+        free(head);
         return -1;
-    int n = snprintf(b, cap, "%s %s HTTP/1.%d\r\nHost: %s\r\n", o->method, o->url_path,
-                     o->http10 ? 0 : 1, o->url_host);
-    for (size_t i = 0; i < o->nheaders; i++)
-        n += snprintf(b + n, cap - (size_t)n, "%s\r\n", o->headers[i]);
-    n += snprintf(b + n, cap - (size_t)n, "%s%s\r\n", conn, clen);
-    if (o->body) {
-        memcpy(b + n, o->body, o->body_len);
-        n += (int)o->body_len;
     }
+    if (o->body)
+        memcpy(b + hl, o->body, o->body_len);
     *out = b;
-    *len = (size_t)n;
+    *len = hl + o->body_len;
     return 0;
 }
 

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include "client/hist.h"
+#include "client/target.h"
 
 #define LOAD_MAX_SOURCES 4096
 
@@ -21,6 +22,7 @@ struct load_opts {
     struct sockaddr_storage dst;
     socklen_t dst_len;
     char url_host[256], url_path[2048], target_text[300];
+    struct target target;     /* the parsed URL: the request is built from it */
     unsigned connections, threads;
     uint64_t duration_ms;     /* 0: use requests */
     uint64_t requests;        /* 0: use duration */

@@ -29,7 +29,7 @@ struct pconn {
     enum role role;
     enum pstate st;
     int minor;
-    char req[2400];
+    char *req;                /* malloc'd by prepare */
     size_t req_len;
     uint64_t responses, wait_start_ns;
     bool keeps, ended_by_server;
@@ -212,16 +212,19 @@ static void prepare(struct probe *p, struct pconn *c, enum role role, int minor,
     c->waited_out = false;
     c->st = P_PENDING;
     timer_init(&c->timer, on_timer);
-    int n = snprintf(c->req, sizeof c->req, "GET %s HTTP/1.%d\r\nHost: %s\r\n%s%s%s\r\n", o->t.path,
-                     minor, o->t.host, conn_hdr ? "Connection: " : "", conn_hdr ? conn_hdr : "",
-                     conn_hdr ? "\r\n" : "");
-    c->req_len = (size_t)n;
+    free(c->req);
+    c->req = target_request(&o->t, "GET", minor, conn_hdr, o->headers, o->nheaders, NULL, &c->req_len);
 }
 
 static int connect_and_send(struct pconn *c)
 {
     struct probe *p = c->p;
     const struct probe_opts *o = p->o;
+    if (!c->req) {
+        c->st = P_DONE;
+        c->end_how = HC_END_ERROR;
+        return -ENOMEM;
+    }
     c->hc.timeout_ms = o->request_timeout_ms;
     int rc = hconn_connect(&c->hc, p->loop, &ops, c, (const struct sockaddr *)&o->t.addr, o->t.len,
                            NULL, 0);
@@ -508,8 +511,10 @@ out:
     if (o->progress)
         fprintf(stderr, "\r%78s\r", "");
     r->elapsed_s = secs(loop_clock_ns() - p.t0_ns);
-    for (unsigned i = 0; i < npc; i++)
+    for (unsigned i = 0; i < npc; i++) {
         hconn_free(&p.pc[i].hc);
+        free(p.pc[i].req);
+    }
     long tw_towards1, tw_at1, tw_all1;
     load_count_time_wait(&o->t, &tw_towards1, &tw_at1, &tw_all1);
     if (tw_towards0 >= 0 && tw_towards1 >= 0) {

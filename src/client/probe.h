@@ -33,6 +33,8 @@ struct probe_opts {
     uint64_t close_wait_ms;   /* wait for the FIN after an announced close (10 s) */
     uint64_t request_timeout_ms; /* per request (10 s) */
     unsigned idle_samples;    /* idle connections sampled in parallel (4) */
+    const char *headers[32];  /* -H: Host and Authorization replace closer's */
+    size_t nheaders;
     bool progress;
 };
 
