@@ -4,12 +4,15 @@
  * after a first keep-alive check, under one total deadline:
  *   - keep-alive for HTTP/1.1 and for HTTP/1.0 + Connection: keep-alive,
  *     with the Connection and Keep-Alive (timeout=, max=) headers sent;
- *   - who closes after a Connection: close exchange, FIN or RST, how late;
+ *   - who closes after a Connection: close exchange, FIN or RST, how late
+ *     (three exchanges, the median);
  *   - the idle timeout, sampled on several idle connections in parallel
  *     (min / median / max, spread and early closes flagged);
  *   - the limit on a busy connection: one connection sends back to back,
  *     one paced; equal counts at close are a request cap, equal ages with
- *     different counts a lifetime limit (nginx keepalive_time). Every close
+ *     different counts a lifetime limit (nginx keepalive_time); a count
+ *     seen once is confirmed on a second back-to-back connection (a
+ *     different count there: the server closes at random). Every close
  *     records FIN or RST, the connection's age, and after an announced
  *     close the delay of the server's FIN.
  *
@@ -43,6 +46,9 @@ enum probe_close { PC_FIN, PC_RST, PC_NONE };
 /* How one connection ended on the server's side. */
 struct probe_close_obs {
     enum probe_close how;     /* PC_NONE: not within the wait */
+    bool with_response;       /* the FIN was already queued when the response
+                               * completed: a client closing at once meets it
+                               * (the server closed first), whatever the delay */
     double after_s;           /* since the last response (or the wait began) */
     double age_s;             /* since the connection was established */
 };
@@ -57,13 +63,20 @@ struct probe_busy {
     struct probe_close_obs fin; /* FIN/RST and its delay after the last response */
 };
 
-enum probe_limit { PL_NONE, PL_CAP, PL_LIFETIME, PL_UNKNOWN };
+/* PL_RANDOM: one connection was closed after N requests, a second one
+ * back to back not at N: no per-connection cap (a server-wide random or
+ * counted close). */
+enum probe_limit { PL_NONE, PL_CAP, PL_LIFETIME, PL_UNKNOWN, PL_RANDOM };
+
+#define PROBE_CLOSE_SAMPLES 3 /* Connection: close exchanges, decided on the median */
 
 enum server_kind { SK_UNKNOWN, SK_NGINX, SK_APACHE, SK_LIGHTTPD, SK_H2O, SK_HAPROXY, SK_NODE,
                    SK_PYTHON, SK_CLOSER };
 
 struct probe_result {
     int status;
+    bool error_answer;        /* the first answer was 4xx/5xx: the site's error
+                               * page, not the site; nothing more measured */
     char server[96];          /* the Server header, "" when none */
     enum server_kind kind;
     char kind_evidence[160];
@@ -73,10 +86,15 @@ struct probe_result {
     uint64_t unsolicited_bytes;    /* sent after a response, asked by no request */
     /* After a Connection: close exchange. */
     bool close_measured;
-    struct probe_close_obs after_close;
+    struct probe_close_obs after_close; /* the median sample (by delay) */
+    unsigned close_samples;   /* Connection: close exchanges measured */
+    unsigned close_with_response; /* ... whose FIN was queued with the response */
     /* The limit search. */
     bool limit_measured;
     struct probe_busy fast, paced;
+    struct probe_busy second; /* back to back again once fast was closed at N */
+    bool second_ran;          /* ... and it did run to its end */
+    bool cap_confirmed;       /* a second connection was closed at the same count */
     enum probe_limit limit;
     long cap;                 /* PL_CAP */
     double lifetime_s;        /* PL_LIFETIME */
@@ -93,6 +111,10 @@ struct probe_result {
     double elapsed_s;
     bool deadline_hit;
 };
+
+/* probe's exit status when the first answer is an error page (4xx/5xx):
+ * nothing more is measured, no advice given. */
+#define PROBE_EXIT_ERROR_ANSWER 3
 
 int probe_run(const struct probe_opts *o, struct probe_result *r, char *err, size_t errlen);
 void probe_print_text(FILE *out, const struct probe_opts *o, const struct probe_result *r);

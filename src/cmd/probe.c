@@ -35,7 +35,8 @@ static void usage(void)
            "                         a path (/proc/PID/ns/net), or pid:PID\n"
            "  -h, --help\n\n"
            "Durations use nginx's syntax: 500ms, 10s, 2m30s. Progress goes to stderr on a TTY.\n"
-           "exit status: 0 measured, 2 usage error or no HTTP exchange possible\n");
+           "exit status: 0 measured, 2 usage error or no HTTP exchange possible, 3 the first\n"
+           "answer was an error status (4xx/5xx): nothing more measured, no advice\n");
 }
 
 int cmd_probe(int argc, char **argv)
@@ -134,5 +135,5 @@ int cmd_probe(int argc, char **argv)
         probe_print_json(stdout, &o, &r);
     else
         probe_print_text(stdout, &o, &r);
-    return cli_finish_stdout(0);
+    return cli_finish_stdout(r.error_answer ? PROBE_EXIT_ERROR_ANSWER : 0);
 }
