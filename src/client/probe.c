@@ -2,6 +2,7 @@
 #include "client/probe.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,18 @@ static void finish(struct pconn *c)
     loop_stop(c->p->loop);
 }
 
+/* Was the server's FIN already queued when the response completed (what a
+ * client that closes at once meets)? poll(), not a MSG_PEEK recv: a peek
+ * would consume a pending RST's error, and the close would then read as a
+ * FIN. */
+static bool fin_queued(const struct hconn *h)
+{
+    struct pollfd pf = {.fd = h->fd, .events = POLLIN | POLLRDHUP};
+    if (h->fd < 0 || poll(&pf, 1, 0) != 1)
+        return false;
+    return (pf.revents & POLLRDHUP) && !(pf.revents & (POLLERR | POLLHUP));
+}
+
 static void send_one(struct pconn *c)
 {
     c->st = P_SENDING;
@@ -128,7 +141,7 @@ static void on_response(struct hconn *h, const struct http_response *resp, uint6
         break;
     case R_CLOSE:
         wait_close(c, o->close_wait_ms);
-        c->obs.with_response = hconn_server_fin_pending(h);
+        c->obs.with_response = fin_queued(h);
         break;
     case R_IDLE:
         if (c->keeps)
@@ -140,7 +153,7 @@ static void on_response(struct hconn *h, const struct http_response *resp, uint6
     case R_PACED:
         if (!c->keeps) {
             wait_close(c, o->close_wait_ms); /* the announced close: how late is its FIN? */
-            c->obs.with_response = hconn_server_fin_pending(h);
+            c->obs.with_response = fin_queued(h);
         } else if (c->responses >= o->max_requests) {
             finish(c);
         } else if (c->role == R_FAST) {

@@ -16,10 +16,17 @@ static bool close_fin_first(const struct probe_result *r)
     return r->close_with_response * 2 > r->close_samples;
 }
 
-/* The announced close of a request cap, same question on its one sample. */
+/* A server FIN this soon after the announcing response of a request cap
+ * reaches a client closing at once about as early as the response: one
+ * sample (the back-to-back connection), so a bound on its delay tells a
+ * server that closes as it answers (nginx) from one that holds the
+ * connection (Node: keepAliveTimeout + 1 s). A hot client races the
+ * former; peeking for the FIN there said "late" for nginx. */
+#define CAP_PROMPT_FIN_S 0.001
+
 static bool cap_fin_late(const struct probe_result *r)
 {
-    return r->fast.announced && (r->fast.fin.how == PC_NONE || !r->fast.fin.with_response);
+    return r->fast.announced && (r->fast.fin.how == PC_NONE || r->fast.fin.after_s > CAP_PROMPT_FIN_S);
 }
 
 static const char *close_name(enum probe_close c)
