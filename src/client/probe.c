@@ -35,6 +35,7 @@ struct pconn {
     char *req;                /* malloc'd by prepare */
     size_t req_len;
     uint64_t responses, wait_start_ns;
+    uint64_t sent_ns;         /* when the request in flight was sent */
     bool keeps, ended_by_server;
     enum hconn_end end_how;   /* how it ended, when it did */
     int end_err;              /* and the errno hconn gave */
@@ -91,6 +92,7 @@ static bool fin_queued(const struct hconn *h)
 
 static void send_one(struct pconn *c)
 {
+    c->sent_ns = loop_clock_ns();
     c->st = P_SENDING;
     c->p->r->requests_sent++;
     hconn_send(&c->hc, c->req, c->req_len, false);
@@ -142,6 +144,7 @@ static void on_response(struct hconn *h, const struct http_response *resp, uint6
     case R_CLOSE:
         wait_close(c, o->close_wait_ms);
         c->obs.with_response = fin_queued(h);
+        c->obs.rtt_s = secs(c->wait_start_ns - c->sent_ns);
         break;
     case R_IDLE:
         if (c->keeps)
@@ -468,10 +471,16 @@ static void summarize_limit(struct probe_result *r, const struct pconn *fast, co
     confirm_cap(r, second);
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
 /* The Connection: close exchanges: the median by the FIN's delay (a FIN
- * never seen sorts last), and how many had the FIN queued with the
- * response. The verdict rests on those, not on one sample against a
- * threshold. */
+ * never seen sorts last), the median exchange time, and how many had the
+ * FIN queued with the response. The verdict rests on those, not on one
+ * sample against a threshold. */
 static void summarize_close(struct probe_result *r, const struct pconn *pc, unsigned n)
 {
     const struct pconn *v[PROBE_CLOSE_SAMPLES];
@@ -495,14 +504,13 @@ static void summarize_close(struct probe_result *r, const struct pconn *pc, unsi
         return;
     r->close_measured = true;
     r->after_close = v[(k - 1) / 2]->obs;
-    for (unsigned i = 0; i < k; i++)
+    double rtt[PROBE_CLOSE_SAMPLES];
+    for (unsigned i = 0; i < k; i++) {
         r->close_with_response += v[i]->obs.how == PC_FIN && v[i]->obs.with_response;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
+        rtt[i] = v[i]->obs.rtt_s;
+    }
+    qsort(rtt, k, sizeof rtt[0], cmp_double);
+    r->close_rtt_s = rtt[(k - 1) / 2];
 }
 
 static void summarize_idle(struct probe_result *r, const struct pconn *pc, unsigned n)

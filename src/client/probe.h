@@ -46,6 +46,8 @@ enum probe_close { PC_FIN, PC_RST, PC_NONE };
 /* How one connection ended on the server's side. */
 struct probe_close_obs {
     enum probe_close how;     /* PC_NONE: not within the wait */
+    double rtt_s;             /* the exchange before it: request sent to response
+                               * complete (Connection: close samples) */
     bool with_response;       /* the FIN was already queued when the response
                                * completed: a client closing at once meets it
                                * (the server closed first), whatever the delay */
@@ -89,6 +91,7 @@ struct probe_result {
     struct probe_close_obs after_close; /* the median sample (by delay) */
     unsigned close_samples;   /* Connection: close exchanges measured */
     unsigned close_with_response; /* ... whose FIN was queued with the response */
+    double close_rtt_s;       /* the median exchange time of those samples */
     /* The limit search. */
     bool limit_measured;
     struct probe_busy fast, paced;

@@ -88,7 +88,7 @@ check_eq tw_by_run_from_closed_first "$(ql "d['time_wait_by_run']['on_server'], 
 # Keep-alive: the connections still open at the end are open_at_end only.
 load -c 4 -n 100 "$U/f55"
 check_eq closed_first_disjoint "$(ql "d['closed_first']['server'] + d['closed_first']['client'] + d['closed_first']['reset'] + d['closed_first']['open_at_end'] == d['connections_opened'], d['closed_first']['open_at_end'], d['closed_first']['client']")" "True 4 0"
-in_ns "$NS" "$CLOSER" load -c 2 -n 20 --close-header "$U/f0" > "$tmp/l.txt"
+in_ns "$NS" "$CLOSER" load -c 2 -n 20 --close-header --close-wait 1s "$U/f0" > "$tmp/l.txt"
 check tw_table_labelled grep -q 'TW table .* net towards .*after minus before' "$tmp/l.txt"
 check tw_run_line grep -q 'this run left 0 on this host (this client closed first) and 20 on the server' "$tmp/l.txt"
 
@@ -153,9 +153,15 @@ in_ns "$NS" "$CLOSER" probe https://127.0.0.1:8443/ 2> "$tmp/err"
 check_eq https_parsed_not_refused "$(grep -c 'TLS: not yet' "$tmp/err") $(grep -c 'only http://' "$tmp/err")" "1 0"
 
 # 9. Connection: close decided on three exchanges: nginx sends its FIN
-# with the response, so TIME_WAIT is the server's.
+# as it answers (within the exchange's own time), so TIME_WAIT is the
+# server's; closer serve --close-policy client waits for the client's FIN.
 probe --deadline 5s --max-requests 5 --idle-samples 1 "$U/f0"
-check_eq close_three_samples "$(q "d['after_connection_close']['samples'], d['after_connection_close']['fin_with_response'] >= 2, d['time_wait_on']['connection_close']")" "3 True server"
+check_eq close_three_samples "$(q "d['after_connection_close']['samples'], d['after_connection_close']['exchange_s'] > 0, d['time_wait_on']['connection_close']")" "3 True server"
+
+bg SRV_PID ip netns exec "$NS" "$CLOSER" serve -l 127.0.0.1:8087 --return 200 ok --close-policy client
+wait_listen "$NS" 8087
+probe --deadline 5s --max-requests 5 --idle-samples 1 --close-wait 1s http://127.0.0.1:8087/
+check_eq close_waits_for_client "$(q "d['after_connection_close']['samples'], d['after_connection_close']['server_waits_for_client'], d['time_wait_on']['connection_close']")" "3 True client"
 
 # Every document against its schema.
 if /usr/bin/python3 -c 'import jsonschema' 2>/dev/null; then
