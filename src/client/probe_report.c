@@ -238,12 +238,14 @@ static void error_answer_text(FILE *out, const struct probe_opts *o, const struc
 
 void probe_print_text(FILE *out, const struct probe_opts *o, const struct probe_result *r)
 {
-    fprintf(out, "closer probe http://%s%s (status %d)\n\n", o->t.text, o->t.path, r->status);
+    fprintf(out, "closer probe %s://%s%s (status %d)\n\n", o->t.tls ? "https" : "http", o->t.text,
+            o->t.path, r->status);
     if (r->error_answer) {
         error_answer_text(out, o, r);
         return;
     }
     fprintf(out, "  server                       %s (%s)\n", probe_kind_name(r->kind), r->kind_evidence);
+    probe_tls_text(out, r);
     const char *no = r->unsolicited_bytes ? "unknown" : "NOT honoured";
     fprintf(out, "  HTTP/1.1 keep-alive          %s   (Connection: %s%s%s)\n",
             r->keepalive_11 ? "honoured" : no,
@@ -442,6 +444,7 @@ void probe_print_json(FILE *out, const struct probe_opts *o, const struct probe_
         json_null(&j, "exchange_s");
     json_obj_end(&j);
     verdict_json(&j, r);
+    probe_tls_json(&j, r);
     json_obj_begin(&j, "knobs");
     static const char *const knobs[] = {"idle", "cap", "lifetime", "keepalive", "hint"};
     for (size_t i = 0; i < sizeof knobs / sizeof knobs[0]; i++)

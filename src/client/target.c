@@ -250,6 +250,7 @@ int target_parse(const char *url, struct target *t, char *err, size_t errlen)
     snprintf(port, sizeof port, "%s", t->tls ? "443" : "80");
     if (split_host(url, t->host, name, sizeof name, port, sizeof port, err, errlen) < 0)
         return -1;
+    snprintf(t->name, sizeof t->name, "%s", name);
     uint16_t p;
     if (parse_port(port, &p) < 0) {
         snprintf(err, errlen, "'%s': bad port '%s'", url, port);

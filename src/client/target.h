@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Where the client goes: "http://HOST[:PORT][/PATH]" (HOST an IP literal or
+/* Where the client goes: "http[s]://HOST[:PORT][/PATH]" (HOST an IP literal or
  * a name resolved once at start), and --bind-range source addresses
  * ("A.B.C.D-A.B.C.E", "A.B.C.0/24" or one address).
  * Error convention: 0, or -1 with a message in err. */
@@ -21,6 +21,7 @@ struct target {
     size_t naddrs;
     bool tls;         /* https:// (default port 443); the TLS client reads it */
     char host[256];   /* for the Host header */
+    char name[256];   /* the host without port or brackets: TLS SNI and verification */
     char path[2048];
     char text[300];   /* "ip:port" as the socket table shows it */
     char auth[400];   /* base64 of "user:password" from user:pw@host, "" none */
