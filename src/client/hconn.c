@@ -254,7 +254,15 @@ static void parse_buffer(struct hconn *c)
              * callers read. */
             copy_header(&c->resp, "connection", c->hdr_connection, sizeof c->hdr_connection);
             copy_header(&c->resp, "keep-alive", c->hdr_keep_alive, sizeof c->hdr_keep_alive);
+            copy_header(&c->resp, "server", c->hdr_server, sizeof c->hdr_server);
+            copy_header(&c->resp, "via", c->hdr_via, sizeof c->hdr_via);
+            copy_header(&c->resp, "content-type", c->hdr_content_type, sizeof c->hdr_content_type);
             keep_alive_params(c->hdr_keep_alive, &c->keep_alive_timeout, &c->keep_alive_max);
+            /* The slices point into buf, which the body is about to move
+             * over: no caller may read them (a Server header read from
+             * there was the body's bytes on any page over ~17 bytes). */
+            c->resp.nheaders = 0;
+            c->resp.keep_alive = (struct slice){0};
             c->have_head = true;
             c->bytes += (uint64_t)n;
             c->body_left = c->resp.content_length;

@@ -103,10 +103,7 @@ static void on_response(struct hconn *h, const struct http_response *resp, uint6
         r->status = resp->status;
         snprintf(r->connection_11, sizeof r->connection_11, "%s", h->hdr_connection);
         snprintf(r->keep_alive_11, sizeof r->keep_alive_11, "%s", h->hdr_keep_alive);
-        for (size_t i = 0; i < resp->nheaders; i++)
-            if (slice_eq_ci(resp->headers[i].name, "server"))
-                snprintf(r->server, sizeof r->server, "%.*s", (int)resp->headers[i].value.len,
-                         resp->headers[i].value.ptr);
+        snprintf(r->server, sizeof r->server, "%s", h->hdr_server);
     }
     if (c->role == R_KA10 && c->responses == 1) {
         snprintf(r->connection_10, sizeof r->connection_10, "%s", h->hdr_connection);
