@@ -8,7 +8,8 @@
 #   (timeouts idle 3s), gunicorn sync (no keep-alive: the worker class is
 #   the fix) and gthread (--keep-alive 3), uvicorn (--timeout-keep-alive 3),
 #   Tomcat 10 (keepAliveTimeout 3000, maxKeepAliveRequests 7; skipped when
-#   the JVM does not listen within 60 s), and the caches in front of nginx
+#   the JVM does not listen within 60 s), Jetty 9 (idleTimeout 3000), and
+#   the caches in front of nginx
 #   (keepalive_timeout 30s): Varnish (-p timeout_idle=3) and Squid
 #   (client_idle_pconn_timeout 3 seconds) pass `Server: nginx` and add Via;
 #   the client's connections end at the cache, so probe names the cache,
@@ -166,7 +167,22 @@ CONF
     else echo "SKIP tomcat: not serving within 90 s ($(tail -1 "$D/tomcat.log"))"; fi
 fi
 
-# 6. Caches in front of nginx (keepalive_timeout 30s): the connection ends
+# 6. Jetty 9 (Debian's jetty9, a base of our own), idleTimeout 3000 ms.
+if [ -f /usr/share/jetty9/start.jar ] && have java jetty; then
+    fresh
+    mkdir -p "$D/webapps/ROOT"; echo ok > "$D/webapps/ROOT/index.html"
+    bg JETTY_PID ip netns exec "$NS" java -Djava.io.tmpdir="$D" -jar /usr/share/jetty9/start.jar \
+        jetty.home=/usr/share/jetty9 jetty.base="$D" --module=http,deploy jetty.http.host=127.0.0.1 \
+        jetty.http.port=$PORT jetty.http.idleTimeout=3000 >"$D/jetty.log" 2>&1
+    if listening "$NS" $PORT 60 && wait_for 30 ip netns exec "$NS" curl -sf -o /dev/null "$URL"; then
+        probe
+        named jetty_named Jetty jetty
+        knob jetty_knob idle idleTimeout
+        idle_near jetty_idle_3s 2.5 4.5
+    else echo "SKIP jetty: not serving within 90 s ($(tail -1 "$D/jetty.log"))"; fi
+fi
+
+# 7. Caches in front of nginx (keepalive_timeout 30s): the connection ends
 #    at the cache, whose 3 s idle timeout closes it.
 cache_case() {
     local name=$1 kind=$2 prog=$3 word=$4
