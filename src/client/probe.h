@@ -23,6 +23,7 @@
 
 #include "catalog/catalog.h"
 #include "client/target.h"
+#include "tls/tls.h"
 
 #define PROBE_MAX_IDLE 16
 
@@ -35,15 +36,27 @@ struct probe_opts {
     uint64_t request_timeout_ms; /* per request (10 s) */
     unsigned idle_samples;    /* idle connections sampled in parallel (4) */
     bool progress;
+    struct tls_cfg tls_cfg;   /* https://: -k, --cacert; ALPN */
 };
 
 enum probe_close { PC_FIN, PC_RST, PC_NONE };
+
+/* Over TLS, how the server's close looked in TLS's terms. */
+enum probe_tls_close {
+    PT_NA,            /* plain TCP, or the server did not close */
+    PT_NOTIFY_FIN,    /* close_notify, then its FIN: a clean TLS close */
+    PT_NOTIFY_ONLY,   /* close_notify, no FIN within the wait (the client closed) */
+    PT_NOTIFY_RST,    /* close_notify, then a RST */
+    PT_TRUNCATED,     /* FIN without close_notify: a truncation by TLS's rules */
+    PT_RST,           /* RST, no close_notify */
+};
 
 /* How one connection ended on the server's side. */
 struct probe_close_obs {
     enum probe_close how;     /* PC_NONE: not within the wait */
     double after_s;           /* since the last response (or the wait began) */
     double age_s;             /* since the connection was established */
+    enum probe_tls_close tls; /* https:// only */
 };
 
 /* One connection of the limit search. */
@@ -92,6 +105,12 @@ struct probe_result {
     long tw_all_delta;        /* every TIME_WAIT in this namespace (a proxy's backend side too) */
     double elapsed_s;
     bool deadline_hit;
+    /* https:// */
+    bool tls;
+    struct tls_info tls_first;     /* the first connection's handshake */
+    double tls_handshake_ms;       /* its duration (TCP established to done) */
+    unsigned tls_offered, tls_resumed; /* later connections offered a session, resumed */
+    bool tls_tickets;              /* the server gave a session to resume */
 };
 
 int probe_run(const struct probe_opts *o, struct probe_result *r, char *err, size_t errlen);
@@ -99,6 +118,10 @@ void probe_print_text(FILE *out, const struct probe_opts *o, const struct probe_
 /* JSON contract: schemas/closer.probe.schema.json. */
 #define PROBE_JSON_SCHEMA "closer.probe/1"
 void probe_print_json(FILE *out, const struct probe_opts *o, const struct probe_result *r);
+/* The TLS part of both (client/probe_tls.c); nothing over plain TCP. */
+struct json;
+void probe_tls_text(FILE *out, const struct probe_result *r);
+void probe_tls_json(struct json *j, const struct probe_result *r);
 
 /* Which server answered (the catalogue's wire rows: Server and Via
  * headers, else behaviour: Node's http module sends no Server header and

@@ -202,13 +202,15 @@ static void left_behind(FILE *out, const struct probe_opts *o, const struct prob
 
 void probe_print_text(FILE *out, const struct probe_opts *o, const struct probe_result *r)
 {
-    fprintf(out, "closer probe http://%s%s (status %d)\n\n", o->t.text, o->t.path, r->status);
+    fprintf(out, "closer probe %s://%s%s (status %d)\n\n", o->t.tls ? "https" : "http", o->t.text,
+            o->t.path, r->status);
     fprintf(out, "  server                       %s (%s)\n", probe_kind_name(r->prog), r->kind_evidence);
     if (r->origin)
         fprintf(out, "  behind it                    %s: the origin; this client's connections end at %s,\n"
                 "                               so %s's settings, not %s's, decide how they close\n",
                 probe_kind_name(r->origin), probe_kind_name(r->prog), probe_kind_name(r->prog),
                 probe_kind_name(r->origin));
+    probe_tls_text(out, r);
     const char *no = r->unsolicited_bytes ? "unknown" : "NOT honoured";
     fprintf(out, "  HTTP/1.1 keep-alive          %s   (Connection: %s%s%s)\n",
             r->keepalive_11 ? "honoured" : no,
@@ -391,6 +393,7 @@ void probe_print_json(FILE *out, const struct probe_opts *o, const struct probe_
     json_bool(&j, "server_waits_for_client", r->close_measured && r->after_close.how == PC_NONE);
     json_obj_end(&j);
     verdict_json(&j, r);
+    probe_tls_json(&j, r);
     json_obj_begin(&j, "knobs");
     str_or_null(&j, "idle", probe_knob(r->prog, "idle"));
     str_or_null(&j, "cap", probe_knob(r->prog, "cap"));

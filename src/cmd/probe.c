@@ -19,7 +19,9 @@ static void usage(void)
            "limit, the idle timeout (several idle connections in parallel), who closes\n"
            "after a Connection: close exchange (FIN or RST, how fast), which server this\n"
            "is, where TIME_WAIT will accumulate for each client behaviour and the\n"
-           "server's knob for each, and what the probe itself left behind.\n\n"
+           "server's knob for each, and what the probe itself left behind. Over TLS also\n"
+           "the version, ALPN, whether session resumption works and how the server's\n"
+           "closes look (close_notify before the FIN, or not).\n\n"
            "      --deadline DUR     the whole probe (60s); an idle timeout longer than\n"
            "                         this is reported as 'none within'\n"
            "      --max-requests N   per connection in the cap search (1024)\n"
@@ -28,6 +30,9 @@ static void usage(void)
            "      --idle-samples N   idle connections sampled in parallel (4, 1..16)\n"
            "      --timeout DUR      per request (10s)\n"
            "      --json             JSON output\n"
+           "  https:// (TLS, with OpenSSL):\n"
+           "  -k, --insecure         do not verify the server's certificate and name\n"
+           "      --cacert FILE      verify with the CA certificates in FILE (PEM)\n"
            "  -N, --netns NS         run inside network namespace NS: NAME (/run/netns/NAME),\n"
            "                         a path (/proc/PID/ns/net), or pid:PID\n"
            "  -h, --help\n\n"
@@ -37,11 +42,12 @@ static void usage(void)
 
 int cmd_probe(int argc, char **argv)
 {
-    enum { O_MAXREQ = 256, O_MAXWAIT, O_CLOSEWAIT, O_JSON, O_DEADLINE, O_SAMPLES, O_TIMEOUT };
+    enum { O_MAXREQ = 256, O_MAXWAIT, O_CLOSEWAIT, O_JSON, O_DEADLINE, O_SAMPLES, O_TIMEOUT, O_CACERT };
     static const struct option lo[] = {{"max-requests", 1, 0, O_MAXREQ}, {"max-wait", 1, 0, O_MAXWAIT},
                                        {"close-wait", 1, 0, O_CLOSEWAIT}, {"json", 0, 0, O_JSON},
                                        {"deadline", 1, 0, O_DEADLINE}, {"idle-samples", 1, 0, O_SAMPLES},
-                                       {"timeout", 1, 0, O_TIMEOUT},
+                                       {"timeout", 1, 0, O_TIMEOUT}, {"insecure", 0, 0, 'k'},
+                                       {"cacert", 1, 0, O_CACERT},
                                        {"netns", 1, 0, 'N'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     /* 1024 requests: above the common caps (nginx and lighttpd 1000, which
      * lighttpd and Apache enforce as N+1; Apache 100). A higher cap costs
@@ -53,7 +59,7 @@ int cmd_probe(int argc, char **argv)
     const char *netns = NULL;
     int ch;
     cli_begin();
-    while ((ch = getopt_long(argc, argv, ":N:h", lo, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":N:kh", lo, NULL)) != -1) {
         switch (ch) {
         case O_MAXREQ:
             if (parse_u64(optarg, 1, 10000000, &o.max_requests) < 0)
@@ -82,6 +88,12 @@ int cmd_probe(int argc, char **argv)
             o.idle_samples = (unsigned)v;
             break;
         case O_JSON: json = true; break;
+        case 'k': o.tls_cfg.insecure = true; break;
+        case O_CACERT:
+            if (access(optarg, R_OK) < 0)
+                return cli_bad_value("probe", "--cacert", optarg, "a readable PEM file");
+            o.tls_cfg.cacert = optarg;
+            break;
         case 'N': netns = optarg; break;
         case 'h': usage(); return 0;
         default: return cli_bad_option("probe", ch, argv);
@@ -101,6 +113,7 @@ int cmd_probe(int argc, char **argv)
         return EXIT_USAGE;
     }
     o.progress = isatty(STDERR_FILENO);
+    o.tls_cfg.alpn = "http/1.1";
     struct probe_result r;
     if (probe_run(&o, &r, err, sizeof err) < 0) {
         fprintf(stderr, "closer probe: %s\n", err);
