@@ -77,7 +77,7 @@ static int exchange(const char *resp, size_t len, struct got *g)
         getsockname(ls, (struct sockaddr *)&a, &al) < 0)
         return -1;
     struct loop *l = loop_new();
-    struct hconn c = {.fd = -1, .timeout_ms = 10000};
+    struct hconn c = {.x.fd = -1, .timeout_ms = 10000};
     if (!l || hconn_connect(&c, l, &ops, g, (struct sockaddr *)&a, sizeof a, NULL, 0) < 0)
         return -1;
     static const char req[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
