@@ -186,6 +186,21 @@ static void copy_header(const struct http_response *r, const char *name, char *o
         }
 }
 
+static void copy_names(const struct http_response *r, char *out, size_t cap)
+{
+    size_t o = 0;
+    out[0] = 0;
+    for (size_t i = 0; i < r->nheaders && o + r->headers[i].name.len + 2 < cap; i++) {
+        if (i)
+            out[o++] = ',';
+        for (size_t k = 0; k < r->headers[i].name.len; k++) {
+            char ch = r->headers[i].name.ptr[k];
+            out[o++] = ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
+        }
+        out[o] = 0;
+    }
+}
+
 /* "timeout=5, max=100" (RFC 2068 19.7.1.1; Apache sends it on HTTP/1.0
  * replies too): each -1 when absent or not a number. */
 static void keep_alive_params(const char *v, long *timeout, long *max)
@@ -250,6 +265,7 @@ static void parse_buffer(struct hconn *c)
                 end(c, HC_END_BAD_RESPONSE, EPROTO);
                 return;
             }
+            copy_names(&c->resp, c->hdr_names, sizeof c->hdr_names);
             /* The header slices die when buf moves: keep copies of what
              * callers read. */
             copy_header(&c->resp, "connection", c->hdr_connection, sizeof c->hdr_connection);

@@ -83,6 +83,9 @@ struct hconn {
      * "" when absent, cut to the array's size. */
     char hdr_connection[64], hdr_keep_alive[64];
     char hdr_server[96], hdr_via[160], hdr_content_type[96];
+    /* The header names in order, lower case, joined by ',' (cut at the
+     * array's size): how probe tells servers without a Server header apart. */
+    char hdr_names[256];
     long keep_alive_timeout;  /* Keep-Alive: timeout=N, or -1 */
     long keep_alive_max;      /* Keep-Alive: max=N, or -1 */
 };

@@ -123,6 +123,8 @@ static void on_response(struct hconn *h, const struct http_response *resp, uint6
         snprintf(r->connection_11, sizeof r->connection_11, "%s", h->hdr_connection);
         snprintf(r->keep_alive_11, sizeof r->keep_alive_11, "%s", h->hdr_keep_alive);
         snprintf(r->server, sizeof r->server, "%s", h->hdr_server);
+        snprintf(r->via, sizeof r->via, "%s", h->hdr_via);
+        snprintf(r->header_names, sizeof r->header_names, "%s", h->hdr_names);
     }
     if (c->role == R_KA10 && c->responses == 1) {
         snprintf(r->connection_10, sizeof r->connection_10, "%s", h->hdr_connection);
@@ -625,6 +627,7 @@ int probe_run(const struct probe_opts *o, struct probe_result *r, char *err, siz
         /* An error page (a TLS port over http://, a wrong Host or path):
          * measuring it would advise on the error path, not the site. */
         r->error_answer = true;
+        probe_identify(r); /* who answered with it is still worth naming */
         rc = 0;
         goto out;
     }
@@ -653,8 +656,7 @@ int probe_run(const struct probe_opts *o, struct probe_result *r, char *err, siz
         summarize_idle(r, &p.pc[I_IDLE], nidle);
     }
     r->tls_tickets = p.tls && tls_ctx_sessions_kept(p.tls) > 0;
-    r->kind = probe_identify(r->server, r->keepalive_11 ? r->connection_11 : "-", r->keep_alive_11,
-                             r->kind_evidence, sizeof r->kind_evidence);
+    probe_identify(r);
     rc = 0;
 out:
     if (o->progress)
