@@ -155,3 +155,188 @@ check wrong_scheme_load_text sh -c "ip netns exec $NS $CLOSER load -c 1 -n 2 --c
 check_eq self_signed "$(perr "$URL")" \
     "closer probe: no HTTP response from 127.0.0.1:$PORT: TLS: certificate verification failed: self-signed certificate (use --cacert FILE, or -k to skip)
 rc=2"
+
+# 5. Odd TLS servers in Python's ssl module, on 0.0.0.0 (so 127.0.0.2, a
+#    name the certificate does not cover, reaches them too). Each answers
+#    with Connection: close, then MODE: "nonotify" closes the socket with
+#    no close_notify (Python's close() never sends one: a truncation by
+#    TLS's rules); "rst" sends close_notify (unwrap, not waiting for the
+#    client's) and then resets (SO_LINGER {1, 0}).
+cat > "$tmp/odd_tls.py" <<'PY'
+import socket, ssl, struct, sys, threading
+port, mode, cert, key = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+def serve(raw):
+    try:
+        s = ctx.wrap_socket(raw, server_side=True)
+        req = b""
+        while b"\r\n\r\n" not in req:
+            chunk = s.recv(4096)
+            if not chunk:
+                return
+            req += chunk
+        s.sendall(b"HTTP/1.1 200 OK\r\nServer: odd-tls\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n")
+        if mode == "nonotify":
+            s.close()
+            return
+        s.settimeout(0.3)
+        try:
+            plain = s.unwrap()  # sends close_notify; the client's may not come
+        except (OSError, ssl.SSLError):
+            plain = s
+        plain.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        plain.close()
+    except (OSError, ssl.SSLError):
+        pass
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("0.0.0.0", port))
+l.listen(64)
+while True:
+    c, _ = l.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+PY
+odd() { fresh; bg ODD ip netns exec "$NS" /usr/bin/python3 "$tmp/odd_tls.py" $PORT "$1" "$CERT" "$KEY"; wait_listen "$NS" $PORT; }
+odd nonotify
+probe
+check_eq nonotify_truncation "$(q "d['server']['header'], d['tls']['closes']['after_connection_close']")" "odd-tls fin_without_close_notify"
+in_ns "$NS" "$CLOSER" probe --deadline 20s --cacert "$CERT" "$URL" > "$tmp/p.txt"
+check nonotify_text grep -q "^  TLS close, Connection: close  *FIN without close_notify (a truncation" "$tmp/p.txt"
+load -c 2 -n 40
+check_eq nonotify_load "$(ql "d['requests'], d['status_2xx'], d['tls']['server_fin_without_close_notify'] + d['tls']['server_close_notify'], d['tls']['server_close_notify']")" "40 40 $(ql "d['closed_first']['server']") 0"
+load -c 2 -n 40 --close-wait 1s
+check_eq nonotify_load_waits "$(ql "d['closed_first']['server'], d['tls']['server_fin_without_close_notify'], d['errors']['tls']")" "40 40 0"
+odd rst
+probe
+check_eq notify_rst "$(q "d['tls']['closes']['after_connection_close']")" close_notify_rst
+load -c 2 -n 40 --close-wait 1s
+check_eq notify_rst_load "$(ql "d['requests'], d['tls']['server_close_notify'], d['tls']['server_close_notify_with_fin'], d['closed_first']['reset'] + d['closed_first']['server']")" "40 40 0 40"
+# A name the certificate does not cover, and -k that skips the check.
+check_eq wrong_name "$(perr --cacert "$CERT" https://127.0.0.2:$PORT/)" \
+    "closer probe: no HTTP response from 127.0.0.2:$PORT: TLS: certificate verification failed: IP address mismatch (use --cacert FILE, or -k to skip)
+rc=2"
+in_ns "$NS" "$CLOSER" load --json -c 1 -n 3 --cacert "$CERT" https://127.0.0.2:$PORT/ > "$tmp/l.json"; keep l
+check_eq wrong_name_load "$(ql "d['errors']['tls'] > 0, d['requests'], 'IP address mismatch' in d['tls']['last_error']")" "True 0 True"
+in_ns "$NS" "$CLOSER" probe --json --deadline 20s -k https://127.0.0.2:$PORT/ > "$tmp/p.json"; keep p
+check_eq insecure_skips_check "$(q "d['status'], d['tls']['version']")" "200 TLSv1.3"
+
+# 6. Apache 2.4 mod_ssl (event MPM): KeepAliveTimeout 2, MaxKeepAliveRequests
+#    5 (Apache serves N+1 on a connection), named through TLS; what its
+#    closes look like in TLS's terms is asserted as seen.
+if have apache2 apache; then
+    fresh; m=/usr/lib/apache2/modules
+    mkdir -p "$D/htdocs" "$D/logs"; printf 'ok\n' > "$D/htdocs/index.html"; chmod -R a+rX "$D"
+    cat > "$D/httpd.conf" <<CONF
+ServerRoot "$D"
+ServerName closer.test
+Listen 127.0.0.1:$PORT
+PidFile $D/httpd.pid
+ErrorLog $D/logs/error.log
+Mutex file:$D
+LoadModule mpm_event_module $m/mod_mpm_event.so
+LoadModule authz_core_module $m/mod_authz_core.so
+LoadModule dir_module $m/mod_dir.so
+LoadModule mime_module $m/mod_mime.so
+LoadModule socache_shmcb_module $m/mod_socache_shmcb.so
+LoadModule ssl_module $m/mod_ssl.so
+User nobody
+Group nogroup
+DocumentRoot "$D/htdocs"
+<Directory "$D/htdocs">
+    Require all granted
+</Directory>
+DirectoryIndex index.html
+TypesConfig /etc/mime.types
+KeepAlive On
+MaxKeepAliveRequests 5
+KeepAliveTimeout 2
+SSLSessionCache shmcb:$D/ssl_scache(512000)
+SSLEngine on
+SSLCertificateFile $CERT
+SSLCertificateKeyFile $KEY
+CONF
+    bg APACHE_PID ip netns exec "$NS" apache2 -f "$D/httpd.conf" -DFOREGROUND
+    wait_listen "$NS" $PORT
+    probe
+    check_eq apache_identified "$(q "d['server']['kind'], d['status']")" "Apache httpd 200"
+    check_eq apache_session "$(tls_of)" "TLSv1.3 http/1.1"
+    check_eq apache_cap "$(q "d['request_cap'], d['knobs']['cap']")" "6 MaxKeepAliveRequests"
+    check apache_idle_2s within "$(q "d['idle_timeout_s']")" 2 0.3
+    check_eq apache_resumes "$(q "d['tls']['resumption']['offered'] > 0 and d['tls']['resumption']['resumed'] == d['tls']['resumption']['offered']")" True
+    # Apache (mod_ssl) closes like nginx: close_notify, then its FIN, on
+    # Connection: close, on the keep-alive timeout and at the cap.
+    check_eq apache_closes "$(closes_of)" "close_notify_fin close_notify_fin close_notify_fin"
+fi
+
+# 7. Caddy (Go's crypto/tls): the test certificate, idle timeout 2 s, no
+#    redirect listener, no admin endpoint; its state under the temp dir.
+#    default_sni: probe sends no SNI to an IP literal (as curl).
+if have caddy caddy; then
+    fresh; mkdir -p "$D"
+    cat > "$D/Caddyfile" <<CONF
+{
+	admin off
+	auto_https disable_redirects
+	default_sni 127.0.0.1
+	storage file_system $D/data
+	servers {
+		timeouts {
+			idle 2s
+		}
+	}
+}
+https://127.0.0.1:$PORT {
+	tls $CERT $KEY
+	respond "ok" 200
+}
+CONF
+    bg CADDY_PID env HOME="$D" XDG_DATA_HOME="$D/xdg-data" XDG_CONFIG_HOME="$D/xdg-config" \
+        ip netns exec "$NS" caddy run --config "$D/Caddyfile" --adapter caddyfile 2>"$D/caddy.log"
+    wait_listen "$NS" $PORT
+    probe --max-requests 300
+    check_eq caddy_session "$(q "d['server']['header']") $(tls_of)" "Caddy TLSv1.3 http/1.1"
+    check caddy_idle_2s within "$(q "d['idle_timeout_s']")" 2 0.3
+    check_eq caddy_no_cap "$(q "d['request_cap']")" None
+    check_eq caddy_resumes "$(q "d['tls']['resumption']['offered'] > 0 and d['tls']['resumption']['resumed'] == d['tls']['resumption']['offered']")" True
+    # Go's tls.Conn.Close sends close_notify before the FIN, the idle close too.
+    check_eq caddy_closes "$(q "d['tls']['closes']['after_connection_close'], d['tls']['closes']['idle']")" "close_notify_fin close_notify_fin"
+fi
+
+# 8. h2o with a TLS listener: http1-request-timeout 2 is its idle timeout,
+#    no request cap, close_notify then FIN.
+if have h2o h2o; then
+    fresh; mkdir -p "$D/htdocs"; printf 'ok\n' > "$D/htdocs/index.html"; chmod -R a+rX "$D"
+    cat > "$D/h2o.conf" <<CONF
+user: nobody
+num-threads: 1
+http1-request-timeout: 2
+listen:
+  host: 127.0.0.1
+  port: $PORT
+  ssl:
+    certificate-file: $CERT
+    key-file: $KEY
+hosts:
+  default:
+    paths:
+      /:
+        file.dir: $D/htdocs
+CONF
+    bg H2O_PID ip netns exec "$NS" h2o -c "$D/h2o.conf" 2>"$D/h2o.log"
+    wait_listen "$NS" $PORT
+    probe --max-requests 300
+    check_eq h2o_session "$(q "d['server']['kind'], d['knobs']['idle']") $(tls_of)" "h2o http1-request-timeout TLSv1.3 http/1.1"
+    check h2o_idle_2s within "$(q "d['idle_timeout_s']")" 2 0.3
+    check_eq h2o_no_cap "$(q "d['request_cap'], d['limit']['back_to_back']['responses']")" "None 300"
+    check_eq h2o_closes "$(q "d['tls']['closes']['after_connection_close'], d['tls']['closes']['idle']")" "close_notify_fin close_notify_fin"
+fi
+
+# Every JSON document above holds to schemas/.
+if /usr/bin/python3 -c 'import jsonschema' 2>/dev/null; then
+    bad=""
+    for f in "$tmp"/docs/*.json; do
+        out=$(/usr/bin/python3 "$(dirname "$0")/../lib/validate_json.py" "$(dirname "$0")/../../schemas" "$f" 2>&1) || bad="$bad $(basename "$f"): $out;"
+    done
+    check_eq tls_json_valid "$(ls "$tmp"/docs/*.json | wc -l) documents,${bad:- all valid}" "$(ls "$tmp"/docs/*.json | wc -l) documents, all valid"
+fi
