@@ -104,10 +104,9 @@ static void on_response(struct hconn *h, const struct http_response *resp, uint6
         r->status = resp->status;
         snprintf(r->connection_11, sizeof r->connection_11, "%s", h->hdr_connection);
         snprintf(r->keep_alive_11, sizeof r->keep_alive_11, "%s", h->hdr_keep_alive);
-        for (size_t i = 0; i < resp->nheaders; i++)
-            if (slice_eq_ci(resp->headers[i].name, "server"))
-                snprintf(r->server, sizeof r->server, "%.*s", (int)resp->headers[i].value.len,
-                         resp->headers[i].value.ptr);
+        snprintf(r->server, sizeof r->server, "%s", h->hdr_server);
+        snprintf(r->via, sizeof r->via, "%s", h->hdr_via);
+        snprintf(r->header_names, sizeof r->header_names, "%s", h->hdr_names);
     }
     if (c->role == R_KA10 && c->responses == 1) {
         snprintf(r->connection_10, sizeof r->connection_10, "%s", h->hdr_connection);
@@ -546,8 +545,7 @@ int probe_run(const struct probe_opts *o, struct probe_result *r, char *err, siz
         summarize_idle(r, &p.pc[5], nidle);
     }
     r->tls_tickets = p.tls && tls_ctx_sessions_kept(p.tls) > 0;
-    r->kind = probe_identify(r->server, r->keepalive_11 ? r->connection_11 : "-", r->keep_alive_11,
-                             r->kind_evidence, sizeof r->kind_evidence);
+    probe_identify(r);
     rc = 0;
 out:
     if (o->progress)

@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "catalog/catalog.h"
 #include "client/target.h"
 #include "tls/tls.h"
 
@@ -70,14 +71,15 @@ struct probe_busy {
 
 enum probe_limit { PL_NONE, PL_CAP, PL_LIFETIME, PL_UNKNOWN };
 
-enum server_kind { SK_UNKNOWN, SK_NGINX, SK_APACHE, SK_LIGHTTPD, SK_H2O, SK_HAPROXY, SK_NODE,
-                   SK_PYTHON, SK_CLOSER };
-
 struct probe_result {
     int status;
     char server[96];          /* the Server header, "" when none */
-    enum server_kind kind;
-    char kind_evidence[160];
+    char via[160];            /* the Via header, "" when none */
+    char header_names[256];   /* the first answer's header names, in order */
+    /* The program the connection ends at (NULL: not recognised) and, for a
+     * cache, the origin behind it (the catalogue's rows). */
+    const struct cat_program *prog, *origin;
+    char kind_evidence[240];
     char connection_11[64], keep_alive_11[64], connection_10[64], keep_alive_10[64];
     bool keepalive_11, keepalive_10;
     long hint_timeout_s, hint_max; /* Keep-Alive: timeout= / max= (1.1 or 1.0), -1 none */
@@ -121,16 +123,17 @@ struct json;
 void probe_tls_text(FILE *out, const struct probe_result *r);
 void probe_tls_json(struct json *j, const struct probe_result *r);
 
-/* Which server answered: the Server header, else behaviour (Node's http
- * module sends no Server header and Keep-Alive: timeout=5; nginx always
- * sends Connection: keep-alive, so a "Server: nginx" reply without it came
- * through a proxy that strips it, as HAProxy does). connection_hdr is the
- * Connection header of a kept-alive HTTP/1.1 reply. */
-enum server_kind probe_identify(const char *server_hdr, const char *connection_hdr,
-                                const char *keep_alive_hdr, char *evidence, size_t len);
-const char *probe_kind_name(enum server_kind k);
-/* The knob of that server for: "idle", "cap", "lifetime", "keepalive"
- * (on/off), "hint" (how to announce Keep-Alive: timeout=). */
-const char *probe_knob(enum server_kind k, const char *what);
+/* Which server answered (the catalogue's wire rows: Server and Via
+ * headers, else behaviour: Node's http module sends no Server header and
+ * Keep-Alive: timeout=5; nginx always sends Connection: keep-alive, so a
+ * "Server: nginx" reply without it came through a proxy that strips it, as
+ * HAProxy does). Fills r->prog, r->origin, r->kind_evidence. */
+void probe_identify(struct probe_result *r);
+/* How probe names the program: "nginx", "Apache httpd"; "unknown". */
+const char *probe_kind_name(const struct cat_program *p);
+/* The setting of that program (NULL: the generic one) for: "idle", "cap",
+ * "lifetime", "keepalive" (what to do when it does not keep connections),
+ * "hint" (how to announce Keep-Alive: timeout=). */
+const char *probe_knob(const struct cat_program *p, const char *what);
 
 #endif
