@@ -108,7 +108,16 @@ fresh; nginx_tls "ssl_protocols TLSv1.2 TLSv1.3;"
 load -c 4 -n 200 --close-header
 check_eq close_at_once_sum "$(ql "d['closed_first']['server'] + d['closed_first']['client'] + d['closed_first']['reset'], d['status_2xx'], d['tls']['client_close_notify']")" "200 200 200"
 check_eq close_at_once_tw_vs_ss "$(ql "d['time_wait_at_target'], d['time_wait_towards_target']")" "$TW_SRV $TW_CLI"
+check close_at_once_rst_ends_tw test "$((TW_SRV * 2))" -lt "$(ql "d['closed_first']['server']")"
 echo "info: --close-header at once: server $(ql "d['closed_first']['server']") client $(ql "d['closed_first']['client']"); TIME_WAIT ss server $TW_SRV client $TW_CLI"
+# wrk does the same (SSL_shutdown, then close): RSTs from nginx, and almost
+# no TIME_WAIT at the server though it closed first (1 s: 475 requests,
+# ss 0 at the server, TcpExtTCPAbortOnData 452).
+if command -v wrk >/dev/null; then
+    fresh; nginx_tls "ssl_protocols TLSv1.2 TLSv1.3;"
+    WRK_REQ=$(in_ns "$NS" wrk -t1 -c4 -d1s -H 'Connection: close' "$URL" | awk '/requests in/ {print $1}')
+    check wrk_close_rst_ends_tw test "$(($(ss_tw "sport = :$PORT") * 2))" -lt "${WRK_REQ:-0}"
+fi
 
 # wrk on the same endpoint for the same time: both count only 2xx (their
 # speeds are not compared here: bench/ does that).
