@@ -123,6 +123,9 @@ load -c 4 -n 200 --close-header
 check_eq close_at_once_sum "$(ql "d['closed_first']['server'] + d['closed_first']['client'] + d['closed_first']['reset'], d['status_2xx'], d['tls']['client_close_notify']")" "200 200 200"
 check_eq close_at_once_tw_vs_ss "$(ql "d['time_wait_at_target'], d['time_wait_towards_target']")" "$TW_SRV $TW_CLI"
 check close_at_once_rst_ends_tw test "$((TW_SRV * 2))" -lt "$(ql "d['closed_first']['server']")"
+# The text says the FIN count is not the TIME_WAIT count here.
+in_ns "$NS" "$CLOSER" load -c 2 -n 20 --close-header --cacert "$CERT" "$URL" > "$tmp/l.txt"
+check close_at_once_text_rst grep -q "TLS: a close_notify that reaches a socket already closed is answered with a RST" "$tmp/l.txt"
 echo "info: --close-header at once: server $(ql "d['closed_first']['server']") client $(ql "d['closed_first']['client']"); TIME_WAIT ss server $TW_SRV client $TW_CLI"
 # wrk does the same (SSL_shutdown, then close): RSTs from nginx, and almost
 # no TIME_WAIT at the server though it closed first (1 s: 475 requests,
