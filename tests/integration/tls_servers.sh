@@ -335,6 +335,11 @@ CONF
     # Go's tls.Conn.Close sends close_notify before the FIN, the idle close too.
     check_eq caddy_closes "$(q "d['tls']['closes']['after_connection_close'], d['tls']['closes']['idle']")" "close_notify_fin close_notify_fin"
     client_close_answered caddy
+    # Caddy listens on [::]: its TIME_WAIT sockets are [::ffff:127.0.0.1]
+    # and are counted at the target all the same (issue 21).
+    b_srv=$(ss_tw "sport = :$PORT")
+    load -c 4 -n 100 --close-header --close-wait 1s
+    check_eq caddy_server_closes "$(ql "d['closed_first']['server'], d['tls']['server_close_notify_with_fin'], d['time_wait_at_target']")" "100 100 $((TW_SRV - b_srv))"
 fi
 
 # 8. h2o with a TLS listener: http1-request-timeout 2 is its idle timeout,
