@@ -218,6 +218,38 @@ static void report_minisock_rst(struct tracker *t, const struct trace_rec *conn,
         t->after_close_rst(t->ctx, &r);
 }
 
+/* Holds in the order they began, so the ones past the minisock's own end
+ * (tcp_fin_timeout, 60 s by default: a peer that never closes) are let go
+ * without a walk of the table. */
+static bool note_hold(struct tracker *t, uint64_t y_skaddr, uint64_t t_close)
+{
+    if (t->hold_head && t->hold_head * 2 >= t->nholds) { /* the spent half back */
+        memmove(t->holds, t->holds + t->hold_head, (t->nholds - t->hold_head) * sizeof *t->holds);
+        t->nholds -= t->hold_head;
+        t->hold_head = 0;
+    }
+    if (t->nholds == t->cap_holds) {
+        size_t cap = t->cap_holds ? t->cap_holds * 2 : 256;
+        struct hold *nh = realloc(t->holds, cap * sizeof *nh);
+        if (!nh)
+            return false;
+        t->holds = nh;
+        t->cap_holds = cap;
+    }
+    t->holds[t->nholds++] = (struct hold){y_skaddr, t_close};
+    return true;
+}
+
+static void expire_holds(struct tracker *t, uint64_t cutoff_ns)
+{
+    while (t->hold_head < t->nholds && t->holds[t->hold_head].t_close + TRACK_MINISOCK_NS <= cutoff_ns) {
+        struct hold h = t->holds[t->hold_head++];
+        struct tnode *y = *find(t, h.y_skaddr);
+        if (y && y->held && y->held->r.t_end == h.t_close)
+            release_held(t, y, 0); /* its end stays at the minisock */
+    }
+}
+
 /* A reset sent by a TIME_WAIT/FIN_WAIT2 minisock: its tuple (from the
  * segment it answers) finds the connection; the minisock is gone after it.
  * Not found yet: the minisock is hashed (and can answer on another CPU)
@@ -347,7 +379,8 @@ static void on_state(struct tracker *t, const struct tev *ev)
         release_held(t, n, ev->time_ns);
         n->ended = true;
         struct tnode *y = ev->oldstate == TS_FIN_WAIT2 && !r->rst ? peer_in_close_wait(t, r) : NULL;
-        if (y) { /* a FIN_WAIT2 minisock now: wait for y's FIN, off the table */
+        if (y && note_hold(t, y->r.skaddr, r->t_end)) { /* a FIN_WAIT2 minisock now:
+                                                          wait for y's FIN, off the table */
             unlink_node(t, n);
             y->held = n;
             t->st.held++;
@@ -432,6 +465,8 @@ static void finish(struct tracker *t, struct tnode *n)
 void tracker_flush(struct tracker *t, uint64_t cutoff_ns)
 {
     expire_deferred(t, cutoff_ns);
+    if (cutoff_ns > TRACK_MINISOCK_NS)
+        expire_holds(t, cutoff_ns);
     size_t kept = 0;
     for (size_t i = 0; i < t->npending; i++) {
         struct tnode *n = t->pending[i];
@@ -471,6 +506,7 @@ void tracker_free(struct tracker *t)
     free(t->pending);
     free(t->mini);
     free(t->close_wait);
+    free(t->holds);
     for (unsigned b = 0; b < TRACK_BUCKETS; b++)
         while (t->buckets[b]) {
             struct tnode *n = t->buckets[b];

@@ -21,8 +21,8 @@
  * before the peer's FIN, which no tracepoint reports. When the peer is
  * traced too (the other end on this host: loopback, a veth pair) and sits
  * in CLOSE_WAIT, the record waits for the peer's close (LAST_ACK: its FIN)
- * and ends then; a remote peer's FIN stays unseen (the record ends at the
- * minisock, end_state FIN_WAIT2). 
+ * and ends then (for at most the minisock's 60 s); a remote peer's FIN
+ * stays unseen (the record ends at the minisock, end_state FIN_WAIT2). 
  * A pid is taken only from an event that did not run in interrupt context
  * (common_flags), so a softirq's interrupted task is never named. */
 #ifndef CLOSER_TRACE_TRACK_H
@@ -79,6 +79,10 @@ struct track_stats {
 
 #define TRACK_DEFERRED 64 /* minisock resets seen before their connection's CLOSE */
 
+struct hold {
+    uint64_t y_skaddr, t_close; /* the holding peer; the held record's CLOSE */
+};
+
 struct minisock {
     struct trace_rec r; /* the connection as emitted; t_end its CLOSE */
 };
@@ -102,6 +106,8 @@ struct tracker {
     void *ctx;
     struct minisock *mini; /* TRACK_MINISOCKS, allocated on first use */
     uint64_t *close_wait;  /* TRACK_MINISOCKS skaddrs of records in CLOSE_WAIT, by tuple */
+    struct hold *holds;    /* in time order, from hold_head on */
+    size_t nholds, hold_head, cap_holds;
     struct tev deferred[TRACK_DEFERRED];
     unsigned ndeferred;
 };

@@ -72,8 +72,12 @@ cb = [r for r in b if r["role"] == "outgoing" and r["peer"] == "10.77.0.1:8080"]
 # serve's socket is a FIN_WAIT2 minisock from B's ACK on; B, traced too,
 # sends its FIN when the client closes: A's connection lives until then
 peer = {r["local"]: r for r in cb}
-check("A: each lives until B's FIN (B's CLOSE_WAIT <= its lifetime <= B's)",
-      len(peer) == 20 and all(r["peer"] in peer and peer[r["peer"]].get("close_wait_us", 0) <= r["lifetime_us"] <= peer[r["peer"]]["lifetime_us"] for r in sa),
+# (an event the kernel skipped, counted as lost by either tracer, can cut
+# one record's wait short: at most that many)
+until_fin = sum(r["peer"] in peer and peer[r["peer"]].get("close_wait_us", 0) <= r["lifetime_us"] for r in sa)
+check("A: lifetimes >= 0.9 s (the idle timeout), each until B's FIN (B's CLOSE_WAIT <= it <= B's lifetime)",
+      all(900000 <= r["lifetime_us"] <= peer.get(r["peer"], {}).get("lifetime_us", 1 << 62) for r in sa)
+      and until_fin >= len(sa) - asum["lost_events"] - bsum["lost_events"],
       sorted((r["lifetime_us"], peer.get(r["peer"], {}).get("lifetime_us")) for r in sa)[:3])
 check("B: 20 client records, the peer closed first", len(cb) == 20 and all(r["first"] == "peer" for r in cb), len(cb))
 check("B: python's close() after 1..2.5 s in CLOSE_WAIT, its pid", all(r.get("pid") == CLIENT and 800000 <= r.get("close_wait_us", 0) <= 2500000 for r in cb),

@@ -521,3 +521,32 @@ TEST(a_minisock_reset_seen_before_the_close_still_finds_it)
     tracker_free(t);
     free(t);
 }
+
+/* A peer that never closes: the minisock itself goes after its 60 s
+ * (tcp_fin_timeout), and so does the wait; the record keeps its end there. */
+TEST(a_wait_for_the_peers_fin_ends_with_the_minisock)
+{
+    struct tracker *t = malloc(sizeof *t);
+    struct pcache pc;
+    pcache_init(&pc, "/nonexistent");
+    struct got g = {0};
+    tracker_init(t, &pc, 1000, collect, NULL, &g);
+    const uint64_t s1 = 1000000000ull;
+    struct tev s = {.skaddr = 0x8000, .family = 2, .lport = 8080, .rport = 40000, .reason = -1, .in_irq = true};
+    struct tev c = {.skaddr = 0x9000, .family = 2, .lport = 40000, .rport = 8080, .reason = -1, .in_irq = true};
+    c.oldstate = TS_CLOSE, c.newstate = TS_SYN_SENT, c.time_ns = 1, tracker_event(t, &c);
+    s.oldstate = TS_LISTEN, s.newstate = TS_SYN_RECV, s.time_ns = 1, tracker_event(t, &s);
+    c.oldstate = TS_ESTABLISHED, c.newstate = TS_CLOSE_WAIT, c.time_ns = 2, tracker_event(t, &c);
+    s.oldstate = TS_FIN_WAIT2, s.newstate = TS_CLOSE, s.time_ns = 3, tracker_event(t, &s);
+    tracker_flush(t, 59 * s1);
+    CHECK_EQ_INT(g.n, 0);
+    tracker_flush(t, 61 * s1);
+    CHECK_EQ_INT(g.n, 1);
+    CHECK_EQ_INT(g.r[0].role, ROLE_ACCEPTED);
+    CHECK_EQ_INT(g.r[0].t_end, 3);
+    c.oldstate = TS_CLOSE_WAIT, c.newstate = TS_LAST_ACK, c.time_ns = 70 * s1, tracker_event(t, &c);
+    tracker_flush_all(t);
+    CHECK_EQ_INT(g.n, 1); /* the client's own record stays open (no CLOSE) */
+    tracker_free(t);
+    free(t);
+}
