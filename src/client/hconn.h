@@ -65,6 +65,8 @@ struct hconn {
     uint64_t connect_ns;      /* when the connection was established (0: not yet) */
     uint64_t extra_bytes;     /* unsolicited bytes that ended it (HC_END_EXTRA_BYTES) */
     char first_bytes[48];     /* the start of an unparseable response, for messages */
+    unsigned char first_raw[16]; /* ... as received (HTTP/2 frames are binary) */
+    size_t first_raw_len;
     /* Copied from the last response head (its slices die with the buffer). */
     char hdr_connection[64], hdr_keep_alive[64];
     long keep_alive_timeout;  /* Keep-Alive: timeout=N, or -1 */

@@ -34,6 +34,8 @@ struct probe_opts {
     uint64_t request_timeout_ms; /* per request (10 s) */
     unsigned idle_samples;    /* idle connections sampled in parallel (4) */
     bool progress;
+    bool http2_prior;         /* --http2-prior-knowledge: h2c (probe_h2.h) */
+    bool http2;               /* --http2: offer h2 by ALPN (TLS) */
 };
 
 enum probe_close { PC_FIN, PC_RST, PC_NONE };

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "client/probe.h"
+#include "client/probe_h2.h"
 #include "cmd/cmd.h"
 #include "kernel/netns.h"
 #include "util/cli.h"
@@ -27,6 +28,9 @@ static void usage(void)
            "      --close-wait DUR   wait for the server's FIN after an announced close (10s)\n"
            "      --idle-samples N   idle connections sampled in parallel (4, 1..16)\n"
            "      --timeout DUR      per request (10s)\n"
+           "      --http2-prior-knowledge  speak HTTP/2 at once (h2c): GOAWAY, the stream cap,\n"
+           "                         the idle timeout and who closes TCP after the GOAWAY\n"
+           "      --http2            offer h2 by ALPN (https:// URLs)\n"
            "      --json             JSON output\n"
            "  -N, --netns NS         run inside network namespace NS: NAME (/run/netns/NAME),\n"
            "                         a path (/proc/PID/ns/net), or pid:PID\n"
@@ -35,13 +39,29 @@ static void usage(void)
            "exit status: 0 measured, 2 usage error or no HTTP exchange possible\n");
 }
 
+static int probe_h2_main(const struct probe_opts *o, bool json)
+{
+    static struct probe_h2_result r;
+    char err[512];
+    if (probe_h2_run(o, &r, err, sizeof err) < 0) {
+        fprintf(stderr, "closer probe: %s\n", err);
+        return EXIT_USAGE;
+    }
+    if (json)
+        probe_h2_print_json(stdout, o, &r);
+    else
+        probe_h2_print_text(stdout, o, &r);
+    return cli_finish_stdout(0);
+}
+
 int cmd_probe(int argc, char **argv)
 {
-    enum { O_MAXREQ = 256, O_MAXWAIT, O_CLOSEWAIT, O_JSON, O_DEADLINE, O_SAMPLES, O_TIMEOUT };
+    enum { O_MAXREQ = 256, O_MAXWAIT, O_CLOSEWAIT, O_JSON, O_DEADLINE, O_SAMPLES, O_TIMEOUT, O_H2PK, O_H2 };
     static const struct option lo[] = {{"max-requests", 1, 0, O_MAXREQ}, {"max-wait", 1, 0, O_MAXWAIT},
                                        {"close-wait", 1, 0, O_CLOSEWAIT}, {"json", 0, 0, O_JSON},
                                        {"deadline", 1, 0, O_DEADLINE}, {"idle-samples", 1, 0, O_SAMPLES},
                                        {"timeout", 1, 0, O_TIMEOUT},
+                                       {"http2-prior-knowledge", 0, 0, O_H2PK}, {"http2", 0, 0, O_H2},
                                        {"netns", 1, 0, 'N'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     /* 1024 requests: above the common caps (nginx and lighttpd 1000, which
      * lighttpd and Apache enforce as N+1; Apache 100). A higher cap costs
@@ -82,6 +102,8 @@ int cmd_probe(int argc, char **argv)
             o.idle_samples = (unsigned)v;
             break;
         case O_JSON: json = true; break;
+        case O_H2PK: o.http2_prior = true; break;
+        case O_H2: o.http2 = true; break;
         case 'N': netns = optarg; break;
         case 'h': usage(); return 0;
         default: return cli_bad_option("probe", ch, argv);
@@ -101,6 +123,13 @@ int cmd_probe(int argc, char **argv)
         return EXIT_USAGE;
     }
     o.progress = isatty(STDERR_FILENO);
+    if (o.http2 && !o.http2_prior) {
+        fprintf(stderr, "closer probe: --http2 offers h2 by ALPN, over TLS (https://); for h2c on "
+                "http:// use --http2-prior-knowledge\n");
+        return EXIT_USAGE;
+    }
+    if (o.http2_prior)
+        return probe_h2_main(&o, json);
     struct probe_result r;
     if (probe_run(&o, &r, err, sizeof err) < 0) {
         fprintf(stderr, "closer probe: %s\n", err);
