@@ -31,8 +31,15 @@ static void set_mask(struct h2conn *c, unsigned want)
     loop_mod(c->loop, c->x.fd, xport_wait_mask(&c->x, want));
 }
 
+static bool deliver(struct h2conn *c);
+
+/* Streams already finished (refused when a GOAWAY stopped their HEADERS)
+ * are delivered first: the caller may then close the connection itself,
+ * and on_end is not called. */
 static void end(struct h2conn *c, enum h2_end how, int err)
 {
+    if ((c->done_head || (c->goaway && !c->goaway_delivered)) && !deliver(c))
+        return;
     c->gen++;
     c->end_ns = loop_clock_ns();
     loop_timer_cancel(c->loop, &c->timer);
@@ -91,6 +98,23 @@ static int cb_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t 
     return 0;
 }
 
+/* A stream leaves the in-flight list for the delivery queue. */
+static void stream_done(struct h2conn *c, struct h2stream *st)
+{
+    for (struct h2stream **p = &c->inflight; *p; p = &(*p)->anext)
+        if (*p == st) {
+            *p = st->anext;
+            break;
+        }
+    st->next = NULL;
+    if (c->done_tail)
+        c->done_tail->next = st;
+    else
+        c->done_head = st;
+    c->done_tail = st;
+    c->streams_done++;
+}
+
 static int cb_close(nghttp2_session *s, int32_t id, uint32_t error, void *u)
 {
     struct h2conn *c = u;
@@ -99,14 +123,25 @@ static int cb_close(nghttp2_session *s, int32_t id, uint32_t error, void *u)
         return 0;
     st->rst_error = error;
     st->refused = error == NGHTTP2_REFUSED_STREAM && c->goaway && id > c->goaway_last_id;
-    st->next = NULL;
-    if (c->done_tail)
-        c->done_tail->next = st;
-    else
-        c->done_head = st;
-    c->done_tail = st;
-    c->active--;
-    c->streams_done++;
+    stream_done(c, st);
+    return 0;
+}
+
+/* A request whose HEADERS could not go (a GOAWAY came first): nghttp2
+ * opened no stream for it and will not close one. Never processed. */
+static int cb_not_send(nghttp2_session *s, const nghttp2_frame *f, int lib_error, void *u)
+{
+    (void)s;
+    struct h2conn *c = u;
+    if (f->hd.type != NGHTTP2_HEADERS)
+        return 0;
+    for (struct h2stream *st = c->inflight; st; st = st->anext)
+        if (st->id == f->hd.stream_id) {
+            st->refused = true;
+            st->rst_error = (uint32_t)-lib_error;
+            stream_done(c, st);
+            break;
+        }
     return 0;
 }
 
@@ -144,6 +179,7 @@ static int new_session(struct h2conn *c)
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, cb_data);
     nghttp2_session_callbacks_set_on_stream_close_callback(cb, cb_close);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cb, cb_frame);
+    nghttp2_session_callbacks_set_on_frame_not_send_callback(cb, cb_not_send);
     nghttp2_session *s = NULL;
     int rv = nghttp2_session_client_new(&s, cb, c);
     nghttp2_session_callbacks_del(cb);
@@ -240,6 +276,20 @@ static void flush_or_end(struct h2conn *c)
                                                                                : H2_END_ERROR, -rc);
 }
 
+/* Sends, then delivers what sending finished (requests a GOAWAY refused),
+ * then sends what the callbacks submitted, until both are done. */
+static void pump(struct h2conn *c)
+{
+    for (int rounds = 0; rounds < 8; rounds++) {
+        unsigned gen = c->gen;
+        flush_or_end(c);
+        if (c->gen != gen || (!c->done_head && (!c->goaway || c->goaway_delivered)))
+            return;
+        if (!deliver(c))
+            return;
+    }
+}
+
 int32_t h2conn_submit(struct h2conn *c, const struct h2req *rq, struct h2stream *s)
 {
     if (!c->session || !h2conn_can_submit(c))
@@ -278,6 +328,8 @@ int32_t h2conn_submit(struct h2conn *c, const struct h2req *rq, struct h2stream 
     if (id < 0)
         return -1;
     s->id = id;
+    s->anext = c->inflight;
+    c->inflight = s;
     c->active++;
     c->streams_submitted++;
     if (c->timeout_ms)
@@ -352,6 +404,7 @@ static bool deliver(struct h2conn *c)
         c->done_head = s->next;
         if (!c->done_head)
             c->done_tail = NULL;
+        c->active--; /* only now: a caller deciding to close sees nothing pending */
         c->ops->on_stream(c, s);
     }
     if (c->gen == gen && c->goaway && !c->goaway_delivered) {
@@ -408,7 +461,7 @@ static void on_readable(struct h2conn *c)
         return;
     }
     if (c->gen == gen)
-        flush_or_end(c);
+        pump(c);
 }
 
 static void on_connected(struct h2conn *c)
@@ -439,7 +492,7 @@ static void on_connected(struct h2conn *c)
             return;
         c->closing_cb = false;
     }
-    flush_or_end(c);
+    pump(c);
 }
 
 static void on_io(struct loop *l, int fd, void *data, unsigned events)
@@ -463,7 +516,7 @@ static void on_io(struct loop *l, int fd, void *data, unsigned events)
     }
     unsigned gen = c->gen;
     if (events & LOOP_WRITE) {
-        flush_or_end(c);
+        pump(c);
         if (c->gen != gen)
             return;
     }

@@ -48,6 +48,7 @@ struct h2stream {
     char server[96];          /* the Server header, "" when none */
     void *user;
     struct h2stream *next;    /* private: the delivery queue */
+    struct h2stream *anext;   /* private: the streams in flight */
 };
 
 struct h2conn;
@@ -77,7 +78,9 @@ struct h2conn {
     struct timer timer;
     uint64_t start_ns, connect_ns, last_rx_ns;
     struct h2stream *done_head, *done_tail; /* completed, not yet delivered */
-    unsigned active;          /* streams submitted and not closed */
+    struct h2stream *inflight;  /* submitted, not closed (a HEADERS frame
+                                 * never sent has no nghttp2 stream) */
+    unsigned active;          /* streams submitted and not yet delivered by on_stream */
     uint64_t streams_submitted, streams_done;
     unsigned char *wbuf;
     size_t wlen, woff;

@@ -394,6 +394,8 @@ static void progress(const struct load_opts *o, double elapsed, uint64_t last, u
 
 int load_run(const struct load_opts *o, struct load_result *res, char *err, size_t errlen)
 {
+    if (o->http2_prior || o->http2)
+        return load_h2_run(o, res, err, errlen);
     atomic_store(&issued, 0);
     atomic_store(&completed, 0);
     atomic_store(&stopping, false);
