@@ -200,7 +200,10 @@ int h2conn_connect(struct h2conn *c, struct loop *l, const struct h2conn_ops *op
     uint64_t timeout = c->timeout_ms;
     unsigned char *wbuf = c->wbuf;
     unsigned gen = c->gen + 1;
+    xport_free(&c->x); /* the previous connection's TLS state */
     memset(c, 0, sizeof *c);
+    c->tls_ctx = tls;
+    c->tls_host = host;
     c->timeout_ms = timeout;
     c->gen = gen;
     c->wbuf = wbuf ? wbuf : malloc(H2_WBUF);
@@ -213,8 +216,6 @@ int h2conn_connect(struct h2conn *c, struct loop *l, const struct h2conn_ops *op
     if (!c->wbuf || new_session(c) < 0)
         return -ENOMEM;
     int rc = xport_connect(&c->x, dst, dlen, src, slen);
-    if (rc == 0 && tls)
-        rc = xport_start_tls(&c->x, tls, host);
     if (rc == 0 && loop_add(l, c->x.fd, LOOP_WRITE, on_io, c) < 0)
         rc = -ENOMEM;
     if (rc < 0) {
@@ -388,6 +389,7 @@ bool h2conn_server_fin_pending(const struct h2conn *c)
 void h2conn_free(struct h2conn *c)
 {
     h2conn_close(c, false);
+    xport_free(&c->x);
     free(c->wbuf);
     c->wbuf = NULL;
 }
@@ -466,7 +468,7 @@ static void on_readable(struct h2conn *c)
 
 static void on_connected(struct h2conn *c)
 {
-    if (c->x.tls) {
+    if (c->tls_ctx) {
         int h = xport_handshake(&c->x);
         if (h == 0) {
             set_mask(c, 0);
@@ -510,17 +512,23 @@ static void on_io(struct loop *l, int fd, void *data, unsigned events)
                 return;
             }
             c->tcp_up = true;
+            if (c->tls_ctx && xport_start_tls(&c->x, c->tls_ctx, c->tls_host) < 0) {
+                end(c, H2_END_ERROR, ENOMEM);
+                return;
+            }
         }
         on_connected(c);
         return;
     }
     unsigned gen = c->gen;
-    if (events & LOOP_WRITE) {
+    /* TLS: a write may wait for a read and the reverse, so either event
+     * retries both directions (as hconn). */
+    if ((events & LOOP_WRITE) || c->x.tls) {
         pump(c);
         if (c->gen != gen)
             return;
     }
-    if (events & (LOOP_READ | LOOP_HUP | LOOP_ERROR))
+    if ((events & (LOOP_READ | LOOP_HUP | LOOP_ERROR)) || c->x.tls)
         on_readable(c);
 }
 

@@ -74,6 +74,8 @@ struct h2conn {
     const struct h2conn_ops *ops;
     void *user;
     bool tcp_up, connected, closing_cb;
+    struct tls_ctx *tls_ctx;  /* NULL: h2c; else h2 when ALPN chooses it */
+    const char *tls_host;
     uint64_t timeout_ms;      /* streams in flight, nothing received: 0 = none */
     struct timer timer;
     uint64_t start_ns, connect_ns, last_rx_ns;

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "client/xport.h"
 #include "http/response.h"
 #include "loop/loop.h"
 
@@ -25,23 +26,34 @@ enum hconn_end {
     HC_END_ERROR,        /* anything else (errno in err) */
     HC_END_EXTRA_BYTES,  /* bytes after a complete response that nothing asked for
                           * (the client closes: they are not the next answer) */
+    HC_END_TLS,          /* TLS handshake or record failure (xport_error) */
 };
 
 struct hconn;
 struct hconn_ops {
-    /* A complete response; the callback sends, closes or leaves it idle. */
+    /* A complete response; the callback sends, closes or leaves it idle.
+     * r's header slices are gone (nheaders 0: the body moved over them):
+     * read the hdr_* copies below. */
     void (*on_response)(struct hconn *c, const struct http_response *r, uint64_t bytes);
     /* The connection ended without hconn_close; the fd is already closed. */
     void (*on_end)(struct hconn *c, enum hconn_end how, int err);
-    /* Optional: the handshake completed (connect_ns is set). */
+    /* Optional: the handshakes completed, TCP and TLS (connect_ns is set). */
     void (*on_connect)(struct hconn *c);
 };
 
-enum hconn_state { HC_CONNECTING, HC_SENDING, HC_READING, HC_IDLE, HC_CLOSED };
+/* HC_AWAIT_FIN: TLS only, the server's close_notify came before its FIN;
+ * closing now would race the FIN (both sides in TIME_WAIT), so the FIN is
+ * awaited, bounded (AWAIT_FIN_MS, or the request timeout if shorter). */
+enum hconn_state { HC_CONNECTING, HC_HANDSHAKE, HC_SENDING, HC_READING, HC_IDLE, HC_AWAIT_FIN,
+                   HC_CLOSED };
 
 struct hconn {
     struct loop *loop;
-    int fd;
+    struct xport x;           /* x.fd: the socket, -1 when closed */
+    /* Kept across connects, set by the caller: TLS when tls_ctx is set,
+     * tls_host the name sent (SNI) and verified. */
+    struct tls_ctx *tls_ctx;
+    const char *tls_host;
     unsigned gen;             /* bumped by every connect and close: a callback
                                * may close this connection and open the next in
                                * the same struct; the caller must notice */
@@ -62,13 +74,20 @@ struct hconn {
     struct timer timer;
     uint64_t timeout_ms;      /* per request, 0 = none */
     uint64_t start_ns;        /* when connect() was called */
-    uint64_t connect_ns;      /* when the connection was established (0: not yet) */
+    uint64_t connect_ns;      /* when TCP was established (0: not yet) */
+    uint64_t ready_ns;        /* ... and TLS too (== connect_ns without TLS) */
+    enum hconn_end await_how; /* HC_AWAIT_FIN: how it ends when the FIN comes */
     uint64_t extra_bytes;     /* unsolicited bytes that ended it (HC_END_EXTRA_BYTES) */
     char first_bytes[48];     /* the start of an unparseable response, for messages */
     unsigned char first_raw[16]; /* ... as received (HTTP/2 frames are binary) */
     size_t first_raw_len;
-    /* Copied from the last response head (its slices die with the buffer). */
+    /* Copied from the last response head (its slices die with the buffer);
+     * "" when absent, cut to the array's size. */
     char hdr_connection[64], hdr_keep_alive[64];
+    char hdr_server[96], hdr_via[160], hdr_content_type[96];
+    /* The header names in order, lower case, joined by ',' (cut at the
+     * array's size): how probe tells servers without a Server header apart. */
+    char hdr_names[256];
     long keep_alive_timeout;  /* Keep-Alive: timeout=N, or -1 */
     long keep_alive_max;      /* Keep-Alive: max=N, or -1 */
 };
@@ -80,11 +99,13 @@ int hconn_connect(struct hconn *c, struct loop *l, const struct hconn_ops *ops, 
  * Called from on_response on a connection about to end with
  * HC_END_EXTRA_BYTES, nothing is written (the request was never sent). */
 void hconn_send(struct hconn *c, const char *req, size_t len, bool head_request);
-/* The client closes (sends the first FIN unless the server's came first). */
+/* The client closes (sends the first FIN unless the server's came first;
+ * over TLS its close_notify first). */
 void hconn_close(struct hconn *c);
 /* After a response: has the server's FIN already arrived (non-blocking
  * peek)? Lets a caller tell who really closed first. */
 bool hconn_server_fin_pending(struct hconn *c);
+/* Frees the buffer and the TLS state (hconn_close keeps the TLS facts). */
 void hconn_free(struct hconn *c);
 
 #endif

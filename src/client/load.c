@@ -41,6 +41,7 @@ struct lthread {
     size_t bl_head, bl_len, bl_cap;
     unsigned src_next;
     uint64_t grace_ns;       /* end of the wait for announced server closes */
+    struct tls_ctx *tls;     /* this thread's: sessions resume within it */
     pthread_t thread;
 };
 
@@ -74,7 +75,7 @@ static void on_pause(struct loop *l, struct timer *t)
 {
     (void)l;
     struct lconn *lc = (struct lconn *)((char *)t - offsetof(struct lconn, pause));
-    if (lc->hc.fd < 0) {
+    if (lc->hc.x.fd < 0) {
         open_conn(lc);
         return;
     }
@@ -130,6 +131,8 @@ static void open_conn(struct lconn *lc)
      * this one while its first request is in flight. */
     loop_timer_cancel(t->loop, &lc->pause);
     lc->hc.timeout_ms = o->timeout_ms;
+    lc->hc.tls_ctx = t->tls;
+    lc->hc.tls_host = o->tls_name;
     lc->on_conn = 0;
     lc->busy = false;
     lc->closing = false;
@@ -146,6 +149,20 @@ static void open_conn(struct lconn *lc)
 
 /* Who closed an established connection the client is about to close: the
  * server if its FIN is already queued, else the client. */
+/* How a TLS connection ended, once it has: close_notify each way, the
+ * server's FIN with or without its close_notify. */
+static void tally_tls_end(struct lthread *t, const struct hconn *c)
+{
+    const struct tls_info *i = xport_tls(&c->x);
+    if (!i || !i->done)
+        return;
+    struct load_tls *s = &t->r.tls;
+    s->server_close_notify += i->peer_close_notify;
+    s->server_notify_with_fin += i->peer_close_notify && c->x.fin_with_notify;
+    s->server_truncated += i->truncated;
+    s->client_close_notify += i->sent_close_notify;
+}
+
 static void count_close(struct lconn *lc)
 {
     struct load_result *r = &lc->t->r;
@@ -161,14 +178,32 @@ static void client_close(struct lconn *lc)
     count_close(lc);
     loop_timer_cancel(lc->t->loop, &lc->pause);
     hconn_close(&lc->hc);
+    tally_tls_end(lc->t, &lc->hc);
     open_conn(lc);
 }
 
 static void on_connect(struct hconn *c)
 {
     struct lconn *lc = c->user;
-    lc->t->r.connections++;
-    hist_record(&lc->t->r.connect, (c->connect_ns - c->start_ns) / 1000);
+    struct load_result *r = &lc->t->r;
+    r->connections++;
+    hist_record(&r->connect, (c->connect_ns - c->start_ns) / 1000);
+    const struct tls_info *i = xport_tls(&c->x);
+    if (i) {
+        hist_record(&r->handshake, (c->ready_ns - c->connect_ns) / 1000);
+        if (i->resumed) {
+            r->tls.handshakes_resumed++;
+            r->tls.cpu_resumed_ns += i->handshake_cpu_ns;
+        } else {
+            r->tls.handshakes_full++;
+            r->tls.cpu_full_ns += i->handshake_cpu_ns;
+        }
+        if (!r->tls.version[0]) {
+            memcpy(r->tls.version, i->version, sizeof r->tls.version);
+            memcpy(r->tls.alpn, i->alpn, sizeof r->tls.alpn);
+            memcpy(r->tls.cipher, i->cipher, sizeof r->tls.cipher);
+        }
+    }
 }
 
 static void on_response(struct hconn *c, const struct http_response *resp, uint64_t bytes)
@@ -214,8 +249,15 @@ static void on_end(struct hconn *c, enum hconn_end how, int err)
     (void)err;
     struct lconn *lc = c->user;
     struct lthread *t = lc->t;
-    bool established = c->connect_ns != 0;
+    /* Established: TCP and, over TLS, the handshake (a failed handshake is
+     * an error, not a connection). */
+    bool established = c->ready_ns != 0;
     loop_timer_cancel(t->loop, &lc->pause);
+    tally_tls_end(t, c);
+    if (how == HC_END_TLS) {
+        const char *e = xport_error(&c->x);
+        snprintf(t->r.tls.error, sizeof t->r.tls.error, "%s", e);
+    }
     /* A request that ends in an error still counts towards -n; one never
      * written (the connection ended on unsolicited bytes as it was handed
      * over) goes back to the pool. */
@@ -242,10 +284,11 @@ static void on_end(struct hconn *c, enum hconn_end how, int err)
         break;
     case HC_END_ERROR: t->r.errors[LE_OTHER]++; break;
     case HC_END_EXTRA_BYTES: t->r.errors[LE_UNSOLICITED]++; break;
+    case HC_END_TLS: t->r.errors[LE_TLS]++; break;
     }
     if (established)
         t->r.closed_first[who]++;
-    if (how == HC_END_REFUSED || how == HC_END_ERROR)
+    if (how == HC_END_REFUSED || how == HC_END_ERROR || (how == HC_END_TLS && !established))
         loop_timer_arm(t->loop, &lc->pause, 10);
     else
         open_conn(lc);
@@ -275,7 +318,7 @@ static void push_backlog(struct lthread *t, uint64_t intended)
 static bool closing_pending(const struct lthread *t)
 {
     for (unsigned i = 0; i < t->nconns; i++)
-        if (t->conns[i].closing && t->conns[i].hc.fd >= 0)
+        if (t->conns[i].closing && t->conns[i].hc.x.fd >= 0)
             return true;
     return false;
 }
@@ -328,7 +371,7 @@ static void *thread_main(void *arg)
     struct lthread *t = arg;
     for (unsigned i = 0; i < t->nconns; i++) {
         t->conns[i].t = t;
-        t->conns[i].hc.fd = -1; /* never opened (yet): nothing to close */
+        t->conns[i].hc.x.fd = -1; /* never opened (yet): nothing to close */
         timer_init(&t->conns[i].pause, on_pause);
         open_conn(&t->conns[i]);
     }
@@ -339,10 +382,12 @@ static void *thread_main(void *arg)
         /* Still open when the run ends: the client closes it now, so it
          * counts as a client close unless the server's FIN is already
          * waiting. Every connection opened is then counted once. */
-        if (t->conns[i].hc.fd >= 0 && t->conns[i].hc.st != HC_CONNECTING) {
+        if (t->conns[i].hc.x.fd >= 0 && t->conns[i].hc.ready_ns) {
             t->r.open_at_end++;
             count_close(&t->conns[i]);
-        } else if (t->conns[i].hc.fd >= 0) {
+            hconn_close(&t->conns[i].hc);
+            tally_tls_end(t, &t->conns[i].hc);
+        } else if (t->conns[i].hc.x.fd >= 0) {
             t->r.connecting_at_end++; /* aborted in the handshake: never opened */
         }
         loop_timer_cancel(t->loop, &t->conns[i].pause);
@@ -392,6 +437,25 @@ static void progress(const struct load_opts *o, double elapsed, uint64_t last, u
     *prev = now;
 }
 
+static void merge_tls(struct load_tls *to, const struct load_tls *from)
+{
+    to->handshakes_full += from->handshakes_full;
+    to->handshakes_resumed += from->handshakes_resumed;
+    to->cpu_full_ns += from->cpu_full_ns;
+    to->cpu_resumed_ns += from->cpu_resumed_ns;
+    to->server_close_notify += from->server_close_notify;
+    to->server_notify_with_fin += from->server_notify_with_fin;
+    to->server_truncated += from->server_truncated;
+    to->client_close_notify += from->client_close_notify;
+    if (!to->version[0] && from->version[0]) {
+        memcpy(to->version, from->version, sizeof to->version);
+        memcpy(to->alpn, from->alpn, sizeof to->alpn);
+        memcpy(to->cipher, from->cipher, sizeof to->cipher);
+    }
+    if (from->error[0])
+        memcpy(to->error, from->error, sizeof to->error);
+}
+
 int load_run(const struct load_opts *o, struct load_result *res, char *err, size_t errlen)
 {
     if (o->http2_prior || o->http2)
@@ -431,9 +495,14 @@ int load_run(const struct load_opts *o, struct load_result *res, char *err, size
         t->src_next = i * 7919u;
         hist_init(&t->r.latency);
         hist_init(&t->r.connect);
+        hist_init(&t->r.handshake);
         if (!t->loop) {
             snprintf(err, errlen, "cannot create an event loop");
             nt = i;
+            goto fail;
+        }
+        if (o->tls && !(t->tls = tls_ctx_new(&o->tls_cfg, err, errlen))) {
+            nt = i + 1;
             goto fail;
         }
     }
@@ -465,6 +534,7 @@ int load_run(const struct load_opts *o, struct load_result *res, char *err, size
     memset(res, 0, sizeof *res);
     hist_init(&res->latency);
     hist_init(&res->connect);
+    hist_init(&res->handshake);
     uint64_t end = atomic_load(&stopped_ns);
     res->seconds = ((end ? end : loop_clock_ns()) - t0) / 1e9;
     res->interrupted = load_interrupted;
@@ -485,7 +555,10 @@ int load_run(const struct load_opts *o, struct load_result *res, char *err, size
             res->closed_first[c] += r->closed_first[c];
         hist_merge(&res->latency, &r->latency);
         hist_merge(&res->connect, &r->connect);
+        hist_merge(&res->handshake, &r->handshake);
+        merge_tls(&res->tls, &r->tls);
         loop_free(ts[i].loop);
+        tls_ctx_free(ts[i].tls);
         free(ts[i].backlog);
     }
     free(req);
@@ -495,6 +568,7 @@ int load_run(const struct load_opts *o, struct load_result *res, char *err, size
 fail:
     for (unsigned i = 0; i < nt; i++) {
         loop_free(ts[i].loop);
+        tls_ctx_free(ts[i].tls);
         free(ts[i].backlog);
     }
     free(req);
@@ -506,7 +580,8 @@ fail:
 const char *load_err_name(enum load_err e)
 {
     static const char *const n[] = {"refused", "reset", "timeout", "eaddrnotavail",
-                                    "bad_response", "closed_early", "other", "unsolicited_bytes"};
+                                    "bad_response", "closed_early", "other", "unsolicited_bytes",
+                                    "tls"};
     return n[e];
 }
 

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include "client/hist.h"
+#include "tls/tls.h"
 
 #define LOAD_MAX_SOURCES 4096
 #define H2_LOAD_ERRORS 15 /* RFC 9113's codes 0x0-0xd, then "other" */
@@ -44,13 +45,27 @@ struct load_opts {
     struct sockaddr_storage sources[LOAD_MAX_SOURCES];
     size_t nsources;
     bool progress;            /* a progress line on stderr */
+    bool tls;                 /* https:// */
+    struct tls_cfg tls_cfg;   /* -k, --cacert, --no-sessionid, ALPN */
+    char tls_name[256];       /* SNI and the name verified */
     bool http2_prior;         /* --http2-prior-knowledge: h2c (load_h2.c) */
     bool http2;               /* --http2: h2 by ALPN (TLS) */
     unsigned streams;         /* -m: streams in flight per HTTP/2 connection (1) */
 };
 
 enum load_err { LE_REFUSED, LE_RESET, LE_TIMEOUT, LE_ADDRNOTAVAIL, LE_BAD_RESPONSE,
-                LE_EARLY_CLOSE, LE_OTHER, LE_UNSOLICITED, LE_MAX };
+                LE_EARLY_CLOSE, LE_OTHER, LE_UNSOLICITED, LE_TLS, LE_MAX };
+
+/* What TLS cost and how its connections ended (https:// only). */
+struct load_tls {
+    uint64_t handshakes_full, handshakes_resumed;
+    uint64_t cpu_full_ns, cpu_resumed_ns; /* this client's CPU inside handshakes */
+    uint64_t server_close_notify;    /* the server sent close_notify ... */
+    uint64_t server_notify_with_fin; /* ... and its FIN had come with it */
+    uint64_t server_truncated;       /* the server's FIN without close_notify */
+    uint64_t client_close_notify;    /* the client closed with close_notify */
+    char version[16], alpn[32], cipher[64], error[200]; /* the last seen */
+};
 enum load_closer { LC_SERVER, LC_CLIENT, LC_RESET, LC_MAX };
 
 /* Every established connection is counted once in closed_first (server +
@@ -64,6 +79,8 @@ struct load_result {
     double seconds;
     struct hist latency;       /* microseconds */
     struct hist connect;       /* connect() to established, microseconds */
+    struct hist handshake;     /* TLS: established to handshake done, microseconds */
+    struct load_tls tls;
     bool interrupted;
     /* TIME_WAIT in this network namespace before and after the run; -1 unknown. */
     long tw_towards_before, tw_towards_after; /* this host -> target (client closed first) */

@@ -70,6 +70,40 @@ static bool close_mode(const struct load_result *r)
     return r->connections && (double)r->requests / (double)r->connections < 1.5;
 }
 
+static double per_s(uint64_t n, double seconds)
+{
+    return seconds > 0 ? n / seconds : 0;
+}
+
+/* What TLS cost and how it ended: the price of each new connection on
+ * HTTPS is a handshake, full or resumed, and close_notify is TLS's own
+ * "I am closing" before the FIN. */
+static void tls_text(FILE *out, const struct load_result *r)
+{
+    const struct load_tls *s = &r->tls;
+    char hs[3][16];
+    ms(hs[0], sizeof hs[0], hist_percentile(&r->handshake, 50));
+    ms(hs[1], sizeof hs[1], hist_percentile(&r->handshake, 99));
+    ms(hs[2], sizeof hs[2], r->handshake.max);
+    if (s->version[0])
+        fprintf(out, "  TLS            %s %s, ALPN %s\n", s->version, s->cipher,
+                s->alpn[0] ? s->alpn : "none");
+    fprintf(out, "  handshakes     %llu full (%.1f/s), %llu resumed (%.1f/s); p50 %s  p99 %s  max %s\n",
+            (unsigned long long)s->handshakes_full, per_s(s->handshakes_full, r->seconds),
+            (unsigned long long)s->handshakes_resumed, per_s(s->handshakes_resumed, r->seconds),
+            hs[0], hs[1], hs[2]);
+    fprintf(out, "  handshake CPU  %.3f s in this client: %.0f us per full, %.0f us per resumed\n",
+            (s->cpu_full_ns + s->cpu_resumed_ns) / 1e9,
+            s->handshakes_full ? s->cpu_full_ns / 1e3 / s->handshakes_full : 0,
+            s->handshakes_resumed ? s->cpu_resumed_ns / 1e3 / s->handshakes_resumed : 0);
+    fprintf(out, "  TLS closes     server close_notify %llu (%llu with its FIN), server FIN without "
+            "close_notify %llu, client close_notify %llu\n",
+            (unsigned long long)s->server_close_notify, (unsigned long long)s->server_notify_with_fin,
+            (unsigned long long)s->server_truncated, (unsigned long long)s->client_close_notify);
+    if (s->error[0])
+        fprintf(out, "  TLS error      %s\n", s->error);
+}
+
 void load_print_text(FILE *out, const struct load_opts *o, const struct load_result *r)
 {
     char p[6][16], cp[3][16];
@@ -81,7 +115,8 @@ void load_print_text(FILE *out, const struct load_opts *o, const struct load_res
     ms(cp[0], sizeof cp[0], hist_percentile(&r->connect, 50));
     ms(cp[1], sizeof cp[1], hist_percentile(&r->connect, 99));
     ms(cp[2], sizeof cp[2], r->connect.max);
-    fprintf(out, "closer load http://%s%s: %u connections, %u threads, %.2f s%s%s\n", o->target_text,
+    fprintf(out, "closer load %s://%s%s: %u connections, %u threads, %.2f s%s%s\n",
+            o->tls ? "https" : "http", o->target_text,
             o->url_path, o->connections, o->threads, r->seconds,
             o->rate > 0 ? ", open loop" : "", r->interrupted ? " (interrupted)" : "");
     fprintf(out, "  requests       %llu  (%.1f req/s), %llu 2xx, %llu other status\n",
@@ -95,6 +130,8 @@ void load_print_text(FILE *out, const struct load_opts *o, const struct load_res
         fprintf(out, "                 (a new connection per request: latency includes connect)\n");
     fprintf(out, "  connect        p50 %s  p99 %s  max %s  (%llu handshakes)\n", cp[0], cp[1], cp[2],
             (unsigned long long)r->connect.total);
+    if (o->tls)
+        tls_text(out, r);
     fprintf(out, "  connections    %llu opened, %.1f requests per connection",
             (unsigned long long)r->connections,
             r->connections ? (double)r->requests / r->connections : 0);
@@ -152,6 +189,36 @@ static void hist_json(struct json *j, const char *name, const struct hist *h)
     json_obj_end(j);
 }
 
+static void tls_json(struct json *j, const struct load_opts *o, const struct load_result *r)
+{
+    if (!o->tls) {
+        json_null(j, "tls");
+        return;
+    }
+    const struct load_tls *s = &r->tls;
+    json_obj_begin(j, "tls");
+    json_str(j, "version", s->version);
+    json_str(j, "cipher", s->cipher);
+    json_str(j, "alpn", s->alpn);
+    json_bool(j, "session_resumption", !o->tls_cfg.no_resume);
+    json_uint(j, "handshakes_full", s->handshakes_full);
+    json_uint(j, "handshakes_resumed", s->handshakes_resumed);
+    json_double(j, "handshakes_full_per_s", per_s(s->handshakes_full, r->seconds));
+    json_double(j, "handshakes_resumed_per_s", per_s(s->handshakes_resumed, r->seconds));
+    json_uint(j, "handshake_cpu_full_us", s->cpu_full_ns / 1000);
+    json_uint(j, "handshake_cpu_resumed_us", s->cpu_resumed_ns / 1000);
+    hist_json(j, "handshake", &r->handshake);
+    json_uint(j, "server_close_notify", s->server_close_notify);
+    json_uint(j, "server_close_notify_with_fin", s->server_notify_with_fin);
+    json_uint(j, "server_fin_without_close_notify", s->server_truncated);
+    json_uint(j, "client_close_notify", s->client_close_notify);
+    if (s->error[0])
+        json_str(j, "last_error", s->error);
+    else
+        json_null(j, "last_error");
+    json_obj_end(j);
+}
+
 static void tw_json(struct json *j, const char *name, long before, long after)
 {
     if (after < 0)
@@ -185,6 +252,7 @@ void load_print_json(FILE *out, const struct load_opts *o, const struct load_res
     hist_json(&j, "latency", &r->latency);
     json_bool(&j, "latency_includes_connect", close_mode(r));
     hist_json(&j, "connect", &r->connect);
+    tls_json(&j, o, r);
     json_uint(&j, "connections_opened", r->connections);
     json_uint(&j, "connecting_at_end", r->connecting_at_end);
     if (r->connections)

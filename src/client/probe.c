@@ -49,6 +49,7 @@ struct probe {
     struct pconn *pc;
     unsigned npc;
     uint64_t t0_ns, deadline_ns;
+    struct tls_ctx *tls;
     struct timer tick;
     bool stop;
 };
@@ -62,7 +63,7 @@ static void finish(struct pconn *c)
 {
     c->st = P_DONE;
     loop_timer_cancel(c->p->loop, &c->timer);
-    if (c->hc.fd >= 0) {
+    if (c->hc.x.fd >= 0) {
         if (c->hc.connect_ns)
             c->end_age_s = secs(loop_clock_ns() - c->hc.connect_ns);
         if (hconn_server_fin_pending(&c->hc))
@@ -104,10 +105,9 @@ static void on_response(struct hconn *h, const struct http_response *resp, uint6
         r->status = resp->status;
         snprintf(r->connection_11, sizeof r->connection_11, "%s", h->hdr_connection);
         snprintf(r->keep_alive_11, sizeof r->keep_alive_11, "%s", h->hdr_keep_alive);
-        for (size_t i = 0; i < resp->nheaders; i++)
-            if (slice_eq_ci(resp->headers[i].name, "server"))
-                snprintf(r->server, sizeof r->server, "%.*s", (int)resp->headers[i].value.len,
-                         resp->headers[i].value.ptr);
+        snprintf(r->server, sizeof r->server, "%s", h->hdr_server);
+        snprintf(r->via, sizeof r->via, "%s", h->hdr_via);
+        snprintf(r->header_names, sizeof r->header_names, "%s", h->hdr_names);
     }
     if (c->role == R_KA10 && c->responses == 1) {
         snprintf(r->connection_10, sizeof r->connection_10, "%s", h->hdr_connection);
@@ -153,6 +153,34 @@ static void on_response(struct hconn *h, const struct http_response *resp, uint6
     }
 }
 
+/* The handshake's facts, and how the server's close looked in TLS. */
+static void note_tls(struct pconn *c, enum hconn_end how)
+{
+    const struct tls_info *i = xport_tls(&c->hc.x);
+    if (!i || !i->done)
+        return;
+    if (how == HC_END_SERVER_FIN || how == HC_END_EARLY_CLOSE)
+        c->obs.tls = !i->peer_close_notify ? PT_TRUNCATED
+                     : c->hc.x.fin_with_notify ? PT_NOTIFY_FIN : PT_NOTIFY_ONLY;
+    else if (how == HC_END_RESET)
+        c->obs.tls = i->peer_close_notify ? PT_NOTIFY_RST : PT_RST;
+}
+
+static void on_connect(struct hconn *h)
+{
+    struct pconn *c = h->user;
+    struct probe_result *r = c->p->r;
+    const struct tls_info *i = xport_tls(&h->x);
+    if (i && c->role == R_KA11) {
+        r->tls_first = *i;
+        r->tls_handshake_ms = (h->ready_ns - h->connect_ns) / 1e6;
+    }
+    if (i) {
+        r->tls_offered += i->offered;
+        r->tls_resumed += i->offered && i->resumed;
+    }
+}
+
 static void on_end(struct hconn *h, enum hconn_end how, int err)
 {
     struct pconn *c = h->user;
@@ -163,6 +191,7 @@ static void on_end(struct hconn *h, enum hconn_end how, int err)
     if (how == HC_END_EXTRA_BYTES)
         r->unsolicited_bytes += h->extra_bytes;
     c->ended_by_server = how == HC_END_SERVER_FIN || how == HC_END_RESET || how == HC_END_EARLY_CLOSE;
+    note_tls(c, how);
     if (c->ended_by_server) {
         r->server_closed_first++;
         c->obs.how = how == HC_END_RESET ? PC_RST : PC_FIN;
@@ -200,7 +229,7 @@ static void on_timer(struct loop *l, struct timer *t)
     finish(c);
 }
 
-static const struct hconn_ops ops = {on_response, on_end, NULL};
+static const struct hconn_ops ops = {on_response, on_end, on_connect};
 
 static void prepare(struct probe *p, struct pconn *c, enum role role, int minor, const char *conn_hdr)
 {
@@ -227,6 +256,8 @@ static int connect_and_send(struct pconn *c)
     struct probe *p = c->p;
     const struct probe_opts *o = p->o;
     c->hc.timeout_ms = o->request_timeout_ms;
+    c->hc.tls_ctx = p->tls;
+    c->hc.tls_host = o->t.name;
     int rc = hconn_connect(&c->hc, p->loop, &ops, c, (const struct sockaddr *)&o->t.addr, o->t.len,
                            NULL, 0);
     if (rc < 0) {
@@ -359,6 +390,9 @@ static const char *first_error(const struct pconn *c, char *buf, size_t len)
                  c->p->o->request_timeout_ms / 1000.0);
         return buf;
     case HC_END_EXTRA_BYTES: return "bytes after the response that no request asked for";
+    case HC_END_TLS:
+        snprintf(buf, len, "TLS: %s", xport_error(&h->x));
+        return buf;
     default: return "the connection failed";
     }
 }
@@ -459,8 +493,14 @@ int probe_run(const struct probe_opts *o, struct probe_result *r, char *err, siz
         return -1;
     }
     for (unsigned i = 0; i < npc; i++) {
-        p.pc[i].hc.fd = -1;
+        p.pc[i].hc.x.fd = -1;
         p.pc[i].st = P_DONE;
+    }
+    r->tls = o->t.tls;
+    if (o->t.tls && !(p.tls = tls_ctx_new(&o->tls_cfg, err, errlen))) {
+        loop_free(p.loop);
+        free(p.pc);
+        return -1;
     }
     long tw_towards0, tw_at0, tw_all0;
     load_count_time_wait(&o->t, &tw_towards0, &tw_at0, &tw_all0);
@@ -508,8 +548,8 @@ int probe_run(const struct probe_opts *o, struct probe_result *r, char *err, siz
         summarize_limit(r, &p.pc[3], &p.pc[4]);
         summarize_idle(r, &p.pc[5], nidle);
     }
-    r->kind = probe_identify(r->server, r->keepalive_11 ? r->connection_11 : "-", r->keep_alive_11,
-                             r->kind_evidence, sizeof r->kind_evidence);
+    r->tls_tickets = p.tls && tls_ctx_sessions_kept(p.tls) > 0;
+    probe_identify(r);
     rc = 0;
 out:
     if (o->progress)
@@ -527,6 +567,7 @@ out:
     }
     loop_timer_cancel(p.loop, &p.tick);
     loop_free(p.loop);
+    tls_ctx_free(p.tls);
     free(p.pc);
     return rc;
 }

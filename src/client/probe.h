@@ -21,7 +21,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "catalog/catalog.h"
 #include "client/target.h"
+#include "tls/tls.h"
 
 #define PROBE_MAX_IDLE 16
 
@@ -34,17 +36,29 @@ struct probe_opts {
     uint64_t request_timeout_ms; /* per request (10 s) */
     unsigned idle_samples;    /* idle connections sampled in parallel (4) */
     bool progress;
+    struct tls_cfg tls_cfg;   /* https://: -k, --cacert; ALPN */
     bool http2_prior;         /* --http2-prior-knowledge: h2c (probe_h2.h) */
     bool http2;               /* --http2: offer h2 by ALPN (TLS) */
 };
 
 enum probe_close { PC_FIN, PC_RST, PC_NONE };
 
+/* Over TLS, how the server's close looked in TLS's terms. */
+enum probe_tls_close {
+    PT_NA,            /* plain TCP, or the server did not close */
+    PT_NOTIFY_FIN,    /* close_notify, then its FIN: a clean TLS close */
+    PT_NOTIFY_ONLY,   /* close_notify, no FIN within the wait (the client closed) */
+    PT_NOTIFY_RST,    /* close_notify, then a RST */
+    PT_TRUNCATED,     /* FIN without close_notify: a truncation by TLS's rules */
+    PT_RST,           /* RST, no close_notify */
+};
+
 /* How one connection ended on the server's side. */
 struct probe_close_obs {
     enum probe_close how;     /* PC_NONE: not within the wait */
     double after_s;           /* since the last response (or the wait began) */
     double age_s;             /* since the connection was established */
+    enum probe_tls_close tls; /* https:// only */
 };
 
 /* One connection of the limit search. */
@@ -59,14 +73,15 @@ struct probe_busy {
 
 enum probe_limit { PL_NONE, PL_CAP, PL_LIFETIME, PL_UNKNOWN };
 
-enum server_kind { SK_UNKNOWN, SK_NGINX, SK_APACHE, SK_LIGHTTPD, SK_H2O, SK_HAPROXY, SK_NODE,
-                   SK_PYTHON, SK_CLOSER };
-
 struct probe_result {
     int status;
     char server[96];          /* the Server header, "" when none */
-    enum server_kind kind;
-    char kind_evidence[160];
+    char via[160];            /* the Via header, "" when none */
+    char header_names[256];   /* the first answer's header names, in order */
+    /* The program the connection ends at (NULL: not recognised) and, for a
+     * cache, the origin behind it (the catalogue's rows). */
+    const struct cat_program *prog, *origin;
+    char kind_evidence[240];
     char connection_11[64], keep_alive_11[64], connection_10[64], keep_alive_10[64];
     bool keepalive_11, keepalive_10;
     long hint_timeout_s, hint_max; /* Keep-Alive: timeout= / max= (1.1 or 1.0), -1 none */
@@ -92,6 +107,12 @@ struct probe_result {
     long tw_all_delta;        /* every TIME_WAIT in this namespace (a proxy's backend side too) */
     double elapsed_s;
     bool deadline_hit;
+    /* https:// */
+    bool tls;
+    struct tls_info tls_first;     /* the first connection's handshake */
+    double tls_handshake_ms;       /* its duration (TCP established to done) */
+    unsigned tls_offered, tls_resumed; /* later connections offered a session, resumed */
+    bool tls_tickets;              /* the server gave a session to resume */
 };
 
 int probe_run(const struct probe_opts *o, struct probe_result *r, char *err, size_t errlen);
@@ -99,17 +120,22 @@ void probe_print_text(FILE *out, const struct probe_opts *o, const struct probe_
 /* JSON contract: schemas/closer.probe.schema.json. */
 #define PROBE_JSON_SCHEMA "closer.probe/1"
 void probe_print_json(FILE *out, const struct probe_opts *o, const struct probe_result *r);
+/* The TLS part of both (client/probe_tls.c); nothing over plain TCP. */
+struct json;
+void probe_tls_text(FILE *out, const struct probe_result *r);
+void probe_tls_json(struct json *j, const struct probe_result *r);
 
-/* Which server answered: the Server header, else behaviour (Node's http
- * module sends no Server header and Keep-Alive: timeout=5; nginx always
- * sends Connection: keep-alive, so a "Server: nginx" reply without it came
- * through a proxy that strips it, as HAProxy does). connection_hdr is the
- * Connection header of a kept-alive HTTP/1.1 reply. */
-enum server_kind probe_identify(const char *server_hdr, const char *connection_hdr,
-                                const char *keep_alive_hdr, char *evidence, size_t len);
-const char *probe_kind_name(enum server_kind k);
-/* The knob of that server for: "idle", "cap", "lifetime", "keepalive"
- * (on/off), "hint" (how to announce Keep-Alive: timeout=). */
-const char *probe_knob(enum server_kind k, const char *what);
+/* Which server answered (the catalogue's wire rows: Server and Via
+ * headers, else behaviour: Node's http module sends no Server header and
+ * Keep-Alive: timeout=5; nginx always sends Connection: keep-alive, so a
+ * "Server: nginx" reply without it came through a proxy that strips it, as
+ * HAProxy does). Fills r->prog, r->origin, r->kind_evidence. */
+void probe_identify(struct probe_result *r);
+/* How probe names the program: "nginx", "Apache httpd"; "unknown". */
+const char *probe_kind_name(const struct cat_program *p);
+/* The setting of that program (NULL: the generic one) for: "idle", "cap",
+ * "lifetime", "keepalive" (what to do when it does not keep connections),
+ * "hint" (how to announce Keep-Alive: timeout=). */
+const char *probe_knob(const struct cat_program *p, const char *what);
 
 #endif

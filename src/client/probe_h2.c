@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog/catalog.h"
 #include "client/h2conn.h"
 #include "loop/loop.h"
 
@@ -324,7 +325,10 @@ int probe_h2_run(const struct probe_opts *o, struct probe_h2_result *r, char *er
         if (p.pc[i].st != S_DONE)
             client_ends(&p.pc[i]); /* the deadline */
     summarize(&p);
-    r->kind = probe_identify(r->server, "-", "", r->kind_evidence, sizeof r->kind_evidence);
+    struct cat_response resp = {.server = r->server, .via = "", .connection = "-", .keep_alive = "",
+                                .names = ""};
+    const struct cat_program *origin;
+    r->prog = catalog_from_response(&resp, &origin, r->kind_evidence, sizeof r->kind_evidence);
     rc = 0;
 out:
     r->elapsed_s = secs(loop_clock_ns() - p.t0_ns);

@@ -34,8 +34,8 @@ struct probe_h2_end {
 struct probe_h2_result {
     int status;
     char server[96];
-    enum server_kind kind;
-    char kind_evidence[160];
+    const struct cat_program *prog; /* the catalogue's row, NULL: not recognised */
+    char kind_evidence[240];
     bool max_streams_set;     /* SETTINGS_MAX_CONCURRENT_STREAMS was sent */
     uint32_t max_streams;
     double ping_rtt_s;        /* -1 unmeasured */

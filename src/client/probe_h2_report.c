@@ -4,25 +4,27 @@
  * answered (HTTP/2 has its own: nginx before 1.19.7, h2o). */
 #include <string.h>
 
+#include "catalog/catalog.h"
 #include "client/h2conn.h"
 #include "client/probe_h2.h"
 #include "util/json.h"
 
-/* Each server's HTTP/2 knobs: idle timeout, stream cap, concurrency. */
-static const struct { enum server_kind k; const char *idle, *cap, *conc; } knobs[] = {
-    {SK_NGINX, "keepalive_timeout (http2_idle_timeout before 1.19.7)",
+/* Each server's HTTP/2 knobs: idle timeout, stream cap, concurrency (by
+ * the catalogue's program name). */
+static const struct { const char *prog, *idle, *cap, *conc; } knobs[] = {
+    {"nginx", "keepalive_timeout (http2_idle_timeout before 1.19.7)",
      "keepalive_requests (http2_max_requests before 1.19.7)", "http2_max_concurrent_streams"},
     /* mod_http2 2.4.71 answered 400 streams on one connection under
      * MaxKeepAliveRequests 7: that knob is HTTP/1's only. */
-    {SK_APACHE, "KeepAliveTimeout", "(none in mod_http2: MaxKeepAliveRequests is HTTP/1's)",
+    {"apache", "KeepAliveTimeout", "(none in mod_http2: MaxKeepAliveRequests is HTTP/1's)",
      "H2MaxSessionStreams"},
-    {SK_H2O, "http2-idle-timeout", "(none in h2o)", "http2-max-concurrent-requests-per-connection"},
+    {"h2o", "http2-idle-timeout", "(none in h2o)", "http2-max-concurrent-requests-per-connection"},
 };
 
-static const char *knob(enum server_kind k, int which)
+static const char *knob(const struct cat_program *p, int which)
 {
-    for (size_t i = 0; i < sizeof knobs / sizeof knobs[0]; i++)
-        if (knobs[i].k == k)
+    for (size_t i = 0; p && i < sizeof knobs / sizeof knobs[0]; i++)
+        if (!strcmp(knobs[i].prog, p->name))
             return which == 0 ? knobs[i].idle : which == 1 ? knobs[i].cap : knobs[i].conc;
     return which == 0 ? "the server's HTTP/2 idle timeout" : which == 1
            ? "the server's requests-per-connection limit" : "the server's concurrent stream limit";
@@ -97,7 +99,7 @@ static const char *side(enum probe_close tcp)
 
 static void verdict(FILE *out, const struct probe_h2_result *r)
 {
-    enum server_kind k = r->kind;
+    const struct cat_program *k = r->prog;
     fprintf(out, "\nverdict: where TIME_WAIT accumulates (%s, HTTP/2)\n", probe_kind_name(k));
     fprintf(out, "  a client that closes first    -> on the CLIENT (a GOAWAY is polite, the FIN decides).\n");
     if (r->idle_closed)
@@ -115,10 +117,10 @@ void probe_h2_print_text(FILE *out, const struct probe_opts *o, const struct pro
 {
     fprintf(out, "closer probe http://%s%s over HTTP/2 (%s) (status %d)\n\n", o->t.text, o->t.path,
             o->http2_prior ? "h2c, prior knowledge" : "h2 by ALPN", r->status);
-    fprintf(out, "  server                       %s (%s)\n", probe_kind_name(r->kind), r->kind_evidence);
+    fprintf(out, "  server                       %s (%s)\n", probe_kind_name(r->prog), r->kind_evidence);
     if (r->max_streams_set)
         fprintf(out, "  max concurrent streams       %u (SETTINGS_MAX_CONCURRENT_STREAMS; %s)\n",
-                r->max_streams, knob(r->kind, 2));
+                r->max_streams, knob(r->prog, 2));
     else
         fprintf(out, "  max concurrent streams       unlimited (no SETTINGS_MAX_CONCURRENT_STREAMS)\n");
     if (r->ping_rtt_s >= 0)
@@ -203,7 +205,7 @@ void probe_h2_print_json(FILE *out, const struct probe_opts *o, const struct pro
         json_str(&j, "header", r->server);
     else
         json_null(&j, "header");
-    json_str(&j, "kind", probe_kind_name(r->kind));
+    json_str(&j, "kind", probe_kind_name(r->prog));
     json_str(&j, "evidence", r->kind_evidence);
     json_obj_end(&j);
     if (r->cap.goaway && !r->cap_stopped_at_max)
@@ -216,12 +218,12 @@ void probe_h2_print_json(FILE *out, const struct probe_opts *o, const struct pro
         json_null(&j, "idle_timeout_s");
     http2_json(&j, o, r);
     json_obj_begin(&j, "knobs");
-    json_str(&j, "idle", knob(r->kind, 0));
-    json_str(&j, "cap", knob(r->kind, 1));
+    json_str(&j, "idle", knob(r->prog, 0));
+    json_str(&j, "cap", knob(r->prog, 1));
     json_null(&j, "lifetime");  /* HTTP/1 knobs: not what ends HTTP/2 connections */
     json_null(&j, "keepalive");
     json_null(&j, "hint");
-    json_str(&j, "concurrency", knob(r->kind, 2));
+    json_str(&j, "concurrency", knob(r->prog, 2));
     json_obj_end(&j);
     json_obj_begin(&j, "cost");
     json_uint(&j, "requests", r->requests_sent);

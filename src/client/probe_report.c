@@ -106,29 +106,43 @@ static void print_after_close(FILE *out, const struct probe_opts *o, const struc
                 r->after_close.how == PC_RST ? "RST" : "FIN", t);
 }
 
+/* "raise keepalive_requests", or, when the program has no such setting
+ * ("(none in Varnish)"), what is left to do. */
+static void raise_or(FILE *out, const char *setting, const char *otherwise)
+{
+    if (setting[0] == '(')
+        fprintf(out, "    change: %s %s.\n", otherwise, setting);
+    else
+        fprintf(out, "    change: raise %s, or %s.\n", setting, otherwise);
+}
+
 static void verdict(FILE *out, const struct probe_result *r)
 {
-    enum server_kind k = r->kind;
+    const struct cat_program *k = r->prog;
     if (r->unsolicited_bytes) {
         fprintf(out, "\nverdict: the server sends bytes after its responses that no request asked for:\n"
                 "  a client cannot match responses to requests on a kept connection (a body longer than\n"
                 "  its Content-Length?). Fix the server's framing first; nothing else here can be trusted.\n");
         return;
     }
-    fprintf(out, "\nverdict: where TIME_WAIT accumulates (%s)\n", probe_kind_name(k));
+    fprintf(out, "\nverdict: where TIME_WAIT accumulates (%s%s%s)\n", probe_kind_name(k),
+            r->origin ? ", in front of " : "", r->origin ? probe_kind_name(r->origin) : "");
     if (!r->keepalive_11) {
         fprintf(out, "  every client                  -> on %s: it closes after each response (no "
-                "keep-alive).\n    change: turn keep-alive on (%s).\n",
+                "keep-alive).\n    change: %s.\n",
                 r->close_measured ? side_of(r->after_close.how) : "the SERVER", probe_knob(k, "keepalive"));
         return;
     }
     fprintf(out, "  keep-alive client that closes -> on the CLIENT (it sends the first FIN).\n");
     if (r->idle_closed)
         fprintf(out, "  client idle > %.1f s           -> on %s (it closes idle connections).\n"
-                "    change: client pool idle timeout below %.1f s, or a longer %s;\n"
-                "    announcing the timeout lets clients close first: %s.\n",
+                "    change: a client pool idle timeout below %.1f s, or raise %s;\n"
+                "    announcing the timeout %s %s.\n",
                 r->idle_min, side_of(r->idle_rst ? PC_RST : PC_FIN), r->idle_min,
-                probe_knob(k, "idle"), probe_knob(k, "hint"));
+                probe_knob(k, "idle"),
+                probe_knob(k, "hint")[0] == '(' ? "would let clients close first" :
+                                                  "lets clients close first:",
+                probe_knob(k, "hint"));
     if (r->idle_early)
         fprintf(out, "    the server closed at %.1f s, before the timeout=%ld it announces: a client that trusts\n"
                 "    the announcement reuses connections already closed (errors on reuse, CLOSE_WAIT in its pool).\n",
@@ -144,13 +158,14 @@ static void verdict(FILE *out, const struct probe_result *r)
         else
             fprintf(out, "  > %ld requests per connection -> on %s, one close every %ld requests.\n",
                     r->cap, side_of(f->fin.how), r->cap);
-        fprintf(out, "    change: raise %s, or let the client recycle its connections first.\n",
-                probe_knob(k, "cap"));
+        raise_or(out, probe_knob(k, "cap"), "let the client recycle its connections first");
     }
     if (r->limit == PL_LIFETIME)
-        fprintf(out, "  connections older than %.1f s -> on the SERVER (a lifetime limit).\n"
-                "    change: raise %s, or let the client recycle connections younger than that.\n",
-                r->lifetime_s, probe_knob(k, "lifetime"));
+    {
+        fprintf(out, "  connections older than %.1f s -> on the SERVER (a lifetime limit).\n",
+                r->lifetime_s);
+        raise_or(out, probe_knob(k, "lifetime"), "let the client recycle connections younger than that");
+    }
     if (!r->close_measured)
         return;
     const struct probe_close_obs *c = &r->after_close;
@@ -187,8 +202,15 @@ static void left_behind(FILE *out, const struct probe_opts *o, const struct prob
 
 void probe_print_text(FILE *out, const struct probe_opts *o, const struct probe_result *r)
 {
-    fprintf(out, "closer probe http://%s%s (status %d)\n\n", o->t.text, o->t.path, r->status);
-    fprintf(out, "  server                       %s (%s)\n", probe_kind_name(r->kind), r->kind_evidence);
+    fprintf(out, "closer probe %s://%s%s (status %d)\n\n", o->t.tls ? "https" : "http", o->t.text,
+            o->t.path, r->status);
+    fprintf(out, "  server                       %s (%s)\n", probe_kind_name(r->prog), r->kind_evidence);
+    if (r->origin)
+        fprintf(out, "  behind it                    %s: the origin; this client's connections end at %s,\n"
+                "                               so %s's settings, not %s's, decide how they close\n",
+                probe_kind_name(r->origin), probe_kind_name(r->prog), probe_kind_name(r->prog),
+                probe_kind_name(r->origin));
+    probe_tls_text(out, r);
     const char *no = r->unsolicited_bytes ? "unknown" : "NOT honoured";
     fprintf(out, "  HTTP/1.1 keep-alive          %s   (Connection: %s%s%s)\n",
             r->keepalive_11 ? "honoured" : no,
@@ -323,8 +345,12 @@ void probe_print_json(FILE *out, const struct probe_opts *o, const struct probe_
     json_bool(&j, "deadline_hit", r->deadline_hit);
     json_obj_begin(&j, "server");
     str_or_null(&j, "header", r->server);
-    json_str(&j, "kind", probe_kind_name(r->kind));
+    json_str(&j, "kind", probe_kind_name(r->prog));
     str_or_null(&j, "evidence", r->kind_evidence);
+    str_or_null(&j, "program", r->prog ? r->prog->name : NULL);
+    str_or_null(&j, "variant", r->prog ? r->prog->variant : NULL);
+    str_or_null(&j, "via", r->via);
+    str_or_null(&j, "origin", r->origin ? r->origin->name : NULL);
     json_obj_end(&j);
     json_obj_begin(&j, "http11");
     json_bool(&j, "keepalive", r->keepalive_11);
@@ -367,12 +393,13 @@ void probe_print_json(FILE *out, const struct probe_opts *o, const struct probe_
     json_bool(&j, "server_waits_for_client", r->close_measured && r->after_close.how == PC_NONE);
     json_obj_end(&j);
     verdict_json(&j, r);
+    probe_tls_json(&j, r);
     json_obj_begin(&j, "knobs");
-    str_or_null(&j, "idle", probe_knob(r->kind, "idle"));
-    str_or_null(&j, "cap", probe_knob(r->kind, "cap"));
-    str_or_null(&j, "lifetime", probe_knob(r->kind, "lifetime"));
-    str_or_null(&j, "keepalive", probe_knob(r->kind, "keepalive"));
-    str_or_null(&j, "hint", probe_knob(r->kind, "hint"));
+    str_or_null(&j, "idle", probe_knob(r->prog, "idle"));
+    str_or_null(&j, "cap", probe_knob(r->prog, "cap"));
+    str_or_null(&j, "lifetime", probe_knob(r->prog, "lifetime"));
+    str_or_null(&j, "keepalive", probe_knob(r->prog, "keepalive"));
+    str_or_null(&j, "hint", probe_knob(r->prog, "hint"));
     json_obj_end(&j);
     json_obj_begin(&j, "cost");
     json_uint(&j, "requests", r->requests_sent);

@@ -71,11 +71,13 @@ const char *target_header_error(const char *h)
 int target_parse(const char *url, struct target *t, char *err, size_t errlen)
 {
     memset(t, 0, sizeof *t);
-    if (strncmp(url, "http://", 7) != 0) {
-        snprintf(err, errlen, "'%s': only http:// URLs are supported", url);
+    size_t scheme = !strncmp(url, "http://", 7) ? 7 : !strncmp(url, "https://", 8) ? 8 : 0;
+    if (!scheme) {
+        snprintf(err, errlen, "'%s': only http:// and https:// URLs are supported", url);
         return -1;
     }
-    const char *h = url + 7, *slash = strchr(h, '/');
+    t->tls = scheme == 8;
+    const char *h = url + scheme, *slash = strchr(h, '/');
     size_t hl = slash ? (size_t)(slash - h) : strlen(h);
     if (!hl) {
         snprintf(err, errlen, "'%s': no host", url);
@@ -95,7 +97,7 @@ int target_parse(const char *url, struct target *t, char *err, size_t errlen)
     }
     size_t at = 0;
     if ((bad = bad_byte(t->host)))
-        at = 7 + (size_t)(bad - t->host);
+        at = scheme + (size_t)(bad - t->host);
     else if ((bad = bad_byte(path)))
         at = slash ? (size_t)(bad - url) : 0;
     if (bad) {
@@ -104,7 +106,8 @@ int target_parse(const char *url, struct target *t, char *err, size_t errlen)
         return -1;
     }
     snprintf(t->path, sizeof t->path, "%s", path);
-    char name[256], port[8] = "80";
+    char name[256], port[8];
+    snprintf(port, sizeof port, "%s", t->tls ? "443" : "80");
     const char *hp = t->host;
     if (hp[0] == '[') {
         const char *close = strchr(hp, ']');
@@ -121,6 +124,7 @@ int target_parse(const char *url, struct target *t, char *err, size_t errlen)
         if (colon)
             snprintf(port, sizeof port, "%s", colon + 1);
     }
+    snprintf(t->name, sizeof t->name, "%s", name);
     uint16_t p;
     if (parse_port(port, &p) < 0) {
         snprintf(err, errlen, "'%s': bad port", url);

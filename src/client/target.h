@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* Where the client goes: "http://HOST[:PORT][/PATH]" (HOST an IP literal or
+/* Where the client goes: "http[s]://HOST[:PORT][/PATH]" (HOST an IP literal or
  * a name resolved once at start), and --bind-range source addresses
  * ("A.B.C.D-A.B.C.E", "A.B.C.0/24" or one address).
  * Error convention: 0, or -1 with a message in err. */
 #ifndef CLOSER_CLIENT_TARGET_H
 #define CLOSER_CLIENT_TARGET_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
 
@@ -12,6 +13,8 @@ struct target {
     struct sockaddr_storage addr;
     socklen_t len;
     char host[256];   /* for the Host header */
+    char name[256];   /* the host without port or brackets: TLS SNI and verification */
+    bool tls;         /* https:// */
     char path[2048];
     char text[300];   /* "ip:port" as the socket table shows it */
 };

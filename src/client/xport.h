@@ -21,10 +21,14 @@ struct xport {
     struct tls_conn *tls;     /* NULL: plain TCP */
     unsigned wait;            /* LOOP_READ/LOOP_WRITE the last call needs */
     bool peer_eof;            /* read returned 0 (FIN, or close_notify) */
+    /* TLS: what TCP did after the peer's close_notify (set when it was
+     * read, and by a caller that waited for the FIN). */
+    bool fin_with_notify;     /* its FIN came too */
+    bool rst_after_notify;    /* a RST instead */
 };
 
 /* Socket, optional bind (source address, port chosen at connect()),
- * non-blocking connect. */
+ * non-blocking connect. x->tls must be NULL (zeroed, or xport_free). */
 int xport_connect(struct xport *x, const struct sockaddr *dst, socklen_t dlen,
                   const struct sockaddr *src, socklen_t slen);
 /* After the TCP connect completed: starts TLS when ctx is not NULL. */
@@ -41,6 +45,12 @@ unsigned xport_wait_mask(const struct xport *x, unsigned want);
  * cleanly); the fd is closed either way. The caller has dropped it from
  * the loop (loop_forget) before. */
 void xport_close(struct xport *x, bool notify);
+/* Frees the TLS state kept after xport_close (its tls_info stays readable
+ * until then). */
+void xport_free(struct xport *x);
+/* The peer has closed: FIN (plain), close_notify or FIN (TLS), seen
+ * without consuming data (a non-blocking peek). */
+bool xport_peer_closed(struct xport *x);
 const struct tls_info *xport_tls(const struct xport *x); /* NULL when plain */
 const char *xport_error(const struct xport *x);
 

@@ -44,6 +44,11 @@ static void usage(void)
         "                          FIN before closing (0 = close at once, as wrk: default)\n"
         "      --client-close      the same as --close-wait 0\n"
         "      --bind-range ADDRS  source addresses: A-B, CIDR or one address\n"
+        "  https:// (TLS, with OpenSSL):\n"
+        "  -k, --insecure          do not verify the server's certificate and name\n"
+        "      --cacert FILE       verify with the CA certificates in FILE (PEM)\n"
+        "      --no-sessionid      never resume a TLS session: a full handshake per\n"
+        "                          connection (default: resume, as browsers do)\n"
         "  HTTP/2:\n"
         "      --http2-prior-knowledge  speak HTTP/2 at once (h2c), as curl spells it\n"
         "      --http2             offer h2 by ALPN (https:// URLs)\n"
@@ -83,7 +88,7 @@ static char *read_file(const char *path, size_t *len)
 }
 
 enum { O_RATE = 256, O_METHOD, O_BODY, O_TIMEOUT, O_KA, O_CLOSEH, O_H10, O_RPC, O_IDLE,
-       O_CCLOSE, O_BIND, O_JSON, O_CLOSEWAIT, O_H2PK, O_H2 };
+       O_CCLOSE, O_BIND, O_JSON, O_CLOSEWAIT, O_CACERT, O_NOSESS, O_H2PK, O_H2 };
 
 /* A duration that must carry its unit: --idle was a bare count of
  * milliseconds once, so a bare number now would silently mean 1000x more. */
@@ -142,6 +147,8 @@ int cmd_load(int argc, char **argv)
         {"keepalive", 1, 0, O_KA}, {"close-header", 0, 0, O_CLOSEH}, {"http1.0", 0, 0, O_H10},
         {"requests-per-conn", 1, 0, O_RPC}, {"idle", 1, 0, O_IDLE},
         {"client-close", 0, 0, O_CCLOSE}, {"bind-range", 1, 0, O_BIND}, {"json", 0, 0, O_JSON},
+        {"close-wait", 1, 0, O_CLOSEWAIT}, {"insecure", 0, 0, 'k'}, {"cacert", 1, 0, O_CACERT},
+        {"no-sessionid", 0, 0, O_NOSESS},
         {"close-wait", 1, 0, O_CLOSEWAIT}, {"http2-prior-knowledge", 0, 0, O_H2PK},
         {"http2", 0, 0, O_H2}, {"streams", 1, 0, 'm'},
         {"netns", 1, 0, 'N'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
@@ -158,7 +165,7 @@ int cmd_load(int argc, char **argv)
     uint64_t v;
     int ch;
     cli_begin();
-    while ((ch = getopt_long(argc, argv, ":c:t:d:n:H:N:m:h", lo, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":c:t:d:n:H:N:km:h", lo, NULL)) != -1) {
         switch (ch) {
         case 'c':
             if (parse_u64(optarg, 1, 100000, &v) < 0)
@@ -230,6 +237,13 @@ int cmd_load(int argc, char **argv)
             break;
         }
         case O_JSON: json = true; break;
+        case 'k': o.tls_cfg.insecure = true; break;
+        case O_CACERT:
+            if (access(optarg, R_OK) < 0)
+                return cli_bad_value("load", "--cacert", optarg, "a readable PEM file");
+            o.tls_cfg.cacert = optarg;
+            break;
+        case O_NOSESS: o.tls_cfg.no_resume = true; break;
         case O_H2PK: o.http2_prior = true; break;
         case O_H2: o.http2 = true; break;
         case 'm':
@@ -268,6 +282,9 @@ int cmd_load(int argc, char **argv)
     }
     o.dst = t.addr;
     o.dst_len = t.len;
+    o.tls = t.tls;
+    o.tls_cfg.alpn = "http/1.1";
+    snprintf(o.tls_name, sizeof o.tls_name, "%s", t.name);
     snprintf(o.url_host, sizeof o.url_host, "%s", t.host);
     snprintf(o.url_path, sizeof o.url_path, "%s", t.path);
     snprintf(o.target_text, sizeof o.target_text, "%s", t.text);

@@ -20,7 +20,9 @@ static void usage(void)
            "limit, the idle timeout (several idle connections in parallel), who closes\n"
            "after a Connection: close exchange (FIN or RST, how fast), which server this\n"
            "is, where TIME_WAIT will accumulate for each client behaviour and the\n"
-           "server's knob for each, and what the probe itself left behind.\n\n"
+           "server's knob for each, and what the probe itself left behind. Over TLS also\n"
+           "the version, ALPN, whether session resumption works and how the server's\n"
+           "closes look (close_notify before the FIN, or not).\n\n"
            "      --deadline DUR     the whole probe (60s); an idle timeout longer than\n"
            "                         this is reported as 'none within'\n"
            "      --max-requests N   per connection in the cap search (1024)\n"
@@ -32,6 +34,9 @@ static void usage(void)
            "                         the idle timeout and who closes TCP after the GOAWAY\n"
            "      --http2            offer h2 by ALPN (https:// URLs)\n"
            "      --json             JSON output\n"
+           "  https:// (TLS, with OpenSSL):\n"
+           "  -k, --insecure         do not verify the server's certificate and name\n"
+           "      --cacert FILE      verify with the CA certificates in FILE (PEM)\n"
            "  -N, --netns NS         run inside network namespace NS: NAME (/run/netns/NAME),\n"
            "                         a path (/proc/PID/ns/net), or pid:PID\n"
            "  -h, --help\n\n"
@@ -56,12 +61,13 @@ static int probe_h2_main(const struct probe_opts *o, bool json)
 
 int cmd_probe(int argc, char **argv)
 {
-    enum { O_MAXREQ = 256, O_MAXWAIT, O_CLOSEWAIT, O_JSON, O_DEADLINE, O_SAMPLES, O_TIMEOUT, O_H2PK, O_H2 };
+    enum { O_MAXREQ = 256, O_MAXWAIT, O_CLOSEWAIT, O_JSON, O_DEADLINE, O_SAMPLES, O_TIMEOUT, O_CACERT, O_H2PK, O_H2 };
     static const struct option lo[] = {{"max-requests", 1, 0, O_MAXREQ}, {"max-wait", 1, 0, O_MAXWAIT},
                                        {"close-wait", 1, 0, O_CLOSEWAIT}, {"json", 0, 0, O_JSON},
                                        {"deadline", 1, 0, O_DEADLINE}, {"idle-samples", 1, 0, O_SAMPLES},
-                                       {"timeout", 1, 0, O_TIMEOUT},
-                                       {"http2-prior-knowledge", 0, 0, O_H2PK}, {"http2", 0, 0, O_H2},
+                                       {"timeout", 1, 0, O_TIMEOUT}, {"insecure", 0, 0, 'k'},
+                                       {"cacert", 1, 0, O_CACERT}, {"http2-prior-knowledge", 0, 0, O_H2PK},
+                                       {"http2", 0, 0, O_H2},
                                        {"netns", 1, 0, 'N'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     /* 1024 requests: above the common caps (nginx and lighttpd 1000, which
      * lighttpd and Apache enforce as N+1; Apache 100). A higher cap costs
@@ -73,7 +79,7 @@ int cmd_probe(int argc, char **argv)
     const char *netns = NULL;
     int ch;
     cli_begin();
-    while ((ch = getopt_long(argc, argv, ":N:h", lo, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":N:kh", lo, NULL)) != -1) {
         switch (ch) {
         case O_MAXREQ:
             if (parse_u64(optarg, 1, 10000000, &o.max_requests) < 0)
@@ -102,6 +108,12 @@ int cmd_probe(int argc, char **argv)
             o.idle_samples = (unsigned)v;
             break;
         case O_JSON: json = true; break;
+        case 'k': o.tls_cfg.insecure = true; break;
+        case O_CACERT:
+            if (access(optarg, R_OK) < 0)
+                return cli_bad_value("probe", "--cacert", optarg, "a readable PEM file");
+            o.tls_cfg.cacert = optarg;
+            break;
         case O_H2PK: o.http2_prior = true; break;
         case O_H2: o.http2 = true; break;
         case 'N': netns = optarg; break;
@@ -130,6 +142,7 @@ int cmd_probe(int argc, char **argv)
     }
     if (o.http2_prior)
         return probe_h2_main(&o, json);
+    o.tls_cfg.alpn = "http/1.1";
     struct probe_result r;
     if (probe_run(&o, &r, err, sizeof err) < 0) {
         fprintf(stderr, "closer probe: %s\n", err);

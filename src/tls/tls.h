@@ -48,6 +48,8 @@ void tls_conn_free(struct tls_conn *c);
 enum tls_io tls_handshake(struct tls_conn *c);
 /* *n: bytes read/written (TLS_OK only). */
 enum tls_io tls_read(struct tls_conn *c, void *buf, size_t len, size_t *n);
+/* As tls_read, leaving the bytes to be read again. */
+enum tls_io tls_peek(struct tls_conn *c, void *buf, size_t len, size_t *n);
 enum tls_io tls_write(struct tls_conn *c, const void *buf, size_t len, size_t *n);
 /* Sends close_notify (once; never waits for the peer's). */
 void tls_send_close_notify(struct tls_conn *c);
@@ -56,6 +58,7 @@ bool tls_pending(const struct tls_conn *c);
 
 struct tls_info {
     bool done;                /* handshake complete */
+    bool offered;             /* a kept session was offered for resumption */
     bool resumed;             /* an abbreviated handshake (session resumed) */
     char version[16];         /* "TLSv1.3" */
     char alpn[32];            /* "h2", "http/1.1", "" none */
