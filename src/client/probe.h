@@ -39,6 +39,7 @@ struct probe_opts {
     struct tls_cfg tls_cfg;   /* https://: -k, --cacert; ALPN */
     bool http2_prior;         /* --http2-prior-knowledge: h2c (probe_h2.h) */
     bool http2;               /* --http2: offer h2 by ALPN (TLS) */
+    bool http1_only;          /* --http1.1: https:// without the HTTP/2 probe */
 };
 
 enum probe_close { PC_FIN, PC_RST, PC_NONE };
@@ -73,6 +74,7 @@ struct probe_busy {
 
 enum probe_limit { PL_NONE, PL_CAP, PL_LIFETIME, PL_UNKNOWN };
 
+struct probe_h2_result;
 struct probe_result {
     int status;
     char server[96];          /* the Server header, "" when none */
@@ -113,6 +115,8 @@ struct probe_result {
     double tls_handshake_ms;       /* its duration (TCP established to done) */
     unsigned tls_offered, tls_resumed; /* later connections offered a session, resumed */
     bool tls_tickets;              /* the server gave a session to resume */
+    /* https://: the HTTP/2 probe beside this one (client/probe_h2.h), NULL: none. */
+    const struct probe_h2_result *h2;
 };
 
 int probe_run(const struct probe_opts *o, struct probe_result *r, char *err, size_t errlen);

@@ -2,6 +2,7 @@
 #include "client/probe_h2.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +42,7 @@ struct h2probe {
     struct timer tick;
     bool stop;
     struct h2req rq;
+    struct tls_ctx *tls;
 };
 
 static double secs(uint64_t ns)
@@ -163,7 +165,7 @@ static void start(struct pc *c)
     struct h2probe *p = c->p;
     c->hc.timeout_ms = p->o->request_timeout_ms;
     int rc = h2conn_connect(&c->hc, p->loop, &ops, c, (const struct sockaddr *)&p->o->t.addr,
-                            p->o->t.len, NULL, 0, NULL, p->o->t.host);
+                            p->o->t.len, NULL, 0, p->tls, p->o->t.name);
     if (rc < 0) {
         c->st = S_DONE;
         c->end_how = H2_END_ERROR;
@@ -211,6 +213,12 @@ static bool all_done(const struct h2probe *p)
 static const char *first_error(const struct pc *c, char *buf, size_t len)
 {
     const struct h2conn *h = &c->hc;
+    const struct tls_info *ti = xport_tls(&h->x);
+    if (c->end_how == H2_END_PROTOCOL && c->end_err == EPROTONOSUPPORT && ti) {
+        snprintf(buf, len, "ALPN chose %s, not h2: the server does not offer HTTP/2 here",
+                 ti->alpn[0] ? ti->alpn : "no protocol");
+        return buf;
+    }
     switch (c->end_how) {
     case H2_END_REFUSED: return "connection refused";
     case H2_END_TIMEOUT: return "no HTTP/2 response within the timeout";
@@ -226,7 +234,9 @@ static const char *first_error(const struct pc *c, char *buf, size_t len)
         }
         return h->first_raw_len ? "the server's answer is not HTTP/2"
                                 : "the server closed the connection (FIN) without answering";
-    case H2_END_TLS: return "the TLS handshake failed";
+    case H2_END_TLS:
+        snprintf(buf, len, "the TLS handshake failed: %s", xport_error(&h->x));
+        return buf;
     default:
         snprintf(buf, len, "the connection failed: %s", strerror(c->end_err ? c->end_err : EIO));
         return buf;
@@ -280,6 +290,7 @@ int probe_h2_run(const struct probe_opts *o, struct probe_h2_result *r, char *er
 {
     memset(r, 0, sizeof *r);
     r->ping_rtt_s = -1;
+    r->cap.tcp = PC_NONE; /* PC_FIN is 0: nothing seen must not read as a FIN */
     unsigned nidle = o->idle_samples ? o->idle_samples : 1;
     nidle = nidle > PROBE_MAX_IDLE ? PROBE_MAX_IDLE : nidle;
     struct h2probe p = {.o = o, .r = r, .loop = loop_new(), .npc = 1 + nidle};
@@ -290,9 +301,19 @@ int probe_h2_run(const struct probe_opts *o, struct probe_h2_result *r, char *er
         free(p.pc);
         return -1;
     }
-    p.rq = (struct h2req){"GET", "http", o->t.host, o->t.path, NULL, 0};
+    r->tls = o->t.tls;
+    p.rq = (struct h2req){"GET", o->t.tls ? "https" : "http", o->t.host, o->t.path, NULL, 0};
+    if (o->t.tls) {
+        struct tls_cfg cfg = o->tls_cfg;
+        cfg.alpn = "h2,http/1.1"; /* as curl offers: the server's choice is the answer */
+        if (!(p.tls = tls_ctx_new(&cfg, err, errlen))) {
+            loop_free(p.loop);
+            free(p.pc);
+            return -1;
+        }
+    }
     for (unsigned i = 0; i < p.npc; i++) {
-        p.pc[i] = (struct pc){.p = &p, .role = i ? R_IDLE : R_CAP, .st = S_DONE};
+        p.pc[i] = (struct pc){.p = &p, .role = i ? R_IDLE : R_CAP, .st = S_DONE, .end.tcp = PC_NONE};
         p.pc[i].hc.x.fd = -1;
         timer_init(&p.pc[i].timer, on_timer);
     }
@@ -308,6 +329,11 @@ int probe_h2_run(const struct probe_opts *o, struct probe_h2_result *r, char *er
         loop_run(p.loop);
     int rc = -1;
     char why[200];
+    const struct tls_info *ti = xport_tls(&p.pc[0].hc.x);
+    if (ti && ti->done) {
+        snprintf(r->alpn, sizeof r->alpn, "%s", ti->alpn);
+        r->h2_declined = strcmp(ti->alpn, "h2") != 0;
+    }
     if (!p.pc[0].answered) {
         snprintf(err, errlen, "no HTTP/2 response from %s: %s", o->t.text,
                  p.stop ? "the probe's deadline passed" : first_error(&p.pc[0], why, sizeof why));
@@ -339,5 +365,29 @@ out:
     loop_timer_cancel(p.loop, &p.tick);
     loop_free(p.loop);
     free(p.pc);
+    tls_ctx_free(p.tls);
     return rc;
+}
+
+static void *job_main(void *arg)
+{
+    struct probe_h2_job *j = arg;
+    j->rc = probe_h2_run(j->o, &j->r, j->err, sizeof j->err);
+    return NULL;
+}
+
+void probe_h2_begin(struct probe_h2_job *j, const struct probe_opts *o)
+{
+    j->o = o;
+    j->rc = -1;
+    snprintf(j->err, sizeof j->err, "cannot start a thread");
+    j->started = pthread_create(&j->thread, NULL, job_main, j) == 0;
+}
+
+const struct probe_h2_result *probe_h2_finish(struct probe_h2_job *j)
+{
+    if (j->started)
+        pthread_join(j->thread, NULL);
+    j->started = false;
+    return j->rc == 0 || j->r.h2_declined ? &j->r : NULL;
 }

@@ -15,6 +15,7 @@
  * when no HTTP/2 exchange was possible at all. */
 #ifndef CLOSER_CLIENT_PROBE_H2_H
 #define CLOSER_CLIENT_PROBE_H2_H
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,6 +33,9 @@ struct probe_h2_end {
 };
 
 struct probe_h2_result {
+    bool tls;                 /* https://: h2 was asked for by ALPN */
+    char alpn[32];            /* what ALPN chose ("h2", "http/1.1", "" none) */
+    bool h2_declined;         /* TLS worked, ALPN did not choose h2 */
     int status;
     char server[96];
     const struct cat_program *prog; /* the catalogue's row, NULL: not recognised */
@@ -56,7 +60,28 @@ struct probe_h2_result {
 };
 
 int probe_h2_run(const struct probe_opts *o, struct probe_h2_result *r, char *err, size_t errlen);
+/* The whole report of an HTTP/2-only probe (h2c). */
 void probe_h2_print_text(FILE *out, const struct probe_opts *o, const struct probe_h2_result *r);
 void probe_h2_print_json(FILE *out, const struct probe_opts *o, const struct probe_h2_result *r);
+/* The HTTP/2 part beside an HTTP/1 report (https://, h2 by ALPN on
+ * connections of its own): text, and the "http2" JSON member. */
+void probe_h2_section(FILE *out, const struct probe_opts *o, const struct probe_h2_result *r);
+struct json;
+void probe_h2_json(struct json *j, const struct probe_opts *o, const struct probe_h2_result *r);
+
+/* https://: the HTTP/2 probe on a thread of its own, beside the HTTP/1
+ * one (each has its own loop and deadline: together they take no longer). */
+struct probe_h2_job {
+    const struct probe_opts *o;
+    struct probe_h2_result r;
+    int rc;
+    char err[256];
+    bool started;
+    pthread_t thread;
+};
+void probe_h2_begin(struct probe_h2_job *j, const struct probe_opts *o);
+/* Waits for it; the result when HTTP/2 was measured or ALPN declined h2,
+ * else NULL (err says why). */
+const struct probe_h2_result *probe_h2_finish(struct probe_h2_job *j);
 
 #endif

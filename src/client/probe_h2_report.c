@@ -113,11 +113,8 @@ static void verdict(FILE *out, const struct probe_h2_result *r)
                 knob(k, 1));
 }
 
-void probe_h2_print_text(FILE *out, const struct probe_opts *o, const struct probe_h2_result *r)
+static void measurements(FILE *out, const struct probe_opts *o, const struct probe_h2_result *r)
 {
-    fprintf(out, "closer probe http://%s%s over HTTP/2 (%s) (status %d)\n\n", o->t.text, o->t.path,
-            o->http2_prior ? "h2c, prior knowledge" : "h2 by ALPN", r->status);
-    fprintf(out, "  server                       %s (%s)\n", probe_kind_name(r->prog), r->kind_evidence);
     if (r->max_streams_set)
         fprintf(out, "  max concurrent streams       %u (SETTINGS_MAX_CONCURRENT_STREAMS; %s)\n",
                 r->max_streams, knob(r->prog, 2));
@@ -127,6 +124,29 @@ void probe_h2_print_text(FILE *out, const struct probe_opts *o, const struct pro
         fprintf(out, "  PING round trip              %.2f ms\n", r->ping_rtt_s * 1000);
     print_cap(out, o, r);
     print_idle(out, o, r);
+}
+
+void probe_h2_section(FILE *out, const struct probe_opts *o, const struct probe_h2_result *r)
+{
+    if (r->h2_declined) {
+        fprintf(out, "\nHTTP/2: not offered (ALPN chose %s when h2 was offered)\n",
+                r->alpn[0] ? r->alpn : "no protocol");
+        return;
+    }
+    fprintf(out, "\nHTTP/2 (h2 by ALPN, on connections of its own; status %d)\n", r->status);
+    measurements(out, o, r);
+    verdict(out, r);
+    fprintf(out, "  (HTTP/2's own cost: %llu connections, %llu streams; the server closed first %llu times, "
+            "this client %llu)\n", (unsigned long long)r->connections, (unsigned long long)r->requests_sent,
+            (unsigned long long)r->server_closed_first, (unsigned long long)r->client_closed_first);
+}
+
+void probe_h2_print_text(FILE *out, const struct probe_opts *o, const struct probe_h2_result *r)
+{
+    fprintf(out, "closer probe %s://%s%s over HTTP/2 (%s) (status %d)\n\n", o->t.tls ? "https" : "http",
+            o->t.text, o->t.path, o->http2_prior && !o->t.tls ? "h2c, prior knowledge" : "h2 by ALPN", r->status);
+    fprintf(out, "  server                       %s (%s)\n", probe_kind_name(r->prog), r->kind_evidence);
+    measurements(out, o, r);
     verdict(out, r);
     fprintf(out, "\nleft behind: %llu connections, %llu streams in %.1f s%s; the server closed first "
             "%llu times, this client %llu\n", (unsigned long long)r->connections,
@@ -159,10 +179,19 @@ static void end_json(struct json *j, const char *key, const struct probe_h2_end 
     json_obj_end(j);
 }
 
-static void http2_json(struct json *j, const struct probe_opts *o, const struct probe_h2_result *r)
+void probe_h2_json(struct json *j, const struct probe_opts *o, const struct probe_h2_result *r)
 {
     json_obj_begin(j, "http2");
-    json_str(j, "mode", o->http2_prior ? "h2c_prior_knowledge" : "alpn");
+    json_str(j, "mode", o->http2_prior && !o->t.tls ? "h2c_prior_knowledge" : "alpn");
+    json_bool(j, "offered", !r->h2_declined);
+    if (r->tls)
+        json_str(j, "alpn", r->alpn);
+    else
+        json_null(j, "alpn");
+    if (r->status > 0)
+        json_int(j, "status", r->status);
+    else
+        json_null(j, "status");
     if (r->max_streams_set)
         json_uint(j, "max_concurrent_streams", r->max_streams);
     else
@@ -207,6 +236,18 @@ void probe_h2_print_json(FILE *out, const struct probe_opts *o, const struct pro
         json_null(&j, "header");
     json_str(&j, "kind", probe_kind_name(r->prog));
     json_str(&j, "evidence", r->kind_evidence);
+    if (r->prog) {
+        json_str(&j, "program", r->prog->name);
+        if (r->prog->variant && r->prog->variant[0])
+            json_str(&j, "variant", r->prog->variant);
+        else
+            json_null(&j, "variant");
+    } else {
+        json_null(&j, "program");
+        json_null(&j, "variant");
+    }
+    json_null(&j, "via");    /* not read over HTTP/2 */
+    json_null(&j, "origin");
     json_obj_end(&j);
     if (r->cap.goaway && !r->cap_stopped_at_max)
         json_uint(&j, "request_cap", r->cap_streams);
@@ -216,7 +257,7 @@ void probe_h2_print_json(FILE *out, const struct probe_opts *o, const struct pro
         json_double(&j, "idle_timeout_s", r->idle_median);
     else
         json_null(&j, "idle_timeout_s");
-    http2_json(&j, o, r);
+    probe_h2_json(&j, o, r);
     json_obj_begin(&j, "knobs");
     json_str(&j, "idle", knob(r->prog, 0));
     json_str(&j, "cap", knob(r->prog, 1));

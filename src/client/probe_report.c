@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "client/probe.h"
+#include "client/probe_h2.h"
 #include "util/json.h"
 
 /* A server FIN this soon after the response reaches the client with it:
@@ -239,6 +240,8 @@ void probe_print_text(FILE *out, const struct probe_opts *o, const struct probe_
     }
     print_after_close(out, o, r);
     verdict(out, r);
+    if (r->h2)
+        probe_h2_section(out, o, r->h2);
     left_behind(out, o, r);
 }
 
@@ -394,6 +397,8 @@ void probe_print_json(FILE *out, const struct probe_opts *o, const struct probe_
     json_obj_end(&j);
     verdict_json(&j, r);
     probe_tls_json(&j, r);
+    if (r->h2)
+        probe_h2_json(&j, o, r->h2);
     json_obj_begin(&j, "knobs");
     str_or_null(&j, "idle", probe_knob(r->prog, "idle"));
     str_or_null(&j, "cap", probe_knob(r->prog, "cap"));

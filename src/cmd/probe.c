@@ -32,7 +32,8 @@ static void usage(void)
            "      --timeout DUR      per request (10s)\n"
            "      --http2-prior-knowledge  speak HTTP/2 at once (h2c): GOAWAY, the stream cap,\n"
            "                         the idle timeout and who closes TCP after the GOAWAY\n"
-           "      --http2            offer h2 by ALPN (https:// URLs)\n"
+           "      --http2            offer h2 by ALPN (https://: the default there, as curl)\n"
+           "      --http1.1          https:// without the HTTP/2 probe\n"
            "      --json             JSON output\n"
            "  https:// (TLS, with OpenSSL):\n"
            "  -k, --insecure         do not verify the server's certificate and name\n"
@@ -61,13 +62,13 @@ static int probe_h2_main(const struct probe_opts *o, bool json)
 
 int cmd_probe(int argc, char **argv)
 {
-    enum { O_MAXREQ = 256, O_MAXWAIT, O_CLOSEWAIT, O_JSON, O_DEADLINE, O_SAMPLES, O_TIMEOUT, O_CACERT, O_H2PK, O_H2 };
+    enum { O_MAXREQ = 256, O_MAXWAIT, O_CLOSEWAIT, O_JSON, O_DEADLINE, O_SAMPLES, O_TIMEOUT, O_CACERT, O_H2PK, O_H2, O_H11 };
     static const struct option lo[] = {{"max-requests", 1, 0, O_MAXREQ}, {"max-wait", 1, 0, O_MAXWAIT},
                                        {"close-wait", 1, 0, O_CLOSEWAIT}, {"json", 0, 0, O_JSON},
                                        {"deadline", 1, 0, O_DEADLINE}, {"idle-samples", 1, 0, O_SAMPLES},
                                        {"timeout", 1, 0, O_TIMEOUT}, {"insecure", 0, 0, 'k'},
                                        {"cacert", 1, 0, O_CACERT}, {"http2-prior-knowledge", 0, 0, O_H2PK},
-                                       {"http2", 0, 0, O_H2},
+                                       {"http2", 0, 0, O_H2}, {"http1.1", 0, 0, O_H11},
                                        {"netns", 1, 0, 'N'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     /* 1024 requests: above the common caps (nginx and lighttpd 1000, which
      * lighttpd and Apache enforce as N+1; Apache 100). A higher cap costs
@@ -116,6 +117,7 @@ int cmd_probe(int argc, char **argv)
             break;
         case O_H2PK: o.http2_prior = true; break;
         case O_H2: o.http2 = true; break;
+        case O_H11: o.http1_only = true; break;
         case 'N': netns = optarg; break;
         case 'h': usage(); return 0;
         default: return cli_bad_option("probe", ch, argv);
@@ -135,16 +137,23 @@ int cmd_probe(int argc, char **argv)
         return EXIT_USAGE;
     }
     o.progress = isatty(STDERR_FILENO);
-    if (o.http2 && !o.http2_prior) {
+    if (o.http2 && !o.http2_prior && !o.t.tls) {
         fprintf(stderr, "closer probe: --http2 offers h2 by ALPN, over TLS (https://); for h2c on "
                 "http:// use --http2-prior-knowledge\n");
         return EXIT_USAGE;
     }
     if (o.http2_prior)
         return probe_h2_main(&o, json);
+    /* https://: h2 offered by ALPN (h2,http/1.1, as curl) on connections of
+     * its own, measured beside the HTTP/1 probe, within its deadline. */
+    static struct probe_h2_job h2;
+    if (o.t.tls && !o.http1_only)
+        probe_h2_begin(&h2, &o);
     o.tls_cfg.alpn = "http/1.1";
     struct probe_result r;
-    if (probe_run(&o, &r, err, sizeof err) < 0) {
+    int rc = probe_run(&o, &r, err, sizeof err);
+    r.h2 = o.t.tls && !o.http1_only ? probe_h2_finish(&h2) : NULL;
+    if (rc < 0) {
         fprintf(stderr, "closer probe: %s\n", err);
         return EXIT_USAGE;
     }

@@ -111,7 +111,7 @@ CONF
     valid h2o_probe_schema "$tmp/h2o.json"
     check_eq h2o_named "$(json_get "$tmp/h2o.json" "d['server']['kind'], d['knobs']['idle']")" "h2o http2-idle-timeout"
     check_eq h2o_idle_about_3s "$(json_get "$tmp/h2o.json" "2.5 <= d['idle_timeout_s'] <= 6")" True
-    check_eq h2o_no_cap "$(json_get "$tmp/h2o.json" "d['request_cap'], d['http2']['streams_back_to_back']")" "None 40"
+    check_eq h2o_no_cap "$(json_get "$tmp/h2o.json" "d['request_cap'], d['http2']['streams_back_to_back'], d['http2']['cap_close']['tcp_closed_by']")" "None 40 client"
 else
     echo "SKIP h2o: not installed"
 fi

@@ -185,7 +185,7 @@ TEST(stream_status_bytes_server_and_settings)
     struct srv v = {.max_streams = 5};
     struct sockaddr_in a;
     CHECK(srv_start(&v, l, &a) == 0);
-    struct h2conn c = {0};
+    struct h2conn c = {.x.fd = -1};
     struct seen w = {0};
     c.timeout_ms = 5000;
     CHECK(h2conn_connect(&c, l, &ops, &w, (struct sockaddr *)&a, sizeof a, NULL, 0, NULL, "test") == 0);
@@ -211,7 +211,7 @@ TEST(goaway_last_stream_refused_then_fin)
     struct srv v = {.max_streams = 100, .goaway_after = 2};
     struct sockaddr_in a;
     CHECK(srv_start(&v, l, &a) == 0);
-    struct h2conn c = {0};
+    struct h2conn c = {.x.fd = -1};
     struct seen w = {0};
     c.timeout_ms = 5000;
     CHECK(h2conn_connect(&c, l, &ops, &w, (struct sockaddr *)&a, sizeof a, NULL, 0, NULL, "test") == 0);
@@ -245,7 +245,7 @@ TEST(active_counts_undelivered_streams)
     struct srv v = {.max_streams = 100};
     struct sockaddr_in a;
     CHECK(srv_start(&v, l, &a) == 0);
-    struct h2conn c = {0};
+    struct h2conn c = {.x.fd = -1};
     struct seen w = {0};
     CHECK(h2conn_connect(&c, l, &ops, &w, (struct sockaddr *)&a, sizeof a, NULL, 0, NULL, "test") == 0);
     CHECK(h2conn_submit(&c, &rq, &w.st[0]) == 1);
