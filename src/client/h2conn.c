@@ -380,10 +380,9 @@ void h2conn_close(struct h2conn *c, bool goaway)
     c->done_head = c->done_tail = NULL;
 }
 
-bool h2conn_server_fin_pending(const struct h2conn *c)
+bool h2conn_server_fin_pending(struct h2conn *c)
 {
-    char b;
-    return c->x.fd >= 0 && recv(c->x.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+    return c->x.fd >= 0 && xport_peer_closed(&c->x); /* TLS: its close_notify counts too */
 }
 
 void h2conn_free(struct h2conn *c)
@@ -512,6 +511,7 @@ static void on_io(struct loop *l, int fd, void *data, unsigned events)
                 return;
             }
             c->tcp_up = true;
+            c->tcp_ns = loop_clock_ns();
             if (c->tls_ctx && xport_start_tls(&c->x, c->tls_ctx, c->tls_host) < 0) {
                 end(c, H2_END_ERROR, ENOMEM);
                 return;

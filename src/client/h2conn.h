@@ -78,7 +78,7 @@ struct h2conn {
     const char *tls_host;
     uint64_t timeout_ms;      /* streams in flight, nothing received: 0 = none */
     struct timer timer;
-    uint64_t start_ns, connect_ns, last_rx_ns;
+    uint64_t start_ns, tcp_ns, connect_ns, last_rx_ns; /* connect(), TCP up, ready (TLS done) */
     struct h2stream *done_head, *done_tail; /* completed, not yet delivered */
     struct h2stream *inflight;  /* submitted, not closed (a HEADERS frame
                                  * never sent has no nghttp2 stream) */
@@ -116,8 +116,9 @@ bool h2conn_can_submit(const struct h2conn *c);
 /* The client ends it (the first FIN unless the server's came first);
  * goaway: say so with a GOAWAY NO_ERROR first, as a polite client does. */
 void h2conn_close(struct h2conn *c, bool goaway);
-/* Is the server's FIN already waiting (non-blocking peek)? */
-bool h2conn_server_fin_pending(const struct h2conn *c);
+/* Has the server closed (its FIN, or over TLS its close_notify), seen by
+ * a non-blocking peek? */
+bool h2conn_server_fin_pending(struct h2conn *c);
 void h2conn_free(struct h2conn *c);
 
 /* "NO_ERROR", "PROTOCOL_ERROR", ... (RFC 9113 section 7); "UNKNOWN" beyond. */

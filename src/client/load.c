@@ -437,7 +437,7 @@ static void progress(const struct load_opts *o, double elapsed, uint64_t last, u
     *prev = now;
 }
 
-static void merge_tls(struct load_tls *to, const struct load_tls *from)
+void load_tls_merge(struct load_tls *to, const struct load_tls *from)
 {
     to->handshakes_full += from->handshakes_full;
     to->handshakes_resumed += from->handshakes_resumed;
@@ -556,7 +556,7 @@ int load_run(const struct load_opts *o, struct load_result *res, char *err, size
         hist_merge(&res->latency, &r->latency);
         hist_merge(&res->connect, &r->connect);
         hist_merge(&res->handshake, &r->handshake);
-        merge_tls(&res->tls, &r->tls);
+        load_tls_merge(&res->tls, &r->tls);
         loop_free(ts[i].loop);
         tls_ctx_free(ts[i].tls);
         free(ts[i].backlog);

@@ -99,6 +99,8 @@ extern volatile sig_atomic_t load_interrupted;
 int load_run(const struct load_opts *o, struct load_result *r, char *err, size_t errlen);
 const char *load_err_name(enum load_err e);
 const char *load_closer_name(enum load_closer c);
+/* Adds one thread's TLS counts to the run's (load_h2.c merges with it too). */
+void load_tls_merge(struct load_tls *to, const struct load_tls *from);
 /* The HTTP/2 run (load_h2.c): the same report, streams for requests. */
 int load_h2_run(const struct load_opts *o, struct load_result *r, char *err, size_t errlen);
 

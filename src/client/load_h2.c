@@ -42,6 +42,7 @@ struct lc {
 struct h2t {
     struct run *run;
     struct loop *loop;
+    struct tls_ctx *tls;      /* this thread's: sessions resume within it */
     struct lc *conns;
     unsigned nconns;
     struct load_result r;
@@ -82,6 +83,19 @@ static void note_goaway(struct lc *c)
     r->goaway_errors[h->goaway_error < H2_LOAD_ERRORS - 1 ? h->goaway_error : H2_LOAD_ERRORS - 1]++;
 }
 
+/* TLS: how the connection ended (close_notify each way, truncation). */
+static void tally_tls_end(struct h2t *t, const struct h2conn *h)
+{
+    const struct tls_info *i = xport_tls(&h->x);
+    if (!i || !i->done)
+        return;
+    struct load_tls *s = &t->r.tls;
+    s->server_close_notify += i->peer_close_notify;
+    s->server_notify_with_fin += i->peer_close_notify && h->x.fin_with_notify;
+    s->server_truncated += i->truncated;
+    s->client_close_notify += i->sent_close_notify;
+}
+
 static void count_close(struct lc *c)
 {
     note_goaway(c);
@@ -96,6 +110,7 @@ static void client_close(struct lc *c)
     count_close(c);
     loop_timer_cancel(c->t->loop, &c->pause);
     h2conn_close(&c->hc, !c->hc.goaway); /* a client limit says so with its own GOAWAY */
+    tally_tls_end(c->t, &c->hc);
     open_conn(c);
 }
 
@@ -174,17 +189,34 @@ static void on_goaway(struct h2conn *h)
 static void on_ready(struct h2conn *h)
 {
     struct lc *c = h->user;
-    c->t->r.connections++;
-    hist_record(&c->t->r.connect, (h->connect_ns - h->start_ns) / 1000);
+    struct load_result *r = &c->t->r;
+    r->connections++;
+    hist_record(&r->connect, (h->tcp_ns - h->start_ns) / 1000);
+    const struct tls_info *i = xport_tls(&h->x);
+    if (!i)
+        return;
+    hist_record(&r->handshake, (h->connect_ns - h->tcp_ns) / 1000);
+    r->tls.handshakes_resumed += i->resumed;
+    r->tls.cpu_resumed_ns += i->resumed ? i->handshake_cpu_ns : 0;
+    r->tls.handshakes_full += !i->resumed;
+    r->tls.cpu_full_ns += i->resumed ? 0 : i->handshake_cpu_ns;
+    if (!r->tls.version[0]) {
+        memcpy(r->tls.version, i->version, sizeof r->tls.version);
+        memcpy(r->tls.alpn, i->alpn, sizeof r->tls.alpn);
+        memcpy(r->tls.cipher, i->cipher, sizeof r->tls.cipher);
+    }
 }
 
 static void on_end(struct h2conn *h, enum h2_end how, int err)
 {
-    (void)err;
     struct lc *c = h->user;
     struct h2t *t = c->t;
     bool established = h->connect_ns != 0;
     note_goaway(c);
+    tally_tls_end(t, h);
+    if (how == H2_END_TLS || (how == H2_END_PROTOCOL && err == EPROTONOSUPPORT))
+        snprintf(t->r.tls.error, sizeof t->r.tls.error, "%s", how == H2_END_TLS ? xport_error(&h->x)
+                 : "ALPN did not choose h2: the server does not offer HTTP/2");
     loop_timer_cancel(t->loop, &c->pause);
     /* Streams in flight are lost with the connection: they count towards -n. */
     atomic_fetch_add_explicit(&t->run->completed, h->active, memory_order_relaxed);
@@ -204,7 +236,7 @@ static void on_end(struct h2conn *h, enum h2_end how, int err)
     case H2_END_REFUSED: e = LE_REFUSED; break;
     case H2_END_TIMEOUT: e = LE_TIMEOUT; break;
     case H2_END_PROTOCOL: e = LE_BAD_RESPONSE; break;
-    case H2_END_TLS:
+    case H2_END_TLS: e = LE_TLS; break;
     case H2_END_ERROR: e = LE_OTHER; break;
     }
     if (e != LE_MAX)
@@ -250,7 +282,7 @@ static void open_conn(struct lc *c)
     c->closing = false;
     c->hc.timeout_ms = o->timeout_ms;
     int rc = h2conn_connect(&c->hc, t->loop, &ops, c, (const struct sockaddr *)&o->dst, o->dst_len,
-                            src, slen, NULL, o->url_host);
+                            src, slen, t->tls, o->tls_name);
     if (rc < 0) {
         t->r.errors[rc == -EADDRNOTAVAIL ? LE_ADDRNOTAVAIL : LE_OTHER]++;
         loop_timer_arm(t->loop, &c->pause, 10);
@@ -316,6 +348,8 @@ static void *thread_main(void *arg)
             t->r.connecting_at_end++;
         }
         loop_timer_cancel(t->loop, &c->pause);
+        h2conn_close(&c->hc, false);
+        tally_tls_end(t, &c->hc);
         h2conn_free(&c->hc);
     }
     return NULL;
@@ -346,12 +380,15 @@ static void merge(struct load_result *into, struct load_result *r)
         into->goaway_errors[g] += r->goaway_errors[g];
     hist_merge(&into->latency, &r->latency);
     hist_merge(&into->connect, &r->connect);
+    hist_merge(&into->handshake, &r->handshake);
+    load_tls_merge(&into->tls, &r->tls);
 }
 
 /* The request's extra headers: -H lines, a Host among them as :authority. */
 static void request_of(const struct load_opts *o, struct h2req *rq)
 {
-    *rq = (struct h2req){o->method, "http", o->url_host, o->url_path, o->headers, o->nheaders};
+    *rq = (struct h2req){o->method, o->tls ? "https" : "http", o->url_host, o->url_path, o->headers,
+                         o->nheaders};
     for (size_t i = 0; i < o->nheaders; i++)
         if (!strncasecmp(o->headers[i], "host:", 5)) {
             const char *v = o->headers[i] + 5;
@@ -393,10 +430,13 @@ int load_h2_run(const struct load_opts *o, struct load_result *res, char *err, s
         given += t->nconns;
         hist_init(&t->r.latency);
         hist_init(&t->r.connect);
+        hist_init(&t->r.handshake);
         if (!(t->loop = loop_new())) {
             snprintf(err, errlen, "cannot create an event loop");
             goto out;
         }
+        if (o->tls && !(t->tls = tls_ctx_new(&o->tls_cfg, err, errlen)))
+            goto out;
     }
     for (; started < nt; started++) {
         int e = pthread_create(&ts[started].thread, NULL, thread_main, &ts[started]);
@@ -415,6 +455,7 @@ int load_h2_run(const struct load_opts *o, struct load_result *res, char *err, s
     memset(res, 0, sizeof *res);
     hist_init(&res->latency);
     hist_init(&res->connect);
+    hist_init(&res->handshake);
     uint64_t end = atomic_load(&run->stopped_ns);
     res->seconds = ((end ? end : loop_clock_ns()) - t0) / 1e9;
     res->interrupted = load_interrupted;
@@ -422,8 +463,10 @@ int load_h2_run(const struct load_opts *o, struct load_result *res, char *err, s
         merge(res, &ts[i].r);
     rc = 0;
 out:
-    for (unsigned i = 0; ts && i < made; i++)
+    for (unsigned i = 0; ts && i < nt; i++) {
         loop_free(ts[i].loop);
+        tls_ctx_free(ts[i].tls);
+    }
     free(run);
     free(ts);
     free(conns);

@@ -124,8 +124,8 @@ static int fd_room(unsigned connections, unsigned threads)
 static bool h2_conflict(const struct load_opts *o, const char *body_file)
 {
     const char *what = !(o->http2_prior || o->http2) ? (o->streams ? "-m" : NULL)
-                       : o->http2 && !o->http2_prior ? "--http2 over http:// (ALPN needs https://; "
-                                                       "h2c is --http2-prior-knowledge)"
+                       : o->http2 && !o->http2_prior && !o->tls ? "--http2 over http:// (ALPN needs "
+                                                                  "https://; h2c is --http2-prior-knowledge)"
                        : o->rate > 0 ? "--rate" : !o->keepalive ? "--keepalive off"
                        : o->close_header ? "--close-header" : o->http10 ? "--http1.0"
                        : o->idle_ms ? "--idle" : body_file ? "--body" : NULL;
@@ -265,8 +265,6 @@ int cmd_load(int argc, char **argv)
         return EXIT_USAGE;
     }
     o.http10_keepalive = o.http10 && ka_given && o.keepalive;
-    if (h2_conflict(&o, body_file))
-        return EXIT_USAGE;
     if (fd_room(o.connections, o.threads) < 0)
         return EXIT_USAGE;
     char err[512];
@@ -283,7 +281,9 @@ int cmd_load(int argc, char **argv)
     o.dst = t.addr;
     o.dst_len = t.len;
     o.tls = t.tls;
-    o.tls_cfg.alpn = "http/1.1";
+    o.tls_cfg.alpn = o.http2 || o.http2_prior ? "h2" : "http/1.1";
+    if (h2_conflict(&o, body_file))
+        return EXIT_USAGE;
     snprintf(o.tls_name, sizeof o.tls_name, "%s", t.name);
     snprintf(o.url_host, sizeof o.url_host, "%s", t.host);
     snprintf(o.url_path, sizeof o.url_path, "%s", t.path);
