@@ -20,6 +20,11 @@
 #include "client/load.h"
 #include "loop/loop.h"
 
+/* The end of the run is checked this often (closed loop only: no send
+ * schedule to keep). A 1 ms tick cost ~15% more CPU per request in
+ * context switches than h2load at -c16 -m10. */
+#define TICK_MS 10
+
 struct run {
     const struct load_opts *o;
     atomic_ullong issued, completed, stopped_ns;
@@ -163,7 +168,10 @@ static void on_stream(struct h2conn *h, struct h2stream *s)
         r->streams_refused++;
         atomic_fetch_sub(&run->issued, 1); /* never processed: another connection sends it */
     } else {
-        atomic_fetch_add_explicit(&run->completed, 1, memory_order_relaxed);
+        /* -n reached: this thread ends now, not at its next tick. */
+        if (atomic_fetch_add_explicit(&run->completed, 1, memory_order_relaxed) + 1 ==
+            run->o->requests)
+            loop_timer_arm(c->t->loop, &c->t->tick, 0);
         if (s->status <= 0) {
             r->streams_reset++;
         } else {
@@ -322,7 +330,7 @@ static void on_tick(struct loop *l, struct timer *tm)
         loop_stop(l);
         return;
     }
-    loop_timer_arm(l, tm, 1);
+    loop_timer_arm(l, tm, TICK_MS);
 }
 
 static void *thread_main(void *arg)
@@ -335,7 +343,7 @@ static void *thread_main(void *arg)
         open_conn(&t->conns[i]);
     }
     timer_init(&t->tick, on_tick);
-    loop_timer_arm(t->loop, &t->tick, 1);
+    loop_timer_arm(t->loop, &t->tick, TICK_MS);
     loop_run(t->loop);
     for (unsigned i = 0; i < t->nconns; i++) {
         struct lc *c = &t->conns[i];
