@@ -4,7 +4,9 @@
 # a private namespace: nginx 'listen PORT http2' (keepalive_timeout 3s,
 # keepalive_requests 7: the idle timeout, the stream cap of 7, GOAWAY
 # NO_ERROR and the server's FIN after it), h2o (http2-idle-timeout 3) and
-# Apache mod_http2 (Protocols h2c http/1.1). An HTTP/1 probe of the h2c-only
+# Apache mod_http2 (Protocols h2c http/1.1); over TLS, nginx 'listen ssl
+# http2' probed on https:// (h2 by ALPN beside HTTP/1), and an https port
+# without h2 ('not offered'). An HTTP/1 probe of the h2c-only
 # nginx port must say the server answers HTTP/2 only. load -m against nginx
 # cross-checked with h2load and curl --http2-prior-knowledge: request
 # counts (nginx's own, from stub_status), status, GOAWAYs, closed_first.
@@ -31,6 +33,19 @@ nginx_run "$NS" 8080 "$tmp/ng" " http2" "" "keepalive_timeout 3s; keepalive_requ
     server {
         listen 127.0.0.1:8081 http2;
         keepalive_requests 100000;
+        location / { return 200 \"ok\\n\"; }
+    }
+    server {
+        listen 127.0.0.1:8443 ssl http2;
+        ssl_certificate $ROOT/tests/data/tls/cert.pem;
+        ssl_certificate_key $ROOT/tests/data/tls/key.pem;
+        keepalive_timeout 3s; keepalive_requests 7;
+        location / { return 200 \"ok\\n\"; }
+    }
+    server {
+        listen 127.0.0.1:8444 ssl;
+        ssl_certificate $ROOT/tests/data/tls/cert.pem;
+        ssl_certificate_key $ROOT/tests/data/tls/key.pem;
         location / { return 200 \"ok\\n\"; }
     }
     server {
@@ -61,6 +76,22 @@ check nginx_text_knob grep -q 'change: raise keepalive_requests' "$tmp/ng.txt"
 in_ns "$NS" "$CLOSER" probe http://127.0.0.1:8080/ --deadline 5s > "$tmp/h1.out" 2>&1
 check_eq h1_on_h2c_exit $? 2
 check h1_on_h2c_named grep -q 'the server answers HTTP/2 only: use --http2-prior-knowledge' "$tmp/h1.out"
+
+# --- https://: h2 offered by ALPN beside the HTTP/1 probe, as curl offers it ---
+check_eq curl_alpn_h2 "$(in_ns "$NS" curl -sk -o /dev/null -w '%{http_version}' https://127.0.0.1:8443/)" 2
+in_ns "$NS" "$CLOSER" probe -k https://127.0.0.1:8443/ --deadline 20s --json > "$tmp/tls.json" 2>"$tmp/tls.err"
+check_eq tls_probe_exit $? 0
+valid tls_probe_schema "$tmp/tls.json"
+check_eq tls_both_caps "$(json_get "$tmp/tls.json" "d['request_cap'], d['http2']['stream_cap'], d['http2']['alpn'], d['http2']['cap_close']['error']")" "7 7 h2 NO_ERROR"
+check_eq tls_both_idle "$(json_get "$tmp/tls.json" "2.5 <= d['idle_timeout_s'] <= 6 and 2.5 <= d['http2']['idle_closes'][0]['goaway_after_s'] <= 6")" True
+in_ns "$NS" "$CLOSER" probe -k https://127.0.0.1:8444/ --deadline 20s --json > "$tmp/noh2.json" 2>/dev/null
+valid tls_no_h2_schema "$tmp/noh2.json"
+check_eq tls_h2_not_offered "$(json_get "$tmp/noh2.json" "d['http2']['offered'], d['http2']['alpn']")" "False http/1.1"
+in_ns "$NS" "$CLOSER" load -k --http2 https://127.0.0.1:8443/ -c 2 -m 3 -n 300 --json > "$tmp/tlsload.json"
+valid tls_load_schema "$tmp/tlsload.json"
+check_eq tls_load "$(json_get "$tmp/tlsload.json" "d['requests'], d['status_2xx'], d['tls']['alpn'], d['http2']['goaways'] > 0")" "300 300 h2 True"
+# After nginx's GOAWAY comes its close_notify and FIN: the server closes first.
+check_eq tls_load_server_first "$(json_get "$tmp/tlsload.json" "d['closed_first']['server'] > d['closed_first']['client']")" True
 
 # --- load -m against nginx h2c, cross-checked with h2load ---
 n0=$(nginx_requests)
