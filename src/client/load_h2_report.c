@@ -18,11 +18,13 @@ void load_h2_print_text(FILE *out, const struct load_opts *o, const struct load_
         if (r->goaway_errors[e])
             fprintf(out, "%s %s %llu", e ? "," : ":", e < H2_LOAD_ERRORS - 1 ? h2_error_name(e) : "other",
                     (unsigned long long)r->goaway_errors[e]);
-    if (r->goaways)
+    if (r->goaway_client_first)
         fprintf(out, "; this client's FIN still came first on %llu of them (%s)",
                 (unsigned long long)r->goaway_client_first,
                 o->close_wait_ms ? "the server's FIN did not come within --close-wait"
                                  : "it closes at once, as h2load; --close-wait waits for the server's FIN");
+    else if (r->goaways)
+        fprintf(out, "; the server's FIN came first on every one");
     fprintf(out, "\n");
     if (r->streams_refused || r->streams_reset)
         fprintf(out, "  streams        %llu refused past a GOAWAY (never processed, sent again), %llu "
