@@ -295,7 +295,7 @@ int32_t h2conn_submit(struct h2conn *c, const struct h2req *rq, struct h2stream 
 {
     if (!c->session || !h2conn_can_submit(c))
         return -1;
-    nghttp2_nv nv[4 + 32];
+    nghttp2_nv nv[4 + 32 + 1];
     const char *pseudo[4][2] = {{":method", rq->method}, {":scheme", rq->scheme},
                                 {":authority", rq->authority}, {":path", rq->path}};
     size_t n = 0;
@@ -305,7 +305,8 @@ int32_t h2conn_submit(struct h2conn *c, const struct h2req *rq, struct h2stream 
     /* "Name: value" lines, the name lower-cased into a scratch buffer as
      * HTTP/2 requires; Host becomes :authority (done above), and the
      * connection-specific headers HTTP/2 forbids are left out. */
-    char names[32][64];
+    char names[32][64], authz[420];
+    bool has_authz = false;
     for (size_t i = 0; i < rq->nheaders && i < 32; i++) {
         const char *h = rq->headers[i], *colon = strchr(h, ':');
         size_t nl = colon ? (size_t)(colon - h) : 0;
@@ -321,7 +322,14 @@ int32_t h2conn_submit(struct h2conn *c, const struct h2req *rq, struct h2stream 
         const char *v = colon + 1;
         while (*v == ' ' || *v == '\t')
             v++;
+        has_authz |= !strcmp(names[i], "authorization");
         nv[n++] = (nghttp2_nv){(uint8_t *)names[i], (uint8_t *)v, nl, strlen(v), NGHTTP2_NV_FLAG_NONE};
+    }
+    if (rq->basic_auth && rq->basic_auth[0] && !has_authz) {
+        int k = snprintf(authz, sizeof authz, "Basic %s", rq->basic_auth);
+        nv[n++] = (nghttp2_nv){(uint8_t *)"authorization", (uint8_t *)authz, 13,
+                               (size_t)(k < (int)sizeof authz ? k : (int)sizeof authz - 1),
+                               NGHTTP2_NV_FLAG_NONE};
     }
     memset(s, 0, offsetof(struct h2stream, user));
     s->sent_ns = loop_clock_ns();

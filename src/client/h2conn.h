@@ -62,8 +62,11 @@ struct h2conn_ops {
 
 struct h2req {
     const char *method, *scheme, *authority, *path;
-    const char *const *headers; /* "Name: value" lines */
+    const char *const *headers; /* "Name: value" lines (a Host is left out:
+                                 * the caller makes it the authority) */
     size_t nheaders;
+    const char *basic_auth;     /* base64 "user:pw" (URL userinfo), NULL/"" none;
+                                 * an Authorization among headers wins */
 };
 
 struct h2conn {

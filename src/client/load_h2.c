@@ -350,8 +350,16 @@ static void *thread_main(void *arg)
         if (c->hc.max_concurrent != UINT32_MAX && c->hc.settings_seen)
             t->r.max_concurrent = c->hc.max_concurrent;
         if (c->hc.x.fd >= 0 && c->hc.connected) {
-            t->r.open_at_end++; /* as HTTP/1: counted as the client's close too */
-            count_close(c);
+            /* As HTTP/1: a server's close already waiting is the server's;
+             * else open_at_end (the client closes it because the run is
+             * over), never also a client close: the counts are disjoint. */
+            note_goaway(c);
+            if (h2conn_server_fin_pending(&c->hc)) {
+                t->r.closed_first[LC_SERVER]++;
+            } else {
+                t->r.open_at_end++;
+                t->r.goaway_client_first += c->hc.goaway;
+            }
         } else if (c->hc.x.fd >= 0) {
             t->r.connecting_at_end++;
         }
@@ -396,7 +404,7 @@ static void merge(struct load_result *into, struct load_result *r)
 static void request_of(const struct load_opts *o, struct h2req *rq)
 {
     *rq = (struct h2req){o->method, o->tls ? "https" : "http", o->url_host, o->url_path, o->headers,
-                         o->nheaders};
+                         o->nheaders, o->target.auth};
     for (size_t i = 0; i < o->nheaders; i++)
         if (!strncasecmp(o->headers[i], "host:", 5)) {
             const char *v = o->headers[i] + 5;

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "catalog/catalog.h"
 #include "client/h2conn.h"
@@ -302,7 +303,11 @@ int probe_h2_run(const struct probe_opts *o, struct probe_h2_result *r, char *er
         return -1;
     }
     r->tls = o->t.tls;
-    p.rq = (struct h2req){"GET", o->t.tls ? "https" : "http", o->t.host, o->t.path, NULL, 0};
+    p.rq = (struct h2req){"GET", o->t.tls ? "https" : "http", o->t.host, o->t.path, o->headers,
+                          o->nheaders, o->t.auth};
+    for (size_t i = 0; i < o->nheaders; i++) /* -H Host: the authority, as curl */
+        if (!strncasecmp(o->headers[i], "host:", 5))
+            p.rq.authority = o->headers[i] + 5 + strspn(o->headers[i] + 5, " \t");
     if (o->t.tls) {
         struct tls_cfg cfg = o->tls_cfg;
         cfg.alpn = "h2,http/1.1"; /* as curl offers: the server's choice is the answer */

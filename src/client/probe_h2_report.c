@@ -227,6 +227,7 @@ void probe_h2_print_json(FILE *out, const struct probe_opts *o, const struct pro
         json_int(&j, "status", r->status);
     else
         json_null(&j, "status");
+    json_bool(&j, "error_answer", r->status >= 400); /* an error page answered */
     json_double(&j, "elapsed_s", r->elapsed_s);
     json_bool(&j, "deadline_hit", r->deadline_hit);
     json_obj_begin(&j, "server");

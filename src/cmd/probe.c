@@ -2,6 +2,7 @@
 /* closer probe URL: how does this server treat connections? */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "client/probe.h"
@@ -30,6 +31,8 @@ static void usage(void)
            "      --close-wait DUR   wait for the server's FIN after an announced close (10s)\n"
            "      --idle-samples N   idle connections sampled in parallel (4, 1..16)\n"
            "      --timeout DUR      per request (10s)\n"
+           "  -H, --header 'K: V'    add a request header (repeatable); Host and Authorization\n"
+           "                         replace closer's own ('Host:' drops it)\n"
            "      --json             JSON output\n"
            "  https:// (TLS, with OpenSSL):\n"
            "  -k, --insecure         do not verify the server's certificate and name\n"
@@ -42,7 +45,8 @@ static void usage(void)
            "                         a path (/proc/PID/ns/net), or pid:PID\n"
            "  -h, --help\n\n"
            "Durations use nginx's syntax: 500ms, 10s, 2m30s. Progress goes to stderr on a TTY.\n"
-           "exit status: 0 measured, 2 usage error or no HTTP exchange possible\n");
+           "exit status: 0 measured, 2 usage error or no HTTP exchange possible, 3 the first\n"
+           "answer was an error status (4xx/5xx): nothing more measured, no advice\n");
 }
 
 static int probe_h2_main(const struct probe_opts *o, bool json)
@@ -57,17 +61,19 @@ static int probe_h2_main(const struct probe_opts *o, bool json)
         probe_h2_print_json(stdout, o, &r);
     else
         probe_h2_print_text(stdout, o, &r);
-    return cli_finish_stdout(0);
+    return cli_finish_stdout(r.status >= 400 ? PROBE_EXIT_ERROR_ANSWER : 0);
 }
 
 int cmd_probe(int argc, char **argv)
 {
     enum { O_MAXREQ = 256, O_MAXWAIT, O_CLOSEWAIT, O_JSON, O_DEADLINE, O_SAMPLES, O_TIMEOUT, O_CACERT, O_H2PK, O_H2, O_H11 };
+    const char *why;
     static const struct option lo[] = {{"max-requests", 1, 0, O_MAXREQ}, {"max-wait", 1, 0, O_MAXWAIT},
                                        {"close-wait", 1, 0, O_CLOSEWAIT}, {"json", 0, 0, O_JSON},
                                        {"deadline", 1, 0, O_DEADLINE}, {"idle-samples", 1, 0, O_SAMPLES},
                                        {"timeout", 1, 0, O_TIMEOUT}, {"insecure", 0, 0, 'k'},
-                                       {"cacert", 1, 0, O_CACERT}, {"http2-prior-knowledge", 0, 0, O_H2PK},
+                                       {"cacert", 1, 0, O_CACERT}, {"header", 1, 0, 'H'},
+                                       {"http2-prior-knowledge", 0, 0, O_H2PK},
                                        {"http2", 0, 0, O_H2}, {"http1.1", 0, 0, O_H11},
                                        {"netns", 1, 0, 'N'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     /* 1024 requests: above the common caps (nginx and lighttpd 1000, which
@@ -80,7 +86,7 @@ int cmd_probe(int argc, char **argv)
     const char *netns = NULL;
     int ch;
     cli_begin();
-    while ((ch = getopt_long(argc, argv, ":N:kh", lo, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":H:N:kh", lo, NULL)) != -1) {
         switch (ch) {
         case O_MAXREQ:
             if (parse_u64(optarg, 1, 10000000, &o.max_requests) < 0)
@@ -107,6 +113,16 @@ int cmd_probe(int argc, char **argv)
             if (parse_u64(optarg, 1, PROBE_MAX_IDLE, &v) < 0)
                 return cli_bad_value("probe", "--idle-samples", optarg, "1 to 16");
             o.idle_samples = (unsigned)v;
+            break;
+        case 'H':
+            if (o.nheaders == 32)
+                return cli_bad_value("probe", "-H", optarg, "at most 32 headers");
+            if ((why = target_header_error(optarg)))
+                return cli_bad_value("probe", "-H", optarg, why);
+            if (!strncasecmp(optarg, "Connection:", 11))
+                return cli_bad_value("probe", "-H", optarg,
+                                     "probe sets Connection itself, per measurement");
+            o.headers[o.nheaders++] = optarg;
             break;
         case O_JSON: json = true; break;
         case 'k': o.tls_cfg.insecure = true; break;
@@ -136,6 +152,11 @@ int cmd_probe(int argc, char **argv)
         fprintf(stderr, "closer probe: %s\n", err);
         return EXIT_USAGE;
     }
+    target_note_proxy(stderr, "probe", &o.t);
+    if (target_pick_address(&o.t, (unsigned)o.request_timeout_ms, err, sizeof err) < 0) {
+        fprintf(stderr, "closer probe: %s\n", err);
+        return EXIT_USAGE;
+    }
     o.progress = isatty(STDERR_FILENO);
     if (o.http2 && !o.http2_prior && !o.t.tls) {
         fprintf(stderr, "closer probe: --http2 offers h2 by ALPN, over TLS (https://); for h2c on "
@@ -161,5 +182,5 @@ int cmd_probe(int argc, char **argv)
         probe_print_json(stdout, &o, &r);
     else
         probe_print_text(stdout, &o, &r);
-    return cli_finish_stdout(0);
+    return cli_finish_stdout(r.error_answer ? PROBE_EXIT_ERROR_ANSWER : 0);
 }

@@ -112,7 +112,7 @@ valid load_cap_schema "$tmp/cap.json"
 check_eq load_cap_all_answered "$(json_get "$tmp/cap.json" "d['requests'], d['status_2xx']")" "500 500"
 check_eq load_cap_goaways "$(json_get "$tmp/cap.json" "d['http2']['goaways'] > 0 and d['http2']['goaway_errors'] == {'NO_ERROR': d['http2']['goaways']}")" True
 check_eq load_cap_7_per_conn "$(json_get "$tmp/cap.json" "d['requests'] <= 7 * d['connections_opened']")" True
-check_eq load_cap_closes_add_up "$(json_get "$tmp/cap.json" "sum(d['closed_first'][k] for k in ('server', 'client', 'reset')) == d['connections_opened']")" True
+check_eq load_cap_closes_add_up "$(json_get "$tmp/cap.json" "sum(d['closed_first'][k] for k in ('server', 'client', 'reset', 'open_at_end')) == d['connections_opened']")" True
 check_eq load_cap_server_closed "$(json_get "$tmp/cap.json" "d['closed_first']['server'] > 0")" True
 in_ns "$NS" "$CLOSER" load --http2-prior-knowledge http://127.0.0.1:8080/ -c 2 -m 2 -n 100 > "$tmp/cap.txt"
 check load_text_goaway grep -q 'GOAWAY .* connections received the server.s GOAWAY: NO_ERROR' "$tmp/cap.txt"

@@ -23,7 +23,18 @@ struct srv {
     nghttp2_session *s;
     unsigned max_streams, goaway_after, answered;
     bool fin_sent;
+    char seen[256];           /* request header fields as received: "name=value;" */
 };
+
+static int srv_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name, size_t nlen,
+                      const uint8_t *value, size_t vlen, uint8_t flags, void *u)
+{
+    (void)s, (void)f, (void)flags;
+    struct srv *v = u;
+    size_t l = strlen(v->seen);
+    snprintf(v->seen + l, sizeof v->seen - l, "%.*s=%.*s;", (int)nlen, name, (int)vlen, value);
+    return 0;
+}
 
 static ssize_t body_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
                          nghttp2_data_source *src, void *u)
@@ -75,6 +86,7 @@ static void srv_io(struct loop *l, int fd, void *data, unsigned ev)
         nghttp2_session_callbacks *cb;
         nghttp2_session_callbacks_new(&cb);
         nghttp2_session_callbacks_set_on_frame_recv_callback(cb, srv_frame);
+        nghttp2_session_callbacks_set_on_header_callback(cb, srv_header);
         nghttp2_session_server_new(&v->s, cb, v);
         nghttp2_session_callbacks_del(cb);
         nghttp2_settings_entry iv = {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, v->max_streams};
@@ -177,7 +189,7 @@ static void run(struct loop *l, unsigned ms)
     loop_timer_cancel(l, &guard);
 }
 
-static const struct h2req rq = {"GET", "http", "test", "/", NULL, 0};
+static const struct h2req rq = {.method = "GET", .scheme = "http", .authority = "test", .path = "/"};
 
 TEST(stream_status_bytes_server_and_settings)
 {
@@ -255,6 +267,31 @@ TEST(active_counts_undelivered_streams)
     CHECK_EQ_INT(w.ok, 2);
     CHECK_EQ_INT(w.active_seen[0], 1);
     CHECK_EQ_INT(w.active_seen[1], 0);
+    h2conn_free(&c);
+    srv_stop(&v);
+    loop_free(l);
+}
+
+/* -H lines go out lower-cased, Host and connection headers never (HTTP/2
+ * forbids them; the authority carries the host), and the URL's user:pw as
+ * Basic authorization. */
+TEST(request_headers_and_authority)
+{
+    struct loop *l = loop_new();
+    struct srv v = {.max_streams = 100};
+    struct sockaddr_in a;
+    CHECK(srv_start(&v, l, &a) == 0);
+    struct h2conn c = {.x.fd = -1};
+    struct seen w = {0};
+    static const char *const hdrs[] = {"Host: other.test", "X-Test:  1", "Connection: close"};
+    struct h2req r = {.method = "GET", .scheme = "http", .authority = "other.test", .path = "/p?q",
+                      .headers = hdrs, .nheaders = 3, .basic_auth = "dXNlcjpwdw=="};
+    CHECK(h2conn_connect(&c, l, &ops, &w, (struct sockaddr *)&a, sizeof a, NULL, 0, NULL, "test") == 0);
+    CHECK(h2conn_submit(&c, &r, &w.st[0]) == 1);
+    run(l, 5000);
+    CHECK_EQ_INT(w.ok, 1);
+    CHECK_EQ_STR(v.seen, ":method=GET;:scheme=http;:authority=other.test;:path=/p?q;x-test=1;"
+                         "authorization=Basic dXNlcjpwdw==;");
     h2conn_free(&c);
     srv_stop(&v);
     loop_free(l);
