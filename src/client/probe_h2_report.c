@@ -137,7 +137,7 @@ void probe_h2_section(FILE *out, const struct probe_opts *o, const struct probe_
     measurements(out, o, r);
     verdict(out, r);
     fprintf(out, "  (HTTP/2's own cost: %llu connections, %llu streams; the server closed first %llu times, "
-            "this client %llu)\n", (unsigned long long)r->connections, (unsigned long long)r->requests_sent,
+            "this client %llu;\n   the TIME_WAIT counts below include them)\n", (unsigned long long)r->connections, (unsigned long long)r->requests_sent,
             (unsigned long long)r->server_closed_first, (unsigned long long)r->client_closed_first);
 }
 
