@@ -22,6 +22,7 @@ pkgs="$pkgs libssl-dev libnghttp2-dev"  # the build: TLS (OpenSSL) and HTTP/2 (l
 pkgs="$pkgs golang-go default-jdk-headless"  # doctor_prog_gojvm.sh: Go net/http and JVM (java.net, com.sun.net.httpserver) programs built from stdlib-only sources
 pkgs="$pkgs openssl"  # probe_defects.sh: a self-signed certificate for nginx's TLS port (http:// to it answers 400)
 pkgs="$pkgs caddy tomcat10 jetty9 varnish squid golang-go gunicorn python3-uvicorn"  # probe_catalog.sh: probe names Caddy, Tomcat, Jetty, gunicorn, uvicorn, Go, and Varnish/Squid in front of nginx
+pkgs="$pkgs caddy"  # tls_servers.sh: Caddy (Go's crypto/tls) probed over https://
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

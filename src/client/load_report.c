@@ -189,6 +189,13 @@ void load_print_text(FILE *out, const struct load_opts *o, const struct load_res
     fprintf(out, "  TIME_WAIT      this run left %llu on this host (this client closed first) and %llu "
             "on the server's host (it closed first)\n", (unsigned long long)load_tw_here(r),
             (unsigned long long)r->closed_first[LC_SERVER]);
+    /* Over TLS a close_notify sent after the peer closed its socket
+     * (nginx closing at once, Apache/Go/h2o answering the client's) is
+     * reset by the peer's kernel, and the RST ends the TIME_WAIT the FINs
+     * promised: ss showed 0 on both sides for 200 such closes. */
+    if (o->tls && r->tls.client_close_notify)
+        fprintf(out, "                 (TLS: a close_notify that reaches a socket already closed is answered "
+                "with a RST, and that TIME_WAIT never forms: the table below counts what did)\n");
     if (r->tw_towards_after >= 0) {
         /* The table is shared and moves on its own: entries expire after
          * 60 s and a reused port replaces one, so its net change is not

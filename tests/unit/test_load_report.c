@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "client/load_report.h"
 #include "test.h"
@@ -56,4 +59,33 @@ TEST(plain_families_still_match)
     /* ::1 is not 0.0.0.1 mapped: only ::ffff:0:0/96 is IPv4. */
     uint8_t z[16] = {0, 0, 0, 1};
     CHECK(!load_same_endpoint(AF_INET, z, 80, &s));
+}
+
+/* Over TLS the FIN counts are not the TIME_WAIT counts when a close_notify
+ * reaches a closed socket (the RST ends it): the text says so when this
+ * client sent close_notify, and only over TLS. */
+static int says_rst(bool tls, uint64_t client_notify)
+{
+    struct load_opts o = {0};
+    struct load_result r = {0};
+    o.tls = tls;
+    snprintf(o.target_text, sizeof o.target_text, "127.0.0.1:8443");
+    snprintf(o.url_path, sizeof o.url_path, "/");
+    r.tls.client_close_notify = client_notify;
+    r.tw_towards_after = r.tw_at_after = -1;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    load_print_text(f, &o, &r);
+    fclose(f);
+    int found = strstr(buf, "TLS: a close_notify that reaches a socket already closed") != NULL;
+    free(buf);
+    return found;
+}
+
+TEST(tls_close_notify_rst_caveat)
+{
+    CHECK(says_rst(true, 200));
+    CHECK(!says_rst(true, 0));
+    CHECK(!says_rst(false, 0));
 }
