@@ -214,6 +214,7 @@ int snapshot_take(struct snapshot *s, const struct snapshot_opts *o, char *err, 
         s->procs_denied = t.denied;
         s->procs_denied_elsewhere = t.denied_elsewhere;
         memcpy(s->denied_list, t.denied_list, sizeof s->denied_list);
+        free(t.denied_ns); /* one namespace: denied already counts its own */
         s->owners_read = true;
         if (evidence__second_look(s) == -ENOMEM) {
             snprintf(err, errlen, "out of memory");
