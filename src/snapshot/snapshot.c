@@ -76,6 +76,10 @@ static int read_sockets(struct snapshot *s, const struct snapshot_opts *o, char 
                      "off by the churn");
         if (rec && fclose(rec) != 0 && !rc)
             rc = -EIO;
+        if (!rc && o->detail && (rc = diag_detail_dump(states, &s->details, &s->ndetails)) < 0) {
+            snprintf(err, errlen, "tcp_info and socket memory (ss -i, -m): %s", strerror(-rc));
+            return -1;
+        }
         if (!rc) {
             s->source = SNAP_NETLINK;
             return 0;
@@ -247,6 +251,9 @@ void snapshot_free(struct snapshot *s)
     free(s->fds);
     free(s->procs);
     free(s->acts);
+    free(s->details);
+    s->details = NULL;
+    s->ndetails = 0;
     free(s->gone);
     free(s->cw_before);
     free(s->dest_owners);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "kernel/diag_detail.h"
 #include "kernel/procfd.h"
 #include "kernel/sock.h"
 
@@ -58,6 +59,9 @@ struct snapshot_opts {
     /* Client TIME_WAIT piles of at least this many sockets whose program
      * holds no connection now are looked at again (0: never). */
     unsigned look_again_tw;
+    /* Also read what ss -i and -m show (tcp_info whole, congestion control,
+     * socket memory) in a dump of its own: s->details. */
+    bool detail;
 };
 
 /* A program found holding connections to a client TIME_WAIT pile's
@@ -102,6 +106,8 @@ struct snapshot {
     char visibility_limit[160]; /* what hides processes from closer ("" when nothing) */
     enum owners_hidden_by hidden_by; /* the same as a code (exporter labels) */
     struct sock_activity *acts; /* tcp_info, sorted by socket index */
+    struct sock_detail *details; /* opts.detail: sorted (diag_detail_find) */
+    size_t ndetails;
     size_t nacts;
     /* Second look: inodes that had no owner after the /proc walk and were
      * no longer in the table when asked again (closed meanwhile), sorted. */
