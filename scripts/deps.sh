@@ -20,6 +20,9 @@ pkgs="$pkgs postgresql python3-psycopg2 python3-psycopg-pool python3-sqlalchemy 
 pkgs="$pkgs gunicorn python3-gunicorn python3-uvicorn php-fpm"  # doctor_prog_wsgi.sh: gunicorn sync/gthread, uvicorn, php-fpm behind nginx
 pkgs="$pkgs libssl-dev libnghttp2-dev"  # the build: TLS (OpenSSL) and HTTP/2 (libnghttp2) in probe and load
 pkgs="$pkgs golang-go default-jdk-headless"  # doctor_prog_gojvm.sh: Go net/http and JVM (java.net, com.sun.net.httpserver) programs built from stdlib-only sources
+pkgs="$pkgs openssl"  # probe_defects.sh: a self-signed certificate for nginx's TLS port (http:// to it answers 400)
+pkgs="$pkgs caddy tomcat10 jetty9 varnish squid golang-go gunicorn python3-uvicorn"  # probe_catalog.sh: probe names Caddy, Tomcat, Jetty, gunicorn, uvicorn, Go, and Varnish/Squid in front of nginx
+pkgs="$pkgs caddy"  # tls_servers.sh: Caddy (Go's crypto/tls) probed over https://
 # Installed: dpkg's status is "install ok <state>" (or "hold ok <state>")
 # with the files on disk, whatever the state: "triggers-pending" or
 # "triggers-awaited" while another apt runs, "unpacked"/"half-configured"

@@ -379,12 +379,17 @@ static void *thread_main(void *arg)
     loop_timer_arm(t->loop, &t->tick, 1);
     loop_run(t->loop);
     for (unsigned i = 0; i < t->nconns; i++) {
-        /* Still open when the run ends: the client closes it now, so it
-         * counts as a client close unless the server's FIN is already
-         * waiting. Every connection opened is then counted once. */
+        /* Still open when the run ends: a server FIN already waiting is
+         * the server's close; else it is open_at_end (the client closes
+         * it now because the run is over), never also a client close.
+         * Every connection opened is counted once in closed_first. */
         if (t->conns[i].hc.x.fd >= 0 && t->conns[i].hc.ready_ns) {
-            t->r.open_at_end++;
-            count_close(&t->conns[i]);
+            if (hconn_server_fin_pending(&t->conns[i].hc))
+                t->r.closed_first[LC_SERVER]++;
+            else
+                t->r.open_at_end++;
+            if (!hconn_server_fin_pending(&t->conns[i].hc) && t->conns[i].closing)
+                t->r.announced_client_first++; /* announced, the FIN not there yet */
             hconn_close(&t->conns[i].hc);
             tally_tls_end(t, &t->conns[i].hc);
         } else if (t->conns[i].hc.x.fd >= 0) {
@@ -396,34 +401,26 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
-/* The request, sized exactly: every part was bounded and checked for
- * CR/LF by the command (target_method_error, target_header_error), so
- * nothing here can overflow or inject. */
+/* The request: the head from target_request (-H replaces Host and
+ * Connection, as curl and wrk do), then the body. */
 static int build_request(const struct load_opts *o, char **out, size_t *len)
 {
-    static const char conn_close[] = "Connection: close\r\n", conn_ka[] = "Connection: keep-alive\r\n";
     char clen[48] = "";
     if (o->body)
         snprintf(clen, sizeof clen, "Content-Length: %zu\r\n", o->body_len);
-    const char *conn = o->close_header ? conn_close : o->http10 && o->http10_keepalive ? conn_ka : "";
-    size_t cap = strlen(o->method) + strlen(o->url_path) + strlen(o->url_host) + 32 + strlen(conn) +
-                 strlen(clen) + 2 + o->body_len + 1;
-    for (size_t i = 0; i < o->nheaders; i++)
-        cap += strlen(o->headers[i]) + 2;
-    char *b = malloc(cap);
-    if (!b)
+    const char *conn = o->close_header ? "close" : o->http10 && o->http10_keepalive ? "keep-alive" : NULL;
+    size_t hl;
+    char *head = target_request(&o->target, o->method, o->http10 ? 0 : 1, conn, o->headers,
+                                o->nheaders, clen, &hl);
+    char *b = head ? realloc(head, hl + o->body_len + 1) : NULL;
+    if (!b) {
+        free(head);
         return -1;
-    int n = snprintf(b, cap, "%s %s HTTP/1.%d\r\nHost: %s\r\n", o->method, o->url_path,
-                     o->http10 ? 0 : 1, o->url_host);
-    for (size_t i = 0; i < o->nheaders; i++)
-        n += snprintf(b + n, cap - (size_t)n, "%s\r\n", o->headers[i]);
-    n += snprintf(b + n, cap - (size_t)n, "%s%s\r\n", conn, clen);
-    if (o->body) {
-        memcpy(b + n, o->body, o->body_len);
-        n += (int)o->body_len;
     }
+    if (o->body)
+        memcpy(b + hl, o->body, o->body_len);
     *out = b;
-    *len = (size_t)n;
+    *len = hl + o->body_len;
     return 0;
 }
 

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include "client/hist.h"
+#include "client/target.h"
 #include "tls/tls.h"
 
 #define LOAD_MAX_SOURCES 4096
@@ -22,6 +23,7 @@ struct load_opts {
     struct sockaddr_storage dst;
     socklen_t dst_len;
     char url_host[256], url_path[2048], target_text[300];
+    struct target target;     /* the parsed URL: the request is built from it */
     unsigned connections, threads;
     uint64_t duration_ms;     /* 0: use requests */
     uint64_t requests;        /* 0: use duration */
@@ -64,9 +66,11 @@ struct load_tls {
 };
 enum load_closer { LC_SERVER, LC_CLIENT, LC_RESET, LC_MAX };
 
-/* Every established connection is counted once in closed_first (server +
- * client + reset == connections); one still connecting when the run ends
- * is aborted, counted in connecting_at_end only. */
+/* Every established connection is counted once: server + client + reset
+ * + open_at_end == connections (disjoint: one still open at the end, closed
+ * by the client because the run is over, is not also a client close); one
+ * still connecting when the run ends is aborted, in connecting_at_end
+ * only. */
 struct load_result {
     uint64_t requests, bytes, connections, errors[LE_MAX], closed_first[LC_MAX];
     uint64_t open_at_end, connecting_at_end, status_2xx, status_other;

@@ -27,7 +27,8 @@ static void usage(void)
         "  -n, --requests N        or send this many requests\n"
         "      --rate R            open loop: R requests/s in total, latency measured from\n"
         "                          the intended send time (no coordinated omission)\n"
-        "  -H, --header 'K: V'     add a request header (repeatable)\n"
+        "  -H, --header 'K: V'     add a request header (repeatable); Host, Connection and\n"
+        "                          Authorization replace closer's own ('Host:' drops it)\n"
         "      --method M          request method (GET)\n"
         "      --body FILE         request body from FILE\n"
         "      --timeout DUR       per request (10s)\n"
@@ -245,6 +246,12 @@ int cmd_load(int argc, char **argv)
         fprintf(stderr, "closer load: %s\n", err);
         return EXIT_USAGE;
     }
+    target_note_proxy(stderr, "load", &t);
+    if (target_pick_address(&t, (unsigned)o.timeout_ms, err, sizeof err) < 0) {
+        fprintf(stderr, "closer load: %s\n", err);
+        return EXIT_USAGE;
+    }
+    o.target = t;
     o.dst = t.addr;
     o.dst_len = t.len;
     o.tls = t.tls;
