@@ -251,6 +251,8 @@ static void note_first_bytes(struct hconn *c)
         c->first_bytes[i] = b >= 0x20 && b < 0x7f ? (char)b : '.';
     }
     c->first_bytes[n] = 0;
+    c->first_raw_len = c->len < sizeof c->first_raw ? c->len : sizeof c->first_raw;
+    memcpy(c->first_raw, c->buf, c->first_raw_len);
 }
 
 static void parse_buffer(struct hconn *c)

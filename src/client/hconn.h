@@ -79,6 +79,8 @@ struct hconn {
     enum hconn_end await_how; /* HC_AWAIT_FIN: how it ends when the FIN comes */
     uint64_t extra_bytes;     /* unsolicited bytes that ended it (HC_END_EXTRA_BYTES) */
     char first_bytes[48];     /* the start of an unparseable response, for messages */
+    unsigned char first_raw[16]; /* ... as received (HTTP/2 frames are binary) */
+    size_t first_raw_len;
     /* Copied from the last response head (its slices die with the buffer);
      * "" when absent, cut to the array's size. */
     char hdr_connection[64], hdr_keep_alive[64];

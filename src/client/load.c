@@ -434,7 +434,7 @@ static void progress(const struct load_opts *o, double elapsed, uint64_t last, u
     *prev = now;
 }
 
-static void merge_tls(struct load_tls *to, const struct load_tls *from)
+void load_tls_merge(struct load_tls *to, const struct load_tls *from)
 {
     to->handshakes_full += from->handshakes_full;
     to->handshakes_resumed += from->handshakes_resumed;
@@ -455,6 +455,8 @@ static void merge_tls(struct load_tls *to, const struct load_tls *from)
 
 int load_run(const struct load_opts *o, struct load_result *res, char *err, size_t errlen)
 {
+    if (o->http2_prior || o->http2)
+        return load_h2_run(o, res, err, errlen);
     atomic_store(&issued, 0);
     atomic_store(&completed, 0);
     atomic_store(&stopping, false);
@@ -551,7 +553,7 @@ int load_run(const struct load_opts *o, struct load_result *res, char *err, size
         hist_merge(&res->latency, &r->latency);
         hist_merge(&res->connect, &r->connect);
         hist_merge(&res->handshake, &r->handshake);
-        merge_tls(&res->tls, &r->tls);
+        load_tls_merge(&res->tls, &r->tls);
         loop_free(ts[i].loop);
         tls_ctx_free(ts[i].tls);
         free(ts[i].backlog);

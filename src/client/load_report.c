@@ -181,6 +181,7 @@ void load_print_text(FILE *out, const struct load_opts *o, const struct load_res
                 (unsigned long long)r->announced_client_first,
                 o->close_wait_ms ? "its FIN did not come within --close-wait"
                                  : "at once, as wrk does; --close-wait waits for the server's FIN");
+    load_h2_print_text(out, o, r);
     fprintf(out, "  errors        ");
     for (int e = 0; e < LE_MAX; e++)
         fprintf(out, " %s %llu", load_err_name(e), (unsigned long long)r->errors[e]);
@@ -312,6 +313,7 @@ void load_print_json(FILE *out, const struct load_opts *o, const struct load_res
     json_uint(&j, "announced_closes", r->announced_closes);
     json_uint(&j, "announced_closes_client_first", r->announced_client_first);
     json_uint(&j, "close_wait_ms", o->close_wait_ms);
+    load_h2_json(&j, o, r);
     json_obj_begin(&j, "errors");
     for (int e = 0; e < LE_MAX; e++)
         json_uint(&j, load_err_name(e), r->errors[e]);

@@ -28,5 +28,9 @@ void load_print_text(FILE *out, const struct load_opts *o, const struct load_res
 /* JSON contract: schemas/closer.load.schema.json. */
 #define LOAD_JSON_SCHEMA "closer.load/1"
 void load_print_json(FILE *out, const struct load_opts *o, const struct load_result *r);
+/* The HTTP/2 part (load_h2_report.c): nothing (text) or null (JSON) for HTTP/1. */
+struct json;
+void load_h2_print_text(FILE *out, const struct load_opts *o, const struct load_result *r);
+void load_h2_json(struct json *j, const struct load_opts *o, const struct load_result *r);
 
 #endif

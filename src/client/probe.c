@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client/h2conn.h"
 #include "client/hconn.h"
 #include "client/load_report.h"
 #include "loop/loop.h"
@@ -408,6 +409,9 @@ static void run_until_done(struct probe *p, unsigned from, unsigned to, struct p
 static const char *first_error(const struct pconn *c, char *buf, size_t len)
 {
     const struct hconn *h = &c->hc;
+    if ((c->end_how == HC_END_EARLY_CLOSE || c->end_how == HC_END_BAD_RESPONSE) && !h->have_head &&
+        h2_looks_like_frames(h->first_raw, h->first_raw_len))
+        return "the server answers HTTP/2 only: use --http2-prior-knowledge";
     switch (c->end_how) {
     case HC_END_REFUSED: return "connection refused";
     case HC_END_RESET:

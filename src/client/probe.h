@@ -42,6 +42,9 @@ struct probe_opts {
     size_t nheaders;
     bool progress;
     struct tls_cfg tls_cfg;   /* https://: -k, --cacert; ALPN */
+    bool http2_prior;         /* --http2-prior-knowledge: h2c (probe_h2.h) */
+    bool http2;               /* --http2: offer h2 by ALPN (TLS) */
+    bool http1_only;          /* --http1.1: https:// without the HTTP/2 probe */
 };
 
 enum probe_close { PC_FIN, PC_RST, PC_NONE };
@@ -86,6 +89,7 @@ enum probe_limit { PL_NONE, PL_CAP, PL_LIFETIME, PL_UNKNOWN, PL_RANDOM };
 
 #define PROBE_CLOSE_SAMPLES 3 /* Connection: close exchanges, decided on the median */
 
+struct probe_h2_result;
 struct probe_result {
     int status;
     bool error_answer;        /* the first answer was 4xx/5xx: the site's error
@@ -134,6 +138,8 @@ struct probe_result {
     double tls_handshake_ms;       /* its duration (TCP established to done) */
     unsigned tls_offered, tls_resumed; /* later connections offered a session, resumed */
     bool tls_tickets;              /* the server gave a session to resume */
+    /* https://: the HTTP/2 probe beside this one (client/probe_h2.h), NULL: none. */
+    const struct probe_h2_result *h2;
 };
 
 /* probe's exit status when the first answer is an error page (4xx/5xx):

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "client/probe.h"
+#include "client/probe_h2.h"
 #include "util/json.h"
 
 /* After Connection: close, does the server close as it answers, so that
@@ -294,6 +295,8 @@ void probe_print_text(FILE *out, const struct probe_opts *o, const struct probe_
     }
     print_after_close(out, o, r);
     verdict(out, r);
+    if (r->h2)
+        probe_h2_section(out, o, r->h2);
     left_behind(out, o, r);
 }
 
@@ -469,6 +472,8 @@ void probe_print_json(FILE *out, const struct probe_opts *o, const struct probe_
     json_obj_end(&j);
     verdict_json(&j, r);
     probe_tls_json(&j, r);
+    if (r->h2)
+        probe_h2_json(&j, o, r->h2);
     json_obj_begin(&j, "knobs");
     static const char *const knobs[] = {"idle", "cap", "lifetime", "keepalive", "hint"};
     for (size_t i = 0; i < sizeof knobs / sizeof knobs[0]; i++)

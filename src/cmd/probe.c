@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "client/probe.h"
+#include "client/probe_h2.h"
 #include "cmd/cmd.h"
 #include "kernel/netns.h"
 #include "util/cli.h"
@@ -36,6 +37,10 @@ static void usage(void)
            "  https:// (TLS, with OpenSSL):\n"
            "  -k, --insecure         do not verify the server's certificate and name\n"
            "      --cacert FILE      verify with the CA certificates in FILE (PEM)\n"
+           "  HTTP/2 (GOAWAY, the stream cap, the idle timeout, who closes TCP after):\n"
+           "      --http2-prior-knowledge  speak HTTP/2 at once (h2c), as curl spells it\n"
+           "      --http2            offer h2 by ALPN (https://: the default there, as curl)\n"
+           "      --http1.1          https:// without the HTTP/2 probe\n"
            "  -N, --netns NS         run inside network namespace NS: NAME (/run/netns/NAME),\n"
            "                         a path (/proc/PID/ns/net), or pid:PID\n"
            "  -h, --help\n\n"
@@ -44,15 +49,32 @@ static void usage(void)
            "answer was an error status (4xx/5xx): nothing more measured, no advice\n");
 }
 
+static int probe_h2_main(const struct probe_opts *o, bool json)
+{
+    static struct probe_h2_result r;
+    char err[512];
+    if (probe_h2_run(o, &r, err, sizeof err) < 0) {
+        fprintf(stderr, "closer probe: %s\n", err);
+        return EXIT_USAGE;
+    }
+    if (json)
+        probe_h2_print_json(stdout, o, &r);
+    else
+        probe_h2_print_text(stdout, o, &r);
+    return cli_finish_stdout(r.status >= 400 ? PROBE_EXIT_ERROR_ANSWER : 0);
+}
+
 int cmd_probe(int argc, char **argv)
 {
-    enum { O_MAXREQ = 256, O_MAXWAIT, O_CLOSEWAIT, O_JSON, O_DEADLINE, O_SAMPLES, O_TIMEOUT, O_CACERT };
+    enum { O_MAXREQ = 256, O_MAXWAIT, O_CLOSEWAIT, O_JSON, O_DEADLINE, O_SAMPLES, O_TIMEOUT, O_CACERT, O_H2PK, O_H2, O_H11 };
     const char *why;
     static const struct option lo[] = {{"max-requests", 1, 0, O_MAXREQ}, {"max-wait", 1, 0, O_MAXWAIT},
                                        {"close-wait", 1, 0, O_CLOSEWAIT}, {"json", 0, 0, O_JSON},
                                        {"deadline", 1, 0, O_DEADLINE}, {"idle-samples", 1, 0, O_SAMPLES},
                                        {"timeout", 1, 0, O_TIMEOUT}, {"insecure", 0, 0, 'k'},
                                        {"cacert", 1, 0, O_CACERT}, {"header", 1, 0, 'H'},
+                                       {"http2-prior-knowledge", 0, 0, O_H2PK},
+                                       {"http2", 0, 0, O_H2}, {"http1.1", 0, 0, O_H11},
                                        {"netns", 1, 0, 'N'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     /* 1024 requests: above the common caps (nginx and lighttpd 1000, which
      * lighttpd and Apache enforce as N+1; Apache 100). A higher cap costs
@@ -109,6 +131,9 @@ int cmd_probe(int argc, char **argv)
                 return cli_bad_value("probe", "--cacert", optarg, "a readable PEM file");
             o.tls_cfg.cacert = optarg;
             break;
+        case O_H2PK: o.http2_prior = true; break;
+        case O_H2: o.http2 = true; break;
+        case O_H11: o.http1_only = true; break;
         case 'N': netns = optarg; break;
         case 'h': usage(); return 0;
         default: return cli_bad_option("probe", ch, argv);
@@ -133,9 +158,23 @@ int cmd_probe(int argc, char **argv)
         return EXIT_USAGE;
     }
     o.progress = isatty(STDERR_FILENO);
+    if (o.http2 && !o.http2_prior && !o.t.tls) {
+        fprintf(stderr, "closer probe: --http2 offers h2 by ALPN, over TLS (https://); for h2c on "
+                "http:// use --http2-prior-knowledge\n");
+        return EXIT_USAGE;
+    }
+    if (o.http2_prior)
+        return probe_h2_main(&o, json);
+    /* https://: h2 offered by ALPN (h2,http/1.1, as curl) on connections of
+     * its own, measured beside the HTTP/1 probe, within its deadline. */
+    static struct probe_h2_job h2;
+    if (o.t.tls && !o.http1_only)
+        probe_h2_begin(&h2, &o);
     o.tls_cfg.alpn = "http/1.1";
     struct probe_result r;
-    if (probe_run(&o, &r, err, sizeof err) < 0) {
+    int rc = probe_run(&o, &r, err, sizeof err);
+    r.h2 = o.t.tls && !o.http1_only ? probe_h2_finish(&h2) : NULL;
+    if (rc < 0) {
         fprintf(stderr, "closer probe: %s\n", err);
         return EXIT_USAGE;
     }
