@@ -147,21 +147,26 @@ static void open_conn(struct lconn *lc)
     next_request(lc);
 }
 
-/* Who closed an established connection the client is about to close: the
- * server if its FIN is already queued, else the client. */
 /* How a TLS connection ended, once it has: close_notify each way, the
  * server's FIN with or without its close_notify. */
-static void tally_tls_end(struct lthread *t, const struct hconn *c)
+void load_tls_ended(struct load_tls *s, const struct xport *x)
 {
-    const struct tls_info *i = xport_tls(&c->x);
+    const struct tls_info *i = xport_tls(x);
     if (!i || !i->done)
         return;
-    struct load_tls *s = &t->r.tls;
     s->server_close_notify += i->peer_close_notify;
-    s->server_notify_with_fin += i->peer_close_notify && c->x.fin_with_notify;
+    s->server_notify_with_fin += i->peer_close_notify && x->fin_with_notify;
     s->server_truncated += i->truncated;
     s->client_close_notify += i->sent_close_notify;
 }
+
+static void tally_tls_end(struct lthread *t, const struct hconn *c)
+{
+    load_tls_ended(&t->r.tls, &c->x);
+}
+
+/* Who closed an established connection the client is about to close: the
+ * server if its FIN is already queued, else the client. */
 
 static void count_close(struct lconn *lc)
 {
@@ -185,24 +190,30 @@ static void client_close(struct lconn *lc)
 static void on_connect(struct hconn *c)
 {
     struct lconn *lc = c->user;
-    struct load_result *r = &lc->t->r;
+    load_tls_connected(&lc->t->r, &c->x, (c->connect_ns - c->start_ns) / 1000,
+                       (c->ready_ns - c->connect_ns) / 1000);
+}
+
+void load_tls_connected(struct load_result *r, const struct xport *x, uint64_t connect_us,
+                        uint64_t handshake_us)
+{
     r->connections++;
-    hist_record(&r->connect, (c->connect_ns - c->start_ns) / 1000);
-    const struct tls_info *i = xport_tls(&c->x);
-    if (i) {
-        hist_record(&r->handshake, (c->ready_ns - c->connect_ns) / 1000);
-        if (i->resumed) {
-            r->tls.handshakes_resumed++;
-            r->tls.cpu_resumed_ns += i->handshake_cpu_ns;
-        } else {
-            r->tls.handshakes_full++;
-            r->tls.cpu_full_ns += i->handshake_cpu_ns;
-        }
-        if (!r->tls.version[0]) {
-            memcpy(r->tls.version, i->version, sizeof r->tls.version);
-            memcpy(r->tls.alpn, i->alpn, sizeof r->tls.alpn);
-            memcpy(r->tls.cipher, i->cipher, sizeof r->tls.cipher);
-        }
+    hist_record(&r->connect, connect_us);
+    const struct tls_info *i = xport_tls(x);
+    if (!i)
+        return;
+    hist_record(&r->handshake, handshake_us);
+    if (i->resumed) {
+        r->tls.handshakes_resumed++;
+        r->tls.cpu_resumed_ns += i->handshake_cpu_ns;
+    } else {
+        r->tls.handshakes_full++;
+        r->tls.cpu_full_ns += i->handshake_cpu_ns;
+    }
+    if (!r->tls.version[0]) {
+        memcpy(r->tls.version, i->version, sizeof r->tls.version);
+        memcpy(r->tls.alpn, i->alpn, sizeof r->tls.alpn);
+        memcpy(r->tls.cipher, i->cipher, sizeof r->tls.cipher);
     }
 }
 

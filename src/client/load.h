@@ -105,6 +105,12 @@ const char *load_err_name(enum load_err e);
 const char *load_closer_name(enum load_closer c);
 /* Adds one thread's TLS counts to the run's (load_h2.c merges with it too). */
 void load_tls_merge(struct load_tls *to, const struct load_tls *from);
+/* Shared by HTTP/1 and HTTP/2 load: a connection's TCP and TLS handshakes
+ * (full or resumed, their CPU), and how its TLS ended. */
+struct xport;
+void load_tls_connected(struct load_result *r, const struct xport *x, uint64_t connect_us,
+                        uint64_t handshake_us);
+void load_tls_ended(struct load_tls *s, const struct xport *x);
 /* The HTTP/2 run (load_h2.c): the same report, streams for requests. */
 int load_h2_run(const struct load_opts *o, struct load_result *r, char *err, size_t errlen);
 

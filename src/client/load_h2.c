@@ -91,14 +91,7 @@ static void note_goaway(struct lc *c)
 /* TLS: how the connection ended (close_notify each way, truncation). */
 static void tally_tls_end(struct h2t *t, const struct h2conn *h)
 {
-    const struct tls_info *i = xport_tls(&h->x);
-    if (!i || !i->done)
-        return;
-    struct load_tls *s = &t->r.tls;
-    s->server_close_notify += i->peer_close_notify;
-    s->server_notify_with_fin += i->peer_close_notify && h->x.fin_with_notify;
-    s->server_truncated += i->truncated;
-    s->client_close_notify += i->sent_close_notify;
+    load_tls_ended(&t->r.tls, &h->x);
 }
 
 static void count_close(struct lc *c)
@@ -197,22 +190,8 @@ static void on_goaway(struct h2conn *h)
 static void on_ready(struct h2conn *h)
 {
     struct lc *c = h->user;
-    struct load_result *r = &c->t->r;
-    r->connections++;
-    hist_record(&r->connect, (h->tcp_ns - h->start_ns) / 1000);
-    const struct tls_info *i = xport_tls(&h->x);
-    if (!i)
-        return;
-    hist_record(&r->handshake, (h->connect_ns - h->tcp_ns) / 1000);
-    r->tls.handshakes_resumed += i->resumed;
-    r->tls.cpu_resumed_ns += i->resumed ? i->handshake_cpu_ns : 0;
-    r->tls.handshakes_full += !i->resumed;
-    r->tls.cpu_full_ns += i->resumed ? 0 : i->handshake_cpu_ns;
-    if (!r->tls.version[0]) {
-        memcpy(r->tls.version, i->version, sizeof r->tls.version);
-        memcpy(r->tls.alpn, i->alpn, sizeof r->tls.alpn);
-        memcpy(r->tls.cipher, i->cipher, sizeof r->tls.cipher);
-    }
+    load_tls_connected(&c->t->r, &h->x, (h->tcp_ns - h->start_ns) / 1000,
+                       (h->connect_ns - h->tcp_ns) / 1000);
 }
 
 static void on_end(struct h2conn *h, enum h2_end how, int err)
