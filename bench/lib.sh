@@ -88,6 +88,7 @@ bench_rounds() {
             read -ra argv <<<"$row"
             where=$ns
             [ "${argv[0]}" = closer ] && argv[0]=$CLOSER
+            [ "${argv[0]}" = closer-base ] && argv[0]=$CLOSER_BASE
             [ "${#argv[@]}" -ge 2 ] && [ "${argv[-2]}" = -N ] && where=-
             bench_once "$where" "${argv[@]}"
             BENCH_SECS[$row]+=" $BENCH_S"

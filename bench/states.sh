@@ -7,6 +7,8 @@
 # that drift hits every row alike. Prints each median, the ratio to ss -tan
 # and the peak RSS. Goal: closer doctor (the full analysis) <= 0.5x ss -tan.
 #   bench/states.sh [COUNT] [RUNS]        (defaults 300000, 5)
+# CLOSER_BASE=PATH adds rows for another closer binary (an earlier build),
+# measured in the same rounds: before and after side by side.
 # Every row runs as `ip netns exec NS CMD` (same entry cost for all); one
 # extra row shows closer's own -N NAME entry.
 # TIME_WAIT lasts 60 s: generation plus the timing rounds must fit in that,
@@ -45,6 +47,7 @@ echo "time-wait present: $tw_start (ss), $tw_closer (closer states --summary); g
 
 rows=("ss -tan" "netstat -ant" "closer states --summary" "closer doctor" "closer doctor --json"
       "closer states" "closer doctor -N $NS")
+[ -n "${CLOSER_BASE:-}" ] && rows+=("closer-base doctor" "closer-base states --summary" "closer-base states")
 failed=0
 bench_rounds "$NS" "$RUNS" "${rows[@]}" || failed=1
 tw_end=$(tw_ss)

@@ -196,7 +196,8 @@ int cmd_doctor(int argc, char **argv)
                                      1u << TS_FIN_WAIT1 | 1u << TS_FIN_WAIT2 |
                                      1u << TS_LAST_ACK | 1u << TS_CLOSING;
     struct snapshot_opts so = {.owners = true, .info_states = evidence_states,
-                               .model_states = evidence_states | 1u << TS_LISTEN};
+                               .model_states = evidence_states | 1u << TS_LISTEN,
+                               .fold_above = SNAPSHOT_FOLD_ABOVE};
     uint64_t confirm_ms = 1000;
     struct doctor_opts dopts = doctor_default_opts();
     struct doctor_view view = {.color = isatty(STDOUT_FILENO)};

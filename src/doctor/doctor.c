@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "snapshot/twfold.h"
 #include "util/vec.h"
 
 const struct finding_kind finding_kinds[F_COUNT] = {
@@ -145,6 +146,8 @@ static int count_states(const struct snapshot *s, const struct doctor_opts *o,
         if (st < TS_MAX)
             r->counts[st]++;
     }
+    if (s->twf)
+        r->counts[TS_TIME_WAIT] += s->twf->n;
     return 0;
 }
 

@@ -121,7 +121,7 @@ void doctor_print_json(FILE *out, const struct snapshot *s, const struct doctor_
     json_str(&j, "source", s->source == SNAP_NETLINK ? "netlink" : "proc");
     json_str(&j, "source_note", s->source_note[0] ? s->source_note : NULL);
     json_double(&j, "taken_at", s->taken_at);
-    json_uint(&j, "sockets", s->nsocks);
+    json_uint(&j, "sockets", snapshot_total(s));
     json_obj_begin(&j, "states");
     for (int st = 1; st < TS_MAX; st++)
         if (st != TS_NEW_SYN_RECV)

@@ -16,7 +16,8 @@ static int cmp_rank(const void *a, const void *b)
         return x->worst > y->worst ? -1 : 1;
     if (x->at_worst != y->at_worst)
         return x->at_worst > y->at_worst ? -1 : 1;
-    size_t xs = x->ns->ok ? x->ns->snap.nsocks : 0, ys = y->ns->ok ? y->ns->snap.nsocks : 0;
+    size_t xs = x->ns->ok ? snapshot_total(&x->ns->snap) : 0;
+    size_t ys = y->ns->ok ? snapshot_total(&y->ns->snap) : 0;
     if (xs != ys)
         return xs > ys ? -1 : 1;
     return (x->ns->ns->inode > y->ns->ns->inode) - (x->ns->ns->inode < y->ns->ns->inode);
@@ -43,7 +44,7 @@ int doctor_analyze_multi(const struct multi_snapshot *m, const struct doctor_opt
         nr->worst = doctor_worst(&nr->r);
         for (size_t k = 0; k < nr->r.n; k++)
             nr->at_worst += nr->r.items[k].severity == nr->worst;
-        out->sockets += nr->ns->snap.nsocks;
+        out->sockets += snapshot_total(&nr->ns->snap);
         out->entered++;
     }
     qsort(out->items, out->n, sizeof *out->items, cmp_rank);
@@ -95,7 +96,7 @@ void doctor_print_multi_text(FILE *out, const struct doctor_multi *d, const stru
         char nf[16];
         snprintf(nf, sizeof nf, "%zu", count_above_info(&nr->r));
         fprintf(out, "%-4zu %-9s %8zu %-9s %s\n", i + 1, severity_name(nr->worst),
-                nr->ns->snap.nsocks, nf, nr->label);
+                snapshot_total(&nr->ns->snap), nf, nr->label);
     }
     fputc('\n', out);
     size_t shown = 0;
@@ -144,7 +145,7 @@ void doctor_print_multi_json(FILE *out, const struct doctor_multi *d, const stru
             json_uint(&j, "rank", i + 1);
             json_null(&j, "error");
             json_str(&j, "source", s->source == SNAP_NETLINK ? "netlink" : "proc");
-            json_uint(&j, "sockets", s->nsocks);
+            json_uint(&j, "sockets", snapshot_total(s));
             json_obj_begin(&j, "states");
             for (int st = 1; st < TS_MAX; st++)
                 if (st != TS_NEW_SYN_RECV)

@@ -96,8 +96,8 @@ static void header(FILE *out, const struct snapshot *s, const struct doctor_repo
     strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&t, &tm));
     char ns[TEXT_ESCAPED_SIZE(320)];
     fprintf(out, "closer doctor — network namespace %s, %zu TCP socket%s via %s, %s\n\n",
-            v->netns ? text_escape(ns, sizeof ns, v->netns, 0) : "(current)", s->nsocks,
-            s->nsocks == 1 ? "" : "s",
+            v->netns ? text_escape(ns, sizeof ns, v->netns, 0) : "(current)", snapshot_total(s),
+            snapshot_total(s) == 1 ? "" : "s",
             s->source == SNAP_NETLINK ? "netlink sock_diag" : "/proc/net/tcp", when);
     if (s->source_note[0])
         fprintf(out, "note: %s\n\n", s->source_note);

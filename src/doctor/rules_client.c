@@ -9,6 +9,7 @@
 
 #include "doctor/doctor.h"
 #include "doctor/program.h"
+#include "snapshot/twfold.h"
 
 /* Owners kept per destination; a pool is usually one process. */
 #define DEST_OWNERS 4
@@ -93,10 +94,38 @@ static int grow(struct dest_table *tb)
     return 0;
 }
 
+/* The most sockets first; ties in address order, so the order does not
+ * depend on the hash table's (folded TIME_WAIT arrive in another order). */
 static int by_total(const void *a, const void *b)
 {
     const struct dest *x = a, *y = b;
-    return (x->total < y->total) - (x->total > y->total);
+    if (x->total != y->total)
+        return (x->total < y->total) - (x->total > y->total);
+    if (x->family != y->family)
+        return x->family - y->family;
+    int c = memcmp(x->dst, y->dst, 16);
+    if (!c)
+        c = x->dport - y->dport;
+    return c ? c : memcmp(x->src, y->src, 16);
+}
+
+/* The client TIME_WAIT folded while the table was read (snapshot/twfold.h). */
+static int add_folded(struct dest_table *tb, const struct tw_fold *f)
+{
+    for (size_t i = 0; f && i < f->cap_dests; i++) {
+        const struct tw_dest *fd = &f->dests[i];
+        if (!fd->used)
+            continue;
+        struct tcp_sock t = {.family = fd->family, .state = TS_TIME_WAIT, .dport = fd->dport};
+        memcpy(t.src, fd->src, 16);
+        memcpy(t.dst, fd->dst, 16);
+        struct dest *d = lookup(tb, &t);
+        if (!d)
+            return -1;
+        d->total += fd->n;
+        d->tw += fd->n;
+    }
+    return 0;
 }
 
 /* Counts the owner of a full socket towards its destination. Only
@@ -308,6 +337,10 @@ int rules_client(const struct snapshot *s, const struct doctor_opts *o, struct d
         d->syn_sent += t->state == TS_SYN_SENT;
         if (t->inode && (t->state == TS_ESTABLISHED || t->state == TS_SYN_SENT))
             count_owner(s, t, d);
+    }
+    if (add_folded(&tb, s->twf) < 0) {
+        free(tb.slots);
+        return -1;
     }
     size_t n = 0;
     for (size_t i = 0; i < tb.cap; i++)

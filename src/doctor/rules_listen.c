@@ -18,6 +18,7 @@
 
 #include "doctor/doctor.h"
 #include "doctor/program.h"
+#include "snapshot/twfold.h"
 
 static void owner_of(const struct snapshot *s, const struct tcp_sock *t, struct finding *f)
 {
@@ -49,6 +50,16 @@ static unsigned syn_sent_to(const struct snapshot *s, const struct tcp_sock *l)
             k++;
         if (k == nlocal)
             memcpy(local[nlocal++], t->src, 16);
+    }
+    /* Folded TIME_WAIT: their local addresses after the records' (the same
+     * set unless the port has more than LOCAL_ADDRS_MAX). */
+    const struct tw_local *tl = any ? tw_fold_local(s->twf, l->sport) : NULL;
+    for (size_t j = 0; tl && j < tl->n && nlocal < LOCAL_ADDRS_MAX; j++) {
+        size_t k = 0;
+        while (k < nlocal && memcmp(local[k], tl->addr[j], 16))
+            k++;
+        if (k == nlocal)
+            memcpy(local[nlocal++], tl->addr[j], 16);
     }
     unsigned n = 0;
     for (size_t i = 0; i < s->nsocks; i++) {

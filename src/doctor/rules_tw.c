@@ -12,6 +12,7 @@
 #include "doctor/doctor.h"
 #include "doctor/program.h"
 #include "doctor/tw_cause.h"
+#include "snapshot/twfold.h"
 
 /* Linux TCP_TIMEWAIT_LEN: fixed, not a sysctl. */
 #define TW_LEN_MS 60000u
@@ -266,6 +267,90 @@ static int collect_ages(const struct snapshot *s, const uint32_t *shared, struct
     return 0;
 }
 
+/* tw_side for the folded TIME_WAIT of one local port and peer-port class. */
+static enum tw_side fold_side(const struct snapshot *s, uint16_t sport, int k,
+                              const uint32_t *shared)
+{
+    if (snapshot_is_listen_port(s, sport))
+        return TW_SERVER;
+    bool local_eph = snapshot_port_ephemeral(s, sport), peer_eph = k == TWP_EPHEMERAL;
+    if (peer_eph && !local_eph)
+        return TW_SERVER_GONE;
+    bool client = peer_eph || (!local_eph && k == TWP_HIGH);
+    if (shared[sport] >= TW_SHARED_PORT_MIN && client)
+        return TW_SERVER_GONE;
+    return local_eph ? TW_CLIENT : TW_OTHER;
+}
+
+static uint32_t *count_shared_fold(const struct snapshot *s)
+{
+    uint32_t *shared = calloc(65536, sizeof *shared);
+    const uint32_t *c = s->twf->count;
+    for (int p = 0; shared && c && p < 65536; p++)
+        shared[p] = c[p * TWP_NCLASSES + TWP_EPHEMERAL] +
+                    (snapshot_port_ephemeral(s, (uint16_t)p) ? 0 : c[p * TWP_NCLASSES + TWP_HIGH]);
+    return shared;
+}
+
+/* collect_ages from the fold: the sides per port and class, then the ages. */
+static int collect_ages_fold(const struct snapshot *s, const uint32_t *shared,
+                             struct tw_port *ports, struct doctor_report *r, struct tw_ages *a)
+{
+    const struct tw_fold *f = s->twf;
+    uint8_t *server = calloc(65536 * TWP_NCLASSES, 1);
+    a->start = calloc(65537, sizeof *a->start);
+    if (!server || !a->start) {
+        free(server);
+        return -1;
+    }
+    for (int p = 0; f->count && p < 65536; p++)
+        for (int k = 0; k < TWP_NCLASSES; k++) {
+            uint32_t n = f->count[p * TWP_NCLASSES + k];
+            if (!n)
+                continue;
+            enum tw_side side = fold_side(s, (uint16_t)p, k, shared);
+            r->tw_server += side == TW_SERVER || side == TW_SERVER_GONE ? n : 0;
+            r->tw_server_gone += side == TW_SERVER_GONE ? n : 0;
+            r->tw_client += side == TW_CLIENT ? n : 0;
+            r->tw_other += side == TW_OTHER ? n : 0;
+            if (side != TW_SERVER && side != TW_SERVER_GONE)
+                continue;
+            server[p * TWP_NCLASSES + k] = 1;
+            if (!ports[p].n)
+                ports[p].newest_ms = TW_LEN_MS + 1;
+            ports[p].n += n;
+            ports[p].gone = side == TW_SERVER_GONE;
+            a->start[p + 1] += n;
+        }
+    for (int p = 1; p <= 65536; p++)
+        a->start[p] += a->start[p - 1];
+    a->ages = malloc((a->start[65536] + 1) * sizeof *a->ages);
+    uint32_t *fill = malloc(65536 * sizeof *fill);
+    if (!a->ages || !fill) {
+        free(fill);
+        free(server);
+        return -1;
+    }
+    memcpy(fill, a->start, 65536 * sizeof *fill);
+    for (int k = 0; k < TWP_NCLASSES; k++)
+        for (size_t i = 0; i < f->nages[k]; i++) {
+            uint16_t port = (uint16_t)(f->ages[k][i] >> 16);
+            unsigned age = f->ages[k][i] & 0xffff;
+            if (!server[port * TWP_NCLASSES + k])
+                continue;
+            struct tw_port *p = &ports[port];
+            if (age < p->newest_ms)
+                p->newest_ms = age;
+            if (age > p->oldest_ms)
+                p->oldest_ms = age;
+            p->last10s += age <= 10000;
+            a->ages[fill[port]++] = (uint16_t)age;
+        }
+    free(fill);
+    free(server);
+    return 0;
+}
+
 static int report_ports(const struct snapshot *s, const struct doctor_opts *o,
                         struct doctor_report *r, struct tw_port *ports, const struct tw_ages *a)
 {
@@ -312,10 +397,11 @@ static int report_ports(const struct snapshot *s, const struct doctor_opts *o,
 static int server_tw(const struct snapshot *s, const struct doctor_opts *o, struct doctor_report *r)
 {
     struct tw_port *ports = calloc(65536, sizeof *ports);
-    uint32_t *shared = count_shared(s);
+    uint32_t *shared = s->twf ? count_shared_fold(s) : count_shared(s);
     struct tw_ages a = {0};
     int rc = -1;
-    if (ports && shared && collect_ages(s, shared, ports, r, &a) == 0)
+    if (ports && shared &&
+        (s->twf ? collect_ages_fold(s, shared, ports, r, &a) : collect_ages(s, shared, ports, r, &a)) == 0)
         rc = report_ports(s, o, r, ports, &a);
     free(a.ages);
     free(a.start);

@@ -25,7 +25,7 @@
 /* Each read walks the kernel's whole connection table (TIME_WAIT included)
  * even when it keeps few: past this many sockets a few reads would cost
  * more than the whole analysis, so a big table is not looked at again. */
-#define LOOK_MAX_SOCKETS 100000
+#define LOOK_MAX_SOCKETS SNAPSHOT_FOLD_ABOVE
 #define MAX_DESTS 16
 
 static bool same_dest(const struct dest_owner *d, const struct tcp_sock *t)
@@ -252,7 +252,7 @@ static size_t serving_not(const struct snapshot *s, const struct dest_owner *d, 
 int evidence__dest_looks(struct snapshot *s, unsigned min_tw)
 {
     struct dest_owner d[MAX_DESTS];
-    size_t nd = min_tw && s->nsocks <= LOOK_MAX_SOCKETS ? pick_dests(s, min_tw, d) : 0;
+    size_t nd = min_tw && snapshot_total(s) <= LOOK_MAX_SOCKETS ? pick_dests(s, min_tw, d) : 0;
     if (!nd)
         return 0;
     pid_t pids[256];

@@ -13,18 +13,78 @@
 #include "kernel/sysctl.h"
 #include "snapshot/ssfilter.h"
 #include "snapshot/evidence_take.h"
+#include "snapshot/twfold.h"
 #include "util/vec.h"
 
 struct sock_vec {
     struct snapshot *s;
     size_t cap, acts_cap;
     uint32_t info_states;
+    size_t fold_above;
 };
+
+static void listen_bit(uint8_t *bits, uint16_t port)
+{
+    bits[port >> 3] |= (uint8_t)(1u << (port & 7));
+}
+
+/* From here on TIME_WAIT is folded: the records kept so far go into the
+ * fold too, and the tcp_info records follow their sockets' new indexes. */
+static int start_folding(struct snapshot *s, const struct tw_fold_ctx *c)
+{
+    if (!(s->twf = calloc(1, sizeof *s->twf)))
+        return -ENOMEM;
+    size_t out = 0, a = 0;
+    for (size_t i = 0; i < s->nsocks; i++) {
+        if (s->socks[i].state == TS_TIME_WAIT) {
+            int rc = tw_fold_add(s->twf, c, &s->socks[i]);
+            if (rc)
+                return rc;
+            continue;
+        }
+        while (a < s->nacts && s->acts[a].sock < i)
+            a++;
+        if (a < s->nacts && s->acts[a].sock == i)
+            s->acts[a].sock = (uint32_t)out;
+        s->socks[out++] = s->socks[i];
+    }
+    s->nsocks = out;
+    return 0;
+}
+
+/* TIME_WAIT past fold_above sockets: counted, not kept (snapshot/twfold.h). */
+static int fold(struct sock_vec *v, const struct tcp_sock *t)
+{
+    struct snapshot *s = v->s;
+    struct tw_fold_ctx c = {s->sys.port_lo, s->sys.port_hi, s->listen_bits};
+    if (!s->twf) {
+        if (s->nsocks + 1 <= v->fold_above)
+            return 1;
+        int rc = start_folding(s, &c);
+        if (rc)
+            return rc;
+        /* Give back what the TIME_WAIT records took: the peak is here. */
+        size_t keep = s->nsocks ? s->nsocks : 1;
+        struct tcp_sock *smaller = realloc(s->socks, keep * sizeof *s->socks);
+        if (smaller) {
+            s->socks = smaller;
+            v->cap = keep;
+        }
+    }
+    return tw_fold_add(s->twf, &c, t);
+}
 
 static int collect(const struct tcp_sock *t, const struct tcp_activity *act, void *arg)
 {
     struct sock_vec *v = arg;
     struct snapshot *s = v->s;
+    if (t->state == TS_LISTEN)
+        listen_bit(s->listen_bits, t->sport);
+    if (v->fold_above && t->state == TS_TIME_WAIT) {
+        int folded = fold(v, t);
+        if (folded <= 0)
+            return folded;
+    }
     int rc = vec_reserve((void **)&s->socks, &v->cap, s->nsocks + 1, sizeof *s->socks, 4096);
     if (rc)
         return rc;
@@ -49,7 +109,7 @@ static int read_sockets(struct snapshot *s, const struct snapshot_opts *o, char 
      * a socket is on and whether an inode-0 socket sits in an accept queue.
      * Views filter them out again (sock_filter); there are few of them. */
     states |= 1u << TS_LISTEN;
-    struct sock_vec v = {.s = s, .info_states = o->info_states};
+    struct sock_vec v = {.s = s, .info_states = o->info_states, .fold_above = o->fold_above};
     int rc;
     if (o->replay) {
         rc = diag_replay(o->replay, collect, &v);
@@ -92,6 +152,7 @@ static int read_sockets(struct snapshot *s, const struct snapshot_opts *o, char 
         snprintf(s->source_note, sizeof s->source_note,
                  "netlink sock_diag unavailable (%s); read /proc/net/tcp{,6}", strerror(-rc));
         s->nsocks = s->nacts = 0;
+        snapshot__unfold(s);
     } else {
         snprintf(s->source_note, sizeof s->source_note, "read /proc/net/tcp{,6} (forced)");
     }
@@ -187,7 +248,50 @@ void snapshot_reindex(struct snapshot *s)
     memset(s->listen_bits, 0, sizeof s->listen_bits);
     for (size_t i = 0; i < s->nsocks; i++)
         if (s->socks[i].state == TS_LISTEN)
-            s->listen_bits[s->socks[i].sport >> 3] |= (uint8_t)(1u << (s->socks[i].sport & 7));
+            listen_bit(s->listen_bits, s->socks[i].sport);
+}
+
+void snapshot__unfold(struct snapshot *s)
+{
+    if (s->twf)
+        tw_fold_free(s->twf);
+    free(s->twf);
+    s->twf = NULL;
+    memset(s->listen_bits, 0, sizeof s->listen_bits);
+}
+
+size_t snapshot_total(const struct snapshot *s)
+{
+    return s->nsocks + (s->twf ? s->twf->n : 0);
+}
+
+/* The sockets, TIME_WAIT folded when the table is big; read again
+ * unfolded in the rare case the fold could not be exact (a port began to
+ * listen after TIME_WAIT of its own were folded). */
+static int read_table(struct snapshot *s, const struct snapshot_opts *o, char *err, size_t errlen)
+{
+    if (read_sockets(s, o, err, errlen) < 0)
+        return -1;
+    snapshot_reindex(s);
+    if (!s->twf)
+        return 0;
+    tw_fold_check(s->twf, s->listen_bits);
+    if (!s->twf->inexact)
+        return 0;
+    struct snapshot_opts exact = *o;
+    exact.fold_above = 0;
+    snapshot__unfold(s);
+    free(s->socks);
+    free(s->acts);
+    free(s->details);
+    s->socks = NULL;
+    s->acts = NULL;
+    s->details = NULL;
+    s->nsocks = s->nacts = s->ndetails = 0;
+    if (read_sockets(s, &exact, err, errlen) < 0)
+        return -1;
+    snapshot_reindex(s);
+    return 0;
 }
 
 int snapshot_take(struct snapshot *s, const struct snapshot_opts *o, char *err, size_t errlen)
@@ -195,12 +299,12 @@ int snapshot_take(struct snapshot *s, const struct snapshot_opts *o, char *err, 
     double t0 = now_s(CLOCK_MONOTONIC);
     memset(s, 0, sizeof *s);
     s->taken_at = now_s(CLOCK_REALTIME);
-    if (read_sockets(s, o, err, errlen) < 0) {
+    /* Before the sockets: folding TIME_WAIT needs the ephemeral range. */
+    read_sysctls(&s->sys);
+    if (read_table(s, o, err, errlen) < 0) {
         snapshot_free(s);
         return -1;
     }
-    snapshot_reindex(s);
-    read_sysctls(&s->sys);
     read_counters(&s->ctr);
     if (o->owners && !o->replay) {
         struct procfd_table t = {0};
@@ -247,6 +351,7 @@ int snapshot_take(struct snapshot *s, const struct snapshot_opts *o, char *err, 
 
 void snapshot_free(struct snapshot *s)
 {
+    snapshot__unfold(s);
     free(s->socks);
     free(s->fds);
     free(s->procs);

@@ -43,6 +43,11 @@ struct sock_activity {
 
 enum conn_direction { CONN_ACCEPTED, CONN_OUTGOING };
 
+/* doctor folds TIME_WAIT past this many sockets: the size past which a
+ * client TIME_WAIT pile is not looked at again either (lookagain.c), the
+ * one reader that wants those sockets one by one. */
+#define SNAPSHOT_FOLD_ABOVE 100000
+
 struct snapshot_opts {
     uint32_t states;  /* mask of 1 << tcp_state; 0 = all; LISTEN is always read */
     bool owners;      /* walk /proc/PID/fd (and fdinfo for epoll) */
@@ -62,6 +67,10 @@ struct snapshot_opts {
     /* Also read what ss -i and -m show (tcp_info whole, congestion control,
      * socket memory) in a dump of its own: s->details. */
     bool detail;
+    /* Past this many sockets, TIME_WAIT is folded into counters while the
+     * dump is read (snapshot/twfold.h) instead of kept one by one: s->twf.
+     * 0: never (views that list every socket). */
+    size_t fold_above;
 };
 
 /* A program found holding connections to a client TIME_WAIT pile's
@@ -88,9 +97,11 @@ enum owners_hidden_by {
 /* The label value of a reason ("capability", ...). */
 const char *owners_hidden_name(enum owners_hidden_by r);
 
+struct tw_fold;
 struct snapshot {
     struct tcp_sock *socks;
-    size_t nsocks;
+    size_t nsocks;           /* TIME_WAIT folded into twf is not among them */
+    struct tw_fold *twf;     /* NULL unless opts.fold_above was passed */
     struct fd_ref *fds;      /* sorted by inode */
     size_t nfds;
     struct proc_info *procs;
@@ -141,6 +152,10 @@ void snapshot_free(struct snapshot *s);
 /* Rebuilds the derived indexes (listening ports) after the socket array was
  * filled by hand (tests, replays). fds must already be sorted by inode. */
 void snapshot_reindex(struct snapshot *s);
+/* Sockets in the table: nsocks plus the TIME_WAIT folded. */
+size_t snapshot_total(const struct snapshot *s);
+/* Drops the fold (private to snapshot/). */
+void snapshot__unfold(struct snapshot *s);
 
 /* The fd_refs of inode (fds sorted); returns how many, *first the first. */
 size_t snapshot_owners(const struct snapshot *s, uint64_t inode, const struct fd_ref **first);

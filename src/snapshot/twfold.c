@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: MIT */
+#include "snapshot/twfold.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "util/vec.h"
+
+/* Linux TCP_TIMEWAIT_LEN: fixed, not a sysctl. */
+#define TW_LEN_MS 60000u
+
+static bool ephemeral(long lo, long hi, uint16_t port)
+{
+    return lo >= 0 && port >= lo && port <= hi;
+}
+
+enum tw_peer_class tw_peer_class(long port_lo, long port_hi, uint16_t dport)
+{
+    if (ephemeral(port_lo, port_hi, dport))
+        return TWP_EPHEMERAL;
+    return dport >= 1024 ? TWP_HIGH : TWP_LOW;
+}
+
+static bool listening(const uint8_t *bits, uint16_t port)
+{
+    return bits[port >> 3] & (1u << (port & 7));
+}
+
+static uint64_t hash_dest(const struct tcp_sock *t)
+{
+    uint64_t h = 1469598103934665603ull ^ t->family ^ ((uint64_t)t->dport << 8);
+    size_t alen = t->family == AF_INET ? 4 : 16;
+    for (size_t i = 0; i < alen; i++) {
+        h = (h ^ t->src[i]) * 1099511628211ull;
+        h = (h ^ t->dst[i]) * 1099511628211ull;
+    }
+    return h;
+}
+
+static bool same_dest(const struct tw_dest *d, const struct tcp_sock *t)
+{
+    return d->family == t->family && d->dport == t->dport && !memcmp(d->src, t->src, 16) &&
+           !memcmp(d->dst, t->dst, 16);
+}
+
+static struct tw_dest *dest_slot(struct tw_dest *slots, size_t cap, const struct tcp_sock *t)
+{
+    size_t i = hash_dest(t) & (cap - 1);
+    while (slots[i].used && !same_dest(&slots[i], t))
+        i = (i + 1) & (cap - 1);
+    return &slots[i];
+}
+
+static int dests_grow(struct tw_fold *f)
+{
+    size_t cap = f->cap_dests ? f->cap_dests * 2 : 256;
+    struct tw_dest *slots = calloc(cap, sizeof *slots);
+    if (!slots)
+        return -ENOMEM;
+    for (size_t i = 0; i < f->cap_dests; i++) {
+        const struct tw_dest *o = &f->dests[i];
+        if (!o->used)
+            continue;
+        struct tcp_sock k = {.family = o->family, .dport = o->dport};
+        memcpy(k.src, o->src, 16);
+        memcpy(k.dst, o->dst, 16);
+        *dest_slot(slots, cap, &k) = *o;
+    }
+    free(f->dests);
+    f->dests = slots;
+    f->cap_dests = cap;
+    return 0;
+}
+
+static int add_dest(struct tw_fold *f, const struct tcp_sock *t)
+{
+    if ((f->ndests + 1) * 2 > f->cap_dests && dests_grow(f) < 0)
+        return -ENOMEM;
+    struct tw_dest *d = dest_slot(f->dests, f->cap_dests, t);
+    if (!d->used) {
+        *d = (struct tw_dest){.family = t->family, .used = 1, .dport = t->dport};
+        memcpy(d->src, t->src, 16);
+        memcpy(d->dst, t->dst, 16);
+        f->ndests++;
+    }
+    d->n++;
+    return 0;
+}
+
+/* The local address of a TIME_WAIT on a listening port (rules_listen
+ * counts SYN_SENT towards this host's own addresses). */
+static int add_local(struct tw_fold *f, const struct tcp_sock *t)
+{
+    if (!f->local_ix && !(f->local_ix = calloc(65536, sizeof *f->local_ix)))
+        return -ENOMEM;
+    uint32_t ix = f->local_ix[t->sport];
+    if (!ix) {
+        int rc = vec_reserve((void **)&f->locals, &f->cap_locals, f->nlocals + 1,
+                             sizeof *f->locals, 4);
+        if (rc)
+            return rc;
+        memset(&f->locals[f->nlocals], 0, sizeof *f->locals);
+        ix = f->local_ix[t->sport] = (uint32_t)++f->nlocals;
+    }
+    struct tw_local *l = &f->locals[ix - 1];
+    for (size_t k = 0; k < l->n; k++)
+        if (!memcmp(l->addr[k], t->src, 16))
+            return 0;
+    if (l->n < TW_LOCAL_MAX)
+        memcpy(l->addr[l->n++], t->src, 16);
+    return 0;
+}
+
+int tw_fold_add(struct tw_fold *f, const struct tw_fold_ctx *c, const struct tcp_sock *t)
+{
+    if (!f->count && !(f->count = calloc(65536 * TWP_NCLASSES, sizeof *f->count)))
+        return -ENOMEM;
+    enum tw_peer_class k = tw_peer_class(c->port_lo, c->port_hi, t->dport);
+    int rc = vec_reserve((void **)&f->ages[k], &f->cap_ages[k], f->nages[k] + 1,
+                         sizeof *f->ages[k], 4096);
+    if (rc)
+        return rc;
+    unsigned age = t->expires_ms >= TW_LEN_MS ? 0 : TW_LEN_MS - t->expires_ms;
+    f->ages[k][f->nages[k]++] = (uint32_t)t->sport << 16 | age;
+    f->count[t->sport * TWP_NCLASSES + k]++;
+    f->n++;
+    if (listening(c->listen_bits, t->sport))
+        return add_local(f, t);
+    f->unlisted[t->sport >> 3] |= (uint8_t)(1u << (t->sport & 7));
+    if (ephemeral(c->port_lo, c->port_hi, t->sport))
+        return add_dest(f, t);
+    return 0;
+}
+
+void tw_fold_check(struct tw_fold *f, const uint8_t *listen_bits)
+{
+    for (size_t i = 0; i < sizeof f->unlisted; i++)
+        if (f->unlisted[i] & listen_bits[i])
+            f->inexact = true;
+}
+
+const struct tw_local *tw_fold_local(const struct tw_fold *f, uint16_t port)
+{
+    return f && f->local_ix && f->local_ix[port] ? &f->locals[f->local_ix[port] - 1] : NULL;
+}
+
+void tw_fold_free(struct tw_fold *f)
+{
+    free(f->count);
+    for (int k = 0; k < TWP_NCLASSES; k++)
+        free(f->ages[k]);
+    free(f->dests);
+    free(f->local_ix);
+    free(f->locals);
+    memset(f, 0, sizeof *f);
+}

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/* Folding TIME_WAIT while the dump is read changes no finding: every
+ * recorded dump is analysed twice, TIME_WAIT kept one by one and folded
+ * from the first socket on (fold_above 1), and the reports must be the
+ * same, word for word. No root needed. */
+#include <glob.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "doctor/doctor.h"
+#include "snapshot/twfold.h"
+#include "test.h"
+
+static bool take(struct snapshot *s, const char *file, size_t fold_above)
+{
+    char err[256], owners[300];
+    snprintf(owners, sizeof owners, "%s.owners", file);
+    struct snapshot_opts o = {.replay = file, .owners = access(owners, R_OK) == 0,
+                              .info_states = 1u << TS_ESTABLISHED | 1u << TS_CLOSE_WAIT,
+                              .fold_above = fold_above};
+    if (snapshot_take(s, &o, err, sizeof err) < 0) {
+        fprintf(stderr, "%s: %s\n", file, err);
+        return false;
+    }
+    return true;
+}
+
+static bool same_finding(const struct finding *a, const struct finding *b)
+{
+    bool same = a->kind == b->kind && a->severity == b->severity && a->count == b->count &&
+                a->port == b->port && !strcmp(a->title, b->title) && !strcmp(a->why, b->why) &&
+                !strcmp(a->fix, b->fix) && !strcmp(a->dest, b->dest) &&
+                !strcmp(a->source, b->source) && a->nfacts == b->nfacts;
+    for (size_t i = 0; same && i < a->nfacts; i++)
+        same = !strcmp(a->facts[i].key, b->facts[i].key) && a->facts[i].value == b->facts[i].value;
+    if (!same)
+        fprintf(stderr, "  kept:   %s %s\n  folded: %s %s\n", a->id, a->title, b->id, b->title);
+    return same;
+}
+
+static bool same_report(const struct doctor_report *a, const struct doctor_report *b)
+{
+    bool same = a->n == b->n && !memcmp(a->counts, b->counts, sizeof a->counts) &&
+                a->tw_server == b->tw_server && a->tw_client == b->tw_client &&
+                a->tw_other == b->tw_other && a->tw_server_gone == b->tw_server_gone;
+    for (size_t i = 0; same && i < a->n; i++)
+        same = same_finding(&a->items[i], &b->items[i]);
+    return same;
+}
+
+/* Returns how many TIME_WAIT the folded analysis folded (-1: differs). */
+static long compare(const char *file)
+{
+    struct snapshot kept = {0}, folded = {0};
+    struct doctor_report rk = {0}, rf = {0};
+    struct doctor_opts d = doctor_default_opts();
+    d.client_min_sockets = 1; /* every destination reported: more to compare */
+    long n = -1;
+    if (take(&kept, file, 0) && take(&folded, file, 1) && doctor_analyze(&kept, &d, &rk) == 0 &&
+        doctor_analyze(&folded, &d, &rf) == 0 && snapshot_total(&kept) == snapshot_total(&folded))
+        n = same_report(&rk, &rf) ? (long)(folded.twf ? folded.twf->n : 0) : -1;
+    if (n < 0)
+        fprintf(stderr, "%s: the folded analysis differs\n", file);
+    doctor_report_free(&rk);
+    doctor_report_free(&rf);
+    snapshot_free(&kept);
+    snapshot_free(&folded);
+    return n;
+}
+
+TEST(folding_time_wait_changes_no_finding)
+{
+    glob_t g;
+    long folded = 0;
+    unsigned files = 0;
+    CHECK(glob("tests/data/doctor/*.dump", 0, NULL, &g) == 0);
+    CHECK(glob("tests/data/*.diag", GLOB_APPEND, NULL, &g) == 0);
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        long n = compare(g.gl_pathv[i]);
+        CHECK(n >= 0);
+        folded += n > 0 ? n : 0;
+        files++;
+    }
+    globfree(&g);
+    CHECK(files > 10);
+    CHECK(folded > 0); /* the recordings hold TIME_WAIT to fold */
+}
+
+TEST(peer_port_classes)
+{
+    CHECK(tw_peer_class(32768, 60999, 40000) == TWP_EPHEMERAL);
+    CHECK(tw_peer_class(32768, 60999, 8080) == TWP_HIGH);
+    CHECK(tw_peer_class(32768, 60999, 80) == TWP_LOW);
+    CHECK(tw_peer_class(-1, -1, 40000) == TWP_HIGH);
+}
+
+/* A port that listens only after TIME_WAIT of its own were folded: the
+ * fold says it is inexact (snapshot_take then reads the table again). */
+TEST(late_listener_makes_the_fold_inexact)
+{
+    struct tw_fold f = {0};
+    uint8_t bits[8192] = {0};
+    struct tw_fold_ctx c = {32768, 60999, bits};
+    struct tcp_sock t = {.family = 2, .state = TS_TIME_WAIT, .sport = 40000, .dport = 80};
+    CHECK(tw_fold_add(&f, &c, &t) == 0);
+    CHECK(f.n == 1 && f.ndests == 1);
+    tw_fold_check(&f, bits);
+    CHECK(!f.inexact);
+    bits[40000 >> 3] |= 1u << (40000 & 7);
+    tw_fold_check(&f, bits);
+    CHECK(f.inexact);
+    tw_fold_free(&f);
+}
+
