@@ -143,7 +143,9 @@ static void usage(void)
 static int take(struct top_run *r, struct snapshot *s, struct agg *a)
 {
     char err[256];
-    if (snapshot_take(s, &r->so, err, sizeof err)) {
+    struct snapshot_opts so = r->so;
+    so.fold_above = 1; /* top reads the aggregates only: fold TIME_WAIT */
+    if (snapshot_take(s, &so, err, sizeof err)) {
         fprintf(stderr, "closer top: %s\n", err);
         return -1;
     }

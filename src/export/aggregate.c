@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "snapshot/twfold.h"
+
 const double agg_tw_bucket_le[AGG_TW_BUCKETS] = {1, 2, 5, 10, 15, 20, 30, 40, 50, 60};
 
 static int state_ok(int st) { return st > 0 && st < TS_MAX; }
@@ -68,14 +70,19 @@ static struct agg_dest *dest_get(struct agg *a, const struct tcp_sock *t)
     return d;
 }
 
-static void add_tw_age(struct agg *a, const struct tcp_sock *t)
+static void add_age_ms(struct agg *a, uint32_t age_ms)
 {
-    uint32_t left = t->expires_ms > AGG_TW_LEN_MS ? AGG_TW_LEN_MS : t->expires_ms;
-    double age = (AGG_TW_LEN_MS - left) / 1000.0;
+    double age = age_ms / 1000.0;
     a->tw_count++;
     a->tw_age_sum += age;
     for (int b = 0; b < AGG_TW_BUCKETS; b++)
         if (age <= agg_tw_bucket_le[b]) a->tw_buckets[b]++;
+}
+
+static void add_tw_age(struct agg *a, const struct tcp_sock *t)
+{
+    uint32_t left = t->expires_ms > AGG_TW_LEN_MS ? AGG_TW_LEN_MS : t->expires_ms;
+    add_age_ms(a, AGG_TW_LEN_MS - left);
 }
 
 static int add_close_wait_owner(struct agg *a, const struct snapshot *s, const struct tcp_sock *t,
@@ -139,6 +146,21 @@ static void mark_gone_listeners(const struct snapshot *s, uint8_t *gone)
             continue;
         gone[p]++;
     }
+    for (uint32_t p = 0; s->twf && p < 65536; p++) {
+        uint32_t n = tw_fold_port(s->twf, (uint16_t)p);
+        if (n && !snapshot_is_listen_port(s, (uint16_t)p) && !snapshot_port_ephemeral(s, (uint16_t)p))
+            gone[p] = gone[p] + n >= 2 ? 2 : 1;
+    }
+}
+
+static struct agg_port *port_of(struct agg *a, uint32_t *port_slot, uint16_t port)
+{
+    if (port_slot[port] == UINT32_MAX) {
+        port_slot[port] = (uint32_t)a->nports;
+        memset(&a->ports[a->nports], 0, sizeof a->ports[0]);
+        a->ports[a->nports++].port = port;
+    }
+    return &a->ports[port_slot[port]];
 }
 
 static int add_sock(struct agg *a, const struct snapshot *s, const struct tcp_sock *sk,
@@ -158,12 +180,7 @@ static int add_sock(struct agg *a, const struct snapshot *s, const struct tcp_so
     if (t->state == TS_TIME_WAIT) add_tw_age(a, t);
     if (t->state == TS_CLOSE_WAIT && add_close_wait_owner(a, s, t, proc_slot)) return -1;
     if (snapshot_is_listen_port(s, t->sport) || gone[t->sport] == 2) {
-        if (port_slot[t->sport] == UINT32_MAX) {
-            port_slot[t->sport] = (uint32_t)a->nports;
-            memset(&a->ports[a->nports], 0, sizeof a->ports[0]);
-            a->ports[a->nports++].port = t->sport;
-        }
-        struct agg_port *p = &a->ports[port_slot[t->sport]];
+        struct agg_port *p = port_of(a, port_slot, t->sport);
         p->n[t->state]++;
         p->total++;
         return 0;
@@ -173,6 +190,50 @@ static int add_sock(struct agg *a, const struct snapshot *s, const struct tcp_so
     d->n[t->state]++;
     d->total++;
     if (snapshot_port_ephemeral(s, t->sport)) d->ephemeral_used++;
+    return 0;
+}
+
+static int add_dest_n(struct agg *a, const struct tcp_sock *key, uint32_t n, bool ephemeral)
+{
+    struct agg_dest *d = dest_get(a, key);
+    if (!d) return -1;
+    d->n[TS_TIME_WAIT] += n;
+    d->total += n;
+    d->ephemeral_used += ephemeral ? n : 0;
+    return 0;
+}
+
+/* TIME_WAIT folded while the table was read (snapshot/twfold.h), grouped
+ * as add_sock groups them one by one. */
+static int add_folded(struct agg *a, const struct snapshot *s, uint32_t *port_slot,
+                      const uint8_t *gone)
+{
+    const struct tw_fold *f = s->twf;
+    a->states[TS_TIME_WAIT] += (uint32_t)f->n;
+    for (int k = 0; k < TWP_NCLASSES; k++)
+        for (size_t i = 0; i < f->nages[k]; i++)
+            add_age_ms(a, f->ages[k][i] & 0xffff);
+    for (uint32_t p = 0; p < 65536; p++) {
+        uint32_t n = tw_fold_port(f, (uint16_t)p);
+        const struct tw_single *one;
+        if (!n) continue;
+        if (snapshot_is_listen_port(s, (uint16_t)p) || gone[p] == 2) {
+            struct agg_port *ap = port_of(a, port_slot, (uint16_t)p);
+            ap->n[TS_TIME_WAIT] += n;
+            ap->total += n;
+        } else if ((one = tw_fold_single(f, (uint16_t)p))) {
+            struct tcp_sock key = {.family = one->family, .dport = one->dport};
+            memcpy(key.dst, one->dst, 16);
+            if (add_dest_n(a, &key, n, false)) return -1;
+        }
+    }
+    for (size_t i = 0; i < f->cap_dests; i++) {
+        const struct tw_dest *d = &f->dests[i];
+        if (!d->used) continue;
+        struct tcp_sock key = {.family = d->family, .dport = d->dport};
+        memcpy(key.dst, d->dst, 16);
+        if (add_dest_n(a, &key, d->n, true)) return -1;
+    }
     return 0;
 }
 
@@ -194,6 +255,7 @@ int agg_build(struct agg *a, const struct snapshot *s)
         if (!state_ok(s->socks[i].state)) continue;
         if (add_sock(a, s, &s->socks[i], port_slot, proc_slot, &listen_cap, gone)) goto out;
     }
+    if (s->twf && add_folded(a, s, port_slot, gone)) goto out;
     rc = 0;
 out:
     free(port_slot);

@@ -58,7 +58,9 @@ static int fold(struct sock_vec *v, const struct tcp_sock *t)
     struct snapshot *s = v->s;
     struct tw_fold_ctx c = {s->sys.port_lo, s->sys.port_hi, s->listen_bits};
     if (!s->twf) {
-        if (s->nsocks + 1 <= v->fold_above)
+        /* Without the ephemeral range no side can be told from ports: keep
+         * the records (the readers then group them one by one). */
+        if (s->nsocks + 1 <= v->fold_above || s->sys.port_lo < 0 || s->sys.port_hi < s->sys.port_lo)
             return 1;
         int rc = start_folding(s, &c);
         if (rc)

@@ -112,6 +112,23 @@ static int add_local(struct tw_fold *f, const struct tcp_sock *t)
     return 0;
 }
 
+static int add_single(struct tw_fold *f, const struct tcp_sock *t)
+{
+    if (!f->single_ix && !(f->single_ix = calloc(65536, sizeof *f->single_ix)))
+        return -ENOMEM;
+    if (f->single_ix[t->sport])
+        return 0;
+    int rc = vec_reserve((void **)&f->singles, &f->cap_singles, f->nsingles + 1,
+                         sizeof *f->singles, 16);
+    if (rc)
+        return rc;
+    struct tw_single *x = &f->singles[f->nsingles];
+    *x = (struct tw_single){.family = t->family, .dport = t->dport};
+    memcpy(x->dst, t->dst, 16);
+    f->single_ix[t->sport] = (uint32_t)++f->nsingles;
+    return 0;
+}
+
 int tw_fold_add(struct tw_fold *f, const struct tw_fold_ctx *c, const struct tcp_sock *t)
 {
     if (!f->count && !(f->count = calloc(65536 * TWP_NCLASSES, sizeof *f->count)))
@@ -130,7 +147,7 @@ int tw_fold_add(struct tw_fold *f, const struct tw_fold_ctx *c, const struct tcp
     f->unlisted[t->sport >> 3] |= (uint8_t)(1u << (t->sport & 7));
     if (ephemeral(c->port_lo, c->port_hi, t->sport))
         return add_dest(f, t);
-    return 0;
+    return add_single(f, t);
 }
 
 void tw_fold_check(struct tw_fold *f, const uint8_t *listen_bits)
@@ -145,8 +162,23 @@ const struct tw_local *tw_fold_local(const struct tw_fold *f, uint16_t port)
     return f && f->local_ix && f->local_ix[port] ? &f->locals[f->local_ix[port] - 1] : NULL;
 }
 
+const struct tw_single *tw_fold_single(const struct tw_fold *f, uint16_t port)
+{
+    return f && f->single_ix && f->single_ix[port] ? &f->singles[f->single_ix[port] - 1] : NULL;
+}
+
+uint32_t tw_fold_port(const struct tw_fold *f, uint16_t port)
+{
+    uint32_t n = 0;
+    for (int k = 0; f && f->count && k < TWP_NCLASSES; k++)
+        n += f->count[port * TWP_NCLASSES + k];
+    return n;
+}
+
 void tw_fold_free(struct tw_fold *f)
 {
+    free(f->single_ix);
+    free(f->singles);
     free(f->count);
     for (int k = 0; k < TWP_NCLASSES; k++)
         free(f->ages[k]);

@@ -42,6 +42,15 @@ struct tw_local {
     uint8_t addr[TW_LOCAL_MAX][16];
 };
 
+/* The first TIME_WAIT on a local port that is neither ephemeral nor
+ * listening: the exporter names its destination when it is the port's only
+ * socket (a port several share is a server's whose listener is gone). */
+struct tw_single {
+    uint8_t family;
+    uint16_t dport;
+    uint8_t dst[16];
+};
+
 struct tw_fold {
     size_t n;                        /* TIME_WAIT folded */
     uint32_t *count;                 /* [sport * TWP_NCLASSES + class] */
@@ -55,6 +64,9 @@ struct tw_fold {
     uint32_t *local_ix;
     struct tw_local *locals;
     size_t nlocals, cap_locals;
+    uint32_t *single_ix;             /* [port] - 1 into singles */
+    struct tw_single *singles;
+    size_t nsingles, cap_singles;
     uint8_t unlisted[8192];          /* ports folded while not (yet) listening */
     bool inexact;
 };
@@ -73,5 +85,8 @@ void tw_fold_check(struct tw_fold *f, const uint8_t *listen_bits);
 void tw_fold_free(struct tw_fold *f);
 enum tw_peer_class tw_peer_class(long port_lo, long port_hi, uint16_t dport);
 const struct tw_local *tw_fold_local(const struct tw_fold *f, uint16_t port);
+const struct tw_single *tw_fold_single(const struct tw_fold *f, uint16_t port);
+/* TIME_WAIT folded on a local port, all peer classes. */
+uint32_t tw_fold_port(const struct tw_fold *f, uint16_t port);
 
 #endif
