@@ -254,6 +254,9 @@ int cmd_states(int argc, char **argv)
     }
     so.states = vo.filter.states;
     so.owners = vo.processes;
+    /* A summary filtered by state alone only counts TIME_WAIT: fold them. */
+    if (summary && !vo.filter.family && !vo.filter.sport && !vo.filter.dport && !vo.filter.expr)
+        so.fold_above = 1;
     struct snapshot *s = malloc(sizeof *s);
     if (!s || snapshot_take(s, &so, err, sizeof err) < 0) {
         fprintf(stderr, "closer states: %s\n", s ? err : "out of memory");

@@ -4,6 +4,8 @@
 #include <sys/socket.h>
 
 #include "doctor/states_detail.h"
+#include "doctor/states_rows.h"
+#include "snapshot/twfold.h"
 #include "util/json.h"
 #include "util/textesc.h"
 
@@ -16,6 +18,10 @@ void states_count(const struct snapshot *s, const struct sock_filter *f, size_t 
             continue;
         counts[t->state == TS_NEW_SYN_RECV ? TS_SYN_RECV : t->state]++;
     }
+    /* Folded TIME_WAIT (a summary's snapshot): taken only with a filter of
+     * states alone (cmd/states.c). */
+    if (s->twf && (!f->states || (f->states & (1u << TS_TIME_WAIT))))
+        counts[TS_TIME_WAIT] += s->twf->n;
 }
 
 const char *states_ownerless_reason(const struct snapshot *s, const struct tcp_sock *t)
@@ -64,6 +70,29 @@ static void format_timer(char *buf, size_t len, const struct tcp_sock *t)
         snprintf(buf, len, "%s,%.1fs", tcp_timer_name(t->timer), t->expires_ms / 1000.0);
 }
 
+/* The plain listing: rows formatted by hand into one large buffer
+ * (states_rows.c), written when it fills. */
+static void print_rows_plain(FILE *out, const struct snapshot *s, const struct states_view_opts *o,
+                             int lw, int pw)
+{
+    static char buf[1 << 18];
+    size_t n = 0;
+    for (size_t i = 0; i < s->nsocks; i++) {
+        const struct tcp_sock *t = &s->socks[i];
+        if (!sock_filter_match(&o->filter, t))
+            continue;
+        if (n + STATES_ROW_MAX > sizeof buf) {
+            /* A reader that went away (closer states | head) ends the listing. */
+            if (fwrite(buf, 1, n, out) != n)
+                return;
+            n = 0;
+        }
+        n += states_row_plain(buf + n, t, lw, pw);
+    }
+    if (n)
+        fwrite(buf, 1, n, out);
+}
+
 void states_print_table(FILE *out, const struct snapshot *s, const struct states_view_opts *o)
 {
     /* Widths from the data, as ss does, so IPv6 rows stay aligned. */
@@ -73,8 +102,8 @@ void states_print_table(FILE *out, const struct snapshot *s, const struct states
         const struct tcp_sock *t = &s->socks[i];
         if (!sock_filter_match(&o->filter, t))
             continue;
-        int l = (int)strlen(tcp_addr_format(a, t->family, t->src, t->sport));
-        int p = (int)strlen(tcp_addr_format(a, t->family, t->dst, t->dport));
+        int l = (int)states_addr(a, t->family, t->src, t->sport);
+        int p = (int)states_addr(a, t->family, t->dst, t->dport);
         lw = l > lw ? l : lw;
         pw = p > pw ? p : pw;
     }
@@ -82,6 +111,10 @@ void states_print_table(FILE *out, const struct snapshot *s, const struct states
         fprintf(out, "%-11s %6s %6s %-*s %-*s %-16s%s\n", "State", "Recv-Q", "Send-Q", lw,
                 "Local Address:Port", pw, "Peer Address:Port", "Timer",
                 o->processes ? " Process" : "");
+    if (!o->processes && !o->extended && !o->info && !o->memory && lw <= 64 && pw <= 64) {
+        print_rows_plain(out, s, o, lw, pw);
+        return;
+    }
     for (size_t i = 0; i < s->nsocks; i++) {
         const struct tcp_sock *t = &s->socks[i];
         if (!sock_filter_match(&o->filter, t))

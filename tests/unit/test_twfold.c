@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "doctor/doctor.h"
+#include "doctor/states_view.h"
 #include "export/metrics.h"
 #include "snapshot/twfold.h"
 #include "test.h"
@@ -121,7 +122,7 @@ static char *metrics_text(const struct snapshot *s)
     return out;
 }
 
-TEST(folding_time_wait_changes_no_metric)
+TEST(folding_time_wait_changes_no_metric_nor_count)
 {
     glob_t g;
     unsigned files = 0;
@@ -133,6 +134,14 @@ TEST(folding_time_wait_changes_no_metric)
             CHECK(!"replay");
             continue;
         }
+        size_t ck[TS_MAX], cf[TS_MAX];
+        struct sock_filter all = {0}, tw = {.states = 1u << TS_TIME_WAIT | 1u << TS_LISTEN};
+        states_count(&kept, &all, ck);
+        states_count(&folded, &all, cf);
+        CHECK(!memcmp(ck, cf, sizeof ck)); /* states --summary */
+        states_count(&kept, &tw, ck);
+        states_count(&folded, &tw, cf);
+        CHECK(!memcmp(ck, cf, sizeof ck));
         char *a = metrics_text(&kept), *b = metrics_text(&folded);
         CHECK(a && b);
         if (a && b && strcmp(a, b)) {
