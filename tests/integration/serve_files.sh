@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# closer serve and what lies in --root: a FIFO, a device node and a unix
+# socket file answer 404 without an open that can block (six GET /fifo
+# used to leave both workers in the FIFO's open, nothing else answered,
+# SIGTERM ignored); other requests keep being answered; SIGTERM stops it.
+. "$(dirname "$0")/../lib/lib.sh"
+need_root
+PORT=8080
+tmp=$(mktemp -d); trap '__cleanup; rm -rf "$tmp"' EXIT
+chmod 755 "$tmp"
+mkdir -p "$tmp/www"
+echo hello >"$tmp/www/index.html"
+echo plain >"$tmp/www/a.txt"
+mkfifo "$tmp/www/fifo"
+mknod "$tmp/www/null" c 1 3
+mknod "$tmp/www/tty" c 5 0 # /dev/tty: opening it without a terminal fails, with one it waits
+/usr/bin/python3 -c "import socket; s = socket.socket(socket.AF_UNIX); s.bind('$tmp/www/sock')"
+chmod -R a+rX "$tmp/www"
+netns_new NS
+py() { ip netns exec "$NS" timeout 20 /usr/bin/python3 -c "$@"; }
+status() { # PATH...: the status line's code of each GET, one connection each
+    py "
+import socket, sys
+for p in sys.argv[1:]:
+    s = socket.create_connection(('127.0.0.1', $PORT)); s.settimeout(5)
+    s.sendall(b'GET ' + p.encode() + b' HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+    try: d = s.recv(4096)
+    except socket.timeout: d = b'timeout'
+    print(d.split(b' ')[1].decode() if d.startswith(b'HTTP/') else 'none', end=' ')
+" "$@"
+}
+
+bg SPID ip netns exec "$NS" "$CLOSER" serve --listen 127.0.0.1:$PORT --root "$tmp/www" --workers 2 \
+    2>"$tmp/serve.err"
+wait_listen "$NS" $PORT
+# Six clients ask for the FIFO and wait; then 20 ordinary requests.
+py "
+import socket, time
+held = []
+for i in range(6):
+    s = socket.create_connection(('127.0.0.1', $PORT))
+    s.sendall(b'GET /fifo HTTP/1.1\r\nHost: x\r\n\r\n'); held.append(s)
+open('$tmp/held', 'w').close()
+time.sleep(4)" &
+hold=$!
+wait_for 5 test -e "$tmp/held"
+r=$(status /fifo /null /tty /sock)
+check_eq special_files_404 "$r" "404 404 404 404 "
+r=$(status $(for i in $(seq 20); do echo /a.txt; done) | tr ' ' '\n' | grep -c '^200$')
+check_eq others_answered_beside_fifo "$r" 20
+check_eq regular_still_served "$(status / /a.txt /nope)" "200 200 404 "
+kill -TERM "$SPID"
+stopped=no
+for i in $(seq 100); do kill -0 "$SPID" 2>/dev/null || { stopped=yes; break; }; sleep 0.1; done
+check_eq sigterm_stops "$stopped" yes
+# Unblock a wedged worker (the old behaviour) so cleanup never hangs.
+[ $stopped = yes ] || timeout 2 sh -c "exec 3>'$tmp/www/fifo'" 2>/dev/null
+wait $hold 2>/dev/null
