@@ -57,3 +57,37 @@ check_eq sigterm_stops "$stopped" yes
 # Unblock a wedged worker (the old behaviour) so cleanup never hangs.
 [ $stopped = yes ] || timeout 2 sh -c "exec 3>'$tmp/www/fifo'" 2>/dev/null
 wait $hold 2>/dev/null
+
+# 2. Run as root, serve becomes --user (default nobody) after binding:
+#    files are opened with that user's rights. A 0600 file of another
+#    user, and a symlink to it made by nobody, answer 403 as nginx's
+#    workers do (200 with the contents before); ordinary files are served.
+echo secret >"$tmp/www/private.txt"
+chown 12345:12345 "$tmp/www/private.txt"; chmod 600 "$tmp/www/private.txt"
+chown nobody "$tmp/www"
+su -s /bin/sh nobody -c "ln -s private.txt '$tmp/www/mylink.txt'"
+chown root "$tmp/www"
+bg SPID ip netns exec "$NS" "$CLOSER" serve --listen 127.0.0.1:$PORT --root "$tmp/www" --workers 2 \
+    2>"$tmp/serve.err"
+wait_listen "$NS" $PORT
+check_eq root_private_403 "$(status /private.txt /mylink.txt /a.txt)" "403 403 200 "
+n=$(id -u nobody)
+check_eq root_every_thread_nobody "$(awk '/^Uid:/ {print $2, $3, $4, $5}' /proc/"$SPID"/task/*/status | sort -u)" \
+    "$n $n $n $n"
+kill -TERM "$SPID"; wait "$SPID" 2>/dev/null
+# --user root keeps root, asked for in so many words (nginx's "user root;").
+bg SPID ip netns exec "$NS" "$CLOSER" serve --listen 127.0.0.1:$PORT --root "$tmp/www" --user root \
+    2>"$tmp/serve.err"
+wait_listen "$NS" $PORT
+check_eq user_root_keeps_root "$(status /private.txt)" "200 "
+kill -TERM "$SPID"; wait "$SPID" 2>/dev/null
+ip netns exec "$NS" "$CLOSER" serve --listen 127.0.0.1:$PORT --root "$tmp/www" --user no-such-user-x \
+    2>"$tmp/serve.err"
+check_eq unknown_user_exit_2 "$? $(grep -c 'no such user' "$tmp/serve.err")" "2 1"
+# A root only root can search: a warning, not a silent 403 for everything.
+mkdir -m 700 "$tmp/closed"; echo x >"$tmp/closed/index.html"
+bg SPID ip netns exec "$NS" "$CLOSER" serve --listen 127.0.0.1:$PORT --root "$tmp/closed" \
+    2>"$tmp/serve.err"
+wait_listen "$NS" $PORT
+check_eq unsearchable_root_warned "$(status /) $(grep -c 'not searchable by uid' "$tmp/serve.err")" "403  1"
+kill -TERM "$SPID"; wait "$SPID" 2>/dev/null
