@@ -91,3 +91,39 @@ bg SPID ip netns exec "$NS" "$CLOSER" serve --listen 127.0.0.1:$PORT --root "$tm
 wait_listen "$NS" $PORT
 check_eq unsearchable_root_warned "$(status /) $(grep -c 'not searchable by uid' "$tmp/serve.err")" "403  1"
 kill -TERM "$SPID"; wait "$SPID" 2>/dev/null
+
+# 3. HEAD and 304 against nginx's headers, same file, same requests: the
+#    same header names (but ETag and Accept-Ranges: closer sends neither),
+#    the same Content-Type, Content-Length, Last-Modified and Connection.
+#    A 304 carried Content-Length: 0 for a 6-byte file (RFC 9110 8.6);
+#    nginx sends none, and Last-Modified.
+. "$(dirname "$0")/../lib/nginx.sh"
+touch -d '2026-01-02 03:04:05 UTC' "$tmp/www/a.txt" "$tmp/www/index.html"
+nginx_run "$NS" 8081 "$tmp/ng" "" "" "root $tmp/www;"
+bg SPID ip netns exec "$NS" "$CLOSER" serve --listen 127.0.0.1:$PORT --root "$tmp/www" 2>"$tmp/serve.err"
+wait_listen "$NS" $PORT
+heads() { # PORT: the heads of HEAD /a.txt, GET /a.txt with If-Modified-Since, HEAD / (index)
+    py "
+import socket
+ims = 'Fri, 02 Jan 2026 03:04:05 GMT'
+s = socket.create_connection(('127.0.0.1', $1)); s.settimeout(5)
+s.sendall(b'HEAD /a.txt HTTP/1.1\r\nHost: x\r\n\r\n'
+          b'GET /a.txt HTTP/1.1\r\nHost: x\r\nIf-Modified-Since: ' + ims.encode() + b'\r\n\r\n'
+          b'HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+d = b''
+while True:
+    x = s.recv(65536)
+    if not x: break
+    d += x
+skip = ('server', 'date', 'etag', 'accept-ranges')
+for head in d.split(b'\r\n\r\n'):
+    if not head: continue
+    lines = head.decode().split('\r\n')
+    print(lines[0], '|', ' '.join(sorted(l for l in lines[1:] if l.split(':')[0].lower() not in skip)))
+"
+}
+want=$(heads 8081); got=$(heads $PORT)
+echo "$want" | sed 's/^/# nginx: /'
+check_eq head_and_304_as_nginx "$got" "$want"
+check no_length_in_304 sh -c "echo '$got' | grep '^HTTP/1.1 304' | grep -vq Content-Length"
+kill -TERM "$SPID"; wait "$SPID" 2>/dev/null
