@@ -2,7 +2,6 @@
 #include "trace/session.h"
 #include "trace/backend.h"
 #include "kernel/netns.h"
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
@@ -106,35 +105,12 @@ out:
         close(target);
 }
 
-/* Names of the namespaces `ip netns` made, to label records. */
-static void load_names(struct trace_session *s)
-{
-    DIR *d = opendir("/run/netns");
-    struct dirent *de;
-    while (d && (de = readdir(d))) {
-        if (de->d_name[0] == '.')
-            continue;
-        char path[300];
-        snprintf(path, sizeof path, "/run/netns/%s", de->d_name);
-        uint64_t ino = netns_inode(path);
-        void *nn = ino ? realloc(s->names, (s->nnames + 1) * sizeof *s->names) : NULL;
-        if (!nn)
-            continue;
-        s->names = nn;
-        s->names[s->nnames].ino = ino;
-        snprintf(s->names[s->nnames].name, sizeof s->names[s->nnames].name, "%.63s", de->d_name);
-        s->nnames++;
-    }
-    if (d)
-        closedir(d);
-}
-
+/* The `ip netns` names, read again when a record names a namespace made
+ * after the last read (trace/nsnames.h); the session is const for its
+ * readers, the names are a cache behind a pointer. */
 const char *trace_netns_name(const struct trace_session *s, uint64_t ino)
 {
-    for (size_t i = 0; ino && i < s->nnames; i++)
-        if (s->names[i].ino == ino)
-            return s->names[i].name;
-    return NULL;
+    return s->names ? nsnames_get(s->names, ino, trace_now_ns()) : NULL;
 }
 
 static bool own_addr(const struct trace_session *s, const struct trace_rec *r)
@@ -187,6 +163,20 @@ static void on_nosock(void *ctx, const struct tev *ev)
     if (s->netns && !own_addr(s, &r))
         return;
     summary_nosock_rst(&s->sum, ev->reason);
+}
+
+/* A reset a minisock sent after its connection's record went out (the
+ * peer wrote after this side's close): with the connection's port, role
+ * and process, when the connection is in scope (tracker.h). */
+static void on_after_close_rst(void *ctx, const struct trace_rec *r)
+{
+    struct trace_session *s = ctx;
+    if (s->o.no_summary || (s->o.port && r->lport != s->o.port && r->rport != s->o.port) ||
+        (s->o.pid && r->pid != s->o.pid && r->owner_pid != s->o.pid))
+        return;
+    if (s->netns && (r->netns ? r->netns != s->netns : !own_addr(s, r)))
+        return;
+    summary_after_close_rst(&s->sum, r);
 }
 
 static int open_formats(struct trace_session *s, char *err, size_t errlen)
@@ -286,12 +276,14 @@ int trace_open(struct trace_session *s, const struct trace_opts *o, trace_sink s
         return -1;
     if (s->netns)
         load_addrs(s, o->netns ? nspath : NULL);
-    load_names(s);
+    if ((s->names = malloc(sizeof *s->names)) != NULL)
+        nsnames_init(s->names, NULL, trace_now_ns());
     if (trace_backend_open(s, err, errlen) < 0)
         return -1;
     pcache_init(&s->pc, NULL);
     pcache_seed(&s->pc);
     tracker_init(&s->tr, &s->pc, s->o.max_conns, on_record, on_nosock, s);
+    s->tr.after_close_rst = on_after_close_rst;
     summary_init(&s->sum, s->have[TEV_SEND_RST] ? &s->fmt[TEV_SEND_RST] : NULL);
     struct timespec rt;
     clock_gettime(CLOCK_REALTIME, &rt);
@@ -442,6 +434,8 @@ void trace_close(struct trace_session *s)
     summary_free(&s->sum);
     free(s->batch);
     free(s->addrs);
+    if (s->names)
+        nsnames_free(s->names);
     free(s->names);
 }
 
