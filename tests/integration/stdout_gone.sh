@@ -63,7 +63,8 @@ head_one() {
     ip netns exec "$NS" timeout 20 bash -c 'set -o pipefail; "$@" 2>"'"$tmp/err"'" | head -1 >/dev/null' _ \
         "$CLOSER" "$@"
     st=$?
-    check_eq "head_one_$name" "$st $(wc -c <"$tmp/err")" "0 0"
+    # (trace may say that events were lost to other tracers on the host: not ours)
+    check_eq "head_one_$name" "$st $(grep -v ' events lost' "$tmp/err" | wc -c)" "0 0"
 }
 head_one trace trace
 head_one trace_json trace --json
