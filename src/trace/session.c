@@ -16,15 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-struct bitem {
-    uint64_t time, seq;
-    int kind; /* PREC_* */
-    int32_t pid, ppid, tid, ptid;
-    char comm[16];
-    uint64_t netns;
-    struct tev ev;
-};
-
 uint64_t trace_now_ns(void)
 {
     struct timespec ts;
@@ -292,6 +283,10 @@ int trace_open(struct trace_session *s, const struct trace_opts *o, trace_sink s
     pcache_init(&s->pc, NULL);
     pcache_seed(&s->pc);
     tracker_init(&s->tr, &s->pc, s->o.max_conns, on_record, on_nosock, s);
+    if (merge_init(&s->mg, (unsigned)s->perf.ncpu) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     summary_init(&s->sum, s->have[TEV_SEND_RST] ? &s->fmt[TEV_SEND_RST] : NULL);
     struct timespec rt;
     clock_gettime(CLOCK_REALTIME, &rt);
@@ -303,19 +298,12 @@ int trace_open(struct trace_session *s, const struct trace_opts *o, trace_sink s
 static void collect(void *ctx, const struct prec *r)
 {
     struct trace_session *s = ctx;
-    if (s->nbatch == s->cap_batch) {
-        size_t cap = s->cap_batch ? s->cap_batch * 2 : 4096;
-        struct bitem *nb = realloc(s->batch, cap * sizeof *nb);
-        if (!nb) {
-            s->perf.lost++; /* counted, never silent */
-            return;
-        }
-        s->batch = nb;
-        s->cap_batch = cap;
+    struct mitem *b = merge_slot(&s->mg);
+    if (!b) {
+        s->perf.lost++; /* counted, never silent */
+        return;
     }
-    struct bitem *b = &s->batch[s->nbatch];
     b->time = r->time_ns;
-    b->seq = s->nbatch;
     b->kind = r->kind;
     b->pid = r->pid;
     b->ppid = r->ppid;
@@ -339,15 +327,7 @@ static void collect(void *ctx, const struct prec *r)
         b->ev.tid = r->tid;
         s->received++;
     }
-    s->nbatch++;
-}
-
-static int by_time(const void *a, const void *b)
-{
-    const struct bitem *x = a, *y = b;
-    if (x->time != y->time)
-        return x->time < y->time ? -1 : 1;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
+    merge_push(&s->mg);
 }
 
 static void step_read(struct trace_session *s);
@@ -366,26 +346,42 @@ void trace_step(struct trace_session *s, int timeout_ms)
     step_read(s);
 }
 
+static void apply(void *ctx, const struct mitem *b)
+{
+    struct trace_session *s = ctx;
+    switch (b->kind) {
+    case PREC_SAMPLE: tracker_event(&s->tr, &b->ev); break;
+    case PREC_COMM: pcache_exec(&s->pc, b->pid, b->tid, b->comm); break;
+    case PREC_FORK: pcache_fork(&s->pc, b->ppid, b->ptid, b->pid, b->tid); break;
+    case PREC_NETNS: pcache_netns(&s->pc, b->pid, b->tid, b->netns); break;
+    case PREC_EXIT: pcache_exit(&s->pc, b->tid); break;
+    }
+}
+
+/* Every ring drained, then the records every ring has been read past go
+ * to the tracker in time order (trace/merge.h); `all` once the rings are
+ * stopped. */
+static void read_rings(struct trace_session *s, bool all)
+{
+    for (int cpu = 0; cpu < s->perf.ncpu; cpu++) {
+        if (!s->perf.rings[cpu].base)
+            continue;
+        merge_ring_begin(&s->mg, (unsigned)cpu, trace_now_ns());
+        perf_read_ring(&s->perf, cpu, collect, s);
+        merge_ring_end(&s->mg);
+    }
+    if (all)
+        merge_emit_all(&s->mg, apply, s);
+    else
+        merge_emit(&s->mg, apply, s);
+}
+
 static void step_read(struct trace_session *s)
 {
-    s->nbatch = 0;
-    perf_read(&s->perf, collect, s);
-    if (s->nbatch > 1)
-        qsort(s->batch, s->nbatch, sizeof *s->batch, by_time);
-    for (size_t i = 0; i < s->nbatch; i++) {
-        struct bitem *b = &s->batch[i];
-        switch (b->kind) {
-        case PREC_SAMPLE: tracker_event(&s->tr, &b->ev); break;
-        case PREC_COMM: pcache_exec(&s->pc, b->pid, b->tid, b->comm); break;
-        case PREC_FORK: pcache_fork(&s->pc, b->ppid, b->ptid, b->pid, b->tid); break;
-        case PREC_NETNS: pcache_netns(&s->pc, b->pid, b->tid, b->netns); break;
-        case PREC_EXIT:
-            pcache_exit(&s->pc, b->tid);
-            break;
-        }
-    }
+    read_rings(s, false);
     /* a reset traced right after its CLOSE arrives within microseconds */
-    tracker_flush(&s->tr, trace_now_ns() - 20000000ull);
+    uint64_t w = s->mg.watermark;
+    tracker_flush(&s->tr, w > 20000000ull ? w - 20000000ull : 0);
 }
 
 /* Events the kernel never handed over, read with the rings: for BPF, the
@@ -396,14 +392,22 @@ static void step_read(struct trace_session *s)
 static void count_undelivered(struct trace_session *s, bool exact)
 {
     if (s->backend == TRACE_BACKEND_BPF) {
-        step_read(s);
-        s->undelivered = bpf_tracer_misses(&s->bpf);
+        if (exact)
+            perf_disable(&s->perf);
+        if (exact)
+            read_rings(s, true);
+        else
+            step_read(s);
+        bpf_tracer_misses(&s->bpf, &s->undelivered, &s->bpf_failed);
         return;
     }
     if (exact)
         perf_disable(&s->perf); /* the counts stop: exact once drained */
     uint64_t counted = perf_counted(&s->perf);
-    step_read(s);
+    if (exact)
+        read_rings(s, true);
+    else
+        step_read(s);
     if (counted > s->received && counted - s->received > s->undelivered)
         s->undelivered = counted - s->received;
 }
@@ -440,7 +444,7 @@ void trace_close(struct trace_session *s)
     tracker_free(&s->tr);
     pcache_free(&s->pc);
     summary_free(&s->sum);
-    free(s->batch);
+    merge_free(&s->mg);
     free(s->addrs);
     free(s->names);
 }

@@ -11,6 +11,7 @@
 
 #include "trace/bpf.h"
 #include "trace/decode.h"
+#include "trace/merge.h"
 #include "trace/pcache.h"
 #include "trace/perf.h"
 #include "trace/summary.h"
@@ -51,7 +52,10 @@ struct trace_session {
     /* perf backend: samples received, against the kernel's counts of the
      * same events (perf_counted) */
     uint64_t received;
-    uint64_t undelivered;   /* counted by the kernel, never sampled */
+    uint64_t undelivered;   /* perf: counted by the kernel, never sampled;
+                             * bpf: programs skipped (bpf_tracer_misses) */
+    uint64_t bpf_failed;    /* bpf: outputs refused, the ring full */
+    uint64_t end_unseen;    /* records ended by reconciliation (sock_diag) */
     uint64_t last_count_ns;
     struct pcache pc;
     struct tracker tr;
@@ -64,8 +68,7 @@ struct trace_session {
     uint64_t mono_to_real_ns, start_ns;
     trace_sink sink;
     void *sink_ctx;
-    struct bitem *batch;
-    size_t nbatch, cap_batch;
+    struct merge mg;        /* the rings' records in time order */
     uint64_t reported_lost;
 };
 
@@ -74,9 +77,12 @@ int trace_open(struct trace_session *s, const struct trace_opts *o, trace_sink s
 /* Waits up to timeout_ms, then reads and decodes every ring and hands the
  * connections that ended to the sink. */
 void trace_step(struct trace_session *s, int timeout_ms);
-/* Events lost in all: rings full, and (perf backend) events the kernel
- * counted but did not sample. */
+/* Events lost in all: rings full, programs skipped (bpf), events the
+ * kernel counted but did not sample (perf). */
 uint64_t trace_lost(const struct trace_session *s);
+/* The same by cause, with the misordered events and the connections whose
+ * end was not seen. */
+void trace_losses(const struct trace_session *s, struct trace_losses *w);
 const char *trace_backend_name(const struct trace_session *s);
 /* Emits what is still pending and counts connections left in CLOSE_WAIT. */
 void trace_finish(struct trace_session *s);
