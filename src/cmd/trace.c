@@ -176,15 +176,20 @@ static void report_lost(struct trace_session *s, bool json)
     if (lost == s->reported_lost)
         return;
     uint64_t n = lost - s->reported_lost;
+    struct trace_losses w;
+    trace_losses(s, &w);
     if (json)
         printf("{\"schema\":\"closer.trace/1\",\"type\":\"lost\",\"events\":%llu}\n", (unsigned long long)n);
-    else if (s->undelivered)
-        fprintf(stderr, "closer trace: %llu events lost (%llu counted by the kernel but never sampled: "
-                        "perf backend; --backend bpf delivers them)\n",
-                (unsigned long long)n, (unsigned long long)s->undelivered);
+    else if (s->backend == TRACE_BACKEND_PERF && w.not_sampled)
+        fprintf(stderr, "closer trace: %llu events lost (so far: %llu counted by the kernel but never sampled, "
+                        "%llu ring full; perf sampling: --backend bpf delivers them)\n",
+                (unsigned long long)n, (unsigned long long)w.not_sampled, (unsigned long long)w.ring_full);
+    else if (w.skipped)
+        fprintf(stderr, "closer trace: %llu events lost (so far: %llu BPF programs skipped while another BPF "
+                        "program ran on the CPU, %llu ring full)\n",
+                (unsigned long long)n, (unsigned long long)w.skipped, (unsigned long long)w.ring_full);
     else
-        fprintf(stderr, "closer trace: the kernel dropped %llu events (ring full; --buffer)\n",
-                (unsigned long long)n);
+        fprintf(stderr, "closer trace: %llu events lost (ring full; --buffer)\n", (unsigned long long)n);
     s->reported_lost = lost;
 }
 
@@ -260,8 +265,8 @@ static int trace_main(const struct trace_opts *o, uint64_t duration_ms, bool jso
     trace_finish(&s);
     report_lost(&s, json);
     struct summary_meta m = {(double)(trace_now_ns() - s.start_ns) / 1e9, trace_lost(&s), s.tr.st.events,
-                             s.tr.st.dropped_full, s.tr.st.rst_unmatched, scope, trace_backend_name(&s),
-                             s.undelivered};
+                             s.tr.st.dropped_full, s.tr.st.rst_unmatched, scope, trace_backend_name(&s), {0}};
+    trace_losses(&s, &m.why);
     if (json)
         summary_print_json(&s.sum, &m, stdout);
     else
