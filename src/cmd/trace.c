@@ -75,6 +75,8 @@ static const char *end_text(const struct trace_session *s, const struct trace_re
                  r->rst_reason >= 0 ? trace_reason_name(s->sum.rst_format, r->rst_reason, rb, sizeof rb) : "");
     else if (r->rst & RST_RECEIVED)
         snprintf(buf, len, "rst-in");
+    else if (r->end_unseen)
+        snprintf(buf, len, "end-unseen");
     else
         snprintf(buf, len, "%s", r->tw == TW_LOCAL ? "time-wait-here" : r->tw == TW_PEER ? "time-wait-peer" : "-");
     return buf;
@@ -130,6 +132,8 @@ static void print_json(struct view *v, const struct trace_rec *r)
     if ((r->rst & RST_SENT) && r->rst_reason >= 0)
         json_str(&j, "rst_reason", trace_reason_name(v->s->sum.rst_format, r->rst_reason, rb, sizeof rb));
     json_str(&j, "end_state", tcp_state_name(r->end_from));
+    if (r->end_unseen)
+        json_bool(&j, "end_unseen", true); /* gone from the socket table, no event showed its end */
     json_obj_end(&j);
     json_finish(&j);
 }

@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#define RECON_PERIOD_NS 5000000000ull /* a dump of the open sockets every 5 s */
+
 uint64_t trace_now_ns(void)
 {
     struct timespec ts;
@@ -161,6 +163,7 @@ static void on_record(void *ctx, const struct trace_rec *r)
     struct trace_session *s = ctx;
     if (!keep(s, r))
         return;
+    s->end_unseen += r->end_unseen;
     if (!s->o.no_summary)
         summary_add(&s->sum, r);
     if (s->sink)
@@ -216,6 +219,98 @@ static int open_formats(struct trace_session *s, char *err, size_t errlen)
     }
     tracefs_done(dir);
     return 0;
+}
+
+/* The namespaces reconciled: the traced one, or with --all-netns closer's
+ * own and those `ip netns` named at the start. */
+static int recon_list(struct trace_session *s, const char *nspath)
+{
+    size_t n = s->netns ? 1 : 1 + s->nnames;
+    s->rns = calloc(n, sizeof *s->rns);
+    if (!s->rns)
+        return -1;
+    s->nrns = n;
+    s->rns[0].set.ino = s->netns ? s->netns : netns_inode("/proc/self/ns/net");
+    if (nspath)
+        snprintf(s->rns[0].path, sizeof s->rns[0].path, "%s", nspath);
+    for (size_t i = 1; i < n; i++) {
+        s->rns[i].set.ino = s->names[i - 1].ino;
+        snprintf(s->rns[i].path, sizeof s->rns[i].path, "/run/netns/%s", s->names[i - 1].name);
+    }
+    s->recon_next = trace_now_ns() + RECON_PERIOD_NS;
+    return 0;
+}
+
+/* A record's namespace: its own, or the traced one by its local address. */
+static uint64_t ns_of(const struct trace_session *s, const struct trace_rec *r)
+{
+    return r->netns ? r->netns : s->netns && own_addr(s, r) ? s->netns : 0;
+}
+
+static const struct recon_set *set_of(const struct trace_session *s, uint64_t ino)
+{
+    for (size_t i = 0; ino && i < s->nrns; i++)
+        if (s->rns[i].set.ino == ino)
+            return s->rns[i].set.ok ? &s->rns[i].set : NULL;
+    return NULL;
+}
+
+static void recon_take(struct trace_session *s)
+{
+    uint64_t now = trace_now_ns();
+    for (size_t i = 0; i < s->nrns; i++) {
+        char err[160];
+        /* a namespace gone or a dump interrupted: that set decides nothing */
+        (void)recon_dump(&s->rns[i].set, s->rns[i].path[0] ? s->rns[i].path : NULL, now, err, sizeof err);
+    }
+    s->recon_at = now;
+}
+
+struct gone {
+    const struct trace_session *s;
+    uint64_t (*sk)[2];
+    size_t n, cap;
+};
+
+static void find_gone(void *ctx, const struct trace_rec *r)
+{
+    struct gone *g = ctx;
+    uint64_t ns = ns_of(g->s, r);
+    const struct recon_set *set = set_of(g->s, ns);
+    if (!set || !recon_gone(set, r))
+        return;
+    if (g->n == g->cap) {
+        size_t cap = g->cap ? g->cap * 2 : 64;
+        void *nk = realloc(g->sk, cap * sizeof *g->sk);
+        if (!nk)
+            return; /* stays open: the next reconciliation tries again */
+        g->sk = nk;
+        g->cap = cap;
+    }
+    g->sk[g->n][0] = r->skaddr;
+    g->sk[g->n++][1] = ns;
+}
+
+/* The rings have been read past the dump: records gone from the table
+ * ended unseen. */
+static void recon_apply(struct trace_session *s)
+{
+    struct gone g = {s, NULL, 0, 0};
+    tracker_each_open(&s->tr, find_gone, &g);
+    for (size_t i = 0; i < g.n; i++)
+        tracker_end_unseen(&s->tr, g.sk[i][0], s->recon_at, g.sk[i][1]);
+    free(g.sk);
+    s->recon_at = 0;
+}
+
+static void recon_step(struct trace_session *s)
+{
+    if (s->recon_at && s->mg.watermark > s->recon_at) {
+        recon_apply(s);
+    } else if (!s->recon_at && trace_now_ns() >= s->recon_next) {
+        recon_take(s);
+        s->recon_next = s->recon_at + RECON_PERIOD_NS;
+    }
 }
 
 /* CAP_PERFMON (38) or CAP_SYS_ADMIN (21) in the effective set, or a
@@ -278,6 +373,10 @@ int trace_open(struct trace_session *s, const struct trace_opts *o, trace_sink s
     if (s->netns)
         load_addrs(s, o->netns ? nspath : NULL);
     load_names(s);
+    if (recon_list(s, o->netns ? nspath : NULL) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     if (trace_backend_open(s, err, errlen) < 0)
         return -1;
     pcache_init(&s->pc, NULL);
@@ -341,9 +440,10 @@ void trace_step(struct trace_session *s, int timeout_ms)
     if (now - s->last_count_ns >= 1000000000ull) {
         s->last_count_ns = now;
         count_undelivered(s, false);
-        return;
+    } else {
+        step_read(s);
     }
-    step_read(s);
+    recon_step(s);
 }
 
 static void apply(void *ctx, const struct mitem *b)
@@ -419,8 +519,16 @@ static void count_close_wait(void *ctx, const struct trace_rec *r)
         return;
     if (s->o.port && r->lport != s->o.port && r->rport != s->o.port)
         return;
-    if (s->netns && r->netns && r->netns != s->netns)
-        return;
+    if (s->netns) {
+        /* a record no process touched belongs here only if this
+         * namespace's table holds it in CLOSE_WAIT */
+        uint64_t ns = ns_of(s, r);
+        const struct recon_set *set = set_of(s, s->netns);
+        if (!ns && set && recon_state(set, r) == TS_CLOSE_WAIT)
+            ns = s->netns;
+        if (ns != s->netns)
+            return;
+    }
     s->sum.close_wait_open++;
     uint64_t age = trace_now_ns() - r->t_close_wait;
     if (age > s->sum.close_wait_oldest_ns)
@@ -429,7 +537,9 @@ static void count_close_wait(void *ctx, const struct trace_rec *r)
 
 void trace_finish(struct trace_session *s)
 {
+    recon_take(s); /* before the rings stop: every end before it is read */
     count_undelivered(s, true);
+    recon_apply(s);
     tracker_flush_all(&s->tr);
     s->sum.close_wait_open = 0;
     s->sum.close_wait_oldest_ns = 0;
@@ -445,6 +555,9 @@ void trace_close(struct trace_session *s)
     pcache_free(&s->pc);
     summary_free(&s->sum);
     merge_free(&s->mg);
+    for (size_t i = 0; i < s->nrns; i++)
+        recon_free(&s->rns[i].set);
+    free(s->rns);
     free(s->addrs);
     free(s->names);
 }

@@ -13,6 +13,7 @@
 #include "trace/decode.h"
 #include "trace/merge.h"
 #include "trace/pcache.h"
+#include "trace/reconcile.h"
 #include "trace/perf.h"
 #include "trace/summary.h"
 #include "trace/track.h"
@@ -56,6 +57,11 @@ struct trace_session {
                              * bpf: programs skipped (bpf_tracer_misses) */
     uint64_t bpf_failed;    /* bpf: outputs refused, the ring full */
     uint64_t end_unseen;    /* records ended by reconciliation (sock_diag) */
+    /* the traced namespaces' socket tables (trace/reconcile.h) */
+    struct recon_ns { char path[320]; struct recon_set set; } *rns; /* path "": closer's own */
+    size_t nrns;
+    uint64_t recon_at;      /* the pending dump's time; 0 none */
+    uint64_t recon_next;    /* the next periodic dump */
     uint64_t last_count_ns;
     struct pcache pc;
     struct tracker tr;

@@ -259,10 +259,16 @@ TEST(a_new_connection_on_a_live_record_restarts_it)
     tracker_event(t, &ev);
     tracker_flush_all(t);
     CHECK_EQ_INT(t->st.restarted, 1);
-    CHECK_EQ_INT(g.n, 1);
-    CHECK_EQ_INT(g.r[0].role, ROLE_ACCEPTED);
-    CHECK_EQ_INT(g.r[0].first, FIRST_PEER);
-    CHECK_EQ_INT(g.r[0].t_open, 10);
+    /* the first connection is not dropped silently: its end was unseen */
+    CHECK_EQ_INT(g.n, 2);
+    CHECK(g.r[0].end_unseen);
+    CHECK_EQ_INT(g.r[0].role, ROLE_OUTGOING);
+    CHECK_EQ_INT(g.r[0].first, FIRST_LOCAL);
+    CHECK_EQ_INT(g.r[0].t_end, 2);
+    CHECK(!g.r[1].end_unseen);
+    CHECK_EQ_INT(g.r[1].role, ROLE_ACCEPTED);
+    CHECK_EQ_INT(g.r[1].first, FIRST_PEER);
+    CHECK_EQ_INT(g.r[1].t_open, 10);
     tracker_free(t);
     free(t);
 }
