@@ -135,6 +135,8 @@ check("--backend perf says perf", pstart["backend"] == "perf" and psum["backend"
 missing = len(brecs) - len(precs)
 check("perf backend: %d records (bpf %d), %d events counted and never sampled" % (len(precs), len(brecs), psum["undelivered_events"]),
       0 <= missing <= psum["undelivered_events"] and psum["lost_events"] >= psum["undelivered_events"], (missing, psum["undelivered_events"]))
+check("perf backend: its losses named as perf's (never sampled, ring full), none as BPF's",
+      psum["lost_by_cause"]["bpf_skipped"] == 0 and psum["lost_by_cause"]["not_sampled"] == psum["undelivered_events"], psum["lost_by_cause"])
 PYEOF
 $PY - "$tmp/port.json" "$tmp/pid.json" "$SERVE" <<'PYEOF'
 import json, sys
@@ -168,7 +170,13 @@ def check(name, ok, why=""):
     print(("PASS %s [%s]" % (name, tag)) if ok else ("FAIL %s [%s]: %s" % (name, tag, why)))
 def pids(rs): return sorted(set(r.get("pid") for r in rs))
 check("summary printed on Ctrl-C", summary is not None)
-check("no lost events", summary is not None and summary["lost_events"] == 0, summary and summary["lost_events"])
+# Hermetic: the rings carry every namespace's events and another tracer on
+# the host (a BPF program running when ours would) makes the kernel skip
+# some, so a session's losses are not this test's to fix at 0. What it
+# owns: every loss named by cause, and this namespace's records exact below.
+lc = summary and summary.get("lost_by_cause", {})
+check("losses, if any, each named by cause", summary is not None and sum(lc.values()) == summary["lost_events"], (summary and summary["lost_events"], lc))
+check("no record of this namespace ended unseen", summary is not None and summary["end_unseen"] == 0 and not [r for r in recs if r.get("end_unseen")], summary and summary["end_unseen"])
 check("records name their namespace", all(r.get("netns_name") == NSNAME for r in recs if r.get("netns")), set(r.get("netns_name") for r in recs))
 check("other namespace's processes absent", not [r for r in recs if r.get("pid") in (OTHER, L0) or r.get("owner_pid") == L0])
 v6 = sorted((r["role"], r["first"], str(r["rst"])) for r in recs if r["local"].startswith("[::1]:"))
