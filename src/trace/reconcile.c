@@ -107,8 +107,9 @@ static int add_one(const struct tcp_sock *s, const struct tcp_activity *act, voi
     return 0;
 }
 
-int recon_dump(struct recon_set *set, const char *nspath, uint64_t now_ns, char *err, size_t errlen)
+int recon_dump(struct recon_set *set, const char *nspath, uint64_t (*clock_ns)(void), char *err, size_t errlen)
 {
+    uint64_t now_ns = clock_ns(), done_ns;
     set->n = 0;
     set->ok = false;
     set->at_ns = now_ns;
@@ -123,6 +124,7 @@ int recon_dump(struct recon_set *set, const char *nspath, uint64_t now_ns, char 
     }
     set->ok = true;
     int drc = diag_dump_tcp(RECON_STATES, false, add_one, set, NULL, &intr);
+    done_ns = clock_ns();
     if (nspath && setns(self, CLONE_NEWNET) < 0) {
         /* stuck in the traced namespace: later dumps would read the wrong table */
         snprintf(err, errlen, "returning from %s failed", nspath);
@@ -135,6 +137,7 @@ int recon_dump(struct recon_set *set, const char *nspath, uint64_t now_ns, char 
         goto out;
     }
     recon_seal(set);
+    set->done_ns = done_ns;
     rc = set->ok ? 0 : -1;
 out:
     if (self >= 0)

@@ -30,7 +30,10 @@ struct rkey {
 /* One namespace's sockets at one moment, by tuple and by local end. */
 struct recon_set {
     uint64_t ino;  /* the namespace */
-    uint64_t at_ns; /* CLOCK_MONOTONIC before the dump */
+    uint64_t at_ns;   /* CLOCK_MONOTONIC before the dump: a record with an
+                       * event after it may be missing from the table */
+    uint64_t done_ns; /* after it: a socket missing ended before this, so
+                       * once the rings are read past it its end is known */
     struct rkey *k;
     size_t n, cap;
     bool ok;       /* complete: not interrupted, no error */
@@ -48,8 +51,9 @@ uint64_t recon_last_event(const struct trace_rec *r);
 /* Whether a record (of this set's namespace) ended unseen: all its events
  * before the dump, its socket gone from the table. */
 bool recon_gone(const struct recon_set *set, const struct trace_rec *r);
-/* Dumps the namespace at nspath (NULL: the caller's own) into set. */
-int recon_dump(struct recon_set *set, const char *nspath, uint64_t now_ns, char *err, size_t errlen);
+/* Dumps the namespace at nspath (NULL: the caller's own) into set, its
+ * times read from clock_ns (CLOCK_MONOTONIC). */
+int recon_dump(struct recon_set *set, const char *nspath, uint64_t (*clock_ns)(void), char *err, size_t errlen);
 void recon_free(struct recon_set *set);
 
 #endif

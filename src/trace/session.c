@@ -257,13 +257,15 @@ static const struct recon_set *set_of(const struct trace_session *s, uint64_t in
 
 static void recon_take(struct trace_session *s)
 {
-    uint64_t now = trace_now_ns();
     for (size_t i = 0; i < s->nrns; i++) {
         char err[160];
         /* a namespace gone or a dump interrupted: that set decides nothing */
-        (void)recon_dump(&s->rns[i].set, s->rns[i].path[0] ? s->rns[i].path : NULL, now, err, sizeof err);
+        (void)recon_dump(&s->rns[i].set, s->rns[i].path[0] ? s->rns[i].path : NULL, trace_now_ns, err,
+                         sizeof err);
     }
-    s->recon_at = now;
+    /* applied once the rings are read past the last dump's end: a socket
+     * the walk missed because it closed meanwhile has its CLOSE read by then */
+    s->recon_at = trace_now_ns();
 }
 
 struct gone {
@@ -298,7 +300,7 @@ static void recon_apply(struct trace_session *s)
     struct gone g = {s, NULL, 0, 0};
     tracker_each_open(&s->tr, find_gone, &g);
     for (size_t i = 0; i < g.n; i++)
-        tracker_end_unseen(&s->tr, g.sk[i][0], s->recon_at, g.sk[i][1]);
+        tracker_end_unseen(&s->tr, g.sk[i][0], set_of(s, g.sk[i][1])->at_ns, g.sk[i][1]);
     free(g.sk);
     s->recon_at = 0;
 }
