@@ -255,10 +255,29 @@ static const struct recon_set *set_of(const struct trace_session *s, uint64_t in
     return NULL;
 }
 
+/* Only namespaces with an open record are dumped: each dump walks the
+ * host's whole socket table, and --all-netns may name many. */
+static void mark_needed(void *ctx, const struct trace_rec *r)
+{
+    struct trace_session *s = ctx;
+    uint64_t ns = ns_of(s, r);
+    for (size_t i = 0; ns && i < s->nrns; i++)
+        if (s->rns[i].set.ino == ns)
+            s->rns[i].needed = true;
+}
+
 static void recon_take(struct trace_session *s)
 {
+    for (size_t i = 0; i < s->nrns; i++)
+        s->rns[i].needed = s->netns != 0; /* -N: its table also places CLOSE_WAITs */
+    if (!s->netns)
+        tracker_each_open(&s->tr, mark_needed, s);
     for (size_t i = 0; i < s->nrns; i++) {
         char err[160];
+        if (!s->rns[i].needed) {
+            s->rns[i].set.ok = false;
+            continue;
+        }
         /* a namespace gone or a dump interrupted: that set decides nothing */
         (void)recon_dump(&s->rns[i].set, s->rns[i].path[0] ? s->rns[i].path : NULL, trace_now_ns, err,
                          sizeof err);

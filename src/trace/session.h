@@ -58,7 +58,7 @@ struct trace_session {
     uint64_t bpf_failed;    /* bpf: outputs refused, the ring full */
     uint64_t end_unseen;    /* records ended by reconciliation (sock_diag) */
     /* the traced namespaces' socket tables (trace/reconcile.h) */
-    struct recon_ns { char path[320]; struct recon_set set; } *rns; /* path "": closer's own */
+    struct recon_ns { char path[320]; struct recon_set set; bool needed; } *rns; /* path "": closer's own */
     size_t nrns;
     uint64_t recon_at;      /* the pending dump's time; 0 none */
     uint64_t recon_next;    /* the next periodic dump */
