@@ -20,9 +20,24 @@ pkgs="$pkgs postgresql python3-psycopg2 python3-psycopg-pool python3-sqlalchemy 
 pkgs="$pkgs gunicorn python3-gunicorn python3-uvicorn php-fpm"  # doctor_prog_wsgi.sh: gunicorn sync/gthread, uvicorn, php-fpm behind nginx
 pkgs="$pkgs libssl-dev libnghttp2-dev"  # the build: TLS (OpenSSL) and HTTP/2 (libnghttp2) in probe and load
 pkgs="$pkgs golang-go default-jdk-headless"  # doctor_prog_gojvm.sh: Go net/http and JVM (java.net, com.sun.net.httpserver) programs built from stdlib-only sources
+pkgs="$pkgs openssl"  # probe_defects.sh: a self-signed certificate for nginx's TLS port (http:// to it answers 400)
+pkgs="$pkgs caddy tomcat10 jetty9 varnish squid golang-go gunicorn python3-uvicorn"  # probe_catalog.sh: probe names Caddy, Tomcat, Jetty, gunicorn, uvicorn, Go, and Varnish/Squid in front of nginx
+pkgs="$pkgs caddy"  # tls_servers.sh: Caddy (Go's crypto/tls) probed over https://
+pkgs="$pkgs bpftool"  # trace_resets.sh: the names of the tracer's BPF programs (bpftool prog show)
+# Installed: dpkg's status is "install ok <state>" (or "hold ok <state>")
+# with the files on disk, whatever the state: "triggers-pending" or
+# "triggers-awaited" while another apt runs, "unpacked"/"half-configured"
+# mid-install. Only "not-installed" and "config-files" lack the files.
+installed() {
+  dpkg-query -W -f='${Status}\n' "$1" 2>/dev/null |
+    grep -Eq '^(install|hold) ok (installed|triggers-pending|triggers-awaited|unpacked|half-configured|half-installed)$'
+}
+# Another apt (unattended-upgrades, a second `make test`) may hold the dpkg
+# lock: wait for it (up to 10 minutes) instead of failing at once.
+APT="apt-get -o DPkg::Lock::Timeout=600"
 missing=""
 for p in $pkgs; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+  installed "$p" || missing="$missing $p"
 done
 if [ -n "$missing" ]; then
   if [ "$(id -u)" != 0 ]; then
@@ -33,8 +48,8 @@ if [ -n "$missing" ]; then
   # Packages must not start daemons here (nginx, prometheus): tests start their own.
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
   chmod +x /usr/sbin/policy-rc.d
-  apt-get update -qq || true
-  apt-get install -y -qq --no-install-recommends $missing >/dev/null
+  $APT update -qq || true
+  $APT install -y -qq --no-install-recommends $missing >/dev/null
   rm -f /usr/sbin/policy-rc.d
 fi
 
@@ -48,7 +63,7 @@ UNDICI_SHA1=4b3d3afaef984e07b48e7620c34ed8a285ed4cd4
 UNDICI_SHA512=0548095dcef9d8aa2ede8388b94d62fb2659ca9c9946a34f5b4beaa0c3e5f156a86a549f791d03f3fb788804b7ca2aecefd492313c536a0f990bceaeb30bfe0b
 UNDICI_DIR=${UNDICI_DIR:-/var/cache/closer/undici-$UNDICI_VERSION}
 if [ ! -f "$UNDICI_DIR/package/index.js" ] && [ "$(id -u)" = 0 ]; then
-  command -v npm >/dev/null || apt-get install -y -qq --no-install-recommends npm >/dev/null
+  command -v npm >/dev/null || $APT install -y -qq --no-install-recommends npm >/dev/null
   mkdir -p "$UNDICI_DIR"
   packdir=$(mktemp -d)
   (cd "$packdir" && npm pack --silent "undici@$UNDICI_VERSION" >/dev/null)

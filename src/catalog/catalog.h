@@ -5,6 +5,8 @@
  *   programs.c   how each program is recognised from what /proc shows (comm,
  *                exe, command line words, mapped libraries, a Go build id, an
  *                epoll instance) and which protocol it serves or speaks
+ *   wire.c       how an HTTP server is recognised from its answers (Server,
+ *                Via, the order of its headers), for closer probe
  *   protocols.c  protocols: well-known ports, what a server says before its FIN
  *   knobs.c      per program (or runtime) and protocol, the knob for each
  *                situation a finding describes, as a server and as a client
@@ -50,6 +52,17 @@ struct cat_evidence {
     unsigned epoll;      /* epoll instances it holds */
 };
 
+/* How an HTTP server is recognised from one answer (closer probe). match:
+ * conditions separated by ';', all must hold, each KEY~A/B (the value
+ * contains A or B, case-insensitive), KEY= (the header is absent or empty)
+ * or KEY$A (the value ends with A). KEYs: server, via, connection,
+ * keep-alive, names (the header names in order, lower case, joined by ','). */
+struct cat_wire {
+    const char *title; /* as probe names it ("Apache httpd"); NULL: not recognised */
+    const char *match;
+    const char *note;  /* said with the evidence ("" when nothing) */
+};
+
 struct cat_program {
     const char *name;    /* stable, lower case: doctor --json "program" */
     const char *variant; /* a worker model the knobs depend on ("prefork"), or "" */
@@ -62,6 +75,7 @@ struct cat_program {
     const char *lib;     /* "a|b": one of these markers is mapped (see catalog_lib_marker) */
     bool needs_epoll;    /* holds an epoll instance (asyncio imported but unused is not asyncio) */
     const char *about;   /* one line for the docs */
+    struct cat_wire wire;
 };
 
 /* Situations a finding describes; each has its own knob per program. */
@@ -78,6 +92,8 @@ enum cat_situation {
     K_CW_NOT_POLLED,   /* close-wait-not-polled */
     K_CW_BLOCKED,      /* close-wait-blocked-thread (threads or processes) */
     K_BACKLOG,         /* listen-overflow: the listen backlog knob */
+    K_TW_LIFETIME,     /* server-time-wait: connections closed at an age */
+    K_KA_ANNOUNCE,     /* announcing the idle timeout (Keep-Alive: timeout=N) */
     K_COUNT
 };
 
@@ -87,6 +103,11 @@ struct cat_knob {
     enum cat_situation situation;
     const char *text;
     const char *variant; /* only for this variant ("" or NULL: any) */
+    /* The setting as closer probe names it in its advice ("keepalive_timeout"
+     * for K_TW_IDLE_TIMEOUT; for K_TW_NO_KEEPALIVE what to do, a sentence
+     * without its full stop); "" when none. A row with text "" carries only
+     * this and is not the doctor's. */
+    const char *setting;
 };
 
 /* Identification. The process's runtime, and its program for a role: as a
@@ -105,6 +126,25 @@ const struct cat_program *catalog_runtime_program(enum cat_runtime rt);
  * situations without a generic row). */
 const char *catalog_knob(const struct cat_program *p, enum cat_proto proto,
                          enum cat_situation sit);
+
+/* The setting closer probe names for a situation (K_TW_IDLE_TIMEOUT,
+ * K_TW_REQUEST_CAP, K_TW_LIFETIME, K_TW_NO_KEEPALIVE, K_KA_ANNOUNCE), in
+ * the same order as catalog_knob; p NULL: the generic one. Never NULL. */
+const char *catalog_setting(const struct cat_program *p, enum cat_situation sit);
+
+/* What one HTTP answer says (probe reads the first HTTP/1.1 one). Strings
+ * never NULL, "" when absent; connection is "-" when the answer was not
+ * kept alive (so Connection's absence is not read from a closing reply). */
+struct cat_response {
+    const char *server, *via, *connection, *keep_alive;
+    const char *names; /* header names in order, lower case: "date,content-length" */
+};
+/* The program the client's connection ends at, NULL when none is known; a
+ * cache that names itself in Via is that program and the Server header's
+ * program goes in *origin (else NULL). evidence: why, one line. */
+const struct cat_program *catalog_from_response(const struct cat_response *r,
+                                                const struct cat_program **origin,
+                                                char *evidence, size_t len);
 
 /* Protocols. */
 const char *catalog_proto_name(enum cat_proto p);   /* "http"; "" for P_NONE */

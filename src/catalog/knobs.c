@@ -10,8 +10,17 @@
 #include "catalog/catalog.h"
 
 #define ANY P_NONE
-#define K(prog, proto, sit, text) {prog, proto, sit, text, ""}
-#define KV(prog, variant, proto, sit, text) {prog, proto, sit, text, variant}
+#define K(prog, proto, sit, text) {prog, proto, sit, text, "", ""}
+#define KV(prog, variant, proto, sit, text) {prog, proto, sit, text, variant, ""}
+/* closer probe's names for a program's settings, one row per situation
+ * (text "": not the doctor's): the idle timeout, the request cap, the
+ * connection lifetime, keep-alive itself (what to do), and how to announce
+ * the idle timeout (Keep-Alive: timeout=N). */
+#define S(prog, v, sit, setting) {prog, P_NONE, sit, "", v, setting}
+#define PROBE(prog, v, idle, cap, life, keepalive, hint)                                      \
+    S(prog, v, K_TW_IDLE_TIMEOUT, idle), S(prog, v, K_TW_REQUEST_CAP, cap),                    \
+        S(prog, v, K_TW_LIFETIME, life), S(prog, v, K_TW_NO_KEEPALIVE, keepalive),            \
+        S(prog, v, K_KA_ANNOUNCE, hint)
 
 const struct cat_knob catalog_knobs[] = {
     /* ---- server-time-wait: the server closes first ---- */
@@ -148,6 +157,105 @@ const struct cat_knob catalog_knobs[] = {
       "without keep-alive; (2) the keep-alive idle timeout (nginx keepalive_timeout); (3) the "
       "keep-alive request cap (nginx keepalive_requests). "
       "`closer probe URL` measures the cap and the idle timeout of an HTTP server."),
+
+    K("traefik", ANY, K_TW_IDLE_TIMEOUT,
+      "Traefik: raise the entry point's transport.respondingTimeouts.idleTimeout (180 s by "
+      "default)."),
+    K("nginx", ANY, K_TW_LIFETIME,
+      "nginx: raise keepalive_time (1 h by default, since 1.19.10): a connection older than it "
+      "closes after its current request."),
+    K("*", ANY, K_TW_LIFETIME,
+      "Raise the server's connection lifetime limit (nginx keepalive_time, Envoy "
+      "max_connection_duration), or let the clients recycle connections younger than it."),
+    K("nginx", ANY, K_KA_ANNOUNCE,
+      "nginx: keepalive_timeout's second value announces it: `keepalive_timeout 60s 55s;` sends "
+      "`Keep-Alive: timeout=55`."),
+    K("*", ANY, K_KA_ANNOUNCE,
+      "Announce the idle timeout a little below it (`Keep-Alive: timeout=N`): well-behaved "
+      "clients (undici, browsers) then close idle connections first and the TIME_WAIT lands on "
+      "them."),
+
+    /* ---- closer probe: the settings by name, checked against each program's
+     * documentation; tests/integration/probe_catalog.sh applies them ---- */
+    PROBE("nginx", "", "keepalive_timeout", "keepalive_requests", "keepalive_time",
+          "turn keep-alive on: keepalive_timeout above 0 (0 turns keep-alive off)",
+          "keepalive_timeout's second value (keepalive_timeout 75s 70s sends Keep-Alive: timeout=70)"),
+    PROBE("apache", "", "KeepAliveTimeout", "MaxKeepAliveRequests",
+          "(none in Apache: a lifetime-like close is worker pressure, see mpm_event's "
+          "AsyncRequestWorkerFactor)",
+          "turn keep-alive on: KeepAlive On",
+          "KeepAliveTimeout (Apache announces it as Keep-Alive: timeout=N, max=M)"),
+    PROBE("lighttpd", "", "server.max-keep-alive-idle", "server.max-keep-alive-requests",
+          "(none in lighttpd)",
+          "turn keep-alive on: server.max-keep-alive-requests above 0 (0 turns keep-alive off)",
+          "server.max-keep-alive-idle"),
+    PROBE("h2o", "", "http1-request-timeout", "(none in h2o: a proxy in front may cap)",
+          "(none in h2o)", "h2o keeps connections unless the client closes them",
+          "(h2o sends no Keep-Alive header)"),
+    PROBE("haproxy", "", "timeout http-keep-alive (else timeout client)", "(none in HAProxy)",
+          "(none in HAProxy)",
+          "turn keep-alive on: option http-keep-alive (the default) instead of option "
+          "http-server-close / option httpclose",
+          "(HAProxy sends no Keep-Alive header)"),
+    PROBE("closer", "", "--keepalive-timeout", "--keepalive-requests", "--keepalive-time",
+          "turn keep-alive on: --keepalive on", "(closer serve sends no Keep-Alive header)"),
+    PROBE("node", "", "server.keepAliveTimeout (5 s)", "server.maxRequestsPerSocket", "(none in Node)",
+          "Node's http module keeps connections: the clients end them (server.keepAliveTimeout = "
+          "0 turns only the idle close off)",
+          "server.keepAliveTimeout (Node announces it as Keep-Alive: timeout=N)"),
+    PROBE("python", "", "the handler's timeout attribute (none by default)", "(none in http.server)",
+          "(none in http.server)",
+          "set protocol_version = 'HTTP/1.1' on the handler (HTTP/1.0 by default: no keep-alive)",
+          "(http.server sends no Keep-Alive header)"),
+    PROBE("gunicorn", "sync", "--keep-alive (2 s; not the sync worker's)",
+          "(none per connection in gunicorn; --max-requests restarts a worker)", "(none in gunicorn)",
+          "run a worker class that keeps connections: -k gthread --threads N --keep-alive S (the "
+          "sync worker, the default, closes every connection)",
+          "(gunicorn sends no Keep-Alive header)"),
+    PROBE("gunicorn", "", "--keep-alive (2 s by default)",
+          "(none per connection in gunicorn; --max-requests restarts a worker)", "(none in gunicorn)",
+          "--keep-alive above 0 with -k gthread or an async worker",
+          "(gunicorn sends no Keep-Alive header)"),
+    PROBE("uvicorn", "", "--timeout-keep-alive (5 s by default)",
+          "(none per connection in uvicorn; --limit-max-requests stops the server)",
+          "(none in uvicorn)", "uvicorn keeps connections: the clients end them",
+          "(uvicorn sends no Keep-Alive header)"),
+    PROBE("hypercorn", "", "--keep-alive (5 s by default)", "(none in hypercorn)",
+          "(none in hypercorn)", "hypercorn keeps connections: the clients end them",
+          "(hypercorn sends no Keep-Alive header)"),
+    PROBE("go", "", "http.Server{IdleTimeout} (ReadTimeout when 0; no limit when both are 0)",
+          "(none in net/http)", "(none in net/http)",
+          "net/http keeps connections unless Server.SetKeepAlivesEnabled(false)",
+          "(net/http sends no Keep-Alive header: set it in a handler)"),
+    PROBE("caddy", "", "servers { timeouts { idle } } (5 min by default)", "(none in Caddy)",
+          "(none in Caddy)", "Caddy keeps connections: the clients end them",
+          "(Caddy sends no Keep-Alive header: `header Keep-Alive \"timeout=N\"`)"),
+    PROBE("traefik", "", "the entry point's transport.respondingTimeouts.idleTimeout (180 s)",
+          "(none in Traefik)", "(none in Traefik)", "Traefik keeps connections: the clients end them",
+          "(Traefik sends no Keep-Alive header)"),
+    PROBE("tomcat", "", "the Connector's keepAliveTimeout (connectionTimeout, 20 s, by default)",
+          "the Connector's maxKeepAliveRequests (100; -1 unlimited)", "(none in Tomcat)",
+          "turn keep-alive on: the Connector's maxKeepAliveRequests above 1 (1 turns keep-alive off)",
+          "keepAliveTimeout (Tomcat announces it as Keep-Alive: timeout=N to HTTP/1.0 clients)"),
+    PROBE("jetty", "", "the connector's idleTimeout (30 s by default)", "(none in Jetty)",
+          "(none in Jetty)", "Jetty keeps connections: the clients end them",
+          "(Jetty sends no Keep-Alive header)"),
+    PROBE("envoy", "", "common_http_protocol_options.idle_timeout (1 h by default)",
+          "common_http_protocol_options.max_requests_per_connection",
+          "common_http_protocol_options.max_connection_duration",
+          "Envoy keeps downstream connections: the clients end them",
+          "(Envoy sends no Keep-Alive header)"),
+    PROBE("varnish", "", "the timeout_idle parameter (-p timeout_idle=N; 5 s by default)",
+          "(none in Varnish)", "(none in Varnish)",
+          "Varnish keeps client connections: the clients end them",
+          "set resp.http.Keep-Alive = \"timeout=N\" in vcl_deliver (Varnish sends none itself)"),
+    PROBE("squid", "", "client_idle_pconn_timeout (2 minutes by default)", "(none in Squid)",
+          "(none in Squid)", "turn keep-alive on: client_persistent_connections on",
+          "reply_header_add Keep-Alive \"timeout=N\" (Squid sends none itself)"),
+    PROBE("*", "", "the server's keep-alive idle timeout", "the server's keep-alive request limit",
+          "the server's connection lifetime limit",
+          "turn keep-alive on (the server's keep-alive setting)",
+          "a Keep-Alive: timeout=N response header"),
 
     /* ---- client-port-pressure: this host connects too often ---- */
     K("nginx", P_FASTCGI, K_CLIENT_REUSE,
@@ -459,7 +567,7 @@ static const char *find(const char *prog, const char *variant, enum cat_proto pr
 {
     for (unsigned i = 0; i < catalog_nknobs; i++) {
         const struct cat_knob *k = &catalog_knobs[i];
-        if (k->situation == sit && k->proto == proto && !strcmp(k->program, prog) &&
+        if (k->situation == sit && k->proto == proto && *k->text && !strcmp(k->program, prog) &&
             !strcmp(k->variant ? k->variant : "", variant))
             return k->text;
     }
@@ -485,6 +593,24 @@ const char *catalog_knob(const struct cat_program *p, enum cat_proto proto,
     return NULL;
 }
 
+/* Settings are each program's own: no runtime's (uvicorn is not
+ * http.server), then the generic one. */
+const char *catalog_setting(const struct cat_program *p, enum cat_situation sit)
+{
+    const char *order[][2] = {
+        {p ? p->name : "*", p ? p->variant : ""}, {p ? p->name : "*", ""}, {"*", ""},
+    };
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
+        for (unsigned j = 0; j < catalog_nknobs; j++) {
+            const struct cat_knob *k = &catalog_knobs[j];
+            if (k->situation == sit && k->setting && *k->setting &&
+                !strcmp(k->program, order[i][0]) &&
+                !strcmp(k->variant ? k->variant : "", order[i][1]))
+                return k->setting;
+        }
+    return "";
+}
+
 const char *catalog_situation_name(enum cat_situation s)
 {
     static const char *const names[K_COUNT] = {
@@ -500,6 +626,8 @@ const char *catalog_situation_name(enum cat_situation s)
         [K_CW_NOT_POLLED] = "close-wait-not-polled",
         [K_CW_BLOCKED] = "close-wait-blocked-thread",
         [K_BACKLOG] = "listen-overflow",
+        [K_TW_LIFETIME] = "server-time-wait: connection lifetime",
+        [K_KA_ANNOUNCE] = "keep-alive announcement",
     };
     return s < K_COUNT ? names[s] : "";
 }

@@ -6,30 +6,55 @@
 
 #include "catalog/catalog.h"
 
+#define NOWIRE {NULL, "", ""}
 #define SERVER(n, v, rt, pr, names, argv, lib, about) \
-    {n, v, CK_SERVER, rt, pr, names, argv, lib, false, about}
-#define PROXY(n, rt, pr, names, argv, about) {n, "", CK_PROXY, rt, pr, names, argv, "", false, about}
-#define LIBRARY(n, rt, pr, argv, lib, about) {n, "", CK_LIBRARY, rt, pr, "", argv, lib, false, about}
-#define TOOL(n, pr, names, about) {n, "", CK_TOOL, CR_NATIVE, pr, names, "", "", false, about}
+    {n, v, CK_SERVER, rt, pr, names, argv, lib, false, about, NOWIRE}
+#define PROXY(n, rt, pr, names, argv, about) \
+    {n, "", CK_PROXY, rt, pr, names, argv, "", false, about, NOWIRE}
+#define LIBRARY(n, rt, pr, argv, lib, about) \
+    {n, "", CK_LIBRARY, rt, pr, "", argv, lib, false, about, NOWIRE}
+#define TOOL(n, pr, names, about) {n, "", CK_TOOL, CR_NATIVE, pr, names, "", "", false, about, NOWIRE}
+/* The same, recognised from the wire too (see struct cat_wire). */
+#define WIRE(title, match, note) {title, match, note}
+#define SERVERW(n, v, rt, pr, names, argv, lib, about, w) \
+    {n, v, CK_SERVER, rt, pr, names, argv, lib, false, about, w}
+#define PROXYW(n, rt, pr, names, argv, about, w) \
+    {n, "", CK_PROXY, rt, pr, names, argv, "", false, about, w}
 
 const struct cat_program catalog_programs[] = {
     /* Web servers and proxies. */
-    PROXY("nginx", CR_NATIVE, P_HTTP, "nginx", "", "web server and reverse proxy; event loop per worker"),
+    /* HAProxy first: on the wire it shows as the nginx behind it. */
+    PROXYW("haproxy", CR_NATIVE, P_HTTP, "haproxy", "", "TCP/HTTP load balancer",
+           WIRE("HAProxy", "server~nginx;connection=",
+                "no Connection header, which nginx always sends: a proxy in front strips it, as "
+                "HAProxy does")),
+    PROXYW("nginx", CR_NATIVE, P_HTTP, "nginx", "", "web server and reverse proxy; event loop per worker",
+           WIRE("nginx", "server~nginx", "")),
     SERVER("apache", "prefork", CR_NATIVE, P_HTTP, "apache2|httpd", "", "mod_mpm_prefork",
            "Apache httpd, prefork MPM: one process per connection"),
     SERVER("apache", "event", CR_NATIVE, P_HTTP, "apache2|httpd", "", "mod_mpm_event",
            "Apache httpd, event MPM: threads, idle keep-alive in a listener thread"),
     SERVER("apache", "worker", CR_NATIVE, P_HTTP, "apache2|httpd", "", "mod_mpm_worker",
            "Apache httpd, worker MPM: a thread per connection"),
-    SERVER("apache", "", CR_NATIVE, P_HTTP, "apache2|httpd", "", "", "Apache httpd"),
-    PROXY("haproxy", CR_NATIVE, P_HTTP, "haproxy", "", "TCP/HTTP load balancer"),
-    PROXY("envoy", CR_NATIVE, P_HTTP, "envoy", "", "L7 proxy"),
-    PROXY("varnish", CR_NATIVE, P_HTTP, "varnishd|cache-main", "", "HTTP cache in front of an origin"),
-    PROXY("squid", CR_NATIVE, P_HTTP, "squid", "", "HTTP forward/reverse proxy cache"),
-    SERVER("lighttpd", "", CR_NATIVE, P_HTTP, "lighttpd", "", "", "web server; event loop"),
-    SERVER("h2o", "", CR_NATIVE, P_HTTP, "h2o", "", "", "web server; event loop"),
-    PROXY("caddy", CR_GO, P_HTTP, "caddy", "", "web server and reverse proxy (Go)"),
-    SERVER("closer", "", CR_NATIVE, P_HTTP, "closer", "", "", "closer serve / closer exporter"),
+    /* Tomcat's Connector may say Server: Apache-Coyote/1.1. */
+    SERVERW("apache", "", CR_NATIVE, P_HTTP, "apache2|httpd", "", "", "Apache httpd",
+            WIRE("Apache httpd", "server~apache;server!coyote", "")),
+    PROXYW("envoy", CR_NATIVE, P_HTTP, "envoy", "", "L7 proxy", WIRE("Envoy", "server~envoy", "")),
+    /* Caches pass the origin's Server header and name themselves in Via. */
+    PROXYW("varnish", CR_NATIVE, P_HTTP, "varnishd|cache-main", "", "HTTP cache in front of an origin",
+           WIRE("Varnish", "via~varnish", "a cache in front: the client's connections end at Varnish")),
+    PROXYW("squid", CR_NATIVE, P_HTTP, "squid", "", "HTTP forward/reverse proxy cache",
+           WIRE("Squid", "via~squid", "a cache in front: the client's connections end at Squid")),
+    SERVERW("lighttpd", "", CR_NATIVE, P_HTTP, "lighttpd", "", "", "web server; event loop",
+            WIRE("lighttpd", "server~lighttpd", "")),
+    SERVERW("h2o", "", CR_NATIVE, P_HTTP, "h2o", "", "", "web server; event loop",
+            WIRE("h2o", "server~h2o", "")),
+    PROXYW("caddy", CR_GO, P_HTTP, "caddy", "", "web server and reverse proxy (Go)",
+           WIRE("Caddy", "server~caddy", "")),
+    /* Traefik sends no Server header: on the wire it is Go net/http. */
+    PROXY("traefik", CR_GO, P_HTTP, "traefik", "", "reverse proxy and load balancer (Go)"),
+    SERVERW("closer", "", CR_NATIVE, P_HTTP, "closer", "", "", "closer serve / closer exporter",
+            WIRE("closer serve", "server~closer", "")),
     PROXY("pgbouncer", CR_NATIVE, P_POSTGRESQL, "pgbouncer", "", "PostgreSQL connection pooler"),
     /* Databases and caches. */
     SERVER("postgres", "", CR_NATIVE, P_POSTGRESQL, "postgres|postmaster", "", "",
@@ -41,21 +66,31 @@ const struct cat_program catalog_programs[] = {
     /* Application servers, by runtime. */
     SERVER("php-fpm", "", CR_PHP, P_FASTCGI, "php-fpm", "", "",
            "PHP FastCGI process manager: a process per request"),
-    SERVER("gunicorn", "gthread", CR_PYTHON, P_HTTP, "gunicorn", "gthread", "",
-           "Python WSGI server, threaded workers (-k gthread)"),
+    SERVERW("gunicorn", "gthread", CR_PYTHON, P_HTTP, "gunicorn", "gthread", "",
+            "Python WSGI server, threaded workers (-k gthread)",
+            WIRE("gunicorn", "server~gunicorn;connection~keep-alive",
+                 "keeps connections: the gthread or an async worker")),
     SERVER("gunicorn", "async", CR_PYTHON, P_HTTP, "gunicorn", "gevent|eventlet|tornado|UvicornWorker",
            "", "Python WSGI server, async workers"),
-    SERVER("gunicorn", "sync", CR_PYTHON, P_HTTP, "gunicorn", "", "",
-           "Python WSGI server, sync workers (the default): one request per connection"),
+    SERVERW("gunicorn", "sync", CR_PYTHON, P_HTTP, "gunicorn", "", "",
+            "Python WSGI server, sync workers (the default): one request per connection",
+            WIRE("gunicorn", "server~gunicorn",
+                 "Connection: close to an HTTP/1.1 request: the sync worker")),
     /* Debian's python3-uvicorn has no uvicorn script: `python3 -m uvicorn`. */
-    SERVER("uvicorn", "", CR_PYTHON, P_HTTP, "uvicorn|python", "uvicorn", "",
-           "Python ASGI server; asyncio"),
+    SERVERW("uvicorn", "", CR_PYTHON, P_HTTP, "uvicorn|python", "uvicorn", "",
+            "Python ASGI server; asyncio", WIRE("uvicorn", "server~uvicorn", "")),
     {"python-asyncio", "", CK_SERVER, CR_PYTHON, P_NONE, "", "", "_asyncio", true,
-     "a Python asyncio server (an epoll instance in use)"},
-    SERVER("hypercorn", "", CR_PYTHON, P_HTTP, "hypercorn", "", "", "Python ASGI server"),
+     "a Python asyncio server (an epoll instance in use)", NOWIRE},
+    SERVERW("hypercorn", "", CR_PYTHON, P_HTTP, "hypercorn", "", "", "Python ASGI server",
+            WIRE("hypercorn", "server~hypercorn", "")),
     SERVER("uwsgi", "", CR_PYTHON, P_UWSGI, "uwsgi", "", "", "uWSGI application server"),
-    SERVER("tomcat", "", CR_JVM, P_HTTP, "java", "org.apache.catalina", "", "Apache Tomcat (JVM)"),
-    SERVER("jetty", "", CR_JVM, P_HTTP, "java", "org.eclipse.jetty", "", "Eclipse Jetty (JVM)"),
+    /* Tomcat 10 sends no Server header; its Date comes last, after the
+     * body's headers (Go writes Date before them, Node a Connection). */
+    SERVERW("tomcat", "", CR_JVM, P_HTTP, "java", "org.apache.catalina", "", "Apache Tomcat (JVM)",
+            WIRE("Tomcat", "server=;connection=;names$date|server~coyote/tomcat",
+                 "Date last, no Connection header: Tomcat's Coyote connector")),
+    SERVERW("jetty", "", CR_JVM, P_HTTP, "java", "org.eclipse.jetty", "", "Eclipse Jetty (JVM)",
+            WIRE("Jetty", "server~jetty", "")),
     SERVER("netty", "", CR_JVM, P_NONE, "", "", "libnetty_transport_native_epoll",
            "Netty (JVM) with its native epoll transport"),
     SERVER("puma", "", CR_RUBY, P_HTTP, "puma", "", "", "Ruby web server; threads, clustered workers"),
@@ -78,20 +113,29 @@ const struct cat_program catalog_programs[] = {
     LIBRARY("redis-py", CR_PYTHON, P_REDIS, "", "", "redis-py"),
     LIBRARY("pymemcache", CR_PYTHON, P_MEMCACHED, "", "", "pymemcache / python-memcached"),
     {"python-asyncio", "", CK_LIBRARY, CR_PYTHON, P_HTTP, "", "",
-     "_asyncio", true, "aiohttp / httpx.AsyncClient on asyncio (an epoll instance in use)"},
+     "_asyncio", true, "aiohttp / httpx.AsyncClient on asyncio (an epoll instance in use)", NOWIRE},
     LIBRARY("requests", CR_PYTHON, P_HTTP, "", "", "requests / urllib3 / http.client"),
     LIBRARY("libpq", CR_NATIVE, P_POSTGRESQL, "", "libpq", "a C program on libpq"),
     LIBRARY("hikaricp", CR_JVM, P_NONE, "HikariCP|hikari", "", "HikariCP JDBC pool (JVM)"),
     LIBRARY("okhttp", CR_JVM, P_HTTP, "okhttp", "", "OkHttp (JVM)"),
     LIBRARY("php", CR_PHP, P_NONE, "", "", "PHP (mysqli, PDO, curl) in php-fpm or php-cli"),
     /* Runtimes, when nothing more precise is known. */
-    {"python", "", CK_RUNTIME, CR_PYTHON, P_NONE, "python", "", "libpython", false, "Python"},
-    {"node", "", CK_RUNTIME, CR_NODE, P_NONE, "node", "", "libnode", false, "Node.js (libuv event loop)"},
-    {"java", "", CK_RUNTIME, CR_JVM, P_NONE, "java", "", "libjvm", false, "a JVM"},
-    {"ruby", "", CK_RUNTIME, CR_RUBY, P_NONE, "ruby", "", "libruby", false, "Ruby"},
-    {"php", "", CK_RUNTIME, CR_PHP, P_NONE, "php", "", "", false, "PHP"},
-    {"go", "", CK_RUNTIME, CR_GO, P_NONE, "", "", "", false, "a Go program (net/http, database/sql)"},
-    {"native", "", CK_RUNTIME, CR_NATIVE, P_NONE, "", "", "", false, "a program closer does not know"},
+    {"python", "", CK_RUNTIME, CR_PYTHON, P_NONE, "python", "", "libpython", false, "Python",
+     WIRE("Python http.server", "server~simplehttp/basehttp", "")},
+    /* Node's http module: no Server header, Keep-Alive: timeout=N (5 s)
+     * on every kept-alive answer. */
+    {"node", "", CK_RUNTIME, CR_NODE, P_NONE, "node", "", "libnode", false, "Node.js (libuv event loop)",
+     WIRE("Node.js http", "server=;connection~keep-alive;keep-alive~timeout=", "as Node's http module")},
+    {"java", "", CK_RUNTIME, CR_JVM, P_NONE, "java", "", "libjvm", false, "a JVM", NOWIRE},
+    {"ruby", "", CK_RUNTIME, CR_RUBY, P_NONE, "ruby", "", "libruby", false, "Ruby", NOWIRE},
+    {"php", "", CK_RUNTIME, CR_PHP, P_NONE, "php", "", "", false, "PHP", NOWIRE},
+    /* Go net/http: no Server header, none of Connection on a kept
+     * HTTP/1.1 answer, and its own headers last: Date, then Content-Length,
+     * Content-Type or Transfer-Encoding. */
+    {"go", "", CK_RUNTIME, CR_GO, P_NONE, "", "", "", false, "a Go program (net/http, database/sql)",
+     WIRE("Go net/http", "server=;connection=;names~date,content-length/date,content-type/"
+          "date,transfer-encoding", "Date before the body's headers: Go's net/http, or Traefik")},
+    {"native", "", CK_RUNTIME, CR_NATIVE, P_NONE, "", "", "", false, "a program closer does not know", NOWIRE},
 };
 const unsigned catalog_nprograms = sizeof catalog_programs / sizeof catalog_programs[0];
 

@@ -51,7 +51,7 @@ static void situations(FILE *out, const struct cat_program *p)
     for (int s = 0; s < K_COUNT; s++)
         for (unsigned i = 0; i < catalog_nknobs; i++) {
             const struct cat_knob *k = &catalog_knobs[i];
-            if (k->situation != (enum cat_situation)s || strcmp(k->program, p->name) ||
+            if (k->situation != (enum cat_situation)s || !*k->text || strcmp(k->program, p->name) ||
                 (k->variant && *k->variant && strcmp(k->variant, p->variant)))
                 continue;
             fprintf(out, "%s%s", any ? ", " : "", catalog_situation_name(k->situation));
@@ -62,10 +62,47 @@ static void situations(FILE *out, const struct cat_program *p)
         fprintf(out, "its runtime's");
 }
 
+/* A wire match as it reads: "server~a/b;connection=" -> "`server~a/b; connection=`". */
+static void wire(FILE *out, const struct cat_program *p)
+{
+    if (!p->wire.title) {
+        fprintf(out, "-");
+        return;
+    }
+    fprintf(out, "%s: `", p->wire.title);
+    for (const char *c = p->wire.match; *c; c++)
+        fputs(*c == '|' ? "` or `" : *c == ';' ? "; " : (char[2]){*c, 0}, out);
+    fprintf(out, "`");
+}
+
+/* closer probe's names for the settings of the programs it recognises. */
+static void settings(FILE *out)
+{
+    static const enum cat_situation cols[] = {K_TW_IDLE_TIMEOUT, K_TW_REQUEST_CAP, K_TW_LIFETIME,
+                                              K_TW_NO_KEEPALIVE, K_KA_ANNOUNCE};
+    fprintf(out, "\n| probe: program | idle timeout | request cap | lifetime | no keep-alive | "
+                 "announce the idle timeout |\n|---|---|---|---|---|---|\n");
+    for (unsigned i = 0; i < catalog_nknobs; i++) {
+        const struct cat_knob *k = &catalog_knobs[i];
+        if (*k->text || k->situation != K_TW_IDLE_TIMEOUT)
+            continue;
+        fprintf(out, "| %s%s%s |", k->program, *k->variant ? " " : "", k->variant);
+        for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++) {
+            const char *v = "";
+            for (unsigned j = i; j < catalog_nknobs && j < i + 5; j++)
+                if (catalog_knobs[j].situation == cols[c] && !*catalog_knobs[j].text)
+                    v = catalog_knobs[j].setting;
+            fprintf(out, " %s |", v);
+        }
+        fprintf(out, "\n");
+    }
+}
+
 void catalog_print_markdown(FILE *out)
 {
-    fprintf(out, "| program | kind | runtime | protocol | recognised by | own knobs for |\n"
-                 "|---|---|---|---|---|---|\n");
+    fprintf(out, "| program | kind | runtime | protocol | recognised by | own knobs for | "
+                 "probe knows its answers by |\n"
+                 "|---|---|---|---|---|---|---|\n");
     for (unsigned i = 0; i < catalog_nprograms; i++) {
         const struct cat_program *p = &catalog_programs[i];
         fprintf(out, "| %s%s%s | %s | %s | %s | ", p->name, *p->variant ? " " : "", p->variant,
@@ -74,6 +111,8 @@ void catalog_print_markdown(FILE *out)
         recognised(out, p);
         fprintf(out, " | ");
         situations(out, p);
+        fprintf(out, " | ");
+        wire(out, p);
         fprintf(out, " |\n");
     }
     fprintf(out, "\n| protocol | well-known ports | what its server says before the FIN |\n"
@@ -90,6 +129,8 @@ void catalog_print_markdown(FILE *out)
     fprintf(out, "\n| program | situation | protocol | knob |\n|---|---|---|---|\n");
     for (unsigned i = 0; i < catalog_nknobs; i++) {
         const struct cat_knob *k = &catalog_knobs[i];
+        if (!*k->text)
+            continue;
         fprintf(out, "| %s%s%s | %s | %s | ", k->program, k->variant && *k->variant ? " " : "",
                 k->variant ? k->variant : "", catalog_situation_name(k->situation),
                 k->proto ? catalog_proto_name(k->proto) : "any");
@@ -97,4 +138,5 @@ void catalog_print_markdown(FILE *out)
             fputs(*c == '|' ? "\\|" : (char[2]){*c, 0}, out);
         fprintf(out, " |\n");
     }
+    settings(out);
 }

@@ -186,6 +186,21 @@ static void copy_header(const struct http_response *r, const char *name, char *o
         }
 }
 
+static void copy_names(const struct http_response *r, char *out, size_t cap)
+{
+    size_t o = 0;
+    out[0] = 0;
+    for (size_t i = 0; i < r->nheaders && o + r->headers[i].name.len + 2 < cap; i++) {
+        if (i)
+            out[o++] = ',';
+        for (size_t k = 0; k < r->headers[i].name.len; k++) {
+            char ch = r->headers[i].name.ptr[k];
+            out[o++] = ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
+        }
+        out[o] = 0;
+    }
+}
+
 /* "timeout=5, max=100" (RFC 2068 19.7.1.1; Apache sends it on HTTP/1.0
  * replies too): each -1 when absent or not a number. */
 static void keep_alive_params(const char *v, long *timeout, long *max)
@@ -236,6 +251,8 @@ static void note_first_bytes(struct hconn *c)
         c->first_bytes[i] = b >= 0x20 && b < 0x7f ? (char)b : '.';
     }
     c->first_bytes[n] = 0;
+    c->first_raw_len = c->len < sizeof c->first_raw ? c->len : sizeof c->first_raw;
+    memcpy(c->first_raw, c->buf, c->first_raw_len);
 }
 
 static void parse_buffer(struct hconn *c)
@@ -250,11 +267,20 @@ static void parse_buffer(struct hconn *c)
                 end(c, HC_END_BAD_RESPONSE, EPROTO);
                 return;
             }
+            copy_names(&c->resp, c->hdr_names, sizeof c->hdr_names);
             /* The header slices die when buf moves: keep copies of what
              * callers read. */
             copy_header(&c->resp, "connection", c->hdr_connection, sizeof c->hdr_connection);
             copy_header(&c->resp, "keep-alive", c->hdr_keep_alive, sizeof c->hdr_keep_alive);
+            copy_header(&c->resp, "server", c->hdr_server, sizeof c->hdr_server);
+            copy_header(&c->resp, "via", c->hdr_via, sizeof c->hdr_via);
+            copy_header(&c->resp, "content-type", c->hdr_content_type, sizeof c->hdr_content_type);
             keep_alive_params(c->hdr_keep_alive, &c->keep_alive_timeout, &c->keep_alive_max);
+            /* The slices point into buf, which the body is about to move
+             * over: no caller may read them (a Server header read from
+             * there was the body's bytes on any page over ~17 bytes). */
+            c->resp.nheaders = 0;
+            c->resp.keep_alive = (struct slice){0};
             c->have_head = true;
             c->bytes += (uint64_t)n;
             c->body_left = c->resp.content_length;

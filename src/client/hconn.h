@@ -31,7 +31,9 @@ enum hconn_end {
 
 struct hconn;
 struct hconn_ops {
-    /* A complete response; the callback sends, closes or leaves it idle. */
+    /* A complete response; the callback sends, closes or leaves it idle.
+     * r's header slices are gone (nheaders 0: the body moved over them):
+     * read the hdr_* copies below. */
     void (*on_response)(struct hconn *c, const struct http_response *r, uint64_t bytes);
     /* The connection ended without hconn_close; the fd is already closed. */
     void (*on_end)(struct hconn *c, enum hconn_end how, int err);
@@ -77,8 +79,15 @@ struct hconn {
     enum hconn_end await_how; /* HC_AWAIT_FIN: how it ends when the FIN comes */
     uint64_t extra_bytes;     /* unsolicited bytes that ended it (HC_END_EXTRA_BYTES) */
     char first_bytes[48];     /* the start of an unparseable response, for messages */
-    /* Copied from the last response head (its slices die with the buffer). */
+    unsigned char first_raw[16]; /* ... as received (HTTP/2 frames are binary) */
+    size_t first_raw_len;
+    /* Copied from the last response head (its slices die with the buffer);
+     * "" when absent, cut to the array's size. */
     char hdr_connection[64], hdr_keep_alive[64];
+    char hdr_server[96], hdr_via[160], hdr_content_type[96];
+    /* The header names in order, lower case, joined by ',' (cut at the
+     * array's size): how probe tells servers without a Server header apart. */
+    char hdr_names[256];
     long keep_alive_timeout;  /* Keep-Alive: timeout=N, or -1 */
     long keep_alive_max;      /* Keep-Alive: max=N, or -1 */
 };

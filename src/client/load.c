@@ -147,21 +147,26 @@ static void open_conn(struct lconn *lc)
     next_request(lc);
 }
 
-/* Who closed an established connection the client is about to close: the
- * server if its FIN is already queued, else the client. */
 /* How a TLS connection ended, once it has: close_notify each way, the
  * server's FIN with or without its close_notify. */
-static void tally_tls_end(struct lthread *t, const struct hconn *c)
+void load_tls_ended(struct load_tls *s, const struct xport *x)
 {
-    const struct tls_info *i = xport_tls(&c->x);
+    const struct tls_info *i = xport_tls(x);
     if (!i || !i->done)
         return;
-    struct load_tls *s = &t->r.tls;
     s->server_close_notify += i->peer_close_notify;
-    s->server_notify_with_fin += i->peer_close_notify && c->x.fin_with_notify;
+    s->server_notify_with_fin += i->peer_close_notify && x->fin_with_notify;
     s->server_truncated += i->truncated;
     s->client_close_notify += i->sent_close_notify;
 }
+
+static void tally_tls_end(struct lthread *t, const struct hconn *c)
+{
+    load_tls_ended(&t->r.tls, &c->x);
+}
+
+/* Who closed an established connection the client is about to close: the
+ * server if its FIN is already queued, else the client. */
 
 static void count_close(struct lconn *lc)
 {
@@ -185,24 +190,30 @@ static void client_close(struct lconn *lc)
 static void on_connect(struct hconn *c)
 {
     struct lconn *lc = c->user;
-    struct load_result *r = &lc->t->r;
+    load_tls_connected(&lc->t->r, &c->x, (c->connect_ns - c->start_ns) / 1000,
+                       (c->ready_ns - c->connect_ns) / 1000);
+}
+
+void load_tls_connected(struct load_result *r, const struct xport *x, uint64_t connect_us,
+                        uint64_t handshake_us)
+{
     r->connections++;
-    hist_record(&r->connect, (c->connect_ns - c->start_ns) / 1000);
-    const struct tls_info *i = xport_tls(&c->x);
-    if (i) {
-        hist_record(&r->handshake, (c->ready_ns - c->connect_ns) / 1000);
-        if (i->resumed) {
-            r->tls.handshakes_resumed++;
-            r->tls.cpu_resumed_ns += i->handshake_cpu_ns;
-        } else {
-            r->tls.handshakes_full++;
-            r->tls.cpu_full_ns += i->handshake_cpu_ns;
-        }
-        if (!r->tls.version[0]) {
-            memcpy(r->tls.version, i->version, sizeof r->tls.version);
-            memcpy(r->tls.alpn, i->alpn, sizeof r->tls.alpn);
-            memcpy(r->tls.cipher, i->cipher, sizeof r->tls.cipher);
-        }
+    hist_record(&r->connect, connect_us);
+    const struct tls_info *i = xport_tls(x);
+    if (!i)
+        return;
+    hist_record(&r->handshake, handshake_us);
+    if (i->resumed) {
+        r->tls.handshakes_resumed++;
+        r->tls.cpu_resumed_ns += i->handshake_cpu_ns;
+    } else {
+        r->tls.handshakes_full++;
+        r->tls.cpu_full_ns += i->handshake_cpu_ns;
+    }
+    if (!r->tls.version[0]) {
+        memcpy(r->tls.version, i->version, sizeof r->tls.version);
+        memcpy(r->tls.alpn, i->alpn, sizeof r->tls.alpn);
+        memcpy(r->tls.cipher, i->cipher, sizeof r->tls.cipher);
     }
 }
 
@@ -379,12 +390,17 @@ static void *thread_main(void *arg)
     loop_timer_arm(t->loop, &t->tick, 1);
     loop_run(t->loop);
     for (unsigned i = 0; i < t->nconns; i++) {
-        /* Still open when the run ends: the client closes it now, so it
-         * counts as a client close unless the server's FIN is already
-         * waiting. Every connection opened is then counted once. */
+        /* Still open when the run ends: a server FIN already waiting is
+         * the server's close; else it is open_at_end (the client closes
+         * it now because the run is over), never also a client close.
+         * Every connection opened is counted once in closed_first. */
         if (t->conns[i].hc.x.fd >= 0 && t->conns[i].hc.ready_ns) {
-            t->r.open_at_end++;
-            count_close(&t->conns[i]);
+            if (hconn_server_fin_pending(&t->conns[i].hc))
+                t->r.closed_first[LC_SERVER]++;
+            else
+                t->r.open_at_end++;
+            if (!hconn_server_fin_pending(&t->conns[i].hc) && t->conns[i].closing)
+                t->r.announced_client_first++; /* announced, the FIN not there yet */
             hconn_close(&t->conns[i].hc);
             tally_tls_end(t, &t->conns[i].hc);
         } else if (t->conns[i].hc.x.fd >= 0) {
@@ -396,34 +412,26 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
-/* The request, sized exactly: every part was bounded and checked for
- * CR/LF by the command (target_method_error, target_header_error), so
- * nothing here can overflow or inject. */
+/* The request: the head from target_request (-H replaces Host and
+ * Connection, as curl and wrk do), then the body. */
 static int build_request(const struct load_opts *o, char **out, size_t *len)
 {
-    static const char conn_close[] = "Connection: close\r\n", conn_ka[] = "Connection: keep-alive\r\n";
     char clen[48] = "";
     if (o->body)
         snprintf(clen, sizeof clen, "Content-Length: %zu\r\n", o->body_len);
-    const char *conn = o->close_header ? conn_close : o->http10 && o->http10_keepalive ? conn_ka : "";
-    size_t cap = strlen(o->method) + strlen(o->url_path) + strlen(o->url_host) + 32 + strlen(conn) +
-                 strlen(clen) + 2 + o->body_len + 1;
-    for (size_t i = 0; i < o->nheaders; i++)
-        cap += strlen(o->headers[i]) + 2;
-    char *b = malloc(cap);
-    if (!b)
+    const char *conn = o->close_header ? "close" : o->http10 && o->http10_keepalive ? "keep-alive" : NULL;
+    size_t hl;
+    char *head = target_request(&o->target, o->method, o->http10 ? 0 : 1, conn, o->headers,
+                                o->nheaders, clen, &hl);
+    char *b = head ? realloc(head, hl + o->body_len + 1) : NULL;
+    if (!b) {
+        free(head);
         return -1;
-    int n = snprintf(b, cap, "%s %s HTTP/1.%d\r\nHost: %s\r\n", o->method, o->url_path,
-                     o->http10 ? 0 : 1, o->url_host);
-    for (size_t i = 0; i < o->nheaders; i++)
-        n += snprintf(b + n, cap - (size_t)n, "%s\r\n", o->headers[i]);
-    n += snprintf(b + n, cap - (size_t)n, "%s%s\r\n", conn, clen);
-    if (o->body) {
-        memcpy(b + n, o->body, o->body_len);
-        n += (int)o->body_len;
     }
+    if (o->body)
+        memcpy(b + hl, o->body, o->body_len);
     *out = b;
-    *len = (size_t)n;
+    *len = hl + o->body_len;
     return 0;
 }
 
@@ -437,7 +445,7 @@ static void progress(const struct load_opts *o, double elapsed, uint64_t last, u
     *prev = now;
 }
 
-static void merge_tls(struct load_tls *to, const struct load_tls *from)
+void load_tls_merge(struct load_tls *to, const struct load_tls *from)
 {
     to->handshakes_full += from->handshakes_full;
     to->handshakes_resumed += from->handshakes_resumed;
@@ -458,6 +466,8 @@ static void merge_tls(struct load_tls *to, const struct load_tls *from)
 
 int load_run(const struct load_opts *o, struct load_result *res, char *err, size_t errlen)
 {
+    if (o->http2_prior || o->http2)
+        return load_h2_run(o, res, err, errlen);
     atomic_store(&issued, 0);
     atomic_store(&completed, 0);
     atomic_store(&stopping, false);
@@ -554,7 +564,7 @@ int load_run(const struct load_opts *o, struct load_result *res, char *err, size
         hist_merge(&res->latency, &r->latency);
         hist_merge(&res->connect, &r->connect);
         hist_merge(&res->handshake, &r->handshake);
-        merge_tls(&res->tls, &r->tls);
+        load_tls_merge(&res->tls, &r->tls);
         loop_free(ts[i].loop);
         tls_ctx_free(ts[i].tls);
         free(ts[i].backlog);

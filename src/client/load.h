@@ -14,14 +14,17 @@
 #include <sys/socket.h>
 
 #include "client/hist.h"
+#include "client/target.h"
 #include "tls/tls.h"
 
 #define LOAD_MAX_SOURCES 4096
+#define H2_LOAD_ERRORS 15 /* RFC 9113's codes 0x0-0xd, then "other" */
 
 struct load_opts {
     struct sockaddr_storage dst;
     socklen_t dst_len;
     char url_host[256], url_path[2048], target_text[300];
+    struct target target;     /* the parsed URL: the request is built from it */
     unsigned connections, threads;
     uint64_t duration_ms;     /* 0: use requests */
     uint64_t requests;        /* 0: use duration */
@@ -47,6 +50,9 @@ struct load_opts {
     bool tls;                 /* https:// */
     struct tls_cfg tls_cfg;   /* -k, --cacert, --no-sessionid, ALPN */
     char tls_name[256];       /* SNI and the name verified */
+    bool http2_prior;         /* --http2-prior-knowledge: h2c (load_h2.c) */
+    bool http2;               /* --http2: h2 by ALPN (TLS) */
+    unsigned streams;         /* -m: streams in flight per HTTP/2 connection (1) */
 };
 
 enum load_err { LE_REFUSED, LE_RESET, LE_TIMEOUT, LE_ADDRNOTAVAIL, LE_BAD_RESPONSE,
@@ -64,9 +70,11 @@ struct load_tls {
 };
 enum load_closer { LC_SERVER, LC_CLIENT, LC_RESET, LC_MAX };
 
-/* Every established connection is counted once in closed_first (server +
- * client + reset == connections); one still connecting when the run ends
- * is aborted, counted in connecting_at_end only. */
+/* Every established connection is counted once: server + client + reset
+ * + open_at_end == connections (disjoint: one still open at the end, closed
+ * by the client because the run is over, is not also a client close); one
+ * still connecting when the run ends is aborted, in connecting_at_end
+ * only. */
 struct load_result {
     uint64_t requests, bytes, connections, errors[LE_MAX], closed_first[LC_MAX];
     uint64_t open_at_end, connecting_at_end, status_2xx, status_other;
@@ -81,6 +89,13 @@ struct load_result {
     /* TIME_WAIT in this network namespace before and after the run; -1 unknown. */
     long tw_towards_before, tw_towards_after; /* this host -> target (client closed first) */
     long tw_at_before, tw_at_after;           /* at the target, when it is local */
+    /* HTTP/2 only (load_h2.c). */
+    uint64_t goaways;                /* connections that received the server's GOAWAY */
+    uint64_t goaway_client_first;    /* ... and still got this client's FIN first */
+    uint64_t goaway_errors[H2_LOAD_ERRORS]; /* by error code; the last: any code beyond */
+    uint64_t streams_refused;        /* sent past a GOAWAY, never processed: sent again */
+    uint64_t streams_reset;          /* RST_STREAM before a response */
+    uint32_t max_concurrent;         /* the server's SETTINGS_MAX_CONCURRENT_STREAMS (0: none seen) */
 };
 
 extern volatile sig_atomic_t load_interrupted;
@@ -88,5 +103,15 @@ extern volatile sig_atomic_t load_interrupted;
 int load_run(const struct load_opts *o, struct load_result *r, char *err, size_t errlen);
 const char *load_err_name(enum load_err e);
 const char *load_closer_name(enum load_closer c);
+/* Adds one thread's TLS counts to the run's (load_h2.c merges with it too). */
+void load_tls_merge(struct load_tls *to, const struct load_tls *from);
+/* Shared by HTTP/1 and HTTP/2 load: a connection's TCP and TLS handshakes
+ * (full or resumed, their CPU), and how its TLS ended. */
+struct xport;
+void load_tls_connected(struct load_result *r, const struct xport *x, uint64_t connect_us,
+                        uint64_t handshake_us);
+void load_tls_ended(struct load_tls *s, const struct xport *x);
+/* The HTTP/2 run (load_h2.c): the same report, streams for requests. */
+int load_h2_run(const struct load_opts *o, struct load_result *r, char *err, size_t errlen);
 
 #endif

@@ -2,17 +2,21 @@
 #include "client/probe.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "client/h2conn.h"
 #include "client/hconn.h"
 #include "client/load_report.h"
 #include "loop/loop.h"
 
 #define PACE_MS 100 /* the paced connection of the limit search */
 
-enum role { R_KA11, R_KA10, R_CLOSE, R_IDLE, R_FAST, R_PACED };
+enum role { R_KA11, R_KA10, R_CLOSE, R_IDLE, R_FAST, R_PACED, R_SECOND };
+/* Where each connection lives in probe.pc. */
+enum { I_KA11, I_KA10, I_CLOSE, I_FAST = I_CLOSE + PROBE_CLOSE_SAMPLES, I_PACED, I_SECOND, I_IDLE };
 /* PENDING: not connected yet (a staggered start); SENDING: a request is
  * in flight; WAIT: the server's close is awaited (idle, or after an
  * announced close); DONE: nothing more. */
@@ -29,9 +33,10 @@ struct pconn {
     enum role role;
     enum pstate st;
     int minor;
-    char req[2400];
+    char *req;                /* malloc'd by prepare */
     size_t req_len;
     uint64_t responses, wait_start_ns;
+    uint64_t sent_ns;         /* when the request in flight was sent */
     bool keeps, ended_by_server;
     enum hconn_end end_how;   /* how it ended, when it did */
     int end_err;              /* and the errno hconn gave */
@@ -51,6 +56,7 @@ struct probe {
     struct tls_ctx *tls;
     struct timer tick;
     bool stop;
+    uint64_t second_max;      /* the second back-to-back connection stops here */
 };
 
 static double secs(uint64_t ns)
@@ -74,8 +80,21 @@ static void finish(struct pconn *c)
     loop_stop(c->p->loop);
 }
 
+/* Was the server's FIN already queued when the response completed (what a
+ * client that closes at once meets)? poll(), not a MSG_PEEK recv: a peek
+ * would consume a pending RST's error, and the close would then read as a
+ * FIN. */
+static bool fin_queued(const struct hconn *h)
+{
+    struct pollfd pf = {.fd = h->x.fd, .events = POLLIN | POLLRDHUP};
+    if (h->x.fd < 0 || poll(&pf, 1, 0) != 1)
+        return false;
+    return (pf.revents & POLLRDHUP) && !(pf.revents & (POLLERR | POLLHUP));
+}
+
 static void send_one(struct pconn *c)
 {
+    c->sent_ns = loop_clock_ns();
     c->st = P_SENDING;
     c->p->r->requests_sent++;
     hconn_send(&c->hc, c->req, c->req_len, false);
@@ -104,10 +123,9 @@ static void on_response(struct hconn *h, const struct http_response *resp, uint6
         r->status = resp->status;
         snprintf(r->connection_11, sizeof r->connection_11, "%s", h->hdr_connection);
         snprintf(r->keep_alive_11, sizeof r->keep_alive_11, "%s", h->hdr_keep_alive);
-        for (size_t i = 0; i < resp->nheaders; i++)
-            if (slice_eq_ci(resp->headers[i].name, "server"))
-                snprintf(r->server, sizeof r->server, "%.*s", (int)resp->headers[i].value.len,
-                         resp->headers[i].value.ptr);
+        snprintf(r->server, sizeof r->server, "%s", h->hdr_server);
+        snprintf(r->via, sizeof r->via, "%s", h->hdr_via);
+        snprintf(r->header_names, sizeof r->header_names, "%s", h->hdr_names);
     }
     if (c->role == R_KA10 && c->responses == 1) {
         snprintf(r->connection_10, sizeof r->connection_10, "%s", h->hdr_connection);
@@ -129,6 +147,8 @@ static void on_response(struct hconn *h, const struct http_response *resp, uint6
         break;
     case R_CLOSE:
         wait_close(c, o->close_wait_ms);
+        c->obs.with_response = fin_queued(h);
+        c->obs.rtt_s = secs(c->wait_start_ns - c->sent_ns);
         break;
     case R_IDLE:
         if (c->keeps)
@@ -140,6 +160,7 @@ static void on_response(struct hconn *h, const struct http_response *resp, uint6
     case R_PACED:
         if (!c->keeps) {
             wait_close(c, o->close_wait_ms); /* the announced close: how late is its FIN? */
+            c->obs.with_response = fin_queued(h);
         } else if (c->responses >= o->max_requests) {
             finish(c);
         } else if (c->role == R_FAST) {
@@ -149,6 +170,13 @@ static void on_response(struct hconn *h, const struct http_response *resp, uint6
             c->wait_start_ns = 0;
             loop_timer_arm(c->p->loop, &c->timer, PACE_MS);
         }
+        break;
+    case R_SECOND:
+        /* Only the count matters here: an announced close ends it at once. */
+        if (!c->keeps || c->responses >= c->p->second_max)
+            finish(c);
+        else
+            send_one(c);
         break;
     }
 }
@@ -245,16 +273,19 @@ static void prepare(struct probe *p, struct pconn *c, enum role role, int minor,
     c->waited_out = false;
     c->st = P_PENDING;
     timer_init(&c->timer, on_timer);
-    int n = snprintf(c->req, sizeof c->req, "GET %s HTTP/1.%d\r\nHost: %s\r\n%s%s%s\r\n", o->t.path,
-                     minor, o->t.host, conn_hdr ? "Connection: " : "", conn_hdr ? conn_hdr : "",
-                     conn_hdr ? "\r\n" : "");
-    c->req_len = (size_t)n;
+    free(c->req);
+    c->req = target_request(&o->t, "GET", minor, conn_hdr, o->headers, o->nheaders, NULL, &c->req_len);
 }
 
 static int connect_and_send(struct pconn *c)
 {
     struct probe *p = c->p;
     const struct probe_opts *o = p->o;
+    if (!c->req) {
+        c->st = P_DONE;
+        c->end_how = HC_END_ERROR;
+        return -ENOMEM;
+    }
     c->hc.timeout_ms = o->request_timeout_ms;
     c->hc.tls_ctx = p->tls;
     c->hc.tls_host = o->t.name;
@@ -289,7 +320,8 @@ static void start_later(struct probe *p, struct pconn *c, enum role role, uint64
 static const char *phase_name(const struct probe *p)
 {
     for (unsigned i = 0; i < p->npc; i++)
-        if (p->pc[i].st != P_DONE && (p->pc[i].role == R_FAST || p->pc[i].role == R_PACED))
+        if (p->pc[i].st != P_DONE &&
+            (p->pc[i].role == R_FAST || p->pc[i].role == R_PACED || p->pc[i].role == R_SECOND))
             return "limit search";
     for (unsigned i = 0; i < p->npc; i++)
         if (p->pc[i].st != P_DONE && p->pc[i].role == R_IDLE)
@@ -346,19 +378,40 @@ static void maybe_stop_paced(struct probe *p, struct pconn *fast, struct pconn *
         finish(paced);
 }
 
+/* Once the back-to-back connection was closed by the server after N
+ * requests, a second one goes back to back too: closed at N again is a
+ * per-connection cap; at another count, or not by 2N + 10, the server
+ * closes at random (a server-wide 1-in-50 close read as a cap that
+ * changed every run). Started once; a second count costs N requests. */
+static void maybe_start_second(struct probe *p, struct pconn *fast, struct pconn *second)
+{
+    bool closed = !fast->keeps || (fast->st == P_DONE && fast->ended_by_server);
+    if (second->role == R_SECOND || !fast->responses || !closed)
+        return;
+    p->second_max = 2 * fast->responses + 10;
+    if (p->second_max > p->o->max_requests)
+        p->second_max = p->o->max_requests;
+    start_later(p, second, R_SECOND, 0);
+}
+
 static void run_until_done(struct probe *p, unsigned from, unsigned to, struct pconn *fast,
-                           struct pconn *paced)
+                           struct pconn *paced, struct pconn *second)
 {
     while (!p->stop && !all_done(p, from, to)) {
         loop_run(p->loop);
         if (fast && paced)
             maybe_stop_paced(p, fast, paced);
+        if (fast && second)
+            maybe_start_second(p, fast, second);
     }
 }
 
 static const char *first_error(const struct pconn *c, char *buf, size_t len)
 {
     const struct hconn *h = &c->hc;
+    if ((c->end_how == HC_END_EARLY_CLOSE || c->end_how == HC_END_BAD_RESPONSE) && !h->have_head &&
+        h2_looks_like_frames(h->first_raw, h->first_raw_len))
+        return "the server answers HTTP/2 only: use --http2-prior-knowledge";
     switch (c->end_how) {
     case HC_END_REFUSED: return "connection refused";
     case HC_END_RESET:
@@ -394,11 +447,27 @@ static const char *first_error(const struct pconn *c, char *buf, size_t len)
     }
 }
 
-static void summarize_limit(struct probe_result *r, const struct pconn *fast, const struct pconn *paced)
+/* A cap seen on one connection only is checked against the second one. */
+static void confirm_cap(struct probe_result *r, const struct pconn *second)
 {
-    struct probe_busy *b[2] = {&r->fast, &r->paced};
-    const struct pconn *c[2] = {fast, paced};
-    for (int i = 0; i < 2; i++) {
+    if (second->role != R_SECOND || second->st != P_DONE || !second->responses)
+        return;
+    const struct probe_busy *b = &r->second;
+    r->second_ran = true;
+    if (r->limit != PL_CAP)
+        return;
+    if (b->closed && (long)b->responses == r->cap)
+        r->cap_confirmed = true;
+    else
+        r->limit = PL_RANDOM;
+}
+
+static void summarize_limit(struct probe_result *r, const struct pconn *fast, const struct pconn *paced,
+                            const struct pconn *second)
+{
+    struct probe_busy *b[3] = {&r->fast, &r->paced, &r->second};
+    const struct pconn *c[3] = {fast, paced, second};
+    for (int i = 0; i < 3; i++) {
         b[i]->responses = c[i]->responses;
         b[i]->closed = c[i]->ended_by_server;
         b[i]->announced = !c[i]->keeps && c[i]->responses > 0;
@@ -407,8 +476,9 @@ static void summarize_limit(struct probe_result *r, const struct pconn *fast, co
         b[i]->age_s = b[i]->closed ? c[i]->obs.age_s : c[i]->end_age_s;
         if (b[i]->announced) {
             b[i]->closed = true; /* announced: the cap is this count, FIN or not */
-            if (!c[i]->ended_by_server)
-                b[i]->age_s = c[i]->hc.connect_ns ? secs(c[i]->wait_start_ns - c[i]->hc.connect_ns) : 0;
+            if (!c[i]->ended_by_server) /* the second one does not wait for the FIN */
+                b[i]->age_s = c[i]->hc.connect_ns && c[i]->wait_start_ns
+                                  ? secs(c[i]->wait_start_ns - c[i]->hc.connect_ns) : c[i]->end_age_s;
             else
                 b[i]->age_s -= c[i]->obs.after_s; /* age at the announcing response */
         }
@@ -437,12 +507,51 @@ static void summarize_limit(struct probe_result *r, const struct pconn *fast, co
         r->lifetime_s = s->age_s;
         r->cap = (long)s->responses;
     }
+    if (r->limit == PL_CAP && f->closed && s->closed && f->responses == s->responses)
+        r->cap_confirmed = true; /* two connections, one count */
+    confirm_cap(r, second);
 }
 
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
+}
+
+/* The Connection: close exchanges: the median by the FIN's delay (a FIN
+ * never seen sorts last), the median exchange time, and how many had the
+ * FIN queued with the response. The verdict rests on those, not on one
+ * sample against a threshold. */
+static void summarize_close(struct probe_result *r, const struct pconn *pc, unsigned n)
+{
+    const struct pconn *v[PROBE_CLOSE_SAMPLES];
+    unsigned k = 0;
+    for (unsigned i = 0; i < n; i++)
+        if (pc[i].responses && (pc[i].ended_by_server || pc[i].waited_out))
+            v[k++] = &pc[i];
+    for (unsigned i = 1; i < k; i++) /* insertion sort: three at most */
+        for (unsigned j = i; j > 0; j--) {
+            const struct probe_close_obs *a = &v[j - 1]->obs, *b = &v[j]->obs;
+            bool later = (a->how == PC_NONE && b->how != PC_NONE) ||
+                         (a->how != PC_NONE && b->how != PC_NONE && a->after_s > b->after_s);
+            if (!later)
+                break;
+            const struct pconn *t = v[j - 1];
+            v[j - 1] = v[j];
+            v[j] = t;
+        }
+    r->close_samples = k;
+    if (!k)
+        return;
+    r->close_measured = true;
+    r->after_close = v[(k - 1) / 2]->obs;
+    double rtt[PROBE_CLOSE_SAMPLES];
+    for (unsigned i = 0; i < k; i++) {
+        r->close_with_response += v[i]->obs.how == PC_FIN && v[i]->obs.with_response;
+        rtt[i] = v[i]->obs.rtt_s;
+    }
+    qsort(rtt, k, sizeof rtt[0], cmp_double);
+    r->close_rtt_s = rtt[(k - 1) / 2];
 }
 
 static void summarize_idle(struct probe_result *r, const struct pconn *pc, unsigned n)
@@ -479,8 +588,7 @@ int probe_run(const struct probe_opts *o, struct probe_result *r, char *err, siz
     unsigned nidle = o->idle_samples ? o->idle_samples : 1;
     if (nidle > PROBE_MAX_IDLE)
         nidle = PROBE_MAX_IDLE;
-    /* [0] KA11, [1] KA10, [2] CLOSE, [3] FAST, [4] PACED, [5..] IDLE */
-    unsigned npc = 5 + nidle;
+    unsigned npc = I_IDLE + nidle; /* the I_* layout */
     struct probe p = {.o = o, .r = r, .loop = loop_new(), .npc = npc};
     p.pc = calloc(npc, sizeof *p.pc);
     if (!p.loop || !p.pc) {
@@ -507,28 +615,37 @@ int probe_run(const struct probe_opts *o, struct probe_result *r, char *err, siz
     loop_timer_arm(p.loop, &p.tick, 250);
     int rc = -1;
     char why[160];
-    int e = start(&p, &p.pc[0], R_KA11, 1, NULL);
+    int e = start(&p, &p.pc[I_KA11], R_KA11, 1, NULL);
     if (e < 0) {
         snprintf(err, errlen, "cannot connect to %s: %s", o->t.text, strerror(-e));
         goto out;
     }
-    run_until_done(&p, 0, 1, NULL, NULL);
+    run_until_done(&p, 0, 1, NULL, NULL, NULL);
     if (!p.pc[0].responses) {
         snprintf(err, errlen, "no HTTP response from %s: %s", o->t.text,
                  p.stop ? "the probe's deadline passed" : first_error(&p.pc[0], why, sizeof why));
         goto out;
     }
     r->keepalive_11 = p.pc[0].responses == 2;
-    /* Everything else at once: each waits on its own connection. */
-    start(&p, &p.pc[1], R_KA10, 0, "keep-alive");
-    start(&p, &p.pc[2], R_CLOSE, 1, "close");
-    if (r->keepalive_11) {
-        start(&p, &p.pc[3], R_FAST, 1, NULL);
-        start(&p, &p.pc[4], R_PACED, 1, NULL);
-        for (unsigned i = 0; i < nidle; i++)
-            start_later(&p, &p.pc[5 + i], R_IDLE, i * IDLE_STAGGER_MS);
+    if (r->status >= 400) {
+        /* An error page (a TLS port over http://, a wrong Host or path):
+         * measuring it would advise on the error path, not the site. */
+        r->error_answer = true;
+        probe_identify(r); /* who answered with it is still worth naming */
+        rc = 0;
+        goto out;
     }
-    run_until_done(&p, 1, npc, &p.pc[3], &p.pc[4]);
+    /* Everything else at once: each waits on its own connection. */
+    start(&p, &p.pc[I_KA10], R_KA10, 0, "keep-alive");
+    for (unsigned i = 0; i < PROBE_CLOSE_SAMPLES; i++)
+        start(&p, &p.pc[I_CLOSE + i], R_CLOSE, 1, "close");
+    if (r->keepalive_11) {
+        start(&p, &p.pc[I_FAST], R_FAST, 1, NULL);
+        start(&p, &p.pc[I_PACED], R_PACED, 1, NULL);
+        for (unsigned i = 0; i < nidle; i++)
+            start_later(&p, &p.pc[I_IDLE + i], R_IDLE, i * IDLE_STAGGER_MS);
+    }
+    run_until_done(&p, 1, npc, &p.pc[I_FAST], &p.pc[I_PACED], &p.pc[I_SECOND]);
     if (p.stop) /* the deadline: whatever is still open is closed now */
         for (unsigned i = 0; i < npc; i++)
             if (p.pc[i].st != P_DONE) {
@@ -536,25 +653,23 @@ int probe_run(const struct probe_opts *o, struct probe_result *r, char *err, siz
                     p.pc[i].obs.after_s = secs(loop_clock_ns() - p.pc[i].wait_start_ns);
                 finish(&p.pc[i]);
             }
-    r->keepalive_10 = p.pc[1].responses == 2;
-    if (p.pc[2].responses && (p.pc[2].ended_by_server || p.pc[2].waited_out)) {
-        r->close_measured = true;
-        r->after_close = p.pc[2].obs;
-    }
+    r->keepalive_10 = p.pc[I_KA10].responses == 2;
+    summarize_close(r, &p.pc[I_CLOSE], PROBE_CLOSE_SAMPLES);
     if (r->keepalive_11) {
-        summarize_limit(r, &p.pc[3], &p.pc[4]);
-        summarize_idle(r, &p.pc[5], nidle);
+        summarize_limit(r, &p.pc[I_FAST], &p.pc[I_PACED], &p.pc[I_SECOND]);
+        summarize_idle(r, &p.pc[I_IDLE], nidle);
     }
     r->tls_tickets = p.tls && tls_ctx_sessions_kept(p.tls) > 0;
-    r->kind = probe_identify(r->server, r->keepalive_11 ? r->connection_11 : "-", r->keep_alive_11,
-                             r->kind_evidence, sizeof r->kind_evidence);
+    probe_identify(r);
     rc = 0;
 out:
     if (o->progress)
         fprintf(stderr, "\r%78s\r", "");
     r->elapsed_s = secs(loop_clock_ns() - p.t0_ns);
-    for (unsigned i = 0; i < npc; i++)
+    for (unsigned i = 0; i < npc; i++) {
         hconn_free(&p.pc[i].hc);
+        free(p.pc[i].req);
+    }
     long tw_towards1, tw_at1, tw_all1;
     load_count_time_wait(&o->t, &tw_towards1, &tw_at1, &tw_all1);
     if (tw_towards0 >= 0 && tw_towards1 >= 0) {

@@ -27,7 +27,8 @@ static void usage(void)
         "  -n, --requests N        or send this many requests\n"
         "      --rate R            open loop: R requests/s in total, latency measured from\n"
         "                          the intended send time (no coordinated omission)\n"
-        "  -H, --header 'K: V'     add a request header (repeatable)\n"
+        "  -H, --header 'K: V'     add a request header (repeatable); Host, Connection and\n"
+        "                          Authorization replace closer's own ('Host:' drops it)\n"
         "      --method M          request method (GET)\n"
         "      --body FILE         request body from FILE\n"
         "      --timeout DUR       per request (10s)\n"
@@ -49,6 +50,11 @@ static void usage(void)
         "      --cacert FILE       verify with the CA certificates in FILE (PEM)\n"
         "      --no-sessionid      never resume a TLS session: a full handshake per\n"
         "                          connection (default: resume, as browsers do)\n"
+        "  HTTP/2:\n"
+        "      --http2-prior-knowledge  speak HTTP/2 at once (h2c), as curl spells it\n"
+        "      --http2             offer h2 by ALPN (https:// URLs)\n"
+        "  -m, --streams N         streams in flight per HTTP/2 connection (1), as h2load -m;\n"
+        "                          GOAWAYs and who closed TCP after them are reported\n"
         "      --json              JSON report\n"
         "  -N, --netns NS          run inside network namespace NS: NAME (/run/netns/NAME),\n"
         "                          a path (/proc/PID/ns/net), or pid:PID\n"
@@ -83,7 +89,7 @@ static char *read_file(const char *path, size_t *len)
 }
 
 enum { O_RATE = 256, O_METHOD, O_BODY, O_TIMEOUT, O_KA, O_CLOSEH, O_H10, O_RPC, O_IDLE,
-       O_CCLOSE, O_BIND, O_JSON, O_CLOSEWAIT, O_CACERT, O_NOSESS };
+       O_CCLOSE, O_BIND, O_JSON, O_CLOSEWAIT, O_CACERT, O_NOSESS, O_H2PK, O_H2 };
 
 /* A duration that must carry its unit: --idle was a bare count of
  * milliseconds once, so a bare number now would silently mean 1000x more. */
@@ -114,6 +120,25 @@ static int fd_room(unsigned connections, unsigned threads)
     return -1;
 }
 
+/* HTTP/2 runs closed loop, keep-alive, without a body: the HTTP/1 closing
+ * patterns have no HTTP/2 meaning (the GOAWAY is HTTP/2's). */
+static bool h2_conflict(const struct load_opts *o, const char *body_file)
+{
+    const char *what = !(o->http2_prior || o->http2) ? (o->streams ? "-m" : NULL)
+                       : o->http2 && !o->http2_prior && !o->tls ? "--http2 over http:// (ALPN needs "
+                                                                  "https://; h2c is --http2-prior-knowledge)"
+                       : o->rate > 0 ? "--rate" : !o->keepalive ? "--keepalive off"
+                       : o->close_header ? "--close-header" : o->http10 ? "--http1.0"
+                       : o->idle_ms ? "--idle" : body_file ? "--body" : NULL;
+    if (!what)
+        return false;
+    if (!(o->http2_prior || o->http2))
+        fprintf(stderr, "closer load: -m is for HTTP/2 (--http2-prior-knowledge or --http2)\n");
+    else
+        fprintf(stderr, "closer load: not with HTTP/2: %s\n", what);
+    return true;
+}
+
 int cmd_load(int argc, char **argv)
 {
     static const struct option lo[] = {
@@ -125,6 +150,8 @@ int cmd_load(int argc, char **argv)
         {"client-close", 0, 0, O_CCLOSE}, {"bind-range", 1, 0, O_BIND}, {"json", 0, 0, O_JSON},
         {"close-wait", 1, 0, O_CLOSEWAIT}, {"insecure", 0, 0, 'k'}, {"cacert", 1, 0, O_CACERT},
         {"no-sessionid", 0, 0, O_NOSESS},
+        {"close-wait", 1, 0, O_CLOSEWAIT}, {"http2-prior-knowledge", 0, 0, O_H2PK},
+        {"http2", 0, 0, O_H2}, {"streams", 1, 0, 'm'},
         {"netns", 1, 0, 'N'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     static struct load_opts o;
     memset(&o, 0, sizeof o);
@@ -139,7 +166,7 @@ int cmd_load(int argc, char **argv)
     uint64_t v;
     int ch;
     cli_begin();
-    while ((ch = getopt_long(argc, argv, ":c:t:d:n:H:N:kh", lo, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":c:t:d:n:H:N:km:h", lo, NULL)) != -1) {
         switch (ch) {
         case 'c':
             if (parse_u64(optarg, 1, 100000, &v) < 0)
@@ -218,6 +245,13 @@ int cmd_load(int argc, char **argv)
             o.tls_cfg.cacert = optarg;
             break;
         case O_NOSESS: o.tls_cfg.no_resume = true; break;
+        case O_H2PK: o.http2_prior = true; break;
+        case O_H2: o.http2 = true; break;
+        case 'm':
+            if (parse_u64(optarg, 1, 1000, &v) < 0)
+                return cli_bad_value("load", "-m", optarg, "1..1000 streams per connection");
+            o.streams = (unsigned)v;
+            break;
         case 'N': netns = optarg; break;
         case 'h': usage(); return 0;
         default: return cli_bad_option("load", ch, argv);
@@ -245,10 +279,18 @@ int cmd_load(int argc, char **argv)
         fprintf(stderr, "closer load: %s\n", err);
         return EXIT_USAGE;
     }
+    target_note_proxy(stderr, "load", &t);
+    if (target_pick_address(&t, (unsigned)o.timeout_ms, err, sizeof err) < 0) {
+        fprintf(stderr, "closer load: %s\n", err);
+        return EXIT_USAGE;
+    }
+    o.target = t;
     o.dst = t.addr;
     o.dst_len = t.len;
     o.tls = t.tls;
-    o.tls_cfg.alpn = "http/1.1";
+    o.tls_cfg.alpn = o.http2 || o.http2_prior ? "h2" : "http/1.1";
+    if (h2_conflict(&o, body_file))
+        return EXIT_USAGE;
     snprintf(o.tls_name, sizeof o.tls_name, "%s", t.name);
     snprintf(o.url_host, sizeof o.url_host, "%s", t.host);
     snprintf(o.url_path, sizeof o.url_path, "%s", t.path);

@@ -41,6 +41,10 @@ static void usage(void)
            "  -4, -6             only IPv4 / only IPv6\n"
            "  -p, --processes    show owning processes (pid, comm, fd)\n"
            "  -e, --extended     show uid and inode\n"
+           "  -i, --info         tcp_info under each socket, as ss -i prints it\n"
+           "                     (congestion control, rtt, cwnd, bytes, ...)\n"
+           "  -m, --memory       socket memory under each socket, as ss -m:\n"
+           "                     skmem:(r,rb,t,tb,f,w,o,bl,d)\n"
            "  -s, --summary      count per state\n"
            "  -t, -a, -n, -o     accepted as in ss (TCP only, every state, numeric,\n"
            "                     timers: closer always does these)\n"
@@ -151,7 +155,8 @@ int cmd_states(int argc, char **argv)
         {"netns", required_argument, 0, 'N'}, {"proc", no_argument, 0, 'P'},
         {"record", required_argument, 0, 'r'}, {"replay", required_argument, 0, 'R'},
         {"no-header", no_argument, 0, 'H'},   {"help", no_argument, 0, 'h'},
-        {"all-netns", no_argument, 0, 'A'},
+        {"all-netns", no_argument, 0, 'A'},   {"info", no_argument, 0, 'i'},
+        {"memory", no_argument, 0, 'm'},
         {0, 0, 0, 0}};
     struct states_view_opts vo = {.header = true};
     struct snapshot_opts so = {0};
@@ -159,7 +164,7 @@ int cmd_states(int argc, char **argv)
     const char *netns = NULL;
     int c;
     cli_begin();
-    while ((c = getopt_long(argc, argv, ":46pN:Hhstanoel", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":46pN:Hhstanoelim", longopts, NULL)) != -1) {
         switch (c) {
         case 'T': {
             char *list = strdup(optarg), *save = NULL;
@@ -190,7 +195,10 @@ int cmd_states(int argc, char **argv)
         case 's': summary = true; break;
         case 'l': vo.filter.states |= 1u << TS_LISTEN; break;
         case 'e': vo.extended = true; break;
-        case 't': case 'a': case 'n': case 'o': break; /* what closer always does */
+        case 'i': vo.info = true; break;
+        case 'm': vo.memory = true; break;
+        case 'o': vo.options = true; break; /* timers: always; with -i, ss's TCP options too */
+        case 't': case 'a': case 'n': break; /* what closer always does */
         case 'j': json = true; break;
         case 'A': all = true; break;
         case 'N': netns = optarg; break;
@@ -219,6 +227,13 @@ int cmd_states(int argc, char **argv)
         }
         vo.filter.expr = expr;
     }
+    if ((vo.info || vo.memory) && (json || summary || so.replay || so.force_proc)) {
+        fprintf(stderr, "closer states: -i/-m are read from the kernel for the table: not with %s\n",
+                json ? "--json" : summary ? "--summary" : so.replay ? "--replay" : "--proc");
+        ssf_free(expr);
+        return EXIT_USAGE;
+    }
+    so.detail = vo.info || vo.memory;
     if (all && (netns || so.replay || so.record || so.force_proc)) {
         fprintf(stderr, "closer states: --all-netns does not go with %s\n",
                 netns ? "-N/--netns" : so.replay ? "--replay" : so.record ? "--record" : "--proc");

@@ -388,13 +388,18 @@ static int run_screen(struct top_run *r)
     tcsetattr(STDIN_FILENO, TCSANOW, &raw);
     struct sigaction sa = {.sa_handler = on_winch};
     sigaction(SIGWINCH, &sa, NULL);
-    fputs("\033[?1049h\033[?25l\033[2J", stdout);
+    /* With -n or -d the last screen is the answer: draw on the normal
+     * screen so it stays there after the exit (the alternate screen would
+     * take it away). */
+    bool alt = !r->iterations;
+    fputs(alt ? "\033[?1049h\033[?25l\033[2J" : "\033[?25l\033[2J", stdout);
     uint32_t prev[TS_MAX];
     int have_prev = 0, rc = 0, quit = 0;
     struct ns_prev *nsprev = NULL;
     size_t np = 0;
     struct frame f;
-    while (!quit && !stopping) {
+    for (uint64_t frames = 0; !quit && !stopping && (!r->iterations || frames < r->iterations); frames++) {
+        bool last = r->iterations && frames + 1 == r->iterations;
         if (r->all_netns ? take_all(r, &f, nsprev, np) : take(r, &f.s, &f.a)) {
             rc = EXIT_USAGE;
             break;
@@ -418,7 +423,7 @@ static int run_screen(struct top_run *r)
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             uint64_t now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-            if (now >= due || quit || stopping) break;
+            if (now >= due || quit || stopping || last) break; /* the last: no wait after it */
             int n = wait_tracing(r, STDIN_FILENO, due - now);
             if (n < 0 && errno != EINTR) break;
             char k;
@@ -433,7 +438,7 @@ static int run_screen(struct top_run *r)
         frame_free(r, &f);
     }
     free(nsprev);
-    fputs("\033[?25h\033[?1049l", stdout);
+    fputs(alt ? "\033[?25h\033[?1049l" : "\033[?25h", stdout);
     fflush(stdout);
     tcsetattr(STDIN_FILENO, TCSANOW, &saved);
     return rc;

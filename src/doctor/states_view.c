@@ -3,6 +3,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "doctor/states_detail.h"
 #include "util/json.h"
 #include "util/textesc.h"
 
@@ -98,6 +99,12 @@ void states_print_table(FILE *out, const struct snapshot *s, const struct states
                 t->rqueue, t->wqueue, lw, l, pw, p, tm, o->processes ? " " : "", own);
         if (o->extended)
             fprintf(out, " uid:%u ino:%llu", t->uid, (unsigned long long)t->inode);
+        if (o->info || o->memory) { /* ss: a tab-led line under the socket */
+            char d[1024];
+            states_detail_text(d, sizeof d, diag_detail_find(s->details, s->ndetails, t), o->info,
+                               o->memory, o->options || o->extended);
+            fprintf(out, "\n\t%s", d);
+        }
         /* A reader that went away (closer states | head) ends the listing. */
         if (putc('\n', out) == EOF)
             break;

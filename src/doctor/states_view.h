@@ -13,6 +13,9 @@ struct states_view_opts {
     bool processes; /* owner column (needs snapshot with owners) */
     bool header;
     bool extended;  /* uid and inode, as ss -e */
+    bool info, memory; /* ss -i, ss -m: a line under each socket (needs
+                        * snapshot_opts.detail) */
+    bool options;      /* with info: ts sack ecn ..., as ss prints them with -o or -e */
     /* JSON "netns": the namespace read (0 = not known: a replay) and the
      * -N argument that named it (NULL: closer's own). */
     unsigned long long netns_inode;

@@ -116,6 +116,27 @@ static void write_tw_age(struct prom *p, const struct agg *a)
     prom_sample(p, "", (double)a->tw_count / 60, "window", "60s", NULL);
 }
 
+/* Whether owner="process" can be trusted. A process whose fds cannot be
+ * read hides the owner of every socket it holds: its CLOSE_WAIT lands in
+ * owner="none" and the CLOSE_WAIT alert, which filters on owner="process",
+ * stays silent. So 1 only when owners were read and every process of the
+ * namespace was readable; the count of the others by reason says what
+ * cures it (node_exporter's node_scrape_collector_success, per cause). */
+static void write_visibility(struct prom *p, const struct snapshot *s)
+{
+    prom_family(p, "closer_owners_visible", "gauge",
+                "1 when every socket owner (process) could be read; 0 when owners were not read "
+                "(--no-owners) or some processes could not be (see closer_processes_unreadable).");
+    prom_sample(p, "", s->owners_read && !s->procs_denied, NULL);
+    prom_family(p, "closer_processes_unreadable", "gauge",
+                "Processes of this namespace (or of an unknown one) whose fds closer could not read, "
+                "by reason: capability (CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH cure it), "
+                "user_namespace, security_module (AppArmor, SELinux).");
+    for (int r = OWNERS_HIDDEN_CAPABILITY; r < OWNERS_HIDDEN_NREASONS; r++)
+        prom_sample(p, "", s->hidden_by == (enum owners_hidden_by)r ? s->procs_denied : 0,
+                    "reason", owners_hidden_name((enum owners_hidden_by)r), NULL);
+}
+
 /* CLOSE_WAIT by process name, not pid: a pid label makes new series at every
  * restart, and the name is what an alert should say. */
 static void write_close_wait(struct prom *p, const struct snapshot *s, struct agg *a, unsigned top)
@@ -144,9 +165,7 @@ static void write_close_wait(struct prom *p, const struct snapshot *s, struct ag
     free(by);
     prom_sample(p, "", (double)rest, "comm", "", "owner", "other", NULL);
     prom_sample(p, "", a->close_wait_unowned, "comm", "", "owner", "none", NULL);
-    prom_family(p, "closer_owners_visible", "gauge",
-                "1 when socket owners (processes) were read, 0 when not (no root, or disabled).");
-    prom_sample(p, "", s->owners_read, NULL);
+    write_visibility(p, s);
 }
 
 static void write_listen(struct prom *p, const struct agg *a)

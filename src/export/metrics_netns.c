@@ -62,6 +62,7 @@ static int pool_rest(struct ns_snapshot *const *rest, size_t n, struct snapshot 
             out->nprocs = s->nprocs;
             out->owners_read = s->owners_read;
             out->procs_denied = s->procs_denied;
+            out->hidden_by = s->hidden_by;
             out->taken_at = s->taken_at;
         }
     }

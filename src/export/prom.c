@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/utf8.h"
@@ -47,13 +48,28 @@ void prom_escape_help(FILE *out, const char *v) { write_escaped(out, v, 0); }
 
 void prom_escape_label(FILE *out, const char *v) { write_escaped(out, v, 1); }
 
+/* The fewest significant digits that read back as v (Go's strconv 'g', -1,
+ * which node_exporter uses): 0.1, not %.17g's 0.10000000000000001. At most
+ * 17 tries; 17 digits always round-trip a double. */
+static const char *prom__shortest(double v, char *buf, size_t cap)
+{
+    for (int prec = 1; prec < 17; prec++) {
+        snprintf(buf, cap, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            return buf;
+    }
+    snprintf(buf, cap, "%.17g", v);
+    return buf;
+}
+
 void prom_value(FILE *out, double v)
 {
+    char buf[32];
     if (isnan(v)) fputs("NaN", out);
     else if (isinf(v)) fputs(v > 0 ? "+Inf" : "-Inf", out);
     /* Exact integers below 2^53 print without an exponent or a fraction. */
     else if (v == floor(v) && fabs(v) < 9007199254740992.0) fprintf(out, "%.0f", v);
-    else fprintf(out, "%.17g", v);
+    else fputs(prom__shortest(v, buf, sizeof buf), out);
 }
 
 void prom_family(struct prom *p, const char *name, const char *type, const char *help)

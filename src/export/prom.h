@@ -24,7 +24,8 @@ void prom_sample(struct prom *p, const char *suffix, double value, ...)
 void prom_escape_label(FILE *out, const char *v);
 void prom_escape_help(FILE *out, const char *v);
 /* Go's strconv style that Prometheus parses: integers without exponent,
- * "+Inf", "-Inf", "NaN". */
+ * other values in the fewest digits that read back exactly (0.1), "+Inf",
+ * "-Inf", "NaN". */
 void prom_value(FILE *out, double v);
 
 #endif

@@ -59,11 +59,53 @@ static void line(FILE *out, int cols, int *used, int rows, const char *fmt, ...)
     (*used)++;
 }
 
+/* The row's columns at a width: the owner column takes what the numbers
+ * leave (12 to 28 characters); SYN_RECV and LISTEN go first when the width
+ * is short, so tw/s and cw/s (what the view is for) stay at 80 columns. */
+struct ns_cols {
+    int owner;
+    bool syn_listen;
+};
+
+static struct ns_cols fit_columns(int cols)
+{
+    /* NETNS(11) ESTAB(8) TIME_WAIT(9) CLOSE_WAIT(10) tw/s(8) cw/s(8), a
+     * space before each but the first; SYN_RECV(8) LISTEN(6) the same. */
+    const int base = 11 + 1 + 9 + 10 + 11 + 9 + 9, extra = 9 + 7;
+    struct ns_cols c = {28, true};
+    if (cols <= 0 || base + 1 + 28 + extra <= cols)
+        return c;
+    c.syn_listen = base + 1 + 28 + extra - cols <= 16 && cols - base - 1 - extra >= 12;
+    c.owner = cols - base - 1 - (c.syn_listen ? extra : 0);
+    if (c.owner > 28) c.owner = 28;
+    if (c.owner < 12) c.owner = 12;
+    return c;
+}
+
+static void row_line(FILE *out, const struct top_view *v, int *used, int max, struct ns_cols c,
+                     const struct top_ns_row *r)
+{
+    char who[200];
+    snprintf(who, sizeof who, "%s%s%s", r->ns->name, r->ns->name[0] ? " " : "", r->who);
+    if (!r->ok) {
+        line(out, v->cols, used, max, "%-11llu %-*.*s not read: %s", (unsigned long long)r->ns->inode,
+             c.owner, c.owner, who, r->error);
+        return;
+    }
+    const uint32_t *st = r->a.states;
+    char mid[32] = "";
+    if (c.syn_listen)
+        snprintf(mid, sizeof mid, " %8u %6u", st[TS_SYN_RECV], st[TS_LISTEN]);
+    line(out, v->cols, used, max, "%-11llu %-*.*s %8u %9u %10u%s %+8.1f %+8.1f",
+         (unsigned long long)r->ns->inode, c.owner, c.owner, who, st[TS_ESTABLISHED],
+         st[TS_TIME_WAIT], st[TS_CLOSE_WAIT], mid, rate(r, TS_TIME_WAIT, v->interval_s),
+         rate(r, TS_CLOSE_WAIT, v->interval_s));
+}
+
 void top_ns_draw(FILE *out, struct top_ns_row *rows, size_t n, const struct top_view *v,
                  const char *filter)
 {
     int used = 0, max = v->rows > 0 ? v->rows - 1 : 24;
-    fputs("\033[H", out);
     char when[16];
     time_t now = time(NULL);
     strftime(when, sizeof when, "%H:%M:%S", localtime(&now));
@@ -73,34 +115,30 @@ void top_ns_draw(FILE *out, struct top_ns_row *rows, size_t n, const struct top_
             ok++;
             sockets += rows[i].s->nsocks;
         }
-    line(out, v->cols, &used, max,
-         "closer top %s  %zu network namespaces (%zu read), %zu sockets  sort %s  filter %s   "
-         "keys: t/c/e sort  n filter  a all  q quit",
-         when, n, ok, sockets, tcp_state_label(v->sort_state), filter && *filter ? filter : "none");
+    char left[256], title[320];
+    snprintf(left, sizeof left, "closer top %s  %zu netns (%zu read)  %zu sockets  sort %s  filter %s",
+             when, n, ok, sockets, tcp_state_label(v->sort_state), filter && *filter ? filter : "none");
+    top_title(title, sizeof title, v->cols, left, "t/c/e sort  n filter  a all");
+    if (v->help) {
+        top_draw_help(out, v, title);
+        return;
+    }
+    fputs("\033[H", out);
+    line(out, v->cols, &used, max, "%s", title);
     if (v->prompt)
         line(out, v->cols, &used, max, "netns filter> %s", v->prompt);
     else
         line(out, v->cols, &used, max, "%s", "");
     top_ns_sort(rows, n, v->sort_state);
-    line(out, v->cols, &used, max, "%-11s %-28s %8s %9s %10s %8s %6s %8s %8s", "NETNS", "OWNER",
-         "ESTAB", "TIME_WAIT", "CLOSE_WAIT", "SYN_RECV", "LISTEN", "tw/s", "cw/s");
-    for (size_t i = 0; i < n; i++) {
-        const struct top_ns_row *r = &rows[i];
-        if (!top_ns_match(r, filter))
-            continue;
-        char who[200];
-        snprintf(who, sizeof who, "%s%s%s", r->ns->name, r->ns->name[0] ? " " : "", r->who);
-        if (!r->ok) {
-            line(out, v->cols, &used, max, "%-11llu %-28.28s not read: %s",
-                 (unsigned long long)r->ns->inode, who, r->error);
-            continue;
-        }
-        const uint32_t *st = r->a.states;
-        line(out, v->cols, &used, max, "%-11llu %-28.28s %8u %9u %10u %8u %6u %+8.1f %+8.1f",
-             (unsigned long long)r->ns->inode, who, st[TS_ESTABLISHED], st[TS_TIME_WAIT],
-             st[TS_CLOSE_WAIT], st[TS_SYN_RECV], st[TS_LISTEN], rate(r, TS_TIME_WAIT, v->interval_s),
-             rate(r, TS_CLOSE_WAIT, v->interval_s));
-    }
+    struct ns_cols c = fit_columns(v->cols);
+    char mid[32] = "";
+    if (c.syn_listen)
+        snprintf(mid, sizeof mid, " %8s %6s", "SYN_RECV", "LISTEN");
+    line(out, v->cols, &used, max, "%-11s %-*s %8s %9s %10s%s %8s %8s", "NETNS", c.owner, "OWNER",
+         "ESTAB", "TIME_WAIT", "CLOSE_WAIT", mid, "tw/s", "cw/s");
+    for (size_t i = 0; i < n; i++)
+        if (top_ns_match(&rows[i], filter))
+            row_line(out, v, &used, max, c, &rows[i]);
     line(out, v->cols, &used, max, "%s", "");
     line(out, v->cols, &used, max, "a filter that matches one namespace shows its ports, "
                                    "destinations, processes and listeners");

@@ -89,15 +89,27 @@ static double rate(const uint32_t *prev, const struct agg *a, int st, double dt)
     return prev && dt > 0 ? ((double)a->states[st] - prev[st]) / dt : 0;
 }
 
-static void draw_states(struct block *b, const struct agg *a, const uint32_t *prev, double dt)
+/* fold: states with no socket and no change share one line ("zero: SYN_SENT
+ * ..."): on a small screen four always-zero rows cost the tables their rows. */
+static void draw_states(struct block *b, const struct agg *a, const uint32_t *prev, double dt,
+                        bool fold)
 {
+    char zero[LINE_MAX_W] = "";
+    size_t zl = 0;
     bline(b, T_HEAD, "%-12s %10s %10s", "STATE", "SOCKETS", "DELTA/s");
     for (int i = 0; i < NSHOWN; i++) {
         int st = shown_states[i];
+        double d = rate(prev, a, st, dt);
+        if (fold && !a->states[st] && d == 0) {
+            zl += (size_t)snprintf(zero + zl, sizeof zero - zl, "%s%s", zl ? " " : "zero: ", tcp_state_label(st));
+            if (zl >= sizeof zero) zl = sizeof zero - 1;
+            continue;
+        }
         enum tone t = st == TS_CLOSE_WAIT && a->states[st] ? T_BAD
                     : (st == TS_TIME_WAIT || st == TS_SYN_RECV) && a->states[st] ? T_WARN : T_PLAIN;
-        bline(b, t, "%-12s %10u %+10.1f", tcp_state_label(st), a->states[st], rate(prev, a, st, dt));
+        bline(b, t, "%-12s %10u %+10.1f", tcp_state_label(st), a->states[st], d);
     }
+    if (zl) bline(b, T_PLAIN, "%s", zero);
 }
 
 static void draw_ports(struct block *b, struct agg *a, const struct top_view *v, int room)
@@ -138,6 +150,7 @@ static void draw_procs(struct block *b, struct agg *a, int room)
     agg_sort_procs(a);
     bline(b, T_HEAD, "%-8s %-16s %10s", "PID", "COMMAND", "CLOSE_WAIT");
     char comm[17]; /* the column: an escaped name is cut between characters */
+    if (a->close_wait_unowned && room > 1) room--; /* its line below counts in room */
     for (size_t i = 0; i < a->nprocs && (int)i < room; i++)
         bline(b, a->procs[i].close_wait ? T_BAD : T_PLAIN, "%-8d %-16s %10u", (int)a->procs[i].pid,
               text_escape(comm, sizeof comm, a->procs[i].comm, 0), a->procs[i].close_wait);
@@ -195,6 +208,88 @@ static void stack(struct block *into, const struct block *const *parts, int n)
  * per table instead of leaving its right half empty. */
 #define TWO_COLUMNS_MIN 140
 
+void top_title(char *out, size_t cap, int cols, const char *left, const char *keys)
+{
+    static const char tail[] = "? help  q quit";
+    int need = (int)(strlen(left) + 9 + strlen(keys) + 2 + strlen(tail));
+    if (cols <= 0 || need <= cols) {
+        snprintf(out, cap, "%s   keys: %s  %s", left, keys, tail);
+        return;
+    }
+    /* The key list goes first, then the left part is cut: "? help" stays. */
+    int room = cols - (int)strlen(tail) - 3;
+    if (room < 0) room = 0;
+    snprintf(out, cap, "%.*s   %s", room, left, tail);
+}
+
+/* Data rows each table could fill (with the port filter applied). */
+static int ports_wanted(const struct agg *a, const struct top_view *v)
+{
+    int n = 0;
+    for (size_t i = 0; i < a->nports; i++) n += !v->port || a->ports[i].port == v->port;
+    return n;
+}
+
+static int listens_wanted(const struct agg *a, const struct top_view *v)
+{
+    int n = 0;
+    for (size_t i = 0; i < a->nlistens; i++) n += !v->port || a->listens[i].port == v->port;
+    return n;
+}
+
+static int dests_wanted(const struct agg *a, const struct top_view *v)
+{
+    int n = 0;
+    for (size_t i = 0; i < a->ndests; i++) n += !v->port || a->dests[i].port == v->port;
+    return n;
+}
+
+/* One column: the rows left after the states go to the tables that have
+ * something to show, in the order ports, listeners, processes,
+ * destinations; each gets a row first (header and blank line included),
+ * then one more at a time in turn, so a small screen shows every table's
+ * first rows instead of one table's tail. room[k] = 0: table k is left out. */
+static void share_rows(int avail, const int *want, int *room, int n)
+{
+    for (int k = 0; k < n; k++) {
+        room[k] = 0;
+        if (want[k] > 0 && avail >= 3) {
+            room[k] = 1;
+            avail -= 3;
+        }
+    }
+    for (bool more = true; more && avail > 0;) {
+        more = false;
+        for (int k = 0; k < n && avail > 0; k++)
+            if (room[k] && room[k] < want[k]) {
+                room[k]++;
+                avail--;
+                more = true;
+            }
+    }
+}
+
+static void draw_one_column(struct screen *sc, struct block *left, const struct block *st,
+                            struct agg *a, const struct snapshot *s, const struct top_view *v)
+{
+    static struct block t[4];
+    memset(t, 0, sizeof t);
+    int want[4] = {ports_wanted(a, v), listens_wanted(a, v),
+                   (int)a->nprocs + (a->close_wait_unowned ? 1 : 0), dests_wanted(a, v)};
+    int room[4];
+    share_rows(sc->rows - sc->used - st->n, want, room, 4);
+    if (room[0]) draw_ports(&t[0], a, v, room[0]);
+    if (room[1]) draw_listens(&t[1], a, v, room[1]);
+    if (room[2]) draw_procs(&t[2], a, room[2]);
+    if (room[3]) draw_dests(&t[3], a, s, v, room[3]);
+    const struct block *parts[5] = {st};
+    int np = 1;
+    for (int k = 0; k < 4; k++)
+        if (room[k]) parts[np++] = &t[k];
+    stack(left, parts, np);
+    for (int i = 0; i < left->n; i++) put(sc, left, i, 0, NULL, 0);
+}
+
 void top_draw(FILE *out, struct agg *a, const uint32_t *prev, const struct snapshot *s,
               const struct top_view *v)
 {
@@ -207,8 +302,11 @@ void top_draw(FILE *out, struct agg *a, const uint32_t *prev, const struct snaps
     if (v->port) snprintf(port, sizeof port, "%u", v->port);
     static struct block head, st, ports, dests, procs, listens, left, right;
     memset(&head, 0, sizeof head);
-    bline(&head, T_TITLE, "closer top %s  netns %s  sort %s  port %s   keys: t/c/e sort  p port  a all  ? help  q quit",
-          when, v->netns ? v->netns : "(current)", tcp_state_label(v->sort_state), port);
+    char lpart[160], title[LINE_MAX_W];
+    snprintf(lpart, sizeof lpart, "closer top %s  netns %s  sort %s  port %s", when,
+             v->netns ? v->netns : "(current)", tcp_state_label(v->sort_state), port);
+    top_title(title, sizeof title, v->cols, lpart, "t/c/e sort  p port  a all");
+    bline(&head, T_TITLE, "%s", title);
     if (v->prompt) bline(&head, T_PLAIN, "port> %s", v->prompt);
     else bline(&head, T_PLAIN, "%s", "");
     for (int i = 0; i < head.n; i++) put(&sc, &head, i, 0, NULL, 0);
@@ -222,34 +320,47 @@ void top_draw(FILE *out, struct agg *a, const uint32_t *prev, const struct snaps
         return;
     }
     memset(&st, 0, sizeof st);
-    draw_states(&st, a, prev, v->interval_s);
     bool two = v->cols >= TWO_COLUMNS_MIN;
-    /* What is left is shared by the tables, each with its header and a blank
-     * line: four under the states in one column, two per column side by side. */
+    draw_states(&st, a, prev, v->interval_s, !two);
+    if (!two) {
+        draw_one_column(&sc, &left, &st, a, s, v);
+        fputs("\033[J", out);
+        fflush(out);
+        return;
+    }
+    /* Side by side: two tables per column under the states on the left. */
     int left_rows = sc.rows - sc.used;
-    int room = two ? (left_rows - st.n - 1) / 2 - 2 : (left_rows - st.n) / 4 - 2;
+    int room = (left_rows - st.n - 1) / 2 - 2;
     if (room < 1) room = 1;
     memset(&ports, 0, sizeof ports);
     memset(&dests, 0, sizeof dests);
     memset(&procs, 0, sizeof procs);
     memset(&listens, 0, sizeof listens);
     draw_ports(&ports, a, v, room);
-    draw_dests(&dests, a, s, v, two ? (left_rows - 1) / 2 - 2 : room);
-    draw_procs(&procs, a, two ? (left_rows - 1) / 2 - 2 : room);
+    draw_dests(&dests, a, s, v, (left_rows - 1) / 2 - 2);
+    draw_procs(&procs, a, (left_rows - 1) / 2 - 2);
     draw_listens(&listens, a, v, room);
-    if (two) {
-        const struct block *lp[] = {&st, &ports, &listens}, *rp[] = {&dests, &procs};
-        stack(&left, lp, 3);
-        stack(&right, rp, 2);
-        int lw = left.width + 3;
-        int n = left.n > right.n ? left.n : right.n;
-        for (int i = 0; i < n; i++) put(&sc, &left, i, lw, &right, i);
-    } else {
-        const struct block *parts[] = {&st, &ports, &dests, &procs, &listens};
-        stack(&left, parts, 5);
-        for (int i = 0; i < left.n; i++) put(&sc, &left, i, 0, NULL, 0);
-    }
+    const struct block *lp[] = {&st, &ports, &listens}, *rp[] = {&dests, &procs};
+    stack(&left, lp, 3);
+    stack(&right, rp, 2);
+    int lw = left.width + 3;
+    int n = left.n > right.n ? left.n : right.n;
+    for (int i = 0; i < n; i++) put(&sc, &left, i, lw, &right, i);
     fputs("\033[J", out); /* clear whatever an earlier, longer frame left */
+    fflush(out);
+}
+
+void top_draw_help(FILE *out, const struct top_view *v, const char *title)
+{
+    struct screen sc = {out, v->rows > 0 ? v->rows - 1 : 24, v->cols, 0, v->color};
+    static struct block b;
+    memset(&b, 0, sizeof b);
+    bline(&b, T_TITLE, "%s", title);
+    bline(&b, T_PLAIN, "%s", "");
+    draw_help(&b);
+    fputs("\033[H", out);
+    for (int i = 0; i < b.n; i++) put(&sc, &b, i, 0, NULL, 0);
+    fputs("\033[J", out);
     fflush(out);
 }
 

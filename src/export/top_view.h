@@ -8,6 +8,7 @@
 #ifndef CLOSER_EXPORT_TOP_VIEW_H
 #define CLOSER_EXPORT_TOP_VIEW_H
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -27,6 +28,12 @@ struct top_view {
 /* prev may be NULL (first frame: no deltas). Sorts a's tables. */
 void top_draw(FILE *out, struct agg *a, const uint32_t *prev_states, const struct snapshot *s,
               const struct top_view *v);
+/* The title line fitted to cols: "LEFT   keys: KEYS  ? help  q quit", or,
+ * when that is too wide, LEFT (cut if need be) and "? help  q quit": the
+ * way to the help is always on screen. */
+void top_title(char *out, size_t cap, int cols, const char *left, const char *keys);
+/* The key help under title (any view). */
+void top_draw_help(FILE *out, const struct top_view *v, const char *title);
 void top_batch_header(FILE *out);
 /* JSON contract: schemas/closer.top.schema.json. */
 #define TOP_JSON_SCHEMA "closer.top/1"

@@ -177,7 +177,12 @@ static void note_denied(int pidfd, pid_t pid, uid_t uid, struct procfd_table *t)
 {
     if (kernel_thread(pidfd))
         return;
+    struct stat nsst;
     uint64_t ns = netns_of(pidfd);
+    struct denied_where w = {fstatat(pidfd, "ns/net", &nsst, 0) == 0 ? (uint64_t)nsst.st_ino : 0, ns};
+    if (!vec_reserve((void **)&t->denied_ns, &t->denied_ns_cap, t->ndenied_ns + 1,
+                     sizeof *t->denied_ns, 64))
+        t->denied_ns[t->ndenied_ns++] = w; /* out of memory: counted as before only */
     if (ns && t->netns && ns != t->netns) {
         t->denied_elsewhere++;
         return;
@@ -335,5 +340,6 @@ void procfd_free(struct procfd_table *t)
 {
     free(t->fds);
     free(t->procs);
+    free(t->denied_ns);
     *t = (struct procfd_table){0};
 }

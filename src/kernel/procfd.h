@@ -44,6 +44,13 @@ struct denied_proc {
 };
 #define PROCFD_MAX_DENIED_LISTED 8
 
+/* A refused process's network namespace: the inode of /proc/PID/ns/net
+ * (0 when that link is refused too, as it is under a security module) and
+ * of /proc/PID/net/tcp (readable by all; one inode per namespace). */
+struct denied_where {
+    uint64_t ns, net_tcp;
+};
+
 struct procfd_table {
     struct fd_ref *fds;  /* sorted by (inode, pid, fd) after the scan */
     size_t nfds, fds_cap;
@@ -55,6 +62,10 @@ struct procfd_table {
     uint32_t denied, denied_elsewhere;
     uint64_t netns;      /* the namespace asked about: inode of /proc/self/net/tcp */
     struct denied_proc denied_list[PROCFD_MAX_DENIED_LISTED];
+    /* Where each process counted in denied or denied_elsewhere lives, so a
+     * scan of every namespace (--all-netns) counts them per namespace. */
+    struct denied_where *denied_ns;
+    size_t ndenied_ns, denied_ns_cap;
 };
 
 /* Scans proc_root ("/proc"). Frees nothing on error: call procfd_free. */

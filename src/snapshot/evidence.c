@@ -198,14 +198,15 @@ void evidence__read_models(struct snapshot *s, uint32_t states)
     }
 }
 
-/* CAP_SYS_PTRACE in the effective set: what /proc/PID/fd of another
- * user's (or a non-dumpable) process asks for (ptrace read mode). */
-static bool has_cap_sys_ptrace(void)
+/* A capability in the effective set (CAP_SYS_PTRACE 19: what /proc/PID/fd
+ * of another user's or a non-dumpable process asks for, ptrace read mode;
+ * CAP_DAC_READ_SEARCH 2: opening another user's fd directory, mode 0500). */
+static bool has_cap(int bit)
 {
     char text[4096];
     long n = proc_read_file("/proc/self/status", text, sizeof text);
     const char *p = n > 0 ? strstr(text, "CapEff:") : NULL;
-    return p && (strtoull(p + 7, NULL, 16) >> 19 & 1);
+    return p && (strtoull(p + 7, NULL, 16) >> bit & 1);
 }
 
 /* The initial user namespace has a fixed inode (PROC_USER_INIT_INO); a
@@ -216,20 +217,36 @@ static bool in_initial_userns(void)
     return stat("/proc/self/ns/user", &st) < 0 || st.st_ino == 0xEFFFFFFDu;
 }
 
+const char *owners_hidden_name(enum owners_hidden_by r)
+{
+    static const char *const names[OWNERS_HIDDEN_NREASONS] = {
+        "none", "capability", "user_namespace", "security_module"};
+    return (unsigned)r < OWNERS_HIDDEN_NREASONS ? names[r] : "none";
+}
+
 void evidence__visibility(struct snapshot *s)
 {
     char *out = s->visibility_limit;
     size_t len = sizeof s->visibility_limit;
     out[0] = 0;
+    s->hidden_by = OWNERS_HIDDEN_NONE;
     if (!s->procs_denied)
         return;
-    if (!in_initial_userns())
+    if (!in_initial_userns()) {
+        s->hidden_by = OWNERS_HIDDEN_USER_NAMESPACE;
         snprintf(out, len, "closer runs inside a user namespace: processes of users outside it "
                            "stay hidden even from its root");
-    else if (!has_cap_sys_ptrace())
+    } else if (!has_cap(19)) {
+        s->hidden_by = OWNERS_HIDDEN_CAPABILITY;
         snprintf(out, len, "closer lacks CAP_SYS_PTRACE (uid %d): other users' and non-dumpable "
                            "processes stay hidden; run it as root", (int)geteuid());
-    else
+    } else if (!has_cap(2) && !has_cap(1)) { /* DAC_OVERRIDE opens them too */
+        s->hidden_by = OWNERS_HIDDEN_CAPABILITY;
+        snprintf(out, len, "closer lacks CAP_DAC_READ_SEARCH (uid %d): other users' fd "
+                           "directories stay closed; run it as root", (int)geteuid());
+    } else {
+        s->hidden_by = OWNERS_HIDDEN_SECURITY_MODULE;
         snprintf(out, len, "root with CAP_SYS_PTRACE was refused: a security module "
                            "(AppArmor, SELinux) denies ptrace read access; see the audit log");
+    }
 }

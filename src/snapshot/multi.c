@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -69,6 +70,54 @@ static bool has_ownerless(const struct snapshot *s)
             !snapshot_owners(s, s->socks[i].inode, &r))
             return true;
     return false;
+}
+
+/* The inode of /proc/PID/net/tcp for a process of namespace e (0: none
+ * to ask): what tells a refused process's namespace when its ns/net link
+ * is refused too (a security module: pid 1 under AppArmor). */
+static uint64_t net_tcp_of(const struct netns_entry *e)
+{
+    char path[64];
+    struct stat st;
+    snprintf(path, sizeof path, "/proc/%d/net/tcp", (int)e->pid);
+    return e->pid > 0 && stat(path, &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
+/* Which namespace a refused process lives in: an index into m's list, or
+ * -1 when it cannot be told (then it counts in every one). */
+static long denied_home(const struct multi_snapshot *m, const uint64_t *net_tcp,
+                        const struct denied_where *w)
+{
+    for (size_t i = 0; i < m->list.n; i++)
+        if ((w->ns && w->ns == m->list.items[i].inode) ||
+            (!w->ns && w->net_tcp && w->net_tcp == net_tcp[i]))
+            return (long)i;
+    return -1;
+}
+
+/* Per namespace, the refused processes that live there or whose namespace
+ * cannot be told: the scan's own split (denied / denied_elsewhere) is by
+ * closer's namespace, which says nothing of a pod's. */
+static void denied_per_ns(struct multi_snapshot *m)
+{
+    const struct procfd_table *t = &m->owners;
+    if (t->ndenied_ns != (size_t)t->denied + t->denied_elsewhere)
+        return; /* the list ran short of memory: keep the scan's split */
+    uint64_t *net_tcp = calloc(m->list.n ? m->list.n : 1, sizeof *net_tcp);
+    uint32_t *here = calloc(m->list.n + 1, sizeof *here);
+    for (size_t i = 0; net_tcp && here && i < m->list.n; i++)
+        net_tcp[i] = net_tcp_of(&m->list.items[i]);
+    for (size_t k = 0; net_tcp && here && k < t->ndenied_ns; k++) {
+        long h = denied_home(m, net_tcp, &t->denied_ns[k]);
+        here[h < 0 ? m->list.n : (size_t)h]++;
+    }
+    for (size_t i = 0; net_tcp && here && i < m->list.n; i++) {
+        struct snapshot *s = &m->items[i].snap;
+        s->procs_denied = here[i] + here[m->list.n];
+        s->procs_denied_elsewhere = (uint32_t)t->ndenied_ns - s->procs_denied;
+    }
+    free(net_tcp);
+    free(here);
 }
 
 /* What snapshot_take adds once owners are known, for one namespace: the
@@ -147,9 +196,11 @@ int multi_snapshot_take(struct multi_snapshot *m, const struct snapshot_opts *o,
             s->procs_denied_elsewhere = m->owners.denied_elsewhere;
             memcpy(s->denied_list, m->owners.denied_list, sizeof s->denied_list);
             s->owners_read = true;
-            if (add_evidence(&m->items[i], o, self, err, errlen) < 0)
-                goto fail;
         }
+        denied_per_ns(m);
+        for (size_t i = 0; i < m->list.n; i++)
+            if (m->items[i].ok && add_evidence(&m->items[i], o, self, err, errlen) < 0)
+                goto fail;
     }
     close(self);
     self = -1;

@@ -76,6 +76,10 @@ static int read_sockets(struct snapshot *s, const struct snapshot_opts *o, char 
                      "off by the churn");
         if (rec && fclose(rec) != 0 && !rc)
             rc = -EIO;
+        if (!rc && o->detail && (rc = diag_detail_dump(states, &s->details, &s->ndetails)) < 0) {
+            snprintf(err, errlen, "tcp_info and socket memory (ss -i, -m): %s", strerror(-rc));
+            return -1;
+        }
         if (!rc) {
             s->source = SNAP_NETLINK;
             return 0;
@@ -214,6 +218,7 @@ int snapshot_take(struct snapshot *s, const struct snapshot_opts *o, char *err, 
         s->procs_denied = t.denied;
         s->procs_denied_elsewhere = t.denied_elsewhere;
         memcpy(s->denied_list, t.denied_list, sizeof s->denied_list);
+        free(t.denied_ns); /* one namespace: denied already counts its own */
         s->owners_read = true;
         if (evidence__second_look(s) == -ENOMEM) {
             snprintf(err, errlen, "out of memory");
@@ -246,6 +251,9 @@ void snapshot_free(struct snapshot *s)
     free(s->fds);
     free(s->procs);
     free(s->acts);
+    free(s->details);
+    s->details = NULL;
+    s->ndetails = 0;
     free(s->gone);
     free(s->cw_before);
     free(s->dest_owners);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "kernel/diag_detail.h"
 #include "kernel/procfd.h"
 #include "kernel/sock.h"
 
@@ -58,6 +59,9 @@ struct snapshot_opts {
     /* Client TIME_WAIT piles of at least this many sockets whose program
      * holds no connection now are looked at again (0: never). */
     unsigned look_again_tw;
+    /* Also read what ss -i and -m show (tcp_info whole, congestion control,
+     * socket memory) in a dump of its own: s->details. */
+    bool detail;
 };
 
 /* A program found holding connections to a client TIME_WAIT pile's
@@ -70,6 +74,19 @@ struct dest_owner {
     uint32_t sockets;     /* its connections there that a look saw (distinct) */
     uint32_t looks;       /* passes over the table and the processes */
 };
+
+/* Why procs_denied processes could not be read (evidence__visibility):
+ * what closer lacks, its user namespace, or a security module that refuses
+ * even root with CAP_SYS_PTRACE. */
+enum owners_hidden_by {
+    OWNERS_HIDDEN_NONE,
+    OWNERS_HIDDEN_CAPABILITY,     /* CAP_SYS_PTRACE or CAP_DAC_READ_SEARCH missing */
+    OWNERS_HIDDEN_USER_NAMESPACE, /* closer runs in a child user namespace */
+    OWNERS_HIDDEN_SECURITY_MODULE,/* AppArmor, SELinux: ptrace read access refused */
+    OWNERS_HIDDEN_NREASONS
+};
+/* The label value of a reason ("capability", ...). */
+const char *owners_hidden_name(enum owners_hidden_by r);
 
 struct snapshot {
     struct tcp_sock *socks;
@@ -87,7 +104,10 @@ struct snapshot {
     uint32_t procs_denied_elsewhere; /* ... known to be in another network namespace */
     struct denied_proc denied_list[PROCFD_MAX_DENIED_LISTED]; /* the first procs_denied */
     char visibility_limit[160]; /* what hides processes from closer ("" when nothing) */
+    enum owners_hidden_by hidden_by; /* the same as a code (exporter labels) */
     struct sock_activity *acts; /* tcp_info, sorted by socket index */
+    struct sock_detail *details; /* opts.detail: sorted (diag_detail_find) */
+    size_t ndetails;
     size_t nacts;
     /* Second look: inodes that had no owner after the /proc walk and were
      * no longer in the table when asked again (closed meanwhile), sorted. */

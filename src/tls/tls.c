@@ -196,6 +196,15 @@ void tls_conn_free(struct tls_conn *c)
 {
     if (!c)
         return;
+    /* OpenSSL marks the session of a connection freed before it sent its
+     * own close_notify as not resumable (SSL 3.0's rule, dropped by RFC
+     * 5246 7.2.1), and in TLSv1.3 that session is the newest ticket. A
+     * server that closed with close_notify ended cleanly, whether or not
+     * this client answered it: its ticket stays good. Without this, load
+     * --close-header --close-wait 1s against nginx resumed 115 of 200
+     * connections (196 with the client closing first). */
+    if (c->ssl && c->info.peer_close_notify)
+        SSL_set_shutdown(c->ssl, SSL_get_shutdown(c->ssl) | SSL_SENT_SHUTDOWN);
     SSL_free(c->ssl);
     free(c);
 }

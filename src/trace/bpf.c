@@ -14,10 +14,19 @@ static int sys_bpf(int cmd, union bpf_attr *attr)
     return (int)syscall(SYS_bpf, cmd, attr, sizeof *attr);
 }
 
-static int map_create(unsigned type, unsigned value_size, unsigned entries)
+/* Names (bpftool prog list / map list): at most BPF_OBJ_NAME_LEN - 1
+ * characters of [A-Za-z0-9_.]. Kernels before 4.15 have no names; this
+ * backend needs 4.16 (sock:inet_sock_set_state) anyway. */
+static void set_name(char *dst, const char *name)
+{
+    snprintf(dst, BPF_OBJ_NAME_LEN, "%s", name);
+}
+
+static int map_create(unsigned type, unsigned value_size, unsigned entries, const char *name)
 {
     union bpf_attr a;
     memset(&a, 0, sizeof a);
+    set_name(a.map_name, name);
     a.map_type = type;
     a.key_size = 4;
     a.value_size = value_size;
@@ -51,11 +60,15 @@ static void verifier_reason(const char *log, char *out, size_t len)
     snprintf(out, len, "%.*s", n > 200 ? 200 : n, line);
 }
 
-static int prog_load(const struct bpf_insn *insns, int n, const char *name, char *err, size_t errlen)
+/* prog_name: the kernel's name of the program; name: the tracepoint's,
+ * for messages. */
+static int prog_load(const struct bpf_insn *insns, int n, const char *prog_name, const char *name, char *err,
+                     size_t errlen)
 {
     static const char license[] = "Dual MIT/GPL"; /* bpf_perf_event_output is GPL-only */
     union bpf_attr a;
     memset(&a, 0, sizeof a);
+    set_name(a.prog_name, prog_name);
     a.prog_type = BPF_PROG_TYPE_TRACEPOINT;
     a.insns = (uint64_t)(uintptr_t)insns;
     a.insn_cnt = (uint32_t)n;
@@ -78,8 +91,8 @@ static int prog_load(const struct bpf_insn *insns, int n, const char *name, char
     return -1;
 }
 
-static int add_prog(struct bpf_tracer *bt, const struct bpf_insn *insns, int n, const char *name, char *err,
-                    size_t errlen)
+static int add_prog(struct bpf_tracer *bt, const struct bpf_insn *insns, int n, const char *prog_name,
+                    const char *name, char *err, size_t errlen)
 {
     if (n < 0) {
         snprintf(err, errlen, "%s: its record cannot be read by a BPF program", name);
@@ -89,7 +102,7 @@ static int add_prog(struct bpf_tracer *bt, const struct bpf_insn *insns, int n, 
         snprintf(err, errlen, "too many BPF programs");
         return -1;
     }
-    int fd = prog_load(insns, n, name, err, errlen);
+    int fd = prog_load(insns, n, prog_name, name, err, errlen);
     if (fd < 0)
         return -1;
     bt->progs[bt->nprogs++] = fd;
@@ -98,8 +111,8 @@ static int add_prog(struct bpf_tracer *bt, const struct bpf_insn *insns, int n, 
 
 static int open_maps(struct bpf_tracer *bt, struct perf_set *ps, char *err, size_t errlen)
 {
-    bt->out_map = map_create(BPF_MAP_TYPE_PERF_EVENT_ARRAY, 4, (unsigned)ps->ncpu);
-    bt->irq_map = map_create(BPF_MAP_TYPE_PERCPU_ARRAY, 4, 2);
+    bt->out_map = map_create(BPF_MAP_TYPE_PERF_EVENT_ARRAY, 4, (unsigned)ps->ncpu, "closer_rings");
+    bt->irq_map = map_create(BPF_MAP_TYPE_PERCPU_ARRAY, 4, 2, "closer_percpu");
     if (bt->out_map < 0 || bt->irq_map < 0) {
         snprintf(err, errlen, "bpf(BPF_MAP_CREATE): %s%s", strerror(errno),
                  errno == EPERM ? " (needs root, or CAP_BPF with CAP_PERFMON)" : "");
@@ -119,11 +132,12 @@ static int load_and_attach(struct bpf_tracer *bt, struct perf_set *ps, const str
 {
     struct bpf_insn insns[BPFGEN_MAX_INSNS];
     static const char *const irq_names[2] = {"irq:softirq_entry", "irq:softirq_exit"};
+    static const char *const irq_progs[2] = {"closer_irq_in", "closer_irq_out"};
     /* the softirq flag first, so no TCP event sees it unset mid-softirq
      * once tracing starts (perf_enable turns everything on together) */
     for (int k = 0; k < 2; k++) {
         int n = bpfgen_irq_flag(bt->irq_map, k == 0, insns, BPFGEN_MAX_INSNS);
-        int fd = add_prog(bt, insns, n, irq_names[k], err, errlen);
+        int fd = add_prog(bt, insns, n, irq_progs[k], irq_names[k], err, errlen);
         if (fd < 0 || perf_attach_bpf(ps, softirq_ids[k], fd, irq_names[k], err, errlen) < 0)
             return -1;
     }
@@ -131,7 +145,7 @@ static int load_and_attach(struct bpf_tracer *bt, struct perf_set *ps, const str
     for (unsigned i = 0; i < ntps; i++) {
         struct tp_prog_spec sp = {tps[i].l, tps[i].entry_size, port, bt->out_map, bt->irq_map};
         int n = bpfgen_tcp(&sp, insns, BPFGEN_MAX_INSNS);
-        int fd = add_prog(bt, insns, n, tps[i].name, err, errlen);
+        int fd = add_prog(bt, insns, n, bpfgen_prog_name(tps[i].l->kind), tps[i].name, err, errlen);
         if (fd < 0 || perf_attach_bpf(ps, tps[i].id, fd, tps[i].name, err, errlen) < 0)
             return -1;
     }

@@ -44,6 +44,9 @@ struct tp_prog_spec {
  * (session.c filter_for), then the copy and the output. Returns the
  * instruction count, or -1 when the layout cannot be read by BPF. */
 int bpfgen_tcp(const struct tp_prog_spec *sp, struct bpf_insn *out, unsigned cap);
+/* The kernel's name of the program of a tracepoint kind (enum tev_kind):
+ * closer_state, closer_rst_sent, closer_rst_recv, as bpftool shows them. */
+const char *bpfgen_prog_name(int kind);
 /* irq:softirq_entry (value 1) / softirq_exit (value 0). */
 int bpfgen_irq_flag(int irq_map_fd, uint32_t value, struct bpf_insn *out, unsigned cap);
 

@@ -2,7 +2,6 @@
 #include "trace/session.h"
 #include "trace/backend.h"
 #include "kernel/netns.h"
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
@@ -99,35 +98,12 @@ out:
         close(target);
 }
 
-/* Names of the namespaces `ip netns` made, to label records. */
-static void load_names(struct trace_session *s)
-{
-    DIR *d = opendir("/run/netns");
-    struct dirent *de;
-    while (d && (de = readdir(d))) {
-        if (de->d_name[0] == '.')
-            continue;
-        char path[300];
-        snprintf(path, sizeof path, "/run/netns/%s", de->d_name);
-        uint64_t ino = netns_inode(path);
-        void *nn = ino ? realloc(s->names, (s->nnames + 1) * sizeof *s->names) : NULL;
-        if (!nn)
-            continue;
-        s->names = nn;
-        s->names[s->nnames].ino = ino;
-        snprintf(s->names[s->nnames].name, sizeof s->names[s->nnames].name, "%.63s", de->d_name);
-        s->nnames++;
-    }
-    if (d)
-        closedir(d);
-}
-
+/* The `ip netns` names, read again when a record names a namespace made
+ * after the last read (trace/nsnames.h); the session is const for its
+ * readers, the names are a cache behind a pointer. */
 const char *trace_netns_name(const struct trace_session *s, uint64_t ino)
 {
-    for (size_t i = 0; ino && i < s->nnames; i++)
-        if (s->names[i].ino == ino)
-            return s->names[i].name;
-    return NULL;
+    return s->names ? nsnames_get(s->names, ino, trace_now_ns()) : NULL;
 }
 
 static bool own_addr(const struct trace_session *s, const struct trace_rec *r)
@@ -183,6 +159,20 @@ static void on_nosock(void *ctx, const struct tev *ev)
     summary_nosock_rst(&s->sum, ev->reason);
 }
 
+/* A reset a minisock sent after its connection's record went out (the
+ * peer wrote after this side's close): with the connection's port, role
+ * and process, when the connection is in scope (tracker.h). */
+static void on_after_close_rst(void *ctx, const struct trace_rec *r)
+{
+    struct trace_session *s = ctx;
+    if (s->o.no_summary || (s->o.port && r->lport != s->o.port && r->rport != s->o.port) ||
+        (s->o.pid && r->pid != s->o.pid && r->owner_pid != s->o.pid))
+        return;
+    if (s->netns && (r->netns ? r->netns != s->netns : !own_addr(s, r)))
+        return;
+    summary_after_close_rst(&s->sum, r);
+}
+
 static int open_formats(struct trace_session *s, char *err, size_t errlen)
 {
     char dir[512];
@@ -222,23 +212,36 @@ static int open_formats(struct trace_session *s, char *err, size_t errlen)
 }
 
 /* The namespaces reconciled: the traced one, or with --all-netns closer's
- * own and those `ip netns` named at the start. */
+ * own, and each `ip netns` one once a record of it is open (mark_needed). */
 static int recon_list(struct trace_session *s, const char *nspath)
 {
-    size_t n = s->netns ? 1 : 1 + s->nnames;
-    s->rns = calloc(n, sizeof *s->rns);
+    s->rns = calloc(1, sizeof *s->rns);
     if (!s->rns)
         return -1;
-    s->nrns = n;
+    s->nrns = 1;
     s->rns[0].set.ino = s->netns ? s->netns : netns_inode("/proc/self/ns/net");
     if (nspath)
         snprintf(s->rns[0].path, sizeof s->rns[0].path, "%s", nspath);
-    for (size_t i = 1; i < n; i++) {
-        s->rns[i].set.ino = s->names[i - 1].ino;
-        snprintf(s->rns[i].path, sizeof s->rns[i].path, "/run/netns/%s", s->names[i - 1].name);
-    }
     s->recon_next = trace_now_ns() + RECON_PERIOD_NS;
     return 0;
+}
+
+/* --all-netns: a namespace met in a record, dumped through its `ip netns`
+ * name (one without a name is not reconciled). */
+static struct recon_ns *rns_add(struct trace_session *s, uint64_t ino)
+{
+    const char *name = s->names ? nsnames_get(s->names, ino, trace_now_ns()) : NULL;
+    if (!name)
+        return NULL;
+    struct recon_ns *nr = realloc(s->rns, (s->nrns + 1) * sizeof *nr);
+    if (!nr)
+        return NULL;
+    s->rns = nr;
+    nr = &s->rns[s->nrns++];
+    memset(nr, 0, sizeof *nr);
+    nr->set.ino = ino;
+    snprintf(nr->path, sizeof nr->path, "/run/netns/%.63s", name);
+    return nr;
 }
 
 /* A record's namespace: its own, or the traced one by its local address. */
@@ -261,9 +264,16 @@ static void mark_needed(void *ctx, const struct trace_rec *r)
 {
     struct trace_session *s = ctx;
     uint64_t ns = ns_of(s, r);
-    for (size_t i = 0; ns && i < s->nrns; i++)
-        if (s->rns[i].set.ino == ns)
+    if (!ns)
+        return;
+    for (size_t i = 0; i < s->nrns; i++)
+        if (s->rns[i].set.ino == ns) {
             s->rns[i].needed = true;
+            return;
+        }
+    struct recon_ns *nr = rns_add(s, ns);
+    if (nr)
+        nr->needed = true;
 }
 
 static void recon_take(struct trace_session *s)
@@ -393,7 +403,8 @@ int trace_open(struct trace_session *s, const struct trace_opts *o, trace_sink s
         return -1;
     if (s->netns)
         load_addrs(s, o->netns ? nspath : NULL);
-    load_names(s);
+    if ((s->names = malloc(sizeof *s->names)) != NULL)
+        nsnames_init(s->names, NULL, trace_now_ns());
     if (recon_list(s, o->netns ? nspath : NULL) < 0) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -403,6 +414,7 @@ int trace_open(struct trace_session *s, const struct trace_opts *o, trace_sink s
     pcache_init(&s->pc, NULL);
     pcache_seed(&s->pc);
     tracker_init(&s->tr, &s->pc, s->o.max_conns, on_record, on_nosock, s);
+    s->tr.after_close_rst = on_after_close_rst;
     if (merge_init(&s->mg, (unsigned)s->perf.ncpu) < 0) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -580,6 +592,8 @@ void trace_close(struct trace_session *s)
         recon_free(&s->rns[i].set);
     free(s->rns);
     free(s->addrs);
+    if (s->names)
+        nsnames_free(s->names);
     free(s->names);
 }
 

@@ -12,6 +12,7 @@
 #include "trace/bpf.h"
 #include "trace/decode.h"
 #include "trace/merge.h"
+#include "trace/nsnames.h"
 #include "trace/pcache.h"
 #include "trace/reconcile.h"
 #include "trace/perf.h"
@@ -67,8 +68,7 @@ struct trace_session {
     struct tracker tr;
     struct summary sum;
     uint64_t netns;         /* inode to keep; 0 all */
-    struct { uint64_t ino; char name[64]; } *names; /* /run/netns at start */
-    size_t nnames;
+    struct nsnames *names;  /* /run/netns, read again for inodes met later */
     uint8_t (*addrs)[17];   /* the namespace's own non-loopback addresses: family, 16 bytes */
     size_t naddrs;
     uint64_t mono_to_real_ns, start_ns;

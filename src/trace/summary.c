@@ -168,6 +168,34 @@ void summary_nosock_rst(struct summary *s, int32_t reason)
         s->nosock_reasons[reason < SUM_REASONS ? reason : SUM_REASONS - 1]++;
 }
 
+/* Into the connection's port and process groups as a reset sent, not as
+ * a close (the close was counted with its record). */
+void summary_after_close_rst(struct summary *s, const struct trace_rec *r)
+{
+    int32_t reason = r->rst_reason;
+    s->rst_after_close++;
+    if (reason >= 0)
+        s->after_close_reasons[reason < SUM_REASONS ? reason : SUM_REASONS - 1]++;
+    uint16_t port = r->role == ROLE_OUTGOING ? r->rport : r->lport;
+    int32_t pid = r->pid ? r->pid : r->owner_pid;
+    struct sgroup *gs[2] = {group_get(&s->ports, (uint64_t)r->role << 16 | port),
+                            group_get(&s->procs, (uint64_t)(uint32_t)pid)};
+    for (int k = 0; k < 2; k++) {
+        if (!gs[k])
+            continue;
+        if (!gs[k]->closes && k == 0) {
+            gs[k]->port = port;
+            gs[k]->role = r->role;
+        } else if (!gs[k]->closes) {
+            gs[k]->pid = pid;
+            memcpy(gs[k]->comm, r->pid ? r->comm : r->owner_comm, sizeof gs[k]->comm);
+        }
+        gs[k]->rst_sent++;
+        if (reason >= 0)
+            gs[k]->reasons[reason < SUM_REASONS ? reason : SUM_REASONS - 1]++;
+    }
+}
+
 void summary_free(struct summary *s)
 {
     struct sgroups *all[] = {&s->ports, &s->procs, &s->port_procs};
@@ -312,7 +340,7 @@ void summary_print_text(struct summary *s, const struct summary_meta *m, FILE *o
     if (s->unattributed)
         fprintf(out, "left out, namespace unknown (no process touched them while traced; "
                      "--all-netns shows them): %llu\n", (unsigned long long)s->unattributed);
-    if (!s->closes && !s->rst_nosock)
+    if (!s->closes && !s->rst_nosock && !s->rst_after_close)
         return;
     fprintf(out, header, "\nby port", "closes", "local", "peer", "reset", "abort", "tw-here", "tw-peer",
             "rst-out", "rst-in", "close after FIN: p50 p90 p99 max");
@@ -338,6 +366,12 @@ void summary_print_text(struct summary *s, const struct summary_meta *m, FILE *o
     if (s->rst_nosock) {
         fprintf(out, "RSTs sent for no socket: %llu:", (unsigned long long)s->rst_nosock);
         reasons_text(s, s->nosock_reasons, out);
+        fputc('\n', out);
+    }
+    if (s->rst_after_close) {
+        fprintf(out, "RSTs sent after the close (by the connection's minisock: data after close): %llu:",
+                (unsigned long long)s->rst_after_close);
+        reasons_text(s, s->after_close_reasons, out);
         fputc('\n', out);
     }
     if (s->close_wait_open) {
@@ -441,6 +475,10 @@ void summary_print_json(struct summary *s, const struct summary_meta *m, FILE *o
     json_obj_begin(&j, "rst_no_socket");
     json_uint(&j, "count", s->rst_nosock);
     reasons_json(&j, s, s->nosock_reasons);
+    json_obj_end(&j);
+    json_obj_begin(&j, "rst_after_close");
+    json_uint(&j, "count", s->rst_after_close);
+    reasons_json(&j, s, s->after_close_reasons);
     json_obj_end(&j);
     json_obj_end(&j);
     json_finish(&j);

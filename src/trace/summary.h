@@ -46,6 +46,9 @@ struct sgroups {
 struct summary {
     struct sgroups ports, procs, port_procs; /* port_procs: (role, port, process) */
     uint64_t closes, by_first[5], rst_nosock, nosock_reasons[SUM_REASONS];
+    /* resets a minisock sent after its connection's CLOSE (tracker's
+     * after_close_rst), also in their groups' rst_sent */
+    uint64_t rst_after_close, after_close_reasons[SUM_REASONS];
     uint64_t unattributed; /* filtered out: no namespace known */
     uint64_t close_wait_open, close_wait_oldest_ns;
     const struct tp_format *rst_format; /* reason names; may be NULL */
@@ -54,6 +57,7 @@ struct summary {
 void summary_init(struct summary *s, const struct tp_format *rst_format);
 void summary_add(struct summary *s, const struct trace_rec *r);
 void summary_nosock_rst(struct summary *s, int32_t reason);
+void summary_after_close_rst(struct summary *s, const struct trace_rec *r);
 void summary_free(struct summary *s);
 /* Sorts the groups by closes and the latencies (before reading them). */
 void summary_sort(struct summary *s);

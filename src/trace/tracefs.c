@@ -34,7 +34,7 @@ static bool tracefs_in_kernel(void)
     return found;
 }
 
-/* A private mount namespace keeps the host's mount table untouched: the
+/* A mount namespace of its own keeps the host's mount table untouched: the
  * mount disappears with the process. /sys/kernel/tracing exists as an empty
  * mount point in every sysfs (also the one `ip netns exec` mounts). */
 static int mount_private(char *out, size_t outlen, char *err, size_t errlen)
@@ -49,8 +49,11 @@ static int mount_private(char *out, size_t outlen, char *err, size_t errlen)
                  strerror(errno), hint);
         return -1;
     }
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
-        snprintf(err, errlen, "tracefs is not mounted; making / private failed (%s); %s",
+    /* A slave, not private: mounts made on the host still show here (the
+     * nsfs bind mount of an `ip netns add` while tracing, which names a
+     * namespace in the records), ours never go back. */
+    if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) {
+        snprintf(err, errlen, "tracefs is not mounted; making / a slave mount failed (%s); %s",
                  strerror(errno), hint);
         return -1;
     }

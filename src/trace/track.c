@@ -125,6 +125,189 @@ static uint64_t recon_last(const struct trace_rec *r)
     return t;
 }
 
+static bool same_tuple(const struct trace_rec *r, const struct tev *ev)
+{
+    return r->family == ev->family && r->lport == ev->lport && r->rport == ev->rport &&
+           !memcmp(r->laddr, ev->laddr, 16) && !memcmp(r->raddr, ev->raddr, 16);
+}
+
+static uint32_t tuple_slot(uint8_t family, uint16_t lport, uint16_t rport, const uint8_t *laddr,
+                           const uint8_t *raddr)
+{
+    uint64_t h = 0xcbf29ce484222325ull ^ family;
+    uint8_t key[36];
+    memcpy(key, laddr, 16);
+    memcpy(key + 16, raddr, 16);
+    memcpy(key + 32, &lport, 2);
+    memcpy(key + 34, &rport, 2);
+    for (size_t i = 0; i < sizeof key; i++)
+        h = (h ^ key[i]) * 0x100000001b3ull; /* FNV-1a */
+    return (uint32_t)(h % TRACK_MINISOCKS);
+}
+
+/* A connection that ended into a minisock (TIME_WAIT, or FIN_WAIT2 when
+ * its socket was orphaned before the peer's FIN), kept by tuple. */
+static bool claim_deferred(struct tracker *t, const struct trace_rec *r);
+
+static void remember_minisock(struct tracker *t, const struct trace_rec *r)
+{
+    if (t->ndeferred && claim_deferred(t, r))
+        return; /* its minisock already reset the peer and is gone */
+    if (!t->mini && !(t->mini = calloc(TRACK_MINISOCKS, sizeof *t->mini)))
+        return;
+    t->mini[tuple_slot(r->family, r->lport, r->rport, r->laddr, r->raddr)].r = *r;
+}
+
+static uint32_t reversed_slot(const struct trace_rec *r)
+{
+    return tuple_slot(r->family, r->rport, r->lport, r->raddr, r->laddr);
+}
+
+/* A record entering CLOSE_WAIT, findable by its tuple (the slot is only a
+ * hint: whatever it holds is checked against the table). */
+static void note_close_wait(struct tracker *t, const struct trace_rec *r)
+{
+    if (!t->close_wait && !(t->close_wait = calloc(TRACK_MINISOCKS, sizeof *t->close_wait)))
+        return;
+    t->close_wait[tuple_slot(r->family, r->lport, r->rport, r->laddr, r->raddr)] = r->skaddr;
+}
+
+static struct tnode **find(struct tracker *t, uint64_t skaddr);
+
+/* The traced peer of x (reversed tuple) still in CLOSE_WAIT: the peer's
+ * FIN that ends x is yet to come. */
+static struct tnode *peer_in_close_wait(struct tracker *t, const struct trace_rec *x)
+{
+    if (!t->close_wait)
+        return NULL;
+    uint64_t sk = t->close_wait[reversed_slot(x)];
+    struct tnode *y = sk ? *find(t, sk) : NULL;
+    if (!y || y->ended || y->held || !y->r.t_close_wait || y->r.t_last_ack || y->r.family != x->family ||
+        y->r.lport != x->rport || y->r.rport != x->lport || memcmp(y->r.laddr, x->raddr, 16) ||
+        memcmp(y->r.raddr, x->laddr, 16))
+        return NULL;
+    return y;
+}
+
+static void push_pending(struct tracker *t, struct tnode *n);
+
+/* y's FIN (or its end) at time: the record waiting for it ends then;
+ * time 0 leaves its end at its CLOSE (y lost, or the trace ends). */
+static void release_held(struct tracker *t, struct tnode *y, uint64_t time)
+{
+    struct tnode *x = y->held;
+    if (!x)
+        return;
+    y->held = NULL;
+    if (time > x->r.t_end)
+        x->r.t_end = time;
+    push_pending(t, x);
+}
+
+/* A minisock's reset to the session: with its connection r, or (NULL)
+ * only the reset's tuple. */
+static void report_minisock_rst(struct tracker *t, const struct trace_rec *conn, const struct tev *ev)
+{
+    struct trace_rec r;
+    if (conn) {
+        r = *conn;
+    } else {
+        t->st.rst_unmatched++;
+        memset(&r, 0, sizeof r);
+        r.family = ev->family;
+        r.lport = ev->lport;
+        r.rport = ev->rport;
+        memcpy(r.laddr, ev->laddr, 16);
+        memcpy(r.raddr, ev->raddr, 16);
+    }
+    t->st.rst_minisock++;
+    r.skaddr = ev->skaddr;
+    r.rst = RST_SENT;
+    r.rst_reason = ev->reason;
+    r.t_end = ev->time_ns;
+    if (t->after_close_rst)
+        t->after_close_rst(t->ctx, &r);
+}
+
+/* Holds in the order they began, so the ones past the minisock's own end
+ * (tcp_fin_timeout, 60 s by default: a peer that never closes) are let go
+ * without a walk of the table. */
+static bool note_hold(struct tracker *t, uint64_t y_skaddr, uint64_t t_close)
+{
+    if (t->hold_head && t->hold_head * 2 >= t->nholds) { /* the spent half back */
+        memmove(t->holds, t->holds + t->hold_head, (t->nholds - t->hold_head) * sizeof *t->holds);
+        t->nholds -= t->hold_head;
+        t->hold_head = 0;
+    }
+    if (t->nholds == t->cap_holds) {
+        size_t cap = t->cap_holds ? t->cap_holds * 2 : 256;
+        struct hold *nh = realloc(t->holds, cap * sizeof *nh);
+        if (!nh)
+            return false;
+        t->holds = nh;
+        t->cap_holds = cap;
+    }
+    t->holds[t->nholds++] = (struct hold){y_skaddr, t_close};
+    return true;
+}
+
+static void expire_holds(struct tracker *t, uint64_t cutoff_ns)
+{
+    while (t->hold_head < t->nholds && t->holds[t->hold_head].t_close + TRACK_MINISOCK_NS <= cutoff_ns) {
+        struct hold h = t->holds[t->hold_head++];
+        struct tnode *y = *find(t, h.y_skaddr);
+        if (y && y->held && y->held->r.t_end == h.t_close)
+            release_held(t, y, 0); /* its end stays at the minisock */
+    }
+}
+
+/* A reset sent by a TIME_WAIT/FIN_WAIT2 minisock: its tuple (from the
+ * segment it answers) finds the connection; the minisock is gone after it.
+ * Not found yet: the minisock is hashed (and can answer on another CPU)
+ * just before the old socket's CLOSE is traced, so the reset waits for
+ * that CLOSE as long as a record waits for its reset (tracker_flush). */
+static void minisock_rst(struct tracker *t, const struct tev *ev)
+{
+    struct minisock *m = t->mini ? &t->mini[tuple_slot(ev->family, ev->lport, ev->rport, ev->laddr, ev->raddr)]
+                                 : NULL;
+    uint64_t after = m && ev->time_ns > m->r.t_end ? ev->time_ns - m->r.t_end : 0;
+    if (m && m->r.t_end && same_tuple(&m->r, ev) && after <= TRACK_MINISOCK_NS) {
+        struct trace_rec conn = m->r;
+        memset(&m->r, 0, sizeof m->r);
+        report_minisock_rst(t, &conn, ev);
+    } else if (t->ndeferred < TRACK_DEFERRED) {
+        t->deferred[t->ndeferred++] = *ev;
+    } else {
+        report_minisock_rst(t, NULL, ev);
+    }
+}
+
+/* The CLOSE of r, into a minisock: a reset from it seen first is r's. */
+static bool claim_deferred(struct tracker *t, const struct trace_rec *r)
+{
+    for (unsigned i = 0; i < t->ndeferred; i++)
+        if (same_tuple(r, &t->deferred[i])) {
+            struct tev ev = t->deferred[i];
+            t->deferred[i] = t->deferred[--t->ndeferred];
+            report_minisock_rst(t, r, &ev);
+            return true;
+        }
+    return false;
+}
+
+/* Resets still unclaimed once no CLOSE can come for them (cutoff). */
+static void expire_deferred(struct tracker *t, uint64_t cutoff_ns)
+{
+    for (unsigned i = 0; i < t->ndeferred;)
+        if (t->deferred[i].time_ns <= cutoff_ns) {
+            struct tev ev = t->deferred[i];
+            t->deferred[i] = t->deferred[--t->ndeferred];
+            report_minisock_rst(t, NULL, &ev);
+        } else {
+            i++;
+        }
+}
+
 static void on_state(struct tracker *t, const struct tev *ev)
 {
     if (ev->newstate == TS_LISTEN)
@@ -139,6 +322,7 @@ static void on_state(struct tracker *t, const struct tev *ev)
     } else if (n && (ev->newstate == TS_SYN_SENT || ev->newstate == TS_SYN_RECV) && (n->r.t_open || n->r.first)) {
         /* a new connection on a live record: its end was among lost
          * events. Emitted as such, never dropped silently. */
+        release_held(t, n, 0);
         unlink_node(t, n);
         n->r.end_unseen = true;
         n->r.t_end = recon_last(&n->r);
@@ -185,40 +369,63 @@ static void on_state(struct tracker *t, const struct tev *ev)
             r->t_first = ev->time_ns;
         }
         r->t_close_wait = ev->time_ns;
+        note_close_wait(t, r);
         break;
     case TS_LAST_ACK:
         r->t_last_ack = ev->time_ns;
         take_closer(t, r, ev);
+        release_held(t, n, ev->time_ns); /* our FIN: the peer's minisock's end */
         break;
     case TS_CLOSE:
         r->t_end = ev->time_ns;
         r->end_from = ev->oldstate;
         /* close() with unread data or SO_LINGER {1,0}: the abort itself is
-         * in process context. A softirq CLOSE (timer, RST in) names no one. */
-        if (!r->first || ev->oldstate == TS_CLOSE_WAIT)
+         * in process context. A softirq CLOSE (timer, RST in) names no one,
+         * nor one after a reset received: it ran in process context only
+         * because the reset waited in the socket's backlog for whatever
+         * call held the lock (a send() to a closed peer). */
+        if ((!r->first || ev->oldstate == TS_CLOSE_WAIT) && !(r->rst & RST_RECEIVED))
             take_closer(t, r, ev);
+        /* now, not when emitted: the minisock may reset within the 20 ms.
+         * Only FIN_WAIT2 and CLOSING hand over to one (tcp_time_wait);
+         * FIN_WAIT1 -> CLOSE is an abort. */
+        if (!r->rst && (ev->oldstate == TS_FIN_WAIT2 || ev->oldstate == TS_CLOSING))
+            remember_minisock(t, r);
+        release_held(t, n, ev->time_ns);
         n->ended = true;
-        push_pending(t, n);
+        struct tnode *y = ev->oldstate == TS_FIN_WAIT2 && !r->rst ? peer_in_close_wait(t, r) : NULL;
+        if (y && note_hold(t, y->r.skaddr, r->t_end)) { /* a FIN_WAIT2 minisock now:
+                                                          wait for y's FIN, off the table */
+            unlink_node(t, n);
+            y->held = n;
+            t->st.held++;
+        } else {
+            push_pending(t, n);
+        }
         break;
     }
 }
 
 static void on_reset(struct tracker *t, const struct tev *ev)
 {
-    if (!ev->skaddr) {
+    /* No socket, or a listener or request sock answering a segment of no
+     * connection (a stray ACK): a reset, never a connection record. */
+    bool listener = ev->kind == TEV_SEND_RST && (ev->state == TS_LISTEN || ev->state == TS_NEW_SYN_RECV);
+    if (!ev->skaddr || listener) {
         t->st.rst_nosock++;
+        t->st.rst_listener += listener;
         if (t->nosock_rst)
             t->nosock_rst(t->ctx, ev);
+        return;
+    }
+    if (ev->kind == TEV_SEND_RST && ev->state == TS_TIME_WAIT) {
+        minisock_rst(t, ev);
         return;
     }
     struct tnode *n = *find(t, ev->skaddr);
     if (!n) {
         /* a socket whose life began before tracing and that ends with this
          * reset: open its record now, the CLOSE follows */
-        if (ev->kind == TEV_SEND_RST && ev->state == TS_TIME_WAIT) {
-            t->st.rst_unmatched++;
-            return;
-        }
         n = new_node(t, ev);
         if (!n)
             return;
@@ -275,6 +482,9 @@ emit:
 
 void tracker_flush(struct tracker *t, uint64_t cutoff_ns)
 {
+    expire_deferred(t, cutoff_ns);
+    if (cutoff_ns > TRACK_MINISOCK_NS)
+        expire_holds(t, cutoff_ns);
     size_t kept = 0;
     for (size_t i = 0; i < t->npending; i++) {
         struct tnode *n = t->pending[i];
@@ -288,6 +498,10 @@ void tracker_flush(struct tracker *t, uint64_t cutoff_ns)
 
 void tracker_flush_all(struct tracker *t)
 {
+    expire_deferred(t, UINT64_MAX);
+    for (unsigned b = 0; b < TRACK_BUCKETS; b++)
+        for (struct tnode *n = t->buckets[b]; n; n = n->next)
+            release_held(t, n, 0);
     for (size_t i = 0; i < t->npending; i++)
         finish(t, t->pending[i]);
     t->npending = 0;
@@ -298,6 +512,7 @@ void tracker_end_unseen(struct tracker *t, uint64_t skaddr, uint64_t t_end, uint
     struct tnode *n = *find(t, skaddr);
     if (!n || n->ended)
         return;
+    release_held(t, n, 0); /* a record waiting for this one's FIN waits no more */
     n->r.end_unseen = true;
     n->r.t_end = t_end;
     if (!n->r.netns)
@@ -321,10 +536,14 @@ void tracker_free(struct tracker *t)
         free(t->pending[i]);
     }
     free(t->pending);
+    free(t->mini);
+    free(t->close_wait);
+    free(t->holds);
     for (unsigned b = 0; b < TRACK_BUCKETS; b++)
         while (t->buckets[b]) {
             struct tnode *n = t->buckets[b];
             t->buckets[b] = n->next;
+            free(n->held);
             free(n);
         }
     memset(t, 0, sizeof *t);

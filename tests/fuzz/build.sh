@@ -39,7 +39,7 @@ for name in "${names[@]}"; do
         extra=(-I"$LLHTTP_INC" "$LLHTTP/llhttp.c" "$LLHTTP/api.c" "$LLHTTP/http.c")
     fi
     clang -O1 -g -std=c11 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer $SAN -o "$bin" "$src" "${extra[@]}" \
-        build-fuzz/libcloser.a -lm -lpthread || { echo "fuzz: $name does not build"; rc=1; continue; }
+        build-fuzz/libcloser.a -lssl -lcrypto -lnghttp2 -lm -lpthread || { echo "fuzz: $name does not build"; rc=1; continue; }
     seeds=tests/fuzz/corpus_$name
     [ -d "$seeds" ] || seeds=tests/fuzz/corpus_request
     work=build-fuzz/corpus_$name

@@ -104,6 +104,44 @@ tmux new-session -d -s "$SESSION" -x 80 -y 24 "ip netns exec $NS $CLOSER top -i 
 wait_for 10 bash -c "tmux capture-pane -p -t '$SESSION' | grep -q '^TIME_WAIT'"
 screen > "$tmp/n1"
 check_eq small_fits "$(awk 'length > 80' "$tmp/n1" | wc -l)" 0
-check_eq small_tables "$(grep -cE '^(STATE|PORT|DESTINATION|PID|LISTEN) ' "$tmp/n1")" 5
+# (table headers, not the LISTEN state's row)
+HEADS='^(STATE +SOCKETS|PORT +TIME_WAIT|LISTEN +QUEUE|PID +COMMAND|DESTINATION +TIME_WAIT) '
+check_eq small_tables "$(grep -cE "$HEADS" "$tmp/n1")" 5
 check_eq small_time_wait "$(awk '$1=="TIME_WAIT"{print $2; exit}' "$tmp/n1")" "$TW"
+tmux kill-session -t "$SESSION" 2>/dev/null
+
+# Issue 23: at 80x24 the zero states share one line, ports and listeners come
+# first with rows (the CLOSE_WAIT port 8081 among them), "? help" is in the
+# title, and every table shows its first rows.
+check small_zero_states_folded grep -qE '^zero: .*SYN_SENT' "$tmp/n1"
+check_eq small_no_zero_state_rows "$(awk '$1 ~ /^(SYN_SENT|FIN_WAIT1|LAST_ACK|CLOSING)$/' "$tmp/n1" | wc -l)" 0
+check small_title_has_help bash -c "head -1 '$tmp/n1' | grep -q '? help  q quit'"
+check_eq small_close_wait_port "$(awk '$1=="8081"{print $3; exit}' "$tmp/n1")" 5
+check small_listener_rows grep -qE '^127\.0\.0\.1:80(80|81|83) +[0-9]+ +[0-9]+$' "$tmp/n1"
+check_eq small_process "$(awk -v p="$CW_PID" '$1==p{print $2, $3}' "$tmp/n1")" "mkpile 5"
+check_eq small_order "$(grep -oE "$HEADS" "$tmp/n1" | awk '{print $1}' | paste -sd,)" \
+    "STATE,PORT,LISTEN,PID,DESTINATION"
+
+# -n and -d on a terminal: the screen stops after N intervals, and the last
+# screen stays on it (drawn outside the alternate screen).
+for stop in "-n 2" "-d 600ms"; do
+    SESSION="closer-top-$$-stop${stop//[^a-z0-9]/}"
+    tmux new-session -d -s "$SESSION" -x 80 -y 24 "ip netns exec $NS $CLOSER top -i 300ms $stop; echo EXITED; sleep 30"
+    wait_for 10 bash -c "tmux capture-pane -p -t '$SESSION' | grep -q EXITED"
+    check_eq "screen_stops_${stop//[^a-z0-9]/}" $? 0
+    check "screen_last_frame_kept_${stop//[^a-z0-9]/}" bash -c "tmux capture-pane -p -t '$SESSION' | grep -q '^TIME_WAIT'"
+    tmux kill-session -t "$SESSION" 2>/dev/null
+done
+
+# --all-netns at 80 columns: tw/s and cw/s kept, nothing wider than 80, and
+# ? shows the keys there too.
+SESSION="closer-top-$$-nsnarrow"
+tmux new-session -d -s "$SESSION" -x 80 -y 24 "ip netns exec $NS $CLOSER top --all-netns -i 300ms; sleep 30"
+wait_for 10 bash -c "tmux capture-pane -p -t '$SESSION' | grep -q '^NETNS '" || fail ns_narrow_drawn "no namespace table"
+screen > "$tmp/ns80"
+check ns_narrow_rates grep -qE '^NETNS .* tw/s +cw/s$' "$tmp/ns80"
+check_eq ns_narrow_fits "$(awk 'length > 80' "$tmp/ns80" | wc -l)" 0
+check ns_narrow_title_help bash -c "head -1 '$tmp/ns80' | grep -q '? help  q quit'"
+tmux send-keys -t "$SESSION" '?'
+wait_for 5 bash -c "tmux capture-pane -p -t '$SESSION' | grep -q 'closer top keys'"; check_eq ns_key_help_shown $? 0
 tmux kill-session -t "$SESSION" 2>/dev/null

@@ -72,6 +72,41 @@ TEST(values_integers_floats_and_specials)
     free(buf);
 }
 
+static char *value_text(double v)
+{
+    static char out[64];
+    char *b = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&b, &n);
+    prom_value(f, v);
+    fclose(f);
+    snprintf(out, sizeof out, "%s", b);
+    free(b);
+    return out;
+}
+
+/* The shortest text that reads back as the same double, as node_exporter
+ * (Go's strconv 'g', -1) prints it: 0.1, never 0.10000000000000001. */
+TEST(values_shortest_round_trip)
+{
+    CHECK_EQ_STR(value_text(0.1), "0.1");
+    CHECK_EQ_STR(value_text(3.7), "3.7");
+    CHECK_EQ_STR(value_text(37 / 10.0), "3.7");
+    CHECK_EQ_STR(value_text(0.1 + 0.2), "0.30000000000000004");
+    CHECK_EQ_STR(value_text(37 / 60.0), "0.6166666666666667");
+    CHECK_EQ_STR(value_text(1e-7), "1e-07");
+    CHECK_EQ_STR(value_text(-2.5), "-2.5");
+    CHECK_EQ_STR(value_text(1e300), "1e+300");
+    CHECK_EQ_STR(value_text(42), "42");
+    /* Every text reads back exactly. */
+    unsigned seed = 1;
+    for (int i = 0; i < 10000; i++) {
+        seed = seed * 1103515245u + 12345u;
+        double v = (double)seed / ((i % 7) + 3.0) * pow(10, (i % 40) - 20);
+        CHECK(strtod(value_text(v), NULL) == v);
+    }
+}
+
 /* A comm cut mid-character by the kernel: the label stays UTF-8 (U+FFFD per
  * ill-formed subpart), escapes still apply, valid characters pass. */
 TEST(label_values_and_help_are_valid_utf8)

@@ -2,10 +2,12 @@
 /* The generated BPF programs, run without root in a small interpreter of
  * the instructions they use, over the recorded tracepoint samples: what
  * they keep, and that what they output decodes as the original record. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "test.h"
 #include "trace/bpf.h"
+#include "trace/bpfdump.h"
 #include "trace_samples.h"
 
 #define OUT_MAP 7
@@ -303,4 +305,71 @@ TEST(bpf_generator_refuses_what_the_verifier_would)
     odd.newstate.offset = 22; /* misaligned for a 4-byte load */
     sp = (struct tp_prog_spec){&odd, size[TEV_STATE], 0, OUT_MAP, IRQ_MAP};
     CHECK_EQ_INT(bpfgen_tcp(&sp, p, BPFGEN_MAX_INSNS), -1);
+}
+
+/* Every generated program, disassembled, against tests/data/trace/bpfgen.golden:
+ * a change to the generator shows as a diff of readable instructions (with
+ * their raw encoding, so a rewrite is proven byte-identical). When the
+ * change is meant: the test writes bpfgen.golden.new beside it; review
+ * `diff -u tests/data/trace/bpfgen.golden{,.new}` and move it over. */
+#define GOLDEN "tests/data/trace/bpfgen.golden"
+
+static void dump_prog(FILE *out, const char *title, const struct bpf_insn *p, int n)
+{
+    fprintf(out, "== %s (%d instructions)\n", title, n);
+    if (n > 0)
+        bpf_dump(p, n, out);
+}
+
+static char *render_all(size_t *len)
+{
+    struct tp_format f[3];
+    struct tp_layout l[3];
+    unsigned size[3];
+    char *buf = NULL;
+    FILE *out = open_memstream(&buf, len);
+    if (!out || setup(f, l, size) < 0)
+        return NULL;
+    static const char *const names[3] = {"sock:inet_sock_set_state", "tcp:tcp_send_reset",
+                                         "tcp:tcp_receive_reset"};
+    struct bpf_insn p[BPFGEN_MAX_INSNS];
+    for (int k = 0; k < 3; k++)
+        for (int port = 0; port <= 8080; port += 8080) {
+            struct tp_prog_spec sp = {&l[k], size[k], (uint16_t)port, OUT_MAP, IRQ_MAP};
+            char title[128];
+            snprintf(title, sizeof title, "%s, port %d, out map fd %d, irq map fd %d", names[k], port, OUT_MAP,
+                     IRQ_MAP);
+            dump_prog(out, title, p, bpfgen_tcp(&sp, p, BPFGEN_MAX_INSNS));
+        }
+    for (uint32_t v = 1; v <= 1; v--) {
+        char title[64];
+        snprintf(title, sizeof title, "irq:softirq_%s, irq map fd %d", v ? "entry" : "exit", IRQ_MAP);
+        dump_prog(out, title, p, bpfgen_irq_flag(IRQ_MAP, v, p, BPFGEN_MAX_INSNS));
+    }
+    fclose(out);
+    return buf;
+}
+
+TEST(bpf_programs_match_the_golden_disassembly)
+{
+    size_t len = 0;
+    char *got = render_all(&len);
+    CHECK(got != NULL);
+    char want[65536];
+    FILE *f = fopen(GOLDEN, "r");
+    size_t n = f ? fread(want, 1, sizeof want - 1, f) : 0;
+    if (f)
+        fclose(f);
+    want[n] = 0;
+    bool same_text = n == len && !memcmp(want, got, len);
+    if (!same_text) {
+        FILE *o = fopen(GOLDEN ".new", "w");
+        if (o) {
+            fwrite(got, 1, len, o);
+            fclose(o);
+        }
+        fprintf(stderr, "the generated BPF programs changed: diff -u %s %s.new\n", GOLDEN, GOLDEN);
+    }
+    free(got);
+    CHECK(same_text);
 }
