@@ -15,8 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RECON_PERIOD_NS 5000000000ull /* a dump of the open sockets every 5 s */
-
 uint64_t trace_now_ns(void)
 {
     struct timespec ts;
@@ -106,7 +104,7 @@ const char *trace_netns_name(const struct trace_session *s, uint64_t ino)
     return s->names ? nsnames_get(s->names, ino, trace_now_ns()) : NULL;
 }
 
-static bool own_addr(const struct trace_session *s, const struct trace_rec *r)
+bool trace_own_addr(const struct trace_session *s, const struct trace_rec *r)
 {
     for (size_t i = 0; i < s->naddrs; i++)
         if (s->addrs[i][0] == r->family && !memcmp(s->addrs[i] + 1, r->laddr, r->family == AF_INET ? 4 : 16))
@@ -122,7 +120,7 @@ static bool keep(struct trace_session *s, const struct trace_rec *r)
         return false;
     if (s->netns) {
         uint64_t ns = r->netns;
-        if (!ns && own_addr(s, r))
+        if (!ns && trace_own_addr(s, r))
             ns = s->netns;
         if (!ns) {
             s->sum.unattributed++;
@@ -154,7 +152,7 @@ static void on_nosock(void *ctx, const struct tev *ev)
     /* No socket, no process: only the namespace's own addresses tell. */
     struct trace_rec r = {.family = ev->family};
     memcpy(r.laddr, ev->laddr, 16);
-    if (s->netns && !own_addr(s, &r))
+    if (s->netns && !trace_own_addr(s, &r))
         return;
     summary_nosock_rst(&s->sum, ev->reason);
 }
@@ -168,7 +166,7 @@ static void on_after_close_rst(void *ctx, const struct trace_rec *r)
     if (s->o.no_summary || (s->o.port && r->lport != s->o.port && r->rport != s->o.port) ||
         (s->o.pid && r->pid != s->o.pid && r->owner_pid != s->o.pid))
         return;
-    if (s->netns && (r->netns ? r->netns != s->netns : !own_addr(s, r)))
+    if (s->netns && (r->netns ? r->netns != s->netns : !trace_own_addr(s, r)))
         return;
     summary_after_close_rst(&s->sum, r);
 }
@@ -209,139 +207,6 @@ static int open_formats(struct trace_session *s, char *err, size_t errlen)
     }
     tracefs_done(dir);
     return 0;
-}
-
-/* The namespaces reconciled: the traced one, or with --all-netns closer's
- * own, and each `ip netns` one once a record of it is open (mark_needed). */
-static int recon_list(struct trace_session *s, const char *nspath)
-{
-    s->rns = calloc(1, sizeof *s->rns);
-    if (!s->rns)
-        return -1;
-    s->nrns = 1;
-    s->rns[0].set.ino = s->netns ? s->netns : netns_inode("/proc/self/ns/net");
-    if (nspath)
-        snprintf(s->rns[0].path, sizeof s->rns[0].path, "%s", nspath);
-    s->recon_next = trace_now_ns() + RECON_PERIOD_NS;
-    return 0;
-}
-
-/* --all-netns: a namespace met in a record, dumped through its `ip netns`
- * name (one without a name is not reconciled). */
-static struct recon_ns *rns_add(struct trace_session *s, uint64_t ino)
-{
-    const char *name = s->names ? nsnames_get(s->names, ino, trace_now_ns()) : NULL;
-    if (!name)
-        return NULL;
-    struct recon_ns *nr = realloc(s->rns, (s->nrns + 1) * sizeof *nr);
-    if (!nr)
-        return NULL;
-    s->rns = nr;
-    nr = &s->rns[s->nrns++];
-    memset(nr, 0, sizeof *nr);
-    nr->set.ino = ino;
-    snprintf(nr->path, sizeof nr->path, "/run/netns/%.63s", name);
-    return nr;
-}
-
-/* A record's namespace: its own, or the traced one by its local address. */
-static uint64_t ns_of(const struct trace_session *s, const struct trace_rec *r)
-{
-    return r->netns ? r->netns : s->netns && own_addr(s, r) ? s->netns : 0;
-}
-
-static const struct recon_set *set_of(const struct trace_session *s, uint64_t ino)
-{
-    for (size_t i = 0; ino && i < s->nrns; i++)
-        if (s->rns[i].set.ino == ino)
-            return s->rns[i].set.ok ? &s->rns[i].set : NULL;
-    return NULL;
-}
-
-/* Only namespaces with an open record are dumped: each dump walks the
- * host's whole socket table, and --all-netns may name many. */
-static void mark_needed(void *ctx, const struct trace_rec *r)
-{
-    struct trace_session *s = ctx;
-    uint64_t ns = ns_of(s, r);
-    if (!ns)
-        return;
-    for (size_t i = 0; i < s->nrns; i++)
-        if (s->rns[i].set.ino == ns) {
-            s->rns[i].needed = true;
-            return;
-        }
-    struct recon_ns *nr = rns_add(s, ns);
-    if (nr)
-        nr->needed = true;
-}
-
-static void recon_take(struct trace_session *s)
-{
-    for (size_t i = 0; i < s->nrns; i++)
-        s->rns[i].needed = s->netns != 0; /* -N: its table also places CLOSE_WAITs */
-    if (!s->netns)
-        tracker_each_open(&s->tr, mark_needed, s);
-    for (size_t i = 0; i < s->nrns; i++) {
-        char err[160];
-        if (!s->rns[i].needed) {
-            s->rns[i].set.ok = false;
-            continue;
-        }
-        /* a namespace gone or a dump interrupted: that set decides nothing */
-        (void)recon_dump(&s->rns[i].set, s->rns[i].path[0] ? s->rns[i].path : NULL, trace_now_ns, err,
-                         sizeof err);
-    }
-    /* applied once the rings are read past the last dump's end: a socket
-     * the walk missed because it closed meanwhile has its CLOSE read by then */
-    s->recon_at = trace_now_ns();
-}
-
-struct gone {
-    const struct trace_session *s;
-    uint64_t (*sk)[2];
-    size_t n, cap;
-};
-
-static void find_gone(void *ctx, const struct trace_rec *r)
-{
-    struct gone *g = ctx;
-    uint64_t ns = ns_of(g->s, r);
-    const struct recon_set *set = set_of(g->s, ns);
-    if (!set || !recon_gone(set, r))
-        return;
-    if (g->n == g->cap) {
-        size_t cap = g->cap ? g->cap * 2 : 64;
-        void *nk = realloc(g->sk, cap * sizeof *g->sk);
-        if (!nk)
-            return; /* stays open: the next reconciliation tries again */
-        g->sk = nk;
-        g->cap = cap;
-    }
-    g->sk[g->n][0] = r->skaddr;
-    g->sk[g->n++][1] = ns;
-}
-
-/* The rings have been read past the dump: records gone from the table
- * ended unseen. */
-static void recon_apply(struct trace_session *s)
-{
-    struct gone g = {s, NULL, 0, 0};
-    tracker_each_open(&s->tr, find_gone, &g);
-    for (size_t i = 0; i < g.n; i++)
-        tracker_end_unseen(&s->tr, g.sk[i][0], set_of(s, g.sk[i][1])->at_ns, g.sk[i][1]);
-    free(g.sk);
-    s->recon_at = 0;
-}
-
-static void recon_step(struct trace_session *s)
-{
-    if (s->recon_at && s->mg.watermark > s->recon_at) {
-        recon_apply(s);
-    } else if (!s->recon_at && trace_now_ns() >= s->recon_next) {
-        recon_take(s);
-        s->recon_next = s->recon_at + RECON_PERIOD_NS;
-    }
 }
 
 /* CAP_PERFMON (38) or CAP_SYS_ADMIN (21) in the effective set, or a
@@ -405,7 +270,7 @@ int trace_open(struct trace_session *s, const struct trace_opts *o, trace_sink s
         load_addrs(s, o->netns ? nspath : NULL);
     if ((s->names = malloc(sizeof *s->names)) != NULL)
         nsnames_init(s->names, NULL, trace_now_ns());
-    if (recon_list(s, o->netns ? nspath : NULL) < 0) {
+    if (trace_recon_init(s, o->netns ? nspath : NULL) < 0) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -476,7 +341,7 @@ void trace_step(struct trace_session *s, int timeout_ms)
     } else {
         step_read(s);
     }
-    recon_step(s);
+    trace_recon_step(s);
 }
 
 static void apply(void *ctx, const struct mitem *b)
@@ -555,8 +420,8 @@ static void count_close_wait(void *ctx, const struct trace_rec *r)
     if (s->netns) {
         /* a record no process touched belongs here only if this
          * namespace's table holds it in CLOSE_WAIT */
-        uint64_t ns = ns_of(s, r);
-        const struct recon_set *set = set_of(s, s->netns);
+        uint64_t ns = trace_rec_netns(s, r);
+        const struct recon_set *set = trace_recon_set(s, s->netns);
         if (!ns && set && recon_state(set, r) == TS_CLOSE_WAIT)
             ns = s->netns;
         if (ns != s->netns)
@@ -570,9 +435,9 @@ static void count_close_wait(void *ctx, const struct trace_rec *r)
 
 void trace_finish(struct trace_session *s)
 {
-    recon_take(s); /* before the rings stop: every end before it is read */
+    trace_recon_take(s); /* before the rings stop: every end before it is read */
     count_undelivered(s, true);
-    recon_apply(s);
+    trace_recon_apply(s);
     tracker_flush_all(&s->tr);
     s->sum.close_wait_open = 0;
     s->sum.close_wait_oldest_ns = 0;

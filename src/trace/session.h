@@ -98,6 +98,18 @@ uint64_t trace_now_ns(void);
 void trace_scope(const struct trace_session *s, char *buf, size_t len);
 /* The `ip netns` name of a namespace inode, or NULL. */
 const char *trace_netns_name(const struct trace_session *s, uint64_t ino);
+/* Session internals shared with session_recon.c. */
+bool trace_own_addr(const struct trace_session *s, const struct trace_rec *r);
+/* A record's namespace: its own, or the traced one by its local address; 0 unknown. */
+uint64_t trace_rec_netns(const struct trace_session *s, const struct trace_rec *r);
+/* The reconciliation (trace/reconcile.h): the namespaces' list, a dump of
+ * their tables, its application once the rings are read past it, and the
+ * periodic step; trace_recon_set: a namespace's last complete dump or NULL. */
+int trace_recon_init(struct trace_session *s, const char *nspath);
+void trace_recon_take(struct trace_session *s);
+void trace_recon_apply(struct trace_session *s);
+void trace_recon_step(struct trace_session *s);
+const struct recon_set *trace_recon_set(const struct trace_session *s, uint64_t ino);
 /* ISO time of a record's monotonic timestamp. */
 void trace_fmt_time(const struct trace_session *s, uint64_t mono_ns, char *buf, size_t len, bool iso);
 
