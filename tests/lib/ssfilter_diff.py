@@ -5,12 +5,15 @@
 # each run by `ss -Htan FILTER` and `closer states -H FILTER` on the same
 # table; the (local, peer) rows must be the same. A filter ss refuses is
 # not compared. A differing filter is run once more (a socket may have
-# changed state between the two calls) before it counts. Stops after 40 s
-# whatever N is (a loaded machine compares fewer).
-#   python3 ssfilter_diff.py CLOSER N SEED
+# changed state between the two calls) before it counts.
+# The table lives ~60 s, so a run compares what it can in 40 s and says
+# where it stopped: the caller starts a fresh table and goes on from there
+# (SKIP: filters already compared; the same SEED gives the same filters).
+#   python3 ssfilter_diff.py CLOSER N SEED [SKIP]
 import random, subprocess, sys, time
 
 closer, n, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+skip = int(sys.argv[4]) if len(sys.argv) > 4 else 0
 rnd = random.Random(seed)
 STATES = ["established", "syn-sent", "syn-recv", "syn-rcv", "fin-wait-1", "fin-wait-2",
           "time-wait", "closed", "close", "unconnected", "close-wait", "last-ack",
@@ -72,10 +75,14 @@ def rows(cmd):
 
 compared = refused = differ = mixed = 0
 deadline = time.monotonic() + 40   # the table lives ~60 s (TIME-WAIT, SYN-RECV)
+done = skip
 for i in range(n):
+    w = filt()
+    if i < skip:
+        continue
     if time.monotonic() > deadline:
         break
-    w = filt()
+    done = i + 1
     src, a = rows(["ss", "-Htan"] + w)
     if src != 0:
         refused += 1
@@ -91,4 +98,5 @@ for i in range(n):
         if differ <= 5:
             print("DIFF rc=%d [%s]\n  ss only: %s\n  closer only: %s" %
                   (rc, " ".join(w), sorted(a - b)[:4], sorted(b - a)[:4]))
-print("compared %d refused_by_ss %d differ %d mixed_and_or %d" % (compared, refused, differ, mixed))
+print("compared %d refused_by_ss %d differ %d mixed_and_or %d done %d" %
+      (compared, refused, differ, mixed, done))
