@@ -187,7 +187,8 @@ static int by_queue(const void *x, const void *y)
 static void write_listen(struct prom *p, struct agg *a, unsigned top)
 {
     char name[64];
-    qsort(a->listens, a->nlistens, sizeof *a->listens, by_queue);
+    if (a->nlistens) /* qsort(NULL, 0) is undefined */
+        qsort(a->listens, a->nlistens, sizeof *a->listens, by_queue);
     uint64_t queue = 0, backlog = 0;
     for (size_t i = top; i < a->nlistens; i++)
         queue += a->listens[i].queue, backlog += a->listens[i].backlog;
