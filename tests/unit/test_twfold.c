@@ -3,14 +3,20 @@
  * recorded dump is analysed twice, TIME_WAIT kept one by one and folded
  * from the first socket on (fold_above 1), and the reports must be the
  * same, word for word. No root needed. */
+#include <arpa/inet.h>
 #include <glob.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "doctor/doctor.h"
 #include "doctor/states_view.h"
 #include "export/metrics.h"
+#include "kernel/diagrec.h"
 #include "snapshot/twfold.h"
 #include "test.h"
 
@@ -184,3 +190,49 @@ TEST(late_listener_makes_the_fold_inexact)
     tw_fold_free(&f);
 }
 
+
+struct diag_one {
+    struct nlmsghdr h;
+    struct inet_diag_msg m;
+};
+
+static void diag_one(struct diag_one *d, int state, uint16_t sport, uint16_t dport)
+{
+    memset(d, 0, sizeof *d);
+    d->h.nlmsg_len = sizeof *d;
+    d->h.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    d->h.nlmsg_flags = NLM_F_MULTI;
+    d->m.idiag_family = AF_INET;
+    d->m.idiag_state = (uint8_t)state;
+    d->m.id.idiag_sport = htons(sport);
+    d->m.id.idiag_dport = htons(dport);
+    d->m.idiag_expires = state == TS_TIME_WAIT ? 30000 : 0;
+}
+
+/* The same through snapshot_take: a recording where the listener of port
+ * 8080 comes after TIME_WAIT on it (a dump per family, or a listener opened
+ * during the dump) is read again without folding, and its TIME_WAIT is
+ * still the server's. */
+TEST(late_listener_is_read_again_unfolded)
+{
+    struct diag_one rec[3];
+    diag_one(&rec[0], TS_TIME_WAIT, 8080, 40000);
+    diag_one(&rec[1], TS_TIME_WAIT, 8080, 40001);
+    diag_one(&rec[2], TS_LISTEN, 8080, 0);
+    char path[] = "/tmp/closer-test-twfold-XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    struct diagrec r = {0};
+    CHECK(f && !diagrec_begin(&r, f) && !diagrec_chunk(&r, rec, sizeof rec) && !diagrec_end(&r));
+    if (f)
+        fclose(f);
+    struct snapshot s;
+    struct snapshot_opts o = {.replay = path, .fold_above = 1};
+    char err[256] = "";
+    CHECK_EQ_INT(snapshot_take(&s, &o, err, sizeof err), 0);
+    unlink(path);
+    CHECK(s.twf == NULL);
+    CHECK_EQ_INT(s.nsocks, 3);
+    CHECK_EQ_INT(snapshot_total(&s), 3);
+    snapshot_free(&s);
+}
