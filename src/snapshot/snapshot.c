@@ -35,21 +35,24 @@ static int start_folding(struct snapshot *s, const struct tw_fold_ctx *c)
 {
     if (!(s->twf = calloc(1, sizeof *s->twf)))
         return -ENOMEM;
-    size_t out = 0, a = 0;
+    size_t out = 0, a = 0, aout = 0;
     for (size_t i = 0; i < s->nsocks; i++) {
-        if (s->socks[i].state == TS_TIME_WAIT) {
+        bool tw = s->socks[i].state == TS_TIME_WAIT;
+        /* acts is sorted by socket: a folded socket's record (a mutated
+         * replay: minisockets carry no tcp_info) goes with it */
+        for (; a < s->nacts && s->acts[a].sock <= i; a++)
+            if (s->acts[a].sock == i && !tw)
+                s->acts[aout++] = (struct sock_activity){(uint32_t)out, s->acts[a].a};
+        if (tw) {
             int rc = tw_fold_add(s->twf, c, &s->socks[i]);
             if (rc)
                 return rc;
             continue;
         }
-        while (a < s->nacts && s->acts[a].sock < i)
-            a++;
-        if (a < s->nacts && s->acts[a].sock == i)
-            s->acts[a].sock = (uint32_t)out;
         s->socks[out++] = s->socks[i];
     }
     s->nsocks = out;
+    s->nacts = aout;
     return 0;
 }
 
