@@ -18,6 +18,7 @@ int lab_sc_tw_buckets(struct lab_env *e, struct lab_result *r);
 int lab_sc_lost_last_ack(struct lab_env *e, struct lab_result *r);
 int lab_sc_tw_length(struct lab_env *e, struct lab_result *r);
 int lab_sc_tw_reuse_server(struct lab_env *e, struct lab_result *r);
+int lab_sc_tw_memory(struct lab_env *e, struct lab_result *r);
 
 #define LAB_SCENARIOS_CLOSE                                                                  \
     {"close-header", "A client that sends 'Connection: close' makes the server close first: "  \
@@ -62,5 +63,7 @@ int lab_sc_tw_reuse_server(struct lab_env *e, struct lab_result *r);
      "shorten TIME_WAIT. It only bounds an orphaned FIN_WAIT_2.", lab_sc_tw_length},            \
     {"tw-reuse-server", "tcp_tw_reuse reduces TIME_WAIT on a server.",                         \
      "tcp_tw_reuse changes nothing for server-side TIME_WAIT: it only lets outgoing "          \
-     "connect() reuse a TIME_WAIT port.", lab_sc_tw_reuse_server},
+     "connect() reuse a TIME_WAIT port.", lab_sc_tw_reuse_server},                          \
+    {"tw-memory", "A TIME_WAIT socket costs a few hundred bytes of kernel memory, a fraction "  \
+     "of a full socket: 100,000 of them are some tens of MB.", NULL, lab_sc_tw_memory},
 #endif
