@@ -391,6 +391,8 @@ int lab_env_up(struct lab_env *e, const char *tag)
         if (run_ip(e, argv) < 0 || (e->ns_made[h] = true, open_ns(e, h) < 0))
             goto fail;
     }
+    memcpy(e->veth[0], vc, sizeof vc);
+    memcpy(e->veth[1], vs, sizeof vs);
     if (make_links(e, vc, vs) < 0)
         goto fail;
     e->t0 = mono_ms(); /* plots start when the namespaces are ready */

@@ -46,6 +46,7 @@ struct lab_mark {
 
 struct lab_env {
     char ns[2][40];        /* namespace names (/run/netns/NAME) */
+    char veth[2][16];      /* each host's end of the veth pair (tc, nft) */
     int nsfd[2];
     int home_fd;           /* our own namespace, to come back to */
     bool ns_made[2];

@@ -19,6 +19,7 @@ int lab_sc_lost_last_ack(struct lab_env *e, struct lab_result *r);
 int lab_sc_tw_length(struct lab_env *e, struct lab_result *r);
 int lab_sc_tw_reuse_server(struct lab_env *e, struct lab_result *r);
 int lab_sc_tw_memory(struct lab_env *e, struct lab_result *r);
+int lab_sc_old_duplicate(struct lab_env *e, struct lab_result *r);
 
 #define LAB_SCENARIOS_CLOSE                                                                  \
     {"close-header", "A client that sends 'Connection: close' makes the server close first: "  \
@@ -65,5 +66,13 @@ int lab_sc_tw_memory(struct lab_env *e, struct lab_result *r);
      "tcp_tw_reuse changes nothing for server-side TIME_WAIT: it only lets outgoing "          \
      "connect() reuse a TIME_WAIT port.", lab_sc_tw_reuse_server},                          \
     {"tw-memory", "A TIME_WAIT socket costs a few hundred bytes of kernel memory, a fraction "  \
-     "of a full socket: 100,000 of them are some tens of MB.", NULL, lab_sc_tw_memory},
+     "of a full socket: 100,000 of them are some tens of MB.", NULL, lab_sc_tw_memory},        \
+    {"old-duplicate", "TIME_WAIT (2MSL) exists so that an old duplicate segment of a closed "    \
+     "connection cannot be taken as data by a new connection on the same 4-tuple; without it "  \
+     "the old segment corrupts the new connection.",                                           \
+     "TIME_WAIT stops the new connection itself (connect() EADDRNOTAVAIL). Without it (SO_LINGER " \
+     "{1,0}) the new connection opens at once and the old duplicate reaches it, but Linux drops " \
+     "it: PAWS rejects it by its older timestamp, and with timestamps off its sequence number, " \
+     "from an ISN that advances with the clock, falls outside the new window.",              \
+     lab_sc_old_duplicate},
 #endif
