@@ -1,17 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /* The first reason for 2MSL: an old duplicate segment of a connection
  * reaching a new connection on the same 4-tuple. The client's data segment
- * is sent with TOS 0x20, which netem on the client's veth delays by
- * DUP_DELAY_MS; the client sets TOS 0 right after the send, so TCP's
- * retransmission arrives at once and the connection goes on; the delayed
- * original arrives later as an old duplicate. Three runs, each on its own
- * client port: the client closing normally (TIME_WAIT), with SO_LINGER
- * {1,0} (no TIME_WAIT, a new connection at once), and the same with
- * timestamps off (no PAWS). */
+ * "OLD!" (TOS 0x20, counted by nft at the server) is delivered normally and
+ * captured on the client's veth by a packet socket; once the new
+ * connection on the same 4-tuple is up, the lab sends the captured frame
+ * again: an exact old duplicate, arriving late. (netem would delay it
+ * instead, but the kernels the lab runs on may have no netem: this one has
+ * pfifo_fast only.) Three runs, each on its own client port: the client
+ * closing normally (TIME_WAIT), with SO_LINGER {1,0} (no TIME_WAIT), and
+ * the same with timestamps off (no PAWS). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
 #include <netinet/ip.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +29,7 @@
 #include "lab/wire.h"
 
 #define DUP_PORT 9200
-#define DUP_DELAY_MS 800
+#define DUP_DELAY_MS 500
 #define OLD_TOS 0x20
 
 static void nap(int ms)
@@ -38,28 +43,87 @@ static int cmd(struct lab_env *e, enum lab_host h, const char *const args[], cha
     return lab_run(e, h, (char *const *)args, out, len, 5000);
 }
 
-/* netem on the client's veth for TOS 0x20 only; an nft counter of those
- * segments arriving at the server. */
-static int delay_old(struct lab_env *e)
+/* An nft counter of TOS 0x20 segments arriving at the server. */
+static int count_old(struct lab_env *e)
 {
-    const char *dev = e->veth[LAB_CLIENT];
-    const char *q[] = {"tc", "qdisc", "add", "dev", dev, "root", "handle", "1:", "prio", NULL};
-    const char *n[] = {"tc", "qdisc", "add", "dev", dev, "parent", "1:3", "handle", "30:",
-                       "netem", "delay", "800ms", NULL};
-    const char *f[] = {"tc", "filter", "add", "dev", dev, "parent", "1:", "protocol", "ip",
-                       "prio", "1", "u32", "match", "ip", "tos", "0x20", "0xff", "flowid", "1:3",
-                       NULL};
     const char *t[] = {"nft", "add", "table", "ip", "lab", NULL};
     const char *c[] = {"nft", "add", "chain", "ip", "lab", "in",
                        "{ type filter hook input priority 0 ; }", NULL};
     const char *r[] = {"nft", "add", "rule", "ip", "lab", "in", "ip", "dscp", "cs1", "counter", NULL};
-    if (cmd(e, LAB_CLIENT, q, NULL, 0) || cmd(e, LAB_CLIENT, n, NULL, 0) ||
-        cmd(e, LAB_CLIENT, f, NULL, 0) || cmd(e, LAB_SERVER, t, NULL, 0) ||
-        cmd(e, LAB_SERVER, c, NULL, 0) || cmd(e, LAB_SERVER, r, NULL, 0)) {
-        snprintf(e->err, sizeof e->err, "tc netem / nft in the lab namespaces failed");
+    if (cmd(e, LAB_SERVER, t, NULL, 0) || cmd(e, LAB_SERVER, c, NULL, 0) ||
+        cmd(e, LAB_SERVER, r, NULL, 0)) {
+        snprintf(e->err, sizeof e->err, "nft in the server namespace failed");
         return -1;
     }
     return 0;
+}
+
+/* A packet socket on the client's veth: sees the frames it sends. */
+static int tap_open(struct lab_env *e)
+{
+    if (lab_enter(e, LAB_CLIENT) < 0)
+        return -1;
+    int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL)); /* outgoing: ALL only */
+    struct sockaddr_ll a = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
+                            .sll_ifindex = (int)if_nametoindex(e->veth[LAB_CLIENT])};
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+        close(fd);
+        fd = -1;
+    }
+    if (fd < 0)
+        snprintf(e->err, sizeof e->err, "packet socket on %s: %s", e->veth[LAB_CLIENT],
+                 strerror(errno));
+    lab_leave(e);
+    return fd;
+}
+
+struct frame {
+    unsigned char b[256];
+    ssize_t len;
+};
+
+/* A frame taken on its way out carries a partial checksum (the veth
+ * offloads it): computed here, so the copy sent again is a valid segment. */
+static void tcp_checksum(struct frame *f)
+{
+    struct iphdr *ip = (void *)(f->b + 14);
+    size_t ihl = (size_t)ip->ihl * 4, len = ntohs(ip->tot_len) - ihl;
+    struct tcphdr *th = (void *)(f->b + 14 + ihl);
+    th->check = 0;
+    uint32_t sum = 0;
+    const uint16_t *w = (const uint16_t *)&ip->saddr; /* saddr, daddr */
+    for (int i = 0; i < 4; i++)
+        sum += w[i];
+    sum += htons(IPPROTO_TCP) + htons((uint16_t)len);
+    const unsigned char *p = (const unsigned char *)th;
+    for (size_t i = 0; i + 1 < len; i += 2)
+        sum += (uint16_t)(p[i] | p[i + 1] << 8);
+    if (len & 1)
+        sum += p[len - 1];
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    th->check = (uint16_t)~sum;
+}
+
+/* The client's "OLD!" segment from port, as it left (within 1 s). */
+static int capture(int tap, uint16_t port, struct frame *f)
+{
+    for (int i = 0; i < 64; i++) {
+        struct pollfd p = {.fd = tap, .events = POLLIN};
+        if (poll(&p, 1, 1000) != 1)
+            return -1;
+        f->len = recv(tap, f->b, sizeof f->b, 0);
+        if (f->len < 14 + 20 + 20 + 4 || f->b[12] != 0x08 || f->b[13] != 0x00)
+            continue;
+        const struct iphdr *ip = (const void *)(f->b + 14);
+        if (ip->protocol != IPPROTO_TCP)
+            continue;
+        const struct tcphdr *th = (const void *)(f->b + 14 + ip->ihl * 4);
+        size_t off = 14 + (size_t)ip->ihl * 4 + (size_t)th->doff * 4;
+        if (ntohs(th->source) == port && (size_t)f->len >= off + 4 && !memcmp(f->b + off, "OLD!", 4))
+            return 0;
+    }
+    return -1;
 }
 
 static long old_arrived(struct lab_env *e)
@@ -117,7 +181,7 @@ struct dup_run {
 };
 
 /* The old connection: "OLD!" sent delayed, retransmitted at once, read. */
-static int old_conn(struct lab_env *e, int lfd, uint16_t port, bool rst)
+static int old_conn(struct lab_env *e, int lfd, int tap, uint16_t port, bool rst, struct frame *f)
 {
     int c = connect_from(e, port);
     int s = c >= 0 ? wire_accept(e, lfd) : -1;
@@ -130,30 +194,40 @@ static int old_conn(struct lab_env *e, int lfd, uint16_t port, bool rst)
     int tos = OLD_TOS, zero = 0;
     setsockopt(c, IPPROTO_IP, IP_TOS, &tos, sizeof tos);
     send(c, "OLD!", 4, MSG_NOSIGNAL);
-    setsockopt(c, IPPROTO_IP, IP_TOS, &zero, sizeof zero);
+    setsockopt(c, IPPROTO_IP, IP_TOS, &zero, sizeof zero); /* its FIN is not counted */
     long got = got_within(s, 2000);
+    if (capture(tap, port, f) < 0)
+        got = -1;
     if (rst)
         wire_close_rst(c);
     else
         close(c);
     close(s);
-    return got == 4 ? 0 : (snprintf(e->err, sizeof e->err, "the retransmission never came"), -1);
+    if (got != 4)
+        snprintf(e->err, sizeof e->err, "'OLD!' from port %u not %s", port,
+                 got < 0 ? "seen leaving" : "received");
+    return got == 4 ? 0 : -1;
 }
 
-static int dup_run(struct lab_env *e, int lfd, uint16_t port, struct dup_run *d)
+static int dup_run(struct lab_env *e, int lfd, int tap, uint16_t port, struct dup_run *d)
 {
     long before = old_arrived(e);
-    long long paws0 = lab_counter(e, LAB_SERVER, "TcpExt", "PAWSEstab");
-    lab_mark(e, -1, "%s: old segment sent, delayed", d->name);
-    if (old_conn(e, lfd, port, d->rst) < 0)
+    struct frame f;
+    lab_mark(e, -1, "%s", d->name);
+    if (old_conn(e, lfd, tap, port, d->rst, &f) < 0)
         return -1;
-    nap(50);
+    lab_sample(e);
     int c = connect_from(e, port);
     d->reconnect = c < 0 ? c : 0;
     int s = c >= 0 ? wire_accept(e, lfd) : -1;
-    lab_watch(e, DUP_DELAY_MS + 300, 100);
-    d->delivered = s >= 0 ? got_within(s, 1) : 0;
-    d->arrived = old_arrived(e) - before;
+    lab_sample(e);
+    long long paws0 = lab_counter(e, LAB_SERVER, "TcpExt", "PAWSEstab");
+    nap(DUP_DELAY_MS);
+    tcp_checksum(&f);
+    send(tap, f.b, (size_t)f.len, 0); /* the old segment, late */
+    d->delivered = s >= 0 ? got_within(s, 300) : 0;
+    lab_sample(e);
+    d->arrived = old_arrived(e) - before - 1; /* less the original */
     d->paws = lab_counter(e, LAB_SERVER, "TcpExt", "PAWSEstab") - paws0;
     if (s >= 0)
         close(s);
@@ -186,39 +260,50 @@ static void report_run(struct lab_result *r, const struct dup_run *d, const char
 
 int lab_sc_old_duplicate(struct lab_env *e, struct lab_result *r)
 {
-    if (lab_sysctl(e, LAB_CLIENT, "net/ipv4/tcp_tw_reuse", "0") < 0 || delay_old(e) < 0)
+    if (lab_sysctl(e, LAB_CLIENT, "net/ipv4/tcp_tw_reuse", "0") < 0 || count_old(e) < 0)
         return -1;
     int lfd = wire_listen(e, LAB_SERVER, LAB_SERVER_IP, DUP_PORT);
-    if (lfd < 0)
+    int tap = lfd >= 0 ? tap_open(e) : -1;
+    if (tap < 0) {
+        if (lfd >= 0)
+            close(lfd);
         return -1;
-    lab_setup_engine(e, "client: from a fixed port (SO_REUSEADDR) to %s:%d, send 'OLD!' with TOS "
-                     "0x20 (netem delays it %d ms), set TOS 0 (the retransmission arrives at once), "
-                     "close (normally, or SO_LINGER {1,0}), connect again from the same port",
-                     LAB_SERVER_IP, DUP_PORT, DUP_DELAY_MS);
-    struct dup_run tw = {.name = "closed normally (TIME_WAIT)"};
-    struct dup_run rst = {.name = "SO_LINGER {1,0} (no TIME_WAIT), timestamps on", .rst = true};
-    struct dup_run nots = {.name = "SO_LINGER {1,0}, timestamps off", .rst = true};
-    int rc = dup_run(e, lfd, 40100, &tw);
+    }
+    lab_setup_engine(e, "client: from a fixed port (SO_REUSEADDR) to %s:%d, send 'OLD!' (TOS "
+                     "0x20), captured on %s; close (normally, or SO_LINGER {1,0}); connect again "
+                     "from the same port; %d ms later send the captured frame again",
+                     LAB_SERVER_IP, DUP_PORT, e->veth[LAB_CLIENT], DUP_DELAY_MS);
+    /* timestamps off first: TIME_WAIT then refuses the same 4-tuple */
+    struct dup_run tw = {.name = "timestamps off, closed normally (TIME_WAIT)"};
+    struct dup_run rst = {.name = "timestamps off, SO_LINGER {1,0} (no TIME_WAIT)", .rst = true};
+    struct dup_run ts = {.name = "timestamps on, closed normally (TIME_WAIT)"};
+    int rc = lab_sysctl(e, LAB_CLIENT, "net/ipv4/tcp_timestamps", "0");
     if (!rc)
-        rc = dup_run(e, lfd, 40101, &rst);
-    if (!rc && lab_sysctl(e, LAB_CLIENT, "net/ipv4/tcp_timestamps", "0") < 0)
-        rc = -1;
+        rc = dup_run(e, lfd, tap, 40100, &tw);
     if (!rc)
-        rc = dup_run(e, lfd, 40102, &nots);
+        rc = dup_run(e, lfd, tap, 40101, &rst);
+    if (!rc)
+        rc = lab_sysctl(e, LAB_CLIENT, "net/ipv4/tcp_timestamps", "1");
+    if (!rc)
+        rc = dup_run(e, lfd, tap, 40102, &ts);
+    close(tap);
     close(lfd);
     if (rc < 0)
         return -1;
     report_run(r, &tw, "time_wait");
     report_run(r, &rst, "no_time_wait");
-    report_run(r, &nots, "no_timestamps");
-    lab_expect(r, tw.reconnect == -EADDRNOTAVAIL, "with TIME_WAIT the same 4-tuple connected "
-               "again (%s)", tw.reconnect ? strerror(-tw.reconnect) : "no error");
-    lab_expect(r, !rst.reconnect && !nots.reconnect, "without TIME_WAIT the new connection "
-               "failed");
-    lab_expect(r, tw.arrived >= 1 && rst.arrived >= 1 && nots.arrived >= 1, "an old duplicate "
-               "did not arrive (%ld, %ld, %ld)", tw.arrived, rst.arrived, nots.arrived);
-    lab_expect(r, rst.paws >= 1, "timestamps on: PAWS did not reject the old duplicate");
-    lab_expect(r, !rst.delivered && !nots.delivered, "the old duplicate's bytes reached the new "
-               "connection (%ld, %ld)", rst.delivered, nots.delivered);
+    report_run(r, &ts, "timestamps");
+    lab_expect(r, tw.reconnect == -EADDRNOTAVAIL, "timestamps off: TIME_WAIT let the same "
+               "4-tuple connect again (%s)", tw.reconnect ? strerror(-tw.reconnect) : "no error");
+    lab_expect(r, !rst.reconnect, "without TIME_WAIT the new connection failed (%s)",
+               strerror(-rst.reconnect));
+    lab_expect(r, !ts.reconnect, "timestamps on: the bound port's TIME_WAIT was not reused (%s)",
+               strerror(-ts.reconnect));
+    lab_expect(r, tw.arrived == 1 && rst.arrived == 1 && ts.arrived == 1, "the old duplicate "
+               "arrived %ld, %ld, %ld times, not once each", tw.arrived, rst.arrived, ts.arrived);
+    lab_expect(r, ts.paws == 1, "timestamps on: PAWSEstab +%lld, expected the old duplicate "
+               "rejected by PAWS", ts.paws);
+    lab_expect(r, !rst.delivered && !ts.delivered, "the old duplicate's bytes reached the new "
+               "connection (%ld, %ld)", rst.delivered, ts.delivered);
     return 0;
 }

@@ -70,9 +70,12 @@ int lab_sc_old_duplicate(struct lab_env *e, struct lab_result *r);
     {"old-duplicate", "TIME_WAIT (2MSL) exists so that an old duplicate segment of a closed "    \
      "connection cannot be taken as data by a new connection on the same 4-tuple; without it "  \
      "the old segment corrupts the new connection.",                                           \
-     "TIME_WAIT stops the new connection itself (connect() EADDRNOTAVAIL). Without it (SO_LINGER " \
-     "{1,0}) the new connection opens at once and the old duplicate reaches it, but Linux drops " \
-     "it: PAWS rejects it by its older timestamp, and with timestamps off its sequence number, " \
-     "from an ISN that advances with the clock, falls outside the new window.",              \
+     "With timestamps off, TIME_WAIT stops the new connection itself (connect() from the same " \
+     "port: EADDRNOTAVAIL). With timestamps on, Linux reuses the TIME_WAIT at once for a "      \
+     "client that bind()s its port (tcp_tw_reuse governs automatic ports only) and PAWS "      \
+     "rejects the old duplicate (PAWSEstab). Without TIME_WAIT (SO_LINGER {1,0}) the new "      \
+     "connection opens at once and the old duplicate reaches it, yet not one byte of it is "   \
+     "read: its sequence number, from an ISN that advances with the clock, is outside the "    \
+     "new window.",                                                                            \
      lab_sc_old_duplicate},
 #endif
