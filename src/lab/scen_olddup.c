@@ -58,25 +58,6 @@ static int count_old(struct lab_env *e)
     return 0;
 }
 
-/* A packet socket on the client's veth: sees the frames it sends. */
-static int tap_open(struct lab_env *e)
-{
-    if (lab_enter(e, LAB_CLIENT) < 0)
-        return -1;
-    int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL)); /* outgoing: ALL only */
-    struct sockaddr_ll a = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
-                            .sll_ifindex = (int)if_nametoindex(e->veth[LAB_CLIENT])};
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) < 0) {
-        close(fd);
-        fd = -1;
-    }
-    if (fd < 0)
-        snprintf(e->err, sizeof e->err, "packet socket on %s: %s", e->veth[LAB_CLIENT],
-                 strerror(errno));
-    lab_leave(e);
-    return fd;
-}
-
 struct frame {
     unsigned char b[256];
     ssize_t len;
@@ -224,6 +205,7 @@ static int dup_run(struct lab_env *e, int lfd, int tap, uint16_t port, struct du
     long long paws0 = lab_counter(e, LAB_SERVER, "TcpExt", "PAWSEstab");
     nap(DUP_DELAY_MS);
     tcp_checksum(&f);
+    lab_mark(e, -1, "the old segment, again");
     send(tap, f.b, (size_t)f.len, 0); /* the old segment, late */
     d->delivered = s >= 0 ? got_within(s, 300) : 0;
     lab_sample(e);
@@ -263,7 +245,7 @@ int lab_sc_old_duplicate(struct lab_env *e, struct lab_result *r)
     if (lab_sysctl(e, LAB_CLIENT, "net/ipv4/tcp_tw_reuse", "0") < 0 || count_old(e) < 0)
         return -1;
     int lfd = wire_listen(e, LAB_SERVER, LAB_SERVER_IP, DUP_PORT);
-    int tap = lfd >= 0 ? tap_open(e) : -1;
+    int tap = lfd >= 0 ? wire_tap(e) : -1;
     if (tap < 0) {
         if (lfd >= 0)
             close(lfd);

@@ -20,6 +20,7 @@ int lab_sc_tw_length(struct lab_env *e, struct lab_result *r);
 int lab_sc_tw_reuse_server(struct lab_env *e, struct lab_result *r);
 int lab_sc_tw_memory(struct lab_env *e, struct lab_result *r);
 int lab_sc_old_duplicate(struct lab_env *e, struct lab_result *r);
+int lab_sc_tw_reuse_clocks(struct lab_env *e, struct lab_result *r);
 
 #define LAB_SCENARIOS_CLOSE                                                                  \
     {"close-header", "A client that sends 'Connection: close' makes the server close first: "  \
@@ -77,5 +78,13 @@ int lab_sc_old_duplicate(struct lab_env *e, struct lab_result *r);
      "connection opens at once and the old duplicate reaches it, yet not one byte of it is "   \
      "read: its sequence number, from an ISN that advances with the clock, is outside the "    \
      "new window.",                                                                            \
-     lab_sc_old_duplicate},
+     lab_sc_old_duplicate},                                                                    \
+    {"tw-reuse-clocks", "With tcp_tw_reuse and timestamps, a server rejects clients whose "     \
+     "clocks differ (behind one NAT address).",                                                 \
+     "That was tcp_tw_recycle (a timestamp kept per peer address, older SYNs dropped from any " \
+     "port), removed in Linux 4.12 and absent here. tcp_tw_reuse acts on outgoing connect() "  \
+     "only: a client whose clock differs gets in on every port; only its SYN on the very "     \
+     "4-tuple of a server TIME_WAIT holding a newer timestamp is refused by PAWS "              \
+     "(PAWSTimewait), and its connect() still succeeded, in milliseconds.",                    \
+     lab_sc_tw_reuse_clocks},
 #endif
