@@ -9,8 +9,10 @@
 # with bpftrace; each tracer's own CPU (utime+stime of its process over the
 # load, from /proc/PID/stat) per second; lost events (closer's count from
 # the kernel's PERF_RECORD_LOST, bpftrace's "Lost N events"); ratios.
-# "closer trace" is the default backend (BPF as root); "closer (perf)" the
-# perf-sampling fallback. Goals (issue 16): closer's CPU <= bpftrace's, 0 lost events, the
+# "closer --json" is the default backend (BPF as root) writing every
+# record as a JSON line to a file; "closer --summary" the same backend
+# printing only the summary (the output's cost is the difference);
+# "closer (perf)" the perf-sampling fallback with --json. Goals (issue 16): closer's CPU <= bpftrace's, 0 lost events, the
 # workload's req/s drops by <= 5 %. BPF programs and perf samples both run
 # in the traced tasks' context: that cost shows as the req/s drop, not in
 # the tracer's CPU.
@@ -45,7 +47,11 @@ traced() {
     local name=$1 ready=$2 out=$3; shift 3
     "$@" >"$out" 2>&1 &
     local pid=$! i
-    for i in $(seq 1 200); do grep -q "$ready" "$out" 2>/dev/null && break; sleep 0.05; done
+    if [ -n "$ready" ]; then
+        for i in $(seq 1 200); do grep -q "$ready" "$out" 2>/dev/null && break; sleep 0.05; done
+    else
+        sleep 1 # nothing printed before the end: rings open well within a second
+    fi
     local t0 t1 w0 w1
     t0=$(ticks "$pid"); w0=$(bench_usec)
     load_run
@@ -56,13 +62,13 @@ traced() {
 }
 
 echo "== closer trace vs bpftrace (tcpstates-style), $ROUNDS rounds of $SECS s at $RATE connections/s"
-R0=() RC=() RB=() RP=() CC=() CB=() CP=() LC=() LB=() LP=() EVC=0
+R0=() RC=() RB=() RP=() RS=() CC=() CB=() CP=() CS=() LC=() LB=() LP=() LS=() EVC=0
 for ((round = 1; round <= ROUNDS; round++)); do
     echo "  round $round"
     load_run; R0+=("$RPS")
     echo "    no tracer: workload $(printf '%.0f' "$RPS") req/s"
 
-    traced "closer trace" '"start"' "$TMP/closer.json" "$CLOSER" trace --all-netns --json ${BUFFER:+--buffer "$BUFFER"}
+    traced "closer trace --json" '"start"' "$TMP/closer.json" "$CLOSER" trace --all-netns --json ${BUFFER:+--buffer "$BUFFER"}
     RC+=("$RPS") CC+=("$CPU_S")
     summary_line=$(grep '"type":"summary"' "$TMP/closer.json" | tail -1)
     lost=$(grep -o '"lost_events":[0-9]*' <<<"$summary_line" | cut -d: -f2)
@@ -70,6 +76,16 @@ for ((round = 1; round <= ROUNDS; round++)); do
     LC+=("${lost:-0}") EVC=$((EVC + ${ev:-0}))
     echo "      events ${ev:-?}, connection records $(grep -c '"type":"close"' "$TMP/closer.json"), lost ${lost:-?}"
     rm -f "$TMP/closer.json"
+
+    # the same with the summary only: what writing the records costs
+    # (--summary has no start line: it is ready once its rings are open)
+    traced "closer trace --summary" '' "$TMP/sum.txt" "$CLOSER" trace --all-netns --summary 1h \
+        ${BUFFER:+--buffer "$BUFFER"}
+    RS+=("$RPS") CS+=("$CPU_S")
+    lost=$(grep -o 'lost: [0-9]*' "$TMP/sum.txt" | head -1 | awk '{print $2}')
+    LS+=("${lost:-0}")
+    echo "      $(grep -o 'closed connections in [^:]*: [0-9]*' "$TMP/sum.txt"), lost ${lost:-?}"
+    rm -f "$TMP/sum.txt"
 
     # the fallback backend (perf sampling, no BPF) on the same workload
     traced "closer trace --backend perf" '"start"' "$TMP/perf.json" "$CLOSER" trace --all-netns --json \
@@ -91,18 +107,20 @@ for ((round = 1; round <= ROUNDS; round++)); do
 done
 sum() { printf '%s\n' "$@" | awk '{s += $1} END {print s + 0}'; }
 RPS0=$(bench_median "${R0[@]}") RPS_C=$(bench_median "${RC[@]}") RPS_B=$(bench_median "${RB[@]}")
-RPS_P=$(bench_median "${RP[@]}")
+RPS_P=$(bench_median "${RP[@]}") RPS_S=$(bench_median "${RS[@]}") CPU_S=$(bench_median "${CS[@]}")
 CPU_C=$(bench_median "${CC[@]}") CPU_B=$(bench_median "${CB[@]}") CPU_P=$(bench_median "${CP[@]}")
-LOST_C=$(sum "${LC[@]}") LOST_B=$(sum "${LB[@]}") LOST_P=$(sum "${LP[@]}")
+LOST_C=$(sum "${LC[@]}") LOST_B=$(sum "${LB[@]}") LOST_P=$(sum "${LP[@]}") LOST_S=$(sum "${LS[@]}")
 
 drop() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", (b - a) / b * 100; else print "n/a" }'; }
 echo
 echo "medians of $ROUNDS rounds (lost: summed; closer read $EVC events)"
-printf '%-14s %12s %10s %12s %8s\n' tracer "req/s" "drop %" "CPU s/s" lost
-printf '%-14s %12.0f %10s %12s %8s\n' none "$RPS0" - - -
-printf '%-14s %12.0f %10s %12s %8s\n' "closer trace" "$RPS_C" "$(drop "$RPS_C" "$RPS0")" "$CPU_C" "$LOST_C"
-printf '%-14s %12.0f %10s %12s %8s\n' "closer (perf)" "$RPS_P" "$(drop "$RPS_P" "$RPS0")" "$CPU_P" "$LOST_P"
-printf '%-14s %12.0f %10s %12s %8s\n' bpftrace "$RPS_B" "$(drop "$RPS_B" "$RPS0")" "$CPU_B" "$LOST_B"
-echo "req/s per round: none ${R0[*]}; closer ${RC[*]}; closer perf ${RP[*]}; bpftrace ${RB[*]}"
+printf '%-16s %12s %10s %12s %8s\n' tracer "req/s" "drop %" "CPU s/s" lost
+printf '%-16s %12.0f %10s %12s %8s\n' none "$RPS0" - - -
+printf '%-16s %12.0f %10s %12s %8s\n' "closer --summary" "$RPS_S" "$(drop "$RPS_S" "$RPS0")" "$CPU_S" "$LOST_S"
+printf '%-16s %12.0f %10s %12s %8s\n' "closer --json" "$RPS_C" "$(drop "$RPS_C" "$RPS0")" "$CPU_C" "$LOST_C"
+printf '%-16s %12.0f %10s %12s %8s\n' "closer (perf)" "$RPS_P" "$(drop "$RPS_P" "$RPS0")" "$CPU_P" "$LOST_P"
+printf '%-16s %12.0f %10s %12s %8s\n' bpftrace "$RPS_B" "$(drop "$RPS_B" "$RPS0")" "$CPU_B" "$LOST_B"
+echo "req/s per round: none ${R0[*]}; closer --summary ${RS[*]}; closer --json ${RC[*]}; closer perf ${RP[*]}; bpftrace ${RB[*]}"
 echo "closer/bpftrace CPU: $(ratio "$CPU_C" "$CPU_B")"
-bench_summary "trace: closer/bpftrace CPU $(ratio "$CPU_C" "$CPU_B"), lost $LOST_C vs $LOST_B, req/s drop $(drop "$RPS_C" "$RPS0") % vs $(drop "$RPS_B" "$RPS0") % at $(printf '%.0f' "$RPS0") req/s (medians of $ROUNDS)"
+echo "closer --summary/bpftrace CPU: $(ratio "$CPU_S" "$CPU_B")"
+bench_summary "trace: closer/bpftrace CPU $(ratio "$CPU_C" "$CPU_B") (--json), $(ratio "$CPU_S" "$CPU_B") (--summary); lost $LOST_C+$LOST_S vs $LOST_B; req/s drop $(drop "$RPS_S" "$RPS0") % --summary, $(drop "$RPS_C" "$RPS0") % --json vs $(drop "$RPS_B" "$RPS0") % bpftrace at $(printf '%.0f' "$RPS0") req/s (medians of $ROUNDS)"

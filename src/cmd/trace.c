@@ -4,10 +4,12 @@
  * the process that did it. */
 #include <arpa/inet.h>
 #include <signal.h>
+#include <stdio_ext.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "cmd/cmd.h"
 #include "doctor/rules_trace.h"
@@ -75,6 +77,8 @@ static const char *end_text(const struct trace_session *s, const struct trace_re
                  r->rst_reason >= 0 ? trace_reason_name(s->sum.rst_format, r->rst_reason, rb, sizeof rb) : "");
     else if (r->rst & RST_RECEIVED)
         snprintf(buf, len, "rst-in");
+    else if (r->end_unseen)
+        snprintf(buf, len, "end-unseen");
     else
         snprintf(buf, len, "%s", r->tw == TW_LOCAL ? "time-wait-here" : r->tw == TW_PEER ? "time-wait-peer" : "-");
     return buf;
@@ -130,6 +134,8 @@ static void print_json(struct view *v, const struct trace_rec *r)
     if ((r->rst & RST_SENT) && r->rst_reason >= 0)
         json_str(&j, "rst_reason", trace_reason_name(v->s->sum.rst_format, r->rst_reason, rb, sizeof rb));
     json_str(&j, "end_state", tcp_state_name(r->end_from));
+    if (r->end_unseen)
+        json_bool(&j, "end_unseen", true); /* gone from the socket table, no event showed its end */
     json_obj_end(&j);
     json_finish(&j);
 }
@@ -176,15 +182,20 @@ static void report_lost(struct trace_session *s, bool json)
     if (lost == s->reported_lost)
         return;
     uint64_t n = lost - s->reported_lost;
+    struct trace_losses w;
+    trace_losses(s, &w);
     if (json)
         printf("{\"schema\":\"closer.trace/1\",\"type\":\"lost\",\"events\":%llu}\n", (unsigned long long)n);
-    else if (s->undelivered)
-        fprintf(stderr, "closer trace: %llu events lost (%llu counted by the kernel but never sampled: "
-                        "perf backend; --backend bpf delivers them)\n",
-                (unsigned long long)n, (unsigned long long)s->undelivered);
+    else if (s->backend == TRACE_BACKEND_PERF && w.not_sampled)
+        fprintf(stderr, "closer trace: %llu events lost (so far: %llu counted by the kernel but never sampled, "
+                        "%llu ring full; perf sampling: --backend bpf delivers them)\n",
+                (unsigned long long)n, (unsigned long long)w.not_sampled, (unsigned long long)w.ring_full);
+    else if (w.skipped)
+        fprintf(stderr, "closer trace: %llu events lost (so far: %llu BPF programs skipped while another BPF "
+                        "program ran on the CPU, %llu ring full)\n",
+                (unsigned long long)n, (unsigned long long)w.skipped, (unsigned long long)w.ring_full);
     else
-        fprintf(stderr, "closer trace: the kernel dropped %llu events (ring full; --buffer)\n",
-                (unsigned long long)n);
+        fprintf(stderr, "closer trace: %llu events lost (ring full; --buffer)\n", (unsigned long long)n);
     s->reported_lost = lost;
 }
 
@@ -208,9 +219,23 @@ static void summary_text_escaped(struct summary *sum, const struct summary_meta 
     free(text);
 }
 
+/* Records go out once per batch (trace_step), not per line: a 1 MiB
+ * buffer flushed after each step, written by this thread alone (no stdio
+ * lock per character). A terminal keeps stdio's line buffering. */
+static char out_buf[1 << 20];
+
+static void buffer_output(void)
+{
+    if (isatty(STDOUT_FILENO))
+        return;
+    setvbuf(stdout, out_buf, _IOFBF, sizeof out_buf);
+    __fsetlocking(stdout, FSETLOCKING_BYCALLER);
+}
+
 static int trace_main(const struct trace_opts *o, uint64_t duration_ms, bool json, bool stream, bool header)
 {
     struct trace_session s;
+    buffer_output();
     struct view v = {&s, json, stream, o->all_netns, stdout};
     char err[512];
     if (trace_open(&s, o, print_line, &v, err, sizeof err) < 0) {
@@ -260,8 +285,8 @@ static int trace_main(const struct trace_opts *o, uint64_t duration_ms, bool jso
     trace_finish(&s);
     report_lost(&s, json);
     struct summary_meta m = {(double)(trace_now_ns() - s.start_ns) / 1e9, trace_lost(&s), s.tr.st.events,
-                             s.tr.st.dropped_full, s.tr.st.rst_unmatched, scope, trace_backend_name(&s),
-                             s.undelivered};
+                             s.tr.st.dropped_full, s.tr.st.rst_unmatched, scope, trace_backend_name(&s), {0}};
+    trace_losses(&s, &m.why);
     if (json)
         summary_print_json(&s.sum, &m, stdout);
     else

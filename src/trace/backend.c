@@ -73,9 +73,25 @@ int trace_backend_open(struct trace_session *s, char *err, size_t errlen)
     return open_perf(s, err, errlen);
 }
 
+void trace_losses(const struct trace_session *s, struct trace_losses *w)
+{
+    memset(w, 0, sizeof *w);
+    /* a refused output is also in the ring's PERF_RECORD_LOST count, once
+     * the kernel gets to write it: the larger of the two, never both */
+    w->ring_full = s->perf.lost > s->bpf_failed ? s->perf.lost : s->bpf_failed;
+    if (s->backend == TRACE_BACKEND_BPF)
+        w->skipped = s->undelivered;
+    else
+        w->not_sampled = s->undelivered;
+    w->misordered = s->mg.late;
+    w->end_unseen = s->end_unseen;
+}
+
 uint64_t trace_lost(const struct trace_session *s)
 {
-    return s->perf.lost + s->undelivered;
+    struct trace_losses w;
+    trace_losses(s, &w);
+    return w.ring_full + w.skipped + w.not_sampled;
 }
 
 const char *trace_backend_name(const struct trace_session *s)

@@ -188,9 +188,9 @@ static long possible_cpus(void)
     return last + 1 > conf ? last + 1 : conf;
 }
 
-uint64_t bpf_tracer_misses(const struct bpf_tracer *bt)
+void bpf_tracer_misses(const struct bpf_tracer *bt, uint64_t *skipped, uint64_t *failed)
 {
-    uint64_t n = 0;
+    uint64_t n = 0, f = 0;
     for (unsigned i = bt->first_tcp; i < bt->nprogs; i++) {
         struct bpf_prog_info info;
         union bpf_attr a;
@@ -213,9 +213,10 @@ uint64_t bpf_tracer_misses(const struct bpf_tracer *bt)
     a.value = (uint64_t)(uintptr_t)per;
     if (per && sys_bpf(BPF_MAP_LOOKUP_ELEM, &a) == 0)
         for (long c = 0; c < ncpu; c++)
-            n += (uint32_t)per[c];
+            f += (uint32_t)per[c];
     free(per);
-    return n;
+    *skipped = n;
+    *failed = f;
 }
 
 void bpf_tracer_close(struct bpf_tracer *bt)

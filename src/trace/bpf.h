@@ -70,12 +70,14 @@ struct bpf_tracer {
 int bpf_tracer_open(struct bpf_tracer *bt, struct perf_set *ps, const struct bpf_tp *tps, unsigned ntps,
                     const unsigned softirq_ids[2], uint16_t port, unsigned ring_pages, char *err,
                     size_t errlen);
-/* Events lost on the way, counted: programs the kernel skipped because
- * another ran on the same CPU (a softirq on the way out of an interrupt
- * that came during a program in process context; kernels before 5.12 do
- * not count them; a skipped transition the filter would have dropped is
- * counted too), and outputs bpf_perf_event_output refused. */
-uint64_t bpf_tracer_misses(const struct bpf_tracer *bt);
+/* Events lost on the way, counted by cause. *skipped: programs the kernel
+ * skipped because another BPF program (closer's or any other tool's, such
+ * as bpftrace) ran on the same CPU: a softirq on the way out of an
+ * interrupt that came during a program in process context (kernels before
+ * 5.12 do not count them; a skipped transition the filter would have
+ * dropped is counted too). *failed: outputs bpf_perf_event_output refused
+ * (the ring was full; the kernel's PERF_RECORD_LOST counts them too). */
+void bpf_tracer_misses(const struct bpf_tracer *bt, uint64_t *skipped, uint64_t *failed);
 void bpf_tracer_close(struct bpf_tracer *bt);
 
 #endif

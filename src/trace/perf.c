@@ -367,43 +367,49 @@ static void dispatch(struct perf_set *ps, const uint8_t *rec, uint16_t size,
     }
 }
 
-size_t perf_read(struct perf_set *ps, void (*fn)(void *ctx, const struct prec *r), void *ctx)
+size_t perf_read_ring(struct perf_set *ps, int cpu, void (*fn)(void *ctx, const struct prec *r), void *ctx)
 {
     long pagesz = sysconf(_SC_PAGESIZE);
     size_t count = 0;
-    for (int cpu = 0; cpu < ps->ncpu; cpu++) {
-        struct perf_ring *ring = &ps->rings[cpu];
-        if (!ring->base)
-            continue;
-        struct perf_event_mmap_page *meta = (void *)ring->base;
-        uint8_t *data = ring->base + pagesz;
-        uint64_t head = __atomic_load_n(&meta->data_head, __ATOMIC_ACQUIRE);
-        uint64_t tail = meta->data_tail;
-        while (tail + sizeof(struct perf_event_header) <= head) {
-            size_t off = (size_t)(tail % ring->data_size);
-            struct perf_event_header h;
-            if (off + sizeof h <= ring->data_size) {
-                memcpy(&h, data + off, sizeof h);
-            } else {
-                size_t first = ring->data_size - off;
-                memcpy(&h, data + off, first);
-                memcpy((uint8_t *)&h + first, data, sizeof h - first);
-            }
-            if (h.size < sizeof h || tail + h.size > head)
-                break;
-            const uint8_t *rec = data + off;
-            if (off + h.size > ring->data_size) {
-                size_t first = ring->data_size - off;
-                memcpy(ps->scratch, data + off, first);
-                memcpy(ps->scratch + first, data, h.size - first);
-                rec = ps->scratch;
-            }
-            dispatch(ps, rec, h.size, fn, ctx);
-            tail += h.size;
-            count++;
+    if (cpu < 0 || cpu >= ps->ncpu || !ps->rings[cpu].base)
+        return 0;
+    struct perf_ring *ring = &ps->rings[cpu];
+    struct perf_event_mmap_page *meta = (void *)ring->base;
+    uint8_t *data = ring->base + pagesz;
+    uint64_t head = __atomic_load_n(&meta->data_head, __ATOMIC_ACQUIRE);
+    uint64_t tail = meta->data_tail;
+    while (tail + sizeof(struct perf_event_header) <= head) {
+        size_t off = (size_t)(tail % ring->data_size);
+        struct perf_event_header h;
+        if (off + sizeof h <= ring->data_size) {
+            memcpy(&h, data + off, sizeof h);
+        } else {
+            size_t first = ring->data_size - off;
+            memcpy(&h, data + off, first);
+            memcpy((uint8_t *)&h + first, data, sizeof h - first);
         }
-        __atomic_store_n(&meta->data_tail, tail, __ATOMIC_RELEASE);
+        if (h.size < sizeof h || tail + h.size > head)
+            break;
+        const uint8_t *rec = data + off;
+        if (off + h.size > ring->data_size) {
+            size_t first = ring->data_size - off;
+            memcpy(ps->scratch, data + off, first);
+            memcpy(ps->scratch + first, data, h.size - first);
+            rec = ps->scratch;
+        }
+        dispatch(ps, rec, h.size, fn, ctx);
+        tail += h.size;
+        count++;
     }
+    __atomic_store_n(&meta->data_tail, tail, __ATOMIC_RELEASE);
+    return count;
+}
+
+size_t perf_read(struct perf_set *ps, void (*fn)(void *ctx, const struct prec *r), void *ctx)
+{
+    size_t count = 0;
+    for (int cpu = 0; cpu < ps->ncpu; cpu++)
+        count += perf_read_ring(ps, cpu, fn, ctx);
     return count;
 }
 

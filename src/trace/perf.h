@@ -62,7 +62,11 @@ void perf_disable(struct perf_set *ps);
  * its events (all sampling ones), counted even when the kernel then fails
  * to sample them. */
 uint64_t perf_counted(const struct perf_set *ps);
-/* Calls fn for every record waiting in every ring; returns the count. */
+/* Calls fn for every record waiting in CPU cpu's ring (none for a CPU
+ * without one); returns the count. */
+size_t perf_read_ring(struct perf_set *ps, int cpu, void (*fn)(void *ctx, const struct prec *r), void *ctx);
+/* Calls fn for every record waiting in every ring, ring by ring: records
+ * of different rings are not in time order (trace/merge.h). */
 size_t perf_read(struct perf_set *ps, void (*fn)(void *ctx, const struct prec *r), void *ctx);
 /* Waits up to timeout_ms for a ring to pass its watermark. -1 on EINTR. */
 int perf_wait(struct perf_set *ps, int timeout_ms);

@@ -15,15 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-struct bitem {
-    uint64_t time, seq;
-    int kind; /* PREC_* */
-    int32_t pid, ppid, tid, ptid;
-    char comm[16];
-    uint64_t netns;
-    struct tev ev;
-};
-
 uint64_t trace_now_ns(void)
 {
     struct timespec ts;
@@ -113,7 +104,7 @@ const char *trace_netns_name(const struct trace_session *s, uint64_t ino)
     return s->names ? nsnames_get(s->names, ino, trace_now_ns()) : NULL;
 }
 
-static bool own_addr(const struct trace_session *s, const struct trace_rec *r)
+bool trace_own_addr(const struct trace_session *s, const struct trace_rec *r)
 {
     for (size_t i = 0; i < s->naddrs; i++)
         if (s->addrs[i][0] == r->family && !memcmp(s->addrs[i] + 1, r->laddr, r->family == AF_INET ? 4 : 16))
@@ -129,7 +120,7 @@ static bool keep(struct trace_session *s, const struct trace_rec *r)
         return false;
     if (s->netns) {
         uint64_t ns = r->netns;
-        if (!ns && own_addr(s, r))
+        if (!ns && trace_own_addr(s, r))
             ns = s->netns;
         if (!ns) {
             s->sum.unattributed++;
@@ -146,6 +137,7 @@ static void on_record(void *ctx, const struct trace_rec *r)
     struct trace_session *s = ctx;
     if (!keep(s, r))
         return;
+    s->end_unseen += r->end_unseen;
     if (!s->o.no_summary)
         summary_add(&s->sum, r);
     if (s->sink)
@@ -160,7 +152,7 @@ static void on_nosock(void *ctx, const struct tev *ev)
     /* No socket, no process: only the namespace's own addresses tell. */
     struct trace_rec r = {.family = ev->family};
     memcpy(r.laddr, ev->laddr, 16);
-    if (s->netns && !own_addr(s, &r))
+    if (s->netns && !trace_own_addr(s, &r))
         return;
     summary_nosock_rst(&s->sum, ev->reason);
 }
@@ -174,7 +166,7 @@ static void on_after_close_rst(void *ctx, const struct trace_rec *r)
     if (s->o.no_summary || (s->o.port && r->lport != s->o.port && r->rport != s->o.port) ||
         (s->o.pid && r->pid != s->o.pid && r->owner_pid != s->o.pid))
         return;
-    if (s->netns && (r->netns ? r->netns != s->netns : !own_addr(s, r)))
+    if (s->netns && (r->netns ? r->netns != s->netns : !trace_own_addr(s, r)))
         return;
     summary_after_close_rst(&s->sum, r);
 }
@@ -278,12 +270,20 @@ int trace_open(struct trace_session *s, const struct trace_opts *o, trace_sink s
         load_addrs(s, o->netns ? nspath : NULL);
     if ((s->names = malloc(sizeof *s->names)) != NULL)
         nsnames_init(s->names, NULL, trace_now_ns());
+    if (trace_recon_init(s, o->netns ? nspath : NULL) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     if (trace_backend_open(s, err, errlen) < 0)
         return -1;
     pcache_init(&s->pc, NULL);
     pcache_seed(&s->pc);
     tracker_init(&s->tr, &s->pc, s->o.max_conns, on_record, on_nosock, s);
     s->tr.after_close_rst = on_after_close_rst;
+    if (merge_init(&s->mg, (unsigned)s->perf.ncpu) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     summary_init(&s->sum, s->have[TEV_SEND_RST] ? &s->fmt[TEV_SEND_RST] : NULL);
     struct timespec rt;
     clock_gettime(CLOCK_REALTIME, &rt);
@@ -295,19 +295,12 @@ int trace_open(struct trace_session *s, const struct trace_opts *o, trace_sink s
 static void collect(void *ctx, const struct prec *r)
 {
     struct trace_session *s = ctx;
-    if (s->nbatch == s->cap_batch) {
-        size_t cap = s->cap_batch ? s->cap_batch * 2 : 4096;
-        struct bitem *nb = realloc(s->batch, cap * sizeof *nb);
-        if (!nb) {
-            s->perf.lost++; /* counted, never silent */
-            return;
-        }
-        s->batch = nb;
-        s->cap_batch = cap;
+    struct mitem *b = merge_slot(&s->mg);
+    if (!b) {
+        s->perf.lost++; /* counted, never silent */
+        return;
     }
-    struct bitem *b = &s->batch[s->nbatch];
     b->time = r->time_ns;
-    b->seq = s->nbatch;
     b->kind = r->kind;
     b->pid = r->pid;
     b->ppid = r->ppid;
@@ -331,15 +324,7 @@ static void collect(void *ctx, const struct prec *r)
         b->ev.tid = r->tid;
         s->received++;
     }
-    s->nbatch++;
-}
-
-static int by_time(const void *a, const void *b)
-{
-    const struct bitem *x = a, *y = b;
-    if (x->time != y->time)
-        return x->time < y->time ? -1 : 1;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
+    merge_push(&s->mg);
 }
 
 static void step_read(struct trace_session *s);
@@ -353,31 +338,48 @@ void trace_step(struct trace_session *s, int timeout_ms)
     if (now - s->last_count_ns >= 1000000000ull) {
         s->last_count_ns = now;
         count_undelivered(s, false);
-        return;
+    } else {
+        step_read(s);
     }
-    step_read(s);
+    trace_recon_step(s);
+}
+
+static void apply(void *ctx, const struct mitem *b)
+{
+    struct trace_session *s = ctx;
+    switch (b->kind) {
+    case PREC_SAMPLE: tracker_event(&s->tr, &b->ev); break;
+    case PREC_COMM: pcache_exec(&s->pc, b->pid, b->tid, b->comm); break;
+    case PREC_FORK: pcache_fork(&s->pc, b->ppid, b->ptid, b->pid, b->tid); break;
+    case PREC_NETNS: pcache_netns(&s->pc, b->pid, b->tid, b->netns); break;
+    case PREC_EXIT: pcache_exit(&s->pc, b->tid); break;
+    }
+}
+
+/* Every ring drained, then the records every ring has been read past go
+ * to the tracker in time order (trace/merge.h); `all` once the rings are
+ * stopped. */
+static void read_rings(struct trace_session *s, bool all)
+{
+    for (int cpu = 0; cpu < s->perf.ncpu; cpu++) {
+        if (!s->perf.rings[cpu].base)
+            continue;
+        merge_ring_begin(&s->mg, (unsigned)cpu, trace_now_ns());
+        perf_read_ring(&s->perf, cpu, collect, s);
+        merge_ring_end(&s->mg);
+    }
+    if (all)
+        merge_emit_all(&s->mg, apply, s);
+    else
+        merge_emit(&s->mg, apply, s);
 }
 
 static void step_read(struct trace_session *s)
 {
-    s->nbatch = 0;
-    perf_read(&s->perf, collect, s);
-    if (s->nbatch > 1)
-        qsort(s->batch, s->nbatch, sizeof *s->batch, by_time);
-    for (size_t i = 0; i < s->nbatch; i++) {
-        struct bitem *b = &s->batch[i];
-        switch (b->kind) {
-        case PREC_SAMPLE: tracker_event(&s->tr, &b->ev); break;
-        case PREC_COMM: pcache_exec(&s->pc, b->pid, b->tid, b->comm); break;
-        case PREC_FORK: pcache_fork(&s->pc, b->ppid, b->ptid, b->pid, b->tid); break;
-        case PREC_NETNS: pcache_netns(&s->pc, b->pid, b->tid, b->netns); break;
-        case PREC_EXIT:
-            pcache_exit(&s->pc, b->tid);
-            break;
-        }
-    }
+    read_rings(s, false);
     /* a reset traced right after its CLOSE arrives within microseconds */
-    tracker_flush(&s->tr, trace_now_ns() - 20000000ull);
+    uint64_t w = s->mg.watermark;
+    tracker_flush(&s->tr, w > 20000000ull ? w - 20000000ull : 0);
 }
 
 /* Events the kernel never handed over, read with the rings: for BPF, the
@@ -388,14 +390,22 @@ static void step_read(struct trace_session *s)
 static void count_undelivered(struct trace_session *s, bool exact)
 {
     if (s->backend == TRACE_BACKEND_BPF) {
-        step_read(s);
-        s->undelivered = bpf_tracer_misses(&s->bpf);
+        if (exact)
+            perf_disable(&s->perf);
+        if (exact)
+            read_rings(s, true);
+        else
+            step_read(s);
+        bpf_tracer_misses(&s->bpf, &s->undelivered, &s->bpf_failed);
         return;
     }
     if (exact)
         perf_disable(&s->perf); /* the counts stop: exact once drained */
     uint64_t counted = perf_counted(&s->perf);
-    step_read(s);
+    if (exact)
+        read_rings(s, true);
+    else
+        step_read(s);
     if (counted > s->received && counted - s->received > s->undelivered)
         s->undelivered = counted - s->received;
 }
@@ -407,8 +417,16 @@ static void count_close_wait(void *ctx, const struct trace_rec *r)
         return;
     if (s->o.port && r->lport != s->o.port && r->rport != s->o.port)
         return;
-    if (s->netns && r->netns && r->netns != s->netns)
-        return;
+    if (s->netns) {
+        /* a record no process touched belongs here only if this
+         * namespace's table holds it in CLOSE_WAIT */
+        uint64_t ns = trace_rec_netns(s, r);
+        const struct recon_set *set = trace_recon_set(s, s->netns);
+        if (!ns && set && recon_state(set, r) == TS_CLOSE_WAIT)
+            ns = s->netns;
+        if (ns != s->netns)
+            return;
+    }
     s->sum.close_wait_open++;
     uint64_t age = trace_now_ns() - r->t_close_wait;
     if (age > s->sum.close_wait_oldest_ns)
@@ -417,7 +435,9 @@ static void count_close_wait(void *ctx, const struct trace_rec *r)
 
 void trace_finish(struct trace_session *s)
 {
+    trace_recon_take(s); /* before the rings stop: every end before it is read */
     count_undelivered(s, true);
+    trace_recon_apply(s);
     tracker_flush_all(&s->tr);
     s->sum.close_wait_open = 0;
     s->sum.close_wait_oldest_ns = 0;
@@ -432,7 +452,10 @@ void trace_close(struct trace_session *s)
     tracker_free(&s->tr);
     pcache_free(&s->pc);
     summary_free(&s->sum);
-    free(s->batch);
+    merge_free(&s->mg);
+    for (size_t i = 0; i < s->nrns; i++)
+        recon_free(&s->rns[i].set);
+    free(s->rns);
     free(s->addrs);
     if (s->names)
         nsnames_free(s->names);

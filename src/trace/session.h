@@ -11,8 +11,10 @@
 
 #include "trace/bpf.h"
 #include "trace/decode.h"
+#include "trace/merge.h"
 #include "trace/nsnames.h"
 #include "trace/pcache.h"
+#include "trace/reconcile.h"
 #include "trace/perf.h"
 #include "trace/summary.h"
 #include "trace/track.h"
@@ -52,7 +54,15 @@ struct trace_session {
     /* perf backend: samples received, against the kernel's counts of the
      * same events (perf_counted) */
     uint64_t received;
-    uint64_t undelivered;   /* counted by the kernel, never sampled */
+    uint64_t undelivered;   /* perf: counted by the kernel, never sampled;
+                             * bpf: programs skipped (bpf_tracer_misses) */
+    uint64_t bpf_failed;    /* bpf: outputs refused, the ring full */
+    uint64_t end_unseen;    /* records ended by reconciliation (sock_diag) */
+    /* the traced namespaces' socket tables (trace/reconcile.h) */
+    struct recon_ns { char path[320]; struct recon_set set; bool needed; } *rns; /* path "": closer's own */
+    size_t nrns;
+    uint64_t recon_at;      /* the pending dump's time; 0 none */
+    uint64_t recon_next;    /* the next periodic dump */
     uint64_t last_count_ns;
     struct pcache pc;
     struct tracker tr;
@@ -64,8 +74,7 @@ struct trace_session {
     uint64_t mono_to_real_ns, start_ns;
     trace_sink sink;
     void *sink_ctx;
-    struct bitem *batch;
-    size_t nbatch, cap_batch;
+    struct merge mg;        /* the rings' records in time order */
     uint64_t reported_lost;
 };
 
@@ -74,9 +83,12 @@ int trace_open(struct trace_session *s, const struct trace_opts *o, trace_sink s
 /* Waits up to timeout_ms, then reads and decodes every ring and hands the
  * connections that ended to the sink. */
 void trace_step(struct trace_session *s, int timeout_ms);
-/* Events lost in all: rings full, and (perf backend) events the kernel
- * counted but did not sample. */
+/* Events lost in all: rings full, programs skipped (bpf), events the
+ * kernel counted but did not sample (perf). */
 uint64_t trace_lost(const struct trace_session *s);
+/* The same by cause, with the misordered events and the connections whose
+ * end was not seen. */
+void trace_losses(const struct trace_session *s, struct trace_losses *w);
 const char *trace_backend_name(const struct trace_session *s);
 /* Emits what is still pending and counts connections left in CLOSE_WAIT. */
 void trace_finish(struct trace_session *s);
@@ -86,6 +98,18 @@ uint64_t trace_now_ns(void);
 void trace_scope(const struct trace_session *s, char *buf, size_t len);
 /* The `ip netns` name of a namespace inode, or NULL. */
 const char *trace_netns_name(const struct trace_session *s, uint64_t ino);
+/* Session internals shared with session_recon.c. */
+bool trace_own_addr(const struct trace_session *s, const struct trace_rec *r);
+/* A record's namespace: its own, or the traced one by its local address; 0 unknown. */
+uint64_t trace_rec_netns(const struct trace_session *s, const struct trace_rec *r);
+/* The reconciliation (trace/reconcile.h): the namespaces' list, a dump of
+ * their tables, its application once the rings are read past it, and the
+ * periodic step; trace_recon_set: a namespace's last complete dump or NULL. */
+int trace_recon_init(struct trace_session *s, const char *nspath);
+void trace_recon_take(struct trace_session *s);
+void trace_recon_apply(struct trace_session *s);
+void trace_recon_step(struct trace_session *s);
+const struct recon_set *trace_recon_set(const struct trace_session *s, uint64_t ino);
 /* ISO time of a record's monotonic timestamp. */
 void trace_fmt_time(const struct trace_session *s, uint64_t mono_ns, char *buf, size_t len, bool iso);
 

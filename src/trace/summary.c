@@ -296,6 +296,30 @@ static void group_row(const struct summary *s, const struct sgroup *g, const cha
     }
 }
 
+/* Each cause in its backend's words, with what helps. */
+static void losses_text(const struct trace_losses *w, FILE *out)
+{
+    if (w->ring_full)
+        fprintf(out, "  lost, ring full: %llu (the reader fell behind: raise --buffer)\n",
+                (unsigned long long)w->ring_full);
+    if (w->skipped)
+        fprintf(out, "  lost, BPF program skipped: %llu (another BPF program, closer's or another "
+                     "tool's, ran on that CPU at the time: the kernel runs one at a time)\n",
+                (unsigned long long)w->skipped);
+    if (w->not_sampled)
+        fprintf(out, "  lost, counted by the kernel but never sampled: %llu (perf sampling skips events "
+                     "in softirq on an idle CPU: --backend bpf delivers them)\n",
+                (unsigned long long)w->not_sampled);
+    if (w->misordered)
+        fprintf(out, "  events out of time order: %llu (held back too briefly; their records may be wrong)\n",
+                (unsigned long long)w->misordered);
+    if (w->end_unseen)
+        fprintf(out, "  connections whose end no event showed (gone from the socket table): %llu, "
+                     "counted above as closed, side unknown\n", (unsigned long long)w->end_unseen);
+    if (w->ring_full || w->skipped || w->not_sampled)
+        fprintf(out, "  (counts above are short by what was lost)\n");
+}
+
 static const char header[] =
     "%-24s %7s %6s %6s %6s %6s %8s %7s %7s %6s  %s\n";
 
@@ -307,10 +331,9 @@ void summary_print_text(struct summary *s, const struct summary_meta *m, FILE *o
             m->seconds, m->scope, (unsigned long long)s->closes, (unsigned long long)s->by_first[FIRST_LOCAL],
             (unsigned long long)s->by_first[FIRST_PEER], (unsigned long long)s->by_first[FIRST_RESET],
             (unsigned long long)s->by_first[FIRST_ABORT]);
-    fprintf(out, "events: %llu, lost: %llu%s%s%s\n", (unsigned long long)m->events, (unsigned long long)m->lost,
-            m->backend ? ", backend: " : "", m->backend ? m->backend : "",
-            m->undelivered ? "  (perf sampling skipped events the kernel counted: --backend bpf; counts above are short)"
-            : m->lost ? "  (the kernel dropped events: raise --buffer; counts above are short)" : "");
+    fprintf(out, "events: %llu, lost: %llu%s%s\n", (unsigned long long)m->events, (unsigned long long)m->lost,
+            m->backend ? ", backend: " : "", m->backend ? m->backend : "");
+    losses_text(&m->why, out);
     if (m->dropped_full)
         fprintf(out, "connections not tracked (table full, --max-conns): %llu\n",
                 (unsigned long long)m->dropped_full);
@@ -415,8 +438,15 @@ void summary_print_json(struct summary *s, const struct summary_meta *m, FILE *o
     json_uint(&j, "lost_events", m->lost);
     if (m->backend) {
         json_str(&j, "backend", m->backend);
-        json_uint(&j, "undelivered_events", m->undelivered);
+        json_uint(&j, "undelivered_events", m->why.skipped + m->why.not_sampled);
     }
+    json_obj_begin(&j, "lost_by_cause");
+    json_uint(&j, "ring_full", m->why.ring_full);
+    json_uint(&j, "bpf_skipped", m->why.skipped);
+    json_uint(&j, "not_sampled", m->why.not_sampled);
+    json_obj_end(&j);
+    json_uint(&j, "misordered_events", m->why.misordered);
+    json_uint(&j, "end_unseen", m->why.end_unseen);
     json_uint(&j, "untracked", m->dropped_full);
     json_uint(&j, "unattributed", s->unattributed);
     json_uint(&j, "close_wait_open", s->close_wait_open);

@@ -71,12 +71,23 @@ const char *trace_reason_name(const struct tp_format *f, int32_t reason, char *b
 /* 123us, 12.3ms, 1.23s */
 void trace_fmt_dur(char *buf, size_t len, uint64_t ns);
 
+/* What a trace missed, by cause: a summary never undercounts silently. */
+struct trace_losses {
+    uint64_t ring_full;   /* records a full ring had no room for (--buffer) */
+    uint64_t skipped;     /* bpf: programs the kernel did not run, another BPF
+                           * program (any tool's) being active on the CPU */
+    uint64_t not_sampled; /* perf: events the kernel counted, never sampled */
+    uint64_t misordered;  /* emitted behind a later event (trace/merge.h) */
+    uint64_t end_unseen;  /* connections gone from the socket table whose end
+                           * no event showed (reconciled, sock_diag) */
+};
+
 struct summary_meta {
     double seconds;
     uint64_t lost, events, dropped_full, rst_unmatched;
     const char *scope; /* "namespace X", "all namespaces" */
     const char *backend; /* "bpf", "perf"; NULL: not said */
-    uint64_t undelivered; /* of lost: counted by the kernel, never sampled */
+    struct trace_losses why; /* lost = ring_full + skipped + not_sampled */
 };
 void summary_print_text(struct summary *s, const struct summary_meta *m, FILE *out);
 void summary_print_json(struct summary *s, const struct summary_meta *m, FILE *out);

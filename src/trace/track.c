@@ -114,6 +114,17 @@ static struct tnode *new_node(struct tracker *t, const struct tev *ev)
     return n;
 }
 
+/* The newest time a record has seen: where an unseen end is put. */
+static uint64_t recon_last(const struct trace_rec *r)
+{
+    uint64_t t = r->t_open;
+    const uint64_t more[] = {r->t_first, r->t_close_wait, r->t_last_ack};
+    for (size_t i = 0; i < sizeof more / sizeof more[0]; i++)
+        if (more[i] > t)
+            t = more[i];
+    return t;
+}
+
 static bool same_tuple(const struct trace_rec *r, const struct tev *ev)
 {
     return r->family == ev->family && r->lport == ev->lport && r->rport == ev->rport &&
@@ -309,10 +320,14 @@ static void on_state(struct tracker *t, const struct tev *ev)
         unlink_node(t, n);
         n = NULL;
     } else if (n && (ev->newstate == TS_SYN_SENT || ev->newstate == TS_SYN_RECV) && (n->r.t_open || n->r.first)) {
-        /* a new connection on a live record: its end was among lost events */
+        /* a new connection on a live record: its end was among lost
+         * events. Emitted as such, never dropped silently. */
         release_held(t, n, 0);
         unlink_node(t, n);
-        free(n);
+        n->r.end_unseen = true;
+        n->r.t_end = recon_last(&n->r);
+        n->ended = true;
+        push_pending(t, n);
         t->st.restarted++;
         n = NULL;
     }
@@ -442,6 +457,8 @@ void tracker_event(struct tracker *t, const struct tev *ev)
 static void finish(struct tracker *t, struct tnode *n)
 {
     struct trace_rec *r = &n->r;
+    if (r->end_unseen)
+        goto emit; /* no end state: nothing to infer the sides from */
     /* A connection whose first FIN came before tracing began still tells
      * by the state it ends from. */
     if (!r->first && (r->end_from == TS_FIN_WAIT1 || r->end_from == TS_FIN_WAIT2 || r->end_from == TS_CLOSING))
@@ -455,6 +472,7 @@ static void finish(struct tracker *t, struct tnode *n)
         r->tw = TW_LOCAL;
     else if (!r->rst && r->end_from == TS_LAST_ACK)
         r->tw = TW_PEER;
+emit:
     t->st.finished++;
     if (t->emit)
         t->emit(t->ctx, r);
@@ -487,6 +505,20 @@ void tracker_flush_all(struct tracker *t)
     for (size_t i = 0; i < t->npending; i++)
         finish(t, t->pending[i]);
     t->npending = 0;
+}
+
+void tracker_end_unseen(struct tracker *t, uint64_t skaddr, uint64_t t_end, uint64_t netns)
+{
+    struct tnode *n = *find(t, skaddr);
+    if (!n || n->ended)
+        return;
+    release_held(t, n, 0); /* a record waiting for this one's FIN waits no more */
+    n->r.end_unseen = true;
+    n->r.t_end = t_end;
+    if (!n->r.netns)
+        n->r.netns = netns;
+    n->ended = true;
+    push_pending(t, n);
 }
 
 void tracker_each_open(struct tracker *t, void (*fn)(void *, const struct trace_rec *), void *ctx)

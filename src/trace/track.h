@@ -44,6 +44,7 @@ struct trace_rec {
     /* CLOCK_MONOTONIC ns; 0 = not seen while tracing */
     uint64_t t_open, t_first, t_close_wait, t_last_ack, t_end;
     uint8_t family, role, first, tw, rst, end_from;
+    bool end_unseen;         /* gone from the socket table, no event showed its end */
     int32_t rst_reason; /* -1: none or unknown */
     uint16_t lport, rport;
     uint8_t laddr[16], raddr[16];
@@ -120,6 +121,9 @@ void tracker_event(struct tracker *t, const struct tev *ev);
 void tracker_flush(struct tracker *t, uint64_t cutoff_ns);
 /* Emits every ended record (at the end of a run). */
 void tracker_flush_all(struct tracker *t);
+/* Ends an open record whose end no event showed (trace/reconcile.h): at
+ * t_end, side unknown unless seen, netns set when it was unknown. */
+void tracker_end_unseen(struct tracker *t, uint64_t skaddr, uint64_t t_end, uint64_t netns);
 /* Calls fn on every connection still open (for "still in CLOSE_WAIT"). */
 void tracker_each_open(struct tracker *t, void (*fn)(void *ctx, const struct trace_rec *r), void *ctx);
 void tracker_free(struct tracker *t);

@@ -28,6 +28,17 @@ static void write_escaped(FILE *out, const char *s, size_t len)
 {
     fputc('"', out);
     for (size_t i = 0; i < len;) {
+        /* a run of printable ASCII needing no escape goes out in one call:
+         * per-byte calls were a third of closer trace --json's CPU */
+        size_t run = 0;
+        while (i + run < len && (unsigned char)s[i + run] >= 0x20 && (unsigned char)s[i + run] < 0x7f &&
+               s[i + run] != '"' && s[i + run] != '\\')
+            run++;
+        if (run) {
+            fwrite(s + i, 1, run, out);
+            i += run;
+            continue;
+        }
         unsigned char c = (unsigned char)s[i];
         int n = utf8_next(s + i, len - i);
         if (n < 0) {
@@ -111,16 +122,31 @@ void json_str(struct json *j, const char *key, const char *val)
     json_strn(j, key, val, strlen(val));
 }
 
+/* Digits by hand: fprintf's format parsing was a tenth of closer trace
+ * --json's CPU (a dozen numbers per record). */
+static void put_u64(FILE *out, bool neg, unsigned long long v)
+{
+    char buf[24];
+    size_t n = sizeof buf;
+    do {
+        buf[--n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    if (neg)
+        buf[--n] = '-';
+    fwrite(buf + n, 1, sizeof buf - n, out);
+}
+
 void json_int(struct json *j, const char *key, long long val)
 {
     prefix(j, key);
-    fprintf(j->out, "%lld", val);
+    put_u64(j->out, val < 0, val < 0 ? 0ull - (unsigned long long)val : (unsigned long long)val);
 }
 
 void json_uint(struct json *j, const char *key, unsigned long long val)
 {
     prefix(j, key);
-    fprintf(j->out, "%llu", val);
+    put_u64(j->out, false, val);
 }
 
 void json_double(struct json *j, const char *key, double val)

@@ -57,6 +57,23 @@ expect "help" 0 "usage: closer trace" "$CLOSER" trace --help
 # A bounded run with nothing to see ends by itself with a summary.
 netns_new NS
 expect "bounded run in an idle namespace" 0 "closed connections in" in_ns "$NS" "$CLOSER" trace -d 300ms
+# -N of an empty namespace reports nothing, not even a CLOSE_WAIT socket of
+# another namespace whose record no process touched (namespace unknown):
+# it said 1 (issue 22).
+netns_new NS2
+ip netns exec "$NS2" /usr/bin/python3 -c '
+import socket, sys, time
+srv = socket.socket(); srv.bind(("127.0.0.1", 9100)); srv.listen(1)
+c = socket.create_connection(("127.0.0.1", 9100)); a, _ = srv.accept()
+open(sys.argv[1], "w").write("x")
+time.sleep(0.8); c.close(); time.sleep(1.5)
+' "$tmp/cw.ready" &
+CWP=$!
+wait_for 5 test -e "$tmp/cw.ready" || fail "CLOSE_WAIT maker ready"
+out=$("$CLOSER" trace -N "$NS" --json -d 1500ms 2>&1)
+wait $CWP
+check "-N an empty namespace: 0 closes, 0 still in CLOSE_WAIT" \
+    grep -q '"closes":0,.*"close_wait_open":0' <<<"$out"
 # No spin: a tracer whose kernel filter passes nothing (a port no one uses)
 # stays asleep; CPU ticks over 2 s, not a timing of closer's speed.
 "$CLOSER" trace --port 1 -d 3s >/dev/null 2>&1 &

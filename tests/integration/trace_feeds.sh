@@ -27,7 +27,10 @@ check_eq "serve saw 30 peer-first" "$(g 'closer_trace_closes_total{port="8080",r
 check_eq "TIME_WAIT at the client" "$(g 'closer_trace_time_wait_total{port="8080",role="outgoing",where="here"}')" 30
 check_eq "linger-zero resets sent" "$(g 'closer_trace_resets_total{port="8081",role="accepted",direction="sent"}')" 5
 check_eq "close-after-FIN histogram count" "$(g 'closer_trace_close_after_fin_seconds_count{port="8080",role="accepted"}')" 30
-check_eq "no lost events" "$(g 'closer_trace_lost_events_total')" 0
+# The session's lost count is exported; not held at 0: its rings carry every
+# namespace's events and another tracer on the host can make the kernel
+# skip some (hermetic: the counts above are this namespace's, exact).
+check "lost events exported" test -n "$(g 'closer_trace_lost_events_total')"
 if command -v promtool >/dev/null; then
     check "promtool accepts the exposition" sh -c "promtool check metrics < '$tmp/m.txt'"
 fi

@@ -85,3 +85,22 @@ TEST(random_bytes_give_valid_json_strings)
         CHECK_EQ_INT(ctl, 0);
     }
 }
+
+TEST(integers_at_their_limits)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    struct json j;
+    json_init(&j, f, false);
+    json_arr_begin(&j, NULL);
+    json_int(&j, NULL, 0);
+    json_int(&j, NULL, -9223372036854775807LL - 1);
+    json_int(&j, NULL, 9223372036854775807LL);
+    json_uint(&j, NULL, 18446744073709551615ULL);
+    json_uint(&j, NULL, 10);
+    json_arr_end(&j);
+    fclose(f);
+    CHECK_EQ_STR(buf, "[0,-9223372036854775808,9223372036854775807,18446744073709551615,10]");
+    free(buf);
+}

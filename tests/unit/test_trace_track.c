@@ -263,10 +263,16 @@ TEST(a_new_connection_on_a_live_record_restarts_it)
     tracker_event(t, &ev);
     tracker_flush_all(t);
     CHECK_EQ_INT(t->st.restarted, 1);
-    CHECK_EQ_INT(g.n, 1);
-    CHECK_EQ_INT(g.r[0].role, ROLE_ACCEPTED);
-    CHECK_EQ_INT(g.r[0].first, FIRST_PEER);
-    CHECK_EQ_INT(g.r[0].t_open, 10);
+    /* the first connection is not dropped silently: its end was unseen */
+    CHECK_EQ_INT(g.n, 2);
+    CHECK(g.r[0].end_unseen);
+    CHECK_EQ_INT(g.r[0].role, ROLE_OUTGOING);
+    CHECK_EQ_INT(g.r[0].first, FIRST_LOCAL);
+    CHECK_EQ_INT(g.r[0].t_end, 2);
+    CHECK(!g.r[1].end_unseen);
+    CHECK_EQ_INT(g.r[1].role, ROLE_ACCEPTED);
+    CHECK_EQ_INT(g.r[1].first, FIRST_PEER);
+    CHECK_EQ_INT(g.r[1].t_open, 10);
     tracker_free(t);
     free(t);
 }
@@ -483,9 +489,15 @@ TEST(a_waiting_record_is_not_lost_with_its_peer)
     s.oldstate = TS_FIN_WAIT2, s.newstate = TS_CLOSE, s.time_ns = 3, tracker_event(t, &s);
     c.oldstate = TS_CLOSE, c.newstate = TS_SYN_SENT, c.time_ns = 4, tracker_event(t, &c); /* lost end */
     tracker_flush_all(t);
-    CHECK_EQ_INT(g.n, 1);
-    CHECK_EQ_INT(g.r[0].role, ROLE_ACCEPTED);
-    CHECK_EQ_INT(g.r[0].t_end, 3);
+    /* the peer whose end was lost goes out too, marked so (end_unseen) */
+    CHECK_EQ_INT(g.n, 2);
+    const struct trace_rec *srv = g.r[0].role == ROLE_ACCEPTED ? &g.r[0] : &g.r[1];
+    const struct trace_rec *cli = srv == &g.r[0] ? &g.r[1] : &g.r[0];
+    CHECK_EQ_INT(srv->role, ROLE_ACCEPTED);
+    CHECK_EQ_INT(srv->t_end, 3);
+    CHECK(!srv->end_unseen);
+    CHECK(cli->end_unseen);
+    CHECK_EQ_INT(cli->role, ROLE_OUTGOING);
     tracker_free(t);
     free(t);
 }

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/* Reconciliation (trace/reconcile.h): which open records the socket
+ * table says ended unseen. */
+#include <arpa/inet.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "test.h"
+#include "trace/reconcile.h"
+
+static struct tcp_sock sock4(const char *l, uint16_t lp, const char *r, uint16_t rp, int state)
+{
+    struct tcp_sock s;
+    memset(&s, 0, sizeof s);
+    s.family = AF_INET;
+    s.state = (uint8_t)state;
+    inet_pton(AF_INET, l, s.src);
+    inet_pton(AF_INET, r, s.dst);
+    s.sport = lp;
+    s.dport = rp;
+    return s;
+}
+
+static struct trace_rec rec4(const char *l, uint16_t lp, const char *r, uint16_t rp, uint64_t t)
+{
+    struct trace_rec x;
+    memset(&x, 0, sizeof x);
+    x.family = AF_INET;
+    inet_pton(AF_INET, l, x.laddr);
+    inet_pton(AF_INET, r, x.raddr);
+    x.lport = lp;
+    x.rport = rp;
+    x.t_open = t;
+    return x;
+}
+
+TEST(gone_only_when_absent_and_older)
+{
+    struct recon_set set = {.at_ns = 1000, .ok = true};
+    struct tcp_sock a = sock4("10.0.0.1", 80, "10.0.0.2", 5000, TS_CLOSE_WAIT);
+    recon_add(&set, &a);
+    recon_seal(&set);
+    struct trace_rec live = rec4("10.0.0.1", 80, "10.0.0.2", 5000, 10);
+    struct trace_rec gone = rec4("10.0.0.1", 80, "10.0.0.2", 5001, 10);
+    struct trace_rec young = rec4("10.0.0.1", 80, "10.0.0.2", 5002, 2000);
+    CHECK_EQ_INT(recon_state(&set, &live), TS_CLOSE_WAIT);
+    CHECK(!recon_gone(&set, &live));
+    CHECK(recon_gone(&set, &gone));
+    /* an event after the dump: the table cannot tell */
+    CHECK(!recon_gone(&set, &young));
+    /* a dump that did not complete decides nothing */
+    set.ok = false;
+    CHECK(!recon_gone(&set, &gone));
+    recon_free(&set);
+}
+
+TEST(child_without_peer_by_local_end)
+{
+    struct recon_set set = {.at_ns = 1000, .ok = true};
+    struct tcp_sock a = sock4("10.0.0.1", 80, "10.0.0.2", 5000, TS_ESTABLISHED);
+    recon_add(&set, &a);
+    recon_seal(&set);
+    struct trace_rec child = rec4("10.0.0.1", 80, "0.0.0.0", 0, 10);
+    CHECK(!recon_gone(&set, &child));
+    struct trace_rec other = rec4("10.0.0.1", 81, "0.0.0.0", 0, 10);
+    CHECK(recon_gone(&set, &other));
+    recon_free(&set);
+}
+
+TEST(empty_table_holds_nothing)
+{
+    /* -N of an empty namespace: a CLOSE_WAIT of another is not in it */
+    struct recon_set set = {.at_ns = 1000, .ok = true};
+    recon_seal(&set);
+    struct trace_rec cw = rec4("127.0.0.1", 9100, "127.0.0.1", 40000, 10);
+    cw.t_close_wait = 20;
+    CHECK_EQ_INT(recon_state(&set, &cw), 0);
+    recon_free(&set);
+}
