@@ -185,7 +185,7 @@ int lab_sc_tw_reuse_clocks(struct lab_env *e, struct lab_result *r)
     lab_watch(e, 1100, 100); /* conntrack forgets .1's connections */
     struct attempt other, same;
     const char *ip = "198.18.0.3";
-    lab_mark(e, -1, "client .3 (NAT, other clock): a new port, then 41000");
+    lab_mark(e, -1, "client .3 (NAT, other clock): new port, 41000");
     attempt(e, lfd, tap, ip, 41002, &other);
     attempt(e, lfd, tap, ip, 41000, &same);
     lab_sample(e);
