@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* closer: the dispatch table. Exact-match lookup of the subcommand. */
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,8 +37,9 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-    /* A closed stdout (closer doctor | head) must be an EPIPE, not a death. */
-    signal(SIGPIPE, SIG_IGN);
+    /* A closed stdout (closer doctor | head) must be a quiet end, not a
+     * death; a peer's close an EPIPE on its socket. */
+    cli_watch_stdout();
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;

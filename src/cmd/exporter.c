@@ -75,6 +75,8 @@ static void usage(void)
            "      --top-ports N          server ports with their own series (default 10)\n"
            "      --top-destinations N   client destinations with their own series (10)\n"
            "      --top-processes N      CLOSE_WAIT owners with their own series (10)\n"
+           "      --top-listeners N      listeners with their own queue and backlog series,\n"
+           "                             fullest queue first (20); the rest in listen=\"other\"\n"
            "      --no-owners            do not walk /proc for socket owners (cheaper;\n"
            "                             CLOSE_WAIT by process then shows pid=\"none\")\n"
            "      --no-doctor            do not export closer_doctor_findings\n"
@@ -259,9 +261,11 @@ int cmd_exporter(int argc, char **argv)
         {"timeout", required_argument, 0, 't'},   {"max-conns", required_argument, 0, 'm'},
         {"help", no_argument, 0, 'h'},            {"all-netns", no_argument, 0, 'A'},
         {"top-netns", required_argument, 0, 'T'}, {"trace", no_argument, 0, 'X'},
+        {"top-listeners", required_argument, 0, 'L'},
         {0, 0, 0, 0}};
     struct exporter e = {.so = {.owners = true}, .doctor = 1, .top_netns = 20,
-                         .mo = {.top_ports = 10, .top_destinations = 10, .top_processes = 10}};
+                         .mo = {.top_ports = 10, .top_destinations = 10, .top_processes = 10,
+                                .top_listeners = 20}};
     struct scrape_opts ho = {.cache_ms = 500, .timeout_ms = 10000, .max_conns = 256};
     const char *listen_spec = ":9337", *netns = NULL;
     int c, rc;
@@ -280,6 +284,7 @@ int cmd_exporter(int argc, char **argv)
         case 'P': if ((rc = parse_count("--top-ports", optarg, &e.mo.top_ports))) return rc; break;
         case 'D': if ((rc = parse_count("--top-destinations", optarg, &e.mo.top_destinations))) return rc; break;
         case 'R': if ((rc = parse_count("--top-processes", optarg, &e.mo.top_processes))) return rc; break;
+        case 'L': if ((rc = parse_count("--top-listeners", optarg, &e.mo.top_listeners))) return rc; break;
         case 'o': e.so.owners = false; break;
         case 'd': e.doctor = 0; break;
         case 'X': want_trace = true; break;

@@ -78,6 +78,7 @@ static int run(const struct lab_scenario **todo, size_t n, const char *report, b
         return EXIT_USAGE;
     }
     lab_signals_install();
+    cli_stdout_stops(&lab_interrupted); /* closer lab run --all | head -3: stop there */
     size_t ran = 0, failed = 0;
     for (; ran < n && !lab_interrupted; ran++) {
         done[ran].sc = todo[ran];
@@ -99,7 +100,7 @@ static int run(const struct lab_scenario **todo, size_t n, const char *report, b
     if (!as_json)
         printf("%zu scenarios: %zu as expected, %zu failed\n", ran, ran - failed, failed);
     free(done);
-    if (lab_interrupted) {
+    if (lab_interrupted && !cli_stdout_gone()) {
         fprintf(stderr, "closer lab: interrupted; namespaces and processes removed\n");
         return EXIT_USAGE;
     }

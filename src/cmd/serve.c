@@ -23,6 +23,8 @@ static void usage(void)
         "      --backlog N               listen() backlog (511)\n"
         "  -w, --workers N               event loops with SO_REUSEPORT (default: cores)\n"
         "      --root DIR                serve files from DIR (index.html, MIME, 304)\n"
+        "      --user NAME[:GROUP]       run as root: become NAME after binding, before\n"
+        "                                serving (default nobody; --user root keeps root)\n"
         "      --return CODE TEXT        answer every request with CODE and body TEXT\n"
         "      --status PATH             counters like nginx stub_status (PATH.json: JSON)\n"
         "      --keepalive on|off        keep-alive at all (on)\n"
@@ -91,6 +93,7 @@ enum {
     O_BACKLOG = 256, O_ROOT, O_RETURN, O_STATUS, O_KA, O_KA_TIMEOUT, O_KA_REQ, O_KA_TIME,
     O_HDR_TO, O_BODY_TO, O_SEND_TO, O_LINGER, O_LINGER_TIME, O_LINGER_TO, O_RESET_TO,
     O_POLICY, O_LINGER_ZERO, O_MAXCONN, O_MAXBODY, O_FAULT, O_ACCESS, O_CONFIG, O_REUSEPORT,
+    O_USER,
 };
 
 static const struct option serve_opts[] = {
@@ -105,7 +108,8 @@ static const struct option serve_opts[] = {
     {"linger-zero", 2, 0, O_LINGER_ZERO}, {"max-connections", 1, 0, O_MAXCONN},
     {"max-body", 1, 0, O_MAXBODY}, {"fault", 1, 0, O_FAULT}, {"access-log", 2, 0, O_ACCESS},
     {"verbose", 2, 0, 'v'}, {"help", 0, 0, 'h'}, {"config", 1, 0, O_CONFIG},
-    {"reuseport", 2, 0, O_REUSEPORT}, {"netns", 1, 0, 'N'}, {0, 0, 0, 0}};
+    {"reuseport", 2, 0, O_REUSEPORT}, {"netns", 1, 0, 'N'}, {"user", 1, 0, O_USER},
+    {0, 0, 0, 0}};
 
 /* -N: entered by cmd_serve before any worker thread exists (they inherit it). */
 static const char *serve_netns;
@@ -143,6 +147,7 @@ static int parse_opts(int argc, char **argv, struct srv_config *c, bool from_fil
             c->workers = (int)u;
             break;
         case O_ROOT: c->root = optarg; break;
+        case O_USER: c->user = optarg; break;
         case O_RETURN:
             if (parse_u64(optarg, 200, 599, &u) < 0 || optind >= argc)
                 return cli_bad_value("serve", "--return", optarg, "CODE (200-599) then TEXT");

@@ -260,8 +260,8 @@ static int run_batch_all(struct top_run *r)
         fflush(stdout);
         keep_prev(&f, &prev, &np);
         frame_free(r, &f);
-        if (ferror(stdout)) {
-            rc = EXIT_USAGE;
+        if (ferror(stdout)) { /* the reader left (0) or a write error (2) */
+            rc = cli_stdout_gone() ? 0 : EXIT_USAGE;
             break;
         }
     }
@@ -293,7 +293,7 @@ static int run_batch(struct top_run *r)
         have_prev = 1;
         agg_free(&a);
         snapshot_free(&s);
-        if (ferror(stdout)) return EXIT_USAGE;
+        if (ferror(stdout)) return cli_stdout_gone() ? 0 : EXIT_USAGE; /* reader left: 0 */
     }
     return 0;
 }
@@ -524,6 +524,7 @@ int cmd_top(int argc, char **argv)
     struct sigaction sa = {.sa_handler = on_stop};
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    cli_stdout_stops(&stopping); /* closer top -b | head -1 ends as Ctrl-C */
     if (r.json)
         batch = 1; /* JSON is for programs: never the screen */
     /* no-color.org: NO_COLOR set and not empty turns colour off; --color

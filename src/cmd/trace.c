@@ -249,6 +249,7 @@ static int trace_main(const struct trace_opts *o, uint64_t duration_ms, bool jso
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    cli_stdout_stops(&stop_flag); /* closer trace | head -1: detach, summary to nobody, exit 0 */
     char scope[128];
     trace_scope(&s, scope, sizeof scope);
     if (json) {
@@ -271,7 +272,9 @@ static int trace_main(const struct trace_opts *o, uint64_t duration_ms, bool jso
                "CLOSED BY", "LIFETIME", "CLOSE_WAIT", "END");
     fflush(stdout);
     uint64_t end = duration_ms ? s.start_ns + duration_ms * 1000000ull : 0;
-    while (!stop_flag) {
+    /* The reader may leave while no connection ends (nothing written, no
+     * SIGPIPE): stdout is polled at every step. */
+    while (!stop_flag && !cli_stdout_gone()) {
         uint64_t now = trace_now_ns();
         if (end && now >= end)
             break;

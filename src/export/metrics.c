@@ -168,16 +168,42 @@ static void write_close_wait(struct prom *p, const struct snapshot *s, struct ag
     write_visibility(p, s);
 }
 
-static void write_listen(struct prom *p, const struct agg *a)
+/* Fullest accept queue first (the listeners an alert is about), then the
+ * larger backlog, then the port: a stable order between scrapes. */
+static int by_queue(const void *x, const void *y)
+{
+    const struct agg_listen *a = x, *b = y;
+    if (a->queue != b->queue)
+        return a->queue > b->queue ? -1 : 1;
+    if (a->backlog != b->backlog)
+        return a->backlog > b->backlog ? -1 : 1;
+    return a->port != b->port ? (a->port < b->port ? -1 : 1) : memcmp(a->addr, b->addr, 16);
+}
+
+/* One series per listener would let any user who can listen() blow up the
+ * monitoring's cardinality (18,000 listeners: 36,093 series): the top N
+ * listeners by queue have their own, the rest are summed in listen="other"
+ * (always written, so the family's series count is fixed at N + 1). */
+static void write_listen(struct prom *p, struct agg *a, unsigned top)
 {
     char name[64];
+    qsort(a->listens, a->nlistens, sizeof *a->listens, by_queue);
+    uint64_t queue = 0, backlog = 0;
+    for (size_t i = top; i < a->nlistens; i++)
+        queue += a->listens[i].queue, backlog += a->listens[i].backlog;
+    size_t n = a->nlistens < top ? a->nlistens : top;
     prom_family(p, "closer_listen_queue_length", "gauge",
-                "Connections waiting in a listener's accept queue.");
-    for (size_t i = 0; i < a->nlistens; i++)
+                "Connections waiting in a listener's accept queue (top listeners by queue; the rest summed in listen=\"other\").");
+    for (size_t i = 0; i < n; i++)
         prom_sample(p, "", a->listens[i].queue, "listen", agg_listen_name(&a->listens[i], name), NULL);
-    prom_family(p, "closer_listen_backlog", "gauge", "A listener's accept queue limit (backlog).");
-    for (size_t i = 0; i < a->nlistens; i++)
+    prom_sample(p, "", (double)queue, "listen", "other", NULL);
+    prom_family(p, "closer_listen_backlog", "gauge",
+                "A listener's accept queue limit (backlog; listen=\"other\": the sum over the rest).");
+    for (size_t i = 0; i < n; i++)
         prom_sample(p, "", a->listens[i].backlog, "listen", agg_listen_name(&a->listens[i], name), NULL);
+    prom_sample(p, "", (double)backlog, "listen", "other", NULL);
+    prom_family(p, "closer_listeners", "gauge", "Listening sockets, all of them (with or without their own series).");
+    prom_sample(p, "", (double)a->nlistens, NULL);
 }
 
 static void write_findings(struct prom *p, const struct metrics_opts *o)
@@ -272,7 +298,7 @@ int metrics_write(FILE *out, const struct snapshot *s, const struct metrics_opts
     write_dests(&p, s, &a, o->top_destinations);
     write_tw_age(&p, &a);
     write_close_wait(&p, s, &a, o->top_processes);
-    write_listen(&p, &a);
+    write_listen(&p, &a, o->top_listeners);
     write_findings(&p, o);
     write_counters(&p, &s->ctr);
     write_sysctls(&p, &s->sys);

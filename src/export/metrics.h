@@ -25,6 +25,7 @@ struct metrics_opts {
     unsigned top_ports;        /* server ports given their own series */
     unsigned top_destinations; /* client destinations given their own series */
     unsigned top_processes;    /* CLOSE_WAIT owners given their own series */
+    unsigned top_listeners;    /* listeners given their own series (by queue length) */
     const struct metrics_finding *findings;
     size_t nfindings;
     double findings_ms;        /* time the doctor took, included in the scrape time */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "kernel/diag.h"
+#include "kernel/diagrec.h"
 #include <errno.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
@@ -148,15 +149,8 @@ static int send_request(int fd, int family, uint32_t states, bool with_info)
     return sendmsg(fd, &msg, 0) < 0 ? -errno : 0;
 }
 
-static int record_chunk(FILE *record, const void *buf, uint32_t len)
-{
-    if (fwrite(&len, sizeof len, 1, record) != 1 || fwrite(buf, 1, len, record) != len)
-        return -EIO;
-    return 0;
-}
-
-int diag_dump(int family, uint32_t states, bool with_info, diag_sock_fn fn, void *arg, FILE *record,
-              int *intr)
+int diag_dump(int family, uint32_t states, bool with_info, diag_sock_fn fn, void *arg,
+              struct diagrec *record, int *intr)
 {
     int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
     if (fd < 0)
@@ -179,7 +173,7 @@ int diag_dump(int family, uint32_t states, bool with_info, diag_sock_fn fn, void
             rc = -ECONNRESET;
             break;
         }
-        if (record && (rc = record_chunk(record, buf, (uint32_t)got)) < 0)
+        if (record && (rc = diagrec_chunk(record, buf, (uint32_t)got)) < 0)
             break;
         rc = diag_decode(buf, (size_t)got, fn, arg, intr);
     }
@@ -201,50 +195,29 @@ static int count_one(const struct tcp_sock *s, const struct tcp_activity *act, v
     return c->fn(s, act, c->arg);
 }
 
-int diag_dump_tcp(uint32_t states, bool with_info, diag_sock_fn fn, void *arg, FILE *record,
-                  int *intr)
+int diag_dump_tcp(uint32_t states, bool with_info, diag_sock_fn fn, void *arg,
+                  struct diagrec *record, int *intr)
 {
     struct counted c = {fn, arg, 0};
-    int rc = diag_dump(AF_UNSPEC, states, with_info, count_one, &c, record, intr);
-    if (rc == 0 || c.n > 0 || rc == -ENOMEM)
-        return rc;
-    /* A kernel without the two-family request: one dump per family, and a
-     * recording without the refused attempt. */
-    if (record) {
-        fflush(record);
-        if (ftruncate(fileno(record), 0) < 0)
-            return -errno;
-        rewind(record);
-    }
-    *intr = 0;
-    rc = diag_dump(AF_INET, states, with_info, fn, arg, record, intr);
-    return rc ? rc : diag_dump(AF_INET6, states, with_info, fn, arg, record, intr);
-}
-
-int diag_replay(const char *path, diag_sock_fn fn, void *arg)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -errno;
-    int rc = 0, intr = 0;
-    uint32_t len;
-    char *buf = NULL;
-    while (rc == 0 && fread(&len, sizeof len, 1, f) == 1) {
-        char *nb = realloc(buf, len ? len : 1);
-        if (!nb) {
-            rc = -ENOMEM;
-            break;
+    FILE *f = record ? record->f : NULL;
+    int rc = record ? diagrec_begin(record, f) : 0;
+    if (!rc)
+        rc = diag_dump(AF_UNSPEC, states, with_info, count_one, &c, record, intr);
+    if (rc && c.n == 0 && rc != -ENOMEM && !(record && record->err)) {
+        /* A kernel without the two-family request: one dump per family,
+         * and a recording without the refused attempt. */
+        if (record) {
+            fflush(f);
+            if (ftruncate(fileno(f), 0) < 0)
+                return -errno;
+            rewind(f);
+            if ((rc = diagrec_begin(record, f)) < 0)
+                return rc;
         }
-        buf = nb;
-        if (fread(buf, 1, len, f) != len) {
-            rc = -EBADMSG;
-            break;
-        }
-        rc = diag_decode(buf, len, fn, arg, &intr);
-        if (rc == 1)
-            rc = 0; /* a recording holds one DONE per family */
+        *intr = 0;
+        rc = diag_dump(AF_INET, states, with_info, fn, arg, record, intr);
+        if (!rc)
+            rc = diag_dump(AF_INET6, states, with_info, fn, arg, record, intr);
     }
-    free(buf);
-    fclose(f);
-    return rc;
+    return rc || !record ? rc : diagrec_end(record);
 }

@@ -22,16 +22,19 @@ typedef int (*diag_sock_fn)(const struct tcp_sock *s, const struct tcp_activity 
  * states (bit mask of 1 << tcp_state). with_info asks for tcp_info
  * (INET_DIAG_INFO): the kernel attaches it to full sockets only, so a dump
  * of TIME_WAIT minisockets costs the same with or without it. If record is
- * non-NULL, every raw
- * netlink datagram is appended to it (length-prefixed) for diag_replay.
+ * non-NULL, every raw netlink datagram is appended to it as a chunk of a
+ * recording (kernel/diagrec.h).
  * *intr is set when the kernel flagged the dump as interrupted (the table
  * changed under it: a socket may be missing or counted twice). */
-int diag_dump(int family, uint32_t states, bool with_info, diag_sock_fn fn, void *arg, FILE *record,
-              int *intr);
+struct diagrec;
+int diag_dump(int family, uint32_t states, bool with_info, diag_sock_fn fn, void *arg,
+              struct diagrec *record, int *intr);
 /* Both families: one AF_UNSPEC walk, or one dump per family on a kernel
- * that refuses it. */
-int diag_dump_tcp(uint32_t states, bool with_info, diag_sock_fn fn, void *arg, FILE *record,
-                  int *intr);
+ * that refuses it. With record, the whole recording: header, chunks,
+ * trailer (record->f is set by the caller; record->err keeps the first
+ * write error). */
+int diag_dump_tcp(uint32_t states, bool with_info, diag_sock_fn fn, void *arg,
+                  struct diagrec *record, int *intr);
 
 /* Decodes a buffer of netlink messages (one recv's worth). Returns 1 when
  * NLMSG_DONE was seen, 0 when more is expected, negative errno on an
@@ -40,7 +43,5 @@ int diag_dump_tcp(uint32_t states, bool with_info, diag_sock_fn fn, void *arg, F
  * the dump: counts may be off by the churn). */
 int diag_decode(const void *buf, size_t len, diag_sock_fn fn, void *arg, int *intr);
 
-/* Replays a file written through diag_dump's record argument. */
-int diag_replay(const char *path, diag_sock_fn fn, void *arg);
 
 #endif

@@ -126,7 +126,12 @@ static void read_comm(const char *proc_root, pid_t pid, char *comm, size_t len)
         comm[0] = 0;
         return;
     }
-    size_t k = strcspn(buf, "\n");
+    /* Only the last newline is the kernel's: a name may hold one itself
+     * (prctl(PR_SET_NAME) takes any bytes) and was cut there. The whole
+     * name is kept, then made safe as the namespace's own name is. */
+    size_t k = (size_t)n;
+    if (k > 0 && buf[k - 1] == '\n')
+        k--;
     if (k >= len)
         k = len - 1;
     memcpy(comm, buf, k);

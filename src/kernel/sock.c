@@ -42,16 +42,18 @@ uint32_t tcp_state_parse(const char *in)
     static const struct { const char *name; uint32_t mask; } groups[] = {
         {"all", TS_ALL_MASK},
         {"connected", TS_ALL_MASK & ~(B(TS_LISTEN) | B(TS_CLOSE))},
-        {"synchronized", TS_ALL_MASK & ~(B(TS_LISTEN) | B(TS_CLOSE) | B(TS_SYN_SENT) |
-                                         B(TS_SYN_RECV) | B(TS_NEW_SYN_RECV))},
+        /* ss: every state but CLOSE, LISTEN and SYN-SENT (SYN-RECV is in) */
+        {"synchronized", TS_ALL_MASK & ~(B(TS_LISTEN) | B(TS_CLOSE) | B(TS_SYN_SENT))},
         {"bucket", B(TS_SYN_RECV) | B(TS_NEW_SYN_RECV) | B(TS_TIME_WAIT)},
         {"big", TS_ALL_MASK & ~(B(TS_SYN_RECV) | B(TS_NEW_SYN_RECV) | B(TS_TIME_WAIT))},
         {"listen", B(TS_LISTEN)},
         {"estab", B(TS_ESTABLISHED)},
         {"syn-recv", B(TS_SYN_RECV) | B(TS_NEW_SYN_RECV)},
+        {"syn-rcv", B(TS_SYN_RECV) | B(TS_NEW_SYN_RECV)},
         {"fin-wait1", B(TS_FIN_WAIT1)},
         {"fin-wait2", B(TS_FIN_WAIT2)},
         {"close", B(TS_CLOSE)},
+        {"closed", B(TS_CLOSE)},
         {"unconn", B(TS_CLOSE)},
     };
     for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++)

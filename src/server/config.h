@@ -27,6 +27,7 @@ struct srv_config {
     int backlog;
     int workers;
     const char *root;          /* --root DIR, or NULL */
+    const char *user;          /* --user NAME[:GROUP] when root (NULL: nobody) */
     int return_code;           /* --return CODE TEXT (0 = off) */
     const char *return_body;
     bool keepalive;            /* --keepalive on|off */

@@ -65,9 +65,8 @@ static struct conn *conn_new(struct srv_ctx *x, int fd)
     c->state = CS_LEAKED; /* no gauge until set_state */
     c->started_ms = loop_now_ms(x->loop);
     timer_init(&c->timer, on_timer);
-    c->rbuf = srv_buf_get(x);
-    if (!c->rbuf || loop_add_deferred(x->loop, fd, LOOP_READ, on_io, c) < 0) {
-        srv_buf_put(x, c->rbuf);
+    /* No read buffer yet: it is taken at the first byte (first_read). */
+    if (loop_add_deferred(x->loop, fd, LOOP_READ, on_io, c) < 0) {
         free(c);
         return NULL;
     }
@@ -432,21 +431,50 @@ static void run(struct conn *c)
 
 /* ---- events ---- */
 
+/* A connection that has sent nothing holds no read buffer (a slowloris
+ * crowd costs its connections, not 8 KB each; nginx takes its buffer at
+ * the first byte too): the first read lands on the stack and the pool's
+ * buffer is taken only when bytes came. Returns false when c is gone. */
+static bool first_read(struct conn *c)
+{
+    char tmp[SRV_BUF];
+    ssize_t n;
+    do
+        n = recv(c->fd, tmp, sizeof tmp, 0);
+    while (n < 0 && errno == EINTR);
+    if (n < 0 && errno == EAGAIN)
+        return true; /* nothing yet: still no buffer */
+    if (n <= 0) {
+        peer_gone(c, n);
+        return false;
+    }
+    if (!(c->rbuf = srv_buf_get(c->x))) {
+        conn_close(c, CAUSE_ERROR);
+        return false;
+    }
+    memcpy(c->rbuf, tmp, (size_t)n);
+    c->rlen = (uint32_t)n;
+    return true;
+}
+
 static void on_readable(struct conn *c)
 {
     if (c->state == CS_LINGER || c->state == CS_WAIT_FIN) {
         drain(c);
         return;
     }
-    if (c->state == CS_IDLE) {
-        if (!(c->rbuf = srv_buf_get(c->x))) {
-            conn_close(c, CAUSE_ERROR);
-            return;
-        }
-        conn_set_state(c, CS_HEAD);
-    }
+    if (c->state == CS_IDLE)
+        conn_set_state(c, CS_HEAD); /* its buffer comes with its first byte */
     if (c->state != CS_HEAD && c->state != CS_BODY)
         return;
+    if (!c->rbuf) {
+        if (!first_read(c))
+            return;
+        if (!c->rbuf || c->rlen < SRV_BUF) { /* nothing (the head's deadline is armed), or drained */
+            run(c);
+            return;
+        }
+    }
     /* Bounded reads per wake-up so one connection cannot starve others. */
     for (int i = 0; i < 4 && c->rlen < SRV_BUF && !c->eof; i++) {
         size_t room = SRV_BUF - c->rlen;

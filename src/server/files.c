@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -80,11 +81,80 @@ static int clean_path(struct slice t, char *out, size_t cap)
     return 0;
 }
 
-static int open_beneath(int root_fd, const char *rel)
+/* Looked up with O_PATH: nothing is opened yet, so a FIFO (whose open
+ * waits for a writer), a device node (whose open has side effects) or a
+ * socket costs no more than a stat. */
+static int path_beneath(int root_fd, const char *rel)
 {
-    struct open_how how = {.flags = O_RDONLY | O_CLOEXEC,
+    struct open_how how = {.flags = O_PATH | O_CLOEXEC,
                            .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
     return (int)syscall(SYS_openat2, root_fd, rel, &how, sizeof how);
+}
+
+static int status_of(int e)
+{
+    return e == ENOENT || e == ENOTDIR ? 404 : 403;
+}
+
+/* Opens for reading the very inode an O_PATH fd names, with the rights of
+ * the caller (the permission check happens here, not at the O_PATH
+ * lookup), non-blocking for good measure; the inode is checked again in
+ * case the name was swapped between the two. */
+static int reopen(int pfd, int root_fd, const char *rel, const struct stat *want)
+{
+    char proc[40];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", pfd);
+    int fd = open(proc, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) { /* no /proc (a chroot): by name, checked below */
+        struct open_how how = {.flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+                               .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
+        fd = (int)syscall(SYS_openat2, root_fd, rel, &how, sizeof how);
+    }
+    struct stat sb;
+    if (fd >= 0 && (fstat(fd, &sb) < 0 || sb.st_ino != want->st_ino || sb.st_dev != want->st_dev ||
+                    !S_ISREG(sb.st_mode))) {
+        close(fd);
+        errno = EACCES;
+        return -1;
+    }
+    return fd;
+}
+
+/* The regular file at rel (or rel/index.html for a directory): an O_PATH
+ * lookup, a type check, then the open. Returns an fd or -status. */
+static int open_regular(int root_fd, char *rel, size_t cap, struct stat *sb)
+{
+    int pfd = path_beneath(root_fd, rel);
+    if (pfd < 0)
+        return -status_of(errno);
+    if (fstat(pfd, sb) < 0) {
+        close(pfd);
+        return -403;
+    }
+    if (S_ISDIR(sb->st_mode)) {
+        /* A directory without a trailing slash: serve its index. */
+        close(pfd);
+        size_t l = strlen(rel);
+        if (l + 12 >= cap)
+            return -404;
+        strcpy(rel + l, "/index.html");
+        if ((pfd = path_beneath(root_fd, rel)) < 0)
+            return -status_of(errno);
+        if (fstat(pfd, sb) < 0) {
+            close(pfd);
+            return -403;
+        }
+    }
+    /* FIFOs, device nodes, sockets and directories are not files to
+     * serve: 404 as nginx, without ever opening them. */
+    if (!S_ISREG(sb->st_mode)) {
+        close(pfd);
+        return -404;
+    }
+    int fd = reopen(pfd, root_fd, rel, sb);
+    int e = errno;
+    close(pfd);
+    return fd >= 0 ? fd : -status_of(e);
 }
 
 int files_open(int root_fd, struct slice target, struct file_hit *out)
@@ -93,32 +163,10 @@ int files_open(int root_fd, struct slice target, struct file_hit *out)
     int st = clean_path(target, rel, sizeof rel);
     if (st)
         return st;
-    int fd = open_beneath(root_fd, rel);
-    if (fd < 0)
-        return errno == ENOENT || errno == ENOTDIR ? 404 : 403;
     struct stat sb;
-    if (fstat(fd, &sb) < 0) {
-        close(fd);
-        return 403;
-    }
-    if (S_ISDIR(sb.st_mode)) {
-        /* A directory without a trailing slash: serve its index. */
-        close(fd);
-        size_t l = strlen(rel);
-        if (l + 12 >= sizeof rel)
-            return 404;
-        strcpy(rel + l, "/index.html");
-        fd = open_beneath(root_fd, rel);
-        if (fd < 0)
-            return errno == ENOENT ? 404 : 403;
-        if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-            close(fd);
-            return 403;
-        }
-    } else if (!S_ISREG(sb.st_mode)) {
-        close(fd);
-        return 403;
-    }
+    int fd = open_regular(root_fd, rel, sizeof rel, &sb);
+    if (fd < 0)
+        return -fd;
     out->fd = fd;
     out->size = (uint64_t)sb.st_size;
     out->mtime = sb.st_mtime;

@@ -105,6 +105,10 @@ void conn_respond(struct conn *c, struct srv_reply *rep, int minor, bool head_on
         c->keepalive = false;
         c->cause = CAUSE_ERROR;
     }
+    if (rep->status == 204 || rep->status == 304) { /* never a body, type or length (nginx) */
+        head_only = true;
+        rep->content_type = NULL;
+    }
     struct resp_head h = {.status = rep->status, .minor = minor,
                           .content_type = rep->content_type, .extra = rep->extra_header,
                           .content_length = rep->file_fd >= 0 ? rep->file_size : rep->blen,

@@ -112,8 +112,12 @@ static size_t write_head(char *buf, size_t len, const struct resp_head *h, time_
         PUT_LIT(&o, "\r\nContent-Type: ");
         puts_(&o, h->content_type);
     }
-    PUT_LIT(&o, "\r\nContent-Length: ");
-    put_u64(&o, h->content_length);
+    /* RFC 9110 8.6: none in 1xx and 204; in a 304 only the length a 200
+     * would have had — nginx sends none there, nor do we. */
+    if (h->status >= 200 && h->status != 204 && h->status != 304) {
+        PUT_LIT(&o, "\r\nContent-Length: ");
+        put_u64(&o, h->content_length);
+    }
     if (h->last_modified) {
         char d[32];
         resp_http_date(h->last_modified, d);

@@ -12,6 +12,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "server/privs.h"
 #include "server/worker.h"
 #include "util/log.h"
 
@@ -96,14 +97,21 @@ int srv_run(const struct srv_config *cfg, char *err, size_t errlen)
      * own: with --workers 1 the process has one thread, and libc's system
      * call wrappers skip the cancellation bookkeeping (two atomic updates
      * around every recv, send and epoll_wait) that any second thread
-     * turns on. Each worker starts before the next is made: when worker
-     * i cannot be made or started, the running workers are stopped and
-     * joined below before their loops are freed. */
-    int started = 0, rc = worker_check_ports(cfg, err, errlen);
+     * turns on. Every worker is made (its ports bound) before any starts;
+     * when one cannot be made or started, the running workers are
+     * stopped and joined below before their loops are freed. */
+    int made = 0, started = 0, rc = worker_check_ports(cfg, err, errlen);
     for (int i = 0; i < n && !rc; i++) {
-        if (worker_init(&ws[i], i, cfg, root_fd, err, errlen) < 0) {
-            rc = -1;
-        } else if (i > 0 && (errno = pthread_create(&ws[i].thread, NULL, worker_main, &ws[i])) != 0) {
+        rc = worker_init(&ws[i], i, cfg, root_fd, err, errlen);
+        made += !rc;
+    }
+    /* Every port is bound and the root open: as root, become --user
+     * before any worker reads a request (nginx's workers). */
+    if (!rc && (rc = srv_drop_privileges(cfg->user, err, errlen)) == 0 && root_fd >= 0)
+        srv_check_root_access(root_fd, cfg->root);
+    started = rc ? 0 : 1;
+    for (int i = 1; i < n && !rc; i++) {
+        if ((errno = pthread_create(&ws[i].thread, NULL, worker_main, &ws[i])) != 0) {
             snprintf(err, errlen, "cannot start worker thread %d: %s", i, strerror(errno));
             rc = -1;
         } else {
@@ -123,7 +131,7 @@ int srv_run(const struct srv_config *cfg, char *err, size_t errlen)
     for (int i = 1; i < started; i++)
         pthread_join(ws[i].thread, NULL);
     for (int i = 0; i < n; i++)
-        if (i < started || ws[i].loop || ws[i].wake_fd > 0)
+        if (i < made || ws[i].loop || ws[i].wake_fd > 0)
             worker_free(&ws[i]);
     srv_status_forget_all();
     free(ws);

@@ -67,7 +67,8 @@ void srv_site_handle(void *data, const struct http_request *r, struct srv_reply 
         time_t since = resp_parse_http_date(r->if_modified_since.ptr, r->if_modified_since.len);
         if (since >= 0 && hit.mtime <= since) {
             close(hit.fd);
-            out->status = 304;
+            out->status = 304; /* with Last-Modified, as nginx; no length, no type */
+            out->last_modified = hit.mtime;
             return;
         }
     }

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "kernel/diag.h"
+#include "kernel/diagrec.h"
 #include "kernel/proctcp.h"
 #include "kernel/sysctl.h"
 #include "snapshot/ssfilter.h"
@@ -39,6 +40,21 @@ static int collect(const struct tcp_sock *t, const struct tcp_activity *act, voi
     return 0;
 }
 
+/* Flushes and closes the recording; true (with err set) when any write
+ * failed: ENOSPC on a full disk, /dev/full. */
+static bool record_failed(struct diagrec *rec, const char *path, char *err, size_t errlen)
+{
+    errno = 0;
+    int e = rec->err;
+    if (!e && (fflush(rec->f) != 0 || ferror(rec->f)))
+        e = errno ? errno : EIO;
+    if (fclose(rec->f) != 0 && !e)
+        e = errno ? errno : EIO;
+    if (e)
+        snprintf(err, errlen, "record %s: %s", path, strerror(e));
+    return e != 0;
+}
+
 static int read_sockets(struct snapshot *s, const struct snapshot_opts *o, char *err, size_t errlen)
 {
     uint32_t states = o->states ? o->states : TS_ALL_MASK;
@@ -52,9 +68,10 @@ static int read_sockets(struct snapshot *s, const struct snapshot_opts *o, char 
     struct sock_vec v = {.s = s, .info_states = o->info_states};
     int rc;
     if (o->replay) {
-        rc = diag_replay(o->replay, collect, &v);
+        char why[200];
+        rc = diagrec_replay(o->replay, collect, &v, why, sizeof why);
         if (rc < 0)
-            snprintf(err, errlen, "replay %s: %s", o->replay, strerror(-rc));
+            snprintf(err, errlen, "replay %s: %s", o->replay, why);
         snprintf(s->source_note, sizeof s->source_note,
                  "replayed from %s: sysctls and counters are this host's, owners unknown",
                  o->replay);
@@ -62,10 +79,13 @@ static int read_sockets(struct snapshot *s, const struct snapshot_opts *o, char 
         return rc < 0 ? -1 : 0;
     }
     if (!o->force_proc) {
-        FILE *rec = NULL;
-        if (o->record && !(rec = fopen(o->record, "wbe"))) {
-            snprintf(err, errlen, "record %s: %s", o->record, strerror(errno));
-            return -1;
+        struct diagrec r = {0}, *rec = NULL;
+        if (o->record) {
+            if (!(r.f = fopen(o->record, "wbe"))) {
+                snprintf(err, errlen, "record %s: %s", o->record, strerror(errno));
+                return -1;
+            }
+            rec = &r;
         }
         int intr = 0;
         /* A recording keeps tcp_info too, so a replay analyses the same. */
@@ -74,8 +94,10 @@ static int read_sockets(struct snapshot *s, const struct snapshot_opts *o, char 
             snprintf(s->source_note, sizeof s->source_note,
                      "the socket table changed during the dump (NLM_F_DUMP_INTR): counts may be "
                      "off by the churn");
-        if (rec && fclose(rec) != 0 && !rc)
-            rc = -EIO;
+        /* A recording that could not be written is an error of its own
+         * (exit 2), never a reason to fall back to /proc. */
+        if (rec && record_failed(rec, o->record, err, errlen))
+            return -1;
         if (!rc && o->detail && (rc = diag_detail_dump(states, &s->details, &s->ndetails)) < 0) {
             snprintf(err, errlen, "tcp_info and socket memory (ss -i, -m): %s", strerror(-rc));
             return -1;

@@ -181,7 +181,7 @@ static int parse_host(const char *word, struct host *h)
     return parse_addr_prefix(addr, h);
 }
 
-static int parse_or(struct parser *p);
+static int parse_list(struct parser *p);
 
 static int parse_cmp(struct parser *p, enum cmp_op *op)
 {
@@ -205,7 +205,7 @@ static int parse_primary(struct parser *p)
         return fail(p, "%s", "filter ends where a condition is expected");
     if (!strcmp(t, "(")) {
         p->pos++;
-        int n = parse_or(p);
+        int n = parse_list(p);
         if (n < 0)
             return -1;
         if (!is(peek(p), ")", NULL, NULL))
@@ -259,36 +259,34 @@ static int parse_unary(struct parser *p)
     return parse_primary(p);
 }
 
-static int parse_and(struct parser *p)
+/* ss's exprlist (iproute2 misc/ssfilter.y): "and", "or" and juxtaposition
+ * join the next condition to everything on their left, in the order
+ * written, without precedence: "a or b and c" is "(a or b) and c". */
+static int parse_list(struct parser *p)
 {
     int left = parse_unary(p);
     while (left >= 0) {
         const char *t = peek(p);
-        if (!t || is(t, ")", "or", "||") || !strcmp(t, "|"))
+        if (!t || !strcmp(t, ")"))
             break;
-        if (is(t, "and", "&&", "&"))
+        enum node_kind kind = N_AND;
+        if (is(t, "or", "||", "|"))
+            kind = N_OR, p->pos++;
+        else if (is(t, "and", "&&", "&"))
             p->pos++;
         int right = parse_unary(p);
-        left = right < 0 ? -1 : new_node(p, N_AND, left, right);
+        left = right < 0 ? -1 : new_node(p, kind, left, right);
     }
     return left;
 }
 
-static int parse_or(struct parser *p)
-{
-    int left = parse_and(p);
-    while (left >= 0 && (is(peek(p), "or", "||", "|"))) {
-        p->pos++;
-        int right = parse_and(p);
-        left = right < 0 ? -1 : new_node(p, N_OR, left, right);
-    }
-    return left;
-}
-
-/* Leading "state NAME" / "exclude NAME" words, as ss takes them. */
+/* Leading "state NAME" / "exclude NAME" words, read in order as ss reads
+ * them: the first "state" starts from no state, the first "exclude" from
+ * every state; later words add to or take from what is there, so
+ * "exclude listening state established" is every state but LISTEN. */
 static int parse_states(struct parser *p, uint32_t *states)
 {
-    uint32_t include = 0, exclude = 0;
+    uint32_t mask = 0;
     bool any = false;
     while (is(peek(p), "state", "exclude", "excl")) {
         bool excl = peek(p)[0] == 'e';
@@ -299,18 +297,17 @@ static int parse_states(struct parser *p, uint32_t *states)
             return fail(p, "'%s' is not a state name (e.g. time-wait, close-wait, connected)",
                         name ? name : "(end)");
         p->pos++;
+        if (!any)
+            mask = excl ? TS_ALL_MASK : 0;
         any = true;
-        if (excl)
-            exclude |= m;
-        else
-            include |= m;
+        mask = excl ? mask & ~m : mask | m;
     }
-    *states = 0;
-    if (any) {
-        *states = (include ? include : TS_ALL_MASK) & ~exclude;
-        if (!*states)
-            return fail(p, "%s", "the state words exclude every state");
-    }
+    /* Words that leave no state: ss falls back to its default table,
+     * SS_CONN (no LISTEN, CLOSE, TIME-WAIT or SYN-RECV), and so do we. */
+    if (any && !mask)
+        mask = TS_ALL_MASK & ~((1u << TS_LISTEN) | (1u << TS_CLOSE) | (1u << TS_TIME_WAIT) |
+                               (1u << TS_SYN_RECV) | (1u << TS_NEW_SYN_RECV));
+    *states = mask;
     return 0;
 }
 
@@ -333,7 +330,7 @@ int ssf_parse(int argc, char **argv, uint32_t *states, struct ssf **expr, char *
         p->f = calloc(1, sizeof *p->f);
         if (!p->f)
             rc = fail(p, "%s", "out of memory");
-        else if ((p->f->root = parse_or(p)) < 0)
+        else if ((p->f->root = parse_list(p)) < 0)
             rc = -1;
         else if (p->pos < p->ntok)
             rc = fail(p, "unexpected '%s' in filter", p->tok[p->pos]);
@@ -370,36 +367,60 @@ static bool prefix_equal(const uint8_t *a, const uint8_t *b, int bits)
     return (a[bytes] & mask) == (b[bytes] & mask);
 }
 
-static bool host_match(const struct host *h, int family, const uint8_t addr[16], uint16_t port)
+static bool v4_mapped(const uint8_t a[16])
+{
+    static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    return !memcmp(a, prefix, 12);
+}
+
+/* ss shows a socket when two filters pass it: the kernel's (ss compiles the
+ * expression to inet_diag bytecode) and its own (run_ssfilter on every
+ * row). They differ on addresses, and the whole expression is evaluated
+ * once in each sense: under "not", a socket of the other family passes
+ * one and fails the other, which is why "not dst 0.0.0.0/0" lists nothing.
+ *   kernel: the families must agree (an IPv4 condition also takes a
+ *           v4-mapped IPv6 address); a /0 then matches;
+ *   ss:     a /0 matches anything; otherwise the prefix bits are compared
+ *           whatever the families (IPv4 addresses are 4 bytes then zeros),
+ *           and an IPv4 condition also takes a v4-mapped address. */
+enum sense { KERNEL, USER };
+
+static bool host_match(enum sense how, const struct host *h, int family, const uint8_t addr[16],
+                       uint16_t port)
 {
     if (h->port >= 0 && h->port != port)
         return false;
     if (!h->family)
         return true;
-    static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (h->family == AF_INET && family == AF_INET6 && !memcmp(addr, v4mapped, 12))
-        return prefix_equal(addr + 12, h->addr, h->prefix);
-    return h->family == family && prefix_equal(addr, h->addr, h->prefix);
+    bool mapped = h->family == AF_INET && family == AF_INET6 && v4_mapped(addr);
+    if (how == KERNEL) {
+        if (h->family != family)
+            return mapped && prefix_equal(addr + 12, h->addr, h->prefix);
+        return prefix_equal(addr, h->addr, h->prefix);
+    }
+    if (h->prefix == 0 || prefix_equal(addr, h->addr, h->prefix))
+        return true;
+    return mapped && prefix_equal(addr + 12, h->addr, h->prefix);
 }
 
-static bool eval(const struct ssf *f, int i, const struct tcp_sock *s)
+static bool eval(enum sense how, const struct ssf *f, int i, const struct tcp_sock *s)
 {
     const struct node *n = &f->nodes[i];
     switch (n->kind) {
-    case N_AND: return eval(f, n->a, s) && eval(f, n->b, s);
-    case N_OR: return eval(f, n->a, s) || eval(f, n->b, s);
-    case N_NOT: return !eval(f, n->a, s);
+    case N_AND: return eval(how, f, n->a, s) && eval(how, f, n->b, s);
+    case N_OR: return eval(how, f, n->a, s) || eval(how, f, n->b, s);
+    case N_NOT: return !eval(how, f, n->a, s);
     case N_SPORT: return cmp(n->op, s->sport, n->port);
     case N_DPORT: return cmp(n->op, s->dport, n->port);
-    case N_SRC: return host_match(&n->host, s->family, s->src, s->sport);
-    case N_DST: return host_match(&n->host, s->family, s->dst, s->dport);
+    case N_SRC: return host_match(how, &n->host, s->family, s->src, s->sport);
+    case N_DST: return host_match(how, &n->host, s->family, s->dst, s->dport);
     }
     return false;
 }
 
 bool ssf_match(const struct ssf *expr, const struct tcp_sock *s)
 {
-    return !expr || eval(expr, expr->root, s);
+    return !expr || (eval(KERNEL, expr, expr->root, s) && eval(USER, expr, expr->root, s));
 }
 
 void ssf_free(struct ssf *expr)

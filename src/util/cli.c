@@ -1,8 +1,74 @@
 /* SPDX-License-Identifier: MIT */
 #include "util/cli.h"
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+/* Set from the SIGPIPE handler (hence static and sig_atomic_t: the one
+ * kind of state a signal handler may share with every thread). */
+static volatile sig_atomic_t stdout_gone;
+static volatile sig_atomic_t *stdout_gone_stop;
+
+/* A pipe whose readers all left polls POLLERR on its write end; a socket
+ * or terminal that hung up polls POLLHUP. Never blocks. */
+static int stdout_broken(void)
+{
+    struct pollfd p = {STDOUT_FILENO, 0, 0};
+    return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP));
+}
+
+/* Async-signal-safe: once the reader is gone, stdout becomes /dev/null
+ * (what is still printed vanishes instead of failing again), and the
+ * command's stop flag, when it gave one, is raised as Ctrl-C would. */
+static void mark_gone(void)
+{
+    if (stdout_gone)
+        return;
+    stdout_gone = 1;
+    int nul = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (nul >= 0) {
+        dup2(nul, STDOUT_FILENO);
+        close(nul);
+    }
+    if (stdout_gone_stop)
+        *stdout_gone_stop = 1;
+}
+
+static void on_sigpipe(int sig)
+{
+    (void)sig;
+    int e = errno;
+    if (stdout_broken())
+        mark_gone();
+    errno = e; /* a socket's EPIPE stays the write's answer */
+}
+
+void cli_watch_stdout(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigpipe;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGPIPE, &sa, NULL);
+}
+
+void cli_stdout_stops(volatile sig_atomic_t *flag)
+{
+    stdout_gone_stop = flag;
+    if (stdout_gone)
+        *flag = 1;
+}
+
+bool cli_stdout_gone(void)
+{
+    if (!stdout_gone && stdout_broken())
+        mark_gone();
+    return stdout_gone;
+}
 
 void cli_begin(void)
 {
@@ -47,10 +113,12 @@ int cli_bad_value(const char *cmd, const char *opt, const char *arg, const char 
 
 int cli_finish_stdout(int rc)
 {
+    /* The reader went away (closer states | head -1): quiet, as ss and
+     * other filters end; whatever was asked has been answered. */
+    if (stdout_gone)
+        return rc;
     if (fflush(stdout) != 0 || ferror(stdout)) {
-        /* The reader went away (closer states | head -1): quiet, as ss and
-         * other filters end; whatever was asked has been answered. */
-        if (errno == EPIPE)
+        if (errno == EPIPE || stdout_gone)
             return rc;
         fprintf(stderr, "closer: write error on stdout: %s\n", strerror(errno));
         return rc ? rc : EXIT_USAGE;

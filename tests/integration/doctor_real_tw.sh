@@ -13,6 +13,7 @@ for p in nginx ab wrk; do
     command -v $p >/dev/null || { echo "SKIP: $p not installed (scripts/deps.sh)"; exit 0; }
 done
 tmp=$(mktemp -d); trap '__cleanup; rm -rf "$tmp"' EXIT
+chmod 755 "$tmp" # serve run as root becomes nobody: --root must be searchable
 
 # f FILE ID EXPR: EXPR over the first finding with ID (as f), "none" if none.
 f() { json_get "$1" "(lambda f: ($3) if f else 'none')(next((f for f in d['findings'] if f['id']=='$2'), None))"; }

@@ -315,3 +315,16 @@ d=yaml.safe_load(open(sys.argv[1])); j=d["scrape_configs"][0]
 del j["kubernetes_sd_configs"]; j["static_configs"]=[{"targets":["127.0.0.1:9337"]}]
 yaml.safe_dump(d, open(sys.argv[2],"w"))' "$ROOTDIR/contrib/prometheus-closer-scrape.yml" "$tmp/scrape.yml"
 check scrape_config_promtool sh -c "promtool check config \"$tmp/scrape.yml\" >/dev/null 2>&1"
+
+# A namespace whose only process names itself "own\nname\eX": the owner
+# was cut at the newline ("own"); it reads whole, made safe as a
+# namespace's name is (control bytes as '?'), in text and JSON.
+netns_new ONS
+bg ODD ip netns exec "$ONS" /usr/bin/python3 "$ROOTDIR/tests/lib/oddname_server.py" \
+    "$(printf 'own\nname\033X' | od -An -tx1 | tr -d ' \n')" 8097 1 "$tmp/own_ready"
+wait_for 10 test -s "$tmp/own_ready" || fail own_ready "no process"
+check_eq owner_name_whole "$("$CLOSER" states --all-netns --summary 2>/dev/null | grep -c "$ONS (own?name?X)")" 1
+check_eq owner_name_whole_json "$("$CLOSER" states --all-netns --summary --json | /usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print([n["netns"]["comm"] for n in d["namespaces"] if n["netns"]["name"] == sys.argv[1]])' "$ONS")" "['own?name?X']"

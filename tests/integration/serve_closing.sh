@@ -6,6 +6,7 @@
 . "$(dirname "$0")/../lib/lib.sh"
 need_root
 tmp=$(mktemp -d); trap '__cleanup; rm -rf "$tmp"' EXIT
+chmod 755 "$tmp" # serve run as root becomes nobody: --root must be searchable
 RAW="python3 $(dirname "$0")/../lib/rawhttp.py"
 PORT=8080
 

@@ -138,7 +138,6 @@ sport = :99999
 src 1.2.3.4/40
 dst != 1.2.3.4
 state nonsense
-state time-wait exclude time-wait
 'sport >'
 'sport = :80 or'
 EOF

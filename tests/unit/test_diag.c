@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 
 #include "kernel/diag.h"
+#include "kernel/diagrec.h"
 #include "test.h"
 
 static char buf[8192];
@@ -149,27 +150,124 @@ TEST(short_payload_is_an_error)
     CHECK_EQ_INT(decode(&intr), -EBADMSG);
 }
 
-TEST(replay_reads_a_recording)
+static int replay(const char *path, char *err)
+{
+    ngot = 0;
+    return diagrec_replay(path, collect, NULL, err, 200);
+}
+
+/* A recording of one listener, as --record writes it; its size in *size. */
+static void write_recording(const char *path, long *size)
 {
     used = 0;
     add_sock(AF_INET, TS_LISTEN, "0.0.0.0", 80, "0.0.0.0", 0, 77, 0, 0);
     int done = 0;
     add_msg(NLMSG_DONE, NLM_F_MULTI, &done, sizeof done);
-    char path[] = "/tmp/closer-test-replay-XXXXXX";
-    int fd = mkstemp(path);
-    CHECK(fd >= 0);
-    FILE *f = fdopen(fd, "wb");
-    uint32_t len = (uint32_t)used;
-    fwrite(&len, sizeof len, 1, f);
-    fwrite(buf, 1, used, f);
+    struct diagrec r = {0};
+    FILE *f = fopen(path, "wb");
+    CHECK(f && diagrec_begin(&r, f) == 0 && diagrec_chunk(&r, buf, (uint32_t)used) == 0 &&
+          diagrec_end(&r) == 0);
+    *size = ftell(f);
     fclose(f);
-    ngot = 0;
-    int rc = diag_replay(path, collect, NULL);
-    unlink(path);
-    CHECK_EQ_INT(rc, 0);
+}
+
+TEST(replay_reads_a_recording)
+{
+    char path[] = "/tmp/closer-test-replay-XXXXXX", err[200];
+    close(mkstemp(path));
+    long size;
+    write_recording(path, &size);
+    CHECK_EQ_INT(replay(path, err), 0);
     CHECK_EQ_INT(ngot, 1);
     CHECK_EQ_INT(got[0].inode, 77);
-    CHECK_EQ_INT(diag_replay("/nonexistent/closer", collect, NULL), -ENOENT);
+    unlink(path);
+    CHECK_EQ_INT(replay("/nonexistent/closer", err), -1);
+    CHECK(strstr(err, "No such file") != NULL);
+}
+
+/* Rewrites the recording at path with its first n bytes, then extra. */
+static void damage(const char *path, long n, const void *extra, size_t elen, long size)
+{
+    char *all = malloc((size_t)size);
+    FILE *f = fopen(path, "rb");
+    CHECK(f && fread(all, 1, (size_t)size, f) == (size_t)size);
+    fclose(f);
+    f = fopen(path, "wb");
+    fwrite(all, 1, (size_t)n, f);
+    fwrite(extra, 1, elen, f);
+    fclose(f);
+    free(all);
+}
+
+/* issue 24: a file of zeros was a valid empty recording and /dev/zero
+ * never ended; every damaged form is refused, with the reason. */
+TEST(replay_refuses_damaged_recordings)
+{
+    char path[] = "/tmp/closer-test-damaged-XXXXXX", err[200];
+    close(mkstemp(path));
+    long size;
+    static const char zeros[4096];
+    FILE *f = fopen(path, "wb");
+    fwrite(zeros, 1, sizeof zeros, f);
+    fclose(f);
+    CHECK_EQ_INT(replay(path, err), -1);
+    CHECK(strstr(err, "not a closer recording") != NULL);
+    CHECK_EQ_INT(replay("/dev/zero", err), -1); /* ends: the header is 16 bytes */
+    CHECK(strstr(err, "not a closer recording") != NULL);
+    const struct { long keep; const char *extra; size_t elen; const char *why; } cases[] = {
+        {10, "", 0, "truncated"},            /* inside the header */
+        {30, "", 0, "truncated"},            /* inside the chunk */
+        {-20, "", 0, "truncated"},           /* no trailer */
+        {-8, "\0\0\0\0\0\0\0\0", 8, "trailer says"}, /* total wrong */
+        {-16, "\0\0\0\0\0\0\0\0", 8, "truncated"}, /* checksum cut */
+        {40, "\xfe\xfe", 2, "truncated"},        /* damaged in the middle, cut */
+        {0, "x", 1, "after the trailer"},     /* appended junk (keep = size) */
+        {16, "\xff\xff\xff\x7f", 4, "chunk of"}, /* a 2 GB chunk length */
+        {20, "garbage-garbage-garbage!", 24, "truncated"},
+        {8, "\x07\0\0\0\x10\0\0\0", 8, "version 7"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        write_recording(path, &size);
+        long keep = cases[i].keep <= 0 ? size + cases[i].keep : cases[i].keep;
+        damage(path, keep, cases[i].extra, cases[i].elen, size);
+        err[0] = 0;
+        CHECK_EQ_INT(replay(path, err), -1);
+        if (!strstr(err, cases[i].why))
+            fprintf(stderr, "case %zu: '%s' does not say '%s'\n", i, err, cases[i].why);
+        CHECK(strstr(err, cases[i].why) != NULL);
+    }
+    unlink(path);
+}
+
+/* One byte flipped inside a netlink message that still decodes: only the
+ * checksum can tell. */
+TEST(replay_refuses_a_flipped_byte)
+{
+    char path[] = "/tmp/closer-test-flip-XXXXXX", err[200];
+    close(mkstemp(path));
+    long size;
+    write_recording(path, &size);
+    FILE *f = fopen(path, "r+b");
+    fseek(f, 16 + 4 + 8, SEEK_SET); /* the first message's sequence number */
+    fputc(0x5a, f);
+    fclose(f);
+    CHECK_EQ_INT(replay(path, err), -1);
+    CHECK(strstr(err, "checksum") != NULL);
+    unlink(path);
+}
+
+TEST(recording_write_errors_are_seen)
+{
+    FILE *f = fopen("/dev/full", "wb");
+    CHECK(f != NULL);
+    setvbuf(f, NULL, _IONBF, 0);
+    used = 0;
+    add_sock(AF_INET, TS_LISTEN, "0.0.0.0", 80, "0.0.0.0", 0, 77, 0, 0);
+    struct diagrec r = {0};
+    CHECK_EQ_INT(diagrec_begin(&r, f), -ENOSPC);
+    CHECK_EQ_INT(diagrec_chunk(&r, buf, (uint32_t)used), -ENOSPC);
+    CHECK_EQ_INT(diagrec_end(&r), -ENOSPC);
+    fclose(f);
 }
 
 TEST(live_dump_sees_own_listener)

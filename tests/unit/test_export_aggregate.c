@@ -101,6 +101,7 @@ static char *render(unsigned top)
     struct metrics_finding fs[] = {{"client-time-wait", "warning"}, {"client-time-wait", "warning"},
                                    {"close-wait-leak", "critical"}};
     struct metrics_opts o = {.top_ports = top, .top_destinations = top, .top_processes = top,
+                             .top_listeners = top,
                              .findings = fs, .nfindings = 3};
     if (metrics_write(f, &snap, &o)) abort();
     fclose(f);
@@ -125,6 +126,9 @@ TEST(metrics_bounded_by_top_n_rest_in_other)
     CHECK(strstr(full, "closer_time_wait_entries_per_second{window=\"60s\"} 0.2"));
     CHECK(!strstr(full, "pid="));
     CHECK(strstr(full, "closer_listen_queue_length{listen=\"10.0.0.1:80\"} 3\n"));
+    CHECK(strstr(full, "closer_listen_queue_length{listen=\"other\"} 0\n"));
+    CHECK(strstr(full, "closer_listen_backlog{listen=\"other\"} 0\n"));
+    CHECK(strstr(full, "closer_listeners 1\n"));
     CHECK(strstr(full, "closer_ephemeral_ports 1000\n"));
     CHECK(strstr(full, "closer_ephemeral_ports_used{destination=\"10.0.0.9:443\"} 4\n"));
     CHECK(strstr(full, "closer_doctor_findings{id=\"client-time-wait\",severity=\"warning\"} 2\n"));

@@ -160,6 +160,8 @@ TEST(discover_groups_by_inode_and_labels)
          "0::/kubepods.slice/kubepods-pod11111111_2222_3333_4444_555555555555.slice/cri-containerd-" ID
          ".scope\n"},
         {30, "net:[4026532777]", "python3\n", "0::/user.slice/user-0.slice/session-1.scope\n"},
+        /* issue 24: a name with a newline of its own was cut there */
+        {40, "net:[4026532950]", "own\nname\x1bX\n", "0::/init.scope\n"},
     };
     char path[256];
     for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) {
@@ -180,7 +182,7 @@ TEST(discover_groups_by_inode_and_labels)
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", root);
     CHECK(system(cmd) == 0);
-    CHECK_EQ_INT(l.n, 3);
+    CHECK_EQ_INT(l.n, 4);
     CHECK(l.items[0].host);
     CHECK_EQ_INT(l.items[0].inode, 4026531840ULL);
     CHECK_EQ_INT(l.items[0].nprocs, 2);
@@ -197,6 +199,10 @@ TEST(discover_groups_by_inode_and_labels)
     CHECK_EQ_STR(l.items[2].owner.container, ID);
     netns_entry_label(&l.items[2], label, sizeof label);
     CHECK_EQ_STR(label, "4026532900 (pod 11111111-2222-3333-4444-555555555555, containerd 4a2b9c0d1e2f)");
+    /* The whole name, made safe as a namespace's name is: not "own". */
+    netns_entry_label(&l.items[3], label, sizeof label);
+    CHECK_EQ_STR(label, "4026532950 (own?name?X)");
+    CHECK_EQ_STR(l.items[3].comm, "own?name?X");
     nsdiscover_free(&l);
 }
 

@@ -52,6 +52,20 @@ TEST(head_close_and_zero_length)
                       "Content-Length: 0\r\nConnection: close\r\n\r\n");
 }
 
+/* RFC 9110 8.6, and nginx: no Content-Length in a 304 (a 0 there claims an
+ * empty file) nor in a 204. */
+TEST(head_304_and_204_without_length)
+{
+    struct resp_head h = {.status = 304, .minor = 1, .content_length = 12, .keepalive = true,
+                          .last_modified = 784111777};
+    CHECK_EQ_STR(head_of(&h), "HTTP/1.1 304 Not Modified\r\nServer: closer\r\nDate: D\r\n"
+                      "Last-Modified: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+                      "Connection: keep-alive\r\n\r\n");
+    struct resp_head n = {.status = 204, .minor = 1, .keepalive = true};
+    CHECK_EQ_STR(head_of(&n), "HTTP/1.1 204 No Content\r\nServer: closer\r\nDate: D\r\n"
+                      "Connection: keep-alive\r\n\r\n");
+}
+
 TEST(head_refused_when_it_does_not_fit)
 {
     char buf[512];

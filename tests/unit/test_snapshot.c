@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "kernel/diagrec.h"
 #include "snapshot/snapshot.h"
 #include "test.h"
 
@@ -44,6 +45,17 @@ TEST(filter_rejects_state_bytes_past_the_mask)
     CHECK(sock_filter_match(&any, &t)); /* no state filter: shown as "?" */
 }
 
+/* A recording (kernel/diagrec.h) of one chunk: fd is closed. */
+static int write_framed(int fd, const void *chunk, uint32_t len)
+{
+    FILE *f = fdopen(fd, "wb");
+    if (!f)
+        return -1;
+    struct diagrec r = {0};
+    int rc = diagrec_begin(&r, f) || diagrec_chunk(&r, chunk, len) || diagrec_end(&r);
+    return fclose(f) || rc ? -1 : 0;
+}
+
 /* Writes one recording chunk holding a netlink error with this value. */
 static int write_error_recording(char *path, int error)
 {
@@ -51,16 +63,13 @@ static int write_error_recording(char *path, int error)
     if (fd < 0)
         return -1;
     struct {
-        uint32_t chunk;
         uint32_t len;
         uint16_t type, flags;
         uint32_t seq, pid;
         int32_t error;
         uint8_t orig[16];
-    } rec = {.chunk = 36, .len = 36, .type = 2 /* NLMSG_ERROR */, .error = error};
-    ssize_t n = write(fd, &rec, sizeof rec);
-    close(fd);
-    return n == (ssize_t)sizeof rec ? 0 : -1;
+    } rec = {.len = 36, .type = 2 /* NLMSG_ERROR */, .error = error};
+    return write_framed(fd, &rec, sizeof rec);
 }
 
 TEST(replay_with_int_min_error_fails_cleanly)
@@ -87,15 +96,13 @@ TEST(replay_with_int_min_error_fails_cleanly)
 TEST(replay_with_tcp_info_and_state_40)
 {
     struct {
-        uint32_t chunk;
         struct nlmsghdr h;
         struct inet_diag_msg m;
         struct rtattr a;
         uint8_t info[104];
     } rec;
     memset(&rec, 0, sizeof rec);
-    rec.chunk = sizeof rec - sizeof rec.chunk;
-    rec.h.nlmsg_len = rec.chunk;
+    rec.h.nlmsg_len = sizeof rec;
     rec.h.nlmsg_type = SOCK_DIAG_BY_FAMILY;
     rec.h.nlmsg_flags = NLM_F_MULTI;
     rec.m.idiag_family = AF_INET;
@@ -106,8 +113,7 @@ TEST(replay_with_tcp_info_and_state_40)
     char path[] = "/tmp/closer-test-snap-XXXXXX";
     int fd = mkstemp(path);
     CHECK(fd >= 0);
-    CHECK(write(fd, &rec, sizeof rec) == (ssize_t)sizeof rec);
-    close(fd);
+    CHECK_EQ_INT(write_framed(fd, &rec, sizeof rec), 0);
     struct snapshot s;
     struct snapshot_opts o = {.replay = path, .info_states = TS_ALL_MASK};
     char err[256] = "";

@@ -63,6 +63,39 @@ TEST(boolean_structure_and_precedence)
     CHECK_EQ_INT(eval_on("sport = :80 dport = :5001", &s), 0);
 }
 
+/* issue 24: ss (iproute2 ssfilter.y) reads and/or left to right */
+TEST(and_or_left_to_right_as_ss)
+{
+    struct tcp_sock s = sock4("10.0.0.1", 80, "10.0.0.2", 5000);
+    CHECK_EQ_INT(eval_on("sport = :80 or sport = :443 and dport = :1", &s), 0);
+    CHECK_EQ_INT(eval_on("sport = :80 or ( sport = :443 and dport = :1 )", &s), 1);
+    CHECK_EQ_INT(eval_on("dport = :1 and sport = :9 or sport = :80", &s), 1);
+    CHECK_EQ_INT(eval_on("not sport = :80 or dport = :5000", &s), 1); /* not takes one condition */
+    CHECK_EQ_INT(eval_on("sport = :80 or sport = :9 dport = :1", &s), 0); /* juxtaposed: and */
+}
+
+/* ss's two filters: the kernel's bytecode wants the families to agree, ss's
+ * own run_ssfilter takes any /0; a socket is shown when both pass it. */
+TEST(zero_prefixes_per_family_as_ss)
+{
+    struct tcp_sock v4 = sock4("127.0.0.1", 80, "127.0.0.2", 5000);
+    struct tcp_sock v6 = sock6("::1", 80, "::1", 5000);
+    struct tcp_sock mapped = sock6("::ffff:127.0.0.1", 80, "::ffff:127.0.0.2", 5000);
+    CHECK_EQ_INT(eval_on("dst 0.0.0.0/0", &v4), 1);
+    CHECK_EQ_INT(eval_on("dst 0.0.0.0/0", &v6), 0);
+    CHECK_EQ_INT(eval_on("dst 0.0.0.0/0", &mapped), 1);
+    CHECK_EQ_INT(eval_on("dst ::/0", &v4), 0);
+    CHECK_EQ_INT(eval_on("dst ::/0", &v6), 1);
+    CHECK_EQ_INT(eval_on("dst ::/0", &mapped), 1);
+    CHECK_EQ_INT(eval_on("not dst 0.0.0.0/0", &v4), 0);
+    CHECK_EQ_INT(eval_on("not dst 0.0.0.0/0", &v6), 0);
+    CHECK_EQ_INT(eval_on("not dst ::/0", &v4), 0);
+    CHECK_EQ_INT(eval_on("not dst ::/0", &v6), 0);
+    CHECK_EQ_INT(eval_on("not src 127.0.0.0/8", &v6), 1);
+    CHECK_EQ_INT(eval_on("not src 127.0.0.0/8", &mapped), 0);
+    CHECK_EQ_INT(eval_on("not src ::/1", &v4), 0); /* 127.x's first bit is 0: ss's own filter */
+}
+
 TEST(addresses_prefixes_and_ports)
 {
     struct tcp_sock s = sock4("127.0.0.1", 8080, "127.0.0.9", 40000);
@@ -100,6 +133,18 @@ TEST(state_words)
     CHECK_EQ_INT(ssf_parse(2, excl, &states, &f, err, sizeof err), 0);
     CHECK(!(states & (1u << TS_TIME_WAIT)) && (states & (1u << TS_ESTABLISHED)));
     CHECK(f == NULL);
+    /* In order, as ss: the first exclude starts from every state. */
+    char *order[] = {"exclude", "listening", "state", "established"};
+    CHECK_EQ_INT(ssf_parse(4, order, &states, &f, err, sizeof err), 0);
+    CHECK_EQ_INT(states, TS_ALL_MASK & ~(1u << TS_LISTEN));
+    char *closed[] = {"state", "closed"};
+    CHECK_EQ_INT(ssf_parse(2, closed, &states, &f, err, sizeof err), 0);
+    CHECK_EQ_INT(states, 1u << TS_CLOSE);
+    /* Nothing left: ss's default table (connected, no TIME-WAIT, SYN-RECV). */
+    char *none[] = {"state", "time-wait", "exclude", "time-wait"};
+    CHECK_EQ_INT(ssf_parse(4, none, &states, &f, err, sizeof err), 0);
+    CHECK(states & (1u << TS_ESTABLISHED));
+    CHECK(!(states & ((1u << TS_TIME_WAIT) | (1u << TS_LISTEN) | (1u << TS_SYN_RECV))));
 }
 
 TEST(errors_name_the_word)
