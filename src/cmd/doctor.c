@@ -275,6 +275,8 @@ int cmd_doctor(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
+    if (trace_ms)
+        dopts.measured = &measured; /* lifetimes decide a TIME_WAIT cause */
     so.look_again_tw = dopts.client_min_sockets;
     if (view.netns && netns_enter(view.netns, err, sizeof err) < 0) {
         fprintf(stderr, "closer doctor: %s\n", err);
@@ -284,6 +286,7 @@ int cmd_doctor(int argc, char **argv)
     if (!s || snapshot_take(s, &so, err, sizeof err) < 0) {
         fprintf(stderr, "closer doctor: %s\n", s ? err : "out of memory");
         free((void *)measured.rows);
+        free((void *)measured.lives);
         free(s);
         return EXIT_USAGE;
     }
@@ -291,12 +294,14 @@ int cmd_doctor(int argc, char **argv)
                                                                            sizeof err))) {
         fprintf(stderr, "closer doctor: %s\n", err);
         free((void *)measured.rows);
+        free((void *)measured.lives);
         return rc;
     }
     struct doctor_report r;
     if (doctor_analyze(s, &dopts, &r) < 0 || (trace_ms && rules_trace(&measured, &r) < 0)) {
         fprintf(stderr, "closer doctor: out of memory\n");
         free((void *)measured.rows);
+        free((void *)measured.lives);
         snapshot_free(s);
         free(s);
         return EXIT_USAGE;
@@ -311,6 +316,7 @@ int cmd_doctor(int argc, char **argv)
         doctor_print_text(stdout, s, &r, &view);
     rc = doctor_exit_code(&r);
     free((void *)measured.rows);
+    free((void *)measured.lives);
     doctor_report_free(&r);
     snapshot_free(s);
     free(s);

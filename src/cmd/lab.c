@@ -32,8 +32,15 @@ static void usage(FILE *out)
 
 static int list(void)
 {
-    for (size_t i = 0; i < lab_nscenarios; i++)
-        printf("%-20s %s\n", lab_scenarios[i].name, lab_scenarios[i].claim);
+    /* A myth is printed as one, with what is true beside it: one line a
+     * scenario, whatever it claims. */
+    for (size_t i = 0; i < lab_nscenarios; i++) {
+        const struct lab_scenario *sc = &lab_scenarios[i];
+        if (sc->truth)
+            printf("%-20s MYTH: \"%s\" Truth: %s\n", sc->name, sc->claim, sc->truth);
+        else
+            printf("%-20s %s\n", sc->name, sc->claim);
+    }
     return 0;
 }
 

@@ -377,6 +377,22 @@ int cmd_trace(int argc, char **argv)
     return trace_main(&o, duration, json, stream, header);
 }
 
+/* Lifetimes of accepted connections closed here first, for the doctor. */
+#define MAX_LIFE_SAMPLES 262144
+struct life_acc {
+    struct life_sample *v;
+    size_t n;
+};
+
+static void collect_life(void *ctx, const struct trace_rec *r)
+{
+    struct life_acc *a = ctx;
+    if (!a->v || a->n >= MAX_LIFE_SAMPLES || r->role != ROLE_ACCEPTED || r->first != FIRST_LOCAL ||
+        !r->t_open || r->t_first < r->t_open)
+        return;
+    a->v[a->n++] = (struct life_sample){r->lport, (r->t_first - r->t_open) / 1000};
+}
+
 /* For closer doctor --trace: traces ms milliseconds of namespace netns (NULL:
  * this one) and fills m with one row per (port, role, process), most closes
  * first. m->rows is malloc'd. 0, or -1 with err. */
@@ -384,8 +400,10 @@ int trace_measure(const char *netns, uint64_t ms, struct measured_closes *m, cha
 {
     struct trace_opts o = {.netns = netns};
     struct trace_session *s = malloc(sizeof *s);
+    struct life_acc life = {malloc(MAX_LIFE_SAMPLES * sizeof *life.v), 0};
     memset(m, 0, sizeof *m);
-    if (!s || trace_open(s, &o, NULL, NULL, err, errlen) < 0) {
+    if (!s || trace_open(s, &o, collect_life, &life, err, errlen) < 0) {
+        free(life.v);
         if (s)
             trace_close(s);
         else
@@ -401,6 +419,7 @@ int trace_measure(const char *netns, uint64_t ms, struct measured_closes *m, cha
     struct sgroups *g = &s->sum.port_procs;
     struct measured_close *rows = calloc(g->n ? g->n : 1, sizeof *rows);
     if (!rows) {
+        free(life.v);
         trace_close(s);
         free(s);
         snprintf(err, errlen, "out of memory");
@@ -445,6 +464,8 @@ int trace_measure(const char *netns, uint64_t ms, struct measured_closes *m, cha
     m->close_wait_open = s->sum.close_wait_open;
     m->rows = rows;
     m->n = g->n;
+    m->lives = life.v ? measured_lives_build(life.v, life.n, &m->nlives) : NULL;
+    free(life.v);
     trace_close(s);
     free(s);
     return 0;

@@ -101,6 +101,7 @@ struct finding {
 };
 
 /* Thresholds; doctor_default_opts() gives the documented defaults. */
+struct measured_closes;
 struct doctor_opts {
     unsigned server_tw_warn;      /* TIME_WAIT per port rate (closes/s) to warn */
     unsigned client_min_sockets;  /* report a destination from this many sockets */
@@ -112,6 +113,9 @@ struct doctor_opts {
     unsigned orphan_pile;         /* FIN_WAIT2 / LAST_ACK count: warning */
     unsigned syn_recv_pile;       /* SYN_RECV per listener: warning */
     unsigned listen_near_pct;     /* accept queue / backlog: warning */
+    /* doctor --trace's measurements (rules_trace.h), or NULL: what the
+     * snapshot leaves undecided, measured lifetimes may decide. */
+    const struct measured_closes *measured;
 };
 struct doctor_opts doctor_default_opts(void);
 

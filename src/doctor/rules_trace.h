@@ -29,12 +29,34 @@ struct measured_close {       /* one (service port, role, process) */
     double fin_to_close_p50_ms, fin_to_close_p99_ms, fin_to_close_max_ms;
 };
 
+/* How long accepted connections on a port lived, from the SYN to the
+ * server's first FIN, over those the server closed first: 300 us says it
+ * closed right after answering, seconds all alike an idle timeout. */
+struct measured_life {
+    uint16_t port;
+    unsigned long long n;
+    double p10_ms, p50_ms, p90_ms, max_ms;
+};
+
 struct measured_closes {
     double seconds;
     unsigned long long lost_events, unattributed, close_wait_open;
     const struct measured_close *rows; /* most closes first */
     size_t n;
+    const struct measured_life *lives; /* one per accepted port, by port */
+    size_t nlives;
 };
+
+/* One server-first close as the trace saw it. */
+struct life_sample {
+    uint16_t port;
+    uint64_t us; /* SYN to the server's FIN */
+};
+/* Sorts v and groups it by port into a malloc'd array of *nlives (NULL:
+ * out of memory). */
+struct measured_life *measured_lives_build(struct life_sample *v, size_t n, size_t *nlives);
+/* The lifetimes of port's server-first closes, or NULL. */
+const struct measured_life *measured_life_of(const struct measured_closes *m, uint16_t port);
 
 int rules_trace(const struct measured_closes *m, struct doctor_report *r);
 

@@ -382,6 +382,7 @@ static int report_ports(const struct snapshot *s, const struct doctor_opts *o,
     for (int i = 0; i < nports && !rc; i++) {
         struct tw_evidence ev;
         tw_cause_gather(s, &x, order[i], ports[order[i]].peak_1s, ports[order[i]].n, &ev);
+        tw_cause_from_trace(o->measured, order[i], &ev);
         struct finding *f = doctor_add(r, F_SERVER_TIME_WAIT, SEV_INFO);
         if (!f)
             rc = -1;

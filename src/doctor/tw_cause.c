@@ -278,6 +278,10 @@ static void closing_why(const struct tw_evidence *ev, char *buf, size_t len)
 void tw_cause_why(const struct tw_evidence *ev, char *buf, size_t len)
 {
     unsigned multi = ev->sampled - ev->single;
+    if (ev->from_trace) {
+        tw_cause_trace_why(ev, buf, len);
+        return;
+    }
     if (ev->from_closing) {
         closing_why(ev, buf, len);
         return;
@@ -332,6 +336,8 @@ void tw_cause_why(const struct tw_evidence *ev, char *buf, size_t len)
                      "more than one request (up to %u), %u are busy and %u idle after a "
                      "response; no single cause explains them all.",
                      ev->sampled, multi, ev->max_segs_in, ev->busy, ev->idle);
+        size_t n = strlen(buf);
+        tw_cause_trace_note(ev, buf + n, len - n);
         break;
     }
 }
@@ -373,4 +379,13 @@ void tw_cause_facts(const struct tw_evidence *ev, struct finding *f)
     finding_fact(f, "max_requests_per_connection", ev->max_segs_in);
     finding_fact(f, "idle_connections", ev->idle);
     finding_fact(f, "max_idle_s", ev->max_idle_ms / 1000.0);
+    if (!ev->traced)
+        return;
+    finding_fact(f, "cause_from_trace", ev->from_trace);
+    finding_fact(f, "traced_server_first", (double)ev->traced_here);
+    finding_fact(f, "traced_client_first", (double)ev->traced_peer);
+    if (ev->lived_n) {
+        finding_fact(f, "lifetime_p50_ms", ev->lived_p50_ms);
+        finding_fact(f, "lifetime_p90_ms", ev->lived_p90_ms);
+    }
 }

@@ -47,7 +47,24 @@ struct tw_evidence {
     unsigned closing, closing_single, closing_idle;
     uint32_t closing_max_segs_in;
     bool from_closing; /* the verdict came from them */
+    /* doctor --trace: the lifetimes of the connections the server closed
+     * first while traced (SYN to its FIN), and how many the peer closed
+     * first; from_trace: they decided what the snapshot could not. */
+    bool traced, from_trace;
+    unsigned long long traced_here, traced_peer, lived_n;
+    double lived_p10_ms, lived_p50_ms, lived_p90_ms, lived_max_ms;
 };
+
+/* A verdict left undecided by the snapshot, from what doctor --trace
+ * measured on the port: most closes by the server, and all of them a few
+ * ms after the SYN (well under TW_IDLE_MS): no keep-alive, each
+ * connection closed once answered; lifetimes all alike and above
+ * TW_CLOSE_IDLE_MS: an idle timeout of about that. m may be NULL. */
+struct measured_closes;
+void tw_cause_from_trace(const struct measured_closes *m, uint16_t port, struct tw_evidence *ev);
+/* The why of a verdict from_trace; the trace's numbers when undecided. */
+void tw_cause_trace_why(const struct tw_evidence *ev, char *buf, size_t len);
+void tw_cause_trace_note(const struct tw_evidence *ev, char *buf, size_t len);
 
 /* ESTABLISHED and closing (FIN_WAIT1/2, CLOSING) sockets grouped by local port (built once, so that many
  * ports cost one pass over the table). */

@@ -46,11 +46,14 @@ struct lab_mark {
 
 struct lab_env {
     char ns[2][40];        /* namespace names (/run/netns/NAME) */
+    char veth[2][16];      /* each host's end of the veth pair (tc, nft) */
     int nsfd[2];
     int home_fd;           /* our own namespace, to come back to */
     bool ns_made[2];
     pid_t pids[LAB_MAX_PIDS];
-    int npids;
+    int spawned[LAB_MAX_PIDS]; /* each pid's number in the setup ($pidN) */
+    int npids, nspawned;
+    bool engine;           /* the setup has steps of the lab's own sockets */
     const char *self;      /* binary re-executed for "closer" argv (/proc/self/exe) */
     double t0;
     struct lab_series series[2];
@@ -108,6 +111,9 @@ int lab_count(struct lab_env *e, enum lab_host h, int state, uint16_t port, stru
 /* Appends a note to the setup script, as a '#' comment (commands run through
  * lab_run / lab_spawn / lab_sysctl are recorded by themselves). */
 void lab_setup_note(struct lab_env *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same, for a step the lab does with its own sockets (no shell
+ * command does it): the script alone does not rebuild the scenario's end. */
+void lab_setup_engine(struct lab_env *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Marks an event on the plot at t_ms since the start (< 0: now). */
 void lab_mark(struct lab_env *e, double t_ms, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 double lab_now_ms(const struct lab_env *e);

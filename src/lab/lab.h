@@ -75,7 +75,8 @@ struct lab_done {
 };
 int lab_write_report(const char *dir, const struct lab_done *d, size_t n, char *err, size_t errlen);
 void lab_write_json(FILE *out, const struct lab_done *d, size_t n);
-int lab_write_svg(const char *path, const struct lab_env *e);
+/* title: the scenario and its verdict, above the plot. */
+int lab_write_svg(const char *path, const struct lab_env *e, const char *title);
 /* The samples behind the SVG: host,t_s,<state>... one row per sample. */
 int lab_write_csv(const char *path, const struct lab_env *e);
 #endif

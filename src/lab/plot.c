@@ -75,7 +75,9 @@ static void panel(FILE *f, const struct lab_series *s, const char *title, int y0
     if (ystep < 1)
         ystep = 1;
     double ymax = ceil(cmax / ystep) * ystep;
-    fprintf(f, "<text x='%d' y='%d' font-size='13' font-weight='bold'>%s</text>\n", PLOT_X,
+    /* beside the plot, above its legend: the event badges over the plot
+     * never reach it */
+    fprintf(f, "<text x='%d' y='%d' font-size='13' font-weight='bold'>%s</text>\n", LEGEND_X,
             y0 - 8, title);
     y_axis(f, y0, ymax, ystep);
     x_axis(f, y0, tmax_s, nice_step(tmax_s, 8));
@@ -121,15 +123,28 @@ static void xml_text(FILE *f, const char *s)
     }
 }
 
-static void events(FILE *f, const struct lab_env *e, int top, int bottom, double tmax_s)
+/* Each event: a dashed line through the panels, its number in a badge
+ * above them (badges that would touch go one row up), and its text in the
+ * legend under the time axis, one line each: labels never cross a panel,
+ * a title or each other. */
+static void events(FILE *f, const struct lab_env *e, int top, int bottom, int legend_y,
+                   double tmax_s)
 {
+    double row_end[4] = {-1e9, -1e9, -1e9, -1e9};
     for (int i = 0; i < e->nmarks; i++) {
         double x = PLOT_X + e->marks[i].t_ms / 1e3 * PLOT_W / tmax_s;
+        int row = 0;
+        while (row < 3 && x - 9 < row_end[row])
+            row++;
+        row_end[row] = x + 9;
+        int by = top - 8 - 16 * row;
         fprintf(f, "<line x1='%.1f' y1='%d' x2='%.1f' y2='%d' stroke='#444' "
-                   "stroke-dasharray='4,3'/>\n", x, top, x, bottom);
-        bool right_half = x > PLOT_X + PLOT_W * 0.6; /* label on the side with room */
-        fprintf(f, "<text x='%.1f' y='%d' font-size='10' fill='#444' text-anchor='%s'>%d: ",
-                right_half ? x - 3 : x + 3, top + 10 + 11 * i, right_half ? "end" : "start", i + 1);
+                   "stroke-dasharray='4,3'/>\n", x, by + 6, x, bottom);
+        fprintf(f, "<circle cx='%.1f' cy='%d' r='7' fill='white' stroke='#444'/>\n", x, by);
+        fprintf(f, "<text x='%.1f' y='%d' font-size='10' text-anchor='middle' fill='#444'>%d</text>\n",
+                x, by + 4, i + 1);
+        fprintf(f, "<text x='%d' y='%d' font-size='11' fill='#444'>%d. %.2f s: ", PLOT_X,
+                legend_y + 15 * i, i + 1, e->marks[i].t_ms / 1e3);
         xml_text(f, e->marks[i].label);
         fprintf(f, "</text>\n");
     }
@@ -147,21 +162,52 @@ static double duration_s(const struct lab_env *e)
     return tmax / 1e3;
 }
 
-int lab_write_svg(const char *path, const struct lab_env *e)
+static bool has_sockets(const struct lab_series *s)
+{
+    for (size_t k = 0; k < NPLOT; k++)
+        if (series_max(s, k))
+            return true;
+    return false;
+}
+
+int lab_write_svg(const char *path, const struct lab_env *e, const char *title)
 {
     FILE *f = fopen(path, "w");
     if (!f)
         return -1;
+    static const char *const names[2] = {"client " LAB_CLIENT_IP, "server " LAB_SERVER_IP};
     double tmax_s = duration_s(e);
-    const int top = 34, gap = 64, h = top + 2 * PANEL_H + gap + 58;
+    /* A host that never held a socket in a plotted state gets a line, not
+     * an empty panel; with neither, the server's panel stays as the frame. */
+    bool show[2] = {has_sockets(&e->series[0]), has_sockets(&e->series[1])};
+    if (!show[0] && !show[1])
+        show[1] = true;
+    int npanels = show[0] + show[1];
+    const int badges = 3 * 16, top = 30 + badges, gap = 44;
+    int panels_end = top + npanels * PANEL_H + (npanels - 1) * gap;
+    int axis_y = panels_end + 34, notes_y = axis_y + 20;
+    int notes = !show[0] + !show[1];
+    int legend_y = notes_y + 15 * notes + 8;
+    int h = legend_y + 15 * e->nmarks + 10;
     fprintf(f, "<svg xmlns='http://www.w3.org/2000/svg' width='%d' height='%d' "
                "font-family='sans-serif'>\n<rect width='%d' height='%d' fill='white'/>\n",
             SVG_W, h, SVG_W, h);
-    panel(f, &e->series[LAB_CLIENT], "client " LAB_CLIENT_IP, top, tmax_s);
-    panel(f, &e->series[LAB_SERVER], "server " LAB_SERVER_IP, top + PANEL_H + gap, tmax_s);
-    events(f, e, top, top + 2 * PANEL_H + gap, tmax_s);
+    fprintf(f, "<text x='%d' y='20' font-size='15' font-weight='bold'>", PLOT_X);
+    xml_text(f, title);
+    fprintf(f, "</text>\n");
+    int y = top;
+    for (int k = 0; k < 2; k++)
+        if (show[k]) {
+            panel(f, &e->series[k], names[k], y, tmax_s);
+            y += PANEL_H + gap;
+        }
+    for (int k = 0, n = 0; k < 2; k++)
+        if (!show[k])
+            fprintf(f, "<text x='%d' y='%d' font-size='11' fill='#888'>%s: no sockets in these "
+                       "states at any sample</text>\n", PLOT_X, notes_y + 15 * n++, names[k]);
+    events(f, e, top, panels_end, legend_y, tmax_s);
     fprintf(f, "<text x='%d' y='%d' font-size='12' text-anchor='middle'>time since the "
-               "namespaces were up (s)</text>\n", PLOT_X + PLOT_W / 2, h - 14);
+               "namespaces were up (s)</text>\n", PLOT_X + PLOT_W / 2, axis_y);
     fprintf(f, "</svg>\n");
     return fclose(f) == 0 ? 0 : -1;
 }

@@ -71,6 +71,22 @@ bool lab_expect(struct lab_result *r, bool cond, const char *fmt, ...)
     return false;
 }
 
+/* The setup script's last line: what the socket tables held when the
+ * scenario ended, for whoever runs the script to compare (tests/lab.sh
+ * does). A setup with the lab's own sockets says the script stops short. */
+static void setup_end(struct lab_env *e)
+{
+    const struct lab_series *c = &e->series[LAB_CLIENT], *s = &e->series[LAB_SERVER];
+    if (!c->n || !s->n)
+        return;
+    const struct lab_sample *lc = &c->s[c->n - 1], *ls = &s->s[s->n - 1];
+    lab_setup_note(e, "%s: server TIME_WAIT=%u CLOSE_WAIT=%u, client TIME_WAIT=%u CLOSE_WAIT=%u",
+                   e->engine ? "at the end, with the lab's own sockets this script does not make"
+                             : "at the end",
+                   ls->count[TS_TIME_WAIT], ls->count[TS_CLOSE_WAIT], lc->count[TS_TIME_WAIT],
+                   lc->count[TS_CLOSE_WAIT]);
+}
+
 void lab_run_scenario(const struct lab_scenario *sc, struct lab_env *e, struct lab_result *r)
 {
     struct timespec a, b;
@@ -85,6 +101,7 @@ void lab_run_scenario(const struct lab_scenario *sc, struct lab_env *e, struct l
         if (lab_interrupted)
             lab_expect(r, false, "interrupted");
         lab_sample(e);
+        setup_end(e);
         lab_env_down(e);
     }
     clock_gettime(CLOCK_MONOTONIC, &b);

@@ -61,7 +61,10 @@ int lab_write_report(const char *dir, const struct lab_done *d, size_t n, char *
             md_lines(f, d[i].res.failures, "- ");
         }
         snprintf(path, sizeof path, "%s/%s.svg", dir, d[i].sc->name);
-        if (lab_write_svg(path, &d[i].env) == 0)
+        char title[160];
+        snprintf(title, sizeof title, "%s — %s%s", d[i].sc->name, verdict(&d[i]),
+                 d[i].sc->truth && d[i].res.ok ? " (the claim is a myth)" : "");
+        if (lab_write_svg(path, &d[i].env, title) == 0)
             fprintf(f, "\n![socket states over time, client and server](%s.svg)\n",
                     d[i].sc->name);
         snprintf(path, sizeof path, "%s/%s.csv", dir, d[i].sc->name);

@@ -111,7 +111,7 @@ int lab_sc_http10(struct lab_env *e, struct lab_result *r)
  * and everything ends without a server TIME_WAIT. */
 static int held_passive_close(struct lab_env *e, struct lab_result *r, pid_t srv)
 {
-    lab_setup_note(e, "then: %d keep-alive connections from the lab's socket engine, one GET "
+    lab_setup_engine(e, "then: %d keep-alive connections from the lab's socket engine, one GET "
                    "each; kill -STOP serve; the clients close; kill -CONT serve while the "
                    "client's ACKs to :8080 are dropped (nft); then ACKs allowed again", HELD);
     int fds[HELD];
@@ -217,12 +217,14 @@ int lab_sc_linger_zero(struct lab_env *e, struct lab_result *r)
         return 0;
     long long resets0 = lab_counter(e, LAB_CLIENT, "Tcp", "EstabResets");
     int n = 20, responses = 0, econnreset = 0, eof = 0;
-    lab_setup_note(e, "client: %d connections from the lab's socket engine, 'GET / HTTP/1.1' "
+    lab_mark(e, -1, "%d requests, Connection: close", n);
+    lab_setup_engine(e, "client: %d connections from the lab's socket engine, 'GET / HTTP/1.1' "
                    "with 'Connection: close', then recv() until EOF or error", n);
     for (int i = 0; i < n; i++) {
         int fd = wire_connect(e, LAB_CLIENT, LAB_SERVER_IP, LAB_PORT);
         if (fd < 0)
             return -1;
+        lab_sample(e); /* the connection open, before the reset ends it */
         char buf[2048];
         if (wire_http(fd, "GET / HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n\r\n", buf,
                       sizeof buf) > 0 && !strncmp(buf, "HTTP/1.1 200", 12))
@@ -231,7 +233,9 @@ int lab_sc_linger_zero(struct lab_env *e, struct lab_result *r)
         econnreset += end == ECONNRESET;
         eof += end == 0;
         close(fd);
+        lab_sample(e); /* and gone, with no TIME_WAIT on either side */
     }
+    lab_mark(e, -1, "%d connections done, each reset", n);
     lab_sample(e);
     struct lab_count s, c;
     if (lab_count(e, LAB_SERVER, TS_TIME_WAIT, 0, &s) < 0 ||

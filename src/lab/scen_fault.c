@@ -55,7 +55,7 @@ static int one_bug(struct lab_env *e, struct lab_result *r, int i)
     pid_t srv = lab_spawn(e, LAB_SERVER, serve);
     if (srv < 0 || lab_wait_listen(e, LAB_SERVER, port) < 0)
         return -1;
-    lab_setup_note(e, "client: %d connections from the lab's socket engine, closed after "
+    lab_setup_engine(e, "client: %d connections from the lab's socket engine, closed after "
                    "200 ms without a request", BUG_CLIENTS);
     int fds[BUG_CLIENTS];
     for (int k = 0; k < BUG_CLIENTS; k++)

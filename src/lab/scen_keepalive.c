@@ -18,7 +18,7 @@ int lab_sc_idle_timeout(struct lab_env *e, struct lab_result *r)
     const char *serve[] = {"--keepalive-timeout", "2s", NULL};
     if (lab_serve(e, r, serve) < 0)
         return 0;
-    lab_setup_note(e, "client: %d connections from the lab's socket engine, one 'GET / "
+    lab_setup_engine(e, "client: %d connections from the lab's socket engine, one 'GET / "
                    "HTTP/1.1' each, then idle until the server closes", IDLE_CONNS);
     int fds[IDLE_CONNS];
     double answered[IDLE_CONNS];

@@ -137,7 +137,7 @@ int lab_sc_lost_last_ack(struct lab_env *e, struct lab_result *r)
     if (lfd < 0)
         return -1;
     int rc = -1, s1 = -1, s2 = -1;
-    lab_setup_note(e, "lab socket engine: listener %s:%d in the server; the client connects, "
+    lab_setup_engine(e, "lab socket engine: listener %s:%d in the server; the client connects, "
                    "closes first; the server reads EOF and shutdown(SHUT_WR)s, keeping its fd",
                    LAB_SERVER_IP, WIRE_PORT);
     lab_setup_note(e, "after each handshake: nft rule 'tcp dport %d tcp flags == ack counter "
@@ -198,7 +198,7 @@ int lab_sc_tw_length(struct lab_env *e, struct lab_result *r)
     static char out[16384];
     const char *a[] = {LAB_URL, "-n", "3", "-c", "1", "--close-header", NULL};
     lab_load(e, a, out, sizeof out);
-    lab_setup_note(e, "lab socket engine: listener %s:%d in the server, one client "
+    lab_setup_engine(e, "lab socket engine: listener %s:%d in the server, one client "
                    "connection accepted and never closed by the server; the client close()s "
                    "(an orphan in FIN_WAIT_2)", LAB_SERVER_IP, WIRE_PORT);
     int lfd = wire_listen(e, LAB_SERVER, LAB_SERVER_IP, WIRE_PORT);

@@ -18,6 +18,9 @@ int lab_sc_tw_buckets(struct lab_env *e, struct lab_result *r);
 int lab_sc_lost_last_ack(struct lab_env *e, struct lab_result *r);
 int lab_sc_tw_length(struct lab_env *e, struct lab_result *r);
 int lab_sc_tw_reuse_server(struct lab_env *e, struct lab_result *r);
+int lab_sc_tw_memory(struct lab_env *e, struct lab_result *r);
+int lab_sc_old_duplicate(struct lab_env *e, struct lab_result *r);
+int lab_sc_tw_reuse_clocks(struct lab_env *e, struct lab_result *r);
 
 #define LAB_SCENARIOS_CLOSE                                                                  \
     {"close-header", "A client that sends 'Connection: close' makes the server close first: "  \
@@ -62,5 +65,26 @@ int lab_sc_tw_reuse_server(struct lab_env *e, struct lab_result *r);
      "shorten TIME_WAIT. It only bounds an orphaned FIN_WAIT_2.", lab_sc_tw_length},            \
     {"tw-reuse-server", "tcp_tw_reuse reduces TIME_WAIT on a server.",                         \
      "tcp_tw_reuse changes nothing for server-side TIME_WAIT: it only lets outgoing "          \
-     "connect() reuse a TIME_WAIT port.", lab_sc_tw_reuse_server},
+     "connect() reuse a TIME_WAIT port.", lab_sc_tw_reuse_server},                          \
+    {"tw-memory", "A TIME_WAIT socket costs a few hundred bytes of kernel memory, a fraction "  \
+     "of a full socket: 100,000 of them are some tens of MB.", NULL, lab_sc_tw_memory},        \
+    {"old-duplicate", "TIME_WAIT (2MSL) exists so that an old duplicate segment of a closed "    \
+     "connection cannot be taken as data by a new connection on the same 4-tuple; without it "  \
+     "the old segment corrupts the new connection.",                                           \
+     "With timestamps off, TIME_WAIT stops the new connection itself (connect() from the same " \
+     "port: EADDRNOTAVAIL). With timestamps on, Linux reuses the TIME_WAIT at once for a "      \
+     "client that bind()s its port (tcp_tw_reuse governs automatic ports only) and PAWS "      \
+     "rejects the old duplicate (PAWSEstab). Without TIME_WAIT (SO_LINGER {1,0}) the new "      \
+     "connection opens at once and the old duplicate reaches it, yet not one byte of it is "   \
+     "read: its sequence number, from an ISN that advances with the clock, is outside the "    \
+     "new window.",                                                                            \
+     lab_sc_old_duplicate},                                                                    \
+    {"tw-reuse-clocks", "With tcp_tw_reuse and timestamps, a server rejects clients whose "     \
+     "clocks differ (behind one NAT address).",                                                 \
+     "That was tcp_tw_recycle (a timestamp kept per peer address, older SYNs dropped from any " \
+     "port), removed in Linux 4.12 and absent here. tcp_tw_reuse acts on outgoing connect() "  \
+     "only: a client whose clock differs gets in on every port; only its SYN on the very "     \
+     "4-tuple of a server TIME_WAIT holding a newer timestamp is refused by PAWS "              \
+     "(PAWSTimewait), and its connect() still succeeded, in milliseconds.",                    \
+     lab_sc_tw_reuse_clocks},
 #endif

@@ -6,6 +6,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,3 +171,22 @@ long wire_dropped_acks(struct lab_env *e)
     const char *p = strstr(out, "packets ");
     return p ? strtol(p + 8, NULL, 10) : -1;
 }
+
+int wire_tap(struct lab_env *e)
+{
+    if (lab_enter(e, LAB_CLIENT) < 0)
+        return -1;
+    int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL)); /* outgoing: ALL only */
+    struct sockaddr_ll a = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
+                            .sll_ifindex = (int)if_nametoindex(e->veth[LAB_CLIENT])};
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+        close(fd);
+        fd = -1;
+    }
+    if (fd < 0)
+        snprintf(e->err, sizeof e->err, "packet socket on %s: %s", e->veth[LAB_CLIENT],
+                 strerror(errno));
+    lab_leave(e);
+    return fd;
+}
+

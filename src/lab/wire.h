@@ -30,4 +30,8 @@ void wire_close_rst(int fd);
 int wire_drop_acks(struct lab_env *e, uint16_t port, bool on);
 /* Packets dropped by that rule since it was last switched on; -1 unknown. */
 long wire_dropped_acks(struct lab_env *e);
+/* A packet socket on the client's end of the veth (ETH_P_ALL: the frames
+ * it sends too, Ethernet header first); sending on it puts a frame on the
+ * wire as is. */
+int wire_tap(struct lab_env *e);
 #endif

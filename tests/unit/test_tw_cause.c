@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "doctor/rules_trace.h"
 #include "doctor/tw_cause.h"
 #include "test.h"
 
@@ -105,4 +106,47 @@ TEST(local_clients_of_closed_connections_decide)
         acts[i].a.last_data_recv_ms = 1300, acts[i].a.last_ack_recv_ms = 100;
     CHECK_EQ_INT(cause(&ev), TW_CAUSE_IDLE_TIMEOUT);
     CHECK(ev.max_idle_ms == 1200);
+}
+
+/* doctor --trace (issue 23): nginx answering `Connection: close` leaves
+ * nothing open on the port; the trace saw it close 200 connections first,
+ * each ~0.3 ms after the SYN: no keep-alive. The same closes at ~5 s each:
+ * an idle timeout. Clients closing first: still undecided. */
+static enum tw_cause traced(struct life_sample *v, size_t n, unsigned long long here,
+                            unsigned long long peer, struct tw_evidence *ev)
+{
+    reset();
+    listener();
+    struct measured_close row = {.port = 8000, .accepted = true, .closes = here + peer,
+                                 .local_first = here, .peer_first = peer};
+    struct measured_closes m = {.seconds = 3, .rows = &row, .n = 1};
+    struct measured_life *lives = measured_lives_build(v, n, &m.nlives);
+    m.lives = lives;
+    cause(ev);
+    tw_cause_from_trace(&m, 8000, ev);
+    free(lives);
+    return ev->cause;
+}
+
+TEST(trace_lifetimes_decide_what_the_snapshot_cannot)
+{
+    struct life_sample v[200];
+    for (int i = 0; i < 200; i++)
+        v[i] = (struct life_sample){8000, (uint64_t)(250 + i % 7 * 20)};
+    struct tw_evidence ev;
+    reset();
+    listener();
+    CHECK_EQ_INT(cause(&ev), TW_CAUSE_UNDECIDED);
+    CHECK_EQ_INT(traced(v, 200, 200, 0, &ev), TW_CAUSE_NO_KEEPALIVE);
+    CHECK(ev.from_trace);
+    CHECK(ev.lived_p50_ms > 0.2 && ev.lived_p50_ms < 0.4);
+    char why[1024];
+    tw_cause_why(&ev, why, sizeof why);
+    CHECK(strstr(why, "measured by the trace: no keep-alive") != NULL);
+    for (int i = 0; i < 200; i++)
+        v[i].us = 5000000 + (uint64_t)(i % 10) * 1000;
+    CHECK_EQ_INT(traced(v, 200, 200, 0, &ev), TW_CAUSE_IDLE_TIMEOUT);
+    /* the clients closed most: TIME_WAIT is theirs, not a server cause */
+    CHECK_EQ_INT(traced(v, 20, 20, 180, &ev), TW_CAUSE_UNDECIDED);
+    CHECK(!ev.from_trace);
 }
