@@ -26,7 +26,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/helpers/%)
 
-.PHONY: all test unit asan tsan bench fuzz clean deps doc install uninstall version FORCE
+.PHONY: all test unit asan tsan bench fuzz coverage clean deps doc install uninstall version FORCE
 all: closer doc
 
 # Replace by rename: a running ./closer (a test's server) keeps its inode.
@@ -147,7 +147,11 @@ bench: closer
 fuzz:
 	@bash tests/fuzz/build.sh
 
+# Line coverage of src/ by the unit tests, per folder (gcovr; build-cov/).
+coverage:
+	@bash scripts/coverage.sh build-cov
+
 clean:
-	rm -rf build build-asan build-tsan build-fuzz closer
+	rm -rf build build-asan build-tsan build-fuzz build-cov closer
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
