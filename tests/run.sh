@@ -3,7 +3,7 @@
 # Runs every test and prints "N passed, N failed" last. Each test program
 # prints "PASS name" / "FAIL name: why" lines; a program that dies without
 # printing its verdicts counts as one failure.
-#   tests/run.sh [unit|integration|lab|unit/test_X|integration/X]...
+#   tests/run.sh [house|unit|integration|lab|unit/test_X|integration/X|house/X]...
 # (default: all). An unknown name is a failure, never an empty pass.
 set -u
 cd "$(dirname "$0")/.."
@@ -30,9 +30,16 @@ run_one() {  # label, command...
     fi
 }
 
-suites=${*:-unit integration lab}
+suites=${*:-house unit integration lab}
 for s in $suites; do
     case $s in
+    house)  # the tree's own rules: layering, commit style (no root, no build needed)
+        for t in tests/house/*.sh; do
+            [ -f "$t" ] && run_one "house/$(basename "$t" .sh)" bash "$t"
+        done ;;
+    house/*)
+        if [ -f "tests/$s.sh" ]; then run_one "$s" bash "tests/$s.sh"
+        else echo "FAIL $s: no such house test"; failed=$((failed + 1)); fi ;;
     unit)
         for t in "$BUILD"/tests/test_*; do
             [ -x "$t" ] && run_one "unit/$(basename "$t")" "$t"
@@ -50,7 +57,7 @@ for s in $suites; do
         if [ -f "tests/$s.sh" ]; then run_one "$s" bash "tests/$s.sh"
         else echo "FAIL $s: no such integration test"; failed=$((failed + 1)); fi ;;
     *)
-        echo "FAIL $s: unknown suite (unit, integration, lab, unit/test_X, integration/X)"
+        echo "FAIL $s: unknown suite (house, unit, integration, lab, unit/test_X, integration/X, house/X)"
         failed=$((failed + 1)) ;;
     esac
 done
