@@ -24,6 +24,6 @@ while IFS= read -r c; do
         echo "FAIL commit_style: $(git rev-parse --short "$c") has no blank line after its subject: $subject"
         bad=$((bad + 1))
     fi
-done < <(git rev-list "$since^@..HEAD" 2>/dev/null || git rev-list HEAD)
+done < <(git rev-list HEAD --not $(git rev-parse "$since^@" 2>/dev/null))
 [ "$bad" -eq 0 ] && echo "PASS commit_style: $n commits since $(git rev-parse --short "$since"), subjects <= 72 characters, blank line after"
 exit 0
