@@ -23,6 +23,7 @@ pkgs="$pkgs golang-go default-jdk-headless"  # doctor_prog_gojvm.sh: Go net/http
 pkgs="$pkgs openssl"  # probe_defects.sh: a self-signed certificate for nginx's TLS port (http:// to it answers 400)
 pkgs="$pkgs caddy tomcat10 jetty9 varnish squid golang-go gunicorn python3-uvicorn"  # probe_catalog.sh: probe names Caddy, Tomcat, Jetty, gunicorn, uvicorn, Go, and Varnish/Squid in front of nginx
 pkgs="$pkgs caddy"  # tls_servers.sh: Caddy (Go's crypto/tls) probed over https://
+pkgs="$pkgs gcovr"  # make coverage (CI prints the table)
 pkgs="$pkgs bpftool"  # trace_resets.sh: the names of the tracer's BPF programs (bpftool prog show)
 # Installed: dpkg's status is "install ok <state>" (or "hold ok <state>")
 # with the files on disk, whatever the state: "triggers-pending" or
