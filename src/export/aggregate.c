@@ -210,6 +210,7 @@ static int add_folded(struct agg *a, const struct snapshot *s, uint32_t *port_sl
 {
     const struct tw_fold *f = s->twf;
     a->states[TS_TIME_WAIT] += (uint32_t)f->n;
+    a->dests_other_tw = f->dests_other;
     for (int k = 0; k < TWP_NCLASSES; k++)
         for (size_t i = 0; i < f->nages[k]; i++)
             add_age_ms(a, f->ages[k][i] & 0xffff);

@@ -53,6 +53,9 @@ struct agg {
     uint32_t states[TS_MAX];
     struct agg_port *ports;     size_t nports;
     struct agg_dest *dests;     size_t ndests, dests_cap;
+    /* client TIME_WAIT of destinations the fold dropped (snapshot/twfold.h:
+     * beyond TW_DEST_MAX peers): part of destination="other" */
+    uint64_t dests_other_tw;
     struct agg_proc *procs;     size_t nprocs;
     uint32_t close_wait_unowned; /* in an accept queue, or owner not visible */
     struct agg_listen *listens; size_t nlistens;

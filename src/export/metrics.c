@@ -63,7 +63,7 @@ static void write_dests(struct prom *p, const struct snapshot *s, struct agg *a,
     agg_top_dests(a, 0, top);
     prom_family(p, "closer_client_sockets", "gauge",
                 "Sockets from non-listening local ports by destination and state (top destinations; the rest in destination=\"other\").");
-    uint32_t other[TS_MAX] = {0};
+    uint64_t other[TS_MAX] = {[TS_TIME_WAIT] = a->dests_other_tw};
     char name[64];
     for (size_t i = 0; i < a->ndests; i++) {
         if (i >= top) {
@@ -85,7 +85,7 @@ static void write_dests(struct prom *p, const struct snapshot *s, struct agg *a,
     prom_sample(p, "", snapshot_ephemeral_size(s), NULL);
     prom_family(p, "closer_ephemeral_ports_used", "gauge",
                 "Sockets to a destination whose local port is in the ephemeral range (a destination runs out at closer_ephemeral_ports).");
-    uint64_t rest = 0;
+    uint64_t rest = a->dests_other_tw; /* folded client TIME_WAIT: ephemeral ports */
     for (size_t i = 0; i < a->ndests; i++) {
         if (i >= top) {
             rest += a->dests[i].ephemeral_used;

@@ -52,14 +52,11 @@ static struct tw_dest *dest_slot(struct tw_dest *slots, size_t cap, const struct
     return &slots[i];
 }
 
-static int dests_grow(struct tw_fold *f)
+static void dests_rehash(struct tw_fold *f, struct tw_dest *slots, size_t cap, const struct tw_dest *from,
+                         size_t nfrom)
 {
-    size_t cap = f->cap_dests ? f->cap_dests * 2 : 256;
-    struct tw_dest *slots = calloc(cap, sizeof *slots);
-    if (!slots)
-        return -ENOMEM;
-    for (size_t i = 0; i < f->cap_dests; i++) {
-        const struct tw_dest *o = &f->dests[i];
+    for (size_t i = 0; i < nfrom; i++) {
+        const struct tw_dest *o = &from[i];
         if (!o->used)
             continue;
         struct tcp_sock k = {.family = o->family, .dport = o->dport};
@@ -70,14 +67,95 @@ static int dests_grow(struct tw_fold *f)
     free(f->dests);
     f->dests = slots;
     f->cap_dests = cap;
+}
+
+static int dests_grow(struct tw_fold *f)
+{
+    size_t cap = f->cap_dests ? f->cap_dests * 2 : 256;
+    struct tw_dest *slots = calloc(cap, sizeof *slots);
+    if (!slots)
+        return -ENOMEM;
+    dests_rehash(f, slots, cap, f->dests, f->cap_dests);
+    return 0;
+}
+
+/* The k-th largest of n counts (1-based), by quickselect with a three-way
+ * partition: the table is halved every TW_DEST_MAX / 2 new destinations,
+ * and a sort each time would cost n log n where this costs n, also when
+ * every count is the same (one socket per peer). */
+static uint32_t kth_largest(uint32_t *v, long n, long k)
+{
+    long lo = 0, hi = n - 1, want = k - 1;
+    for (;;) {
+        uint32_t pivot = v[lo + (hi - lo) / 2], t;
+        long gt = lo, i = lo, lt = hi; /* [lo,gt) > pivot, [gt,i) == pivot, (lt,hi] < pivot */
+        while (i <= lt) {
+            if (v[i] > pivot) {
+                t = v[gt], v[gt++] = v[i], v[i++] = t;
+            } else if (v[i] < pivot) {
+                t = v[lt], v[lt--] = v[i], v[i] = t;
+            } else {
+                i++;
+            }
+        }
+        if (want < gt)
+            hi = gt - 1;
+        else if (want > lt)
+            lo = lt + 1;
+        else
+            return pivot;
+    }
+}
+
+/* Keeps the TW_DEST_MAX / 2 destinations with the most sockets (ties: the
+ * first in slot order) and sums the rest into dests_other. */
+static int dests_halve(struct tw_fold *f)
+{
+    size_t keep = TW_DEST_MAX / 2, n = 0;
+    uint32_t *counts = malloc(f->ndests * sizeof *counts);
+    struct tw_dest *slots = calloc(f->cap_dests, sizeof *slots);
+    if (!counts || !slots) {
+        free(counts);
+        free(slots);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < f->cap_dests; i++)
+        if (f->dests[i].used)
+            counts[n++] = f->dests[i].n;
+    uint32_t floor = kth_largest(counts, (long)n, (long)keep);
+    free(counts);
+    size_t above = 0, kept = 0;
+    for (size_t i = 0; i < f->cap_dests; i++)
+        above += f->dests[i].used && f->dests[i].n > floor;
+    for (size_t i = 0; i < f->cap_dests; i++) {
+        struct tw_dest *d = &f->dests[i];
+        if (!d->used)
+            continue;
+        bool stays = d->n > floor || (d->n == floor && above + kept < keep);
+        kept += stays && d->n == floor;
+        if (stays)
+            continue;
+        f->dests_other += d->n;
+        f->dests_evicted++;
+        if (d->n > f->dests_evicted_max)
+            f->dests_evicted_max = d->n;
+        d->used = 0;
+    }
+    f->ndests = above + kept;
+    dests_rehash(f, slots, f->cap_dests, f->dests, f->cap_dests);
     return 0;
 }
 
 static int add_dest(struct tw_fold *f, const struct tcp_sock *t)
 {
-    if ((f->ndests + 1) * 2 > f->cap_dests && dests_grow(f) < 0)
+    if ((f->ndests + 1) * 2 > f->cap_dests && f->ndests < TW_DEST_MAX && dests_grow(f) < 0)
         return -ENOMEM;
     struct tw_dest *d = dest_slot(f->dests, f->cap_dests, t);
+    if (!d->used && f->ndests >= TW_DEST_MAX) {
+        if (dests_halve(f) < 0)
+            return -ENOMEM;
+        d = dest_slot(f->dests, f->cap_dests, t);
+    }
     if (!d->used) {
         *d = (struct tw_dest){.family = t->family, .used = 1, .dport = t->dport};
         memcpy(d->src, t->src, 16);

@@ -26,7 +26,14 @@
  * range; outside it and unprivileged; outside it and below 1024. */
 enum tw_peer_class { TWP_EPHEMERAL, TWP_HIGH, TWP_LOW, TWP_NCLASSES };
 
-/* TIME_WAIT towards one destination from one source address. */
+/* TIME_WAIT towards one destination from one source address. At most
+ * TW_DEST_MAX are kept: a host that talks to more (a crawler, a fleet of
+ * backends behind one client) would otherwise grow this table with every
+ * peer. When it is full, the half with the fewest sockets is summed into
+ * tw_fold.dests_other and dropped; a destination with more than
+ * 2 * dests / TW_DEST_MAX sockets is never dropped, so the piles the rules
+ * look for stay exact, and a dropped one had at most dests_evicted_max. */
+#define TW_DEST_MAX 4096
 struct tw_dest {
     uint8_t family, used;
     uint16_t dport;
@@ -60,6 +67,9 @@ struct tw_fold {
     /* client TIME_WAIT (ephemeral local port, not a listening one) */
     struct tw_dest *dests;
     size_t ndests, cap_dests;
+    uint64_t dests_other;            /* sockets of destinations dropped */
+    uint32_t dests_evicted;          /* destinations dropped (a key may return) */
+    uint32_t dests_evicted_max;      /* most sockets a dropped destination had */
     /* local addresses per listening port: local_ix[port] - 1 into locals */
     uint32_t *local_ix;
     struct tw_local *locals;

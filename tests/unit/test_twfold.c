@@ -195,6 +195,104 @@ TEST(late_listener_makes_the_fold_inexact)
 }
 
 
+/* A client TIME_WAIT to 10.(d >> 16).(d >> 8).d port 443 from 40000 + i. */
+static void add_client_tw(struct tw_fold *f, const struct tw_fold_ctx *c, uint32_t d, unsigned i)
+{
+    struct tcp_sock t = {.family = 2, .state = TS_TIME_WAIT, .sport = (uint16_t)(40000 + i % 20000),
+                         .dport = 443, .src = {127, 0, 0, 1}, .dst = {10, (uint8_t)(d >> 16), (uint8_t)(d >> 8), (uint8_t)d}};
+    CHECK(tw_fold_add(f, c, &t) == 0);
+}
+
+static uint32_t dest_count(const struct tw_fold *f, uint32_t d)
+{
+    for (size_t i = 0; i < f->cap_dests; i++) {
+        const struct tw_dest *x = &f->dests[i];
+        if (x->used && x->dst[1] == (uint8_t)(d >> 16) && x->dst[2] == (uint8_t)(d >> 8) && x->dst[3] == (uint8_t)d)
+            return x->n;
+    }
+    return 0;
+}
+
+static uint64_t kept_sum(const struct tw_fold *f, size_t *nused)
+{
+    uint64_t sum = 0;
+    *nused = 0;
+    for (size_t i = 0; i < f->cap_dests; i++)
+        if (f->dests[i].used) {
+            sum += f->dests[i].n;
+            ++*nused;
+        }
+    return sum;
+}
+
+/* 20,000 peers with one TIME_WAIT each (a crawler) and two busy ones among
+ * them: the table stays bounded, the busy ones keep their exact counts,
+ * and nothing is lost: kept + other = every client TIME_WAIT. */
+TEST(destinations_are_bounded_busy_ones_exact)
+{
+    struct tw_fold f = {0};
+    uint8_t bits[8192] = {0};
+    struct tw_fold_ctx c = {32768, 60999, bits};
+    unsigned total = 0, busy = 0, quiet = 0;
+    for (uint32_t d = 100; d < 20100; d++) {
+        add_client_tw(&f, &c, d, total++);
+        if (d % 40 == 0) /* 500 to peer 1, every 40th peer */
+            add_client_tw(&f, &c, 1, total++), busy++;
+        if (d % 400 == 0) /* 50 to peer 2 */
+            add_client_tw(&f, &c, 2, total++), quiet++;
+        CHECK(f.ndests <= TW_DEST_MAX);
+    }
+    size_t nused;
+    CHECK(f.ndests <= TW_DEST_MAX && f.cap_dests <= 2 * TW_DEST_MAX);
+    CHECK_EQ_INT(dest_count(&f, 1), busy);
+    CHECK_EQ_INT(dest_count(&f, 2), quiet);
+    CHECK(kept_sum(&f, &nused) + f.dests_other == total);
+    CHECK_EQ_INT(nused, f.ndests);
+    CHECK(f.dests_evicted > 10000);
+    CHECK_EQ_INT(f.dests_evicted_max, 1);
+    tw_fold_free(&f);
+}
+
+/* When the table is halved, every destination kept has at least as many
+ * sockets as every one dropped, and exactly half stay (random counts, and
+ * all counts equal: the quickselect's worst case for a two-way split). */
+TEST(halving_keeps_the_largest_half)
+{
+    for (unsigned seed = 1; seed <= 4; seed++) {
+        struct tw_fold f = {0};
+        uint8_t bits[8192] = {0};
+        struct tw_fold_ctx c = {32768, 60999, bits};
+        static uint32_t want[TW_DEST_MAX];
+        srand(seed);
+        unsigned total = 0;
+        for (uint32_t d = 0; d < TW_DEST_MAX; d++) {
+            want[d] = seed == 4 ? 3 : 1 + (uint32_t)rand() % 60;
+            for (uint32_t k = 0; k < want[d]; k++)
+                add_client_tw(&f, &c, 1000 + d, total++);
+        }
+        CHECK_EQ_INT(f.ndests, TW_DEST_MAX);
+        CHECK_EQ_INT(f.dests_evicted, 0);
+        add_client_tw(&f, &c, 999999, total++); /* one more: the table halves */
+        CHECK_EQ_INT(f.ndests, TW_DEST_MAX / 2 + 1);
+        uint32_t min_kept = UINT32_MAX, max_dropped = 0;
+        for (uint32_t d = 0; d < TW_DEST_MAX; d++) {
+            uint32_t n = dest_count(&f, 1000 + d);
+            if (n) {
+                CHECK_EQ_INT(n, want[d]);
+                min_kept = n < min_kept ? n : min_kept;
+            } else {
+                max_dropped = want[d] > max_dropped ? want[d] : max_dropped;
+            }
+        }
+        CHECK(min_kept >= max_dropped);
+        CHECK_EQ_INT(f.dests_evicted_max, max_dropped);
+        CHECK_EQ_INT(dest_count(&f, 999999), 1);
+        size_t nused;
+        CHECK(kept_sum(&f, &nused) + f.dests_other == total);
+        tw_fold_free(&f);
+    }
+}
+
 struct diag_one {
     struct nlmsghdr h;
     struct inet_diag_msg m;
