@@ -6,6 +6,7 @@
 
 #include "export/prom.h"
 #include "export/prom_merge.h"
+#include "snapshot/twfold.h"
 
 struct shown {
     const struct ns_snapshot *ns;
@@ -18,8 +19,9 @@ static int by_sockets(const void *a, const void *b)
 {
     const struct ns_snapshot *x = *(const struct ns_snapshot *const *)a;
     const struct ns_snapshot *y = *(const struct ns_snapshot *const *)b;
-    if (x->snap.nsocks != y->snap.nsocks)
-        return x->snap.nsocks > y->snap.nsocks ? -1 : 1;
+    size_t nx = snapshot_total(&x->snap), ny = snapshot_total(&y->snap);
+    if (nx != ny)
+        return nx > ny ? -1 : 1;
     return (x->ns->inode > y->ns->inode) - (x->ns->inode < y->ns->inode);
 }
 
@@ -30,6 +32,25 @@ static void add_counter(long long *sum, long long v)
 {
     if (v >= 0)
         *sum = *sum < 0 ? v : *sum + v;
+}
+
+/* TIME_WAIT a namespace folded (a big one: snapshot/multi.h) joins the
+ * pool's fold. */
+static int pool_fold(struct snapshot *out, const struct tw_fold *f)
+{
+    if (!f)
+        return 0;
+    if (!out->twf && !(out->twf = calloc(1, sizeof *out->twf)))
+        return -1;
+    return tw_fold_merge(out->twf, f) ? -1 : 0;
+}
+
+static void pool_free(struct snapshot *rest)
+{
+    free(rest->socks);
+    if (rest->twf)
+        tw_fold_free(rest->twf);
+    free(rest->twf);
 }
 
 /* The namespaces past the top N pooled into one view: their sockets side by
@@ -47,6 +68,8 @@ static int pool_rest(struct ns_snapshot *const *rest, size_t n, struct snapshot 
     memset(&out->ctr, 0xff, sizeof out->ctr);
     for (size_t i = 0; i < n; i++) {
         const struct snapshot *s = &rest[i]->snap;
+        if (pool_fold(out, s->twf))
+            return -1;
         if (s->nsocks)
             memcpy(out->socks + out->nsocks, s->socks, s->nsocks * sizeof *s->socks);
         out->nsocks += s->nsocks;
@@ -174,7 +197,7 @@ int metrics_write_netns(FILE *out, const struct multi_snapshot *m, const struct 
         write_info(out, m, sh, own, pooled);
     for (size_t i = 0; sh && i < own + 1; i++)
         free(sh[i].text);
-    free(rest.socks);
+    pool_free(&rest);
     free(sh);
     free(parts);
     free(ok);

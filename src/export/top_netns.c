@@ -113,7 +113,7 @@ void top_ns_draw(FILE *out, struct top_ns_row *rows, size_t n, const struct top_
     for (size_t i = 0; i < n; i++)
         if (rows[i].ok) {
             ok++;
-            sockets += rows[i].s->nsocks;
+            sockets += snapshot_total(rows[i].s);
         }
     char left[256], title[320];
     snprintf(left, sizeof left, "closer top %s  %zu netns (%zu read)  %zu sockets  sort %s  filter %s",

@@ -30,6 +30,8 @@ static int take_one(struct ns_snapshot *n, const struct snapshot_opts *o, int se
     struct snapshot_opts so = *o;
     so.owners = false;
     so.record = NULL;
+    if (so.fold_above && so.fold_above < MULTI_FOLD_ABOVE)
+        so.fold_above = MULTI_FOLD_ABOVE;
     if (n->ns->inode == netns_fd_inode(self)) {
         /* Where we are already: no setns (which needs CAP_SYS_ADMIN even here). */
         n->ok = snapshot_take(&n->snap, &so, n->error, sizeof n->error) == 0;

@@ -32,6 +32,12 @@ struct multi_snapshot {
     double took_ms;
 };
 
+/* A namespace folds its TIME_WAIT (opts.fold_above) only past this many
+ * sockets: a fold has fixed tables of ~1.3 MB (counts per port and class,
+ * port indexes), which a namespace of 25,000 records (56 bytes each)
+ * outweighs; a host's many small namespaces keep their few records. */
+#define MULTI_FOLD_ABOVE 25000
+
 int multi_snapshot_take(struct multi_snapshot *m, const struct snapshot_opts *o, char *err,
                         size_t errlen);
 void multi_snapshot_free(struct multi_snapshot *m);

@@ -146,7 +146,7 @@ static int dests_halve(struct tw_fold *f)
     return 0;
 }
 
-static int add_dest(struct tw_fold *f, const struct tcp_sock *t)
+static int add_dest(struct tw_fold *f, const struct tcp_sock *t, uint32_t n)
 {
     if ((f->ndests + 1) * 2 > f->cap_dests && f->ndests < TW_DEST_MAX && dests_grow(f) < 0)
         return -ENOMEM;
@@ -162,7 +162,7 @@ static int add_dest(struct tw_fold *f, const struct tcp_sock *t)
         memcpy(d->dst, t->dst, 16);
         f->ndests++;
     }
-    d->n++;
+    d->n += n;
     return 0;
 }
 
@@ -224,8 +224,77 @@ int tw_fold_add(struct tw_fold *f, const struct tw_fold_ctx *c, const struct tcp
         return add_local(f, t);
     f->unlisted[t->sport >> 3] |= (uint8_t)(1u << (t->sport & 7));
     if (ephemeral(c->port_lo, c->port_hi, t->sport))
-        return add_dest(f, t);
+        return add_dest(f, t, 1);
     return add_single(f, t);
+}
+
+static int merge_dests(struct tw_fold *to, const struct tw_fold *from)
+{
+    for (size_t i = 0; i < from->cap_dests; i++) {
+        const struct tw_dest *d = &from->dests[i];
+        if (!d->used)
+            continue;
+        struct tcp_sock k = {.family = d->family, .dport = d->dport};
+        memcpy(k.src, d->src, 16);
+        memcpy(k.dst, d->dst, 16);
+        int rc = add_dest(to, &k, d->n);
+        if (rc)
+            return rc;
+    }
+    to->dests_other += from->dests_other;
+    to->dests_evicted += from->dests_evicted;
+    if (from->dests_evicted_max > to->dests_evicted_max)
+        to->dests_evicted_max = from->dests_evicted_max;
+    return 0;
+}
+
+static int merge_ports(struct tw_fold *to, const struct tw_fold *from)
+{
+    for (uint32_t p = 0; p < 65536; p++) {
+        struct tcp_sock k = {.sport = (uint16_t)p};
+        const struct tw_local *l = tw_fold_local(from, (uint16_t)p);
+        for (size_t a = 0; l && a < l->n; a++) {
+            memcpy(k.src, l->addr[a], 16);
+            int rc = add_local(to, &k);
+            if (rc)
+                return rc;
+        }
+        const struct tw_single *one = tw_fold_single(from, (uint16_t)p);
+        if (one) {
+            k.family = one->family;
+            k.dport = one->dport;
+            memcpy(k.dst, one->dst, 16);
+            int rc = add_single(to, &k);
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+int tw_fold_merge(struct tw_fold *to, const struct tw_fold *from)
+{
+    if (!from->count)
+        return 0;
+    if (!to->count && !(to->count = calloc(65536 * TWP_NCLASSES, sizeof *to->count)))
+        return -ENOMEM;
+    for (size_t i = 0; i < 65536 * TWP_NCLASSES; i++)
+        to->count[i] += from->count[i];
+    for (int k = 0; k < TWP_NCLASSES; k++) {
+        int rc = vec_reserve((void **)&to->ages[k], &to->cap_ages[k], to->nages[k] + from->nages[k],
+                             sizeof *to->ages[k], 4096);
+        if (rc)
+            return rc;
+        if (from->nages[k])
+            memcpy(to->ages[k] + to->nages[k], from->ages[k], from->nages[k] * sizeof *from->ages[k]);
+        to->nages[k] += from->nages[k];
+    }
+    for (size_t i = 0; i < sizeof to->unlisted; i++)
+        to->unlisted[i] |= from->unlisted[i];
+    to->n += from->n;
+    to->inexact |= from->inexact;
+    int rc = merge_dests(to, from);
+    return rc ? rc : merge_ports(to, from);
 }
 
 void tw_fold_check(struct tw_fold *f, const uint8_t *listen_bits)

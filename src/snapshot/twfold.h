@@ -93,6 +93,9 @@ int tw_fold_add(struct tw_fold *f, const struct tw_fold_ctx *c, const struct tcp
  * listener? Sets f->inexact. */
 void tw_fold_check(struct tw_fold *f, const uint8_t *listen_bits);
 void tw_fold_free(struct tw_fold *f);
+/* Adds every TIME_WAIT folded in from (another namespace's) to to: counts
+ * summed, ages appended, destinations merged (still bounded). */
+int tw_fold_merge(struct tw_fold *to, const struct tw_fold *from);
 enum tw_peer_class tw_peer_class(long port_lo, long port_hi, uint16_t dport);
 const struct tw_local *tw_fold_local(const struct tw_fold *f, uint16_t port);
 const struct tw_single *tw_fold_single(const struct tw_fold *f, uint16_t port);

@@ -293,6 +293,48 @@ TEST(halving_keeps_the_largest_half)
     }
 }
 
+/* Folding two namespaces' TIME_WAIT apart and merging them gives what
+ * folding them together gives (exporter --all-netns pools namespaces). */
+TEST(merged_folds_equal_one_fold)
+{
+    struct tw_fold a = {0}, b = {0}, both = {0};
+    uint8_t bits[8192] = {0};
+    bits[8080 >> 3] |= 1u << (8080 & 7);
+    struct tw_fold_ctx c = {32768, 60999, bits};
+    for (unsigned i = 0; i < 3000; i++) {
+        struct tcp_sock t = {.family = 2, .state = TS_TIME_WAIT, .sport = (uint16_t)(i % 3 ? 8080 : 40000 + i),
+                             .dport = (uint16_t)(i % 5 ? 50000 + i : 443), .expires_ms = i * 17 % 60000,
+                             .src = {127, 0, 0, (uint8_t)(1 + i % 4)}, .dst = {10, 0, (uint8_t)(i >> 8), (uint8_t)i}};
+        if (i % 7 == 0)
+            t.sport = (uint16_t)(2000 + i % 11); /* neither listening nor ephemeral */
+        CHECK(tw_fold_add(i % 2 ? &a : &b, &c, &t) == 0);
+        CHECK(tw_fold_add(&both, &c, &t) == 0);
+    }
+    struct tw_fold m = {0};
+    CHECK(tw_fold_merge(&m, &a) == 0 && tw_fold_merge(&m, &b) == 0);
+    CHECK_EQ_INT(m.n, both.n);
+    CHECK(!memcmp(m.count, both.count, 65536 * TWP_NCLASSES * sizeof *m.count));
+    for (int k = 0; k < TWP_NCLASSES; k++)
+        CHECK_EQ_INT(m.nages[k], both.nages[k]);
+    CHECK_EQ_INT(m.ndests, both.ndests);
+    for (size_t i = 0; i < both.cap_dests; i++) {
+        const struct tw_dest *d = &both.dests[i];
+        if (!d->used)
+            continue;
+        uint32_t d3 = (uint32_t)d->dst[2] << 8 | d->dst[3];
+        CHECK_EQ_INT(dest_count(&m, d3), d->n);
+    }
+    const struct tw_local *lm = tw_fold_local(&m, 8080), *lb = tw_fold_local(&both, 8080);
+    CHECK(lm && lb && lm->n == lb->n && lm->n == 4);
+    for (uint16_t p = 2000; p < 2011; p++)
+        CHECK((tw_fold_single(&m, p) != NULL) == (tw_fold_single(&both, p) != NULL));
+    CHECK(!memcmp(m.unlisted, both.unlisted, sizeof m.unlisted));
+    tw_fold_free(&a);
+    tw_fold_free(&b);
+    tw_fold_free(&both);
+    tw_fold_free(&m);
+}
+
 struct diag_one {
     struct nlmsghdr h;
     struct inet_diag_msg m;
