@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "snapshot/evidence_take.h"
@@ -121,11 +122,13 @@ TEST(peer_of_a_close_wait_is_its_fin_wait2)
 
 /* Sockets with no owner, under inodes no live socket has: the second look
  * finds them gone (closed between the dump and the walk), from the
- * sock_diag dump and from /proc/net/tcp alike. TIME_WAIT, inode 0 and
- * owned sockets are never looked up. */
-static void second_look_finds_gone(enum snap_source src, size_t *ngone)
+ * sock_diag dump and from /proc/net/tcp alike; a live listener of this
+ * test, ownerless here too, is still there. TIME_WAIT, inode 0 and owned
+ * sockets are never looked up. */
+static void second_look_finds_gone(enum snap_source src, uint64_t live_inode, size_t *ngone)
 {
     reset();
+    add(TS_LISTEN, 1, 1, 0, 0)->inode = live_inode;
     static struct fd_ref owned[1];
     add(TS_ESTABLISHED, 1, 40000, 2, 80)->inode = 0xFFFFFFF1u;
     add(TS_CLOSE_WAIT, 1, 80, 2, 40001)->inode = 0xFFFFFFF0u;
@@ -142,18 +145,23 @@ static void second_look_finds_gone(enum snap_source src, size_t *ngone)
 TEST(second_look_names_sockets_closed_meanwhile)
 {
     static const enum snap_source sources[] = {SNAP_NETLINK, SNAP_PROC};
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct stat st;
+    CHECK(lfd >= 0 && listen(lfd, 1) == 0 && fstat(lfd, &st) == 0);
     for (size_t k = 0; k < 2; k++) {
         size_t ngone;
-        second_look_finds_gone(sources[k], &ngone);
+        second_look_finds_gone(sources[k], (uint64_t)st.st_ino, &ngone);
         CHECK_EQ_INT(ngone, 2);
         CHECK_EQ_INT(snap.gone[0], 0xFFFFFFF0u); /* sorted */
-        CHECK(snapshot_sock_gone(&snap, &socks[0]));
+        CHECK(!snapshot_sock_gone(&snap, &socks[0])); /* alive */
         CHECK(snapshot_sock_gone(&snap, &socks[1]));
-        CHECK(!snapshot_sock_gone(&snap, &socks[2]));
+        CHECK(snapshot_sock_gone(&snap, &socks[2]));
         CHECK(!snapshot_sock_gone(&snap, &socks[3]));
+        CHECK(!snapshot_sock_gone(&snap, &socks[4]));
         free(snap.gone);
         snap.gone = NULL;
     }
+    close(lfd);
     /* Nothing ownerless: no dump at all. */
     reset();
     add(TS_TIME_WAIT, 1, 40003, 2, 80)->inode = 9;
