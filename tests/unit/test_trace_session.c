@@ -7,6 +7,7 @@
  * reconciliation and the summary. */
 #include <arpa/inet.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -482,4 +483,33 @@ TEST(scope_time_and_names)
     uint64_t t0 = trace_now_ns();
     CHECK(trace_now_ns() >= t0);
     done(s);
+}
+
+/* trace_open's checks before any tracing: the -N namespace first (for
+ * everyone), then the privilege (the rest needs root: trace integration
+ * suites). */
+TEST(open_refuses_bad_namespaces_and_no_privilege)
+{
+    struct trace_session *s = calloc(1, sizeof *s);
+    CHECK(s != NULL);
+    char err[512] = "";
+    struct trace_opts o = {.netns = "/nonexistent/netns"};
+    CHECK_EQ_INT(trace_open(s, &o, NULL, NULL, err, sizeof err), -1);
+    CHECK(strstr(err, "/nonexistent/netns") != NULL);
+    o.netns = "/proc/self/ns/mnt";
+    CHECK_EQ_INT(trace_open(s, &o, NULL, NULL, err, sizeof err), -1);
+    CHECK_EQ_STR(err, "'/proc/self/ns/mnt' is not a network namespace");
+    o.netns = "/proc/self/status";
+    CHECK_EQ_INT(trace_open(s, &o, NULL, NULL, err, sizeof err), -1);
+    CHECK(strstr(err, "'/proc/self/status' is not a namespace file (") == err);
+    if (geteuid() == 0) {
+        printf("SKIP open_refuses_bad_namespaces_and_no_privilege: the privilege check, as root\n");
+        free(s);
+        return;
+    }
+    o.netns = "/proc/self/ns/net";
+    o.tracefs = TRACEFS;
+    CHECK_EQ_INT(trace_open(s, &o, NULL, NULL, err, sizeof err), -1);
+    CHECK(strstr(err, "needs root or CAP_PERFMON (kernel.perf_event_paranoid is ") == err);
+    free(s);
 }
