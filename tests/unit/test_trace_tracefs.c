@@ -76,19 +76,21 @@ TEST(a_missing_event_is_named)
     CHECK_EQ_INT(tracefs_read_format(TRACEFS "/..", "tracefs", "events", &f, err, sizeof err), -1);
 }
 
-static int write_file(const char *path, const char *text, size_t repeat_tail)
+/* text after a line of `pad` bytes the parser does not read */
+static int write_file(const char *path, size_t pad, const char *text)
 {
     FILE *f = fopen(path, "w");
     if (!f)
         return -1;
-    fputs(text, f);
-    for (size_t i = 0; i < repeat_tail; i++)
-        fputs(", REC->x", f);
+    fputs("comment: ", f);
+    for (size_t i = 0; i < pad; i++)
+        fputc('x', f);
     fputs("\n", f);
+    fputs(text, f);
     return fclose(f);
 }
 
-/* A format longer than the first 8 KiB read (a long print fmt). */
+/* A format longer than the first 8 KiB read: its ID and fields after. */
 TEST(reads_a_format_longer_than_one_read)
 {
     char dir[] = "/tmp/closer-test-tracefs-XXXXXX", path[128];
@@ -100,10 +102,10 @@ TEST(reads_a_format_longer_than_one_read)
     snprintf(path, sizeof path, "%s/events/big/ev", dir);
     CHECK(mkdir(path, 0700) == 0);
     snprintf(path, sizeof path, "%s/events/big/ev/format", dir);
-    CHECK(write_file(path, "name: ev\nID: 77\nformat:\n"
-                           "\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n"
-                           "\tfield:int x;\toffset:8;\tsize:4;\tsigned:1;\n\n"
-                           "print fmt: \"x=%d\"", 4000) == 0);
+    CHECK(write_file(path, 40000, "name: ev\nID: 77\nformat:\n"
+                                  "\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n"
+                                  "\tfield:int x;\toffset:8;\tsize:4;\tsigned:1;\n\n"
+                                  "print fmt: \"x=%d\", REC->x\n") == 0);
     struct tp_format f;
     char err[256] = "";
     int rc = tracefs_read_format(dir, "big", "ev", &f, err, sizeof err);
