@@ -346,6 +346,12 @@ TEST(reconciliation_ends_records_gone_from_the_table)
         trace_step(s, 0);
     CHECK(s->recon_at == 0);
     trace_finish(s);
+    /* a dump the table's changes interrupted decides nothing: again */
+    for (int i = 0; i < 20 && !s->rns[0].set.ok; i++) {
+        trace_recon_take(s);
+        trace_recon_apply(s);
+        tracker_flush_all(&s->tr);
+    }
     CHECK_EQ_INT(run.n, 1);
     CHECK(run.r[0].end_unseen);
     CHECK_EQ_INT(run.r[0].owner_pid, REC_CLIENT);
