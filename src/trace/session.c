@@ -276,6 +276,11 @@ int trace_open(struct trace_session *s, const struct trace_opts *o, trace_sink s
     }
     if (trace_backend_open(s, err, errlen) < 0)
         return -1;
+    return trace_start(s, err, errlen);
+}
+
+int trace_start(struct trace_session *s, char *err, size_t errlen)
+{
     pcache_init(&s->pc, NULL);
     pcache_seed(&s->pc);
     tracker_init(&s->tr, &s->pc, s->o.max_conns, on_record, on_nosock, s);

@@ -80,6 +80,10 @@ struct trace_session {
 
 int trace_open(struct trace_session *s, const struct trace_opts *o, trace_sink sink, void *ctx,
                char *err, size_t errlen);
+/* trace_open's last step, over formats and rings already open: the
+ * process cache, the tracker, the merge, the summary and the clocks.
+ * Separate so the unit tests run a session on rings built in memory. */
+int trace_start(struct trace_session *s, char *err, size_t errlen);
 /* Waits up to timeout_ms, then reads and decodes every ring and hands the
  * connections that ended to the sink. */
 void trace_step(struct trace_session *s, int timeout_ms);

@@ -115,4 +115,95 @@ check("wrk load: no event out of order", summary["misordered_events"] == 0, summ
 PYEOF
 [ $? = 0 ] || fail "verdicts" "the check script raised"
 fi
+
+# Ends never seen (issue 22): 300 connections open while traced, then
+# the clients close while the tracer is stopped (SIGSTOP) and the server
+# after them: the 8 KiB rings hold some of the clients' FINs, no CLOSE. On Ctrl-C the socket table
+# (sock_diag) ends the records it no longer holds: each counted in
+# end_unseen, none a connection ss still shows open, and 5 connections
+# held open across the run are never ended. (A client's record seen only
+# at connect() has no local port yet: the table cannot place it.)
+cat >"$tmp/hold.py" <<'PYEOF'
+import os, selectors, socket, sys
+sel = selectors.DefaultSelector()
+srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", 9100)); srv.listen(512)
+sel.register(srv, selectors.EVENT_READ)
+fin = []
+while True:                      # closes on the peer's FIN once argv[1] exists
+    for key, _ in sel.select(0.05):
+        s = key.fileobj
+        if s is srv:
+            sel.register(srv.accept()[0], selectors.EVENT_READ)
+        elif not s.recv(100):
+            sel.unregister(s); fin.append(s)
+    if fin and os.path.exists(sys.argv[1]):
+        for s in fin:
+            s.close()
+        fin = []
+PYEOF
+cat >"$tmp/dial.py" <<'PYEOF'
+import os, socket, sys, time
+n, out, go = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+conns = [socket.create_connection(("127.0.0.1", 9100)) for _ in range(n)]
+open(out + ".tmp", "w").write(" ".join(str(c.getsockname()[1]) for c in conns))
+os.rename(out + ".tmp", out)
+while not os.path.exists(go):
+    time.sleep(0.05)
+for c in conns:
+    c.close()
+PYEOF
+bg HOLDSRV ip netns exec "$NS" $PY "$tmp/hold.py" "$tmp/server.go"
+wait_listen "$NS" 9100 || fail "listen 9100"
+bg T3 "$CLOSER" trace --json -N "$NS" --port 9100 --buffer 8k >"$tmp/u.json" 2>"$tmp/u.err"
+wait_for 10 grep -q '"start"' "$tmp/u.json" || fail "tracer (end unseen) started" "$(cat "$tmp/u.err")"
+ip netns exec "$NS" $PY "$tmp/dial.py" 5 "$tmp/held.ports" "$tmp/held.go" &
+HELD=$!
+wait_for 5 test -e "$tmp/held.ports" || fail "held connections open"
+ip netns exec "$NS" $PY "$tmp/dial.py" 300 "$tmp/flood.ports" "$tmp/flood.go" &
+FLOOD=$!
+wait_for 10 test -e "$tmp/flood.ports" || fail "300 connections open"
+sleep 0.5                        # their opens read before the stop
+kill -STOP "$T3"
+touch "$tmp/flood.go"
+wait "$FLOOD"
+wait_for 5 sh -c "[ \$(ip netns exec '$NS' ss -tanH state close-wait '( sport = :9100 )' | wc -l) = 300 ]"
+touch "$tmp/server.go"
+# the server's ends closed too: only the 5 held and the listener left
+wait_for 5 sh -c "[ \$(ip netns exec '$NS' ss -tanH state established '( sport = :9100 )' | wc -l) = 5 ]"
+kill -CONT "$T3"
+sleep 0.3
+kill -INT "$T3"
+wait "$T3"
+ip netns exec "$NS" ss -tanH >"$tmp/ss.txt"
+touch "$tmp/held.go"
+wait "$HELD"
+$PY - "$tmp/u.json" "$tmp/ss.txt" "$tmp/held.ports" "$tmp/flood.ports" <<'PYEOF'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+recs = [d for d in lines if d["type"] == "close"]
+summary = [d for d in lines if d["type"] == "summary"][0]
+held = set(map(int, open(sys.argv[3]).read().split()))
+flood = set(map(int, open(sys.argv[4]).read().split()))
+def check(name, ok, why=""):
+    print(("PASS %s" % name) if ok else ("FAIL %s: %s" % (name, why)), flush=True)
+def port(a): return int(a.rsplit(":", 1)[1])
+def client_port(r): return port(r["peer"]) if port(r["local"]) == 9100 else port(r["local"])
+# the table at the end, but TIME_WAIT (no record is open in it)
+open_tuples = set()
+for l in open(sys.argv[2]):
+    f = l.split()
+    if f and f[0] not in ("TIME-WAIT", "LISTEN"):
+        open_tuples.add((f[3], f[4]))
+unseen = [r for r in recs if r.get("end_unseen")]
+check("end unseen: the stopped tracer's rings overflowed, counted", summary["lost_by_cause"]["ring_full"] > 0, summary["lost_by_cause"])
+check("end unseen: records ended by the socket table (%d)" % len(unseen), len(unseen) > 0, summary["end_unseen"])
+check("end unseen: each counted in the summary", summary["end_unseen"] == len(unseen), (summary["end_unseen"], len(unseen)))
+check("end unseen: all of the 300 closed connections, at most both ends of each", all(client_port(r) in flood for r in unseen) and len(unseen) <= 600, [r["local"] for r in unseen if client_port(r) not in flood][:3])
+check("end unseen: none is a connection ss shows open", not [r for r in unseen if (r["local"], r["peer"]) in open_tuples], [r["local"] for r in unseen if (r["local"], r["peer"]) in open_tuples][:3])
+held_open = [t for t in open_tuples if port(t[0]) in held or port(t[1]) in held]
+check("end unseen: the 5 held connections, open in ss (both ends)", len(held_open) == 10, held_open)
+check("end unseen: the held connections never ended", not [r for r in recs if client_port(r) in held], [r for r in recs if client_port(r) in held][:2])
+PYEOF
+[ $? = 0 ] || fail "verdicts" "the check script raised"
 rm -rf "$tmp"

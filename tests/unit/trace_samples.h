@@ -112,4 +112,68 @@ static inline size_t unhex(const char *h, uint8_t *out, size_t cap)
     return n;
 }
 
+/* Perf rings built in memory in the kernel's layout (a struct
+ * perf_event_mmap_page, then the data pages), filled with records the way
+ * the kernel writes them: at data_head, wrapping at the ring's end. The
+ * mappings are anonymous, so perf_close unmaps and frees them as it does
+ * the kernel's. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <linux/perf_event.h>
+
+#include "trace/perf.h"
+
+#define RECORDED_RING_DIR "tests/data/trace"
+
+static inline int fake_rings(struct perf_set *ps, int ncpu, unsigned pages)
+{
+    size_t pagesz = (size_t)sysconf(_SC_PAGESIZE);
+    memset(ps, 0, sizeof *ps);
+    ps->ncpu = ncpu;
+    ps->rings = calloc((size_t)ncpu, sizeof *ps->rings);
+    ps->scratch = malloc(65536);
+    if (!ps->rings || !ps->scratch)
+        return -1;
+    for (int cpu = 0; cpu < ncpu; cpu++) {
+        void *m = mmap(NULL, (pages + 1) * pagesz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED)
+            return -1;
+        ps->rings[cpu] = (struct perf_ring){-1, m, pages * pagesz};
+    }
+    return 0;
+}
+
+/* An empty ring whose reader and writer stand at pos (bytes since it was
+ * opened): the next record goes at pos % data_size. */
+static inline void ring_seek(struct perf_ring *r, uint64_t pos)
+{
+    struct perf_event_mmap_page *meta = (void *)r->base;
+    meta->data_head = pos;
+    meta->data_tail = pos;
+}
+
+static inline void ring_put(struct perf_ring *r, const void *rec, size_t len)
+{
+    struct perf_event_mmap_page *meta = (void *)r->base;
+    uint8_t *data = r->base + sysconf(_SC_PAGESIZE);
+    for (size_t i = 0; i < len; i++)
+        data[(meta->data_head + i) % r->data_size] = ((const uint8_t *)rec)[i];
+    meta->data_head += len;
+}
+
+/* A recorded ring's records (tests/data/trace/ring-cpuN.bin), malloc'ed. */
+static inline uint8_t *recorded_ring(int cpu, size_t *len)
+{
+    char path[128];
+    snprintf(path, sizeof path, RECORDED_RING_DIR "/ring-cpu%d.bin", cpu);
+    FILE *f = fopen(path, "rb");
+    uint8_t *buf = malloc(65536);
+    *len = f && buf ? fread(buf, 1, 65536, f) : 0;
+    if (f)
+        fclose(f);
+    return buf;
+}
+
 #endif
