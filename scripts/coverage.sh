@@ -13,7 +13,8 @@ build=${1:-build-cov}
 command -v gcovr >/dev/null || { echo "coverage: gcovr is missing (apt-get install gcovr, or make deps)" >&2; exit 2; }
 find "$build" -name '*.gcda' -delete 2>/dev/null
 make -s BUILD="$build" CFLAGS="-O0 -g --coverage" LDFLAGS="--coverage" unit || exit 2
-BUILD="$build" bash tests/run.sh unit | tail -n 1
+# the totals line, and any failing suite with its FAIL lines
+BUILD="$build" bash tests/run.sh unit | grep -E '^--- .*failed|^    FAIL|passed, [0-9]+ failed$'
 rc=${PIPESTATUS[0]}
 gcovr -r . --filter 'src/' --object-directory "$build" --txt "$build/coverage.txt" >/dev/null 2>&1 ||
     { echo "coverage: gcovr failed" >&2; exit 2; }
