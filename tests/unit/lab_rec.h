@@ -230,7 +230,7 @@ static const struct rec_scen *rec_find(const char *name)
 }
 
 /* The first value called name; NAN if absent. */
-static double rec_num(const struct rec_scen *s, const char *name)
+__attribute__((unused)) static double rec_num(const struct rec_scen *s, const char *name)
 {
     for (size_t i = 0; i < s->nvalues; i++)
         if (!strcmp(s->values[i].name, name))
@@ -239,7 +239,7 @@ static double rec_num(const struct rec_scen *s, const char *name)
 }
 
 /* The number after `after` in the recorded notes; NAN if absent. */
-static double rec_note_num(const struct rec_scen *s, const char *after)
+__attribute__((unused)) static double rec_note_num(const struct rec_scen *s, const char *after)
 {
     const char *p = strstr(s->notes, after);
     return p ? strtod(p + strlen(after), NULL) : NAN;
