@@ -128,19 +128,16 @@ int lab_sc_request_cap(struct lab_env *e, struct lab_result *r)
     return 0;
 }
 
-/* One cap's line and values: its request rate and the TIME_WAIT rate. */
+/* One cap's line: its request rate and the TIME_WAIT rate, with two
+ * decimals where the rate is that small (cap 10000). */
 static void cap_says(struct lab_result *r, long cap, const struct lab_cap_run *c)
 {
     double rate = c->seconds > 0 ? c->requests / c->seconds : 0;
     double tw_rate = c->seconds > 0 ? c->server_tw / c->seconds : 0;
-    if (cap == 100)
-        lab_measured(r, "keepalive_requests 100: %ld requests in %.1f s (%.0f req/s) -> %ld "
-                     "server TIME_WAIT = %.1f/s (request rate / cap = %.1f/s)", c->requests,
-                     c->seconds, rate, c->server_tw, tw_rate, rate / 100);
-    else
-        lab_measured(r, "keepalive_requests %ld: %ld requests in %.1f s (%.0f req/s) -> %ld "
-                     "server TIME_WAIT = %.2f/s (request rate / cap = %.2f/s)", cap,
-                     c->requests, c->seconds, rate, c->server_tw, tw_rate, rate / (double)cap);
+    int digits = cap > 100 ? 2 : 1;
+    lab_measured(r, "keepalive_requests %ld: %ld requests in %.1f s (%.0f req/s) -> %ld server "
+                 "TIME_WAIT = %.*f/s (request rate / cap = %.*f/s)", cap, c->requests,
+                 c->seconds, rate, c->server_tw, digits, tw_rate, digits, rate / (double)cap);
 }
 
 static void cap_values(struct lab_result *r, long cap, const struct lab_cap_run *c)
