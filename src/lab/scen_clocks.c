@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lab/judge.h"
 #include "lab/scenarios.h"
 #include "lab/wire.h"
 
@@ -55,6 +56,30 @@ static double mono_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+uint32_t lab_syn_tsval(const unsigned char *b, size_t n, uint16_t port)
+{
+    if (n < 14 + 20 + 20 || b[12] != 0x08 || b[13] != 0 || b[14 + 9] != IPPROTO_TCP)
+        return 0;
+    const struct tcphdr *th = (const void *)(b + 14 + (b[14] & 15) * 4);
+    const unsigned char *o = (const unsigned char *)(th + 1);
+    const unsigned char *end = (const unsigned char *)th + th->doff * 4;
+    if (!th->syn || th->ack || ntohs(th->source) != port || end > b + n)
+        return 0;
+    uint32_t tsval = 0;
+    while (o < end && *o != 0) {
+        if (*o == 1) {
+            o++;
+            continue;
+        }
+        if (o + 1 >= end || o[1] < 2)
+            break;
+        if (*o == 8 && o[1] == 10)
+            tsval = (uint32_t)o[2] << 24 | (uint32_t)o[3] << 16 | (uint32_t)o[4] << 8 | o[5];
+        o += o[1];
+    }
+    return tsval;
+}
+
 /* connect() from ip:port; its duration in *ms, the SYN's TSval from the tap
  * in *tsval (0 if not seen). The fd, or -errno. */
 static int dial(struct lab_env *e, int tap, const char *ip, uint16_t port, double *ms,
@@ -79,23 +104,8 @@ static int dial(struct lab_env *e, int tap, const char *ip, uint16_t port, doubl
     struct pollfd p = {.fd = tap, .events = POLLIN};
     while (!*tsval && poll(&p, 1, 0) == 1) {
         ssize_t n = recv(tap, b, sizeof b, 0);
-        if (n < 14 + 20 + 20 || b[12] != 0x08 || b[13] != 0 || b[14 + 9] != IPPROTO_TCP)
-            continue;
-        const struct tcphdr *th = (const void *)(b + 14 + (b[14] & 15) * 4);
-        const unsigned char *o = (const unsigned char *)(th + 1), *end = (const unsigned char *)th + th->doff * 4;
-        if (!th->syn || th->ack || ntohs(th->source) != port || end > b + n)
-            continue;
-        while (o < end && *o != 0) {
-            if (*o == 1) {
-                o++;
-                continue;
-            }
-            if (o + 1 >= end || o[1] < 2)
-                break;
-            if (*o == 8 && o[1] == 10)
-                *tsval = (uint32_t)o[2] << 24 | (uint32_t)o[3] << 16 | (uint32_t)o[4] << 8 | o[5];
-            o += o[1];
-        }
+        if (n > 0)
+            *tsval = lab_syn_tsval(b, (size_t)n, port);
     }
     if (rc < 0)
         close(fd);
@@ -115,17 +125,10 @@ static void server_closes(struct lab_env *e, int lfd, int cfd, bool rst)
         close(cfd);
 }
 
-struct attempt {
-    double ms;
-    int err;
-    uint32_t tsval; /* of its SYN */
-    long long paws; /* the server's PAWSTimewait added */
-};
-
 /* A client at ip connects from port (the NAT keeps it): the server's
  * PAWSEstab before/after, and how long connect() took. */
 static void attempt(struct lab_env *e, int lfd, int tap, const char *ip, uint16_t port,
-                    struct attempt *a)
+                    struct lab_attempt *a)
 {
     long long p0 = lab_counter(e, LAB_SERVER, "TcpExt", "PAWSTimewait");
     int fd = dial(e, tap, ip, port, &a->ms, &a->tsval);
@@ -135,7 +138,7 @@ static void attempt(struct lab_env *e, int lfd, int tap, const char *ip, uint16_
     a->paws = lab_counter(e, LAB_SERVER, "TcpExt", "PAWSTimewait") - p0;
 }
 
-static void says(struct lab_result *r, const char *who, const struct attempt *a, const char *key)
+static void says(struct lab_result *r, const char *who, const struct lab_attempt *a, const char *key)
 {
     lab_measured(r, "%s: connect() %s after %.0f ms; server PAWSTimewait +%lld", who,
                  a->err ? strerror(a->err) : "ok", a->ms, a->paws);
@@ -183,7 +186,7 @@ int lab_sc_tw_reuse_clocks(struct lab_env *e, struct lab_result *r)
         return -1;
     }
     lab_watch(e, 1100, 100); /* conntrack forgets .1's connections */
-    struct attempt other, same;
+    struct lab_attempt other, same;
     const char *ip = "198.18.0.3";
     lab_mark(e, -1, "client .3 (NAT, other clock): new port, 41000");
     attempt(e, lfd, tap, ip, 41002, &other);
@@ -191,21 +194,30 @@ int lab_sc_tw_reuse_clocks(struct lab_env *e, struct lab_result *r)
     lab_sample(e);
     close(tap);
     close(lfd);
-    bool recycle = access("/proc/sys/net/ipv4/tcp_tw_recycle", F_OK) == 0;
-    int32_t skew = (int32_t)(same.tsval - ts_a);
+    struct lab_clocks_obs o = {.ip_a = LAB_CLIENT_IP, .ip_b = ip, .tsval_a = ts_a,
+                               .other = other, .same = same,
+                               .recycle = access("/proc/sys/net/ipv4/tcp_tw_recycle", F_OK) == 0};
+    lab_judge_tw_reuse_clocks(r, &o);
+    return 0;
+}
+
+void lab_judge_tw_reuse_clocks(struct lab_result *r, const struct lab_clocks_obs *o)
+{
+    const struct lab_attempt *other = &o->other, *same = &o->same;
+    int32_t skew = (int32_t)(same->tsval - o->tsval_a);
     lab_measured(r, "timestamp clocks behind one NAT address: %s's SYN TSval %u, %s's %u: %d ms "
-                 "%s", LAB_CLIENT_IP, ts_a, ip, same.tsval, skew < 0 ? -skew : skew,
+                 "%s", o->ip_a, o->tsval_a, o->ip_b, same->tsval, skew < 0 ? -skew : skew,
                  skew < 0 ? "behind" : "ahead");
     lab_value(r, "clock_skew", skew, "ms");
-    says(r, "the other client from a port with no server TIME_WAIT", &other, "new_port");
-    says(r, "the other client from 41000, the 4-tuple of a server TIME_WAIT", &same, "same_tuple");
-    lab_measured(r, "tcp_tw_recycle: %s", recycle ? "present" : "absent (removed in Linux 4.12)");
-    lab_value(r, "tw_recycle_present", recycle, "events");
-    lab_expect(r, !other.err && !other.paws, "a client with another clock was refused on a new "
-               "port (%s, PAWS +%lld)", strerror(other.err), other.paws);
-    lab_expect(r, !same.err, "on the TIME_WAIT's 4-tuple connect() failed: %s", strerror(same.err));
-    lab_expect(r, skew >= 0 || same.paws >= 1, "a SYN %d ms behind the TIME_WAIT's timestamp was "
+    says(r, "the other client from a port with no server TIME_WAIT", other, "new_port");
+    says(r, "the other client from 41000, the 4-tuple of a server TIME_WAIT", same, "same_tuple");
+    lab_measured(r, "tcp_tw_recycle: %s", o->recycle ? "present" : "absent (removed in Linux 4.12)");
+    lab_value(r, "tw_recycle_present", o->recycle, "events");
+    lab_expect(r, !other->err && !other->paws, "a client with another clock was refused on a new "
+               "port (%s, PAWS +%lld)", strerror(other->err), other->paws);
+    lab_expect(r, !same->err, "on the TIME_WAIT's 4-tuple connect() failed: %s",
+               strerror(same->err));
+    lab_expect(r, skew >= 0 || same->paws >= 1, "a SYN %d ms behind the TIME_WAIT's timestamp was "
                "not counted by PAWSTimewait", -skew);
-    lab_expect(r, !recycle, "tcp_tw_recycle exists on this kernel");
-    return 0;
+    lab_expect(r, !o->recycle, "tcp_tw_recycle exists on this kernel");
 }

@@ -8,17 +8,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lab/judge.h"
 #include "lab/scenarios.h"
 #include "lab/wire.h"
-
-struct tw_pair {
-    long server, client, conns, requests;
-};
 
 /* Starts serve with serve_extra, runs load with load_args, lets closes
  * settle, counts TIME_WAIT on both sides of port 8080. */
 static int traffic(struct lab_env *e, struct lab_result *r, const char *const serve_extra[],
-                   const char *const load_args[], struct tw_pair *tw)
+                   const char *const load_args[], struct lab_traffic_obs *tw)
 {
     static char out[16384];
     memset(tw, 0, sizeof *tw);
@@ -26,7 +23,7 @@ static int traffic(struct lab_env *e, struct lab_result *r, const char *const se
     if (srv < 0)
         return 0;
     lab_sample(e);
-    int rc = lab_load(e, load_args, out, sizeof out);
+    tw->load_rc = lab_load(e, load_args, out, sizeof out);
     lab_watch(e, 400, 100);
     tw->conns = (long)lab_json_num(out, "connections_opened");
     tw->requests = (long)lab_json_num(out, "requests");
@@ -34,23 +31,30 @@ static int traffic(struct lab_env *e, struct lab_result *r, const char *const se
     if (lab_count(e, LAB_SERVER, TS_TIME_WAIT, LAB_PORT, &s) < 0 ||
         lab_count(e, LAB_CLIENT, TS_TIME_WAIT, LAB_PORT, &c) < 0)
         return -1;
-    tw->server = s.n;
-    tw->client = c.n;
-    lab_measured(r, "closer load exit %d: %ld requests on %ld connections", rc, tw->requests,
-                 tw->conns);
-    lab_measured(r, "TIME_WAIT on the server: %ld; on the client: %ld", tw->server, tw->client);
-    lab_value(r, "requests", (double)tw->requests, "requests");
-    lab_value(r, "connections", (double)tw->conns, "connections");
-    lab_value(r, "server_time_wait", (double)tw->server, "sockets");
-    lab_value(r, "client_time_wait", (double)tw->client, "sockets");
-    lab_expect(r, rc == 0 && tw->requests > 0, "closer load failed (exit %d)", rc);
+    tw->server_tw = s.n;
+    tw->client_tw = c.n;
+    lab_judge_traffic(r, tw);
     return 0;
 }
 
-static void expect_on(struct lab_result *r, const struct tw_pair *tw, bool server_side)
+void lab_judge_traffic(struct lab_result *r, const struct lab_traffic_obs *tw)
 {
-    long want_here = tw->conns, there = server_side ? tw->client : tw->server;
-    long here = server_side ? tw->server : tw->client;
+    lab_measured(r, "closer load exit %d: %ld requests on %ld connections", tw->load_rc,
+                 tw->requests, tw->conns);
+    lab_measured(r, "TIME_WAIT on the server: %ld; on the client: %ld", tw->server_tw,
+                 tw->client_tw);
+    lab_value(r, "requests", (double)tw->requests, "requests");
+    lab_value(r, "connections", (double)tw->conns, "connections");
+    lab_value(r, "server_time_wait", (double)tw->server_tw, "sockets");
+    lab_value(r, "client_time_wait", (double)tw->client_tw, "sockets");
+    lab_expect(r, tw->load_rc == 0 && tw->requests > 0, "closer load failed (exit %d)",
+               tw->load_rc);
+}
+
+void lab_judge_tw_side(struct lab_result *r, const struct lab_traffic_obs *tw, bool server_side)
+{
+    long want_here = tw->conns, there = server_side ? tw->client_tw : tw->server_tw;
+    long here = server_side ? tw->server_tw : tw->client_tw;
     lab_expect(r, here == want_here, "TIME_WAIT on the %s: %ld, expected one per connection (%ld)",
                server_side ? "server" : "client", here, want_here);
     lab_expect(r, there == 0, "TIME_WAIT on the %s: %ld, expected none",
@@ -60,10 +64,10 @@ static void expect_on(struct lab_result *r, const struct tw_pair *tw, bool serve
 int lab_sc_close_header(struct lab_env *e, struct lab_result *r)
 {
     const char *load[] = {LAB_URL, "-n", "200", "-c", "4", "--close-header", NULL};
-    struct tw_pair tw;
+    struct lab_traffic_obs tw;
     if (traffic(e, r, NULL, load, &tw) < 0)
         return -1;
-    expect_on(r, &tw, true);
+    lab_judge_tw_side(r, &tw, true);
     return 0;
 }
 
@@ -71,35 +75,52 @@ int lab_sc_keepalive_off(struct lab_env *e, struct lab_result *r)
 {
     const char *serve[] = {"--keepalive", "off", NULL};
     const char *load[] = {LAB_URL, "-n", "200", "-c", "4", NULL};
-    struct tw_pair tw;
+    struct lab_traffic_obs tw;
     if (traffic(e, r, serve, load, &tw) < 0)
         return -1;
-    expect_on(r, &tw, true);
+    lab_judge_tw_side(r, &tw, true);
     return 0;
+}
+
+void lab_http10_begin(struct lab_result *r, bool keepalive)
+{
+    lab_measured(r, keepalive ? "HTTP/1.0 with Connection: keep-alive:"
+                              : "HTTP/1.0, no Connection header:");
+    snprintf(r->value_prefix, sizeof r->value_prefix, keepalive ? "http10_keepalive_"
+                                                                : "http10_plain_");
+}
+
+void lab_judge_http10_plain(struct lab_result *r, const struct lab_traffic_obs *a)
+{
+    lab_expect(r, a->conns == a->requests, "HTTP/1.0: %ld connections for %ld requests, "
+               "expected one each", a->conns, a->requests);
+    lab_expect(r, a->server_tw == a->conns, "HTTP/1.0: server TIME_WAIT %ld, expected %ld (the "
+               "server closes)", a->server_tw, a->conns);
+}
+
+void lab_judge_http10_keepalive(struct lab_result *r, const struct lab_traffic_obs *a,
+                                const struct lab_traffic_obs *b)
+{
+    lab_expect(r, b->conns == 1 && b->requests == 50, "HTTP/1.0 keep-alive: %ld connections "
+               "for %ld requests, expected 1 for 50", b->conns, b->requests);
+    lab_expect(r, b->server_tw == a->server_tw, "HTTP/1.0 keep-alive added %ld server "
+               "TIME_WAIT, expected none", b->server_tw - a->server_tw);
 }
 
 int lab_sc_http10(struct lab_env *e, struct lab_result *r)
 {
     const char *plain[] = {LAB_URL, "-n", "50", "-c", "1", "--http1.0", NULL};
-    struct tw_pair a, b;
-    lab_measured(r, "HTTP/1.0, no Connection header:");
-    snprintf(r->value_prefix, sizeof r->value_prefix, "http10_plain_");
+    struct lab_traffic_obs a, b;
+    lab_http10_begin(r, false);
     if (traffic(e, r, NULL, plain, &a) < 0)
         return -1;
-    lab_expect(r, a.conns == a.requests, "HTTP/1.0: %ld connections for %ld requests, expected "
-               "one each", a.conns, a.requests);
-    lab_expect(r, a.server == a.conns, "HTTP/1.0: server TIME_WAIT %ld, expected %ld (the "
-               "server closes)", a.server, a.conns);
+    lab_judge_http10_plain(r, &a);
     lab_stop(e, e->pids[0]);
     const char *ka[] = {LAB_URL, "-n", "50", "-c", "1", "--http1.0", "--keepalive", "on", NULL};
-    lab_measured(r, "HTTP/1.0 with Connection: keep-alive:");
-    snprintf(r->value_prefix, sizeof r->value_prefix, "http10_keepalive_");
+    lab_http10_begin(r, true);
     if (traffic(e, r, NULL, ka, &b) < 0)
         return -1;
-    lab_expect(r, b.conns == 1 && b.requests == 50, "HTTP/1.0 keep-alive: %ld connections for "
-               "%ld requests, expected 1 for 50", b.conns, b.requests);
-    lab_expect(r, b.server == a.server, "HTTP/1.0 keep-alive added %ld server TIME_WAIT, "
-               "expected none", b.server - a.server);
+    lab_judge_http10_keepalive(r, &a, &b);
     return 0;
 }
 
@@ -164,34 +185,44 @@ static int held_passive_close(struct lab_env *e, struct lab_result *r, pid_t srv
     if (lab_count(e, LAB_SERVER, TS_TIME_WAIT, LAB_PORT, &tw_end) < 0 ||
         lab_count(e, LAB_CLIENT, TS_TIME_WAIT, LAB_PORT, &ctw) < 0)
         return -1;
-    lab_measured(r, "%d clients closed while serve was stopped: server CLOSE_WAIT %ld", HELD,
-                 cw.n);
-    lab_measured(r, "serve resumed and closed, client ACKs dropped: server LAST_ACK %ld (FIN "
-                 "retransmitted %u times)", la.n, la.retrans_max);
-    lab_measured(r, "ACKs allowed: server LAST_ACK %ld, server TIME_WAIT %ld, client TIME_WAIT "
-                 "+%ld", la_end.n, tw_end.n, ctw.n - tw0.n);
-    lab_value(r, "server_close_wait", (double)cw.n, "sockets");
-    lab_value(r, "server_last_ack_acks_dropped", (double)la.n, "sockets");
-    lab_value(r, "server_fin_retransmits", (double)la.retrans_max, "segments");
-    lab_value(r, "server_last_ack_acks_allowed", (double)la_end.n, "sockets");
-    lab_value(r, "server_time_wait", (double)tw_end.n, "sockets");
-    lab_value(r, "client_time_wait_added", (double)(ctw.n - tw0.n), "sockets");
-    lab_expect(r, cw.n == HELD, "server CLOSE_WAIT %ld, expected %d", cw.n, HELD);
-    lab_expect(r, la.n == HELD, "server LAST_ACK %ld, expected %d", la.n, HELD);
-    lab_expect(r, la_end.n == 0 && tw_end.n == 0, "server left with LAST_ACK %ld TIME_WAIT %ld",
-               la_end.n, tw_end.n);
-    lab_expect(r, ctw.n - tw0.n == HELD, "client TIME_WAIT +%ld, expected +%d", ctw.n - tw0.n,
-               HELD);
+    struct lab_held_obs o = {.held = HELD, .close_wait = cw.n, .last_ack = la.n,
+                             .fin_retransmits = la.retrans_max, .last_ack_end = la_end.n,
+                             .tw_end = tw_end.n, .client_tw_added = ctw.n - tw0.n};
+    lab_judge_held_close(r, &o);
     return 0;
+}
+
+void lab_judge_held_close(struct lab_result *r, const struct lab_held_obs *o)
+{
+    lab_measured(r, "%d clients closed while serve was stopped: server CLOSE_WAIT %ld", o->held,
+                 o->close_wait);
+    lab_measured(r, "serve resumed and closed, client ACKs dropped: server LAST_ACK %ld (FIN "
+                 "retransmitted %u times)", o->last_ack, o->fin_retransmits);
+    lab_measured(r, "ACKs allowed: server LAST_ACK %ld, server TIME_WAIT %ld, client TIME_WAIT "
+                 "+%ld", o->last_ack_end, o->tw_end, o->client_tw_added);
+    lab_value(r, "server_close_wait", (double)o->close_wait, "sockets");
+    lab_value(r, "server_last_ack_acks_dropped", (double)o->last_ack, "sockets");
+    lab_value(r, "server_fin_retransmits", (double)o->fin_retransmits, "segments");
+    lab_value(r, "server_last_ack_acks_allowed", (double)o->last_ack_end, "sockets");
+    lab_value(r, "server_time_wait", (double)o->tw_end, "sockets");
+    lab_value(r, "client_time_wait_added", (double)o->client_tw_added, "sockets");
+    lab_expect(r, o->close_wait == o->held, "server CLOSE_WAIT %ld, expected %d", o->close_wait,
+               o->held);
+    lab_expect(r, o->last_ack == o->held, "server LAST_ACK %ld, expected %d", o->last_ack,
+               o->held);
+    lab_expect(r, o->last_ack_end == 0 && o->tw_end == 0, "server left with LAST_ACK %ld "
+               "TIME_WAIT %ld", o->last_ack_end, o->tw_end);
+    lab_expect(r, o->client_tw_added == o->held, "client TIME_WAIT +%ld, expected +%d",
+               o->client_tw_added, o->held);
 }
 
 int lab_sc_client_closes(struct lab_env *e, struct lab_result *r)
 {
     const char *load[] = {LAB_URL, "-n", "200", "-c", "4", "--requests-per-conn", "10", NULL};
-    struct tw_pair tw;
+    struct lab_traffic_obs tw;
     if (traffic(e, r, NULL, load, &tw) < 0)
         return -1;
-    expect_on(r, &tw, false);
+    lab_judge_tw_side(r, &tw, false);
     if (!e->npids)
         return 0;
     return held_passive_close(e, r, e->pids[0]);
@@ -202,11 +233,11 @@ int lab_sc_close_policy_client(struct lab_env *e, struct lab_result *r)
     const char *serve[] = {"--close-policy", "client", NULL};
     const char *load[] = {LAB_URL, "-n", "200", "-c", "4", "--close-header", "--client-close",
                           NULL};
-    struct tw_pair tw;
+    struct lab_traffic_obs tw;
     lab_measured(r, "Connection: close traffic (as close-header), server close policy client:");
     if (traffic(e, r, serve, load, &tw) < 0)
         return -1;
-    expect_on(r, &tw, false);
+    lab_judge_tw_side(r, &tw, false);
     return 0;
 }
 
@@ -241,21 +272,33 @@ int lab_sc_linger_zero(struct lab_env *e, struct lab_result *r)
     if (lab_count(e, LAB_SERVER, TS_TIME_WAIT, 0, &s) < 0 ||
         lab_count(e, LAB_CLIENT, TS_TIME_WAIT, 0, &c) < 0)
         return -1;
-    long long resets = lab_counter(e, LAB_CLIENT, "Tcp", "EstabResets") - resets0;
-    lab_measured(r, "%d requests with Connection: close, %d responses read", n, responses);
-    lab_measured(r, "after the response the client's recv(): ECONNRESET %d times, EOF %d times",
-                 econnreset, eof);
-    lab_measured(r, "client EstabResets +%lld", resets);
-    lab_measured(r, "TIME_WAIT on the server: %ld; on the client: %ld", s.n, c.n);
-    lab_value(r, "requests", n, "requests");
-    lab_value(r, "responses", responses, "responses");
-    lab_value(r, "client_econnreset", econnreset, "events");
-    lab_value(r, "client_eof", eof, "events");
-    lab_value(r, "client_estab_resets_added", (double)resets, "resets");
-    lab_value(r, "server_time_wait", (double)s.n, "sockets");
-    lab_value(r, "client_time_wait", (double)c.n, "sockets");
-    lab_expect(r, s.n == 0 && c.n == 0, "TIME_WAIT left: server %ld, client %ld", s.n, c.n);
-    lab_expect(r, econnreset == n, "ECONNRESET seen %d times of %d", econnreset, n);
-    lab_expect(r, responses == n, "only %d responses of %d arrived before the RST", responses, n);
+    struct lab_linger_obs o = {
+        .requests = n, .responses = responses, .econnreset = econnreset, .eof = eof,
+        .resets_added = lab_counter(e, LAB_CLIENT, "Tcp", "EstabResets") - resets0,
+        .server_tw = s.n, .client_tw = c.n};
+    lab_judge_linger_zero(r, &o);
     return 0;
+}
+
+void lab_judge_linger_zero(struct lab_result *r, const struct lab_linger_obs *o)
+{
+    int n = o->requests;
+    lab_measured(r, "%d requests with Connection: close, %d responses read", n, o->responses);
+    lab_measured(r, "after the response the client's recv(): ECONNRESET %d times, EOF %d times",
+                 o->econnreset, o->eof);
+    lab_measured(r, "client EstabResets +%lld", o->resets_added);
+    lab_measured(r, "TIME_WAIT on the server: %ld; on the client: %ld", o->server_tw,
+                 o->client_tw);
+    lab_value(r, "requests", n, "requests");
+    lab_value(r, "responses", o->responses, "responses");
+    lab_value(r, "client_econnreset", o->econnreset, "events");
+    lab_value(r, "client_eof", o->eof, "events");
+    lab_value(r, "client_estab_resets_added", (double)o->resets_added, "resets");
+    lab_value(r, "server_time_wait", (double)o->server_tw, "sockets");
+    lab_value(r, "client_time_wait", (double)o->client_tw, "sockets");
+    lab_expect(r, o->server_tw == 0 && o->client_tw == 0, "TIME_WAIT left: server %ld, client "
+               "%ld", o->server_tw, o->client_tw);
+    lab_expect(r, o->econnreset == n, "ECONNRESET seen %d times of %d", o->econnreset, n);
+    lab_expect(r, o->responses == n, "only %d responses of %d arrived before the RST",
+               o->responses, n);
 }

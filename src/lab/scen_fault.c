@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lab/judge.h"
 #include "lab/scenarios.h"
 #include "lab/wire.h"
 
@@ -26,8 +27,7 @@ static void nap_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-/* The count doctor gives for finding id, -1 if it is not reported. */
-static long finding_count(const char *json, const char *id)
+long lab_finding_count(const char *json, const char *id)
 {
     char pat[96];
     snprintf(pat, sizeof pat, "\"id\":\"%s\"", id);
@@ -73,21 +73,28 @@ static int one_bug(struct lab_env *e, struct lab_result *r, int i)
         return -1;
     char *doctor[] = {"closer", "doctor", "-N", e->ns[LAB_SERVER], "--json", NULL};
     int rc = lab_run(e, LAB_HOME, doctor, out, sizeof out, 15000);
-    long named = finding_count(out, bugs[i].finding);
-    lab_measured(r, "serve --fault %s: %ld CLOSE_WAIT on port %u after %d clients closed; "
-                 "closer doctor (exit %d) reports %s x%ld", bugs[i].fault, cw.n, port,
-                 BUG_CLIENTS, rc, named >= 0 ? bugs[i].finding : "nothing", named);
-    char vname[48];
-    snprintf(vname, sizeof vname, "%s_close_wait", bugs[i].fault);
-    lab_value(r, vname, (double)cw.n, "sockets");
-    snprintf(vname, sizeof vname, "%s_doctor_count", bugs[i].fault);
-    lab_value(r, vname, (double)named, "sockets");
-    lab_expect(r, cw.n == BUG_CLIENTS, "%s: %ld CLOSE_WAIT, expected %d", bugs[i].fault, cw.n,
-               BUG_CLIENTS);
-    lab_expect(r, named == BUG_CLIENTS, "%s: doctor did not report %s x%d (got %ld)",
-               bugs[i].fault, bugs[i].finding, BUG_CLIENTS, named);
+    struct lab_bug_obs o = {.fault = bugs[i].fault, .finding = bugs[i].finding, .port = port,
+                            .clients = BUG_CLIENTS, .close_wait = cw.n, .doctor_rc = rc,
+                            .named = lab_finding_count(out, bugs[i].finding)};
+    lab_judge_bug(r, &o);
     lab_stop(e, srv);
     return 0;
+}
+
+void lab_judge_bug(struct lab_result *r, const struct lab_bug_obs *o)
+{
+    lab_measured(r, "serve --fault %s: %ld CLOSE_WAIT on port %u after %d clients closed; "
+                 "closer doctor (exit %d) reports %s x%ld", o->fault, o->close_wait, o->port,
+                 o->clients, o->doctor_rc, o->named >= 0 ? o->finding : "nothing", o->named);
+    char vname[48];
+    snprintf(vname, sizeof vname, "%s_close_wait", o->fault);
+    lab_value(r, vname, (double)o->close_wait, "sockets");
+    snprintf(vname, sizeof vname, "%s_doctor_count", o->fault);
+    lab_value(r, vname, (double)o->named, "sockets");
+    lab_expect(r, o->close_wait == o->clients, "%s: %ld CLOSE_WAIT, expected %d", o->fault,
+               o->close_wait, o->clients);
+    lab_expect(r, o->named == o->clients, "%s: doctor did not report %s x%d (got %ld)",
+               o->fault, o->finding, o->clients, o->named);
 }
 
 int lab_sc_close_wait_bugs(struct lab_env *e, struct lab_result *r)

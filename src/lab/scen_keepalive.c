@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lab/judge.h"
 #include "lab/scenarios.h"
 #include "lab/wire.h"
 
@@ -54,26 +55,36 @@ int lab_sc_idle_timeout(struct lab_env *e, struct lab_result *r)
     if (lab_count(e, LAB_SERVER, TS_TIME_WAIT, LAB_PORT, &s) < 0 ||
         lab_count(e, LAB_CLIENT, TS_TIME_WAIT, LAB_PORT, &c) < 0)
         return -1;
-    lab_measured(r, "%d idle keep-alive connections, server keepalive-timeout %d ms",
-                 IDLE_CONNS, IDLE_TIMEOUT_MS);
-    lab_measured(r, "server closed %d of them after %.0f..%.0f ms idle", eofs, lo, hi);
-    lab_measured(r, "TIME_WAIT on the server: %ld; on the client: %ld", s.n, c.n);
-    lab_value(r, "idle_connections", IDLE_CONNS, "connections");
-    lab_value(r, "server_keepalive_timeout", IDLE_TIMEOUT_MS, "ms");
-    lab_value(r, "server_closed", eofs, "connections");
+    struct lab_idle_obs o = {.conns = IDLE_CONNS, .timeout_ms = IDLE_TIMEOUT_MS, .closed = eofs,
+                             .closed_min_ms = lo, .closed_max_ms = hi, .server_tw = s.n,
+                             .client_tw = c.n};
+    lab_judge_idle_timeout(r, &o);
+    return 0;
+}
+
+void lab_judge_idle_timeout(struct lab_result *r, const struct lab_idle_obs *o)
+{
+    double lo = o->closed_min_ms, hi = o->closed_max_ms;
+    lab_measured(r, "%d idle keep-alive connections, server keepalive-timeout %d ms", o->conns,
+                 o->timeout_ms);
+    lab_measured(r, "server closed %d of them after %.0f..%.0f ms idle", o->closed, lo, hi);
+    lab_measured(r, "TIME_WAIT on the server: %ld; on the client: %ld", o->server_tw,
+                 o->client_tw);
+    lab_value(r, "idle_connections", o->conns, "connections");
+    lab_value(r, "server_keepalive_timeout", o->timeout_ms, "ms");
+    lab_value(r, "server_closed", o->closed, "connections");
     lab_value(r, "closed_after_min", lo, "ms");
     lab_value(r, "closed_after_max", hi, "ms");
-    lab_value(r, "server_time_wait", (double)s.n, "sockets");
-    lab_value(r, "client_time_wait", (double)c.n, "sockets");
-    lab_expect(r, eofs == IDLE_CONNS, "only %d of %d idle connections were closed by the server",
-               eofs, IDLE_CONNS);
-    lab_expect(r, eofs == 0 || lo >= IDLE_TIMEOUT_MS - 10, "closed after %.0f ms, before the "
-               "%d ms timeout", lo, IDLE_TIMEOUT_MS);
-    lab_expect(r, eofs == 0 || hi <= IDLE_TIMEOUT_MS + 1500, "closed after %.0f ms, long after "
-               "the %d ms timeout", hi, IDLE_TIMEOUT_MS);
-    lab_expect(r, s.n == IDLE_CONNS && c.n == 0, "TIME_WAIT server %ld client %ld, expected %d "
-               "and 0", s.n, c.n, IDLE_CONNS);
-    return 0;
+    lab_value(r, "server_time_wait", (double)o->server_tw, "sockets");
+    lab_value(r, "client_time_wait", (double)o->client_tw, "sockets");
+    lab_expect(r, o->closed == o->conns, "only %d of %d idle connections were closed by the "
+               "server", o->closed, o->conns);
+    lab_expect(r, o->closed == 0 || lo >= o->timeout_ms - 10, "closed after %.0f ms, before the "
+               "%d ms timeout", lo, o->timeout_ms);
+    lab_expect(r, o->closed == 0 || hi <= o->timeout_ms + 1500, "closed after %.0f ms, long "
+               "after the %d ms timeout", hi, o->timeout_ms);
+    lab_expect(r, o->server_tw == o->conns && o->client_tw == 0, "TIME_WAIT server %ld client "
+               "%ld, expected %d and 0", o->server_tw, o->client_tw, o->conns);
 }
 
 /* One run at 1000 req/s for 3 s on 4 connections with cap; returns the
@@ -112,26 +123,49 @@ int lab_sc_request_cap(struct lab_env *e, struct lab_result *r)
     long tw10k = capped_run(e, r, "10000", base.n, &req10k, &s10k);
     if (tw10k < 0)
         return r->ok ? -1 : 0;
-    double rate100 = s100 > 0 ? req100 / s100 : 0, rate10k = s10k > 0 ? req10k / s10k : 0;
-    lab_measured(r, "keepalive_requests 100: %ld requests in %.1f s (%.0f req/s) -> %ld server "
-                 "TIME_WAIT = %.1f/s (request rate / cap = %.1f/s)", req100, s100, rate100,
-                 tw100, s100 > 0 ? tw100 / s100 : 0, rate100 / 100);
-    lab_measured(r, "keepalive_requests 10000: %ld requests in %.1f s (%.0f req/s) -> %ld server "
-                 "TIME_WAIT = %.2f/s (request rate / cap = %.2f/s)", req10k, s10k, rate10k,
-                 tw10k, s10k > 0 ? tw10k / s10k : 0, rate10k / 10000);
-    lab_value(r, "cap100_requests", (double)req100, "requests");
-    lab_value(r, "cap100_request_rate", rate100, "per_s");
-    lab_value(r, "cap100_server_time_wait", (double)tw100, "sockets");
-    lab_value(r, "cap100_server_time_wait_rate", s100 > 0 ? tw100 / s100 : 0, "per_s");
-    lab_value(r, "cap10000_requests", (double)req10k, "requests");
-    lab_value(r, "cap10000_request_rate", rate10k, "per_s");
-    lab_value(r, "cap10000_server_time_wait", (double)tw10k, "sockets");
-    lab_value(r, "cap10000_server_time_wait_rate", s10k > 0 ? tw10k / s10k : 0, "per_s");
+    struct lab_cap_run c100 = {req100, s100, tw100}, c10k = {req10k, s10k, tw10k};
+    lab_judge_request_cap(r, &c100, &c10k);
+    return 0;
+}
+
+/* One cap's line: its request rate and the TIME_WAIT rate, with two
+ * decimals where the rate is that small (cap 10000). */
+static void cap_says(struct lab_result *r, long cap, const struct lab_cap_run *c)
+{
+    double rate = c->seconds > 0 ? c->requests / c->seconds : 0;
+    double tw_rate = c->seconds > 0 ? c->server_tw / c->seconds : 0;
+    int digits = cap > 100 ? 2 : 1;
+    lab_measured(r, "keepalive_requests %ld: %ld requests in %.1f s (%.0f req/s) -> %ld server "
+                 "TIME_WAIT = %.*f/s (request rate / cap = %.*f/s)", cap, c->requests,
+                 c->seconds, rate, c->server_tw, digits, tw_rate, digits, rate / (double)cap);
+}
+
+static void cap_values(struct lab_result *r, long cap, const struct lab_cap_run *c)
+{
+    double rate = c->seconds > 0 ? c->requests / c->seconds : 0;
+    char v[48];
+    snprintf(v, sizeof v, "cap%ld_requests", cap);
+    lab_value(r, v, (double)c->requests, "requests");
+    snprintf(v, sizeof v, "cap%ld_request_rate", cap);
+    lab_value(r, v, rate, "per_s");
+    snprintf(v, sizeof v, "cap%ld_server_time_wait", cap);
+    lab_value(r, v, (double)c->server_tw, "sockets");
+    snprintf(v, sizeof v, "cap%ld_server_time_wait_rate", cap);
+    lab_value(r, v, c->seconds > 0 ? c->server_tw / c->seconds : 0, "per_s");
+}
+
+void lab_judge_request_cap(struct lab_result *r, const struct lab_cap_run *c100,
+                           const struct lab_cap_run *c10k)
+{
+    cap_says(r, 100, c100);
+    cap_says(r, 10000, c10k);
+    cap_values(r, 100, c100);
+    cap_values(r, 10000, c10k);
     /* Each of the 4 connections hits the cap every 100 of its requests: at
      * most one partial cap per connection. */
-    lab_expect(r, labs(tw100 - req100 / 100) <= 4, "cap 100: %ld TIME_WAIT for %ld requests, "
-               "expected %ld (+-4)", tw100, req100, req100 / 100);
-    lab_expect(r, tw10k == req10k / 10000, "cap 10000: %ld TIME_WAIT for %ld requests, "
-               "expected %ld", tw10k, req10k, req10k / 10000);
-    return 0;
+    lab_expect(r, labs(c100->server_tw - c100->requests / 100) <= 4, "cap 100: %ld TIME_WAIT "
+               "for %ld requests, expected %ld (+-4)", c100->server_tw, c100->requests,
+               c100->requests / 100);
+    lab_expect(r, c10k->server_tw == c10k->requests / 10000, "cap 10000: %ld TIME_WAIT for %ld "
+               "requests, expected %ld", c10k->server_tw, c10k->requests, c10k->requests / 10000);
 }

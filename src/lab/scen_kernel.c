@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lab/judge.h"
 #include "lab/scenarios.h"
 #include "lab/wire.h"
 
@@ -22,13 +23,56 @@ static void nap_ms(int ms)
 }
 
 /* closer load from the client; EADDRNOTAVAIL and requests from its JSON. */
-static int load_counts(struct lab_env *e, const char *const args[], long *req, long *noaddr)
+static void load_counts(struct lab_env *e, const char *const args[], struct lab_load_counts *c)
 {
     static char out[16384];
-    int rc = lab_load(e, args, out, sizeof out);
-    *req = (long)lab_json_num(out, "requests");
-    *noaddr = (long)lab_json_num(out, "eaddrnotavail");
-    return rc;
+    c->rc = lab_load(e, args, out, sizeof out);
+    c->requests = (long)lab_json_num(out, "requests");
+    c->eaddrnotavail = (long)lab_json_num(out, "eaddrnotavail");
+}
+
+static void ports_reuse0(struct lab_result *r, const struct lab_load_counts *c)
+{
+    long req = c->requests, noaddr = c->eaddrnotavail;
+    lab_measured(r, "10 ephemeral ports, tcp_tw_reuse=0, a new connection per request to :8080 "
+                 "at 10/s for 2 s: %ld requests ok, %ld EADDRNOTAVAIL (load exit %d)", req,
+                 noaddr, c->rc);
+    lab_value(r, "tw_reuse0_requests_ok", (double)req, "requests");
+    lab_value(r, "tw_reuse0_eaddrnotavail", (double)noaddr, "errors");
+    lab_expect(r, noaddr > 0, "no EADDRNOTAVAIL with 10 ports and %ld connections", req);
+    lab_expect(r, req > 0 && req <= 10, "%ld requests succeeded, expected at most 10 (ports)", req);
+}
+
+static void ports_other(struct lab_result *r, const struct lab_load_counts *c)
+{
+    long req = c->requests, noaddr = c->eaddrnotavail;
+    lab_measured(r, "same client, tcp_tw_reuse=0, 8 connections to :8081 (another 4-tuple): "
+                 "%ld ok, %ld EADDRNOTAVAIL", req, noaddr);
+    lab_value(r, "other_port_requests_ok", (double)req, "requests");
+    lab_value(r, "other_port_eaddrnotavail", (double)noaddr, "errors");
+    lab_expect(r, req == 8 && noaddr == 0, "to the second port: %ld ok, %ld EADDRNOTAVAIL", req,
+               noaddr);
+}
+
+static void ports_reuse1(struct lab_result *r, const struct lab_load_counts *c)
+{
+    long req = c->requests, noaddr = c->eaddrnotavail;
+    lab_measured(r, "tcp_tw_reuse=1 (timestamps on), :8080 again at 5/s for 3 s: %ld ok, %ld "
+                 "EADDRNOTAVAIL", req, noaddr);
+    lab_value(r, "tw_reuse1_requests_ok", (double)req, "requests");
+    lab_value(r, "tw_reuse1_eaddrnotavail", (double)noaddr, "errors");
+    lab_expect(r, req >= 10 && noaddr == 0, "with tcp_tw_reuse=1: %ld ok, %ld EADDRNOTAVAIL", req,
+               noaddr);
+}
+
+void lab_judge_port_exhaustion(struct lab_result *r, int step, const struct lab_load_counts *c)
+{
+    if (step == 0)
+        ports_reuse0(r, c);
+    else if (step == 1)
+        ports_other(r, c);
+    else
+        ports_reuse1(r, c);
 }
 
 int lab_sc_port_exhaustion(struct lab_env *e, struct lab_result *r)
@@ -40,37 +84,21 @@ int lab_sc_port_exhaustion(struct lab_env *e, struct lab_result *r)
         return -1;
     if (lab_serve(e, r, serve) < 0)
         return 0;
-    long req, noaddr;
+    struct lab_load_counts c;
     const char *a[] = {LAB_URL, "--keepalive", "off", "--rate", "10", "-d", "2s", "-c", "1", NULL};
-    int rc = load_counts(e, a, &req, &noaddr);
+    load_counts(e, a, &c);
     lab_watch(e, 200, 100);
-    lab_measured(r, "10 ephemeral ports, tcp_tw_reuse=0, a new connection per request to :8080 "
-                 "at 10/s for 2 s: %ld requests ok, %ld EADDRNOTAVAIL (load exit %d)", req,
-                 noaddr, rc);
-    lab_value(r, "tw_reuse0_requests_ok", (double)req, "requests");
-    lab_value(r, "tw_reuse0_eaddrnotavail", (double)noaddr, "errors");
-    lab_expect(r, noaddr > 0, "no EADDRNOTAVAIL with 10 ports and %ld connections", req);
-    lab_expect(r, req > 0 && req <= 10, "%ld requests succeeded, expected at most 10 (ports)", req);
-    const char *c[] = {"http://" LAB_SERVER_IP ":8081/", "--keepalive", "off", "-n", "8", "-c",
+    lab_judge_port_exhaustion(r, 0, &c);
+    const char *o[] = {"http://" LAB_SERVER_IP ":8081/", "--keepalive", "off", "-n", "8", "-c",
                        "1", NULL};
-    rc = load_counts(e, c, &req, &noaddr);
-    lab_measured(r, "same client, tcp_tw_reuse=0, 8 connections to :8081 (another 4-tuple): "
-                 "%ld ok, %ld EADDRNOTAVAIL", req, noaddr);
-    lab_value(r, "other_port_requests_ok", (double)req, "requests");
-    lab_value(r, "other_port_eaddrnotavail", (double)noaddr, "errors");
-    lab_expect(r, req == 8 && noaddr == 0, "to the second port: %ld ok, %ld EADDRNOTAVAIL", req,
-               noaddr);
+    load_counts(e, o, &c);
+    lab_judge_port_exhaustion(r, 1, &c);
     if (lab_sysctl(e, LAB_CLIENT, "net/ipv4/tcp_tw_reuse", "1") < 0)
         return -1;
     const char *b[] = {LAB_URL, "--keepalive", "off", "--rate", "5", "-d", "3s", "-c", "1", NULL};
-    rc = load_counts(e, b, &req, &noaddr);
+    load_counts(e, b, &c);
     lab_watch(e, 200, 100);
-    lab_measured(r, "tcp_tw_reuse=1 (timestamps on), :8080 again at 5/s for 3 s: %ld ok, %ld "
-                 "EADDRNOTAVAIL", req, noaddr);
-    lab_value(r, "tw_reuse1_requests_ok", (double)req, "requests");
-    lab_value(r, "tw_reuse1_eaddrnotavail", (double)noaddr, "errors");
-    lab_expect(r, req >= 10 && noaddr == 0, "with tcp_tw_reuse=1: %ld ok, %ld EADDRNOTAVAIL", req,
-               noaddr);
+    lab_judge_port_exhaustion(r, 2, &c);
     return 0;
 }
 
@@ -90,15 +118,24 @@ int lab_sc_tw_buckets(struct lab_env *e, struct lab_result *r)
     struct lab_count tw;
     if (lab_count(e, LAB_SERVER, TS_TIME_WAIT, LAB_PORT, &tw) < 0)
         return -1;
-    lab_measured(r, "tcp_max_tw_buckets=5 on the server, %ld server-closed connections (load "
-                 "exit %d)", conns, rc);
-    lab_measured(r, "server TIME_WAIT %ld, TCPTimeWaitOverflow +%lld", tw.n, over);
-    lab_value(r, "server_closed_connections", (double)conns, "connections");
-    lab_value(r, "server_time_wait", (double)tw.n, "sockets");
-    lab_value(r, "tcp_time_wait_overflow_added", (double)over, "sockets");
-    lab_expect(r, tw.n == 5, "server TIME_WAIT %ld, expected the cap (5)", tw.n);
-    lab_expect(r, over == conns - 5, "TCPTimeWaitOverflow +%lld, expected %ld", over, conns - 5);
+    struct lab_buckets_obs o = {.load_rc = rc, .conns = conns, .server_tw = tw.n,
+                                .overflow_added = over};
+    lab_judge_tw_buckets(r, &o);
     return 0;
+}
+
+void lab_judge_tw_buckets(struct lab_result *r, const struct lab_buckets_obs *o)
+{
+    lab_measured(r, "tcp_max_tw_buckets=5 on the server, %ld server-closed connections (load "
+                 "exit %d)", o->conns, o->load_rc);
+    lab_measured(r, "server TIME_WAIT %ld, TCPTimeWaitOverflow +%lld", o->server_tw,
+                 o->overflow_added);
+    lab_value(r, "server_closed_connections", (double)o->conns, "connections");
+    lab_value(r, "server_time_wait", (double)o->server_tw, "sockets");
+    lab_value(r, "tcp_time_wait_overflow_added", (double)o->overflow_added, "sockets");
+    lab_expect(r, o->server_tw == 5, "server TIME_WAIT %ld, expected the cap (5)", o->server_tw);
+    lab_expect(r, o->overflow_added == o->conns - 5, "TCPTimeWaitOverflow +%lld, expected %ld",
+               o->overflow_added, o->conns - 5);
 }
 
 /* Client closes first, server half-closes after the client's FIN: the
@@ -131,6 +168,35 @@ static int so_error(int fd)
     return v;
 }
 
+void lab_judge_last_ack_with_tw(struct lab_result *r, const struct lab_last_ack_obs *o)
+{
+    const struct lab_count *la = &o->server_last_ack, *tw = &o->client_tw;
+    lab_measured(r, "client ACKs to :%d dropped by nftables in the client namespace",
+                 WIRE_PORT);
+    lab_measured(r, "with TIME_WAIT: server LAST_ACK %ld (FIN retransmitted %u times in 1.5 s), "
+                 "client TIME_WAIT %ld, client ACKs dropped %ld (the last ACK and the answers "
+                 "to retransmitted FINs)", la->n, la->retrans_max, tw->n, o->acks_dropped);
+    lab_value(r, "server_last_ack", (double)la->n, "sockets");
+    lab_value(r, "server_fin_retransmits", (double)la->retrans_max, "segments");
+    lab_value(r, "client_time_wait", (double)tw->n, "sockets");
+    lab_value(r, "client_acks_dropped", (double)o->acks_dropped, "packets");
+    lab_expect(r, la->n == 1 && la->retrans_max >= 1, "server LAST_ACK %ld retrans %u, expected "
+               "1 retransmitting", la->n, la->retrans_max);
+    lab_expect(r, tw->n == 1 && o->acks_dropped >= 2, "client TIME_WAIT %ld and %ld answered "
+               "FINs, expected 1 and >= 2", tw->n, o->acks_dropped);
+}
+
+void lab_judge_last_ack_without_tw(struct lab_result *r, const struct lab_last_ack_obs *o)
+{
+    lab_measured(r, "without TIME_WAIT (client tcp_max_tw_buckets=0): the retransmitted FIN got "
+                 "%lld RST from the client; the server socket's error: %s", o->client_rsts,
+                 o->server_error ? strerror(o->server_error) : "none");
+    lab_value(r, "no_time_wait_client_rsts", (double)o->client_rsts, "segments");
+    lab_expect(r, o->server_error == ECONNRESET, "server socket error %d, expected ECONNRESET",
+               o->server_error);
+    lab_expect(r, o->client_rsts >= 1, "client sent %lld RST, expected >= 1", o->client_rsts);
+}
+
 int lab_sc_lost_last_ack(struct lab_env *e, struct lab_result *r)
 {
     int lfd = wire_listen(e, LAB_SERVER, LAB_SERVER_IP, WIRE_PORT);
@@ -145,24 +211,12 @@ int lab_sc_lost_last_ack(struct lab_env *e, struct lab_result *r)
     if ((s1 = passive_close(e, lfd)) < 0)
         goto out;
     lab_watch(e, 1500, 100);
-    struct lab_count la, tw;
-    if (lab_count(e, LAB_SERVER, TS_LAST_ACK, WIRE_PORT, &la) < 0 ||
-        lab_count(e, LAB_CLIENT, TS_TIME_WAIT, WIRE_PORT, &tw) < 0)
+    struct lab_last_ack_obs o = {0};
+    if (lab_count(e, LAB_SERVER, TS_LAST_ACK, WIRE_PORT, &o.server_last_ack) < 0 ||
+        lab_count(e, LAB_CLIENT, TS_TIME_WAIT, WIRE_PORT, &o.client_tw) < 0)
         goto out;
-    long drops = wire_dropped_acks(e);
-    lab_measured(r, "client ACKs to :%d dropped by nftables in the client namespace",
-                 WIRE_PORT);
-    lab_measured(r, "with TIME_WAIT: server LAST_ACK %ld (FIN retransmitted %u times in 1.5 s), "
-                 "client TIME_WAIT %ld, client ACKs dropped %ld (the last ACK and the answers "
-                 "to retransmitted FINs)", la.n, la.retrans_max, tw.n, drops);
-    lab_value(r, "server_last_ack", (double)la.n, "sockets");
-    lab_value(r, "server_fin_retransmits", (double)la.retrans_max, "segments");
-    lab_value(r, "client_time_wait", (double)tw.n, "sockets");
-    lab_value(r, "client_acks_dropped", (double)drops, "packets");
-    lab_expect(r, la.n == 1 && la.retrans_max >= 1, "server LAST_ACK %ld retrans %u, expected "
-               "1 retransmitting", la.n, la.retrans_max);
-    lab_expect(r, tw.n == 1 && drops >= 2, "client TIME_WAIT %ld and %ld answered FINs, expected "
-               "1 and >= 2", tw.n, drops);
+    o.acks_dropped = wire_dropped_acks(e);
+    lab_judge_last_ack_with_tw(r, &o);
     if (lab_sysctl(e, LAB_CLIENT, "net/ipv4/tcp_max_tw_buckets", "0") < 0)
         goto out;
     long long rsts0 = lab_counter(e, LAB_CLIENT, "Tcp", "OutRsts");
@@ -171,13 +225,9 @@ int lab_sc_lost_last_ack(struct lab_env *e, struct lab_result *r)
     int err = 0;
     for (int i = 0; i < 50 && !(err = so_error(s2)); i++)
         lab_watch(e, 100, 100);
-    long long rsts = lab_counter(e, LAB_CLIENT, "Tcp", "OutRsts") - rsts0;
-    lab_measured(r, "without TIME_WAIT (client tcp_max_tw_buckets=0): the retransmitted FIN got "
-                 "%lld RST from the client; the server socket's error: %s", rsts,
-                 err ? strerror(err) : "none");
-    lab_value(r, "no_time_wait_client_rsts", (double)rsts, "segments");
-    lab_expect(r, err == ECONNRESET, "server socket error %d, expected ECONNRESET", err);
-    lab_expect(r, rsts >= 1, "client sent %lld RST, expected >= 1", rsts);
+    o.client_rsts = lab_counter(e, LAB_CLIENT, "Tcp", "OutRsts") - rsts0;
+    o.server_error = err;
+    lab_judge_last_ack_without_tw(r, &o);
     rc = 0;
 out:
     if (s1 >= 0)
@@ -209,42 +259,49 @@ int lab_sc_tw_length(struct lab_env *e, struct lab_result *r)
     if (cfd >= 0)
         close(cfd); /* orphaned: the server never closes, FIN_WAIT_2 */
     lab_watch(e, 200, 100);
-    struct lab_count tw, fw2, tw_after, fw2_after;
+    struct lab_tw_length_obs o;
     int rc = -1;
-    if (sfd < 0 || lab_count(e, LAB_SERVER, TS_TIME_WAIT, LAB_PORT, &tw) < 0 ||
-        lab_count(e, LAB_CLIENT, TS_FIN_WAIT2, WIRE_PORT, &fw2) < 0)
+    if (sfd < 0 || lab_count(e, LAB_SERVER, TS_TIME_WAIT, LAB_PORT, &o.tw) < 0 ||
+        lab_count(e, LAB_CLIENT, TS_FIN_WAIT2, WIRE_PORT, &o.fin_wait2) < 0)
         goto out;
     lab_watch(e, 6000, 200);
-    if (lab_count(e, LAB_SERVER, TS_TIME_WAIT, LAB_PORT, &tw_after) < 0 ||
-        lab_count(e, LAB_CLIENT, TS_FIN_WAIT2, WIRE_PORT, &fw2_after) < 0)
+    if (lab_count(e, LAB_SERVER, TS_TIME_WAIT, LAB_PORT, &o.tw_later) < 0 ||
+        lab_count(e, LAB_CLIENT, TS_FIN_WAIT2, WIRE_PORT, &o.fin_wait2_later) < 0)
         goto out;
-    lab_measured(r, "tcp_fin_timeout=5 in both namespaces");
-    lab_measured(r, "server TIME_WAIT: %ld, timers %.1f..%.1f s left just after the close",
-                 tw.n, tw.exp_min / 1e3, tw.exp_max / 1e3);
-    lab_measured(r, "orphaned client FIN_WAIT_2: %ld, timer %.1f s left", fw2.n,
-                 fw2.exp_max / 1e3);
-    lab_measured(r, "6 s later: TIME_WAIT %ld (timers %.1f..%.1f s left), orphaned FIN_WAIT_2 %ld",
-                 tw_after.n, tw_after.exp_min / 1e3, tw_after.exp_max / 1e3, fw2_after.n);
-    lab_value(r, "server_time_wait", (double)tw.n, "sockets");
-    lab_value(r, "server_time_wait_timer_min", tw.exp_min / 1e3, "s");
-    lab_value(r, "server_time_wait_timer_max", tw.exp_max / 1e3, "s");
-    lab_value(r, "client_orphan_fin_wait2", (double)fw2.n, "sockets");
-    lab_value(r, "client_orphan_fin_wait2_timer", fw2.exp_max / 1e3, "s");
-    lab_value(r, "later_server_time_wait", (double)tw_after.n, "sockets");
-    lab_value(r, "later_server_time_wait_timer_min", tw_after.exp_min / 1e3, "s");
-    lab_value(r, "later_client_orphan_fin_wait2", (double)fw2_after.n, "sockets");
-    lab_expect(r, tw.n == 3 && tw.exp_min > 50000 && tw.exp_max <= 60000,
-               "TIME_WAIT timers %u..%u ms, expected near 60 s", tw.exp_min, tw.exp_max);
-    lab_expect(r, tw_after.n == 3, "TIME_WAIT gone after 6 s (%ld left)", tw_after.n);
-    lab_expect(r, fw2.n == 1 && fw2.exp_max <= 5000, "orphan FIN_WAIT_2 %ld with %u ms left, "
-               "expected 1 with <= 5 s", fw2.n, fw2.exp_max);
-    lab_expect(r, fw2_after.n == 0, "orphan FIN_WAIT_2 still there after 6 s");
+    lab_judge_tw_length(r, &o);
     rc = 0;
 out:
     if (sfd >= 0)
         close(sfd);
     close(lfd);
     return rc;
+}
+
+void lab_judge_tw_length(struct lab_result *r, const struct lab_tw_length_obs *o)
+{
+    const struct lab_count *tw = &o->tw, *fw2 = &o->fin_wait2, *tw_after = &o->tw_later,
+                           *fw2_after = &o->fin_wait2_later;
+    lab_measured(r, "tcp_fin_timeout=5 in both namespaces");
+    lab_measured(r, "server TIME_WAIT: %ld, timers %.1f..%.1f s left just after the close",
+                 tw->n, tw->exp_min / 1e3, tw->exp_max / 1e3);
+    lab_measured(r, "orphaned client FIN_WAIT_2: %ld, timer %.1f s left", fw2->n,
+                 fw2->exp_max / 1e3);
+    lab_measured(r, "6 s later: TIME_WAIT %ld (timers %.1f..%.1f s left), orphaned FIN_WAIT_2 %ld",
+                 tw_after->n, tw_after->exp_min / 1e3, tw_after->exp_max / 1e3, fw2_after->n);
+    lab_value(r, "server_time_wait", (double)tw->n, "sockets");
+    lab_value(r, "server_time_wait_timer_min", tw->exp_min / 1e3, "s");
+    lab_value(r, "server_time_wait_timer_max", tw->exp_max / 1e3, "s");
+    lab_value(r, "client_orphan_fin_wait2", (double)fw2->n, "sockets");
+    lab_value(r, "client_orphan_fin_wait2_timer", fw2->exp_max / 1e3, "s");
+    lab_value(r, "later_server_time_wait", (double)tw_after->n, "sockets");
+    lab_value(r, "later_server_time_wait_timer_min", tw_after->exp_min / 1e3, "s");
+    lab_value(r, "later_client_orphan_fin_wait2", (double)fw2_after->n, "sockets");
+    lab_expect(r, tw->n == 3 && tw->exp_min > 50000 && tw->exp_max <= 60000,
+               "TIME_WAIT timers %u..%u ms, expected near 60 s", tw->exp_min, tw->exp_max);
+    lab_expect(r, tw_after->n == 3, "TIME_WAIT gone after 6 s (%ld left)", tw_after->n);
+    lab_expect(r, fw2->n == 1 && fw2->exp_max <= 5000, "orphan FIN_WAIT_2 %ld with %u ms left, "
+               "expected 1 with <= 5 s", fw2->n, fw2->exp_max);
+    lab_expect(r, fw2_after->n == 0, "orphan FIN_WAIT_2 still there after 6 s");
 }
 
 int lab_sc_tw_reuse_server(struct lab_env *e, struct lab_result *r)
@@ -267,15 +324,21 @@ int lab_sc_tw_reuse_server(struct lab_env *e, struct lab_result *r)
             return -1;
         made[i] = tw.n - before;
         before = tw.n;
-        lab_measured(r, "server tcp_tw_reuse=%d: %ld server-closed connections -> %ld new server "
-                     "TIME_WAIT (load exit %d)", i, conns[i], made[i], rc);
-        char vname[48];
-        snprintf(vname, sizeof vname, "tw_reuse%d_server_closed_connections", i);
-        lab_value(r, vname, (double)conns[i], "connections");
-        snprintf(vname, sizeof vname, "tw_reuse%d_new_server_time_wait", i);
-        lab_value(r, vname, (double)made[i], "sockets");
-        lab_expect(r, made[i] == conns[i], "tcp_tw_reuse=%d: %ld TIME_WAIT for %ld connections",
-                   i, made[i], conns[i]);
+        lab_judge_tw_reuse_server(r, i, conns[i], made[i], rc);
     }
     return 0;
+}
+
+void lab_judge_tw_reuse_server(struct lab_result *r, int reuse, long conns, long made,
+                               int load_rc)
+{
+    lab_measured(r, "server tcp_tw_reuse=%d: %ld server-closed connections -> %ld new server "
+                 "TIME_WAIT (load exit %d)", reuse, conns, made, load_rc);
+    char vname[48];
+    snprintf(vname, sizeof vname, "tw_reuse%d_server_closed_connections", reuse);
+    lab_value(r, vname, (double)conns, "connections");
+    snprintf(vname, sizeof vname, "tw_reuse%d_new_server_time_wait", reuse);
+    lab_value(r, vname, (double)made, "sockets");
+    lab_expect(r, made == conns, "tcp_tw_reuse=%d: %ld TIME_WAIT for %ld connections", reuse,
+               made, conns);
 }

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lab/judge.h"
 #include "lab/scenarios.h"
 #include "lab/wire.h"
 
@@ -65,11 +66,11 @@ struct frame {
 
 /* A frame taken on its way out carries a partial checksum (the veth
  * offloads it): computed here, so the copy sent again is a valid segment. */
-static void tcp_checksum(struct frame *f)
+void lab_frame_tcp_checksum(unsigned char *b)
 {
-    struct iphdr *ip = (void *)(f->b + 14);
+    struct iphdr *ip = (void *)(b + 14);
     size_t ihl = (size_t)ip->ihl * 4, len = ntohs(ip->tot_len) - ihl;
-    struct tcphdr *th = (void *)(f->b + 14 + ihl);
+    struct tcphdr *th = (void *)(b + 14 + ihl);
     th->check = 0;
     uint32_t sum = 0;
     const uint16_t *w = (const uint16_t *)&ip->saddr; /* saddr, daddr */
@@ -86,6 +87,18 @@ static void tcp_checksum(struct frame *f)
     th->check = (uint16_t)~sum;
 }
 
+bool lab_frame_is_old(const unsigned char *b, size_t len, uint16_t port)
+{
+    if (len < 14 + 20 + 20 + 4 || b[12] != 0x08 || b[13] != 0x00)
+        return false;
+    const struct iphdr *ip = (const void *)(b + 14);
+    if (ip->protocol != IPPROTO_TCP)
+        return false;
+    const struct tcphdr *th = (const void *)(b + 14 + ip->ihl * 4);
+    size_t off = 14 + (size_t)ip->ihl * 4 + (size_t)th->doff * 4;
+    return ntohs(th->source) == port && len >= off + 4 && !memcmp(b + off, "OLD!", 4);
+}
+
 /* The client's "OLD!" segment from port, as it left (within 1 s). */
 static int capture(int tap, uint16_t port, struct frame *f)
 {
@@ -94,14 +107,7 @@ static int capture(int tap, uint16_t port, struct frame *f)
         if (poll(&p, 1, 1000) != 1)
             return -1;
         f->len = recv(tap, f->b, sizeof f->b, 0);
-        if (f->len < 14 + 20 + 20 + 4 || f->b[12] != 0x08 || f->b[13] != 0x00)
-            continue;
-        const struct iphdr *ip = (const void *)(f->b + 14);
-        if (ip->protocol != IPPROTO_TCP)
-            continue;
-        const struct tcphdr *th = (const void *)(f->b + 14 + ip->ihl * 4);
-        size_t off = 14 + (size_t)ip->ihl * 4 + (size_t)th->doff * 4;
-        if (ntohs(th->source) == port && (size_t)f->len >= off + 4 && !memcmp(f->b + off, "OLD!", 4))
+        if (f->len > 0 && lab_frame_is_old(f->b, (size_t)f->len, port))
             return 0;
     }
     return -1;
@@ -113,8 +119,7 @@ static long old_arrived(struct lab_env *e)
     const char *l[] = {"nft", "list", "chain", "ip", "lab", "in", NULL};
     if (cmd(e, LAB_SERVER, l, out, sizeof out))
         return -1;
-    const char *p = strstr(out, "packets ");
-    return p ? strtol(p + 8, NULL, 10) : -1;
+    return lab_nft_packets(out);
 }
 
 /* A client socket bound to port (SO_REUSEADDR, as a client that insists
@@ -152,15 +157,6 @@ static long got_within(int fd, int ms)
     return recv(fd, buf, sizeof buf, MSG_DONTWAIT);
 }
 
-struct dup_run {
-    const char *name;
-    bool rst;           /* close with SO_LINGER {1,0}: no TIME_WAIT */
-    int reconnect;      /* 0, or -errno of the new connect() */
-    long delivered;     /* bytes of the old duplicate the new connection read */
-    long arrived;       /* old segments seen at the server */
-    long long paws;     /* TcpExtPAWSEstab added at the server */
-};
-
 /* The old connection: "OLD!" sent delayed, retransmitted at once, read. */
 static int old_conn(struct lab_env *e, int lfd, int tap, uint16_t port, bool rst, struct frame *f)
 {
@@ -190,7 +186,7 @@ static int old_conn(struct lab_env *e, int lfd, int tap, uint16_t port, bool rst
     return got == 4 ? 0 : -1;
 }
 
-static int dup_run(struct lab_env *e, int lfd, int tap, uint16_t port, struct dup_run *d)
+static int dup_run(struct lab_env *e, int lfd, int tap, uint16_t port, struct lab_dup_run *d)
 {
     long before = old_arrived(e);
     struct frame f;
@@ -204,7 +200,7 @@ static int dup_run(struct lab_env *e, int lfd, int tap, uint16_t port, struct du
     lab_sample(e);
     long long paws0 = lab_counter(e, LAB_SERVER, "TcpExt", "PAWSEstab");
     nap(DUP_DELAY_MS);
-    tcp_checksum(&f);
+    lab_frame_tcp_checksum(f.b);
     lab_mark(e, -1, "the old segment, again");
     send(tap, f.b, (size_t)f.len, 0); /* the old segment, late */
     d->delivered = s >= 0 ? got_within(s, 300) : 0;
@@ -218,7 +214,7 @@ static int dup_run(struct lab_env *e, int lfd, int tap, uint16_t port, struct du
     return 0;
 }
 
-static void report_run(struct lab_result *r, const struct dup_run *d, const char *key)
+static void report_run(struct lab_result *r, const struct lab_dup_run *d, const char *key)
 {
     char v[64];
     if (d->reconnect)
@@ -256,9 +252,9 @@ int lab_sc_old_duplicate(struct lab_env *e, struct lab_result *r)
                      "from the same port; %d ms later send the captured frame again",
                      LAB_SERVER_IP, DUP_PORT, e->veth[LAB_CLIENT], DUP_DELAY_MS);
     /* timestamps off first: TIME_WAIT then refuses the same 4-tuple */
-    struct dup_run tw = {.name = "timestamps off, closed normally (TIME_WAIT)"};
-    struct dup_run rst = {.name = "timestamps off, SO_LINGER {1,0} (no TIME_WAIT)", .rst = true};
-    struct dup_run ts = {.name = "timestamps on, closed normally (TIME_WAIT)"};
+    struct lab_dup_run tw = {.name = "timestamps off, closed normally (TIME_WAIT)"};
+    struct lab_dup_run rst = {.name = "timestamps off, SO_LINGER {1,0} (no TIME_WAIT)", .rst = true};
+    struct lab_dup_run ts = {.name = "timestamps on, closed normally (TIME_WAIT)"};
     int rc = lab_sysctl(e, LAB_CLIENT, "net/ipv4/tcp_timestamps", "0");
     if (!rc)
         rc = dup_run(e, lfd, tap, 40100, &tw);
@@ -272,20 +268,27 @@ int lab_sc_old_duplicate(struct lab_env *e, struct lab_result *r)
     close(lfd);
     if (rc < 0)
         return -1;
-    report_run(r, &tw, "time_wait");
-    report_run(r, &rst, "no_time_wait");
-    report_run(r, &ts, "timestamps");
-    lab_expect(r, tw.reconnect == -EADDRNOTAVAIL, "timestamps off: TIME_WAIT let the same "
-               "4-tuple connect again (%s)", tw.reconnect ? strerror(-tw.reconnect) : "no error");
-    lab_expect(r, !rst.reconnect, "without TIME_WAIT the new connection failed (%s)",
-               strerror(-rst.reconnect));
-    lab_expect(r, !ts.reconnect, "timestamps on: the bound port's TIME_WAIT was not reused (%s)",
-               strerror(-ts.reconnect));
-    lab_expect(r, tw.arrived == 1 && rst.arrived == 1 && ts.arrived == 1, "the old duplicate "
-               "arrived %ld, %ld, %ld times, not once each", tw.arrived, rst.arrived, ts.arrived);
-    lab_expect(r, ts.paws == 1, "timestamps on: PAWSEstab +%lld, expected the old duplicate "
-               "rejected by PAWS", ts.paws);
-    lab_expect(r, !rst.delivered && !ts.delivered, "the old duplicate's bytes reached the new "
-               "connection (%ld, %ld)", rst.delivered, ts.delivered);
+    lab_judge_old_duplicate(r, &tw, &rst, &ts);
     return 0;
+}
+
+void lab_judge_old_duplicate(struct lab_result *r, const struct lab_dup_run *tw,
+                             const struct lab_dup_run *rst, const struct lab_dup_run *ts)
+{
+    report_run(r, tw, "time_wait");
+    report_run(r, rst, "no_time_wait");
+    report_run(r, ts, "timestamps");
+    lab_expect(r, tw->reconnect == -EADDRNOTAVAIL, "timestamps off: TIME_WAIT let the same "
+               "4-tuple connect again (%s)", tw->reconnect ? strerror(-tw->reconnect) : "no error");
+    lab_expect(r, !rst->reconnect, "without TIME_WAIT the new connection failed (%s)",
+               strerror(-rst->reconnect));
+    lab_expect(r, !ts->reconnect, "timestamps on: the bound port's TIME_WAIT was not reused (%s)",
+               strerror(-ts->reconnect));
+    lab_expect(r, tw->arrived == 1 && rst->arrived == 1 && ts->arrived == 1, "the old duplicate "
+               "arrived %ld, %ld, %ld times, not once each", tw->arrived, rst->arrived,
+               ts->arrived);
+    lab_expect(r, ts->paws == 1, "timestamps on: PAWSEstab +%lld, expected the old duplicate "
+               "rejected by PAWS", ts->paws);
+    lab_expect(r, !rst->delivered && !ts->delivered, "the old duplicate's bytes reached the new "
+               "connection (%ld, %ld)", rst->delivered, ts->delivered);
 }

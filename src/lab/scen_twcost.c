@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "kernel/sysctl.h"
+#include "lab/judge.h"
 #include "lab/scenarios.h"
 
 /* 20,000 keeps the lab short (~3 s on a loaded 2-core machine; 100,000
@@ -26,17 +27,11 @@
 
 /* Bytes one object takes in its slab: pages per slab over objects per
  * slab (the object's size plus its share of the slab's slack). */
-struct slab_price {
-    long objsize, per_object;
-};
-
-static int slab_price(const char *cache, struct slab_price *p)
+int lab_slab_price(const char *slabinfo, const char *cache, long pagesize,
+                   struct lab_slab_price *p)
 {
-    static char buf[1 << 17];
-    if (proc_read_file("/proc/slabinfo", buf, sizeof buf) < 0)
-        return -1;
     size_t n = strlen(cache);
-    for (char *l = buf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+    for (const char *l = slabinfo; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
         if (strncmp(l, cache, n) || l[n] != ' ')
             continue;
         long active, num, objsize, perslab, pages;
@@ -44,10 +39,25 @@ static int slab_price(const char *cache, struct slab_price *p)
             perslab <= 0)
             return -1;
         p->objsize = objsize;
-        p->per_object = pages * sysconf(_SC_PAGESIZE) / perslab;
+        p->per_object = pages * pagesize / perslab;
         return 0;
     }
     return -1;
+}
+
+static int slab_price(const char *cache, struct lab_slab_price *p)
+{
+    static char buf[1 << 17];
+    if (proc_read_file("/proc/slabinfo", buf, sizeof buf) < 0)
+        return -1;
+    return lab_slab_price(buf, cache, sysconf(_SC_PAGESIZE), p);
+}
+
+long lab_sockstat_tw(const char *sockstat)
+{
+    const char *p = strstr(sockstat, "TCP:");
+    p = p ? strstr(p, " tw ") : NULL;
+    return p ? strtol(p + 4, NULL, 10) : -1;
 }
 
 static long sockstat_tw(struct lab_env *e)
@@ -56,12 +66,8 @@ static long sockstat_tw(struct lab_env *e)
     if (lab_enter(e, LAB_SERVER) < 0)
         return -1;
     long tw = -1;
-    if (proc_read_file("/proc/net/sockstat", buf, sizeof buf) >= 0) {
-        const char *p = strstr(buf, "TCP:");
-        p = p ? strstr(p, " tw ") : NULL;
-        if (p)
-            tw = strtol(p + 4, NULL, 10);
-    }
+    if (proc_read_file("/proc/net/sockstat", buf, sizeof buf) >= 0)
+        tw = lab_sockstat_tw(buf);
     lab_leave(e);
     return tw;
 }
@@ -133,31 +139,41 @@ int lab_sc_tw_memory(struct lab_env *e, struct lab_result *r)
     lab_mark(e, -1, "pile made");
     lab_watch(e, 300, 100);
     long tw = sockstat_tw(e);
-    struct slab_price twp, full;
-    if (slab_price("tw_sock_TCP", &twp) < 0 || slab_price("TCP", &full) < 0) {
+    struct lab_tw_memory_obs o = {.pile = TW_PILE, .made = made, .server_tw = tw, .err = e->err};
+    if (slab_price("tw_sock_TCP", &o.tw_sock) < 0 || slab_price("TCP", &o.full_sock) < 0) {
         snprintf(e->err, sizeof e->err, "/proc/slabinfo: no tw_sock_TCP or TCP cache (root?)");
         return -1;
     }
-    double pile_mb = tw * (double)twp.per_object / 1e6;
+    lab_judge_tw_memory(r, &o);
+    return 0;
+}
+
+void lab_judge_tw_memory(struct lab_result *r, const struct lab_tw_memory_obs *o)
+{
+    const struct lab_slab_price *twp = &o->tw_sock, *full = &o->full_sock;
+    long tw = o->server_tw;
+    int made = o->made;
+    double pile_mb = tw * (double)twp->per_object / 1e6;
     lab_measured(r, "%d connections closed by the server first: TIME_WAIT in its namespace "
                  "(/proc/net/sockstat tw) %ld", made, tw);
     lab_measured(r, "a TIME_WAIT socket is one tw_sock_TCP slab object: %ld bytes (%ld with its "
                  "share of the slab); a full TCP socket is one TCP object: %ld bytes (%ld), %.1fx "
-                 "as much, before its socket inode, file and buffers", twp.objsize,
-                 twp.per_object, full.objsize, full.per_object,
-                 (double)full.per_object / (double)twp.per_object);
+                 "as much, before its socket inode, file and buffers", twp->objsize,
+                 twp->per_object, full->objsize, full->per_object,
+                 (double)full->per_object / (double)twp->per_object);
     lab_measured(r, "the pile of %ld TIME_WAIT: %.1f MB of kernel memory; %d would be %.1f MB "
                  "(as full sockets %.1f MB)", tw, pile_mb, TW_PRICED,
-                 TW_PRICED * (double)twp.per_object / 1e6, TW_PRICED * (double)full.per_object / 1e6);
+                 TW_PRICED * (double)twp->per_object / 1e6,
+                 TW_PRICED * (double)full->per_object / 1e6);
     lab_value(r, "connections", made, "connections");
     lab_value(r, "server_time_wait", (double)tw, "sockets");
-    lab_value(r, "tw_sock_bytes", (double)twp.per_object, "bytes");
-    lab_value(r, "full_sock_bytes", (double)full.per_object, "bytes");
-    lab_value(r, "pile_bytes", tw * (double)twp.per_object, "bytes");
-    lab_value(r, "priced_100k_bytes", TW_PRICED * (double)twp.per_object, "bytes");
-    lab_expect(r, made == TW_PILE, "only %d of %d connections made: %s", made, TW_PILE, e->err);
+    lab_value(r, "tw_sock_bytes", (double)twp->per_object, "bytes");
+    lab_value(r, "full_sock_bytes", (double)full->per_object, "bytes");
+    lab_value(r, "pile_bytes", tw * (double)twp->per_object, "bytes");
+    lab_value(r, "priced_100k_bytes", TW_PRICED * (double)twp->per_object, "bytes");
+    lab_expect(r, made == o->pile, "only %d of %d connections made: %s", made, o->pile,
+               o->err ? o->err : "");
     lab_expect(r, tw == made, "TIME_WAIT %ld for %d server-closed connections", tw, made);
-    lab_expect(r, twp.per_object * 4 <= full.per_object, "a TIME_WAIT socket costs %ld bytes, "
-               "not a quarter of a full socket's %ld", twp.per_object, full.per_object);
-    return 0;
+    lab_expect(r, twp->per_object * 4 <= full->per_object, "a TIME_WAIT socket costs %ld bytes, "
+               "not a quarter of a full socket's %ld", twp->per_object, full->per_object);
 }

@@ -2,6 +2,7 @@
 /* Lab socket engine: listen, connect, accept, one HTTP exchange, wait for
  * the end of a connection. */
 #include "lab/wire.h"
+#include "lab/judge.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -168,7 +169,12 @@ long wire_dropped_acks(struct lab_env *e)
     const char *l[] = {"list", "chain", "inet", "lab", "out", NULL};
     if (nft(e, l, out, sizeof out))
         return -1;
-    const char *p = strstr(out, "packets ");
+    return lab_nft_packets(out);
+}
+
+long lab_nft_packets(const char *listing)
+{
+    const char *p = strstr(listing, "packets ");
     return p ? strtol(p + 8, NULL, 10) : -1;
 }
 

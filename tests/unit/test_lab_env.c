@@ -156,3 +156,138 @@ TEST(registry_names_are_unique_and_found)
     }
     CHECK(lab_find("no-such-scenario") == NULL);
 }
+
+/* Below: the harness where it needs no namespace (no root): the setup
+ * script, events, commands and processes run at home, signals, and what
+ * every step does when a namespace cannot be entered. */
+
+/* An env that never made its namespaces: entering them fails. */
+static void no_namespaces(struct lab_env *e)
+{
+    memset(e, 0, sizeof *e);
+    e->nsfd[0] = e->nsfd[1] = e->home_fd = -1;
+    snprintf(e->ns[LAB_CLIENT], sizeof e->ns[LAB_CLIENT], "lab-c");
+    snprintf(e->ns[LAB_SERVER], sizeof e->ns[LAB_SERVER], "lab-s");
+}
+
+TEST(setup_notes_engine_steps_and_marks)
+{
+    no_namespaces(&env);
+    lab_setup_note(&env, "a note %d", 1);
+    CHECK(!env.engine);
+    lab_setup_engine(&env, "the lab's own sockets");
+    CHECK(env.engine);
+    CHECK_EQ_STR(env.setup, "# a note 1\n# the lab's own sockets\n");
+    CHECK_EQ_INT(env.setup_len, strlen(env.setup));
+    lab_mark(&env, 1234.9, "load %s", "-n 5");
+    CHECK_EQ_INT(env.marks[0].t_ms, 1234);
+    CHECK_EQ_STR(env.marks[0].label, "load -n 5");
+    env.t0 = lab_now_ms(&env) - 5000; /* "now" is 5 s after the start */
+    lab_mark(&env, -1, "now");
+    CHECK(env.marks[1].t_ms >= 5000 && env.marks[1].t_ms < 60000);
+    for (int i = 0; i < 20; i++)
+        lab_mark(&env, i, "more");
+    CHECK_EQ_INT(env.nmarks, LAB_MAX_MARKS);
+}
+
+TEST(setup_script_full_stays_terminated)
+{
+    no_namespaces(&env);
+    char line[300];
+    memset(line, 'x', sizeof line - 1);
+    line[sizeof line - 1] = 0;
+    for (int i = 0; i < 30; i++)
+        lab_setup_note(&env, "%s", line);
+    CHECK(env.setup_len <= sizeof env.setup - 1);
+    CHECK_EQ_INT(strlen(env.setup), env.setup_len);
+    CHECK(env.setup[env.setup_len - 1] == '\n');
+    size_t full = env.setup_len;
+    lab_setup_note(&env, "one more");
+    CHECK_EQ_INT(env.setup_len, full);
+}
+
+TEST(run_at_home_captures_output_and_exit_status)
+{
+    no_namespaces(&env);
+    char out[64];
+    char *argv[] = {"sh", "-c", "echo out; exit 3", NULL};
+    CHECK_EQ_INT(lab_run(&env, LAB_HOME, argv, out, sizeof out, 5000), 3);
+    CHECK_EQ_STR(out, "out\n");
+    /* a failure the script must survive under bash -e */
+    CHECK_EQ_STR(env.setup, "sh -c 'echo out; exit 3' || true  # exit 3 in the lab too\n");
+    char small[8];
+    char *loud[] = {"sh", "-c", "echo 0123456789abcdef", NULL};
+    CHECK_EQ_INT(lab_run(&env, LAB_HOME, loud, small, sizeof small, 5000), 0);
+    CHECK_EQ_STR(small, "0123456");
+    char *missing[] = {"closer-no-such-program", NULL};
+    CHECK_EQ_INT(lab_run(&env, LAB_HOME, missing, NULL, 0, 5000), 127);
+}
+
+TEST(run_past_its_timeout_is_killed)
+{
+    no_namespaces(&env);
+    char *argv[] = {"sleep", "30", NULL};
+    CHECK_EQ_INT(lab_run(&env, LAB_HOME, argv, NULL, 0, 50), 128 + SIGKILL);
+}
+
+TEST(spawn_and_stop_at_home_are_in_the_script)
+{
+    no_namespaces(&env);
+    char *argv[] = {"sleep", "30", NULL};
+    pid_t a = lab_spawn(&env, LAB_HOME, argv), b = lab_spawn(&env, LAB_HOME, argv);
+    CHECK(a > 0 && b > 0);
+    CHECK_EQ_INT(env.npids, 2);
+    lab_stop(&env, a);
+    CHECK(pid_gone(a));
+    CHECK_EQ_INT(env.npids, 1);
+    CHECK_EQ_INT(env.pids[0], b);
+    lab_stop(&env, 12345678); /* not ours: nothing */
+    CHECK_EQ_INT(env.npids, 1);
+    lab_env_down(&env);       /* kills the rest */
+    CHECK(pid_gone(b));
+    CHECK_EQ_INT(env.npids, 0);
+    CHECK_EQ_STR(env.setup, "sleep 30 & pid1=$!\nsleep 30 & pid2=$!\nkill $pid1; wait $pid1 || true\n");
+}
+
+TEST(spawn_beyond_the_process_table_fails)
+{
+    no_namespaces(&env);
+    env.npids = LAB_MAX_PIDS;
+    char *argv[] = {"true", NULL};
+    CHECK_EQ_INT(lab_spawn(&env, LAB_HOME, argv), -1);
+    CHECK_EQ_STR(env.err, "too many processes");
+    env.npids = 0;
+}
+
+TEST(ctrl_c_sets_the_flag_and_stops_waits)
+{
+    no_namespaces(&env);
+    lab_signals_install();
+    raise(SIGINT);
+    CHECK_EQ_INT(lab_interrupted, 1);
+    char *argv[] = {"sleep", "30", NULL};
+    int rc = lab_run(&env, LAB_HOME, argv, NULL, 0, 30000); /* killed at once */
+    bool watched = lab_watch(&env, 30000, 100);
+    lab_interrupted = 0;
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    CHECK_EQ_INT(rc, 128 + SIGKILL);
+    CHECK(!watched);
+}
+
+TEST(steps_in_a_namespace_that_cannot_be_entered_fail)
+{
+    no_namespaces(&env);
+    CHECK_EQ_INT(lab_enter(&env, LAB_SERVER), -1);
+    CHECK(!strncmp(env.err, "setns lab-s: ", 13));
+    struct lab_count c;
+    CHECK_EQ_INT(lab_count(&env, LAB_CLIENT, 0, 0, &c), -1);
+    CHECK_EQ_INT(lab_counter(&env, LAB_CLIENT, "Tcp", "OutRsts"), -1);
+    CHECK_EQ_INT(lab_sysctl(&env, LAB_CLIENT, "net/ipv4/tcp_tw_reuse", "1"), -1);
+    CHECK(lab_watch(&env, 0, 100)); /* no samples, no hang */
+    CHECK_EQ_INT(env.series[0].n + env.series[1].n, 0);
+    /* the command is tried, and fails in its child (126) */
+    char *argv[] = {"true", NULL};
+    CHECK_EQ_INT(lab_run(&env, LAB_CLIENT, argv, NULL, 0, 5000), 126);
+    CHECK_EQ_STR(env.setup, "ip netns exec lab-c true || true  # exit 126 in the lab too\n");
+}
