@@ -160,12 +160,18 @@ TEST(pick_the_address_that_accepts)
     char want[64];
     snprintf(want, sizeof want, "127.0.0.1:%u", ntohs(a.sin_port));
     CHECK_EQ_STR(t.text, want);
+    memcpy(&t.addrs[0], &a, sizeof a); /* listening first: kept, the next never tried */
+    memcpy(&t.addrs[1], &d, sizeof d);
+    t.text[0] = 0;
+    CHECK(target_pick_address(&t, 1000, err, sizeof err) == 0);
+    CHECK_EQ_STR(t.text, want);
     close(ls);
+    memcpy(&t.addrs[0], &d, sizeof d);
     memcpy(&t.addrs[1], &d, sizeof d);
     CHECK(target_pick_address(&t, 1000, err, sizeof err) < 0);
     close(dead);
     CHECK(strstr(err, "cannot connect to any address of 127.0.0.1:1") != NULL);
-    CHECK(strstr(err, "Connection refused") != NULL);
+    CHECK(strstr(err, "Connection refused, 127.0.0.1:") != NULL); /* each address named */
 }
 
 TEST(proxy_variables_are_named)
