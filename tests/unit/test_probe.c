@@ -13,6 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+#include <poll.h>
+
 #include "canned.h"
 #include "client/probe.h"
 #include "test.h"
@@ -29,6 +32,8 @@ struct policy {
     int lifetime_ms;          /* first answer past this age says Connection: close */
     const char *raw;          /* answer these bytes instead, then close */
     size_t raw_len;
+    SSL_CTX *tls;             /* serve_tls: the server's context */
+    bool tls_no_notify;       /* serve_tls: FIN without close_notify (a truncation) */
 };
 
 static uint64_t now_ms(void)
@@ -41,6 +46,26 @@ static uint64_t now_ms(void)
 static bool asks(const char *head, const char *what)
 {
     return strcasestr(head, what) != NULL;
+}
+
+/* The answer to the n-th request of a connection born at born (ms); *last:
+ * the server ends the connection after it, *capped: because of the cap. */
+static int answer(const struct policy *p, const char *head, unsigned n, uint64_t born, char *resp,
+                  size_t cap, bool *last, bool *capped)
+{
+    bool v10 = strstr(head, "HTTP/1.0\r\n") != NULL;
+    *capped = p->cap && n >= p->cap;
+    *last = p->http10 || asks(head, "connection: close") || (v10 && !asks(head, "keep-alive")) ||
+            *capped || (p->lifetime_ms && now_ms() - born >= (uint64_t)p->lifetime_ms);
+    char server[128] = "", ka[128] = "";
+    if (p->server)
+        snprintf(server, sizeof server, "Server: %s\r\n", p->server);
+    if (p->keep_alive && !*last)
+        snprintf(ka, sizeof ka, "Keep-Alive: %s\r\n", p->keep_alive);
+    return snprintf(resp, cap, "HTTP/1.%d %d %s\r\n%sContent-Type: text/plain\r\n"
+                    "Content-Length: 3\r\n%s%s\r\nok\n", p->http10 ? 0 : 1,
+                    p->status ? p->status : 200, p->status >= 400 ? "Error" : "OK", server,
+                    p->http10 ? "" : *last ? "Connection: close\r\n" : "Connection: keep-alive\r\n", ka);
 }
 
 static enum canned_close serve_policy(int fd, unsigned index, void *arg)
@@ -59,19 +84,8 @@ static enum canned_close serve_policy(int fd, unsigned index, void *arg)
             canned_write_all(fd, p->raw, p->raw_len);
             return CANNED_FIN;
         }
-        bool v10 = strstr(head, "HTTP/1.0\r\n") != NULL;
-        bool capped = p->cap && n >= p->cap;
-        bool last = p->http10 || asks(head, "connection: close") || (v10 && !asks(head, "keep-alive")) ||
-                    capped || (p->lifetime_ms && now_ms() - born >= (uint64_t)p->lifetime_ms);
-        char server[128] = "", ka[128] = "";
-        if (p->server)
-            snprintf(server, sizeof server, "Server: %s\r\n", p->server);
-        if (p->keep_alive && !last)
-            snprintf(ka, sizeof ka, "Keep-Alive: %s\r\n", p->keep_alive);
-        int len = snprintf(resp, sizeof resp, "HTTP/1.%d %d %s\r\n%sContent-Type: text/plain\r\n"
-                           "Content-Length: 3\r\n%s%s\r\nok\n", p->http10 ? 0 : 1,
-                           p->status ? p->status : 200, p->status >= 400 ? "Error" : "OK", server,
-                           p->http10 ? "" : last ? "Connection: close\r\n" : "Connection: keep-alive\r\n", ka);
+        bool last, capped;
+        int len = answer(p, head, n, born, resp, sizeof resp, &last, &capped);
         if (canned_write_all(fd, resp, (size_t)len) < 0)
             return CANNED_FIN;
         if (last)
@@ -87,10 +101,10 @@ struct run {
     char *text, *json;
 };
 
-static void opts_for(struct probe_opts *o, const struct sockaddr_in *a)
+static void opts_for(struct probe_opts *o, const struct sockaddr_in *a, bool tls)
 {
     char url[64], err[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%u/", ntohs(a->sin_port));
+    snprintf(url, sizeof url, "%s://127.0.0.1:%u/", tls ? "https" : "http", ntohs(a->sin_port));
     memset(o, 0, sizeof *o);
     target_parse(url, &o->t, err, sizeof err);
     o->deadline_ms = 15000;
@@ -99,6 +113,7 @@ static void opts_for(struct probe_opts *o, const struct sockaddr_in *a)
     o->close_wait_ms = 2000;
     o->request_timeout_ms = 4000;
     o->idle_samples = 2;
+    o->tls_cfg = (struct tls_cfg){.cacert = "tests/data/tls/cert.pem", .alpn = "http/1.1"};
 }
 
 static char *report(struct run *x, bool json)
@@ -115,12 +130,14 @@ static char *report(struct run *x, bool json)
 }
 
 /* Probes a server speaking p; the reports are left in x (free with done). */
+static enum canned_close serve_tls(int fd, unsigned index, void *arg);
+
 static void probe(struct policy *p, struct run *x)
 {
     memset(x, 0, sizeof *x);
     struct sockaddr_in a;
-    struct canned *srv = canned_start(serve_policy, p, &a);
-    opts_for(&x->o, &a);
+    struct canned *srv = canned_start(p->tls ? serve_tls : serve_policy, p, &a);
+    opts_for(&x->o, &a, p->tls != NULL);
     x->rc = srv ? probe_run(&x->o, &x->r, x->err, sizeof x->err) : -2;
     canned_stop(srv);
     x->text = report(x, false);
@@ -294,9 +311,130 @@ TEST(refused_connection)
     CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
           getsockname(fd, (struct sockaddr *)&a, &al) == 0);
     struct run x = {0};
-    opts_for(&x.o, &a);
+    opts_for(&x.o, &a, false);
     x.rc = probe_run(&x.o, &x.r, x.err, sizeof x.err);
     close(fd);
     CHECK_EQ_INT(x.rc, -1);
     CHECK(strstr(x.err, "connection refused") != NULL);
+}
+
+/* One request head over TLS: as canned_read_head (decrypted bytes first,
+ * then the socket, idle after timeout_ms). */
+static ssize_t tls_read_head(SSL *s, int fd, char *buf, size_t cap, int timeout_ms)
+{
+    size_t len = 0;
+    buf[0] = 0;
+    while (!strstr(buf, "\r\n\r\n")) {
+        struct pollfd pf = {.fd = fd, .events = POLLIN};
+        if (len + 1 >= cap || (!SSL_pending(s) && poll(&pf, 1, timeout_ms) != 1))
+            return -1;
+        int n = SSL_read(s, buf + len, (int)(cap - 1 - len));
+        if (n <= 0)
+            return 0;
+        len += (size_t)n;
+        buf[len] = 0;
+    }
+    return (ssize_t)len;
+}
+
+/* serve_policy over TLS (the test certificate of tests/data/tls/): every
+ * close sends close_notify first unless tls_no_notify. */
+static enum canned_close serve_tls(int fd, unsigned index, void *arg)
+{
+    (void)index;
+    const struct policy *p = arg;
+    SSL *s = SSL_new(p->tls);
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (!s || !SSL_set_fd(s, fd) || SSL_accept(s) != 1) {
+        SSL_free(s);
+        return CANNED_FIN;
+    }
+    uint64_t born = now_ms();
+    char head[4096], resp[512];
+    for (unsigned n = 1;; n++) {
+        ssize_t got = tls_read_head(s, fd, head, sizeof head, p->idle_ms ? p->idle_ms : 8000);
+        if (got == 0)
+            break;
+        bool last = got < 0, capped;
+        if (got > 0) {
+            int len = answer(p, head, n, born, resp, sizeof resp, &last, &capped);
+            if (SSL_write(s, resp, len) != len)
+                break;
+        }
+        if (last) {
+            if (!p->tls_no_notify)
+                SSL_shutdown(s);
+            break;
+        }
+    }
+    SSL_free(s);
+    return CANNED_FIN;
+}
+
+static SSL_CTX *server_ctx(void)
+{
+    SSL_CTX *c = SSL_CTX_new(TLS_server_method());
+    if (!c || SSL_CTX_use_certificate_file(c, "tests/data/tls/cert.pem", SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_use_PrivateKey_file(c, "tests/data/tls/key.pem", SSL_FILETYPE_PEM) != 1) {
+        SSL_CTX_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* https://: the session, resumption on later connections, and every close
+ * as TLS saw it: close_notify then FIN. */
+TEST(tls_cap_idle_and_close_notify)
+{
+    struct policy p = {.server = "nginx/1.22.1", .cap = 3, .idle_ms = 400, .tls = server_ctx()};
+    CHECK(p.tls);
+    struct run x;
+    probe(&p, &x);
+    SSL_CTX_free(p.tls);
+    EXPECT(x.rc == 0);
+    EXPECT(x.r.tls && x.r.tls_first.done && !strcmp(x.r.tls_first.version, "TLSv1.3"));
+    EXPECT(x.r.tls_tickets && x.r.tls_offered > 0 && x.r.tls_resumed == x.r.tls_offered);
+    EXPECT(x.r.limit == PL_CAP && x.r.cap == 3);
+    EXPECT(x.r.after_close.tls == PT_NOTIFY_FIN);
+    EXPECT(x.r.idle_closed == 2 && x.r.idle[0].tls == PT_NOTIFY_FIN);
+    HAS(x.text, "closer probe https://");
+    HAS(x.text, "TLS close, Connection: close close_notify, then its FIN");
+    HAS(x.json, "\"after_connection_close\":\"close_notify_fin\"");
+    done(&x);
+}
+
+/* A server closing with a bare FIN over TLS: a truncation by TLS's rules. */
+TEST(tls_fin_without_close_notify)
+{
+    struct policy p = {.server = "test-tls/1", .cap = 3, .idle_ms = 400, .tls = server_ctx(),
+                       .tls_no_notify = true};
+    CHECK(p.tls);
+    struct run x;
+    probe(&p, &x);
+    SSL_CTX_free(p.tls);
+    EXPECT(x.rc == 0);
+    EXPECT(x.r.after_close.tls == PT_TRUNCATED && x.r.idle[0].tls == PT_TRUNCATED);
+    HAS(x.text, "FIN without close_notify (a truncation by TLS's rules)");
+    done(&x);
+}
+
+/* A certificate the client does not trust: no exchange, and TLS says why. */
+TEST(tls_untrusted_certificate)
+{
+    struct policy p = {.server = "test-tls/1", .tls = server_ctx()};
+    CHECK(p.tls);
+    struct sockaddr_in a;
+    struct canned *srv = canned_start(serve_tls, &p, &a);
+    struct run x = {0};
+    opts_for(&x.o, &a, true);
+    x.o.tls_cfg.cacert = NULL; /* the system's store: the test certificate is not in it */
+    x.rc = probe_run(&x.o, &x.r, x.err, sizeof x.err);
+    canned_stop(srv);
+    SSL_CTX_free(p.tls);
+    CHECK_EQ_INT(x.rc, -1);
+    if (!strstr(x.err, "TLS: ")) {
+        test_fail(__FILE__, __LINE__, "err '%s'", x.err);
+        return;
+    }
 }
