@@ -288,7 +288,13 @@ TEST(first_exchange_failures_are_named)
         {"HTTP/1.1 200 OK\r\nServ", 21, "before a complete response (it began 'HTTP/1.1 200 OK"},
         {"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", 42, "in the middle of the response body"},
         {"", 0, "without answering"},
+        {NULL, 0, "the response head does not end within 16 KiB: 'HTTP/1.1 200 OK..X-Big: aaaa"},
     };
+    static char big[20000]; /* a head longer than the client's buffer */
+    int n = snprintf(big, sizeof big, "HTTP/1.1 200 OK\r\nX-Big: ");
+    memset(big + n, 'a', sizeof big - (size_t)n);
+    cases[sizeof cases / sizeof cases[0] - 1].raw = big;
+    cases[sizeof cases / sizeof cases[0] - 1].len = sizeof big;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct policy p = {.raw = cases[i].raw, .raw_len = cases[i].len};
         struct run x;
