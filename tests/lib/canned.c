@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,9 @@ struct canned *canned_start(canned_fn fn, void *arg, struct sockaddr_in *addr)
         return NULL;
     c->fn = fn;
     c->arg = arg;
+    /* A handler writing to a client already gone (TLS writes use write(2),
+     * not send with MSG_NOSIGNAL) gets an error, not a fatal signal. */
+    signal(SIGPIPE, SIG_IGN);
     *addr = (struct sockaddr_in){.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t al = sizeof *addr;
     c->ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -21,7 +21,8 @@ typedef enum canned_close (*canned_fn)(int fd, unsigned index, void *arg);
 
 struct canned;
 /* Starts listening and accepting; addr receives 127.0.0.1:port. NULL on
- * failure. */
+ * failure. SIGPIPE is ignored from then on (a handler's write to a client
+ * that is gone fails instead). */
 struct canned *canned_start(canned_fn fn, void *arg, struct sockaddr_in *addr);
 /* Stops accepting and waits for every handler to return. */
 void canned_stop(struct canned *c);

@@ -7,6 +7,7 @@
  * and its reports are checked; times only within wide bands. No root. */
 #include <arpa/inet.h>
 #include <nghttp2/nghttp2.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -22,12 +23,14 @@ struct h2policy {
     bool goaway_then_rst;     /* the TCP close after a GOAWAY is a RST */
     bool no_goaway;           /* close without a GOAWAY at all */
     const char *server;
+    SSL_CTX *tls;             /* h2 over TLS (ALPN), the test certificate */
 };
 
 struct h2srv {
     const struct h2policy *p;
     nghttp2_session *s;
     int fd;
+    SSL *ssl;                 /* NULL: h2c */
     unsigned answered;
     int32_t last_id;
     bool closing;
@@ -73,15 +76,55 @@ static int flush(struct h2srv *v)
     const uint8_t *d;
     ssize_t n;
     while ((n = nghttp2_session_mem_send(v->s, &d)) > 0)
-        if (canned_write_all(v->fd, d, (size_t)n) < 0)
+        if (v->ssl ? SSL_write(v->ssl, d, (int)n) != (int)n : canned_write_all(v->fd, d, (size_t)n) < 0)
             return -1;
     return n < 0 ? -1 : 0;
+}
+
+static ssize_t take(struct h2srv *v, uint8_t *buf, size_t len)
+{
+    return v->ssl ? SSL_read(v->ssl, buf, (int)len) : read(v->fd, buf, len);
+}
+
+/* The server's ALPN choice: h2 when offered, unless the context says
+ * http/1.1 only (then h2 is declined). */
+static int alpn_select(SSL *s, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
+                       unsigned inlen, void *arg)
+{
+    (void)s;
+    static const unsigned char h2[] = "\x02h2", h1[] = "\x08http/1.1";
+    const unsigned char *want = arg ? h1 : h2;
+    if (SSL_select_next_proto((unsigned char **)out, outlen, want, want[0] + 1u, in, inlen) !=
+        OPENSSL_NPN_NEGOTIATED)
+        return SSL_TLSEXT_ERR_NOACK;
+    return SSL_TLSEXT_ERR_OK;
+}
+
+static SSL_CTX *server_ctx(bool h1_only)
+{
+    SSL_CTX *c = SSL_CTX_new(TLS_server_method());
+    if (!c || SSL_CTX_use_certificate_file(c, "tests/data/tls/cert.pem", SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_use_PrivateKey_file(c, "tests/data/tls/key.pem", SSL_FILETYPE_PEM) != 1) {
+        SSL_CTX_free(c);
+        return NULL;
+    }
+    SSL_CTX_set_alpn_select_cb(c, alpn_select, h1_only ? (void *)1 : NULL);
+    return c;
 }
 
 static enum canned_close serve_h2(int fd, unsigned index, void *arg)
 {
     (void)index;
     struct h2srv v = {.p = arg, .fd = fd};
+    if (v.p->tls) {
+        v.ssl = SSL_new(v.p->tls);
+        struct timeval tv = {5, 0};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        if (!v.ssl || !SSL_set_fd(v.ssl, fd) || SSL_accept(v.ssl) != 1) {
+            SSL_free(v.ssl);
+            return CANNED_FIN; /* the client gave up on ALPN's answer */
+        }
+    }
     nghttp2_session_callbacks *cb;
     nghttp2_session_callbacks_new(&cb);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame);
@@ -93,13 +136,13 @@ static enum canned_close serve_h2(int fd, unsigned index, void *arg)
     uint8_t buf[16384];
     while (flush(&v) == 0 && !v.closing) {
         struct pollfd pf = {.fd = fd, .events = POLLIN};
-        int ready = poll(&pf, 1, v.p->idle_ms ? v.p->idle_ms : 8000);
+        int ready = v.ssl && SSL_pending(v.ssl) ? 1 : poll(&pf, 1, v.p->idle_ms ? v.p->idle_ms : 8000);
         if (ready == 0) {
             goaway(&v); /* idle */
             flush(&v);
             break;
         }
-        ssize_t n = ready > 0 ? read(fd, buf, sizeof buf) : -1;
+        ssize_t n = ready > 0 ? take(&v, buf, sizeof buf) : -1;
         if (n <= 0 || nghttp2_session_mem_recv(v.s, buf, (size_t)n) < 0)
             break;
     }
@@ -108,6 +151,9 @@ static enum canned_close serve_h2(int fd, unsigned index, void *arg)
         how = v.p->goaway_then_rst ? CANNED_RST : CANNED_FIN;
     }
     nghttp2_session_del(v.s);
+    if (v.ssl && how == CANNED_FIN)
+        SSL_shutdown(v.ssl);
+    SSL_free(v.ssl);
     return how;
 }
 
@@ -137,9 +183,11 @@ static void probe(struct h2policy *p, struct run *x)
     struct sockaddr_in a;
     struct canned *srv = canned_start(serve_h2, p, &a);
     char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%u/", ntohs(a.sin_port));
+    snprintf(url, sizeof url, "%s://127.0.0.1:%u/", p->tls ? "https" : "http", ntohs(a.sin_port));
     target_parse(url, &x->o.t, x->err, sizeof x->err);
-    x->o.http2_prior = true;
+    x->o.http2_prior = !p->tls;
+    x->o.http2 = p->tls != NULL;
+    x->o.tls_cfg.cacert = "tests/data/tls/cert.pem";
     x->o.deadline_ms = 15000;
     x->o.max_requests = 30;
     x->o.max_wait_ms = 4000;
@@ -235,6 +283,11 @@ static enum canned_close serve_http1(int fd, unsigned index, void *arg)
     canned_read_head(fd, head, sizeof head, 2000); /* the preface reads as a request */
     static const char r400[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
     canned_write_all(fd, r400, sizeof r400 - 1);
+    shutdown(fd, SHUT_WR); /* then read what is left (the SETTINGS frame): a FIN, not a RST */
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    while (read(fd, head, sizeof head) > 0)
+        ;
     return CANNED_FIN;
 }
 
@@ -252,8 +305,38 @@ TEST(http1_server_is_no_http2)
     int rc = probe_h2_run(&o, &r, err, sizeof err);
     canned_stop(srv);
     CHECK_EQ_INT(rc, -1);
-    if (!strstr(err, "no HTTP/2 response from 127.0.0.1:")) {
+    if (!strstr(err, "the server answered the HTTP/2 preface in HTTP/1.x")) {
         test_fail(__FILE__, __LINE__, "err '%s'", err);
         return;
     }
+}
+
+/* https://: h2 chosen by ALPN, the same measurements over TLS. */
+TEST(h2_by_alpn_over_tls)
+{
+    struct h2policy p = {.cap = 5, .idle_ms = 300, .server = "nginx/1.22.1", .tls = server_ctx(false)};
+    CHECK(p.tls);
+    struct run x;
+    probe(&p, &x);
+    SSL_CTX_free(p.tls);
+    EXPECT(x.rc == 0);
+    EXPECT(x.r.tls && !strcmp(x.r.alpn, "h2") && !x.r.h2_declined);
+    EXPECT(x.r.cap.goaway && x.r.cap_streams == 5);
+    EXPECT(x.r.idle_closed == 2);
+    HAS(x.text, "over HTTP/2 (h2 by ALPN)");
+    HAS(x.json, "\"alpn\":\"h2\"");
+    done(&x);
+}
+
+/* A TLS server that chooses http/1.1 over h2: declined, and said so. */
+TEST(h2_declined_by_alpn)
+{
+    struct h2policy p = {.tls = server_ctx(true)};
+    CHECK(p.tls);
+    struct run x;
+    probe(&p, &x);
+    SSL_CTX_free(p.tls);
+    EXPECT(x.rc == -1 && x.r.h2_declined && !strcmp(x.r.alpn, "http/1.1"));
+    EXPECT(strstr(x.err, "ALPN chose http/1.1, not h2") != NULL);
+    done(&x);
 }
