@@ -6,6 +6,7 @@
  * and its text and JSON reports are checked. Times are kept short; none is
  * asserted beyond a generous band. No root. */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -443,4 +444,38 @@ TEST(tls_untrusted_certificate)
         test_fail(__FILE__, __LINE__, "err '%s'", x.err);
         return;
     }
+}
+
+/* A server that never closes: the probe's deadline ends every wait, and
+ * what is still open is closed by the client and reported as such. The
+ * progress line (stderr) is drawn meanwhile; it goes to /dev/null here. */
+TEST(deadline_closes_what_is_still_open)
+{
+    struct policy p = {.server = "test-server/1"};
+    struct sockaddr_in a;
+    struct canned *srv = canned_start(serve_policy, &p, &a);
+    CHECK(srv);
+    struct run x = {0};
+    opts_for(&x.o, &a, false);
+    x.o.deadline_ms = 1200;
+    x.o.max_wait_ms = 0;          /* idle: until the deadline */
+    x.o.max_requests = 100000000; /* the busy ones too */
+    x.o.progress = true;
+    fflush(stderr);
+    int saved = dup(2), null = open("/dev/null", O_WRONLY);
+    dup2(null, 2);
+    x.rc = probe_run(&x.o, &x.r, x.err, sizeof x.err);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    close(null);
+    canned_stop(srv);
+    x.text = report(&x, false);
+    x.json = report(&x, true);
+    EXPECT(x.rc == 0 && x.r.deadline_hit);
+    EXPECT(x.r.idle_n == 2 && x.r.idle_closed == 0 && x.r.limit == PL_NONE);
+    HAS(x.text, "(deadline reached)");
+    HAS(x.text, "the probe's deadline: --deadline to wait longer");
+    HAS(x.json, "\"deadline_hit\":true");
+    done(&x);
 }
