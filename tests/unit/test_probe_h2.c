@@ -254,7 +254,11 @@ TEST(no_cap_idle_rst_without_goaway)
     done(&x);
 }
 
-/* The same job on a thread of its own, as https:// runs it beside HTTP/1. */
+/* The same job on a thread of its own, as https:// runs it beside HTTP/1.
+ * Its server closes with a FIN: an abortive close (RST) straight after the
+ * GOAWAY drops what the server's kernel has not sent yet (Nagle holds the
+ * last answer until the client's delayed ACK), so the client never sees
+ * them, as it would not from a real server closing that way. */
 TEST(job_on_its_own_thread)
 {
     struct h2policy p = {.cap = 3, .idle_ms = 300};
