@@ -49,9 +49,10 @@ $(BUILD)/version.stamp: FORCE
 	@mkdir -p $(dir $@)
 	@echo '$(FULL_VERSION)' | cmp -s - $@ || echo '$(FULL_VERSION)' > $@
 
-$(BUILD)/tests/%: tests/unit/%.c tests/lib/test.c $(BUILD)/libcloser.a
+TEST_LIB := tests/lib/test.c tests/lib/canned.c
+$(BUILD)/tests/%: tests/unit/%.c $(TEST_LIB) tests/lib/canned.h $(BUILD)/libcloser.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -Itests/lib -o $@ $< tests/lib/test.c $(BUILD)/libcloser.a $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -Itests/lib -o $@ $< $(TEST_LIB) $(BUILD)/libcloser.a $(LDLIBS)
 
 $(BUILD)/helpers/%: tests/helpers/%.c $(BUILD)/libcloser.a
 	@mkdir -p $(dir $@)
