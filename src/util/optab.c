@@ -2,8 +2,6 @@
 #include "util/optab.h"
 #include <string.h>
 
-const char optab_hidden[] = "";
-
 static int is_end(const struct optab *o)
 {
     return !o->id && !o->help;
@@ -82,8 +80,6 @@ void optab_print(FILE *f, const struct optab *t, int col)
     for (const struct optab *o = t; !is_end(o);) {
         if (!o->id) {
             fprintf(f, "  %s\n", o->help);
-            o++;
-        } else if (o->help == optab_hidden) {
             o++;
         } else {
             o = print_row(f, o, col);

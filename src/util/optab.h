@@ -16,8 +16,9 @@
 /* One row. The table ends with an all-zero row {0}.
  * help: the description, lines separated by '\n' (continuations are
  *   indented to the column); "" prints the names alone ("-h, --help");
- *   NULL puts this option's names on the previous row ("-4, -6");
- *   optab_hidden parses the option without printing it.
+ *   NULL puts this option's names on the previous row ("-4, -6").
+ *   There are no hidden options: tests/integration/install.sh checks that
+ *   every option parsed is in the man page, which is made from --help.
  * A row with id 0 is a heading inside the options block: help is its text
  *   ("closing patterns:"). */
 struct optab {
@@ -27,8 +28,6 @@ struct optab {
     int id;           /* what optab_next returns for this option */
     const char *help;
 };
-
-extern const char optab_hidden[];
 
 /* What getopt_long needs, built from a table; owned by the caller. */
 struct optab_getopt {

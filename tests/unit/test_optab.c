@@ -9,7 +9,7 @@
 #include "util/optab.h"
 #include "test.h"
 
-enum { O_RATE = 256, O_SECRET };
+enum { O_RATE = 256, O_QUIET };
 
 static const struct optab opts[] = {
     {"connections", 'c', "N", 'c', "concurrent connections (10)"},
@@ -19,7 +19,7 @@ static const struct optab opts[] = {
     {NULL, '6', NULL, '6', NULL},
     {NULL, 0, NULL, 0, "closing patterns:"},
     {"requests-per-conn", 0, "N", 'q', "the client closes after N requests"},
-    {"secret", 0, NULL, O_SECRET, optab_hidden},
+    {"quiet", 0, NULL, O_QUIET, "no progress line"},
     {"help", 'h', NULL, 'h', ""},
     {0}};
 
@@ -30,6 +30,7 @@ static const char expected[] =
     "  -4, -6                  only IPv4 / only IPv6\n"
     "  closing patterns:\n"
     "      --requests-per-conn N  the client closes after N requests\n"
+    "      --quiet             no progress line\n"
     "  -h, --help\n";
 
 TEST(help_block_layout)
@@ -52,7 +53,7 @@ TEST(short_string_and_longopts)
     CHECK_EQ_INT(g.longopts[0].has_arg, required_argument);
     CHECK_EQ_INT(g.longopts[1].val, O_RATE);
     CHECK_EQ_STR(g.longopts[2].name, "requests-per-conn");
-    CHECK_EQ_INT(g.longopts[3].val, O_SECRET);
+    CHECK_EQ_INT(g.longopts[3].val, O_QUIET);
     CHECK_EQ_INT(g.longopts[3].has_arg, no_argument);
     CHECK_EQ_STR(g.longopts[4].name, "help");
     CHECK(g.longopts[5].name == NULL);
@@ -73,7 +74,7 @@ static int parse(int argc, char **argv, int *ids, const char **args)
 
 TEST(parses_what_the_table_declares)
 {
-    char *argv[] = {"load", "-c", "5", "--rate=2", "-46", "--secret", "--requests-per-conn",
+    char *argv[] = {"load", "-c", "5", "--rate=2", "-46", "--quiet", "--requests-per-conn",
                     "3", "url", NULL};
     int ids[8];
     const char *args[8];
@@ -84,7 +85,7 @@ TEST(parses_what_the_table_declares)
     CHECK_EQ_STR(args[1], "2");
     CHECK_EQ_INT(ids[2], '4');
     CHECK_EQ_INT(ids[3], '6');
-    CHECK_EQ_INT(ids[4], O_SECRET);
+    CHECK_EQ_INT(ids[4], O_QUIET);
     CHECK_EQ_INT(ids[5], 'q');
     CHECK_EQ_STR(args[5], "3");
     CHECK_EQ_INT(optind, 8);
