@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* load_run against a server thread in this process (loopback, port 0)
  * that answers with canned responses: keep-alive, Connection: close, a
- * reset instead of an answer. Counts and who closed each connection first
+ * reset instead of an answer, or nothing at all. Counts and who closed each connection first
  * must come out exactly; two runs at once in one process must not share
  * their counters (they were file statics once: one load per process). */
 #include <arpa/inet.h>
@@ -15,7 +15,7 @@
 #include "client/load.h"
 #include "test.h"
 
-enum srv_mode { SRV_KEEPALIVE, SRV_CLOSE, SRV_RESET };
+enum srv_mode { SRV_KEEPALIVE, SRV_CLOSE, SRV_RESET, SRV_SILENT };
 
 #define SRV_CONNS 32
 
@@ -52,7 +52,9 @@ static void answer(struct srv *s, int i, const char *buf, ssize_t n)
             continue;
         s->seen[i] = 0;
         s->requests++;
-        if (s->mode == SRV_RESET) {
+        if (s->mode == SRV_SILENT) {
+            continue;
+        } else if (s->mode == SRV_RESET) {
             drop(s, i, true);
         } else if (s->mode == SRV_CLOSE) {
             (void)!write(s->fds[i], ok_close, sizeof ok_close - 1);
@@ -304,4 +306,65 @@ TEST(duration_bounds_the_run)
     CHECK_EQ_INT(closed_total(r), r->connections);
     free(o);
     free(r);
+}
+
+/* --rate: open loop, the requests sent from the schedule's backlog. */
+TEST(open_loop_rate_sends_every_request)
+{
+    struct srv s;
+    CHECK(srv_start(&s, SRV_KEEPALIVE) == 0);
+    struct load_opts *o = opts_for(&s, 2, 20);
+    struct load_result *r = calloc(1, sizeof *r);
+    CHECK(o && r);
+    o->rate = 2000;
+    CHECK(run(o, r) == 0);
+    srv_stop(&s);
+    CHECK_EQ_INT(r->requests, 20);
+    CHECK_EQ_INT(s.requests, 20);
+    free(o);
+    free(r);
+}
+
+/* --idle and --bind-range: a pause between requests, one source address. */
+TEST(idle_pause_and_a_source_address)
+{
+    struct srv s;
+    CHECK(srv_start(&s, SRV_KEEPALIVE) == 0);
+    struct load_opts *o = opts_for(&s, 1, 4);
+    struct load_result *r = calloc(1, sizeof *r);
+    CHECK(o && r);
+    o->idle_ms = 1;
+    CHECK_EQ_INT(source_range_parse("127.0.0.1", o->sources, LOAD_MAX_SOURCES), 1);
+    o->nsources = 1;
+    CHECK(run(o, r) == 0);
+    srv_stop(&s);
+    CHECK_EQ_INT(r->requests, 4);
+    CHECK_EQ_INT(r->connections, 1);
+    free(o);
+    free(r);
+}
+
+/* No answer: the request times out, an error that counts towards -n. */
+TEST(no_answer_times_out)
+{
+    struct srv s;
+    CHECK(srv_start(&s, SRV_SILENT) == 0);
+    struct load_opts *o = opts_for(&s, 1, 1);
+    struct load_result *r = calloc(1, sizeof *r);
+    CHECK(o && r);
+    o->timeout_ms = 50;
+    CHECK(run(o, r) == 0);
+    srv_stop(&s);
+    CHECK_EQ_INT(r->requests, 0);
+    CHECK_EQ_INT(r->errors[LE_TIMEOUT], 1);
+    CHECK_EQ_INT(r->closed_first[LC_CLIENT], 1);
+    free(o);
+    free(r);
+}
+
+TEST(names_of_errors_and_closers)
+{
+    CHECK_EQ_STR(load_err_name(LE_UNSOLICITED), "unsolicited_bytes");
+    CHECK_EQ_STR(load_err_name(LE_TLS), "tls");
+    CHECK_EQ_STR(load_closer_name(LC_RESET), "reset");
 }
