@@ -25,8 +25,18 @@ struct lconn {
     struct timer pause;     /* --idle, or a reconnect back-off */
 };
 
+/* What the threads of one run share: the run is the caller's (load_run's
+ * stack), so two runs in one process do not meet. */
+struct lrun {
+    atomic_ullong issued, completed;
+    atomic_bool stopping;
+    atomic_ullong stopped_ns; /* when the first thread saw the end */
+    uint64_t deadline_ns;     /* -d: written before the threads start */
+};
+
 struct lthread {
     const struct load_opts *o;
+    struct lrun *run;
     struct loop *loop;
     struct lconn *conns;
     unsigned nconns;
@@ -45,20 +55,16 @@ struct lthread {
     pthread_t thread;
 };
 
-static atomic_ullong issued, completed;
-static atomic_bool stopping;
-static atomic_ullong stopped_ns; /* when the first thread saw the end */
-static uint64_t deadline_ns;
-
 static const struct hconn_ops ops;
 
-static bool want_more(const struct load_opts *o)
+static bool want_more(struct lthread *t)
 {
-    if (atomic_load(&stopping) || load_interrupted)
+    struct lrun *run = t->run;
+    if (atomic_load(&run->stopping) || load_interrupted)
         return false;
-    if (o->requests)
-        return atomic_fetch_add(&issued, 1) < o->requests;
-    return loop_clock_ns() < deadline_ns;
+    if (t->o->requests)
+        return atomic_fetch_add(&run->issued, 1) < t->o->requests;
+    return loop_clock_ns() < run->deadline_ns;
 }
 
 static void send_request(struct lconn *lc, uint64_t intended)
@@ -85,7 +91,7 @@ static void on_pause(struct loop *l, struct timer *t)
     }
     if (lc->busy || lc->hc.st != HC_IDLE)
         return;
-    if (lc->t->rate == 0 && want_more(lc->t->o))
+    if (lc->t->rate == 0 && want_more(lc->t))
         send_request(lc, loop_clock_ns());
 }
 
@@ -100,7 +106,7 @@ static void next_request(struct lconn *lc)
         return;
     }
     if (t->rate == 0) {
-        if (want_more(t->o))
+        if (want_more(t))
             send_request(lc, loop_clock_ns());
         return;
     }
@@ -116,10 +122,10 @@ static void open_conn(struct lconn *lc)
 {
     struct lthread *t = lc->t;
     const struct load_opts *o = t->o;
-    if (atomic_load(&stopping) || load_interrupted)
+    if (atomic_load(&t->run->stopping) || load_interrupted)
         return;
     /* With -n, no new connection once every request has been handed out. */
-    if (o->requests && atomic_load(&issued) >= o->requests)
+    if (o->requests && atomic_load(&t->run->issued) >= o->requests)
         return;
     const struct sockaddr *src = NULL;
     socklen_t slen = 0;
@@ -145,19 +151,6 @@ static void open_conn(struct lconn *lc)
         return;
     }
     next_request(lc);
-}
-
-/* How a TLS connection ended, once it has: close_notify each way, the
- * server's FIN with or without its close_notify. */
-void load_tls_ended(struct load_tls *s, const struct xport *x)
-{
-    const struct tls_info *i = xport_tls(x);
-    if (!i || !i->done)
-        return;
-    s->server_close_notify += i->peer_close_notify;
-    s->server_notify_with_fin += i->peer_close_notify && x->fin_with_notify;
-    s->server_truncated += i->truncated;
-    s->client_close_notify += i->sent_close_notify;
 }
 
 static void tally_tls_end(struct lthread *t, const struct hconn *c)
@@ -194,29 +187,6 @@ static void on_connect(struct hconn *c)
                        (c->ready_ns - c->connect_ns) / 1000);
 }
 
-void load_tls_connected(struct load_result *r, const struct xport *x, uint64_t connect_us,
-                        uint64_t handshake_us)
-{
-    r->connections++;
-    hist_record(&r->connect, connect_us);
-    const struct tls_info *i = xport_tls(x);
-    if (!i)
-        return;
-    hist_record(&r->handshake, handshake_us);
-    if (i->resumed) {
-        r->tls.handshakes_resumed++;
-        r->tls.cpu_resumed_ns += i->handshake_cpu_ns;
-    } else {
-        r->tls.handshakes_full++;
-        r->tls.cpu_full_ns += i->handshake_cpu_ns;
-    }
-    if (!r->tls.version[0]) {
-        memcpy(r->tls.version, i->version, sizeof r->tls.version);
-        memcpy(r->tls.alpn, i->alpn, sizeof r->tls.alpn);
-        memcpy(r->tls.cipher, i->cipher, sizeof r->tls.cipher);
-    }
-}
-
 static void on_response(struct hconn *c, const struct http_response *resp, uint64_t bytes)
 {
     struct lconn *lc = c->user;
@@ -231,7 +201,7 @@ static void on_response(struct hconn *c, const struct http_response *resp, uint6
         t->r.status_2xx++;
     else
         t->r.status_other++;
-    atomic_fetch_add_explicit(&completed, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&t->run->completed, 1, memory_order_relaxed);
     lc->on_conn++;
     bool server_keeps = http_response_keeps_alive(resp);
     if (!server_keeps) {
@@ -273,9 +243,9 @@ static void on_end(struct hconn *c, enum hconn_end how, int err)
      * written (the connection ended on unsolicited bytes as it was handed
      * over) goes back to the pool. */
     if (lc->busy && how == HC_END_EXTRA_BYTES)
-        atomic_fetch_sub(&issued, 1);
+        atomic_fetch_sub(&t->run->issued, 1);
     else if (lc->busy)
-        atomic_fetch_add_explicit(&completed, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&t->run->completed, 1, memory_order_relaxed);
     /* The first FIN or RST decides who closed; a close this client made
      * (timeout, unparseable or unsolicited bytes) is the client's. */
     enum load_closer who = LC_CLIENT;
@@ -338,14 +308,15 @@ static void on_tick(struct loop *l, struct timer *tm)
 {
     struct lthread *t = (struct lthread *)((char *)tm - offsetof(struct lthread, tick));
     const struct load_opts *o = t->o;
+    struct lrun *run = t->run;
     uint64_t now = loop_clock_ns();
-    bool done = load_interrupted || atomic_load(&stopping) ||
-                (o->duration_ms && now >= deadline_ns) ||
-                (o->requests && atomic_load(&completed) >= o->requests);
+    bool done = load_interrupted || atomic_load(&run->stopping) ||
+                (o->duration_ms && now >= run->deadline_ns) ||
+                (o->requests && atomic_load(&run->completed) >= o->requests);
     if (done) {
         unsigned long long zero = 0;
-        atomic_compare_exchange_strong(&stopped_ns, &zero, now);
-        atomic_store(&stopping, true);
+        atomic_compare_exchange_strong(&run->stopped_ns, &zero, now);
+        atomic_store(&run->stopping, true);
         /* A connection whose last response announced Connection: close is
          * the server's to close: give its FIN a moment instead of racing it
          * (which would move that TIME_WAIT to this host). */
@@ -363,7 +334,7 @@ static void on_tick(struct loop *l, struct timer *tm)
     if (t->rate > 0) {
         uint64_t step = (uint64_t)(1e9 / t->rate);
         while (t->next_ns <= now) {
-            if (!want_more(o))
+            if (!want_more(t))
                 break;
             push_backlog(t, t->next_ns);
             t->next_ns += step;
@@ -435,43 +406,26 @@ static int build_request(const struct load_opts *o, char **out, size_t *len)
     return 0;
 }
 
-static void progress(const struct load_opts *o, double elapsed, uint64_t last, uint64_t *prev)
+static void progress(const struct load_opts *o, struct lrun *run, double elapsed, uint64_t last,
+                     uint64_t *prev)
 {
     if (!o->progress)
         return;
-    uint64_t now = atomic_load(&completed);
+    uint64_t now = atomic_load(&run->completed);
     fprintf(stderr, "\r  %5.1f s  %10llu requests  %9.0f req/s  ", elapsed,
             (unsigned long long)now, (double)(now - last));
     *prev = now;
-}
-
-void load_tls_merge(struct load_tls *to, const struct load_tls *from)
-{
-    to->handshakes_full += from->handshakes_full;
-    to->handshakes_resumed += from->handshakes_resumed;
-    to->cpu_full_ns += from->cpu_full_ns;
-    to->cpu_resumed_ns += from->cpu_resumed_ns;
-    to->server_close_notify += from->server_close_notify;
-    to->server_notify_with_fin += from->server_notify_with_fin;
-    to->server_truncated += from->server_truncated;
-    to->client_close_notify += from->client_close_notify;
-    if (!to->version[0] && from->version[0]) {
-        memcpy(to->version, from->version, sizeof to->version);
-        memcpy(to->alpn, from->alpn, sizeof to->alpn);
-        memcpy(to->cipher, from->cipher, sizeof to->cipher);
-    }
-    if (from->error[0])
-        memcpy(to->error, from->error, sizeof to->error);
 }
 
 int load_run(const struct load_opts *o, struct load_result *res, char *err, size_t errlen)
 {
     if (o->http2_prior || o->http2)
         return load_h2_run(o, res, err, errlen);
-    atomic_store(&issued, 0);
-    atomic_store(&completed, 0);
-    atomic_store(&stopping, false);
-    atomic_store(&stopped_ns, 0);
+    struct lrun run;
+    atomic_init(&run.issued, 0);
+    atomic_init(&run.completed, 0);
+    atomic_init(&run.stopping, false);
+    atomic_init(&run.stopped_ns, 0);
     unsigned nt = o->threads ? o->threads : 1;
     if (nt > o->connections)
         nt = o->connections;
@@ -486,11 +440,12 @@ int load_run(const struct load_opts *o, struct load_result *res, char *err, size
         return -1;
     }
     uint64_t t0 = loop_clock_ns();
-    deadline_ns = t0 + o->duration_ms * 1000000ull;
+    run.deadline_ns = t0 + o->duration_ms * 1000000ull;
     unsigned given = 0;
     for (unsigned i = 0; i < nt; i++) {
         struct lthread *t = &ts[i];
         t->o = o;
+        t->run = &run;
         t->loop = loop_new();
         t->nconns = o->connections / nt + (i < o->connections % nt);
         t->conns = conns + given;
@@ -519,7 +474,7 @@ int load_run(const struct load_opts *o, struct load_result *res, char *err, size
         int e = pthread_create(&ts[started].thread, NULL, thread_main, &ts[started]);
         if (e) {
             /* Stop the ones running and join only those. */
-            atomic_store(&stopping, true);
+            atomic_store(&run.stopping, true);
             for (unsigned i = 0; i < started; i++)
                 pthread_join(ts[i].thread, NULL);
             snprintf(err, errlen, "cannot start thread %u of %u: %s", started + 1, nt, strerror(e));
@@ -529,12 +484,12 @@ int load_run(const struct load_opts *o, struct load_result *res, char *err, size
     uint64_t prev = 0;
     /* Short naps so the end is noticed at once; the progress line once a
      * second. */
-    for (unsigned nap = 1; !atomic_load(&stopping) && !load_interrupted; nap++) {
+    for (unsigned nap = 1; !atomic_load(&run.stopping) && !load_interrupted; nap++) {
         usleep(20000);
         if (o->progress && nap % 50 == 0)
-            progress(o, (loop_clock_ns() - t0) / 1e9, prev, &prev);
+            progress(o, &run, (loop_clock_ns() - t0) / 1e9, prev, &prev);
     }
-    atomic_store(&stopping, true);
+    atomic_store(&run.stopping, true);
     for (unsigned i = 0; i < nt; i++)
         pthread_join(ts[i].thread, NULL);
     if (o->progress)
@@ -543,7 +498,7 @@ int load_run(const struct load_opts *o, struct load_result *res, char *err, size
     hist_init(&res->latency);
     hist_init(&res->connect);
     hist_init(&res->handshake);
-    uint64_t end = atomic_load(&stopped_ns);
+    uint64_t end = atomic_load(&run.stopped_ns);
     res->seconds = ((end ? end : loop_clock_ns()) - t0) / 1e9;
     res->interrupted = load_interrupted;
     for (unsigned i = 0; i < nt; i++) {

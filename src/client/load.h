@@ -103,10 +103,10 @@ extern volatile sig_atomic_t load_interrupted;
 int load_run(const struct load_opts *o, struct load_result *r, char *err, size_t errlen);
 const char *load_err_name(enum load_err e);
 const char *load_closer_name(enum load_closer c);
-/* Adds one thread's TLS counts to the run's (load_h2.c merges with it too). */
+/* load_tls.c, shared by HTTP/1 and HTTP/2 load: one thread's TLS counts
+ * added to the run's, a connection's TCP and TLS handshakes (full or
+ * resumed, their CPU), and how its TLS ended. */
 void load_tls_merge(struct load_tls *to, const struct load_tls *from);
-/* Shared by HTTP/1 and HTTP/2 load: a connection's TCP and TLS handshakes
- * (full or resumed, their CPU), and how its TLS ended. */
 struct xport;
 void load_tls_connected(struct load_result *r, const struct xport *x, uint64_t connect_us,
                         uint64_t handshake_us);
