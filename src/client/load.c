@@ -14,8 +14,6 @@
 #include "client/hconn.h"
 #include "loop/loop.h"
 
-volatile sig_atomic_t load_interrupted;
-
 struct lconn {
     struct hconn hc;
     struct lthread *t;
@@ -147,19 +145,6 @@ static void open_conn(struct lconn *lc)
     next_request(lc);
 }
 
-/* How a TLS connection ended, once it has: close_notify each way, the
- * server's FIN with or without its close_notify. */
-void load_tls_ended(struct load_tls *s, const struct xport *x)
-{
-    const struct tls_info *i = xport_tls(x);
-    if (!i || !i->done)
-        return;
-    s->server_close_notify += i->peer_close_notify;
-    s->server_notify_with_fin += i->peer_close_notify && x->fin_with_notify;
-    s->server_truncated += i->truncated;
-    s->client_close_notify += i->sent_close_notify;
-}
-
 static void tally_tls_end(struct lthread *t, const struct hconn *c)
 {
     load_tls_ended(&t->r.tls, &c->x);
@@ -192,29 +177,6 @@ static void on_connect(struct hconn *c)
     struct lconn *lc = c->user;
     load_tls_connected(&lc->t->r, &c->x, (c->connect_ns - c->start_ns) / 1000,
                        (c->ready_ns - c->connect_ns) / 1000);
-}
-
-void load_tls_connected(struct load_result *r, const struct xport *x, uint64_t connect_us,
-                        uint64_t handshake_us)
-{
-    r->connections++;
-    hist_record(&r->connect, connect_us);
-    const struct tls_info *i = xport_tls(x);
-    if (!i)
-        return;
-    hist_record(&r->handshake, handshake_us);
-    if (i->resumed) {
-        r->tls.handshakes_resumed++;
-        r->tls.cpu_resumed_ns += i->handshake_cpu_ns;
-    } else {
-        r->tls.handshakes_full++;
-        r->tls.cpu_full_ns += i->handshake_cpu_ns;
-    }
-    if (!r->tls.version[0]) {
-        memcpy(r->tls.version, i->version, sizeof r->tls.version);
-        memcpy(r->tls.alpn, i->alpn, sizeof r->tls.alpn);
-        memcpy(r->tls.cipher, i->cipher, sizeof r->tls.cipher);
-    }
 }
 
 static void on_response(struct hconn *c, const struct http_response *resp, uint64_t bytes)
@@ -443,25 +405,6 @@ static void progress(const struct load_opts *o, double elapsed, uint64_t last, u
     fprintf(stderr, "\r  %5.1f s  %10llu requests  %9.0f req/s  ", elapsed,
             (unsigned long long)now, (double)(now - last));
     *prev = now;
-}
-
-void load_tls_merge(struct load_tls *to, const struct load_tls *from)
-{
-    to->handshakes_full += from->handshakes_full;
-    to->handshakes_resumed += from->handshakes_resumed;
-    to->cpu_full_ns += from->cpu_full_ns;
-    to->cpu_resumed_ns += from->cpu_resumed_ns;
-    to->server_close_notify += from->server_close_notify;
-    to->server_notify_with_fin += from->server_notify_with_fin;
-    to->server_truncated += from->server_truncated;
-    to->client_close_notify += from->client_close_notify;
-    if (!to->version[0] && from->version[0]) {
-        memcpy(to->version, from->version, sizeof to->version);
-        memcpy(to->alpn, from->alpn, sizeof to->alpn);
-        memcpy(to->cipher, from->cipher, sizeof to->cipher);
-    }
-    if (from->error[0])
-        memcpy(to->error, from->error, sizeof to->error);
 }
 
 int load_run(const struct load_opts *o, struct load_result *res, char *err, size_t errlen)
