@@ -14,8 +14,6 @@
 #include "client/hconn.h"
 #include "loop/loop.h"
 
-volatile sig_atomic_t load_interrupted;
-
 struct lconn {
     struct hconn hc;
     struct lthread *t;

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* CLOSE_WAIT classes (private to src/doctor/): the evidence gathered per
- * group of sockets in rules_close_wait.c, and the words — why and fix per
- * class and per runtime — in close_wait_advice.c. */
+ * group of sockets in rules_close_wait.c, and the words: the evidence and
+ * the class of a group in close_wait_advice.c, which calls down into the
+ * title and why per class and runtime (close_wait_text.c) and the fix
+ * (close_wait_fix.c). */
 #ifndef CLOSER_DOCTOR_CLOSE_WAIT_H
 #define CLOSER_DOCTOR_CLOSE_WAIT_H
 #include "doctor/doctor.h"
@@ -64,8 +66,6 @@ enum finding_id cw_class_id(enum cw_class c);
  * rule). */
 void cw_describe(struct finding *f, struct cw_group *g, const struct snapshot *s,
                  const struct doc_ports *ports);
-/* "20 threads: 18 in sleep (hrtimer_nanosleep), 1 in poll, 1 running". */
-void cw_threads_text(char *buf, size_t len, const struct proc_model *m);
 
 /* Title, why and fix per class (close_wait_text.c); age is the sentence
  * about the FINs' age ("" without tcp_info), m the owner's model or NULL;

@@ -5,7 +5,6 @@
  * socket.end(), a thread per connection with a timeout on the call it is
  * blocked in). */
 #include <stdio.h>
-#include <string.h>
 
 #include "doctor/close_wait.h"
 
@@ -19,41 +18,6 @@ static const enum finding_id cw_ids[CW_NCLASSES] = {
 enum finding_id cw_class_id(enum cw_class c)
 {
     return cw_ids[c];
-}
-
-/* What a kernel wait channel means to the reader of a stack trace. */
-static const char *wait_meaning(const char *wchan)
-{
-    static const struct { const char *prefix, *meaning; } w[] = {
-        {"hrtimer_nanosleep", "sleep"},      {"wait_woken", "a socket read"},
-        {"sk_wait_data", "a socket read"},   {"futex", "a lock or queue (futex)"},
-        {"do_epoll_wait", "epoll_wait"},     {"ep_poll", "epoll_wait"},
-        {"poll_schedule", "poll/select"},    {"do_sys_poll", "poll"},
-        {"do_select", "select"},             {"core_sys_select", "select"},
-        {"inet_csk_accept", "accept"},       {"pipe_read", "a pipe read"},
-        {"do_wait", "waitpid"},              {"unix_stream", "a unix socket read"},
-        {"running", "running"},              {"?", "a hidden place (wchan unreadable)"},
-    };
-    for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
-        if (!strncmp(wchan, w[i].prefix, strlen(w[i].prefix)))
-            return w[i].meaning;
-    return NULL;
-}
-
-void cw_threads_text(char *buf, size_t len, const struct proc_model *m)
-{
-    size_t off = (size_t)snprintf(buf, len, "%u thread%s", m->nthreads,
-                                  m->nthreads == 1 ? "" : "s");
-    for (size_t i = 0; i < m->nwaits && off < len; i++) {
-        const char *meaning = wait_meaning(m->waits[i].wchan);
-        const char *wc = m->waits[i].wchan;
-        if (meaning && strcmp(meaning, wc))
-            off += (size_t)snprintf(buf + off, len - off, "%s %u in %s (%s)", i ? "," : ":",
-                                    m->waits[i].n, meaning, wc);
-        else
-            off += (size_t)snprintf(buf + off, len - off, "%s %u in %s", i ? "," : ":",
-                                    m->waits[i].n, wc);
-    }
 }
 
 static void peers_text(struct finding *f, const struct cw_group *g)

@@ -14,6 +14,42 @@ static void where(char *buf, size_t len, const struct cw_group *g)
         snprintf(buf, len, "outgoing connections");
 }
 
+/* What a kernel wait channel means to the reader of a stack trace. */
+static const char *wait_meaning(const char *wchan)
+{
+    static const struct { const char *prefix, *meaning; } w[] = {
+        {"hrtimer_nanosleep", "sleep"},      {"wait_woken", "a socket read"},
+        {"sk_wait_data", "a socket read"},   {"futex", "a lock or queue (futex)"},
+        {"do_epoll_wait", "epoll_wait"},     {"ep_poll", "epoll_wait"},
+        {"poll_schedule", "poll/select"},    {"do_sys_poll", "poll"},
+        {"do_select", "select"},             {"core_sys_select", "select"},
+        {"inet_csk_accept", "accept"},       {"pipe_read", "a pipe read"},
+        {"do_wait", "waitpid"},              {"unix_stream", "a unix socket read"},
+        {"running", "running"},              {"?", "a hidden place (wchan unreadable)"},
+    };
+    for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
+        if (!strncmp(wchan, w[i].prefix, strlen(w[i].prefix)))
+            return w[i].meaning;
+    return NULL;
+}
+
+/* "20 threads: 18 in sleep (hrtimer_nanosleep), 1 in poll, 1 running". */
+static void cw_threads_text(char *buf, size_t len, const struct proc_model *m)
+{
+    size_t off = (size_t)snprintf(buf, len, "%u thread%s", m->nthreads,
+                                  m->nthreads == 1 ? "" : "s");
+    for (size_t i = 0; i < m->nwaits && off < len; i++) {
+        const char *meaning = wait_meaning(m->waits[i].wchan);
+        const char *wc = m->waits[i].wchan;
+        if (meaning && strcmp(meaning, wc))
+            off += (size_t)snprintf(buf + off, len - off, "%s %u in %s (%s)", i ? "," : ":",
+                                    m->waits[i].n, meaning, wc);
+        else
+            off += (size_t)snprintf(buf + off, len - off, "%s %u in %s", i ? "," : ":",
+                                    m->waits[i].n, wc);
+    }
+}
+
 /* The owner of the listener on port: the process whose accept loop is not
  * running. */
 static const struct fd_ref *listener_owner(const struct snapshot *s, int port, uint32_t *backlog,

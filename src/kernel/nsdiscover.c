@@ -16,35 +16,6 @@
 #include "kernel/sysctl.h"
 #include "util/json.h"
 
-/* Labels end up in JSON, metrics and on terminals: control bytes and bytes
- * that are not well-formed UTF-8 (a comm set with prctl, a mount path)
- * become '?'. In place; the string never grows. */
-void ns_text_sanitize(char *s)
-{
-    unsigned char *p = (unsigned char *)s;
-    while (*p) {
-        size_t n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3
-                 : (*p & 0xf8) == 0xf0 ? 4 : 0;
-        bool ok = n > 0;
-        for (size_t i = 1; ok && i < n; i++)
-            ok = (p[i] & 0xc0) == 0x80;
-        if (ok && n == 2)
-            ok = *p >= 0xc2;                          /* overlong */
-        if (ok && n == 3)
-            ok = !(*p == 0xe0 && p[1] < 0xa0) &&     /* overlong */
-                 !(*p == 0xed && p[1] >= 0xa0);      /* surrogate */
-        if (ok && n == 4)
-            ok = !(*p == 0xf0 && p[1] < 0x90) && *p <= 0xf4 && !(*p == 0xf4 && p[1] >= 0x90);
-        if (ok && n == 1 && (*p < 0x20 || *p == 0x7f))
-            ok = false;
-        if (!ok) {
-            *p++ = '?';
-            continue;
-        }
-        p += n;
-    }
-}
-
 struct ns_pid {
     uint64_t inode;
     pid_t pid;

@@ -65,6 +65,8 @@ void conn_set_state(struct conn *c, enum conn_state s);
 void conn_track(struct srv_ctx *x, struct conn *c);
 void conn_untrack(struct srv_ctx *x, struct conn *c);
 void srv_trim_after_burst(struct srv_ctx *x);
+/* Frees the buffer pool and the fd table; every connection is closed. */
+void srv_ctx_release(struct srv_ctx *x);
 /* Listeners in or out of epoll; srv_accept_resume: a connection went, so
  * accept again if the cap had paused it. */
 void srv_set_accepting(struct srv_ctx *x, bool on);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The engine's context: the buffer pool, the fd table, connection states
  * with their status gauges and the reclaimable list, memory given back
- * after a burst, and the context's life. */
+ * after a burst, and the context's birth and release. It calls no
+ * connection and no listener: conn.c and accept.c call down into it, and
+ * the engine's stop and free, which close connections, are in engine.c. */
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,28 +206,12 @@ void srv_ctx_init(struct srv_ctx *x, struct loop *l, const struct srv_config *cf
     srv_accept_init(x);
 }
 
-void srv_begin_stop(struct srv_ctx *x)
+/* The pool and the fd table, once every connection has closed (engine.c). */
+void srv_ctx_release(struct srv_ctx *x)
 {
-    x->stopping = true;
-    for (size_t fd = 0; fd < x->conns_cap; fd++)
-        if (x->conns[fd] && conn_is_idle(x->conns[fd]))
-            conn_close(x->conns[fd], CAUSE_SHUTDOWN);
-}
-
-void srv_ctx_free(struct srv_ctx *x)
-{
-    if (!x->loop)
-        return;
-    x->conn_gone = NULL;
-    x->stopping = true;
-    for (size_t fd = 0; fd < x->conns_cap; fd++)
-        if (x->conns[fd])
-            conn_close(x->conns[fd], CAUSE_SHUTDOWN);
     while (x->nspare)
         free(x->spare[--x->nspare]);
-    srv_unlisten(x);
     free(x->conns);
     x->conns = NULL;
     x->conns_cap = 0;
 }
-

@@ -4,7 +4,10 @@
  * discards bodies, writes responses, keeps connections alive and closes
  * them through one function with a cause. What a request gets is decided
  * by a handler: closer serve's fixed, static-file and status answers
- * (server/handlers.c) and the exporter's /metrics (export/) are handlers.
+ * (server/site.c) and the exporter's /metrics (export/scrape.c) are
+ * handlers. Its files call one way: engine.c (stop, free) -> accept.c ->
+ * conn.c (a connection's life) -> reply.c -> ctx.c (pool, fd table,
+ * states); the context never calls back into a connection.
  *
  * The engine sees only this small context, never a worker or an exporter:
  * the loop, the configuration (nginx's knobs), the handler, the counters

@@ -287,11 +287,6 @@ void snapshot__unfold(struct snapshot *s)
     memset(s->listen_bits, 0, sizeof s->listen_bits);
 }
 
-size_t snapshot_total(const struct snapshot *s)
-{
-    return s->nsocks + (s->twf ? s->twf->n : 0);
-}
-
 /* The sockets, TIME_WAIT folded when the table is big; read again
  * unfolded in the rare case the fold could not be exact (a port began to
  * listen after TIME_WAIT of its own were folded). */
@@ -399,27 +394,6 @@ void snapshot_free(struct snapshot *s)
     s->nsocks = s->nfds = s->nprocs = s->nacts = s->ngone = s->ncw_before = 0;
 }
 
-size_t snapshot_owners(const struct snapshot *s, uint64_t inode, const struct fd_ref **first)
-{
-    *first = NULL;
-    if (!inode || !s->nfds)
-        return 0;
-    size_t lo = 0, hi = s->nfds;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (s->fds[mid].inode < inode)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    size_t n = 0;
-    while (lo + n < s->nfds && s->fds[lo + n].inode == inode)
-        n++;
-    if (n)
-        *first = &s->fds[lo];
-    return n;
-}
-
 bool sock_filter_match(const struct sock_filter *f, const struct tcp_sock *s)
 {
     int state = s->state == TS_NEW_SYN_RECV ? TS_SYN_RECV : s->state;
@@ -434,21 +408,4 @@ bool sock_filter_match(const struct sock_filter *f, const struct tcp_sock *s)
     if (f->dport && f->dport != s->dport)
         return false;
     return !f->expr || ssf_match(f->expr, s);
-}
-
-bool snapshot_is_listen_port(const struct snapshot *s, uint16_t port)
-{
-    return s->listen_bits[port >> 3] & (1u << (port & 7));
-}
-
-uint32_t snapshot_ephemeral_size(const struct snapshot *s)
-{
-    if (s->sys.port_lo < 0 || s->sys.port_hi < s->sys.port_lo)
-        return 0;
-    return (uint32_t)(s->sys.port_hi - s->sys.port_lo + 1);
-}
-
-bool snapshot_port_ephemeral(const struct snapshot *s, uint16_t port)
-{
-    return s->sys.port_lo >= 0 && port >= s->sys.port_lo && port <= s->sys.port_hi;
 }

@@ -15,13 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-uint64_t trace_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* -N: the forms every closer command takes (kernel/netns.h). */
 static int resolve_netns(const char *spec, uint64_t *ino, char *path, size_t plen, char *err, size_t errlen)
 {
@@ -102,14 +95,6 @@ out:
 const char *trace_netns_name(const struct trace_session *s, uint64_t ino)
 {
     return s->names ? nsnames_get(s->names, ino, trace_now_ns()) : NULL;
-}
-
-bool trace_own_addr(const struct trace_session *s, const struct trace_rec *r)
-{
-    for (size_t i = 0; i < s->naddrs; i++)
-        if (s->addrs[i][0] == r->family && !memcmp(s->addrs[i] + 1, r->laddr, r->family == AF_INET ? 4 : 16))
-            return true;
-    return false;
 }
 
 static bool keep(struct trace_session *s, const struct trace_rec *r)

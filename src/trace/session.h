@@ -102,7 +102,7 @@ uint64_t trace_now_ns(void);
 void trace_scope(const struct trace_session *s, char *buf, size_t len);
 /* The `ip netns` name of a namespace inode, or NULL. */
 const char *trace_netns_name(const struct trace_session *s, uint64_t ino);
-/* Session internals shared with session_recon.c. */
+/* Is r's local address one of the traced namespace's (session_recon.c)? */
 bool trace_own_addr(const struct trace_session *s, const struct trace_rec *r);
 /* A record's namespace: its own, or the traced one by its local address; 0 unknown. */
 uint64_t trace_rec_netns(const struct trace_session *s, const struct trace_rec *r);

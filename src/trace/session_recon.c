@@ -6,6 +6,7 @@
 #include "kernel/netns.h"
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #define RECON_PERIOD_NS 5000000000ull /* a dump of the open sockets every 5 s */
 
@@ -40,6 +41,15 @@ static struct recon_ns *rns_add(struct trace_session *s, uint64_t ino)
     nr->set.ino = ino;
     snprintf(nr->path, sizeof nr->path, "/run/netns/%.63s", name);
     return nr;
+}
+
+/* Is r's local address one of the traced namespace's own? */
+bool trace_own_addr(const struct trace_session *s, const struct trace_rec *r)
+{
+    for (size_t i = 0; i < s->naddrs; i++)
+        if (s->addrs[i][0] == r->family && !memcmp(s->addrs[i] + 1, r->laddr, r->family == AF_INET ? 4 : 16))
+            return true;
+    return false;
 }
 
 /* A record's namespace: its own, or the traced one by its local address. */
