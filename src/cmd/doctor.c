@@ -15,6 +15,7 @@
 #include "doctor/multi.h"
 #include "kernel/netns.h"
 #include "snapshot/snapshot.h"
+#include "trace/measure.h"
 #include "util/cli.h"
 #include "util/parse.h"
 
