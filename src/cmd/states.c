@@ -17,7 +17,46 @@
 #include "snapshot/ssfilter.h"
 #include "util/json.h"
 #include "util/cli.h"
+#include "util/optab.h"
 #include "util/parse.h"
+
+/* Every option once: parsed, and printed by --help (man page and shell
+ * completion are generated from that text). */
+static const struct optab states_opts[] = {
+    {"state", 0, "LIST", 'T', "only these states, comma-separated ss names:\n"
+                              "established syn-sent syn-recv fin-wait-1 fin-wait-2\n"
+                              "time-wait close-wait last-ack listening closing\n"
+                              "unconnected; groups: all connected synchronized\n"
+                              "bucket big"},
+    {"sport", 0, "PORT", 'S', "local port (PORT or :PORT)"},
+    {"dport", 0, "PORT", 'D', "peer port (PORT or :PORT)"},
+    {"listening", 'l', NULL, 'l', "only listening sockets"},
+    {NULL, '4', NULL, '4', "only IPv4 / only IPv6"},
+    {NULL, '6', NULL, '6', NULL},
+    {"processes", 'p', NULL, 'p', "show owning processes (pid, comm, fd)"},
+    {"extended", 'e', NULL, 'e', "show uid and inode"},
+    {"info", 'i', NULL, 'i', "tcp_info under each socket, as ss -i prints it\n"
+                             "(congestion control, rtt, cwnd, bytes, ...)"},
+    {"memory", 'm', NULL, 'm', "socket memory under each socket, as ss -m:\n"
+                               "skmem:(r,rb,t,tb,f,w,o,bl,d)"},
+    {"summary", 's', NULL, 's', "count per state"},
+    {NULL, 't', NULL, 't', "accepted as in ss (TCP only, every state, numeric,\n"
+                           "timers: closer always does these)"},
+    {NULL, 'a', NULL, 'a', NULL},
+    {NULL, 'n', NULL, 'n', NULL},
+    {NULL, 'o', NULL, 'o', NULL},
+    {"json", 0, NULL, 'j', "JSON output"},
+    {"netns", 'N', "NS", 'N', "run inside network namespace NS: NAME (/run/netns/NAME),\n"
+                              "a path (/proc/PID/ns/net), or pid:PID"},
+    {"all-netns", 0, NULL, 'A', "every network namespace on the host: the table gets a\n"
+                                "first column Netns (the namespace's inode); --summary\n"
+                                "and --json give one section per namespace"},
+    {"proc", 0, NULL, 'P', "read /proc/net/tcp{,6} instead of netlink"},
+    {"record", 0, "FILE", 'r', "save the raw netlink dump to FILE"},
+    {"replay", 0, "FILE", 'R', "read a recorded dump instead of the kernel"},
+    {"no-header", 'H', NULL, 'H', "no header line"},
+    {"help", 'h', NULL, 'h', "this text"},
+    {0}};
 
 static void usage(void)
 {
@@ -29,37 +68,9 @@ static void usage(void)
            "  sport|dport [OP] :PORT     OP: = != < > <= >= (eq ne lt gt le ge)\n"
            "  src|dst ADDR[/PREFIX][:PORT], [V6]:PORT, :PORT\n"
            "  joined by and (&&), or (||), not (!), ( ); e.g.\n"
-           "  closer states state time-wait '( dport = :443 or sport = :443 )'\n\n"
-           "      --state LIST   only these states, comma-separated ss names:\n"
-           "                     established syn-sent syn-recv fin-wait-1 fin-wait-2\n"
-           "                     time-wait close-wait last-ack listening closing\n"
-           "                     unconnected; groups: all connected synchronized\n"
-           "                     bucket big\n"
-           "      --sport PORT   local port (PORT or :PORT)\n"
-           "      --dport PORT   peer port (PORT or :PORT)\n"
-           "  -l, --listening    only listening sockets\n"
-           "  -4, -6             only IPv4 / only IPv6\n"
-           "  -p, --processes    show owning processes (pid, comm, fd)\n"
-           "  -e, --extended     show uid and inode\n"
-           "  -i, --info         tcp_info under each socket, as ss -i prints it\n"
-           "                     (congestion control, rtt, cwnd, bytes, ...)\n"
-           "  -m, --memory       socket memory under each socket, as ss -m:\n"
-           "                     skmem:(r,rb,t,tb,f,w,o,bl,d)\n"
-           "  -s, --summary      count per state\n"
-           "  -t, -a, -n, -o     accepted as in ss (TCP only, every state, numeric,\n"
-           "                     timers: closer always does these)\n"
-           "      --json         JSON output\n"
-           "  -N, --netns NS     run inside network namespace NS: NAME (/run/netns/NAME),\n"
-           "                     a path (/proc/PID/ns/net), or pid:PID\n"
-           "      --all-netns    every network namespace on the host: the table gets a\n"
-           "                     first column Netns (the namespace's inode); --summary\n"
-           "                     and --json give one section per namespace\n"
-           "      --proc         read /proc/net/tcp{,6} instead of netlink\n"
-           "      --record FILE  save the raw netlink dump to FILE\n"
-           "      --replay FILE  read a recorded dump instead of the kernel\n"
-           "  -H, --no-header    no header line\n"
-           "  -h, --help         this text\n\n"
-           "exit status: 0 ok (also when the reader of stdout goes away),\n"
+           "  closer states state time-wait '( dport = :443 or sport = :443 )'\n\n");
+    optab_print(stdout, states_opts, 21);
+    printf("\nexit status: 0 ok (also when the reader of stdout goes away),\n"
            "2 usage or runtime error\n");
 }
 
@@ -147,24 +158,15 @@ static int states_all_netns(struct snapshot_opts *so, const struct states_view_o
 
 int cmd_states(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"state", required_argument, 0, 'T'}, {"sport", required_argument, 0, 'S'},
-        {"dport", required_argument, 0, 'D'}, {"processes", no_argument, 0, 'p'},
-        {"summary", no_argument, 0, 's'},     {"json", no_argument, 0, 'j'},
-        {"listening", no_argument, 0, 'l'},   {"extended", no_argument, 0, 'e'},
-        {"netns", required_argument, 0, 'N'}, {"proc", no_argument, 0, 'P'},
-        {"record", required_argument, 0, 'r'}, {"replay", required_argument, 0, 'R'},
-        {"no-header", no_argument, 0, 'H'},   {"help", no_argument, 0, 'h'},
-        {"all-netns", no_argument, 0, 'A'},   {"info", no_argument, 0, 'i'},
-        {"memory", no_argument, 0, 'm'},
-        {0, 0, 0, 0}};
     struct states_view_opts vo = {.header = true};
     struct snapshot_opts so = {0};
     bool summary = false, json = false, all = false;
     const char *netns = NULL;
+    struct optab_getopt g;
     int c;
+    optab_build(states_opts, &g);
     cli_begin();
-    while ((c = getopt_long(argc, argv, ":46pN:Hhstanoelim", longopts, NULL)) != -1) {
+    while ((c = optab_next(&g, argc, argv)) != -1) {
         switch (c) {
         case 'T': {
             char *list = strdup(optarg), *save = NULL;
