@@ -8,7 +8,34 @@
 #include "cmd/cmd.h"
 #include "trace/live.h"
 #include "util/cli.h"
+#include "util/optab.h"
 #include "util/parse.h"
+
+/* Every option once: parsed, and printed by --help (the man page and the
+ * shell completion are generated from that text). */
+static const struct optab trace_opts[] = {
+    {"duration", 'd', "DUR", 'd', "stop after DUR (e.g. 30s); default: until Ctrl-C"},
+    {"summary", 's', "DUR", 's', "no live lines: trace DUR, then print the summary per\n"
+        "port and per process"},
+    {"json", 0, NULL, 'j', "JSON lines: one per connection, a summary line last"},
+    {"port", 0, "PORT", 'p', "only connections with this local or peer port"},
+    {"pid", 0, "PID", 'P', "only connections this process closed or opened"},
+    {"netns", 'N', "NAME", 'N', "only this network namespace (/run/netns/NAME, a path,\n"
+        "or pid:PID); default: the namespace closer runs in"},
+    {"all-netns", 0, NULL, 'A', "every namespace (events carry their namespace)"},
+    {"buffer", 0, "SIZE", 'b', "ring buffer per CPU (default 64m / CPUs, 1m..16m);\n"
+        "raise it if events are lost"},
+    {"max-conns", 0, "N", 'm', "open connections followed at once (1048576)"},
+    {"backend", 0, "B", 'B', "auto (default): bpf when the kernel allows it, else\n"
+        "perf; bpf: BPF programs copy every event; perf: perf\n"
+        "sampling only, which some kernels skip for events in\n"
+        "softirq on an idle CPU (counted as lost)"},
+    {"tracefs", 0, "DIR", 'T', "tracefs to read formats from (default: found or\n"
+        "mounted privately)"},
+    {"no-header", 'H', NULL, 'H', "no header line"},
+    {"help", 'h', NULL, 'h', "this text"},
+
+    {0}};
 
 static void usage(void)
 {
@@ -19,28 +46,9 @@ static void usage(void)
            "compiler, no libbpf). One line per finished connection: who closed first\n"
            "(local, peer, reset), the process that closed (pid, comm), the lifetime, how\n"
            "long the program sat in CLOSE_WAIT before close(), where TIME_WAIT landed.\n"
-           "Needs root or CAP_PERFMON. Ctrl-C prints the summary so far.\n\n"
-           "  -d, --duration DUR   stop after DUR (e.g. 30s); default: until Ctrl-C\n"
-           "  -s, --summary DUR    no live lines: trace DUR, then print the summary per\n"
-           "                       port and per process\n"
-           "      --json           JSON lines: one per connection, a summary line last\n"
-           "      --port PORT      only connections with this local or peer port\n"
-           "      --pid PID        only connections this process closed or opened\n"
-           "  -N, --netns NAME     only this network namespace (/run/netns/NAME, a path,\n"
-           "                       or pid:PID); default: the namespace closer runs in\n"
-           "      --all-netns      every namespace (events carry their namespace)\n"
-           "      --buffer SIZE    ring buffer per CPU (default 64m / CPUs, 1m..16m);\n"
-           "                       raise it if events are lost\n"
-           "      --max-conns N    open connections followed at once (1048576)\n"
-           "      --backend B      auto (default): bpf when the kernel allows it, else\n"
-           "                       perf; bpf: BPF programs copy every event; perf: perf\n"
-           "                       sampling only, which some kernels skip for events in\n"
-           "                       softirq on an idle CPU (counted as lost)\n"
-           "      --tracefs DIR    tracefs to read formats from (default: found or\n"
-           "                       mounted privately)\n"
-           "  -H, --no-header      no header line\n"
-           "  -h, --help           this text\n\n"
-           "exit status: 0 ok, 2 usage or runtime error (no privilege, no tracefs, a\n"
+           "Needs root or CAP_PERFMON. Ctrl-C prints the summary so far.\n\n");
+    optab_print(stdout, trace_opts, 23);
+    printf("\nexit status: 0 ok, 2 usage or runtime error (no privilege, no tracefs, a\n"
            "tracepoint this kernel lacks)\n");
 }
 
@@ -110,19 +118,13 @@ static int parse_opt(int c, char **argv, struct trace_opts *o, struct trace_live
 
 int cmd_trace(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"duration", required_argument, 0, 'd'}, {"summary", required_argument, 0, 's'},
-        {"json", no_argument, 0, 'j'},            {"port", required_argument, 0, 'p'},
-        {"pid", required_argument, 0, 'P'},       {"netns", required_argument, 0, 'N'},
-        {"all-netns", no_argument, 0, 'A'},       {"buffer", required_argument, 0, 'b'},
-        {"max-conns", required_argument, 0, 'm'}, {"tracefs", required_argument, 0, 'T'},
-        {"no-header", no_argument, 0, 'H'},       {"help", no_argument, 0, 'h'},
-        {"backend", required_argument, 0, 'B'},   {0, 0, 0, 0}};
     struct trace_opts o = {0};
     struct trace_live_opts lo = {.stream = true, .header = true};
+    struct optab_getopt g;
     int c, rc;
+    optab_build(trace_opts, &g);
     cli_begin();
-    while ((c = getopt_long(argc, argv, ":d:s:N:Hh", longopts, NULL)) != -1)
+    while ((c = optab_next(&g, argc, argv)) != -1)
         if ((rc = parse_opt(c, argv, &o, &lo)))
             return rc < 0 ? 0 : rc;
     if (optind < argc) {
