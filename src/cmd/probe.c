@@ -8,7 +8,39 @@
 #include "client/probe_main.h"
 #include "cmd/cmd.h"
 #include "util/cli.h"
+#include "util/optab.h"
 #include "util/parse.h"
+
+enum {
+    O_MAXREQ = 256, O_MAXWAIT, O_CLOSEWAIT, O_JSON, O_DEADLINE, O_SAMPLES, O_TIMEOUT, O_CACERT,
+    O_H2PK, O_H2, O_H11,
+};
+
+/* Every option once: parsed, and printed by --help (the man page and the
+ * shell completion are generated from that text). */
+static const struct optab probe_opts[] = {
+    {"deadline", 0, "DUR", O_DEADLINE, "the whole probe (60s); an idle timeout longer than\n"
+        "this is reported as 'none within'"},
+    {"max-requests", 0, "N", O_MAXREQ, "per connection in the cap search (1024)"},
+    {"max-wait", 0, "DUR", O_MAXWAIT, "bound for the idle timeout wait (the deadline)"},
+    {"close-wait", 0, "DUR", O_CLOSEWAIT, "wait for the server's FIN after an announced close (10s)"},
+    {"idle-samples", 0, "N", O_SAMPLES, "idle connections sampled in parallel (4, 1..16)"},
+    {"timeout", 0, "DUR", O_TIMEOUT, "per request (10s)"},
+    {"header", 'H', "'K: V'", 'H', "add a request header (repeatable); Host and Authorization\n"
+        "replace closer's own ('Host:' drops it)"},
+    {"json", 0, NULL, O_JSON, "JSON output"},
+    {NULL, 0, NULL, 0, "https:// (TLS, with OpenSSL):"},
+    {"insecure", 'k', NULL, 'k', "do not verify the server's certificate and name"},
+    {"cacert", 0, "FILE", O_CACERT, "verify with the CA certificates in FILE (PEM)"},
+    {NULL, 0, NULL, 0, "HTTP/2 (GOAWAY, the stream cap, the idle timeout, who closes TCP after):"},
+    {"http2-prior-knowledge", 0, NULL, O_H2PK, "speak HTTP/2 at once (h2c), as curl spells it"},
+    {"http2", 0, NULL, O_H2, "offer h2 by ALPN (https://: the default there, as curl)"},
+    {"http1.1", 0, NULL, O_H11, "https:// without the HTTP/2 probe"},
+    {"netns", 'N', "NS", 'N', "run inside network namespace NS: NAME (/run/netns/NAME),\n"
+        "a path (/proc/PID/ns/net), or pid:PID"},
+    {"help", 'h', NULL, 'h', ""},
+
+    {0}};
 
 static void usage(void)
 {
@@ -21,36 +53,12 @@ static void usage(void)
            "is, where TIME_WAIT will accumulate for each client behaviour and the\n"
            "server's knob for each, and what the probe itself left behind. Over TLS also\n"
            "the version, ALPN, whether session resumption works and how the server's\n"
-           "closes look (close_notify before the FIN, or not).\n\n"
-           "      --deadline DUR     the whole probe (60s); an idle timeout longer than\n"
-           "                         this is reported as 'none within'\n"
-           "      --max-requests N   per connection in the cap search (1024)\n"
-           "      --max-wait DUR     bound for the idle timeout wait (the deadline)\n"
-           "      --close-wait DUR   wait for the server's FIN after an announced close (10s)\n"
-           "      --idle-samples N   idle connections sampled in parallel (4, 1..16)\n"
-           "      --timeout DUR      per request (10s)\n"
-           "  -H, --header 'K: V'    add a request header (repeatable); Host and Authorization\n"
-           "                         replace closer's own ('Host:' drops it)\n"
-           "      --json             JSON output\n"
-           "  https:// (TLS, with OpenSSL):\n"
-           "  -k, --insecure         do not verify the server's certificate and name\n"
-           "      --cacert FILE      verify with the CA certificates in FILE (PEM)\n"
-           "  HTTP/2 (GOAWAY, the stream cap, the idle timeout, who closes TCP after):\n"
-           "      --http2-prior-knowledge  speak HTTP/2 at once (h2c), as curl spells it\n"
-           "      --http2            offer h2 by ALPN (https://: the default there, as curl)\n"
-           "      --http1.1          https:// without the HTTP/2 probe\n"
-           "  -N, --netns NS         run inside network namespace NS: NAME (/run/netns/NAME),\n"
-           "                         a path (/proc/PID/ns/net), or pid:PID\n"
-           "  -h, --help\n\n"
-           "Durations use nginx's syntax: 500ms, 10s, 2m30s. Progress goes to stderr on a TTY.\n"
+           "closes look (close_notify before the FIN, or not).\n\n");
+    optab_print(stdout, probe_opts, 25);
+    printf("\nDurations use nginx's syntax: 500ms, 10s, 2m30s. Progress goes to stderr on a TTY.\n"
            "exit status: 0 measured, 2 usage error or no HTTP exchange possible, 3 the first\n"
            "answer was an error status (4xx/5xx): nothing more measured, no advice\n");
 }
-
-enum {
-    O_MAXREQ = 256, O_MAXWAIT, O_CLOSEWAIT, O_JSON, O_DEADLINE, O_SAMPLES, O_TIMEOUT, O_CACERT,
-    O_H2PK, O_H2, O_H11,
-};
 
 /* What the options give beside struct probe_opts. */
 struct probe_cli {
@@ -121,23 +129,17 @@ static int parse_opt(int ch, char **argv, struct probe_opts *o, struct probe_cli
 
 int cmd_probe(int argc, char **argv)
 {
-    static const struct option lo[] = {{"max-requests", 1, 0, O_MAXREQ}, {"max-wait", 1, 0, O_MAXWAIT},
-                                       {"close-wait", 1, 0, O_CLOSEWAIT}, {"json", 0, 0, O_JSON},
-                                       {"deadline", 1, 0, O_DEADLINE}, {"idle-samples", 1, 0, O_SAMPLES},
-                                       {"timeout", 1, 0, O_TIMEOUT}, {"insecure", 0, 0, 'k'},
-                                       {"cacert", 1, 0, O_CACERT}, {"header", 1, 0, 'H'},
-                                       {"http2-prior-knowledge", 0, 0, O_H2PK},
-                                       {"http2", 0, 0, O_H2}, {"http1.1", 0, 0, O_H11},
-                                       {"netns", 1, 0, 'N'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     /* 1024 requests: above the common caps (nginx and lighttpd 1000, which
      * lighttpd and Apache enforce as N+1; Apache 100). A higher cap costs
      * that many requests to see: --max-requests. */
     struct probe_opts o = {.max_requests = 1024, .close_wait_ms = 10000, .deadline_ms = 60000,
                            .idle_samples = 4, .request_timeout_ms = 10000};
     struct probe_cli cli = {0};
+    struct optab_getopt g;
     int ch, rc;
+    optab_build(probe_opts, &g);
     cli_begin();
-    while ((ch = getopt_long(argc, argv, ":H:N:kh", lo, NULL)) != -1)
+    while ((ch = optab_next(&g, argc, argv)) != -1)
         if ((rc = parse_opt(ch, argv, &o, &cli)))
             return rc < 0 ? 0 : rc;
     if (optind != argc - 1) {
