@@ -6,41 +6,49 @@
 #include "cmd/cmd.h"
 #include "export/exporter.h"
 #include "util/cli.h"
+#include "util/optab.h"
 #include "util/parse.h"
+
+/* Every option once: parsed, and printed by --help (the man page and the
+ * shell completion are generated from that text). */
+static const struct optab exporter_opts[] = {
+    {"listen", 'l', "ADDR:PORT", 'l', "where to listen (default :9337)"},
+    {"netns", 'N', "NS", 'N', "export namespace NS: NAME (/run/netns/NAME), a\n"
+        "path (/proc/PID/ns/net), or pid:PID; the\n"
+        "listening socket stays in the current one"},
+    {"all-netns", 0, NULL, 'A', "every network namespace on the host, each series\n"
+        "labelled netns=\"INODE\" (container=, pod= where\n"
+        "known); needs root (setns), see contrib/"},
+    {"top-netns", 0, "N", 'T', "namespaces with their own series, by sockets\n"
+        "(default 20); the rest are summed in netns=\"other\""},
+    {"top-ports", 0, "N", 'P', "server ports with their own series (default 10)"},
+    {"top-destinations", 0, "N", 'D', "client destinations with their own series (10)"},
+    {"top-processes", 0, "N", 'R', "CLOSE_WAIT owners with their own series (10)"},
+    {"top-listeners", 0, "N", 'L', "listeners with their own queue and backlog series,\n"
+        "fullest queue first (20); the rest in listen=\"other\""},
+    {"no-owners", 0, NULL, 'o', "do not walk /proc for socket owners (cheaper;\n"
+        "CLOSE_WAIT by process then shows pid=\"none\")"},
+    {"no-doctor", 0, NULL, 'd', "do not export closer_doctor_findings"},
+    {"trace", 0, NULL, 'X', "also trace closes (closer trace): closer_trace_closes_total\n"
+        "{port,role,side}, resets, TIME_WAIT side, and the\n"
+        "close-after-FIN histogram (root, or CAP_PERFMON\n"
+        "with CAP_BPF; CAP_PERFMON alone: perf sampling)"},
+    {"cache", 0, "DURATION", 'c', "scrapes within this share a snapshot (500ms)"},
+    {"timeout", 0, "DURATION", 't', "per connection: deadline for the request head,\n"
+        "and each body read, write and keep-alive idle (10s)"},
+    {"max-conns", 0, "N", 'm', "concurrent connections (256); at the cap the\n"
+        "oldest idle or slow one is closed for a new one"},
+    {"help", 'h', NULL, 'h', "this text"},
+
+    {0}};
 
 static void usage(void)
 {
     printf("usage: closer exporter [options]\n\n"
            "Serves /metrics in the Prometheus text format (0.0.4) and / (a link\n"
-           "to it); answers GET and HEAD only. Runs until SIGTERM or SIGINT.\n\n"
-           "  -l, --listen ADDR:PORT     where to listen (default :9337)\n"
-           "  -N, --netns NS             export namespace NS: NAME (/run/netns/NAME), a\n"
-           "                             path (/proc/PID/ns/net), or pid:PID; the\n"
-           "                             listening socket stays in the current one\n"
-           "      --all-netns            every network namespace on the host, each series\n"
-           "                             labelled netns=\"INODE\" (container=, pod= where\n"
-           "                             known); needs root (setns), see contrib/\n"
-           "      --top-netns N          namespaces with their own series, by sockets\n"
-           "                             (default 20); the rest are summed in netns=\"other\"\n"
-           "      --top-ports N          server ports with their own series (default 10)\n"
-           "      --top-destinations N   client destinations with their own series (10)\n"
-           "      --top-processes N      CLOSE_WAIT owners with their own series (10)\n"
-           "      --top-listeners N      listeners with their own queue and backlog series,\n"
-           "                             fullest queue first (20); the rest in listen=\"other\"\n"
-           "      --no-owners            do not walk /proc for socket owners (cheaper;\n"
-           "                             CLOSE_WAIT by process then shows pid=\"none\")\n"
-           "      --no-doctor            do not export closer_doctor_findings\n"
-           "      --trace                also trace closes (closer trace): closer_trace_closes_total\n"
-           "                             {port,role,side}, resets, TIME_WAIT side, and the\n"
-           "                             close-after-FIN histogram (root, or CAP_PERFMON\n"
-           "                             with CAP_BPF; CAP_PERFMON alone: perf sampling)\n"
-           "      --cache DURATION       scrapes within this share a snapshot (500ms)\n"
-           "      --timeout DURATION     per connection: deadline for the request head,\n"
-           "                             and each body read, write and keep-alive idle (10s)\n"
-           "      --max-conns N          concurrent connections (256); at the cap the\n"
-           "                             oldest idle or slow one is closed for a new one\n"
-           "  -h, --help                 this text\n\n"
-           "exit status: 0 stopped by a signal, 2 usage or runtime error\n");
+           "to it); answers GET and HEAD only. Runs until SIGTERM or SIGINT.\n\n");
+    optab_print(stdout, exporter_opts, 29);
+    printf("\nexit status: 0 stopped by a signal, 2 usage or runtime error\n");
 }
 
 static int parse_count(const char *opt, const char *arg, unsigned *out)
@@ -98,23 +106,15 @@ static int parse_opt(int c, char **argv, struct exporter_opts *e)
 
 int cmd_exporter(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"listen", required_argument, 0, 'l'},    {"netns", required_argument, 0, 'N'},
-        {"top-ports", required_argument, 0, 'P'}, {"top-destinations", required_argument, 0, 'D'},
-        {"top-processes", required_argument, 0, 'R'}, {"no-owners", no_argument, 0, 'o'},
-        {"no-doctor", no_argument, 0, 'd'},       {"cache", required_argument, 0, 'c'},
-        {"timeout", required_argument, 0, 't'},   {"max-conns", required_argument, 0, 'm'},
-        {"help", no_argument, 0, 'h'},            {"all-netns", no_argument, 0, 'A'},
-        {"top-netns", required_argument, 0, 'T'}, {"trace", no_argument, 0, 'X'},
-        {"top-listeners", required_argument, 0, 'L'},
-        {0, 0, 0, 0}};
     struct exporter_opts e = {.listen = ":9337", .so = {.owners = true}, .doctor = true, .top_netns = 20,
                               .mo = {.top_ports = 10, .top_destinations = 10, .top_processes = 10,
                                      .top_listeners = 20},
                               .ho = {.cache_ms = 500, .timeout_ms = 10000, .max_conns = 256}};
+    struct optab_getopt g;
     int c, rc;
+    optab_build(exporter_opts, &g);
     cli_begin();
-    while ((c = getopt_long(argc, argv, ":l:N:h", longopts, NULL)) != -1)
+    while ((c = optab_next(&g, argc, argv)) != -1)
         if ((rc = parse_opt(c, argv, &e)))
             return rc < 0 ? 0 : rc;
     if (optind < argc) {
