@@ -11,7 +11,7 @@
 
 /* Every option once: parsed, and printed by --help (the man page and the
  * shell completion are generated from that text). */
-static const struct optab exporter_opts[] = {
+static const struct optab exporter_optab[] = {
     {"listen", 'l', "ADDR:PORT", 'l', "where to listen (default :9337)"},
     {"netns", 'N', "NS", 'N', "export namespace NS: NAME (/run/netns/NAME), a\n"
         "path (/proc/PID/ns/net), or pid:PID; the\n"
@@ -47,7 +47,7 @@ static void usage(void)
     printf("usage: closer exporter [options]\n\n"
            "Serves /metrics in the Prometheus text format (0.0.4) and / (a link\n"
            "to it); answers GET and HEAD only. Runs until SIGTERM or SIGINT.\n\n");
-    optab_print(stdout, exporter_opts, 29);
+    optab_print(stdout, exporter_optab, 29);
     printf("\nexit status: 0 stopped by a signal, 2 usage or runtime error\n");
 }
 
@@ -112,7 +112,7 @@ int cmd_exporter(int argc, char **argv)
                               .ho = {.cache_ms = 500, .timeout_ms = 10000, .max_conns = 256}};
     struct optab_getopt g;
     int c, rc;
-    optab_build(exporter_opts, &g);
+    optab_build(exporter_optab, &g);
     cli_begin();
     while ((c = optab_next(&g, argc, argv)) != -1)
         if ((rc = parse_opt(c, argv, &e)))

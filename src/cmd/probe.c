@@ -18,7 +18,7 @@ enum {
 
 /* Every option once: parsed, and printed by --help (the man page and the
  * shell completion are generated from that text). */
-static const struct optab probe_opts[] = {
+static const struct optab probe_optab[] = {
     {"deadline", 0, "DUR", O_DEADLINE, "the whole probe (60s); an idle timeout longer than\n"
         "this is reported as 'none within'"},
     {"max-requests", 0, "N", O_MAXREQ, "per connection in the cap search (1024)"},
@@ -54,7 +54,7 @@ static void usage(void)
            "server's knob for each, and what the probe itself left behind. Over TLS also\n"
            "the version, ALPN, whether session resumption works and how the server's\n"
            "closes look (close_notify before the FIN, or not).\n\n");
-    optab_print(stdout, probe_opts, 25);
+    optab_print(stdout, probe_optab, 25);
     printf("\nDurations use nginx's syntax: 500ms, 10s, 2m30s. Progress goes to stderr on a TTY.\n"
            "exit status: 0 measured, 2 usage error or no HTTP exchange possible, 3 the first\n"
            "answer was an error status (4xx/5xx): nothing more measured, no advice\n");
@@ -137,7 +137,7 @@ int cmd_probe(int argc, char **argv)
     struct probe_cli cli = {0};
     struct optab_getopt g;
     int ch, rc;
-    optab_build(probe_opts, &g);
+    optab_build(probe_optab, &g);
     cli_begin();
     while ((ch = optab_next(&g, argc, argv)) != -1)
         if ((rc = parse_opt(ch, argv, &o, &cli)))

@@ -13,7 +13,7 @@
 
 /* Every option once: parsed, and printed by --help (the man page and the
  * shell completion are generated from that text). */
-static const struct optab trace_opts[] = {
+static const struct optab trace_optab[] = {
     {"duration", 'd', "DUR", 'd', "stop after DUR (e.g. 30s); default: until Ctrl-C"},
     {"summary", 's', "DUR", 's', "no live lines: trace DUR, then print the summary per\n"
         "port and per process"},
@@ -47,7 +47,7 @@ static void usage(void)
            "(local, peer, reset), the process that closed (pid, comm), the lifetime, how\n"
            "long the program sat in CLOSE_WAIT before close(), where TIME_WAIT landed.\n"
            "Needs root or CAP_PERFMON. Ctrl-C prints the summary so far.\n\n");
-    optab_print(stdout, trace_opts, 23);
+    optab_print(stdout, trace_optab, 23);
     printf("\nexit status: 0 ok, 2 usage or runtime error (no privilege, no tracefs, a\n"
            "tracepoint this kernel lacks)\n");
 }
@@ -122,7 +122,7 @@ int cmd_trace(int argc, char **argv)
     struct trace_live_opts lo = {.stream = true, .header = true};
     struct optab_getopt g;
     int c, rc;
-    optab_build(trace_opts, &g);
+    optab_build(trace_optab, &g);
     cli_begin();
     while ((c = optab_next(&g, argc, argv)) != -1)
         if ((rc = parse_opt(c, argv, &o, &lo)))
