@@ -7,7 +7,39 @@
 #include "cmd/cmd.h"
 #include "export/top_run.h"
 #include "util/cli.h"
+#include "util/optab.h"
 #include "util/parse.h"
+
+/* Every option once: parsed, and printed by --help (the man page and the
+ * shell completion are generated from that text). --delay is --interval's
+ * old name: the same id. */
+static const struct optab top_optab[] = {
+    {"batch", 'b', NULL, 'b', "one line per interval, no screen control"},
+    {"json", 0, NULL, 'j', "batch mode, one JSON object per interval (closer.top/1)"},
+    {"color", 0, "WHEN", 'C', "auto (default: on a terminal, unless NO_COLOR is set),\n"
+        "always or never"},
+    {"iterations", 'n', "N", 'n', "stop after N intervals (default: until stopped)"},
+    {"duration", 'd', "DUR", 'd', "stop after DUR (DUR / interval intervals, at least 1)"},
+    {"interval", 'i', "DUR", 'i', "time between screens (default 1s)"},
+    {"delay", 0, "DUR", 'i', "the old name of --interval, kept"},
+    {"port", 0, "PORT", 'p', "only this port in the tables (-p is --processes in\n"
+        "states, as in ss: one meaning per short flag)"},
+    {"netns", 'N', "NS", 'N', "watch namespace NS: NAME (/run/netns/NAME), a path\n"
+        "(/proc/PID/ns/net), or pid:PID"},
+    {"all-netns", 0, NULL, 'A', "every network namespace: one row each (inode, owner,\n"
+        "states, TIME_WAIT and CLOSE_WAIT per second); key n\n"
+        "filters, a filter matching one namespace shows its\n"
+        "tables; in batch mode one line per namespace;\n"
+        "with --json one object per interval, a row per\n"
+        "namespace (closer.top-netns/1)"},
+    {"netns-filter", 0, "TEXT", 'F', "with --all-netns: only namespaces whose inode,\n"
+        "name or owner (container, pod, command) contains TEXT"},
+    {"no-owners", 0, NULL, 'o', "do not walk /proc (no CLOSE_WAIT by process)"},
+    {"trace", 0, NULL, 'T', "also closes/s by side (local, peer, reset) measured with\n"
+        "closer trace's tracepoints (root or CAP_PERFMON)"},
+    {"help", 'h', NULL, 'h', "this text"},
+
+    {0}};
 
 static void usage(void)
 {
@@ -18,32 +50,9 @@ static void usage(void)
            "listen queues. Keys: t, c, e sort by TIME_WAIT, CLOSE_WAIT, ESTAB;\n"
            "p then digits and Enter filter by port; a all ports; ? help; q quit.\n"
            "A screen of 140 columns or more shows the tables in two columns.\n"
-           "Without a terminal (or with --batch) prints one line per interval.\n\n"
-           "  -b, --batch            one line per interval, no screen control\n"
-           "      --json             batch mode, one JSON object per interval (closer.top/1)\n"
-           "      --color WHEN       auto (default: on a terminal, unless NO_COLOR is set),\n"
-           "                         always or never\n"
-           "  -n, --iterations N     stop after N intervals (default: until stopped)\n"
-           "  -d, --duration DUR     stop after DUR (DUR / interval intervals, at least 1)\n"
-           "  -i, --interval DUR     time between screens (default 1s)\n"
-           "      --delay DUR        the old name of --interval, kept\n"
-           "      --port PORT        only this port in the tables (-p is --processes in\n"
-           "                         states, as in ss: one meaning per short flag)\n"
-           "  -N, --netns NS         watch namespace NS: NAME (/run/netns/NAME), a path\n"
-           "                         (/proc/PID/ns/net), or pid:PID\n"
-           "      --all-netns        every network namespace: one row each (inode, owner,\n"
-           "                         states, TIME_WAIT and CLOSE_WAIT per second); key n\n"
-           "                         filters, a filter matching one namespace shows its\n"
-           "                         tables; in batch mode one line per namespace;\n"
-           "                         with --json one object per interval, a row per\n"
-           "                         namespace (closer.top-netns/1)\n"
-           "      --netns-filter TEXT  with --all-netns: only namespaces whose inode,\n"
-           "                         name or owner (container, pod, command) contains TEXT\n"
-           "      --no-owners        do not walk /proc (no CLOSE_WAIT by process)\n"
-           "      --trace            also closes/s by side (local, peer, reset) measured with\n"
-           "                         closer trace's tracepoints (root or CAP_PERFMON)\n"
-           "  -h, --help             this text\n\n"
-           "exit status: 0 ok, 2 usage or runtime error\n");
+           "Without a terminal (or with --batch) prints one line per interval.\n\n");
+    optab_print(stdout, top_optab, 25);
+    printf("\nexit status: 0 ok, 2 usage or runtime error\n");
 }
 
 /* One option into o: 0, an exit code, or -1 after --help. */
@@ -89,20 +98,13 @@ static int parse_opt(int c, char **argv, struct top_opts *o)
 
 int cmd_top(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"batch", no_argument, 0, 'b'}, {"iterations", required_argument, 0, 'n'},
-        {"delay", required_argument, 0, 'i'}, {"interval", required_argument, 0, 'i'},
-        {"duration", required_argument, 0, 'd'}, {"port", required_argument, 0, 'p'},
-        {"netns", required_argument, 0, 'N'}, {"no-owners", no_argument, 0, 'o'},
-        {"help", no_argument, 0, 'h'}, {"all-netns", no_argument, 0, 'A'},
-        {"netns-filter", required_argument, 0, 'F'}, {"json", no_argument, 0, 'j'},
-        {"color", required_argument, 0, 'C'}, {"trace", no_argument, 0, 'T'},
-        {0, 0, 0, 0}};
     struct top_opts o = {.so = {.owners = true}, .interval_ms = 1000, .view = {.sort_state = TS_TIME_WAIT},
                          .color = "auto"};
+    struct optab_getopt g;
     int c, rc;
+    optab_build(top_optab, &g);
     cli_begin();
-    while ((c = getopt_long(argc, argv, ":bn:d:i:N:h", longopts, NULL)) != -1)
+    while ((c = optab_next(&g, argc, argv)) != -1)
         if ((rc = parse_opt(c, argv, &o)))
             return rc < 0 ? 0 : rc;
     if (optind < argc) {
