@@ -10,6 +10,17 @@
 #include "cmd/cmd.h"
 #include "lab/lab.h"
 #include "util/cli.h"
+#include "util/optab.h"
+
+/* Every option once: parsed, and printed by --help (the man page and the
+ * shell completion are generated from that text). */
+static const struct optab lab_optab[] = {
+    {"all", 'a', NULL, 'a', "run every scenario"},
+    {"report", 'r', "DIR", 'r', "write DIR/report.md and one SVG plot per scenario"},
+    {"json", 0, NULL, 'j', "results as JSON on stdout"},
+    {"help", 'h', NULL, 'h', ""},
+
+    {0}};
 
 static void usage(FILE *out)
 {
@@ -21,13 +32,10 @@ static void usage(FILE *out)
             LAB_SERVER_IP ")\n"
             "joined by a veth pair, runs real closer serve / load / doctor processes in them,\n"
             "samples both socket tables, and reports the claim, the setup, the measured\n"
-            "numbers and a verdict (confirmed, corrected, or FAILED). Needs root.\n\n"
-            "  -a, --all          run every scenario\n"
-            "  -r, --report DIR   write DIR/report.md and one SVG plot per scenario\n"
-            "      --json         results as JSON on stdout\n"
-            "  -h, --help\n\n"
-            "exit status: 0 every scenario as expected, 1 one failed, 2 usage error, not root\n"
-            "or interrupted\n");
+            "numbers and a verdict (confirmed, corrected, or FAILED). Needs root.\n\n");
+    optab_print(out, lab_optab, 21);
+    fprintf(out, "\nexit status: 0 every scenario as expected, 1 one failed, 2 usage error, not root\n"
+                 "or interrupted\n");
 }
 
 static int list(void)
@@ -109,16 +117,13 @@ static int run(const struct lab_scenario **todo, size_t n, const char *report, b
 
 int cmd_lab(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"all", no_argument, NULL, 'a'},       {"report", required_argument, NULL, 'r'},
-        {"json", no_argument, NULL, 'j'},      {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     bool all = false, as_json = false;
     const char *report = NULL;
+    struct optab_getopt g;
     int c;
+    optab_build(lab_optab, &g);
     cli_begin();
-    while ((c = getopt_long(argc, argv, ":ar:h", opts, NULL)) != -1) {
+    while ((c = optab_next(&g, argc, argv)) != -1) {
         switch (c) {
         case 'a': all = true; break;
         case 'r': report = optarg; break;
