@@ -15,8 +15,5 @@ int cmd_lab(int argc, char **argv);
 int cmd_exporter(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
-/* closer trace for DURATION into the doctor's measured-closes input (cmd/trace.c). */
-struct measured_closes;
-int trace_measure(const char *netns, uint64_t ms, struct measured_closes *m, char *err, size_t errlen);
 
 #endif

@@ -11,6 +11,7 @@
 #include "doctor/doctor.h"
 #include "doctor/rules_trace.h"
 #include "doctor/run.h"
+#include "trace/measure.h"
 #include "util/cli.h"
 #include "util/optab.h"
 #include "util/parse.h"

@@ -111,93 +111,135 @@ static const struct option serve_opts[] = {
     {"reuseport", 2, 0, O_REUSEPORT}, {"netns", 1, 0, 'N'}, {"user", 1, 0, O_USER},
     {0, 0, 0, 0}};
 
-/* -N: entered by cmd_serve before any worker thread exists (they inherit it). */
-static const char *serve_netns;
+/* What the command line gives: the server's configuration, and -N, entered
+ * by cmd_serve before any worker thread exists (they inherit it). */
+struct serve_cli {
+    struct srv_config c;
+    const char *netns;
+};
 
-/* Parses options into c. from_file: one directive of a --config file (the
- * final checks wait for the command line). */
-static int parse_opts(int argc, char **argv, struct srv_config *c, bool from_file)
+static int count_opt(const char *opt, const char *arg, uint64_t min, uint64_t max, const char *what,
+                     uint64_t *out)
 {
+    return parse_u64(arg, min, max, out) < 0 ? cli_bad_value("serve", opt, arg, what) : 0;
+}
 
+/* --return CODE TEXT: the text is the next word. */
+static int return_opt(int argc, char **argv, struct srv_config *c)
+{
+    uint64_t u;
+    if (parse_u64(optarg, 200, 599, &u) < 0 || optind >= argc)
+        return cli_bad_value("serve", "--return", optarg, "CODE (200-599) then TEXT");
+    c->return_code = (int)u;
+    c->return_body = argv[optind++];
+    return 0;
+}
+
+static int listen_opt(const char *arg, struct srv_config *c)
+{
+    if (c->nlisten == SRV_MAX_LISTEN)
+        return cli_bad_value("serve", "--listen", arg, "at most 8 addresses");
+    if (parse_hostport(arg, &c->listen[c->nlisten], &c->listen_len[c->nlisten]) < 0)
+        return cli_bad_value("serve", "--listen", arg, "ADDR:PORT, [V6]:PORT or PORT");
+    c->nlisten++;
+    return 0;
+}
+
+/* The options that take a value: addresses, counts, sizes, paths. */
+static int value_opt(int ch, int argc, char **argv, struct srv_config *c)
+{
+    uint64_t u = 0;
+    int rc;
+    switch (ch) {
+    case 'l': return listen_opt(optarg, c);
+    case O_BACKLOG:
+        rc = count_opt("--backlog", optarg, 1, 1 << 20, "1..1048576", &u);
+        c->backlog = rc ? c->backlog : (int)u;
+        return rc;
+    case 'w':
+        rc = count_opt("--workers", optarg, 1, 256, "1..256", &u);
+        c->workers = rc ? c->workers : (int)u;
+        return rc;
+    case O_ROOT: c->root = optarg; return 0;
+    case O_USER: c->user = optarg; return 0;
+    case O_RETURN: return return_opt(argc, argv, c);
+    case O_STATUS:
+        if (optarg[0] != '/')
+            return cli_bad_value("serve", "--status", optarg, "a path starting with /");
+        c->status_path = optarg;
+        return 0;
+    case O_KA_REQ:
+        return count_opt("--keepalive-requests", optarg, 0, UINT64_MAX >> 1, "a count", &c->keepalive_requests);
+    case O_MAXCONN:
+        return count_opt("--max-connections", optarg, 1, 10000000, "a count", &c->max_connections);
+    default: /* O_MAXBODY */
+        if (parse_size(optarg, &c->max_body) < 0)
+            return cli_bad_value("serve", "--max-body", optarg, "a size like 1m");
+        return 0;
+    }
+}
+
+/* The closing knobs: durations, choices and on|off flags. */
+static int knob_opt(int ch, struct srv_config *c)
+{
     static const char *const onoff[] = {"off", "on"};
     static const char *const linger[] = {"off", "on", "always"};
     static const char *const policy[] = {"server", "client"};
     static const char *const faults[] = {"none", "listener-not-polled", "no-accept",
                                          "not-registered", "no-close"};
-    int ch, rc = 0, v = 0;
-    uint64_t u;
-    cli_begin();
-    while (!rc && (ch = getopt_long(argc, argv, ":l:w:N:vh", serve_opts, NULL)) != -1) {
-        switch (ch) {
-        case 'l':
-            if (c->nlisten == SRV_MAX_LISTEN)
-                return cli_bad_value("serve", "--listen", optarg, "at most 8 addresses");
-            if (parse_hostport(optarg, &c->listen[c->nlisten], &c->listen_len[c->nlisten]) < 0)
-                return cli_bad_value("serve", "--listen", optarg, "ADDR:PORT, [V6]:PORT or PORT");
-            c->nlisten++;
-            break;
-        case O_BACKLOG:
-            if (parse_u64(optarg, 1, 1 << 20, &u) < 0)
-                return cli_bad_value("serve", "--backlog", optarg, "1..1048576");
-            c->backlog = (int)u;
-            break;
-        case 'w':
-            if (parse_u64(optarg, 1, 256, &u) < 0)
-                return cli_bad_value("serve", "--workers", optarg, "1..256");
-            c->workers = (int)u;
-            break;
-        case O_ROOT: c->root = optarg; break;
-        case O_USER: c->user = optarg; break;
-        case O_RETURN:
-            if (parse_u64(optarg, 200, 599, &u) < 0 || optind >= argc)
-                return cli_bad_value("serve", "--return", optarg, "CODE (200-599) then TEXT");
-            c->return_code = (int)u;
-            c->return_body = argv[optind++];
-            break;
-        case O_STATUS:
-            if (optarg[0] != '/')
-                return cli_bad_value("serve", "--status", optarg, "a path starting with /");
-            c->status_path = optarg;
-            break;
-        case O_KA: rc = choice("--keepalive", optarg, onoff, 2, &v); c->keepalive = v; break;
-        case O_KA_TIMEOUT: rc = duration("--keepalive-timeout", optarg, &c->keepalive_timeout); break;
-        case O_KA_REQ:
-            if (parse_u64(optarg, 0, UINT64_MAX >> 1, &c->keepalive_requests) < 0)
-                return cli_bad_value("serve", "--keepalive-requests", optarg, "a count");
-            break;
-        case O_KA_TIME: rc = duration("--keepalive-time", optarg, &c->keepalive_time); break;
-        case O_HDR_TO: rc = duration("--client-header-timeout", optarg, &c->client_header_timeout); break;
-        case O_BODY_TO: rc = duration("--client-body-timeout", optarg, &c->client_body_timeout); break;
-        case O_SEND_TO: rc = duration("--send-timeout", optarg, &c->send_timeout); break;
-        case O_LINGER: rc = choice("--lingering-close", optarg, linger, 3, &v); c->lingering_close = v; break;
-        case O_LINGER_TIME: rc = duration("--lingering-time", optarg, &c->lingering_time); break;
-        case O_LINGER_TO: rc = duration("--lingering-timeout", optarg, &c->lingering_timeout); break;
-        case O_RESET_TO: rc = flag("--reset-timedout-connection", optarg, &c->reset_timedout_connection); break;
-        case O_POLICY: rc = choice("--close-policy", optarg, policy, 2, &v); c->close_policy = v; break;
-        case O_LINGER_ZERO: rc = flag("--linger-zero", optarg, &c->linger_zero); break;
-        case O_MAXCONN:
-            if (parse_u64(optarg, 1, 10000000, &c->max_connections) < 0)
-                return cli_bad_value("serve", "--max-connections", optarg, "a count");
-            break;
-        case O_MAXBODY:
-            if (parse_size(optarg, &c->max_body) < 0)
-                return cli_bad_value("serve", "--max-body", optarg, "a size like 1m");
-            break;
-        case O_FAULT: rc = choice("--fault", optarg, faults, 5, &v); c->fault = v; break;
-        case O_ACCESS: rc = flag("--access-log", optarg, &c->access_log); break;
-        case O_REUSEPORT: rc = flag("--reuseport", optarg, &c->reuseport); break;
-        case 'v': {
-            bool on;
-            if (!(rc = flag("--verbose", optarg, &on)) && on)
-                log_threshold = LOG_INFO;
-            break;
-        }
-        case O_CONFIG: break; /* read before the command line, in cmd_serve */
-        case 'N': serve_netns = optarg; break;
-        case 'h': usage(); return -1;
-        default: return cli_bad_option("serve", ch, argv);
-        }
+    int rc, v = 0;
+    switch (ch) {
+    case O_KA: rc = choice("--keepalive", optarg, onoff, 2, &v); c->keepalive = v; return rc;
+    case O_KA_TIMEOUT: return duration("--keepalive-timeout", optarg, &c->keepalive_timeout);
+    case O_KA_TIME: return duration("--keepalive-time", optarg, &c->keepalive_time);
+    case O_HDR_TO: return duration("--client-header-timeout", optarg, &c->client_header_timeout);
+    case O_BODY_TO: return duration("--client-body-timeout", optarg, &c->client_body_timeout);
+    case O_SEND_TO: return duration("--send-timeout", optarg, &c->send_timeout);
+    case O_LINGER: rc = choice("--lingering-close", optarg, linger, 3, &v); c->lingering_close = v; return rc;
+    case O_LINGER_TIME: return duration("--lingering-time", optarg, &c->lingering_time);
+    case O_LINGER_TO: return duration("--lingering-timeout", optarg, &c->lingering_timeout);
+    case O_RESET_TO: return flag("--reset-timedout-connection", optarg, &c->reset_timedout_connection);
+    case O_POLICY: rc = choice("--close-policy", optarg, policy, 2, &v); c->close_policy = v; return rc;
+    case O_LINGER_ZERO: return flag("--linger-zero", optarg, &c->linger_zero);
+    case O_FAULT: rc = choice("--fault", optarg, faults, 5, &v); c->fault = v; return rc;
+    case O_ACCESS: return flag("--access-log", optarg, &c->access_log);
+    default: /* O_REUSEPORT */ return flag("--reuseport", optarg, &c->reuseport);
     }
+}
+
+/* One option: 0, an exit code, or -1 after --help. */
+static int parse_opt(int ch, int argc, char **argv, struct serve_cli *x)
+{
+    switch (ch) {
+    case 'l': case O_BACKLOG: case 'w': case O_ROOT: case O_USER: case O_RETURN: case O_STATUS:
+    case O_KA_REQ: case O_MAXCONN: case O_MAXBODY:
+        return value_opt(ch, argc, argv, &x->c);
+    case O_KA: case O_KA_TIMEOUT: case O_KA_TIME: case O_HDR_TO: case O_BODY_TO: case O_SEND_TO:
+    case O_LINGER: case O_LINGER_TIME: case O_LINGER_TO: case O_RESET_TO: case O_POLICY:
+    case O_LINGER_ZERO: case O_FAULT: case O_ACCESS: case O_REUSEPORT:
+        return knob_opt(ch, &x->c);
+    case 'v': {
+        bool on;
+        int rc = flag("--verbose", optarg, &on);
+        if (!rc && on)
+            log_threshold = LOG_INFO;
+        return rc;
+    }
+    case O_CONFIG: return 0; /* read before the command line, in cmd_serve */
+    case 'N': x->netns = optarg; return 0;
+    case 'h': usage(); return -1;
+    default: return cli_bad_option("serve", ch, argv);
+    }
+}
+
+/* Parses options into x. from_file: one directive of a --config file (the
+ * final checks wait for the command line). */
+static int parse_opts(int argc, char **argv, struct serve_cli *x, bool from_file)
+{
+    int ch, rc = 0;
+    cli_begin();
+    while (!rc && (ch = getopt_long(argc, argv, ":l:w:N:vh", serve_opts, NULL)) != -1)
+        rc = parse_opt(ch, argc, argv, x);
     if (rc)
         return rc;
     if (optind < argc) {
@@ -206,11 +248,11 @@ static int parse_opts(int argc, char **argv, struct srv_config *c, bool from_fil
     }
     if (from_file)
         return 0;
-    if (!c->nlisten) {
+    if (!x->c.nlisten) {
         fprintf(stderr, "closer serve: --listen ADDR:PORT is required\n");
         return EXIT_USAGE;
     }
-    if (!c->root && !c->return_code) {
+    if (!x->c.root && !x->c.return_code) {
         fprintf(stderr, "closer serve: give --root DIR or --return CODE TEXT\n");
         return EXIT_USAGE;
     }
@@ -218,7 +260,7 @@ static int parse_opts(int argc, char **argv, struct srv_config *c, bool from_fil
 }
 
 struct conf_ctx {
-    struct srv_config *c;
+    struct serve_cli *x;
     const char *path;
 };
 
@@ -260,7 +302,7 @@ static int apply_directive(int line, int n, char **w, void *arg)
         strcat(strcat(opt, "="), w[1]);
         ac = 2;
     }
-    if (parse_opts(ac, av, x->c, true)) {
+    if (parse_opts(ac, av, x->x, true)) {
         fprintf(stderr, "closer serve: %s:%d: in directive '%s'\n", x->path, line, w[0]);
         return EXIT_USAGE;
     }
@@ -268,7 +310,7 @@ static int apply_directive(int line, int n, char **w, void *arg)
 }
 
 /* --config FILE anywhere on the command line: its directives come first. */
-static int read_config(int argc, char **argv, struct srv_config *c, char **text)
+static int read_config(int argc, char **argv, struct serve_cli *x, char **text)
 {
     const char *path = NULL;
     for (int i = 1; i < argc; i++) {
@@ -286,8 +328,8 @@ static int read_config(int argc, char **argv, struct srv_config *c, char **text)
         return EXIT_USAGE;
     }
     char err[160];
-    struct conf_ctx x = {c, path};
-    int rc = conf_parse(*text, apply_directive, &x, err, sizeof err);
+    struct conf_ctx cx = {x, path};
+    int rc = conf_parse(*text, apply_directive, &cx, err, sizeof err);
     if (rc < 0)
         fprintf(stderr, "closer serve: %s:%s\n", path, err);
     return rc ? EXIT_USAGE : 0;
@@ -295,25 +337,25 @@ static int read_config(int argc, char **argv, struct srv_config *c, char **text)
 
 int cmd_serve(int argc, char **argv)
 {
-    struct srv_config cfg;
-    srv_config_defaults(&cfg);
-    char *text = NULL; /* the config's words stay referenced by cfg */
-    int rc = read_config(argc, argv, &cfg, &text);
+    struct serve_cli x = {0};
+    srv_config_defaults(&x.c);
+    char *text = NULL; /* the config's words stay referenced by x.c */
+    int rc = read_config(argc, argv, &x, &text);
     if (!rc)
-        rc = parse_opts(argc, argv, &cfg, false);
+        rc = parse_opts(argc, argv, &x, false);
     if (rc) {
         free(text);
         return rc < 0 ? 0 : rc;
     }
     char err[256];
-    if (serve_netns && netns_enter(serve_netns, err, sizeof err) < 0) {
+    if (x.netns && netns_enter(x.netns, err, sizeof err) < 0) {
         fprintf(stderr, "closer serve: %s\n", err);
         free(text);
         return EXIT_USAGE;
     }
-    if (cfg.access_log)
+    if (x.c.access_log)
         setvbuf(stdout, NULL, _IOLBF, 0); /* each line as its request is handled, as nginx */
-    rc = srv_run(&cfg, err, sizeof err) < 0 ? EXIT_USAGE : 0;
+    rc = srv_run(&x.c, err, sizeof err) < 0 ? EXIT_USAGE : 0;
     if (rc)
         fprintf(stderr, "closer serve: %s\n", err);
     free(text);

@@ -2,31 +2,40 @@
 /* closer trace: who closed each TCP connection, measured by the kernel's
  * tracepoints (BPF programs generated at run time, or perf sampling), with
  * the process that did it. */
-#include <arpa/inet.h>
-#include <signal.h>
-#include <stdio_ext.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "cmd/cmd.h"
-#include "doctor/rules_trace.h"
-#include "trace/session.h"
+#include "trace/live.h"
 #include "util/cli.h"
-#include "util/json.h"
-#include "util/textesc.h"
+#include "util/optab.h"
 #include "util/parse.h"
 
-static volatile sig_atomic_t stop_flag;
-static void on_signal(int sig) { (void)sig; stop_flag = 1; }
+/* Every option once: parsed, and printed by --help (the man page and the
+ * shell completion are generated from that text). */
+static const struct optab trace_optab[] = {
+    {"duration", 'd', "DUR", 'd', "stop after DUR (e.g. 30s); default: until Ctrl-C"},
+    {"summary", 's', "DUR", 's', "no live lines: trace DUR, then print the summary per\n"
+        "port and per process"},
+    {"json", 0, NULL, 'j', "JSON lines: one per connection, a summary line last"},
+    {"port", 0, "PORT", 'p', "only connections with this local or peer port"},
+    {"pid", 0, "PID", 'P', "only connections this process closed or opened"},
+    {"netns", 'N', "NAME", 'N', "only this network namespace (/run/netns/NAME, a path,\n"
+        "or pid:PID); default: the namespace closer runs in"},
+    {"all-netns", 0, NULL, 'A', "every namespace (events carry their namespace)"},
+    {"buffer", 0, "SIZE", 'b', "ring buffer per CPU (default 64m / CPUs, 1m..16m);\n"
+        "raise it if events are lost"},
+    {"max-conns", 0, "N", 'm', "open connections followed at once (1048576)"},
+    {"backend", 0, "B", 'B', "auto (default): bpf when the kernel allows it, else\n"
+        "perf; bpf: BPF programs copy every event; perf: perf\n"
+        "sampling only, which some kernels skip for events in\n"
+        "softirq on an idle CPU (counted as lost)"},
+    {"tracefs", 0, "DIR", 'T', "tracefs to read formats from (default: found or\n"
+        "mounted privately)"},
+    {"no-header", 'H', NULL, 'H', "no header line"},
+    {"help", 'h', NULL, 'h', "this text"},
 
-struct view {
-    struct trace_session *s;
-    bool json, stream, netns_col;
-    FILE *out;
-};
+    {0}};
 
 static void usage(void)
 {
@@ -37,335 +46,87 @@ static void usage(void)
            "compiler, no libbpf). One line per finished connection: who closed first\n"
            "(local, peer, reset), the process that closed (pid, comm), the lifetime, how\n"
            "long the program sat in CLOSE_WAIT before close(), where TIME_WAIT landed.\n"
-           "Needs root or CAP_PERFMON. Ctrl-C prints the summary so far.\n\n"
-           "  -d, --duration DUR   stop after DUR (e.g. 30s); default: until Ctrl-C\n"
-           "  -s, --summary DUR    no live lines: trace DUR, then print the summary per\n"
-           "                       port and per process\n"
-           "      --json           JSON lines: one per connection, a summary line last\n"
-           "      --port PORT      only connections with this local or peer port\n"
-           "      --pid PID        only connections this process closed or opened\n"
-           "  -N, --netns NAME     only this network namespace (/run/netns/NAME, a path,\n"
-           "                       or pid:PID); default: the namespace closer runs in\n"
-           "      --all-netns      every namespace (events carry their namespace)\n"
-           "      --buffer SIZE    ring buffer per CPU (default 64m / CPUs, 1m..16m);\n"
-           "                       raise it if events are lost\n"
-           "      --max-conns N    open connections followed at once (1048576)\n"
-           "      --backend B      auto (default): bpf when the kernel allows it, else\n"
-           "                       perf; bpf: BPF programs copy every event; perf: perf\n"
-           "                       sampling only, which some kernels skip for events in\n"
-           "                       softirq on an idle CPU (counted as lost)\n"
-           "      --tracefs DIR    tracefs to read formats from (default: found or\n"
-           "                       mounted privately)\n"
-           "  -H, --no-header      no header line\n"
-           "  -h, --help           this text\n\n"
-           "exit status: 0 ok, 2 usage or runtime error (no privilege, no tracefs, a\n"
+           "Needs root or CAP_PERFMON. Ctrl-C prints the summary so far.\n\n");
+    optab_print(stdout, trace_optab, 23);
+    printf("\nexit status: 0 ok, 2 usage or runtime error (no privilege, no tracefs, a\n"
            "tracepoint this kernel lacks)\n");
 }
 
-static void fmt_addr(char *buf, size_t len, int family, const uint8_t *a, uint16_t port)
+/* --buffer SIZE: the largest power of two pages within it. */
+static int parse_buffer(const char *arg, unsigned *pages_out)
 {
-    char ip[INET6_ADDRSTRLEN] = "?";
-    inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, a, ip, sizeof ip);
-    snprintf(buf, len, family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, port);
-}
-
-static const char *end_text(const struct trace_session *s, const struct trace_rec *r, char *buf, size_t len)
-{
-    char rb[32];
-    if (r->rst & RST_SENT)
-        snprintf(buf, len, "rst-out %s",
-                 r->rst_reason >= 0 ? trace_reason_name(s->sum.rst_format, r->rst_reason, rb, sizeof rb) : "");
-    else if (r->rst & RST_RECEIVED)
-        snprintf(buf, len, "rst-in");
-    else if (r->end_unseen)
-        snprintf(buf, len, "end-unseen");
-    else
-        snprintf(buf, len, "%s", r->tw == TW_LOCAL ? "time-wait-here" : r->tw == TW_PEER ? "time-wait-peer" : "-");
-    return buf;
-}
-
-static void print_json(struct view *v, const struct trace_rec *r)
-{
-    char buf[80], rb[32];
-    struct json j;
-    json_init(&j, v->out, false);
-    json_obj_begin(&j, NULL);
-    json_str(&j, "schema", "closer.trace/1"); /* schemas/closer.trace.schema.json */
-    json_str(&j, "type", "close");
-    trace_fmt_time(v->s, r->t_end, buf, sizeof buf, true);
-    json_str(&j, "time", buf);
-    if (r->netns) {
-        json_uint(&j, "netns", r->netns);
-        const char *name = trace_netns_name(v->s, r->netns);
-        if (name)
-            json_str(&j, "netns_name", name); /* bytes of a file name: the writer keeps it UTF-8 */
-    } else {
-        json_null(&j, "netns");
-    }
-    tcp_endpoint_json(&j, "local", r->family == AF_INET6 ? AF_INET6 : AF_INET, r->laddr, r->lport);
-    tcp_endpoint_json(&j, "peer", r->family == AF_INET6 ? AF_INET6 : AF_INET, r->raddr, r->rport);
-    json_str(&j, "role", trace_role_name(r->role));
-    json_str(&j, "first", trace_first_name(r->first));
-    if (r->pid) {
-        json_int(&j, "pid", r->pid);
-        if (r->comm[0])
-            json_str(&j, "comm", r->comm);
-        else
-            json_null(&j, "comm"); /* gone before closer could name it */
-    } else {
-        json_null(&j, "pid");
-    }
-    if (r->owner_pid) {
-        json_int(&j, "owner_pid", r->owner_pid);
-        json_str(&j, "owner_comm", r->owner_comm);
-    }
-    if (r->t_open)
-        json_uint(&j, "lifetime_us", (r->t_end - r->t_open) / 1000);
-    else
-        json_null(&j, "lifetime_us");
-    if (r->t_close_wait && r->t_last_ack)
-        json_uint(&j, "close_wait_us", (r->t_last_ack - r->t_close_wait) / 1000);
-    else if (r->t_close_wait)
-        json_uint(&j, "close_wait_us", (r->t_end - r->t_close_wait) / 1000);
-    /* null, not "none", where there is none (schemas/README.md) */
-    json_str(&j, "time_wait", r->tw == TW_LOCAL ? "here" : r->tw == TW_PEER ? "peer" : NULL);
-    json_str(&j, "rst", r->rst == (RST_SENT | RST_RECEIVED) ? "both" : r->rst & RST_SENT ? "sent"
-                        : r->rst & RST_RECEIVED ? "received" : NULL);
-    if ((r->rst & RST_SENT) && r->rst_reason >= 0)
-        json_str(&j, "rst_reason", trace_reason_name(v->s->sum.rst_format, r->rst_reason, rb, sizeof rb));
-    json_str(&j, "end_state", tcp_state_name(r->end_from));
-    if (r->end_unseen)
-        json_bool(&j, "end_unseen", true); /* gone from the socket table, no event showed its end */
-    json_obj_end(&j);
-    json_finish(&j);
-}
-
-static void print_line(void *ctx, const struct trace_rec *r)
-{
-    struct view *v = ctx;
-    if (!v->stream)
-        return;
-    if (v->json) {
-        print_json(v, r);
-        return;
-    }
-    char t[32], l[64], p[64], life[16] = "-", cw[16] = "-", end[64], who[80] = "-";
-    trace_fmt_time(v->s, r->t_end, t, sizeof t, false);
-    fmt_addr(l, sizeof l, r->family, r->laddr, r->lport);
-    fmt_addr(p, sizeof p, r->family, r->raddr, r->rport);
-    if (r->t_open)
-        trace_fmt_dur(life, sizeof life, r->t_end - r->t_open);
-    if (r->t_close_wait)
-        trace_fmt_dur(cw, sizeof cw, (r->t_last_ack ? r->t_last_ack : r->t_end) - r->t_close_wait);
-    if (r->pid) {
-        char comm[TEXT_ESCAPED_SIZE(15)];
-        text_escape(comm, sizeof comm, r->comm[0] ? r->comm : "?", 0);
-        snprintf(who, sizeof who, "%d/%s", (int)r->pid, comm);
-    }
-    if (v->netns_col) {
-        const char *name = trace_netns_name(v->s, r->netns);
-        if (name)
-            fprintf(v->out, "%-16.16s ", name);
-        else if (r->netns)
-            fprintf(v->out, "%-16llu ", (unsigned long long)r->netns);
-        else
-            fprintf(v->out, "%-16s ", "?");
-    }
-    fprintf(v->out, "%-12s %-24s %-24s %-8s %-5s %-22s %9s %10s  %s\n", t, l, p, trace_role_name(r->role),
-            trace_first_name(r->first), who, life, cw, end_text(v->s, r, end, sizeof end));
-}
-
-/* Lost events as they happen: a JSON line, or a line on stderr. */
-static void report_lost(struct trace_session *s, bool json)
-{
-    uint64_t lost = trace_lost(s);
-    if (lost == s->reported_lost)
-        return;
-    uint64_t n = lost - s->reported_lost;
-    struct trace_losses w;
-    trace_losses(s, &w);
-    if (json)
-        printf("{\"schema\":\"closer.trace/1\",\"type\":\"lost\",\"events\":%llu}\n", (unsigned long long)n);
-    else if (s->backend == TRACE_BACKEND_PERF && w.not_sampled)
-        fprintf(stderr, "closer trace: %llu events lost (so far: %llu counted by the kernel but never sampled, "
-                        "%llu ring full; perf sampling: --backend bpf delivers them)\n",
-                (unsigned long long)n, (unsigned long long)w.not_sampled, (unsigned long long)w.ring_full);
-    else if (w.skipped)
-        fprintf(stderr, "closer trace: %llu events lost (so far: %llu BPF programs skipped while another BPF "
-                        "program ran on the CPU, %llu ring full)\n",
-                (unsigned long long)n, (unsigned long long)w.skipped, (unsigned long long)w.ring_full);
-    else
-        fprintf(stderr, "closer trace: %llu events lost (ring full; --buffer)\n", (unsigned long long)n);
-    s->reported_lost = lost;
-}
-
-/* The summary names processes (by process: pid and comm): rendered into
- * memory, then written with every terminal-driving byte escaped. */
-static void summary_text_escaped(struct summary *sum, const struct summary_meta *m, FILE *out)
-{
-    char *text = NULL, *safe = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&text, &len);
-    if (mem) {
-        summary_print_text(sum, m, mem);
-        if (fclose(mem) == 0)
-            safe = malloc(TEXT_ESCAPED_SIZE(len));
-    }
-    if (safe)
-        fputs(text_escape(safe, TEXT_ESCAPED_SIZE(len), text, TEXT_KEEP_NEWLINE), out);
-    else
-        fprintf(stderr, "closer trace: out of memory for the summary\n");
-    free(safe);
-    free(text);
-}
-
-/* Records go out once per batch (trace_step), not per line: a 1 MiB
- * buffer flushed after each step, written by this thread alone (no stdio
- * lock per character). A terminal keeps stdio's line buffering. */
-static char out_buf[1 << 20];
-
-static void buffer_output(void)
-{
-    if (isatty(STDOUT_FILENO))
-        return;
-    setvbuf(stdout, out_buf, _IOFBF, sizeof out_buf);
-    __fsetlocking(stdout, FSETLOCKING_BYCALLER);
-}
-
-static int trace_main(const struct trace_opts *o, uint64_t duration_ms, bool json, bool stream, bool header)
-{
-    struct trace_session s;
-    buffer_output();
-    struct view v = {&s, json, stream, o->all_netns, stdout};
-    char err[512];
-    if (trace_open(&s, o, print_line, &v, err, sizeof err) < 0) {
-        fprintf(stderr, "closer trace: %s\n", err);
-        trace_close(&s);
-        return EXIT_USAGE;
-    }
-    if (s.backend_note[0])
-        fprintf(stderr, "closer trace: BPF unavailable (%s): perf sampling instead, which some kernels "
-                        "skip for events in softirq on an idle CPU (counted as lost)\n", s.backend_note);
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    cli_stdout_stops(&stop_flag); /* closer trace | head -1: detach, summary to nobody, exit 0 */
-    char scope[128];
-    trace_scope(&s, scope, sizeof scope);
-    if (json) {
-        /* a first line says tracing has begun: scripts wait for it */
-        struct json j;
-        json_init(&j, stdout, false);
-        json_obj_begin(&j, NULL);
-        json_str(&j, "schema", "closer.trace/1");
-        json_str(&j, "type", "start");
-        json_str(&j, "scope", scope);
-        json_str(&j, "backend", trace_backend_name(&s));
-        json_bool(&j, "rst_reasons", s.have[TEV_SEND_RST] && s.fmt[TEV_SEND_RST].nreasons > 0);
-        json_obj_end(&j);
-        json_finish(&j);
-    }
-    if (stream && header && !json && o->all_netns)
-        printf("%-16s ", "NETNS");
-    if (stream && header && !json)
-        printf("%-12s %-24s %-24s %-8s %-5s %-22s %9s %10s  %s\n", "TIME", "LOCAL", "PEER", "ROLE", "FIRST",
-               "CLOSED BY", "LIFETIME", "CLOSE_WAIT", "END");
-    fflush(stdout);
-    uint64_t end = duration_ms ? s.start_ns + duration_ms * 1000000ull : 0;
-    /* The reader may leave while no connection ends (nothing written, no
-     * SIGPIPE): stdout is polled at every step. */
-    while (!stop_flag && !cli_stdout_gone()) {
-        uint64_t now = trace_now_ns();
-        if (end && now >= end)
-            break;
-        int wait = 100;
-        if (end && (end - now) / 1000000 < (uint64_t)wait)
-            wait = (int)((end - now) / 1000000) + 1;
-        trace_step(&s, wait);
-        report_lost(&s, json);
-        fflush(stdout);
-    }
-    trace_finish(&s);
-    report_lost(&s, json);
-    struct summary_meta m = {(double)(trace_now_ns() - s.start_ns) / 1e9, trace_lost(&s), s.tr.st.events,
-                             s.tr.st.dropped_full, s.tr.st.rst_unmatched, scope, trace_backend_name(&s), {0}};
-    trace_losses(&s, &m.why);
-    if (json)
-        summary_print_json(&s.sum, &m, stdout);
-    else
-        summary_text_escaped(&s.sum, &m, stdout);
-    trace_close(&s);
+    long page = 4096;
+    uint64_t v;
+    if (parse_size(arg, &v) < 0 || v < 8192 || v > (1ull << 30))
+        return cli_bad_value("trace", "--buffer", arg, "a size from 8k to 1g");
+    unsigned pages = 1;
+    while ((uint64_t)pages * 2 * (uint64_t)page <= v)
+        pages *= 2;
+    *pages_out = pages;
     return 0;
+}
+
+static int parse_backend(const char *arg, int *out)
+{
+    if (!strcmp(arg, "auto"))
+        *out = TRACE_BACKEND_AUTO;
+    else if (!strcmp(arg, "bpf"))
+        *out = TRACE_BACKEND_BPF;
+    else if (!strcmp(arg, "perf"))
+        *out = TRACE_BACKEND_PERF;
+    else
+        return cli_bad_value("trace", "--backend", arg, "auto, bpf or perf");
+    return 0;
+}
+
+/* One option into o or lo: 0, an exit code, or -1 after --help. */
+static int parse_opt(int c, char **argv, struct trace_opts *o, struct trace_live_opts *lo)
+{
+    uint64_t v;
+    switch (c) {
+    case 'd':
+    case 's':
+        if (parse_duration_ms(optarg, &lo->duration_ms) < 0 || lo->duration_ms == 0)
+            return cli_bad_value("trace", c == 'd' ? "--duration" : "--summary", optarg,
+                                 "a duration above 0 like 500ms, 30s, 5m");
+        if (c == 's')
+            lo->stream = false;
+        return 0;
+    case 'j': lo->json = true; return 0;
+    case 'p':
+        return parse_port(optarg, &o->port) < 0 ? cli_bad_value("trace", "--port", optarg, "1..65535") : 0;
+    case 'P':
+        if (parse_u64(optarg, 1, 0x3fffffff, &v) < 0)
+            return cli_bad_value("trace", "--pid", optarg, "a process id");
+        o->pid = (int32_t)v;
+        return 0;
+    case 'N': o->netns = optarg; return 0;
+    case 'A': o->all_netns = true; return 0;
+    case 'b': return parse_buffer(optarg, &o->ring_pages);
+    case 'm':
+        if (parse_u64(optarg, 16, 1ull << 26, &v) < 0)
+            return cli_bad_value("trace", "--max-conns", optarg, "16..67108864");
+        o->max_conns = (size_t)v;
+        return 0;
+    case 'T': o->tracefs = optarg; return 0;
+    case 'B': return parse_backend(optarg, &o->backend);
+    case 'H': lo->header = false; return 0;
+    case 'h': usage(); return -1;
+    default: return cli_bad_option("trace", c, argv);
+    }
 }
 
 int cmd_trace(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"duration", required_argument, 0, 'd'}, {"summary", required_argument, 0, 's'},
-        {"json", no_argument, 0, 'j'},            {"port", required_argument, 0, 'p'},
-        {"pid", required_argument, 0, 'P'},       {"netns", required_argument, 0, 'N'},
-        {"all-netns", no_argument, 0, 'A'},       {"buffer", required_argument, 0, 'b'},
-        {"max-conns", required_argument, 0, 'm'}, {"tracefs", required_argument, 0, 'T'},
-        {"no-header", no_argument, 0, 'H'},       {"help", no_argument, 0, 'h'},
-        {"backend", required_argument, 0, 'B'},   {0, 0, 0, 0}};
     struct trace_opts o = {0};
-    uint64_t duration = 0, v;
-    bool json = false, stream = true, header = true;
-    int c;
+    struct trace_live_opts lo = {.stream = true, .header = true};
+    struct optab_getopt g;
+    int c, rc;
+    optab_build(trace_optab, &g);
     cli_begin();
-    while ((c = getopt_long(argc, argv, ":d:s:N:Hh", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'd':
-        case 's':
-            if (parse_duration_ms(optarg, &duration) < 0 || duration == 0)
-                return cli_bad_value("trace", c == 'd' ? "--duration" : "--summary", optarg,
-                                     "a duration above 0 like 500ms, 30s, 5m");
-            if (c == 's')
-                stream = false;
-            break;
-        case 'j': json = true; break;
-        case 'p':
-            if (parse_port(optarg, &o.port) < 0)
-                return cli_bad_value("trace", "--port", optarg, "1..65535");
-            break;
-        case 'P':
-            if (parse_u64(optarg, 1, 0x3fffffff, &v) < 0)
-                return cli_bad_value("trace", "--pid", optarg, "a process id");
-            o.pid = (int32_t)v;
-            break;
-        case 'N': o.netns = optarg; break;
-        case 'A': o.all_netns = true; break;
-        case 'b': {
-            long page = 4096;
-            if (parse_size(optarg, &v) < 0 || v < 8192 || v > (1ull << 30))
-                return cli_bad_value("trace", "--buffer", optarg, "a size from 8k to 1g");
-            unsigned pages = 1;
-            while ((uint64_t)pages * 2 * (uint64_t)page <= v)
-                pages *= 2;
-            o.ring_pages = pages;
-            break;
-        }
-        case 'm':
-            if (parse_u64(optarg, 16, 1ull << 26, &v) < 0)
-                return cli_bad_value("trace", "--max-conns", optarg, "16..67108864");
-            o.max_conns = (size_t)v;
-            break;
-        case 'T': o.tracefs = optarg; break;
-        case 'B':
-            if (!strcmp(optarg, "auto"))
-                o.backend = TRACE_BACKEND_AUTO;
-            else if (!strcmp(optarg, "bpf"))
-                o.backend = TRACE_BACKEND_BPF;
-            else if (!strcmp(optarg, "perf"))
-                o.backend = TRACE_BACKEND_PERF;
-            else
-                return cli_bad_value("trace", "--backend", optarg, "auto, bpf or perf");
-            break;
-        case 'H': header = false; break;
-        case 'h': usage(); return 0;
-        default: return cli_bad_option("trace", c, argv);
-        }
-    }
+    while ((c = optab_next(&g, argc, argv)) != -1)
+        if ((rc = parse_opt(c, argv, &o, &lo)))
+            return rc < 0 ? 0 : rc;
     if (optind < argc) {
         fprintf(stderr, "closer trace: unexpected argument '%s'\n", argv[optind]);
         return EXIT_USAGE;
@@ -374,99 +135,10 @@ int cmd_trace(int argc, char **argv)
         fprintf(stderr, "closer trace: -N and --all-netns exclude each other\n");
         return EXIT_USAGE;
     }
-    return trace_main(&o, duration, json, stream, header);
-}
-
-/* Lifetimes of accepted connections closed here first, for the doctor. */
-#define MAX_LIFE_SAMPLES 262144
-struct life_acc {
-    struct life_sample *v;
-    size_t n;
-};
-
-static void collect_life(void *ctx, const struct trace_rec *r)
-{
-    struct life_acc *a = ctx;
-    if (!a->v || a->n >= MAX_LIFE_SAMPLES || r->role != ROLE_ACCEPTED || r->first != FIRST_LOCAL ||
-        !r->t_open || r->t_first < r->t_open)
-        return;
-    a->v[a->n++] = (struct life_sample){r->lport, (r->t_first - r->t_open) / 1000};
-}
-
-/* For closer doctor --trace: traces ms milliseconds of namespace netns (NULL:
- * this one) and fills m with one row per (port, role, process), most closes
- * first. m->rows is malloc'd. 0, or -1 with err. */
-int trace_measure(const char *netns, uint64_t ms, struct measured_closes *m, char *err, size_t errlen)
-{
-    struct trace_opts o = {.netns = netns};
-    struct trace_session *s = malloc(sizeof *s);
-    struct life_acc life = {malloc(MAX_LIFE_SAMPLES * sizeof *life.v), 0};
-    memset(m, 0, sizeof *m);
-    if (!s || trace_open(s, &o, collect_life, &life, err, errlen) < 0) {
-        free(life.v);
-        if (s)
-            trace_close(s);
-        else
-            snprintf(err, errlen, "out of memory");
-        free(s);
-        return -1;
+    char err[512];
+    if (trace_live(&o, &lo, err, sizeof err) < 0) {
+        fprintf(stderr, "closer trace: %s\n", err);
+        return EXIT_USAGE;
     }
-    uint64_t end = s->start_ns + ms * 1000000ull;
-    for (uint64_t now; (now = trace_now_ns()) < end;)
-        trace_step(s, (int)((end - now) / 1000000 < 100 ? (end - now) / 1000000 + 1 : 100));
-    trace_finish(s);
-    summary_sort(&s->sum);
-    struct sgroups *g = &s->sum.port_procs;
-    struct measured_close *rows = calloc(g->n ? g->n : 1, sizeof *rows);
-    if (!rows) {
-        free(life.v);
-        trace_close(s);
-        free(s);
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    for (size_t i = 0; i < g->n; i++) {
-        const struct sgroup *x = &g->g[i];
-        struct measured_close *c = &rows[i];
-        c->port = x->port;
-        c->accepted = x->role == ROLE_ACCEPTED;
-        c->outgoing = x->role == ROLE_OUTGOING;
-        c->pid = x->pid;
-        memcpy(c->comm, x->comm, sizeof c->comm);
-        c->closes = x->closes;
-        c->local_first = x->by_first[FIRST_LOCAL];
-        c->peer_first = x->by_first[FIRST_PEER];
-        c->reset = x->by_first[FIRST_RESET];
-        c->abort = x->by_first[FIRST_ABORT];
-        c->rst_sent = x->rst_sent;
-        c->rst_received = x->rst_received;
-        c->tw_here = x->tw_local;
-        c->tw_peer = x->tw_peer;
-        size_t off = 0;
-        for (int k = 0; k < SUM_REASONS && off < sizeof c->rst_reasons; k++)
-            if (x->reasons[k]) {
-                char rb[32];
-                off += (size_t)snprintf(c->rst_reasons + off, sizeof c->rst_reasons - off, "%s%s %llu",
-                                        off ? ", " : "", trace_reason_name(s->sum.rst_format, k, rb, sizeof rb),
-                                        (unsigned long long)x->reasons[k]);
-            }
-        const struct lat *l = &x->close_after_fin;
-        c->fin_to_close_n = l->seen;
-        if (l->n) {
-            c->fin_to_close_p50_ms = summary_pct(l, 50) / 1000.0;
-            c->fin_to_close_p99_ms = summary_pct(l, 99) / 1000.0;
-            c->fin_to_close_max_ms = l->max / 1000.0;
-        }
-    }
-    m->seconds = (double)(trace_now_ns() - s->start_ns) / 1e9;
-    m->lost_events = trace_lost(s);
-    m->unattributed = s->sum.unattributed;
-    m->close_wait_open = s->sum.close_wait_open;
-    m->rows = rows;
-    m->n = g->n;
-    m->lives = life.v ? measured_lives_build(life.v, life.n, &m->nlives) : NULL;
-    free(life.v);
-    trace_close(s);
-    free(s);
     return 0;
 }

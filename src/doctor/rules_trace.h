@@ -2,7 +2,7 @@
 /* Findings from measured closes (closer doctor --trace DUR): who closed
  * first per port and process, how long programs took to close() after the
  * peer's FIN, resets. The input is plain numbers so the doctor does not
- * depend on the tracer; cmd/doctor.c fills it from a trace session.
+ * depend on the tracer; trace/measure.c fills it from a trace session.
  * Finding ids: trace-who-closes (info), trace-slow-close (warning),
  * trace-resets (warning), trace-lost-events (warning). */
 #ifndef CLOSER_DOCTOR_RULES_TRACE_H

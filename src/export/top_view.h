@@ -2,7 +2,7 @@
 /* closer top's screens, drawn from an aggregate: the full-screen view
  * (state counts with per-second deltas, top ports, destinations, processes,
  * listen queues) and the one-line-per-interval batch view. Pure rendering to
- * a FILE*: the command owns the terminal.
+ * a FILE*: export/top_run.c owns the terminal.
  *
  * Error convention: none; writes go to the FILE*. */
 #ifndef CLOSER_EXPORT_TOP_VIEW_H

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* A tracing session: tracefs formats, perf rings on the TCP tracepoints,
- * the connection tracker, filters and the summary. cmd/trace.c prints its
+ * the connection tracker, filters and the summary. trace/live.c prints its
  * records; doctor and exporter read its summary. Error convention: 0 ok,
  * -1 with a message in err. */
 #ifndef CLOSER_TRACE_SESSION_H

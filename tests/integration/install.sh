@@ -61,10 +61,9 @@ check_eq man_closer_see_also_every_command "$missing" ""
 
 
 # --- the man pages against the option parsers -----------------------------
-# Long options: the names in the `struct option` tables of src/cmd/CMD*.c,
-# or in its `struct optab` table (util/optab.h: {"name", 'x', ...});
-# short ones: the optstring of its getopt_long() calls, or the optab's
-# short letters.
+# Long options: the names in the `struct option` or `struct optab` tables of
+# src/cmd/CMD*.c; short ones: the optstring of its getopt_long() calls, or
+# the letters in its optab rows ({"name", 'c', ...} and {NULL, 'c', ...}).
 src_long() {
     awk '/struct opt(ion|ab)[^;]*\[\][ ]*=/ {on = 1}
          on { s = $0; while (match(s, /\{ *"[^"]+"/)) { n = substr(s, RSTART, RLENGTH); sub(/^\{ *"/, "", n); sub(/"$/, "", n)
@@ -72,14 +71,12 @@ src_long() {
          on && /\};/ {on = 0}' "$@" | sort -u
 }
 src_short() {
-    {
-        cat "$@" | tr '\n' ' ' | grep -o 'getopt_long([^"]*"[^"]*"' | sed 's/.*"\(.*\)"/\1/' |
-            tr -d ':+-' | fold -w1 | sed 's/^/-/'
-        awk -v q="'" '/struct optab[^;]*\[\][ ]*=/ {on = 1}
-             on && match($0, "\\{ *(NULL|\"[^\"]*\"), *" q "[^" q "]" q) { s = substr($0, RSTART, RLENGTH)
-                  print "-" substr(s, length(s) - 1, 1) }
-             on && /\};/ {on = 0}' "$@"
-    } | sort -u
+    { cat "$@" | tr '\n' ' ' | grep -o 'getopt_long([^"]*"[^"]*"' | sed 's/.*"\(.*\)"/\1/' |
+        tr -d ':+-' | fold -w1 | sed 's/^/-/'
+      awk '/struct optab[^;]*\[\][ ]*=/ {on = 1}
+           on { s = $0; while (match(s, /\{ *(NULL|"[^"]*") *, *\047.\047/)) { c = substr(s, RSTART + RLENGTH - 2, 1)
+                print "-" c; s = substr(s, RSTART + RLENGTH) } }
+           on && /\};/ {on = 0}' "$@"; } | sort -u
 }
 # Flags in the OPTIONS entries (.TP headers) of a page.
 man_flags() {
