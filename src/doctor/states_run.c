@@ -96,11 +96,22 @@ static void json_of_netns(FILE *out, const struct ns_snapshot *ns, const struct 
     fputs("}", out);
 }
 
+/* A summary filtered by state alone only counts TIME_WAIT: they may be
+ * folded as the dump is read (snapshot/twfold.h). */
+static bool counts_only(const struct states_req *q)
+{
+    const struct states_view_opts *vo = &q->view;
+    return q->summary && !vo->filter.family && !vo->filter.sport && !vo->filter.dport && !vo->filter.expr;
+}
+
 static int all_netns(const struct states_req *q, FILE *out, FILE *diag, char *err, size_t errlen)
 {
     char label[200];
     struct multi_snapshot m;
-    if (multi_snapshot_take(&m, &q->snap, err, errlen) < 0)
+    struct snapshot_opts so = q->snap;
+    if (counts_only(q))
+        so.fold_above = 1; /* in a big namespace only (snapshot/multi.h) */
+    if (multi_snapshot_take(&m, &so, err, errlen) < 0)
         return -1;
     const struct states_view_opts *vo = &q->view;
     bool header = vo->header;
@@ -142,9 +153,7 @@ static int one_netns(struct states_req *q, FILE *out, FILE *diag, char *err, siz
     struct states_view_opts *vo = &q->view;
     if (q->netns && netns_enter(q->netns, err, errlen) < 0)
         return -1;
-    /* A summary filtered by state alone only counts TIME_WAIT: fold them. */
-    if (q->summary && !vo->filter.family && !vo->filter.sport && !vo->filter.dport &&
-        !vo->filter.expr)
+    if (counts_only(q))
         q->snap.fold_above = 1;
     struct snapshot *s = malloc(sizeof *s);
     if (!s || snapshot_take(s, &q->snap, err, errlen) < 0) {

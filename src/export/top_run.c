@@ -144,7 +144,9 @@ static const uint32_t *prev_of(const struct ns_prev *p, size_t np, uint64_t inod
 static int take_all(struct top_state *r, struct frame *f, const struct ns_prev *prev, size_t np)
 {
     char err[256];
-    if (multi_snapshot_take(&f->m, &r->so, err, sizeof err)) {
+    struct snapshot_opts so = r->so;
+    so.fold_above = 1; /* in a big namespace only (snapshot/multi.h) */
+    if (multi_snapshot_take(&f->m, &so, err, sizeof err)) {
         fprintf(stderr, "closer top: %s\n", err);
         return -1;
     }

@@ -46,3 +46,34 @@ check ephemeral_all_counted test "$eph" -ge "$ss_tw" -a "$eph" -le $((ss_tw + 2)
 check_eq time_wait_total "$(awk '/^closer_tcp_sockets\{state="TIME_WAIT"\}/ { print $2 }' "$tmp/m")" "$ss_tw"
 series=$(grep -c '^closer_client_sockets{' "$tmp/m")
 check client_series_bounded test "$series" -le $(((10 + 1) * 11))
+
+# --all-netns: a namespace past 25,000 sockets folds its TIME_WAIT too
+# (snapshot/multi.h), shown with its own series or pooled into
+# netns="other" with the small ones (their folds merged). Two such
+# namespaces, --top-netns 1: one is shown, the other pooled.
+netns_new NS2
+ip netns exec "$NS" timeout 120 /usr/bin/python3 "$tmp/peers.py" 24000 || fail more_peers_made "python exited $?"
+ip netns exec "$NS2" timeout 120 /usr/bin/python3 "$tmp/peers.py" 27000 || fail ns2_peers_made "python exited $?"
+bg EXPALL "$CLOSER" exporter --all-netns --top-netns 1 --listen 127.0.0.1:9340
+wait_for 20 curl -s -o /dev/null http://127.0.0.1:9340/metrics || fail exporter_all_listens "no answer"
+curl -s -m 60 http://127.0.0.1:9340/metrics >"$tmp/all"
+tw1=$(ip netns exec "$NS" ss -Htan state time-wait | wc -l)
+tw2=$(ip netns exec "$NS2" ss -Htan state time-wait | wc -l)
+check both_past_the_fold test "$tw1" -gt 25000 -a "$tw2" -gt 25000
+i1=$(stat -L -c %i "/run/netns/$NS") i2=$(stat -L -c %i "/run/netns/$NS2")
+val() { awk -v s="$1" '$1 == s { print $2 }' "$tmp/all"; }
+shown=$(val "closer_tcp_sockets{netns=\"$i1\",state=\"TIME_WAIT\"}")
+want=$tw1 pooled=$tw2
+if [ -z "$shown" ]; then
+    shown=$(val "closer_tcp_sockets{netns=\"$i2\",state=\"TIME_WAIT\"}") want=$tw2 pooled=$tw1
+fi
+# TIME_WAIT only expires between ss and the scrape (none is made meanwhile)
+check shown_namespace_counts_all test "${shown:-0}" -le "$want" -a "${shown:-0}" -ge $((want - 200))
+other=$(val 'closer_tcp_sockets{netns="other",state="TIME_WAIT"}')
+check pooled_namespace_counted test "${other:-0}" -ge $((pooled - 200))
+# the busy peer: NS made 600 to it, NS2 300; other namespaces on the host
+# may add to the pool's
+if [ "$want" = "$tw1" ]; then si=$i1 sb=600 pb=300; else si=$i2 sb=300 pb=600; fi
+check_eq busy_peer_exact_when_shown "$(val "closer_client_sockets{netns=\"$si\",destination=\"127.0.0.1:8080\",state=\"TIME_WAIT\"}")" "$sb"
+pooled_busy=$(val 'closer_client_sockets{netns="other",destination="127.0.0.1:8080",state="TIME_WAIT"}')
+check busy_peer_counted_when_pooled test "${pooled_busy:-0}" -ge "$pb"
