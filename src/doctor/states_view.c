@@ -24,7 +24,8 @@ void states_count(const struct snapshot *s, const struct sock_filter *f, size_t 
         counts[TS_TIME_WAIT] += s->twf->n;
 }
 
-const char *states_ownerless_reason(const struct snapshot *s, const struct tcp_sock *t)
+/* "(in accept queue)", "(orphan)", "-" for sockets without an owner fd. */
+static const char *states_ownerless_reason(const struct snapshot *s, const struct tcp_sock *t)
 {
     if (t->timer == TT_TIMEWAIT || t->state == TS_TIME_WAIT)
         return "(timewait minisocket: no fd)";

@@ -20,7 +20,8 @@ static int cmp_row(const void *a, const void *b, void *arg)
     return (x->ns->inode > y->ns->inode) - (x->ns->inode < y->ns->inode);
 }
 
-void top_ns_sort(struct top_ns_row *rows, size_t n, int sort_state)
+/* Sorts rows by sort_state (a top view's column), descending (unreadable ones last). */
+static void top_ns_sort(struct top_ns_row *rows, size_t n, int sort_state)
 {
     if (n)
         qsort_r(rows, n, sizeof *rows, cmp_row, &sort_state);

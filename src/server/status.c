@@ -41,7 +41,7 @@ static struct totals sum(void)
     return t;
 }
 
-const char *close_cause_name(enum close_cause c)
+static const char *close_cause_name(enum close_cause c)
 {
     static const char *const n[CAUSE_MAX] = {
         "client_closed", "keepalive_off", "client_asked_close", "http10", "idle_timeout",

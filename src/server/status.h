@@ -45,7 +45,6 @@ static inline void srv_gauge(atomic_llong *g, long long d)
 void srv_status_register(struct srv_status *s);
 void srv_status_forget_all(void);
 
-const char *close_cause_name(enum close_cause c);
 /* stub_status-like text, or JSON when json is set; returns bytes written
  * into buf (truncated to len). */
 size_t srv_status_render(char *buf, size_t len, int json);
