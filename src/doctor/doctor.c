@@ -103,7 +103,6 @@ void finding_fact(struct finding *f, const char *key, double value)
         f->facts[f->nfacts++] = (struct fact){key, value};
 }
 
-/* Keeps the listed fds ascending: the lowest are the oldest, usually. */
 double finding_fact_value(const struct finding *f, const char *key, double missing)
 {
     for (size_t i = 0; i < f->nfacts; i++)
@@ -112,6 +111,7 @@ double finding_fact_value(const struct finding *f, const char *key, double missi
     return missing;
 }
 
+/* Keeps the listed fds ascending: the lowest are the oldest, usually. */
 void finding_add_fd(struct finding *f, int fd)
 {
     if (f->nfds == FINDING_MAX_FDS)
