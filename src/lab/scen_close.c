@@ -20,7 +20,7 @@ struct tw_pair {
 static int traffic(struct lab_env *e, struct lab_result *r, const char *const serve_extra[],
                    const char *const load_args[], struct tw_pair *tw)
 {
-    static char out[16384];
+    char out[16384] = "";
     memset(tw, 0, sizeof *tw);
     pid_t srv = lab_serve(e, r, serve_extra);
     if (srv < 0)

@@ -81,7 +81,7 @@ int lab_sc_idle_timeout(struct lab_env *e, struct lab_result *r)
 static long capped_run(struct lab_env *e, struct lab_result *r, const char *cap, long before,
                        long *req, double *secs)
 {
-    static char out[16384];
+    char out[16384] = "";
     const char *serve[] = {"--keepalive-requests", cap, NULL};
     pid_t srv = lab_serve(e, r, serve);
     if (srv < 0)

@@ -30,13 +30,11 @@ struct slab_price {
     long objsize, per_object;
 };
 
-static int slab_price(const char *cache, struct slab_price *p)
+/* The price of cache's objects in a /proc/slabinfo text; -1 when absent. */
+static int slab_price_in(const char *buf, const char *cache, struct slab_price *p)
 {
-    static char buf[1 << 17];
-    if (proc_read_file("/proc/slabinfo", buf, sizeof buf) < 0)
-        return -1;
     size_t n = strlen(cache);
-    for (char *l = buf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+    for (const char *l = buf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
         if (strncmp(l, cache, n) || l[n] != ' ')
             continue;
         long active, num, objsize, perslab, pages;
@@ -48,6 +46,17 @@ static int slab_price(const char *cache, struct slab_price *p)
         return 0;
     }
     return -1;
+}
+
+static int slab_price(const char *cache, struct slab_price *p)
+{
+    enum { SLABINFO_MAX = 1 << 17 };
+    char *buf = malloc(SLABINFO_MAX);
+    int rc = buf && proc_read_file("/proc/slabinfo", buf, SLABINFO_MAX) >= 0
+                 ? slab_price_in(buf, cache, p)
+                 : -1;
+    free(buf);
+    return rc;
 }
 
 static long sockstat_tw(struct lab_env *e)

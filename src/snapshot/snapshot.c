@@ -246,7 +246,7 @@ static void read_sysctls(struct sysctls *y)
 
 static void read_counters(struct tcp_counters *c)
 {
-    static char text[16384];
+    char text[16384];
     long n = proc_read_file("/proc/net/netstat", text, sizeof text);
     const char *t = n > 0 ? text : "";
     c->listen_overflows = netstat_lookup(t, "TcpExt", "ListenOverflows");
