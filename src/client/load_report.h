@@ -20,10 +20,6 @@
 bool load_same_endpoint(int family, const uint8_t a[16], uint16_t port,
                         const struct sockaddr_storage *ss);
 void load_count_time_wait(const struct target *t, long *towards, long *at, long *all);
-/* The TIME_WAIT this run left on this host: every connection the client
- * closed first, open_at_end included (the server's share is
- * closed_first[LC_SERVER]; a reset leaves none). */
-uint64_t load_tw_here(const struct load_result *r);
 void load_print_text(FILE *out, const struct load_opts *o, const struct load_result *r);
 /* JSON contract: schemas/closer.load.schema.json. */
 #define LOAD_JSON_SCHEMA "closer.load/1"

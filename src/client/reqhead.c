@@ -27,7 +27,9 @@ bool target_header_is_own(const char *h)
     return false;
 }
 
-const char *target_header_value(const char *const *hs, size_t n, const char *name)
+/* The value of the last -H header named name (case-insensitive, leading
+ * blanks skipped), or NULL. */
+static const char *target_header_value(const char *const *hs, size_t n, const char *name)
 {
     const char *v = NULL;
     for (size_t i = 0; i < n; i++)

@@ -44,9 +44,6 @@ int target_pick_address(struct target *t, unsigned timeout_ms, char *err, size_t
  * Authorization)? Those are replaced by -H, not sent twice, as curl and
  * wrk do ("Host:" with no value: not sent at all). */
 bool target_header_is_own(const char *header);
-/* The value of the last -H header named name (case-insensitive, leading
- * blanks skipped), or NULL. */
-const char *target_header_value(const char *const *headers, size_t n, const char *name);
 /* The request head closer sends: request line, Host, Authorization (from
  * the URL), the user's headers, Connection (conn: a value or NULL), then
  * extra (a ready "Name: value\r\n" block or NULL) and the blank line.

@@ -38,8 +38,10 @@ static bool wildcard(int family, const uint8_t a[16])
     return !memcmp(a, zero, family == AF_INET ? 4 : 16);
 }
 
-const struct tcp_sock *doc_listener(const struct snapshot *s, uint16_t port, int family,
-                                    const uint8_t addr[16])
+/* A listening socket on port with an owner, preferring the address addr
+ * (family 0: any); NULL when none. */
+static const struct tcp_sock *doc_listener(const struct snapshot *s, uint16_t port, int family,
+                                           const uint8_t addr[16])
 {
     if (!snapshot_is_listen_port(s, port))
         return NULL;

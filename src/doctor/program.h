@@ -14,11 +14,6 @@ void doc_evidence(const struct snapshot *s, uint32_t proc, struct cat_evidence *
 const struct cat_program *doc_server(const struct snapshot *s, uint32_t proc);
 const struct cat_program *doc_client(const struct snapshot *s, uint32_t proc, enum cat_proto proto);
 
-/* A listening socket on port with an owner, preferring the address addr
- * (family 0: any); NULL when none. */
-const struct tcp_sock *doc_listener(const struct snapshot *s, uint16_t port, int family,
-                                    const uint8_t addr[16]);
-
 /* Per port, built in one pass over the table: an owned listener, and an
  * owned outgoing ESTABLISHED connection to it from this host (the
  * server's client on the same host: nginx in front of php-fpm). Socket

@@ -48,7 +48,7 @@ static bool client_like(const struct snapshot *s, const struct tcp_sock *t)
  * local port is a server's; so is a local port outside the ephemeral range
  * whose peer's port is inside it (the listener is gone: a restarted or
  * stopped server), or one that many client-like peers share. */
-enum tw_side tw_side(const struct snapshot *s, const struct tcp_sock *t, const uint32_t *shared)
+static enum tw_side tw_side(const struct snapshot *s, const struct tcp_sock *t, const uint32_t *shared)
 {
     if (snapshot_is_listen_port(s, t->sport))
         return TW_SERVER;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "doctor/states_view.h"
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -24,7 +25,8 @@ void states_count(const struct snapshot *s, const struct sock_filter *f, size_t 
         counts[TS_TIME_WAIT] += s->twf->n;
 }
 
-const char *states_ownerless_reason(const struct snapshot *s, const struct tcp_sock *t)
+/* "(in accept queue)", "(orphan)", "-" for sockets without an owner fd. */
+static const char *states_ownerless_reason(const struct snapshot *s, const struct tcp_sock *t)
 {
     if (t->timer == TT_TIMEWAIT || t->state == TS_TIME_WAIT)
         return "(timewait minisocket: no fd)";
@@ -71,26 +73,32 @@ static void format_timer(char *buf, size_t len, const struct tcp_sock *t)
 }
 
 /* The plain listing: rows formatted by hand into one large buffer
- * (states_rows.c), written when it fills. */
+ * (states_rows.c), written when it fills; the listing's own buffer, a
+ * small one on the stack when memory is short. */
 static void print_rows_plain(FILE *out, const struct snapshot *s, const struct states_view_opts *o,
                              int lw, int pw)
 {
-    static char buf[1 << 18];
-    size_t n = 0;
+    enum { ROWS_BUF = 1 << 18 };
+    char small[16 * STATES_ROW_MAX];
+    char *big = malloc(ROWS_BUF), *buf = big ? big : small;
+    size_t cap = big ? ROWS_BUF : sizeof small, n = 0;
     for (size_t i = 0; i < s->nsocks; i++) {
         const struct tcp_sock *t = &s->socks[i];
         if (!sock_filter_match(&o->filter, t))
             continue;
-        if (n + STATES_ROW_MAX > sizeof buf) {
+        if (n + STATES_ROW_MAX > cap) {
             /* A reader that went away (closer states | head) ends the listing. */
-            if (fwrite(buf, 1, n, out) != n)
-                return;
+            if (fwrite(buf, 1, n, out) != n) {
+                n = 0;
+                break;
+            }
             n = 0;
         }
         n += states_row_plain(buf + n, t, lw, pw);
     }
     if (n)
         fwrite(buf, 1, n, out);
+    free(big);
 }
 
 void states_print_table(FILE *out, const struct snapshot *s, const struct states_view_opts *o)

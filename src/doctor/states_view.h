@@ -33,7 +33,5 @@ void states_print_summary(FILE *out, const struct snapshot *s, const struct stat
 #define STATES_NETNS_JSON_SCHEMA "closer.states-netns/1"
 void states_print_json(FILE *out, const struct snapshot *s, const struct states_view_opts *o,
                        bool summary_only);
-/* "(in accept queue)", "(orphan)", "-" for sockets without an owner fd. */
-const char *states_ownerless_reason(const struct snapshot *s, const struct tcp_sock *t);
 
 #endif

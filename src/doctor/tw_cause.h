@@ -14,8 +14,6 @@
 
 /* Which side sent the first FIN of a TIME_WAIT socket (rules_tw.c). */
 enum tw_side { TW_SERVER, TW_SERVER_GONE, TW_CLIENT, TW_OTHER };
-/* shared: per local port, TIME_WAIT whose peer port is ephemeral (or NULL). */
-enum tw_side tw_side(const struct snapshot *s, const struct tcp_sock *t, const uint32_t *shared);
 
 enum tw_cause { TW_CAUSE_UNDECIDED, TW_CAUSE_NO_KEEPALIVE, TW_CAUSE_REQUEST_CAP,
                 TW_CAUSE_IDLE_TIMEOUT };

@@ -276,29 +276,35 @@ void agg_free(struct agg *a)
     memset(a, 0, sizeof *a);
 }
 
-static int sort_state; /* qsort has no context argument; sorting is single-threaded per call */
-
-static uint32_t key_of(const uint32_t *n, uint32_t total)
+/* The sort key: the count in one state, or the total when state is 0. */
+static uint32_t key_of(const uint32_t *n, uint32_t total, int state)
 {
-    return sort_state ? n[sort_state] : total;
+    return state ? n[state] : total;
 }
 
-static int cmp_port(const void *x, const void *y)
+/* qsort_r comparator; arg points at the state to sort by (no file-scope
+ * sort state: the exporter's threads sort their own aggregates). */
+static int cmp_port(const void *x, const void *y, void *arg)
 {
     const struct agg_port *a = x, *b = y;
-    uint32_t ka = key_of(a->n, a->total), kb = key_of(b->n, b->total);
+    int state = *(const int *)arg;
+    uint32_t ka = key_of(a->n, a->total, state), kb = key_of(b->n, b->total, state);
     if (ka != kb) return ka > kb ? -1 : 1;
     return (int)a->port - (int)b->port;
 }
 
-static int cmp_dest(const void *x, const void *y)
+static int cmp_dest_by(const struct agg_dest *a, const struct agg_dest *b, int state)
 {
-    const struct agg_dest *a = x, *b = y;
-    uint32_t ka = key_of(a->n, a->total), kb = key_of(b->n, b->total);
+    uint32_t ka = key_of(a->n, a->total, state), kb = key_of(b->n, b->total, state);
     if (ka != kb) return ka > kb ? -1 : 1;
     if (a->family != b->family) return a->family - b->family;
     int c = memcmp(a->addr, b->addr, 16);
     return c ? c : (int)a->port - (int)b->port;
+}
+
+static int cmp_dest(const void *x, const void *y, void *arg)
+{
+    return cmp_dest_by(x, y, *(const int *)arg);
 }
 
 static int cmp_proc(const void *x, const void *y)
@@ -310,14 +316,12 @@ static int cmp_proc(const void *x, const void *y)
 
 void agg_sort_ports(struct agg *a, int state)
 {
-    sort_state = state;
-    if (a->nports) qsort(a->ports, a->nports, sizeof *a->ports, cmp_port);
+    if (a->nports) qsort_r(a->ports, a->nports, sizeof *a->ports, cmp_port, &state);
 }
 
 void agg_sort_dests(struct agg *a, int state)
 {
-    sort_state = state;
-    if (a->ndests) qsort(a->dests, a->ndests, sizeof *a->dests, cmp_dest);
+    if (a->ndests) qsort_r(a->dests, a->ndests, sizeof *a->dests, cmp_dest, &state);
     /* The hash index points at old positions: it is of no use after a sort. */
     free(a->dest_index);
     a->dest_index = NULL;
@@ -325,12 +329,12 @@ void agg_sort_dests(struct agg *a, int state)
 }
 
 /* Heap of indices into a->dests whose root is the worst of the best k. */
-static void heap_down(const struct agg *a, size_t *h, size_t n, size_t i)
+static void heap_down(const struct agg *a, int state, size_t *h, size_t n, size_t i)
 {
     for (;;) {
         size_t w = i, l = 2 * i + 1, r = l + 1;
-        if (l < n && cmp_dest(&a->dests[h[l]], &a->dests[h[w]]) > 0) w = l;
-        if (r < n && cmp_dest(&a->dests[h[r]], &a->dests[h[w]]) > 0) w = r;
+        if (l < n && cmp_dest_by(&a->dests[h[l]], &a->dests[h[w]], state) > 0) w = l;
+        if (r < n && cmp_dest_by(&a->dests[h[r]], &a->dests[h[w]], state) > 0) w = r;
         if (w == i) return;
         size_t t = h[i];
         h[i] = h[w];
@@ -339,10 +343,16 @@ static void heap_down(const struct agg *a, size_t *h, size_t n, size_t i)
     }
 }
 
+struct index_order {
+    const struct agg *a;
+    int state;
+};
+
 static int cmp_index(const void *x, const void *y, void *arg)
 {
-    const struct agg *a = arg;
-    return cmp_dest(&a->dests[*(const size_t *)x], &a->dests[*(const size_t *)y]);
+    const struct index_order *o = arg;
+    const struct agg_dest *d = o->a->dests;
+    return cmp_dest_by(&d[*(const size_t *)x], &d[*(const size_t *)y], o->state);
 }
 
 void agg_top_dests(struct agg *a, int state, size_t k)
@@ -352,7 +362,6 @@ void agg_top_dests(struct agg *a, int state, size_t k)
         agg_sort_dests(a, state);
         return;
     }
-    sort_state = state;
     size_t *h = malloc((k ? k : 1) * sizeof *h);
     struct agg_dest *top = malloc((k ? k : 1) * sizeof *top);
     uint8_t *chosen = calloc(n, 1);
@@ -362,13 +371,13 @@ void agg_top_dests(struct agg *a, int state, size_t k)
         return;
     }
     for (size_t i = 0; i < k; i++) h[i] = i;
-    for (size_t i = k / 2; i-- > 0;) heap_down(a, h, k, i);
+    for (size_t i = k / 2; i-- > 0;) heap_down(a, state, h, k, i);
     for (size_t i = k; i < n && k; i++)
-        if (cmp_dest(&a->dests[i], &a->dests[h[0]]) < 0) {
+        if (cmp_dest_by(&a->dests[i], &a->dests[h[0]], state) < 0) {
             h[0] = i;
-            heap_down(a, h, k, 0);
+            heap_down(a, state, h, k, 0);
         }
-    qsort_r(h, k, sizeof *h, cmp_index, a);
+    qsort_r(h, k, sizeof *h, cmp_index, &(struct index_order){a, state});
     for (size_t i = 0; i < k; i++) {
         top[i] = a->dests[h[i]];
         chosen[h[i]] = 1;

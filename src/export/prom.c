@@ -44,9 +44,9 @@ static void write_escaped(FILE *out, const char *v, int quote)
     }
 }
 
-void prom_escape_help(FILE *out, const char *v) { write_escaped(out, v, 0); }
+static void prom_escape_help(FILE *out, const char *v) { write_escaped(out, v, 0); }
 
-void prom_escape_label(FILE *out, const char *v) { write_escaped(out, v, 1); }
+static void prom_escape_label(FILE *out, const char *v) { write_escaped(out, v, 1); }
 
 /* The fewest significant digits that read back as v (Go's strconv 'g', -1,
  * which node_exporter uses): 0.1, not %.17g's 0.10000000000000001. At most

@@ -21,8 +21,6 @@ void prom_family(struct prom *p, const char *name, const char *type, const char 
  * appended to the family name, then label key/value pairs ending in NULL. */
 void prom_sample(struct prom *p, const char *suffix, double value, ...)
     __attribute__((sentinel));
-void prom_escape_label(FILE *out, const char *v);
-void prom_escape_help(FILE *out, const char *v);
 /* Go's strconv style that Prometheus parses: integers without exponent,
  * other values in the fewest digits that read back exactly (0.1), "+Inf",
  * "-Inf", "NaN". */

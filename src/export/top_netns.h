@@ -26,7 +26,7 @@ struct top_ns_row {
 
 /* Does the namespace match filter (NULL or "" matches all)? */
 bool top_ns_match(const struct top_ns_row *r, const char *filter);
-/* Sorts rows by v->sort_state, descending (unreadable ones last). */
+/* Sorts rows by sort_state (a top view's column), descending (unreadable ones last). */
 void top_ns_sort(struct top_ns_row *rows, size_t n, int sort_state);
 void top_ns_draw(FILE *out, struct top_ns_row *rows, size_t n, const struct top_view *v,
                  const char *filter);

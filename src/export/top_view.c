@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -269,11 +270,16 @@ static void share_rows(int avail, const int *want, int *room, int n)
     }
 }
 
+/* One frame's blocks (~300 KiB): allocated per frame, never shared. */
+struct frame {
+    struct block head, st, ports, dests, procs, listens, left, right;
+    struct block col[4]; /* one column's tables under the states */
+};
+
 static void draw_one_column(struct screen *sc, struct block *left, const struct block *st,
-                            struct agg *a, const struct snapshot *s, const struct top_view *v)
+                            struct block t[4], struct agg *a, const struct snapshot *s,
+                            const struct top_view *v)
 {
-    static struct block t[4];
-    memset(t, 0, sizeof t);
     int want[4] = {ports_wanted(a, v), listens_wanted(a, v),
                    (int)a->nprocs + (a->close_wait_unowned ? 1 : 0), dests_wanted(a, v)};
     int room[4];
@@ -293,6 +299,9 @@ static void draw_one_column(struct screen *sc, struct block *left, const struct 
 void top_draw(FILE *out, struct agg *a, const uint32_t *prev, const struct snapshot *s,
               const struct top_view *v)
 {
+    struct frame *f = calloc(1, sizeof *f);
+    if (!f)
+        return; /* out of memory: this frame is skipped, the next may draw */
     struct screen sc = {out, v->rows > 0 ? v->rows - 1 : 24, v->cols, 0, v->color};
     fputs("\033[H", out);
     char when[16];
@@ -300,61 +309,54 @@ void top_draw(FILE *out, struct agg *a, const uint32_t *prev, const struct snaps
     strftime(when, sizeof when, "%H:%M:%S", localtime(&now));
     char port[16] = "all";
     if (v->port) snprintf(port, sizeof port, "%u", v->port);
-    static struct block head, st, ports, dests, procs, listens, left, right;
-    memset(&head, 0, sizeof head);
     char lpart[160], title[LINE_MAX_W];
     snprintf(lpart, sizeof lpart, "closer top %s  netns %s  sort %s  port %s", when,
              v->netns ? v->netns : "(current)", tcp_state_label(v->sort_state), port);
     top_title(title, sizeof title, v->cols, lpart, "t/c/e sort  p port  a all");
-    bline(&head, T_TITLE, "%s", title);
-    if (v->prompt) bline(&head, T_PLAIN, "port> %s", v->prompt);
-    else bline(&head, T_PLAIN, "%s", "");
-    for (int i = 0; i < head.n; i++) put(&sc, &head, i, 0, NULL, 0);
-    memset(&left, 0, sizeof left);
-    memset(&right, 0, sizeof right);
+    bline(&f->head, T_TITLE, "%s", title);
+    if (v->prompt) bline(&f->head, T_PLAIN, "port> %s", v->prompt);
+    else bline(&f->head, T_PLAIN, "%s", "");
+    for (int i = 0; i < f->head.n; i++) put(&sc, &f->head, i, 0, NULL, 0);
     if (v->help) {
-        draw_help(&left);
-        for (int i = 0; i < left.n; i++) put(&sc, &left, i, 0, NULL, 0);
+        draw_help(&f->left);
+        for (int i = 0; i < f->left.n; i++) put(&sc, &f->left, i, 0, NULL, 0);
         fputs("\033[J", out);
         fflush(out);
+        free(f);
         return;
     }
-    memset(&st, 0, sizeof st);
     bool two = v->cols >= TWO_COLUMNS_MIN;
-    draw_states(&st, a, prev, v->interval_s, !two);
+    draw_states(&f->st, a, prev, v->interval_s, !two);
     if (!two) {
-        draw_one_column(&sc, &left, &st, a, s, v);
+        draw_one_column(&sc, &f->left, &f->st, f->col, a, s, v);
         fputs("\033[J", out);
         fflush(out);
+        free(f);
         return;
     }
     /* Side by side: two tables per column under the states on the left. */
     int left_rows = sc.rows - sc.used;
-    int room = (left_rows - st.n - 1) / 2 - 2;
+    int room = (left_rows - f->st.n - 1) / 2 - 2;
     if (room < 1) room = 1;
-    memset(&ports, 0, sizeof ports);
-    memset(&dests, 0, sizeof dests);
-    memset(&procs, 0, sizeof procs);
-    memset(&listens, 0, sizeof listens);
-    draw_ports(&ports, a, v, room);
-    draw_dests(&dests, a, s, v, (left_rows - 1) / 2 - 2);
-    draw_procs(&procs, a, (left_rows - 1) / 2 - 2);
-    draw_listens(&listens, a, v, room);
-    const struct block *lp[] = {&st, &ports, &listens}, *rp[] = {&dests, &procs};
-    stack(&left, lp, 3);
-    stack(&right, rp, 2);
-    int lw = left.width + 3;
-    int n = left.n > right.n ? left.n : right.n;
-    for (int i = 0; i < n; i++) put(&sc, &left, i, lw, &right, i);
+    draw_ports(&f->ports, a, v, room);
+    draw_dests(&f->dests, a, s, v, (left_rows - 1) / 2 - 2);
+    draw_procs(&f->procs, a, (left_rows - 1) / 2 - 2);
+    draw_listens(&f->listens, a, v, room);
+    const struct block *lp[] = {&f->st, &f->ports, &f->listens}, *rp[] = {&f->dests, &f->procs};
+    stack(&f->left, lp, 3);
+    stack(&f->right, rp, 2);
+    int lw = f->left.width + 3;
+    int n = f->left.n > f->right.n ? f->left.n : f->right.n;
+    for (int i = 0; i < n; i++) put(&sc, &f->left, i, lw, &f->right, i);
     fputs("\033[J", out); /* clear whatever an earlier, longer frame left */
     fflush(out);
+    free(f);
 }
 
 void top_draw_help(FILE *out, const struct top_view *v, const char *title)
 {
     struct screen sc = {out, v->rows > 0 ? v->rows - 1 : 24, v->cols, 0, v->color};
-    static struct block b;
-    memset(&b, 0, sizeof b);
+    struct block b = {0};
     bline(&b, T_TITLE, "%s", title);
     bline(&b, T_PLAIN, "%s", "");
     draw_help(&b);

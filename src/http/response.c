@@ -2,7 +2,6 @@
 #include "http/response.h"
 
 #include <string.h>
-#include <strings.h>
 
 static long find_lf(const char *b, size_t from, size_t len)
 {
@@ -108,17 +107,4 @@ bool http_response_keeps_alive(const struct http_response *r)
     if (r->framing == FRAME_UNTIL_CLOSE || (r->connection & CONN_HDR_CLOSE))
         return false;
     return r->minor >= 1 || (r->connection & CONN_HDR_KEEPALIVE);
-}
-
-long http_keep_alive_timeout(const struct http_response *r)
-{
-    const char *p = r->keep_alive.ptr, *end = p + r->keep_alive.len;
-    for (; p && p + 8 <= end; p++)
-        if (!strncasecmp(p, "timeout=", 8)) {
-            long v = 0;
-            for (p += 8; p < end && *p >= '0' && *p <= '9'; p++)
-                v = v * 10 + (*p - '0');
-            return v;
-        }
-    return -1;
 }

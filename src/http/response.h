@@ -26,7 +26,5 @@ struct http_response {
 int http_parse_response(const char *buf, size_t len, struct http_response *r, bool head_request);
 /* Does the server keep the connection after this response? */
 bool http_response_keeps_alive(const struct http_response *r);
-/* "timeout=N" from Keep-Alive, or -1. */
-long http_keep_alive_timeout(const struct http_response *r);
 
 #endif

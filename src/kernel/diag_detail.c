@@ -125,7 +125,7 @@ static int dump_family(int family, uint32_t states, struct acc *a)
     return rc == 1 ? 0 : rc;
 }
 
-int diag_detail_cmp(const void *a, const void *b)
+static int diag_detail_cmp(const void *a, const void *b)
 {
     const struct sock_detail *x = a, *y = b;
     if (x->family != y->family)

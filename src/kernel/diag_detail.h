@@ -33,9 +33,8 @@ struct sock_detail {
  * is not one or is malformed. */
 bool diag_detail_parse(const void *msg, size_t len, struct sock_detail *d);
 /* Every TCP socket in states (mask of 1 << tcp_state), both families, into
- * *out (malloc'd, sorted by diag_detail_cmp); *n of them. */
+ * *out (malloc'd, sorted by family, ports, addresses); *n of them. */
 int diag_detail_dump(uint32_t states, struct sock_detail **out, size_t *n);
-int diag_detail_cmp(const void *a, const void *b);
 /* The detail of t in a sorted array (NULL when the dump had none). */
 const struct sock_detail *diag_detail_find(const struct sock_detail *v, size_t n,
                                            const struct tcp_sock *t);

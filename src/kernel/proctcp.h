@@ -3,8 +3,8 @@
  * /proc/net/tcp6. Slower (text, whole table, no kernel-side filter) and
  * without some fields, but available everywhere.
  *
- * Error convention: 0 ok, negative errno; parse_line returns 0 ok, -1 for a
- * line that is not a socket row (the header). */
+ * Error convention: 0 ok, negative errno; proctcp_parse_line returns 0 ok,
+ * -1 for a line that is not a socket row (the header). */
 #ifndef CLOSER_KERNEL_PROCTCP_H
 #define CLOSER_KERNEL_PROCTCP_H
 #include "kernel/diag.h"

@@ -460,7 +460,7 @@ int lab_sysctl(struct lab_env *e, enum lab_host h, const char *name, const char 
 
 long long lab_counter(struct lab_env *e, enum lab_host h, const char *prefix, const char *name)
 {
-    static char buf[65536];
+    char buf[65536];
     if (lab_enter(e, h) < 0)
         return -1;
     const char *path = strcmp(prefix, "Tcp") == 0 ? "/proc/net/snmp" : "/proc/net/netstat";

@@ -17,7 +17,7 @@
 static int traffic(struct lab_env *e, struct lab_result *r, const char *const serve_extra[],
                    const char *const load_args[], struct lab_traffic_obs *tw)
 {
-    static char out[16384];
+    char out[16384] = "";
     memset(tw, 0, sizeof *tw);
     pid_t srv = lab_serve(e, r, serve_extra);
     if (srv < 0)

@@ -46,7 +46,7 @@ long lab_finding_count(const char *json, const char *id)
 
 static int one_bug(struct lab_env *e, struct lab_result *r, int i)
 {
-    static char out[65536];
+    char out[65536] = "";
     uint16_t port = (uint16_t)(8081 + i);
     char listen[40];
     snprintf(listen, sizeof listen, "%s:%u", LAB_SERVER_IP, port);

@@ -92,7 +92,7 @@ void lab_judge_idle_timeout(struct lab_result *r, const struct lab_idle_obs *o)
 static long capped_run(struct lab_env *e, struct lab_result *r, const char *cap, long before,
                        long *req, double *secs)
 {
-    static char out[16384];
+    char out[16384] = "";
     const char *serve[] = {"--keepalive-requests", cap, NULL};
     pid_t srv = lab_serve(e, r, serve);
     if (srv < 0)

@@ -25,7 +25,7 @@ static void nap_ms(int ms)
 /* closer load from the client; EADDRNOTAVAIL and requests from its JSON. */
 static void load_counts(struct lab_env *e, const char *const args[], struct lab_load_counts *c)
 {
-    static char out[16384];
+    char out[16384];
     c->rc = lab_load(e, args, out, sizeof out);
     c->requests = (long)lab_json_num(out, "requests");
     c->eaddrnotavail = (long)lab_json_num(out, "eaddrnotavail");
@@ -109,7 +109,7 @@ int lab_sc_tw_buckets(struct lab_env *e, struct lab_result *r)
     if (lab_serve(e, r, NULL) < 0)
         return 0;
     long long over0 = lab_counter(e, LAB_SERVER, "TcpExt", "TCPTimeWaitOverflow");
-    static char out[16384];
+    char out[16384] = "";
     const char *a[] = {LAB_URL, "-n", "30", "-c", "1", "--close-header", NULL};
     int rc = lab_load(e, a, out, sizeof out);
     lab_watch(e, 300, 100);
@@ -245,7 +245,7 @@ int lab_sc_tw_length(struct lab_env *e, struct lab_result *r)
         return -1;
     if (lab_serve(e, r, NULL) < 0)
         return 0;
-    static char out[16384];
+    char out[16384] = "";
     const char *a[] = {LAB_URL, "-n", "3", "-c", "1", "--close-header", NULL};
     lab_load(e, a, out, sizeof out);
     lab_setup_engine(e, "lab socket engine: listener %s:%d in the server, one client "
@@ -310,7 +310,7 @@ int lab_sc_tw_reuse_server(struct lab_env *e, struct lab_result *r)
         return -1;
     if (lab_serve(e, r, NULL) < 0)
         return 0;
-    static char out[16384];
+    char out[16384] = "";
     const char *a[] = {LAB_URL, "-n", "100", "-c", "2", "--close-header", NULL};
     long made[2], conns[2], before = 0;
     for (int i = 0; i < 2; i++) {

@@ -47,10 +47,13 @@ int lab_slab_price(const char *slabinfo, const char *cache, long pagesize,
 
 static int slab_price(const char *cache, struct lab_slab_price *p)
 {
-    static char buf[1 << 17];
-    if (proc_read_file("/proc/slabinfo", buf, sizeof buf) < 0)
-        return -1;
-    return lab_slab_price(buf, cache, sysconf(_SC_PAGESIZE), p);
+    enum { SLABINFO_MAX = 1 << 17 };
+    char *buf = malloc(SLABINFO_MAX);
+    int rc = buf && proc_read_file("/proc/slabinfo", buf, SLABINFO_MAX) >= 0
+                 ? lab_slab_price(buf, cache, sysconf(_SC_PAGESIZE), p)
+                 : -1;
+    free(buf);
+    return rc;
 }
 
 long lab_sockstat_tw(const char *sockstat)

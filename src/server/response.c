@@ -34,7 +34,8 @@ const char *resp_reason(int s)
     }
 }
 
-void resp_http_date(time_t t, char out[32])
+/* "Sun, 06 Nov 1994 08:49:37 GMT" */
+static void resp_http_date(time_t t, char out[32])
 {
     struct tm tm;
     gmtime_r(&t, &tm);

@@ -52,8 +52,6 @@ size_t resp_write_fixed_cached(struct resp_head_cache *hc, char *buf, size_t len
                                bool *with_body);
 const char *resp_reason(int status);
 const char *resp_mime(const char *path);
-/* "Sun, 06 Nov 1994 08:49:37 GMT" */
-void resp_http_date(time_t t, char out[32]);
 /* Parses an IMF-fixdate; -1 if it is not one. */
 time_t resp_parse_http_date(const char *s, size_t len);
 

@@ -93,6 +93,7 @@ int srv_run(const struct srv_config *cfg, char *err, size_t errlen)
         return -1;
     }
     struct stopper stopper = {ws, n, false};
+    struct worker_shared shared = {0}; /* outlives every worker: joined below */
     /* Worker 0 runs on the main thread, the others on threads of their
      * own: with --workers 1 the process has one thread, and libc's system
      * call wrappers skip the cancellation bookkeeping (two atomic updates
@@ -102,7 +103,7 @@ int srv_run(const struct srv_config *cfg, char *err, size_t errlen)
      * stopped and joined below before their loops are freed. */
     int made = 0, started = 0, rc = worker_check_ports(cfg, err, errlen);
     for (int i = 0; i < n && !rc; i++) {
-        rc = worker_init(&ws[i], i, cfg, root_fd, err, errlen);
+        rc = worker_init(&ws[i], i, cfg, root_fd, &shared, err, errlen);
         made += !rc;
     }
     /* Every port is bound and the root open: as root, become --user
@@ -133,7 +134,6 @@ int srv_run(const struct srv_config *cfg, char *err, size_t errlen)
     for (int i = 0; i < n; i++)
         if (i < made || ws[i].loop || ws[i].wake_fd > 0)
             worker_free(&ws[i]);
-    srv_status_forget_all();
     free(ws);
     close(sfd);
     if (root_fd >= 0)

@@ -37,7 +37,7 @@ void srv_site_handle(void *data, const struct http_request *r, struct srv_reply 
         out->status = 200;
         out->content_type = json ? "application/json" : "text/plain";
         out->body = out->scratch;
-        out->blen = srv_status_render(out->scratch, out->scratch_cap, json);
+        out->blen = srv_status_render(site->status, out->scratch, out->scratch_cap, json);
         return;
     }
     if (cfg->return_code) {

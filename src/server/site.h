@@ -10,6 +10,7 @@ struct srv_site {
     const struct srv_config *cfg;
     int root_fd; /* -1 without --root */
     size_t return_blen; /* strlen(cfg->return_body) */
+    const struct srv_status_set *status; /* every worker's counters, for /status */
 };
 
 /* An srv_handler_fn; data is a struct srv_site. */

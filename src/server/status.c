@@ -1,31 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 #include "server/status.h"
 
-#define MAX_BLOCKS 256
-static struct srv_status *blocks[MAX_BLOCKS];
-static atomic_int nblocks;
-
-void srv_status_register(struct srv_status *s)
+void srv_status_register(struct srv_status_set *set, struct srv_status *s)
 {
-    int n = atomic_load_explicit(&nblocks, memory_order_relaxed);
-    if (n == MAX_BLOCKS)
+    int n = atomic_load_explicit(&set->n, memory_order_relaxed);
+    if (n == SRV_STATUS_MAX_BLOCKS)
         return;
-    blocks[n] = s;
-    atomic_store_explicit(&nblocks, n + 1, memory_order_release); /* publishes blocks[n] */
+    set->blocks[n] = s;
+    atomic_store_explicit(&set->n, n + 1, memory_order_release); /* publishes blocks[n] */
 }
-
-void srv_status_forget_all(void) { atomic_store(&nblocks, 0); }
 
 struct totals {
     unsigned long long accepted, handled, requests, closed[CAUSE_MAX];
     long long active, reading, writing, waiting;
 };
 
-static struct totals sum(void)
+static struct totals sum(const struct srv_status_set *set)
 {
     struct totals t = {0};
-    int n = atomic_load_explicit(&nblocks, memory_order_acquire);
-#define R(f) atomic_load_explicit(&blocks[i]->f, memory_order_relaxed)
+    int n = atomic_load_explicit(&set->n, memory_order_acquire);
+#define R(f) atomic_load_explicit(&set->blocks[i]->f, memory_order_relaxed)
     for (int i = 0; i < n; i++) {
         t.accepted += R(accepted);
         t.handled += R(handled);
@@ -41,7 +35,7 @@ static struct totals sum(void)
     return t;
 }
 
-const char *close_cause_name(enum close_cause c)
+static const char *close_cause_name(enum close_cause c)
 {
     static const char *const n[CAUSE_MAX] = {
         "client_closed", "keepalive_off", "client_asked_close", "http10", "idle_timeout",
@@ -51,9 +45,9 @@ const char *close_cause_name(enum close_cause c)
 
 #define LD(x) (t.x)
 
-size_t srv_status_render(char *buf, size_t len, int json)
+size_t srv_status_render(const struct srv_status_set *set, char *buf, size_t len, int json)
 {
-    struct totals t = sum();
+    struct totals t = sum(set);
     size_t off = 0;
 #define PUT(...)                                                                      \
     do {                                                                              \

@@ -40,14 +40,18 @@ static inline void srv_gauge(atomic_llong *g, long long d)
     atomic_store_explicit(g, atomic_load_explicit(g, memory_order_relaxed) + d, memory_order_relaxed);
 }
 
-/* The blocks /status sums (closer serve's workers). Register before the
- * block's loop runs; forget them all once every loop has stopped. */
-void srv_status_register(struct srv_status *s);
-void srv_status_forget_all(void);
+/* The blocks /status sums (closer serve's workers), owned by the server
+ * run that starts them: one set per run, read by every worker's /status. */
+#define SRV_STATUS_MAX_BLOCKS 256
+struct srv_status_set {
+    struct srv_status *blocks[SRV_STATUS_MAX_BLOCKS];
+    atomic_int n;
+};
+/* Register before the block's loop runs (past the cap: not counted). */
+void srv_status_register(struct srv_status_set *set, struct srv_status *s);
 
-const char *close_cause_name(enum close_cause c);
 /* stub_status-like text, or JSON when json is set; returns bytes written
  * into buf (truncated to len). */
-size_t srv_status_render(char *buf, size_t len, int json);
+size_t srv_status_render(const struct srv_status_set *set, char *buf, size_t len, int json);
 
 #endif

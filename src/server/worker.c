@@ -13,9 +13,6 @@
 
 #include "util/log.h"
 
-/* Connections of every worker, against --max-connections. */
-static atomic_long srv_active_total;
-
 static void describe(const struct srv_config *cfg, size_t i, char *out, size_t len)
 {
     const struct sockaddr *sa = (const struct sockaddr *)&cfg->listen[i];
@@ -112,13 +109,14 @@ static void on_wake(struct loop *l, int fd, void *data, unsigned events)
         begin_stop(data);
 }
 
-int worker_init(struct worker *w, int id, const struct srv_config *cfg, int root_fd, char *err,
-                size_t errlen)
+int worker_init(struct worker *w, int id, const struct srv_config *cfg, int root_fd,
+                struct worker_shared *sh, char *err, size_t errlen)
 {
     memset(w, 0, sizeof *w);
     w->id = id;
     w->cfg = cfg;
-    w->site = (struct srv_site){cfg, root_fd, cfg->return_code ? strlen(cfg->return_body) : 0};
+    w->site = (struct srv_site){cfg, root_fd, cfg->return_code ? strlen(cfg->return_body) : 0,
+                                &sh->status};
     w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     w->loop = loop_new();
     timer_init(&w->stop_deadline, stop_now);
@@ -126,8 +124,8 @@ int worker_init(struct worker *w, int id, const struct srv_config *cfg, int root
         snprintf(err, errlen, "worker %d: cannot create the event loop: %s", id, strerror(errno));
         return -1;
     }
-    srv_ctx_init(&w->ctx, w->loop, cfg, srv_site_handle, &w->site, &w->status, &srv_active_total);
-    srv_status_register(&w->status);
+    srv_ctx_init(&w->ctx, w->loop, cfg, srv_site_handle, &w->site, &w->status, &sh->active_total);
+    srv_status_register(&sh->status, &w->status);
     w->ctx.conn_gone = conn_gone;
     w->ctx.owner = w;
     loop_add(w->loop, w->wake_fd, LOOP_READ, on_wake, w);

@@ -24,10 +24,17 @@ struct worker {
     pthread_t thread;
 };
 
+/* What the workers of one server run share; the run owns it and outlives
+ * every worker. */
+struct worker_shared {
+    struct srv_status_set status; /* every worker's block, summed by /status */
+    atomic_long active_total;     /* connections of every worker, against --max-connections */
+};
+
 /* Creates the loop, the engine context and the listeners; returns 0 or
  * -1 with err. worker_free undoes what it did, also after a failure. */
-int worker_init(struct worker *w, int id, const struct srv_config *cfg, int root_fd, char *err,
-                size_t errlen);
+int worker_init(struct worker *w, int id, const struct srv_config *cfg, int root_fd,
+                struct worker_shared *sh, char *err, size_t errlen);
 void *worker_main(void *arg);
 void worker_request_stop(struct worker *w);
 void worker_free(struct worker *w);

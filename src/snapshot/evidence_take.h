@@ -15,7 +15,7 @@ void evidence__read_models(struct snapshot *s, uint32_t states);
  * s->visibility_limit ("" when nothing does). */
 void evidence__visibility(struct snapshot *s);
 
-/* Looks again (for up to 250 ms) for the programs behind client
+/* Looks again (for up to 400 ms, LOOK_MS) for the programs behind client
  * TIME_WAIT piles of at least min_tw sockets that no open connection
  * names (snapshot/lookagain.c). */
 int evidence__dest_looks(struct snapshot *s, unsigned min_tw);

@@ -120,6 +120,16 @@ static bool record_failed(struct diagrec *rec, const char *path, char *err, size
     return e != 0;
 }
 
+/* Drops the fold. */
+static void snapshot__unfold(struct snapshot *s)
+{
+    if (s->twf)
+        tw_fold_free(s->twf);
+    free(s->twf);
+    s->twf = NULL;
+    memset(s->listen_bits, 0, sizeof s->listen_bits);
+}
+
 static int read_sockets(struct snapshot *s, const struct snapshot_opts *o, char *err, size_t errlen)
 {
     uint32_t states = o->states ? o->states : TS_ALL_MASK;
@@ -236,7 +246,7 @@ static void read_sysctls(struct sysctls *y)
 
 static void read_counters(struct tcp_counters *c)
 {
-    static char text[16384];
+    char text[16384];
     long n = proc_read_file("/proc/net/netstat", text, sizeof text);
     const char *t = n > 0 ? text : "";
     c->listen_overflows = netstat_lookup(t, "TcpExt", "ListenOverflows");
@@ -276,15 +286,6 @@ void snapshot_reindex(struct snapshot *s)
     for (size_t i = 0; i < s->nsocks; i++)
         if (s->socks[i].state == TS_LISTEN)
             listen_bit(s->listen_bits, s->socks[i].sport);
-}
-
-void snapshot__unfold(struct snapshot *s)
-{
-    if (s->twf)
-        tw_fold_free(s->twf);
-    free(s->twf);
-    s->twf = NULL;
-    memset(s->listen_bits, 0, sizeof s->listen_bits);
 }
 
 /* The sockets, TIME_WAIT folded when the table is big; read again

@@ -154,8 +154,6 @@ void snapshot_free(struct snapshot *s);
 void snapshot_reindex(struct snapshot *s);
 /* Sockets in the table: nsocks plus the TIME_WAIT folded. */
 size_t snapshot_total(const struct snapshot *s);
-/* Drops the fold (private to snapshot/). */
-void snapshot__unfold(struct snapshot *s);
 
 /* The fd_refs of inode (fds sorted); returns how many, *first the first. */
 size_t snapshot_owners(const struct snapshot *s, uint64_t inode, const struct fd_ref **first);

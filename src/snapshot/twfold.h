@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* TIME_WAIT folded while the dump is read. Past a million sockets a record
- * per TIME_WAIT (56 bytes) is most of closer's memory, yet the rules only
+ * per TIME_WAIT (60 bytes) is most of closer's memory, yet the rules only
  * count them: per local port and peer-port class (which side closed first),
  * their ages (the close rate), per client destination, and the local
  * addresses on a listening port. This keeps exactly that: 4 bytes a socket
  * for the ages (the peak-second window needs them to the millisecond) and
- * counters, instead of 56.
+ * counters, instead of 60.
  *
  * Folding needs the listening ports before the TIME_WAIT of the same port:
  * the kernel's dump walks the listening hash before the established one,

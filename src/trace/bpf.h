@@ -41,7 +41,7 @@ struct tp_prog_spec {
 #define BPFGEN_SLOT_FAILED 1
 
 /* The program of one TCP tracepoint: the same filter as perf mode's
- * (session.c filter_for), then the copy and the output. Returns the
+ * (backend.c filter_for), then the copy and the output. Returns the
  * instruction count, or -1 when the layout cannot be read by BPF. */
 int bpfgen_tcp(const struct tp_prog_spec *sp, struct bpf_insn *out, unsigned cap);
 /* The kernel's name of the program of a tracepoint kind (enum tev_kind):

@@ -185,14 +185,15 @@ static void summary_text_escaped(struct summary *sum, const struct summary_meta 
 
 /* Records go out once per batch (trace_step), not per line: a 1 MiB
  * buffer flushed after each step, written by this thread alone (no stdio
- * lock per character). A terminal keeps stdio's line buffering. */
-static char out_buf[1 << 20];
-
+ * lock per character). A terminal keeps stdio's line buffering. The
+ * buffer is stdout's from here to the process's end: never freed. */
 static void buffer_output(void)
 {
-    if (isatty(STDOUT_FILENO))
+    enum { OUT_BUF = 1 << 20 };
+    char *buf;
+    if (isatty(STDOUT_FILENO) || !(buf = malloc(OUT_BUF)))
         return;
-    setvbuf(stdout, out_buf, _IOFBF, sizeof out_buf);
+    setvbuf(stdout, buf, _IOFBF, OUT_BUF);
     __fsetlocking(stdout, FSETLOCKING_BYCALLER);
 }
 

@@ -405,14 +405,6 @@ size_t perf_read_ring(struct perf_set *ps, int cpu, void (*fn)(void *ctx, const 
     return count;
 }
 
-size_t perf_read(struct perf_set *ps, void (*fn)(void *ctx, const struct prec *r), void *ctx)
-{
-    size_t count = 0;
-    for (int cpu = 0; cpu < ps->ncpu; cpu++)
-        count += perf_read_ring(ps, cpu, fn, ctx);
-    return count;
-}
-
 int perf_wait(struct perf_set *ps, int timeout_ms)
 {
     struct pollfd pfd[256];

@@ -14,7 +14,7 @@
 enum prec_kind { PREC_SAMPLE, PREC_COMM, PREC_FORK, PREC_EXIT, PREC_NETNS };
 
 /* One record out of a ring, copied (raw points into a scratch buffer valid
- * until the next perf_read). */
+ * until the next perf_read_ring call). */
 struct prec {
     int kind;
     uint64_t time_ns;
@@ -65,9 +65,6 @@ uint64_t perf_counted(const struct perf_set *ps);
 /* Calls fn for every record waiting in CPU cpu's ring (none for a CPU
  * without one); returns the count. */
 size_t perf_read_ring(struct perf_set *ps, int cpu, void (*fn)(void *ctx, const struct prec *r), void *ctx);
-/* Calls fn for every record waiting in every ring, ring by ring: records
- * of different rings are not in time order (trace/merge.h). */
-size_t perf_read(struct perf_set *ps, void (*fn)(void *ctx, const struct prec *r), void *ctx);
 /* Waits up to timeout_ms for a ring to pass its watermark. -1 on EINTR. */
 int perf_wait(struct perf_set *ps, int timeout_ms);
 void perf_close(struct perf_set *ps);

@@ -83,7 +83,8 @@ int recon_state(const struct recon_set *set, const struct trace_rec *r)
     return find(set, key_of(1, r->family, r->laddr, r->lport, r->raddr, r->rport));
 }
 
-uint64_t recon_last_event(const struct trace_rec *r)
+/* The newest event time of a record. */
+static uint64_t recon_last_event(const struct trace_rec *r)
 {
     uint64_t t = r->t_open;
     const uint64_t more[] = {r->t_first, r->t_close_wait, r->t_last_ack, r->t_end};

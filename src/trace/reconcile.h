@@ -46,8 +46,6 @@ void recon_seal(struct recon_set *set);
  * record without its peer yet (an accepted child announced before its
  * address) is looked up by its local end alone. */
 int recon_state(const struct recon_set *set, const struct trace_rec *r);
-/* The newest event time of a record. */
-uint64_t recon_last_event(const struct trace_rec *r);
 /* Whether a record (of this set's namespace) ended unseen: all its events
  * before the dump, its socket gone from the table. */
 bool recon_gone(const struct recon_set *set, const struct trace_rec *r);

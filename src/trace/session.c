@@ -144,7 +144,7 @@ static void on_nosock(void *ctx, const struct tev *ev)
 
 /* A reset a minisock sent after its connection's record went out (the
  * peer wrote after this side's close): with the connection's port, role
- * and process, when the connection is in scope (tracker.h). */
+ * and process, when the connection is in scope (track.h). */
 static void on_after_close_rst(void *ctx, const struct trace_rec *r)
 {
     struct trace_session *s = ctx;

@@ -386,7 +386,8 @@ static void on_state(struct tracker *t, const struct tev *ev)
          * call held the lock (a send() to a closed peer). */
         if ((!r->first || ev->oldstate == TS_CLOSE_WAIT) && !(r->rst & RST_RECEIVED))
             take_closer(t, r, ev);
-        /* now, not when emitted: the minisock may reset within the 20 ms.
+        /* now, not when emitted: the minisock may reset within the 20 ms a
+         * record waits before it goes out (session.c step_read's flush).
          * Only FIN_WAIT2 and CLOSING hand over to one (tcp_time_wait);
          * FIN_WAIT1 -> CLOSE is an abort. */
         if (!r->rst && (ev->oldstate == TS_FIN_WAIT2 || ev->oldstate == TS_CLOSING))

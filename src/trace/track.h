@@ -74,7 +74,7 @@ struct track_stats {
 #define TRACK_BUCKETS 65536
 /* Connections that ended into a TIME_WAIT/FIN_WAIT2 minisock, by tuple, so
  * a reset the minisock sends later is put to the connection: a fixed table
- * (the newest of two on one slot wins), 2 MiB when first used. */
+ * (the newest of two on one slot wins), ~2.3 MiB when first used. */
 #define TRACK_MINISOCKS 16384
 #define TRACK_MINISOCK_NS (60ull * 1000000000ull) /* TCP_TIMEWAIT_LEN */
 

@@ -169,6 +169,24 @@ TEST(listener_gone_is_still_server_side)
     agg_free(&a);
 }
 
+/* The sort key is the state each call names: the same destinations come
+ * in another order when sorted by ESTABLISHED than by their total. */
+TEST(sort_dests_by_the_state_asked_for)
+{
+    build();
+    for (int i = 0; i < 3; i++) add(TS_ESTABLISHED, (uint16_t)(40200 + i), 8, 5432);
+    snapshot_reindex(&snap);
+    struct agg a;
+    char name[64];
+    CHECK_EQ_INT(agg_build(&a, &snap), 0);
+    CHECK_EQ_INT(a.ndests, 2);
+    agg_sort_dests(&a, TS_ESTABLISHED); /* 8:5432 has 3, 9:443 has 1 */
+    CHECK_EQ_STR(agg_dest_name(&a.dests[0], name), "10.0.0.8:5432");
+    agg_sort_dests(&a, 0); /* totals: 9:443 has 5, 8:5432 has 4 */
+    CHECK_EQ_STR(agg_dest_name(&a.dests[0], name), "10.0.0.9:443");
+    agg_free(&a);
+}
+
 /* agg_top_dests puts the same k destinations first, in the same order, as a
  * full sort, and keeps every destination (the rest only unordered). */
 TEST(top_dests_matches_full_sort)
@@ -198,6 +216,9 @@ TEST(top_dests_matches_full_sort)
         CHECK_EQ_INT(part.ndests, full.ndests);
         for (size_t i = 0; i < 10; i++)
             CHECK(!memcmp(&part.dests[i], &full.dests[i], sizeof full.dests[i]));
+        for (size_t i = 0; i + 1 < 10; i++) /* by the state asked for, not another */
+            CHECK(st ? part.dests[i].n[st] >= part.dests[i + 1].n[st]
+                     : part.dests[i].total >= part.dests[i + 1].total);
         uint64_t sum_full = 0, sum_part = 0;
         for (size_t i = 0; i < full.ndests; i++)
             sum_full += full.dests[i].total, sum_part += part.dests[i].total;
