@@ -126,7 +126,6 @@ static int take_option(int c, char **argv, struct states_req *q)
 
 int cmd_states(int argc, char **argv)
 {
-    static char obuf[1 << 20]; /* one write per MB for tables of 100k sockets */
     struct states_req q = {.view = {.header = true}};
     struct optab_getopt g;
     char err[256];
@@ -143,7 +142,11 @@ int cmd_states(int argc, char **argv)
     }
     q.nwords = argc - optind;
     q.words = argv + optind;
-    setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
+    /* One write per MB for tables of 100k sockets; the buffer is stdout's
+     * until the process ends: never freed. */
+    char *obuf = malloc(1 << 20);
+    if (obuf)
+        setvbuf(stdout, obuf, _IOFBF, 1 << 20);
     if (states_run(&q, stdout, stderr, err, sizeof err) < 0) {
         fprintf(stderr, "closer states: %s\n", err);
         return EXIT_USAGE;

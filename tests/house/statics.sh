@@ -26,10 +26,6 @@ allowed=(
 # Still to move (their files are restructured by other parts of issue 26):
 # remove a name here once its file no longer has it.
 pending=(
-    src/client/load.c:stopping src/client/load.c:deadline_ns src/client/load.c:issued
-    src/client/load.c:stopped_ns src/client/load.c:completed
-    src/cmd/load.c:o src/cmd/load.c:r src/cmd/probe.c:r src/cmd/probe.c:h2
-    src/cmd/serve.c:serve_netns src/cmd/states.c:obuf src/cmd/trace.c:out_buf
     src/lab/env.c:seq
 )
 list=" ${allowed[*]} ${pending[*]} "
