@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Accepting: never busy-loop on a level-triggered listener. At the
  * connection cap the listeners are paused (or, when the context asks, the
- * oldest idle or head-reading connection is closed to make room); at fd
- * exhaustion they are paused for 500 ms, as nginx does. */
+ * oldest idle or head-reading connection is closed to make room, once a
+ * newcomer has been accepted); at fd exhaustion they are paused for
+ * 500 ms, as nginx does. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -24,16 +25,19 @@ static void keep_unregistered(struct srv_ctx *x, int fd)
     srv_add(&x->status->handled, 1);
 }
 
-/* At the cap: true when there is room now. */
-static bool make_room(struct srv_ctx *x)
+/* Whether one more connection may be accepted: below the cap, or at it
+ * with *victim, the connection to close once a newcomer is really there.
+ * Closing it before the accept would drop a connection for nothing when
+ * the queue is empty: at the cap the loop asks again after every accept,
+ * so each accept that fills the cap would close one, at a cap of 1 the
+ * newcomer itself before its request arrived. */
+static bool room_for_one(struct srv_ctx *x, struct conn **victim)
 {
+    *victim = NULL;
     if ((uint64_t)atomic_load(x->active_total) < x->cfg->max_connections)
         return true;
-    struct conn *victim = x->reclaim_at_cap ? conn_oldest_reclaimable(x) : NULL;
-    if (victim) {
-        conn_close(victim, conn_is_idle(victim) ? CAUSE_IDLE_TIMEOUT : CAUSE_TIMEOUT);
+    if (x->reclaim_at_cap && (*victim = conn_oldest_reclaimable(x)))
         return true;
-    }
     /* Stop accepting until a connection goes. The cap may be shared with
      * other loops, and the one that goes may be theirs: look again in
      * 100 ms too. */
@@ -50,7 +54,8 @@ static void on_accept(struct loop *l, int lfd, void *data, unsigned events)
     if (x->cfg->fault == FAULT_NO_ACCEPT)
         return; /* edge-triggered: no spin; connections wait in the queue */
     for (int i = 0; i < ACCEPTS_PER_WAKEUP && !x->stopping; i++) {
-        if (!make_room(x))
+        struct conn *victim;
+        if (!room_for_one(x, &victim))
             return;
         int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
@@ -59,13 +64,15 @@ static void on_accept(struct loop *l, int lfd, void *data, unsigned events)
                 srv_set_accepting(x, false);
                 loop_timer_arm(x->loop, &x->accept_retry, 500);
             }
-            return; /* EAGAIN, or another loop took it */
+            return; /* EAGAIN, or another loop took it: the victim stays */
         }
         srv_add(&x->status->accepted, 1);
         if (x->cfg->fault == FAULT_NOT_REGISTERED) {
-            keep_unregistered(x, fd);
+            keep_unregistered(x, fd); /* takes no place under the cap */
             continue;
         }
+        if (victim) /* first: the count stays under the cap, the newcomer is no victim */
+            conn_close(victim, conn_is_idle(victim) ? CAUSE_IDLE_TIMEOUT : CAUSE_TIMEOUT);
         if (!conn_accept(x, fd))
             close(fd);
     }
