@@ -12,54 +12,8 @@
 #include "util/cli.h"
 #include "util/conf.h"
 #include "util/log.h"
+#include "util/optab.h"
 #include "util/parse.h"
-
-static void usage(void)
-{
-    printf(
-        "usage: closer serve --listen ADDR:PORT [options]\n\n"
-        "An epoll HTTP/1.1 server that gets closing right (nginx's knobs, nginx's defaults).\n\n"
-        "  -l, --listen ADDR:PORT        listen here (repeat for more; v4 or [v6])\n"
-        "      --backlog N               listen() backlog (511)\n"
-        "  -w, --workers N               event loops with SO_REUSEPORT (default: cores)\n"
-        "      --root DIR                serve files from DIR (index.html, MIME, 304)\n"
-        "      --user NAME[:GROUP]       run as root: become NAME after binding, before\n"
-        "                                serving (default nobody; --user root keeps root)\n"
-        "      --return CODE TEXT        answer every request with CODE and body TEXT\n"
-        "      --status PATH             counters like nginx stub_status (PATH.json: JSON)\n"
-        "      --keepalive on|off        keep-alive at all (on)\n"
-        "      --keepalive-timeout DUR   idle keep-alive timeout (75s; 0 = off)\n"
-        "      --keepalive-requests N    requests per connection (1000)\n"
-        "      --keepalive-time DUR      max connection age for keep-alive (1h)\n"
-        "      --client-header-timeout DUR (60s)  --client-body-timeout DUR (60s)\n"
-        "      --send-timeout DUR        between two successful writes (60s)\n"
-        "      --lingering-close on|off|always (on)\n"
-        "      --lingering-time DUR (30s)  --lingering-timeout DUR (5s)\n"
-        "      --reset-timedout-connection  close timed-out connections with RST\n"
-        "                                (this and the other bare flags also take =on|off)\n"
-        "      --close-policy server|client  who sends the first FIN after the last\n"
-        "                                response: server (default) or client (the server\n"
-        "                                waits up to lingering-time for the client's FIN,\n"
-        "                                so TIME_WAIT lands on the client)\n"
-        "      --linger-zero             close with SO_LINGER {1,0}: RST, no TIME_WAIT\n"
-        "      --max-connections N       stop accepting above N (65536)\n"
-        "      --max-body SIZE           request body limit, 413 above (1m)\n"
-        "      --access-log              one line per request on stdout\n"
-        "      --reuseport               share a port another process already serves\n"
-        "                                (SO_REUSEPORT); without it such a port is refused\n"
-        "  -v, --verbose                 log more\n"
-        "  -N, --netns NS                listen inside network namespace NS: NAME\n"
-        "                                (/run/netns/NAME), a path, or pid:PID\n"
-        "      --config FILE             directives with the options' names, nginx style\n"
-        "                                (keepalive_timeout 5s; return 200 \"ok\";), read\n"
-        "                                first: the command line overrides them\n"
-        "      --fault MODE              TEST ONLY: reproduce a CLOSE_WAIT bug on purpose:\n"
-        "                                listener-not-polled, no-accept, not-registered,\n"
-        "                                no-close\n"
-        "  -h, --help\n\n"
-        "SIGTERM / SIGQUIT / SIGINT: graceful stop (stop accepting, finish responses, close\n"
-        "idle connections). exit status: 0 after a graceful stop, 2 usage or startup error\n");
-}
 
 static int duration(const char *opt, const char *arg, uint64_t *out)
 {
@@ -96,20 +50,65 @@ enum {
     O_USER,
 };
 
-static const struct option serve_opts[] = {
-    {"listen", 1, 0, 'l'}, {"backlog", 1, 0, O_BACKLOG}, {"workers", 1, 0, 'w'},
-    {"root", 1, 0, O_ROOT}, {"return", 1, 0, O_RETURN}, {"status", 1, 0, O_STATUS},
-    {"keepalive", 1, 0, O_KA}, {"keepalive-timeout", 1, 0, O_KA_TIMEOUT},
-    {"keepalive-requests", 1, 0, O_KA_REQ}, {"keepalive-time", 1, 0, O_KA_TIME},
-    {"client-header-timeout", 1, 0, O_HDR_TO}, {"client-body-timeout", 1, 0, O_BODY_TO},
-    {"send-timeout", 1, 0, O_SEND_TO}, {"lingering-close", 1, 0, O_LINGER},
-    {"lingering-time", 1, 0, O_LINGER_TIME}, {"lingering-timeout", 1, 0, O_LINGER_TO},
-    {"reset-timedout-connection", 2, 0, O_RESET_TO}, {"close-policy", 1, 0, O_POLICY},
-    {"linger-zero", 2, 0, O_LINGER_ZERO}, {"max-connections", 1, 0, O_MAXCONN},
-    {"max-body", 1, 0, O_MAXBODY}, {"fault", 1, 0, O_FAULT}, {"access-log", 2, 0, O_ACCESS},
-    {"verbose", 2, 0, 'v'}, {"help", 0, 0, 'h'}, {"config", 1, 0, O_CONFIG},
-    {"reuseport", 2, 0, O_REUSEPORT}, {"netns", 1, 0, 'N'}, {"user", 1, 0, O_USER},
-    {0, 0, 0, 0}};
+/* Every option once: parsed, printed by --help (man page and shell
+ * completion are generated from that text) and, by its long name, a
+ * --config directive. The bare flags (OPTAB_OPTIONAL, no arg) also take
+ * =on|off, which a config file's "linger_zero off;" becomes. */
+static const struct optab serve_tab[] = {
+    {"listen", 'l', "ADDR:PORT", 'l', "listen here (repeat for more; v4 or [v6])"},
+    {"backlog", 0, "N", O_BACKLOG, "listen() backlog (511)"},
+    {"workers", 'w', "N", 'w', "event loops with SO_REUSEPORT (default: cores)"},
+    {"root", 0, "DIR", O_ROOT, "serve files from DIR (index.html, MIME, 304)"},
+    {"user", 0, "NAME[:GROUP]", O_USER, "run as root: become NAME after binding, before\n"
+                                        "serving (default nobody; --user root keeps root)"},
+    {"return", 0, "CODE TEXT", O_RETURN, "answer every request with CODE and body TEXT"},
+    {"status", 0, "PATH", O_STATUS, "counters like nginx stub_status (PATH.json: JSON)"},
+    {"keepalive", 0, "on|off", O_KA, "keep-alive at all (on)"},
+    {"keepalive-timeout", 0, "DUR", O_KA_TIMEOUT, "idle keep-alive timeout (75s; 0 = off)"},
+    {"keepalive-requests", 0, "N", O_KA_REQ, "requests per connection (1000)"},
+    {"keepalive-time", 0, "DUR", O_KA_TIME, "max connection age for keep-alive (1h)"},
+    {"client-header-timeout", 0, "DUR", O_HDR_TO | OPTAB_BRIEF, "(60s)"},
+    {"client-body-timeout", 0, "DUR", O_BODY_TO | OPTAB_SAME_LINE, "(60s)"},
+    {"send-timeout", 0, "DUR", O_SEND_TO, "between two successful writes (60s)"},
+    {"lingering-close", 0, "on|off|always", O_LINGER | OPTAB_BRIEF, "(on)"},
+    {"lingering-time", 0, "DUR", O_LINGER_TIME | OPTAB_BRIEF, "(30s)"},
+    {"lingering-timeout", 0, "DUR", O_LINGER_TO | OPTAB_SAME_LINE, "(5s)"},
+    {"reset-timedout-connection", 0, NULL, O_RESET_TO | OPTAB_OPTIONAL,
+     "close timed-out connections with RST\n"
+     "(this and the other bare flags also take =on|off)"},
+    {"close-policy", 0, "server|client", O_POLICY,
+     "who sends the first FIN after the last\n"
+     "response: server (default) or client (the server\n"
+     "waits up to lingering-time for the client's FIN,\n"
+     "so TIME_WAIT lands on the client)"},
+    {"linger-zero", 0, NULL, O_LINGER_ZERO | OPTAB_OPTIONAL,
+     "close with SO_LINGER {1,0}: RST, no TIME_WAIT"},
+    {"max-connections", 0, "N", O_MAXCONN, "stop accepting above N (65536)"},
+    {"max-body", 0, "SIZE", O_MAXBODY, "request body limit, 413 above (1m)"},
+    {"access-log", 0, NULL, O_ACCESS | OPTAB_OPTIONAL, "one line per request on stdout"},
+    {"reuseport", 0, NULL, O_REUSEPORT | OPTAB_OPTIONAL,
+     "share a port another process already serves\n"
+     "(SO_REUSEPORT); without it such a port is refused"},
+    {"verbose", 'v', NULL, 'v' | OPTAB_OPTIONAL, "log more"},
+    {"netns", 'N', "NS", 'N', "listen inside network namespace NS: NAME\n"
+                              "(/run/netns/NAME), a path, or pid:PID"},
+    {"config", 0, "FILE", O_CONFIG, "directives with the options' names, nginx style\n"
+                                    "(keepalive_timeout 5s; return 200 \"ok\";), read\n"
+                                    "first: the command line overrides them"},
+    {"fault", 0, "MODE", O_FAULT, "TEST ONLY: reproduce a CLOSE_WAIT bug on purpose:\n"
+                                  "listener-not-polled, no-accept, not-registered,\n"
+                                  "no-close"},
+    {"help", 'h', NULL, 'h', ""},
+    {0}};
+
+static void usage(void)
+{
+    printf("usage: closer serve --listen ADDR:PORT [options]\n\n"
+           "An epoll HTTP/1.1 server that gets closing right (nginx's knobs, nginx's defaults).\n\n");
+    optab_print(stdout, serve_tab, 32);
+    printf("\nSIGTERM / SIGQUIT / SIGINT: graceful stop (stop accepting, finish responses, close\n"
+           "idle connections). exit status: 0 after a graceful stop, 2 usage or startup error\n");
+}
 
 /* What the command line gives: the server's configuration, and -N, entered
  * by cmd_serve before any worker thread exists (they inherit it). */
@@ -236,9 +235,14 @@ static int parse_opt(int ch, int argc, char **argv, struct serve_cli *x)
  * final checks wait for the command line). */
 static int parse_opts(int argc, char **argv, struct serve_cli *x, bool from_file)
 {
+    struct optab_getopt g;
     int ch, rc = 0;
+    if (optab_build(serve_tab, &g) < 0) { /* a misdeclared row: every serve test fails */
+        fprintf(stderr, "closer serve: the option table is malformed\n");
+        return EXIT_USAGE;
+    }
     cli_begin();
-    while (!rc && (ch = getopt_long(argc, argv, ":l:w:N:vh", serve_opts, NULL)) != -1)
+    while (!rc && (ch = optab_next(&g, argc, argv)) != -1)
         rc = parse_opt(ch, argc, argv, x);
     if (rc)
         return rc;
@@ -264,10 +268,10 @@ struct conf_ctx {
     const char *path;
 };
 
-static const struct option *find_opt(const char *name)
+static const struct optab *find_opt(const char *name)
 {
-    for (const struct option *o = serve_opts; o->name; o++)
-        if (!strcmp(o->name, name))
+    for (const struct optab *o = serve_tab; o->id || o->help; o++)
+        if (o->name && !strcmp(o->name, name))
             return o;
     return NULL;
 }
@@ -279,7 +283,7 @@ static int apply_directive(int line, int n, char **w, void *arg)
     struct conf_ctx *x = arg;
     char opt[64];
     int len = snprintf(opt, sizeof opt, "--%s", w[0]);
-    const struct option *o = NULL;
+    const struct optab *o = NULL;
     if ((size_t)len < sizeof opt && !strchr(w[0], '-')) {
         for (char *p = opt + 2; *p; p++)
             if (*p == '_')
@@ -294,7 +298,7 @@ static int apply_directive(int line, int n, char **w, void *arg)
     int ac = n + 1;
     for (int i = 1; i < n; i++)
         av[i + 1] = w[i];
-    if (o->has_arg == optional_argument) { /* a flag: "linger_zero on;" */
+    if (o->id & OPTAB_OPTIONAL) { /* a flag: "linger_zero on;" */
         if (n != 2 || strlen(opt) + 1 + strlen(w[1]) >= sizeof opt) {
             fprintf(stderr, "closer serve: %s:%d: %s takes on or off\n", x->path, line, w[0]);
             return EXIT_USAGE;

@@ -5,7 +5,9 @@
  * and shell completions are generated from --help, scripts/helpparse.awk).
  *
  * Error convention: optab_build returns 0, or -1 when the table does not
- * fit OPTAB_MAX (a programming error, caught by the command's unit test). */
+ * fit OPTAB_MAX or misuses the form bits below (an id of 0 with bits set,
+ * unknown bits, a brief help over two lines, OPTAB_SAME_LINE after a row
+ * that is not brief, OPTAB_OPTIONAL without a long name): a programming error, caught by the command's tests. */
 #ifndef CLOSER_UTIL_OPTAB_H
 #define CLOSER_UTIL_OPTAB_H
 #include <getopt.h>
@@ -25,9 +27,25 @@ struct optab {
     const char *name; /* long name without "--", or NULL */
     char short_name;  /* the short letter, or 0 */
     const char *arg;  /* the value as printed ("N", "'K: V'"), NULL for a flag */
-    int id;           /* what optab_next returns for this option */
+    int id;           /* what optab_next returns, with OPTAB_ form bits or'ed in */
     const char *help;
 };
+
+/* Form bits, or'ed into a row's id (the table keeps five fields, so every
+ * other table reads as before); optab_next returns the id without them. */
+#define OPTAB_ID 0xffff
+/* The value may be left out: --name alone or --name=VALUE (getopt's
+ * optional_argument). --help shows "--name[=ARG]", or "--name" alone when
+ * arg is NULL: a flag that also takes =on|off, which its help must say
+ * (serve's "this and the other bare flags also take =on|off"). The short
+ * letter stays a flag: "-vh" is -v then -h, not -v with the value "h". */
+#define OPTAB_OPTIONAL 0x10000
+/* The help is a default alone, one line: it follows the names after one
+ * space instead of at the column ("--lingering-close on|off|always (on)"). */
+#define OPTAB_BRIEF 0x20000
+/* A brief row on the line of the brief row before it, two spaces on:
+ * "--lingering-time DUR (30s)  --lingering-timeout DUR (5s)". */
+#define OPTAB_SAME_LINE 0x40000
 
 /* What getopt_long needs, built from a table; owned by the caller. */
 struct optab_getopt {

@@ -112,3 +112,113 @@ TEST(too_many_rows_fail_the_build)
     big[OPTAB_MAX] = (struct optab){0};
     CHECK_EQ_INT(optab_build(big, &g), 0);
 }
+
+/* serve's forms: values that may be left out, and short defaults after
+ * their names, two options to a line. */
+enum { O_LINGER = 300, O_ZERO, O_TIME, O_TIMEOUT, O_HDR, O_BODY };
+
+static const struct optab forms[] = {
+    {"linger", 0, "on|off|always", O_LINGER | OPTAB_BRIEF, "(on)"},
+    {"linger-time", 0, "DUR", O_TIME | OPTAB_BRIEF, "(30s)"},
+    {"linger-timeout", 0, "DUR", O_TIMEOUT | OPTAB_SAME_LINE, "(5s)"},
+    {"linger-zero", 0, NULL, O_ZERO | OPTAB_OPTIONAL, "close with RST\n(also takes =on|off)"},
+    {"header-timeout", 0, "DUR", O_HDR | OPTAB_OPTIONAL, "wait for the head"},
+    {"verbose", 'v', NULL, 'v' | OPTAB_OPTIONAL, "log more"},
+    {"body", 'b', "SIZE", O_BODY, "the body"},
+    {"help", 'h', NULL, 'h', ""},
+    {0}};
+
+static const char forms_expected[] =
+    "      --linger on|off|always (on)\n"
+    "      --linger-time DUR (30s)  --linger-timeout DUR (5s)\n"
+    "      --linger-zero     close with RST\n"
+    "                        (also takes =on|off)\n"
+    "      --header-timeout[=DUR]  wait for the head\n"
+    "  -v, --verbose         log more\n"
+    "  -b, --body SIZE       the body\n"
+    "  -h, --help\n";
+
+TEST(forms_help_layout)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    optab_print(f, forms, 24);
+    fclose(f);
+    CHECK_EQ_STR(buf, forms_expected);
+    free(buf);
+}
+
+TEST(forms_getopt_arrays)
+{
+    struct optab_getopt g;
+    CHECK_EQ_INT(optab_build(forms, &g), 0);
+    CHECK_EQ_STR(g.shortopts, ":vb:h"); /* -v stays a flag */
+    CHECK_EQ_INT(g.longopts[0].has_arg, required_argument);
+    CHECK_EQ_INT(g.longopts[0].val, O_LINGER);
+    CHECK_EQ_INT(g.longopts[2].val, O_TIMEOUT);
+    CHECK_EQ_INT(g.longopts[3].has_arg, optional_argument);
+    CHECK_EQ_INT(g.longopts[3].val, O_ZERO);
+    CHECK_EQ_INT(g.longopts[4].has_arg, optional_argument);
+    CHECK_EQ_INT(g.longopts[5].val, 'v');
+    CHECK_EQ_INT(g.longopts[5].has_arg, optional_argument);
+    CHECK_EQ_INT(g.longopts[6].has_arg, required_argument);
+}
+
+static int parse_forms(int argc, char **argv, int *ids, const char **args)
+{
+    struct optab_getopt g;
+    optab_build(forms, &g);
+    cli_begin();
+    int n = 0, c;
+    while ((c = optab_next(&g, argc, argv)) != -1) {
+        ids[n] = c;
+        args[n++] = c == ':' || c == '?' ? NULL : optarg;
+    }
+    return n;
+}
+
+TEST(forms_optional_values_parse)
+{
+    char *argv[] = {"serve", "--linger-zero", "--linger-zero=off", "--verbose=on", "-vh",
+                    "--linger-time", "2s", "--linger-zero", "on", NULL};
+    int ids[8];
+    const char *args[8];
+    CHECK_EQ_INT(parse_forms(9, argv, ids, args), 7);
+    CHECK_EQ_INT(ids[0], O_ZERO); /* the id without its form bits */
+    CHECK(args[0] == NULL);
+    CHECK_EQ_INT(ids[1], O_ZERO);
+    CHECK_EQ_STR(args[1], "off");
+    CHECK_EQ_INT(ids[2], 'v');
+    CHECK_EQ_STR(args[2], "on");
+    CHECK_EQ_INT(ids[3], 'v');
+    CHECK(args[3] == NULL);
+    CHECK_EQ_INT(ids[4], 'h');
+    CHECK_EQ_INT(ids[5], O_TIME);
+    CHECK_EQ_STR(args[5], "2s");
+    CHECK_EQ_INT(ids[6], O_ZERO); /* a separate word is not its value */
+    CHECK(args[6] == NULL);
+    CHECK_EQ_INT(optind, 8);
+    CHECK_EQ_STR(argv[optind], "on");
+}
+
+static int build_one(struct optab row0, struct optab row1)
+{
+    struct optab t[] = {row0, row1, {0}};
+    struct optab_getopt g;
+    return optab_build(t, &g);
+}
+
+TEST(forms_misused_fail_the_build)
+{
+    struct optab plain = {"a", 0, "N", 300, "a value"};
+    struct optab brief = {"b", 0, "N", 301 | OPTAB_BRIEF, "(1)"};
+    CHECK_EQ_INT(build_one(brief, (struct optab){"c", 0, "N", 302 | OPTAB_SAME_LINE, "(2)"}), 0);
+    CHECK_EQ_INT(build_one(plain, (struct optab){"c", 0, "N", 302 | OPTAB_SAME_LINE, "(2)"}), -1);
+    CHECK_EQ_INT(build_one((struct optab){"c", 0, "N", 302 | OPTAB_SAME_LINE, "(2)"}, plain), -1);
+    CHECK_EQ_INT(build_one(plain, (struct optab){"c", 0, "N", 302 | OPTAB_BRIEF, "(2)\nmore"}), -1);
+    CHECK_EQ_INT(build_one(plain, (struct optab){"c", 0, "N", 302 | OPTAB_BRIEF, NULL}), -1);
+    CHECK_EQ_INT(build_one(plain, (struct optab){"c", 0, NULL, OPTAB_OPTIONAL, "no id"}), -1);
+    CHECK_EQ_INT(build_one(plain, (struct optab){"c", 0, NULL, 302 | 0x100000, "odd bit"}), -1);
+    CHECK_EQ_INT(build_one(plain, (struct optab){NULL, 'c', NULL, 'c' | OPTAB_OPTIONAL, "x"}), -1);
+}
