@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Line coverage of src/ by the unit tests, per folder (make coverage).
 #   scripts/coverage.sh [BUILD_DIR]     default build-cov
-# Builds the unit tests with gcov instrumentation in their own build directory,
+# Builds the unit tests with gcov instrumentation in their own build directory
+# (atomic counters: threaded tests raced them into values gcovr refused),
 # runs them, then prints one row per folder (lines, covered, percent) and the
 # total; the per-file table is left in BUILD_DIR/coverage.txt. The unit tests'
 # own verdicts come first: coverage of a failing suite is still printed, and
@@ -12,7 +13,7 @@ cd "$(dirname "$0")/.."
 build=${1:-build-cov}
 command -v gcovr >/dev/null || { echo "coverage: gcovr is missing (apt-get install gcovr, or make deps)" >&2; exit 2; }
 find "$build" -name '*.gcda' -delete 2>/dev/null
-make -s BUILD="$build" CFLAGS="-O0 -g --coverage" LDFLAGS="--coverage" unit || exit 2
+make -s BUILD="$build" CFLAGS="-O0 -g --coverage -fprofile-update=atomic" LDFLAGS="--coverage" unit || exit 2
 # the totals line, and any failing suite with its FAIL lines
 BUILD="$build" bash tests/run.sh unit | grep -E '^--- .*failed|^    FAIL|passed, [0-9]+ failed$'
 rc=${PIPESTATUS[0]}
