@@ -3,7 +3,9 @@
  * veth pair, 198.18.0.1/24 (client) and 198.18.0.2/24 (server), no route
  * out; processes started inside them; sysctls and counters read inside
  * them; a sampler of both socket tables over time. Everything made here is
- * undone by lab_env_down, whatever happened before.
+ * undone by lab_env_down, whatever happened before. What the calls below
+ * learn from the kernel can be recorded and replayed (lab/tape.h): a unit
+ * test runs a scenario from its recording, with no root and no namespace.
  *
  * Error convention: int functions return 0 (or a count / exit status) on
  * success and -1 on failure with a message in e->err. */
@@ -44,7 +46,11 @@ struct lab_mark {
     char label[48];
 };
 
+struct lab_tape;
+
 struct lab_env {
+    struct lab_tape *tape; /* record or replay every call below (lab/tape.h);
+                            * NULL: run for real. Kept by lab_env_up. */
     char ns[2][40];        /* namespace names (/run/netns/NAME) */
     char veth[2][16];      /* each host's end of the veth pair (tc, nft) */
     int nsfd[2];
@@ -91,6 +97,8 @@ int lab_run(struct lab_env *e, enum lab_host h, char *const argv[], char *out, s
 pid_t lab_spawn(struct lab_env *e, enum lab_host h, char *const argv[]);
 /* SIGTERM, wait up to 2 s, then SIGKILL. */
 void lab_stop(struct lab_env *e, pid_t pid);
+/* kill(pid, sig) for a process started here (SIGSTOP / SIGCONT). */
+void lab_signal(struct lab_env *e, pid_t pid, int sig);
 /* Waits (up to 5 s) for a TCP listener on port in h. */
 int lab_wait_listen(struct lab_env *e, enum lab_host h, uint16_t port);
 

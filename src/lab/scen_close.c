@@ -154,7 +154,7 @@ static int held_passive_close(struct lab_env *e, struct lab_result *r, pid_t srv
         return -1;
     /* The stop is asynchronous: a worker thread on the other core could
      * still read the FIN. waitpid(WUNTRACED) returns once all are stopped. */
-    kill(srv, SIGSTOP);
+    lab_signal(e, srv, SIGSTOP);
     int st;
     while (waitpid(srv, &st, WUNTRACED) < 0 && errno == EINTR)
         ;
@@ -166,7 +166,7 @@ static int held_passive_close(struct lab_env *e, struct lab_result *r, pid_t srv
     int rc = lab_count(e, LAB_SERVER, TS_CLOSE_WAIT, LAB_PORT, &cw);
     if (rc == 0)
         rc = wire_drop_acks(e, LAB_PORT, true);
-    kill(srv, SIGCONT);
+    lab_signal(e, srv, SIGCONT);
     lab_mark(e, -1, "serve resumed, client ACKs dropped");
     if (rc < 0)
         return -1;
