@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -45,6 +46,31 @@ static double mono_ms(void)
 }
 
 double lab_now_ms(const struct lab_env *e) { return mono_ms() - e->t0; }
+
+double lab_clock_ms(struct lab_env *e)
+{
+    long long us = 0;
+    if (lab_tape_replaying(e)) {
+        lab_tape_take(e, "clock", &us, 1, NULL, 0);
+    } else {
+        us = llround(lab_now_ms(e) * 1e3);
+        lab_tape_put(e, "clock", &us, 1, NULL);
+    }
+    return (double)us / 1e3; /* the same figure recorded and replayed */
+}
+
+void lab_nap(struct lab_env *e, int ms)
+{
+    char key[32];
+    snprintf(key, sizeof key, "nap %d", ms);
+    if (lab_tape_replaying(e)) {
+        lab_tape_take(e, key, NULL, 0, NULL, 0);
+        return;
+    }
+    lab_tape_put(e, key, NULL, 0, NULL);
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
 
 
 void lab_mark(struct lab_env *e, double t_ms, const char *fmt, ...)

@@ -125,6 +125,11 @@ void lab_setup_engine(struct lab_env *e, const char *fmt, ...) __attribute__((fo
 /* Marks an event on the plot at t_ms since the start (< 0: now). */
 void lab_mark(struct lab_env *e, double t_ms, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 double lab_now_ms(const struct lab_env *e);
+/* lab_now_ms for a measurement a note reports (to the microsecond): on the
+ * tape, so that a replay reports the recorded figure. */
+double lab_clock_ms(struct lab_env *e);
+/* A pause between two steps of a scenario (none in a replay). */
+void lab_nap(struct lab_env *e, int ms);
 
 /* Finds "key": NUMBER in a JSON text (first match, any depth); -1 if absent. */
 double lab_json_num(const char *text, const char *key);

@@ -117,12 +117,12 @@ static void server_closes(struct lab_env *e, int lfd, int cfd, bool rst)
 {
     int s = wire_accept(e, lfd);
     if (s >= 0)
-        close(s);
-    wire_wait_end(cfd, 1000);
+        wire_close(e, s);
+    wire_wait_end(e, cfd, 1000);
     if (rst)
-        wire_close_rst(cfd);
+        wire_close_rst(e, cfd);
     else
-        close(cfd);
+        wire_close(e, cfd);
 }
 
 /* A client at ip connects from port (the NAT keeps it): the server's
@@ -158,7 +158,7 @@ int lab_sc_tw_reuse_clocks(struct lab_env *e, struct lab_result *r)
     int tap = lfd >= 0 ? wire_tap(e) : -1;
     if (tap < 0) {
         if (lfd >= 0)
-            close(lfd);
+            wire_close(e, lfd);
         return -1;
     }
     lab_setup_engine(e, "client %s connects from ports 41000 and 41001 to %s:%d, the server "
@@ -182,7 +182,7 @@ int lab_sc_tw_reuse_clocks(struct lab_env *e, struct lab_result *r)
     if (rc || !ts_a) {
         snprintf(e->err, sizeof e->err, "no SYN timestamp seen from %s", LAB_CLIENT_IP);
         close(tap);
-        close(lfd);
+        wire_close(e, lfd);
         return -1;
     }
     lab_watch(e, 1100, 100); /* conntrack forgets .1's connections */
@@ -193,7 +193,7 @@ int lab_sc_tw_reuse_clocks(struct lab_env *e, struct lab_result *r)
     attempt(e, lfd, tap, ip, 41000, &same);
     lab_sample(e);
     close(tap);
-    close(lfd);
+    wire_close(e, lfd);
     struct lab_clocks_obs o = {.ip_a = LAB_CLIENT_IP, .ip_b = ip, .tsval_a = ts_a,
                                .other = other, .same = same,
                                .recycle = access("/proc/sys/net/ipv4/tcp_tw_recycle", F_OK) == 0};

@@ -176,10 +176,10 @@ static int old_conn(struct lab_env *e, int lfd, int tap, uint16_t port, bool rst
     if (capture(tap, port, f) < 0)
         got = -1;
     if (rst)
-        wire_close_rst(c);
+        wire_close_rst(e, c);
     else
         close(c);
-    close(s);
+    wire_close(e, s);
     if (got != 4)
         snprintf(e->err, sizeof e->err, "'OLD!' from port %u not %s", port,
                  got < 0 ? "seen leaving" : "received");
@@ -208,7 +208,7 @@ static int dup_run(struct lab_env *e, int lfd, int tap, uint16_t port, struct la
     d->arrived = old_arrived(e) - before - 1; /* less the original */
     d->paws = lab_counter(e, LAB_SERVER, "TcpExt", "PAWSEstab") - paws0;
     if (s >= 0)
-        close(s);
+        wire_close(e, s);
     if (c >= 0)
         close(c);
     return 0;
@@ -244,7 +244,7 @@ int lab_sc_old_duplicate(struct lab_env *e, struct lab_result *r)
     int tap = lfd >= 0 ? wire_tap(e) : -1;
     if (tap < 0) {
         if (lfd >= 0)
-            close(lfd);
+            wire_close(e, lfd);
         return -1;
     }
     lab_setup_engine(e, "client: from a fixed port (SO_REUSEADDR) to %s:%d, send 'OLD!' (TOS "
@@ -265,7 +265,7 @@ int lab_sc_old_duplicate(struct lab_env *e, struct lab_result *r)
     if (!rc)
         rc = dup_run(e, lfd, tap, 40102, &ts);
     close(tap);
-    close(lfd);
+    wire_close(e, lfd);
     if (rc < 0)
         return -1;
     lab_judge_old_duplicate(r, &tw, &rst, &ts);

@@ -100,6 +100,13 @@ TEST(request_cap_replays_as_recorded) { check_scenario("request-cap"); }
 TEST(port_exhaustion_replays_as_recorded) { check_scenario("port-exhaustion"); }
 TEST(tw_buckets_replays_as_recorded) { check_scenario("tw-buckets"); }
 TEST(tw_reuse_server_replays_as_recorded) { check_scenario("tw-reuse-server"); }
+/* with the lab's own sockets (lab/wire.h) */
+TEST(client_closes_replays_as_recorded) { check_scenario("client-closes"); }
+TEST(linger_zero_replays_as_recorded) { check_scenario("linger-zero"); }
+TEST(idle_timeout_replays_as_recorded) { check_scenario("idle-timeout"); }
+TEST(close_wait_bugs_replays_as_recorded) { check_scenario("close-wait-bugs"); }
+TEST(lost_last_ack_replays_as_recorded) { check_scenario("lost-last-ack"); }
+TEST(tw_length_replays_as_recorded) { check_scenario("tw-length"); }
 
 /* The whole file as a malloc'd string (NULL if unread). */
 static char *slurp(FILE *f)
