@@ -59,6 +59,16 @@ double lab_clock_ms(struct lab_env *e)
     return (double)us / 1e3; /* the same figure recorded and replayed */
 }
 
+bool lab_step(struct lab_env *e, const char *key, lab_step_fn fn, void *arg, long long *v,
+              int nv)
+{
+    if (lab_tape_replaying(e))
+        return lab_tape_take(e, key, v, nv, NULL, 0);
+    fn(e, arg, v);
+    lab_tape_put(e, key, v, nv, v[0] < 0 ? e->err : NULL);
+    return true;
+}
+
 void lab_nap(struct lab_env *e, int ms)
 {
     char key[32];

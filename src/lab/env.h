@@ -128,6 +128,13 @@ double lab_now_ms(const struct lab_env *e);
 /* lab_now_ms for a measurement a note reports (to the microsecond): on the
  * tape, so that a replay reports the recorded figure. */
 double lab_clock_ms(struct lab_env *e);
+/* A step a scenario does by itself (its own sockets, a /proc file), as one
+ * event of the tape: fn(e, arg, v) fills v[0..nv) (v[0] < 0: failed, with
+ * e->err) and is recorded, or v is the recorded one and fn is not called.
+ * False only when a replay broke (e->err says so). */
+typedef void (*lab_step_fn)(struct lab_env *e, void *arg, long long *v);
+bool lab_step(struct lab_env *e, const char *key, lab_step_fn fn, void *arg, long long *v,
+              int nv);
 /* A pause between two steps of a scenario (none in a replay). */
 void lab_nap(struct lab_env *e, int ms);
 

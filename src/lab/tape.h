@@ -2,7 +2,8 @@
 /* The lab env's record/replay seam. Everything a scenario learns from the
  * outside world passes through a few env calls (lab/env.h): lab_run,
  * lab_spawn, lab_stop, lab_signal, lab_sysctl, lab_counter, lab_count,
- * lab_wait_listen, lab_watch, and the namespace names lab_env_up picks.
+ * lab_wait_listen, lab_watch, lab_nap, lab_clock_ms, lab_step, the socket
+ * engine (lab/wire.h), and the namespace names lab_env_up picks.
  * With a tape in the env (lab_env.tape, set before lab_env_up), each of
  * them is one event on it, in order:
  *

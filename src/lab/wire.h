@@ -3,9 +3,10 @@
  * a state no HTTP program would hold it in (an orphan, a half-close, a
  * never-closed peer). Sockets are created inside a lab namespace and stay
  * there. Error convention: -1 with a message in e->err. Every call below
- * but the raw tap is on the env's tape (lab/tape.h): a scenario closes its
- * sockets with wire_close, never close(), so that a replay (whose fds are
- * the recorded numbers) touches no file of its own process. */
+ * is on the env's tape (lab/tape.h): a scenario closes its sockets with
+ * wire_close, never close(), so that a replay (whose fds are the recorded
+ * numbers) touches no file of its own process; what it does on them by
+ * itself (a frame sent on the tap) goes in a lab_step. */
 #ifndef CLOSER_LAB_WIRE_H
 #define CLOSER_LAB_WIRE_H
 #include <stdbool.h>

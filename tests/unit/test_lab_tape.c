@@ -107,6 +107,25 @@ TEST(idle_timeout_replays_as_recorded) { check_scenario("idle-timeout"); }
 TEST(close_wait_bugs_replays_as_recorded) { check_scenario("close-wait-bugs"); }
 TEST(lost_last_ack_replays_as_recorded) { check_scenario("lost-last-ack"); }
 TEST(tw_length_replays_as_recorded) { check_scenario("tw-length"); }
+/* with steps of their own (lab_step: a pile of sockets, /proc, raw frames) */
+TEST(tw_memory_replays_as_recorded) { check_scenario("tw-memory"); }
+TEST(old_duplicate_replays_as_recorded) { check_scenario("old-duplicate"); }
+TEST(tw_reuse_clocks_replays_as_recorded) { check_scenario("tw-reuse-clocks"); }
+
+/* Every scenario of the registry has a tape and a test above. */
+TEST(every_scenario_is_replayed)
+{
+    CHECK_EQ_INT(lab_nscenarios, 17);
+    for (size_t i = 0; i < lab_nscenarios; i++) {
+        char path[128];
+        snprintf(path, sizeof path, LAB_DATA "%s.tape", lab_scenarios[i].name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            printf("    no %s\n", path);
+        CHECK(f);
+        fclose(f);
+    }
+}
 
 /* The whole file as a malloc'd string (NULL if unread). */
 static char *slurp(FILE *f)
