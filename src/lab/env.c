@@ -394,13 +394,12 @@ static int make_links(struct lab_env *e, const char *vc, const char *vs)
  * recording's, so that its commands and setup text are the recorded ones. */
 static int name_ids(struct lab_env *e, const char *tag, long long id[2])
 {
-    static int seq;
     char key[32];
     snprintf(key, sizeof key, "up %.8s", tag);
     if (lab_tape_replaying(e))
         return lab_tape_take(e, key, id, 2, NULL, 0) ? 0 : -1;
     id[0] = getpid();
-    id[1] = ++seq;
+    id[1] = ++e->seq;
     lab_tape_put(e, key, id, 2, NULL);
     return 0;
 }
@@ -408,8 +407,10 @@ static int name_ids(struct lab_env *e, const char *tag, long long id[2])
 int lab_env_up(struct lab_env *e, const char *tag)
 {
     struct lab_tape *tape = e->tape;
+    int seq = e->seq;
     memset(e, 0, sizeof *e);
     e->tape = tape;
+    e->seq = seq;
     e->nsfd[0] = e->nsfd[1] = -1;
     e->self = "/proc/self/exe";
     e->t0 = mono_ms();

@@ -51,6 +51,9 @@ struct lab_tape;
 struct lab_env {
     struct lab_tape *tape; /* record or replay every call below (lab/tape.h);
                             * NULL: run for real. Kept by lab_env_up. */
+    int seq;               /* namespace pairs made with this env (or, set by a
+                            * caller running several envs, before it): one
+                            * more names the next pair. Kept by lab_env_up. */
     char ns[2][40];        /* namespace names (/run/netns/NAME) */
     char veth[2][16];      /* each host's end of the veth pair (tc, nft) */
     int nsfd[2];
@@ -70,8 +73,8 @@ struct lab_env {
     char err[256];
 };
 
-/* Creates both namespaces (names from tag and our pid), the veth pair, the
- * addresses, lo up. On failure everything made so far is already removed. */
+/* Creates both namespaces (names from tag, our pid and ++e->seq), the veth
+ * pair, the addresses, lo up. On failure everything made so far is already removed. */
 int lab_env_up(struct lab_env *e, const char *tag);
 /* Kills every process started here, deletes both namespaces. Idempotent. */
 void lab_env_down(struct lab_env *e);

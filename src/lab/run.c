@@ -76,6 +76,7 @@ int lab_run_many(const struct lab_scenario **todo, size_t n, const char *report,
         done[ran].sc = todo[ran];
         struct lab_tape tape = {.out = open_tape(todo[ran]->name)};
         done[ran].env.tape = tape.out ? &tape : NULL;
+        done[ran].env.seq = (int)ran; /* each scenario its own names, 1.. */
         lab_run_scenario(todo[ran], &done[ran].env, &done[ran].res);
         done[ran].env.tape = NULL;
         if (tape.out)
