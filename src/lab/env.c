@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -17,8 +18,8 @@
 #include <unistd.h>
 
 #include "kernel/diag.h"
-#include "kernel/sysctl.h"
-#include "snapshot/snapshot.h"
+#include "lab/setup.h"
+#include "lab/tape.h"
 
 volatile sig_atomic_t lab_interrupted;
 
@@ -46,52 +47,41 @@ static double mono_ms(void)
 
 double lab_now_ms(const struct lab_env *e) { return mono_ms() - e->t0; }
 
-static void setup_vline(struct lab_env *e, const char *prefix, const char *fmt, va_list ap)
+double lab_clock_ms(struct lab_env *e)
 {
-    if (e->setup_len >= sizeof e->setup - 2)
-        return;
-    int n = snprintf(e->setup + e->setup_len, sizeof e->setup - e->setup_len - 1, "%s", prefix);
-    if (n < 0)
-        return;
-    e->setup_len += (size_t)n;
-    if (e->setup_len < sizeof e->setup - 2) {
-        n = vsnprintf(e->setup + e->setup_len, sizeof e->setup - e->setup_len - 1, fmt, ap);
-        if (n < 0)
-            return;
-        e->setup_len += (size_t)n;
+    long long us = 0;
+    if (lab_tape_replaying(e)) {
+        lab_tape_take(e, "clock", &us, 1, NULL, 0);
+    } else {
+        us = llround(lab_now_ms(e) * 1e3);
+        lab_tape_put(e, "clock", &us, 1, NULL);
     }
-    if (e->setup_len > sizeof e->setup - 2)
-        e->setup_len = sizeof e->setup - 2;
-    e->setup[e->setup_len++] = '\n';
-    e->setup[e->setup_len] = 0;
+    return (double)us / 1e3; /* the same figure recorded and replayed */
 }
 
-/* A command, as a shell line: the setup block is a script a reader can run. */
-static void setup_command(struct lab_env *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void setup_command(struct lab_env *e, const char *fmt, ...)
+bool lab_step(struct lab_env *e, const char *key, lab_step_fn fn, void *arg, long long *v,
+              int nv)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    setup_vline(e, "", fmt, ap);
-    va_end(ap);
+    if (lab_tape_replaying(e))
+        return lab_tape_take(e, key, v, nv, NULL, 0);
+    fn(e, arg, v);
+    lab_tape_put(e, key, v, nv, v[0] < 0 ? e->err : NULL);
+    return true;
 }
 
-void lab_setup_note(struct lab_env *e, const char *fmt, ...)
+void lab_nap(struct lab_env *e, int ms)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    setup_vline(e, "# ", fmt, ap);
-    va_end(ap);
+    char key[32];
+    snprintf(key, sizeof key, "nap %d", ms);
+    if (lab_tape_replaying(e)) {
+        lab_tape_take(e, key, NULL, 0, NULL, 0);
+        return;
+    }
+    lab_tape_put(e, key, NULL, 0, NULL);
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
 }
 
-void lab_setup_engine(struct lab_env *e, const char *fmt, ...)
-{
-    e->engine = true;
-    va_list ap;
-    va_start(ap, fmt);
-    setup_vline(e, "# ", fmt, ap);
-    va_end(ap);
-}
 
 void lab_mark(struct lab_env *e, double t_ms, const char *fmt, ...)
 {
@@ -103,38 +93,6 @@ void lab_mark(struct lab_env *e, double t_ms, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(m->label, sizeof m->label, fmt, ap);
     va_end(ap);
-}
-
-/* Appends arg to line as one shell word: the report's setup block is meant
- * to be pasted into a shell (nft's "{ type filter ... ; }" must stay one
- * argument). */
-static size_t put_shell_word(char *line, size_t len, size_t cap, const char *arg)
-{
-    bool plain = *arg != 0;
-    for (const char *p = arg; *p; p++)
-        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=,+@%", *p))
-            plain = false;
-    if (plain)
-        return len + (size_t)snprintf(line + len, cap - len, "%s", arg);
-    len += (size_t)snprintf(line + len, cap - len, "'");
-    for (const char *p = arg; *p && len < cap; p++)
-        len += (size_t)snprintf(line + len, cap - len, *p == '\'' ? "'\\''" : "%c", *p);
-    return len < cap ? len + (size_t)snprintf(line + len, cap - len, "'") : len;
-}
-
-static void note_argv(struct lab_env *e, enum lab_host h, char *const argv[], const char *suffix)
-{
-    char line[512];
-    size_t len = 0;
-    if (h != LAB_HOME)
-        len = (size_t)snprintf(line, sizeof line, "ip netns exec %s ", e->ns[h]);
-    for (int i = 0; argv[i] && len < sizeof line; i++) {
-        if (i)
-            len += (size_t)snprintf(line + len, sizeof line - len, " ");
-        if (len < sizeof line)
-            len = put_shell_word(line, len, sizeof line, argv[i]);
-    }
-    setup_command(e, "%s%s", line, suffix);
 }
 
 /* The child side of lab_run/lab_spawn: enter h, wire stdout, exec. */
@@ -183,8 +141,6 @@ static int run_child(struct lab_env *e, enum lab_host h, char *const argv[], cha
         snprintf(e->err, sizeof e->err, "pipe: %s", strerror(errno));
         return -1;
     }
-    if (interruptible)
-        note_argv(e, h, argv, "");
     pid_t pid = fork();
     if (pid < 0) {
         snprintf(e->err, sizeof e->err, "fork: %s", strerror(errno));
@@ -236,21 +192,62 @@ static int run_child(struct lab_env *e, enum lab_host h, char *const argv[], cha
     int st = 0;
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
         ;
-    int rc = status_code(st);
-    /* A failure the scenario expects (EADDRNOTAVAIL) must not stop the
-     * script under `bash -e`: its line says so. Nothing was added to the
-     * setup since this command's line. */
-    if (interruptible && rc != 0 && e->setup_len > 1 && e->setup[e->setup_len - 1] == '\n') {
-        e->setup_len--;
-        setup_command(e, " || true  # exit %d in the lab too", rc);
+    return status_code(st);
+}
+
+/* A call's tape key: head ("run client 30000"), then argv as shell words. */
+static void argv_key(char *key, size_t cap, const char *head, char *const argv[])
+{
+    size_t len = (size_t)snprintf(key, cap, "%s", head);
+    for (int i = 0; argv[i] && len + 1 < cap; i++) {
+        len += (size_t)snprintf(key + len, cap - len, " ");
+        if (len < cap)
+            len = lab_shell_word(key, len, cap, argv[i]);
     }
-    return rc;
+}
+
+/* run_child, or its recorded result (lab/tape.h). */
+static int run_taped(struct lab_env *e, enum lab_host h, char *const argv[], char *out,
+                     size_t outlen, int timeout_ms, bool interruptible)
+{
+    char head[48], key[1024];
+    snprintf(head, sizeof head, "run %s %d", lab_host_name(h), timeout_ms);
+    argv_key(key, sizeof key, head, argv);
+    long long rc = -1;
+    if (lab_tape_replaying(e)) {
+        if (out && outlen)
+            out[0] = 0;
+        lab_tape_take(e, key, &rc, 1, out, outlen);
+        return (int)rc;
+    }
+    rc = run_child(e, h, argv, out, outlen, timeout_ms, interruptible);
+    lab_tape_put(e, key, &rc, 1, out && outlen ? out : rc < 0 ? e->err : NULL);
+    return (int)rc;
 }
 
 int lab_run(struct lab_env *e, enum lab_host h, char *const argv[], char *out, size_t outlen,
             int timeout_ms)
 {
-    return run_child(e, h, argv, out, outlen, timeout_ms, true);
+    lab_setup_argv(e, h, argv, "");
+    int rc = run_taped(e, h, argv, out, outlen, timeout_ms, true);
+    /* A failure the scenario expects (EADDRNOTAVAIL) must not stop the
+     * script under `bash -e`: its line says so. Nothing was added to the
+     * setup since this command's line. */
+    if (rc != 0 && e->setup_len > 1 && e->setup[e->setup_len - 1] == '\n') {
+        e->setup_len--;
+        lab_setup_command(e, " || true  # exit %d in the lab too", rc);
+    }
+    return rc;
+}
+
+static pid_t spawn_child(struct lab_env *e, enum lab_host h, char *const argv[])
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        snprintf(e->err, sizeof e->err, "fork: %s", strerror(errno));
+    if (pid == 0)
+        child_exec(e, h, argv, -1);
+    return pid;
 }
 
 pid_t lab_spawn(struct lab_env *e, enum lab_host h, char *const argv[])
@@ -263,17 +260,22 @@ pid_t lab_spawn(struct lab_env *e, enum lab_host h, char *const argv[])
      * the same process the lab stopped (a second serve then can bind). */
     char suffix[32];
     snprintf(suffix, sizeof suffix, " & pid%d=$!", ++e->nspawned);
-    note_argv(e, h, argv, suffix);
-    pid_t pid = fork();
-    if (pid < 0) {
-        snprintf(e->err, sizeof e->err, "fork: %s", strerror(errno));
-        return -1;
+    lab_setup_argv(e, h, argv, suffix);
+    char head[32], key[1024];
+    snprintf(head, sizeof head, "spawn %s", lab_host_name(h));
+    argv_key(key, sizeof key, head, argv);
+    long long pid = -1;
+    if (lab_tape_replaying(e)) {
+        lab_tape_take(e, key, &pid, 1, NULL, 0);
+    } else {
+        pid = spawn_child(e, h, argv);
+        lab_tape_put(e, key, &pid, 1, pid < 0 ? e->err : NULL);
     }
-    if (pid == 0)
-        child_exec(e, h, argv, -1);
+    if (pid < 0)
+        return -1;
     e->spawned[e->npids] = e->nspawned;
-    e->pids[e->npids++] = pid;
-    return pid;
+    e->pids[e->npids++] = (pid_t)pid;
+    return (pid_t)pid;
 }
 
 static bool reaped(pid_t pid, int wait_ms)
@@ -289,23 +291,45 @@ static bool reaped(pid_t pid, int wait_ms)
     return false;
 }
 
+/* What lab_stop, lab_signal and lab_env_down do to a process, on the
+ * tape as "stop PID", "signal PID SIG", "end PID" (replayed: nothing). */
+static bool taped_signal(struct lab_env *e, const char *op, pid_t pid, int sig)
+{
+    char key[64];
+    snprintf(key, sizeof key, sig ? "%s %d %d" : "%s %d", op, (int)pid, sig);
+    if (lab_tape_replaying(e)) {
+        lab_tape_take(e, key, NULL, 0, NULL, 0); /* a recorded pid is no process here */
+        return false;
+    }
+    lab_tape_put(e, key, NULL, 0, NULL);
+    return true;
+}
+
 void lab_stop(struct lab_env *e, pid_t pid)
 {
     for (int i = 0; i < e->npids; i++) {
         if (e->pids[i] != pid)
             continue;
-        kill(pid, SIGTERM);
-        if (!reaped(pid, 2000)) {
-            kill(pid, SIGKILL);
-            while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-                ;
+        if (taped_signal(e, "stop", pid, 0)) {
+            kill(pid, SIGTERM);
+            if (!reaped(pid, 2000)) {
+                kill(pid, SIGKILL);
+                while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                    ;
+            }
         }
-        setup_command(e, "kill $pid%d; wait $pid%d || true", e->spawned[i], e->spawned[i]);
+        lab_setup_command(e, "kill $pid%d; wait $pid%d || true", e->spawned[i], e->spawned[i]);
         e->npids--;
         e->pids[i] = e->pids[e->npids];
         e->spawned[i] = e->spawned[e->npids];
         return;
     }
+}
+
+void lab_signal(struct lab_env *e, pid_t pid, int sig)
+{
+    if (taped_signal(e, "signal", pid, sig))
+        kill(pid, sig);
 }
 
 int lab_enter(struct lab_env *e, enum lab_host h)
@@ -366,10 +390,27 @@ static int make_links(struct lab_env *e, const char *vc, const char *vs)
     return 0;
 }
 
+/* The pid and sequence number the names carry; a replay takes the
+ * recording's, so that its commands and setup text are the recorded ones. */
+static int name_ids(struct lab_env *e, const char *tag, long long id[2])
+{
+    char key[32];
+    snprintf(key, sizeof key, "up %.8s", tag);
+    if (lab_tape_replaying(e))
+        return lab_tape_take(e, key, id, 2, NULL, 0) ? 0 : -1;
+    id[0] = getpid();
+    id[1] = ++e->seq;
+    lab_tape_put(e, key, id, 2, NULL);
+    return 0;
+}
+
 int lab_env_up(struct lab_env *e, const char *tag)
 {
-    static int seq;
+    struct lab_tape *tape = e->tape;
+    int seq = e->seq;
     memset(e, 0, sizeof *e);
+    e->tape = tape;
+    e->seq = seq;
     e->nsfd[0] = e->nsfd[1] = -1;
     e->self = "/proc/self/exe";
     e->t0 = mono_ms();
@@ -378,17 +419,21 @@ int lab_env_up(struct lab_env *e, const char *tag)
         snprintf(e->err, sizeof e->err, "/proc/self/ns/net: %s", strerror(errno));
         return -1;
     }
-    int id = ++seq;
-    snprintf(e->ns[0], sizeof e->ns[0], "closer-lab-%d-%d-%.8s-c", (int)getpid(), id, tag);
-    snprintf(e->ns[1], sizeof e->ns[1], "closer-lab-%d-%d-%.8s-s", (int)getpid(), id, tag);
+    long long id[2];
+    if (name_ids(e, tag, id) < 0)
+        goto fail;
+    int pid = (int)id[0], n = (int)id[1];
+    snprintf(e->ns[0], sizeof e->ns[0], "closer-lab-%d-%d-%.8s-c", pid, n, tag);
+    snprintf(e->ns[1], sizeof e->ns[1], "closer-lab-%d-%d-%.8s-s", pid, n, tag);
     char vc[16], vs[16];
-    snprintf(vc, sizeof vc, "lc%d_%d", (int)getpid() % 1000000, id % 100);
-    snprintf(vs, sizeof vs, "ls%d_%d", (int)getpid() % 1000000, id % 100);
+    snprintf(vc, sizeof vc, "lc%d_%d", pid % 1000000, n % 100);
+    snprintf(vs, sizeof vs, "ls%d_%d", pid % 1000000, n % 100);
     lab_setup_note(e, "run as root; client %s in %s, server %s in %s, a veth pair, no route out",
                    LAB_CLIENT_IP, e->ns[0], LAB_SERVER_IP, e->ns[1]);
     for (int h = 0; h < 2; h++) {
         char *argv[] = {"ip", "netns", "add", e->ns[h], NULL};
-        if (run_ip(e, argv) < 0 || (e->ns_made[h] = true, open_ns(e, h) < 0))
+        if (run_ip(e, argv) < 0 ||
+            (e->ns_made[h] = true, !lab_tape_replaying(e) && open_ns(e, h) < 0))
             goto fail;
     }
     memcpy(e->veth[0], vc, sizeof vc);
@@ -408,9 +453,10 @@ fail:;
 void lab_env_down(struct lab_env *e)
 {
     for (int i = 0; i < e->npids; i++)
-        kill(e->pids[i], SIGKILL);
+        if (taped_signal(e, "end", e->pids[i], 0))
+            kill(e->pids[i], SIGKILL);
     for (int i = 0; i < e->npids; i++)
-        while (waitpid(e->pids[i], NULL, 0) < 0 && errno == EINTR)
+        while (!lab_tape_replaying(e) && waitpid(e->pids[i], NULL, 0) < 0 && errno == EINTR)
             ;
     e->npids = 0;
     for (int h = 0; h < 2; h++) {
@@ -420,7 +466,7 @@ void lab_env_down(struct lab_env *e)
         if (!e->ns_made[h])
             continue;
         char *argv[] = {"ip", "netns", "del", e->ns[h], NULL};
-        run_child(e, LAB_HOME, argv, NULL, 0, 5000, false);
+        run_taped(e, LAB_HOME, argv, NULL, 0, 5000, false);
         e->ns_made[h] = false;
     }
     if (e->home_fd >= 0) {
@@ -428,84 +474,6 @@ void lab_env_down(struct lab_env *e)
         close(e->home_fd);
     }
     e->home_fd = -1;
-}
-
-int lab_sysctl(struct lab_env *e, enum lab_host h, const char *name, const char *value)
-{
-    char path[160];
-    snprintf(path, sizeof path, "/proc/sys/%s", name);
-    if (lab_enter(e, h) < 0)
-        return -1;
-    int rc = -1;
-    FILE *f = fopen(path, "w");
-    if (f) {
-        rc = fputs(value, f) < 0 ? -1 : 0;
-        if (fclose(f) != 0)
-            rc = -1;
-    }
-    if (rc < 0)
-        snprintf(e->err, sizeof e->err, "cannot write %s: %s", path, strerror(errno));
-    lab_leave(e);
-    char dotted[160];
-    snprintf(dotted, sizeof dotted, "%s", name);
-    for (char *p = dotted; *p; p++)
-        if (*p == '/')
-            *p = '.';
-    /* "40000 40009" must reach sysctl as one word */
-    char word[200];
-    put_shell_word(word, 0, sizeof word, value);
-    setup_command(e, "ip netns exec %s sysctl -w %s=%s", e->ns[h], dotted, word);
-    return rc;
-}
-
-long long lab_counter(struct lab_env *e, enum lab_host h, const char *prefix, const char *name)
-{
-    char buf[65536];
-    if (lab_enter(e, h) < 0)
-        return -1;
-    const char *path = strcmp(prefix, "Tcp") == 0 ? "/proc/net/snmp" : "/proc/net/netstat";
-    long long v = -1;
-    if (proc_read_file(path, buf, sizeof buf) >= 0)
-        v = netstat_lookup(buf, prefix, name);
-    lab_leave(e);
-    return v;
-}
-
-static int take(struct lab_env *e, enum lab_host h, struct snapshot *s)
-{
-    if (lab_enter(e, h) < 0)
-        return -1;
-    struct snapshot_opts o = {0};
-    int rc = snapshot_take(s, &o, e->err, sizeof e->err);
-    lab_leave(e);
-    return rc;
-}
-
-int lab_count(struct lab_env *e, enum lab_host h, int state, uint16_t port, struct lab_count *out)
-{
-    struct snapshot s;
-    memset(out, 0, sizeof *out);
-    out->exp_min = UINT32_MAX;
-    if (take(e, h, &s) < 0)
-        return -1;
-    for (size_t i = 0; i < s.nsocks; i++) {
-        const struct tcp_sock *k = &s.socks[i];
-        if (state && k->state != state)
-            continue;
-        if (port && k->sport != port && k->dport != port)
-            continue;
-        out->n++;
-        if (k->expires_ms < out->exp_min)
-            out->exp_min = k->expires_ms;
-        if (k->expires_ms > out->exp_max)
-            out->exp_max = k->expires_ms;
-        if (k->retrans > out->retrans_max)
-            out->retrans_max = k->retrans;
-    }
-    if (!out->n)
-        out->exp_min = 0;
-    snapshot_free(&s);
-    return 0;
 }
 
 static int count_state(const struct tcp_sock *t, const struct tcp_activity *act, void *arg)
@@ -521,6 +489,8 @@ static int count_state(const struct tcp_sock *t, const struct tcp_activity *act,
  * while a load runs. */
 void lab_sample(struct lab_env *e)
 {
+    if (lab_tape_replaying(e))
+        return;
     for (int h = 0; h < 2; h++) {
         struct lab_series *ser = &e->series[h];
         if (ser->n >= LAB_MAX_SAMPLES || lab_enter(e, (enum lab_host)h) < 0)
@@ -539,7 +509,7 @@ void lab_sample(struct lab_env *e)
     }
 }
 
-bool lab_watch(struct lab_env *e, int ms, int step_ms)
+static bool watch(struct lab_env *e, int ms, int step_ms)
 {
     double end = mono_ms() + ms;
     lab_sample(e);
@@ -555,30 +525,16 @@ bool lab_watch(struct lab_env *e, int ms, int step_ms)
     return false;
 }
 
-int lab_wait_listen(struct lab_env *e, enum lab_host h, uint16_t port)
+bool lab_watch(struct lab_env *e, int ms, int step_ms)
 {
-    for (int i = 0; i < 100 && !lab_interrupted; i++) {
-        struct lab_count c;
-        if (lab_count(e, h, TS_LISTEN, port, &c) == 0 && c.n > 0)
-            return 0;
-        struct timespec ts = {0, 50 * 1000 * 1000};
-        nanosleep(&ts, NULL);
+    char key[48];
+    snprintf(key, sizeof key, "watch %d %d", ms, step_ms);
+    long long v = 0;
+    if (lab_tape_replaying(e)) {
+        lab_tape_take(e, key, &v, 1, NULL, 0);
+        return v;
     }
-    snprintf(e->err, sizeof e->err, "nothing listens on port %u in %s after 5 s", port, e->ns[h]);
-    return -1;
-}
-
-double lab_json_num(const char *text, const char *key)
-{
-    char pat[80];
-    snprintf(pat, sizeof pat, "\"%s\":", key);
-    const char *p = strstr(text, pat);
-    if (!p)
-        return -1;
-    p += strlen(pat);
-    while (*p == ' ')
-        p++;
-    char *end;
-    double v = strtod(p, &end);
-    return end == p ? -1 : v;
+    v = watch(e, ms, step_ms);
+    lab_tape_put(e, key, &v, 1, NULL);
+    return v;
 }

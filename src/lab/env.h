@@ -3,7 +3,9 @@
  * veth pair, 198.18.0.1/24 (client) and 198.18.0.2/24 (server), no route
  * out; processes started inside them; sysctls and counters read inside
  * them; a sampler of both socket tables over time. Everything made here is
- * undone by lab_env_down, whatever happened before.
+ * undone by lab_env_down, whatever happened before. What the calls below
+ * learn from the kernel can be recorded and replayed (lab/tape.h): a unit
+ * test runs a scenario from its recording, with no root and no namespace.
  *
  * Error convention: int functions return 0 (or a count / exit status) on
  * success and -1 on failure with a message in e->err. */
@@ -44,7 +46,14 @@ struct lab_mark {
     char label[48];
 };
 
+struct lab_tape;
+
 struct lab_env {
+    struct lab_tape *tape; /* record or replay every call below (lab/tape.h);
+                            * NULL: run for real. Kept by lab_env_up. */
+    int seq;               /* namespace pairs made with this env (or, set by a
+                            * caller running several envs, before it): one
+                            * more names the next pair. Kept by lab_env_up. */
     char ns[2][40];        /* namespace names (/run/netns/NAME) */
     char veth[2][16];      /* each host's end of the veth pair (tc, nft) */
     int nsfd[2];
@@ -64,8 +73,8 @@ struct lab_env {
     char err[256];
 };
 
-/* Creates both namespaces (names from tag and our pid), the veth pair, the
- * addresses, lo up. On failure everything made so far is already removed. */
+/* Creates both namespaces (names from tag, our pid and ++e->seq), the veth
+ * pair, the addresses, lo up. On failure everything made so far is already removed. */
 int lab_env_up(struct lab_env *e, const char *tag);
 /* Kills every process started here, deletes both namespaces. Idempotent. */
 void lab_env_down(struct lab_env *e);
@@ -91,6 +100,8 @@ int lab_run(struct lab_env *e, enum lab_host h, char *const argv[], char *out, s
 pid_t lab_spawn(struct lab_env *e, enum lab_host h, char *const argv[]);
 /* SIGTERM, wait up to 2 s, then SIGKILL. */
 void lab_stop(struct lab_env *e, pid_t pid);
+/* kill(pid, sig) for a process started here (SIGSTOP / SIGCONT). */
+void lab_signal(struct lab_env *e, pid_t pid, int sig);
 /* Waits (up to 5 s) for a TCP listener on port in h. */
 int lab_wait_listen(struct lab_env *e, enum lab_host h, uint16_t port);
 
@@ -117,6 +128,18 @@ void lab_setup_engine(struct lab_env *e, const char *fmt, ...) __attribute__((fo
 /* Marks an event on the plot at t_ms since the start (< 0: now). */
 void lab_mark(struct lab_env *e, double t_ms, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 double lab_now_ms(const struct lab_env *e);
+/* lab_now_ms for a measurement a note reports (to the microsecond): on the
+ * tape, so that a replay reports the recorded figure. */
+double lab_clock_ms(struct lab_env *e);
+/* A step a scenario does by itself (its own sockets, a /proc file), as one
+ * event of the tape: fn(e, arg, v) fills v[0..nv) (v[0] < 0: failed, with
+ * e->err) and is recorded, or v is the recorded one and fn is not called.
+ * False only when a replay broke (e->err says so). */
+typedef void (*lab_step_fn)(struct lab_env *e, void *arg, long long *v);
+bool lab_step(struct lab_env *e, const char *key, lab_step_fn fn, void *arg, long long *v,
+              int nv);
+/* A pause between two steps of a scenario (none in a replay). */
+void lab_nap(struct lab_env *e, int ms);
 
 /* Finds "key": NUMBER in a JSON text (first match, any depth); -1 if absent. */
 double lab_json_num(const char *text, const char *key);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "lab/run.h"
+#include "lab/tape.h"
 #include "util/cli.h"
 
 void lab_list(void)
@@ -42,6 +43,18 @@ static void print_text(const struct lab_done *d)
     fflush(stdout);
 }
 
+/* CLOSER_LAB_RECORD=DIR: every scenario's calls on DIR/NAME.tape
+ * (lab/tape.h), the recordings the unit tests replay. NULL without it. */
+static FILE *open_tape(const char *name)
+{
+    const char *dir = getenv("CLOSER_LAB_RECORD");
+    if (!dir || !*dir)
+        return NULL;
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s.tape", dir, name);
+    return fopen(path, "w");
+}
+
 int lab_run_many(const struct lab_scenario **todo, size_t n, const char *report, bool as_json, char *err,
                  size_t errlen)
 {
@@ -61,7 +74,13 @@ int lab_run_many(const struct lab_scenario **todo, size_t n, const char *report,
     size_t ran = 0, failed = 0;
     for (; ran < n && !lab_interrupted; ran++) {
         done[ran].sc = todo[ran];
+        struct lab_tape tape = {.out = open_tape(todo[ran]->name)};
+        done[ran].env.tape = tape.out ? &tape : NULL;
+        done[ran].env.seq = (int)ran; /* each scenario its own names, 1.. */
         lab_run_scenario(todo[ran], &done[ran].env, &done[ran].res);
+        done[ran].env.tape = NULL;
+        if (tape.out)
+            fclose(tape.out);
         failed += !done[ran].res.ok;
         if (!as_json)
             print_text(&done[ran]);

@@ -9,6 +9,7 @@
  * peer address and dropped older SYNs from any port, is looked for too. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/tcp.h>
@@ -82,8 +83,8 @@ uint32_t lab_syn_tsval(const unsigned char *b, size_t n, uint16_t port)
 
 /* connect() from ip:port; its duration in *ms, the SYN's TSval from the tap
  * in *tsval (0 if not seen). The fd, or -errno. */
-static int dial(struct lab_env *e, int tap, const char *ip, uint16_t port, double *ms,
-                uint32_t *tsval)
+static int dial_now(struct lab_env *e, int tap, const char *ip, uint16_t port, double *ms,
+                    uint32_t *tsval)
 {
     if (lab_enter(e, LAB_CLIENT) < 0)
         return -EIO;
@@ -112,17 +113,55 @@ static int dial(struct lab_env *e, int tap, const char *ip, uint16_t port, doubl
     return rc;
 }
 
+struct dial_args {
+    int tap;
+    const char *ip;
+    uint16_t port;
+};
+
+static void dial_step(struct lab_env *e, void *arg, long long *v)
+{
+    const struct dial_args *a = arg;
+    double ms;
+    uint32_t tsval;
+    v[0] = dial_now(e, a->tap, a->ip, a->port, &ms, &tsval);
+    v[1] = llround(ms * 1e3);
+    v[2] = tsval;
+}
+
+/* dial_now on the env's tape ("dial IP PORT"): fd or -errno, the
+ * connect()'s duration (to the microsecond, recorded and replayed alike),
+ * the SYN's TSval. */
+static int dial(struct lab_env *e, int tap, const char *ip, uint16_t port, double *ms,
+                uint32_t *tsval)
+{
+    char key[48];
+    struct dial_args a = {tap, ip, port};
+    long long v[3] = {-EIO, 0, 0};
+    snprintf(key, sizeof key, "dial %s %u", ip, port);
+    lab_step(e, key, dial_step, &a, v, 3);
+    *ms = (double)v[1] / 1e3;
+    *tsval = (uint32_t)v[2];
+    return (int)v[0];
+}
+
+static void recycle_step(struct lab_env *e, void *arg, long long *v)
+{
+    (void)e, (void)arg;
+    v[0] = access("/proc/sys/net/ipv4/tcp_tw_recycle", F_OK) == 0;
+}
+
 /* The server's half: accept and close first (TIME_WAIT here). */
 static void server_closes(struct lab_env *e, int lfd, int cfd, bool rst)
 {
     int s = wire_accept(e, lfd);
     if (s >= 0)
-        close(s);
-    wire_wait_end(cfd, 1000);
+        wire_close(e, s);
+    wire_wait_end(e, cfd, 1000);
     if (rst)
-        wire_close_rst(cfd);
+        wire_close_rst(e, cfd);
     else
-        close(cfd);
+        wire_close(e, cfd);
 }
 
 /* A client at ip connects from port (the NAT keeps it): the server's
@@ -158,7 +197,7 @@ int lab_sc_tw_reuse_clocks(struct lab_env *e, struct lab_result *r)
     int tap = lfd >= 0 ? wire_tap(e) : -1;
     if (tap < 0) {
         if (lfd >= 0)
-            close(lfd);
+            wire_close(e, lfd);
         return -1;
     }
     lab_setup_engine(e, "client %s connects from ports 41000 and 41001 to %s:%d, the server "
@@ -181,8 +220,8 @@ int lab_sc_tw_reuse_clocks(struct lab_env *e, struct lab_result *r)
     }
     if (rc || !ts_a) {
         snprintf(e->err, sizeof e->err, "no SYN timestamp seen from %s", LAB_CLIENT_IP);
-        close(tap);
-        close(lfd);
+        wire_close(e, tap);
+        wire_close(e, lfd);
         return -1;
     }
     lab_watch(e, 1100, 100); /* conntrack forgets .1's connections */
@@ -192,11 +231,13 @@ int lab_sc_tw_reuse_clocks(struct lab_env *e, struct lab_result *r)
     attempt(e, lfd, tap, ip, 41002, &other);
     attempt(e, lfd, tap, ip, 41000, &same);
     lab_sample(e);
-    close(tap);
-    close(lfd);
+    wire_close(e, tap);
+    wire_close(e, lfd);
+    long long recycle = 0;
+    lab_step(e, "recycle", recycle_step, NULL, &recycle, 1);
     struct lab_clocks_obs o = {.ip_a = LAB_CLIENT_IP, .ip_b = ip, .tsval_a = ts_a,
                                .other = other, .same = same,
-                               .recycle = access("/proc/sys/net/ipv4/tcp_tw_recycle", F_OK) == 0};
+                               .recycle = recycle == 1};
     lab_judge_tw_reuse_clocks(r, &o);
     return 0;
 }

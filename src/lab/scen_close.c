@@ -139,11 +139,11 @@ static int held_passive_close(struct lab_env *e, struct lab_result *r, pid_t srv
     for (int i = 0; i < HELD; i++) {
         char buf[2048];
         fds[i] = wire_connect(e, LAB_CLIENT, LAB_SERVER_IP, LAB_PORT);
-        if (fds[i] < 0 || wire_http(fds[i], "GET / HTTP/1.1\r\nHost: lab\r\n\r\n", buf,
+        if (fds[i] < 0 || wire_http(e, fds[i], "GET / HTTP/1.1\r\nHost: lab\r\n\r\n", buf,
                                     sizeof buf) <= 0) {
             for (int k = 0; k <= i; k++)
                 if (fds[k] >= 0)
-                    close(fds[k]);
+                    wire_close(e, fds[k]);
             snprintf(e->err, sizeof e->err, "keep-alive request to serve failed");
             return -1;
         }
@@ -154,19 +154,19 @@ static int held_passive_close(struct lab_env *e, struct lab_result *r, pid_t srv
         return -1;
     /* The stop is asynchronous: a worker thread on the other core could
      * still read the FIN. waitpid(WUNTRACED) returns once all are stopped. */
-    kill(srv, SIGSTOP);
+    lab_signal(e, srv, SIGSTOP);
     int st;
     while (waitpid(srv, &st, WUNTRACED) < 0 && errno == EINTR)
         ;
     lab_mark(e, -1, "serve stopped (SIGSTOP)");
     for (int i = 0; i < HELD; i++)
-        close(fds[i]);
+        wire_close(e, fds[i]);
     lab_mark(e, -1, "%d clients close", HELD);
     lab_watch(e, 300, 100);
     int rc = lab_count(e, LAB_SERVER, TS_CLOSE_WAIT, LAB_PORT, &cw);
     if (rc == 0)
         rc = wire_drop_acks(e, LAB_PORT, true);
-    kill(srv, SIGCONT);
+    lab_signal(e, srv, SIGCONT);
     lab_mark(e, -1, "serve resumed, client ACKs dropped");
     if (rc < 0)
         return -1;
@@ -257,13 +257,13 @@ int lab_sc_linger_zero(struct lab_env *e, struct lab_result *r)
             return -1;
         lab_sample(e); /* the connection open, before the reset ends it */
         char buf[2048];
-        if (wire_http(fd, "GET / HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n\r\n", buf,
+        if (wire_http(e, fd, "GET / HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n\r\n", buf,
                       sizeof buf) > 0 && !strncmp(buf, "HTTP/1.1 200", 12))
             responses++;
-        int end = wire_wait_end(fd, 2000);
+        int end = wire_wait_end(e, fd, 2000);
         econnreset += end == ECONNRESET;
         eof += end == 0;
-        close(fd);
+        wire_close(e, fd);
         lab_sample(e); /* and gone, with no TIME_WAIT on either side */
     }
     lab_mark(e, -1, "%d connections done, each reset", n);

@@ -21,12 +21,6 @@ static const struct {
     {"no-close", "close-wait-not-closed"},
 };
 
-static void nap_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 long lab_finding_count(const char *json, const char *id)
 {
     char pat[96];
@@ -61,12 +55,12 @@ static int one_bug(struct lab_env *e, struct lab_result *r, int i)
     for (int k = 0; k < BUG_CLIENTS; k++)
         if ((fds[k] = wire_connect(e, LAB_CLIENT, LAB_SERVER_IP, port)) < 0) {
             while (k--)
-                close(fds[k]);
+                wire_close(e, fds[k]);
             return -1;
         }
-    nap_ms(200);
+    lab_nap(e, 200);
     for (int k = 0; k < BUG_CLIENTS; k++)
-        close(fds[k]);
+        wire_close(e, fds[k]);
     lab_watch(e, 300, 100);
     struct lab_count cw;
     if (lab_count(e, LAB_SERVER, TS_CLOSE_WAIT, port, &cw) < 0)

@@ -27,13 +27,13 @@ int lab_sc_idle_timeout(struct lab_env *e, struct lab_result *r)
         fds[i] = wire_connect(e, LAB_CLIENT, LAB_SERVER_IP, LAB_PORT);
         if (fds[i] < 0) {
             while (i--)
-                close(fds[i]);
+                wire_close(e, fds[i]);
             return -1;
         }
         char buf[2048];
-        lab_expect(r, wire_http(fds[i], "GET / HTTP/1.1\r\nHost: lab\r\n\r\n", buf,
+        lab_expect(r, wire_http(e, fds[i], "GET / HTTP/1.1\r\nHost: lab\r\n\r\n", buf,
                                 sizeof buf) > 0, "request %d got no response", i);
-        answered[i] = lab_now_ms(e);
+        answered[i] = lab_clock_ms(e);
     }
     lab_mark(e, answered[0], "first response; idle from here");
     lab_mark(e, answered[0] + IDLE_TIMEOUT_MS, "keepalive-timeout (2 s) due");
@@ -41,14 +41,14 @@ int lab_sc_idle_timeout(struct lab_env *e, struct lab_result *r)
     double lo = 1e9, hi = 0;
     int eofs = 0;
     for (int i = 0; i < IDLE_CONNS; i++) {
-        int end = wire_wait_end(fds[i], 3 * IDLE_TIMEOUT_MS);
-        double idle = lab_now_ms(e) - answered[i];
+        int end = wire_wait_end(e, fds[i], 3 * IDLE_TIMEOUT_MS);
+        double idle = lab_clock_ms(e) - answered[i];
         if (end == 0) {
             eofs++;
             lo = idle < lo ? idle : lo;
             hi = idle > hi ? idle : hi;
         }
-        close(fds[i]);
+        wire_close(e, fds[i]);
     }
     lab_watch(e, 300, 100);
     struct lab_count s, c;

@@ -16,12 +16,6 @@
 
 #define WIRE_PORT 9000
 
-static void nap_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* closer load from the client; EADDRNOTAVAIL and requests from its JSON. */
 static void load_counts(struct lab_env *e, const char *const args[], struct lab_load_counts *c)
 {
@@ -148,24 +142,16 @@ static int passive_close(struct lab_env *e, int lfd)
     int sfd = wire_accept(e, lfd);
     if (sfd < 0 || wire_drop_acks(e, WIRE_PORT, true) < 0) {
         if (sfd >= 0)
-            close(sfd);
-        close(cfd);
+            wire_close(e, sfd);
+        wire_close(e, cfd);
         return -1;
     }
-    nap_ms(100);
-    close(cfd);
-    if (wire_wait_end(sfd, 2000) != 0)
+    lab_nap(e, 100);
+    wire_close(e, cfd);
+    if (wire_wait_end(e, sfd, 2000) != 0)
         snprintf(e->err, sizeof e->err, "no FIN from the client");
-    shutdown(sfd, SHUT_WR);
+    wire_shutdown(e, sfd);
     return sfd;
-}
-
-static int so_error(int fd)
-{
-    int v = 0;
-    socklen_t len = sizeof v;
-    getsockopt(fd, SOL_SOCKET, SO_ERROR, &v, &len);
-    return v;
 }
 
 void lab_judge_last_ack_with_tw(struct lab_result *r, const struct lab_last_ack_obs *o)
@@ -223,7 +209,7 @@ int lab_sc_lost_last_ack(struct lab_env *e, struct lab_result *r)
     if (wire_drop_acks(e, WIRE_PORT, false) < 0 || (s2 = passive_close(e, lfd)) < 0)
         goto out;
     int err = 0;
-    for (int i = 0; i < 50 && !(err = so_error(s2)); i++)
+    for (int i = 0; i < 50 && !(err = wire_error(e, s2)); i++)
         lab_watch(e, 100, 100);
     o.client_rsts = lab_counter(e, LAB_CLIENT, "Tcp", "OutRsts") - rsts0;
     o.server_error = err;
@@ -231,10 +217,10 @@ int lab_sc_lost_last_ack(struct lab_env *e, struct lab_result *r)
     rc = 0;
 out:
     if (s1 >= 0)
-        close(s1);
+        wire_close(e, s1);
     if (s2 >= 0)
-        close(s2);
-    close(lfd);
+        wire_close(e, s2);
+    wire_close(e, lfd);
     return rc;
 }
 
@@ -257,7 +243,7 @@ int lab_sc_tw_length(struct lab_env *e, struct lab_result *r)
     int cfd = wire_connect(e, LAB_CLIENT, LAB_SERVER_IP, WIRE_PORT);
     int sfd = cfd >= 0 ? wire_accept(e, lfd) : -1;
     if (cfd >= 0)
-        close(cfd); /* orphaned: the server never closes, FIN_WAIT_2 */
+        wire_close(e, cfd); /* orphaned: the server never closes, FIN_WAIT_2 */
     lab_watch(e, 200, 100);
     struct lab_tw_length_obs o;
     int rc = -1;
@@ -272,8 +258,8 @@ int lab_sc_tw_length(struct lab_env *e, struct lab_result *r)
     rc = 0;
 out:
     if (sfd >= 0)
-        close(sfd);
-    close(lfd);
+        wire_close(e, sfd);
+    wire_close(e, lfd);
     return rc;
 }
 

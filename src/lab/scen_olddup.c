@@ -33,12 +33,6 @@
 #define DUP_DELAY_MS 500
 #define OLD_TOS 0x20
 
-static void nap(int ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static int cmd(struct lab_env *e, enum lab_host h, const char *const args[], char *out, size_t len)
 {
     return lab_run(e, h, (char *const *)args, out, len, 5000);
@@ -124,7 +118,7 @@ static long old_arrived(struct lab_env *e)
 
 /* A client socket bound to port (SO_REUSEADDR, as a client that insists
  * on its 4-tuple), connected; -errno when connect() fails. */
-static int connect_from(struct lab_env *e, uint16_t port)
+static int connect_now(struct lab_env *e, uint16_t port)
 {
     if (lab_enter(e, LAB_CLIENT) < 0)
         return -EIO;
@@ -147,6 +141,21 @@ static int connect_from(struct lab_env *e, uint16_t port)
     return fd;
 }
 
+static void connect_step(struct lab_env *e, void *port, long long *v)
+{
+    v[0] = connect_now(e, *(uint16_t *)port);
+}
+
+/* connect_now on the env's tape ("connect-from PORT"). */
+static int connect_from(struct lab_env *e, uint16_t port)
+{
+    char key[32];
+    long long fd = -EIO;
+    snprintf(key, sizeof key, "connect-from %u", port);
+    lab_step(e, key, connect_step, &port, &fd, 1);
+    return (int)fd;
+}
+
 /* Bytes readable on fd within ms (0: none arrived). */
 static long got_within(int fd, int ms)
 {
@@ -157,6 +166,54 @@ static long got_within(int fd, int ms)
     return recv(fd, buf, sizeof buf, MSG_DONTWAIT);
 }
 
+static void read_step(struct lab_env *e, void *fd_ms, long long *v)
+{
+    (void)e;
+    const int *a = fd_ms;
+    v[0] = got_within(a[0], a[1]);
+}
+
+/* got_within on the env's tape ("read-within FD MS"). */
+static long read_within(struct lab_env *e, int fd, int ms)
+{
+    char key[48];
+    int a[2] = {fd, ms};
+    long long got = 0;
+    snprintf(key, sizeof key, "read-within %d %d", fd, ms);
+    lab_step(e, key, read_step, a, &got, 1);
+    return (long)got;
+}
+
+struct old_send {
+    int c, s, tap;
+    uint16_t port;
+    struct frame *f;
+};
+
+/* "OLD!" from c marked TOS 0x20, read at s, its frame captured on the tap:
+ * 4 (the bytes read), 0, or -1 when the frame was not seen leaving. */
+static void send_old(struct lab_env *e, void *arg, long long *v)
+{
+    (void)e;
+    const struct old_send *o = arg;
+    int tos = OLD_TOS, zero = 0;
+    setsockopt(o->c, IPPROTO_IP, IP_TOS, &tos, sizeof tos);
+    send(o->c, "OLD!", 4, MSG_NOSIGNAL);
+    setsockopt(o->c, IPPROTO_IP, IP_TOS, &zero, sizeof zero); /* its FIN is not counted */
+    v[0] = got_within(o->s, 2000);
+    if (capture(o->tap, o->port, o->f) < 0)
+        v[0] = -1;
+}
+
+/* The captured frame again, its checksum made whole: the old segment, late. */
+static void resend(struct lab_env *e, void *arg, long long *v)
+{
+    (void)e;
+    const struct old_send *o = arg;
+    lab_frame_tcp_checksum(o->f->b);
+    v[0] = send(o->tap, o->f->b, (size_t)o->f->len, 0);
+}
+
 /* The old connection: "OLD!" sent delayed, retransmitted at once, read. */
 static int old_conn(struct lab_env *e, int lfd, int tap, uint16_t port, bool rst, struct frame *f)
 {
@@ -164,22 +221,20 @@ static int old_conn(struct lab_env *e, int lfd, int tap, uint16_t port, bool rst
     int s = c >= 0 ? wire_accept(e, lfd) : -1;
     if (s < 0) {
         if (c >= 0)
-            close(c);
+            wire_close(e, c);
         snprintf(e->err, sizeof e->err, "old connection from port %u failed", port);
         return -1;
     }
-    int tos = OLD_TOS, zero = 0;
-    setsockopt(c, IPPROTO_IP, IP_TOS, &tos, sizeof tos);
-    send(c, "OLD!", 4, MSG_NOSIGNAL);
-    setsockopt(c, IPPROTO_IP, IP_TOS, &zero, sizeof zero); /* its FIN is not counted */
-    long got = got_within(s, 2000);
-    if (capture(tap, port, f) < 0)
-        got = -1;
+    struct old_send o = {c, s, tap, port, f};
+    char key[48];
+    long long got = -1;
+    snprintf(key, sizeof key, "send-old %d %d %u", c, s, port);
+    lab_step(e, key, send_old, &o, &got, 1);
     if (rst)
-        wire_close_rst(c);
+        wire_close_rst(e, c);
     else
-        close(c);
-    close(s);
+        wire_close(e, c);
+    wire_close(e, s);
     if (got != 4)
         snprintf(e->err, sizeof e->err, "'OLD!' from port %u not %s", port,
                  got < 0 ? "seen leaving" : "received");
@@ -199,18 +254,21 @@ static int dup_run(struct lab_env *e, int lfd, int tap, uint16_t port, struct la
     int s = c >= 0 ? wire_accept(e, lfd) : -1;
     lab_sample(e);
     long long paws0 = lab_counter(e, LAB_SERVER, "TcpExt", "PAWSEstab");
-    nap(DUP_DELAY_MS);
-    lab_frame_tcp_checksum(f.b);
+    lab_nap(e, DUP_DELAY_MS);
     lab_mark(e, -1, "the old segment, again");
-    send(tap, f.b, (size_t)f.len, 0); /* the old segment, late */
-    d->delivered = s >= 0 ? got_within(s, 300) : 0;
+    struct old_send o = {.tap = tap, .port = port, .f = &f};
+    char key[32];
+    long long sent = -1;
+    snprintf(key, sizeof key, "resend %u", port);
+    lab_step(e, key, resend, &o, &sent, 1);
+    d->delivered = s >= 0 ? read_within(e, s, 300) : 0;
     lab_sample(e);
     d->arrived = old_arrived(e) - before - 1; /* less the original */
     d->paws = lab_counter(e, LAB_SERVER, "TcpExt", "PAWSEstab") - paws0;
     if (s >= 0)
-        close(s);
+        wire_close(e, s);
     if (c >= 0)
-        close(c);
+        wire_close(e, c);
     return 0;
 }
 
@@ -244,7 +302,7 @@ int lab_sc_old_duplicate(struct lab_env *e, struct lab_result *r)
     int tap = lfd >= 0 ? wire_tap(e) : -1;
     if (tap < 0) {
         if (lfd >= 0)
-            close(lfd);
+            wire_close(e, lfd);
         return -1;
     }
     lab_setup_engine(e, "client: from a fixed port (SO_REUSEADDR) to %s:%d, send 'OLD!' (TOS "
@@ -264,8 +322,8 @@ int lab_sc_old_duplicate(struct lab_env *e, struct lab_result *r)
         rc = lab_sysctl(e, LAB_CLIENT, "net/ipv4/tcp_timestamps", "1");
     if (!rc)
         rc = dup_run(e, lfd, tap, 40102, &ts);
-    close(tap);
-    close(lfd);
+    wire_close(e, tap);
+    wire_close(e, lfd);
     if (rc < 0)
         return -1;
     lab_judge_old_duplicate(r, &tw, &rst, &ts);

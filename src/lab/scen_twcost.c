@@ -45,15 +45,30 @@ int lab_slab_price(const char *slabinfo, const char *cache, long pagesize,
     return -1;
 }
 
-static int slab_price(const char *cache, struct lab_slab_price *p)
+static void read_price(struct lab_env *e, void *cache, long long *v)
 {
+    (void)e;
     enum { SLABINFO_MAX = 1 << 17 };
+    struct lab_slab_price p = {0, 0};
     char *buf = malloc(SLABINFO_MAX);
-    int rc = buf && proc_read_file("/proc/slabinfo", buf, SLABINFO_MAX) >= 0
-                 ? lab_slab_price(buf, cache, sysconf(_SC_PAGESIZE), p)
-                 : -1;
+    v[0] = buf && proc_read_file("/proc/slabinfo", buf, SLABINFO_MAX) >= 0
+               ? lab_slab_price(buf, cache, sysconf(_SC_PAGESIZE), &p)
+               : -1;
     free(buf);
-    return rc;
+    v[1] = p.objsize;
+    v[2] = p.per_object;
+}
+
+/* One cache's price, on the env's tape ("slab-price CACHE"). */
+static int slab_price(struct lab_env *e, const char *cache, struct lab_slab_price *p)
+{
+    char key[64];
+    long long v[3] = {-1, 0, 0};
+    snprintf(key, sizeof key, "slab-price %s", cache);
+    lab_step(e, key, read_price, (void *)cache, v, 3);
+    p->objsize = (long)v[1];
+    p->per_object = (long)v[2];
+    return (int)v[0];
 }
 
 long lab_sockstat_tw(const char *sockstat)
@@ -63,16 +78,24 @@ long lab_sockstat_tw(const char *sockstat)
     return p ? strtol(p + 4, NULL, 10) : -1;
 }
 
+static void read_sockstat_tw(struct lab_env *e, void *arg, long long *v)
+{
+    (void)arg;
+    char buf[1024];
+    v[0] = -1;
+    if (lab_enter(e, LAB_SERVER) < 0)
+        return;
+    if (proc_read_file("/proc/net/sockstat", buf, sizeof buf) >= 0)
+        v[0] = lab_sockstat_tw(buf);
+    lab_leave(e);
+}
+
+/* The server's TIME_WAIT by sockstat, on the tape ("sockstat-tw server"). */
 static long sockstat_tw(struct lab_env *e)
 {
-    char buf[1024];
-    if (lab_enter(e, LAB_SERVER) < 0)
-        return -1;
-    long tw = -1;
-    if (proc_read_file("/proc/net/sockstat", buf, sizeof buf) >= 0)
-        tw = lab_sockstat_tw(buf);
-    lab_leave(e);
-    return tw;
+    long long tw = -1;
+    lab_step(e, "sockstat-tw server", read_sockstat_tw, NULL, &tw, 1);
+    return (long)tw;
 }
 
 /* One connection: the client bound to its own (address, port), so no
@@ -127,6 +150,8 @@ static int make_pile(struct lab_env *e, int n)
     return made;
 }
 
+static void pile_step(struct lab_env *e, void *n, long long *v) { v[0] = make_pile(e, *(int *)n); }
+
 int lab_sc_tw_memory(struct lab_env *e, struct lab_result *r)
 {
     char cap[16];
@@ -136,14 +161,18 @@ int lab_sc_tw_memory(struct lab_env *e, struct lab_result *r)
     lab_setup_engine(e, "server, on its loopback: %d connections from 127.0.0.2.. (a port each) "
                      "to a listener on 127.0.0.1:%d, the server closing each first", TW_PILE, TW_PORT);
     lab_mark(e, -1, "%d connections, the server closing first", TW_PILE);
-    int made = make_pile(e, TW_PILE);
+    char key[32];
+    int n = TW_PILE;
+    long long made = -1;
+    snprintf(key, sizeof key, "pile %d", n);
+    lab_step(e, key, pile_step, &n, &made, 1);
     if (made < 0)
         return -1;
     lab_mark(e, -1, "pile made");
     lab_watch(e, 300, 100);
     long tw = sockstat_tw(e);
-    struct lab_tw_memory_obs o = {.pile = TW_PILE, .made = made, .server_tw = tw, .err = e->err};
-    if (slab_price("tw_sock_TCP", &o.tw_sock) < 0 || slab_price("TCP", &o.full_sock) < 0) {
+    struct lab_tw_memory_obs o = {.pile = TW_PILE, .made = (int)made, .server_tw = tw, .err = e->err};
+    if (slab_price(e, "tw_sock_TCP", &o.tw_sock) < 0 || slab_price(e, "TCP", &o.full_sock) < 0) {
         snprintf(e->err, sizeof e->err, "/proc/slabinfo: no tw_sock_TCP or TCP cache (root?)");
         return -1;
     }

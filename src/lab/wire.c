@@ -3,6 +3,8 @@
  * the end of a connection. */
 #include "lab/wire.h"
 #include "lab/judge.h"
+#include "lab/setup.h"
+#include "lab/tape.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -40,7 +42,7 @@ static struct sockaddr_in addr_of(const char *ip, uint16_t port)
     return a;
 }
 
-int wire_listen(struct lab_env *e, enum lab_host h, const char *ip, uint16_t port)
+static int listen_on(struct lab_env *e, enum lab_host h, const char *ip, uint16_t port)
 {
     int fd = make_sock(e, h);
     if (fd < 0)
@@ -56,7 +58,7 @@ int wire_listen(struct lab_env *e, enum lab_host h, const char *ip, uint16_t por
     return fd;
 }
 
-int wire_connect(struct lab_env *e, enum lab_host h, const char *ip, uint16_t port)
+static int connect_to(struct lab_env *e, enum lab_host h, const char *ip, uint16_t port)
 {
     int fd = make_sock(e, h);
     if (fd < 0)
@@ -75,7 +77,7 @@ int wire_connect(struct lab_env *e, enum lab_host h, const char *ip, uint16_t po
     return fd;
 }
 
-int wire_accept(struct lab_env *e, int lfd)
+static int accept_one(struct lab_env *e, int lfd)
 {
     struct pollfd p = {.fd = lfd, .events = POLLIN};
     if (poll(&p, 1, 2000) != 1) {
@@ -88,7 +90,7 @@ int wire_accept(struct lab_env *e, int lfd)
     return fd;
 }
 
-int wire_http(int fd, const char *req, char *buf, int cap)
+static int http_exchange(int fd, const char *req, char *buf, int cap)
 {
     size_t len = strlen(req);
     if (send(fd, req, len, MSG_NOSIGNAL) != (ssize_t)len)
@@ -110,7 +112,7 @@ int wire_http(int fd, const char *req, char *buf, int cap)
     }
 }
 
-int wire_wait_end(int fd, int ms)
+static int wait_end(int fd, int ms)
 {
     struct pollfd p = {.fd = fd, .events = POLLIN};
     for (;;) {
@@ -128,12 +130,107 @@ int wire_wait_end(int fd, int ms)
     }
 }
 
-void wire_close_rst(int fd)
+/* The socket calls on the env's tape (lab/tape.h), as "wire-OP ARGS" with
+ * the result and errno. A replay returns the recorded ones (its fds are the
+ * recorded numbers, never a real file of this process) and sets errno. */
+static bool replayed(struct lab_env *e, const char *key, long long v[2], char *text, size_t cap)
 {
-    struct linger l = {1, 0};
-    setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-    close(fd);
+    if (!lab_tape_replaying(e))
+        return false;
+    v[0] = -1;
+    v[1] = EIO;
+    lab_tape_take(e, key, v, 2, text, cap);
+    errno = (int)v[1];
+    return true;
 }
+
+static int taped(struct lab_env *e, const char *key, int rc, const char *text)
+{
+    int err = errno;
+    long long v[2] = {rc, rc < 0 ? err : 0};
+    lab_tape_put(e, key, v, 2, text ? text : rc < 0 ? e->err : NULL);
+    errno = err;
+    return rc;
+}
+
+int wire_listen(struct lab_env *e, enum lab_host h, const char *ip, uint16_t port)
+{
+    char key[80];
+    long long v[2];
+    snprintf(key, sizeof key, "wire-listen %s %s %u", lab_host_name(h), ip, port);
+    if (replayed(e, key, v, NULL, 0))
+        return (int)v[0];
+    return taped(e, key, listen_on(e, h, ip, port), NULL);
+}
+
+int wire_connect(struct lab_env *e, enum lab_host h, const char *ip, uint16_t port)
+{
+    char key[80];
+    long long v[2];
+    snprintf(key, sizeof key, "wire-connect %s %s %u", lab_host_name(h), ip, port);
+    if (replayed(e, key, v, NULL, 0))
+        return (int)v[0];
+    return taped(e, key, connect_to(e, h, ip, port), NULL);
+}
+
+int wire_accept(struct lab_env *e, int lfd)
+{
+    char key[48];
+    long long v[2];
+    snprintf(key, sizeof key, "wire-accept %d", lfd);
+    if (replayed(e, key, v, NULL, 0))
+        return (int)v[0];
+    return taped(e, key, accept_one(e, lfd), NULL);
+}
+
+int wire_http(struct lab_env *e, int fd, const char *req, char *buf, int cap)
+{
+    char key[600];
+    long long v[2];
+    snprintf(key, sizeof key, "wire-http %d %.500s", fd, req);
+    if (replayed(e, key, v, buf, (size_t)cap))
+        return (int)v[0];
+    int n = http_exchange(fd, req, buf, cap);
+    return taped(e, key, n, n > 0 ? buf : "");
+}
+
+int wire_wait_end(struct lab_env *e, int fd, int ms)
+{
+    char key[48];
+    long long v[2];
+    snprintf(key, sizeof key, "wire-wait-end %d %d", fd, ms);
+    if (replayed(e, key, v, NULL, 0))
+        return (int)v[0];
+    return taped(e, key, wait_end(fd, ms), "");
+}
+
+/* close, close with SO_LINGER {1,0}, shutdown(SHUT_WR), SO_ERROR. */
+static int fd_op(struct lab_env *e, const char *op, int fd)
+{
+    char key[48];
+    long long v[2];
+    snprintf(key, sizeof key, "wire-%s %d", op, fd);
+    if (replayed(e, key, v, NULL, 0))
+        return (int)v[0];
+    int rc = 0;
+    socklen_t len = sizeof rc;
+    if (!strcmp(op, "rst")) {
+        struct linger l = {1, 0};
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    }
+    if (!strcmp(op, "shutdown"))
+        rc = shutdown(fd, SHUT_WR);
+    else if (!strcmp(op, "so-error"))
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &rc, &len);
+    else
+        rc = close(fd);
+    return taped(e, key, rc, "");
+}
+
+void wire_close(struct lab_env *e, int fd) { fd_op(e, "close", fd); }
+void wire_close_rst(struct lab_env *e, int fd) { fd_op(e, "rst", fd); }
+void wire_shutdown(struct lab_env *e, int fd) { fd_op(e, "shutdown", fd); }
+int wire_error(struct lab_env *e, int fd) { return fd_op(e, "so-error", fd); }
 
 static int nft(struct lab_env *e, const char *const args[], char *out, size_t outlen)
 {
@@ -178,7 +275,7 @@ long lab_nft_packets(const char *listing)
     return p ? strtol(p + 8, NULL, 10) : -1;
 }
 
-int wire_tap(struct lab_env *e)
+static int open_tap(struct lab_env *e)
 {
     if (lab_enter(e, LAB_CLIENT) < 0)
         return -1;
@@ -196,3 +293,11 @@ int wire_tap(struct lab_env *e)
     return fd;
 }
 
+
+int wire_tap(struct lab_env *e)
+{
+    long long v[2];
+    if (replayed(e, "wire-tap", v, NULL, 0))
+        return (int)v[0];
+    return taped(e, "wire-tap", open_tap(e), NULL);
+}

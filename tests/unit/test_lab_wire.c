@@ -15,6 +15,7 @@
 #include "test.h"
 
 static const char *req = "GET / HTTP/1.1\r\nHost: lab\r\n\r\n";
+static struct lab_env nowhere; /* no tape: the calls are real */
 
 /* A socketpair whose far end already holds resp (then shut if shut). */
 static int peer_with(const char *resp, size_t len, bool shut, int *far)
@@ -44,7 +45,7 @@ TEST(http_reads_head_and_content_length_body)
     int far, fd = peer_with(resp, sizeof resp - 1, false, &far);
     CHECK(fd >= 0);
     char buf[256];
-    int n = wire_http(fd, req, buf, sizeof buf);
+    int n = wire_http(&nowhere, fd, req, buf, sizeof buf);
     bool sent = got_request(far);
     close(fd);
     close(far);
@@ -71,14 +72,14 @@ TEST(http_waits_for_the_body_its_head_announces_in_any_case)
     char buf[256];
     int far, fd = records("HTTP/1.1 200 OK\r\ncontent-LENGTH: 3\r\n\r\n", "abc", &far);
     CHECK(fd >= 0);
-    CHECK_EQ_INT(wire_http(fd, req, buf, sizeof buf), 41);
+    CHECK_EQ_INT(wire_http(&nowhere, fd, req, buf, sizeof buf), 41);
     CHECK(strstr(buf, "\r\n\r\nabc"));
     close(fd);
     close(far);
     /* no length: the head is the whole response */
     fd = records("HTTP/1.1 204 No Content\r\n\r\n", "next", &far);
     CHECK(fd >= 0);
-    CHECK_EQ_INT(wire_http(fd, req, buf, sizeof buf), 27);
+    CHECK_EQ_INT(wire_http(&nowhere, fd, req, buf, sizeof buf), 27);
     close(fd);
     close(far);
 }
@@ -89,7 +90,7 @@ TEST(http_length_only_in_the_body_is_not_the_heads)
     char buf[256];
     int far, fd = peer_with(b, sizeof b - 1, false, &far);
     CHECK(fd >= 0);
-    CHECK_EQ_INT(wire_http(fd, req, buf, sizeof buf), sizeof b - 1);
+    CHECK_EQ_INT(wire_http(&nowhere, fd, req, buf, sizeof buf), sizeof b - 1);
     close(fd);
     close(far);
 }
@@ -100,7 +101,7 @@ TEST(http_closed_mid_head_returns_what_arrived)
     int far, fd = peer_with(part, sizeof part - 1, true, &far);
     CHECK(fd >= 0);
     char buf[256];
-    CHECK_EQ_INT(wire_http(fd, req, buf, sizeof buf), sizeof part - 1);
+    CHECK_EQ_INT(wire_http(&nowhere, fd, req, buf, sizeof buf), sizeof part - 1);
     CHECK_EQ_STR(buf, part);
     close(fd);
     close(far);
@@ -112,7 +113,7 @@ TEST(http_closed_mid_body_returns_what_arrived)
     int far, fd = peer_with(part, sizeof part - 1, true, &far);
     CHECK(fd >= 0);
     char buf[256];
-    CHECK_EQ_INT(wire_http(fd, req, buf, sizeof buf), sizeof part - 1);
+    CHECK_EQ_INT(wire_http(&nowhere, fd, req, buf, sizeof buf), sizeof part - 1);
     close(fd);
     close(far);
 }
@@ -122,13 +123,13 @@ TEST(http_nothing_back_or_nobody_there_is_an_error)
     int far, fd = peer_with("", 0, true, &far);
     CHECK(fd >= 0);
     char buf[64];
-    CHECK_EQ_INT(wire_http(fd, req, buf, sizeof buf), -1);
+    CHECK_EQ_INT(wire_http(&nowhere, fd, req, buf, sizeof buf), -1);
     close(fd);
     close(far);
     fd = peer_with("", 0, false, &far);
     CHECK(fd >= 0);
     close(far); /* the send itself fails (EPIPE, no signal) */
-    CHECK_EQ_INT(wire_http(fd, req, buf, sizeof buf), -1);
+    CHECK_EQ_INT(wire_http(&nowhere, fd, req, buf, sizeof buf), -1);
     CHECK_EQ_INT(errno, EPIPE);
     close(fd);
 }
@@ -141,7 +142,7 @@ TEST(http_response_larger_than_the_buffer_stops_at_its_end)
     int far, fd = peer_with(resp, (size_t)len + 500, false, &far);
     CHECK(fd >= 0);
     char buf[128];
-    CHECK_EQ_INT(wire_http(fd, req, buf, sizeof buf), sizeof buf - 1);
+    CHECK_EQ_INT(wire_http(&nowhere, fd, req, buf, sizeof buf), sizeof buf - 1);
     CHECK_EQ_INT(strlen(buf), sizeof buf - 1);
     close(fd);
     close(far);
@@ -151,12 +152,12 @@ TEST(wait_end_sees_eof_after_data_and_times_out_on_silence)
 {
     int far, fd = peer_with("tail", 4, true, &far);
     CHECK(fd >= 0);
-    CHECK_EQ_INT(wire_wait_end(fd, 1000), 0);
+    CHECK_EQ_INT(wire_wait_end(&nowhere, fd, 1000), 0);
     close(fd);
     close(far);
     fd = peer_with("", 0, false, &far);
     CHECK(fd >= 0);
-    CHECK_EQ_INT(wire_wait_end(fd, 0), -2);
+    CHECK_EQ_INT(wire_wait_end(&nowhere, fd, 0), -2);
     close(fd);
     close(far);
 }
@@ -177,8 +178,8 @@ TEST(close_rst_resets_the_peer)
     CHECK(c >= 0 && connect(c, (struct sockaddr *)&a, sizeof a) == 0);
     int s = wire_accept(&env, lfd);
     CHECK(s >= 0);
-    wire_close_rst(s);
-    int end = wire_wait_end(c, 2000);
+    wire_close_rst(&env, s);
+    int end = wire_wait_end(&env, c, 2000);
     close(c);
     close(lfd);
     CHECK_EQ_INT(end, ECONNRESET);
