@@ -10,59 +10,10 @@
 #include "client/h2conn.h"
 #include "client/hconn.h"
 #include "client/load_report.h"
+#include "client/probe_conn.h"
 #include "loop/loop.h"
 
-#define PACE_MS 100 /* the paced connection of the limit search */
 
-enum role { R_KA11, R_KA10, R_CLOSE, R_IDLE, R_FAST, R_PACED, R_SECOND };
-/* Where each connection lives in probe.pc. */
-enum { I_KA11, I_KA10, I_CLOSE, I_FAST = I_CLOSE + PROBE_CLOSE_SAMPLES, I_PACED, I_SECOND, I_IDLE };
-/* PENDING: not connected yet (a staggered start); SENDING: a request is
- * in flight; WAIT: the server's close is awaited (idle, or after an
- * announced close); DONE: nothing more. */
-enum pstate { P_PENDING, P_SENDING, P_WAIT, P_DONE };
-
-/* Idle samples start this far apart, so a server's coarse timer shows as
- * a spread (lighttpd checks idle connections once a second). */
-#define IDLE_STAGGER_MS 250
-
-struct probe;
-struct pconn {
-    struct hconn hc;
-    struct probe *p;
-    enum role role;
-    enum pstate st;
-    int minor;
-    char *req;                /* malloc'd by prepare */
-    size_t req_len;
-    uint64_t responses, wait_start_ns;
-    uint64_t sent_ns;         /* when the request in flight was sent */
-    bool keeps, ended_by_server;
-    enum hconn_end end_how;   /* how it ended, when it did */
-    int end_err;              /* and the errno hconn gave */
-    struct timer timer;       /* pace, or the bound of a wait */
-    struct probe_close_obs obs;
-    double end_age_s;         /* age when it ended, whoever ended it */
-    bool waited_out;          /* a close wait ended without the server's close */
-};
-
-struct probe {
-    const struct probe_opts *o;
-    struct probe_result *r;
-    struct loop *loop;
-    struct pconn *pc;
-    unsigned npc;
-    uint64_t t0_ns, deadline_ns;
-    struct tls_ctx *tls;
-    struct timer tick;
-    bool stop;
-    uint64_t second_max;      /* the second back-to-back connection stops here */
-};
-
-static double secs(uint64_t ns)
-{
-    return ns / 1e9;
-}
 
 static void finish(struct pconn *c)
 {
@@ -70,7 +21,7 @@ static void finish(struct pconn *c)
     loop_timer_cancel(c->p->loop, &c->timer);
     if (c->hc.x.fd >= 0) {
         if (c->hc.connect_ns)
-            c->end_age_s = secs(loop_clock_ns() - c->hc.connect_ns);
+            c->end_age_s = probe_secs(loop_clock_ns() - c->hc.connect_ns);
         if (hconn_server_fin_pending(&c->hc))
             c->p->r->server_closed_first++;
         else
@@ -148,7 +99,7 @@ static void on_response(struct hconn *h, const struct http_response *resp, uint6
     case R_CLOSE:
         wait_close(c, o->close_wait_ms);
         c->obs.with_response = fin_queued(h);
-        c->obs.rtt_s = secs(c->wait_start_ns - c->sent_ns);
+        c->obs.rtt_s = probe_secs(c->wait_start_ns - c->sent_ns);
         break;
     case R_IDLE:
         if (c->keeps)
@@ -223,12 +174,12 @@ static void on_end(struct hconn *h, enum hconn_end how, int err)
     if (c->ended_by_server) {
         r->server_closed_first++;
         c->obs.how = how == HC_END_RESET ? PC_RST : PC_FIN;
-        c->obs.after_s = c->wait_start_ns ? secs(now - c->wait_start_ns) : 0;
-        c->obs.age_s = h->connect_ns ? secs(now - h->connect_ns) : 0;
+        c->obs.after_s = c->wait_start_ns ? probe_secs(now - c->wait_start_ns) : 0;
+        c->obs.age_s = h->connect_ns ? probe_secs(now - h->connect_ns) : 0;
     } else if (how != HC_END_REFUSED) {
         r->client_closed_first++;
     }
-    c->end_age_s = h->connect_ns ? secs(now - h->connect_ns) : 0;
+    c->end_age_s = h->connect_ns ? probe_secs(now - h->connect_ns) : 0;
     c->st = P_DONE;
     loop_timer_cancel(c->p->loop, &c->timer);
     loop_stop(c->p->loop);
@@ -253,7 +204,7 @@ static void on_timer(struct loop *l, struct timer *t)
     /* The wait is over without a close: the client ends it. */
     c->waited_out = true;
     c->obs.how = PC_NONE;
-    c->obs.after_s = secs(loop_clock_ns() - c->wait_start_ns);
+    c->obs.after_s = probe_secs(loop_clock_ns() - c->wait_start_ns);
     finish(c);
 }
 
@@ -347,7 +298,7 @@ static void on_tick(struct loop *l, struct timer *t)
                 closed += p->pc[i].st == P_DONE;
             }
         fprintf(stderr, "\r  probe %3.0f s of %.0f: %s; %llu requests; idle %u/%u closed   ",
-                secs(now - p->t0_ns), p->o->deadline_ms / 1000.0, phase_name(p),
+                probe_secs(now - p->t0_ns), p->o->deadline_ms / 1000.0, phase_name(p),
                 (unsigned long long)p->r->requests_sent, closed, idle);
     }
     loop_stop(l); /* let the driver re-check its conditions */
@@ -369,7 +320,7 @@ static void maybe_stop_paced(struct probe *p, struct pconn *fast, struct pconn *
 {
     if (paced->st == P_DONE || fast->st != P_DONE || !paced->hc.connect_ns)
         return;
-    double age = secs(loop_clock_ns() - paced->hc.connect_ns);
+    double age = probe_secs(loop_clock_ns() - paced->hc.connect_ns);
     bool others = false;
     for (unsigned i = 0; i < p->npc; i++)
         if (&p->pc[i] != paced && p->pc[i].st != P_DONE)
@@ -404,179 +355,6 @@ static void run_until_done(struct probe *p, unsigned from, unsigned to, struct p
         if (fast && second)
             maybe_start_second(p, fast, second);
     }
-}
-
-static const char *first_error(const struct pconn *c, char *buf, size_t len)
-{
-    const struct hconn *h = &c->hc;
-    if ((c->end_how == HC_END_EARLY_CLOSE || c->end_how == HC_END_BAD_RESPONSE) && !h->have_head &&
-        h2_looks_like_frames(h->first_raw, h->first_raw_len))
-        return "the server answers HTTP/2 only: use --http2-prior-knowledge";
-    switch (c->end_how) {
-    case HC_END_REFUSED: return "connection refused";
-    case HC_END_RESET:
-        return "the server reset the connection (RST) before answering";
-    case HC_END_EARLY_CLOSE:
-        if (h->have_head)
-            snprintf(buf, len, "the server closed the connection (FIN) in the middle of the response body");
-        else if (h->first_bytes[0])
-            snprintf(buf, len, "the server closed the connection (FIN) before a complete response "
-                     "(it began '%s')", h->first_bytes);
-        else
-            snprintf(buf, len, "the server closed the connection (FIN) without answering");
-        return buf;
-    case HC_END_BAD_RESPONSE:
-        /* A valid head is not "not HTTP": say what was wrong with it. */
-        if (h->have_head)
-            snprintf(buf, len, "the response body's chunked framing is malformed");
-        else if (c->end_err == EMSGSIZE)
-            snprintf(buf, len, "the response head does not end within 16 KiB: '%s'", h->first_bytes);
-        else
-            snprintf(buf, len, "the answer is not an HTTP/1.x response: '%s'", h->first_bytes);
-        return buf;
-    case HC_END_TIMEOUT:
-        snprintf(buf, len, h->connect_ns ? "no response within %.0f s (the connection was accepted)"
-                                         : "no answer to the connection attempt within %.0f s",
-                 c->p->o->request_timeout_ms / 1000.0);
-        return buf;
-    case HC_END_EXTRA_BYTES: return "bytes after the response that no request asked for";
-    case HC_END_TLS:
-        snprintf(buf, len, "TLS: %s", xport_error(&h->x));
-        return buf;
-    default: return "the connection failed";
-    }
-}
-
-/* A cap seen on one connection only is checked against the second one. */
-static void confirm_cap(struct probe_result *r, const struct pconn *second)
-{
-    if (second->role != R_SECOND || second->st != P_DONE || !second->responses)
-        return;
-    const struct probe_busy *b = &r->second;
-    r->second_ran = true;
-    if (r->limit != PL_CAP)
-        return;
-    if (b->closed && (long)b->responses == r->cap)
-        r->cap_confirmed = true;
-    else
-        r->limit = PL_RANDOM;
-}
-
-static void summarize_limit(struct probe_result *r, const struct pconn *fast, const struct pconn *paced,
-                            const struct pconn *second)
-{
-    struct probe_busy *b[3] = {&r->fast, &r->paced, &r->second};
-    const struct pconn *c[3] = {fast, paced, second};
-    for (int i = 0; i < 3; i++) {
-        b[i]->responses = c[i]->responses;
-        b[i]->closed = c[i]->ended_by_server;
-        b[i]->announced = !c[i]->keeps && c[i]->responses > 0;
-        b[i]->stopped_at_max = !b[i]->closed && !b[i]->announced && c[i]->responses >= fast->p->o->max_requests;
-        b[i]->fin = c[i]->obs;
-        b[i]->age_s = b[i]->closed ? c[i]->obs.age_s : c[i]->end_age_s;
-        if (b[i]->announced) {
-            b[i]->closed = true; /* announced: the cap is this count, FIN or not */
-            if (!c[i]->ended_by_server) /* the second one does not wait for the FIN */
-                b[i]->age_s = c[i]->hc.connect_ns && c[i]->wait_start_ns
-                                  ? secs(c[i]->wait_start_ns - c[i]->hc.connect_ns) : c[i]->end_age_s;
-            else
-                b[i]->age_s -= c[i]->obs.after_s; /* age at the announcing response */
-        }
-    }
-    r->limit_measured = true;
-    const struct probe_busy *f = &r->fast, *s = &r->paced;
-    if (!f->closed && !s->closed) {
-        r->limit = PL_NONE;
-    } else if (f->closed && s->closed) {
-        double da = f->age_s > s->age_s ? f->age_s - s->age_s : s->age_s - f->age_s;
-        if (f->responses == s->responses) {
-            r->limit = PL_CAP, r->cap = (long)f->responses;
-        } else if (da <= 0.5 || da <= 0.25 * (f->age_s > s->age_s ? f->age_s : s->age_s)) {
-            r->limit = PL_LIFETIME, r->lifetime_s = (f->age_s + s->age_s) / 2;
-        } else {
-            r->limit = PL_UNKNOWN;
-        }
-    } else if (f->closed) {
-        /* The paced one outlived the fast one's age: a count, not an age. */
-        r->limit = s->age_s > f->age_s ? PL_CAP : PL_UNKNOWN;
-        r->cap = (long)f->responses;
-    } else {
-        /* The fast one survived more requests than the paced one was
-         * allowed: the paced one met an age limit. */
-        r->limit = s->responses < f->responses ? PL_LIFETIME : PL_UNKNOWN;
-        r->lifetime_s = s->age_s;
-        r->cap = (long)s->responses;
-    }
-    if (r->limit == PL_CAP && f->closed && s->closed && f->responses == s->responses)
-        r->cap_confirmed = true; /* two connections, one count */
-    confirm_cap(r, second);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* The Connection: close exchanges: the median by the FIN's delay (a FIN
- * never seen sorts last), the median exchange time, and how many had the
- * FIN queued with the response. The verdict rests on those, not on one
- * sample against a threshold. */
-static void summarize_close(struct probe_result *r, const struct pconn *pc, unsigned n)
-{
-    const struct pconn *v[PROBE_CLOSE_SAMPLES];
-    unsigned k = 0;
-    for (unsigned i = 0; i < n; i++)
-        if (pc[i].responses && (pc[i].ended_by_server || pc[i].waited_out))
-            v[k++] = &pc[i];
-    for (unsigned i = 1; i < k; i++) /* insertion sort: three at most */
-        for (unsigned j = i; j > 0; j--) {
-            const struct probe_close_obs *a = &v[j - 1]->obs, *b = &v[j]->obs;
-            bool later = (a->how == PC_NONE && b->how != PC_NONE) ||
-                         (a->how != PC_NONE && b->how != PC_NONE && a->after_s > b->after_s);
-            if (!later)
-                break;
-            const struct pconn *t = v[j - 1];
-            v[j - 1] = v[j];
-            v[j] = t;
-        }
-    r->close_samples = k;
-    if (!k)
-        return;
-    r->close_measured = true;
-    r->after_close = v[(k - 1) / 2]->obs;
-    double rtt[PROBE_CLOSE_SAMPLES];
-    for (unsigned i = 0; i < k; i++) {
-        r->close_with_response += v[i]->obs.how == PC_FIN && v[i]->obs.with_response;
-        rtt[i] = v[i]->obs.rtt_s;
-    }
-    qsort(rtt, k, sizeof rtt[0], cmp_double);
-    r->close_rtt_s = rtt[(k - 1) / 2];
-}
-
-static void summarize_idle(struct probe_result *r, const struct pconn *pc, unsigned n)
-{
-    double v[PROBE_MAX_IDLE];
-    unsigned k = 0;
-    for (unsigned i = 0; i < n; i++) {
-        if (!pc[i].keeps || !pc[i].responses)
-            continue;
-        r->idle[r->idle_n++] = pc[i].obs;
-        if (pc[i].obs.how != PC_NONE && pc[i].ended_by_server) {
-            v[k++] = pc[i].obs.after_s;
-            r->idle_rst |= pc[i].obs.how == PC_RST;
-        }
-    }
-    r->idle_closed = k;
-    if (!k)
-        return;
-    qsort(v, k, sizeof v[0], cmp_double);
-    r->idle_min = v[0];
-    r->idle_max = v[k - 1];
-    r->idle_median = k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
-    /* lighttpd's one-second timer: 2.0-3.6 s for a 2 s timeout. */
-    r->idle_spread = r->idle_max - r->idle_min > 0.5 && r->idle_max - r->idle_min > 0.1 * r->idle_median;
-    r->idle_early = r->hint_timeout_s > 0 && r->idle_min < r->hint_timeout_s - 0.5;
 }
 
 int probe_run(const struct probe_opts *o, struct probe_result *r, char *err, size_t errlen)
@@ -623,7 +401,7 @@ int probe_run(const struct probe_opts *o, struct probe_result *r, char *err, siz
     run_until_done(&p, 0, 1, NULL, NULL, NULL);
     if (!p.pc[0].responses) {
         snprintf(err, errlen, "no HTTP response from %s: %s", o->t.text,
-                 p.stop ? "the probe's deadline passed" : first_error(&p.pc[0], why, sizeof why));
+                 p.stop ? "the probe's deadline passed" : probe_first_error(&p.pc[0], why, sizeof why));
         goto out;
     }
     r->keepalive_11 = p.pc[0].responses == 2;
@@ -650,14 +428,14 @@ int probe_run(const struct probe_opts *o, struct probe_result *r, char *err, siz
         for (unsigned i = 0; i < npc; i++)
             if (p.pc[i].st != P_DONE) {
                 if (p.pc[i].st == P_WAIT && p.pc[i].wait_start_ns)
-                    p.pc[i].obs.after_s = secs(loop_clock_ns() - p.pc[i].wait_start_ns);
+                    p.pc[i].obs.after_s = probe_secs(loop_clock_ns() - p.pc[i].wait_start_ns);
                 finish(&p.pc[i]);
             }
     r->keepalive_10 = p.pc[I_KA10].responses == 2;
-    summarize_close(r, &p.pc[I_CLOSE], PROBE_CLOSE_SAMPLES);
+    probe_summarize_close(r, &p.pc[I_CLOSE], PROBE_CLOSE_SAMPLES);
     if (r->keepalive_11) {
-        summarize_limit(r, &p.pc[I_FAST], &p.pc[I_PACED], &p.pc[I_SECOND]);
-        summarize_idle(r, &p.pc[I_IDLE], nidle);
+        probe_summarize_limit(r, &p.pc[I_FAST], &p.pc[I_PACED], &p.pc[I_SECOND]);
+        probe_summarize_idle(r, &p.pc[I_IDLE], nidle);
     }
     r->tls_tickets = p.tls && tls_ctx_sessions_kept(p.tls) > 0;
     probe_identify(r);
@@ -665,7 +443,7 @@ int probe_run(const struct probe_opts *o, struct probe_result *r, char *err, siz
 out:
     if (o->progress)
         fprintf(stderr, "\r%78s\r", "");
-    r->elapsed_s = secs(loop_clock_ns() - p.t0_ns);
+    r->elapsed_s = probe_secs(loop_clock_ns() - p.t0_ns);
     for (unsigned i = 0; i < npc; i++) {
         hconn_free(&p.pc[i].hc);
         free(p.pc[i].req);
