@@ -137,5 +137,11 @@ wait_for 60 test -e "$tmpd/w2"; wait_num 60 -ge $((f0 + 4000)) fds
 after=$(rss)
 per=$(( (after - before) * 1024 / 4000 ))
 echo "# RSS ${before} -> ${after} kB: $per B per connection that sent nothing"
-check idle_connection_under_600B test "$per" -le 600
+# Under ThreadSanitizer (make tsan) every allocation carries shadow memory:
+# bytes per connection mean nothing there, the check is for the real build.
+if [ -n "${TSAN_OPTIONS:-}" ]; then
+    pass "idle_connection_under_600B (not measured under ThreadSanitizer: $per B with its shadow memory)"
+else
+    check idle_connection_under_600B test "$per" -le 600
+fi
 kill "$HOLD" 2>/dev/null; rm -rf "$tmpd"
