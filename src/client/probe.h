@@ -147,6 +147,9 @@ struct probe_result {
 #define PROBE_EXIT_ERROR_ANSWER 3
 
 int probe_run(const struct probe_opts *o, struct probe_result *r, char *err, size_t errlen);
+/* The idle timeout's n > 0 samples (sorted in place): their least,
+ * median and greatest; shared by the HTTP/1 and HTTP/2 probes. */
+void probe_idle_spread(double *v, unsigned n, double *min, double *median, double *max);
 void probe_print_text(FILE *out, const struct probe_opts *o, const struct probe_result *r);
 /* JSON contract: schemas/closer.probe.schema.json. */
 #define PROBE_JSON_SCHEMA "closer.probe/1"

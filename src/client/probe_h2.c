@@ -244,12 +244,6 @@ static const char *first_error(const struct pc *c, char *buf, size_t len)
     }
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 static void summarize(struct h2probe *p)
 {
     struct probe_h2_result *r = p->r;
@@ -275,10 +269,7 @@ static void summarize(struct h2probe *p)
     r->idle_closed = k;
     if (!k)
         return;
-    qsort(v, k, sizeof v[0], cmp_double);
-    r->idle_min = v[0];
-    r->idle_max = v[k - 1];
-    r->idle_median = k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
+    probe_idle_spread(v, k, &r->idle_min, &r->idle_median, &r->idle_max);
 }
 
 static void run(struct h2probe *p)

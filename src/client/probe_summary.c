@@ -160,6 +160,14 @@ void probe_summarize_close(struct probe_result *r, const struct pconn *pc, unsig
     r->close_rtt_s = rtt[(k - 1) / 2];
 }
 
+void probe_idle_spread(double *v, unsigned n, double *min, double *median, double *max)
+{
+    qsort(v, n, sizeof v[0], cmp_double);
+    *min = v[0];
+    *max = v[n - 1];
+    *median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 void probe_summarize_idle(struct probe_result *r, const struct pconn *pc, unsigned n)
 {
     double v[PROBE_MAX_IDLE];
@@ -176,10 +184,7 @@ void probe_summarize_idle(struct probe_result *r, const struct pconn *pc, unsign
     r->idle_closed = k;
     if (!k)
         return;
-    qsort(v, k, sizeof v[0], cmp_double);
-    r->idle_min = v[0];
-    r->idle_max = v[k - 1];
-    r->idle_median = k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
+    probe_idle_spread(v, k, &r->idle_min, &r->idle_median, &r->idle_max);
     /* lighttpd's one-second timer: 2.0-3.6 s for a 2 s timeout. */
     r->idle_spread = r->idle_max - r->idle_min > 0.5 && r->idle_max - r->idle_min > 0.1 * r->idle_median;
     r->idle_early = r->hint_timeout_s > 0 && r->idle_min < r->hint_timeout_s - 0.5;

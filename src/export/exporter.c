@@ -103,10 +103,7 @@ static int render_all(struct exporter *e, FILE *out)
 {
     struct multi_snapshot m;
     char err[256];
-    /* A big namespace folds its TIME_WAIT (snapshot/multi.h) */
-    struct snapshot_opts so = e->so;
-    so.fold_above = 1;
-    if (multi_snapshot_take(&m, &so, err, sizeof err)) {
+    if (multi_snapshot_take(&m, &e->so, err, sizeof err)) {
         log_error("exporter: %s", err);
         return -1;
     }
@@ -123,11 +120,7 @@ static int render(void *ctx, FILE *out)
         return render_all(e, out);
     struct snapshot s;
     char err[256];
-    /* Every TIME_WAIT folded as the dump is read: a scrape's peak memory
-     * stays flat however big the table (snapshot/twfold.h). */
-    struct snapshot_opts so = e->so;
-    so.fold_above = 1;
-    if (snapshot_take(&s, &so, err, sizeof err)) {
+    if (snapshot_take(&s, &e->so, err, sizeof err)) {
         log_error("exporter: snapshot: %s", err);
         return -1;
     }
@@ -245,6 +238,10 @@ int exporter_run(const struct exporter_opts *o, char *err, size_t errlen)
 {
     struct exporter e = {.so = o->so, .mo = o->mo, .doctor = o->doctor, .all_netns = o->all_netns,
                          .top_netns = o->top_netns};
+    /* Every TIME_WAIT folded as the dump is read (snapshot/twfold.h): a
+     * scrape's peak memory stays flat however big the table; with
+     * --all-netns, in the big namespaces only (snapshot/multi.h). */
+    e.so.fold_above = 1;
     /* Bind first: the listener stays reachable from where Prometheus runs. */
     int lfd = open_listener(o->listen, err, errlen);
     if (lfd < 0)

@@ -105,9 +105,7 @@ struct frame {
 static int take(struct top_state *r, struct snapshot *s, struct agg *a)
 {
     char err[256];
-    struct snapshot_opts so = r->so;
-    so.fold_above = 1; /* top reads the aggregates only: fold TIME_WAIT */
-    if (snapshot_take(s, &so, err, sizeof err)) {
+    if (snapshot_take(s, &r->so, err, sizeof err)) {
         fprintf(stderr, "closer top: %s\n", err);
         return -1;
     }
@@ -144,9 +142,7 @@ static const uint32_t *prev_of(const struct ns_prev *p, size_t np, uint64_t inod
 static int take_all(struct top_state *r, struct frame *f, const struct ns_prev *prev, size_t np)
 {
     char err[256];
-    struct snapshot_opts so = r->so;
-    so.fold_above = 1; /* in a big namespace only (snapshot/multi.h) */
-    if (multi_snapshot_take(&f->m, &so, err, sizeof err)) {
+    if (multi_snapshot_take(&f->m, &r->so, err, sizeof err)) {
         fprintf(stderr, "closer top: %s\n", err);
         return -1;
     }
@@ -443,6 +439,9 @@ static void run_init(struct top_state *r, const struct top_opts *o)
 {
     *r = (struct top_state){.so = o->so, .view = o->view, .interval_ms = o->interval_ms,
                           .iterations = o->iterations, .all_netns = o->all_netns, .json = o->json};
+    /* top reads the aggregates only: TIME_WAIT folded as the dump is read
+     * (with --all-netns, in the big namespaces: snapshot/multi.h) */
+    r->so.fold_above = 1;
     memcpy(r->filter, o->filter, sizeof r->filter);
     if (o->duration_ms && !r->iterations) /* -n wins when both are given */
         r->iterations = o->duration_ms / r->interval_ms ? o->duration_ms / r->interval_ms : 1;
